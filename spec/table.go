@@ -1,0 +1,284 @@
+package spec
+
+// Table returns a fresh copy of the transition table of TCP connection
+// management. The order of the rows is stable: generated code and coverage
+// reports refer to rows by index.
+func Table() []Row { return Clone(table) }
+
+// NumRows is the number of rows of [Table].
+func NumRows() int { return len(table) }
+
+// Sections of the RFCs cited by the table.
+const (
+	rfcOpen     = "RFC 9293 §3.10.1"
+	rfcSend     = "RFC 9293 §3.10.2"
+	rfcClose    = "RFC 9293 §3.10.4"
+	rfcAbort    = "RFC 9293 §3.10.5"
+	rfcClosed   = "RFC 9293 §3.10.7.1"
+	rfcListen   = "RFC 9293 §3.10.7.2"
+	rfcSynSent  = "RFC 9293 §3.10.7.3"
+	rfcOther    = "RFC 9293 §3.10.7.4"
+	rfcTimeout  = "RFC 9293 §3.10.8"
+	rfcSimOpen  = "RFC 9293 §3.5 Figure 8"
+	rfcRST5961  = "RFC 5961 §3.2"
+	rfcSYN5961  = "RFC 5961 §4.2"
+	rfcACK5961  = "RFC 5961 §5.2"
+	rfc1337     = "RFC 1337 §3"
+	rfcR2       = "RFC 1122 §4.2.3.5"
+	rfcRTO      = "RFC 6298 §5"
+	rfcTimeWait = "RFC 9293 §3.6"
+)
+
+var (
+	synchronized = []State{Established, FinWait1, FinWait2, CloseWait, Closing, LastAck, TimeWait}
+	openStates   = []State{SynReceived, Established, FinWait1, FinWait2, CloseWait, Closing, LastAck, TimeWait}
+	all          = States()
+)
+
+// same stands for "stay in the From state" while building the table.
+const same State = 255
+
+// rows is a builder: one call adds the same rule for several states.
+type rows []Row
+
+func (t *rows) add(from []State, on Event, when Cond, to State, rfc, note string, do ...Action) {
+	for _, s := range from {
+		r := Row{From: s, On: on, When: when, Do: do, To: to, RFC: rfc, Note: note}
+		if to == same {
+			r.To = s
+		}
+		*t = append(*t, r)
+	}
+}
+
+func st(s ...State) []State { return s }
+
+func except(from []State, drop ...State) []State {
+	var out []State
+outer:
+	for _, s := range from {
+		for _, d := range drop {
+			if s == d {
+				continue outer
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+var always = Cond{}
+
+var table = buildTable()
+
+func buildTable() []Row {
+	var t rows
+	userCalls(&t)
+	closedAndListen(&t)
+	synSent(&t)
+	synReceived(&t)
+	synchronizedStates(&t)
+	timeouts(&t)
+	return t
+}
+
+// userCalls holds OPEN, SEND, CLOSE and ABORT (RFC 9293 §3.10.1-5).
+func userCalls(t *rows) {
+	t.add(st(Closed), PassiveOpen, always, Listen, rfcOpen, "create a TCB and wait for a SYN")
+	t.add(except(all, Closed), PassiveOpen, always, same, rfcOpen, "a connection already exists", ErrExists)
+	t.add(st(Closed), ActiveOpen, always, SynSent, rfcOpen, "active open: select ISS and send SYN", SendSYN)
+	t.add(st(Listen), ActiveOpen, always, SynSent, rfcOpen, "passive becomes active: select ISS and send SYN", SendSYN)
+	t.add(except(all, Closed, Listen), ActiveOpen, always, same, rfcOpen, "a connection already exists", ErrExists)
+
+	t.add(st(Closed), Send, always, same, rfcSend, "no connection to send on", ErrNotExist)
+	t.add(st(Listen), Send, always, SynSent, rfcSend, "SEND on a fully specified LISTEN turns it active", QueueText, SendSYN)
+	t.add(st(SynSent, SynReceived), Send, always, same, rfcSend, "queue the text until ESTABLISHED", QueueText)
+	t.add(st(Established, CloseWait), Send, always, same, rfcSend, "segmentize and send within the window", SendText)
+	t.add(st(FinWait1, FinWait2, Closing, LastAck, TimeWait), Send, always, same, rfcSend, "our side has closed", ErrClosing)
+
+	t.add(st(Closed), Close, always, same, rfcClose, "no connection to close", ErrNotExist)
+	t.add(st(Listen, SynSent), Close, always, Closed, rfcClose, "nothing was synchronized: just delete the TCB", DeleteTCB)
+	t.add(st(SynReceived, Established), Close, always, FinWait1, rfcClose, "send FIN after queued text", SendFIN)
+	t.add(st(CloseWait), Close, always, LastAck, rfcClose, "the peer closed first: send our FIN", SendFIN)
+	t.add(st(FinWait1, FinWait2, Closing, LastAck, TimeWait), Close, always, same, rfcClose, "already closing", ErrClosing)
+
+	t.add(st(Closed), Abort, always, same, rfcAbort, "no connection to abort", ErrNotExist)
+	t.add(st(Listen, SynSent), Abort, always, Closed, rfcAbort, "nothing to tell the peer: delete the TCB", DeleteTCB)
+	t.add(st(SynReceived, Established, FinWait1, FinWait2, CloseWait), Abort, always, Closed, rfcAbort, "send RST and delete the TCB", SendRST, DeleteTCB)
+	t.add(st(Closing, LastAck, TimeWait), Abort, always, Closed, rfcAbort, "respond ok and delete the TCB", DeleteTCB)
+}
+
+var segmentEvents = []Event{SegSYN, SegSYNACK, SegACK, SegData, SegFIN, SegRST, SegNoACK}
+
+// closedAndListen holds segment arrival in CLOSED and LISTEN
+// (RFC 9293 §3.10.7.1 and §3.10.7.2).
+func closedAndListen(t *rows) {
+	t.add(st(Closed), SegRST, always, same, rfcClosed, "an incoming RST is discarded", Drop)
+	for _, e := range except2(segmentEvents, SegRST) {
+		t.add(st(Closed), e, always, same, rfcClosed, "no connection: reply with RST", ReplyRST)
+	}
+	t.add(st(Listen), SegRST, always, same, rfcListen, "an incoming RST is ignored", Drop)
+	t.add(st(Listen), SegSYN, always, SynReceived, rfcListen, "passive open: record IRS, send SYN,ACK", AcceptSYN, SendSYNACK)
+	for _, e := range []Event{SegSYNACK, SegACK, SegData, SegFIN} {
+		t.add(st(Listen), e, always, same, rfcListen, "any ACK is bad in LISTEN: reply <SEQ=SEG.ACK><CTL=RST>", ReplyRST)
+	}
+	t.add(st(Listen), SegNoACK, always, same, rfcListen, "no SYN and no ACK: drop", Drop)
+}
+
+func except2(es []Event, drop Event) []Event {
+	var out []Event
+	for _, e := range es {
+		if e != drop {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// synSent holds segment arrival in SYN-SENT (RFC 9293 §3.10.7.3).
+func synSent(t *rows) {
+	s := st(SynSent)
+	t.add(s, SegSYNACK, When(Is(AckOK)), Established, rfcSynSent, "our SYN is acknowledged: connection established",
+		AcceptSYN, ProcessACK, SendText, SendACK, SignalConnected)
+	t.add(s, SegSYNACK, When(Not(AckOK)), same, rfcSynSent, "SYN,ACK for a SYN we did not send: reset it", ReplyRST)
+	t.add(s, SegSYN, always, SynReceived, rfcSimOpen, "simultaneous open: send SYN,ACK", AcceptSYN, SendSYNACK)
+	for _, e := range []Event{SegACK, SegData, SegFIN} {
+		t.add(s, e, When(Is(AckOK)), same, rfcSynSent, "neither SYN nor RST: drop", Drop)
+		t.add(s, e, When(Not(AckOK)), same, rfcSynSent, "unacceptable ACK: reply <SEQ=SEG.ACK><CTL=RST>", ReplyRST)
+	}
+	t.add(s, SegRST, When(Is(AckOK)), Closed, rfcSynSent, "RST acknowledging our SYN: connection refused", SignalRefused, DeleteTCB)
+	t.add(s, SegRST, When(Not(AckOK)), same, rfcSynSent, "RST without an acceptable ACK: drop", Drop)
+	t.add(s, SegNoACK, always, same, rfcSynSent, "neither SYN nor RST: drop", Drop)
+}
+
+// synReceived holds segment arrival in SYN-RECEIVED (RFC 9293 §3.10.7.4).
+func synReceived(t *rows) {
+	s := st(SynReceived)
+	for _, e := range []Event{SegSYN, SegACK, SegData, SegFIN, SegNoACK} {
+		t.add(s, e, When(Not(SeqOK)), same, rfcOther, "unacceptable sequence number: send ACK, drop", SendACK)
+	}
+	t.add(s, SegSYN, When(Is(SeqOK), Is(Passive)), Listen, rfcOther, "SYN in window on a passive open: back to LISTEN", DeleteTCB)
+	t.add(s, SegSYN, When(Is(SeqOK), Not(Passive)), same, rfcSYN5961, "SYN in window: challenge ACK", SendChallengeACK)
+
+	// A SYN,ACK arriving here is the peer's half of a simultaneous open.
+	t.add(s, SegSYNACK, When(Not(Passive), Is(SeqAtIRS), Is(AckOK)), Established, rfcSimOpen,
+		"simultaneous open: the peer's SYN,ACK acknowledges our SYN", ProcessACK, SendText, SendACK, SignalConnected)
+	t.add(s, SegSYNACK, When(Not(Passive), Is(SeqAtIRS), Not(AckOK)), same, rfcOther, "repeated SYN,ACK with a bad ACK: send ACK, drop", SendACK)
+	t.add(s, SegSYNACK, When(Not(Passive), Not(SeqAtIRS), Not(SeqOK)), same, rfcOther, "unacceptable sequence number: send ACK, drop", SendACK)
+	t.add(s, SegSYNACK, When(Not(Passive), Not(SeqAtIRS), Is(SeqOK)), same, rfcSYN5961, "SYN in window: challenge ACK", SendChallengeACK)
+	t.add(s, SegSYNACK, When(Is(Passive), Not(SeqOK)), same, rfcOther, "unacceptable sequence number: send ACK, drop", SendACK)
+	t.add(s, SegSYNACK, When(Is(Passive), Is(SeqOK)), Listen, rfcOther, "SYN in window on a passive open: back to LISTEN", DeleteTCB)
+
+	t.add(s, SegACK, When(Is(SeqOK), Is(AckOK)), Established, rfcOther, "our SYN is acknowledged: connection established",
+		ProcessACK, SendText, SignalConnected)
+	t.add(s, SegData, When(Is(SeqOK), Is(AckOK)), Established, rfcOther, "our SYN is acknowledged, with text: established",
+		ProcessACK, AcceptText, SendText, SendACK, SignalConnected)
+	t.add(s, SegFIN, When(Is(SeqOK), Is(AckOK)), CloseWait, rfcOther, "established and closed by the peer at once",
+		ProcessACK, AcceptText, AcceptFIN, SendText, SendACK, SignalConnected)
+	for _, e := range []Event{SegACK, SegData, SegFIN} {
+		t.add(s, e, When(Is(SeqOK), Not(AckOK)), same, rfcOther, "unacceptable ACK: reply <SEQ=SEG.ACK><CTL=RST>", ReplyRST)
+	}
+
+	t.add(s, SegRST, When(Not(RstExact), Not(SeqOK)), same, rfcOther, "RST outside the window: drop", Drop)
+	t.add(s, SegRST, When(Not(RstExact), Is(SeqOK)), same, rfcRST5961, "RST in window but not at RCV.NXT: challenge ACK", SendChallengeACK)
+	t.add(s, SegRST, When(Is(RstExact), Is(Passive)), Listen, rfcOther, "RST on a passive open: back to LISTEN", DeleteTCB)
+	t.add(s, SegRST, When(Is(RstExact), Not(Passive)), Closed, rfcOther, "RST on an active open: connection refused", SignalRefused, DeleteTCB)
+	t.add(s, SegNoACK, When(Is(SeqOK)), same, rfcOther, "ACK bit off: drop", Drop)
+}
+
+// synchronizedStates holds segment arrival in ESTABLISHED and the closing
+// states (RFC 9293 §3.10.7.4).
+func synchronizedStates(t *rows) {
+	sync := synchronized
+	beforeTW := except(sync, TimeWait)
+
+	// First check: sequence number. TIME-WAIT handles FIN on its own below.
+	for _, e := range []Event{SegACK, SegData, SegNoACK} {
+		t.add(sync, e, When(Not(SeqOK)), same, rfcOther, "unacceptable sequence number: send ACK, drop", SendACK)
+	}
+	t.add(beforeTW, SegFIN, When(Not(SeqOK)), same, rfcOther, "unacceptable sequence number: send ACK, drop", SendACK)
+
+	// Second check: RST (RFC 5961 §3.2).
+	t.add(beforeTW, SegRST, When(Not(RstExact), Not(SeqOK)), same, rfcOther, "RST outside the window: drop", Drop)
+	t.add(beforeTW, SegRST, When(Not(RstExact), Is(SeqOK)), same, rfcRST5961, "RST in window but not at RCV.NXT: challenge ACK", SendChallengeACK)
+	t.add(st(Established, FinWait1, FinWait2, CloseWait), SegRST, When(Is(RstExact)), Closed, rfcOther,
+		"RST at RCV.NXT: connection reset", SignalReset, DeleteTCB)
+	t.add(st(Closing, LastAck), SegRST, When(Is(RstExact)), Closed, rfcOther, "RST at RCV.NXT while closing: delete the TCB", DeleteTCB)
+	t.add(st(TimeWait), SegRST, always, same, rfc1337, "policy: ignore RST in TIME-WAIT (TIME-WAIT assassination)", Drop)
+
+	// Fourth check: SYN, whatever its sequence number (RFC 5961 §4.2).
+	t.add(sync, SegSYN, always, same, rfcSYN5961, "SYN in a synchronized state: challenge ACK", SendChallengeACK)
+	t.add(sync, SegSYNACK, always, same, rfcSYN5961, "SYN in a synchronized state: challenge ACK", SendChallengeACK)
+
+	// Fifth check: ACK bit off.
+	t.add(sync, SegNoACK, When(Is(SeqOK)), same, rfcOther, "ACK bit off: drop", Drop)
+
+	// Fifth check: ACK field; sixth and seventh: text; eighth: FIN.
+	inRange := func(extra ...Lit) Cond { return When(append([]Lit{Is(SeqOK), Is(AckInRange)}, extra...)...) }
+	badAck := When(Is(SeqOK), Not(AckInRange))
+	for _, e := range []Event{SegACK, SegData, SegFIN} {
+		t.add(beforeTW, e, badAck, same, rfcACK5961, "ACK outside the acceptable range: send ACK, drop", SendACK)
+	}
+
+	// ESTABLISHED and FIN-WAIT-2: both keep receiving.
+	t.add(st(Established, FinWait2, CloseWait), SegACK, inRange(), same, rfcOther, "acknowledgment: advance SND.UNA", ProcessACK)
+	t.add(st(Established, FinWait2), SegData, inRange(), same, rfcOther, "in-window text: deliver and acknowledge",
+		ProcessACK, AcceptText, SendACK)
+	t.add(st(Established), SegFIN, inRange(), CloseWait, rfcOther, "the peer closes first: acknowledge its FIN",
+		ProcessACK, AcceptText, AcceptFIN, SendACK)
+	t.add(st(FinWait2), SegFIN, inRange(), TimeWait, rfcOther, "the peer's FIN after ours was acknowledged",
+		ProcessACK, AcceptText, AcceptFIN, SendACK, StartTimeWait)
+
+	// FIN-WAIT-1: our FIN is out; what is acknowledged decides the next state.
+	t.add(st(FinWait1), SegACK, inRange(Is(FinAcked)), FinWait2, rfcOther, "our FIN is acknowledged", ProcessACK)
+	t.add(st(FinWait1), SegACK, inRange(Not(FinAcked)), same, rfcOther, "acknowledgment short of our FIN", ProcessACK)
+	t.add(st(FinWait1), SegData, inRange(Is(FinAcked)), FinWait2, rfcOther, "text, and our FIN is acknowledged",
+		ProcessACK, AcceptText, SendACK)
+	t.add(st(FinWait1), SegData, inRange(Not(FinAcked)), same, rfcOther, "text; our FIN is not yet acknowledged",
+		ProcessACK, AcceptText, SendACK)
+	t.add(st(FinWait1), SegFIN, inRange(Is(FinAcked)), TimeWait, rfcOther, "FIN,ACK acknowledging our FIN: straight to TIME-WAIT",
+		ProcessACK, AcceptText, AcceptFIN, SendACK, StartTimeWait)
+	t.add(st(FinWait1), SegFIN, inRange(Not(FinAcked)), Closing, rfcTimeWait, "simultaneous close: the peer's FIN crossed ours",
+		ProcessACK, AcceptText, AcceptFIN, SendACK)
+
+	// CLOSE-WAIT: the peer's FIN is in; text or a second FIN is ignored.
+	t.add(st(CloseWait), SegData, inRange(), same, rfcOther, "text after the peer's FIN: ignore the text", ProcessACK)
+	t.add(st(CloseWait), SegFIN, inRange(), same, rfcOther, "FIN again: remain in CLOSE-WAIT", ProcessACK)
+
+	// CLOSING and LAST-ACK wait for the ACK of our FIN.
+	for _, e := range []Event{SegACK, SegData, SegFIN} {
+		t.add(st(Closing), e, inRange(Is(FinAcked)), TimeWait, rfcOther, "our FIN is acknowledged: TIME-WAIT", ProcessACK, StartTimeWait)
+		t.add(st(Closing), e, inRange(Not(FinAcked)), same, rfcOther, "not the ACK of our FIN: ignore", ProcessACK)
+		t.add(st(LastAck), e, inRange(Is(FinAcked)), Closed, rfcOther, "our FIN is acknowledged: delete the TCB", ProcessACK, DeleteTCB)
+		t.add(st(LastAck), e, inRange(Not(FinAcked)), same, rfcOther, "not the ACK of our FIN: ignore", ProcessACK)
+	}
+
+	// TIME-WAIT: only a retransmitted FIN is expected.
+	t.add(st(TimeWait), SegACK, When(Is(SeqOK)), same, rfcOther, "nothing to acknowledge in TIME-WAIT: drop", Drop)
+	t.add(st(TimeWait), SegData, When(Is(SeqOK)), same, rfcOther, "text after both FINs: drop", Drop)
+	t.add(st(TimeWait), SegFIN, always, same, rfcOther, "retransmitted FIN: acknowledge it and restart 2MSL", SendACK, StartTimeWait)
+}
+
+// timeouts holds the timer expiries (RFC 9293 §3.10.8, RFC 6298,
+// RFC 1122 §4.2.3.5).
+func timeouts(t *rows) {
+	idle := st(Closed, Listen, FinWait2, TimeWait)
+	t.add(idle, RetransmitTimeout, always, same, rfcRTO, "nothing unacknowledged: no retransmission timer runs", Drop)
+	t.add(except(all, idle...), RetransmitTimeout, always, same, rfcRTO, "resend the earliest unacknowledged segment", Retransmit)
+
+	t.add(idle, RetriesExhausted, always, same, rfcR2, "nothing unacknowledged: no retransmissions to count", Drop)
+	t.add(st(SynSent), RetriesExhausted, always, Closed, rfcR2, "no answer to our SYN: give up", SignalTimeout, DeleteTCB)
+	t.add(st(SynReceived), RetriesExhausted, When(Is(Passive)), Listen, rfcR2, "no answer to our SYN,ACK: forget the half-open connection", DeleteTCB)
+	t.add(st(SynReceived), RetriesExhausted, When(Not(Passive)), Closed, rfcR2, "no answer to our SYN,ACK: give up", SignalTimeout, DeleteTCB)
+	t.add(st(Established, FinWait1, CloseWait, Closing, LastAck), RetriesExhausted, always, Closed, rfcR2,
+		"retransmissions exhausted: close the connection", SignalTimeout, DeleteTCB)
+
+	t.add(st(TimeWait), TimeWaitTimeout, always, Closed, rfcTimeWait, "2MSL elapsed: delete the TCB", DeleteTCB)
+	t.add(except(all, TimeWait), TimeWaitTimeout, always, same, rfcTimeout, "no 2MSL timer runs outside TIME-WAIT", Drop)
+
+	t.add(st(Closed, Listen, TimeWait), UserTimeout, always, same, rfcTimeout, "no user timeout runs here", Drop)
+	t.add(st(SynReceived), UserTimeout, When(Is(Passive)), Listen, rfcTimeout, "half-open passive connection timed out", DeleteTCB)
+	t.add(st(SynReceived), UserTimeout, When(Not(Passive)), Closed, rfcTimeout, "user timeout: abort the connection", SignalTimeout, DeleteTCB)
+	t.add(st(SynSent, Established, FinWait1, FinWait2, CloseWait, Closing, LastAck), UserTimeout, always, Closed, rfcTimeout,
+		"user timeout: abort the connection", SignalTimeout, DeleteTCB)
+}
