@@ -102,4 +102,3 @@ func outcome(mask, g GuardSet) string {
 	}
 	return Cond{Mask: mask, Want: g & mask}.String()
 }
-

@@ -1,0 +1,130 @@
+// Command tcpcheck model-checks TCP connection management, runs the
+// reference endpoint, and draws the table's diagrams.
+//
+// Each subcommand lives in a file of its own and registers itself in an
+// init function; main only dispatches. Exit codes: 0 ok, 1 a property
+// failed, 2 usage or environment error.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+)
+
+// Exit codes shared by every subcommand.
+const (
+	exitOK       = 0
+	exitViolated = 1
+	exitUsage    = 2
+)
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string // one line for `tcpcheck --help`
+	usage   string // argument synopsis, e.g. "[flags] ADDR"
+	// run parses args with fs (already named and with usage set) and does
+	// the work. It returns the exit code; errors it returns are printed
+	// as "tcpcheck NAME: ERR" and exit 2 unless they are exitError.
+	setup func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) {
+	if _, dup := commands[c.name]; dup {
+		panic("tcpcheck: duplicate command " + c.name)
+	}
+	commands[c.name] = c
+}
+
+// exitError carries a specific exit code out of a command, with an optional
+// message (already printed when empty).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// usageError marks an error as a usage error (exit 2, with a hint to -h).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		if len(args) == 2 && args[0] == "help" {
+			if c, ok := commands[args[1]]; ok {
+				return runCommand(c, []string{"-h"}, stdout, stderr)
+			}
+		}
+		mainUsage(stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "tcpcheck: unknown command %q; run 'tcpcheck --help' for the list\n", args[0])
+		return exitUsage
+	}
+	return runCommand(c, args[1:], stdout, stderr)
+}
+
+func runCommand(c *command, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tcpcheck "+c.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: tcpcheck %s %s\n\n%s\n\nflags:\n", c.name, c.usage, c.summary)
+		fs.PrintDefaults()
+	}
+	body := c.setup(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage // the flag package has printed what was wrong
+	}
+	err := body(fs.Args(), stdout, stderr)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintf(stderr, "tcpcheck %s: %s\n", c.name, ee.msg)
+		}
+		return ee.code
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "tcpcheck %s: %v\nrun 'tcpcheck %s -h' for usage\n", c.name, err, c.name)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "tcpcheck %s: %v\n", c.name, err)
+	return exitUsage
+}
+
+func mainUsage(w io.Writer) {
+	fmt.Fprintln(w, "tcpcheck: a model-checked model of TCP connection management")
+	fmt.Fprintln(w, "\nusage: tcpcheck COMMAND [flags] [args]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nrun 'tcpcheck COMMAND -h' for a command's flags")
+}
