@@ -1,0 +1,206 @@
+package impl
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// HeaderLen is the length of a TCP header without options (RFC 9293 §3.1).
+const HeaderLen = 20
+
+// MaxHeaderLen is the longest TCP header: a data offset of 15 words.
+const MaxHeaderLen = 60
+
+// protoTCP is the IP protocol number of TCP.
+const protoTCP = 6
+
+// Option kinds of RFC 9293 §3.2.
+const (
+	optEOL = 0 // end of option list
+	optNOP = 1 // no-operation
+	optMSS = 2 // maximum segment size, length 4
+)
+
+// Decoding errors. Decode wraps them with detail; test with errors.Is.
+var (
+	ErrShort      = errors.New("impl: segment shorter than its header")
+	ErrDataOffset = errors.New("impl: bad data offset")
+	ErrChecksum   = errors.New("impl: bad checksum")
+	ErrOptions    = errors.New("impl: malformed options")
+	ErrAddress    = errors.New("impl: addresses of different families")
+)
+
+// Header is the TCP header of RFC 9293 §3.1 as a fields struct. Options
+// other than MSS are not kept: Decode skips them and Encode emits only MSS.
+type Header struct {
+	SrcPort, DstPort uint16
+	Seq, Ack         spec.Seq
+	Flags            spec.Flags
+	Window           uint16
+	Checksum         uint16 // as read by Decode; Encode computes its own
+	Urgent           uint16
+	MSS              uint16 // the MSS option (RFC 9293 §3.7.1); 0 when absent
+}
+
+// Len returns the encoded length of h: 20 octets, plus 4 for the MSS option.
+func (h Header) Len() int {
+	if h.MSS != 0 {
+		return HeaderLen + 4
+	}
+	return HeaderLen
+}
+
+// String renders h the way captures print it: "80>1024 SYN,ACK seq=300 ack=101 win=65535 mss=1400".
+func (h Header) String() string {
+	s := fmt.Sprintf("%d>%d %s seq=%d ack=%d win=%d", h.SrcPort, h.DstPort, h.Flags, uint32(h.Seq), uint32(h.Ack), h.Window)
+	if h.MSS != 0 {
+		s += fmt.Sprintf(" mss=%d", h.MSS)
+	}
+	return s
+}
+
+// Encode appends the segment (header and payload) to b and returns the
+// result. The checksum covers the pseudo-header of src and dst (IPv4 of
+// RFC 9293 §3.1, or IPv6 of RFC 8200 §8.1), which must be of one family.
+func (h Header) Encode(b []byte, src, dst netip.Addr, payload []byte) ([]byte, error) {
+	src, dst = src.Unmap(), dst.Unmap()
+	if src.Is4() != dst.Is4() || !src.IsValid() || !dst.IsValid() {
+		return b, fmt.Errorf("%w: %v and %v", ErrAddress, src, dst)
+	}
+	start := len(b)
+	hl := h.Len()
+	b = append(b, make([]byte, hl)...)
+	s := b[start:]
+	binary.BigEndian.PutUint16(s[0:], h.SrcPort)
+	binary.BigEndian.PutUint16(s[2:], h.DstPort)
+	binary.BigEndian.PutUint32(s[4:], uint32(h.Seq))
+	binary.BigEndian.PutUint32(s[8:], uint32(h.Ack))
+	s[12] = byte(hl/4) << 4
+	s[13] = byte(h.Flags)
+	binary.BigEndian.PutUint16(s[14:], h.Window)
+	binary.BigEndian.PutUint16(s[18:], h.Urgent)
+	if h.MSS != 0 {
+		s[20], s[21] = optMSS, 4
+		binary.BigEndian.PutUint16(s[22:], h.MSS)
+	}
+	b = append(b, payload...)
+	seg := b[start:]
+	binary.BigEndian.PutUint16(seg[16:], Checksum(src, dst, seg))
+	return b, nil
+}
+
+// Decode parses the segment b that travelled from src to dst and returns
+// its header and payload (a subslice of b). It verifies the checksum and
+// the options and never panics; each failure wraps one of ErrShort,
+// ErrDataOffset, ErrChecksum, ErrOptions or ErrAddress.
+func Decode(b []byte, src, dst netip.Addr) (Header, []byte, error) {
+	var h Header
+	if len(b) < HeaderLen {
+		return h, nil, fmt.Errorf("%w: %d octets, need at least %d", ErrShort, len(b), HeaderLen)
+	}
+	off := int(b[12]>>4) * 4
+	if off < HeaderLen {
+		return h, nil, fmt.Errorf("%w: %d octets, less than %d", ErrDataOffset, off, HeaderLen)
+	}
+	if off > len(b) {
+		return h, nil, fmt.Errorf("%w: %d octets, beyond the %d-octet segment", ErrDataOffset, off, len(b))
+	}
+	src, dst = src.Unmap(), dst.Unmap()
+	if src.Is4() != dst.Is4() || !src.IsValid() || !dst.IsValid() {
+		return h, nil, fmt.Errorf("%w: %v and %v", ErrAddress, src, dst)
+	}
+	if sum := Checksum(src, dst, b); sum != 0 {
+		return h, nil, fmt.Errorf("%w: segment sums to %#04x, want 0", ErrChecksum, sum)
+	}
+	h.SrcPort = binary.BigEndian.Uint16(b[0:])
+	h.DstPort = binary.BigEndian.Uint16(b[2:])
+	h.Seq = spec.Seq(binary.BigEndian.Uint32(b[4:]))
+	h.Ack = spec.Seq(binary.BigEndian.Uint32(b[8:]))
+	h.Flags = spec.Flags(b[13])
+	h.Window = binary.BigEndian.Uint16(b[14:])
+	h.Checksum = binary.BigEndian.Uint16(b[16:])
+	h.Urgent = binary.BigEndian.Uint16(b[18:])
+	mss, err := parseOptions(b[HeaderLen:off])
+	if err != nil {
+		return Header{}, nil, err
+	}
+	h.MSS = mss
+	return h, b[off:], nil
+}
+
+// parseOptions walks the option list of RFC 9293 §3.2: EOL ends it, NOP is
+// one octet, every other kind has a length octet that counts the kind and
+// length octets too. MSS must have length 4; unknown kinds are skipped.
+func parseOptions(o []byte) (mss uint16, err error) {
+	for i := 0; i < len(o); {
+		kind := o[i]
+		switch kind {
+		case optEOL:
+			return mss, nil
+		case optNOP:
+			i++
+			continue
+		}
+		if i+1 >= len(o) {
+			return 0, fmt.Errorf("%w: option kind %d at offset %d has no length octet", ErrOptions, kind, i)
+		}
+		n := int(o[i+1])
+		if n < 2 || i+n > len(o) {
+			return 0, fmt.Errorf("%w: option kind %d at offset %d has length %d, %d octets left", ErrOptions, kind, i, n, len(o)-i)
+		}
+		if kind == optMSS {
+			if n != 4 {
+				return 0, fmt.Errorf("%w: MSS option has length %d, want 4", ErrOptions, n)
+			}
+			mss = binary.BigEndian.Uint16(o[i+2:])
+		}
+		i += n
+	}
+	return mss, nil
+}
+
+// Checksum returns the Internet checksum (RFC 1071) of seg preceded by the
+// TCP pseudo-header of src and dst. Over a segment whose checksum field is
+// correct it returns 0; over one whose checksum field is 0 it returns the
+// value to store there.
+func Checksum(src, dst netip.Addr, seg []byte) uint16 {
+	var sum uint32
+	if src.Is4() {
+		a, b := src.As4(), dst.As4()
+		sum = sumBytes(sum, a[:])
+		sum = sumBytes(sum, b[:])
+		sum += protoTCP + uint32(len(seg))
+	} else {
+		a, b := src.As16(), dst.As16()
+		sum = sumBytes(sum, a[:])
+		sum = sumBytes(sum, b[:])
+		sum += uint32(len(seg)>>16) + uint32(len(seg)&0xffff) + protoTCP
+	}
+	sum = sumBytes(sum, seg)
+	return ^fold(sum)
+}
+
+func sumBytes(sum uint32, b []byte) uint32 {
+	n := len(b) &^ 1
+	for i := 0; i < n; i += 2 {
+		sum += uint32(b[i])<<8 | uint32(b[i+1])
+		if sum >= 1<<31 {
+			sum = uint32(fold(sum))
+		}
+	}
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1]) << 8
+	}
+	return sum
+}
+
+func fold(sum uint32) uint16 {
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return uint16(sum)
+}
