@@ -65,7 +65,7 @@ func (p *PcapWriter) WriteSegment(t time.Time, src, dst netip.AddrPort, h Header
 		binary.BigEndian.PutUint16(ip[2:], uint16(20+tcpLen))
 		binary.BigEndian.PutUint16(ip[4:], p.id)
 		binary.BigEndian.PutUint16(ip[6:], 0x4000) // don't fragment
-		ip[8] = 64                                  // TTL
+		ip[8] = 64                                 // TTL
 		ip[9] = protoTCP
 		a4, d4 := sa.As4(), da.As4()
 		copy(ip[12:], a4[:])
