@@ -1,0 +1,808 @@
+package check
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// space is what the engine explores: a transition system over fixed-size
+// byte keys. The model adapter (Explore) and the tests' toy systems
+// implement it.
+type space interface {
+	keySize() int
+	// initial returns the initial states' keys in a fixed order.
+	initial() [][]byte
+	// newExpander returns a successor generator for one worker.
+	newExpander() expander
+	// numRows is the number of table rows, for coverage.
+	numRows() int
+}
+
+// expander computes successors; each worker has its own.
+type expander interface {
+	// next appends the keys of k's successors, in a fixed order, to keys
+	// and the table row each applied (-1 for none) to rows.
+	next(k []byte, keys []byte, rows []int32) ([]byte, []int32)
+	// violated returns the index of the first invariant k breaks, or -1.
+	violated(k []byte) int
+	// quiescent reports whether k is a state every run must be able to reach.
+	quiescent(k []byte) bool
+}
+
+// engineOpts are Options after defaults, plus test hooks.
+type engineOpts struct {
+	workers    int
+	exact      bool
+	maxDepth   int
+	maxStates  int64
+	timeout    time.Duration
+	quiescence bool
+	progress   io.Writer
+	hash       func([]byte) uint64 // nil means fingerprint
+}
+
+// The limits that make a run incomplete.
+const (
+	limitDepth  = "max-depth"
+	limitStates = "max-states"
+	limitTime   = "timeout"
+)
+
+const (
+	noState     = ^uint32(0)
+	maxSucc     = 1<<16 - 1 // successors per state (the successor number is 16 bits)
+	maxInit     = 1<<16 - 1
+	edgeFlag    = uint64(1) << 63 // edge target is a candidate reference, not yet an index
+	propQuiesce = -1
+)
+
+// outcome is what the engine found, in terms of indices; Explore turns it
+// into a Result.
+type outcome struct {
+	complete            bool   // every state within the limits was explored
+	limit               string // the limit that stopped the run, if any
+	states, transitions int64
+	depth               int
+	seconds             float64
+	peakBytes           int64
+	covered             []bool
+	deadlocks           int64
+
+	violated  bool
+	prop      int   // index of the invariant, or propQuiesce
+	deadlock  bool  // the Quiescence violation is a deadlock (no successors)
+	path      []int // initial state number, then successor numbers
+	quiesced  bool  // the Quiescence check ran to the end
+	stuckIdx  uint32
+	violation uint32 // index of the violating state
+}
+
+type violRec struct {
+	ref  uint64
+	prop int
+}
+
+type worker struct {
+	id          int
+	e           *engine
+	exp         expander
+	keys        []byte
+	rows        []int32
+	transitions int64
+	covered     []bool
+	viol        []violRec
+	deadlocks   int64
+	deadMin     uint32
+	sawNew      bool
+	edgeTmp     []uint64
+	edges       [][]uint32 // permanent edge lists: from, n, targets...
+	err         error
+	newCount    atomic.Int64
+	_           [56]byte
+}
+
+type engine struct {
+	sp   space
+	opt  engineOpts
+	k    int
+	hash func([]byte) uint64
+
+	vis    *visited
+	lvl    *level
+	keys   *keyStore // exact mode: every state's key by index
+	parent blocks[uint32]
+	succ   blocks[uint16]
+	quiet  blocks[uint64] // bitset of quiescent states (Quiescence)
+	pool   *blockPool
+	ws     []*worker
+
+	cur, next []*arena
+	curStart  int // index of the level being expanded
+	curN      int
+	states    int64
+	depth     int
+
+	cnt, cursor []uint32
+	order       []uint64
+
+	abort   atomic.Int32
+	peak    int64
+	start   time.Time
+
+	// For the progress line, which runs beside the workers.
+	liveNew      atomic.Int64 // states found in the current level
+	progStates   atomic.Int64
+	progDepth    atomic.Int64
+	progFrontier atomic.Int64
+}
+
+const (
+	abortTime = 1 + iota
+	abortStates
+)
+
+func newEngine(sp space, opt engineOpts) *engine {
+	if opt.workers <= 0 {
+		opt.workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.workers > 255 {
+		opt.workers = 255
+	}
+	e := &engine{sp: sp, opt: opt, k: sp.keySize(), hash: opt.hash}
+	if e.hash == nil {
+		e.hash = fingerprint
+	}
+	e.vis = newVisited(opt.exact || opt.quiescence)
+	e.lvl = newLevel()
+	if opt.exact {
+		e.keys = &keyStore{k: e.k}
+	}
+	e.pool = &blockPool{k: e.k}
+	for i := 0; i < opt.workers; i++ {
+		w := &worker{id: i, e: e, exp: sp.newExpander(), covered: make([]bool, sp.numRows()), deadMin: noState}
+		e.ws = append(e.ws, w)
+		e.cur = append(e.cur, newArena(e.k, e.pool))
+		e.next = append(e.next, newArena(e.k, e.pool))
+	}
+	return e
+}
+
+// run explores the space breadth-first, level by level.
+func run(sp space, opt engineOpts) (*outcome, error) {
+	if sp.keySize() <= 0 {
+		return nil, errors.New("check: key size must be positive")
+	}
+	e := newEngine(sp, opt)
+	e.start = time.Now()
+	if opt.timeout > 0 {
+		t := time.AfterFunc(opt.timeout, func() { e.abort.CompareAndSwap(0, abortTime) })
+		defer t.Stop()
+	}
+	stop := e.startProgress()
+	out, err := e.explore()
+	stop()
+	if err != nil {
+		return nil, err
+	}
+	out.seconds = time.Since(e.start).Seconds()
+	out.states = e.states
+	out.peakBytes = e.peak
+	for _, w := range e.ws {
+		out.transitions += w.transitions
+		for r, c := range w.covered {
+			if c {
+				if out.covered == nil {
+					out.covered = make([]bool, len(w.covered))
+				}
+				out.covered[r] = true
+			}
+		}
+	}
+	if out.covered == nil {
+		out.covered = make([]bool, sp.numRows())
+	}
+	if opt.progress != nil {
+		rate := float64(out.states) / max(out.seconds, 1e-9)
+		fmt.Fprintf(opt.progress, "explore: done: %d states, %d transitions, depth %d, %.2fs, %.0f states/s, %.1f bytes/state\n",
+			out.states, out.transitions, out.depth, out.seconds, rate, float64(out.peakBytes)/float64(max(out.states, 1)))
+	}
+	return out, nil
+}
+
+func (e *engine) explore() (*outcome, error) {
+	out := &outcome{}
+	if err := e.initLevel(out); err != nil || out.violated {
+		return out, err
+	}
+	for depth := 0; ; depth++ {
+		if e.curN == 0 {
+			out.complete = true
+			break
+		}
+		out.depth = depth
+		probe := e.opt.maxDepth > 0 && depth >= e.opt.maxDepth
+		if err := e.expand(probe); err != nil {
+			return nil, err
+		}
+		e.track()
+		switch e.abort.Load() {
+		case abortTime:
+			out.limit = limitTime
+			return out, nil
+		case abortStates:
+			out.limit = limitStates
+			return out, nil
+		}
+		deadMin := noState
+		for _, w := range e.ws {
+			out.deadlocks += w.deadlocks
+			w.deadlocks = 0
+			deadMin = min(deadMin, w.deadMin)
+			w.deadMin = noState
+		}
+		if deadMin != noState && e.opt.quiescence {
+			out.violated, out.prop, out.deadlock, out.violation = true, propQuiesce, true, deadMin
+			out.path = e.path(deadMin)
+			return out, nil
+		}
+		if probe {
+			out.complete = true
+			for _, w := range e.ws {
+				if w.sawNew {
+					out.complete, out.limit = false, limitDepth
+				}
+			}
+			break
+		}
+		if err := e.place(); err != nil {
+			return nil, err
+		}
+		e.track()
+		best, prop := noState, 0
+		for _, w := range e.ws {
+			for _, v := range w.viol {
+				if x := *e.cand(v.ref); x < best {
+					best, prop = x, v.prop
+				}
+			}
+			w.viol = w.viol[:0]
+		}
+		e.advance()
+		if best != noState {
+			out.depth = depth + 1
+			out.violated, out.prop, out.violation = true, prop, best
+			out.path = e.path(best)
+			return out, nil
+		}
+	}
+	if out.complete && e.opt.quiescence {
+		idx, stuck, err := e.checkQuiescence()
+		if err != nil {
+			return nil, err
+		}
+		out.quiesced = true
+		if stuck {
+			out.violated, out.prop, out.violation = true, propQuiesce, idx
+			out.path = e.path(idx)
+		}
+	}
+	return out, nil
+}
+
+// initLevel places the initial states as level 0.
+func (e *engine) initLevel(out *outcome) error {
+	inits := e.sp.initial()
+	if len(inits) > maxInit {
+		return fmt.Errorf("check: %d initial states, at most %d supported", len(inits), maxInit)
+	}
+	a := e.cur[0]
+	exp := e.ws[0].exp
+	best, prop := noState, 0
+	for i, k := range inits {
+		if len(k) != e.k {
+			return fmt.Errorf("check: initial state %d has a %d-byte key, want %d", i, len(k), e.k)
+		}
+		fp := e.hash(k)
+		if _, found := e.vis.lookup(fp, k, e.keys); found {
+			continue
+		}
+		idx := uint32(e.states)
+		e.states++
+		p, err := a.add(k)
+		if err != nil {
+			return err
+		}
+		*a.idx(p) = idx
+		e.parent.grow(int(e.states))
+		e.succ.grow(int(e.states))
+		*e.parent.at(int(idx)) = noState
+		*e.succ.at(int(idx)) = uint16(i)
+		e.vis.reserve(shardOf(fp), 1)
+		e.vis.insert(fp, idx)
+		if e.keys != nil {
+			e.keys.grow(int(e.states))
+			copy(e.keys.at(int(idx)), k)
+		}
+		if v := exp.violated(k); v >= 0 && best == noState {
+			best, prop = idx, v
+		}
+	}
+	e.curStart, e.curN = 0, int(e.states)
+	if e.opt.quiescence {
+		e.quiet.grow(int(e.states+63) / 64)
+	}
+	e.progStates.Store(e.states)
+	e.progFrontier.Store(int64(e.curN))
+	e.track()
+	if best != noState {
+		out.violated, out.prop, out.violation = true, prop, best
+		out.path = e.path(best)
+	}
+	return nil
+}
+
+// parallel runs f(w, i) for i in [0, n) on every worker, handing out items
+// in order from a shared counter.
+func (e *engine) parallel(n int, f func(w *worker, i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for _, w := range e.ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(w, i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+type chunk struct {
+	a        *arena
+	from, to int
+}
+
+// expand computes the successors of every state of the current level and
+// gathers the new ones, each with its smallest claim, in the level table.
+func (e *engine) expand(probe bool) error {
+	size := max(64, min(4096, e.curN/(8*len(e.ws))))
+	var chunks []chunk
+	for _, a := range e.cur {
+		for p := 0; p < a.n; p += size {
+			chunks = append(chunks, chunk{a, p, min(p+size, a.n)})
+		}
+	}
+	for _, w := range e.ws {
+		w.sawNew = false
+		w.newCount.Store(0)
+	}
+	e.parallel(len(chunks), func(w *worker, i int) {
+		if w.err == nil {
+			w.expandChunk(chunks[i], probe)
+		}
+	})
+	for _, w := range e.ws {
+		if w.err != nil {
+			return w.err
+		}
+	}
+	return nil
+}
+
+func (w *worker) expandChunk(c chunk, probe bool) {
+	e := w.e
+	k := e.k
+	for p := c.from; p < c.to; p++ {
+		if e.abort.Load() != 0 {
+			return
+		}
+		key := c.a.key(p)
+		pidx := *c.a.idx(p)
+		w.keys, w.rows = w.exp.next(key, w.keys[:0], w.rows[:0])
+		n := len(w.rows)
+		if n > maxSucc {
+			w.err = fmt.Errorf("check: a state has %d successors, at most %d supported", n, maxSucc)
+			return
+		}
+		if len(w.keys) != n*k {
+			w.err = fmt.Errorf("check: successor keys of %d bytes for %d successors of %d bytes", len(w.keys), n, k)
+			return
+		}
+		w.transitions += int64(n)
+		quiet := false
+		if e.opt.quiescence || n == 0 {
+			quiet = w.exp.quiescent(key)
+		}
+		if n == 0 && !quiet {
+			w.deadlocks++
+			w.deadMin = min(w.deadMin, pidx)
+		}
+		if e.opt.quiescence {
+			if quiet {
+				q := e.quiet.at(int(pidx >> 6))
+				atomic.OrUint64(q, 1<<(pidx&63))
+			}
+			if n > 0 && !probe {
+				w.edgeTmp = append(w.edgeTmp, uint64(pidx), uint64(n))
+			}
+		}
+		for j := 0; j < n; j++ {
+			if r := w.rows[j]; r >= 0 && int(r) < len(w.covered) {
+				w.covered[r] = true
+			}
+			sk := w.keys[j*k : (j+1)*k : (j+1)*k]
+			fp := e.hash(sk)
+			x, found := e.vis.lookup(fp, sk, e.keys)
+			if found {
+				if e.opt.quiescence && !probe {
+					w.edgeTmp = append(w.edgeTmp, uint64(x))
+				}
+				continue
+			}
+			if probe {
+				w.sawNew = true
+				continue
+			}
+			ref, isNew, err := e.insertNew(w, fp, uint64(pidx)<<16|uint64(j), sk)
+			if err != nil {
+				w.err = err
+				return
+			}
+			if e.opt.quiescence {
+				w.edgeTmp = append(w.edgeTmp, edgeFlag|ref)
+			}
+			if !isNew {
+				continue
+			}
+			if v := w.exp.violated(sk); v >= 0 {
+				w.viol = append(w.viol, violRec{ref, v})
+			}
+			c := w.newCount.Add(1)
+			e.liveNew.Add(1)
+			if e.opt.maxStates > 0 && c&255 == 0 {
+				var sum int64
+				for _, o := range e.ws {
+					sum += o.newCount.Load()
+				}
+				if e.states+sum > e.opt.maxStates {
+					e.abort.CompareAndSwap(0, abortStates)
+				}
+			}
+		}
+	}
+	if e.opt.maxStates > 0 {
+		var sum int64
+		for _, o := range e.ws {
+			sum += o.newCount.Load()
+		}
+		if e.states+sum > e.opt.maxStates {
+			e.abort.CompareAndSwap(0, abortStates)
+		}
+	}
+}
+
+// insertNew records a successor that is not in the visited set: a new
+// candidate if no worker has found it in this level yet, otherwise the
+// claim of the existing one is lowered to claim when smaller.
+func (e *engine) insertNew(w *worker, fp, claim uint64, key []byte) (uint64, bool, error) {
+	s := &e.lvl.shards[shardOf(fp)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if (s.n+1)*10 > len(s.fps)*7 {
+		s.grow()
+	}
+	mask := len(s.fps) - 1
+	for i := int(fp) & mask; ; i = (i + 1) & mask {
+		f := s.fps[i]
+		if f == 0 {
+			p, err := e.next[w.id].add(key)
+			if err != nil {
+				return 0, false, err
+			}
+			ref := makeRef(w.id, p)
+			s.fps[i], s.claims[i], s.refs[i] = fp, claim, ref
+			s.n++
+			return ref, true, nil
+		}
+		if f == fp && (e.keys == nil || string(e.candKey(s.refs[i])) == string(key)) {
+			if claim < s.claims[i] {
+				s.claims[i] = claim
+			}
+			return s.refs[i], false, nil
+		}
+	}
+}
+
+func (e *engine) candKey(ref uint64) []byte {
+	w, p := splitRef(ref)
+	return e.next[w].key(p)
+}
+
+func (e *engine) cand(ref uint64) *uint32 {
+	w, p := splitRef(ref)
+	return e.next[w].idx(p)
+}
+
+// place numbers the new level in the order a one-worker breadth-first
+// search would (by parent index, then successor number), records parents,
+// and adds the level to the visited set.
+func (e *engine) place() error {
+	total := 0
+	for i := range e.lvl.shards {
+		total += e.lvl.shards[i].n
+	}
+	if e.states+int64(total) > int64(noState) {
+		return fmt.Errorf("check: more than %d states", noState)
+	}
+	nextStart := int(e.states)
+	e.cnt = resize(e.cnt, e.curN+1)
+	e.cursor = resize(e.cursor, e.curN)
+	e.order = resize(e.order, total)
+	cnt, cursor, order := e.cnt, e.cursor, e.order
+	curStart := uint64(e.curStart)
+	e.parallel(numShards, func(_ *worker, si int) {
+		s := &e.lvl.shards[si]
+		for i, f := range s.fps {
+			if f != 0 {
+				atomic.AddUint32(&cnt[s.claims[i]>>16-curStart+1], 1)
+			}
+		}
+	})
+	for i := 1; i <= e.curN; i++ {
+		cnt[i] += cnt[i-1]
+	}
+	copy(cursor, cnt[:e.curN])
+	e.parallel(numShards, func(_ *worker, si int) {
+		s := &e.lvl.shards[si]
+		for i, f := range s.fps {
+			if f != 0 {
+				c := s.claims[i]
+				pos := atomic.AddUint32(&cursor[c>>16-curStart], 1) - 1
+				order[pos] = (c&0xffff)<<48 | s.refs[i]
+			}
+		}
+	})
+	e.states += int64(total)
+	e.parent.grow(int(e.states))
+	e.succ.grow(int(e.states))
+	if e.keys != nil {
+		e.keys.grow(int(e.states))
+	}
+	if e.opt.quiescence {
+		e.quiet.grow(int(e.states+63) / 64)
+	}
+	const span = 4096
+	e.parallel((e.curN+span-1)/span, func(_ *worker, c int) {
+		for q := c * span; q < min((c+1)*span, e.curN); q++ {
+			g := order[cnt[q]:cnt[q+1]]
+			if len(g) > 1 {
+				slices.Sort(g)
+			}
+			for j, o := range g {
+				idx := nextStart + int(cnt[q]) + j
+				ref := o & (1<<48 - 1)
+				*e.cand(ref) = uint32(idx)
+				*e.parent.at(idx) = uint32(e.curStart + q)
+				*e.succ.at(idx) = uint16(o >> 48)
+				if e.keys != nil {
+					copy(e.keys.at(idx), e.candKey(ref))
+				}
+			}
+		}
+	})
+	e.parallel(numShards, func(_ *worker, si int) {
+		s := &e.lvl.shards[si]
+		e.vis.reserve(si, s.n)
+		for i, f := range s.fps {
+			if f != 0 {
+				e.vis.insert(f, *e.cand(s.refs[i]))
+			}
+		}
+	})
+	if e.opt.quiescence {
+		e.parallel(len(e.ws), func(_ *worker, i int) { e.ws[i].resolveEdges() })
+	}
+	return nil
+}
+
+// resolveEdges turns the level's edge targets that were candidate
+// references into state indices and appends the edges to the permanent
+// lists.
+func (w *worker) resolveEdges() {
+	const chunkCap = 1 << 20
+	t := w.edgeTmp
+	for len(t) > 0 {
+		n := int(t[1])
+		if len(w.edges) == 0 || cap(w.edges[len(w.edges)-1])-len(w.edges[len(w.edges)-1]) < n+2 {
+			w.edges = append(w.edges, make([]uint32, 0, max(chunkCap, n+2)))
+		}
+		l := &w.edges[len(w.edges)-1]
+		*l = append(*l, uint32(t[0]), uint32(n))
+		for _, x := range t[2 : 2+n] {
+			if x&edgeFlag != 0 {
+				x = uint64(*w.e.cand(x &^ edgeFlag))
+			}
+			*l = append(*l, uint32(x))
+		}
+		t = t[2+n:]
+	}
+	w.edgeTmp = w.edgeTmp[:0]
+}
+
+// advance makes the placed level the current one.
+func (e *engine) advance() {
+	newStart := e.curStart + e.curN
+	e.curN = int(e.states) - newStart
+	e.curStart = newStart
+	for i := range e.cur {
+		e.cur[i].reset()
+	}
+	e.cur, e.next = e.next, e.cur
+	e.parallel(numShards, func(_ *worker, si int) { e.lvl.shards[si].clear() })
+	e.pool.trim(len(e.ws))
+	e.liveNew.Store(0)
+	e.depth++
+	e.progStates.Store(e.states)
+	e.progDepth.Store(int64(e.depth))
+	e.progFrontier.Store(int64(e.curN))
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// path returns the initial state number and the successor numbers that
+// lead to state idx.
+func (e *engine) path(idx uint32) []int {
+	var rev []int
+	for {
+		rev = append(rev, int(*e.succ.at(int(idx))))
+		p := *e.parent.at(int(idx))
+		if p == noState {
+			break
+		}
+		idx = p
+	}
+	slices.Reverse(rev)
+	return rev
+}
+
+// memory is the bytes held by the engine's tables now.
+func (e *engine) memory() int64 {
+	b := e.vis.bytes() + e.lvl.bytes() + e.pool.bytes() + e.parent.bytes() + e.succ.bytes() + e.quiet.bytes()
+	if e.keys != nil {
+		b += e.keys.bytes()
+	}
+	b += int64(cap(e.cnt)+cap(e.cursor))*4 + int64(cap(e.order))*8
+	for _, w := range e.ws {
+		b += int64(cap(w.edgeTmp)) * 8
+		for _, l := range w.edges {
+			b += int64(cap(l)) * 4
+		}
+	}
+	return b
+}
+
+func (e *engine) track() { e.peak = max(e.peak, e.memory()) }
+
+// checkQuiescence marks, backwards over the explored graph, every state
+// from which a quiescent state is reachable, and returns the first state
+// (in breadth-first order, so the one with the shortest trace) that is not
+// marked.
+func (e *engine) checkQuiescence() (uint32, bool, error) {
+	n := int(e.states)
+	var edges int
+	for _, w := range e.ws {
+		for _, l := range w.edges {
+			edges += len(l)
+		}
+	}
+	if edges >= int(noState) {
+		return 0, false, fmt.Errorf("check: %d edges are too many for the Quiescence check", edges)
+	}
+	// Reverse graph in compressed form: the sources of target t are
+	// src[off[t]:off[t+1]].
+	off := make([]uint32, n+1)
+	forEdge := func(f func(from, to uint32)) {
+		for _, w := range e.ws {
+			for _, l := range w.edges {
+				for len(l) > 0 {
+					from, m := l[0], int(l[1])
+					for _, to := range l[2 : 2+m] {
+						f(from, to)
+					}
+					l = l[2+m:]
+				}
+			}
+		}
+	}
+	forEdge(func(_, to uint32) { off[to+1]++ })
+	for i := 1; i <= n; i++ {
+		off[i] += off[i-1]
+	}
+	src := make([]uint32, off[n])
+	pos := make([]uint32, n)
+	copy(pos, off[:n])
+	forEdge(func(from, to uint32) { src[pos[to]] = from; pos[to]++ })
+	pos = nil
+	for _, w := range e.ws {
+		w.edges = nil // the forward edges are no longer needed
+	}
+	marked := make([]uint64, (n+63)/64)
+	queue := make([]uint32, 0, 1024)
+	for i := 0; i < n; i++ {
+		if *e.quiet.at(i>>6)&(1<<(i&63)) != 0 {
+			marked[i>>6] |= 1 << (i & 63)
+			queue = append(queue, uint32(i))
+		}
+	}
+	e.peak = max(e.peak, e.memory()+int64(len(off)+len(src)+cap(queue))*4+int64(len(marked))*8)
+	for len(queue) > 0 {
+		t := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for _, s := range src[off[t]:off[t+1]] {
+			if marked[s>>6]&(1<<(s&63)) == 0 {
+				marked[s>>6] |= 1 << (s & 63)
+				queue = append(queue, s)
+			}
+		}
+	}
+	for i := 0; i < n; i++ {
+		if marked[i>>6]&(1<<(i&63)) == 0 {
+			return uint32(i), true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// startProgress prints a progress line every second until the returned
+// function is called.
+func (e *engine) startProgress() func() {
+	if e.opt.progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		var lastStates int64
+		last := e.start
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-tick.C:
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				// e.states and e.curN change only between levels; reading
+				// them racily here would be a data race, so progress uses
+				// the atomics.
+				st := e.progStates.Load() + e.liveNew.Load()
+				rate := float64(st-lastStates) / now.Sub(last).Seconds()
+				fmt.Fprintf(e.opt.progress, "explore: %d states, %.0f states/s, depth %d, frontier %d, heap %d MiB\n",
+					st, rate, e.progDepth.Load(), e.progFrontier.Load(), ms.HeapAlloc>>20)
+				lastStates, last = st, now
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}

@@ -1,0 +1,208 @@
+package check
+
+import (
+	"bytes"
+	"sync"
+)
+
+// Both hash tables are split into shards by the top bits of the
+// fingerprint, so that one worker can own a shard while it grows it.
+const (
+	shardBits = 8
+	numShards = 1 << shardBits
+)
+
+func shardOf(fp uint64) int { return int(fp >> (64 - shardBits)) }
+
+// visited is the set of states of the levels already placed: an
+// open-addressing table (linear probing) of 64-bit fingerprints per shard,
+// with the state index of each entry beside it when the engine needs it
+// (exact mode compares keys by index; the Quiescence check records edges by
+// index). It is only read while a level is being expanded and only written,
+// one shard per worker, between levels, so lookups need no synchronisation.
+type visited struct {
+	withIdx bool
+	shards  [numShards]vshard
+}
+
+type vshard struct {
+	fps []uint64
+	idx []uint32
+	n   int
+}
+
+const vinit = 64 // initial slots per shard
+
+func newVisited(withIdx bool) *visited {
+	v := &visited{withIdx: withIdx}
+	for i := range v.shards {
+		s := &v.shards[i]
+		s.fps = make([]uint64, vinit)
+		if withIdx {
+			s.idx = make([]uint32, vinit)
+		}
+	}
+	return v
+}
+
+// lookup returns the index stored with fp (0 when indices are not kept)
+// and whether fp is present. With keys != nil (exact mode), an entry only
+// matches when its stored key equals key.
+func (v *visited) lookup(fp uint64, key []byte, keys *keyStore) (uint32, bool) {
+	s := &v.shards[shardOf(fp)]
+	mask := len(s.fps) - 1
+	for i := int(fp) & mask; ; i = (i + 1) & mask {
+		f := s.fps[i]
+		if f == 0 {
+			return 0, false
+		}
+		if f == fp {
+			if keys == nil {
+				if s.idx == nil {
+					return 0, true
+				}
+				return s.idx[i], true
+			}
+			if bytes.Equal(keys.at(int(s.idx[i])), key) {
+				return s.idx[i], true
+			}
+		}
+	}
+}
+
+// reserve grows shard si so that extra more entries keep the load under 0.7.
+func (v *visited) reserve(si, extra int) {
+	s := &v.shards[si]
+	need := s.n + extra
+	if need*10 <= len(s.fps)*7 {
+		return
+	}
+	size := len(s.fps)
+	for need*10 > size*7 {
+		size *= 2
+	}
+	old, oldIdx := s.fps, s.idx
+	s.fps = make([]uint64, size)
+	if v.withIdx {
+		s.idx = make([]uint32, size)
+	}
+	s.n = 0
+	for i, f := range old {
+		if f != 0 {
+			var x uint32
+			if oldIdx != nil {
+				x = oldIdx[i]
+			}
+			v.insertShard(s, f, x)
+		}
+	}
+}
+
+// insert adds fp with index x; the caller has reserved room and guarantees
+// that the state is not present (duplicates of fp are allowed in exact mode).
+func (v *visited) insert(fp uint64, x uint32) { v.insertShard(&v.shards[shardOf(fp)], fp, x) }
+
+func (v *visited) insertShard(s *vshard, fp uint64, x uint32) {
+	mask := len(s.fps) - 1
+	i := int(fp) & mask
+	for s.fps[i] != 0 {
+		i = (i + 1) & mask
+	}
+	s.fps[i] = fp
+	if s.idx != nil {
+		s.idx[i] = x
+	}
+	s.n++
+}
+
+func (v *visited) bytes() int64 {
+	var b int64
+	for i := range v.shards {
+		b += int64(len(v.shards[i].fps)) * 8
+		b += int64(len(v.shards[i].idx)) * 4
+	}
+	return b
+}
+
+// level is the table of the states found in the level being expanded:
+// fingerprint, the smallest claim seen so far (parent index << 16 |
+// successor number, which orders states as a one-worker breadth-first search
+// would) and a reference to the candidate that holds the key. Workers insert
+// under the shard's lock; the candidate's key is written before the entry is
+// published, so exact-mode comparisons under the same lock see it.
+type level struct {
+	shards [numShards]lshard
+}
+
+type lshard struct {
+	mu     sync.Mutex
+	fps    []uint64
+	claims []uint64
+	refs   []uint64
+	n      int
+	_      [40]byte // keep shards' locks on separate cache lines
+}
+
+const linit = 16
+
+func newLevel() *level {
+	l := &level{}
+	for i := range l.shards {
+		l.shards[i].alloc(linit)
+	}
+	return l
+}
+
+func (s *lshard) alloc(size int) {
+	s.fps = make([]uint64, size)
+	s.claims = make([]uint64, size)
+	s.refs = make([]uint64, size)
+	s.n = 0
+}
+
+func (s *lshard) grow() {
+	fps, claims, refs := s.fps, s.claims, s.refs
+	s.alloc(2 * len(fps))
+	mask := len(s.fps) - 1
+	for j, f := range fps {
+		if f == 0 {
+			continue
+		}
+		i := int(f) & mask
+		for s.fps[i] != 0 {
+			i = (i + 1) & mask
+		}
+		s.fps[i], s.claims[i], s.refs[i] = f, claims[j], refs[j]
+		s.n++
+	}
+}
+
+// clear empties the shard for the next level, shrinking it when the level
+// just placed needed far fewer slots than it has.
+func (s *lshard) clear() {
+	want := linit
+	for s.n*10 > want*7/2 {
+		want *= 2
+	}
+	if len(s.fps) > 4*want {
+		s.alloc(want)
+		return
+	}
+	clear(s.fps)
+	s.n = 0
+}
+
+func (l *level) bytes() int64 {
+	var b int64
+	for i := range l.shards {
+		b += int64(len(l.shards[i].fps)) * 24
+	}
+	return b
+}
+
+// Candidate references: worker number and position in its arena.
+const refPosBits = 40
+
+func makeRef(w, p int) uint64 { return uint64(w)<<refPosBits | uint64(p) }
+
+func splitRef(r uint64) (w, p int) { return int(r >> refPosBits), int(r & (1<<refPosBits - 1)) }
