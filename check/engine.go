@@ -131,9 +131,9 @@ type engine struct {
 	cnt, cursor []uint32
 	order       []uint64
 
-	abort   atomic.Int32
-	peak    int64
-	start   time.Time
+	abort atomic.Int32
+	peak  int64
+	start time.Time
 
 	// For the progress line, which runs beside the workers.
 	liveNew      atomic.Int64 // states found in the current level
@@ -747,7 +747,7 @@ func (e *engine) checkQuiescence() (uint32, bool, error) {
 	marked := make([]uint64, (n+63)/64)
 	queue := make([]uint32, 0, 1024)
 	for i := 0; i < n; i++ {
-		if *e.quiet.at(i>>6)&(1<<(i&63)) != 0 {
+		if *e.quiet.at(i >> 6)&(1<<(i&63)) != 0 {
 			marked[i>>6] |= 1 << (i & 63)
 			queue = append(queue, uint32(i))
 		}
