@@ -1,0 +1,241 @@
+package impl
+
+import (
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+var _ net.Conn = (*Conn)(nil)
+
+// Read reads text the peer sent. It returns io.EOF once the peer's FIN
+// has been read past, ErrConnReset after a RST, ErrTimeout when the
+// connection timed out, os.ErrDeadlineExceeded when the read deadline
+// passed, and net.ErrClosed after Close or Abort.
+func (c *Conn) Read(p []byte) (int, error) {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		switch {
+		case c.userClosed:
+			return 0, net.ErrClosed
+		case len(c.rcvBuf) > 0:
+			if len(p) == 0 {
+				return 0, nil
+			}
+			n := copy(p, c.rcvBuf)
+			c.rcvBuf = c.rcvBuf[n:]
+			if len(c.rcvBuf) == 0 {
+				c.rcvBuf = nil
+			}
+			c.windowUpdate()
+			return n, nil
+		case c.finRcvd:
+			return 0, io.EOF
+		case c.err != nil:
+			return 0, c.err
+		case c.deleted:
+			return 0, net.ErrClosed
+		case c.rd.passed():
+			return 0, os.ErrDeadlineExceeded
+		}
+		ch, dl := c.wake, c.rd.done()
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-dl:
+		}
+		s.mu.Lock()
+	}
+}
+
+// Write queues p for sending (SEND, RFC 9293 §3.10.2), blocking while
+// the send buffer is full. It returns ErrClosing after CloseWrite,
+// the connection's error after a reset or timeout, os.ErrDeadlineExceeded
+// when the write deadline passed, and net.ErrClosed after Close or Abort.
+func (c *Conn) Write(p []byte) (int, error) {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	total := 0
+	for len(p) > 0 {
+		switch {
+		case c.userClosed:
+			return total, net.ErrClosed
+		case c.err != nil:
+			return total, c.err
+		case c.wd.passed():
+			return total, os.ErrDeadlineExceeded
+		}
+		space := s.opt.SendBuffer - len(c.sndBuf)
+		canQueue := c.state == spec.Established || c.state == spec.CloseWait ||
+			c.state == spec.SynSent || c.state == spec.SynReceived
+		if space > 0 || !canQueue {
+			chunk := p[:min(len(p), max(space, 0))]
+			if err := c.handle(spec.Send, nil, chunk); err != nil {
+				return total, err
+			}
+			total += len(chunk)
+			p = p[len(chunk):]
+			continue
+		}
+		ch, dl := c.wake, c.wd.done()
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-dl:
+		}
+		s.mu.Lock()
+	}
+	return total, nil
+}
+
+// Close closes the connection for the user: CLOSE (RFC 9293 §3.10.4) sends
+// a FIN after the queued text, and text that still arrives is discarded.
+// The connection finishes closing in the background (FIN retransmission,
+// TIME-WAIT). Later calls return net.ErrClosed.
+func (c *Conn) Close() error {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.userClosed {
+		return net.ErrClosed
+	}
+	c.userClosed = true
+	c.rcvBuf = nil
+	if !c.deleted {
+		c.handle(spec.Close, nil, nil) // ErrClosing after CloseWrite is fine
+	}
+	c.notify()
+	return nil
+}
+
+// CloseWrite half-closes the connection: CLOSE sends a FIN after the
+// queued text; reading goes on until the peer's FIN.
+func (c *Conn) CloseWrite() error {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case c.userClosed:
+		return net.ErrClosed
+	case c.err != nil:
+		return c.err
+	case c.deleted:
+		return ErrNotExist
+	}
+	return c.handle(spec.Close, nil, nil)
+}
+
+// Abort resets the connection: ABORT (RFC 9293 §3.10.5) sends a RST where
+// the state calls for one and deletes the TCB.
+func (c *Conn) Abort() error {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.userClosed && c.deleted {
+		return net.ErrClosed
+	}
+	c.userClosed = true
+	if c.deleted {
+		return nil
+	}
+	return c.handle(spec.Abort, nil, nil)
+}
+
+// State returns the connection's RFC 9293 state.
+func (c *Conn) State() spec.State {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.state
+}
+
+// LocalAddr returns the local TCP endpoint (the link's IP and the port).
+func (c *Conn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.local) }
+
+// RemoteAddr returns the remote TCP endpoint.
+func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote) }
+
+// SetDeadline sets the read and write deadlines.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	c.rd.set(t, !c.deleted)
+	c.wd.set(t, !c.deleted)
+	return nil
+}
+
+// SetReadDeadline sets the deadline for Read; zero means none.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	c.rd.set(t, !c.deleted)
+	return nil
+}
+
+// SetWriteDeadline sets the deadline for Write; zero means none.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	c.wd.set(t, !c.deleted)
+	return nil
+}
+
+// deadline is a read or write deadline on the stack's clock: ch is closed
+// once it has passed. Guarded by the stack's lock.
+type deadline struct {
+	s  *Stack
+	t  Timer
+	ch chan struct{}
+}
+
+func (d *deadline) init(s *Stack) { d.s, d.ch = s, make(chan struct{}) }
+
+func (d *deadline) passed() bool {
+	select {
+	case <-d.ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func (d *deadline) done() <-chan struct{} { return d.ch }
+
+// set moves the deadline to at (zero: none). A timer runs only when live.
+func (d *deadline) set(at time.Time, live bool) {
+	d.release()
+	if d.passed() {
+		d.ch = make(chan struct{})
+	}
+	if at.IsZero() {
+		return
+	}
+	wait := at.Sub(d.s.clock.Now())
+	if wait <= 0 {
+		close(d.ch)
+		return
+	}
+	if !live {
+		return
+	}
+	ch := d.ch
+	d.t = d.s.clock.AfterFunc(wait, func() {
+		d.s.mu.Lock()
+		defer d.s.mu.Unlock()
+		if d.ch == ch && !d.passed() {
+			close(ch)
+		}
+	})
+}
+
+func (d *deadline) release() {
+	if d.t != nil {
+		d.t.Stop()
+		d.t = nil
+	}
+}

@@ -1,0 +1,144 @@
+package impl
+
+import (
+	"net"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// Listener is a passive open (RFC 9293 §3.10.1): a TCB in LISTEN. Each SYN
+// it accepts starts a child connection, a copy of the LISTEN TCB, that the
+// table moves on; children that reach ESTABLISHED wait in the accept queue.
+// It implements net.Listener.
+type Listener struct {
+	s       *Stack
+	port    uint16
+	tcb     *Conn // the listening TCB itself
+	queue   []*Conn
+	pending int // children not yet established (the half-open part of the backlog)
+	closed  bool
+	wake    chan struct{}
+}
+
+var _ net.Listener = (*Listener)(nil)
+
+// segmentArrives handles a segment for the listener's port that matches no
+// connection (RFC 9293 §3.10.7.2).
+func (l *Listener) segmentArrives(key connKey, in *segment) {
+	s := l.s
+	e := spec.Classify(in.h.Flags, len(in.payload))
+	if e != spec.SegSYN {
+		c := s.newConn(key, spec.Listen)
+		c.passive = true
+		c.handle(e, in, nil)
+		return
+	}
+	if len(l.queue)+l.pending >= s.opt.Backlog {
+		// The backlog is full: the SYN is not processed at all, as if it
+		// had been lost; the peer retransmits it.
+		s.stats.BacklogDrops++
+		s.traceExtra(s.newConn(key, spec.Listen), false, in, "backlog full")
+		return
+	}
+	c := s.newConn(key, spec.Listen)
+	c.passive, c.listener, c.inBacklog = true, l, true
+	l.pending++
+	s.conns[key] = c
+	c.handle(e, in, nil)
+}
+
+// established moves child c to the accept queue.
+func (l *Listener) established(c *Conn) {
+	if c.inBacklog {
+		c.inBacklog = false
+		l.pending--
+	}
+	l.queue = append(l.queue, c)
+	l.notify()
+}
+
+// forget removes child c, deleted before it was established.
+func (l *Listener) forget(c *Conn) {
+	if c.inBacklog {
+		c.inBacklog = false
+		l.pending--
+	}
+}
+
+func (l *Listener) notify() {
+	close(l.wake)
+	l.wake = make(chan struct{})
+}
+
+// Accept waits for and returns the next established connection.
+func (l *Listener) Accept() (net.Conn, error) { return l.AcceptConn() }
+
+// AcceptConn is Accept returning the concrete type.
+func (l *Listener) AcceptConn() (*Conn, error) {
+	s := l.s
+	s.mu.Lock()
+	for {
+		if l.closed {
+			s.mu.Unlock()
+			return nil, net.ErrClosed
+		}
+		if len(l.queue) > 0 {
+			c := l.queue[0]
+			l.queue[0] = nil
+			l.queue = l.queue[1:]
+			c.listener = nil
+			s.mu.Unlock()
+			return c, nil
+		}
+		ch := l.wake
+		s.mu.Unlock()
+		<-ch
+		s.mu.Lock()
+	}
+}
+
+// Close stops listening (CLOSE in LISTEN deletes the TCB) and aborts the
+// connections not yet accepted.
+func (l *Listener) Close() error {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if l.closed {
+		return net.ErrClosed
+	}
+	l.closeLocked()
+	return nil
+}
+
+func (l *Listener) closeLocked() {
+	s := l.s
+	l.closed = true
+	if s.listeners[l.port] == l {
+		delete(s.listeners, l.port)
+	}
+	l.tcb.handle(spec.Close, nil, nil)
+	for _, c := range s.sortedConns() {
+		if c.listener == l && !c.deleted {
+			c.handle(spec.Abort, nil, nil)
+		}
+	}
+	for _, c := range l.queue {
+		if !c.deleted {
+			c.handle(spec.Abort, nil, nil)
+		}
+		c.kill(net.ErrClosed)
+	}
+	l.queue = nil
+	l.notify()
+}
+
+// Addr returns the listening address.
+func (l *Listener) Addr() net.Addr {
+	return net.TCPAddrFromAddrPort(l.tcb.local)
+}
+
+// State returns LISTEN while the listener is open, CLOSED after Close.
+func (l *Listener) State() spec.State {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	return l.tcb.state
+}

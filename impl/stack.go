@@ -1,0 +1,451 @@
+package impl
+
+import (
+	"cmp"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// Errors a connection reports to its user (RFC 9293 §3.10 names them).
+var (
+	ErrConnReset   = errors.New("impl: connection reset")
+	ErrConnRefused = errors.New("impl: connection refused")
+	ErrTimeout     = errors.New("impl: connection aborted due to user timeout or retransmissions exhausted")
+	ErrNotExist    = errors.New("impl: connection does not exist")
+	ErrExists      = errors.New("impl: connection already exists")
+	ErrClosing     = errors.New("impl: connection closing")
+)
+
+func errorf(format string, args ...any) error { return fmt.Errorf("impl: "+format, args...) }
+
+// Options configure a Stack. The zero value of a field selects its default.
+type Options struct {
+	Clock         Clock         // default RealClock
+	MSS           int           // MSS we advertise and the largest segment we send; default 1400
+	RecvBuffer    int           // receive buffer, also the largest window (no window scaling); default and maximum 65535
+	SendBuffer    int           // send buffer; default 256 KiB
+	Backlog       int           // accept queue plus half-open connections per listener; default 128
+	MSL           time.Duration // maximum segment lifetime; TIME-WAIT lasts 2*MSL; default 2 min (RFC 9293 §3.4.2)
+	RTOInitial    time.Duration // default 1 s (RFC 6298 §2.1)
+	RTOMin        time.Duration // default 200 ms (RFC 6298 §2.4 says 1 s; like Linux we allow less)
+	RTOMax        time.Duration // default 60 s (RFC 6298 §2.5)
+	SynRetries    int           // SYN retransmissions before RetriesExhausted; default 6
+	SynAckRetries int           // SYN,ACK retransmissions before RetriesExhausted; default 5
+	DataRetries   int           // retransmissions of text or FIN before RetriesExhausted (R2, RFC 1122 §4.2.3.5); default 15
+	UserTimeout   time.Duration // RFC 9293 §3.8.4: abort when sent data stays unacknowledged this long; default 5 min
+	ChallengeACKs int           // challenge ACKs per second per stack (RFC 5961 §7); default 100
+	// ISN chooses the initial send sequence number; default RFC 6528:
+	// a 4 µs clock plus a keyed hash of the 4-tuple.
+	ISN    func(local, remote netip.AddrPort) spec.Seq
+	Tracer Tracer
+	Pcap   *PcapWriter // when set, every segment sent and received is written to it
+}
+
+func (o *Options) fill() error {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defd := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if o.Clock == nil {
+		o.Clock = RealClock{}
+	}
+	def(&o.MSS, 1400)
+	def(&o.RecvBuffer, 65535)
+	def(&o.SendBuffer, 256<<10)
+	def(&o.Backlog, 128)
+	defd(&o.MSL, 2*time.Minute)
+	defd(&o.RTOInitial, time.Second)
+	defd(&o.RTOMin, 200*time.Millisecond)
+	defd(&o.RTOMax, 60*time.Second)
+	def(&o.SynRetries, 6)
+	def(&o.SynAckRetries, 5)
+	def(&o.DataRetries, 15)
+	defd(&o.UserTimeout, 5*time.Minute)
+	def(&o.ChallengeACKs, 100)
+	switch {
+	case o.MSS < 64 || o.MSS > 65495:
+		return errorf("MSS %d is outside [64, 65495]", o.MSS)
+	case o.RecvBuffer < 1 || o.RecvBuffer > 65535:
+		return errorf("receive buffer %d is outside [1, 65535] (no window scaling)", o.RecvBuffer)
+	case o.SendBuffer < 1:
+		return errorf("send buffer %d must be positive", o.SendBuffer)
+	case o.Backlog < 1:
+		return errorf("backlog %d must be positive", o.Backlog)
+	case o.MSL < 0 || o.RTOInitial < 0 || o.RTOMin < 0 || o.RTOMax < 0 || o.UserTimeout < 0:
+		return errorf("durations must not be negative")
+	case o.RTOMin > o.RTOMax:
+		return errorf("minimum RTO %v exceeds maximum RTO %v", o.RTOMin, o.RTOMax)
+	case o.SynRetries < 0 || o.SynAckRetries < 0 || o.DataRetries < 0 || o.ChallengeACKs < 0:
+		return errorf("retry limits and rates must not be negative")
+	}
+	return nil
+}
+
+// Stats counts what a Stack did with segments outside the table.
+type Stats struct {
+	Malformed    uint64 // segments that failed to decode (bad length, offset, checksum, options)
+	BacklogDrops uint64 // SYNs dropped because a listener's backlog was full
+	HeldDrops    uint64 // out-of-order segments dropped because the hold queue was full
+	Retransmits  uint64 // segments sent again (timeouts and fast retransmits)
+}
+
+// connKey identifies a connection within a stack.
+type connKey struct {
+	port     uint16         // local TCP port
+	peer     netip.AddrPort // the peer stack's link address
+	peerPort uint16         // remote TCP port
+}
+
+func (k connKey) compare(o connKey) int {
+	return cmp.Or(cmp.Compare(k.port, o.port), k.peer.Compare(o.peer), cmp.Compare(k.peerPort, o.peerPort))
+}
+
+// Stack is a TCP endpoint on one link: it owns the connections and
+// listeners of one link address and multiplexes them by TCP port. All its
+// connections share one lock.
+type Stack struct {
+	link  Link
+	opt   Options
+	clock Clock
+	local netip.AddrPort // link address
+	key   [32]byte       // RFC 6528 secret
+
+	mu        sync.Mutex
+	closed    bool
+	conns     map[connKey]*Conn
+	listeners map[uint16]*Listener
+	nextPort  uint16
+	stats     Stats
+	chalStart time.Time
+	chalCount int
+	encBuf    []byte
+}
+
+// NewStack returns a stack on link and starts receiving from it.
+func NewStack(link Link, opt Options) (*Stack, error) {
+	if err := opt.fill(); err != nil {
+		return nil, err
+	}
+	s := &Stack{link: link, opt: opt, clock: opt.Clock, local: link.LocalAddr(),
+		conns: map[connKey]*Conn{}, listeners: map[uint16]*Listener{}, nextPort: ephemeralLo}
+	if !s.local.Addr().IsValid() || s.local.Addr().IsUnspecified() {
+		return nil, errorf("link address %v is not a specific IP address", s.local)
+	}
+	if _, err := rand.Read(s.key[:]); err != nil {
+		return nil, errorf("reading the ISN secret: %v", err)
+	}
+	link.Start(s.input)
+	return s, nil
+}
+
+// Addr returns the stack's link address.
+func (s *Stack) Addr() netip.AddrPort { return s.local }
+
+// Stats returns the stack's counters.
+func (s *Stack) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+const ephemeralLo, ephemeralHi = 49152, 65535
+
+// isn returns the initial send sequence number for a connection
+// (RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey),
+// M a clock ticking every 4 microseconds, F a keyed HMAC-SHA256).
+func (s *Stack) isn(local, remote netip.AddrPort) spec.Seq {
+	if s.opt.ISN != nil {
+		return s.opt.ISN(local, remote)
+	}
+	m := uint32(s.clock.Now().UnixNano() / 4000)
+	mac := hmac.New(sha256.New, s.key[:])
+	var b [36]byte
+	l16, r16 := local.Addr().As16(), remote.Addr().As16()
+	copy(b[0:], l16[:])
+	binary.BigEndian.PutUint16(b[16:], local.Port())
+	copy(b[18:], r16[:])
+	binary.BigEndian.PutUint16(b[34:], remote.Port())
+	mac.Write(b[:])
+	return spec.Seq(m + binary.BigEndian.Uint32(mac.Sum(nil)))
+}
+
+// input is the link's receive function: decode, demultiplex, process.
+func (s *Stack) input(from netip.AddrPort, b []byte) {
+	h, payload, err := Decode(b, from.Addr(), s.local.Addr())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	now := s.clock.Now()
+	if err != nil {
+		s.stats.Malformed++
+		if s.opt.Tracer.Extra != nil {
+			s.opt.Tracer.Extra(now, netip.AddrPortFrom(s.local.Addr(), 0), from, false, Segment{}, err.Error())
+		}
+		return
+	}
+	if s.opt.Pcap != nil {
+		s.opt.Pcap.WriteSegment(now, netip.AddrPortFrom(from.Addr(), h.SrcPort), netip.AddrPortFrom(s.local.Addr(), h.DstPort), h, payload)
+	}
+	in := &segment{h: h, payload: payload}
+	key := connKey{port: h.DstPort, peer: from, peerPort: h.SrcPort}
+	if c := s.conns[key]; c != nil {
+		c.segmentArrives(in)
+		return
+	}
+	if l := s.listeners[h.DstPort]; l != nil {
+		l.segmentArrives(key, in)
+		return
+	}
+	// No TCB: the connection is CLOSED (RFC 9293 §3.10.7.1).
+	c := s.newConn(key, spec.Closed)
+	c.handle(spec.Classify(h.Flags, len(payload)), in, nil)
+}
+
+// newConn returns an unregistered connection for key in state st.
+func (s *Stack) newConn(key connKey, st spec.State) *Conn {
+	c := &Conn{s: s, key: key, state: st, wake: make(chan struct{}),
+		local:  netip.AddrPortFrom(s.local.Addr(), key.port),
+		remote: netip.AddrPortFrom(key.peer.Addr(), key.peerPort),
+		mss:    536, rto: s.opt.RTOInitial}
+	c.rd.init(s)
+	c.wd.init(s)
+	return c
+}
+
+// ephemeral picks a free local port for a connection to peer.
+func (s *Stack) ephemeral(peer netip.AddrPort, peerPort uint16) (uint16, error) {
+	for range ephemeralHi - ephemeralLo + 1 {
+		p := s.nextPort
+		s.nextPort++
+		if s.nextPort == 0 || s.nextPort < ephemeralLo {
+			s.nextPort = ephemeralLo
+		}
+		if _, used := s.listeners[p]; used {
+			continue
+		}
+		if _, used := s.conns[connKey{port: p, peer: peer, peerPort: peerPort}]; used {
+			continue
+		}
+		return p, nil
+	}
+	return 0, errorf("no free ephemeral port for %v", peer)
+}
+
+// parseAddr parses "host:port"; an empty host is 127.0.0.1.
+func parseAddr(addr string) (netip.AddrPort, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return netip.AddrPort{}, errorf("address %q: %v (want host:port)", addr, err)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, errorf("address %q: port %q is not a number in [0, 65535]", addr, port)
+	}
+	if host == "" || host == "localhost" {
+		host = "127.0.0.1"
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.AddrPort{}, errorf("address %q: host %q is not an IP address", addr, host)
+	}
+	return netip.AddrPortFrom(ip.Unmap(), uint16(p)), nil
+}
+
+// Dial opens a connection to addr (host:port) and waits until it is
+// established, refused, timed out, or ctx is done. On the udp link, host:port
+// is the peer stack's UDP address and port is also the TCP port.
+func (s *Stack) Dial(ctx context.Context, addr string) (*Conn, error) {
+	ap, err := parseAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	if ap.Port() == 0 {
+		return nil, errorf("dial %s: port 0", addr)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, net.ErrClosed
+	}
+	peer := s.link.Peer(ap)
+	port, err := s.ephemeral(peer, ap.Port())
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	c := s.newConn(connKey{port: port, peer: peer, peerPort: ap.Port()}, spec.Closed)
+	s.conns[c.key] = c
+	if err := c.handle(spec.ActiveOpen, nil, nil); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	for {
+		switch {
+		case c.connected:
+			s.mu.Unlock()
+			return c, nil
+		case c.err != nil:
+			s.mu.Unlock()
+			return nil, c.err
+		case c.deleted:
+			s.mu.Unlock()
+			return nil, ErrNotExist
+		}
+		ch := c.wake
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			s.mu.Lock()
+			if !c.deleted && !c.connected {
+				c.userClosed = true
+				c.handle(spec.Abort, nil, nil)
+				s.mu.Unlock()
+				return nil, ctx.Err()
+			}
+		}
+		s.mu.Lock()
+	}
+}
+
+// Listen opens a passive connection on addr's port and returns a
+// listener. The host must be empty, unspecified or the stack's own IP.
+func (s *Stack) Listen(addr string) (*Listener, error) {
+	host, _, _ := net.SplitHostPort(addr)
+	ap, err := parseAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	if host != "" && !ap.Addr().IsUnspecified() && ap.Addr() != s.local.Addr() {
+		return nil, errorf("listen %s: the stack's address is %v", addr, s.local.Addr())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, net.ErrClosed
+	}
+	port := ap.Port()
+	if port == 0 {
+		if port, err = s.ephemeral(netip.AddrPort{}, 0); err != nil {
+			return nil, err
+		}
+	}
+	if _, used := s.listeners[port]; used {
+		return nil, fmt.Errorf("listen %s: %w", addr, ErrExists)
+	}
+	l := &Listener{s: s, port: port, wake: make(chan struct{})}
+	l.tcb = s.newConn(connKey{port: port}, spec.Closed)
+	if err := l.tcb.handle(spec.PassiveOpen, nil, nil); err != nil {
+		return nil, err
+	}
+	s.listeners[port] = l
+	return l, nil
+}
+
+// sortedConns returns the registered connections in key order.
+func (s *Stack) sortedConns() []*Conn {
+	keys := make([]connKey, 0, len(s.conns))
+	for k := range s.conns {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, connKey.compare)
+	out := make([]*Conn, len(keys))
+	for i, k := range keys {
+		out[i] = s.conns[k]
+	}
+	return out
+}
+
+// ConnInfo describes one connection or listener, as ss does.
+type ConnInfo struct {
+	Local, Remote netip.AddrPort
+	State         spec.State
+	RecvQ, SendQ  int // octets not yet read by the user; octets not yet acknowledged or sent
+}
+
+// String renders the info as one ss-like line.
+func (i ConnInfo) String() string {
+	return fmt.Sprintf("%-12s %6d %6d %-21s %s", i.State, i.RecvQ, i.SendQ, fmtAddr(i.Local), fmtAddr(i.Remote))
+}
+
+// Connections lists the listeners (by port) and then the connections (by
+// local port and peer) with their states.
+func (s *Stack) Connections() []ConnInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []ConnInfo
+	ports := make([]uint16, 0, len(s.listeners))
+	for p := range s.listeners {
+		ports = append(ports, p)
+	}
+	slices.Sort(ports)
+	for _, p := range ports {
+		out = append(out, ConnInfo{Local: netip.AddrPortFrom(s.local.Addr(), p), State: spec.Listen})
+	}
+	for _, c := range s.sortedConns() {
+		out = append(out, ConnInfo{Local: c.local, Remote: c.remote, State: c.state, RecvQ: len(c.rcvBuf), SendQ: len(c.sndBuf)})
+	}
+	return out
+}
+
+// Close aborts every connection (RFC 9293 §3.10.5 ABORT: a RST where the
+// table sends one), closes every listener and the link, and stops every
+// timer. Blocked calls return net.ErrClosed.
+func (s *Stack) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return net.ErrClosed
+	}
+	for _, c := range s.sortedConns() {
+		if !c.deleted {
+			c.handle(spec.Abort, nil, nil)
+		}
+		c.kill(net.ErrClosed)
+	}
+	ports := make([]uint16, 0, len(s.listeners))
+	for p := range s.listeners {
+		ports = append(ports, p)
+	}
+	slices.Sort(ports)
+	for _, p := range ports {
+		s.listeners[p].closeLocked()
+	}
+	s.closed = true
+	s.mu.Unlock()
+	return s.link.Close()
+}
+
+// challengeAllowed enforces the challenge ACK rate of RFC 5961 §7.
+func (s *Stack) challengeAllowed() bool {
+	now := s.clock.Now()
+	if now.Sub(s.chalStart) >= time.Second {
+		s.chalStart, s.chalCount = now, 0
+	}
+	if s.chalCount >= s.opt.ChallengeACKs {
+		return false
+	}
+	s.chalCount++
+	return true
+}

@@ -1,0 +1,76 @@
+package impl
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// Segment is a segment as the tracer sees it: its header and the number
+// of text octets (Payload holds the text when the stack was asked to keep
+// it, and is nil otherwise).
+type Segment struct {
+	Header  Header
+	Len     int
+	Payload []byte
+}
+
+// String renders the segment as a segment table does:
+// "SYN,ACK seq=300 ack=101 len=0 win=65535".
+func (s Segment) String() string {
+	b := fmt.Sprintf("%s seq=%d ack=%d len=%d win=%d", s.Header.Flags, uint32(s.Header.Seq), uint32(s.Header.Ack), s.Len, s.Header.Window)
+	if s.Header.MSS != 0 {
+		b += fmt.Sprintf(" mss=%d", s.Header.MSS)
+	}
+	return b
+}
+
+// Transition is one step of a connection through the table: the event,
+// the row that applied, and the segments that came in and went out.
+type Transition struct {
+	Time          time.Time
+	Local, Remote netip.AddrPort // the connection's TCP endpoints
+	From          spec.State
+	Event         spec.Event
+	Row           int // index into spec.Table()
+	To            spec.State
+	In            *Segment  // the arriving segment, for segment events
+	Out           []Segment // segments sent by the row's actions, in order
+}
+
+// String renders the transition on one line:
+// "192.0.2.1:49152>192.0.2.2:80 LISTEN --rcv SYN--> SYN-RECEIVED [row 63] in: SYN ... out: SYN,ACK ...".
+func (t Transition) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s>%s %s --%s--> %s [row %d]", fmtAddr(t.Local), fmtAddr(t.Remote), t.From, t.Event, t.To, t.Row)
+	if t.In != nil {
+		fmt.Fprintf(&b, " in: %s", t.In)
+	}
+	for _, s := range t.Out {
+		fmt.Fprintf(&b, " out: %s", s)
+	}
+	return b.String()
+}
+
+// Tracer receives what a Stack does. Both hooks are optional; they are
+// called with the stack's lock held and must not call into the stack.
+type Tracer struct {
+	// Transition is called for every row applied, in order.
+	Transition func(Transition)
+	// Extra is called for a segment sent or received outside any row:
+	// window updates after a read and duplicate ACKs for out-of-order
+	// text (sent), and segments that were malformed, held out of order,
+	// or dropped for a full backlog (received); why says which.
+	Extra func(t time.Time, local, remote netip.AddrPort, sent bool, s Segment, why string)
+}
+
+// fmtAddr renders an endpoint, or "*" for none (a listener's remote end).
+func fmtAddr(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return "*"
+	}
+	return a.String()
+}
