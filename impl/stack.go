@@ -280,52 +280,64 @@ func (s *Stack) Dial(ctx context.Context, addr string) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	c, err := s.connect(ap)
+	if err != nil {
+		return nil, err
+	}
+	return c, c.waitConnected(ctx)
+}
+
+// connect makes the active OPEN and returns at once.
+func (s *Stack) connect(ap netip.AddrPort) (*Conn, error) {
 	if ap.Port() == 0 {
-		return nil, errorf("dial %s: port 0", addr)
+		return nil, errorf("dial %v: port 0", ap)
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		s.mu.Unlock()
 		return nil, net.ErrClosed
 	}
 	peer := s.link.Peer(ap)
 	port, err := s.ephemeral(peer, ap.Port())
 	if err != nil {
-		s.mu.Unlock()
 		return nil, err
 	}
 	c := s.newConn(connKey{port: port, peer: peer, peerPort: ap.Port()}, spec.Closed)
 	s.conns[c.key] = c
 	if err := c.handle(spec.ActiveOpen, nil, nil); err != nil {
-		s.mu.Unlock()
 		return nil, err
 	}
+	return c, nil
+}
+
+// waitConnected waits for the OPEN to complete; when ctx is done first it
+// aborts the connection.
+func (c *Conn) waitConnected(ctx context.Context) error {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for {
 		switch {
 		case c.connected:
-			s.mu.Unlock()
-			return c, nil
+			return nil
 		case c.err != nil:
-			s.mu.Unlock()
-			return nil, c.err
+			return c.err
 		case c.deleted:
-			s.mu.Unlock()
-			return nil, ErrNotExist
+			return ErrNotExist
 		}
 		ch := c.wake
 		s.mu.Unlock()
 		select {
 		case <-ch:
+			s.mu.Lock()
 		case <-ctx.Done():
 			s.mu.Lock()
 			if !c.deleted && !c.connected {
 				c.userClosed = true
 				c.handle(spec.Abort, nil, nil)
-				s.mu.Unlock()
-				return nil, ctx.Err()
+				return ctx.Err()
 			}
 		}
-		s.mu.Lock()
 	}
 }
 
