@@ -1,0 +1,253 @@
+package model
+
+import (
+	"math/bits"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// process lets host i handle event e (with segment sg when e is a segment
+// event) on w, a copy the caller hands over: it fills a spec.Ctx from the
+// host's TCB, evaluates the guards, looks up the row and carries out the
+// row's actions. When the row selects an initial sequence number, one
+// successor is emitted per ISS choice. sendN is the octet count of a SEND.
+func (s *System) process(w *world, i int, e spec.Event, sg uint32, injected bool, sendN uint8, st *Step, buf []Transition) []Transition {
+	h := &w.h[i]
+	c := spec.Ctx{
+		SndUna:    seq(h.una),
+		SndNxt:    seq(h.nxt),
+		RcvNxt:    seq(h.rcv),
+		RcvWnd:    rcvWnd,
+		MaxSndWnd: rcvWnd,
+		FinSent:   h.finSent,
+		Passive:   h.passive,
+	}
+	if e.IsSegment() {
+		c.SegSeq, c.SegAck = seq(segSeq(sg)), seq(segAck(sg))
+		c.SegLen = segSpaceLen(sg)
+		c.SegFlags = segFlags(sg)
+	}
+	row := s.stepRow(h.st, e, spec.EvalAll(&c))
+	if row < 0 {
+		// Unreachable for a table that passed spec.Validate.
+		panic("model: no row for " + h.st.String() + " + " + e.String())
+	}
+	st.Row, st.Event = int16(row), e
+	do := s.do[row]
+	choose := do.Has(spec.SendSYN) || (do.Has(spec.SendSYNACK) && !h.st.HasTCB())
+	if !choose {
+		if s.apply(w, i, row, e, sg, injected, sendN, 0, st) {
+			buf = s.emit(w, st, buf)
+		}
+		return buf
+	}
+	base := uint8(int(w.round-1) * s.cfg.ISSStride)
+	for _, iss := range s.iss[i] {
+		w2 := *w
+		st2 := *st
+		if s.apply(&w2, i, row, e, sg, injected, sendN, base+iss, &st2) {
+			buf = s.emit(&w2, &st2, buf)
+		}
+	}
+	return buf
+}
+
+// textSent is the number of text octets h has sent: SND.NXT less the SYN
+// and the FIN.
+func textSent(h *host) uint8 {
+	if !h.st.HasTCB() {
+		return 0
+	}
+	return h.nxt - h.iss - 1 - b2u(h.finSent)
+}
+
+// apply carries out the actions of row in order (RFC 9293 §3.10; see
+// spec.Action for each) and moves host i to the row's To state, updating
+// ghost state. It reports false when a segment did not fit in the network,
+// in which case the transition does not exist.
+func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, injected bool, sendN, iss uint8, st *Step) bool {
+	h := &w.h[i]
+	from, to := h.st, s.to[row]
+	do := s.do[row]
+	rcvBefore, twBefore := h.rcv, h.tw
+	tag := w.round
+	ok := true
+	send := func(f spec.Flags, sq, ack, n uint8) {
+		word := mkSeg(uint8(i), f, sq, ack, n, tag)
+		if st.NSent < 2 {
+			st.Sent[st.NSent] = segmentOf(word, false)
+		}
+		st.NSent++
+		if !w.push(word, s.cfg.Reorder) {
+			ok = false
+		}
+	}
+	if e == spec.Send && (do.Has(spec.QueueText) || do.Has(spec.SendText)) {
+		h.queued += sendN
+	}
+	segHasACK := segFlags(sg).Has(spec.ACK)
+	for set := uint32(do); set != 0; set &= set - 1 {
+		switch a := spec.Action(bits.TrailingZeros32(set)); a {
+		case spec.Drop, spec.QueueText, spec.ErrNotExist, spec.ErrExists, spec.ErrClosing:
+			// Nothing to do to the TCB: the event is discarded, or the text
+			// was queued above, or the call fails and the user moves on.
+		case spec.AcceptSYN:
+			h.irs = segSeq(sg)
+			h.rcv = h.irs + 1
+		case spec.ProcessACK:
+			if segHasACK && seq(h.una).LessThan(seq(segAck(sg))) && seq(segAck(sg)).LessEq(seq(h.nxt)) {
+				h.una = segAck(sg)
+				h.retries, h.rto = 0, 0
+			}
+		case spec.AcceptText:
+			start, n := segSeq(sg), segLen(sg)
+			end := start + n
+			if n > 0 && seq(h.rcv).InRange(seq(start), seq(end)) {
+				got := end - h.rcv
+				h.rcv = end
+				h.delivered += got
+				if segInc(sg) != w.round || injected {
+					w.viol |= violIsolation
+				}
+			}
+		case spec.AcceptFIN:
+			if segFlags(sg).Has(spec.FIN) && segSeq(sg)+segLen(sg) == h.rcv {
+				h.rcv++
+				h.sawEOF = true
+				if segInc(sg) != w.round || injected {
+					w.viol |= violIsolation
+				}
+			}
+		case spec.SendSYN:
+			h.iss, h.una, h.nxt = iss, iss, iss+1
+			send(spec.SYN, h.iss, 0, 0)
+		case spec.SendSYNACK:
+			if !h.st.HasTCB() {
+				h.iss, h.una, h.nxt = iss, iss, iss+1
+			}
+			send(spec.SYN|spec.ACK, h.iss, h.rcv, 0)
+		case spec.SendText:
+			if n := h.queued - textSent(h); n > 0 && !h.finSent {
+				send(spec.ACK, h.nxt, h.rcv, n)
+				h.nxt += n
+			}
+		case spec.SendFIN:
+			n := h.queued - textSent(h)
+			send(spec.FIN|spec.ACK, h.nxt, h.rcv, n)
+			h.nxt += n + 1
+			h.finSent = true
+			if !h.sawEOF {
+				h.activeCloser = true
+			}
+		case spec.SendACK, spec.SendChallengeACK:
+			send(spec.ACK, h.nxt, h.rcv, 0)
+		case spec.SendRST:
+			send(spec.RST, h.nxt, 0, 0)
+		case spec.ReplyRST:
+			// RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST> if the segment had
+			// ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+			if segHasACK {
+				send(spec.RST, segAck(sg), 0, 0)
+			} else {
+				send(spec.RST|spec.ACK, unseq(0), segSeq(sg)+uint8(segSpaceLen(sg)), 0)
+			}
+		case spec.Retransmit:
+			s.retransmit(h, send)
+		case spec.StartTimeWait:
+			h.tw = s.twTicks
+		case spec.SignalConnected:
+			h.sig = sigConnected
+		case spec.SignalReset:
+			h.sig = sigReset
+		case spec.SignalRefused:
+			h.sig = sigRefused
+		case spec.SignalTimeout:
+			h.sig = sigTimeout
+		case spec.DeleteTCB:
+			if from.Synchronized() {
+				switch {
+				case e == spec.SegRST && !injected:
+					h.endRST = true
+				case e == spec.RetriesExhausted || e == spec.UserTimeout:
+					h.endTimeout = true
+				}
+			}
+			if injected && segSeq(sg) != rcvBefore {
+				w.viol |= violBlindReset
+			}
+			clearTCB(h)
+		}
+	}
+	// The Passive guard means "this connection came from LISTEN".
+	switch {
+	case to == spec.Listen:
+		h.passive = true
+	case to == spec.Closed, from == spec.Listen && to == spec.SynSent:
+		h.passive = false
+	}
+	if !from.Synchronized() && to.Synchronized() {
+		if !livePeer(h, &w.h[1-i]) {
+			w.viol |= violEstablished
+		}
+		h.gsync = true
+	}
+	if from == spec.TimeWait && to != spec.TimeWait && e != spec.Abort && int(s.twTicks-twBefore) < 2*int(s.msl) {
+		w.viol |= violTimeWait
+	}
+	if from != spec.TimeWait && to == spec.TimeWait && !h.activeCloser {
+		w.viol |= violTimeWait
+	}
+	h.st = to
+	if !to.HasTCB() {
+		clearTCB(h)
+	}
+	if !s.armed(h) {
+		h.rto = 0
+	}
+	return ok
+}
+
+// retransmit resends the earliest unacknowledged segment: the SYN (or
+// SYN,ACK once the peer's SYN is in), else the unacknowledged text with the
+// FIN when it was sent.
+func (s *System) retransmit(h *host, send func(f spec.Flags, sq, ack, n uint8)) {
+	switch {
+	case h.una == h.nxt:
+	case h.una == h.iss && h.st == spec.SynSent:
+		send(spec.SYN, h.iss, 0, 0)
+	case h.una == h.iss:
+		send(spec.SYN|spec.ACK, h.iss, h.rcv, 0)
+	default:
+		end := h.iss + 1 + textSent(h)
+		var n uint8
+		if seq(h.una).LessThan(seq(end)) {
+			n = end - h.una
+		}
+		f := spec.ACK
+		if h.finSent {
+			f |= spec.FIN
+		}
+		send(f, h.una, h.rcv, n)
+	}
+}
+
+func clearTCB(h *host) {
+	h.finSent = false
+	h.iss, h.irs, h.una, h.nxt, h.rcv = 0, 0, 0, 0, 0
+	h.retries, h.rto, h.tw, h.queued = 0, 0, 0, 0
+}
+
+// livePeer is the check of EstablishedOnlyWithLivePeer at the moment host h
+// becomes synchronized: the peer p opened this incarnation with the ISS h
+// took as IRS (and, once it has the IRS, with IRS = h's ISS) and still holds
+// that TCB, or it has already been synchronized in this incarnation and
+// ended it since (its user aborted, say, while h's ACK was in flight).
+func livePeer(h, p *host) bool {
+	if !p.st.HasTCB() {
+		return p.gsync
+	}
+	if p.iss != h.irs {
+		return false
+	}
+	return p.st == spec.SynSent || p.irs == h.iss
+}

@@ -1,0 +1,82 @@
+package model
+
+import (
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// Property is a safety property checked on every reachable state.
+type Property struct {
+	Name  string // e.g. "HandshakeAgreement" (names are API: DESIGN.md section 3)
+	Doc   string // one line
+	Holds func(k Key) bool
+}
+
+// QuiescenceName is the name of the liveness property the engine checks
+// from [System.Quiescent]: from every reachable state a quiescent state is
+// reachable.
+const QuiescenceName = "Quiescence"
+
+// Names of the properties, in the order [System.Invariants] returns them.
+const (
+	HandshakeAgreement          = "HandshakeAgreement"
+	EstablishedOnlyWithLivePeer = "EstablishedOnlyWithLivePeer"
+	IncarnationIsolation        = "IncarnationIsolation"
+	GracefulCloseCompletes      = "GracefulCloseCompletes"
+	HalfCloseDelivers           = "HalfCloseDelivers"
+	TimeWaitHeld                = "TimeWaitHeld"
+	NoBlindReset                = "NoBlindReset"
+)
+
+// PropertyNames returns the names of every property, the invariants in
+// [System.Invariants] order followed by [QuiescenceName].
+func PropertyNames() []string {
+	return []string{HandshakeAgreement, EstablishedOnlyWithLivePeer, IncarnationIsolation,
+		GracefulCloseCompletes, HalfCloseDelivers, TimeWaitHeld, NoBlindReset, QuiescenceName}
+}
+
+// Invariants returns the safety properties, checked on every state. Their
+// precise definitions are in the package documentation.
+func (s *System) Invariants() []Property { return s.invs }
+
+func (s *System) properties() []Property {
+	bit := func(b uint8) func(Key) bool { return func(k Key) bool { return k[1]&b == 0 } }
+	return []Property{
+		{HandshakeAgreement, "when both sides are ESTABLISHED they agree on both ISNs and each RCV.NXT lies within what the peer has sent and not yet had acknowledged", handshakeAgreement},
+		{EstablishedOnlyWithLivePeer, "a side becomes synchronized only with a peer that opened the same incarnation with the ISS it took as IRS and still holds that TCB (or was synchronized and has ended it since)", bit(violEstablished)},
+		{IncarnationIsolation, "text and FIN a user receives in an incarnation were sent in that incarnation (no old duplicate is accepted)", bit(violIsolation)},
+		{GracefulCloseCompletes, "when neither user aborted, no synchronized connection is deleted by the peer's RST or by a timeout", gracefulClose},
+		{HalfCloseDelivers, "once a user has read end of stream it has received every octet the peer's user wrote", halfClose},
+		{TimeWaitHeld, "a side leaves TIME-WAIT (other than by ABORT) only 2*MSL ticks after it last entered or restarted it, and only a side that sent its FIN before receiving the peer's enters it", bit(violTimeWait)},
+		{NoBlindReset, "no connection is deleted by an injected RST that was not exactly at RCV.NXT", bit(violBlindReset)},
+	}
+}
+
+func decodeHosts(k *Key) (a, b host) {
+	a.decode(k[2 : 2+hostBytes])
+	b.decode(k[2+hostBytes : 2+2*hostBytes])
+	return a, b
+}
+
+func handshakeAgreement(k Key) bool {
+	a, b := decodeHosts(&k)
+	if a.st != spec.Established || b.st != spec.Established {
+		return true
+	}
+	agree := func(h, p *host) bool {
+		return h.irs == p.iss && seq(p.una).LessEq(seq(h.rcv)) && seq(h.rcv).LessEq(seq(p.nxt))
+	}
+	return agree(&a, &b) && agree(&b, &a)
+}
+
+func gracefulClose(k Key) bool {
+	a, b := decodeHosts(&k)
+	if a.aborted || b.aborted {
+		return true
+	}
+	return !a.endRST && !a.endTimeout && !b.endRST && !b.endTimeout
+}
+
+func halfClose(k Key) bool {
+	a, b := decodeHosts(&k)
+	return (!a.sawEOF || a.delivered == b.written) && (!b.sawEOF || b.delivered == a.written)
+}

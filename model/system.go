@@ -1,0 +1,489 @@
+package model
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// rcvWnd is the receive window of both hosts (RCV.WND and MAX.SND.WND): it
+// covers all the text a user may write plus the FIN, so flow control never
+// holds text back.
+const rcvWnd = 4
+
+// System is the model: two hosts running a transition table, their users,
+// the network and the clock. It is immutable after construction, so its
+// methods are safe for concurrent use.
+type System struct {
+	cfg      Config
+	rows     []spec.Row
+	stepRow  func(s spec.State, e spec.Event, g spec.GuardSet) int
+	to       []spec.State
+	do       []spec.Actions
+	prog     [2][]op
+	iss      [2][]uint8 // ISS choices for incarnation 1
+	twTicks  uint8
+	msl      uint8
+	rtoMin   uint8
+	rtoMax   uint8
+	retries  uint8
+	abortBy  int // host whose user may abort, or -1
+	mutant   string
+	invs     []Property
+	passiveB bool
+}
+
+// op is one call of a user's program.
+type op struct {
+	kind    uint8 // opOpen, opWrite, opClose
+	n       uint8 // octets, for opWrite
+	needEOF bool  // only after the user has read end of stream
+	call    string
+}
+
+const (
+	opOpen uint8 = iota
+	opWrite
+	opClose
+)
+
+// New returns the model of cfg running the correct table, [spec.Table].
+func New(cfg Config) (*System, error) {
+	m, err := spec.NewMachine(spec.Table())
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	return build(cfg, m.Rows(), m.Step, "")
+}
+
+// NewWithTable returns the model of cfg running rows, which must pass
+// [spec.Validate]; the table is interpreted by [spec.Machine].
+func NewWithTable(cfg Config, rows []spec.Row) (*System, error) {
+	m, err := spec.NewMachine(rows)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	return build(cfg, m.Rows(), m.Step, "")
+}
+
+func build(cfg Config, rows []spec.Row, stepRow func(spec.State, spec.Event, spec.GuardSet) int, mutant string) (*System, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &System{
+		cfg:     cfg,
+		rows:    rows,
+		stepRow: stepRow,
+		to:      make([]spec.State, len(rows)),
+		do:      make([]spec.Actions, len(rows)),
+		twTicks: uint8(cfg.timeWait()),
+		msl:     uint8(cfg.MSL),
+		rtoMin:  uint8(cfg.RTOMin),
+		rtoMax:  uint8(cfg.RTOMax),
+		retries: uint8(cfg.MaxRetries),
+		abortBy: -1,
+		mutant:  mutant,
+	}
+	for i, r := range rows {
+		s.to[i], s.do[i] = r.To, r.Actions()
+	}
+	switch cfg.Abort {
+	case "a":
+		s.abortBy = 0
+	case "b":
+		s.abortBy = 1
+	}
+	for _, v := range cfg.ISSA {
+		s.iss[0] = append(s.iss[0], uint8(v))
+	}
+	for _, v := range cfg.ISSB {
+		s.iss[1] = append(s.iss[1], uint8(v))
+	}
+	s.passiveB = cfg.Open == "client-server"
+	for h := range 2 {
+		s.prog[h] = s.program(h)
+	}
+	s.invs = s.properties()
+	return s, nil
+}
+
+// program builds the calls user h makes in each incarnation.
+func (s *System) program(h int) []op {
+	c := s.cfg
+	var p []op
+	if h == 1 && s.passiveB {
+		p = append(p, op{kind: opOpen, call: "listen"})
+	} else {
+		p = append(p, op{kind: opOpen, call: "connect"})
+	}
+	first := c.Closer == "both" || (c.Closer == "a") == (h == 0)
+	n := c.WriteA
+	if h == 1 {
+		n = c.WriteB
+	}
+	for n > 0 {
+		k := min(n, c.SendSize)
+		p = append(p, op{kind: opWrite, n: uint8(k), needEOF: !first, call: "write " + strconv.Itoa(k)})
+		n -= k
+	}
+	p = append(p, op{kind: opClose, needEOF: !first, call: "close"})
+	return p
+}
+
+// Config returns the configuration of the model.
+func (s *System) Config() Config { return s.cfg }
+
+// Rows returns the table the hosts run (for coverage names). It must not be
+// modified.
+func (s *System) Rows() []spec.Row { return s.rows }
+
+// Mutant returns the name of the mutant the system runs, or "" for the
+// correct table.
+func (s *System) Mutant() string { return s.mutant }
+
+// Init returns the initial states: both hosts CLOSED except a passive B,
+// which is already LISTENing; budgets full; incarnation 1.
+func (s *System) Init() []Key {
+	var w world
+	w.round = 1
+	w.loss, w.dup, w.inject = uint8(s.cfg.Loss), uint8(s.cfg.Dup), uint8(s.cfg.Inject)
+	if s.passiveB {
+		w.h[1].st = spec.Listen
+		w.h[1].passive = true
+		w.h[1].pc = 1
+	}
+	return []Key{w.encode()}
+}
+
+// terminal reports whether the user has seen its connection fail, which
+// ends its program for the incarnation.
+func terminal(h *host) bool { return h.sig >= sigReset }
+
+// finished reports whether host i is done with the current incarnation: no
+// TCB, and its user has run its program to the end, seen the connection
+// fail, or is a server still waiting in LISTEN for a connection.
+func (s *System) finished(w *world, i int) bool {
+	h := &w.h[i]
+	if h.st != spec.Closed && h.st != spec.Listen {
+		return false
+	}
+	return int(h.pc) >= len(s.prog[i]) || terminal(h) ||
+		(h.st == spec.Listen && h.passive && h.pc == 1 && h.sig == sigNone)
+}
+
+// Quiescent reports whether both hosts are CLOSED or LISTEN with their
+// users done with the incarnation, and the network is empty.
+func (s *System) Quiescent(k Key) bool {
+	var w world
+	w.decode(&k)
+	return w.n == 0 && s.finished(&w, 0) && s.finished(&w, 1)
+}
+
+// armed reports whether h's retransmission timer runs: something is
+// unacknowledged and retries are left.
+func (s *System) armed(h *host) bool {
+	return h.st.HasTCB() && h.una != h.nxt && h.retries < s.retries
+}
+
+// rtoEnabled reports whether host i's retransmission timer may fire now:
+// it runs, has run RTOMin ticks, and none of the host's unacknowledged
+// segments is still in flight. The last condition is the timing assumption
+// RTO > one-way delay (RFC 6298 keeps RTO above the measured round trip):
+// the timer can still fire while the acknowledgment is on its way, which
+// makes a spurious retransmission, but never while the original itself is.
+func (s *System) rtoEnabled(w *world, i int) bool {
+	h := &w.h[i]
+	if !s.armed(h) || h.rto < s.rtoMin {
+		return false
+	}
+	for j := range int(w.n) {
+		sg := w.net[j]
+		if int(segFrom(sg)) == i && segInc(sg) == w.round && segSpaceLen(sg) > 0 &&
+			seq(h.una).LessThan(seq(segSeq(sg)).Add(segSpaceLen(sg))) {
+			return false
+		}
+	}
+	return true
+}
+
+// Next appends every successor of k to buf in a deterministic order and
+// returns it: user calls (A, then B), deliveries, drops, duplications (in
+// network order), timers (A, then B), injections, then a tick.
+func (s *System) Next(k Key, buf []Transition) []Transition {
+	var w world
+	w.decode(&k)
+	for i := range 2 {
+		buf = s.userSteps(&w, i, buf)
+	}
+	buf = s.networkSteps(&w, buf)
+	for i := range 2 {
+		buf = s.timerSteps(&w, i, buf)
+	}
+	buf = s.injectSteps(&w, buf)
+	return s.tick(&w, buf)
+}
+
+func (s *System) emit(w *world, st *Step, buf []Transition) []Transition {
+	w.canon(s.cfg.Reorder)
+	return append(buf, Transition{Step: *st, To: w.encode()})
+}
+
+// resetRound starts incarnation w.round+1: per-incarnation user and ghost
+// state is cleared; a server still in LISTEN keeps listening.
+func (s *System) resetRound(w *world) {
+	w.round++
+	for i := range 2 {
+		h := &w.h[i]
+		h.pc, h.sig, h.written, h.delivered = 0, sigNone, 0, 0
+		h.sawEOF, h.gsync, h.aborted, h.endRST, h.endTimeout, h.activeCloser = false, false, false, false, false, false
+		if h.st == spec.Listen && s.prog[i][0].call == "listen" {
+			h.pc = 1
+		}
+	}
+}
+
+func (s *System) userSteps(w *world, i int, buf []Transition) []Transition {
+	h := &w.h[i]
+	prog := s.prog[i]
+	if int(h.pc) >= len(prog) || terminal(h) {
+		// Done with this incarnation; open the next one when both are.
+		if int(w.round) < s.cfg.Incarnations && s.finished(w, 0) && s.finished(w, 1) {
+			w2 := *w
+			s.resetRound(&w2)
+			if w2.h[i].pc == 0 {
+				buf = s.call(&w2, i, prog[0], buf)
+			}
+		}
+		return buf
+	}
+	o := prog[h.pc]
+	enabled := o.kind == opOpen ||
+		(h.sig == sigConnected && (!o.needEOF || h.sawEOF))
+	if enabled {
+		w2 := *w
+		buf = s.call(&w2, i, o, buf)
+	}
+	if s.abortBy == i && h.pc >= 1 && !h.aborted {
+		w2 := *w
+		w2.h[i].aborted = true
+		w2.h[i].pc = uint8(len(prog))
+		st := Step{Kind: User, Host: uint8(i), Call: "abort"}
+		buf = s.process(&w2, i, spec.Abort, 0, false, 0, &st, buf)
+	}
+	return buf
+}
+
+// call makes user i's call o on w (a copy owned by the caller).
+func (s *System) call(w *world, i int, o op, buf []Transition) []Transition {
+	h := &w.h[i]
+	h.pc++
+	st := Step{Kind: User, Host: uint8(i), Call: o.call}
+	switch o.kind {
+	case opOpen:
+		e := spec.ActiveOpen
+		if o.call == "listen" {
+			e = spec.PassiveOpen
+		}
+		return s.process(w, i, e, 0, false, 0, &st, buf)
+	case opWrite:
+		h.written += o.n
+		return s.process(w, i, spec.Send, 0, false, o.n, &st, buf)
+	default:
+		return s.process(w, i, spec.Close, 0, false, 0, &st, buf)
+	}
+}
+
+// held reports whether segment sg may not be processed yet by its
+// receiver: RFC 9293 §3.10.7.4 processes text and FIN in sequence order,
+// and "segments with higher beginning sequence numbers may be held for
+// later processing". The model holds such a segment in the network until
+// it is in order, lost, or too old.
+func (s *System) held(w *world, sg uint32) bool {
+	h := &w.h[1-segFrom(sg)]
+	if h.st != spec.SynReceived && !h.st.Synchronized() {
+		return false
+	}
+	f := segFlags(sg)
+	if f.Has(spec.SYN) || f.Has(spec.RST) || (segLen(sg) == 0 && !f.Has(spec.FIN)) {
+		return false
+	}
+	if !seq(h.rcv).LessThan(seq(segSeq(sg))) {
+		return false
+	}
+	c := spec.Ctx{RcvNxt: seq(h.rcv), RcvWnd: rcvWnd, SegSeq: seq(segSeq(sg)), SegLen: segSpaceLen(sg)}
+	return spec.IsSeqOK(&c)
+}
+
+// deliverable reports whether the segment at index j may be delivered now:
+// with reordering any segment may, without it only the oldest of its
+// direction; and it must not be held.
+func (s *System) deliverable(w *world, j int) bool {
+	sg := w.net[j]
+	if !s.cfg.Reorder && j > 0 && segFrom(w.net[j-1]) == segFrom(sg) {
+		return false
+	}
+	return !s.held(w, sg)
+}
+
+func (s *System) networkSteps(w *world, buf []Transition) []Transition {
+	n := int(w.n)
+	for j := range n {
+		if j > 0 && w.net[j] == w.net[j-1] && s.cfg.Reorder {
+			continue // the same segment twice: one successor is enough
+		}
+		if !s.deliverable(w, j) {
+			continue
+		}
+		sg := w.net[j]
+		w2 := *w
+		w2.remove(j)
+		to := int(1 - segFrom(sg))
+		st := Step{Kind: Deliver, Host: uint8(to), Seg: segmentOf(sg, false)}
+		buf = s.process(&w2, to, spec.Classify(segFlags(sg), int(segLen(sg))), sg, false, 0, &st, buf)
+	}
+	if w.loss > 0 {
+		for j := range n {
+			if j > 0 && w.net[j] == w.net[j-1] {
+				continue
+			}
+			w2 := *w
+			w2.remove(j)
+			w2.loss--
+			st := Step{Kind: Drop, Host: 1 - segFrom(w.net[j]), Row: -1, Seg: segmentOf(w.net[j], false)}
+			buf = s.emit(&w2, &st, buf)
+		}
+	}
+	if w.dup > 0 && n < netCap {
+		for j := range n {
+			if j > 0 && w.net[j] == w.net[j-1] {
+				continue
+			}
+			w2 := *w
+			w2.dupAt(j)
+			w2.dup--
+			st := Step{Kind: Duplicate, Host: 1 - segFrom(w.net[j]), Row: -1, Seg: segmentOf(w.net[j], false)}
+			buf = s.emit(&w2, &st, buf)
+		}
+	}
+	return buf
+}
+
+// timerSteps generates the timer expiries of host i that mean something in
+// its state (the table has explicit drop rows for the others):
+//   - RTO whenever the retransmission timer runs (RTO is bounded below by
+//     nothing and above by RTOMax ticks);
+//   - R2 once retries are used up, nothing is in flight and the peer has no
+//     retransmission left either (R2 is far longer than a round trip);
+//   - 2MSL once TIME-WAIT has lasted its ticks;
+//   - the user timeout once nothing is in flight, the peer has no TCB and
+//     this host has nothing left to retransmit (a half-open connection).
+func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
+	h := &w.h[i]
+	p := &w.h[1-i]
+	if !h.st.HasTCB() {
+		return buf
+	}
+	if s.rtoEnabled(w, i) {
+		w2 := *w
+		w2.h[i].retries++
+		w2.h[i].rto = 0
+		st := Step{Kind: Timer, Host: uint8(i)}
+		buf = s.process(&w2, i, spec.RetransmitTimeout, 0, false, 0, &st, buf)
+	}
+	if h.una != h.nxt && h.retries >= s.retries && w.n == 0 && !s.armed(p) {
+		w2 := *w
+		st := Step{Kind: Timer, Host: uint8(i)}
+		buf = s.process(&w2, i, spec.RetriesExhausted, 0, false, 0, &st, buf)
+	}
+	if h.st == spec.TimeWait && h.tw == 0 {
+		w2 := *w
+		st := Step{Kind: Timer, Host: uint8(i)}
+		buf = s.process(&w2, i, spec.TimeWaitTimeout, 0, false, 0, &st, buf)
+	}
+	if h.st != spec.TimeWait && w.n == 0 && !p.st.HasTCB() && !s.armed(h) {
+		w2 := *w
+		st := Step{Kind: Timer, Host: uint8(i)}
+		buf = s.process(&w2, i, spec.UserTimeout, 0, false, 0, &st, buf)
+	}
+	return buf
+}
+
+// injectSteps lets the off-path attacker inject a RST into a host that has
+// a connection, pretending to be its peer. The attacker does not know
+// RCV.NXT: the model enumerates two representative guesses, one inside the
+// receive window but not at RCV.NXT and one just beyond it.
+func (s *System) injectSteps(w *world, buf []Transition) []Transition {
+	if w.inject == 0 {
+		return buf
+	}
+	for i := range 2 {
+		h := &w.h[i]
+		if !h.st.HasTCB() || h.st == spec.SynSent {
+			continue
+		}
+		for _, off := range [...]uint8{1, rcvWnd} {
+			sg := mkSeg(uint8(1-i), spec.RST, h.rcv+off, 0, 0, 0)
+			w2 := *w
+			w2.inject--
+			st := Step{Kind: Inject, Host: uint8(i), Seg: segmentOf(sg, true)}
+			buf = s.process(&w2, i, spec.SegRST, sg, true, 0, &st, buf)
+		}
+	}
+	return buf
+}
+
+// tick advances time by one tick, if it can and anything changes: every
+// segment ages (a held segment older than MSL leaves the network), TIME-WAIT
+// counts down and running retransmission timers age. Time cannot advance
+// while a deliverable segment has age MSL (it must be delivered or lost
+// first) or while a retransmission timer has reached RTOMax.
+func (s *System) tick(w *world, buf []Transition) []Transition {
+	changes := false
+	for j := range int(w.n) {
+		if segAge(w.net[j]) >= s.msl && s.deliverable(w, j) {
+			return buf
+		}
+		changes = true
+	}
+	for i := range 2 {
+		h := &w.h[i]
+		if s.armed(h) {
+			if h.rto >= s.rtoMax && s.rtoEnabled(w, i) {
+				return buf
+			}
+			changes = true
+		}
+		if h.st == spec.TimeWait && h.tw > 0 {
+			changes = true
+		}
+	}
+	if !changes {
+		return buf
+	}
+	w2 := *w
+	n := 0
+	for j := range int(w2.n) {
+		sg := w2.net[j]
+		if segAge(sg) >= s.msl {
+			continue // held and too old: the network's lifetime guarantee
+		}
+		w2.net[n] = sg + segAgeOne
+		n++
+	}
+	for j := n; j < int(w2.n); j++ {
+		w2.net[j] = 0
+	}
+	w2.n = uint8(n)
+	for i := range 2 {
+		h := &w2.h[i]
+		if s.armed(h) {
+			h.rto++
+		}
+		if h.st == spec.TimeWait && h.tw > 0 {
+			h.tw--
+		}
+	}
+	st := Step{Kind: Tick, Host: 0, Row: -1}
+	return s.emit(&w2, &st, buf)
+}

@@ -1,0 +1,253 @@
+package model
+
+import "github.com/tcpcheck/tcpcheck/spec"
+
+// KeySize is the size in bytes of a [Key].
+const KeySize = 64
+
+// Key is the canonical compact encoding of a global state: two states are
+// equal exactly when their keys are.
+type Key [KeySize]byte
+
+// netCap is how many segments the network holds at most.
+const netCap = 10
+
+// Layout of a key: two global bytes, two hosts of hostBytes bytes, then
+// netCap segment words of 4 bytes, little-endian, unused slots zero.
+const (
+	hostBytes = 10
+	netOff    = 2 + 2*hostBytes
+)
+
+// Signals a user can see, sticky per incarnation (the last one wins).
+const (
+	sigNone uint8 = iota
+	sigConnected
+	sigReset
+	sigRefused
+	sigTimeout
+)
+
+var sigNames = [...]string{"", "connected", "reset", "refused", "timeout"}
+
+// Violation bits, one per safety property checked by ghost state at the
+// moment a bad transition happens.
+const (
+	violEstablished uint8 = 1 << iota // EstablishedOnlyWithLivePeer
+	violIsolation                     // IncarnationIsolation
+	violTimeWait                      // TimeWaitHeld
+	violBlindReset                    // NoBlindReset
+)
+
+// host is the decoded state of one endpoint: its TCB (sequence numbers in
+// the abstract byte-sized space, see seq), its user's program counter and
+// ghost bookkeeping for the properties.
+type host struct {
+	st                          spec.State
+	passive, finSent            bool
+	iss, irs, una, nxt, rcv     uint8
+	retries, rto, tw            uint8
+	queued                      uint8 // octets accepted into the send buffer this incarnation
+	sig                         uint8
+	pc                          uint8 // index of the user's next call in its program
+	written, delivered          uint8 // octets the user wrote / received this incarnation
+	sawEOF                      bool  // the user has read end of stream this incarnation
+	gsync                       bool  // ghost: reached a synchronized state this incarnation
+	aborted                     bool  // ghost: the user called ABORT this incarnation
+	endRST, endTimeout          bool  // ghost: a synchronized TCB was deleted by the peer's RST / a timeout
+	activeCloser                bool  // ghost: sent its FIN before it received the peer's FIN
+}
+
+// world is the decoded global state.
+type world struct {
+	h                         [2]host
+	net                       [netCap]uint32
+	n                         uint8
+	round, loss, dup, inject  uint8
+	viol                      uint8
+}
+
+// A segment in flight is a 32-bit word:
+//
+//	bits  0- 7 ACK field      bits 16-18 age
+//	bits  8-15 SEQ field      bits 19-20 incarnation tag
+//	bits 21-22 text length    bits 23-26 flags (FIN, SYN, RST, ACK)
+//	bit  27    sender (0 = A)
+//
+// Every segment has a flag set, so the zero word marks an empty slot.
+const (
+	segAgeShift   = 16
+	segIncShift   = 19
+	segLenShift   = 21
+	segFlagsShift = 23
+	segFromShift  = 27
+	segAgeOne     = 1 << segAgeShift
+)
+
+func mkSeg(from uint8, f spec.Flags, seq, ack, n, inc uint8) uint32 {
+	f4 := uint32(f&(spec.FIN|spec.SYN|spec.RST)) | uint32(f&spec.ACK)>>1
+	return uint32(ack) | uint32(seq)<<8 | uint32(inc&3)<<segIncShift | uint32(n&3)<<segLenShift |
+		f4<<segFlagsShift | uint32(from&1)<<segFromShift
+}
+
+func segAck(w uint32) uint8   { return uint8(w) }
+func segSeq(w uint32) uint8   { return uint8(w >> 8) }
+func segAge(w uint32) uint8   { return uint8(w>>segAgeShift) & 7 }
+func segInc(w uint32) uint8   { return uint8(w>>segIncShift) & 3 }
+func segLen(w uint32) uint8   { return uint8(w>>segLenShift) & 3 }
+func segFrom(w uint32) uint8  { return uint8(w>>segFromShift) & 1 }
+func segNoAge(w uint32) uint32 { return w &^ (7 << segAgeShift) }
+func segFlags(w uint32) spec.Flags {
+	f4 := spec.Flags(w>>segFlagsShift) & 15
+	return f4&(spec.FIN|spec.SYN|spec.RST) | (f4&8)<<1
+}
+
+// segSpaceLen is SEG.LEN: text plus one for SYN and one for FIN.
+func segSpaceLen(w uint32) uint32 {
+	n := uint32(segLen(w))
+	f := segFlags(w)
+	if f.Has(spec.SYN) {
+		n++
+	}
+	if f.Has(spec.FIN) {
+		n++
+	}
+	return n
+}
+
+// seqOrigin maps the model's byte-sized abstract sequence space onto real
+// sequence numbers; comparisons use spec.Seq's modular rules throughout.
+const seqOrigin spec.Seq = 0
+
+func seq(b uint8) spec.Seq { return seqOrigin + spec.Seq(b) }
+
+// unseq is the inverse of seq. Every sequence number the model computes is
+// derived from abstract ones by small offsets, so it stays in range.
+func unseq(s spec.Seq) uint8 { return uint8(s - seqOrigin) }
+
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (h *host) encode(p []byte) {
+	_ = p[hostBytes-1]
+	p[0] = uint8(h.st) | b2u(h.passive)<<4 | b2u(h.finSent)<<5 | b2u(h.sawEOF)<<6 | b2u(h.gsync)<<7
+	p[1] = h.iss
+	p[2] = h.irs
+	p[3] = h.una
+	p[4] = h.nxt
+	p[5] = h.rcv
+	p[6] = h.retries | h.rto<<2 | b2u(h.aborted)<<5 | b2u(h.endRST)<<6 | b2u(h.endTimeout)<<7
+	p[7] = h.tw | h.sig<<4 | b2u(h.activeCloser)<<7
+	p[8] = h.written | h.queued<<4
+	p[9] = h.delivered | h.pc<<4
+}
+
+func (h *host) decode(p []byte) {
+	_ = p[hostBytes-1]
+	h.st = spec.State(p[0] & 15)
+	h.passive = p[0]&(1<<4) != 0
+	h.finSent = p[0]&(1<<5) != 0
+	h.sawEOF = p[0]&(1<<6) != 0
+	h.gsync = p[0]&(1<<7) != 0
+	h.iss, h.irs, h.una, h.nxt, h.rcv = p[1], p[2], p[3], p[4], p[5]
+	h.retries, h.rto = p[6]&3, p[6]>>2&7
+	h.aborted = p[6]&(1<<5) != 0
+	h.endRST = p[6]&(1<<6) != 0
+	h.endTimeout = p[6]&(1<<7) != 0
+	h.tw, h.sig, h.activeCloser = p[7]&15, p[7]>>4&7, p[7]&(1<<7) != 0
+	h.written, h.queued = p[8]&15, p[8]>>4
+	h.delivered, h.pc = p[9]&15, p[9]>>4
+}
+
+func (w *world) encode() Key {
+	var k Key
+	k[0] = w.round | w.loss<<2 | w.dup<<4 | w.inject<<6
+	k[1] = w.viol
+	w.h[0].encode(k[2 : 2+hostBytes])
+	w.h[1].encode(k[2+hostBytes : 2+2*hostBytes])
+	for i := 0; i < int(w.n); i++ {
+		s := w.net[i]
+		o := netOff + 4*i
+		k[o], k[o+1], k[o+2], k[o+3] = byte(s), byte(s>>8), byte(s>>16), byte(s>>24)
+	}
+	return k
+}
+
+func (w *world) decode(k *Key) {
+	w.round, w.loss, w.dup, w.inject = k[0]&3, k[0]>>2&3, k[0]>>4&3, k[0]>>6
+	w.viol = k[1]
+	w.h[0].decode(k[2 : 2+hostBytes])
+	w.h[1].decode(k[2+hostBytes : 2+2*hostBytes])
+	w.n = 0
+	for i := range netCap {
+		o := netOff + 4*i
+		s := uint32(k[o]) | uint32(k[o+1])<<8 | uint32(k[o+2])<<16 | uint32(k[o+3])<<24
+		w.net[i] = s
+		if s != 0 {
+			w.n = uint8(i + 1)
+		}
+	}
+}
+
+// canon puts the network in canonical order. With reordering the network is
+// a multiset: words sorted in decreasing order. Without it each direction is
+// a FIFO queue whose order matters: segments from A first, in sending
+// order, then segments from B; send and duplicate keep that layout.
+func (w *world) canon(reorder bool) {
+	if reorder && w.n > 1 {
+		s := w.net[:w.n]
+		// Insertion sort: the network is small and mostly sorted.
+		for i := 1; i < len(s); i++ {
+			v := s[i]
+			j := i
+			for j > 0 && s[j-1] < v {
+				s[j] = s[j-1]
+				j--
+			}
+			s[j] = v
+		}
+	}
+}
+
+// push adds segment s; it reports false when the network is full.
+func (w *world) push(s uint32, reorder bool) bool {
+	if int(w.n) >= netCap {
+		return false
+	}
+	if reorder || segFrom(s) == 1 {
+		w.net[w.n] = s
+		w.n++
+		return true
+	}
+	// FIFO from A: insert after the last segment from A.
+	i := 0
+	for i < int(w.n) && segFrom(w.net[i]) == 0 {
+		i++
+	}
+	copy(w.net[i+1:w.n+1], w.net[i:w.n])
+	w.net[i] = s
+	w.n++
+	return true
+}
+
+// remove deletes the segment at index i, keeping the order of the rest.
+func (w *world) remove(i int) {
+	copy(w.net[i:w.n], w.net[i+1:w.n])
+	w.n--
+	w.net[w.n] = 0
+}
+
+// dupAt inserts a copy of the segment at index i right after it.
+func (w *world) dupAt(i int) bool {
+	if int(w.n) >= netCap {
+		return false
+	}
+	copy(w.net[i+2:w.n+1], w.net[i+1:w.n])
+	w.net[i+1] = w.net[i]
+	w.n++
+	return true
+}
