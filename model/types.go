@@ -86,11 +86,11 @@ func segmentOf(w uint32, injected bool) Segment {
 
 // State is a readable global state, for rendering traces.
 type State struct {
-	Hosts                       [2]Host
-	Net                         []Segment // in-flight segments, canonical order
+	Hosts                         [2]Host
+	Net                           []Segment // in-flight segments, canonical order
 	LossLeft, DupLeft, InjectLeft int
-	Incarnation                 int      // the current incarnation (1-based)
-	Violations                  []string // properties whose ghost violation bit is set
+	Incarnation                   int      // the current incarnation (1-based)
+	Violations                    []string // properties whose ghost violation bit is set
 }
 
 // Host is the readable state of one endpoint and its user.

@@ -43,28 +43,28 @@ const (
 // the abstract byte-sized space, see seq), its user's program counter and
 // ghost bookkeeping for the properties.
 type host struct {
-	st                          spec.State
-	passive, finSent            bool
-	iss, irs, una, nxt, rcv     uint8
-	retries, rto, tw            uint8
-	queued                      uint8 // octets accepted into the send buffer this incarnation
-	sig                         uint8
-	pc                          uint8 // index of the user's next call in its program
-	written, delivered          uint8 // octets the user wrote / received this incarnation
-	sawEOF                      bool  // the user has read end of stream this incarnation
-	gsync                       bool  // ghost: reached a synchronized state this incarnation
-	aborted                     bool  // ghost: the user called ABORT this incarnation
-	endRST, endTimeout          bool  // ghost: a synchronized TCB was deleted by the peer's RST / a timeout
-	activeCloser                bool  // ghost: sent its FIN before it received the peer's FIN
+	st                      spec.State
+	passive, finSent        bool
+	iss, irs, una, nxt, rcv uint8
+	retries, rto, tw        uint8
+	queued                  uint8 // octets accepted into the send buffer this incarnation
+	sig                     uint8
+	pc                      uint8 // index of the user's next call in its program
+	written, delivered      uint8 // octets the user wrote / received this incarnation
+	sawEOF                  bool  // the user has read end of stream this incarnation
+	gsync                   bool  // ghost: reached a synchronized state this incarnation
+	aborted                 bool  // ghost: the user called ABORT this incarnation
+	endRST, endTimeout      bool  // ghost: a synchronized TCB was deleted by the peer's RST / a timeout
+	activeCloser            bool  // ghost: sent its FIN before it received the peer's FIN
 }
 
 // world is the decoded global state.
 type world struct {
-	h                         [2]host
-	net                       [netCap]uint32
-	n                         uint8
-	round, loss, dup, inject  uint8
-	viol                      uint8
+	h                        [2]host
+	net                      [netCap]uint32
+	n                        uint8
+	round, loss, dup, inject uint8
+	viol                     uint8
 }
 
 // A segment in flight is a 32-bit word:
@@ -90,12 +90,12 @@ func mkSeg(from uint8, f spec.Flags, seq, ack, n, inc uint8) uint32 {
 		f4<<segFlagsShift | uint32(from&1)<<segFromShift
 }
 
-func segAck(w uint32) uint8   { return uint8(w) }
-func segSeq(w uint32) uint8   { return uint8(w >> 8) }
-func segAge(w uint32) uint8   { return uint8(w>>segAgeShift) & 7 }
-func segInc(w uint32) uint8   { return uint8(w>>segIncShift) & 3 }
-func segLen(w uint32) uint8   { return uint8(w>>segLenShift) & 3 }
-func segFrom(w uint32) uint8  { return uint8(w>>segFromShift) & 1 }
+func segAck(w uint32) uint8    { return uint8(w) }
+func segSeq(w uint32) uint8    { return uint8(w >> 8) }
+func segAge(w uint32) uint8    { return uint8(w>>segAgeShift) & 7 }
+func segInc(w uint32) uint8    { return uint8(w>>segIncShift) & 3 }
+func segLen(w uint32) uint8    { return uint8(w>>segLenShift) & 3 }
+func segFrom(w uint32) uint8   { return uint8(w>>segFromShift) & 1 }
 func segNoAge(w uint32) uint32 { return w &^ (7 << segAgeShift) }
 func segFlags(w uint32) spec.Flags {
 	f4 := spec.Flags(w>>segFlagsShift) & 15
