@@ -260,6 +260,11 @@ func (c *Conn) processACK(in *segment) {
 		if c.rttOn && c.rttSeq.LessEq(ack) {
 			c.rttOn = false
 			c.sampleRTT(now.Sub(c.rttStart))
+		} else if c.hasRTT {
+			// New data is acknowledged: the path works, so the backoff
+			// ends (as in Linux) even without a sample that Karn's rule
+			// allows.
+			c.rto = c.clampRTO(c.srtt + max(time.Millisecond, 4*c.rttvar))
 		}
 		if c.inRecovery {
 			if ack.LessThan(c.recover) {
@@ -499,8 +504,8 @@ func (c *Conn) resend(seq spec.Seq) {
 
 // retransmit is the action of the retransmission timeout (RFC 6298 §5.4-5.6):
 // back off the timer and resend the earliest unacknowledged segment, or,
-// with nothing unacknowledged and the peer's window zero, probe it with one
-// octet of new text (RFC 9293 §3.8.6.1).
+// with nothing unacknowledged and the peer's window zero, probe the window
+// (RFC 9293 §3.8.6.1).
 func (c *Conn) retransmit() {
 	c.retries++
 	c.rto = min(c.rto*2, c.s.opt.RTOMax)
@@ -510,9 +515,10 @@ func (c *Conn) retransmit() {
 		c.resend(c.sndUna)
 		return
 	}
-	if off := c.sentText(); len(c.sndBuf) > off && !c.finSent {
-		c.sendData(off, 1, false)
-	}
+	// A window probe in the manner of Linux: an old sequence number and
+	// no text, which the peer must answer with an ACK carrying its window
+	// (RFC 9293 §3.10.7.4 first check); it occupies no sequence space.
+	c.emit(Header{Seq: c.sndUna - 1, Ack: c.rcvNxt, Flags: spec.ACK}, nil)
 }
 
 // delete discards the TCB: timers stop, the connection leaves the stack's

@@ -1,0 +1,145 @@
+package impl
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// UDPLink carries each TCP segment as the payload of one UDP datagram: a
+// stack is one UDP socket, and its connections are told apart by TCP port.
+// No privileges are needed. The TCP checksum covers a pseudo-header made of
+// the UDP addresses' IPs, so the socket must be bound to a specific IP.
+// Faults are applied to the datagrams it sends.
+type UDPLink struct {
+	conn   *net.UDPConn
+	local  netip.AddrPort
+	faults Faults
+
+	mu      sync.Mutex
+	rng     *rand.Rand
+	closed  bool
+	pending map[*time.Timer]struct{} // datagrams held back by the Reorder fault
+	wg      sync.WaitGroup           // the reader and the held-back sends
+}
+
+// NewUDPLink binds a UDP socket to addr ("127.0.0.1:0" picks a port; an
+// empty host means 127.0.0.1) with the given faults, drawn from a
+// generator seeded with seed.
+func NewUDPLink(addr string, faults Faults, seed uint64) (*UDPLink, error) {
+	if err := faults.validate(); err != nil {
+		return nil, err
+	}
+	ap, err := parseAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	if ap.Addr().IsUnspecified() {
+		return nil, errorf("udp link address %v: bind to a specific IP such as 127.0.0.1 (the checksum covers it)", ap)
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+	if err != nil {
+		return nil, errorf("udp link: %v", err)
+	}
+	growBuffers(conn, 8<<20)
+	local := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
+	return &UDPLink{conn: conn, local: local, faults: faults, pending: map[*time.Timer]struct{}{},
+		rng: rand.New(rand.NewPCG(seed, seed^0x6a09e667f3bcc908))}, nil
+}
+
+// LocalAddr returns the UDP socket's address.
+func (l *UDPLink) LocalAddr() netip.AddrPort { return l.local }
+
+// Peer returns addr: the peer stack's UDP address is the dial address.
+func (l *UDPLink) Peer(addr netip.AddrPort) netip.AddrPort { return addr }
+
+// Send writes seg as one datagram to to, after the faults.
+func (l *UDPLink) Send(to netip.AddrPort, seg []byte) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return net.ErrClosed
+	}
+	copies, delay := 1, time.Duration(0)
+	if l.faults.Loss > 0 && l.rng.Float64() < l.faults.Loss {
+		copies = 0
+	} else if l.faults.Dup > 0 && l.rng.Float64() < l.faults.Dup {
+		copies = 2
+	}
+	if copies > 0 && l.faults.Reorder > 0 && l.rng.Float64() < l.faults.Reorder {
+		delay = time.Millisecond + time.Duration(l.rng.Int64N(int64(4*time.Millisecond)))
+	}
+	if delay > 0 {
+		b := append([]byte(nil), seg...)
+		l.wg.Add(1)
+		var t *time.Timer
+		t = time.AfterFunc(delay, func() {
+			defer l.wg.Done()
+			l.mu.Lock()
+			delete(l.pending, t)
+			closed := l.closed
+			l.mu.Unlock()
+			if !closed {
+				for range copies {
+					l.conn.WriteToUDPAddrPort(b, to)
+				}
+			}
+		})
+		l.pending[t] = struct{}{}
+		l.mu.Unlock()
+		return nil
+	}
+	l.mu.Unlock()
+	var err error
+	for range copies {
+		_, err = l.conn.WriteToUDPAddrPort(seg, to)
+	}
+	if err != nil {
+		return errorf("udp link send: %v", err)
+	}
+	return nil
+}
+
+// Start runs the reader goroutine.
+func (l *UDPLink) Start(recv func(from netip.AddrPort, seg []byte)) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := l.conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				continue // e.g. ICMP port unreachable reported on a later read
+			}
+			recv(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), buf[:n])
+		}
+	}()
+}
+
+// Close closes the socket, drops the held-back datagrams, and waits for
+// the reader to finish.
+func (l *UDPLink) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return net.ErrClosed
+	}
+	l.closed = true
+	for t := range l.pending {
+		if t.Stop() {
+			l.wg.Done()
+		}
+	}
+	l.pending = nil
+	l.mu.Unlock()
+	err := l.conn.Close()
+	l.wg.Wait()
+	return err
+}
