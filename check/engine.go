@@ -100,7 +100,11 @@ type worker struct {
 	deadlocks   int64
 	deadMin     uint32
 	sawNew      bool
-	edgeTmp     []uint64
+	fps         []uint64
+	levelStart  int64 // transitions before this level
+	touch       uint64 // sums the touched slots so the loads are not optimised away
+	edgeTmp     [][]uint64 // this level's edges, in chunks: from, n, targets...
+	edgeUsed    int        // chunks of edgeTmp in use
 	edges       [][]uint32 // permanent edge lists: from, n, targets...
 	err         error
 	newCount    atomic.Int64
@@ -131,7 +135,9 @@ type engine struct {
 	cnt, cursor []uint32
 	order       []uint64
 
-	abort atomic.Int32
+	abort    atomic.Int32
+	probeHit atomic.Bool // a state past the depth limit was found
+	grown    float64     // new states per expanded state in the last level
 	peak  int64
 	start time.Time
 
@@ -240,7 +246,14 @@ func (e *engine) explore() (*outcome, error) {
 			return out, nil
 		}
 		deadMin := noState
+		hit := probe && e.probeHit.Load()
 		for _, w := range e.ws {
+			if hit {
+				// The probe stopped early: its counts depend on scheduling,
+				// and the run is incomplete anyway, so they are dropped.
+				w.deadlocks, w.deadMin = 0, noState
+				w.transitions = w.levelStart
+			}
 			out.deadlocks += w.deadlocks
 			w.deadlocks = 0
 			deadMin = min(deadMin, w.deadMin)
@@ -386,6 +399,14 @@ func (e *engine) expand(probe bool) error {
 	for _, w := range e.ws {
 		w.sawNew = false
 		w.newCount.Store(0)
+		w.levelStart = w.transitions
+	}
+	if !probe && e.grown > 0 {
+		// Size the level table for the level this one will probably
+		// produce, judging by the last one, so it does not grow step by
+		// step under the workers' feet.
+		per := int(float64(e.curN)*e.grown*1.1)/numShards + 1
+		e.parallel(numShards, func(_ *worker, si int) { e.lvl.shards[si].reserve(per) })
 	}
 	e.parallel(len(chunks), func(w *worker, i int) {
 		if w.err == nil {
@@ -404,7 +425,7 @@ func (w *worker) expandChunk(c chunk, probe bool) {
 	e := w.e
 	k := e.k
 	for p := c.from; p < c.to; p++ {
-		if e.abort.Load() != 0 {
+		if e.abort.Load() != 0 || (probe && e.probeHit.Load()) {
 			return
 		}
 		key := c.a.key(p)
@@ -434,25 +455,40 @@ func (w *worker) expandChunk(c chunk, probe bool) {
 				atomic.OrUint64(q, 1<<(pidx&63))
 			}
 			if n > 0 && !probe {
-				w.edgeTmp = append(w.edgeTmp, uint64(pidx), uint64(n))
+				w.edgeRoom(n + 2)
+				w.edgeAdd(uint64(pidx))
+				w.edgeAdd(uint64(n))
 			}
 		}
+		// Hash every successor first and touch its visited-set slot, so
+		// that the cache misses of the lookups below overlap instead of
+		// coming one after another.
+		w.fps = w.fps[:0]
+		var touch uint64
+		for j := 0; j < n; j++ {
+			fp := e.hash(w.keys[j*k : (j+1)*k])
+			w.fps = append(w.fps, fp)
+			s := &e.vis.shards[shardOf(fp)]
+			touch += s.fps[int(fp)&(len(s.fps)-1)]
+		}
+		w.touch += touch
 		for j := 0; j < n; j++ {
 			if r := w.rows[j]; r >= 0 && int(r) < len(w.covered) {
 				w.covered[r] = true
 			}
 			sk := w.keys[j*k : (j+1)*k : (j+1)*k]
-			fp := e.hash(sk)
+			fp := w.fps[j]
 			x, found := e.vis.lookup(fp, sk, e.keys)
 			if found {
 				if e.opt.quiescence && !probe {
-					w.edgeTmp = append(w.edgeTmp, uint64(x))
+					w.edgeAdd(uint64(x))
 				}
 				continue
 			}
 			if probe {
 				w.sawNew = true
-				continue
+				e.probeHit.Store(true)
+				return
 			}
 			ref, isNew, err := e.insertNew(w, fp, uint64(pidx)<<16|uint64(j), sk)
 			if err != nil {
@@ -460,7 +496,7 @@ func (w *worker) expandChunk(c chunk, probe bool) {
 				return
 			}
 			if e.opt.quiescence {
-				w.edgeTmp = append(w.edgeTmp, edgeFlag|ref)
+				w.edgeAdd(edgeFlag | ref)
 			}
 			if !isNew {
 				continue
@@ -471,24 +507,24 @@ func (w *worker) expandChunk(c chunk, probe bool) {
 			c := w.newCount.Add(1)
 			e.liveNew.Add(1)
 			if e.opt.maxStates > 0 && c&255 == 0 {
-				var sum int64
-				for _, o := range e.ws {
-					sum += o.newCount.Load()
-				}
-				if e.states+sum > e.opt.maxStates {
-					e.abort.CompareAndSwap(0, abortStates)
-				}
+				e.checkMaxStates()
 			}
 		}
 	}
 	if e.opt.maxStates > 0 {
-		var sum int64
-		for _, o := range e.ws {
-			sum += o.newCount.Load()
-		}
-		if e.states+sum > e.opt.maxStates {
-			e.abort.CompareAndSwap(0, abortStates)
-		}
+		e.checkMaxStates()
+	}
+}
+
+// checkMaxStates stops the run when the states placed plus those found in
+// this level exceed the limit.
+func (e *engine) checkMaxStates() {
+	var sum int64
+	for _, o := range e.ws {
+		sum += o.newCount.Load()
+	}
+	if e.states+sum > e.opt.maxStates {
+		e.abort.CompareAndSwap(0, abortStates)
 	}
 }
 
@@ -499,27 +535,27 @@ func (e *engine) insertNew(w *worker, fp, claim uint64, key []byte) (uint64, boo
 	s := &e.lvl.shards[shardOf(fp)]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if (s.n+1)*10 > len(s.fps)*7 {
+	if (s.n+1)*10 > len(s.slots)*7 {
 		s.grow()
 	}
-	mask := len(s.fps) - 1
+	mask := len(s.slots) - 1
 	for i := int(fp) & mask; ; i = (i + 1) & mask {
-		f := s.fps[i]
-		if f == 0 {
+		sl := &s.slots[i]
+		if sl.fp == 0 {
 			p, err := e.next[w.id].add(key)
 			if err != nil {
 				return 0, false, err
 			}
 			ref := makeRef(w.id, p)
-			s.fps[i], s.claims[i], s.refs[i] = fp, claim, ref
+			*sl = lslot{fp, claim, ref}
 			s.n++
 			return ref, true, nil
 		}
-		if f == fp && (e.keys == nil || string(e.candKey(s.refs[i])) == string(key)) {
-			if claim < s.claims[i] {
-				s.claims[i] = claim
+		if sl.fp == fp && (e.keys == nil || string(e.candKey(sl.ref)) == string(key)) {
+			if claim < sl.claim {
+				sl.claim = claim
 			}
-			return s.refs[i], false, nil
+			return sl.ref, false, nil
 		}
 	}
 }
@@ -553,9 +589,9 @@ func (e *engine) place() error {
 	curStart := uint64(e.curStart)
 	e.parallel(numShards, func(_ *worker, si int) {
 		s := &e.lvl.shards[si]
-		for i, f := range s.fps {
-			if f != 0 {
-				atomic.AddUint32(&cnt[s.claims[i]>>16-curStart+1], 1)
+		for i := range s.slots {
+			if sl := &s.slots[i]; sl.fp != 0 {
+				atomic.AddUint32(&cnt[sl.claim>>16-curStart+1], 1)
 			}
 		}
 	})
@@ -565,11 +601,11 @@ func (e *engine) place() error {
 	copy(cursor, cnt[:e.curN])
 	e.parallel(numShards, func(_ *worker, si int) {
 		s := &e.lvl.shards[si]
-		for i, f := range s.fps {
-			if f != 0 {
-				c := s.claims[i]
+		for i := range s.slots {
+			if sl := &s.slots[i]; sl.fp != 0 {
+				c := sl.claim
 				pos := atomic.AddUint32(&cursor[c>>16-curStart], 1) - 1
-				order[pos] = (c&0xffff)<<48 | s.refs[i]
+				order[pos] = (c&0xffff)<<48 | sl.ref
 			}
 		}
 	})
@@ -604,9 +640,9 @@ func (e *engine) place() error {
 	e.parallel(numShards, func(_ *worker, si int) {
 		s := &e.lvl.shards[si]
 		e.vis.reserve(si, s.n)
-		for i, f := range s.fps {
-			if f != 0 {
-				e.vis.insert(f, *e.cand(s.refs[i]))
+		for i := range s.slots {
+			if sl := &s.slots[i]; sl.fp != 0 {
+				e.vis.insert(sl.fp, *e.cand(sl.ref))
 			}
 		}
 	})
@@ -616,34 +652,66 @@ func (e *engine) place() error {
 	return nil
 }
 
+const edgeChunk = 1 << 16
+
+// edgeRoom makes sure the current edge chunk has room for n more words, so
+// that a state's edges never straddle two chunks.
+func (w *worker) edgeRoom(n int) {
+	if w.edgeUsed > 0 {
+		c := w.edgeTmp[w.edgeUsed-1]
+		if cap(c)-len(c) >= n {
+			return
+		}
+	}
+	if w.edgeUsed < len(w.edgeTmp) && cap(w.edgeTmp[w.edgeUsed]) >= n {
+		w.edgeTmp[w.edgeUsed] = w.edgeTmp[w.edgeUsed][:0]
+	} else {
+		c := make([]uint64, 0, max(edgeChunk, n))
+		if w.edgeUsed < len(w.edgeTmp) {
+			w.edgeTmp[w.edgeUsed] = c
+		} else {
+			w.edgeTmp = append(w.edgeTmp, c)
+		}
+	}
+	w.edgeUsed++
+}
+
+func (w *worker) edgeAdd(x uint64) {
+	c := &w.edgeTmp[w.edgeUsed-1]
+	*c = append(*c, x)
+}
+
 // resolveEdges turns the level's edge targets that were candidate
 // references into state indices and appends the edges to the permanent
 // lists.
 func (w *worker) resolveEdges() {
 	const chunkCap = 1 << 20
-	t := w.edgeTmp
-	for len(t) > 0 {
-		n := int(t[1])
-		if len(w.edges) == 0 || cap(w.edges[len(w.edges)-1])-len(w.edges[len(w.edges)-1]) < n+2 {
-			w.edges = append(w.edges, make([]uint32, 0, max(chunkCap, n+2)))
-		}
-		l := &w.edges[len(w.edges)-1]
-		*l = append(*l, uint32(t[0]), uint32(n))
-		for _, x := range t[2 : 2+n] {
-			if x&edgeFlag != 0 {
-				x = uint64(*w.e.cand(x &^ edgeFlag))
+	for _, t := range w.edgeTmp[:w.edgeUsed] {
+		for len(t) > 0 {
+			n := int(t[1])
+			if len(w.edges) == 0 || cap(w.edges[len(w.edges)-1])-len(w.edges[len(w.edges)-1]) < n+2 {
+				w.edges = append(w.edges, make([]uint32, 0, max(chunkCap, n+2)))
 			}
-			*l = append(*l, uint32(x))
+			l := &w.edges[len(w.edges)-1]
+			*l = append(*l, uint32(t[0]), uint32(n))
+			for _, x := range t[2 : 2+n] {
+				if x&edgeFlag != 0 {
+					x = uint64(*w.e.cand(x &^ edgeFlag))
+				}
+				*l = append(*l, uint32(x))
+			}
+			t = t[2+n:]
 		}
-		t = t[2+n:]
 	}
-	w.edgeTmp = w.edgeTmp[:0]
+	w.edgeUsed = 0
 }
 
 // advance makes the placed level the current one.
 func (e *engine) advance() {
 	newStart := e.curStart + e.curN
+	old := e.curN
 	e.curN = int(e.states) - newStart
+	e.grown = float64(e.curN) / float64(max(old, 1))
 	e.curStart = newStart
 	for i := range e.cur {
 		e.cur[i].reset()
@@ -691,7 +759,9 @@ func (e *engine) memory() int64 {
 	}
 	b += int64(cap(e.cnt)+cap(e.cursor))*4 + int64(cap(e.order))*8
 	for _, w := range e.ws {
-		b += int64(cap(w.edgeTmp)) * 8
+		for _, c := range w.edgeTmp {
+			b += int64(cap(c)) * 8
+		}
 		for _, l := range w.edges {
 			b += int64(cap(l)) * 4
 		}

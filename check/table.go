@@ -135,12 +135,16 @@ type level struct {
 }
 
 type lshard struct {
-	mu     sync.Mutex
-	fps    []uint64
-	claims []uint64
-	refs   []uint64
-	n      int
-	_      [40]byte // keep shards' locks on separate cache lines
+	mu    sync.Mutex
+	slots []lslot
+	n     int
+	_     [32]byte // keep shards' locks on separate cache lines
+}
+
+// lslot is one entry of the level table; the three words sit together so
+// that a probe touches one cache line.
+type lslot struct {
+	fp, claim, ref uint64
 }
 
 const linit = 16
@@ -154,48 +158,49 @@ func newLevel() *level {
 }
 
 func (s *lshard) alloc(size int) {
-	s.fps = make([]uint64, size)
-	s.claims = make([]uint64, size)
-	s.refs = make([]uint64, size)
+	s.slots = make([]lslot, size)
 	s.n = 0
 }
 
 func (s *lshard) grow() {
-	fps, claims, refs := s.fps, s.claims, s.refs
-	s.alloc(2 * len(fps))
-	mask := len(s.fps) - 1
-	for j, f := range fps {
-		if f == 0 {
+	old := s.slots
+	s.alloc(2 * len(old))
+	mask := len(s.slots) - 1
+	for _, o := range old {
+		if o.fp == 0 {
 			continue
 		}
-		i := int(f) & mask
-		for s.fps[i] != 0 {
+		i := int(o.fp) & mask
+		for s.slots[i].fp != 0 {
 			i = (i + 1) & mask
 		}
-		s.fps[i], s.claims[i], s.refs[i] = f, claims[j], refs[j]
+		s.slots[i] = o
 		s.n++
 	}
 }
 
-// clear empties the shard for the next level, shrinking it when the level
-// just placed needed far fewer slots than it has.
+// clear empties the shard for the next level.
 func (s *lshard) clear() {
+	clear(s.slots)
+	s.n = 0
+}
+
+// reserve resizes an empty shard to hold n entries under a load of 0.7,
+// growing it, or shrinking it when it is far larger than needed.
+func (s *lshard) reserve(n int) {
 	want := linit
-	for s.n*10 > want*7/2 {
+	for n*10 > want*7 {
 		want *= 2
 	}
-	if len(s.fps) > 4*want {
+	if len(s.slots) < want || len(s.slots) > 4*want {
 		s.alloc(want)
-		return
 	}
-	clear(s.fps)
-	s.n = 0
 }
 
 func (l *level) bytes() int64 {
 	var b int64
 	for i := range l.shards {
-		b += int64(len(l.shards[i].fps)) * 24
+		b += int64(len(l.shards[i].slots)) * 24
 	}
 	return b
 }

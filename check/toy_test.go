@@ -125,11 +125,22 @@ func reference(g *graph, quiescence bool, maxDepth int) refResult {
 			}
 		}
 		if maxDepth > 0 && depth == maxDepth {
+			// The last level is only probed for states beyond the limit; its
+			// transitions and deadlocks count only when there are none.
+			var trans, dead int64
+			beyond := false
 			for _, n := range level {
-				res.transitions += int64(len(g.succ[n]))
+				trans += int64(len(g.succ[n]))
 				if len(g.succ[n]) == 0 && !g.quiet[n] {
-					res.deadlocks++
+					dead++
 				}
+				for _, s := range g.succ[n] {
+					beyond = beyond || !seen[s]
+				}
+			}
+			if !beyond {
+				res.transitions += trans
+				res.deadlocks += dead
 			}
 			return res
 		}

@@ -1,0 +1,339 @@
+package check
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/tcpcheck/tcpcheck/model"
+)
+
+// Verdict is the outcome of a run or of one property.
+type Verdict uint8
+
+// The verdicts.
+const (
+	Ok         Verdict = iota // every state within the limits was explored and the property holds
+	Violated                  // a counterexample was found
+	Incomplete                // a limit stopped the run, or another violation did, before the property was decided
+)
+
+var verdictNames = [...]string{"ok", "violated", "incomplete"}
+
+// String returns "ok", "violated" or "incomplete".
+func (v Verdict) String() string {
+	if int(v) < len(verdictNames) {
+		return verdictNames[v]
+	}
+	return fmt.Sprintf("Verdict(%d)", v)
+}
+
+// MarshalText renders the verdict as its String.
+func (v Verdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// Options tune a run of [Explore].
+type Options struct {
+	Workers    int           // default runtime.GOMAXPROCS(0)
+	Exact      bool          // store whole keys instead of 64-bit fingerprints
+	MaxDepth   int           // 0 = unlimited: states more than MaxDepth steps from an initial state are not explored
+	MaxStates  int64         // 0 = unlimited
+	Timeout    time.Duration // 0 = unlimited
+	Quiescence bool          // check the Quiescence property (keeps the edges; more memory)
+	Progress   io.Writer     // progress lines every second while the run lasts; nil = none
+}
+
+// Result is what a run found.
+//
+// Deadlocks counts the explored states that have no successor and are not
+// Quiescent. With Options.Quiescence such a state is also a Quiescence
+// violation (no quiescent state is reachable from it), found as soon as its
+// level is expanded; without it deadlocks are only counted.
+type Result struct {
+	Verdict Verdict
+	// Limit names the limit that made the run Incomplete: "max-depth",
+	// "max-states" or "timeout"; "" otherwise.
+	Limit               string
+	States, Transitions int64
+	// Depth is the largest number of steps from an initial state to an
+	// explored state.
+	Depth   int
+	Seconds float64
+	// BytesPerState is the peak memory of the engine's tables divided by
+	// the number of states: the visited set (fingerprints, plus a 4-byte
+	// state index per slot in exact and Quiescence mode), the parent links
+	// (6 bytes a state), the keys of the current and next level and the
+	// table of the level being built, the exact-mode key store, the edges
+	// and reverse graph of the Quiescence check, measured by the capacity
+	// of what is allocated, at its peak. It leaves out the Go runtime's own
+	// overhead (garbage-collector headroom).
+	BytesPerState float64
+	Workers       int
+	Properties    []PropertyResult
+	Coverage      Coverage
+	Violation     *Violation // the shortest counterexample, or nil
+	Deadlocks     int64
+}
+
+// PropertyResult is the verdict of one property.
+type PropertyResult struct {
+	Name    string
+	Verdict Verdict
+}
+
+// Coverage says which rows of the table the run applied.
+type Coverage struct {
+	Rows    int   // rows in the table
+	Covered []int // indices into System.Rows() of the rows some transition applied
+	Dead    []int // the others: rows this configuration never reaches
+}
+
+// Violation is a shortest counterexample: from Init, the transitions of
+// Trace lead to a state that breaks Property.
+type Violation struct {
+	Property string
+	Init     model.Key
+	Trace    []model.Transition
+	// Note says what is wrong with the last state when that is not an
+	// invariant: for Quiescence, that it is a deadlock or that no quiescent
+	// state is reachable from it.
+	Note string
+	// Next holds up to a few successors of the last state (Quiescence), to
+	// show where it can still go.
+	Next []model.Transition
+}
+
+// Last returns the state the counterexample ends in.
+func (v *Violation) Last() model.Key {
+	if len(v.Trace) == 0 {
+		return v.Init
+	}
+	return v.Trace[len(v.Trace)-1].To
+}
+
+// Explore checks sys breadth-first: every invariant on every reachable
+// state, deadlocks, and with opt.Quiescence the Quiescence property.
+func Explore(sys *model.System, opt Options) (*Result, error) {
+	if sys == nil {
+		return nil, errors.New("check: nil system")
+	}
+	if opt.Workers < 0 || opt.MaxDepth < 0 || opt.MaxStates < 0 || opt.Timeout < 0 {
+		return nil, errors.New("check: negative option (workers, max depth, max states and timeout must be >= 0)")
+	}
+	sp := newModelSpace(sys)
+	eo := engineOpts{workers: opt.Workers, exact: opt.Exact, maxDepth: opt.MaxDepth, maxStates: opt.MaxStates,
+		timeout: opt.Timeout, quiescence: opt.Quiescence, progress: opt.Progress}
+	if eo.workers == 0 {
+		eo.workers = runtime.GOMAXPROCS(0)
+	}
+	out, err := run(sp, eo)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{
+		Limit:       out.limit,
+		States:      out.states,
+		Transitions: out.transitions,
+		Depth:       out.depth,
+		Seconds:     out.seconds,
+		Workers:     min(eo.workers, 255),
+		Deadlocks:   out.deadlocks,
+		Coverage:    Coverage{Rows: len(out.covered)},
+	}
+	if out.states > 0 {
+		res.BytesPerState = float64(out.peakBytes) / float64(out.states)
+	}
+	for r, c := range out.covered {
+		if c {
+			res.Coverage.Covered = append(res.Coverage.Covered, r)
+		} else {
+			res.Coverage.Dead = append(res.Coverage.Dead, r)
+		}
+	}
+	names := make([]string, 0, len(sp.props)+1)
+	for _, p := range sp.props {
+		names = append(names, p.Name)
+	}
+	if opt.Quiescence {
+		names = append(names, model.QuiescenceName)
+	}
+	violated := ""
+	if out.violated {
+		v, err := sp.violation(out)
+		if err != nil {
+			return nil, err
+		}
+		res.Violation = v
+		violated = v.Property
+	}
+	for _, n := range names {
+		pr := PropertyResult{Name: n, Verdict: Incomplete}
+		switch {
+		case n == violated:
+			pr.Verdict = Violated
+		case out.violated || !out.complete:
+		case n == model.QuiescenceName && !out.quiesced:
+		default:
+			pr.Verdict = Ok
+		}
+		res.Properties = append(res.Properties, pr)
+	}
+	switch {
+	case out.violated:
+		res.Verdict = Violated
+	case !out.complete:
+		res.Verdict = Incomplete
+	default:
+		res.Verdict = Ok
+	}
+	return res, nil
+}
+
+// modelSpace adapts a model.System to the engine.
+type modelSpace struct {
+	sys   *model.System
+	props []model.Property
+}
+
+func newModelSpace(sys *model.System) *modelSpace {
+	return &modelSpace{sys: sys, props: sys.Invariants()}
+}
+
+func (m *modelSpace) keySize() int { return model.KeySize }
+func (m *modelSpace) numRows() int { return len(m.sys.Rows()) }
+
+func (m *modelSpace) initial() [][]byte {
+	var out [][]byte
+	for _, k := range m.sys.Init() {
+		out = append(out, k[:])
+	}
+	return out
+}
+
+func (m *modelSpace) newExpander() expander {
+	return &modelExp{m: m, buf: make([]model.Transition, 0, 64)}
+}
+
+type modelExp struct {
+	m   *modelSpace
+	buf []model.Transition
+}
+
+func (x *modelExp) next(k []byte, keys []byte, rows []int32) ([]byte, []int32) {
+	x.buf = x.m.sys.Next(model.Key(k), x.buf[:0])
+	for i := range x.buf {
+		t := &x.buf[i]
+		keys = append(keys, t.To[:]...)
+		rows = append(rows, int32(t.Step.Row))
+	}
+	return keys, rows
+}
+
+func (x *modelExp) violated(k []byte) int {
+	key := (*model.Key)(k)
+	for i, p := range x.m.props {
+		if !p.Holds(*key) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (x *modelExp) quiescent(k []byte) bool { return x.m.sys.Quiescent(model.Key(k)) }
+
+// maxNext is how many successors of a stuck state a Violation shows.
+const maxNext = 4
+
+// violation rebuilds the counterexample by re-running Next along the
+// successor numbers the engine recorded.
+func (m *modelSpace) violation(out *outcome) (*Violation, error) {
+	inits := m.sys.Init()
+	if len(out.path) == 0 || out.path[0] >= len(inits) {
+		return nil, errors.New("check: internal error: bad counterexample path")
+	}
+	v := &Violation{Init: inits[out.path[0]]}
+	k := v.Init
+	var buf []model.Transition
+	for i, j := range out.path[1:] {
+		buf = m.sys.Next(k, buf[:0])
+		if j >= len(buf) {
+			return nil, fmt.Errorf("check: internal error: step %d takes successor %d of %d (is Next deterministic?)", i+1, j, len(buf))
+		}
+		v.Trace = append(v.Trace, buf[j])
+		k = buf[j].To
+	}
+	if out.prop == propQuiesce {
+		v.Property = model.QuiescenceName
+		if out.deadlock {
+			v.Note = "deadlock: the last state has no successor and is not quiescent"
+		} else {
+			v.Note = "no quiescent state (both sides CLOSED or LISTEN, users done, network empty) is reachable from the last state"
+			buf = m.sys.Next(k, buf[:0])
+			v.Next = append(v.Next, buf[:min(len(buf), maxNext)]...)
+		}
+	} else {
+		v.Property = m.props[out.prop].Name
+	}
+	return v, nil
+}
+
+// resultJSON is the shape of Result in JSON; see [Result.MarshalJSON].
+type resultJSON struct {
+	Result        Verdict          `json:"result"`
+	Limit         string           `json:"limit,omitempty"`
+	States        int64            `json:"states"`
+	Transitions   int64            `json:"transitions"`
+	Depth         int              `json:"depth"`
+	Seconds       float64          `json:"seconds"`
+	StatesPerSec  float64          `json:"states_per_second"`
+	BytesPerState float64          `json:"bytes_per_state"`
+	Workers       int              `json:"workers"`
+	Deadlocks     int64            `json:"deadlocks"`
+	Properties    []propertyJSON   `json:"properties"`
+	Coverage      coverageJSON     `json:"coverage"`
+	Violation     *json.RawMessage `json:"violation"`
+}
+
+type propertyJSON struct {
+	Name   string  `json:"name"`
+	Result Verdict `json:"result"`
+}
+
+type coverageJSON struct {
+	Rows    int      `json:"rows"`
+	Covered int      `json:"covered"`
+	Dead    []string `json:"dead"`
+}
+
+// JSON renders r as one JSON object: result, states, transitions, depth,
+// seconds, properties, coverage (with the dead rows by name) and the
+// violation with its trace, or null.
+func (r *Result) JSON(sys *model.System) ([]byte, error) {
+	rows := sys.Rows()
+	j := resultJSON{
+		Result: r.Verdict, Limit: r.Limit, States: r.States, Transitions: r.Transitions, Depth: r.Depth,
+		Seconds: r.Seconds, BytesPerState: r.BytesPerState, Workers: r.Workers, Deadlocks: r.Deadlocks,
+		Coverage:   coverageJSON{Rows: r.Coverage.Rows, Covered: len(r.Coverage.Covered), Dead: []string{}},
+		Properties: []propertyJSON{},
+	}
+	if r.Seconds > 0 {
+		j.StatesPerSec = float64(r.States) / r.Seconds
+	}
+	for _, p := range r.Properties {
+		j.Properties = append(j.Properties, propertyJSON{p.Name, p.Verdict})
+	}
+	for _, d := range r.Coverage.Dead {
+		j.Coverage.Dead = append(j.Coverage.Dead, rows[d].Name())
+	}
+	if r.Violation != nil {
+		v, err := json.Marshal(ViolationJSON(sys, r.Violation))
+		if err != nil {
+			return nil, err
+		}
+		raw := json.RawMessage(v)
+		j.Violation = &raw
+	}
+	return json.Marshal(j)
+}

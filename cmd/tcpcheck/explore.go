@@ -1,0 +1,394 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tcpcheck/tcpcheck/check"
+	"github.com/tcpcheck/tcpcheck/model"
+)
+
+func init() {
+	register(&command{
+		name:    "explore",
+		summary: "model-check TCP connection management: every interleaving of a configuration",
+		usage: "[flags]\n\n" +
+			"With no flags it checks the default configuration with every property,\n" +
+			"Quiescence included. Configuration flags override --preset and --config.\n" +
+			"Exit status: 0 every property holds (or a limit you set stopped the run,\n" +
+			"which the output says), 1 a property is violated, 2 usage or environment error.",
+		setup: setupExplore,
+	})
+}
+
+// runFlags are the flags explore and why share.
+type runFlags struct {
+	workers    int
+	exact      bool
+	maxDepth   int
+	maxStates  int64
+	timeout    time.Duration
+	quiescence bool
+	json       bool
+	pcap       string
+	mermaid    bool
+	quiet      bool
+	brief      bool // coverage as counts only (why)
+}
+
+func (r *runFlags) register(fs *flag.FlagSet, limits bool) {
+	fs.IntVar(&r.workers, "workers", 0, "worker goroutines (0 = one per CPU)")
+	fs.BoolVar(&r.json, "json", false, "print the result as one JSON object")
+	fs.StringVar(&r.pcap, "pcap", "", "write the counterexample to `FILE` as a pcap capture")
+	fs.BoolVar(&r.mermaid, "mermaid", false, "print the counterexample as a Mermaid sequence diagram too")
+	fs.BoolVar(&r.quiet, "quiet", false, "no progress lines on stderr")
+	r.quiescence = true
+	if !limits {
+		return
+	}
+	fs.BoolVar(&r.exact, "exact", false, "store whole states instead of 64-bit fingerprints (slower, more memory, no hash collisions)")
+	fs.IntVar(&r.maxDepth, "max-depth", 0, "explore at most `N` steps from the initial states (0 = no limit)")
+	fs.Int64Var(&r.maxStates, "max-states", 0, "stop after `N` states (0 = no limit)")
+	fs.DurationVar(&r.timeout, "timeout", 0, "stop after this long, e.g. 30s (0 = no limit)")
+	fs.BoolVar(&r.quiescence, "quiescence", true, "check Quiescence (keeps the state graph: more memory)")
+}
+
+func (r *runFlags) validate() error {
+	switch {
+	case r.workers < 0 || r.workers > 255:
+		return usagef("--workers is %d; want 0 (one per CPU) to 255", r.workers)
+	case r.maxDepth < 0:
+		return usagef("--max-depth is %d; want 0 (no limit) or more", r.maxDepth)
+	case r.maxStates < 0:
+		return usagef("--max-states is %d; want 0 (no limit) or more", r.maxStates)
+	case r.timeout < 0:
+		return usagef("--timeout is %v; want 0 (no limit) or a positive duration such as 30s", r.timeout)
+	}
+	return nil
+}
+
+func (r *runFlags) options(stderr io.Writer) check.Options {
+	o := check.Options{Workers: r.workers, Exact: r.exact, MaxDepth: r.maxDepth, MaxStates: r.maxStates,
+		Timeout: r.timeout, Quiescence: r.quiescence}
+	if !r.quiet {
+		o.Progress = stderr
+	}
+	return o
+}
+
+// configFlag is one model.Config field set from the command line; the
+// flag's name is the field's JSON name with dashes.
+type configFlag struct {
+	field int
+	name  string
+	json  string
+	kind  reflect.Kind
+	value string
+	set   bool
+}
+
+func (c *configFlag) String() string   { return c.value }
+func (c *configFlag) IsBoolFlag() bool { return c.kind == reflect.Bool }
+func (c *configFlag) Set(s string) error {
+	switch c.kind {
+	case reflect.Int:
+		if _, err := strconv.Atoi(s); err != nil {
+			return fmt.Errorf("want an integer, got %q", s)
+		}
+	case reflect.Bool:
+		if _, err := strconv.ParseBool(s); err != nil {
+			return fmt.Errorf("want true or false, got %q", s)
+		}
+	case reflect.Slice:
+		if _, err := parseInts(s); err != nil {
+			return err
+		}
+	}
+	c.value, c.set = s, true
+	return nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("want a comma-separated list of integers such as 30,90, got %q", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// configHelp describes the knobs; a knob the model adds later still gets
+// a flag, with a generic description.
+var configHelp = map[string]string{
+	"open":         `"client-server" (A connects, B listens) or "simultaneous" (both connect)`,
+	"closer":       `who calls CLOSE first: "a", "b" or "both"`,
+	"write_a":      "octets A's user writes per incarnation (0..3)",
+	"write_b":      "octets B's user writes per incarnation (0..3)",
+	"send_size":    "octets per SEND call (1..3)",
+	"abort":        `"none", "a" or "b": that user may ABORT at any point after opening`,
+	"incarnations": "connections opened one after another on the same 4-tuple (1..3)",
+	"msl":          "maximum segment lifetime in ticks (1..4)",
+	"time_wait":    "TIME-WAIT length in ticks; 0 means 2*MSL (the correct value)",
+	"rto_max":      "upper bound of the retransmission timer in ticks (1..msl)",
+	"max_retries":  "retransmissions without progress before R2 may fire (0..3)",
+	"loss":         "segments the network may drop in a run (0..3)",
+	"dup":          "segments the network may duplicate in a run (0..3)",
+	"inject":       "RSTs the off-path attacker may inject in a run (0..3)",
+	"reorder":      "any in-flight segment may be delivered next (otherwise FIFO per direction)",
+	"iss_a":        "A's possible initial sequence numbers, comma-separated (1..3 values, 0..160)",
+	"iss_b":        "B's possible initial sequence numbers, comma-separated (1..3 values, 0..160)",
+	"iss_stride":   "ISN advance per incarnation (0..32)",
+}
+
+// configFlags registers one flag per model.Config field, plus --config and
+// --preset.
+type configFlags struct {
+	file   string
+	preset string
+	flags  []*configFlag
+}
+
+func (cf *configFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&cf.file, "config", "", "read the configuration from JSON `FILE` (fields as in the flags below, with underscores)")
+	fs.StringVar(&cf.preset, "preset", "", "start from a named configuration: "+strings.Join(model.Presets(), ", "))
+	def := reflect.ValueOf(model.DefaultConfig())
+	t := def.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "" || tag == "-" || !f.IsExported() {
+			continue
+		}
+		kind := f.Type.Kind()
+		if kind == reflect.Slice && f.Type.Elem().Kind() != reflect.Int {
+			continue
+		}
+		if kind != reflect.Int && kind != reflect.String && kind != reflect.Bool && kind != reflect.Slice {
+			continue
+		}
+		c := &configFlag{field: i, name: strings.ReplaceAll(tag, "_", "-"), json: tag, kind: kind, value: formatValue(def.Field(i))}
+		help := configHelp[tag]
+		if help == "" {
+			help = "model configuration field " + tag
+		}
+		fs.Var(c, c.name, help)
+		cf.flags = append(cf.flags, c)
+	}
+}
+
+func formatValue(v reflect.Value) string {
+	if v.Kind() == reflect.Slice {
+		var parts []string
+		for i := 0; i < v.Len(); i++ {
+			parts = append(parts, strconv.Itoa(int(v.Index(i).Int())))
+		}
+		return strings.Join(parts, ",")
+	}
+	return fmt.Sprint(v.Interface())
+}
+
+// config builds the configuration: the default or preset, then the file,
+// then the flags that were given.
+func (cf *configFlags) config() (model.Config, error) {
+	cfg := model.DefaultConfig()
+	if cf.preset != "" {
+		c, err := model.Preset(cf.preset)
+		if err != nil {
+			return cfg, usagef("--preset: %v", err)
+		}
+		cfg = c
+	}
+	if cf.file != "" {
+		if cf.preset != "" {
+			return cfg, usagef("--preset and --config both given; use one (a config file starts from the default configuration)")
+		}
+		c, err := model.LoadConfig(cf.file)
+		if err != nil {
+			return cfg, usagef("--config %s: %v", cf.file, err)
+		}
+		cfg = c
+	}
+	v := reflect.ValueOf(&cfg).Elem()
+	for _, c := range cf.flags {
+		if !c.set {
+			continue
+		}
+		f := v.Field(c.field)
+		switch c.kind {
+		case reflect.Int:
+			n, _ := strconv.Atoi(c.value)
+			f.SetInt(int64(n))
+		case reflect.String:
+			f.SetString(c.value)
+		case reflect.Bool:
+			b, _ := strconv.ParseBool(c.value)
+			f.SetBool(b)
+		case reflect.Slice:
+			ns, _ := parseInts(c.value)
+			f.Set(reflect.ValueOf(ns))
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, usagef("%v\n(a JSON field such as write_a is set by the flag --write-a)", err)
+	}
+	return cfg, nil
+}
+
+// configLine renders a configuration as field=value pairs in two lines.
+func configLine(cfg model.Config) string {
+	v := reflect.ValueOf(cfg)
+	t := v.Type()
+	var parts []string
+	for i := 0; i < t.NumField(); i++ {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		parts = append(parts, tag+"="+formatValue(v.Field(i)))
+	}
+	half := (len(parts) + 1) / 2
+	return "config: " + strings.Join(parts[:half], " ") + "\n        " + strings.Join(parts[half:], " ")
+}
+
+func setupExplore(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
+	var rf runFlags
+	var cf configFlags
+	rf.register(fs, true)
+	cf.register(fs)
+	return func(args []string, stdout, stderr io.Writer) error {
+		if len(args) > 0 {
+			return usagef("unexpected argument %q; explore takes only flags", args[0])
+		}
+		if err := rf.validate(); err != nil {
+			return err
+		}
+		cfg, err := cf.config()
+		if err != nil {
+			return err
+		}
+		sys, err := model.New(cfg)
+		if err != nil {
+			return err
+		}
+		res, err := check.Explore(sys, rf.options(stderr))
+		if err != nil {
+			return err
+		}
+		if err := report(stdout, stderr, sys, res, &rf, nil); err != nil {
+			return err
+		}
+		if res.Verdict == check.Violated {
+			return &exitError{code: exitViolated}
+		}
+		return nil
+	}
+}
+
+// report prints a result (human or JSON) and writes the pcap. extra adds
+// fields to the JSON object (why's mutant description).
+func report(w, stderr io.Writer, sys *model.System, res *check.Result, rf *runFlags, extra map[string]any) error {
+	var mermaid bytes.Buffer
+	if rf.mermaid && res.Violation != nil {
+		if err := check.WriteMermaid(&mermaid, sys, res.Violation); err != nil {
+			return err
+		}
+	}
+	if rf.pcap != "" {
+		if res.Violation == nil {
+			fmt.Fprintf(stderr, "tcpcheck: no counterexample, so %s was not written\n", rf.pcap)
+		} else if err := writePcap(rf.pcap, res.Violation); err != nil {
+			return err
+		}
+	}
+	if rf.json {
+		data, err := res.JSON(sys)
+		if err != nil {
+			return err
+		}
+		if len(extra) > 0 || mermaid.Len() > 0 {
+			var obj map[string]json.RawMessage
+			if err := json.Unmarshal(data, &obj); err != nil {
+				return err
+			}
+			for k, v := range extra {
+				b, err := json.Marshal(v)
+				if err != nil {
+					return err
+				}
+				obj[k] = b
+			}
+			if mermaid.Len() > 0 {
+				b, _ := json.Marshal(mermaid.String())
+				obj["mermaid"] = b
+			}
+			if data, err = json.Marshal(obj); err != nil {
+				return err
+			}
+		}
+		_, err = fmt.Fprintf(w, "%s\n", data)
+		return err
+	}
+	fmt.Fprintln(w, configLine(sys.Config()))
+	verdict := res.Verdict.String()
+	if res.Limit != "" {
+		verdict += " (stopped by " + res.Limit + ": not every state was explored)"
+	}
+	fmt.Fprintf(w, "result: %s\n", verdict)
+	rate := 0.0
+	if res.Seconds > 0 {
+		rate = float64(res.States) / res.Seconds
+	}
+	fmt.Fprintf(w, "states %d, transitions %d, depth %d, %.2f s, %.0f states/s, %.1f bytes/state, %d workers\n",
+		res.States, res.Transitions, res.Depth, res.Seconds, rate, res.BytesPerState, res.Workers)
+	if res.Deadlocks > 0 {
+		fmt.Fprintf(w, "deadlocks: %d states have no successor and are not quiescent\n", res.Deadlocks)
+	}
+	fmt.Fprintln(w, "properties:")
+	for _, p := range res.Properties {
+		fmt.Fprintf(w, "  %-28s %s\n", p.Name, p.Verdict)
+	}
+	rows := sys.Rows()
+	fmt.Fprintf(w, "coverage: %d of %d rows applied; %d dead in this configuration", len(res.Coverage.Covered), res.Coverage.Rows, len(res.Coverage.Dead))
+	if len(res.Coverage.Dead) > 0 && !rf.brief {
+		fmt.Fprint(w, ":")
+		fmt.Fprintln(w)
+		for _, d := range res.Coverage.Dead {
+			fmt.Fprintf(w, "  %s\n", rows[d].Name())
+		}
+	} else {
+		fmt.Fprintln(w)
+	}
+	if res.Violation != nil {
+		fmt.Fprintf(w, "\ncounterexample (%d steps) to %s:\n", len(res.Violation.Trace), res.Violation.Property)
+		if err := check.WriteTable(w, sys, res.Violation); err != nil {
+			return err
+		}
+		if mermaid.Len() > 0 {
+			fmt.Fprintf(w, "\n```mermaid\n%s```\n", mermaid.String())
+		}
+	}
+	return nil
+}
+
+func writePcap(path string, v *check.Violation) error {
+	var buf bytes.Buffer
+	if err := check.WritePcap(&buf, v); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return errors.New("writing the pcap: " + err.Error())
+	}
+	return nil
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tcpcheck/tcpcheck/model"
+)
+
+// exploreJSON is the part of explore's --json output the tests read.
+type exploreJSON struct {
+	Result      string `json:"result"`
+	States      int64  `json:"states"`
+	Transitions int64  `json:"transitions"`
+	Depth       int    `json:"depth"`
+	Properties  []struct {
+		Name   string `json:"name"`
+		Result string `json:"result"`
+	} `json:"properties"`
+	Coverage struct {
+		Rows    int      `json:"rows"`
+		Covered int      `json:"covered"`
+		Dead    []string `json:"dead"`
+	} `json:"coverage"`
+	Violation *struct {
+		Property string `json:"property"`
+		Trace    []struct {
+			Step int    `json:"step"`
+			Kind string `json:"kind"`
+			Row  string `json:"row"`
+		} `json:"trace"`
+	} `json:"violation"`
+	Mutant   map[string]string `json:"mutant"`
+	Expected *bool             `json:"expected"`
+}
+
+func parseOne(t *testing.T, stdout string) exploreJSON {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	var out exploreJSON
+	if err := dec.Decode(&out); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout)
+	}
+	if dec.More() {
+		t.Fatalf("more than one JSON value:\n%s", stdout)
+	}
+	return out
+}
+
+func TestExploreJSONSmallConfig(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "explore", "--json", "--quiet", "--incarnations", "1", "--loss", "0", "--dup", "0", "--reorder=false")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	out := parseOne(t, stdout)
+	if out.Result != "ok" || out.States == 0 || out.Transitions < out.States-1 || out.Violation != nil {
+		t.Fatalf("%+v", out)
+	}
+	names := map[string]bool{}
+	for _, p := range out.Properties {
+		names[p.Name] = true
+		if p.Result != "ok" {
+			t.Errorf("property %s: %s", p.Name, p.Result)
+		}
+	}
+	if !names[model.QuiescenceName] || len(names) < 2 {
+		t.Errorf("properties: %+v", out.Properties)
+	}
+	if out.Coverage.Rows == 0 || out.Coverage.Covered+len(out.Coverage.Dead) != out.Coverage.Rows {
+		t.Errorf("coverage: %+v", out.Coverage)
+	}
+	// The same configuration from a file gives the same state space, and
+	// a flag overrides the file.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.json")
+	if err := os.WriteFile(path, []byte(`{"incarnations": 1, "loss": 0, "dup": 0, "reorder": false, "write_a": 3}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, "explore", "--json", "--quiet", "--config", path, "--write-a", "1")
+	if code != exitOK {
+		t.Fatalf("--config: exit %d, stderr %s", code, stderr)
+	}
+	if again := parseOne(t, stdout); again.States != out.States || again.Transitions != out.Transitions {
+		t.Errorf("--config with --write-a 1: %d states, want %d", again.States, out.States)
+	}
+}
+
+func TestExploreHumanOutput(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "explore", "--quiet", "--incarnations", "1", "--loss", "0", "--dup", "0", "--reorder=false", "--workers", "1")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	for _, want := range []string{"config: open=client-server", "result: ok", "states ", "bytes/state", "properties:", "Quiescence", "coverage: "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestExploreLimitsAndBadFlags(t *testing.T) {
+	code, stdout, _ := runCLI(t, "explore", "--json", "--quiet", "--max-depth", "3")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if out := parseOne(t, stdout); out.Result != "incomplete" || out.Depth != 3 {
+		t.Errorf("--max-depth 3: %+v", out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--workers", "-1"}, "--workers"},
+		{[]string{"--loss", "9"}, "loss"},
+		{[]string{"--loss", "x"}, "integer"},
+		{[]string{"--closer", "c"}, "closer"},
+		{[]string{"--iss-a", "1,a"}, "comma-separated"},
+		{[]string{"--config", "/nonexistent/c.json"}, "--config"},
+		{[]string{"--preset", "huge"}, "preset"},
+		{[]string{"stray"}, "unexpected argument"},
+	} {
+		code, _, stderr := runCLI(t, append([]string{"explore", "--quiet"}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 mentioning %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+func TestWhyEveryMutantJSON(t *testing.T) {
+	for _, m := range model.Mutants() {
+		code, stdout, stderr := runCLI(t, "why", "--json", "--quiet", m.Name)
+		if code != exitViolated {
+			t.Errorf("%s: exit %d, want 1; stderr %s", m.Name, code, stderr)
+			continue
+		}
+		out := parseOne(t, stdout)
+		if out.Result != "violated" || out.Violation == nil || out.Violation.Property != m.Property {
+			got := "none"
+			if out.Violation != nil {
+				got = out.Violation.Property
+			}
+			t.Errorf("%s: result %s, violated %s; want a violation of %s", m.Name, out.Result, got, m.Property)
+			continue
+		}
+		if out.Expected == nil || !*out.Expected || out.Mutant["name"] != m.Name || out.Mutant["question"] != m.Question {
+			t.Errorf("%s: mutant fields %v expected %v", m.Name, out.Mutant, out.Expected)
+		}
+		if len(out.Violation.Trace) == 0 || out.Violation.Trace[0].Step != 1 {
+			t.Errorf("%s: trace %+v", m.Name, out.Violation.Trace)
+		}
+	}
+}
+
+func TestWhyHumanListAndUnknown(t *testing.T) {
+	code, stdout, _ := runCLI(t, "why", "--list")
+	if code != exitOK {
+		t.Fatalf("--list: exit %d", code)
+	}
+	for _, m := range model.Mutants() {
+		if !strings.Contains(stdout, m.Name) || !strings.Contains(stdout, m.Question) {
+			t.Errorf("--list lacks %s", m.Name)
+		}
+	}
+	code, _, stderr := runCLI(t, "why", "no-such-mutant")
+	if code != exitUsage || !strings.Contains(stderr, "two-way-handshake") {
+		t.Errorf("unknown mutant: exit %d, stderr %q", code, stderr)
+	}
+	m := model.Mutants()[0]
+	code, stdout, _ = runCLI(t, "why", "--quiet", m.Name)
+	if code != exitViolated {
+		t.Fatalf("%s: exit %d", m.Name, code)
+	}
+	for _, want := range []string{m.Question, m.Change, "violated: " + m.Property, "-->", m.Explain} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("why %s lacks %q:\n%s", m.Name, want, stdout)
+		}
+	}
+}
