@@ -101,8 +101,8 @@ type worker struct {
 	deadMin     uint32
 	sawNew      bool
 	fps         []uint64
-	levelStart  int64 // transitions before this level
-	touch       uint64 // sums the touched slots so the loads are not optimised away
+	levelStart  int64      // transitions before this level
+	touch       uint64     // sums the touched slots so the loads are not optimised away
 	edgeTmp     [][]uint64 // this level's edges, in chunks: from, n, targets...
 	edgeUsed    int        // chunks of edgeTmp in use
 	edges       [][]uint32 // permanent edge lists: from, n, targets...
@@ -138,8 +138,8 @@ type engine struct {
 	abort    atomic.Int32
 	probeHit atomic.Bool // a state past the depth limit was found
 	grown    float64     // new states per expanded state in the last level
-	peak  int64
-	start time.Time
+	peak     int64
+	start    time.Time
 
 	// For the progress line, which runs beside the workers.
 	liveNew      atomic.Int64 // states found in the current level

@@ -276,4 +276,3 @@ func TestPcapReadsCleanly(t *testing.T) {
 		}
 	}
 }
-

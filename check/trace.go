@@ -206,7 +206,9 @@ func WriteMermaid(w io.Writer, sys *model.System, v *Violation) error {
 }
 
 // mermaidText keeps characters that end a Mermaid statement out of a label.
-func mermaidText(s string) string { return strings.NewReplacer(";", ",", "#", "", "\n", " ").Replace(s) }
+func mermaidText(s string) string {
+	return strings.NewReplacer(";", ",", "#", "", "\n", " ").Replace(s)
+}
 
 // Addresses of the synthesized capture: A and B on TEST-NET-1 (RFC 5737),
 // the attacker spoofing them.
