@@ -173,10 +173,15 @@ func establish(t testing.TB, clock *FakeClock, a, b *Stack) (ca, cb *Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; ca.State() != spec.Established && i < 1000; i++ {
+	queued := func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return len(l.queue) > 0
+	}
+	for i := 0; (ca.State() != spec.Established || !queued()) && i < 1000; i++ {
 		clock.Advance(10 * time.Millisecond)
 	}
-	if ca.State() != spec.Established {
+	if ca.State() != spec.Established || !queued() {
 		t.Fatalf("no connection after 10 s: %s", ca.State())
 	}
 	cb, err = l.AcceptConn()
@@ -208,7 +213,11 @@ func readNow(c *Conn, clock *FakeClock) ([]byte, error) {
 // duplicating, reordering mem link under the fake clock, and checks that
 // each side receives exactly what the other sent, then EOF.
 func TestMemFaultsDeterministic(t *testing.T) {
-	for seed := range uint64(4) {
+	seeds := uint64(40)
+	if testing.Short() {
+		seeds = 8
+	}
+	for seed := range seeds {
 		clock, a, b := memPair(t, Options{MSL: time.Second}, 2*time.Millisecond,
 			Faults{Loss: 0.1, Dup: 0.05, Reorder: 0.1}, seed)
 		ca, cb := establish(t, clock, a, b)
@@ -251,10 +260,12 @@ func TestMemFaultsDeterministic(t *testing.T) {
 			b.mu.Unlock()
 			t.Fatalf("seed %d: B got %d of %d bytes, A got %d of %d (eof %v %v)", seed, len(gotB), len(up), len(gotA), len(down), eofA, eofB)
 		}
-		// Both sent FIN and both received one: a simultaneous or
-		// sequential close ends in TIME-WAIT on at least one side, then
-		// CLOSED after 2MSL.
-		clock.Advance(3 * time.Second)
+		// Both sent FIN and both received one: the close ends in
+		// TIME-WAIT on at least one side (restarted by each retransmitted
+		// FIN), then CLOSED after 2MSL.
+		for i := 0; i < 1200 && (ca.State() != spec.Closed || cb.State() != spec.Closed); i++ {
+			clock.Advance(100 * time.Millisecond)
+		}
 		if sa, sb := ca.State(), cb.State(); sa != spec.Closed || sb != spec.Closed {
 			t.Fatalf("seed %d: states after close and 2MSL: %s %s", seed, sa, sb)
 		}
@@ -275,7 +286,7 @@ func TestFlowControlSlowReader(t *testing.T) {
 	}
 	clock.Advance(5 * time.Minute) // probes run, the window stays shut
 	a.mu.Lock()
-	acked := int(ca.sndUna.Sub(ca.iss+1))
+	acked := int(ca.sndUna.Sub(ca.iss + 1))
 	a.mu.Unlock()
 	b.mu.Lock()
 	buffered := len(cb.rcvBuf)
