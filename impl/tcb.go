@@ -275,8 +275,11 @@ func (c *Conn) processACK(in *segment) {
 			}
 		}
 	case ack == c.sndUna && len(in.payload) == 0 && !h.Flags.Has(spec.FIN) && !h.Flags.Has(spec.SYN) &&
-		uint32(h.Window) == c.sndWnd && c.sndNxt != c.sndUna:
+		c.sndNxt != c.sndUna:
 		// A duplicate ACK (RFC 5681 §2): on the third, retransmit at once.
+		// Unlike RFC 5681 (e), a changed window does not disqualify it:
+		// a reading receiver's window moves with every ACK, and without
+		// SACK the duplicates are the only sign of a hole.
 		c.dupAcks++
 		if c.dupAcks == 3 && !c.inRecovery {
 			c.inRecovery, c.recover = true, c.sndNxt
@@ -689,6 +692,13 @@ func (c *Conn) drainHeld() {
 		c.heldBytes -= len(g.payload)
 		if end.LessEq(c.rcvNxt) {
 			continue // all of it arrived again meanwhile
+		}
+		// Its acknowledgment is as old as its arrival: the segments that
+		// filled the gap may have moved SND.UNA far past it, beyond the
+		// RFC 5961 §5.2 range, which would drop the text. Its ACK was in
+		// range when it arrived, so it is presented acknowledging SND.UNA.
+		if g.h.Flags.Has(spec.ACK) && g.h.Ack.LessThan(c.sndUna) {
+			g.h.Ack = c.sndUna
 		}
 		c.handle(spec.Classify(g.h.Flags, len(g.payload)), g, nil)
 	}
