@@ -381,9 +381,14 @@ func (e *engine) parallel(n int, f func(w *worker, i int)) {
 	wg.Wait()
 }
 
+// chunk is a range of states of the current level, within one block of
+// an arena; left counts the block's chunks not yet expanded, and the last
+// one to finish gives the block back to the pool, so that the next level
+// can reuse it while this one is still being expanded.
 type chunk struct {
 	a        *arena
 	from, to int
+	left     *atomic.Int32
 }
 
 // expand computes the successors of every state of the current level and
@@ -392,8 +397,13 @@ func (e *engine) expand(probe bool) error {
 	size := max(64, min(4096, e.curN/(8*len(e.ws))))
 	var chunks []chunk
 	for _, a := range e.cur {
-		for p := 0; p < a.n; p += size {
-			chunks = append(chunks, chunk{a, p, min(p+size, a.n)})
+		for b := 0; b*blockSize < a.n; b++ {
+			left := new(atomic.Int32)
+			end := min((b+1)*blockSize, a.n)
+			for p := b * blockSize; p < end; p += size {
+				chunks = append(chunks, chunk{a, p, min(p+size, end), left})
+				left.Add(1)
+			}
 		}
 	}
 	for _, w := range e.ws {
@@ -409,8 +419,11 @@ func (e *engine) expand(probe bool) error {
 		e.parallel(numShards, func(_ *worker, si int) { e.lvl.shards[si].reserve(per) })
 	}
 	e.parallel(len(chunks), func(w *worker, i int) {
-		if w.err == nil {
-			w.expandChunk(chunks[i], probe)
+		if w.err == nil && w.expandChunk(chunks[i], probe) {
+			c := chunks[i]
+			if c.left.Add(-1) == 0 {
+				e.pool.put(c.a.blocks[c.from>>blockShift])
+			}
 		}
 	})
 	for _, w := range e.ws {
@@ -421,12 +434,14 @@ func (e *engine) expand(probe bool) error {
 	return nil
 }
 
-func (w *worker) expandChunk(c chunk, probe bool) {
+// expandChunk expands the states of c and reports whether it got through
+// all of them.
+func (w *worker) expandChunk(c chunk, probe bool) bool {
 	e := w.e
 	k := e.k
 	for p := c.from; p < c.to; p++ {
 		if e.abort.Load() != 0 || (probe && e.probeHit.Load()) {
-			return
+			return false
 		}
 		key := c.a.key(p)
 		pidx := *c.a.idx(p)
@@ -434,11 +449,11 @@ func (w *worker) expandChunk(c chunk, probe bool) {
 		n := len(w.rows)
 		if n > maxSucc {
 			w.err = fmt.Errorf("check: a state has %d successors, at most %d supported", n, maxSucc)
-			return
+			return false
 		}
 		if len(w.keys) != n*k {
 			w.err = fmt.Errorf("check: successor keys of %d bytes for %d successors of %d bytes", len(w.keys), n, k)
-			return
+			return false
 		}
 		w.transitions += int64(n)
 		quiet := false
@@ -488,12 +503,12 @@ func (w *worker) expandChunk(c chunk, probe bool) {
 			if probe {
 				w.sawNew = true
 				e.probeHit.Store(true)
-				return
+				return false
 			}
 			ref, isNew, err := e.insertNew(w, fp, uint64(pidx)<<16|uint64(j), sk)
 			if err != nil {
 				w.err = err
-				return
+				return false
 			}
 			if e.opt.quiescence {
 				w.edgeAdd(edgeFlag | ref)
@@ -514,6 +529,7 @@ func (w *worker) expandChunk(c chunk, probe bool) {
 	if e.opt.maxStates > 0 {
 		e.checkMaxStates()
 	}
+	return true
 }
 
 // checkMaxStates stops the run when the states placed plus those found in
@@ -718,7 +734,7 @@ func (e *engine) advance() {
 	}
 	e.cur, e.next = e.next, e.cur
 	e.parallel(numShards, func(_ *worker, si int) { e.lvl.shards[si].clear() })
-	e.pool.trim(len(e.ws))
+	e.pool.trim(len(e.ws) + (e.curN>>blockShift)/4)
 	e.liveNew.Store(0)
 	e.depth++
 	e.progStates.Store(e.states)

@@ -104,10 +104,10 @@ func (a *arena) key(p int) []byte {
 
 func (a *arena) idx(p int) *uint32 { return &a.blocks[p>>blockShift].idx[p&blockMask] }
 
-// reset returns the arena's blocks to the pool.
+// reset empties the arena. Its blocks went back to the pool as the level
+// was expanded.
 func (a *arena) reset() {
 	for i := 0; i < maxArenaBlocks && a.blocks[i] != nil; i++ {
-		a.pool.put(a.blocks[i])
 		a.blocks[i] = nil
 	}
 	a.n = 0

@@ -1,0 +1,40 @@
+// Package check is tcpcheck's explicit-state model checker: it explores
+// every reachable state of a [model.System] breadth-first, checks the
+// model's invariants on each, the Quiescence property on the explored
+// graph, and reports the shortest counterexample, rendered as a segment
+// table ([WriteTable]), a Mermaid sequence diagram ([WriteMermaid]) and a
+// pcap capture ([WritePcap]).
+//
+// # Engine
+//
+// The search runs level by level on Options.Workers goroutines. The
+// visited set holds a 64-bit fingerprint per state (a fixed-seed
+// multiply-mix hash, so counts are reproducible) in an open-addressing
+// table split into 256 shards; it is read without locks while a level is
+// expanded and written, one shard per worker, between levels. Exact mode
+// also stores every key and compares keys on a fingerprint match, so hash
+// collisions cannot merge states.
+//
+// States found in the level being expanded go to a level table that keeps,
+// per state, the smallest claim (parent index, successor number). Between
+// levels the new states are numbered in claim order, which is the order a
+// one-worker breadth-first search discovers them; so the state numbering,
+// the parent of each state, the counts and the reported counterexample
+// are the same for any number of workers. A counterexample is the first
+// violating state of the shallowest violating level in that order; its
+// trace is rebuilt by re-running Next from the initial state along the
+// recorded successor numbers, so fingerprint mode does not keep keys
+// beyond the two levels in flight.
+//
+// Deadlocks (states with no successor that are not Quiescent) are counted
+// in Result.Deadlocks. With Options.Quiescence a deadlock is a Quiescence
+// violation, reported as soon as its level is expanded; after a complete
+// search the engine builds the reverse graph of the recorded edges and
+// marks backwards from the quiescent states: the first unmarked state is a
+// Quiescence violation (no quiescent state is reachable from it).
+//
+// A depth limit explores the states up to MaxDepth steps and then only
+// probes for states beyond it; a state limit or a timeout abandons the
+// level in progress. In each case the Result is Incomplete and names the
+// limit; the counts are those of the levels finished.
+package check
