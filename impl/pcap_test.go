@@ -32,8 +32,17 @@ func needTshark(t testing.TB) string {
 // returns one line per packet with the given fields, tab-separated.
 func tsharkFields(t testing.TB, file string, fields ...string) []string {
 	t.Helper()
+	return tsharkFieldsOpt(t, file, nil, fields...)
+}
+
+// tsharkFieldsOpt is tsharkFields with extra -o preferences.
+func tsharkFieldsOpt(t testing.TB, file string, prefs []string, fields ...string) []string {
+	t.Helper()
 	args := []string{"-n", "-r", file, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
 		"-o", "tcp.relative_sequence_numbers:FALSE", "-T", "fields"}
+	for _, p := range prefs {
+		args = append(args, "-o", p)
+	}
 	for _, f := range fields {
 		args = append(args, "-e", f)
 	}
@@ -49,9 +58,9 @@ func tsharkFields(t testing.TB, file string, fields ...string) []string {
 
 // checkPcapClean fails when tshark reports anything malformed or a bad
 // checksum in file, and returns the number of TCP packets it dissected.
-func checkPcapClean(t testing.TB, file string) int {
+func checkPcapClean(t testing.TB, file string, prefs ...string) int {
 	t.Helper()
-	lines := tsharkFields(t, file, "frame.number", "tcp.srcport", "tcp.checksum.status", "ip.checksum.status", "_ws.malformed", "_ws.expert.message")
+	lines := tsharkFieldsOpt(t, file, prefs, "frame.number", "tcp.srcport", "tcp.checksum.status", "ip.checksum.status", "_ws.malformed", "_ws.expert.message")
 	n := 0
 	for _, l := range lines {
 		f := strings.Split(l, "\t")
@@ -168,4 +177,68 @@ func TestPcapTshark(t *testing.T) {
 	if !strings.Contains(flags[0], "S") || !strings.Contains(flags[0], "1400") || !strings.Contains(flags[3], "\t5\t") {
 		t.Fatalf("tshark read: %q", flags)
 	}
+}
+
+// TestPcapOfConnection records whole connections made by two stacks
+// (handshake, text both ways, close), as tcpdump on host A would, and has
+// tshark dissect them: every packet TCP, no checksum errors, nothing
+// malformed.
+func TestPcapOfConnection(t *testing.T) {
+	needTshark(t)
+	// Without faults: tshark with its default preferences.
+	file := recordConnection(t, Faults{})
+	if n := checkPcapClean(t, file); n < 20 {
+		t.Fatalf("only %d packets dissected", n)
+	}
+	flags := strings.Join(tsharkFields(t, file, "tcp.flags.str"), "\n")
+	for _, want := range []string{"S", "F", "A"} {
+		if !strings.Contains(flags, want) {
+			t.Errorf("no packet with flag %s in the capture", want)
+		}
+	}
+	// With losses and reordering the capture holds retransmissions, which
+	// Wireshark's stream reassembly reports as overlapping "fragments"
+	// even when they repeat the original exactly; dissected packet by
+	// packet (no reassembly) nothing may be malformed.
+	file = recordConnection(t, Faults{Loss: 0.05, Reorder: 0.05})
+	if n := checkPcapClean(t, file, "tcp.desegment_tcp_streams:FALSE"); n < 50 {
+		t.Fatalf("only %d packets dissected", n)
+	}
+	retx := strings.Join(tsharkFields(t, file, "tcp.analysis.retransmission"), "")
+	if retx == "" {
+		t.Fatal("the lossy capture has no retransmission")
+	}
+}
+
+// recordConnection runs one connection over a mem link with faults and
+// returns the pcap file A's stack wrote.
+func recordConnection(t *testing.T, faults Faults) string {
+	file := filepath.Join(t.TempDir(), "conn.pcap")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewPcapWriter(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock, a, b := memPair(t, Options{Pcap: w, MSL: time.Second}, time.Millisecond, faults, 3)
+	b.opt.Pcap = nil // capture at A only
+	ca, cb := establish(t, clock, a, b)
+	ca.Write(bytes.Repeat([]byte("abc"), 20000))
+	cb.Write([]byte("odd-length reply"))
+	ca.CloseWrite()
+	cb.CloseWrite()
+	for i := 0; i < 100000 && (ca.State() != spec.Closed || cb.State() != spec.Closed); i++ {
+		readNow(cb, clock)
+		readNow(ca, clock)
+		clock.Advance(10 * time.Millisecond)
+	}
+	if ca.State() != spec.Closed || cb.State() != spec.Closed {
+		t.Fatalf("connection did not close: %s %s", ca.State(), cb.State())
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
