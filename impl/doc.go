@@ -1,5 +1,72 @@
-// Package impl is the reference TCP endpoint of tcpcheck: the wire format of
-// RFC 9293 §3.1, a pcap writer, and (in later files) the TCB, timers, links
-// and a net.Conn / net.Listener API driven by the step function generated
-// from package spec's table.
+// Package impl is the reference TCP endpoint of tcpcheck: a small but real
+// TCP on real sockets whose every state change is decided by the step
+// function generated from package spec's table (zz_step.go).
+//
+// # Layers
+//
+//   - Wire format ([Header], [Decode], [Header.Encode]): the header of
+//     RFC 9293 §3.1 with the MSS option, the checksum over the pseudo-header,
+//     and an honest decoder that returns a specific error (never panics).
+//     [PcapWriter] writes segments as a classic pcap file that Wireshark
+//     dissects as TCP.
+//   - Links ([Link]): [UDPLink] carries segments in UDP datagrams (one
+//     socket per stack, connections multiplexed by TCP port, no privileges),
+//     and [MemNet] is an in-process network for deterministic tests, with
+//     seeded loss, duplication, reordering and delay on a [FakeClock]. A TUN
+//     link would implement the same interface.
+//   - The shell ([Stack], [Conn], [Listener]): TCBs, buffers and timers.
+//     The API is Go's own: Listen returns a net.Listener, Dial a *Conn that
+//     implements net.Conn and adds CloseWrite (half-close), Abort (RST) and
+//     State; Stack.Connections lists connections as ss does.
+//
+// # The shell
+//
+// For every event (a user call, a segment that arrives, a timer that
+// fires) the shell fills a spec.Ctx from the TCB and the segment
+// (spec.Classify names the segment event), calls the generated step, and
+// carries out the row's actions in their listed order, which is always
+//
+//  1. processing of the arriving segment (accept SYN, process ACK, accept
+//     text, accept FIN, queue text),
+//  2. transmissions (SYN, SYN,ACK, text, FIN, ACK, challenge ACK, RST,
+//     reply RST, retransmission),
+//  3. timers (start or restart 2MSL),
+//  4. signals to the user (connected, reset, refused, timeout, errors),
+//  5. deletion of the TCB,
+//
+// then moves the connection to the row's state, reports the transition to
+// the [Tracer], and arms or stops the retransmission and user timers
+// (RFC 6298 §5.1-5.3). A timer that fires becomes the event
+// RetransmitTimeout, or RetriesExhausted once the state's retry limit is
+// reached, TimeWaitTimeout or UserTimeout.
+//
+// What an action means for the byte stream is the shell's: send text
+// segmentizes the send buffer within the peer's window (sender SWS
+// avoidance), retransmit resends the earliest unacknowledged segment with
+// RFC 6298 backoff and Karn's rule, process ACK frees acknowledged text,
+// takes RTT samples, updates the send window and sends what it now allows,
+// with fast retransmit on the third duplicate ACK and NewReno partial-ACK
+// recovery (RFC 5681, RFC 6582); accept text appends in-order text to the
+// receive buffer, whose free space is the advertised window.
+//
+// A few things happen outside any row, because the table has no event for
+// them; none changes a state:
+//
+//   - An acceptable segment whose text begins beyond RCV.NXT is held and
+//     stepped through the table when RCV.NXT reaches it (RFC 9293 §3.10.7.4
+//     allows holding such segments), with an immediate duplicate ACK
+//     (RFC 5681 §4.2). A segment reaching past the window is first trimmed
+//     to it, losing a FIN beyond it ("the idealized segment" of §3.10.7.4).
+//   - After the user reads, an ACK announces the reopened window when it
+//     grew by min(MSS, buffer/2) (receiver SWS avoidance, §3.8.6.2.2): the
+//     table has no RECEIVE event.
+//   - With nothing unacknowledged and the peer's window zero, the
+//     retransmission timer's Retransmit action probes the window
+//     (§3.8.6.1) with an old sequence number and no text.
+//   - A SYN for a listener whose backlog is full is dropped unprocessed,
+//     as if lost; segments that fail to decode are counted and dropped.
+//
+// ISNs follow RFC 6528: a 4 µs clock plus HMAC-SHA256 of the 4-tuple under
+// a per-stack secret from crypto/rand. Time comes from a [Clock], which
+// tests replace with a [FakeClock].
 package impl

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// buildTcpcheck builds the command into a temporary directory: listen and
+// dial run as two processes, as a user would run them.
+func buildTcpcheck(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "tcpcheck")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type proc struct {
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	mu     sync.Mutex
+}
+
+func randomFile(t *testing.T, seed uint64, n int) (string, [32]byte) {
+	r := rand.New(rand.NewPCG(seed, seed))
+	b := make([]byte, n)
+	for i := 0; i+8 <= n; i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], r.Uint64())
+	}
+	p := filepath.Join(t.TempDir(), "in.bin")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p, sha256.Sum256(b)
+}
+
+// TestListenDialTransfer runs listen and dial as two processes over the
+// udp link on loopback, 2 MB each way at once, with loss, duplication and
+// reordering on both sides, and checks the bytes, the exit codes, and the
+// -v trace: the handshake, and a close in which the side that closed first
+// passes TIME-WAIT. (The same with 100 MB: see the README of impl.)
+func TestListenDialTransfer(t *testing.T) {
+	bin := buildTcpcheck(t)
+	const size = 2 << 20
+	inL, sumL := randomFile(t, 1, size)
+	inD, sumD := randomFile(t, 2, size)
+	faults := []string{"-v", "--loss", "0.05", "--dup", "0.02", "--reorder", "0.05", "--msl", "250ms", "--rto-min", "50ms"}
+
+	listen := exec.Command(bin, append(append([]string{"listen"}, faults...), "127.0.0.1:0")...)
+	fL, _ := os.Open(inL)
+	defer fL.Close()
+	listen.Stdin = fL
+	var outL bytes.Buffer
+	listen.Stdout = &outL
+	errPipe, err := listen.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := listen.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer listen.Process.Kill()
+	errR := bufio.NewReader(errPipe)
+	first, err := errR.ReadString('\n')
+	if err != nil || !strings.HasPrefix(first, "listening on ") {
+		t.Fatalf("listen's first line %q, %v", first, err)
+	}
+	addr := strings.Fields(first)[2]
+	var errL bytes.Buffer
+	copied := make(chan struct{})
+	go func() { io.Copy(&errL, errR); close(copied) }()
+
+	dial := exec.Command(bin, append(append([]string{"dial"}, faults...), addr)...)
+	fD, _ := os.Open(inD)
+	defer fD.Close()
+	dial.Stdin = fD
+	var outD, errD bytes.Buffer
+	dial.Stdout, dial.Stderr = &outD, &errD
+	timer := time.AfterFunc(2*time.Minute, func() { listen.Process.Kill(); dial.Process.Kill() })
+	defer timer.Stop()
+	dialErr := dial.Run()
+	<-copied
+	listenErr := listen.Wait()
+	if dialErr != nil || listenErr != nil {
+		t.Fatalf("dial: %v\n%s\nlisten: %v\n%s", dialErr, tail(errD.String()), listenErr, tail(errL.String()))
+	}
+	if sha256.Sum256(outD.Bytes()) != sumL || sha256.Sum256(outL.Bytes()) != sumD {
+		t.Fatalf("dial received %d bytes, listen %d; SHA-256 differs from what the other side sent", outD.Len(), outL.Len())
+	}
+
+	vD, vL := errD.String(), errL.String()
+	for _, want := range []string{"CLOSED --ACTIVE-OPEN--> SYN-SENT", "--> SYN seq=", "SYN-SENT --rcv SYN,ACK--> ESTABLISHED"} {
+		if !strings.Contains(vD, want) {
+			t.Errorf("dial -v lacks %q", want)
+		}
+	}
+	for _, want := range []string{"LISTEN --rcv SYN--> SYN-RECEIVED", "--> SYN,ACK seq=", "SYN-RECEIVED --rcv"} {
+		if !strings.Contains(vL, want) {
+			t.Errorf("listen -v lacks %q", want)
+		}
+	}
+	activeD := strings.Contains(vD, "ESTABLISHED --CLOSE--> FIN-WAIT-1")
+	activeL := strings.Contains(vL, "ESTABLISHED --CLOSE--> FIN-WAIT-1")
+	if !activeD && !activeL {
+		t.Fatal("neither side closed from ESTABLISHED")
+	}
+	for _, side := range []struct {
+		name   string
+		v      string
+		active bool
+	}{{"dial", vD, activeD}, {"listen", vL, activeL}} {
+		if side.active {
+			// The side that closed first: FIN-WAIT-1, then TIME-WAIT for 2MSL.
+			if !strings.Contains(side.v, "--> TIME-WAIT") || !strings.Contains(side.v, "TIME-WAIT --2MSL--> CLOSED") {
+				t.Errorf("%s closed first but its -v shows no TIME-WAIT ending in CLOSED", side.name)
+			}
+			continue
+		}
+		// The side that closed second: CLOSE-WAIT, LAST-ACK, CLOSED, no TIME-WAIT.
+		for _, want := range []string{"--rcv FIN--> CLOSE-WAIT", "CLOSE-WAIT --CLOSE--> LAST-ACK", "LAST-ACK --rcv ACK--> CLOSED"} {
+			if !strings.Contains(side.v, want) {
+				t.Errorf("%s closed second but its -v lacks %q", side.name, want)
+			}
+		}
+		if strings.Contains(side.v, "TIME-WAIT") {
+			t.Errorf("%s closed second but entered TIME-WAIT", side.name)
+		}
+	}
+	if strings.Count(vD, "\n")+strings.Count(vL, "\n") < 1000 {
+		t.Errorf("-v printed too little for a 2 MB exchange")
+	}
+}
+
+func tail(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-15):], "\n")
+}
+
+func TestEndpointUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"listen"},
+		{"dial"},
+		{"dial", "a", "b"},
+		{"listen", "--loss", "2", "127.0.0.1:0"},
+		{"listen", "--link", "tun", "127.0.0.1:0"},
+		{"dial", "--msl", "0s", "127.0.0.1:9"},
+		{"listen", "0.0.0.0:0"},
+		{"dial", "nohost"},
+	} {
+		code, _, stderr := runCLI(t, args...)
+		if code != exitUsage || !strings.Contains(stderr, "tcpcheck "+args[0]+":") {
+			t.Errorf("%v: code %d, stderr %q", args, code, stderr)
+		}
+	}
+}
+
+func TestDialNobodyTimesOut(t *testing.T) {
+	code, _, stderr := runCLI(t, "dial", "--timeout", "300ms", "127.0.0.1:9")
+	if code != exitUsage || !strings.Contains(stderr, "deadline exceeded") {
+		t.Fatalf("code %d, stderr %q", code, stderr)
+	}
+}
