@@ -481,3 +481,60 @@ func TestUDPManyConnections(t *testing.T) {
 	srvWG.Wait()
 	settleGoroutines(t, base)
 }
+
+// TestGivingUp covers the two ways a synchronized connection gives up on
+// a silent peer: the user timeout (RFC 9293 §3.8.4) and the retransmission
+// limit R2 (RFC 1122 §4.2.3.5). Everything A sends after the handshake is
+// lost; the user then sees ErrTimeout.
+func TestGivingUp(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		opt   Options
+		event spec.Event
+		at    time.Duration // when A gives up, from the write
+	}{
+		// RTOs at 1, 3, 7, 15 s: the user timeout of 10 s fires first.
+		{"user-timeout", Options{UserTimeout: 10 * time.Second, DataRetries: 100}, spec.UserTimeout, 10 * time.Second},
+		// R2 = 3: retransmissions at 1, 3, 7 s; the fourth expiry, at 15 s, exhausts them.
+		{"retries-exhausted", Options{UserTimeout: time.Hour, DataRetries: 3}, spec.RetriesExhausted, 15 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := NewFakeClock(time.Unix(1700000000, 0))
+			n, err := NewMemNet(clock, 0, Faults{}, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var events []spec.Event
+			opt := tc.opt
+			opt.Clock, opt.RTOMin = clock, time.Second
+			opt.Tracer.Transition = func(tr Transition) { events = append(events, tr.Event) }
+			la, _ := n.Link(netip.MustParseAddr("10.0.0.1"))
+			lb, _ := n.Link(netip.MustParseAddr("10.0.0.2"))
+			a, _ := NewStack(la, opt)
+			b, _ := NewStack(lb, Options{Clock: clock})
+			defer a.Close()
+			defer b.Close()
+			ca, _ := establish(t, clock, a, b)
+			n.SetManual(true) // from now on nothing is delivered
+			start := clock.Now()
+			if _, err := ca.Write([]byte("hello")); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 1000 && ca.State() != spec.Closed; i++ {
+				clock.Advance(100 * time.Millisecond)
+				for range n.InFlight() {
+					n.Discard(0)
+				}
+			}
+			if got := clock.Now().Sub(start); ca.State() != spec.Closed || got < tc.at || got > tc.at+100*time.Millisecond {
+				t.Fatalf("state %s after %v, want CLOSED at %v", ca.State(), got, tc.at)
+			}
+			if last := events[len(events)-1]; last != tc.event {
+				t.Fatalf("last event %s, want %s", last, tc.event)
+			}
+			if _, err := ca.Read(make([]byte, 1)); !errors.Is(err, ErrTimeout) {
+				t.Fatalf("Read: %v, want %v", err, ErrTimeout)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package impl
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"net/netip"
 	"os"
@@ -46,7 +47,9 @@ func tsharkFieldsOpt(t testing.TB, file string, prefs []string, fields ...string
 	for _, f := range fields {
 		args = append(args, "-e", f)
 	}
-	cmd := exec.Command(needTshark(t), args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, needTshark(t), args...)
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir()) // no user profile
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
