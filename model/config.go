@@ -31,18 +31,27 @@ type Config struct {
 	// Incarnations is how many times the users open the connection on the
 	// same 4-tuple, one after the other (1..3).
 	Incarnations int `json:"incarnations"`
-	// MSL is the maximum segment lifetime in ticks (1..4).
+	// MSL is the maximum segment lifetime in ticks (1..4): a segment is
+	// delivered or lost before it has been in flight MSL ticks.
 	MSL int `json:"msl"`
 	// TimeWait is the length of TIME-WAIT in ticks; 0 means 2*MSL, the
 	// correct value (the short-time-wait mutant sets MSL).
 	TimeWait int `json:"time_wait"`
-	// RTOMax bounds the retransmission timer from above, in ticks (1..MSL):
-	// time cannot advance past RTOMax ticks after the timer was started
-	// until it fires. It may fire at any time before.
+	// RTOMax bounds the retransmission timer from above (0..1): once what
+	// the timer guards is lost, time advances at most RTOMax ticks before it
+	// fires. More would let a retransmitted FIN outlive the peer's
+	// TIME-WAIT (see docs/findings.md).
 	RTOMax int `json:"rto_max"`
-	// RTOMin bounds the retransmission timer from below, in ticks
-	// (0..RTOMax): it cannot fire earlier.
-	RTOMin int `json:"rto_min"`
+	// SpuriousRTO lets the retransmission timer fire while the
+	// acknowledgment is still in flight (an RTO shorter than the round
+	// trip), making spurious retransmissions. Without it the timer fires
+	// only once neither the segment nor its acknowledgment is in flight.
+	SpuriousRTO bool `json:"spurious_rto"`
+	// UserTimeout lets a host whose peer has no TCB any more, with nothing
+	// in flight and nothing left to retransmit, time the half-open
+	// connection out (RFC 9293 §3.8.4). Without it such a connection stays
+	// open for ever.
+	UserTimeout bool `json:"user_timeout"`
 	// MaxRetries is how many retransmissions without progress a host makes
 	// before RetriesExhausted (R2) can fire (0..3).
 	MaxRetries int `json:"max_retries"`
@@ -87,8 +96,9 @@ func DefaultConfig() Config {
 		Abort:        "none",
 		Incarnations: 2,
 		MSL:          2,
-		RTOMax:       2,
+		RTOMax:       0,
 		MaxRetries:   1,
+		UserTimeout:  true,
 		Loss:         1,
 		Dup:          1,
 		Reorder:      true,
@@ -155,8 +165,7 @@ func (c Config) Validate() error {
 	if c.TimeWait != 0 {
 		rng("time_wait", c.TimeWait, 1, 2*maxMSL)
 	}
-	rng("rto_max", c.RTOMax, 1, max(c.MSL, 1))
-	rng("rto_min", c.RTOMin, 0, c.RTOMax)
+	rng("rto_max", c.RTOMax, 0, 1)
 	rng("max_retries", c.MaxRetries, 0, maxRetries)
 	rng("loss", c.Loss, 0, maxBudget)
 	rng("dup", c.Dup, 0, maxBudget)

@@ -1,5 +1,139 @@
 // Package model is the abstract system that tcpcheck explores: hosts A and
-// B running the transition table of package spec over one 4-tuple, their
+// B running a transition table of package spec over one 4-tuple, their
 // users following a scenario, a network with budgeted faults, and a
-// discrete clock.
+// discrete clock. [System.Next] is the successor function the explorer
+// (package check) calls; [Key] is the compact canonical encoding of a global
+// state.
+//
+// # Hosts
+//
+// To handle an event a host fills a [spec.Ctx] from its TCB, evaluates every
+// guard ([spec.EvalAll]), looks up the row and carries out the row's actions
+// in order, then moves to the row's To state. The model never decides TCP
+// behaviour that belongs to the table; the actions mean:
+//
+//   - AcceptSYN: IRS = SEG.SEQ, RCV.NXT = IRS+1.
+//   - ProcessACK: SND.UNA = SEG.ACK when SND.UNA < SEG.ACK =< SND.NXT; that
+//     progress resets the retransmission count.
+//   - AcceptText: the octets from RCV.NXT to the end of the segment are
+//     delivered to the user (counted), RCV.NXT moves past them.
+//   - AcceptFIN: if the FIN is at RCV.NXT, RCV.NXT moves past it and the user
+//     reads end of stream.
+//   - QueueText (and SendText for a SEND call): the SEND's octets enter the
+//     send buffer.
+//   - SendSYN / SendSYNACK: when the host has no TCB yet, the ISS is chosen
+//     here; every choice in the configured set is explored. SendText sends
+//     the unsent text as one segment; SendFIN sends unsent text and the FIN
+//     as one segment; SendACK and SendChallengeACK send <SEQ=SND.NXT>
+//     <ACK=RCV.NXT><CTL=ACK>; SendRST sends <SEQ=SND.NXT><CTL=RST>; ReplyRST
+//     sends the RST of RFC 9293 §3.10.7.1 (<SEQ=SEG.ACK><CTL=RST> if the
+//     segment had ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>);
+//     Retransmit resends the SYN (or SYN,ACK) while it is unacknowledged,
+//     else all unacknowledged text with the FIN if it was sent.
+//   - StartTimeWait: TIME-WAIT lasts Config.TimeWait ticks (2*MSL) from now.
+//   - Signals set the user's sticky outcome for the incarnation; errors of
+//     calls change nothing; DeleteTCB clears the TCB.
+//
+// Text and FIN are processed in sequence order (RFC 9293 §3.10.7.4:
+// "segments with higher beginning sequence numbers may be held for later
+// processing"): an acceptable segment with text or FIN that starts after
+// RCV.NXT is held in the network, not delivered, until it is in order; it
+// can still be lost, and it leaves the network when it gets too old.
+// Sequence numbers are small abstract integers compared with spec.Seq's
+// modular rules. RCV.WND is 4 octets, enough for all text plus the FIN.
+//
+// # Network and time
+//
+// The network is a bounded multiset of in-flight segments, each with an age
+// in ticks and a ghost incarnation tag. With Config.Reorder any segment may
+// be delivered next; without it each direction is FIFO. Budgets for the
+// whole run bound losses (any segment may be dropped) and duplications. If
+// a transition would put more than 10 segments in flight it does not exist
+// (tests check that the preset configurations never come near).
+//
+// A Tick ages every segment, counts TIME-WAIT down and ages enabled
+// retransmission timers. Fairness, so that liveness means something:
+//   - a segment lives less than MSL ticks: time cannot advance while a
+//     deliverable segment has age MSL-1, so it must be delivered or lost
+//     (spending loss budget) first; a held segment is removed then;
+//   - TIME-WAIT lasts exactly Config.TimeWait ticks and never ends early;
+//     the 2MSL event is generated once it has run out;
+//   - the retransmission timer fires only when neither what it guards nor an
+//     acknowledgment of new data for it is in flight (RTO > round trip, the
+//     aim of RFC 6298), and then within RTOMax ticks (time cannot advance
+//     further); every firing counts, up to MaxRetries, and progress resets
+//     the count;
+//   - RetriesExhausted (R2) fires only when the retries are used up, nothing
+//     is in flight and the peer has no retransmission left either: R2 is far
+//     longer than a round trip;
+//   - the user timeout fires only for a half-open connection: this host has
+//     a TCB outside TIME-WAIT and nothing left to retransmit, the peer has no
+//     TCB and nothing is in flight;
+//   - timer events with no meaning in a state are not generated (the table
+//     has explicit drop rows for them).
+//
+// # Users
+//
+// Each user runs a program per incarnation: open (A connects; B listens in
+// client-server mode, connects in simultaneous mode), then SENDs of
+// Config.SendSize octets up to its Write count, then CLOSE. The first closer
+// (Config.Closer) writes and closes as soon as it is connected; the other
+// waits for end of stream first, then writes and closes (a half-close).
+// The user named by Config.Abort may ABORT instead of any call after its
+// open. A program ends early when the user sees reset, refused or timeout.
+// When both hosts have no TCB and both users are done (a server waiting in
+// LISTEN counts as done), the next incarnation may start: its first open
+// opens it. A server still in LISTEN keeps listening. A host's ISS in
+// incarnation k is one of its configured values plus (k-1)*ISSStride.
+//
+// # Properties
+//
+// Ghost state (never read by the hosts' rules) records per incarnation
+// which user aborted, whether a synchronized connection was deleted by the
+// peer's RST or by a timeout, whether each side was synchronized, sent its
+// FIN before receiving the peer's, and read end of stream; segments carry
+// the incarnation they were sent in. Sticky violation bits are set at the
+// moment a bad transition happens. The invariants:
+//
+//   - HandshakeAgreement: when both sides are ESTABLISHED, each side's IRS is
+//     the other's ISS and SND.UNA(peer) =< RCV.NXT =< SND.NXT(peer): each
+//     expects exactly the next octet the other has sent or will send.
+//   - EstablishedOnlyWithLivePeer: when a side becomes synchronized, the
+//     peer is in the same incarnation and either holds a TCB whose ISS is
+//     this side's IRS (and whose IRS is this side's ISS, once it has one),
+//     or has no TCB any more but was synchronized in this incarnation or
+//     its user aborted (a user may abort while the segment that
+//     synchronizes us is in flight; no handshake can prevent that). A side
+//     that trusts a duplicate SYN whose sender was refused, timed out or is
+//     in another incarnation violates it.
+//   - IncarnationIsolation: every octet of text and every FIN a host accepts
+//     was sent in the current incarnation (an old duplicate accepted as data
+//     or as end of stream violates it).
+//   - GracefulCloseCompletes: when neither user aborted in this incarnation,
+//     no side's synchronized TCB is deleted by a RST from the peer or by a
+//     timeout. RFC 9293 deletes the TCB on a RST in CLOSING and LAST-ACK
+//     without telling the user, so this is ghost state, not the user's
+//     signal. Injected RSTs are NoBlindReset's business.
+//   - HalfCloseDelivers: a user that has read end of stream has received
+//     every octet the peer's user wrote in this incarnation (the peer
+//     writes only before it closes, so the FIN must follow all of it).
+//   - TimeWaitHeld: a side leaves TIME-WAIT, other than by its user's ABORT,
+//     only when 2*MSL ticks have passed since it last entered or restarted
+//     it, and a side enters TIME-WAIT only if it sent its FIN before it had
+//     received the peer's (the active closer, or both after a simultaneous
+//     close).
+//   - NoBlindReset: no TCB is deleted by an injected RST whose sequence
+//     number was not exactly RCV.NXT.
+//
+// Quiescence ([QuiescenceName]) is checked by the explorer on the state
+// graph: from every reachable state a [System.Quiescent] state (both hosts
+// CLOSED or LISTEN, both users done with the incarnation, nothing in flight)
+// is reachable.
+//
+// # Mutants
+//
+// [Mutants] lists one-row (or one-knob) changes of the correct system, each
+// answering a "why" question of TCP's design by breaking one property;
+// [NewMutant] builds one and [MutantConfig] gives a small configuration
+// where its counterexample is reachable.
 package model

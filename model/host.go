@@ -201,9 +201,6 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 	if !to.HasTCB() {
 		clearTCB(h)
 	}
-	if !s.armed(h) {
-		h.rto = 0
-	}
 	return ok
 }
 
@@ -240,11 +237,15 @@ func clearTCB(h *host) {
 // livePeer is the check of EstablishedOnlyWithLivePeer at the moment host h
 // becomes synchronized: the peer p opened this incarnation with the ISS h
 // took as IRS (and, once it has the IRS, with IRS = h's ISS) and still holds
-// that TCB, or it has already been synchronized in this incarnation and
-// ended it since (its user aborted, say, while h's ACK was in flight).
+// that TCB; or it no longer has a TCB but was synchronized in this
+// incarnation or its user aborted it. A user may abort at any moment, also
+// while the segment that synchronizes h is in flight, and no handshake can
+// prevent that; what a handshake must prevent is trusting a SYN whose
+// sender never reached a synchronized state and gave up for another reason
+// (refused, timed out) or is in another incarnation.
 func livePeer(h, p *host) bool {
 	if !p.st.HasTCB() {
-		return p.gsync
+		return p.gsync || p.aborted
 	}
 	if p.iss != h.irs {
 		return false

@@ -22,9 +22,10 @@ var mutants = []Mutant{
 		Question: "Why does TCP open with three segments, not two?",
 		Property: EstablishedOnlyWithLivePeer,
 		Change:   `row "LISTEN + rcv SYN" goes to ESTABLISHED (signalling connected) instead of SYN-RECEIVED`,
-		Explain: "A server that trusts a bare SYN cannot tell a live connection request from a SYN whose sender has " +
-			"given up (or an old duplicate): it becomes ESTABLISHED with a peer that has no such connection. The third " +
-			"segment is the client confirming that the SYN,ACK answered its current SYN.",
+		Explain: "A server that trusts a bare SYN cannot tell a live connection request from a duplicate of a SYN " +
+			"whose sender has since given up (here: it was refused because the server was not yet listening): it " +
+			"becomes ESTABLISHED with a peer that has no such connection. The third segment is the client confirming " +
+			"that the SYN,ACK answered a SYN it still stands by.",
 	},
 	{
 		Name:     "no-time-wait",
@@ -100,19 +101,24 @@ func MutantConfig(name string) (Config, error) {
 	c.WriteA, c.WriteB = 0, 0
 	switch name {
 	case "two-way-handshake":
-		// The client gives up on its SYN (ABORT in SYN-SENT sends
-		// nothing) while the SYN is still in flight.
-		c.Abort = "a"
+		// In the second incarnation the client connects before the
+		// server listens again and is refused, while a duplicate of its
+		// SYN is still in flight when the server listens.
+		c.Incarnations, c.Dup = 2, 1
 	case "no-time-wait":
 		c.Loss = 1
 	case "short-time-wait":
 		// Two incarnations with an ISN clock that does not move between
-		// them (a fast reconnect), so old segments match the new one.
-		c.Incarnations = 2
+		// them (a fast reconnect), so old segments match the new one, and
+		// a retransmission timer that may fire before the acknowledgment
+		// arrives, so the peer can send a FIN after TIME-WAIT began.
+		c.Incarnations, c.SpuriousRTO, c.RTOMax, c.Reorder = 2, true, 1, true
 	case "three-way-close":
 		c.WriteB = 1
 	case "no-fin-retransmit":
-		c.Loss = 1
+		// Without the user timeout, nothing rescues a peer that waits
+		// for end of stream.
+		c.Loss, c.UserTimeout = 1, false
 	case "accept-any-rst":
 		c.Inject = 1
 	}

@@ -25,7 +25,6 @@ type System struct {
 	iss      [2][]uint8 // ISS choices for incarnation 1
 	twTicks  uint8
 	msl      uint8
-	rtoMin   uint8
 	rtoMax   uint8
 	retries  uint8
 	abortBy  int // host whose user may abort, or -1
@@ -48,13 +47,15 @@ const (
 	opClose
 )
 
-// New returns the model of cfg running the correct table, [spec.Table].
+// New returns the model of cfg running the correct table, [spec.Table],
+// through the step function generated from it (zz_step.go).
 func New(cfg Config) (*System, error) {
-	m, err := spec.NewMachine(spec.Table())
+	s, err := build(cfg, spec.Table(), step, "")
 	if err != nil {
-		return nil, fmt.Errorf("model: %w", err)
+		return nil, err
 	}
-	return build(cfg, m.Rows(), m.Step, "")
+	s.to, s.do = tableTo[:], tableDo[:]
+	return s, nil
 }
 
 // NewWithTable returns the model of cfg running rows, which must pass
@@ -79,7 +80,6 @@ func build(cfg Config, rows []spec.Row, stepRow func(spec.State, spec.Event, spe
 		do:      make([]spec.Actions, len(rows)),
 		twTicks: uint8(cfg.timeWait()),
 		msl:     uint8(cfg.MSL),
-		rtoMin:  uint8(cfg.RTOMin),
 		rtoMax:  uint8(cfg.RTOMax),
 		retries: uint8(cfg.MaxRetries),
 		abortBy: -1,
@@ -187,20 +187,27 @@ func (s *System) armed(h *host) bool {
 }
 
 // rtoEnabled reports whether host i's retransmission timer may fire now:
-// it runs, has run RTOMin ticks, and none of the host's unacknowledged
-// segments is still in flight. The last condition is the timing assumption
-// RTO > one-way delay (RFC 6298 keeps RTO above the measured round trip):
-// the timer can still fire while the acknowledgment is on its way, which
-// makes a spurious retransmission, but never while the original itself is.
+// it runs, and neither one of the host's
+// unacknowledged segments nor an acknowledgment of new data for it is in
+// flight. The last condition is the timing assumption RTO > round-trip time
+// that RFC 6298 aims at: the timer fires only once what it guards is lost
+// (or held by the receiver). Config.SpuriousRTO drops the condition on the
+// acknowledgment, allowing spurious retransmissions.
 func (s *System) rtoEnabled(w *world, i int) bool {
 	h := &w.h[i]
-	if !s.armed(h) || h.rto < s.rtoMin {
+	if !s.armed(h) {
 		return false
 	}
 	for j := range int(w.n) {
 		sg := w.net[j]
-		if int(segFrom(sg)) == i && segInc(sg) == w.round && segSpaceLen(sg) > 0 &&
-			seq(h.una).LessThan(seq(segSeq(sg)).Add(segSpaceLen(sg))) {
+		if segInc(sg) != w.round {
+			continue
+		}
+		if int(segFrom(sg)) == i {
+			if segSpaceLen(sg) > 0 && seq(h.una).LessThan(seq(segSeq(sg)).Add(segSpaceLen(sg))) {
+				return false
+			}
+		} else if !s.cfg.SpuriousRTO && segFlags(sg).Has(spec.ACK) && seq(h.una).LessThan(seq(segAck(sg))) && seq(segAck(sg)).LessEq(seq(h.nxt)) {
 			return false
 		}
 	}
@@ -226,6 +233,11 @@ func (s *System) Next(k Key, buf []Transition) []Transition {
 
 func (s *System) emit(w *world, st *Step, buf []Transition) []Transition {
 	w.canon(s.cfg.Reorder)
+	for i := range 2 {
+		if w.h[i].rto != 0 && !s.rtoEnabled(w, i) {
+			w.h[i].rto = 0
+		}
+	}
 	return append(buf, Transition{Step: *st, To: w.encode()})
 }
 
@@ -387,7 +399,6 @@ func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 	if s.rtoEnabled(w, i) {
 		w2 := *w
 		w2.h[i].retries++
-		w2.h[i].rto = 0
 		st := Step{Kind: Timer, Host: uint8(i)}
 		buf = s.process(&w2, i, spec.RetransmitTimeout, 0, false, 0, &st, buf)
 	}
@@ -401,7 +412,7 @@ func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 		st := Step{Kind: Timer, Host: uint8(i)}
 		buf = s.process(&w2, i, spec.TimeWaitTimeout, 0, false, 0, &st, buf)
 	}
-	if h.st != spec.TimeWait && w.n == 0 && !p.st.HasTCB() && !s.armed(h) {
+	if s.cfg.UserTimeout && h.st != spec.TimeWait && w.n == 0 && !p.st.HasTCB() && !s.armed(h) {
 		w2 := *w
 		st := Step{Kind: Timer, Host: uint8(i)}
 		buf = s.process(&w2, i, spec.UserTimeout, 0, false, 0, &st, buf)
@@ -434,24 +445,27 @@ func (s *System) injectSteps(w *world, buf []Transition) []Transition {
 }
 
 // tick advances time by one tick, if it can and anything changes: every
-// segment ages (a held segment older than MSL leaves the network), TIME-WAIT
-// counts down and running retransmission timers age. Time cannot advance
-// while a deliverable segment has age MSL (it must be delivered or lost
-// first) or while a retransmission timer has reached RTOMax.
+// segment ages (a held segment that would reach age MSL leaves the network),
+// TIME-WAIT counts down and enabled retransmission timers age. Time cannot
+// advance while a deliverable segment has age MSL-1 (it must be delivered or
+// lost first: a segment lives less than MSL ticks) or while an enabled
+// retransmission timer has waited RTOMax ticks.
 func (s *System) tick(w *world, buf []Transition) []Transition {
 	changes := false
 	for j := range int(w.n) {
-		if segAge(w.net[j]) >= s.msl && s.deliverable(w, j) {
+		if segAge(w.net[j])+1 >= s.msl && s.deliverable(w, j) {
 			return buf
 		}
 		changes = true
 	}
+	var fire [2]bool
 	for i := range 2 {
 		h := &w.h[i]
-		if s.armed(h) {
-			if h.rto >= s.rtoMax && s.rtoEnabled(w, i) {
+		if s.rtoEnabled(w, i) {
+			if h.rto >= s.rtoMax {
 				return buf
 			}
+			fire[i] = true
 			changes = true
 		}
 		if h.st == spec.TimeWait && h.tw > 0 {
@@ -465,7 +479,7 @@ func (s *System) tick(w *world, buf []Transition) []Transition {
 	n := 0
 	for j := range int(w2.n) {
 		sg := w2.net[j]
-		if segAge(sg) >= s.msl {
+		if segAge(sg)+1 >= s.msl {
 			continue // held and too old: the network's lifetime guarantee
 		}
 		w2.net[n] = sg + segAgeOne
@@ -477,7 +491,7 @@ func (s *System) tick(w *world, buf []Transition) []Transition {
 	w2.n = uint8(n)
 	for i := range 2 {
 		h := &w2.h[i]
-		if s.armed(h) {
+		if fire[i] {
 			h.rto++
 		}
 		if h.st == spec.TimeWait && h.tw > 0 {
