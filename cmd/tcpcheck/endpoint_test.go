@@ -84,7 +84,8 @@ func TestListenDialTransfer(t *testing.T) {
 	copied := make(chan struct{})
 	go func() { io.Copy(&errL, errR); close(copied) }()
 
-	dial := exec.Command(bin, append(append([]string{"dial"}, faults...), addr)...)
+	pcap := filepath.Join(t.TempDir(), "dial.pcap")
+	dial := exec.Command(bin, append(append([]string{"dial", "--pcap", pcap}, faults...), addr)...)
 	fD, _ := os.Open(inD)
 	defer fD.Close()
 	dial.Stdin = fD
@@ -100,6 +101,10 @@ func TestListenDialTransfer(t *testing.T) {
 	}
 	if sha256.Sum256(outD.Bytes()) != sumL || sha256.Sum256(outL.Bytes()) != sumD {
 		t.Fatalf("dial received %d bytes, listen %d; SHA-256 differs from what the other side sent", outD.Len(), outL.Len())
+	}
+
+	if b, err := os.ReadFile(pcap); err != nil || len(b) < 24+1000*40 || binary.LittleEndian.Uint32(b) != 0xa1b2c3d4 {
+		t.Errorf("--pcap wrote %d bytes (%v), want a pcap file with the exchange", len(b), err)
 	}
 
 	vD, vL := errD.String(), errL.String()
