@@ -1,7 +1,13 @@
 package model
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/tcpcheck/tcpcheck/spec"
 )
 
 func mustNew(t testing.TB, cfg Config) *System {
@@ -52,4 +58,279 @@ func TestStateCounts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// reachable returns every state of sys, in BFS order.
+func reachable(t testing.TB, sys *System, limit int) []Key {
+	t.Helper()
+	seen := map[Key]bool{}
+	var keys []Key
+	for _, k := range sys.Init() {
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	var buf []Transition
+	for i := 0; i < len(keys); i++ {
+		buf = sys.Next(keys[i], buf[:0])
+		for _, tr := range buf {
+			if !seen[tr.To] {
+				seen[tr.To] = true
+				keys = append(keys, tr.To)
+				if len(keys) > limit {
+					t.Fatalf("more than %d states", limit)
+				}
+			}
+		}
+	}
+	return keys
+}
+
+// testConfigs are small configurations that together reach every kind of
+// step (loss, duplication, reordering, abort, injection, two incarnations,
+// simultaneous open and close).
+func testConfigs() map[string]Config {
+	out := map[string]Config{}
+	for _, m := range Mutants() {
+		c, _ := MutantConfig(m.Name)
+		out["mutant "+m.Name] = c
+	}
+	c := DefaultConfig()
+	c.Open, c.Closer, c.Incarnations, c.Dup, c.WriteA, c.WriteB = "simultaneous", "both", 1, 0, 1, 0
+	out["simultaneous"] = c
+	c = DefaultConfig()
+	c.Abort, c.Incarnations, c.Inject, c.Dup, c.Loss, c.WriteA, c.ISSB = "b", 1, 1, 0, 0, 0, []int{60, 90}
+	out["abort, inject, two ISS"] = c
+	return out
+}
+
+func TestKeyRoundTrip(t *testing.T) {
+	for name, cfg := range testConfigs() {
+		sys := mustNew(t, cfg)
+		for _, k := range reachable(t, sys, 2_000_000) {
+			var w world
+			w.decode(&k)
+			if got := w.encode(); got != k {
+				t.Fatalf("%s: decode/encode changed the key\n got %x\nwant %x", name, got, k)
+			}
+			// Decode must render every field without panicking and agree
+			// with the key on what it shows.
+			st := sys.Decode(k)
+			if len(st.Net) != int(w.n) || st.Incarnation != int(w.round) {
+				t.Fatalf("%s: Decode disagrees with the key: %+v", name, st)
+			}
+		}
+	}
+}
+
+func TestNextDeterministic(t *testing.T) {
+	cfg := testConfigs()["abort, inject, two ISS"]
+	sys := mustNew(t, cfg)
+	var a, b []Transition
+	for _, k := range reachable(t, sys, 2_000_000) {
+		a = sys.Next(k, a[:0])
+		b = sys.Next(k, b[:0])
+		if len(a) != len(b) {
+			t.Fatalf("Next gave %d then %d successors", len(a), len(b))
+		}
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("Next differs at successor %d: %+v vs %+v", i, a[i], b[i])
+			}
+		}
+	}
+}
+
+// TestGeneratedEqualsInterpreted checks that New (generated step) and
+// NewWithTable(spec.Table()) (interpreted) give identical successors.
+func TestGeneratedEqualsInterpreted(t *testing.T) {
+	for name, cfg := range testConfigs() {
+		gen := mustNew(t, cfg)
+		interp, err := NewWithTable(cfg, spec.Table())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, b []Transition
+		for _, k := range reachable(t, gen, 2_000_000) {
+			a = gen.Next(k, a[:0])
+			b = interp.Next(k, b[:0])
+			if len(a) != len(b) {
+				t.Fatalf("%s: %d successors generated, %d interpreted", name, len(a), len(b))
+			}
+			for i := range a {
+				if a[i] != b[i] {
+					t.Fatalf("%s: successor %d differs:\n%+v\n%+v", name, i, a[i], b[i])
+				}
+			}
+		}
+	}
+}
+
+func TestNextDoesNotAllocate(t *testing.T) {
+	sys := mustNew(t, DefaultConfig())
+	keys := reachable(t, sys, 2_000_000)[:5000]
+	buf := make([]Transition, 0, 256)
+	allocs := testing.AllocsPerRun(3, func() {
+		for _, k := range keys {
+			buf = sys.Next(k, buf[:0])
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Next allocates %.1f times per 5000 states", allocs)
+	}
+}
+
+// TestPresetsCorrect explores the small and default presets with the
+// correct table: no invariant is violated, the network never comes near its
+// capacity (so no transition is ever cut off), and every reachable
+// state can reach a quiescent one.
+func TestPresetsCorrect(t *testing.T) {
+	names := []string{"small", "default"}
+	if testing.Short() {
+		names = names[:1]
+	}
+	for _, name := range names {
+		cfg, err := Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := mustNew(t, cfg)
+		r := bfs(t, sys, bfsOptions{quiescence: true})
+		if r.violation != "" {
+			t.Fatalf("%s: correct table violates %s:\n%s", name, r.violation, render(sys, r.init, r.trace))
+		}
+		if r.maxNet > netCap-3 {
+			t.Errorf("%s: %d segments in flight, too close to the capacity %d", name, r.maxNet, netCap)
+		}
+		t.Logf("%s: %d states, %d transitions, at most %d segments in flight", name, r.states, r.edges, r.maxNet)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, p := range Presets() {
+		c, err := Preset(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("preset %s: %v", p, err)
+		}
+	}
+	if _, err := Preset("huge"); err == nil || !strings.Contains(err.Error(), "unknown preset") {
+		t.Errorf("Preset(huge) = %v", err)
+	}
+	bad := []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Open = "half" }, `open is "half"`},
+		{func(c *Config) { c.Closer = "c" }, `closer is "c"`},
+		{func(c *Config) { c.Abort = "both" }, `abort is "both"`},
+		{func(c *Config) { c.WriteA = 4 }, "write_a is 4; want 0..3"},
+		{func(c *Config) { c.SendSize = 0 }, "send_size is 0; want 1..3"},
+		{func(c *Config) { c.Incarnations = 0 }, "incarnations is 0; want 1..3"},
+		{func(c *Config) { c.MSL = 9 }, "msl is 9; want 1..4"},
+		{func(c *Config) { c.RTOMax = 2 }, "rto_max is 2; want 0..1"},
+		{func(c *Config) { c.Loss = -1 }, "loss is -1; want 0..3"},
+		{func(c *Config) { c.ISSA = nil }, "iss_a has 0 values; want 1..3"},
+		{func(c *Config) { c.ISSB = []int{5, 5} }, "iss_b lists 5 twice"},
+		{func(c *Config) { c.ISSB = []int{200} }, "iss_b[0] is 200; want 0..160"},
+		{func(c *Config) { c.TimeWait = 20 }, "time_wait is 20; want 1..8"},
+	}
+	for _, b := range bad {
+		c := DefaultConfig()
+		b.edit(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), b.want) || !strings.HasPrefix(err.Error(), "model: ") {
+			t.Errorf("Validate() = %v; want an error containing %q", err, b.want)
+		}
+		if _, err := New(c); err == nil {
+			t.Errorf("New accepted an invalid config (%s)", b.want)
+		}
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c, err := LoadConfig(write("ok.json", `{"closer": "both", "loss": 2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.Closer, want.Loss = "both", 2
+	if fmt.Sprint(c) != fmt.Sprint(want) {
+		t.Errorf("LoadConfig = %+v; want %+v", c, want)
+	}
+	for _, tc := range []struct{ text, want string }{
+		{`{"los": 2}`, `unknown field "los"`},
+		{`{"loss": "2"}`, "cannot unmarshal"},
+		{`{"loss": 9}`, "loss is 9"},
+		{`{} {}`, "trailing data"},
+		{`{`, "unexpected EOF"},
+	} {
+		_, err := LoadConfig(write("bad.json", tc.text))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("LoadConfig(%s) = %v; want an error containing %q", tc.text, err, tc.want)
+		}
+	}
+	if _, err := LoadConfig(filepath.Join(dir, "missing.json")); err == nil || !strings.HasPrefix(err.Error(), "model: ") {
+		t.Errorf("LoadConfig(missing) = %v", err)
+	}
+}
+
+func TestMutantErrors(t *testing.T) {
+	if _, err := NewMutant(DefaultConfig(), "no-such"); err == nil || !strings.Contains(err.Error(), "unknown mutant") {
+		t.Errorf("NewMutant(no-such) = %v", err)
+	}
+	if _, err := MutantConfig("no-such"); err == nil {
+		t.Error("MutantConfig(no-such) succeeded")
+	}
+	names := map[string]bool{}
+	for _, p := range PropertyNames() {
+		names[p] = true
+	}
+	for _, m := range Mutants() {
+		if !names[m.Property] || m.Question == "" || m.Change == "" || m.Explain == "" {
+			t.Errorf("mutant %s is incomplete or names an unknown property %q", m.Name, m.Property)
+		}
+	}
+}
+
+func TestInvariantNames(t *testing.T) {
+	sys := mustNew(t, DefaultConfig())
+	var got []string
+	for _, p := range sys.Invariants() {
+		got = append(got, p.Name)
+		if p.Doc == "" || p.Holds == nil {
+			t.Errorf("property %s has no doc or no predicate", p.Name)
+		}
+		if !p.Holds(sys.Init()[0]) {
+			t.Errorf("property %s fails in the initial state", p.Name)
+		}
+	}
+	want := PropertyNames()
+	if strings.Join(got, ",")+","+QuiescenceName != strings.Join(want, ",") {
+		t.Errorf("invariants %v, names %v", got, want)
+	}
+}
+
+func BenchmarkNext(b *testing.B) {
+	sys := mustNew(b, DefaultConfig())
+	keys := reachable(b, sys, 2_000_000)
+	buf := make([]Transition, 0, 256)
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		buf = sys.Next(keys[n%len(keys)], buf[:0])
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "states/s")
 }
