@@ -63,6 +63,10 @@
 //   - With nothing unacknowledged and the peer's window zero, the
 //     retransmission timer's Retransmit action probes the window
 //     (§3.8.6.1) with an old sequence number and no text.
+//   - A "send ACK" that answers an unacceptable segment of zero length is
+//     rate-limited to one per 500 ms per connection, as Linux does, so two
+//     endpoints that disagree on sequence numbers cannot answer each
+//     other's ACKs for ever; the row's state change is unaffected.
 //   - A SYN for a listener whose backlog is full is dropped unprocessed,
 //     as if lost; segments that fail to decode are counted and dropped.
 //

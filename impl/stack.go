@@ -106,6 +106,7 @@ type Stats struct {
 	BacklogDrops uint64 // SYNs dropped because a listener's backlog was full
 	HeldDrops    uint64 // out-of-order segments dropped because the hold queue was full
 	Retransmits  uint64 // segments sent again (timeouts and fast retransmits)
+	ACKsLimited  uint64 // ACKs to unacceptable zero-length segments not sent (rate limit)
 }
 
 // connKey identifies a connection within a stack.

@@ -83,7 +83,14 @@ type Conn struct {
 	rd, wd     deadline
 
 	out []Segment // segments sent by the current step, for the tracer
+
+	invalid        bool      // the current step's segment is unacceptable and has SEG.LEN = 0
+	lastInvalidACK time.Time // when the last ACK answering such a segment went out
 }
+
+// invalidACKInterval is the least time between two ACKs that answer
+// unacceptable segments of zero length on one connection.
+const invalidACKInterval = 500 * time.Millisecond
 
 // ctx fills the guards' view of the TCB and of the segment in.
 func (c *Conn) ctx(in *segment) spec.Ctx {
@@ -109,6 +116,8 @@ func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	from := c.state
 	c.out = c.out[:0]
 	c.ackedNew = false
+	c.invalid = in != nil && in.segLen() == 0 &&
+		(!spec.IsSeqOK(&x) || in.h.Flags.Has(spec.ACK) && !spec.IsAckInRange(&x))
 	var err error
 	for _, a := range tableDo[row] {
 		if e := c.do(a, in, data); e != nil && err == nil {
@@ -157,6 +166,19 @@ func (c *Conn) do(a spec.Action, in *segment, data []byte) error {
 		c.finPending = true
 		c.output()
 	case spec.SendACK:
+		if c.invalid {
+			// The reply to an unacceptable segment without text, SYN or
+			// FIN: two endpoints that disagree on the sequence numbers
+			// (after a blind injection, say) would answer each other's
+			// ACKs for ever. Like Linux (net.ipv4.tcp_invalid_ratelimit),
+			// send at most one such ACK per 500 ms per connection.
+			now := c.s.clock.Now()
+			if !c.lastInvalidACK.IsZero() && now.Sub(c.lastInvalidACK) < invalidACKInterval {
+				c.s.stats.ACKsLimited++
+				break
+			}
+			c.lastInvalidACK = now
+		}
 		c.sendACK()
 	case spec.SendChallengeACK:
 		if c.s.challengeAllowed() {
