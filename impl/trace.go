@@ -10,12 +10,10 @@ import (
 )
 
 // Segment is a segment as the tracer sees it: its header and the number
-// of text octets (Payload holds the text when the stack was asked to keep
-// it, and is nil otherwise).
+// of text octets it carries.
 type Segment struct {
-	Header  Header
-	Len     int
-	Payload []byte
+	Header Header
+	Len    int
 }
 
 // String renders the segment as a segment table does:
