@@ -1,0 +1,404 @@
+package explain
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tcpcheck/tcpcheck/check"
+	"github.com/tcpcheck/tcpcheck/model"
+)
+
+// Scenario is a scene resolved to a trace of the model.
+type Scenario struct {
+	Scene    Scene
+	Sys      *model.System
+	Init     model.Key
+	Trace    []model.Transition
+	Property string // the property the last state breaks (mutant scenes), or ""
+	Mutant   *model.Mutant
+	// Skipped lists the moves (1-based) of the mutant's counterexample the
+	// correct table could not make (Correct scenes).
+	Skipped []int
+	// Followed is how many steps of Trace replay the mutant's moves; the
+	// rest reach the goal (Correct scenes).
+	Followed int
+	// Result is check.Explore on Sys (mutant and Correct scenes).
+	Result *check.Result
+	// FirstViolated is the property check.Explore found violated first
+	// when that is not the mutant's own (the trace is then the shortest
+	// violation of the mutant's property, found by Search).
+	FirstViolated string
+}
+
+func findMutant(name string) (*model.Mutant, error) {
+	for _, m := range model.Mutants() {
+		if m.Name == name {
+			return &m, nil
+		}
+	}
+	return nil, fmt.Errorf("explain: unknown mutant %q", name)
+}
+
+// exploreOptions are the options of the explorer runs behind the pages:
+// one worker (the results do not depend on it) and Quiescence, as `tcpcheck
+// why` runs them.
+var exploreOptions = check.Options{Workers: 1, Quiescence: true, MaxStates: 5_000_000}
+
+// Resolve finds the trace of a scene.
+func Resolve(sc Scene) (*Scenario, error) {
+	out := &Scenario{Scene: sc}
+	if sc.ConfigOf != "" {
+		cfg, err := model.MutantConfig(sc.ConfigOf)
+		if err != nil {
+			return nil, err
+		}
+		sc.Config = cfg
+		out.Scene.Config = cfg
+	}
+	if sc.Mutant == "" {
+		if sc.Goal == nil {
+			return nil, fmt.Errorf("explain: scene %q has neither a goal nor a mutant", sc.Title)
+		}
+		sys, err := model.New(sc.Config)
+		if err != nil {
+			return nil, err
+		}
+		out.Sys, out.Init = sys, sys.Init()[0]
+		out.Trace, err = Search(sys, out.Init, *sc.Goal)
+		if err != nil {
+			return nil, fmt.Errorf("explain: scene %q: %w", sc.Title, err)
+		}
+		return out, nil
+	}
+	m, err := findMutant(sc.Mutant)
+	if err != nil {
+		return nil, err
+	}
+	out.Mutant = m
+	cfg, err := model.MutantConfig(m.Name)
+	if err != nil {
+		return nil, err
+	}
+	out.Scene.Config = cfg
+	mut, err := model.NewMutant(cfg, m.Name)
+	if err != nil {
+		return nil, err
+	}
+	res, err := check.Explore(mut, exploreOptions)
+	if err != nil {
+		return nil, err
+	}
+	v := res.Violation
+	if v != nil && v.Property != m.Property {
+		// The explorer stops at the first violation; look for the
+		// shortest violation of the mutant's own property instead.
+		out.FirstViolated = v.Property
+		v = nil
+		for _, p := range mut.Invariants() {
+			if p.Name == m.Property {
+				holds := p.Holds
+				init := mut.Init()[0]
+				tr, err := Search(mut, init, Goal{Name: "a state that breaks " + p.Name, Key: func(k model.Key) bool { return !holds(k) }})
+				if err != nil {
+					return nil, err
+				}
+				v = &check.Violation{Property: p.Name, Init: init, Trace: tr}
+			}
+		}
+	}
+	if v == nil {
+		return nil, fmt.Errorf("explain: mutant %s does not break %s (result: %s)", m.Name, m.Property, res.Verdict)
+	}
+	if err := check.Replay(mut, v); err != nil {
+		return nil, err
+	}
+	if !sc.Correct {
+		out.Sys, out.Init, out.Trace, out.Property, out.Result = mut, v.Init, v.Trace, v.Property, res
+		return out, nil
+	}
+	sys, err := model.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	out.Sys, out.Init = sys, v.Init
+	if out.Result, err = check.Explore(sys, exploreOptions); err != nil {
+		return nil, err
+	}
+	path, made := Follow(sys, v.Init, v.Trace)
+	for i, j := range made {
+		if j < 0 {
+			out.Skipped = append(out.Skipped, i+1)
+		}
+	}
+	out.Followed = len(path)
+	if sc.Goal != nil {
+		from := v.Init
+		if len(path) > 0 {
+			from = path[len(path)-1].To
+		}
+		rest, err := Search(sys, from, *sc.Goal)
+		if err != nil {
+			return nil, fmt.Errorf("explain: scene %q: %w", sc.Title, err)
+		}
+		path = append(path, rest...)
+	}
+	out.Trace = path
+	return out, nil
+}
+
+// goalName is what the scenario's trace reaches, for the diagram's last
+// note.
+func (s *Scenario) goalName() string {
+	if s.Scene.Goal != nil {
+		return s.Scene.Goal.Name
+	}
+	return ""
+}
+
+// SavedTrace returns the scenario's trace as a saved trace file.
+func (s *Scenario) SavedTrace(title string) (*Trace, error) {
+	t, err := NewTrace(s.Sys, s.Init, s.Trace, s.Property)
+	if err != nil {
+		return nil, err
+	}
+	t.Title, t.Source, t.Goal = title, "docs", s.goalName()
+	return t, nil
+}
+
+// configText lists a configuration as the flags of tcpcheck explore that
+// differ from the default configuration.
+func configText(c model.Config) string {
+	flat := func(c model.Config) []string {
+		data, _ := json.Marshal(c)
+		dec := json.NewDecoder(bytes.NewReader(data))
+		var parts []string
+		_, _ = dec.Token()
+		for dec.More() {
+			tok, _ := dec.Token()
+			name, _ := tok.(string)
+			var raw json.RawMessage
+			_ = dec.Decode(&raw)
+			parts = append(parts, "--"+strings.ReplaceAll(name, "_", "-")+"="+strings.Trim(string(raw), `"[]`))
+		}
+		return parts
+	}
+	def := flat(model.DefaultConfig())
+	var out []string
+	for i, p := range flat(c) {
+		if i >= len(def) || p != def[i] {
+			out = append(out, p)
+		}
+	}
+	return strings.TrimSpace("tcpcheck explore " + strings.Join(out, " "))
+}
+
+// Generate writes the pages into dir: dir/README.md (the index, with the
+// state diagram from statesMMD, the Mermaid that gen writes into
+// docs/states.mmd) and, per page, dir/questions/SLUG.md and one
+// dir/questions/SLUG.N.trace.json per scene.
+func Generate(dir string, statesMMD []byte) error {
+	qdir := filepath.Join(dir, "questions")
+	if err := os.MkdirAll(qdir, 0o755); err != nil {
+		return fmt.Errorf("explain: %w", err)
+	}
+	pages := Pages()
+	files := map[string][]byte{}
+	var names []string
+	add := func(name string, data []byte) {
+		names = append(names, name)
+		files[name] = data
+	}
+	for _, p := range pages {
+		md, traces, err := RenderPage(p)
+		if err != nil {
+			return err
+		}
+		add(filepath.Join("questions", p.Slug+".md"), md)
+		for i, t := range traces {
+			var b bytes.Buffer
+			if err := t.WriteJSON(&b); err != nil {
+				return err
+			}
+			add(filepath.Join("questions", traceFile(p.Slug, i)), b.Bytes())
+		}
+	}
+	add("README.md", renderIndex(pages, statesMMD))
+	// Remove pages of questions that no longer exist.
+	old, _ := filepath.Glob(filepath.Join(qdir, "*"))
+	for _, f := range old {
+		rel, _ := filepath.Rel(dir, f)
+		if _, ok := files[rel]; !ok && (strings.HasSuffix(f, ".md") || strings.HasSuffix(f, ".trace.json")) {
+			if err := os.Remove(f); err != nil {
+				return fmt.Errorf("explain: %w", err)
+			}
+		}
+	}
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), files[n], 0o644); err != nil {
+			return fmt.Errorf("explain: %w", err)
+		}
+	}
+	return nil
+}
+
+func traceFile(slug string, scene int) string { return fmt.Sprintf("%s.%d.trace.json", slug, scene+1) }
+
+// RenderPage renders one page and the saved traces of its scenes.
+func RenderPage(p Page) ([]byte, []*Trace, error) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "<!-- Code generated by go generate ./check/explain; DO NOT EDIT. -->\n\n# %s\n\n%s\n", p.Question, p.Answer)
+	var traces []*Trace
+	for i, sc := range p.Scenes {
+		s, err := Resolve(sc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("explain: page %s: %w", p.Slug, err)
+		}
+		t, err := s.SavedTrace(p.Question + " — " + sc.Title)
+		if err != nil {
+			return nil, nil, fmt.Errorf("explain: page %s: %w", p.Slug, err)
+		}
+		traces = append(traces, t)
+		if err := renderScene(&b, p, i, s); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(p.Linux) > 0 {
+		fmt.Fprintf(&b, "\n## What Linux does\n\nThe kernel conformance suite (check/kernel) runs this case against the Linux TCP stack "+
+			"in a network namespace: scenario%s %s. What Linux did, and where it differs from RFC 9293, is in "+
+			"[docs/linux.md](../linux.md).\n", plural(len(p.Linux)), quoteList(p.Linux))
+	}
+	if len(p.Related) > 0 {
+		for _, r := range p.Related {
+			if !hasPage(r) {
+				return nil, nil, fmt.Errorf("explain: page %s: related page %q does not exist", p.Slug, r)
+			}
+		}
+		var links []string
+		for _, r := range p.Related {
+			for _, q := range Pages() {
+				if q.Slug == r {
+					links = append(links, fmt.Sprintf("[%s](%s.md)", q.Question, r))
+				}
+			}
+		}
+		fmt.Fprintf(&b, "\n## See also\n\n")
+		for _, l := range links {
+			fmt.Fprintf(&b, "- %s\n", l)
+		}
+	}
+	fmt.Fprintf(&b, "\n[All questions](../README.md)\n")
+	return b.Bytes(), traces, nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func quoteList(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = "`" + x + "`"
+	}
+	return strings.Join(q, ", ")
+}
+
+func renderScene(b *bytes.Buffer, p Page, i int, s *Scenario) error {
+	sc := s.Scene
+	fmt.Fprintf(b, "\n## %s\n\n", sc.Title)
+	switch {
+	case s.Mutant != nil && !sc.Correct:
+		fmt.Fprintf(b, "Mutant `%s`: %s. It breaks **%s**.", s.Mutant.Name, s.Mutant.Change, s.Property)
+		if s.FirstViolated == "" {
+			fmt.Fprintf(b, " `tcpcheck why %s` finds this counterexample (%d states explored).\n\n", s.Mutant.Name, s.Result.States)
+		} else {
+			fmt.Fprintf(b, " In this configuration the mutant also breaks %s, which `tcpcheck why %s` reports first; "+
+				"below is the shortest trace to a state that breaks %s.\n\n", s.FirstViolated, s.Mutant.Name, s.Property)
+		}
+	case s.Mutant != nil:
+		fmt.Fprintf(b, "The correct table in the same configuration, making the moves of the mutant's counterexample "+
+			"where it can (steps 1 to %d below)", s.Followed)
+		if len(s.Skipped) > 0 {
+			fmt.Fprintf(b, "; it cannot make move%s %s of the mutant's trace", plural(len(s.Skipped)), intList(s.Skipped))
+		}
+		if sc.Goal != nil && len(s.Trace) > s.Followed {
+			fmt.Fprintf(b, ", then the shortest way on to: %s (steps %d to %d)", sc.Goal.Name, s.Followed+1, len(s.Trace))
+		}
+		fmt.Fprintf(b, ". On the correct table `tcpcheck explore` finds every property holding in this configuration: %s (%d states).\n\n",
+			s.Result.Verdict, s.Result.States)
+	default:
+		fmt.Fprintf(b, "The shortest trace of the correct table to: %s.\n\n", sc.Goal.Name)
+	}
+	fmt.Fprintf(b, "Configuration: `%s`  \nTrace file: [%s](%s) (render it with `tcpcheck trace docs/questions/%s`)\n\n",
+		configText(sc.Config), traceFile(p.Slug, i), traceFile(p.Slug, i), traceFile(p.Slug, i))
+	b.WriteString("```text\n")
+	if err := writeTable(b, s.Sys, s.Init, s.Trace, s.Property); err != nil {
+		return err
+	}
+	b.WriteString("```\n\n```mermaid\n")
+	if err := writeMermaid(b, s.Sys, s.Init, s.Trace, s.Property, s.goalName()); err != nil {
+		return err
+	}
+	b.WriteString("```\n")
+	if sc.Reading != "" {
+		fmt.Fprintf(b, "\n%s\n", sc.Reading)
+	}
+	if s.Mutant != nil && !sc.Correct {
+		fmt.Fprintf(b, "\nWhy: %s\n", s.Mutant.Explain)
+	}
+	return nil
+}
+
+func intList(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+func renderIndex(pages []Page, statesMMD []byte) []byte {
+	var b bytes.Buffer
+	b.WriteString("<!-- Code generated by go generate ./check/explain; DO NOT EDIT. -->\n\n")
+	b.WriteString("# tcpcheck docs: questions about TCP connection management, answered with traces\n\n")
+	b.WriteString("Every page below answers one question with traces that tcpcheck itself produced from the " +
+		"transition table (spec/): the shortest path of the model to the situation in question, and for the " +
+		"\"why\" questions the counterexample of a mutant (the table with one row changed) beside what the correct " +
+		"table does in the same configuration. Each trace is a segment table (flags, seq, ack, len and both sides' " +
+		"states), a Mermaid sequence diagram and a saved trace file that `tcpcheck trace` renders again. The pages " +
+		"are regenerated by `go generate ./...`; a test fails when they are out of date and replays every trace " +
+		"through the model.\n\n")
+	b.WriteString("To walk the state space yourself, run `tcpcheck browse` and open the address it prints.\n\n")
+	b.WriteString("## Questions\n\n")
+	for _, p := range pages {
+		fmt.Fprintf(&b, "- [%s](questions/%s.md)\n", p.Question, p.Slug)
+	}
+	b.WriteString("\n## The state diagram\n\n")
+	b.WriteString("Drawn from the table by `tcpcheck diagram` ([states.svg](states.svg), [states.dot](states.dot), " +
+		"[states.mmd](states.mmd); every row in [table.md](table.md)).\n\n![TCP connection states](states.svg)\n\n")
+	if len(statesMMD) > 0 {
+		b.WriteString("```mermaid\n")
+		b.Write(bytes.TrimRight(statesMMD, "\n"))
+		b.WriteString("\n```\n\n")
+	}
+	b.WriteString("## More\n\n")
+	b.WriteString("- [table.md](table.md): the transition table, row by row, with RFC sections.\n")
+	b.WriteString("- [decisions.md](decisions.md): decisions taken where the model and the RFC needed one.\n")
+	b.WriteString("- [linux.md](linux.md): what the Linux TCP stack did in the kernel conformance scenarios.\n")
+	return b.Bytes()
+}
+
+func hasPage(slug string) bool {
+	for _, p := range Pages() {
+		if p.Slug == slug {
+			return true
+		}
+	}
+	return false
+}
