@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/tcpcheck/tcpcheck/check/explain"
+)
+
+func init() {
+	register(&command{
+		name:    "trace",
+		summary: "render a saved trace as a segment table, a Mermaid sequence diagram or a pcap capture",
+		usage: "[--format table|mermaid|pcap] [-o FILE] FILE\n\n" +
+			"FILE is a saved trace (the \"tcpcheck-trace\" JSON format: docs/questions/*.trace.json,\n" +
+			"the export of tcpcheck browse), or the output of tcpcheck explore --json or\n" +
+			"tcpcheck why --json (its \"violation\"). \"-\" reads standard input. A trace that\n" +
+			"carries its model path is replayed through the model first and must match it.\n" +
+			"The format is described in the doc of package check/explain (type Trace).",
+		setup: setupTrace,
+	})
+}
+
+func setupTrace(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
+	format := fs.String("format", "table", "output `FORMAT`: table, mermaid or pcap")
+	out := fs.String("o", "", "write to `FILE` instead of standard output (required for pcap on a terminal)")
+	return func(args []string, stdout, stderr io.Writer) error {
+		if len(args) != 1 {
+			return usagef("want one trace FILE (or - for standard input)")
+		}
+		switch *format {
+		case "table", "mermaid", "pcap":
+		default:
+			return usagef("--format is %q; want table, mermaid or pcap", *format)
+		}
+		var data []byte
+		var err error
+		if args[0] == "-" {
+			data, err = io.ReadAll(os.Stdin)
+		} else {
+			data, err = os.ReadFile(args[0])
+		}
+		if err != nil {
+			return fmt.Errorf("reading the trace: %v", err)
+		}
+		t, err := explain.ParseTrace(data)
+		if err != nil {
+			return fmt.Errorf("%s: %v", args[0], err)
+		}
+		var b bytes.Buffer
+		switch *format {
+		case "table":
+			if t.Title != "" {
+				fmt.Fprintf(&b, "%s\n", t.Title)
+			}
+			err = t.WriteTable(&b)
+		case "mermaid":
+			err = t.WriteMermaid(&b)
+		case "pcap":
+			if *out == "" {
+				if f, ok := stdout.(*os.File); ok {
+					if st, e := f.Stat(); e == nil && st.Mode()&os.ModeCharDevice != 0 {
+						return usagef("a pcap is binary: give -o FILE or redirect standard output")
+					}
+				}
+			}
+			err = t.WritePcap(&b)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %v", args[0], err)
+		}
+		if *out != "" {
+			if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
+				return errors.New("writing the output: " + err.Error())
+			}
+			return nil
+		}
+		_, err = stdout.Write(b.Bytes())
+		return err
+	}
+}

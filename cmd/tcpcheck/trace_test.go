@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestTraceDocsFile(t *testing.T) {
+	f := filepath.Join("..", "..", "docs", "questions", "three-way-handshake.1.trace.json")
+	code, out, errs := runCLI(t, "trace", f)
+	if code != exitOK {
+		t.Fatalf("code %d: %s", code, errs)
+	}
+	for _, want := range []string{"SYN-RECEIVED", "--SYN seq=30 ack=0 len=0-->", "ESTABLISHED [connected]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runCLI(t, "trace", "--format", "mermaid", f)
+	if code != exitOK || !strings.HasPrefix(out, "sequenceDiagram\n") || !strings.Contains(out, "N->>B: SYN seq=30") {
+		t.Fatalf("mermaid: code %d\n%s", code, out)
+	}
+	p := filepath.Join(t.TempDir(), "x.pcap")
+	code, _, errs = runCLI(t, "trace", "--format", "pcap", "-o", p, f)
+	if code != exitOK {
+		t.Fatalf("pcap: code %d: %s", code, errs)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil || len(data) < 24 || !bytes.Equal(data[:4], []byte{0xd4, 0xc3, 0xb2, 0xa1}) {
+		t.Fatalf("pcap: %v, %d bytes", err, len(data))
+	}
+}
+
+// TestTraceExploreJSON renders what why --json prints.
+func TestTraceExploreJSON(t *testing.T) {
+	code, js, _ := runCLI(t, "why", "--json", "--quiet", "three-way-close")
+	if code != exitViolated {
+		t.Fatalf("why: code %d", code)
+	}
+	f := filepath.Join(t.TempDir(), "why.json")
+	if err := os.WriteFile(f, []byte(js), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "trace", f)
+	if code != exitOK || !strings.Contains(out, "LAST-ACK") || !strings.Contains(out, "violates HalfCloseDelivers") {
+		t.Fatalf("code %d, %s\n%s", code, errs, out)
+	}
+}
+
+func TestTraceBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for name, c := range map[string]struct {
+		args []string
+		want string
+	}{
+		"missing":  {[]string{filepath.Join(dir, "nope.json")}, "reading the trace"},
+		"empty":    {[]string{write("empty.json", "")}, "empty"},
+		"garbage":  {[]string{write("g.json", "\x00\x01pcap")}, "not a JSON object"},
+		"other":    {[]string{write("o.json", `{"x":1}`)}, "no \"format\""},
+		"no args":  {nil, "want one trace FILE"},
+		"format":   {[]string{"--format", "svg", "x"}, "--format is \"svg\""},
+		"two args": {[]string{"a", "b"}, "want one trace FILE"},
+	} {
+		code, _, errs := runCLI(t, append([]string{"trace"}, c.args...)...)
+		if code != exitUsage || !strings.Contains(errs, c.want) {
+			t.Errorf("%s: code %d, stderr %q (want %q)", name, code, errs, c.want)
+		}
+	}
+}
+
+// TestTracePcapTshark checks the capture with tshark when it is installed.
+func TestTracePcapTshark(t *testing.T) {
+	if _, err := exec.LookPath("tshark"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tshark not found; install the Debian package tshark")
+		}
+		t.Skip("tshark not found; install the Debian package tshark")
+	}
+	f := filepath.Join("..", "..", "docs", "questions", "simultaneous-close.1.trace.json")
+	p := filepath.Join(t.TempDir(), "x.pcap")
+	if code, _, errs := runCLI(t, "trace", "--format", "pcap", "-o", p, f); code != exitOK {
+		t.Fatalf("code %d: %s", code, errs)
+	}
+	out, err := exec.Command("tshark", "-r", p, "-T", "fields", "-e", "tcp.flags.str").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tshark: %v\n%s", err, out)
+	}
+	if strings.Count(string(out), "F") < 2 {
+		t.Errorf("tshark does not see two FINs:\n%s", out)
+	}
+}
