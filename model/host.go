@@ -105,7 +105,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			if n > 0 && seq(h.rcv).InRange(seq(start), seq(end)) {
 				got := end - h.rcv
 				h.rcv = end
-				h.delivered += got
+				h.delivered = min(h.delivered+got, 15) // saturate: the key keeps 4 bits
 				if segInc(sg) != w.round || injected {
 					w.viol |= violIsolation
 				}

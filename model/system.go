@@ -238,7 +238,11 @@ func (s *System) emit(w *world, st *Step, buf []Transition) []Transition {
 			w.h[i].rto = 0
 		}
 	}
-	return append(buf, Transition{Step: *st, To: w.encode()})
+	buf = append(buf, Transition{})
+	t := &buf[len(buf)-1]
+	t.Step = *st
+	w.encodeInto(&t.To)
+	return buf
 }
 
 // resetRound starts incarnation w.round+1: per-incarnation user and ghost

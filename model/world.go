@@ -165,6 +165,12 @@ func (h *host) decode(p []byte) {
 
 func (w *world) encode() Key {
 	var k Key
+	w.encodeInto(&k)
+	return k
+}
+
+// encodeInto writes the key of w into k, which must be zero.
+func (w *world) encodeInto(k *Key) {
 	k[0] = w.round | w.loss<<2 | w.dup<<4 | w.inject<<6
 	k[1] = w.viol
 	w.h[0].encode(k[2 : 2+hostBytes])
@@ -174,7 +180,6 @@ func (w *world) encode() Key {
 		o := netOff + 4*i
 		k[o], k[o+1], k[o+2], k[o+3] = byte(s), byte(s>>8), byte(s>>16), byte(s>>24)
 	}
-	return k
 }
 
 func (w *world) decode(k *Key) {
