@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/model"
@@ -43,6 +44,11 @@ type Options struct {
 	Timeout    time.Duration // 0 = unlimited
 	Quiescence bool          // check the Quiescence property (keeps the edges; more memory)
 	Progress   io.Writer     // progress lines every second while the run lasts; nil = none
+	// Properties, when not empty, names the properties to check (invariant
+	// names and model.QuiescenceName); the others are not checked, and
+	// Quiescence is checked exactly when it is listed. Empty means every
+	// invariant, plus Quiescence when Quiescence is set.
+	Properties []string
 }
 
 // Result is what a run found.
@@ -123,6 +129,31 @@ func Explore(sys *model.System, opt Options) (*Result, error) {
 		return nil, errors.New("check: negative option (workers, max depth, max states and timeout must be >= 0)")
 	}
 	sp := newModelSpace(sys)
+	if len(opt.Properties) > 0 {
+		var keep []model.Property
+		opt.Quiescence = false
+		for _, n := range opt.Properties {
+			if n == model.QuiescenceName {
+				opt.Quiescence = true
+				continue
+			}
+			found := false
+			for _, p := range sp.props {
+				if p.Name == n {
+					keep, found = append(keep, p), true
+					break
+				}
+			}
+			if !found {
+				known := []string{}
+				for _, p := range sp.props {
+					known = append(known, p.Name)
+				}
+				return nil, fmt.Errorf("check: unknown property %q; the properties are %s and %s", n, strings.Join(known, ", "), model.QuiescenceName)
+			}
+		}
+		sp.props = keep
+	}
 	eo := engineOpts{workers: opt.Workers, exact: opt.Exact, maxDepth: opt.MaxDepth, maxStates: opt.MaxStates,
 		timeout: opt.Timeout, quiescence: opt.Quiescence, progress: opt.Progress}
 	if eo.workers == 0 {

@@ -94,9 +94,15 @@ func TestMutantsViolateTheirProperty(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Every property: the mutant breaks one (perhaps another
+			// property first, a step earlier).
+			if res := explore(t, sys, Options{Quiescence: true}); res.Verdict != Violated || Replay(sys, res.Violation) != nil {
+				t.Fatalf("all properties: verdict %v", res.Verdict)
+			}
+			// The mutant's property alone: its shortest counterexample.
 			var first *Violation
 			for _, workers := range []int{1, 2} {
-				res := explore(t, sys, Options{Workers: workers, Quiescence: true})
+				res := explore(t, sys, Options{Workers: workers, Properties: []string{m.Property}})
 				if res.Verdict != Violated || res.Violation == nil {
 					t.Fatalf("workers %d: verdict %v, want violated", workers, res.Verdict)
 				}
@@ -142,7 +148,13 @@ func mutantViolation(t *testing.T, name string) (*model.System, *Violation) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := explore(t, sys, Options{Quiescence: true})
+	m := model.Mutants()[0]
+	for _, mm := range model.Mutants() {
+		if mm.Name == name {
+			m = mm
+		}
+	}
+	res := explore(t, sys, Options{Properties: []string{m.Property}})
 	if res.Violation == nil {
 		t.Fatalf("%s: no violation", name)
 	}

@@ -43,6 +43,7 @@ type runFlags struct {
 	mermaid    bool
 	quiet      bool
 	brief      bool // coverage as counts only (why)
+	properties string
 }
 
 func (r *runFlags) register(fs *flag.FlagSet, limits bool) {
@@ -60,6 +61,7 @@ func (r *runFlags) register(fs *flag.FlagSet, limits bool) {
 	fs.Int64Var(&r.maxStates, "max-states", 0, "stop after `N` states (0 = no limit)")
 	fs.DurationVar(&r.timeout, "timeout", 0, "stop after this long, e.g. 30s (0 = no limit)")
 	fs.BoolVar(&r.quiescence, "quiescence", true, "check Quiescence (keeps the state graph: more memory)")
+	fs.StringVar(&r.properties, "property", "", "check only these properties, comma-separated (Quiescence only if listed); default all")
 }
 
 func (r *runFlags) validate() error {
@@ -81,6 +83,11 @@ func (r *runFlags) options(stderr io.Writer) check.Options {
 		Timeout: r.timeout, Quiescence: r.quiescence}
 	if !r.quiet {
 		o.Progress = stderr
+	}
+	if r.properties != "" {
+		for _, p := range strings.Split(r.properties, ",") {
+			o.Properties = append(o.Properties, strings.TrimSpace(p))
+		}
 	}
 	return o
 }
@@ -286,6 +293,9 @@ func setupExplore(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer
 		}
 		res, err := check.Explore(sys, rf.options(stderr))
 		if err != nil {
+			if strings.Contains(err.Error(), "unknown property") {
+				return usagef("--property: %v", err)
+			}
 			return err
 		}
 		if err := report(stdout, stderr, sys, res, &rf, nil); err != nil {

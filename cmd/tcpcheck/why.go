@@ -16,9 +16,10 @@ func init() {
 		summary: "run a mutant of the table and explain the shortest counterexample it produces",
 		usage: "[flags] NAME | --list\n\n" +
 			"Runs the named mutant (a one-row change of the table or a one-knob change of the\n" +
-			"model) on the smallest configuration that shows its violation, and prints the\n" +
-			"question it answers, the change, the violated property, the shortest\n" +
-			"counterexample and a plain-language explanation.\n" +
+			"model) on the smallest configuration that shows its violation, checking the\n" +
+			"property the mutant is about, and prints the question it answers, the change,\n" +
+			"the violated property, the shortest counterexample and a plain-language\n" +
+			"explanation.\n" +
 			"Exit status: 1 when the mutant breaks its property (the expected outcome),\n" +
 			"0 when it unexpectedly does not, 2 for an unknown NAME or bad flags.",
 		setup: setupWhy,
@@ -72,8 +73,11 @@ func setupWhy(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
+		// The question is about one property: check that one, so that a
+		// mutant that also breaks another (a restatement of the same rule,
+		// found a step earlier) still shows the counterexample it is for.
 		opt := rf.options(stderr)
-		opt.Quiescence = true
+		opt.Properties = []string{mut.Property}
 		res, err := check.Explore(sys, opt)
 		if err != nil {
 			return err
