@@ -11,16 +11,18 @@ import (
 // stored state (Result.BytesPerState) in fingerprint mode, on one and two
 // workers:
 //
-//   - model: the default configuration with a duplication budget of 2
-//     (about twelve million states), invariants only;
+//   - model: the model's "large" preset (more than ten million states),
+//     invariants only;
 //   - grid: the engine alone, on a toy whose successor function costs next
 //     to nothing: a 4-dimensional box of side 57 (10,556,001 states,
 //     32-byte keys, 8 moves per point).
 //
 // Run with: go test -run XXX -bench . -benchtime 1x ./check
 func BenchmarkExplore(b *testing.B) {
-	cfg := model.DefaultConfig()
-	cfg.Dup = 2
+	cfg, err := model.Preset("large")
+	if err != nil {
+		b.Fatal(err)
+	}
 	sys, err := model.New(cfg)
 	if err != nil {
 		b.Fatal(err)

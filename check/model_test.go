@@ -288,3 +288,17 @@ func TestPcapReadsCleanly(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownPropertyIsAnError(t *testing.T) {
+	sys, err := model.New(smallConfigs(t)["small"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Explore(sys, Options{Properties: []string{"NoSuchThing"}}); err == nil || !strings.Contains(err.Error(), "NoSuchThing") {
+		t.Fatalf("err = %v", err)
+	}
+	res := explore(t, sys, Options{Properties: []string{model.QuiescenceName}})
+	if len(res.Properties) != 1 || res.Properties[0].Name != model.QuiescenceName || res.Properties[0].Verdict != Ok {
+		t.Fatalf("properties: %+v", res.Properties)
+	}
+}

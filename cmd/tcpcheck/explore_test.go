@@ -120,6 +120,7 @@ func TestExploreLimitsAndBadFlags(t *testing.T) {
 		{[]string{"--config", "/nonexistent/c.json"}, "--config"},
 		{[]string{"--preset", "huge"}, "preset"},
 		{[]string{"stray"}, "unexpected argument"},
+		{[]string{"--property", "NoSuchThing"}, "--property"},
 	} {
 		code, _, stderr := runCLI(t, append([]string{"explore", "--quiet"}, tc.args...)...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
