@@ -1,0 +1,92 @@
+package model
+
+import (
+	"testing"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// find returns the successor of k whose step satisfies ok.
+func find(t *testing.T, sys *System, k Key, what string, ok func(Step) bool) Transition {
+	t.Helper()
+	for _, tr := range sys.Next(k, nil) {
+		if ok(tr.Step) {
+			return tr
+		}
+	}
+	t.Fatalf("no successor %s from\n%+v", what, sys.Decode(k))
+	return Transition{}
+}
+
+func userCall(call string, host uint8) func(Step) bool {
+	return func(s Step) bool { return s.Kind == User && s.Call == call && s.Host == host }
+}
+
+func deliverFlags(f spec.Flags, to uint8) func(Step) bool {
+	return func(s Step) bool { return s.Kind == Deliver && s.Seg.Flags == f && s.Host == to }
+}
+
+// TestReplyRSTForms checks the two RST forms of RFC 9293 §3.10.7.1.
+func TestReplyRSTForms(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Open, cfg.Incarnations, cfg.Loss, cfg.Dup = "simultaneous", 1, 0, 0
+	sys := mustNew(t, cfg)
+	k := sys.Init()[0]
+	k = find(t, sys, k, "A connect", userCall("connect", 0)).To
+	// B is CLOSED: a SYN (no ACK) gets <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+	tr := find(t, sys, k, "SYN to B", deliverFlags(spec.SYN, 1))
+	if tr.Step.NSent != 1 {
+		t.Fatalf("CLOSED B sent %d segments", tr.Step.NSent)
+	}
+	want := Segment{From: 1, Flags: spec.RST | spec.ACK, Seq: 0, Ack: seq(30 + 1), Inc: 1}
+	if got := tr.Step.Sent[0]; got != want {
+		t.Errorf("reply to SYN: got %v, want %v", got, want)
+	}
+	if r := sys.Rows()[tr.Step.Row]; r.Name() != "CLOSED + rcv SYN" {
+		t.Errorf("row %s", r.Name())
+	}
+	// A accepts it: the RST acknowledges its SYN, so the connection is refused.
+	k = tr.To
+	tr = find(t, sys, k, "RST to A", deliverFlags(spec.RST|spec.ACK, 0))
+	if h := sys.Decode(tr.To).Hosts[0]; h.State != spec.Closed || h.Signal != "refused" {
+		t.Errorf("A after the RST: %s", h)
+	}
+
+	// A segment with ACK to a CLOSED host gets <SEQ=SEG.ACK><CTL=RST>.
+	// Put a stray ACK (SEG.ACK = 77) on the network by hand.
+	var w world
+	w.decode(&k)
+	w.net, w.n = [netCap]uint32{}, 0
+	w.push(mkSeg(0, spec.ACK, 31, 77, 0, 1), false)
+	k2 := w.encode()
+	tr = find(t, sys, k2, "ACK to B", deliverFlags(spec.ACK, 1))
+	want = Segment{From: 1, Flags: spec.RST, Seq: 77, Inc: 1}
+	if got := tr.Step.Sent[0]; got != want {
+		t.Errorf("reply to ACK: got %v, want %v", got, want)
+	}
+}
+
+// TestOutOfOrderHeld checks that a FIN beyond missing text is held until the
+// text has arrived (RFC 9293 §3.10.7.4, "held for later processing").
+func TestOutOfOrderHeld(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Incarnations, cfg.Loss, cfg.Dup, cfg.WriteB = 1, 0, 0, 0
+	sys := mustNew(t, cfg)
+	k := sys.Init()[0]
+	k = find(t, sys, k, "A connect", userCall("connect", 0)).To
+	k = find(t, sys, k, "SYN to B", deliverFlags(spec.SYN, 1)).To
+	k = find(t, sys, k, "SYN,ACK to A", deliverFlags(spec.SYN|spec.ACK, 0)).To
+	k = find(t, sys, k, "ACK to B", deliverFlags(spec.ACK, 1)).To
+	k = find(t, sys, k, "A write", userCall("write 1", 0)).To
+	k = find(t, sys, k, "A close", userCall("close", 0)).To
+	for _, tr := range sys.Next(k, nil) {
+		if tr.Step.Kind == Deliver && tr.Step.Seg.Flags.Has(spec.FIN) {
+			t.Fatalf("the FIN at %d is deliverable before the text at %d", tr.Step.Seg.Seq, seq(31))
+		}
+	}
+	k = find(t, sys, k, "text to B", func(s Step) bool { return s.Kind == Deliver && s.Seg.Len == 1 }).To
+	tr := find(t, sys, k, "FIN to B", deliverFlags(spec.FIN|spec.ACK, 1))
+	if h := sys.Decode(tr.To).Hosts[1]; h.State != spec.CloseWait || h.Delivered != 1 || h.Signal != "eof" {
+		t.Errorf("B after the FIN: %s", h)
+	}
+}
