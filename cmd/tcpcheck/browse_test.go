@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"html"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tcpcheck/tcpcheck/model"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startExplorer serves the explorer for sys in-process, as explore --serve
+// and browse do, and returns its base URL.
+func startExplorer(t *testing.T, sys *model.System) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- serveExplorerContext(ctx, sys, "127.0.0.1:0", &out) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("explorer: %v", err)
+		}
+	})
+	re := regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
+	for range 200 {
+		if u := re.FindString(out.String()); u != "" {
+			return strings.TrimSuffix(u, "/")
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("explorer stopped: %v; output %q", err, out.String())
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+	t.Fatalf("the explorer printed no URL: %q", out.String())
+	return ""
+}
+
+func chromiumPath(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium not found; install the Debian package chromium")
+	}
+	t.Skip("chromium not found; install the Debian package chromium to run the browser test")
+	return ""
+}
+
+// browser runs headless Chromium, one process per page load, with a
+// fresh profile and everything that talks to the network switched off.
+type browser struct {
+	t       *testing.T
+	bin     string
+	profile string
+}
+
+func (b *browser) run(args ...string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--disable-dev-shm-usage", "--user-data-dir=" + b.profile}
+	cmd := exec.CommandContext(ctx, b.bin, append(base, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		b.t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
+	}
+	return stdout.String()
+}
+
+// dom loads a URL and returns the DOM after the page has loaded.
+func (b *browser) dom(u string) string { return b.run("--dump-dom", u) }
+
+var (
+	reDomStateA = regexp.MustCompile(`id="state-a">([A-Z0-9-]+)<`)
+	reDomStateB = regexp.MustCompile(`id="state-b">([A-Z0-9-]+)<`)
+	reDomAction = regexp.MustCompile(`<a [^>]*class="btn action[^"]*"[^>]*href="([^"]+)"[^>]*>([^<]+)</a>`)
+	reDomHref   = regexp.MustCompile(`href="([^"]+)"`)
+)
+
+// click finds the action link whose text starts with label and returns the
+// URL it leads to.
+func click(t *testing.T, base, dom, label string) string {
+	t.Helper()
+	var seen []string
+	for _, m := range reDomAction.FindAllStringSubmatch(dom, -1) {
+		text := html.UnescapeString(m[2])
+		seen = append(seen, text)
+		if strings.HasPrefix(text, label) {
+			href := html.UnescapeString(reDomHref.FindStringSubmatch(m[0])[1])
+			u, err := url.Parse(base + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := u.Parse(href)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.String()
+		}
+	}
+	t.Fatalf("no action %q on the page; actions: %q", label, seen)
+	return ""
+}
+
+// TestBrowserHandshakeAndClose drives the explorer in headless Chromium:
+// it clicks through a three-way handshake and a four-way close, checks
+// both sides' states after each click, and saves a screenshot.
+func TestBrowserHandshakeAndClose(t *testing.T) {
+	bin := chromiumPath(t)
+	c := model.DefaultConfig()
+	c.Incarnations, c.Loss, c.Dup, c.Reorder, c.WriteA, c.WriteB = 1, 0, 0, false, 0, 0
+	sys, err := model.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := startExplorer(t, sys)
+	b := &browser{t: t, bin: bin, profile: t.TempDir()}
+	dom := b.dom(base + "/")
+	if a, bb := reDomStateA.FindStringSubmatch(dom), reDomStateB.FindStringSubmatch(dom); a == nil || bb == nil || a[1] != "CLOSED" || bb[1] != "LISTEN" {
+		t.Fatalf("initial page: %.2000s", dom)
+	}
+	steps := []struct{ action, a, b string }{
+		{"A connect", "SYN-SENT", "LISTEN"},
+		{"deliver to B: SYN seq=30", "SYN-SENT", "SYN-RECEIVED"},
+		{"deliver to A: SYN,ACK", "ESTABLISHED", "SYN-RECEIVED"},
+		{"deliver to B: ACK", "ESTABLISHED", "ESTABLISHED"},
+		{"A close", "FIN-WAIT-1", "ESTABLISHED"},
+		{"deliver to B: FIN,ACK", "FIN-WAIT-1", "CLOSE-WAIT"},
+		{"deliver to A: ACK", "FIN-WAIT-2", "CLOSE-WAIT"},
+		{"B close", "FIN-WAIT-2", "LAST-ACK"},
+		{"deliver to A: FIN,ACK", "TIME-WAIT", "LAST-ACK"},
+		{"deliver to B: ACK", "TIME-WAIT", "CLOSED"},
+	}
+	var u string
+	for i, st := range steps {
+		u = click(t, base, dom, st.action)
+		dom = b.dom(u)
+		a, bb := reDomStateA.FindStringSubmatch(dom), reDomStateB.FindStringSubmatch(dom)
+		if a == nil || bb == nil {
+			t.Fatalf("step %d (%s): no states in the DOM: %.2000s", i+1, st.action, dom)
+		}
+		if a[1] != st.a || bb[1] != st.b {
+			t.Fatalf("step %d, after %q: the page shows A %s, B %s; want A %s, B %s", i+1, st.action, a[1], bb[1], st.a, st.b)
+		}
+		if !strings.Contains(dom, fmt.Sprintf(`id="step">step %d of %d<`, i+1, i+1)) {
+			t.Errorf("step %d: the step counter is wrong", i+1)
+		}
+	}
+	if !strings.Contains(dom, `data-state="TIME-WAIT"`) || !regexp.MustCompile(`class="node cur-a" data-state="TIME-WAIT"`).MatchString(dom) {
+		t.Error("the diagram does not highlight A's TIME-WAIT")
+	}
+	shot := filepath.Join(t.TempDir(), "explorer.png")
+	if dir := os.Getenv("TCPCHECK_SCREENSHOT_DIR"); dir != "" {
+		shot = filepath.Join(dir, "explorer.png")
+	}
+	b.run("--screenshot="+shot, "--window-size=1400,1500", "--hide-scrollbars", u)
+	info, err := os.Stat(shot)
+	if err != nil || info.Size() < 10_000 {
+		t.Fatalf("screenshot %s: %v", shot, err)
+	}
+	t.Logf("screenshot: %s (%d bytes)", shot, info.Size())
+}
+
+func TestBrowseFlags(t *testing.T) {
+	if code, _, stderr := runCLI(t, "browse", "extra"); code != exitUsage || !strings.Contains(stderr, "unexpected argument") {
+		t.Errorf("code %d, %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "browse", "--mutant", "nope"); code != exitUsage || !strings.Contains(stderr, "unknown mutant") {
+		t.Errorf("code %d, %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "browse", "--msl", "99"); code != exitUsage || !strings.Contains(stderr, "msl") {
+		t.Errorf("code %d, %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "browse", "--addr", "256.0.0.1:1"); code != exitUsage || !strings.Contains(stderr, "listening on") {
+		t.Errorf("code %d, %s", code, stderr)
+	}
+}
