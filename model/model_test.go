@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tcpcheck/tcpcheck/spec"
@@ -333,4 +334,41 @@ func BenchmarkNext(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "states/s")
+}
+
+// TestNextConcurrent calls Next from several goroutines on one System and
+// compares with sequential results (run with -race to check for sharing).
+func TestNextConcurrent(t *testing.T) {
+	sys := mustNew(t, testConfigs()["simultaneous"])
+	keys := reachable(t, sys, 2_000_000)
+	want := make([][]Transition, len(keys))
+	for i, k := range keys {
+		want[i] = sys.Next(k, nil)
+	}
+	const workers = 4
+	errs := make(chan string, workers)
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Go(func() {
+			var buf []Transition
+			for i := g; i < len(keys); i += workers {
+				buf = sys.Next(keys[i], buf[:0])
+				if len(buf) != len(want[i]) {
+					errs <- fmt.Sprintf("state %d: %d successors, want %d", i, len(buf), len(want[i]))
+					return
+				}
+				for j := range buf {
+					if buf[j] != want[i][j] {
+						errs <- fmt.Sprintf("state %d successor %d differs", i, j)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }
