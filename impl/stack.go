@@ -35,7 +35,7 @@ func errorf(format string, args ...any) error { return fmt.Errorf("impl: "+forma
 type Options struct {
 	Clock         Clock         // default RealClock
 	MSS           int           // MSS we advertise and the largest segment we send; default 1400
-	RecvBuffer    int           // receive buffer, also the largest window (no window scaling); default and maximum 65535
+	RecvBuffer    int           // receive buffer, the largest window; default 256 KiB; above 64 KiB only with the peer's window scale option (RFC 7323)
 	SendBuffer    int           // send buffer; default 256 KiB
 	Backlog       int           // accept queue plus half-open connections per listener; default 128
 	MSL           time.Duration // maximum segment lifetime; TIME-WAIT lasts 2*MSL; default 2 min (RFC 9293 §3.4.2)
@@ -52,6 +52,11 @@ type Options struct {
 	ISN    func(local, remote netip.AddrPort) spec.Seq
 	Tracer Tracer
 	Pcap   *PcapWriter // when set, every segment sent and received is written to it
+	// Table, for tests only, replaces the generated step function with an
+	// interpretation of these rows (a mutant of spec.Table(), say), so that
+	// the checks can show they notice an endpoint that breaks the table.
+	// It must pass spec.Validate. Transition.Row then indexes these rows.
+	Table []spec.Row
 }
 
 func (o *Options) fill() error {
@@ -84,8 +89,8 @@ func (o *Options) fill() error {
 	switch {
 	case o.MSS < 64 || o.MSS > 65495:
 		return errorf("MSS %d is outside [64, 65495]", o.MSS)
-	case o.RecvBuffer < 1 || o.RecvBuffer > 65535:
-		return errorf("receive buffer %d is outside [1, 65535] (no window scaling)", o.RecvBuffer)
+	case o.RecvBuffer < 1 || o.RecvBuffer > 64<<20:
+		return errorf("receive buffer %d is outside [1, 64 MiB]", o.RecvBuffer)
 	case o.SendBuffer < 1:
 		return errorf("send buffer %d must be positive", o.SendBuffer)
 	case o.Backlog < 1:
@@ -139,6 +144,7 @@ type Stack struct {
 	chalStart time.Time
 	chalCount int
 	encBuf    []byte
+	machine   *spec.Machine // Options.Table interpreted; nil for the generated step
 }
 
 // NewStack returns a stack on link and starts receiving from it.
@@ -150,6 +156,13 @@ func NewStack(link Link, opt Options) (*Stack, error) {
 		conns: map[connKey]*Conn{}, listeners: map[uint16]*Listener{}, nextPort: ephemeralLo}
 	if !s.local.Addr().IsValid() || s.local.Addr().IsUnspecified() {
 		return nil, errorf("link address %v is not a specific IP address", s.local)
+	}
+	if opt.Table != nil {
+		m, err := spec.NewMachine(opt.Table)
+		if err != nil {
+			return nil, errorf("Options.Table: %v", err)
+		}
+		s.machine = m
 	}
 	if _, err := rand.Read(s.key[:]); err != nil {
 		return nil, errorf("reading the ISN secret: %v", err)
@@ -448,6 +461,16 @@ func (s *Stack) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	return s.link.Close()
+}
+
+// wantShift is the window scale shift our receive buffer needs
+// (RFC 7323 §2.3): the least that brings it within 16 bits.
+func (s *Stack) wantShift() uint8 {
+	var sh uint8
+	for s.opt.RecvBuffer>>sh > 65535 && sh < 14 {
+		sh++
+	}
+	return sh
 }
 
 // challengeAllowed enforces the challenge ACK rate of RFC 5961 §7.

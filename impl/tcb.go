@@ -52,6 +52,8 @@ type Conn struct {
 	finPending          bool     // CLOSE was called: FIN goes after the queued text
 	finSent             bool     // the FIN is at SND.NXT-1
 	mss                 int      // largest text we put in a segment
+	sndShift, rcvShift  uint8    // window scale shifts (RFC 7323 §2.3); 0 unless both SYNs carried the option
+	peerWS              bool     // the peer's SYN carried the window scale option
 
 	// Receive sequence variables.
 	irs, rcvNxt spec.Seq
@@ -71,6 +73,8 @@ type Conn struct {
 	dupAcks           int
 	inRecovery        bool
 	recover           spec.Seq
+	markFlight        int // segments beyond the hole when it was last resent
+	dupSince          int // duplicate ACKs since then
 	ackedNew          bool
 	rtx, tw, ut       ctimer
 
@@ -102,6 +106,24 @@ func (c *Conn) ctx(in *segment) spec.Ctx {
 	return x
 }
 
+// lookup finds the row for event e: with the generated step, or with the
+// test-only table of Options.Table when one was given.
+func (c *Conn) lookup(e spec.Event, x *spec.Ctx) (row int, do []spec.Action, to spec.State) {
+	if m := c.s.machine; m != nil {
+		row = m.StepCtx(c.state, e, x)
+		if row < 0 {
+			return -1, nil, 0
+		}
+		r := &m.Rows()[row]
+		return row, r.Do, r.To
+	}
+	row = step(c.state, e, x)
+	if row < 0 {
+		return -1, nil, 0
+	}
+	return row, tableDo[row], tableTo[row]
+}
+
 // handle steps the connection through the table on event e: in is the
 // arriving segment for segment events, data the text of a SEND. It carries
 // out the row's actions in their listed order, moves to the row's state and
@@ -109,7 +131,7 @@ func (c *Conn) ctx(in *segment) spec.Ctx {
 func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	s := c.s
 	x := c.ctx(in)
-	row := step(c.state, e, &x)
+	row, do, to := c.lookup(e, &x)
 	if row < 0 {
 		return errorf("no row of the table for %s + %s", c.state, e)
 	}
@@ -119,12 +141,12 @@ func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	c.invalid = in != nil && in.segLen() == 0 &&
 		(!spec.IsSeqOK(&x) || in.h.Flags.Has(spec.ACK) && !spec.IsAckInRange(&x))
 	var err error
-	for _, a := range tableDo[row] {
+	for _, a := range do {
 		if e := c.do(a, in, data); e != nil && err == nil {
 			err = e
 		}
 	}
-	c.state = tableTo[row]
+	c.state = to
 	if tr := s.opt.Tracer.Transition; tr != nil {
 		t := Transition{Time: s.clock.Now(), Local: c.local, Remote: c.remote, From: from, Event: e, Row: row, To: c.state,
 			Out: slices.Clone(c.out)}
@@ -246,8 +268,16 @@ func (c *Conn) acceptSYN(in *segment) {
 	c.irs = in.h.Seq
 	c.rcvNxt = in.h.Seq + 1
 	c.rcvAdvEdge = c.rcvNxt
-	c.sndWnd, c.sndWL1, c.sndWL2 = uint32(in.h.Window), in.h.Seq, in.h.Ack
+	c.sndWnd, c.sndWL1, c.sndWL2 = uint32(in.h.Window), in.h.Seq, in.h.Ack // a SYN's window is never scaled
 	c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
+	// Window scaling holds when both SYNs carry the option: we always put
+	// it in our SYN, and in our SYN,ACK only when the peer's SYN had it
+	// (RFC 7323 §2.2). Shifts above 14 are taken as 14 (§2.3).
+	c.peerWS = in.h.HasWScale
+	c.sndShift, c.rcvShift = 0, 0
+	if c.peerWS {
+		c.sndShift, c.rcvShift = min(in.h.WScale, 14), c.s.wantShift()
+	}
 	peer := 536 // RFC 9293 §3.7.1: the default when no MSS option is received
 	if in.h.MSS != 0 {
 		peer = int(in.h.MSS)
@@ -292,6 +322,7 @@ func (c *Conn) processACK(in *segment) {
 			if ack.LessThan(c.recover) {
 				// A partial ACK: the next hole is lost too (RFC 6582 §3.2).
 				c.resend(c.sndUna)
+				c.markResend()
 			} else {
 				c.inRecovery = false
 			}
@@ -303,15 +334,33 @@ func (c *Conn) processACK(in *segment) {
 		// a reading receiver's window moves with every ACK, and without
 		// SACK the duplicates are the only sign of a hole.
 		c.dupAcks++
-		if c.dupAcks == 3 && !c.inRecovery {
+		switch {
+		case c.dupAcks == 3 && !c.inRecovery:
 			c.inRecovery, c.recover = true, c.sndNxt
 			c.rttOn = false
 			c.resend(c.sndUna)
+			c.markResend()
+		case c.inRecovery:
+			// Each segment beyond the hole draws at most one duplicate
+			// ACK. Three more than were in flight when the hole was
+			// resent come from segments sent after it, which arrived
+			// while the hole stayed open: the resent segment was lost
+			// too, so send it again now rather than at the RTO.
+			c.dupSince++
+			if c.dupSince > c.markFlight+3 {
+				c.resend(c.sndUna)
+				c.markResend()
+			}
 		}
 	}
-	// Window update (RFC 9293 §3.10.7.4, SND.WL1 and SND.WL2).
+	// Window update (RFC 9293 §3.10.7.4, SND.WL1 and SND.WL2), scaled
+	// except on a SYN (RFC 7323 §2.3).
 	if c.sndWL1.LessThan(h.Seq) || c.sndWL1 == h.Seq && c.sndWL2.LessEq(ack) {
-		c.sndWnd, c.sndWL1, c.sndWL2 = uint32(h.Window), h.Seq, ack
+		wnd := uint32(h.Window)
+		if !h.Flags.Has(spec.SYN) {
+			wnd <<= c.sndShift
+		}
+		c.sndWnd, c.sndWL1, c.sndWL2 = wnd, h.Seq, ack
 		c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
 		if c.sndWnd == 0 {
 			// The peer is alive and says wait: zero-window probes do not
@@ -389,7 +438,13 @@ func (c *Conn) rcvWnd() uint32 {
 	if adv := c.rcvAdvEdge.Sub(c.rcvNxt); c.rcvNxt.LessThan(c.rcvAdvEdge) && adv > w {
 		w = adv
 	}
-	return min(w, 65535)
+	return min(w, 65535<<c.rcvShift)
+}
+
+// markResend notes that the hole at SND.UNA was just resent.
+func (c *Conn) markResend() {
+	c.dupSince = 0
+	c.markFlight = (int(c.sndNxt.Sub(c.sndUna)) + c.mss - 1) / max(c.mss, 1)
 }
 
 // emit sends a segment to the peer, filling in ports and window.
@@ -398,7 +453,13 @@ func (c *Conn) emit(h Header, payload []byte) {
 	h.SrcPort, h.DstPort = c.key.port, c.key.peerPort
 	if !h.Flags.Has(spec.RST) {
 		w := c.rcvWnd()
-		h.Window = uint16(w)
+		if h.Flags.Has(spec.SYN) {
+			w = min(w, 65535) // a SYN's window is never scaled
+			h.Window = uint16(w)
+		} else {
+			h.Window = uint16(min(w>>c.rcvShift, 65535))
+			w = uint32(h.Window) << c.rcvShift
+		}
 		if h.Flags.Has(spec.ACK) {
 			c.rcvAdvEdge = c.rcvNxt.Add(w)
 		}
@@ -423,6 +484,9 @@ func (c *Conn) sendSYN(withACK bool) {
 	if withACK {
 		h.Flags |= spec.ACK
 		h.Ack = c.rcvNxt
+	}
+	if !withACK || c.peerWS {
+		h.HasWScale, h.WScale = true, c.s.wantShift()
 	}
 	if !c.rttOn && c.retries == 0 {
 		c.rttOn, c.rttSeq, c.rttStart = true, c.iss+1, c.s.clock.Now()
@@ -538,6 +602,7 @@ func (c *Conn) retransmit() {
 	if c.sndNxt != c.sndUna {
 		c.inRecovery, c.recover, c.dupAcks = true, c.sndNxt, 0
 		c.resend(c.sndUna)
+		c.markResend()
 		return
 	}
 	// A window probe in the manner of Linux: an old sequence number and
