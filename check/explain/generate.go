@@ -387,6 +387,15 @@ func renderIndex(pages []Page, statesMMD []byte) []byte {
 		b.Write(bytes.TrimRight(statesMMD, "\n"))
 		b.WriteString("\n```\n\n")
 	}
+	b.WriteString("## Saved traces\n\n")
+	b.WriteString("Each `questions/*.trace.json` file is a saved trace: one JSON object with `\"format\": \"tcpcheck-trace\"`, " +
+		"`\"version\": 1`, the readable steps (`init` and `trace`, in the shape of the `violation` object that " +
+		"`tcpcheck explore --json` prints) and, for traces of the model, `model`: the configuration, the mutant (if any), " +
+		"the initial state's key in hex and the successor numbers of the path. `tcpcheck trace FILE` replays such a " +
+		"path through the model (and refuses a file whose steps are not the model's) and prints it as a segment table, " +
+		"`--format mermaid` or `--format pcap`; it also reads the JSON of `tcpcheck explore --json` and `tcpcheck why " +
+		"--json` directly. `tcpcheck browse` exports the trace walked in the same format. The full description is the " +
+		"doc of `Trace` in package check/explain (`go doc ./check/explain Trace`).\n\n")
 	b.WriteString("## More\n\n")
 	b.WriteString("- [table.md](table.md): the transition table, row by row, with RFC sections.\n")
 	b.WriteString("- [decisions.md](decisions.md): decisions taken where the model and the RFC needed one.\n")

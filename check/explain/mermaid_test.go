@@ -16,7 +16,8 @@ import (
 // classDef and class statements, comments). It follows the grammar of
 // Mermaid 10/11: a statement per line, ";" ends a statement (so it may not
 // appear in a label), "#" starts an entity code in labels, every message
-// names declared participants.
+// names declared participants. testdata/mermaid-check.mjs checks the same
+// diagrams with Mermaid itself (npm), for those who have it installed.
 
 var (
 	mmID          = `[A-Za-z_][A-Za-z0-9_]*`
