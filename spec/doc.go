@@ -15,6 +15,15 @@
 // constants (segment processing, then transmissions, then timers, then user
 // signals, then TCB deletion).
 //
+// Segment rows see the idealized segment of RFC 9293 §3.10.7.4: "it is
+// assumed that the segment is the idealized segment that begins at RCV.NXT
+// and does not exceed the window". A caller presents text and FIN in
+// sequence order: a segment that is acceptable ([SeqOK]) but begins after
+// RCV.NXT is held (the RFC's "held for later processing") until the text
+// before it has arrived, and only then stepped. Segments that carry neither
+// text nor FIN (ACK, RST, SYN) are stepped on arrival. The model holds such
+// segments in its network and the endpoint in its reassembly queue.
+//
 // Stepping is pure: no clock, no randomness, no I/O. Time arrives as timer
 // events and the initial send sequence number arrives with the caller's
 // SendSYN. [Machine] interprets any table (the correct one or a mutant); the
