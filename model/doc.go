@@ -60,15 +60,15 @@
 //     the 2MSL event is generated once it has run out;
 //   - the retransmission timer fires only when neither what it guards nor an
 //     acknowledgment of new data for it is in flight (RTO > round trip, the
-//     aim of RFC 6298), and then within RTOMax ticks (time cannot advance
-//     further); every firing counts, up to MaxRetries, and progress resets
-//     the count;
+//     aim of RFC 6298; Config.SpuriousRTO drops the second condition), and
+//     then within RTOMax ticks (time cannot advance further); every firing
+//     counts, up to MaxRetries, and progress resets the count;
 //   - RetriesExhausted (R2) fires only when the retries are used up, nothing
 //     is in flight and the peer has no retransmission left either: R2 is far
 //     longer than a round trip;
-//   - the user timeout fires only for a half-open connection: this host has
-//     a TCB outside TIME-WAIT and nothing left to retransmit, the peer has no
-//     TCB and nothing is in flight;
+//   - with Config.UserTimeout, the user timeout fires only for a half-open
+//     connection: this host has a TCB outside TIME-WAIT and nothing left to
+//     retransmit, the peer has no TCB and nothing is in flight;
 //   - timer events with no meaning in a state are not generated (the table
 //     has explicit drop rows for them).
 //
@@ -85,6 +85,7 @@
 // LISTEN counts as done), the next incarnation may start: its first open
 // opens it. A server still in LISTEN keeps listening. A host's ISS in
 // incarnation k is one of its configured values plus (k-1)*ISSStride.
+// The incarnation number (Host.Inc) is 1 from the start.
 //
 // # Properties
 //
