@@ -136,6 +136,7 @@ type engine struct {
 	order       []uint64
 
 	abort    atomic.Int32
+	phase    atomic.Int32 // phaseExplore or phaseQuiescence, for the progress line
 	probeHit atomic.Bool // a state past the depth limit was found
 	grown    float64     // new states per expanded state in the last level
 	peak     int64
@@ -151,6 +152,11 @@ type engine struct {
 const (
 	abortTime = 1 + iota
 	abortStates
+)
+
+const (
+	phaseExplore = iota
+	phaseQuiescence
 )
 
 func newEngine(sp space, opt engineOpts) *engine {
@@ -793,65 +799,82 @@ func (e *engine) track() { e.peak = max(e.peak, e.memory()) }
 // marked.
 func (e *engine) checkQuiescence() (uint32, bool, error) {
 	n := int(e.states)
-	var edges int
+	var chunks [][]uint32
+	targets := 0
 	for _, w := range e.ws {
 		for _, l := range w.edges {
-			edges += len(l)
+			chunks = append(chunks, l)
+			targets += len(l)
 		}
 	}
-	if edges >= int(noState) {
-		return 0, false, fmt.Errorf("check: %d edges are too many for the Quiescence check", edges)
+	if targets >= int(noState) {
+		return 0, false, fmt.Errorf("check: %d edges are too many for the Quiescence check", targets)
+	}
+	e.phase.Store(phaseQuiescence)
+	forEdge := func(f func(from, to uint32)) {
+		e.parallel(len(chunks), func(_ *worker, i int) {
+			l := chunks[i]
+			for len(l) > 0 {
+				from, m := l[0], int(l[1])
+				for _, to := range l[2 : 2+m] {
+					f(from, to)
+				}
+				l = l[2+m:]
+			}
+		})
 	}
 	// Reverse graph in compressed form: the sources of target t are
-	// src[off[t]:off[t+1]].
+	// src[off[t]:off[t+1]] (in no particular order).
 	off := make([]uint32, n+1)
-	forEdge := func(f func(from, to uint32)) {
-		for _, w := range e.ws {
-			for _, l := range w.edges {
-				for len(l) > 0 {
-					from, m := l[0], int(l[1])
-					for _, to := range l[2 : 2+m] {
-						f(from, to)
-					}
-					l = l[2+m:]
-				}
-			}
-		}
-	}
-	forEdge(func(_, to uint32) { off[to+1]++ })
+	forEdge(func(_, to uint32) { atomic.AddUint32(&off[to+1], 1) })
 	for i := 1; i <= n; i++ {
 		off[i] += off[i-1]
 	}
 	src := make([]uint32, off[n])
 	pos := make([]uint32, n)
 	copy(pos, off[:n])
-	forEdge(func(from, to uint32) { src[pos[to]] = from; pos[to]++ })
-	pos = nil
+	forEdge(func(from, to uint32) { src[atomic.AddUint32(&pos[to], 1)-1] = from })
+	e.peak = max(e.peak, e.memory()+int64(len(off)+len(src)+len(pos))*4)
+	pos, chunks = nil, nil
 	for _, w := range e.ws {
 		w.edges = nil // the forward edges are no longer needed
 	}
+	// Mark backwards from the quiescent states, one layer at a time.
 	marked := make([]uint64, (n+63)/64)
-	queue := make([]uint32, 0, 1024)
+	var frontier []uint32
 	for i := 0; i < n; i++ {
 		if *e.quiet.at(i >> 6)&(1<<(i&63)) != 0 {
 			marked[i>>6] |= 1 << (i & 63)
-			queue = append(queue, uint32(i))
+			frontier = append(frontier, uint32(i))
 		}
 	}
-	e.peak = max(e.peak, e.memory()+int64(len(off)+len(src)+cap(queue))*4+int64(len(marked))*8)
-	for len(queue) > 0 {
-		t := queue[len(queue)-1]
-		queue = queue[:len(queue)-1]
-		for _, s := range src[off[t]:off[t+1]] {
-			if marked[s>>6]&(1<<(s&63)) == 0 {
-				marked[s>>6] |= 1 << (s & 63)
-				queue = append(queue, s)
+	found := make([][]uint32, len(e.ws))
+	const span = 4096
+	for len(frontier) > 0 {
+		e.parallel((len(frontier)+span-1)/span, func(w *worker, c int) {
+			for _, t := range frontier[c*span : min((c+1)*span, len(frontier))] {
+				for _, s := range src[off[t]:off[t+1]] {
+					word, bit := &marked[s>>6], uint64(1)<<(s&63)
+					if atomic.LoadUint64(word)&bit == 0 && atomic.OrUint64(word, bit)&bit == 0 {
+						found[w.id] = append(found[w.id], s)
+					}
+				}
 			}
+		})
+		frontier = frontier[:0]
+		for i := range found {
+			frontier = append(frontier, found[i]...)
+			found[i] = found[i][:0]
 		}
+		e.peak = max(e.peak, e.memory()+int64(len(off)+len(src)+cap(frontier))*4+int64(len(marked))*8)
 	}
-	for i := 0; i < n; i++ {
-		if marked[i>>6]&(1<<(i&63)) == 0 {
-			return uint32(i), true, nil
+	for i, m := range marked {
+		if want := ^uint64(0); m != want {
+			for b := 0; b < 64; b++ {
+				if x := i*64 + b; x < n && m&(1<<b) == 0 {
+					return uint32(x), true, nil
+				}
+			}
 		}
 	}
 	return 0, false, nil
@@ -882,6 +905,11 @@ func (e *engine) startProgress() func() {
 				// e.states and e.curN change only between levels; reading
 				// them racily here would be a data race, so progress uses
 				// the atomics.
+				if e.phase.Load() == phaseQuiescence {
+					fmt.Fprintf(e.opt.progress, "explore: checking Quiescence on %d states (reverse graph, backward marking), heap %d MiB\n",
+						e.progStates.Load(), ms.HeapAlloc>>20)
+					continue
+				}
 				st := e.progStates.Load() + e.liveNew.Load()
 				rate := float64(st-lastStates) / now.Sub(last).Seconds()
 				fmt.Fprintf(e.opt.progress, "explore: %d states, %.0f states/s, depth %d, frontier %d, heap %d MiB\n",
