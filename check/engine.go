@@ -137,8 +137,8 @@ type engine struct {
 
 	abort    atomic.Int32
 	phase    atomic.Int32 // phaseExplore or phaseQuiescence, for the progress line
-	probeHit atomic.Bool // a state past the depth limit was found
-	grown    float64     // new states per expanded state in the last level
+	probeHit atomic.Bool  // a state past the depth limit was found
+	grown    float64      // new states per expanded state in the last level
 	peak     int64
 	start    time.Time
 
