@@ -365,7 +365,11 @@ func report(w, stderr io.Writer, sys *model.System, res *check.Result, rf *runFl
 	fmt.Fprintf(w, "states %d, transitions %d, depth %d, %.2f s, %.0f states/s, %.1f bytes/state, %d workers\n",
 		res.States, res.Transitions, res.Depth, res.Seconds, rate, res.BytesPerState, res.Workers)
 	if res.Deadlocks > 0 {
-		fmt.Fprintf(w, "deadlocks: %d states have no successor and are not quiescent\n", res.Deadlocks)
+		if res.Deadlocks == 1 {
+			fmt.Fprintln(w, "deadlocks: 1 state has no successor and is not quiescent")
+		} else {
+			fmt.Fprintf(w, "deadlocks: %d states have no successor and are not quiescent\n", res.Deadlocks)
+		}
 	}
 	fmt.Fprintln(w, "properties:")
 	for _, p := range res.Properties {
