@@ -23,6 +23,7 @@ const (
 	optEOL = 0 // end of option list
 	optNOP = 1 // no-operation
 	optMSS = 2 // maximum segment size, length 4
+	optWS  = 3 // window scale, length 3 (RFC 7323 §2.2)
 )
 
 // Decoding errors. Decode wraps them with detail; test with errors.Is.
@@ -35,7 +36,8 @@ var (
 )
 
 // Header is the TCP header of RFC 9293 §3.1 as a fields struct. Options
-// other than MSS are not kept: Decode skips them and Encode emits only MSS.
+// other than MSS and window scale are not kept: Decode skips them and
+// Encode emits only those two.
 type Header struct {
 	SrcPort, DstPort uint16
 	Seq, Ack         spec.Seq
@@ -44,14 +46,21 @@ type Header struct {
 	Checksum         uint16 // as read by Decode; Encode computes its own
 	Urgent           uint16
 	MSS              uint16 // the MSS option (RFC 9293 §3.7.1); 0 when absent
+	HasWScale        bool   // the window scale option (RFC 7323 §2) is present
+	WScale           uint8  // its shift count, as sent (RFC 7323 caps its use at 14)
 }
 
-// Len returns the encoded length of h: 20 octets, plus 4 for the MSS option.
+// Len returns the encoded length of h: 20 octets, plus 4 for the MSS
+// option and 4 for the window scale option (with a NOP before it).
 func (h Header) Len() int {
+	n := HeaderLen
 	if h.MSS != 0 {
-		return HeaderLen + 4
+		n += 4
 	}
-	return HeaderLen
+	if h.HasWScale {
+		n += 4
+	}
+	return n
 }
 
 // String renders h the way captures print it: "80>1024 SYN,ACK seq=300 ack=101 win=65535 mss=1400".
@@ -59,6 +68,9 @@ func (h Header) String() string {
 	s := fmt.Sprintf("%d>%d %s seq=%d ack=%d win=%d", h.SrcPort, h.DstPort, h.Flags, uint32(h.Seq), uint32(h.Ack), h.Window)
 	if h.MSS != 0 {
 		s += fmt.Sprintf(" mss=%d", h.MSS)
+	}
+	if h.HasWScale {
+		s += fmt.Sprintf(" ws=%d", h.WScale)
 	}
 	return s
 }
@@ -83,9 +95,14 @@ func (h Header) Encode(b []byte, src, dst netip.Addr, payload []byte) ([]byte, e
 	s[13] = byte(h.Flags)
 	binary.BigEndian.PutUint16(s[14:], h.Window)
 	binary.BigEndian.PutUint16(s[18:], h.Urgent)
+	o := s[HeaderLen:]
 	if h.MSS != 0 {
-		s[20], s[21] = optMSS, 4
-		binary.BigEndian.PutUint16(s[22:], h.MSS)
+		o[0], o[1] = optMSS, 4
+		binary.BigEndian.PutUint16(o[2:], h.MSS)
+		o = o[4:]
+	}
+	if h.HasWScale {
+		o[0], o[1], o[2], o[3] = optNOP, optWS, 3, h.WScale
 	}
 	b = append(b, payload...)
 	seg := b[start:]
@@ -124,43 +141,48 @@ func Decode(b []byte, src, dst netip.Addr) (Header, []byte, error) {
 	h.Window = binary.BigEndian.Uint16(b[14:])
 	h.Checksum = binary.BigEndian.Uint16(b[16:])
 	h.Urgent = binary.BigEndian.Uint16(b[18:])
-	mss, err := parseOptions(b[HeaderLen:off])
-	if err != nil {
+	if err := parseOptions(&h, b[HeaderLen:off]); err != nil {
 		return Header{}, nil, err
 	}
-	h.MSS = mss
 	return h, b[off:], nil
 }
 
-// parseOptions walks the option list of RFC 9293 §3.2: EOL ends it, NOP is
-// one octet, every other kind has a length octet that counts the kind and
-// length octets too. MSS must have length 4; unknown kinds are skipped.
-func parseOptions(o []byte) (mss uint16, err error) {
+// parseOptions walks the option list of RFC 9293 §3.2 into h: EOL ends
+// it, NOP is one octet, every other kind has a length octet that counts
+// the kind and length octets too. MSS must have length 4 and window scale
+// (RFC 7323 §2.2) length 3; unknown kinds are skipped.
+func parseOptions(h *Header, o []byte) error {
 	for i := 0; i < len(o); {
 		kind := o[i]
 		switch kind {
 		case optEOL:
-			return mss, nil
+			return nil
 		case optNOP:
 			i++
 			continue
 		}
 		if i+1 >= len(o) {
-			return 0, fmt.Errorf("%w: option kind %d at offset %d has no length octet", ErrOptions, kind, i)
+			return fmt.Errorf("%w: option kind %d at offset %d has no length octet", ErrOptions, kind, i)
 		}
 		n := int(o[i+1])
 		if n < 2 || i+n > len(o) {
-			return 0, fmt.Errorf("%w: option kind %d at offset %d has length %d, %d octets left", ErrOptions, kind, i, n, len(o)-i)
+			return fmt.Errorf("%w: option kind %d at offset %d has length %d, %d octets left", ErrOptions, kind, i, n, len(o)-i)
 		}
-		if kind == optMSS {
+		switch kind {
+		case optMSS:
 			if n != 4 {
-				return 0, fmt.Errorf("%w: MSS option has length %d, want 4", ErrOptions, n)
+				return fmt.Errorf("%w: MSS option has length %d, want 4", ErrOptions, n)
 			}
-			mss = binary.BigEndian.Uint16(o[i+2:])
+			h.MSS = binary.BigEndian.Uint16(o[i+2:])
+		case optWS:
+			if n != 3 {
+				return fmt.Errorf("%w: window scale option has length %d, want 3", ErrOptions, n)
+			}
+			h.HasWScale, h.WScale = true, o[i+2]
 		}
 		i += n
 	}
-	return mss, nil
+	return nil
 }
 
 // Checksum returns the Internet checksum (RFC 1071) of seg preceded by the

@@ -63,6 +63,8 @@ var decodeSeeds = []struct {
 	{"nop-nop-mss", withOptions([]byte{optNOP, optNOP, optMSS, 4, 0x02, 0x18, optEOL, 0}, nil), nil},
 	{"eol-then-garbage", withOptions([]byte{optEOL, 0xff, 0xff, 0xff}, nil), nil},
 	{"unknown-option-skipped", withOptions([]byte{30, 4, 1, 2}, nil), nil},
+	{"mss-and-window-scale", withOptions([]byte{optMSS, 4, 0x05, 0x78, optNOP, optWS, 3, 7}, nil), nil},
+	{"window-scale-length-4", withOptions([]byte{optWS, 4, 7, 0}, nil), ErrOptions},
 	{"timestamp-option", withOptions([]byte{optNOP, optNOP, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2}, nil), nil},
 	{"empty", nil, ErrShort},
 	{"nineteen-octets", make([]byte, 19), ErrShort},
@@ -131,6 +133,8 @@ func TestHeaderRoundTrip(t *testing.T) {
 		{SrcPort: 80, DstPort: 1024, Seq: 0xffffffff, Ack: 101, Flags: spec.SYN | spec.ACK, Window: 1, MSS: 536},
 		{SrcPort: 1, DstPort: 65535, Seq: 7, Ack: 9, Flags: spec.ACK | spec.PSH | spec.FIN, Window: 0, Urgent: 3},
 		{Flags: spec.RST},
+		{SrcPort: 9, DstPort: 10, Seq: 1, Flags: spec.SYN, Window: 512, MSS: 1400, HasWScale: true, WScale: 4},
+		{SrcPort: 9, DstPort: 10, Seq: 1, Flags: spec.SYN | spec.ACK, HasWScale: true, WScale: 0},
 	}
 	for _, h := range cases {
 		for _, payload := range [][]byte{nil, []byte("x"), bytes.Repeat([]byte("ab"), 700)} {

@@ -85,7 +85,7 @@ func newHarness(t *testing.T) *harness {
 		}
 		isn := spec.Seq(100 + 200*i)
 		s, err := NewStack(link, Options{
-			Clock: h.clock, MSL: harnessMSL, RTOInitial: time.Second, RTOMin: time.Second,
+			Clock: h.clock, MSL: harnessMSL, RTOInitial: time.Second, RTOMin: time.Second, RecvBuffer: 65535,
 			SynRetries: 3, SynAckRetries: 2, DataRetries: 4, UserTimeout: time.Hour,
 			ISN: func(local, remote netip.AddrPort) spec.Seq { return isn },
 			Tracer: Tracer{

@@ -35,7 +35,7 @@ func errorf(format string, args ...any) error { return fmt.Errorf("impl: "+forma
 type Options struct {
 	Clock         Clock         // default RealClock
 	MSS           int           // MSS we advertise and the largest segment we send; default 1400
-	RecvBuffer    int           // receive buffer, the largest window; default 256 KiB; above 64 KiB only with the peer's window scale option (RFC 7323)
+	RecvBuffer    int           // receive buffer, the largest window; default 65535; above it only with the peer's window scale option (RFC 7323)
 	SendBuffer    int           // send buffer; default 256 KiB
 	Backlog       int           // accept queue plus half-open connections per listener; default 128
 	MSL           time.Duration // maximum segment lifetime; TIME-WAIT lasts 2*MSL; default 2 min (RFC 9293 §3.4.2)

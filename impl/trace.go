@@ -23,6 +23,9 @@ func (s Segment) String() string {
 	if s.Header.MSS != 0 {
 		b += fmt.Sprintf(" mss=%d", s.Header.MSS)
 	}
+	if s.Header.HasWScale {
+		b += fmt.Sprintf(" ws=%d", s.Header.WScale)
+	}
 	return b
 }
 
