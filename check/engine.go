@@ -277,6 +277,11 @@ func (e *engine) explore() (*outcome, error) {
 					out.complete, out.limit = false, limitDepth
 				}
 			}
+			if out.complete && e.opt.quiescence {
+				// Every successor of the last level was already known, so
+				// its edges are complete and the graph is whole.
+				e.parallel(len(e.ws), func(_ *worker, i int) { e.ws[i].resolveEdges() })
+			}
 			break
 		}
 		if err := e.place(); err != nil {
@@ -475,7 +480,7 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 				q := e.quiet.at(int(pidx >> 6))
 				atomic.OrUint64(q, 1<<(pidx&63))
 			}
-			if n > 0 && !probe {
+			if n > 0 {
 				w.edgeRoom(n + 2)
 				w.edgeAdd(uint64(pidx))
 				w.edgeAdd(uint64(n))
@@ -501,7 +506,7 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 			fp := w.fps[j]
 			x, found := e.vis.lookup(fp, sk, e.keys)
 			if found {
-				if e.opt.quiescence && !probe {
+				if e.opt.quiescence {
 					w.edgeAdd(uint64(x))
 				}
 				continue

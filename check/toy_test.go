@@ -138,11 +138,20 @@ func reference(g *graph, quiescence bool, maxDepth int) refResult {
 					beyond = beyond || !seen[s]
 				}
 			}
-			if !beyond {
-				res.transitions += trans
-				res.deadlocks += dead
+			if beyond {
+				return res
 			}
-			return res
+			res.transitions += trans
+			res.deadlocks += dead
+			if quiescence && dead > 0 {
+				for _, n := range level {
+					if len(g.succ[n]) == 0 && !g.quiet[n] {
+						res.violated, res.prop, res.deadlock, res.path = true, -1, true, pathTo(n)
+						return res
+					}
+				}
+			}
+			break // the whole graph is within the limit
 		}
 		var next []int
 		for _, n := range level {
@@ -203,8 +212,15 @@ func TestEngineMatchesReferenceOnRandomGraphs(t *testing.T) {
 		g := randomGraph(seed, n, 1+int(seed%5), int(seed%4), 10+int(seed%50), 4+int(seed%61))
 		for _, quiescence := range []bool{false, true} {
 			maxDepth := 0
-			if seed%7 == 3 {
+			switch seed % 7 {
+			case 3:
 				maxDepth = 4
+			case 5:
+				// A limit equal to the depth of the whole graph: the last
+				// level is only probed, yet the run is complete.
+				if full := reference(g, false, 0); full.depth > 0 && !full.violated {
+					maxDepth = full.depth
+				}
 			}
 			want := reference(g, quiescence, maxDepth)
 			for _, exact := range []bool{false, true} {
@@ -405,6 +421,21 @@ func TestFingerprintSpreadsShards(t *testing.T) {
 	for s, c := range count {
 		if c < n/numShards/2 || c > n/numShards*2 {
 			t.Errorf("shard %d holds %d of %d keys", s, c, n)
+		}
+	}
+}
+
+func TestDepthLimitAtTheDiameterKeepsQuiescence(t *testing.T) {
+	// 0 -> 1 -> 2 -> 0 with 0 quiescent. With a depth limit of 2 the last
+	// level {2} is only probed; its edge back to 0 must still count.
+	g := &graph{k: 8, init: []int{0}, succ: [][]int{{1}, {2}, {0}}, bad: []int{-1, -1, -1}, quiet: []bool{true, false, false}, rows: 1}
+	for _, workers := range []int{1, 2} {
+		got, err := run(g, engineOpts{workers: workers, quiescence: true, maxDepth: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.complete || got.violated || !got.quiesced || got.states != 3 || got.transitions != 3 {
+			t.Fatalf("workers %d: %+v", workers, got)
 		}
 	}
 }
