@@ -179,3 +179,23 @@ func TestWhyHumanListAndUnknown(t *testing.T) {
 		}
 	}
 }
+
+func TestWhyPcapAndMermaid(t *testing.T) {
+	m := model.Mutants()[0]
+	path := filepath.Join(t.TempDir(), "cex.pcap")
+	code, stdout, stderr := runCLI(t, "why", "--quiet", "--mermaid", "--pcap", path, m.Name)
+	if code != exitViolated {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "```mermaid\nsequenceDiagram\n") {
+		t.Errorf("no Mermaid diagram:\n%s", stdout)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Classic pcap, little-endian magic, then at least one packet record.
+	if len(data) < 24+16+40 || string(data[:4]) != "\xd4\xc3\xb2\xa1" {
+		t.Errorf("not a pcap file: %d bytes, % x", len(data), data[:min(len(data), 8)])
+	}
+}
