@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"html"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -208,5 +210,28 @@ func TestBrowseFlags(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "browse", "--addr", "256.0.0.1:1"); code != exitUsage || !strings.Contains(stderr, "listening on") {
 		t.Errorf("code %d, %s", code, stderr)
+	}
+}
+
+func TestServeFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		addr string
+		set  bool
+		bad  bool
+	}{
+		{nil, "", false, false},
+		{[]string{"--serve"}, defaultExplorerAddr, true, false},
+		{[]string{"--serve=127.0.0.1:8080"}, "127.0.0.1:8080", true, false},
+		{[]string{"--serve=8080"}, "", false, true},
+	} {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		var f serveFlag
+		fs.Var(&f, "serve", "")
+		err := fs.Parse(c.args)
+		if (err != nil) != c.bad || f.addr != c.addr || f.set != c.set {
+			t.Errorf("%v: err %v, addr %q, set %v", c.args, err, f.addr, f.set)
+		}
 	}
 }

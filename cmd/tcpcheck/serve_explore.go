@@ -42,3 +42,31 @@ func serveExplorerContext(ctx context.Context, sys *model.System, addr string, s
 	fmt.Fprintf(stdout, "tcpcheck explorer: http://%s/ (Ctrl-C to stop)\n", l.Addr())
 	return web.Serve(ctx, l, sys)
 }
+
+// serveFlag is the value of explore's --serve flag: "--serve" alone serves
+// on defaultExplorerAddr, "--serve=ADDR" on ADDR. Register it with
+// fs.Var(&f, "serve", ...) and call serveExplorer(sys, f.addr, stdout) when
+// f.set.
+type serveFlag struct {
+	addr string
+	set  bool
+}
+
+func (f *serveFlag) String() string   { return f.addr }
+func (f *serveFlag) IsBoolFlag() bool { return true }
+
+// Set takes "true" (the flag given alone), "false", or an address.
+func (f *serveFlag) Set(s string) error {
+	switch s {
+	case "true":
+		f.addr, f.set = defaultExplorerAddr, true
+	case "false":
+		f.addr, f.set = "", false
+	default:
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			return fmt.Errorf("want --serve or --serve=HOST:PORT, e.g. --serve=127.0.0.1:8080: %v", err)
+		}
+		f.addr, f.set = s, true
+	}
+	return nil
+}
