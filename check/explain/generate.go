@@ -26,6 +26,9 @@ type Scenario struct {
 	// Followed is how many steps of Trace replay the mutant's moves; the
 	// rest reach the goal (Correct scenes).
 	Followed int
+	// Parting says, for Correct scenes, where the correct table and the
+	// mutant first differ on the mutant's moves.
+	Parting string
 	// Result is check.Explore on Sys (mutant and Correct scenes).
 	Result *check.Result
 	// FirstViolated is the property check.Explore found violated first
@@ -134,6 +137,7 @@ func Resolve(sc Scene) (*Scenario, error) {
 			out.Skipped = append(out.Skipped, i+1)
 		}
 	}
+	out.Parting = parting(mut, sys, v.Trace, path, made)
 	out.Followed = len(path)
 	if sc.Goal != nil {
 		from := v.Init
@@ -148,6 +152,53 @@ func Resolve(sc Scene) (*Scenario, error) {
 	}
 	out.Trace = path
 	return out, nil
+}
+
+// parting describes the first move of the mutant's trace after which the
+// correct table's hosts are in other states than the mutant's, or that it
+// cannot make.
+func parting(mut, sys *model.System, mtrace, path []model.Transition, made []int) string {
+	for i, j := range made {
+		label := stepName(mtrace[i].Step)
+		if j < 0 {
+			return fmt.Sprintf("The two part at move %d (%s): the mutant makes it, the correct table cannot.", i+1, label)
+		}
+		ms, cs := mut.Decode(mtrace[i].To), sys.Decode(path[j].To)
+		for h := range 2 {
+			if ms.Hosts[h].State != cs.Hosts[h].State || ms.Hosts[h].Signal != cs.Hosts[h].Signal {
+				return fmt.Sprintf("The two part at move %d (%s): the mutant's table takes %s to %s, the correct table to %s.",
+					i+1, label, string(rune('A'+h)), hostText(ms.Hosts[h]), hostText(cs.Hosts[h]))
+			}
+		}
+	}
+	return ""
+}
+
+func hostText(h model.Host) string {
+	if h.Signal != "" {
+		return h.State.String() + " [" + h.Signal + "]"
+	}
+	return h.State.String()
+}
+
+// stepName names a step as the segment tables do ("B rcv SYN").
+func stepName(st model.Step) string {
+	h := string(rune('A' + st.Host))
+	switch st.Kind {
+	case model.User:
+		return h + " " + st.Call
+	case model.Deliver:
+		return h + " rcv " + st.Seg.Flags.String()
+	case model.Drop:
+		return "lost " + st.Seg.Flags.String()
+	case model.Duplicate:
+		return "duplicated " + st.Seg.Flags.String()
+	case model.Timer:
+		return h + " " + st.Event.String() + " fires"
+	case model.Inject:
+		return "attacker -> " + h
+	}
+	return st.Kind.String()
 }
 
 // goalName is what the scenario's trace reaches, for the diagram's last
@@ -332,6 +383,9 @@ func renderScene(b *bytes.Buffer, p Page, i int, s *Scenario) error {
 		}
 		fmt.Fprintf(b, ". On the correct table `tcpcheck explore` finds every property holding in this configuration: %s (%d states).\n\n",
 			s.Result.Verdict, s.Result.States)
+		if s.Parting != "" {
+			fmt.Fprintf(b, "%s\n\n", s.Parting)
+		}
 	default:
 		fmt.Fprintf(b, "The shortest trace of the correct table to: %s.\n\n", sc.Goal.Name)
 	}
