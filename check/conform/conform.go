@@ -1,0 +1,603 @@
+package conform
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tcpcheck/tcpcheck/impl"
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// Options describe the endpoint whose trace is checked.
+type Options struct {
+	// RecvBuffer is the endpoint's receive buffer (impl.Options.RecvBuffer),
+	// the largest RCV.WND; default 65535.
+	RecvBuffer int
+	// MSL is the endpoint's maximum segment lifetime; TimeWaitHeld is
+	// checked only when it is set.
+	MSL time.Duration
+	// Context is how many steps a divergence shows before the one that
+	// diverged; default 16.
+	Context int
+}
+
+// Checks named in a [Divergence].
+const (
+	CheckConformance = "conformance"  // the transition is not the table's
+	CheckTimeWait    = "TimeWaitHeld" // the model's property, on one endpoint
+)
+
+// Divergence is the first recorded step that the reference table does not
+// allow (or that breaks TimeWaitHeld).
+type Divergence struct {
+	Check  string   // CheckConformance or CheckTimeWait
+	Step   int      // 1-based number of the transition in the trace
+	Reason string   // what is wrong, naming the rows
+	Table  []string // the steps leading to it, segment-table style, the divergent one last
+}
+
+// Error renders the divergence with its segment table.
+func (d *Divergence) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "conform: %s: step %d: %s\n", d.Check, d.Step, d.Reason)
+	for _, l := range d.Table {
+		b.WriteString("    ")
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// TCB is the checker's view of one connection: the variables the guards
+// read, computed from the recorded segments.
+type TCB struct {
+	State                spec.State
+	Passive              bool
+	ISS, IRS             spec.Seq
+	HaveISS, HaveIRS     bool
+	SndUna, SndNxt       spec.Seq
+	RcvNxt               spec.Seq
+	FinSent, FinReceived bool
+	// FinFirst: our FIN went out before the peer's FIN was accepted.
+	FinFirst bool
+}
+
+type pair struct{ local, remote netip.AddrPort }
+
+type shadow struct {
+	TCB
+	sndWnd, maxSndWnd  uint32
+	wl1, wl2           spec.Seq
+	sndShift, rcvShift uint8
+	peerWS             bool
+	advEdge            spec.Seq
+	advSet             bool
+	twSince            time.Time
+}
+
+// Checker replays an endpoint's transitions through the reference table.
+// Feed it with [Checker.Tracer] (or [Checker.Transition] and
+// [Checker.Extra]); it is safe for use by several stacks at once.
+type Checker struct {
+	opt  Options
+	ref  *spec.Machine
+	rows []spec.Row
+
+	mu    sync.Mutex
+	conns map[pair]*shadow
+	ring  []string // the last Context rendered steps
+	steps int
+	div   *Divergence
+}
+
+// New returns a checker whose reference is spec.NewMachine(spec.Table()).
+func New(opt Options) (*Checker, error) {
+	if opt.RecvBuffer == 0 {
+		opt.RecvBuffer = 65535
+	}
+	if opt.Context == 0 {
+		opt.Context = 16
+	}
+	if opt.RecvBuffer < 0 || opt.MSL < 0 || opt.Context < 0 {
+		return nil, fmt.Errorf("conform: options must not be negative")
+	}
+	m, err := spec.NewMachine(spec.Table())
+	if err != nil {
+		return nil, fmt.Errorf("conform: %w", err)
+	}
+	return &Checker{opt: opt, ref: m, rows: m.Rows(), conns: map[pair]*shadow{}}, nil
+}
+
+// Tracer returns the hooks to put in impl.Options.Tracer. next, when its
+// hooks are set, is called too (after the checker).
+func (c *Checker) Tracer(next impl.Tracer) impl.Tracer {
+	return impl.Tracer{
+		Transition: func(t impl.Transition) {
+			c.Transition(t)
+			if next.Transition != nil {
+				next.Transition(t)
+			}
+		},
+		Extra: func(tm time.Time, local, remote netip.AddrPort, sent bool, s impl.Segment, why string) {
+			c.Extra(tm, local, remote, sent, s, why)
+			if next.Extra != nil {
+				next.Extra(tm, local, remote, sent, s, why)
+			}
+		},
+	}
+}
+
+// Err returns the first divergence (a *Divergence), or nil.
+func (c *Checker) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.div == nil {
+		return nil
+	}
+	return c.div
+}
+
+// Steps returns how many transitions the checker has seen.
+func (c *Checker) Steps() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.steps
+}
+
+// TCB returns the checker's view of the connection from local to remote.
+func (c *Checker) TCB(local, remote netip.AddrPort) (TCB, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sh := c.conns[pair{local, remote}]
+	if sh == nil {
+		return TCB{}, false
+	}
+	return sh.TCB, true
+}
+
+// Recent returns the last rendered steps (at most Options.Context).
+func (c *Checker) Recent() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.ring...)
+}
+
+func (c *Checker) remember(line string) {
+	if c.opt.Context == 0 {
+		return
+	}
+	if len(c.ring) == c.opt.Context {
+		copy(c.ring, c.ring[1:])
+		c.ring = c.ring[:len(c.ring)-1]
+	}
+	c.ring = append(c.ring, line)
+}
+
+// Transition checks one recorded transition.
+func (c *Checker) Transition(t impl.Transition) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.steps++
+	row := "?"
+	if t.Row >= 0 && t.Row < len(c.rows) {
+		row = c.rows[t.Row].Name()
+	}
+	line := fmt.Sprintf("%4d %s %s>%s  %s --%s--> %s  [%s]", c.steps, t.Time.Format("15:04:05.000"),
+		addr(t.Local), addr(t.Remote), t.From, t.Event, t.To, row)
+	if t.In != nil {
+		line += "  in: " + t.In.String()
+	}
+	for _, s := range t.Out {
+		line += "  out: " + s.String()
+	}
+	c.remember(line)
+	if c.div != nil {
+		return
+	}
+	if check, why := c.step(&t); why != "" {
+		c.div = &Divergence{Check: check, Step: c.steps, Reason: why, Table: append([]string(nil), c.ring...)}
+	}
+}
+
+// Extra checks a segment sent outside any row (a window update or a
+// duplicate ACK): it must be an ACK at the shadow SND.NXT carrying the
+// shadow RCV.NXT.
+func (c *Checker) Extra(tm time.Time, local, remote netip.AddrPort, sent bool, s impl.Segment, why string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	dir := "in"
+	if sent {
+		dir = "out"
+	}
+	c.remember(fmt.Sprintf("     %s %s>%s  (%s, %s: %s)", tm.Format("15:04:05.000"), addr(local), addr(remote), why, dir, s))
+	if c.div != nil || !sent {
+		return
+	}
+	sh := c.conns[pair{local, remote}]
+	if sh == nil || !sh.State.HasTCB() {
+		return
+	}
+	h := s.Header
+	if why := func() string {
+		if h.Flags != spec.ACK || s.Len != 0 {
+			return fmt.Sprintf("segment sent outside a row (%s) is %s, not a bare ACK", why, s)
+		}
+		if h.Seq != sh.SndNxt || h.Ack != sh.RcvNxt {
+			return fmt.Sprintf("ACK sent outside a row (%s) is seq=%d ack=%d; SND.NXT=%d RCV.NXT=%d",
+				why, uint32(h.Seq), uint32(h.Ack), uint32(sh.SndNxt), uint32(sh.RcvNxt))
+		}
+		return ""
+	}(); why != "" {
+		c.div = &Divergence{Check: CheckConformance, Step: c.steps, Reason: why, Table: append([]string(nil), c.ring...)}
+		return
+	}
+	sh.advertise(h)
+}
+
+func addr(a netip.AddrPort) string {
+	if !a.IsValid() || !a.Addr().IsValid() {
+		return "*"
+	}
+	return a.String()
+}
+
+// segLen is SEG.LEN: text plus one for SYN and one for FIN.
+func segLen(s *impl.Segment) uint32 {
+	n := uint32(s.Len)
+	if s.Header.Flags.Has(spec.SYN) {
+		n++
+	}
+	if s.Header.Flags.Has(spec.FIN) {
+		n++
+	}
+	return n
+}
+
+// wantShift is impl's window scale shift for a receive buffer (RFC 7323 §2.3).
+func wantShift(buf int) uint8 {
+	var sh uint8
+	for buf>>sh > 65535 && sh < 14 {
+		sh++
+	}
+	return sh
+}
+
+// window returns the bounds of RCV.WND: what was last advertised, and the
+// most the receive buffer allows.
+func (sh *shadow) window(buf int) (lo, hi uint32) {
+	if sh.advSet && sh.RcvNxt.LessThan(sh.advEdge) {
+		lo = sh.advEdge.Sub(sh.RcvNxt)
+	}
+	limit := uint32(65535) << sh.rcvShift
+	hi = min(max(uint32(buf), lo), limit)
+	return min(lo, limit), hi
+}
+
+func (sh *shadow) ctx(in *impl.Segment, wnd uint32) spec.Ctx {
+	x := spec.Ctx{SndUna: sh.SndUna, SndNxt: sh.SndNxt, RcvNxt: sh.RcvNxt, RcvWnd: wnd,
+		MaxSndWnd: sh.maxSndWnd, FinSent: sh.FinSent, Passive: sh.Passive}
+	if in != nil {
+		x.SegSeq, x.SegAck, x.SegLen, x.SegFlags = in.Header.Seq, in.Header.Ack, segLen(in), in.Header.Flags
+	}
+	return x
+}
+
+// advertise notes the window a segment we sent advertises.
+func (sh *shadow) advertise(h impl.Header) {
+	if !h.Flags.Has(spec.ACK) || h.Flags.Has(spec.RST) {
+		return
+	}
+	w := uint32(h.Window)
+	if !h.Flags.Has(spec.SYN) {
+		w <<= sh.rcvShift
+	}
+	sh.advEdge, sh.advSet = h.Ack.Add(w), true
+}
+
+// step checks t against the reference and moves the shadow TCB. It
+// returns the name of the failed check and why, or "", "".
+func (c *Checker) step(t *impl.Transition) (string, string) {
+	k := pair{t.Local, t.Remote}
+	sh := c.conns[k]
+	if sh == nil || !sh.State.HasTCB() {
+		if t.From.HasTCB() {
+			return CheckConformance, fmt.Sprintf("the connection is in %s, but the model saw no OPEN for it", t.From)
+		}
+		sh = &shadow{TCB: TCB{State: t.From, Passive: t.From == spec.Listen}}
+		c.conns[k] = sh
+	}
+	if t.From != sh.State {
+		return CheckConformance, fmt.Sprintf("the endpoint stepped from %s, the model is in %s", t.From, sh.State)
+	}
+	in := t.In
+	switch {
+	case t.Event.IsSegment() && in == nil:
+		return CheckConformance, fmt.Sprintf("segment event %s without a recorded segment", t.Event)
+	case t.Event.IsSegment():
+		if e := spec.Classify(in.Header.Flags, in.Len); e != t.Event {
+			return CheckConformance, fmt.Sprintf("segment %s is %s (spec.Classify), the endpoint stepped %s", in, e, t.Event)
+		}
+	case in != nil:
+		return CheckConformance, fmt.Sprintf("event %s with a segment", t.Event)
+	case int(t.Event) >= spec.NumEvents:
+		return CheckConformance, fmt.Sprintf("unknown event %d", t.Event)
+	}
+
+	lo, hi := sh.window(c.opt.RecvBuffer)
+	xlo, xhi := sh.ctx(in, lo), sh.ctx(in, hi)
+	cands := []int{c.ref.StepCtx(sh.State, t.Event, &xlo)}
+	if r := c.ref.StepCtx(sh.State, t.Event, &xhi); r != cands[0] {
+		cands = append(cands, r)
+	}
+	r := -1
+	for _, ri := range cands {
+		if ri >= 0 && ri == t.Row && c.rows[ri].To == t.To {
+			r = ri
+		}
+	}
+	if r < 0 {
+		got := fmt.Sprintf("row %d", t.Row)
+		if t.Row >= 0 && t.Row < len(c.rows) {
+			got = fmt.Sprintf("%q", c.rows[t.Row].Name())
+		}
+		var want []string
+		for _, ri := range cands {
+			if ri < 0 {
+				want = append(want, "no row")
+				continue
+			}
+			want = append(want, fmt.Sprintf("%q to %s", c.rows[ri].Name(), c.rows[ri].To))
+		}
+		return CheckConformance, fmt.Sprintf("the endpoint applied %s and went to %s; the table applies %s (guards %s; %s)",
+			got, t.To, strings.Join(want, " or "), guardString(spec.EvalAll(&xlo)), sh.describe())
+	}
+	row := c.rows[r]
+	if why := c.apply(sh, row, t, &xlo, &xhi); why != "" {
+		return CheckConformance, fmt.Sprintf("row %q: %s", row.Name(), why)
+	}
+
+	// TimeWaitHeld, as far as one endpoint shows it.
+	acts := row.Actions()
+	if t.To == spec.TimeWait && t.From != spec.TimeWait && !sh.FinFirst {
+		return CheckTimeWait, fmt.Sprintf("%s entered TIME-WAIT without having sent its FIN before the peer's arrived", addr(t.Local))
+	}
+	if t.From == spec.TimeWait && t.Event == spec.TimeWaitTimeout && c.opt.MSL > 0 {
+		if held := t.Time.Sub(sh.twSince); held < 2*c.opt.MSL {
+			return CheckTimeWait, fmt.Sprintf("%s left TIME-WAIT after %v, less than 2*MSL = %v", addr(t.Local), held, 2*c.opt.MSL)
+		}
+	}
+	if acts.Has(spec.StartTimeWait) {
+		sh.twSince = t.Time
+	}
+	if acts.Has(spec.DeleteTCB) {
+		*sh = shadow{TCB: TCB{State: row.To, Passive: row.To == spec.Listen}}
+	}
+	sh.State = row.To
+	return "", ""
+}
+
+func (sh *shadow) describe() string {
+	return fmt.Sprintf("SND.UNA=%d SND.NXT=%d RCV.NXT=%d", uint32(sh.SndUna), uint32(sh.SndNxt), uint32(sh.RcvNxt))
+}
+
+func guardString(g spec.GuardSet) string {
+	var parts []string
+	for i := spec.Guard(0); int(i) < spec.NumGuards; i++ {
+		if g.Has(i) {
+			parts = append(parts, i.String())
+		} else {
+			parts = append(parts, "!"+i.String())
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// apply moves the shadow TCB through row's actions, checking the segments
+// the endpoint sent against them.
+func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *spec.Ctx) string {
+	acts := row.Actions()
+	in := t.In
+	// Processing of the arriving segment, in action order.
+	if acts.Has(spec.AcceptSYN) && in != nil {
+		h := in.Header
+		sh.IRS, sh.HaveIRS, sh.RcvNxt = h.Seq, true, h.Seq.Add(1)
+		sh.sndWnd, sh.wl1, sh.wl2 = uint32(h.Window), h.Seq, h.Ack
+		sh.maxSndWnd = max(sh.maxSndWnd, sh.sndWnd)
+		sh.peerWS = h.HasWScale
+		sh.sndShift, sh.rcvShift = 0, 0
+		if sh.peerWS {
+			sh.sndShift, sh.rcvShift = min(h.WScale, 14), wantShift(c.opt.RecvBuffer)
+		}
+	}
+	if acts.Has(spec.ProcessACK) && in != nil && in.Header.Flags.Has(spec.ACK) {
+		h := in.Header
+		if sh.SndUna.LessThan(h.Ack) && h.Ack.LessEq(sh.SndNxt) {
+			sh.SndUna = h.Ack
+		}
+		if sh.wl1.LessThan(h.Seq) || sh.wl1 == h.Seq && sh.wl2.LessEq(h.Ack) {
+			w := uint32(h.Window)
+			if !h.Flags.Has(spec.SYN) {
+				w <<= sh.sndShift
+			}
+			sh.sndWnd, sh.wl1, sh.wl2 = w, h.Seq, h.Ack
+			sh.maxSndWnd = max(sh.maxSndWnd, w)
+		}
+	}
+	mid := sh.RcvNxt
+	if acts.Has(spec.AcceptText) && in != nil {
+		seq, n := in.Header.Seq, uint32(in.Len)
+		if seq.LessThan(sh.RcvNxt) {
+			if skip := sh.RcvNxt.Sub(seq); skip < n {
+				seq, n = sh.RcvNxt, n-skip
+			} else {
+				n = 0
+			}
+		}
+		if seq == sh.RcvNxt {
+			sh.RcvNxt = sh.RcvNxt.Add(n)
+		}
+	}
+	if acts.Has(spec.AcceptFIN) && in != nil {
+		if in.Header.Seq.Add(uint32(in.Len)) == sh.RcvNxt && !sh.FinReceived {
+			sh.RcvNxt = sh.RcvNxt.Add(1)
+			sh.FinReceived = true
+		}
+	}
+
+	// What was sent.
+	var sentSYN, sentSYNACK, sentRST, sentACK bool
+	for i := range t.Out {
+		s := &t.Out[i]
+		h := s.Header
+		f := h.Flags
+		bad := func(format string, args ...any) string {
+			return fmt.Sprintf("sent %s: ", s) + fmt.Sprintf(format, args...)
+		}
+		switch {
+		case f.Has(spec.RST):
+			sentRST = true
+			switch {
+			case acts.Has(spec.ReplyRST) && in != nil:
+				if in.Header.Flags.Has(spec.ACK) {
+					if f != spec.RST || h.Seq != in.Header.Ack {
+						return bad("the reply to a segment with ACK is <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.1)")
+					}
+				} else if f != spec.RST|spec.ACK || h.Seq != 0 || h.Ack != in.Header.Seq.Add(segLen(in)) {
+					return bad("the reply to a segment without ACK is <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> (RFC 9293 §3.10.7.1)")
+				}
+			case acts.Has(spec.SendRST):
+				if h.Seq != sh.SndNxt {
+					return bad("the RST of ABORT carries SND.NXT=%d", uint32(sh.SndNxt))
+				}
+			default:
+				return bad("the row sends no RST")
+			}
+		case f.Has(spec.SYN):
+			if s.Len > 0 || f.Has(spec.FIN) {
+				return bad("a SYN with text or FIN")
+			}
+			if f.Has(spec.ACK) {
+				sentSYNACK = true
+				if h.Ack != sh.RcvNxt {
+					return bad("SYN,ACK must acknowledge RCV.NXT=%d", uint32(sh.RcvNxt))
+				}
+				switch {
+				case acts.Has(spec.SendSYNACK) && !sh.HaveISS:
+					sh.ISS, sh.HaveISS, sh.SndUna, sh.SndNxt = h.Seq, true, h.Seq, h.Seq.Add(1)
+				case acts.Has(spec.SendSYNACK) || acts.Has(spec.Retransmit):
+					if h.Seq != sh.ISS {
+						return bad("SYN,ACK must carry ISS=%d", uint32(sh.ISS))
+					}
+				default:
+					return bad("the row sends no SYN,ACK")
+				}
+			} else {
+				sentSYN = true
+				switch {
+				case acts.Has(spec.SendSYN):
+					sh.ISS, sh.HaveISS, sh.SndUna, sh.SndNxt = h.Seq, true, h.Seq, h.Seq.Add(1)
+				case acts.Has(spec.Retransmit) && sh.HaveISS:
+					if h.Seq != sh.ISS {
+						return bad("a retransmitted SYN must carry ISS=%d", uint32(sh.ISS))
+					}
+				default:
+					return bad("the row sends no SYN")
+				}
+			}
+		default:
+			if !f.Has(spec.ACK) {
+				return bad("a segment without ACK, SYN or RST")
+			}
+			sentACK = true
+			n := segLen(s)
+			switch {
+			case n > 0 && h.Seq == sh.SndNxt && !sh.FinSent:
+				if !(acts.Has(spec.SendText) || acts.Has(spec.SendFIN) || acts.Has(spec.ProcessACK)) {
+					return bad("new text or FIN at SND.NXT, but the row neither sends text nor FIN nor processes an ACK")
+				}
+				if h.Ack != mid && h.Ack != sh.RcvNxt {
+					return bad("must acknowledge RCV.NXT=%d", uint32(sh.RcvNxt))
+				}
+				sh.SndNxt = sh.SndNxt.Add(n)
+				if f.Has(spec.FIN) {
+					if !acts.Has(spec.SendFIN) && !sh.finPendingOK(acts) {
+						return bad("a FIN from a row that does not send one")
+					}
+					sh.FinSent = true
+					sh.FinFirst = !sh.FinReceived
+				}
+			case n > 0:
+				if !(acts.Has(spec.Retransmit) || acts.Has(spec.ProcessACK)) {
+					return bad("a retransmission from a row that neither retransmits nor processes an ACK")
+				}
+				if !sh.SndUna.LessEq(h.Seq) || !h.Seq.Add(n).LessEq(sh.SndNxt) {
+					return bad("a retransmission outside [SND.UNA=%d, SND.NXT=%d)", uint32(sh.SndUna), uint32(sh.SndNxt))
+				}
+				if h.Ack != mid && h.Ack != sh.RcvNxt {
+					return bad("must acknowledge RCV.NXT=%d", uint32(sh.RcvNxt))
+				}
+			case acts.Has(spec.SendACK) || acts.Has(spec.SendChallengeACK):
+				if h.Seq != sh.SndNxt || h.Ack != sh.RcvNxt {
+					return bad("the ACK must be <SEQ=SND.NXT=%d><ACK=RCV.NXT=%d>", uint32(sh.SndNxt), uint32(sh.RcvNxt))
+				}
+			case acts.Has(spec.Retransmit):
+				// A window probe (RFC 9293 §3.8.6.1) or an empty resend.
+				if !sh.SndUna.Add(^uint32(0)).LessEq(h.Seq) || !h.Seq.LessEq(sh.SndNxt) || h.Ack != sh.RcvNxt {
+					return bad("a window probe outside [SND.UNA-1, SND.NXT] or not acknowledging RCV.NXT=%d", uint32(sh.RcvNxt))
+				}
+			default:
+				return bad("the row sends no ACK")
+			}
+		}
+		sh.advertise(h)
+	}
+	switch {
+	case acts.Has(spec.SendSYN) && !sentSYN:
+		return "the row sends a SYN; the endpoint sent none"
+	case acts.Has(spec.SendSYNACK) && !sentSYNACK:
+		return "the row sends a SYN,ACK; the endpoint sent none"
+	case acts.Has(spec.SendRST) && !sentRST, acts.Has(spec.ReplyRST) && in != nil && !sentRST:
+		return "the row sends a RST; the endpoint sent none"
+	case acts.Has(spec.Retransmit) && len(t.Out) == 0:
+		return "the row retransmits; the endpoint sent nothing"
+	case acts.Has(spec.SendACK) && !sentACK && !rateLimited(in, xlo, xhi):
+		return "the row sends an ACK; the endpoint sent none"
+	}
+	return ""
+}
+
+// finPendingOK reports whether a FIN may go out in a row without send FIN:
+// one that sends queued text (or frees window by processing an ACK) after
+// CLOSE was called earlier.
+func (sh *shadow) finPendingOK(acts spec.Actions) bool {
+	return acts.Has(spec.SendText) || acts.Has(spec.ProcessACK) || acts.Has(spec.Retransmit)
+}
+
+// rateLimited reports whether the endpoint may leave out the ACK of a row:
+// impl rate-limits ACKs to unacceptable segments of zero length.
+func rateLimited(in *impl.Segment, xlo, xhi *spec.Ctx) bool {
+	if in == nil || segLen(in) != 0 {
+		return false
+	}
+	for _, x := range []*spec.Ctx{xlo, xhi} {
+		if !spec.IsSeqOK(x) || in.Header.Flags.Has(spec.ACK) && !spec.IsAckInRange(x) {
+			return true
+		}
+	}
+	return false
+}
+
+// Check replays a whole recorded trace and returns the first divergence.
+func Check(trace []impl.Transition, opt Options) error {
+	c, err := New(opt)
+	if err != nil {
+		return err
+	}
+	for _, t := range trace {
+		c.Transition(t)
+	}
+	return c.Err()
+}
