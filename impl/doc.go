@@ -46,8 +46,11 @@
 // RFC 6298 backoff and Karn's rule, process ACK frees acknowledged text,
 // takes RTT samples, updates the send window and sends what it now allows,
 // with fast retransmit on the third duplicate ACK and NewReno partial-ACK
-// recovery (RFC 5681, RFC 6582); accept text appends in-order text to the
-// receive buffer, whose free space is the advertised window.
+// recovery (RFC 5681, RFC 6582), and resends a hole again when more
+// duplicate ACKs arrive than the segments in flight when it was resent
+// could explain; accept text appends in-order text to the receive buffer,
+// whose free space is the advertised window (scaled by RFC 7323's option
+// when both SYNs carry it). There is no congestion control.
 //
 // A few things happen outside any row, because the table has no event for
 // them; none changes a state:
