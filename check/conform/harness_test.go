@@ -193,6 +193,7 @@ type harness struct {
 	accepts   int           // B's children that signalled connected, not yet accepted
 	log       []string
 	rows      []spec.Row // the endpoint's table
+	recorded  []impl.Transition
 }
 
 // pattern is the octet at offset k of the stream side h of the connection
@@ -271,6 +272,7 @@ func (h *harness) trace(t impl.Transition) {
 	if rowsSeen != nil {
 		rowsSeen(t.Row)
 	}
+	h.recorded = append(h.recorded, t)
 	k := pair{t.Local, t.Remote}
 	switch {
 	case t.Local.Addr() == ipA && t.Event == spec.ActiveOpen && t.From == spec.Closed:
@@ -487,6 +489,13 @@ func (h *harness) read(e *endpoint) error {
 			e.eof = true
 			return nil
 		case err != nil && !errors.Is(err, os.ErrDeadlineExceeded):
+			// A connection that ends other than by EOF tells its user
+			// why (RFC 9293 §3.10: "connection reset", "connection
+			// refused", a timeout); it never just vanishes.
+			if !errors.Is(err, impl.ErrConnReset) && !errors.Is(err, impl.ErrConnRefused) && !errors.Is(err, impl.ErrTimeout) {
+				return h.fail("UserSignal", "%s[port %d] read failed with %q, not a reset, refusal or timeout",
+					"AB"[e.host:e.host+1], e.port, err)
+			}
 			e.failed = true
 			return nil
 		case n == 0:
@@ -647,11 +656,22 @@ func (h *harness) quiet() bool {
 
 // runPlan runs a plan and returns the first failed check, or nil.
 func runPlan(p plan, cfg config) error {
+	_, err := recordPlan(p, cfg)
+	return err
+}
+
+// recordPlan runs a plan and returns the transitions of both endpoints.
+func recordPlan(p plan, cfg config) ([]impl.Transition, error) {
 	h, err := newHarness(p, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer h.close()
+	err = h.run(p)
+	return h.recorded, err
+}
+
+func (h *harness) run(p plan) error {
 	if err := h.check(); err != nil {
 		return err
 	}

@@ -1,0 +1,112 @@
+package conform
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// transfer is a plan with a handshake, text both ways, a close from each
+// side and time for TIME-WAIT.
+var transfer = plan{ISN: [2]spec.Seq{0xfffffff0, 5000}, Ops: []op{
+	{Kind: opListen, Host: 1}, {Kind: opDial},
+	{Kind: opDeliver}, {Kind: opDeliver}, {Kind: opDeliver},
+	{Kind: opWrite, Host: 0, N: 100}, {Kind: opDeliver}, {Kind: opDeliver},
+	{Kind: opWrite, Host: 1, N: 30}, {Kind: opDeliver}, {Kind: opRead, Host: 0}, {Kind: opRead, Host: 1},
+	{Kind: opClose, Host: 0}, {Kind: opDeliver}, {Kind: opDeliver},
+	{Kind: opClose, Host: 1}, {Kind: opDeliver}, {Kind: opDeliver},
+	{Kind: opAdvance, D: 5 * time.Second},
+}}
+
+func TestTransferConformsAndRoundTrips(t *testing.T) {
+	trace, err := recordPlan(transfer, config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trace) < 12 {
+		t.Fatalf("only %d transitions recorded", len(trace))
+	}
+	var buf bytes.Buffer
+	if err := WriteTrace(&buf, trace); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadTrace(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != len(trace) {
+		t.Fatalf("read back %d transitions of %d", len(back), len(trace))
+	}
+	if err := Check(back, Options{MSL: harnessMSL}); err != nil {
+		t.Fatalf("the recorded trace does not conform: %v", err)
+	}
+}
+
+// TestTamperedTraceDiverges edits one recorded transition at a time and
+// requires the checker to stop at exactly that step.
+func TestTamperedTraceDiverges(t *testing.T) {
+	trace, err := recordPlan(transfer, config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range trace {
+		for _, edit := range []struct {
+			name string
+			f    func(i int) bool
+		}{
+			{"next state", func(i int) bool { trace[i].To = (trace[i].To + 1) % spec.State(spec.NumStates); return true }},
+			{"drop a sent segment", func(i int) bool {
+				if len(trace[i].Out) == 0 {
+					return false
+				}
+				trace[i].Out = trace[i].Out[1:]
+				return true
+			}},
+			{"ack field", func(i int) bool {
+				if len(trace[i].Out) == 0 || !trace[i].Out[0].Header.Flags.Has(spec.ACK) {
+					return false
+				}
+				trace[i].Out[0].Header.Ack++
+				return true
+			}},
+		} {
+			tampered := append(trace[:0:0], trace...)
+			tampered[i].Out = append(tampered[i].Out[:0:0], trace[i].Out...)
+			saved := trace
+			trace = tampered
+			ok := edit.f(i)
+			trace = saved
+			if !ok {
+				continue
+			}
+			err := Check(tampered, Options{MSL: harnessMSL})
+			var d *Divergence
+			if !errors.As(err, &d) {
+				t.Errorf("step %d, %s edited: no divergence (%v)", i+1, edit.name, err)
+				continue
+			}
+			// A SEND or CLOSE need not put its text or FIN on the wire at once (the window,
+			// sender SWS avoidance), so a lost data segment of a SEND shows
+			// only when the peer's answer does not fit; every other edit
+			// diverges at the edited step.
+			late := edit.name == "drop a sent segment" && (trace[i].Event == spec.Send || trace[i].Event == spec.Close)
+			if d.Check != CheckConformance || d.Step < i+1 || !late && d.Step != i+1 {
+				t.Errorf("step %d, %s edited: divergence %s at step %d", i+1, edit.name, d.Check, d.Step)
+			}
+			if len(d.Table) == 0 || !strings.Contains(d.Error(), "-->") {
+				t.Errorf("step %d: the divergence has no segment table:\n%v", i+1, d)
+			}
+		}
+	}
+}
+
+func TestReadTraceRejectsJunk(t *testing.T) {
+	_, err := ReadTrace(strings.NewReader("\n{\"Time\":\"2026-01-01T00:00:00Z\"}\n{\"Bogus\":1}\n"))
+	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.HasPrefix(err.Error(), "conform: ") {
+		t.Fatalf("err = %v, want a conform error naming line 3", err)
+	}
+}
