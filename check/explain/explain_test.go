@@ -62,7 +62,7 @@ func TestPagesExist(t *testing.T) {
 			}
 		}
 	}
-	for _, m := range []string{"two-way-handshake", "three-way-close", "no-time-wait", "short-time-wait", "accept-any-rst"} {
+	for _, m := range []string{"two-way-handshake", "three-way-close", "no-time-wait", "short-time-wait", "accept-any-rst", "no-fin-retransmit"} {
 		if !mutants[m] {
 			t.Errorf("no page shows the mutant %s", m)
 		}
@@ -127,6 +127,12 @@ func TestDocTracesReplay(t *testing.T) {
 			}
 			if len(steps) == 0 {
 				t.Errorf("%s: empty trace", name)
+			}
+			if tr.Property != "" {
+				// Replay checks invariants itself; this also covers Quiescence.
+				if err := check.Replay(sys, &check.Violation{Property: tr.Property, Init: init, Trace: steps}); err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
 			}
 			var table bytes.Buffer
 			if err := tr.WriteTable(&table); err != nil {

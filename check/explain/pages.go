@@ -441,5 +441,30 @@ func Pages() []Page {
 			Linux:   []string{"challenge-ack"},
 			Related: []string{"abort-rst"},
 		},
+		{
+			Slug:     "fin-retransmit",
+			Question: "Why must a FIN be retransmitted like data?",
+			Answer: "A FIN occupies a sequence number and is acknowledged like data, so it can be lost like data. " +
+				"If it is not retransmitted, the peer never learns that the stream ended (RFC 9293 §3.8.1, §3.10.8).",
+			Scenes: []Scene{
+				{
+					Title:  "Without FIN retransmission: the no-fin-retransmit mutant",
+					Mutant: "no-fin-retransmit",
+					Reading: "A's FIN is lost. A's retransmission timer fires but, in this mutant, sends nothing; after " +
+						"its retries A gives up. B is still ESTABLISHED, waiting for end of stream, with nothing in " +
+						"flight: no step can ever take the two back to a quiet state.",
+				},
+				{
+					Title:   "The correct table, same moves",
+					Mutant:  "no-fin-retransmit",
+					Correct: true,
+					Goal:    &quiescent,
+					Reading: "With the real table the retransmission timer sends the FIN again, B reads end of stream, " +
+						"and the close completes.",
+				},
+			},
+			Linux:   []string{"fin-retransmit"},
+			Related: []string{"four-way-close", "time-wait-lost-ack"},
+		},
 	}
 }
