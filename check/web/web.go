@@ -555,8 +555,15 @@ func (s *Server) counterexample(rw http.ResponseWriter, r *http.Request) {
 		s.fail(rw, fmt.Errorf("web: %v", err))
 		return
 	}
+	opt := check.Options{Quiescence: true, MaxStates: exploreLimit, Timeout: exploreTime}
+	for _, m := range model.Mutants() {
+		if m.Name == mutant {
+			// As tcpcheck why does: the property the mutant is about.
+			opt.Properties = []string{m.Property}
+		}
+	}
 	s.explore.Lock()
-	res, err := check.Explore(sys, check.Options{Quiescence: true, MaxStates: exploreLimit, Timeout: exploreTime})
+	res, err := check.Explore(sys, opt)
 	s.explore.Unlock()
 	if err != nil {
 		s.fail(rw, fmt.Errorf("web: %v", err))
