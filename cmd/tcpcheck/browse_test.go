@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -233,5 +234,23 @@ func TestServeFlag(t *testing.T) {
 		if (err != nil) != c.bad || f.addr != c.addr || f.set != c.set {
 			t.Errorf("%v: err %v, addr %q, set %v", c.args, err, f.addr, f.set)
 		}
+	}
+}
+
+// TestExplorerServes fetches the page over loopback without a browser.
+func TestExplorerServes(t *testing.T) {
+	sys, err := model.New(model.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := startExplorer(t, sys)
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `id="state-a">CLOSED<`) || !strings.Contains(string(body), `id="state-b">LISTEN<`) {
+		t.Fatalf("status %d:\n%.1000s", resp.StatusCode, body)
 	}
 }
