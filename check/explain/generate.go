@@ -448,6 +448,7 @@ func renderIndex(pages []Page, statesMMD []byte) []byte {
 	b.WriteString("## More\n\n")
 	b.WriteString("- [table.md](table.md): the transition table, row by row, with RFC sections.\n")
 	b.WriteString("- [decisions.md](decisions.md): decisions taken where the model and the RFC needed one.\n")
+	b.WriteString("- [findings.md](findings.md): counterexamples the explorer found on the correct table, and what was decided.\n")
 	b.WriteString("- [linux.md](linux.md): what the Linux TCP stack did in the kernel conformance scenarios.\n")
 	return b.Bytes()
 }
