@@ -15,27 +15,28 @@ func init() {
 	register(&command{
 		name:    "trace",
 		summary: "render a saved trace as a segment table, a Mermaid sequence diagram or a pcap capture",
-		usage: "[--format table|mermaid|pcap] [-o FILE] FILE\n\n" +
+		usage: "[--format table|mermaid|pcap|json] [-o FILE] FILE\n\n" +
 			"FILE is a saved trace (the \"tcpcheck-trace\" JSON format: docs/questions/*.trace.json,\n" +
 			"the export of tcpcheck browse), or the output of tcpcheck explore --json or\n" +
 			"tcpcheck why --json (its \"violation\"). \"-\" reads standard input. A trace that\n" +
 			"carries its model path is replayed through the model first and must match it.\n" +
+			"--format json writes the trace in the saved-trace format (e.g. to keep what why --json found).\n" +
 			"The format is described in the doc of package check/explain (type Trace).",
 		setup: setupTrace,
 	})
 }
 
 func setupTrace(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
-	format := fs.String("format", "table", "output `FORMAT`: table, mermaid or pcap")
+	format := fs.String("format", "table", "output `FORMAT`: table, mermaid, pcap or json (the saved-trace format)")
 	out := fs.String("o", "", "write to `FILE` instead of standard output (required for pcap on a terminal)")
 	return func(args []string, stdout, stderr io.Writer) error {
 		if len(args) != 1 {
 			return usagef("want one trace FILE (or - for standard input)")
 		}
 		switch *format {
-		case "table", "mermaid", "pcap":
+		case "table", "mermaid", "pcap", "json":
 		default:
-			return usagef("--format is %q; want table, mermaid or pcap", *format)
+			return usagef("--format is %q; want table, mermaid, pcap or json", *format)
 		}
 		var data []byte
 		var err error
@@ -60,6 +61,8 @@ func setupTrace(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) 
 			err = t.WriteTable(&b)
 		case "mermaid":
 			err = t.WriteMermaid(&b)
+		case "json":
+			err = t.WriteJSON(&b)
 		case "pcap":
 			if *out == "" {
 				if f, ok := stdout.(*os.File); ok {

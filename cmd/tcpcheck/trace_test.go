@@ -49,6 +49,15 @@ func TestTraceExploreJSON(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "LAST-ACK") || !strings.Contains(out, "violates HalfCloseDelivers") {
 		t.Fatalf("code %d, %s\n%s", code, errs, out)
 	}
+	// Converted to a saved trace, it renders the same.
+	saved := filepath.Join(t.TempDir(), "saved.json")
+	if code, _, errs := runCLI(t, "trace", "--format", "json", "-o", saved, f); code != exitOK {
+		t.Fatalf("--format json: code %d: %s", code, errs)
+	}
+	code, again, errs := runCLI(t, "trace", saved)
+	if code != exitOK || again != out {
+		t.Fatalf("saved copy: code %d, %s\n%s\nwant\n%s", code, errs, again, out)
+	}
 }
 
 func TestTraceBadFiles(t *testing.T) {
