@@ -26,6 +26,9 @@ type Scenario struct {
 	// Followed is how many steps of Trace replay the mutant's moves; the
 	// rest reach the goal (Correct scenes).
 	Followed int
+	// Beside lists, for Correct scenes, each move of the mutant's trace
+	// with the states both tables reach on it.
+	Beside [][5]string
 	// Parting says, for Correct scenes, where the correct table and the
 	// mutant first differ on the mutant's moves.
 	Parting string
@@ -122,6 +125,15 @@ func Resolve(sc Scene) (*Scenario, error) {
 		}
 	}
 	out.Parting = parting(mut, sys, v.Trace, path, made)
+	for i, j := range made {
+		ms := mut.Decode(v.Trace[i].To)
+		row := [5]string{fmt.Sprint(i + 1), stepName(v.Trace[i].Step), pairText(ms), "cannot", ""}
+		if j >= 0 {
+			row[3] = pairText(sys.Decode(path[j].To))
+			row[4] = fmt.Sprint(j + 1)
+		}
+		out.Beside = append(out.Beside, row)
+	}
 	out.Followed = len(path)
 	if sc.Goal != nil {
 		from := v.Init
@@ -172,6 +184,19 @@ func sentText(st model.Step) string {
 		out = append(out, fmt.Sprintf("%s seq=%d ack=%d len=%d", g.Flags, uint32(g.Seq), uint32(g.Ack), g.Len))
 	}
 	return strings.Join(out, " and ")
+}
+
+// pairText is both hosts' states: "ESTABLISHED / SYN-RECEIVED".
+// Of the user's signals it shows only those that end a connection.
+func pairText(st model.State) string {
+	one := func(h model.Host) string {
+		switch h.Signal {
+		case "reset", "refused", "timeout":
+			return h.State.String() + " [" + h.Signal + "]"
+		}
+		return h.State.String()
+	}
+	return one(st.Hosts[0]) + " / " + one(st.Hosts[1])
 }
 
 func hostText(h model.Host) string {
@@ -380,6 +405,18 @@ func renderScene(b *bytes.Buffer, p Page, i int, s *Scenario) error {
 			s.Result.Verdict, s.Result.States)
 		if s.Parting != "" {
 			fmt.Fprintf(b, "%s\n\n", s.Parting)
+		}
+		if len(s.Beside) > 0 {
+			b.WriteString("Side by side, the states (A / B) after each move of the mutant's counterexample:\n\n")
+			b.WriteString("| move | | mutant's table | correct table | step below |\n|---:|---|---|---|---:|\n")
+			for _, r := range s.Beside {
+				mark := ""
+				if r[2] != r[3] {
+					mark = " ◀"
+				}
+				fmt.Fprintf(b, "| %s | %s | %s | %s%s | %s |\n", r[0], r[1], r[2], r[3], mark, r[4])
+			}
+			b.WriteString("\n")
 		}
 	default:
 		fmt.Fprintf(b, "The shortest trace of the correct table to: %s.\n\n", sc.Goal.Name)
