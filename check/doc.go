@@ -33,6 +33,10 @@
 // marks backwards from the quiescent states: the first unmarked state is a
 // Quiescence violation (no quiescent state is reachable from it).
 //
+// Options.Properties narrows the check to named properties; `tcpcheck why`
+// uses it to show the counterexample a mutant is about even when the
+// mutant also breaks a restatement of the same rule a step earlier.
+//
 // A depth limit explores the states up to MaxDepth steps and then only
 // probes for states beyond it; a state limit or a timeout abandons the
 // level in progress. In each case the Result is Incomplete and names the
