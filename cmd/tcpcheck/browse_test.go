@@ -187,6 +187,12 @@ func TestBrowserHandshakeAndClose(t *testing.T) {
 	if !strings.Contains(dom, `data-state="TIME-WAIT"`) || !regexp.MustCompile(`class="node cur-a" data-state="TIME-WAIT"`).MatchString(dom) {
 		t.Error("the diagram does not highlight A's TIME-WAIT")
 	}
+	// The form that jumps to a mutant's counterexample (a GET form, so its
+	// submission is a navigation to its action with the fields as query).
+	dom = b.dom(base + "/counterexample?m=three-way-close")
+	if !strings.Contains(dom, "counterexample to HalfCloseDelivers") || !strings.Contains(dom, `id="violations"`) {
+		t.Errorf("the three-way-close counterexample page does not show the violation: %.3000s", dom)
+	}
 	shot := filepath.Join(t.TempDir(), "explorer.png")
 	if dir := os.Getenv("TCPCHECK_SCREENSHOT_DIR"); dir != "" {
 		shot = filepath.Join(dir, "explorer.png")
