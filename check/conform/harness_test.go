@@ -190,6 +190,7 @@ type harness struct {
 	// signals from the tracer, per A port
 	connected map[pair]bool
 	ended     map[pair]bool // A's connection was deleted before it connected
+	signalled map[pair]bool // the connection signalled a reset or timeout
 	accepts   int           // B's children that signalled connected, not yet accepted
 	log       []string
 	rows      []spec.Row // the endpoint's table
@@ -204,12 +205,12 @@ func pattern(p uint16, h, k int) byte {
 
 func newHarness(p plan, cfg config) (*harness, error) {
 	h := &harness{cfg: cfg, clock: impl.NewFakeClock(time.Unix(1700000000, 0)), opened: make(chan uint16, 16),
-		connected: map[pair]bool{}, ended: map[pair]bool{}, rows: cfg.table}
+		connected: map[pair]bool{}, ended: map[pair]bool{}, signalled: map[pair]bool{}, rows: cfg.table}
 	if h.rows == nil {
 		h.rows = spec.Table()
 	}
 	var err error
-	h.chk, err = New(Options{MSL: harnessMSL, Context: 40})
+	h.chk, err = New(Options{MSL: harnessMSL, Context: 60})
 	if err != nil {
 		return nil, err
 	}
@@ -274,6 +275,9 @@ func (h *harness) trace(t impl.Transition) {
 	}
 	h.recorded = append(h.recorded, t)
 	k := pair{t.Local, t.Remote}
+	if acts.Has(spec.SignalTimeout) || acts.Has(spec.SignalReset) {
+		h.signalled[k] = true
+	}
 	switch {
 	case t.Local.Addr() == ipA && t.Event == spec.ActiveOpen && t.From == spec.Closed:
 		h.opened <- t.Local.Port()
@@ -356,10 +360,14 @@ func (h *harness) ep(host, i int) *endpoint {
 // wrong in a way no check below catches (none so far).
 func (h *harness) do(o op) error {
 	h.log = append(h.log, o.String())
+	skip := func() error { // nothing to do: keep the plan listing short
+		h.log = h.log[:len(h.log)-1]
+		return nil
+	}
 	switch o.Kind {
 	case opListen:
 		if h.lst != nil {
-			return nil
+			return skip()
 		}
 		l, err := h.stacks[1].Listen(fmt.Sprintf(":%d", serverPort))
 		if err != nil {
@@ -368,7 +376,7 @@ func (h *harness) do(o op) error {
 		h.lst = l
 	case opDial:
 		if len(h.eps[0]) >= maxDials {
-			return nil
+			return skip()
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		e := &endpoint{host: 0, dialDone: make(chan dialResult, 1), cancel: cancel}
@@ -389,7 +397,7 @@ func (h *harness) do(o op) error {
 	case opWrite:
 		e := h.ep(o.Host, o.Conn)
 		if e == nil || e.conn == nil || e.closed || e.aborted {
-			return nil
+			return skip()
 		}
 		b := make([]byte, o.N)
 		for k := range b {
@@ -403,24 +411,29 @@ func (h *harness) do(o op) error {
 	case opRead:
 		e := h.ep(o.Host, o.Conn)
 		if e == nil || e.conn == nil || e.closed || e.aborted {
-			return nil
+			return skip()
 		}
 		return h.read(e)
 	case opCloseWrite:
-		if e := h.ep(o.Host, o.Conn); e != nil && e.conn != nil && !e.closed && !e.aborted {
-			if e.conn.CloseWrite() == nil {
-				e.closeWrite = true
-			}
+		e := h.ep(o.Host, o.Conn)
+		if e == nil || e.conn == nil || e.closed || e.aborted {
+			return skip()
+		}
+		if e.conn.CloseWrite() == nil {
+			e.closeWrite = true
 		}
 	case opClose:
-		if e := h.ep(o.Host, o.Conn); e != nil && e.conn != nil && !e.closed && !e.aborted {
-			e.conn.Close()
-			e.closed, e.closedEarly = true, true
+		e := h.ep(o.Host, o.Conn)
+		if e == nil || e.conn == nil || e.closed || e.aborted {
+			return skip()
 		}
+		e.conn.Close()
+		e.closed, e.closedEarly = true, true
 	case opAbort:
 		e := h.ep(o.Host, o.Conn)
 		switch {
-		case e == nil || e.closed || e.aborted:
+		case e == nil || e.closed || e.aborted || e.conn == nil && e.settled:
+			return skip()
 		case e.conn == nil && !e.settled:
 			e.cancel() // Dial aborts its connection
 			r := <-e.dialDone
@@ -434,7 +447,7 @@ func (h *harness) do(o op) error {
 		}
 	case opDeliver, opDrop, opDup:
 		if len(h.flight) == 0 {
-			return nil
+			return skip()
 		}
 		i := o.Index % len(h.flight)
 		p := h.flight[i]
@@ -486,7 +499,24 @@ func (h *harness) read(e *endpoint) error {
 		e.read += n
 		switch {
 		case err == io.EOF:
+			// End of stream says the peer wrote nothing more: every octet
+			// it wrote must have been read (HalfCloseDelivers).
 			e.eof = true
+			if p := h.peer(e); p != nil && e.read != p.written && h.signalled[h.key(e)] {
+				// Known endpoint defect (reported): after a timeout or
+				// reset flushed the unread text, impl's Read returns
+				// io.EOF, because it tests finRcvd before the error. The
+				// user should see the error; we count the case, treat
+				// the connection as failed, and TestKnownDefectEOFAfterFlush
+				// pins it so that the exemption goes once impl is fixed.
+				knownEOFAfterFlush++
+				e.failed = true
+				return nil
+			}
+			if p := h.peer(e); p != nil && e.read != p.written {
+				return h.fail("HalfCloseDelivers", "%s[port %d] read end of stream after %d octets; the peer wrote %d",
+					"AB"[e.host:e.host+1], e.port, e.read, p.written)
+			}
 			return nil
 		case err != nil && !errors.Is(err, os.ErrDeadlineExceeded):
 			// A connection that ends other than by EOF tells its user
@@ -503,6 +533,18 @@ func (h *harness) read(e *endpoint) error {
 		}
 	}
 	return nil
+}
+
+// knownEOFAfterFlush counts reads that met the known endpoint defect.
+var knownEOFAfterFlush int
+
+// key returns the connection of e as the tracer names it.
+func (h *harness) key(e *endpoint) pair {
+	a, b := netip.AddrPortFrom(ipA, e.port), netip.AddrPortFrom(ipB, serverPort)
+	if e.host == 1 {
+		return pair{b, a}
+	}
+	return pair{a, b}
 }
 
 // peer returns the endpoint on the other side of e's connection: A's
