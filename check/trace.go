@@ -292,6 +292,8 @@ type ViolationJSONValue struct {
 	Note     string     `json:"note,omitempty"`
 	Init     StepJSON   `json:"init"`
 	Trace    []StepJSON `json:"trace"`
+	// Next holds a few steps the last state can still take (Quiescence).
+	Next []StepJSON `json:"next,omitempty"`
 }
 
 func segJSON(s model.Segment) SegmentJSON {
@@ -306,10 +308,10 @@ func ViolationJSON(sys *model.System, v *Violation) ViolationJSONValue {
 		Init: StepJSON{Kind: "init", Host: "", Sent: []SegmentJSON{},
 			A: init.Hosts[0].State.String(), B: init.Hosts[1].State.String(),
 			AHost: init.Hosts[0].String(), BHost: init.Hosts[1].String()}}
-	for i, t := range v.Trace {
+	step := func(i int, t model.Transition) StepJSON {
 		st := t.Step
 		cur := sys.Decode(t.To)
-		j := StepJSON{Step: i + 1, Kind: st.Kind.String(), Host: hostName(st.Host), Call: st.Call, Sent: []SegmentJSON{},
+		j := StepJSON{Step: i, Kind: st.Kind.String(), Host: hostName(st.Host), Call: st.Call, Sent: []SegmentJSON{},
 			A: cur.Hosts[0].State.String(), B: cur.Hosts[1].State.String(),
 			AHost: cur.Hosts[0].String(), BHost: cur.Hosts[1].String()}
 		switch st.Kind {
@@ -329,7 +331,13 @@ func ViolationJSON(sys *model.System, v *Violation) ViolationJSONValue {
 		for _, s := range sent(st) {
 			j.Sent = append(j.Sent, segJSON(s))
 		}
-		out.Trace = append(out.Trace, j)
+		return j
+	}
+	for i, t := range v.Trace {
+		out.Trace = append(out.Trace, step(i+1, t))
+	}
+	for _, t := range v.Next {
+		out.Next = append(out.Next, step(len(v.Trace)+1, t))
 	}
 	return out
 }
