@@ -38,9 +38,10 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of impl/t
 //	swap                   exchange the two oldest segments in flight
 //	advance DURATION       move the clock (timers fire)
 //	write H TEXT           SEND on H's connection
+//	writen H N             SEND of N octets on H's connection
 //	close H                CLOSE on H's connection (half-close: reading goes on)
 //	abort H                ABORT on H's connection
-//	read H                 what a read on H's connection returns now
+//	read H                 what a read on H's connection returns now (the text, or its length past 64 octets)
 //	inject H FLAGS seq=N [ack=N] [len=N]   a segment from H's peer to H's connection
 //	state                  both hosts' connections, as ss prints them
 //	inflight               the segments in flight
@@ -255,6 +256,18 @@ func (h *harness) run(cmd string, args []string) (string, error) {
 		if _, err := hs.c.Write([]byte(strings.Join(args[1:], " "))); err != nil {
 			fmt.Fprintf(&h.out, "%s  write: %v\n", hs.name, err)
 		}
+	case "writen":
+		hs, err := h.conn(arg(0))
+		if err != nil {
+			return "", err
+		}
+		n, err := strconv.Atoi(arg(1))
+		if err != nil {
+			return "", err
+		}
+		if _, err := hs.c.Write([]byte(strings.Repeat("x", n))); err != nil {
+			fmt.Fprintf(&h.out, "%s  write: %v\n", hs.name, err)
+		}
 	case "close":
 		hs, err := h.conn(arg(0))
 		if err != nil {
@@ -280,7 +293,11 @@ func (h *harness) run(cmd string, args []string) (string, error) {
 		buf := make([]byte, 1<<16)
 		n, err := hs.c.Read(buf)
 		hs.c.SetReadDeadline(time.Time{})
-		fmt.Fprintf(&h.out, "%s  read %q, %v\n", hs.name, buf[:n], err)
+		if n > 64 {
+			fmt.Fprintf(&h.out, "%s  read %d octets, %v\n", hs.name, n, err)
+		} else {
+			fmt.Fprintf(&h.out, "%s  read %q, %v\n", hs.name, buf[:n], err)
+		}
 	case "inject":
 		hs, err := h.conn(arg(0))
 		if err != nil {

@@ -312,11 +312,15 @@ func (c *Conn) processACK(in *segment) {
 		if c.rttOn && c.rttSeq.LessEq(ack) {
 			c.rttOn = false
 			c.sampleRTT(now.Sub(c.rttStart))
-		} else if c.hasRTT {
+		} else {
 			// New data is acknowledged: the path works, so the backoff
 			// ends (as in Linux) even without a sample that Karn's rule
-			// allows.
-			c.rto = c.clampRTO(c.srtt + max(time.Millisecond, 4*c.rttvar))
+			// allows: back to the estimate, or the initial RTO before
+			// the first sample.
+			c.rto = c.clampRTO(c.s.opt.RTOInitial)
+			if c.hasRTT {
+				c.rto = c.clampRTO(c.srtt + max(time.Millisecond, 4*c.rttvar))
+			}
 		}
 		if c.inRecovery {
 			if ack.LessThan(c.recover) {
@@ -570,6 +574,7 @@ func (c *Conn) sendData(off, n int, fin bool) {
 // FIN if it follows them.
 func (c *Conn) resend(seq spec.Seq) {
 	c.s.stats.Retransmits++
+	c.rttOn = false // Karn: no RTT sample once anything was sent twice
 	if seq == c.iss {
 		c.sendSYN(c.state == spec.SynReceived)
 		return
@@ -709,10 +714,50 @@ func (c *Conn) segmentArrives(in *segment) {
 				c.hold(in)
 				return
 			}
+			if merged := c.mergeHeld(in); merged != in {
+				in, e = merged, spec.Classify(merged.h.Flags, len(merged.payload))
+			}
 		}
 	}
 	c.handle(e, in, nil)
 	c.drainHeld()
+}
+
+// mergeHeld reassembles: when in fills the gap before held segments, their
+// text (and a FIN that ends them) joins in's, so that one step accepts it
+// all and one ACK acknowledges it, as RFC 5681 §4.2 asks of a segment that
+// fills a gap. Stepping them one by one would send an ACK each, which the
+// sender would take for partial ACKs (RFC 6582) and answer by resending
+// text that has arrived. in keeps its header: it is the newest segment.
+func (c *Conn) mergeHeld(in *segment) *segment {
+	if in.h.Flags.Has(spec.FIN) || len(c.held) == 0 {
+		return in
+	}
+	end := in.h.Seq.Add(uint32(len(in.payload)))
+	var out *segment
+	for len(c.held) > 0 {
+		g := c.held[0]
+		if end.LessThan(g.h.Seq) {
+			break // a gap remains
+		}
+		if out == nil {
+			out = &segment{h: in.h, payload: append([]byte(nil), in.payload...)}
+		}
+		if gEnd := g.h.Seq.Add(uint32(len(g.payload))); end.LessThan(gEnd) {
+			out.payload = append(out.payload, g.payload[end.Sub(g.h.Seq):]...)
+			end = gEnd
+		}
+		c.held = c.held[1:]
+		c.heldBytes -= len(g.payload)
+		if g.h.Flags.Has(spec.FIN) {
+			out.h.Flags |= spec.FIN
+			break
+		}
+	}
+	if out == nil {
+		return in
+	}
+	return out
 }
 
 // holds reports whether the state receives text that may come out of order.
