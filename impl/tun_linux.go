@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tcpcheck/tcpcheck/spec"
 )
 
 // Direction says which way a packet crosses a TUN link.
@@ -38,6 +40,39 @@ type TUNPacket struct {
 	Header   Header
 	Len      int  // text octets
 	Injected bool // made by Inject, not by the stack
+	// WScale is the shift count of a SYN's window scale option
+	// (RFC 7323 §2.2), or -1 when the segment is no SYN or has none.
+	WScale int8
+}
+
+// synWScale returns the shift count of the window scale option of a SYN
+// segment, or -1. seg has decoded already, so its options are well formed.
+func synWScale(seg []byte) int8 {
+	if len(seg) < HeaderLen || seg[13]&byte(spec.SYN) == 0 {
+		return -1
+	}
+	off := int(seg[12]>>4) * 4
+	if off > len(seg) {
+		return -1
+	}
+	o := seg[HeaderLen:off]
+	for i := 0; i < len(o); {
+		switch o[i] {
+		case optEOL:
+			return -1
+		case optNOP:
+			i++
+			continue
+		}
+		if i+1 >= len(o) || o[i+1] < 2 {
+			return -1
+		}
+		if o[i] == 3 && o[i+1] == 3 && i+2 < len(o) {
+			return int8(min(o[i+2], 14))
+		}
+		i += int(o[i+1])
+	}
+	return -1
 }
 
 // Verdict is what a filter decides for a packet.
@@ -55,13 +90,14 @@ type Fate uint8
 
 // The fates a tap is told of.
 const (
-	FateDelivered Fate = iota // handed to the kernel (outbound) or the stack (inbound)
+	FateSent      Fate = iota // reached the link from its source, before the filter
+	FateDelivered             // handed to the kernel (outbound) or the stack (inbound)
 	FateDropped               // discarded by the filter
 	FateLost                  // discarded by the random loss fault
 	FateHeld                  // held by the filter (or delayed); a later FateDelivered reports its release
 )
 
-var fateNames = [...]string{"delivered", "dropped", "lost", "held"}
+var fateNames = [...]string{"sent", "delivered", "dropped", "lost", "held"}
 
 // String returns the fate's name.
 func (f Fate) String() string {
@@ -296,8 +332,9 @@ func (l *TUNLink) SetFilter(f func(TUNPacket) Verdict) {
 	l.mu.Unlock()
 }
 
-// SetTap installs f (nil: none), told of every TCP packet's fate: held,
-// dropped, lost, and delivered (when it reaches the kernel or the stack).
+// SetTap installs f (nil: none), told of every TCP packet's fate: first
+// sent (it reached the link), then held, dropped, lost, or delivered (when
+// it reaches the kernel or the stack).
 // It is called with the link's lock held, sometimes also the stack's, and
 // must not call into either.
 func (l *TUNLink) SetTap(f func(TUNPacket, Fate)) {
@@ -381,7 +418,7 @@ func (l *TUNLink) send(to netip.Addr, seg []byte, injected bool) error {
 	}
 	l.nextID++
 	p := TUNPacket{ID: l.nextID, Dir: Outbound, Src: netip.AddrPortFrom(l.local.Addr(), h.SrcPort),
-		Dst: netip.AddrPortFrom(to, h.DstPort), Header: h, Len: len(payload), Injected: injected}
+		Dst: netip.AddrPortFrom(to, h.DstPort), Header: h, Len: len(payload), Injected: injected, WScale: synWScale(seg)}
 	hp := heldPacket{p: p, data: append([]byte(nil), seg...)}
 	l.route(hp)
 	return nil
@@ -390,6 +427,10 @@ func (l *TUNLink) send(to netip.Addr, seg []byte, injected bool) error {
 // route applies the filter and the faults to a packet that just reached
 // the link, then writes or queues it. Called with l.mu held.
 func (l *TUNLink) route(h heldPacket) {
+	if l.closed {
+		return
+	}
+	l.tell(h.p, FateSent)
 	v := Pass
 	if l.filter != nil {
 		v = l.filter(h.p)
@@ -548,9 +589,9 @@ func (l *TUNLink) input(b []byte) {
 		return
 	}
 	l.nextID++
-	p := TUNPacket{ID: l.nextID, Dir: Inbound, Src: netip.AddrPortFrom(ip.Src, 0), Dst: netip.AddrPortFrom(ip.Dst, 0)}
+	p := TUNPacket{ID: l.nextID, Dir: Inbound, Src: netip.AddrPortFrom(ip.Src, 0), Dst: netip.AddrPortFrom(ip.Dst, 0), WScale: -1}
 	if h, payload, err := Decode(seg, ip.Src, ip.Dst); err == nil {
-		p.Header, p.Len = h, len(payload)
+		p.Header, p.Len, p.WScale = h, len(payload), synWScale(seg)
 		p.Src, p.Dst = netip.AddrPortFrom(ip.Src, h.SrcPort), netip.AddrPortFrom(ip.Dst, h.DstPort)
 	}
 	// A segment that does not decode goes on all the same: the stack

@@ -1,0 +1,42 @@
+// Package kernel is tcpcheck's kernel conformance suite: scripted
+// scenarios in which the Linux TCP stack is the peer of our endpoint, and
+// in which what happens (the segments on the wire and both sides' states)
+// is compared with what the model predicts.
+//
+// Each scenario gets a fresh stack on a fresh TUN link (package impl's
+// TUNLink; our endpoint is 192.0.2.2, the kernel 192.0.2.1). The script
+// drives both sides: our endpoint through its Go API, the kernel through
+// ordinary sockets of package net, and the link's filter holds, drops or
+// releases chosen packets to force an ordering (simultaneous open and
+// close, lost ACKs). At every packet the kernel's state is read from
+// /proc/net/tcp (mapped to RFC 9293 names by [ParseProcNetTCP]) and ours
+// from the stack's tracer. Two predictors step spec.Machine over the same
+// inputs, one per side: our side over the events our stack processed
+// (whose row must be the one our stack applied), the kernel's over the
+// segments written to it and the calls made on its sockets; they track
+// SND.UNA, SND.NXT, RCV.NXT and the windows from the segments seen.
+// Checkpoints of the script wait until the observed and predicted states
+// agree with what the script expects, and the whole exchange is matched
+// against the scenario's expected segment list.
+//
+// Where Linux differs from RFC 9293 and the table, the scenario says so: a
+// Deviation names the RFC section, what the table does and what Linux
+// does, and the run must show it (a checkpoint where the kernel is in one
+// state and the model predicts another, or a measured value); a deviation
+// that does not show is a failure, so docs/linux.md stays true.
+//
+// # Namespaces
+//
+// The suite creates a TUN device, an address and a route, which must never
+// touch the host. It therefore runs in a network namespace of its own: the
+// test binary (or the tcpcheck command) re-executes itself with
+// impl.ReexecInPrivateNetns, which creates the child with CLONE_NEWNET as
+// `unshare -n` does, so that every thread, socket and /proc/net/tcp read
+// of the child is in the namespace; [Run] refuses to run elsewhere. The
+// namespace disappears with the child. Moving the running process instead
+// (unshare or setns on a locked thread) would leave the Go runtime free to
+// create the kernel sockets on other threads, outside the namespace.
+//
+// The suite needs root and /dev/net/tun. Its tests skip without them,
+// and fail instead when CI is "true".
+package kernel

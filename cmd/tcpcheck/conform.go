@@ -1,0 +1,117 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tcpcheck/tcpcheck/check/kernel"
+	"github.com/tcpcheck/tcpcheck/impl"
+)
+
+func init() {
+	register(&command{
+		name:    "conform",
+		summary: "run the kernel conformance suite: scripted scenarios with Linux's TCP as the peer, checked against the model",
+		usage:   "--peer kernel [--scenario NAME] [--list] [--full]",
+		setup: func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
+			peer := fs.String("peer", "", "the peer to conform with: kernel (the Linux TCP stack over a TUN link; needs root and /dev/net/tun)")
+			scenario := fs.String("scenario", "", "run only the scenario of this `name` (see --list)")
+			list := fs.Bool("list", false, "list the scenarios and exit")
+			full := fs.Bool("full", false, "print every packet in transcripts (long runs of data segments are summarised otherwise)")
+			msl := fs.Duration("msl", 500*time.Millisecond, "our endpoint's MSL; TIME-WAIT lasts 2*MSL")
+			return func(args []string, stdout, stderr io.Writer) error {
+				if len(args) != 0 {
+					return usagef("unexpected arguments %q", args)
+				}
+				if *list {
+					for _, s := range kernel.Scenarios() {
+						fmt.Fprintf(stdout, "%-24s %s\n", s.Name, s.Summary)
+					}
+					return nil
+				}
+				if *peer != "kernel" {
+					return usagef("--peer %q: the only peer is kernel (--peer kernel)", *peer)
+				}
+				if *scenario != "" && !slices.Contains(kernel.Names(), *scenario) {
+					return usagef("--scenario %q: no such scenario; run 'tcpcheck conform --list'", *scenario)
+				}
+				if *msl <= 0 {
+					return usagef("--msl %v: want a positive duration such as 500ms", *msl)
+				}
+				if !impl.InPrivateNetns() {
+					if err := kernel.Available(); err != nil {
+						return &exitError{code: exitUsage, msg: fmt.Sprintf("%v\nthe suite creates a TUN device in a private network namespace of its own", err)}
+					}
+					again := []string{"conform", "--peer", "kernel", "--msl", msl.String(), fmt.Sprintf("--full=%v", *full)}
+					if *scenario != "" {
+						again = append(again, "--scenario", *scenario)
+					}
+					code, err := impl.ReexecInPrivateNetns(again, os.Stdin, stdout, stderr)
+					if err != nil {
+						return &exitError{code: exitUsage, msg: err.Error()}
+					}
+					if code != exitOK {
+						return &exitError{code: code}
+					}
+					return nil
+				}
+				var names []string
+				if *scenario != "" {
+					names = []string{*scenario}
+				}
+				results, err := kernel.Run(names, kernel.Options{MSL: *msl, Full: *full})
+				if err != nil {
+					return &exitError{code: exitUsage, msg: err.Error()}
+				}
+				return conformReport(results, stdout)
+			}
+		},
+	})
+}
+
+// conformReport prints each scenario's transcript and a summary; it returns an
+// exit code 1 error when a scenario failed.
+func conformReport(results []kernel.Result, w io.Writer) error {
+	failed := 0
+	var devs []kernel.Deviation
+	for _, r := range results {
+		fmt.Fprintf(w, "=== %s: %s\n%s", r.Name, r.Summary, r.Transcript)
+		for _, d := range r.Deviations {
+			fmt.Fprintf(w, "expected deviation %s (%s): %s\n", d.ID, d.RFC, d.Evidence)
+			devs = append(devs, d)
+		}
+		if r.Pass() {
+			fmt.Fprintf(w, "--- PASS %s (%v, %d packets)\n\n", r.Name, r.Elapsed.Round(time.Millisecond), r.Packets)
+			continue
+		}
+		failed++
+		fmt.Fprintf(w, "--- FAIL %s (%v, %d packets)\n", r.Name, r.Elapsed.Round(time.Millisecond), r.Packets)
+		for _, f := range r.Failures {
+			fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(f, "\n", "\n    "))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "summary: %d scenarios, %d passed, %d failed\n", len(results), len(results)-failed, failed)
+	for _, r := range results {
+		verdict := "pass"
+		if !r.Pass() {
+			verdict = "FAIL"
+		}
+		fmt.Fprintf(w, "  %-4s %-24s %8v %4d packets\n", verdict, r.Name, r.Elapsed.Round(time.Millisecond), r.Packets)
+	}
+	if len(devs) > 0 {
+		fmt.Fprintf(w, "deviations of Linux from RFC 9293 and the table (see docs/linux.md):\n")
+		for _, d := range devs {
+			fmt.Fprintf(w, "  %-30s %s\n", d.ID, d.Linux)
+		}
+	}
+	if failed > 0 {
+		return &exitError{code: exitViolated, msg: fmt.Sprintf("%d of %d scenarios failed", failed, len(results))}
+	}
+	return nil
+}
