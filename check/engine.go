@@ -495,7 +495,7 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 			fp := e.hash(w.keys[j*k : (j+1)*k])
 			w.fps = append(w.fps, fp)
 			s := &e.vis.shards[shardOf(fp)]
-			touch += s.fps[int(fp)&(len(s.fps)-1)]
+			touch += s.fps[home(fp, len(s.fps))]
 		}
 		w.touch += touch
 		for j := 0; j < n; j++ {

@@ -14,6 +14,19 @@ const (
 
 func shardOf(fp uint64) int { return int(fp >> (64 - shardBits)) }
 
+// home is the first slot of fp in a visited-set shard of n slots: the low
+// 32 bits of the fingerprint scaled to n (the top bits chose the shard).
+// Any n works, so shards grow by half rather than double.
+func home(fp uint64, n int) int { return int(uint64(uint32(fp)) * uint64(n) >> 32) }
+
+// next is linear probing's next slot.
+func next(i, n int) int {
+	if i++; i == n {
+		return 0
+	}
+	return i
+}
+
 // visited is the set of states of the levels already placed: an
 // open-addressing table (linear probing) of 64-bit fingerprints per shard,
 // with the state index of each entry beside it when the engine needs it
@@ -50,8 +63,8 @@ func newVisited(withIdx bool) *visited {
 // matches when its stored key equals key.
 func (v *visited) lookup(fp uint64, key []byte, keys *keyStore) (uint32, bool) {
 	s := &v.shards[shardOf(fp)]
-	mask := len(s.fps) - 1
-	for i := int(fp) & mask; ; i = (i + 1) & mask {
+	n := len(s.fps)
+	for i := home(fp, n); ; i = next(i, n) {
 		f := s.fps[i]
 		if f == 0 {
 			return 0, false
@@ -79,7 +92,7 @@ func (v *visited) reserve(si, extra int) {
 	}
 	size := len(s.fps)
 	for need*10 > size*7 {
-		size *= 2
+		size += size / 2
 	}
 	old, oldIdx := s.fps, s.idx
 	s.fps = make([]uint64, size)
@@ -103,10 +116,10 @@ func (v *visited) reserve(si, extra int) {
 func (v *visited) insert(fp uint64, x uint32) { v.insertShard(&v.shards[shardOf(fp)], fp, x) }
 
 func (v *visited) insertShard(s *vshard, fp uint64, x uint32) {
-	mask := len(s.fps) - 1
-	i := int(fp) & mask
+	n := len(s.fps)
+	i := home(fp, n)
 	for s.fps[i] != 0 {
-		i = (i + 1) & mask
+		i = next(i, n)
 	}
 	s.fps[i] = fp
 	if s.idx != nil {
