@@ -1,0 +1,66 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/tcpcheck/tcpcheck/check/lin"
+)
+
+func init() {
+	register(&command{
+		name:    "lincheck",
+		summary: "run concurrent connections through a lossy relay and check the history for linearizability (porcupine)",
+		usage:   "[--conns N] [--ops N] [--loss P] [--dup P] [--reorder P] [--html FILE]",
+		setup: func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
+			var o lin.Options
+			var html string
+			fs.IntVar(&o.Conns, "conns", 20, "connections to dial")
+			fs.IntVar(&o.Ops, "ops", 1000, "writes, half-closes and aborts over all connections (reads come on top)")
+			fs.Float64Var(&o.Faults.Loss, "loss", 0, "probability that the relay loses a segment")
+			fs.Float64Var(&o.Faults.Dup, "dup", 0, "probability that the relay duplicates a segment")
+			fs.Float64Var(&o.Faults.Reorder, "reorder", 0, "probability that the relay holds a segment back 1-6ms (reordering)")
+			fs.DurationVar(&o.Faults.Delay, "delay", 0, "delay the relay adds to every segment")
+			fs.IntVar(&o.Parallel, "parallel", 32, "connections in progress at once")
+			fs.Uint64Var(&o.Seed, "seed", 1, "seed of the workload and of the relay's faults")
+			fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "limit of the linearizability check; beyond it the verdict is Unknown")
+			fs.StringVar(&html, "html", "", "write porcupine's visualisation of the history to this `file`, whatever the verdict")
+			return func(args []string, stdout, stderr io.Writer) error {
+				if len(args) > 0 {
+					return usagef("unexpected arguments %q", args)
+				}
+				if o.Timeout <= 0 {
+					return usagef("--timeout %v: give a positive limit", o.Timeout)
+				}
+				res, err := lin.Run(o)
+				if err != nil {
+					return usagef("%v", err)
+				}
+				fmt.Fprintf(stdout, "history: %d operations (%d on byte streams, %d on establishment) in %d partitions\n",
+					res.Operations, res.StreamOps, res.EstablishOps, res.Partitions)
+				fmt.Fprintf(stdout, "         %d connections established; %s\n", res.Connections, res.Counts)
+				fmt.Fprintf(stdout, "relay:   %d segments forwarded, %d lost, %d duplicated, %d reordered\n",
+					res.Relay.Forwarded, res.Relay.Dropped, res.Relay.Duplicated, res.Relay.Reordered)
+				fmt.Fprintf(stdout, "workload %v, check time %v\n", res.Workload.Round(time.Millisecond), res.Check.Round(time.Millisecond))
+				if html != "" {
+					if err := res.WriteHTML(html); err != nil {
+						return &exitError{code: exitUsage, msg: err.Error()}
+					}
+					fmt.Fprintf(stdout, "visualisation: %s\n", html)
+				}
+				fmt.Fprintf(stdout, "verdict: %s\n", res.Verdict)
+				switch res.Verdict {
+				case porcupine.Ok:
+					return nil
+				case porcupine.Illegal:
+					return &exitError{code: exitViolated, msg: "the history is not linearizable: no order of the operations fits the model"}
+				}
+				return &exitError{code: exitUsage, msg: fmt.Sprintf("the check did not finish within --timeout %v: the verdict is Unknown", o.Timeout)}
+			}
+		},
+	})
+}
