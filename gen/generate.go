@@ -1,3 +1,11 @@
 package gen
 
+// The project's only go:generate directives, in dependency order, so that
+// one `go generate ./...` leaves everything current: first the table's step
+// functions, table and diagrams; then the explorer page's copy of the state
+// diagram; then the question pages of docs/, which embed the diagrams and
+// traces the explorer produces.
+//
 //go:generate go run ./cmd/tcpgen -root ..
+//go:generate go run ../check/web/internal/copyfile ../docs/states.svg ../check/web/states.svg
+//go:generate go run ../check/explain/internal/gendocs -out ../docs

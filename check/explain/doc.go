@@ -13,5 +13,3 @@
 // temporary directory and compares them with the committed ones, and by a
 // test that replays every page's trace through the model step by step.
 package explain
-
-//go:generate go run ./internal/gendocs -out ../../docs

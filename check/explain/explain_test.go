@@ -32,18 +32,18 @@ func TestDocsCurrent(t *testing.T) {
 		rel, _ := filepath.Rel(tmp, f)
 		got, err := os.ReadFile(filepath.Join(docsDir, rel))
 		if err != nil {
-			t.Errorf("docs/%s is missing: run go generate ./check/explain", rel)
+			t.Errorf("docs/%s is missing: run go generate ./...", rel)
 			continue
 		}
 		exp, _ := os.ReadFile(f)
 		if !bytes.Equal(got, exp) {
-			t.Errorf("docs/%s is out of date: run go generate ./check/explain", rel)
+			t.Errorf("docs/%s is out of date: run go generate ./...", rel)
 		}
 	}
 	have, _ := filepath.Glob(filepath.Join(docsDir, "questions", "*"))
 	for _, f := range have {
 		if _, err := os.Stat(filepath.Join(tmp, "questions", filepath.Base(f))); err != nil {
-			t.Errorf("docs/questions/%s is not generated any more: run go generate ./check/explain", filepath.Base(f))
+			t.Errorf("docs/questions/%s is not generated any more: run go generate ./...", filepath.Base(f))
 		}
 	}
 }

@@ -15,5 +15,3 @@
 // applied; the rest is the forward history). Assets are embedded; the page
 // loads nothing from elsewhere and works without JavaScript.
 package web
-
-//go:generate go run ./internal/copyfile ../../docs/states.svg states.svg

@@ -203,7 +203,7 @@ func TestEmbeddedDiagramCurrent(t *testing.T) {
 		t.Skip("docs/states.svg not found")
 	}
 	if !bytes.Equal(want, []byte(statesSVG)) {
-		t.Fatal("check/web/states.svg differs from docs/states.svg: run go generate ./check/web")
+		t.Fatal("check/web/states.svg differs from docs/states.svg: run go generate ./...")
 	}
 	marked := diagram(spec.Closed, spec.Closed)
 	if n := strings.Count(string(marked), `data-state="`); n != len(spec.States()) {

@@ -1,5 +1,5 @@
 // Command gendocs writes the question pages of docs/ (see package explain).
-// It runs from `go generate ./check/explain`.
+// It runs from `go generate ./...`.
 package main
 
 import (
