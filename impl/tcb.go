@@ -73,8 +73,9 @@ type Conn struct {
 	dupAcks           int
 	inRecovery        bool
 	recover           spec.Seq
-	markFlight        int // segments beyond the hole when it was last resent
-	dupSince          int // duplicate ACKs since then
+	markFlight        int       // segments beyond the hole when it was last resent
+	dupSince          int       // duplicate ACKs since then
+	resentAt          time.Time // when it was last resent
 	ackedNew          bool
 	rtx, tw, ut       ctimer
 
@@ -356,6 +357,8 @@ func (c *Conn) processACK(in *segment) {
 				c.markResend()
 			}
 		}
+	default:
+		c.resendIfStale(in)
 	}
 	// Window update (RFC 9293 §3.10.7.4, SND.WL1 and SND.WL2), scaled
 	// except on a SYN (RFC 7323 §2.3).
@@ -445,8 +448,23 @@ func (c *Conn) rcvWnd() uint32 {
 	return min(w, 65535<<c.rcvShift)
 }
 
+// resendIfStale resends the hole at SND.UNA when in, a segment with text
+// or FIN, still acknowledges only the hole long
+// after the resent copy should have reached the peer: that copy was lost
+// as well. With both directions busy the peer's acknowledgments ride on
+// its text and are not duplicate ACKs, so without this only the RTO would
+// notice.
+func (c *Conn) resendIfStale(in *segment) {
+	if in.h.Flags.Has(spec.ACK) && in.h.Ack == c.sndUna && c.inRecovery && c.sndNxt != c.sndUna && c.hasRTT &&
+		c.s.clock.Now().Sub(c.resentAt) > max(4*c.srtt, c.s.opt.RTOMin/20) {
+		c.resend(c.sndUna)
+		c.markResend()
+	}
+}
+
 // markResend notes that the hole at SND.UNA was just resent.
 func (c *Conn) markResend() {
+	c.resentAt = c.s.clock.Now()
 	c.dupSince = 0
 	c.markFlight = (int(c.sndNxt.Sub(c.sndUna)) + c.mss - 1) / max(c.mss, 1)
 }
