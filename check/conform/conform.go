@@ -202,9 +202,10 @@ func (c *Checker) Transition(t impl.Transition) {
 	}
 }
 
-// Extra checks a segment sent outside any row (a window update or a
-// duplicate ACK): it must be an ACK at the shadow SND.NXT carrying the
-// shadow RCV.NXT.
+// Extra checks a segment sent outside any row: a window update or a
+// duplicate ACK must be an ACK at the shadow SND.NXT carrying the shadow
+// RCV.NXT; a retransmission of loss recovery must lie within
+// [SND.UNA, SND.NXT) and carry RCV.NXT.
 func (c *Checker) Extra(tm time.Time, local, remote netip.AddrPort, sent bool, s impl.Segment, why string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -222,8 +223,17 @@ func (c *Checker) Extra(tm time.Time, local, remote netip.AddrPort, sent bool, s
 	}
 	h := s.Header
 	if why := func() string {
+		if n := segLen(&s); n > 0 && h.Flags&^(spec.PSH|spec.FIN) == spec.ACK {
+			// A retransmission outside any row (loss recovery, RFC 5681 and
+			// RFC 6582): old sequence space only, acknowledging RCV.NXT.
+			if !sh.SndUna.LessEq(h.Seq) || !h.Seq.Add(n).LessEq(sh.SndNxt) || h.Ack != sh.RcvNxt {
+				return fmt.Sprintf("retransmission outside a row (%s) %s is not within [SND.UNA=%d, SND.NXT=%d) acknowledging RCV.NXT=%d",
+					why, s, uint32(sh.SndUna), uint32(sh.SndNxt), uint32(sh.RcvNxt))
+			}
+			return ""
+		}
 		if h.Flags != spec.ACK || s.Len != 0 {
-			return fmt.Sprintf("segment sent outside a row (%s) is %s, not a bare ACK", why, s)
+			return fmt.Sprintf("segment sent outside a row (%s) is %s, neither a bare ACK nor a retransmission", why, s)
 		}
 		if h.Seq != sh.SndNxt || h.Ack != sh.RcvNxt {
 			return fmt.Sprintf("ACK sent outside a row (%s) is seq=%d ack=%d; SND.NXT=%d RCV.NXT=%d",

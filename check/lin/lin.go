@@ -15,6 +15,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
+	"github.com/tcpcheck/tcpcheck/check/conform"
 	"github.com/tcpcheck/tcpcheck/impl"
 )
 
@@ -27,6 +28,10 @@ type Options struct {
 	Refused  int           // dials to a port without a listener; default 1 + Conns/50
 	Seed     uint64        // seeds the workload and the relay
 	Timeout  time.Duration // limit of the linearizability check; default 2 min (never 0: Unknown is reported)
+	// Conform, when set, replays every transition of both stacks through
+	// the reference table (package conform) as the workload runs; the
+	// first divergence is in Result.Divergence.
+	Conform bool
 	// dupRead, for tests only, makes the accepting end of every
 	// connection a broken endpoint: every dupRead-th read that returns
 	// text returns the same text again on the next read.
@@ -78,6 +83,8 @@ type Result struct {
 	Workload     time.Duration         // how long the workload ran
 	Check        time.Duration         // how long porcupine took
 	Relay        RelayStats
+	Transitions  int   // transitions replayed through the reference table (with Options.Conform)
+	Divergence   error // the first transition the table does not allow, or nil
 	info         porcupine.LinearizationInfo
 }
 
@@ -151,6 +158,9 @@ func Run(opt Options) (*Result, error) {
 	w.run(rec)
 	w.close()
 	res := &Result{Workload: time.Since(t0), Relay: w.relay.Stats(), Connections: int(w.established.Load())}
+	if w.chk != nil {
+		res.Transitions, res.Divergence = w.chk.Steps(), w.chk.Err()
+	}
 	ops := rec.ops
 	for _, op := range ops {
 		in, out := op.Input.(Input), op.Output.(Output)
@@ -201,6 +211,7 @@ type world struct {
 	front       netip.AddrPort // dial this: the server listens on its port
 	refusedAt   netip.AddrPort // dial this: nothing listens on its port
 	established atomic.Int32
+	chk         *conform.Checker
 
 	mu      sync.Mutex
 	waiting map[uint16]chan *impl.Conn // accepted connections by the client's port
@@ -214,6 +225,12 @@ func newWorld(opt Options) (*world, error) {
 		return nil, err
 	}
 	stackOpt := impl.Options{RTOInitial: 300 * time.Millisecond, MSL: time.Second, Backlog: 4096}
+	if opt.Conform {
+		if w.chk, err = conform.New(conform.Options{MSL: stackOpt.MSL}); err != nil {
+			return nil, err
+		}
+		stackOpt.Tracer = w.chk.Tracer(impl.Tracer{})
+	}
 	cl, err := impl.NewUDPLink("127.0.0.1:0", impl.Faults{}, opt.Seed+1)
 	if err != nil {
 		return nil, fmt.Errorf("lin: %w", err)

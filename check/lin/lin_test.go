@@ -84,14 +84,18 @@ func TestModelSemantics(t *testing.T) {
 
 // TestWorkloadLinearizable runs a workload through a lossy, duplicating,
 // reordering relay and requires porcupine to say Ok; the history must show
-// every kind of operation.
+// every kind of operation, and every transition of both stacks must
+// conform to the reference table.
 func TestWorkloadLinearizable(t *testing.T) {
-	res, err := Run(Options{Conns: 60, Ops: 3000, Faults: Faults{Loss: 0.05, Dup: 0.02, Reorder: 0.05, Delay: 100 * time.Microsecond}, Seed: 7, Timeout: time.Minute})
+	res, err := Run(Options{Conns: 60, Ops: 3000, Faults: Faults{Loss: 0.05, Dup: 0.02, Reorder: 0.05, Delay: 100 * time.Microsecond}, Seed: 7, Timeout: time.Minute, Conform: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: %d operations (%s) in %d partitions; workload %v, check %v; relay %+v",
-		res.Verdict, res.Operations, res.Counts, res.Partitions, res.Workload.Round(time.Millisecond), res.Check.Round(time.Millisecond), res.Relay)
+	t.Logf("%s: %d operations (%s) in %d partitions; workload %v, check %v; relay %+v; %d transitions conform",
+		res.Verdict, res.Operations, res.Counts, res.Partitions, res.Workload.Round(time.Millisecond), res.Check.Round(time.Millisecond), res.Relay, res.Transitions)
+	if res.Divergence != nil || res.Transitions < 1000 {
+		t.Fatalf("trace conformance over the real link: %d transitions, %v", res.Transitions, res.Divergence)
+	}
 	if res.Verdict != porcupine.Ok {
 		path := filepath.Join(keptDir(t), "lin.html")
 		if err := res.WriteHTML(path); err != nil {

@@ -28,6 +28,7 @@ func init() {
 			fs.IntVar(&o.Parallel, "parallel", 32, "connections in progress at once")
 			fs.Uint64Var(&o.Seed, "seed", 1, "seed of the workload and of the relay's faults")
 			fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "limit of the linearizability check; beyond it the verdict is Unknown")
+			fs.BoolVar(&o.Conform, "conform", true, "also replay every transition of both stacks through the reference table (trace conformance)")
 			fs.StringVar(&html, "html", "", "write porcupine's visualisation of the history to this `file`, whatever the verdict")
 			return func(args []string, stdout, stderr io.Writer) error {
 				if len(args) > 0 {
@@ -52,7 +53,17 @@ func init() {
 					}
 					fmt.Fprintf(stdout, "visualisation: %s\n", html)
 				}
+				if o.Conform {
+					if res.Divergence != nil {
+						fmt.Fprintf(stdout, "conformance: %v\n", res.Divergence)
+					} else {
+						fmt.Fprintf(stdout, "conformance: all %d transitions of both stacks are the table's\n", res.Transitions)
+					}
+				}
 				fmt.Fprintf(stdout, "verdict: %s\n", res.Verdict)
+				if res.Divergence != nil && res.Verdict != porcupine.Illegal {
+					return &exitError{code: exitViolated, msg: "the endpoint left the table (trace conformance); the history itself is " + string(res.Verdict)}
+				}
 				switch res.Verdict {
 				case porcupine.Ok:
 					return nil
