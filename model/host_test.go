@@ -90,3 +90,58 @@ func TestOutOfOrderHeld(t *testing.T) {
 		t.Errorf("B after the FIN: %s", h)
 	}
 }
+
+// TestFairnessRules checks the timing rules of the package documentation on
+// every transition of small configurations.
+func TestFairnessRules(t *testing.T) {
+	for name, cfg := range testConfigs() {
+		sys := mustNew(t, cfg)
+		msl := uint8(cfg.MSL)
+		var buf []Transition
+		for _, k := range reachable(t, sys, 2_000_000) {
+			var w world
+			w.decode(&k)
+			for j := range int(w.n) {
+				if segAge(w.net[j]) >= msl {
+					t.Fatalf("%s: a segment of age %d >= MSL is in flight", name, segAge(w.net[j]))
+				}
+			}
+			buf = sys.Next(k, buf[:0])
+			for _, tr := range buf {
+				var after world
+				after.decode(&tr.To)
+				switch {
+				case tr.Step.Kind == Tick:
+					for j := range int(w.n) {
+						if segAge(w.net[j])+1 >= msl && sys.deliverable(&w, j) {
+							t.Fatalf("%s: time advanced past a deliverable segment of age MSL-1", name)
+						}
+					}
+				case tr.Step.Kind == Timer && tr.Step.Event == spec.TimeWaitTimeout:
+					if h := w.h[tr.Step.Host]; h.st != spec.TimeWait || h.tw != 0 {
+						t.Fatalf("%s: 2MSL fired with %d ticks of TIME-WAIT left", name, h.tw)
+					}
+				case tr.Step.Kind == Timer && tr.Step.Event == spec.RetriesExhausted:
+					if w.n != 0 || w.h[tr.Step.Host].retries < uint8(cfg.MaxRetries) {
+						t.Fatalf("%s: R2 fired with %d segments in flight, %d retries", name, w.n, w.h[tr.Step.Host].retries)
+					}
+				case tr.Step.Kind == Timer && tr.Step.Event == spec.RetransmitTimeout:
+					if after.h[tr.Step.Host].retries > uint8(cfg.MaxRetries) {
+						t.Fatalf("%s: more than %d retransmissions", name, cfg.MaxRetries)
+					}
+				case tr.Step.Kind == Drop:
+					if w.loss == 0 || after.loss != w.loss-1 {
+						t.Fatalf("%s: drop without loss budget", name)
+					}
+				case tr.Step.Kind == Duplicate:
+					if w.dup == 0 || after.dup != w.dup-1 || after.n != w.n+1 {
+						t.Fatalf("%s: duplicate without budget", name)
+					}
+				}
+				if tr.Step.Kind != Tick && tr.Step.Kind != Drop && tr.Step.Kind != Duplicate && tr.Step.Row < 0 {
+					t.Fatalf("%s: %s step without a row", name, tr.Step.Kind)
+				}
+			}
+		}
+	}
+}
