@@ -583,6 +583,18 @@ func (e *env) waitPacket(what string, pred func(impl.TUNPacket) bool) error {
 	})
 }
 
+// packet returns the first packet delivered that matches pred.
+func (e *env) packet(pred func(impl.TUNPacket) bool) (impl.TUNPacket, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, x := range e.log {
+		if x.kind == ePacket && x.fate == impl.FateDelivered && pred(x.pkt) {
+			return x.pkt, true
+		}
+	}
+	return impl.TUNPacket{}, false
+}
+
 // sndNxt returns the highest sequence number our side has sent.
 func (e *env) sndNxt() spec.Seq {
 	e.mu.Lock()

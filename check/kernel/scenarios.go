@@ -483,6 +483,12 @@ var scenarios = []Scenario{
 			in SYN,ACK
 			out ACK
 			in RST,ACK`,
+		Deviations: []Deviation{{
+			ID:    "abort-rst-carries-ack",
+			RFC:   "RFC 9293 §3.10.5 (ABORT in a synchronized state sends <SEQ=SND.NXT><CTL=RST>)",
+			Table: "ABORT sends a bare RST at SND.NXT (the send RST action)",
+			Linux: "the reset of an aborted connection is RST,ACK with the ACK field at RCV.NXT; receivers treat it the same",
+		}},
 		run: func(e *env) error {
 			c, k, err := e.ourClient()
 			if err != nil {
@@ -495,6 +501,11 @@ var scenarios = []Scenario{
 			c.SetReadDeadline(time.Now().Add(ioWait))
 			if _, err := c.Read(make([]byte, 1)); !errors.Is(err, impl.ErrConnReset) {
 				return fmt.Errorf("our read after the kernel's RST: %v, want %v", err, impl.ErrConnReset)
+			}
+			if rst, ok := e.packet(func(p impl.TUNPacket) bool { return p.Dir == impl.Inbound && p.Header.Flags.Has(spec.RST) }); ok &&
+				rst.Header.Flags.Has(spec.ACK) {
+				e.evidence("abort-rst-carries-ack", fmt.Sprintf("the kernel's reset was %s seq=%d ack=%d", rst.Header.Flags,
+					uint32(rst.Header.Seq), uint32(rst.Header.Ack)))
 			}
 			return nil
 		},
