@@ -56,8 +56,9 @@
 //   - a segment lives less than MSL ticks: time cannot advance while a
 //     deliverable segment has age MSL-1, so it must be delivered or lost
 //     (spending loss budget) first; a held segment is removed then;
-//   - TIME-WAIT lasts exactly Config.TimeWait ticks and never ends early;
-//     the 2MSL event is generated once it has run out;
+//   - TIME-WAIT lasts exactly Config.TimeWait ticks: the 2MSL event is
+//     generated once it has run out, and time cannot advance until it has
+//     fired;
 //   - the retransmission timer fires only when neither what it guards nor an
 //     acknowledgment of new data for it is in flight (RTO > round trip, the
 //     aim of RFC 6298; Config.SpuriousRTO drops the second condition), and

@@ -38,7 +38,7 @@ var pinned = []struct {
 		c := DefaultConfig()
 		c.Open, c.Closer, c.Incarnations, c.Dup, c.Reorder, c.WriteA, c.WriteB = "simultaneous", "both", 1, 0, false, 0, 0
 		return c
-	}, 953, 2180},
+	}, 953, 2176},
 	{"abort b, reorder", func() Config {
 		c := DefaultConfig()
 		c.Abort, c.Incarnations, c.Loss, c.Dup, c.WriteA = "b", 1, 0, 0, 0

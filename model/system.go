@@ -452,8 +452,9 @@ func (s *System) injectSteps(w *world, buf []Transition) []Transition {
 // segment ages (a held segment that would reach age MSL leaves the network),
 // TIME-WAIT counts down and enabled retransmission timers age. Time cannot
 // advance while a deliverable segment has age MSL-1 (it must be delivered or
-// lost first: a segment lives less than MSL ticks) or while an enabled
-// retransmission timer has waited RTOMax ticks.
+// lost first: a segment lives less than MSL ticks), while an enabled
+// retransmission timer has waited RTOMax ticks, or while a TIME-WAIT has run
+// out (its 2MSL timer fires first: TIME-WAIT lasts exactly its length).
 func (s *System) tick(w *world, buf []Transition) []Transition {
 	changes := false
 	for j := range int(w.n) {
@@ -472,7 +473,10 @@ func (s *System) tick(w *world, buf []Transition) []Transition {
 			fire[i] = true
 			changes = true
 		}
-		if h.st == spec.TimeWait && h.tw > 0 {
+		if h.st == spec.TimeWait {
+			if h.tw == 0 {
+				return buf // TIME-WAIT ends now, not later
+			}
 			changes = true
 		}
 	}
