@@ -136,7 +136,7 @@ type engine struct {
 	order       []uint64
 
 	abort    atomic.Int32
-	phase    atomic.Int32 // phaseExplore or phaseQuiescence, for the progress line
+	phase    atomic.Int32 // phaseExplore, phasePlace or phaseQuiescence, for the progress line
 	probeHit atomic.Bool  // a state past the depth limit was found
 	grown    float64      // new states per expanded state in the last level
 	peak     int64
@@ -156,6 +156,7 @@ const (
 
 const (
 	phaseExplore = iota
+	phasePlace
 	phaseQuiescence
 )
 
@@ -284,7 +285,10 @@ func (e *engine) explore() (*outcome, error) {
 			}
 			break
 		}
-		if err := e.place(); err != nil {
+		e.phase.Store(phasePlace)
+		err := e.place()
+		e.phase.Store(phaseExplore)
+		if err != nil {
 			return nil, err
 		}
 		e.track()
@@ -910,6 +914,11 @@ func (e *engine) startProgress() func() {
 				// e.states and e.curN change only between levels; reading
 				// them racily here would be a data race, so progress uses
 				// the atomics.
+				if e.phase.Load() == phasePlace {
+					fmt.Fprintf(e.opt.progress, "explore: %d states, numbering the %d new states of depth %d, heap %d MiB\n",
+						e.progStates.Load(), e.liveNew.Load(), e.progDepth.Load()+1, ms.HeapAlloc>>20)
+					continue
+				}
 				if e.phase.Load() == phaseQuiescence {
 					fmt.Fprintf(e.opt.progress, "explore: checking Quiescence on %d states (reverse graph, backward marking), heap %d MiB\n",
 						e.progStates.Load(), ms.HeapAlloc>>20)
