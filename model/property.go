@@ -57,11 +57,23 @@ func decodeHosts(k *Key) (a, b host) {
 	return a, b
 }
 
+// Offsets of a host's bytes in a key (see host.encode), for the properties'
+// fast paths that read a few bits without decoding the whole state.
+const (
+	hostA        = 2
+	hostB        = 2 + hostBytes
+	stByte       = 0 // state in the low 4 bits, sawEOF in bit 6
+	ghostByte    = 6 // aborted bit 5, endRST bit 6, endTimeout bit 7
+	eofBit       = 1 << 6
+	abortedBit   = 1 << 5
+	endedBadBits = 1<<6 | 1<<7
+)
+
 func handshakeAgreement(k Key) bool {
-	a, b := decodeHosts(&k)
-	if a.st != spec.Established || b.st != spec.Established {
+	if spec.State(k[hostA+stByte]&15) != spec.Established || spec.State(k[hostB+stByte]&15) != spec.Established {
 		return true
 	}
+	a, b := decodeHosts(&k)
 	agree := func(h, p *host) bool {
 		return h.irs == p.iss && seq(p.una).LessEq(seq(h.rcv)) && seq(h.rcv).LessEq(seq(p.nxt))
 	}
@@ -69,14 +81,17 @@ func handshakeAgreement(k Key) bool {
 }
 
 func gracefulClose(k Key) bool {
-	a, b := decodeHosts(&k)
-	if a.aborted || b.aborted {
+	ga, gb := k[hostA+ghostByte], k[hostB+ghostByte]
+	if (ga|gb)&abortedBit != 0 {
 		return true
 	}
-	return !a.endRST && !a.endTimeout && !b.endRST && !b.endTimeout
+	return (ga|gb)&endedBadBits == 0
 }
 
 func halfClose(k Key) bool {
+	if (k[hostA+stByte]|k[hostB+stByte])&eofBit == 0 {
+		return true
+	}
 	a, b := decodeHosts(&k)
 	return (!a.sawEOF || a.delivered == b.written) && (!b.sawEOF || b.delivered == a.written)
 }
