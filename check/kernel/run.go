@@ -239,8 +239,11 @@ func runOne(sc *Scenario, idx uint16, opt Options) (Result, error) {
 	if runErr != nil {
 		e.fail("%v", runErr)
 	}
-	for i := len(e.closers) - 1; i >= 0; i-- {
-		e.closers[i]()
+	e.mu.Lock()
+	closers := e.closers
+	e.mu.Unlock()
+	for i := len(closers) - 1; i >= 0; i-- {
+		closers[i]()
 	}
 	link.SetFilter(nil)
 	stack.Close()
@@ -612,7 +615,11 @@ func (e *env) kernelRcvNxt() spec.Seq {
 }
 
 // onClose registers cleanup for the end of the scenario.
-func (e *env) onClose(f func()) { e.closers = append(e.closers, f) }
+func (e *env) onClose(f func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closers = append(e.closers, f)
+}
 
 // closeQuietly closes c, ignoring errors (cleanup only).
 func closeQuietly(c io.Closer) { c.Close() }
