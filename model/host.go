@@ -27,7 +27,14 @@ func (s *System) process(w *world, i int, e spec.Event, sg uint32, injected bool
 		c.SegLen = segSpaceLen(sg)
 		c.SegFlags = segFlags(sg)
 	}
-	row := s.stepRow(h.st, e, spec.EvalAll(&c))
+	// Evaluate the guards the rows for this state and event mention (the
+	// others cannot change the row; spec.EvalAll would give the same row).
+	var g spec.GuardSet
+	for mask := s.guards[h.st][e]; mask != 0; mask &= mask - 1 {
+		gd := spec.Guard(bits.TrailingZeros8(uint8(mask)))
+		g = g.With(gd, gd.Eval(&c))
+	}
+	row := s.stepRow(h.st, e, g)
 	if row < 0 {
 		// Unreachable for a table that passed spec.Validate.
 		panic("model: no row for " + h.st.String() + " + " + e.String())

@@ -176,5 +176,5 @@ func NewMutant(cfg Config, name string) (*System, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: mutant %s: %w", name, err)
 	}
-	return build(cfg, m.Rows(), m.Step, name)
+	return build(cfg, m, m.Step, name)
 }

@@ -31,6 +31,9 @@ type System struct {
 	mutant   string
 	invs     []Property
 	passiveB bool
+	// guards[s][e] holds the guards the rows for state s and event e
+	// mention: only their outcomes can change the row chosen.
+	guards [spec.NumStates][spec.NumEvents]spec.GuardSet
 }
 
 // op is one call of a user's program.
@@ -50,7 +53,11 @@ const (
 // New returns the model of cfg running the correct table, [spec.Table],
 // through the step function generated from it (zz_step.go).
 func New(cfg Config) (*System, error) {
-	s, err := build(cfg, spec.Table(), step, "")
+	m, err := spec.NewMachine(spec.Table())
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	s, err := build(cfg, m, step, "")
 	if err != nil {
 		return nil, err
 	}
@@ -65,13 +72,16 @@ func NewWithTable(cfg Config, rows []spec.Row) (*System, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	return build(cfg, m.Rows(), m.Step, "")
+	return build(cfg, m, m.Step, "")
 }
 
-func build(cfg Config, rows []spec.Row, stepRow func(spec.State, spec.Event, spec.GuardSet) int, mutant string) (*System, error) {
+// build makes the system for cfg running the table of m, choosing rows with
+// stepRow (m.Step or the generated step).
+func build(cfg Config, m *spec.Machine, stepRow func(spec.State, spec.Event, spec.GuardSet) int, mutant string) (*System, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	rows := m.Rows()
 	s := &System{
 		cfg:     cfg,
 		rows:    rows,
@@ -87,6 +97,11 @@ func build(cfg Config, rows []spec.Row, stepRow func(spec.State, spec.Event, spe
 	}
 	for i, r := range rows {
 		s.to[i], s.do[i] = r.To, r.Actions()
+	}
+	for st := range spec.NumStates {
+		for e := range spec.NumEvents {
+			s.guards[st][e] = m.Guards(spec.State(st), spec.Event(e))
+		}
 	}
 	switch cfg.Abort {
 	case "a":
