@@ -17,6 +17,7 @@ type benchNet struct {
 	name   string
 	listen func(b *testing.B) (net.Listener, string)
 	dial   func(ctx context.Context, addr string) (net.Conn, error)
+	retx   func() uint64 // segments the client retransmitted; nil for the kernel
 }
 
 func benchNets(b *testing.B) []benchNet {
@@ -47,6 +48,7 @@ func benchNets(b *testing.B) []benchNet {
 				return l, srv.Addr().String()
 			},
 			dial: func(ctx context.Context, addr string) (net.Conn, error) { return client.Dial(ctx, addr) },
+			retx: func() uint64 { return client.Stats().Retransmits },
 		},
 		{
 			name: "linux-tcp",
@@ -162,6 +164,11 @@ func BenchmarkBulk(b *testing.B) {
 			l.Close()
 			if n != int64(b.N)*int64(len(chunk)) {
 				b.Fatalf("server read %d bytes, want %d", n, int64(b.N)*int64(len(chunk)))
+			}
+			if bn.retx != nil {
+				// Losses in the kernel's UDP buffers (a busy machine) cost
+				// retransmission timeouts; show them beside the rate.
+				b.ReportMetric(float64(bn.retx())/float64(b.N), "retx/op")
 			}
 		})
 	}

@@ -89,6 +89,7 @@ type Conn struct {
 
 	out []Segment // segments sent by the current step, for the tracer
 
+	sameWnd        bool      // the ACK being sent is a duplicate: it repeats the window last advertised
 	invalid        bool      // the current step's segment is unacceptable and has SEG.LEN = 0
 	lastInvalidACK time.Time // when the last ACK answering such a segment went out
 }
@@ -333,11 +334,10 @@ func (c *Conn) processACK(in *segment) {
 			}
 		}
 	case ack == c.sndUna && len(in.payload) == 0 && !h.Flags.Has(spec.FIN) && !h.Flags.Has(spec.SYN) &&
-		c.sndNxt != c.sndUna:
+		c.sndNxt != c.sndUna && uint32(h.Window)<<c.sndShift == c.sndWnd:
 		// A duplicate ACK (RFC 5681 §2): on the third, retransmit at once.
-		// Unlike RFC 5681 (e), a changed window does not disqualify it:
-		// a reading receiver's window moves with every ACK, and without
-		// SACK the duplicates are the only sign of a hole.
+		// A changed window makes it a window update instead (condition
+		// (e)); our own duplicate ACKs keep the window last advertised.
 		c.dupAcks++
 		switch {
 		case c.dupAcks == 3 && !c.inRecovery:
@@ -475,6 +475,9 @@ func (c *Conn) emit(h Header, payload []byte) {
 	h.SrcPort, h.DstPort = c.key.port, c.key.peerPort
 	if !h.Flags.Has(spec.RST) {
 		w := c.rcvWnd()
+		if c.sameWnd && c.rcvNxt.LessThan(c.rcvAdvEdge) {
+			w = c.rcvAdvEdge.Sub(c.rcvNxt) // a duplicate ACK repeats the window (RFC 5681 §2 (e))
+		}
 		if h.Flags.Has(spec.SYN) {
 			w = min(w, 65535) // a SYN's window is never scaled
 			h.Window = uint16(w)
@@ -823,7 +826,9 @@ func (c *Conn) hold(in *segment) {
 func (c *Conn) extraACK(in *segment, why string) {
 	c.s.traceExtra(c, false, in, why)
 	c.out = c.out[:0]
+	c.sameWnd = true
 	c.sendACK()
+	c.sameWnd = false
 	if len(c.out) > 0 {
 		c.s.traceExtraOut(c, c.out[0], "duplicate ACK for out-of-order text")
 	}
