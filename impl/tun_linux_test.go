@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -220,5 +221,58 @@ func TestTUNHoldRelease(t *testing.T) {
 	want := []string{"out SYN delivered", "in SYN,ACK held", "in SYN,ACK delivered", "out ACK delivered"}
 	if len(fates) < len(want) || strings.Join(fates[:len(want)], "|") != strings.Join(want, "|") {
 		t.Fatalf("fates %q, want %q first", fates, want)
+	}
+}
+
+// TestTUNIgnoresNonTCP sends the link UDP over IPv4 and, when the ip tool
+// can give the device an IPv6 address, UDP over IPv6: both are counted and
+// ignored, and TCP still works after them.
+func TestTUNIgnoresNonTCP(t *testing.T) {
+	if !tunInNetns(t) {
+		return
+	}
+	link, s := tunStack(t, TUNConfig{})
+	u, err := net.Dial("udp4", "192.0.2.2:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Write([]byte("not tcp"))
+	u.Close()
+	want6 := false
+	if _, err := exec.LookPath("ip"); err == nil {
+		if out, err := exec.Command("ip", "-6", "addr", "add", "2001:db8::1/64", "dev", link.Name(), "nodad").CombinedOutput(); err == nil {
+			if u6, err := net.Dial("udp6", "[2001:db8::2]:9"); err == nil {
+				u6.Write([]byte("not ipv4"))
+				u6.Close()
+				want6 = true
+			}
+		} else {
+			t.Logf("no IPv6 on the device: %v %s", err, out)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		st := link.Stats()
+		if st.NonTCP >= 1 && (!want6 || st.IPv6 >= 1) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	st := link.Stats()
+	if st.NonTCP < 1 || want6 && st.IPv6 < 1 || st.In != 0 {
+		t.Fatalf("stats %+v: want the UDP packets counted and nothing delivered", st)
+	}
+	l, err := s.Listen(":7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go l.AcceptConn()
+	c, err := net.Dial("tcp4", "192.0.2.2:7")
+	if err != nil {
+		t.Fatalf("TCP after the ignored packets: %v", err)
+	}
+	c.Close()
+	if s.Stats().Malformed != 0 || link.Stats().Malformed != 0 {
+		t.Errorf("malformed: stack %+v link %+v", s.Stats(), link.Stats())
 	}
 }
