@@ -276,3 +276,42 @@ func TestTUNIgnoresNonTCP(t *testing.T) {
 		t.Errorf("malformed: stack %+v link %+v", s.Stats(), link.Stats())
 	}
 }
+
+// TestTUNDelay delays the kernel's SYN,ACK: the tap sees it held, then
+// delivered, and the connection completes.
+func TestTUNDelay(t *testing.T) {
+	if !tunInNetns(t) {
+		return
+	}
+	link, s := tunStack(t, TUNConfig{})
+	var mu sync.Mutex
+	var fates []Fate
+	link.SetTap(func(p TUNPacket, f Fate) {
+		if p.Dir == Inbound && p.Header.Flags == spec.SYN|spec.ACK {
+			mu.Lock()
+			fates = append(fates, f)
+			mu.Unlock()
+		}
+	})
+	link.SetFilter(func(p TUNPacket) Verdict {
+		if p.Dir == Inbound && p.Header.Flags == spec.SYN|spec.ACK {
+			return Verdict{Delay: 20 * time.Millisecond}
+		}
+		return Pass
+	})
+	kl, err := net.Listen("tcp4", "192.0.2.1:11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := s.Dial(ctx, "192.0.2.1:11"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(fates) != 3 || fates[0] != FateSent || fates[1] != FateHeld || fates[2] != FateDelivered {
+		t.Fatalf("fates of the SYN,ACK %v, want sent, held, delivered", fates)
+	}
+}
