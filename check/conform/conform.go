@@ -22,7 +22,17 @@ type Options struct {
 	// Context is how many steps a divergence shows before the one that
 	// diverged; default 16.
 	Context int
+	// ChallengeACKs is the endpoint's limit of challenge ACKs per second
+	// per stack (impl.Options.ChallengeACKs, RFC 5961 §7). When set, a row
+	// that sends a challenge ACK must send one unless the limit is
+	// reached, counted per local IP address (so the stacks must have
+	// addresses of their own); when 0, a missing challenge ACK is accepted.
+	ChallengeACKs int
 }
+
+// invalidACKInterval is impl's least time between two ACKs that answer
+// unacceptable segments of zero length on one connection (impl/doc.go).
+const invalidACKInterval = 500 * time.Millisecond
 
 // Checks named in a [Divergence].
 const (
@@ -76,6 +86,13 @@ type shadow struct {
 	advEdge            spec.Seq
 	advSet             bool
 	twSince            time.Time
+	lastInvalidACK     time.Time // when an ACK answering an unacceptable empty segment last went out
+}
+
+// challenge mirrors one stack's challenge ACK budget (RFC 5961 §7).
+type challenge struct {
+	start time.Time
+	count int
 }
 
 // Checker replays an endpoint's transitions through the reference table.
@@ -88,6 +105,7 @@ type Checker struct {
 
 	mu    sync.Mutex
 	conns map[pair]*shadow
+	chal  map[netip.Addr]*challenge
 	ring  []string // the last Context rendered steps
 	steps int
 	div   *Divergence
@@ -101,14 +119,14 @@ func New(opt Options) (*Checker, error) {
 	if opt.Context == 0 {
 		opt.Context = 16
 	}
-	if opt.RecvBuffer < 0 || opt.MSL < 0 || opt.Context < 0 {
+	if opt.RecvBuffer < 0 || opt.MSL < 0 || opt.Context < 0 || opt.ChallengeACKs < 0 {
 		return nil, fmt.Errorf("conform: options must not be negative")
 	}
 	m, err := spec.NewMachine(spec.Table())
 	if err != nil {
 		return nil, fmt.Errorf("conform: %w", err)
 	}
-	return &Checker{opt: opt, ref: m, rows: m.Rows(), conns: map[pair]*shadow{}}, nil
+	return &Checker{opt: opt, ref: m, rows: m.Rows(), conns: map[pair]*shadow{}, chal: map[netip.Addr]*challenge{}}, nil
 }
 
 // Tracer returns the hooks to put in impl.Options.Tracer. next, when its
@@ -336,6 +354,13 @@ func (c *Checker) step(t *impl.Transition) (string, string) {
 		return CheckConformance, fmt.Sprintf("unknown event %d", t.Event)
 	}
 
+	if (t.Event == spec.RetransmitTimeout || t.Event == spec.RetriesExhausted) && sh.State.HasTCB() &&
+		sh.SndUna == sh.SndNxt && sh.sndWnd != 0 {
+		// RFC 6298 §5.2: when all outstanding data has been acknowledged
+		// the retransmission timer is turned off (a zero window keeps it
+		// for the probe of §3.8.6.1).
+		return CheckConformance, fmt.Sprintf("the retransmission timer fired with nothing unacknowledged (SND.UNA = SND.NXT = %d)", uint32(sh.SndNxt))
+	}
 	lo, hi := sh.window(c.opt.RecvBuffer)
 	xlo, xhi := sh.ctx(in, lo), sh.ctx(in, hi)
 	cands := []int{c.ref.StepCtx(sh.State, t.Event, &xlo)}
@@ -501,6 +526,9 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 					if h.Seq != sh.ISS {
 						return bad("SYN,ACK must carry ISS=%d", uint32(sh.ISS))
 					}
+					if !acts.Has(spec.SendSYNACK) && sh.SndUna != sh.ISS {
+						return bad("a retransmitted SYN,ACK, but the SYN was acknowledged (SND.UNA=%d)", uint32(sh.SndUna))
+					}
 				default:
 					return bad("the row sends no SYN,ACK")
 				}
@@ -512,6 +540,9 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 				case acts.Has(spec.Retransmit) && sh.HaveISS:
 					if h.Seq != sh.ISS {
 						return bad("a retransmitted SYN must carry ISS=%d", uint32(sh.ISS))
+					}
+					if sh.SndUna != sh.ISS {
+						return bad("a retransmitted SYN, but the SYN was acknowledged (SND.UNA=%d)", uint32(sh.SndUna))
 					}
 				default:
 					return bad("the row sends no SYN")
@@ -573,8 +604,39 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 		return "the row sends a RST; the endpoint sent none"
 	case acts.Has(spec.Retransmit) && len(t.Out) == 0:
 		return "the row retransmits; the endpoint sent nothing"
-	case acts.Has(spec.SendACK) && !sentACK && !rateLimited(in, xlo, xhi):
+	}
+	if acts.Has(spec.SendACK) && rateLimited(in, xlo, xhi) {
+		// impl sends at most one ACK per 500 ms to unacceptable empty
+		// segments; the shadow notes every such ACK sent, so it allows
+		// a missing one whenever the endpoint may have limited it.
+		switch {
+		case sentACK:
+			sh.lastInvalidACK = t.Time
+		case sh.lastInvalidACK.IsZero() || t.Time.Sub(sh.lastInvalidACK) >= invalidACKInterval:
+			return fmt.Sprintf("the row sends an ACK; the endpoint sent none, and its last ACK to an unacceptable segment was not within %v", invalidACKInterval)
+		}
+	} else if acts.Has(spec.SendACK) && !sentACK {
 		return "the row sends an ACK; the endpoint sent none"
+	}
+	if acts.Has(spec.SendChallengeACK) && c.opt.ChallengeACKs > 0 {
+		ch := c.chal[t.Local.Addr()]
+		if ch == nil {
+			ch = &challenge{}
+			c.chal[t.Local.Addr()] = ch
+		}
+		if t.Time.Sub(ch.start) >= time.Second {
+			ch.start, ch.count = t.Time, 0
+		}
+		allowed := ch.count < c.opt.ChallengeACKs
+		if allowed {
+			ch.count++
+		}
+		switch {
+		case allowed && !sentACK:
+			return fmt.Sprintf("the row sends a challenge ACK (RFC 5961); the endpoint sent none with %d of %d this second", ch.count-1, c.opt.ChallengeACKs)
+		case !allowed && sentACK:
+			return fmt.Sprintf("a challenge ACK beyond the limit of %d per second (RFC 5961 §7)", c.opt.ChallengeACKs)
+		}
 	}
 	return ""
 }

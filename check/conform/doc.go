@@ -33,11 +33,19 @@
 // peer's enters TIME-WAIT).
 //
 // The tests of this package drive two real stacks on an in-process link
-// with a fake clock from plans that rapid draws (user calls, delivery,
-// loss, duplication, reordering, time), and check after every step that
-// the trace conforms, that the model's properties hold of the shadow
-// states, that what each side reads is a prefix of what the other wrote,
-// and at the end that both sides are CLOSED or LISTEN with every byte
-// delivered. The mutation test shows the checks catch an endpoint that
-// runs a mutant table.
+// with a fake clock from plans that rapid draws (user calls, listening and
+// closing the listener, delivery in any order, loss, duplication, time)
+// and check after every step: trace conformance; the model's properties
+// as far as two endpoints show them (HandshakeAgreement on the shadow
+// TCBs, IncarnationIsolation, HalfCloseDelivers, TimeWaitHeld); that what
+// each side reads is a prefix of what the other wrote; that the user is
+// told why a connection ended and gets "connection closing" after its own
+// CLOSE; that no TCB outlives the row that deletes it; and that each
+// connection's send and receive queues (impl.ConnInfo) hold exactly what
+// the shadow TCB and the user's calls say. At the end, with the network
+// delivering in order, every user half-closes, reads to the end and
+// closes: both sides must end CLOSED or LISTEN with every octet of a
+// connection nobody aborted read. The mutation tests run the endpoint
+// with mutant tables (Options.Table) while these checks keep the correct
+// one, and require each mutation to be caught or argued equivalent.
 package conform

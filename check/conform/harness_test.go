@@ -40,6 +40,7 @@ type opKind uint8
 
 const (
 	opListen opKind = iota
+	opUnlisten
 	opDial
 	opWrite
 	opRead
@@ -53,7 +54,7 @@ const (
 	numOps
 )
 
-var opNames = [...]string{"listen", "dial", "write", "read", "close-write", "close", "abort", "deliver", "drop", "duplicate", "advance"}
+var opNames = [...]string{"listen", "unlisten", "dial", "write", "read", "close-write", "close", "abort", "deliver", "drop", "duplicate", "advance"}
 
 // op is one step of a plan. Conn picks a connection of Host (modulo how
 // many it has), Index a segment in flight (modulo how many there are).
@@ -71,6 +72,8 @@ func (o op) String() string {
 	switch o.Kind {
 	case opListen:
 		return "B listen :80"
+	case opUnlisten:
+		return "B close the listener"
 	case opDial:
 		return "A dial B:80"
 	case opWrite:
@@ -96,7 +99,7 @@ var advances = []time.Duration{0, time.Millisecond, 100 * time.Millisecond, 250 
 
 // weighted lists op kinds by how often a plan draws them: the network
 // steps most, so that segments do get through.
-var weighted = []opKind{opListen, opDial, opDial, opWrite, opWrite, opWrite, opRead, opRead, opCloseWrite, opClose, opAbort,
+var weighted = []opKind{opListen, opListen, opUnlisten, opDial, opDial, opWrite, opWrite, opWrite, opRead, opRead, opCloseWrite, opClose, opAbort,
 	opDeliver, opDeliver, opDeliver, opDeliver, opDeliver, opDeliver, opDeliver, opDeliver,
 	opDrop, opDup, opDeliver, opAdvance, opAdvance, opAdvance}
 
@@ -118,7 +121,7 @@ var planGen = rapid.Custom(func(t *rapid.T) plan {
 			o.Index = rapid.IntRange(0, 7).Draw(t, "index")
 		case opAdvance:
 			o.D = rapid.SampledFrom(advances).Draw(t, "d")
-		case opListen:
+		case opListen, opUnlisten:
 			o.Host = 1
 		}
 		p.Ops = append(p.Ops, o)
@@ -153,6 +156,7 @@ func (l *testLink) Send(to netip.AddrPort, seg []byte) error { l.h.send(l.addr, 
 type endpoint struct {
 	host        int
 	inc         int    // B only: how many earlier B endpoints had the same port
+	child       int    // B only: which child of the listener for this 4-tuple it is (1-based)
 	port        uint16 // A's port: the connection's name on both sides
 	conn        *impl.Conn
 	dialDone    chan dialResult // A only: the blocking part of Dial
@@ -191,6 +195,7 @@ type harness struct {
 	connected map[pair]bool
 	ended     map[pair]bool // A's connection was deleted before it connected
 	signalled map[pair]bool // the connection signalled a reset or timeout
+	children  map[pair]int  // B: children the listener made for each 4-tuple
 	accepts   int           // B's children that signalled connected, not yet accepted
 	log       []string
 	rows      []spec.Row // the endpoint's table
@@ -205,12 +210,12 @@ func pattern(p uint16, h, k int) byte {
 
 func newHarness(p plan, cfg config) (*harness, error) {
 	h := &harness{cfg: cfg, clock: impl.NewFakeClock(time.Unix(1700000000, 0)), opened: make(chan uint16, 16),
-		connected: map[pair]bool{}, ended: map[pair]bool{}, signalled: map[pair]bool{}, rows: cfg.table}
+		connected: map[pair]bool{}, ended: map[pair]bool{}, signalled: map[pair]bool{}, children: map[pair]int{}, rows: cfg.table}
 	if h.rows == nil {
 		h.rows = spec.Table()
 	}
 	var err error
-	h.chk, err = New(Options{MSL: harnessMSL, Context: 60})
+	h.chk, err = New(Options{MSL: harnessMSL, Context: 60, ChallengeACKs: 100})
 	if err != nil {
 		return nil, err
 	}
@@ -278,6 +283,9 @@ func (h *harness) trace(t impl.Transition) {
 	if acts.Has(spec.SignalTimeout) || acts.Has(spec.SignalReset) {
 		h.signalled[k] = true
 	}
+	if t.Local.Addr() == ipB && t.From == spec.Listen && t.To != spec.Listen && t.Remote.IsValid() {
+		h.children[k]++
+	}
 	switch {
 	case t.Local.Addr() == ipA && t.Event == spec.ActiveOpen && t.From == spec.Closed:
 		h.opened <- t.Local.Port()
@@ -312,6 +320,7 @@ func (h *harness) acceptAll() error {
 		}
 		port := c.RemoteAddr().(interface{ AddrPort() netip.AddrPort }).AddrPort().Port()
 		e := &endpoint{host: 1, port: port, conn: c}
+		e.child = h.children[h.key(e)]
 		for _, o := range h.eps[1] {
 			if o.port == port {
 				e.inc++
@@ -374,6 +383,12 @@ func (h *harness) do(o op) error {
 			return fmt.Errorf("listen: %v", err)
 		}
 		h.lst = l
+	case opUnlisten:
+		if h.lst == nil {
+			return skip()
+		}
+		h.lst.Close() // aborts the children not yet accepted
+		h.lst, h.accepts = nil, 0
 	case opDial:
 		if len(h.eps[0]) >= maxDials {
 			return skip()
@@ -405,7 +420,16 @@ func (h *harness) do(o op) error {
 		}
 		n, err := e.conn.Write(b)
 		e.written += n
-		if err != nil && !isUserError(err) {
+		switch {
+		case e.closeWrite && (err == nil || n > 0):
+			// RFC 9293 §3.10.2: SEND after CLOSE is "connection closing".
+			return h.fail("UserSignal", "%s[port %d] wrote %d octets after its own CLOSE (err %v)", "AB"[o.Host:o.Host+1], e.port, n, err)
+		case errors.Is(err, impl.ErrNotExist) && !e.closeWrite && !h.signalled[h.key(e)]:
+			// The connection vanished while the user could still send,
+			// and no "connection reset" or timeout told it why.
+			return h.fail("UserSignal", "%s[port %d] write: %v, though the user never closed and was never told of a reset or timeout",
+				"AB"[o.Host:o.Host+1], e.port, err)
+		case err != nil && !isUserError(err):
 			e.failed = true
 		}
 	case opRead:
@@ -419,7 +443,12 @@ func (h *harness) do(o op) error {
 		if e == nil || e.conn == nil || e.closed || e.aborted {
 			return skip()
 		}
-		if e.conn.CloseWrite() == nil {
+		err := e.conn.CloseWrite()
+		if e.closeWrite && err == nil {
+			// RFC 9293 §3.10.4: CLOSE after CLOSE is "connection closing".
+			return h.fail("UserSignal", "%s[port %d] closed twice without an error", "AB"[o.Host:o.Host+1], e.port)
+		}
+		if err == nil {
 			e.closeWrite = true
 		}
 	case opClose:
@@ -563,6 +592,55 @@ func (h *harness) peer(e *endpoint) *endpoint {
 	return nil
 }
 
+// endpointOf returns the user's endpoint of a connection of host i, or nil
+// while it has none (a child not yet accepted).
+func (h *harness) endpointOf(i int, local, remote netip.AddrPort) *endpoint {
+	var found *endpoint
+	for _, e := range h.eps[i] {
+		if k := h.key(e); k.local == local && k.remote == remote {
+			found = e // the latest incarnation
+		}
+	}
+	if i == 1 && found != nil && h.children[pair{local, remote}] != found.child {
+		return nil // a newer incarnation, not yet accepted
+	}
+	return found
+}
+
+// queues compares the endpoint's send and receive queues with what the
+// shadow TCB and the user's calls say they hold: the send queue is the
+// text written and not yet acknowledged, the receive queue the text
+// accepted and not yet read. A row that left out "process ACK", "accept
+// text" or "accept FIN" leaves them wrong at once.
+func (h *harness) queues(i int, ci impl.ConnInfo) error {
+	sh, ok := h.chk.TCB(ci.Local, ci.Remote)
+	if !ok || !sh.HaveISS || !sh.HaveIRS || !sh.State.Synchronized() {
+		return nil
+	}
+	e := h.endpointOf(i, ci.Local, ci.Remote)
+	written, read, discarding := 0, 0, false
+	if e != nil {
+		written, read, discarding = e.written, e.read, e.closed || e.aborted
+	}
+	acked := int(sh.SndUna.Sub(sh.ISS.Add(1)))
+	if sh.FinSent && sh.SndUna == sh.SndNxt {
+		acked--
+	}
+	if want := written - min(max(acked, 0), written); ci.SendQ != want {
+		return h.fail(CheckConformance, "%s's send queue holds %d octets; %d were written and %d acknowledged (SND.UNA=%d): %s",
+			"AB"[i:i+1], ci.SendQ, written, max(acked, 0), uint32(sh.SndUna), ci)
+	}
+	accepted := int(sh.RcvNxt.Sub(sh.IRS.Add(1)))
+	if sh.FinReceived {
+		accepted--
+	}
+	if want := accepted - read; !discarding && ci.RecvQ != want {
+		return h.fail(CheckConformance, "%s's receive queue holds %d octets; %d were accepted (RCV.NXT=%d) and %d read: %s",
+			"AB"[i:i+1], ci.RecvQ, accepted, uint32(sh.RcvNxt), read, ci)
+	}
+	return nil
+}
+
 // check runs the checks that hold after every step.
 func (h *harness) check() error {
 	if err := h.chk.Err(); err != nil {
@@ -582,6 +660,22 @@ func (h *harness) check() error {
 			if e.read > written {
 				return h.fail("StreamPrefix", "%s[port %d] read %d octets; the peer wrote %d",
 					"AB"[host:host+1], e.port, e.read, written)
+			}
+		}
+	}
+	for i, s := range h.stacks {
+		for _, ci := range s.Connections() {
+			if !ci.Remote.IsValid() {
+				continue // a listener
+			}
+			if ci.State == spec.Closed || ci.State == spec.Listen {
+				// A connection in CLOSED has no TCB (RFC 9293 §3.3.2), and
+				// a passive one that went back to LISTEN is its listener
+				// again: the row that led there deletes the TCB.
+				return h.fail(CheckConformance, "%s still holds a connection's TCB in %s: %s", "AB"[i:i+1], ci.State, ci)
+			}
+			if err := h.queues(i, ci); err != nil {
+				return err
 			}
 		}
 	}
@@ -613,7 +707,7 @@ func (h *harness) finish() error {
 	h.log = append(h.log, "finish: half-close, read to the end, close; deliver in order; run the clock")
 	for step := 0; ; step++ {
 		if step == finishSteps {
-			return h.fail("Quiescence", "still busy after %d steps of the finishing phase", finishSteps)
+			return h.fail("Quiescence", "still busy after %d steps of the finishing phase: %s", finishSteps, h.busy())
 		}
 		for _, e := range h.eps[0] {
 			h.settle(e)
@@ -631,6 +725,16 @@ func (h *harness) finish() error {
 					return err
 				}
 				if e.eof || e.failed {
+					// Before it closes, the user tries CLOSE and SEND once
+					// more: after its own CLOSE both must fail ("connection
+					// closing", RFC 9293 §3.10.2 and §3.10.4, or the error
+					// that ended the connection).
+					if err := e.conn.CloseWrite(); err == nil {
+						return h.fail("UserSignal", "%s[port %d] closed twice without an error", "AB"[host:host+1], e.port)
+					}
+					if n, err := e.conn.Write([]byte{0}); err == nil || n > 0 {
+						return h.fail("UserSignal", "%s[port %d] wrote %d octets after its own CLOSE (err %v)", "AB"[host:host+1], e.port, n, err)
+					}
 					e.conn.Close()
 					e.closed = true
 				}
@@ -647,9 +751,7 @@ func (h *harness) finish() error {
 			h.clock.Advance(max(d, 0))
 		} else if h.quiet() {
 			break
-		} else {
-			// Nothing in flight, no timer: wait a little for a user that
-			// can still make progress (a read deadline, say).
+		} else if !h.giveUp() {
 			h.clock.Advance(time.Second)
 		}
 		if err := h.acceptAll(); err != nil {
@@ -658,7 +760,7 @@ func (h *harness) finish() error {
 	}
 	for i, s := range h.stacks {
 		for _, ci := range s.Connections() {
-			if ci.State != spec.Listen && ci.State != spec.Closed {
+			if ci.State != spec.Listen {
 				return h.fail("Quiescence", "%s still has %s", "AB"[i:i+1], ci)
 			}
 		}
@@ -679,6 +781,53 @@ func (h *harness) finish() error {
 		}
 	}
 	return nil
+}
+
+// giveUp closes the connections whose users still wait when nothing is
+// in flight and no timer runs: the peer is gone without a word (its RST
+// was lost), and a user that waits for ever is what the user timeout of
+// an orphaned connection is for. It reports whether it closed any.
+func (h *harness) giveUp() bool {
+	closed := false
+	for host := range h.eps {
+		for _, e := range h.eps[host] {
+			if e.conn != nil && !e.closed && !e.aborted {
+				h.log = append(h.log, fmt.Sprintf("finish: %s[port %d] gives up waiting and closes", "AB"[host:host+1], e.port))
+				e.conn.Close()
+				e.closed, closed = true, true
+			}
+		}
+	}
+	return closed
+}
+
+// busy describes what keeps the finishing phase going.
+func (h *harness) busy() string {
+	var parts []string
+	for host := range h.eps {
+		for _, e := range h.eps[host] {
+			if host == 0 && !e.settled || e.conn != nil && !e.closed && !e.aborted {
+				parts = append(parts, fmt.Sprintf("%s[port %d] settled=%v eof=%v failed=%v closed=%v state=%v",
+					"AB"[host:host+1], e.port, e.settled || host == 1, e.eof, e.failed, e.closed, connState(e.conn)))
+			}
+		}
+	}
+	for i, s := range h.stacks {
+		for _, ci := range s.Connections() {
+			parts = append(parts, fmt.Sprintf("%s has %s", "AB"[i:i+1], ci))
+		}
+	}
+	if d, ok := h.clock.Pending(); ok {
+		parts = append(parts, fmt.Sprintf("a timer is due in %v", d))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func connState(c *impl.Conn) string {
+	if c == nil {
+		return "-"
+	}
+	return c.State().String()
 }
 
 // quiet reports whether every user is done.

@@ -110,28 +110,36 @@ func TestMutationsAreCaught(t *testing.T) {
 	caught := 0
 	var report strings.Builder
 	for _, m := range muts {
-		check, seed := "", -1
+		check, by := "", ""
 		start := time.Now()
+		var cases []plan
+		var names []string
+		for _, p := range targeted {
+			cases, names = append(cases, p.plan), append(names, "targeted plan: "+p.name)
+		}
 		for s := range teethPlans {
-			err := runPlan(planGen.Example(s), m.cfg)
+			cases, names = append(cases, planGen.Example(s)), append(names, fmt.Sprintf("plan seed %d", s))
+		}
+		for i, p := range cases {
+			err := runPlan(p, m.cfg)
 			if err == nil {
 				continue
 			}
 			var f *failure
 			if !errors.As(err, &f) {
-				t.Errorf("%s: seed %d: the harness failed: %v", m.name, s, err)
+				t.Errorf("%s: %s: the harness failed: %v", m.name, names[i], err)
 				break
 			}
-			check, seed = f.check, s
+			check, by = f.check, names[i]
 			break
 		}
 		if check == "" {
-			t.Errorf("%s: not caught by %d plans", m.name, teethPlans)
+			t.Errorf("%s: not caught by the targeted plans and %d random plans", m.name, teethPlans)
 			fmt.Fprintf(&report, "  %-96s NOT CAUGHT\n", m.name)
 			continue
 		}
 		caught++
-		fmt.Fprintf(&report, "  %-96s caught by %-20s (plan seed %d, %v)\n", m.name, check, seed, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(&report, "  %-96s caught by %-18s (%s, %v)\n", m.name, check, by, time.Since(start).Round(time.Millisecond))
 	}
 	t.Logf("mutations of the endpoint (the checks keep the correct table):\n%smutation score: %d/%d caught",
 		report.String(), caught, len(muts))
