@@ -74,13 +74,11 @@ type outcome struct {
 	covered             []bool
 	deadlocks           int64
 
-	violated  bool
-	prop      int   // index of the invariant, or propQuiesce
-	deadlock  bool  // the Quiescence violation is a deadlock (no successors)
-	path      []int // initial state number, then successor numbers
-	quiesced  bool  // the Quiescence check ran to the end
-	stuckIdx  uint32
-	violation uint32 // index of the violating state
+	violated bool
+	prop     int   // index of the invariant, or propQuiesce
+	deadlock bool  // the Quiescence violation is a deadlock (no successors)
+	path     []int // initial state number, then successor numbers
+	quiesced bool  // the Quiescence check ran to the end
 }
 
 type violRec struct {
@@ -143,7 +141,6 @@ type engine struct {
 	start    time.Time
 
 	// For the progress line, which runs beside the workers.
-	liveNew      atomic.Int64 // states found in the current level
 	progStates   atomic.Int64
 	progDepth    atomic.Int64
 	progFrontier atomic.Int64
@@ -267,7 +264,7 @@ func (e *engine) explore() (*outcome, error) {
 			w.deadMin = noState
 		}
 		if deadMin != noState && e.opt.quiescence {
-			out.violated, out.prop, out.deadlock, out.violation = true, propQuiesce, true, deadMin
+			out.violated, out.prop, out.deadlock = true, propQuiesce, true
 			out.path = e.path(deadMin)
 			return out, nil
 		}
@@ -304,7 +301,7 @@ func (e *engine) explore() (*outcome, error) {
 		e.advance()
 		if best != noState {
 			out.depth = depth + 1
-			out.violated, out.prop, out.violation = true, prop, best
+			out.violated, out.prop = true, prop
 			out.path = e.path(best)
 			return out, nil
 		}
@@ -316,7 +313,7 @@ func (e *engine) explore() (*outcome, error) {
 		}
 		out.quiesced = true
 		if stuck {
-			out.violated, out.prop, out.violation = true, propQuiesce, idx
+			out.violated, out.prop = true, propQuiesce
 			out.path = e.path(idx)
 		}
 	}
@@ -369,7 +366,7 @@ func (e *engine) initLevel(out *outcome) error {
 	e.progFrontier.Store(int64(e.curN))
 	e.track()
 	if best != noState {
-		out.violated, out.prop, out.violation = true, prop, best
+		out.violated, out.prop = true, prop
 		out.path = e.path(best)
 	}
 	return nil
@@ -535,7 +532,6 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 				w.viol = append(w.viol, violRec{ref, v})
 			}
 			c := w.newCount.Add(1)
-			e.liveNew.Add(1)
 			if e.opt.maxStates > 0 && c&255 == 0 {
 				e.checkMaxStates()
 			}
@@ -547,14 +543,20 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 	return true
 }
 
-// checkMaxStates stops the run when the states placed plus those found in
-// this level exceed the limit.
-func (e *engine) checkMaxStates() {
+// levelNew is the number of new states found so far in the level being
+// expanded.
+func (e *engine) levelNew() int64 {
 	var sum int64
 	for _, o := range e.ws {
 		sum += o.newCount.Load()
 	}
-	if e.states+sum > e.opt.maxStates {
+	return sum
+}
+
+// checkMaxStates stops the run when the states placed plus those found in
+// this level exceed the limit.
+func (e *engine) checkMaxStates() {
+	if e.states+e.levelNew() > e.opt.maxStates {
 		e.abort.CompareAndSwap(0, abortStates)
 	}
 }
@@ -750,8 +752,10 @@ func (e *engine) advance() {
 	e.cur, e.next = e.next, e.cur
 	e.parallel(numShards, func(_ *worker, si int) { e.lvl.shards[si].clear() })
 	e.pool.trim(len(e.ws) + (e.curN>>blockShift)/4)
-	e.liveNew.Store(0)
 	e.depth++
+	for _, w := range e.ws {
+		w.newCount.Store(0)
+	}
 	e.progStates.Store(e.states)
 	e.progDepth.Store(int64(e.depth))
 	e.progFrontier.Store(int64(e.curN))
@@ -916,7 +920,7 @@ func (e *engine) startProgress() func() {
 				// the atomics.
 				if e.phase.Load() == phasePlace {
 					fmt.Fprintf(e.opt.progress, "explore: %d states, numbering the %d new states of depth %d, heap %d MiB\n",
-						e.progStates.Load(), e.liveNew.Load(), e.progDepth.Load()+1, ms.HeapAlloc>>20)
+						e.progStates.Load(), e.levelNew(), e.progDepth.Load()+1, ms.HeapAlloc>>20)
 					continue
 				}
 				if e.phase.Load() == phaseQuiescence {
@@ -924,7 +928,7 @@ func (e *engine) startProgress() func() {
 						e.progStates.Load(), ms.HeapAlloc>>20)
 					continue
 				}
-				st := e.progStates.Load() + e.liveNew.Load()
+				st := e.progStates.Load() + e.levelNew()
 				rate := float64(st-lastStates) / now.Sub(last).Seconds()
 				fmt.Fprintf(e.opt.progress, "explore: %d states, %.0f states/s, depth %d, frontier %d, heap %d MiB\n",
 					st, rate, e.progDepth.Load(), e.progFrontier.Load(), ms.HeapAlloc>>20)

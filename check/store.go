@@ -113,8 +113,6 @@ func (a *arena) reset() {
 	a.n = 0
 }
 
-func (a *arena) nblocks() int { return (a.n + blockMask) >> blockShift }
-
 // blockPool recycles candidate blocks between levels and counts the memory
 // they take.
 type blockPool struct {
