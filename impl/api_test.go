@@ -380,7 +380,8 @@ func TestConnectionsAndISN(t *testing.T) {
 	}
 }
 
-// TestUDPManyConnections has 1,000 dialers connect at once to one
+// TestUDPManyConnections has 1,000 dialers, each a stack with its own UDP
+// socket, connect at once to one
 // listener over the udp link; each echoes 64 KiB intact and closes; then
 // no goroutine of the stacks remains.
 func TestUDPManyConnections(t *testing.T) {
@@ -415,8 +416,8 @@ func TestUDPManyConnections(t *testing.T) {
 			})
 		}
 	})
-	// The dialers share 8 client stacks (8 UDP sockets).
-	clients := make([]*Stack, 8)
+	// Each dialer is a stack of its own: one UDP socket each.
+	clients := make([]*Stack, n)
 	for i := range clients {
 		cl, err := NewUDPLink("127.0.0.1:0", Faults{}, uint64(i))
 		if err != nil {
