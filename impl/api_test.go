@@ -381,9 +381,8 @@ func TestConnectionsAndISN(t *testing.T) {
 }
 
 // TestUDPManyConnections has 1,000 dialers, each a stack with its own UDP
-// socket, connect at once to one
-// listener over the udp link; each echoes 64 KiB intact and closes; then
-// no goroutine of the stacks remains.
+// socket, connect at once to one listener over the udp link; each echoes
+// 64 KiB intact and closes; then no goroutine of the stacks remains.
 func TestUDPManyConnections(t *testing.T) {
 	n := 1000
 	if testing.Short() || raceEnabled {
