@@ -844,11 +844,14 @@ func (e *engine) checkQuiescence() (uint32, bool, error) {
 		off[i] += off[i-1]
 	}
 	src := make([]uint32, off[n])
-	pos := make([]uint32, n)
-	copy(pos, off[:n])
-	forEdge(func(from, to uint32) { src[atomic.AddUint32(&pos[to], 1)-1] = from })
-	e.peak = max(e.peak, e.memory()+int64(len(off)+len(src)+len(pos))*4)
-	pos, chunks = nil, nil
+	// Fill using off[t] as t's cursor: afterwards off[t] is where t's
+	// sources end, which is where t+1's begin, so shifting by one restores
+	// the offsets.
+	forEdge(func(from, to uint32) { src[atomic.AddUint32(&off[to], 1)-1] = from })
+	copy(off[1:], off[:n])
+	off[0] = 0
+	e.peak = max(e.peak, e.memory()+int64(len(off)+len(src))*4)
+	chunks = nil
 	for _, w := range e.ws {
 		w.edges = nil // the forward edges are no longer needed
 	}
