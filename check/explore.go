@@ -61,7 +61,10 @@ type Result struct {
 	Verdict Verdict
 	// Limit names the limit that made the run Incomplete: "max-depth",
 	// "max-states" or "timeout"; "" otherwise.
-	Limit               string
+	Limit string
+	// States counts the distinct states explored; Transitions the
+	// successors Next returned for them (the edges of the explored graph,
+	// each as often as it was generated).
 	States, Transitions int64
 	// Depth is the largest number of steps from an initial state to an
 	// explored state.
