@@ -3,6 +3,8 @@ package conform
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +45,19 @@ func TestTransferConformsAndRoundTrips(t *testing.T) {
 	}
 	if err := Check(back, Options{MSL: harnessMSL}); err != nil {
 		t.Fatalf("the recorded trace does not conform: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "trace.jsonl")
+	if err := WriteTrace(&buf, trace); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckFile(path, Options{MSL: harnessMSL}); err != nil {
+		t.Fatalf("CheckFile: %v", err)
+	}
+	if err := CheckFile(filepath.Join(t.TempDir(), "none"), Options{}); err == nil || !strings.HasPrefix(err.Error(), "conform: ") {
+		t.Fatalf("CheckFile of a missing file: %v", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/tcpcheck/tcpcheck/impl"
 )
@@ -47,4 +48,23 @@ func ReadTrace(r io.Reader) ([]impl.Transition, error) {
 		return nil, fmt.Errorf("conform: reading trace: %w", err)
 	}
 	return out, nil
+}
+
+// CheckFile reads a trace file written by [WriteTrace] (one
+// impl.Transition as JSON per line, as `listen/dial --trace` would write
+// it) and replays it through the reference table.
+func CheckFile(path string, opt Options) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("conform: %w", err)
+	}
+	defer f.Close()
+	trace, err := ReadTrace(f)
+	if err != nil {
+		return fmt.Errorf("%w (file %s)", err, path)
+	}
+	if len(trace) == 0 {
+		return fmt.Errorf("conform: %s holds no transitions", path)
+	}
+	return Check(trace, opt)
 }
