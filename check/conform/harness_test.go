@@ -111,23 +111,28 @@ var planGen = rapid.Custom(func(t *rapid.T) plan {
 	p.ISN[1] = spec.Seq(isns.Draw(t, "isnB"))
 	n := rapid.IntRange(1, 80).Draw(t, "steps")
 	for range n {
-		o := op{Kind: rapid.SampledFrom(weighted).Draw(t, "op")}
-		switch o.Kind {
-		case opWrite:
-			o.Host, o.Conn, o.N = rapid.IntRange(0, 1).Draw(t, "host"), rapid.IntRange(0, 2).Draw(t, "conn"), rapid.IntRange(1, 3000).Draw(t, "n")
-		case opRead, opCloseWrite, opClose, opAbort:
-			o.Host, o.Conn = rapid.IntRange(0, 1).Draw(t, "host"), rapid.IntRange(0, 2).Draw(t, "conn")
-		case opDeliver, opDrop, opDup:
-			o.Index = rapid.IntRange(0, 7).Draw(t, "index")
-		case opAdvance:
-			o.D = rapid.SampledFrom(advances).Draw(t, "d")
-		case opListen, opUnlisten:
-			o.Host = 1
-		}
-		p.Ops = append(p.Ops, o)
+		p.Ops = append(p.Ops, drawOp(t, rapid.SampledFrom(weighted).Draw(t, "op")))
 	}
 	return p
 })
+
+// drawOp draws the arguments of an op of kind k.
+func drawOp(t *rapid.T, k opKind) op {
+	o := op{Kind: k}
+	switch k {
+	case opWrite:
+		o.Host, o.Conn, o.N = rapid.IntRange(0, 1).Draw(t, "host"), rapid.IntRange(0, 2).Draw(t, "conn"), rapid.IntRange(1, 3000).Draw(t, "n")
+	case opRead, opCloseWrite, opClose, opAbort:
+		o.Host, o.Conn = rapid.IntRange(0, 1).Draw(t, "host"), rapid.IntRange(0, 2).Draw(t, "conn")
+	case opDeliver, opDrop, opDup:
+		o.Index = rapid.IntRange(0, 7).Draw(t, "index")
+	case opAdvance:
+		o.D = rapid.SampledFrom(advances).Draw(t, "d")
+	case opListen, opUnlisten:
+		o.Host = 1
+	}
+	return o
+}
 
 // config is what a run varies for the mutation test.
 type config struct {
@@ -645,7 +650,7 @@ func (h *harness) queues(i int, ci impl.ConnInfo) error {
 func (h *harness) check() error {
 	if err := h.chk.Err(); err != nil {
 		d := err.(*Divergence)
-		return h.fail(d.Check, "%s", err)
+		return h.fail(d.Check, "step %d: %s", d.Step, d.Reason)
 	}
 	for host := range h.eps {
 		for _, e := range h.eps[host] {
