@@ -164,6 +164,15 @@ func ourRead(c *impl.Conn, want []byte) error {
 	return nil
 }
 
+// waitKernelACK waits until the kernel has acknowledged all we sent (its
+// ACK may be delayed), so that it does not ride on a later segment.
+func (e *env) waitKernelACK() error {
+	want := e.sndNxt()
+	return e.waitPacket("the kernel's ACK of our text", func(p impl.TUNPacket) bool {
+		return p.Dir == impl.Inbound && p.Header.Flags.Has(spec.ACK) && p.Header.Ack == want
+	})
+}
+
 // isPureACK matches a segment with only ACK set and no text.
 func isPureACK(p impl.TUNPacket) bool {
 	return p.Header.Flags&^spec.PSH == spec.ACK && p.Len == 0
@@ -198,7 +207,7 @@ var scenarios = []Scenario{
 			in ACK text
 			out ACK
 			out ACK text
-			in ACK?
+			in ACK
 			in FIN,ACK
 			out ACK
 			out FIN,ACK
@@ -218,6 +227,9 @@ var scenarios = []Scenario{
 				return err
 			}
 			if err := kernelRead(k, fromUs); err != nil {
+				return err
+			}
+			if err := e.waitKernelACK(); err != nil {
 				return err
 			}
 			e.step("data both ways", spec.Established, spec.Established)
@@ -546,6 +558,7 @@ var scenarios = []Scenario{
 			in SYN,ACK
 			out ACK
 			out RST`,
+		retransmissions: true,
 		run: func(e *env) error {
 			l, err := e.kernelListen()
 			if err != nil {
@@ -583,6 +596,7 @@ var scenarios = []Scenario{
 			out ACK dropped
 			in FIN,ACK
 			out ACK`,
+		retransmissions: true,
 		run: func(e *env) error {
 			c, k, err := e.ourClient()
 			if err != nil {
@@ -610,6 +624,7 @@ var scenarios = []Scenario{
 			in ACK dropped
 			out FIN,ACK
 			in ACK`,
+		retransmissions: true,
 		run: func(e *env) error {
 			c, k, err := e.kernelClient()
 			if err != nil {
@@ -634,6 +649,7 @@ var scenarios = []Scenario{
 			out RST injected
 			in ACK
 			out RST`,
+		retransmissions: true, // the challenge ACK repeats the handshake's ACK
 		run: func(e *env) error {
 			c, _, err := e.kernelClient()
 			if err != nil {
@@ -731,6 +747,7 @@ var scenarios = []Scenario{
 	{
 		Name:    "data-with-loss",
 		Summary: "128 KiB each way at once while the link drops 5% of data and ACK segments at random: both streams arrive intact",
+		rtoMin:  200 * time.Millisecond,
 		run: func(e *env) error {
 			c, k, err := e.kernelClient()
 			if err != nil {
