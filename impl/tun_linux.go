@@ -82,7 +82,7 @@ type Verdict struct {
 	Delay time.Duration // the packet goes on after this long
 }
 
-// Pass lets a packet through.
+// Pass is the verdict that lets a packet through.
 var Pass = Verdict{}
 
 // Fate is what happened to a packet on a TUN link.
