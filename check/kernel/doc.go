@@ -39,4 +39,19 @@
 //
 // The suite needs root and /dev/net/tun. Its tests skip without them,
 // and fail instead when CI is "true".
+//
+// # Running
+//
+//	tcpcheck conform --peer kernel [--scenario NAME] [--list] [--full]
+//	go test ./check/kernel -run TestSuite -kernel.scenario=NAME -v
+//
+// [Bulk] moves a stream between our endpoint and a kernel socket over a
+// link that loses packets at random. TestBulkLossy does 5 MB each way with
+// 3% loss; for the 100 MB figure run
+//
+//	go test ./check/kernel -run TestBulkLossy -kernel.bulk-mb=100 -v
+//
+// (on a 2-core VM with Linux 6.18: 1.8 s from us to the kernel, 47 s from
+// the kernel to us, where the kernel, without SACK, waits out its 200 ms
+// minimum RTO for most holes).
 package kernel
