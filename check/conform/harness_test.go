@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"pgregory.net/rapid"
@@ -205,6 +206,7 @@ type harness struct {
 	log       []string
 	rows      []spec.Row // the endpoint's table
 	recorded  []impl.Transition
+	closing   atomic.Bool
 }
 
 // pattern is the octet at offset k of the stream side h of the connection
@@ -252,6 +254,10 @@ func newHarness(p plan, cfg config) (*harness, error) {
 }
 
 func (h *harness) close() {
+	// Closing races: a cancelled Dial aborts its connection in its own
+	// goroutine while the stacks close here. The run is over, so the
+	// harness stops listening to the tracer first.
+	h.closing.Store(true)
 	for _, eps := range h.eps {
 		for _, e := range eps {
 			if e.cancel != nil {
@@ -276,6 +282,9 @@ func (h *harness) send(from, to netip.AddrPort, seg []byte) {
 // trace watches A's opens and both sides' signals. It runs with a stack's
 // lock held, possibly in Dial's goroutine.
 func (h *harness) trace(t impl.Transition) {
+	if h.closing.Load() {
+		return
+	}
 	var acts spec.Actions
 	if t.Row >= 0 && t.Row < len(h.rows) {
 		acts = h.rows[t.Row].Actions()
