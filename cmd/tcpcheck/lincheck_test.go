@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLincheckOkWritesHTML(t *testing.T) {
@@ -37,5 +40,39 @@ func TestLincheckRejectsBadOptions(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, "lincheck") {
 			t.Errorf("lincheck %v: exit %d, stderr %q", args, code, stderr)
 		}
+	}
+}
+
+// TestLincheckHTMLInChromium opens the page lincheck --html writes in
+// headless Chromium and takes a screenshot of it.
+func TestLincheckHTMLInChromium(t *testing.T) {
+	bin := ""
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium not found; install the Debian package chromium")
+		}
+		t.Skip("chromium not found; install the Debian package chromium to run the browser test")
+	}
+	dir := t.TempDir()
+	page, shot := filepath.Join(dir, "lin.html"), filepath.Join(dir, "lin.png")
+	if code, stdout, stderr := runCLI(t, "lincheck", "--conns", "6", "--ops", "120", "--loss", "0.05", "--html", page); code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+		"--user-data-dir="+filepath.Join(dir, "profile"), "--window-size=1280,900", "--screenshot="+shot, "file://"+page)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	if st, err := os.Stat(shot); err != nil || st.Size() < 5000 {
+		t.Fatalf("chromium took no screenshot of %s: %v", page, err)
 	}
 }
