@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 )
 
 // Config holds every knob of the model. The zero value is not valid; start
@@ -71,7 +73,95 @@ type Config struct {
 	ISSA      []int `json:"iss_a"`
 	ISSB      []int `json:"iss_b"`
 	ISSStride int   `json:"iss_stride"`
+	// Also lists further scenarios explored in the same run beside the one
+	// the knobs above describe (0..3 of them). Each starts from its own
+	// initial state with its own way of opening and closing, number of
+	// incarnations and fault budgets; every other knob is shared. The
+	// default uses them to cover simultaneous open and simultaneous close
+	// at a cost the one-minute default run can afford.
+	Also []Scenario `json:"also"`
 }
+
+// Scenario is one further scenario of [Config.Also]. Its fields mean what
+// the Config fields of the same names mean.
+type Scenario struct {
+	Open         string `json:"open"`
+	Closer       string `json:"closer"`
+	Incarnations int    `json:"incarnations"`
+	Loss         int    `json:"loss"`
+	Dup          int    `json:"dup"`
+}
+
+// String renders the scenario the way `tcpcheck explore` prints it:
+// "simultaneous/a inc=1 loss=1 dup=0".
+func (sc Scenario) String() string {
+	return fmt.Sprintf("%s/%s inc=%d loss=%d dup=%d", sc.Open, sc.Closer, sc.Incarnations, sc.Loss, sc.Dup)
+}
+
+// FormatScenarios renders further scenarios the way the --also flag of
+// `tcpcheck explore` takes them: "none", or scenarios in the form of
+// [Scenario.String] separated by "; ".
+func FormatScenarios(list []Scenario) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(list))
+	for i, sc := range list {
+		parts[i] = sc.String()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// ParseScenarios reads what [FormatScenarios] writes: "none" (or nothing)
+// for no further scenario, else scenarios separated by ";", each
+// "OPEN/CLOSER" followed by any of inc=N, loss=N and dup=N (inc defaults to
+// 1, the budgets to 0). The values are checked by [Config.Validate].
+func ParseScenarios(s string) ([]Scenario, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "none" {
+		return nil, nil
+	}
+	var out []Scenario
+	for _, part := range strings.Split(s, ";") {
+		fields := strings.Fields(part)
+		if len(fields) == 0 {
+			return nil, fmt.Errorf("model: scenario list %q has an empty scenario", s)
+		}
+		open, closer, ok := strings.Cut(fields[0], "/")
+		if !ok {
+			return nil, fmt.Errorf("model: scenario %q: want OPEN/CLOSER first, e.g. simultaneous/a", strings.TrimSpace(part))
+		}
+		sc := Scenario{Open: open, Closer: closer, Incarnations: 1}
+		for _, f := range fields[1:] {
+			k, v, ok := strings.Cut(f, "=")
+			n, err := strconv.Atoi(v)
+			if !ok || err != nil {
+				return nil, fmt.Errorf("model: scenario %q: %q is not KEY=NUMBER (keys inc, loss, dup)", strings.TrimSpace(part), f)
+			}
+			switch k {
+			case "inc":
+				sc.Incarnations = n
+			case "loss":
+				sc.Loss = n
+			case "dup":
+				sc.Dup = n
+			default:
+				return nil, fmt.Errorf("model: scenario %q: unknown key %q; want inc, loss or dup", strings.TrimSpace(part), k)
+			}
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+// scenarios returns the main scenario followed by Also.
+func (c Config) scenarios() []Scenario {
+	main := Scenario{Open: c.Open, Closer: c.Closer, Incarnations: c.Incarnations, Loss: c.Loss, Dup: c.Dup}
+	return append([]Scenario{main}, c.Also...)
+}
+
+// maxAlso is how many further scenarios a configuration may list.
+const maxAlso = 3
 
 // Limits of the knobs.
 const (
@@ -86,8 +176,11 @@ const (
 // DefaultConfig returns the configuration `tcpcheck explore` uses with no
 // flags: client-server, A closes first, A writes 1 octet and B 1 octet, two
 // incarnations whose ISNs differ by 8 (more than an incarnation can use),
-// one loss, one duplication, reordering, MSL 2, one retry. It has 1,491,273
-// states.
+// one loss, one duplication, reordering, MSL 2, one retry; and beside it,
+// in the same run, simultaneous open with A closing first and client-server
+// with a simultaneous close, each with one incarnation, one loss and no
+// duplication, so that the default run exercises the rows of simultaneous
+// open and of CLOSING too.
 func DefaultConfig() Config {
 	return Config{
 		Open:         "client-server",
@@ -107,12 +200,16 @@ func DefaultConfig() Config {
 		ISSA:         []int{30},
 		ISSB:         []int{60},
 		ISSStride:    8,
+		Also: []Scenario{
+			{Open: "simultaneous", Closer: "a", Incarnations: 1, Loss: 1, Dup: 0},
+			{Open: "client-server", Closer: "both", Incarnations: 1, Loss: 1, Dup: 0},
+		},
 	}
 }
 
 // Presets returns the named configurations: "small" (one incarnation, no
-// faults, FIFO: 76 states), "default" ([DefaultConfig]: 1,491,273 states)
-// and "large" (the default with a duplication budget of 2, for benchmarks:
+// faults, FIFO: 76 states), "default" ([DefaultConfig]) and "large" (the
+// default's main scenario with a duplication budget of 2, for benchmarks:
 // 12,263,643 states).
 func Presets() []string { return []string{"small", "default", "large"} }
 
@@ -122,9 +219,9 @@ func Preset(name string) (Config, error) {
 	switch name {
 	case "default":
 	case "small":
-		c.Incarnations, c.Loss, c.Dup, c.Reorder = 1, 0, 0, false
+		c.Incarnations, c.Loss, c.Dup, c.Reorder, c.Also = 1, 0, 0, false, nil
 	case "large":
-		c.Dup = 2
+		c.Dup, c.Also = 2, nil
 	default:
 		return Config{}, fmt.Errorf("model: unknown preset %q; known presets: %v", name, Presets())
 	}
@@ -143,11 +240,30 @@ func (c Config) timeWait() int {
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("model: config: "+format, args...)) }
-	if c.Open != "client-server" && c.Open != "simultaneous" {
-		bad("open is %q; want \"client-server\" or \"simultaneous\"", c.Open)
+	if len(c.Also) > maxAlso {
+		bad("also lists %d scenarios; want at most %d", len(c.Also), maxAlso)
 	}
-	if c.Closer != "a" && c.Closer != "b" && c.Closer != "both" {
-		bad("closer is %q; want \"a\", \"b\" or \"both\"", c.Closer)
+	for i, sc := range c.scenarios() {
+		where := ""
+		if i > 0 {
+			where = fmt.Sprintf("also[%d].", i-1)
+		}
+		if sc.Open != "client-server" && sc.Open != "simultaneous" {
+			bad("%sopen is %q; want \"client-server\" or \"simultaneous\"", where, sc.Open)
+		}
+		if sc.Closer != "a" && sc.Closer != "b" && sc.Closer != "both" {
+			bad("%scloser is %q; want \"a\", \"b\" or \"both\"", where, sc.Closer)
+		}
+		if i > 0 {
+			rng := func(name string, v, lo, hi int) {
+				if v < lo || v > hi {
+					bad("%s%s is %d; want %d..%d", where, name, v, lo, hi)
+				}
+			}
+			rng("incarnations", sc.Incarnations, 1, maxIncarnation)
+			rng("loss", sc.Loss, 0, maxBudget)
+			rng("dup", sc.Dup, 0, maxBudget)
+		}
 	}
 	if c.Abort != "none" && c.Abort != "a" && c.Abort != "b" {
 		bad("abort is %q; want \"none\", \"a\" or \"b\"", c.Abort)

@@ -12,6 +12,7 @@ func (s *System) Decode(k Key) State {
 		DupLeft:     int(w.dup),
 		InjectLeft:  int(w.inject),
 		Incarnation: int(w.round),
+		Scenario:    s.scen[w.scen%uint8(len(s.scen))].name,
 	}
 	for i := range 2 {
 		st.Hosts[i] = s.readable(&w, i)
@@ -58,7 +59,7 @@ func (s *System) readable(w *world, i int) Host {
 // describe says what user i does next, e.g. "write 1", "close (after EOF)".
 func (s *System) describe(w *world, i int) string {
 	h := &w.h[i]
-	prog := s.prog[i]
+	prog := s.scen[w.scen%uint8(len(s.scen))].prog[i]
 	switch {
 	case terminal(h):
 		return "done (" + sigNames[h.sig] + ")"

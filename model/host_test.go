@@ -28,7 +28,7 @@ func deliverFlags(f spec.Flags, to uint8) func(Step) bool {
 
 // TestReplyRSTForms checks the two RST forms of RFC 9293 §3.10.7.1.
 func TestReplyRSTForms(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := oneScenario()
 	cfg.Open, cfg.Incarnations, cfg.Loss, cfg.Dup = "simultaneous", 1, 0, 0
 	sys := mustNew(t, cfg)
 	k := sys.Init()[0]
@@ -69,7 +69,7 @@ func TestReplyRSTForms(t *testing.T) {
 // TestOutOfOrderHeld checks that a FIN beyond missing text is held until the
 // text has arrived (RFC 9293 §3.10.7.4, "held for later processing").
 func TestOutOfOrderHeld(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := oneScenario()
 	cfg.Incarnations, cfg.Loss, cfg.Dup, cfg.WriteB = 1, 0, 0, 0
 	sys := mustNew(t, cfg)
 	k := sys.Init()[0]
@@ -149,7 +149,7 @@ func TestFairnessRules(t *testing.T) {
 // TestGuardMask checks the reasoning behind evaluating only the guards a
 // state and event's rows mention: the other guards never change the row.
 func TestGuardMask(t *testing.T) {
-	sys := mustNew(t, DefaultConfig())
+	sys := mustNew(t, oneScenario())
 	for st := range spec.NumStates {
 		for e := range spec.NumEvents {
 			mask := sys.guards[st][e]

@@ -30,17 +30,17 @@ var pinned = []struct {
 }{
 	{"small", func() Config { c, _ := Preset("small"); return c }, 76, 131},
 	{"client-server no faults no data", func() Config {
-		c := DefaultConfig()
+		c := oneScenario()
 		c.Incarnations, c.Loss, c.Dup, c.Reorder, c.WriteA, c.WriteB = 1, 0, 0, false, 0, 0
 		return c
 	}, 29, 41},
 	{"simultaneous open, close both, loss", func() Config {
-		c := DefaultConfig()
+		c := oneScenario()
 		c.Open, c.Closer, c.Incarnations, c.Dup, c.Reorder, c.WriteA, c.WriteB = "simultaneous", "both", 1, 0, false, 0, 0
 		return c
 	}, 953, 2176},
 	{"abort b, reorder", func() Config {
-		c := DefaultConfig()
+		c := oneScenario()
 		c.Abort, c.Incarnations, c.Loss, c.Dup, c.WriteA = "b", 1, 0, 0, 0
 		return c
 	}, 2840, 8233},
@@ -97,10 +97,10 @@ func testConfigs() map[string]Config {
 		c, _ := MutantConfig(m.Name)
 		out["mutant "+m.Name] = c
 	}
-	c := DefaultConfig()
+	c := oneScenario()
 	c.Open, c.Closer, c.Incarnations, c.Dup, c.WriteA, c.WriteB = "simultaneous", "both", 1, 0, 1, 0
 	out["simultaneous"] = c
-	c = DefaultConfig()
+	c = oneScenario()
 	c.Abort, c.Incarnations, c.Inject, c.Dup, c.Loss, c.WriteA, c.ISSB = "b", 1, 1, 0, 0, 0, []int{60, 90}
 	out["abort, inject, two ISS"] = c
 	return out
@@ -169,7 +169,7 @@ func TestGeneratedEqualsInterpreted(t *testing.T) {
 }
 
 func TestNextDoesNotAllocate(t *testing.T) {
-	sys := mustNew(t, DefaultConfig())
+	sys := mustNew(t, oneScenario())
 	keys := reachable(t, sys, 2_000_000)[:5000]
 	buf := make([]Transition, 0, 256)
 	allocs := testing.AllocsPerRun(3, func() {
@@ -240,7 +240,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.TimeWait = 20 }, "time_wait is 20; want 1..8"},
 	}
 	for _, b := range bad {
-		c := DefaultConfig()
+		c := oneScenario()
 		b.edit(&c)
 		err := c.Validate()
 		if err == nil || !strings.Contains(err.Error(), b.want) || !strings.HasPrefix(err.Error(), "model: ") {
@@ -306,7 +306,7 @@ func TestMutantErrors(t *testing.T) {
 }
 
 func TestInvariantNames(t *testing.T) {
-	sys := mustNew(t, DefaultConfig())
+	sys := mustNew(t, oneScenario())
 	var got []string
 	for _, p := range sys.Invariants() {
 		got = append(got, p.Name)
@@ -324,7 +324,7 @@ func TestInvariantNames(t *testing.T) {
 }
 
 func BenchmarkNext(b *testing.B) {
-	sys := mustNew(b, DefaultConfig())
+	sys := mustNew(b, oneScenario())
 	keys := reachable(b, sys, 2_000_000)
 	buf := make([]Transition, 0, 256)
 	b.ResetTimer()

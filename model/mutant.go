@@ -97,7 +97,7 @@ func MutantConfig(name string) (Config, error) {
 		return Config{}, err
 	}
 	c := DefaultConfig()
-	c.Incarnations, c.Loss, c.Dup, c.Reorder = 1, 0, 0, false
+	c.Incarnations, c.Loss, c.Dup, c.Reorder, c.Also = 1, 0, 0, false, nil
 	c.WriteA, c.WriteB = 0, 0
 	// The worst ISN clock: every incarnation picks the same ISS, so only
 	// the protocol's own mechanisms keep incarnations apart.

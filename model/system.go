@@ -16,24 +16,33 @@ const rcvWnd = 4
 // the network and the clock. It is immutable after construction, so its
 // methods are safe for concurrent use.
 type System struct {
-	cfg      Config
-	rows     []spec.Row
-	stepRow  func(s spec.State, e spec.Event, g spec.GuardSet) int
-	to       []spec.State
-	do       []spec.Actions
-	prog     [2][]op
-	iss      [2][]uint8 // ISS choices for incarnation 1
-	twTicks  uint8
-	msl      uint8
-	rtoMax   uint8
-	retries  uint8
-	abortBy  int // host whose user may abort, or -1
-	mutant   string
-	invs     []Property
-	passiveB bool
+	cfg     Config
+	rows    []spec.Row
+	stepRow func(s spec.State, e spec.Event, g spec.GuardSet) int
+	to      []spec.State
+	do      []spec.Actions
+	scen    []scenario // the main scenario, then Config.Also
+	iss     [2][]uint8 // ISS choices for incarnation 1
+	twTicks uint8
+	msl     uint8
+	rtoMax  uint8
+	retries uint8
+	abortBy int // host whose user may abort, or -1
+	mutant  string
+	invs    []Property
 	// guards[s][e] holds the guards the rows for state s and event e
 	// mention: only their outcomes can change the row chosen.
 	guards [spec.NumStates][spec.NumEvents]spec.GuardSet
+}
+
+// scenario is one way the users open and close, with its own incarnations
+// and fault budgets; the world's scen field says which one a state is in.
+type scenario struct {
+	name         string
+	passiveB     bool // B opens passively (client-server)
+	prog         [2][]op
+	incarnations uint8
+	loss, dup    uint8
 }
 
 // op is one call of a user's program.
@@ -115,24 +124,28 @@ func build(cfg Config, m *spec.Machine, stepRow func(spec.State, spec.Event, spe
 	for _, v := range cfg.ISSB {
 		s.iss[1] = append(s.iss[1], uint8(v))
 	}
-	s.passiveB = cfg.Open == "client-server"
-	for h := range 2 {
-		s.prog[h] = s.program(h)
+	for _, sc := range cfg.scenarios() {
+		x := scenario{name: sc.String(), passiveB: sc.Open == "client-server",
+			incarnations: uint8(sc.Incarnations), loss: uint8(sc.Loss), dup: uint8(sc.Dup)}
+		for h := range 2 {
+			x.prog[h] = s.program(sc, x.passiveB, h)
+		}
+		s.scen = append(s.scen, x)
 	}
 	s.invs = s.properties()
 	return s, nil
 }
 
-// program builds the calls user h makes in each incarnation.
-func (s *System) program(h int) []op {
+// program builds the calls user h makes in each incarnation of scenario sc.
+func (s *System) program(sc Scenario, passiveB bool, h int) []op {
 	c := s.cfg
 	var p []op
-	if h == 1 && s.passiveB {
+	if h == 1 && passiveB {
 		p = append(p, op{kind: opOpen, call: "listen"})
 	} else {
 		p = append(p, op{kind: opOpen, call: "connect"})
 	}
-	first := c.Closer == "both" || (c.Closer == "a") == (h == 0)
+	first := sc.Closer == "both" || (sc.Closer == "a") == (h == 0)
 	n := c.WriteA
 	if h == 1 {
 		n = c.WriteB
@@ -157,18 +170,24 @@ func (s *System) Rows() []spec.Row { return s.rows }
 // correct table.
 func (s *System) Mutant() string { return s.mutant }
 
-// Init returns the initial states: both hosts CLOSED except a passive B,
-// which is already LISTENing; budgets full; incarnation 1.
+// Init returns the initial states, one per scenario (the main one, then
+// Config.Also): both hosts CLOSED except a passive B, which is already
+// LISTENing; the scenario's budgets full; incarnation 1.
 func (s *System) Init() []Key {
-	var w world
-	w.round = 1
-	w.loss, w.dup, w.inject = uint8(s.cfg.Loss), uint8(s.cfg.Dup), uint8(s.cfg.Inject)
-	if s.passiveB {
-		w.h[1].st = spec.Listen
-		w.h[1].passive = true
-		w.h[1].pc = 1
+	keys := make([]Key, 0, len(s.scen))
+	for i, sc := range s.scen {
+		var w world
+		w.scen = uint8(i)
+		w.round = 1
+		w.loss, w.dup, w.inject = sc.loss, sc.dup, uint8(s.cfg.Inject)
+		if sc.passiveB {
+			w.h[1].st = spec.Listen
+			w.h[1].passive = true
+			w.h[1].pc = 1
+		}
+		keys = append(keys, w.encode())
 	}
-	return []Key{w.encode()}
+	return keys
 }
 
 // terminal reports whether the user has seen its connection fail, which
@@ -183,7 +202,7 @@ func (s *System) finished(w *world, i int) bool {
 	if h.st != spec.Closed && h.st != spec.Listen {
 		return false
 	}
-	return int(h.pc) >= len(s.prog[i]) || terminal(h) ||
+	return int(h.pc) >= len(s.scen[w.scen].prog[i]) || terminal(h) ||
 		(h.st == spec.Listen && h.passive && h.pc == 1 && h.sig == sigNone)
 }
 
@@ -268,7 +287,7 @@ func (s *System) resetRound(w *world) {
 		h := &w.h[i]
 		h.pc, h.sig, h.written, h.delivered = 0, sigNone, 0, 0
 		h.sawEOF, h.gsync, h.aborted, h.endRST, h.endTimeout, h.activeCloser = false, false, false, false, false, false
-		if h.st == spec.Listen && s.prog[i][0].call == "listen" {
+		if h.st == spec.Listen && s.scen[w.scen].prog[i][0].call == "listen" {
 			h.pc = 1
 		}
 	}
@@ -276,10 +295,11 @@ func (s *System) resetRound(w *world) {
 
 func (s *System) userSteps(w *world, i int, buf []Transition) []Transition {
 	h := &w.h[i]
-	prog := s.prog[i]
+	sc := &s.scen[w.scen]
+	prog := sc.prog[i]
 	if int(h.pc) >= len(prog) || terminal(h) {
 		// Done with this incarnation; open the next one when both are.
-		if int(w.round) < s.cfg.Incarnations && s.finished(w, 0) && s.finished(w, 1) {
+		if w.round < sc.incarnations && s.finished(w, 0) && s.finished(w, 1) {
 			w2 := *w
 			s.resetRound(&w2)
 			if w2.h[i].pc == 0 {

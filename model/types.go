@@ -90,6 +90,7 @@ type State struct {
 	Net                           []Segment // in-flight segments, canonical order
 	LossLeft, DupLeft, InjectLeft int
 	Incarnation                   int      // the current incarnation (1-based)
+	Scenario                      string   // which scenario of the configuration, e.g. "client-server/a inc=2 loss=1 dup=1"
 	Violations                    []string // properties whose ghost violation bit is set
 }
 

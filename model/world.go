@@ -13,10 +13,12 @@ type Key [KeySize]byte
 const netCap = 10
 
 // Layout of a key: two global bytes, two hosts of hostBytes bytes, then
-// netCap segment words of 4 bytes, little-endian, unused slots zero.
+// netCap segment words of 4 bytes, little-endian, unused slots zero, then
+// the scenario index.
 const (
 	hostBytes = 10
 	netOff    = 2 + 2*hostBytes
+	scenOff   = netOff + 4*netCap
 )
 
 // Signals a user can see, sticky per incarnation (the last one wins).
@@ -65,6 +67,7 @@ type world struct {
 	n                        uint8
 	round, loss, dup, inject uint8
 	viol                     uint8
+	scen                     uint8 // index of the scenario (Config.Also)
 }
 
 // A segment in flight is a 32-bit word:
@@ -175,6 +178,7 @@ func (w *world) encodeInto(k *Key) {
 	k[1] = w.viol
 	w.h[0].encode(k[2 : 2+hostBytes])
 	w.h[1].encode(k[2+hostBytes : 2+2*hostBytes])
+	k[scenOff] = w.scen
 	for i := 0; i < int(w.n); i++ {
 		s := w.net[i]
 		o := netOff + 4*i
@@ -187,6 +191,7 @@ func (w *world) decode(k *Key) {
 	w.viol = k[1]
 	w.h[0].decode(k[2 : 2+hostBytes])
 	w.h[1].decode(k[2+hostBytes : 2+2*hostBytes])
+	w.scen = k[scenOff]
 	w.n = 0
 	for i := range netCap {
 		o := netOff + 4*i
@@ -256,3 +261,6 @@ func (w *world) dupAt(i int) bool {
 	w.n++
 	return true
 }
+
+// The key must hold the scenario byte.
+var _ = [KeySize - scenOff - 1]struct{}{}

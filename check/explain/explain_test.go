@@ -193,7 +193,7 @@ func TestGoalsHold(t *testing.T) {
 
 func TestSearchUnreachable(t *testing.T) {
 	c := model.DefaultConfig()
-	c.Incarnations, c.Loss, c.Dup, c.Reorder, c.WriteA, c.WriteB = 1, 0, 0, false, 0, 0
+	c.Incarnations, c.Loss, c.Dup, c.Reorder, c.WriteA, c.WriteB, c.Also = 1, 0, 0, false, 0, 0, nil
 	sys, err := model.New(c)
 	if err != nil {
 		t.Fatal(err)

@@ -258,7 +258,14 @@ func configText(c model.Config) string {
 			name, _ := tok.(string)
 			var raw json.RawMessage
 			_ = dec.Decode(&raw)
-			parts = append(parts, "--"+strings.ReplaceAll(name, "_", "-")+"="+strings.Trim(string(raw), `"[]`))
+			value := strings.Trim(string(raw), `"[]`)
+			if name == "also" {
+				value = "'" + model.FormatScenarios(c.Also) + "'"
+				if len(c.Also) == 0 {
+					value = "none"
+				}
+			}
+			parts = append(parts, "--"+strings.ReplaceAll(name, "_", "-")+"="+value)
 		}
 		return parts
 	}

@@ -40,11 +40,11 @@ type Scene struct {
 	Correct  bool // with Mutant: run the correct table (see above)
 }
 
-// base is the smallest client-server configuration: one incarnation, no
-// faults, no data.
+// base is the smallest client-server configuration: one scenario, one
+// incarnation, no faults, no data.
 func base() model.Config {
 	c := model.DefaultConfig()
-	c.Incarnations, c.Loss, c.Dup, c.Reorder = 1, 0, 0, false
+	c.Incarnations, c.Loss, c.Dup, c.Reorder, c.Also = 1, 0, 0, false, nil
 	c.WriteA, c.WriteB = 0, 0
 	return c
 }

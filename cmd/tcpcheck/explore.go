@@ -98,7 +98,7 @@ type configFlag struct {
 	field int
 	name  string
 	json  string
-	kind  reflect.Kind
+	kind  reflect.Kind // reflect.Struct stands for model.Config.Also
 	value string
 	set   bool
 }
@@ -117,6 +117,10 @@ func (c *configFlag) Set(s string) error {
 		}
 	case reflect.Slice:
 		if _, err := parseInts(s); err != nil {
+			return err
+		}
+	case reflect.Struct:
+		if _, err := model.ParseScenarios(s); err != nil {
 			return err
 		}
 	}
@@ -159,6 +163,8 @@ var configHelp = map[string]string{
 	"iss_a":        "A's possible initial sequence numbers, comma-separated (1..3 values, 0..160)",
 	"iss_b":        "B's possible initial sequence numbers, comma-separated (1..3 values, 0..160)",
 	"iss_stride":   "ISN advance per incarnation (0..32)",
+	"also": "further scenarios explored in the same run: none, or 'OPEN/CLOSER inc=N loss=N dup=N' " +
+		"separated by ';' (each with its own incarnations and budgets; other knobs are shared)",
 }
 
 // configFlags registers one flag per model.Config field, plus --config and
@@ -181,10 +187,12 @@ func (cf *configFlags) register(fs *flag.FlagSet) {
 			continue
 		}
 		kind := f.Type.Kind()
-		if kind == reflect.Slice && f.Type.Elem().Kind() != reflect.Int {
+		if f.Type == reflect.TypeOf([]model.Scenario(nil)) {
+			kind = reflect.Struct
+		} else if kind == reflect.Slice && f.Type.Elem().Kind() != reflect.Int {
 			continue
 		}
-		if kind != reflect.Int && kind != reflect.String && kind != reflect.Bool && kind != reflect.Slice {
+		if kind != reflect.Int && kind != reflect.String && kind != reflect.Bool && kind != reflect.Slice && kind != reflect.Struct {
 			continue
 		}
 		c := &configFlag{field: i, name: strings.ReplaceAll(tag, "_", "-"), json: tag, kind: kind, value: formatValue(def.Field(i))}
@@ -199,6 +207,9 @@ func (cf *configFlags) register(fs *flag.FlagSet) {
 
 func formatValue(v reflect.Value) string {
 	if v.Kind() == reflect.Slice {
+		if list, ok := v.Interface().([]model.Scenario); ok {
+			return model.FormatScenarios(list)
+		}
 		var parts []string
 		for i := 0; i < v.Len(); i++ {
 			parts = append(parts, strconv.Itoa(int(v.Index(i).Int())))
@@ -247,6 +258,9 @@ func (cf *configFlags) config() (model.Config, error) {
 		case reflect.Slice:
 			ns, _ := parseInts(c.value)
 			f.Set(reflect.ValueOf(ns))
+		case reflect.Struct:
+			list, _ := model.ParseScenarios(c.value)
+			f.Set(reflect.ValueOf(list))
 		}
 	}
 	if err := cfg.Validate(); err != nil {
