@@ -37,7 +37,8 @@
 // closing the listener, delivery in any order, loss, duplication, time)
 // and check after every step: trace conformance; the model's properties
 // as far as two endpoints show them (HandshakeAgreement on the shadow
-// TCBs, IncarnationIsolation, HalfCloseDelivers, TimeWaitHeld); that what
+// TCBs, EstablishedOnlyWithLivePeer on the ISNs each side chose,
+// IncarnationIsolation, HalfCloseDelivers, TimeWaitHeld); that what
 // each side reads is a prefix of what the other wrote; that the user is
 // told why a connection ended and gets "connection closing" after its own
 // CLOSE; that no TCB outlives the row that deletes it; and that each

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -207,6 +208,8 @@ type harness struct {
 	rows      []spec.Row // the endpoint's table
 	recorded  []impl.Transition
 	closing   atomic.Bool
+	isss      map[pair][]spec.Seq // every ISS each side chose for each 4-tuple
+	livePeer  string              // how EstablishedOnlyWithLivePeer failed, if it did
 }
 
 // pattern is the octet at offset k of the stream side h of the connection
@@ -217,7 +220,7 @@ func pattern(p uint16, h, k int) byte {
 
 func newHarness(p plan, cfg config) (*harness, error) {
 	h := &harness{cfg: cfg, clock: impl.NewFakeClock(time.Unix(1700000000, 0)), opened: make(chan uint16, 16),
-		connected: map[pair]bool{}, ended: map[pair]bool{}, signalled: map[pair]bool{}, children: map[pair]int{}, rows: cfg.table}
+		connected: map[pair]bool{}, ended: map[pair]bool{}, signalled: map[pair]bool{}, children: map[pair]int{}, isss: map[pair][]spec.Seq{}, rows: cfg.table}
 	if h.rows == nil {
 		h.rows = spec.Table()
 	}
@@ -294,6 +297,20 @@ func (h *harness) trace(t impl.Transition) {
 	}
 	h.recorded = append(h.recorded, t)
 	k := pair{t.Local, t.Remote}
+	if me, ok := h.chk.TCB(t.Local, t.Remote); ok && me.HaveISS && !slices.Contains(h.isss[k], me.ISS) {
+		h.isss[k] = append(h.isss[k], me.ISS)
+	}
+	if t.To.Synchronized() && !t.From.Synchronized() && h.livePeer == "" {
+		// EstablishedOnlyWithLivePeer, as far as two endpoints show it: a
+		// side becomes synchronized only on an IRS that is an ISS the
+		// peer chose for this 4-tuple (the peer may have aborted since;
+		// its RST is then on the way).
+		me, _ := h.chk.TCB(t.Local, t.Remote)
+		if !slices.Contains(h.isss[pair{t.Remote, t.Local}], me.IRS) {
+			h.livePeer = fmt.Sprintf("%s became %s with IRS=%d, an ISS its peer never chose for this connection (ISSs %v)",
+				addr(t.Local), t.To, uint32(me.IRS), h.isss[pair{t.Remote, t.Local}])
+		}
+	}
 	if acts.Has(spec.SignalTimeout) || acts.Has(spec.SignalReset) {
 		h.signalled[k] = true
 	}
@@ -657,6 +674,9 @@ func (h *harness) queues(i int, ci impl.ConnInfo) error {
 
 // check runs the checks that hold after every step.
 func (h *harness) check() error {
+	if h.livePeer != "" {
+		return h.fail("EstablishedOnlyWithLivePeer", "%s", h.livePeer)
+	}
 	if err := h.chk.Err(); err != nil {
 		d := err.(*Divergence)
 		return h.fail(d.Check, "step %d: %s", d.Step, d.Reason)
