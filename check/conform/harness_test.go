@@ -300,7 +300,7 @@ func (h *harness) trace(t impl.Transition) {
 	if me, ok := h.chk.TCB(t.Local, t.Remote); ok && me.HaveISS && !slices.Contains(h.isss[k], me.ISS) {
 		h.isss[k] = append(h.isss[k], me.ISS)
 	}
-	if t.To.Synchronized() && !t.From.Synchronized() && h.livePeer == "" {
+	if t.To.Synchronized() && !t.From.Synchronized() && h.livePeer == "" && h.chk.Err() == nil {
 		// EstablishedOnlyWithLivePeer, as far as two endpoints show it: a
 		// side becomes synchronized only on an IRS that is an ISS the
 		// peer chose for this 4-tuple (the peer may have aborted since;
@@ -674,12 +674,12 @@ func (h *harness) queues(i int, ci impl.ConnInfo) error {
 
 // check runs the checks that hold after every step.
 func (h *harness) check() error {
-	if h.livePeer != "" {
-		return h.fail("EstablishedOnlyWithLivePeer", "%s", h.livePeer)
-	}
 	if err := h.chk.Err(); err != nil {
 		d := err.(*Divergence)
 		return h.fail(d.Check, "step %d: %s", d.Step, d.Reason)
+	}
+	if h.livePeer != "" {
+		return h.fail("EstablishedOnlyWithLivePeer", "%s", h.livePeer)
 	}
 	for host := range h.eps {
 		for _, e := range h.eps[host] {
