@@ -34,10 +34,13 @@ func (c *Conn) Read(p []byte) (int, error) {
 			}
 			c.windowUpdate()
 			return n, nil
+		case c.err != nil:
+			// Before end of stream: a reset or timeout may have flushed
+			// text the user had not read, and io.EOF would claim it all
+			// arrived (the rapid suite of check/conform found this).
+			return 0, c.err
 		case c.finRcvd:
 			return 0, io.EOF
-		case c.err != nil:
-			return 0, c.err
 		case c.deleted:
 			return 0, net.ErrClosed
 		case c.rd.passed():

@@ -129,7 +129,7 @@ func TestReadTraceRejectsJunk(t *testing.T) {
 // eofAfterFlush: A writes two octets and half-closes; B receives them and
 // the FIN but does not read; the network then holds everything while the
 // clock runs until both sides give up (R2). B's unread octets are flushed,
-// and its next read returns io.EOF instead of the timeout.
+// and its next read must return the timeout, not io.EOF.
 var eofAfterFlush = plan{Ops: []op{
 	{Kind: opListen, Host: 1}, {Kind: opDial}, {Kind: opDeliver}, {Kind: opDeliver},
 	{Kind: opWrite, Host: 0, N: 1}, {Kind: opWrite, Host: 0, N: 1}, {Kind: opDeliver},
@@ -138,19 +138,13 @@ var eofAfterFlush = plan{Ops: []op{
 	{Kind: opAdvance, D: 30 * time.Second},
 }}
 
-// TestKnownDefectEOFAfterFlush pins an endpoint defect the suite found and
-// the harness exempts (see read in harness_test.go): impl.Conn.Read tests
-// finRcvd before err, so after R2 flushes unread text the user reads end
-// of stream having lost text, which breaks HalfCloseDelivers. The fix in
-// impl/conn.go is to move `case c.err != nil: return 0, c.err` above
-// `case c.finRcvd: return 0, io.EOF`. When this test fails, impl is fixed:
-// delete the exemption and this test.
-func TestKnownDefectEOFAfterFlush(t *testing.T) {
-	before := knownEOFAfterFlush
+// TestEOFAfterFlush is the regression test of an endpoint defect the rapid
+// suite found: impl.Conn.Read tested end of stream before the connection's
+// error, so after R2 flushed unread text the user read io.EOF having lost
+// text, which breaks HalfCloseDelivers (the harness checks it on every
+// read of end of stream).
+func TestEOFAfterFlush(t *testing.T) {
 	if err := runPlan(eofAfterFlush, config{}); err != nil {
 		t.Fatal(err)
-	}
-	if knownEOFAfterFlush == before {
-		t.Fatal("the endpoint no longer returns io.EOF after a flush: remove the exemption in harness_test.go read and this test")
 	}
 }

@@ -562,17 +562,6 @@ func (h *harness) read(e *endpoint) error {
 			// End of stream says the peer wrote nothing more: every octet
 			// it wrote must have been read (HalfCloseDelivers).
 			e.eof = true
-			if p := h.peer(e); p != nil && e.read != p.written && h.signalled[h.key(e)] {
-				// Known endpoint defect (reported): after a timeout or
-				// reset flushed the unread text, impl's Read returns
-				// io.EOF, because it tests finRcvd before the error. The
-				// user should see the error; we count the case, treat
-				// the connection as failed, and TestKnownDefectEOFAfterFlush
-				// pins it so that the exemption goes once impl is fixed.
-				knownEOFAfterFlush++
-				e.failed = true
-				return nil
-			}
 			if p := h.peer(e); p != nil && e.read != p.written {
 				return h.fail("HalfCloseDelivers", "%s[port %d] read end of stream after %d octets; the peer wrote %d",
 					"AB"[e.host:e.host+1], e.port, e.read, p.written)
@@ -594,9 +583,6 @@ func (h *harness) read(e *endpoint) error {
 	}
 	return nil
 }
-
-// knownEOFAfterFlush counts reads that met the known endpoint defect.
-var knownEOFAfterFlush int
 
 // key returns the connection of e as the tracer names it.
 func (h *harness) key(e *endpoint) pair {
