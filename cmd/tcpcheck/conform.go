@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcpcheck/tcpcheck/check/conform"
 	"github.com/tcpcheck/tcpcheck/check/kernel"
 	"github.com/tcpcheck/tcpcheck/impl"
 )
@@ -19,16 +20,23 @@ func init() {
 	register(&command{
 		name:    "conform",
 		summary: "run the kernel conformance suite: scripted scenarios with Linux's TCP as the peer, checked against the model",
-		usage:   "--peer kernel [--scenario NAME] [--list] [--full]",
+		usage:   "--peer kernel [--scenario NAME] [--list] [--full] | --trace FILE",
 		setup: func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
 			peer := fs.String("peer", "", "the peer to conform with: kernel (the Linux TCP stack over a TUN link; needs root and /dev/net/tun)")
 			scenario := fs.String("scenario", "", "run only the scenario of this `name` (see --list)")
 			list := fs.Bool("list", false, "list the scenarios and exit")
 			full := fs.Bool("full", false, "print every packet in transcripts (long runs of data segments are summarised otherwise)")
 			msl := fs.Duration("msl", 500*time.Millisecond, "our endpoint's MSL; TIME-WAIT lasts 2*MSL")
+			traceFile := fs.String("trace", "", "instead of the kernel suite, check a trace `file` written by 'tcpcheck listen/dial --trace' "+
+				"against the table (with --msl, also that TIME-WAIT lasted 2*MSL)")
 			return func(args []string, stdout, stderr io.Writer) error {
 				if len(args) != 0 {
 					return usagef("unexpected arguments %q", args)
+				}
+				if *traceFile != "" {
+					mslSet := false
+					fs.Visit(func(f *flag.Flag) { mslSet = mslSet || f.Name == "msl" })
+					return conformTrace(*traceFile, *msl, mslSet, stdout)
 				}
 				if *list {
 					for _, s := range kernel.Scenarios() {
@@ -115,5 +123,33 @@ func conformReport(results []kernel.Result, w io.Writer) error {
 	if failed > 0 {
 		return &exitError{code: exitViolated, msg: fmt.Sprintf("%d of %d scenarios failed", failed, len(results))}
 	}
+	return nil
+}
+
+// conformTrace checks a trace file written by listen/dial --trace against
+// the table: exit 0 when every transition is one the table allows, 1 with
+// the first divergence otherwise, 2 when the file cannot be read.
+func conformTrace(path string, msl time.Duration, mslSet bool, stdout io.Writer) error {
+	opt := conform.Options{}
+	if mslSet {
+		opt.MSL = msl
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return &exitError{code: exitUsage, msg: err.Error()}
+	}
+	trace, err := conform.ReadTrace(f)
+	f.Close()
+	if err != nil {
+		return &exitError{code: exitUsage, msg: fmt.Sprintf("%v (file %s)", err, path)}
+	}
+	if len(trace) == 0 {
+		return &exitError{code: exitUsage, msg: fmt.Sprintf("%s holds no transitions; write one with 'tcpcheck listen --trace FILE' or 'dial --trace FILE'", path)}
+	}
+	if err := conform.Check(trace, opt); err != nil {
+		fmt.Fprintln(stdout, err)
+		return &exitError{code: exitViolated, msg: fmt.Sprintf("%s: the endpoint left the table (above)", path)}
+	}
+	fmt.Fprintf(stdout, "%s: %d transitions, every one allowed by the table\n", path, len(trace))
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -14,6 +15,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tcpcheck/tcpcheck/impl"
+	"github.com/tcpcheck/tcpcheck/spec"
 )
 
 // buildTcpcheck builds the command into a temporary directory: listen and
@@ -85,7 +89,8 @@ func TestListenDialTransfer(t *testing.T) {
 	go func() { io.Copy(&errL, errR); close(copied) }()
 
 	pcap := filepath.Join(t.TempDir(), "dial.pcap")
-	dial := exec.Command(bin, append(append([]string{"dial", "--pcap", pcap}, faults...), addr)...)
+	traceFile := filepath.Join(t.TempDir(), "dial.trace")
+	dial := exec.Command(bin, append(append([]string{"dial", "--pcap", pcap, "--trace", traceFile}, faults...), addr)...)
 	fD, _ := os.Open(inD)
 	defer fD.Close()
 	dial.Stdin = fD
@@ -103,6 +108,28 @@ func TestListenDialTransfer(t *testing.T) {
 		t.Fatalf("dial received %d bytes, listen %d; SHA-256 differs from what the other side sent", outD.Len(), outL.Len())
 	}
 
+	// The dialer's trace of the whole lossy transfer conforms to the table.
+	if code, out, stderr := runCLI(t, "conform", "--trace", traceFile, "--msl", "250ms"); code != exitOK || !strings.Contains(out, "every one allowed by the table") {
+		t.Errorf("conform --trace: exit %d\n%s%s", code, out, stderr)
+	}
+	// A trace whose first transition went somewhere the table does not
+	// send it is caught.
+	if lines, err := os.ReadFile(traceFile); err == nil {
+		first, rest, _ := bytes.Cut(lines, []byte("\n"))
+		var tr impl.Transition
+		if err := json.Unmarshal(first, &tr); err != nil {
+			t.Fatalf("first line of the trace: %v", err)
+		}
+		tr.To = spec.TimeWait
+		bad, _ := json.Marshal(tr)
+		tampered := filepath.Join(t.TempDir(), "tampered.trace")
+		if err := os.WriteFile(tampered, append(append(bad, '\n'), rest...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if code, out, stderr := runCLI(t, "conform", "--trace", tampered); code != exitViolated {
+			t.Errorf("conform --trace on a tampered trace: exit %d, want %d\n%s%s", code, exitViolated, out, stderr)
+		}
+	}
 	if b, err := os.ReadFile(pcap); err != nil || len(b) < 24+1000*40 || binary.LittleEndian.Uint32(b) != 0xa1b2c3d4 {
 		t.Errorf("--pcap wrote %d bytes (%v), want a pcap file with the exchange", len(b), err)
 	}

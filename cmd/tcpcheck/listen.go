@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,7 +22,7 @@ type endpointFlags struct {
 	link               string
 	verbose            bool
 	msl, rtoMin        time.Duration
-	pcap               string
+	pcap, trace        string
 	loss, dup, reorder float64
 	seed               uint64
 }
@@ -32,6 +33,8 @@ func (f *endpointFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.msl, "msl", time.Second, "maximum segment lifetime; TIME-WAIT lasts 2*MSL (RFC 9293 says 2m)")
 	fs.DurationVar(&f.rtoMin, "rto-min", 200*time.Millisecond, "lower bound of the retransmission timeout (RFC 6298 says 1s)")
 	fs.StringVar(&f.pcap, "pcap", "", "write every segment sent and received to this pcap `file`")
+	fs.StringVar(&f.trace, "trace", "", "write every transition to this `file`, one JSON object per line; "+
+		"'tcpcheck conform --trace FILE' checks it against the table")
 	fs.Float64Var(&f.loss, "loss", 0, "probability that a sent segment is lost")
 	fs.Float64Var(&f.dup, "dup", 0, "probability that a sent segment is duplicated")
 	fs.Float64Var(&f.reorder, "reorder", 0, "probability that a sent segment is held back 1-5ms (reordered)")
@@ -43,6 +46,9 @@ type endpoint struct {
 	f      endpointFlags
 	stack  *impl.Stack
 	pcapF  *os.File
+	traceF *os.File
+	traceW *bufio.Writer
+	traceE *json.Encoder
 	logMu  sync.Mutex
 	log    *bufio.Writer
 	start  time.Time
@@ -83,9 +89,20 @@ func newEndpoint(f endpointFlags, bind string, stdout, stderr io.Writer) (*endpo
 			return nil, err
 		}
 	}
+	if f.trace != "" {
+		if e.traceF, err = os.Create(f.trace); err != nil {
+			link.Close()
+			return nil, fmt.Errorf("--trace: %v", err)
+		}
+		e.traceW = bufio.NewWriterSize(e.traceF, 1<<16)
+		e.traceE = json.NewEncoder(e.traceW)
+	}
 	if f.verbose {
 		fmt.Fprintf(e.log, "%10s  %-12s  %s\n", "time", "state", "segment or transition")
-		opt.Tracer = impl.Tracer{Transition: e.trace, Extra: e.traceExtra}
+		opt.Tracer.Extra = e.traceExtra
+	}
+	if f.verbose || f.trace != "" {
+		opt.Tracer.Transition = e.transition
 	}
 	if e.stack, err = impl.NewStack(link, opt); err != nil {
 		link.Close()
@@ -96,6 +113,18 @@ func newEndpoint(f endpointFlags, bind string, stdout, stderr io.Writer) (*endpo
 
 func (e *endpoint) stamp(t time.Time) string {
 	return fmt.Sprintf("%10.6f", t.Sub(e.start).Seconds())
+}
+
+// transition reports a transition to -v and to --trace. The stack calls it
+// with its lock held, so calls do not overlap.
+func (e *endpoint) transition(t impl.Transition) {
+	if e.f.verbose {
+		e.trace(t)
+	}
+	if e.traceE != nil {
+		// An error (a full disk) is reported when the file is closed.
+		_ = e.traceE.Encode(&t)
+	}
 }
 
 // trace prints a transition in a segment-table style: the segment that
@@ -170,6 +199,14 @@ func (e *endpoint) close() error {
 	if e.pcapF != nil {
 		if cerr := e.pcapF.Close(); cerr != nil {
 			err = errors.Join(err, cerr)
+		}
+	}
+	if e.traceF != nil {
+		if ferr := e.traceW.Flush(); ferr != nil {
+			err = errors.Join(err, fmt.Errorf("--trace: %v", ferr))
+		}
+		if cerr := e.traceF.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("--trace: %v", cerr))
 		}
 	}
 	return err
