@@ -46,7 +46,7 @@ type Options struct {
 	SynAckRetries int           // SYN,ACK retransmissions before RetriesExhausted; default 5
 	DataRetries   int           // retransmissions of text or FIN before RetriesExhausted (R2, RFC 1122 §4.2.3.5); default 15
 	UserTimeout   time.Duration // RFC 9293 §3.8.4: abort when sent data stays unacknowledged this long; default 5 min
-	ChallengeACKs int           // challenge ACKs per second per stack (RFC 5961 §7); default 100
+	ChallengeACKs int           // challenge ACKs per second per connection (RFC 5961 §7); default 10
 	// ISN chooses the initial send sequence number; default RFC 6528:
 	// a 4 µs clock plus a keyed hash of the 4-tuple.
 	ISN    func(local, remote netip.AddrPort) spec.Seq
@@ -85,7 +85,7 @@ func (o *Options) fill() error {
 	def(&o.SynAckRetries, 5)
 	def(&o.DataRetries, 15)
 	defd(&o.UserTimeout, 5*time.Minute)
-	def(&o.ChallengeACKs, 100)
+	def(&o.ChallengeACKs, 10)
 	switch {
 	case o.MSS < 64 || o.MSS > 65495:
 		return errorf("MSS %d is outside [64, 65495]", o.MSS)
@@ -107,11 +107,12 @@ func (o *Options) fill() error {
 
 // Stats counts what a Stack did with segments outside the table.
 type Stats struct {
-	Malformed    uint64 // segments that failed to decode (bad length, offset, checksum, options)
-	BacklogDrops uint64 // SYNs dropped because a listener's backlog was full
-	HeldDrops    uint64 // out-of-order segments dropped because the hold queue was full
-	Retransmits  uint64 // segments sent again (timeouts and fast retransmits)
-	ACKsLimited  uint64 // ACKs to unacceptable zero-length segments not sent (rate limit)
+	Malformed         uint64 // segments that failed to decode (bad length, offset, checksum, options)
+	BacklogDrops      uint64 // SYNs dropped because a listener's backlog was full
+	HeldDrops         uint64 // out-of-order segments dropped because the hold queue was full
+	Retransmits       uint64 // segments sent again (timeouts and fast retransmits)
+	ACKsLimited       uint64 // ACKs to unacceptable zero-length segments not sent (rate limit)
+	ChallengesLimited uint64 // challenge ACKs not sent: the connection's budget was spent (RFC 5961 §7)
 }
 
 // connKey identifies a connection within a stack.
@@ -141,8 +142,6 @@ type Stack struct {
 	listeners map[uint16]*Listener
 	nextPort  uint16
 	stats     Stats
-	chalStart time.Time
-	chalCount int
 	encBuf    []byte
 	machine   *spec.Machine // Options.Table interpreted; nil for the generated step
 }
@@ -473,15 +472,23 @@ func (s *Stack) wantShift() uint8 {
 	return sh
 }
 
-// challengeAllowed enforces the challenge ACK rate of RFC 5961 §7.
-func (s *Stack) challengeAllowed() bool {
-	now := s.clock.Now()
-	if now.Sub(s.chalStart) >= time.Second {
-		s.chalStart, s.chalCount = now, 0
+// challengeAllowed enforces the challenge ACK rate of RFC 5961 §7 for one
+// connection: at most Options.ChallengeACKs in any one-second interval
+// that starts with the first challenge ACK of the interval. The budget is
+// the connection's own. A budget shared by the stack (Linux before 4.7)
+// is the side channel of CVE-2016-5696: an off-path attacker who provokes
+// challenge ACKs on its own connection counts how many it gets back and
+// learns how many another connection spent, and so whether a spoofed
+// segment fell in that connection's window.
+func (c *Conn) challengeAllowed() bool {
+	now := c.s.clock.Now()
+	if c.chalStart.IsZero() || now.Sub(c.chalStart) >= time.Second {
+		c.chalStart, c.chalCount = now, 0
 	}
-	if s.chalCount >= s.opt.ChallengeACKs {
+	if c.chalCount >= c.s.opt.ChallengeACKs {
+		c.s.stats.ChallengesLimited++
 		return false
 	}
-	s.chalCount++
+	c.chalCount++
 	return true
 }

@@ -92,6 +92,8 @@ type Conn struct {
 	sameWnd        bool      // the ACK being sent is a duplicate: it repeats the window last advertised
 	invalid        bool      // the current step's segment is unacceptable and has SEG.LEN = 0
 	lastInvalidACK time.Time // when the last ACK answering such a segment went out
+	chalStart      time.Time // start of the current challenge ACK interval (RFC 5961 §7)
+	chalCount      int       // challenge ACKs sent in it
 }
 
 // invalidACKInterval is the least time between two ACKs that answer
@@ -205,7 +207,7 @@ func (c *Conn) do(a spec.Action, in *segment, data []byte) error {
 		}
 		c.sendACK()
 	case spec.SendChallengeACK:
-		if c.s.challengeAllowed() {
+		if c.challengeAllowed() {
 			c.sendACK()
 		}
 	case spec.SendRST:

@@ -23,10 +23,10 @@ type Options struct {
 	// diverged; default 16.
 	Context int
 	// ChallengeACKs is the endpoint's limit of challenge ACKs per second
-	// per stack (impl.Options.ChallengeACKs, RFC 5961 §7). When set, a row
-	// that sends a challenge ACK must send one unless the limit is
-	// reached, counted per local IP address (so the stacks must have
-	// addresses of their own); when 0, a missing challenge ACK is accepted.
+	// per connection (impl.Options.ChallengeACKs, RFC 5961 §7). When set,
+	// a row that sends a challenge ACK must send one unless the
+	// connection's limit is reached; when 0, a missing challenge ACK is
+	// accepted.
 	ChallengeACKs int
 }
 
@@ -87,9 +87,10 @@ type shadow struct {
 	advSet             bool
 	twSince            time.Time
 	lastInvalidACK     time.Time // when an ACK answering an unacceptable empty segment last went out
+	chal               challenge // the connection's challenge ACK budget
 }
 
-// challenge mirrors one stack's challenge ACK budget (RFC 5961 §7).
+// challenge mirrors one connection's challenge ACK budget (RFC 5961 §7).
 type challenge struct {
 	start time.Time
 	count int
@@ -105,7 +106,6 @@ type Checker struct {
 
 	mu    sync.Mutex
 	conns map[pair]*shadow
-	chal  map[netip.Addr]*challenge
 	ring  []string // the last Context rendered steps
 	steps int
 	div   *Divergence
@@ -126,7 +126,7 @@ func New(opt Options) (*Checker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("conform: %w", err)
 	}
-	return &Checker{opt: opt, ref: m, rows: m.Rows(), conns: map[pair]*shadow{}, chal: map[netip.Addr]*challenge{}}, nil
+	return &Checker{opt: opt, ref: m, rows: m.Rows(), conns: map[pair]*shadow{}}, nil
 }
 
 // Tracer returns the hooks to put in impl.Options.Tracer. next, when its
@@ -619,11 +619,7 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 		return "the row sends an ACK; the endpoint sent none"
 	}
 	if acts.Has(spec.SendChallengeACK) && c.opt.ChallengeACKs > 0 {
-		ch := c.chal[t.Local.Addr()]
-		if ch == nil {
-			ch = &challenge{}
-			c.chal[t.Local.Addr()] = ch
-		}
+		ch := &sh.chal
 		if t.Time.Sub(ch.start) >= time.Second {
 			ch.start, ch.count = t.Time, 0
 		}
