@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tcpcheck/tcpcheck/internal/testenv"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -22,19 +23,7 @@ import (
 // (failing instead under CI=true).
 func needDot(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("dot")
-	if err != nil {
-		missing(t, "graphviz 'dot' is not installed (apt-get install graphviz)")
-	}
-	return p
-}
-
-func missing(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s; CI=true requires it", msg)
-	}
-	t.Skip(msg)
+	return testenv.Tool(t, "graphviz", "dot")
 }
 
 // copyFile copies root/rel to dir/rel.
@@ -92,7 +81,7 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 	}
 	t.Run("svg", func(t *testing.T) {
 		if noDot {
-			missing(t, "graphviz 'dot' is not installed (apt-get install graphviz): docs/states.svg was not compared")
+			testenv.Missing(t, "graphviz 'dot' is not installed (apt-get install graphviz): docs/states.svg was not compared")
 		}
 		want, err := os.ReadFile(filepath.Join(dir, svgPath))
 		if err != nil {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+
+	"github.com/tcpcheck/tcpcheck/internal/testenv"
 )
 
 // keptDir returns a directory that outlives the test, for HTML pages a
@@ -138,19 +140,7 @@ func TestOptionsErrors(t *testing.T) {
 // TestHTMLOpensInChromium writes the visualisation of a small workload and
 // takes a screenshot of it in headless Chromium.
 func TestHTMLOpensInChromium(t *testing.T) {
-	bin := ""
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
-	if bin == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium not found; install the Debian package chromium")
-		}
-		t.Skip("chromium not found; install the Debian package chromium to run the browser test")
-	}
+	bin := testenv.Chromium(t)
 	res, err := Run(Options{Conns: 4, Ops: 80, Seed: 1, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)

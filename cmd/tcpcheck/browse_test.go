@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcpcheck/tcpcheck/internal/testenv"
 	"github.com/tcpcheck/tcpcheck/model"
 )
 
@@ -69,16 +70,8 @@ func startExplorer(t *testing.T, sys *model.System) string {
 }
 
 func chromiumPath(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium not found; install the Debian package chromium")
-	}
-	t.Skip("chromium not found; install the Debian package chromium to run the browser test")
-	return ""
+	t.Helper()
+	return testenv.Chromium(t)
 }
 
 // browser runs headless Chromium, one process per page load, with a

@@ -3,11 +3,11 @@ package main
 import (
 	"html"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/tcpcheck/tcpcheck/internal/testenv"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -52,12 +52,7 @@ func TestDiagramDOTToFile(t *testing.T) {
 }
 
 func TestDiagramSVG(t *testing.T) {
-	if _, err := exec.LookPath("dot"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("graphviz 'dot' is not installed (apt-get install graphviz); CI=true requires it")
-		}
-		t.Skip("graphviz 'dot' is not installed (apt-get install graphviz)")
-	}
+	testenv.Tool(t, "graphviz", "dot")
 	out := filepath.Join(t.TempDir(), "states.svg")
 	if code, _, stderr := runCLI(t, "diagram", "--format", "svg", "-o", out); code != exitOK {
 		t.Fatalf("diagram --format svg: exit %d, stderr %q", code, stderr)

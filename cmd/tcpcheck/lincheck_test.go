@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tcpcheck/tcpcheck/internal/testenv"
 )
 
 func TestLincheckOkWritesHTML(t *testing.T) {
@@ -46,19 +48,7 @@ func TestLincheckRejectsBadOptions(t *testing.T) {
 // TestLincheckHTMLInChromium opens the page lincheck --html writes in
 // headless Chromium and takes a screenshot of it.
 func TestLincheckHTMLInChromium(t *testing.T) {
-	bin := ""
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
-	if bin == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium not found; install the Debian package chromium")
-		}
-		t.Skip("chromium not found; install the Debian package chromium to run the browser test")
-	}
+	bin := testenv.Chromium(t)
 	dir := t.TempDir()
 	page, shot := filepath.Join(dir, "lin.html"), filepath.Join(dir, "lin.png")
 	if code, stdout, stderr := runCLI(t, "lincheck", "--conns", "6", "--ops", "120", "--loss", "0.05", "--html", page); code != exitOK {

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/impl"
+	"github.com/tcpcheck/tcpcheck/internal/testenv"
 )
 
 func TestFileHandler(t *testing.T) {
@@ -85,10 +86,7 @@ func needTUN(t *testing.T, tools ...string) {
 	t.Helper()
 	skip := func(format string, args ...any) {
 		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and "+format, args...)
-		}
-		t.Skipf("skipping: "+format, args...)
+		testenv.Missing(t, format, args...)
 	}
 	if err := impl.TUNAvailable(); err != nil {
 		skip("%v", err)

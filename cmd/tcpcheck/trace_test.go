@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tcpcheck/tcpcheck/internal/testenv"
 )
 
 func TestTraceDocsFile(t *testing.T) {
@@ -90,12 +92,7 @@ func TestTraceBadFiles(t *testing.T) {
 
 // TestTracePcapTshark checks the capture with tshark when it is installed.
 func TestTracePcapTshark(t *testing.T) {
-	if _, err := exec.LookPath("tshark"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tshark not found; install the Debian package tshark")
-		}
-		t.Skip("tshark not found; install the Debian package tshark")
-	}
+	testenv.Tool(t, "tshark", "tshark")
 	f := filepath.Join("..", "..", "docs", "questions", "simultaneous-close.1.trace.json")
 	p := filepath.Join(t.TempDir(), "x.pcap")
 	if code, _, errs := runCLI(t, "trace", "--format", "pcap", "-o", p, f); code != exitOK {
