@@ -210,6 +210,9 @@ func formatValue(v reflect.Value) string {
 		if list, ok := v.Interface().([]model.Scenario); ok {
 			return model.FormatScenarios(list)
 		}
+		if v.Type().Elem().Kind() != reflect.Int {
+			return fmt.Sprint(v.Interface())
+		}
 		var parts []string
 		for i := 0; i < v.Len(); i++ {
 			parts = append(parts, strconv.Itoa(int(v.Index(i).Int())))
