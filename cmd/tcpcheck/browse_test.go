@@ -133,18 +133,41 @@ func click(t *testing.T, base, dom, label string) string {
 	return ""
 }
 
-// TestBrowserHandshakeAndClose drives the explorer in headless Chromium:
-// it clicks through a three-way handshake and a four-way close, checks
-// both sides' states after each click, and saves a screenshot.
-func TestBrowserHandshakeAndClose(t *testing.T) {
-	bin := chromiumPath(t)
-	c := model.DefaultConfig()
-	c.Incarnations, c.Loss, c.Dup, c.Reorder, c.WriteA, c.WriteB = 1, 0, 0, false, 0, 0
-	sys, err := model.New(c)
-	if err != nil {
+// startExplorerCommand runs `tcpcheck explore --serve` as a user would, with
+// the given configuration flags, and returns its base URL.
+func startExplorerCommand(t *testing.T, flags ...string) string {
+	t.Helper()
+	cmd := exec.Command(buildTcpcheck(t), append([]string{"explore", "--serve=127.0.0.1:0"}, flags...)...)
+	var out, errOut syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	base := startExplorer(t, sys)
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("explore --serve after SIGINT: %v; stderr %q", err, errOut.String())
+		}
+	})
+	re := regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
+	for range 400 {
+		if u := re.FindString(out.String()); u != "" {
+			return strings.TrimSuffix(u, "/")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("explore --serve printed no URL in 10 s: stdout %q, stderr %q", out.String(), errOut.String())
+	return ""
+}
+
+// TestBrowserHandshakeAndClose starts `tcpcheck explore --serve` and drives
+// its page in headless Chromium: it clicks through a three-way handshake and
+// a four-way close, checks both sides' states after each click, and saves a
+// screenshot.
+func TestBrowserHandshakeAndClose(t *testing.T) {
+	bin := chromiumPath(t)
+	base := startExplorerCommand(t, "--incarnations=1", "--loss=0", "--dup=0", "--reorder=false",
+		"--write-a=0", "--write-b=0", "--also=none")
 	b := &browser{t: t, bin: bin, profile: t.TempDir()}
 	dom := b.dom(base + "/")
 	if a, bb := reDomStateA.FindStringSubmatch(dom), reDomStateB.FindStringSubmatch(dom); a == nil || bb == nil || a[1] != "CLOSED" || bb[1] != "LISTEN" {

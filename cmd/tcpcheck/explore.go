@@ -291,8 +291,11 @@ func configLine(cfg model.Config) string {
 func setupExplore(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
 	var rf runFlags
 	var cf configFlags
+	var serve serveFlag
 	rf.register(fs, true)
 	cf.register(fs)
+	fs.Var(&serve, "serve", "instead of checking, serve a web page to walk the state space by hand: "+
+		"--serve (127.0.0.1, a free port) or --serve=ADDR")
 	return func(args []string, stdout, stderr io.Writer) error {
 		if len(args) > 0 {
 			return usagef("unexpected argument %q; explore takes only flags", args[0])
@@ -307,6 +310,9 @@ func setupExplore(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer
 		sys, err := model.New(cfg)
 		if err != nil {
 			return err
+		}
+		if serve.set {
+			return serveExplorer(sys, serve.addr, stdout)
 		}
 		res, err := check.Explore(sys, rf.options(stderr))
 		if err != nil {
