@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tcpcheck/tcpcheck/internal/testenv"
 	"github.com/tcpcheck/tcpcheck/model"
 )
 
@@ -248,13 +249,7 @@ func TestRenderings(t *testing.T) {
 // TestPcapReadsCleanly has tshark dissect the pcap of every mutant's
 // counterexample with checksum validation on.
 func TestPcapReadsCleanly(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tshark not found; install the Debian package tshark")
-		}
-		t.Skip("tshark not found; install the Debian package tshark")
-	}
+	tshark := testenv.Tool(t, "tshark", "tshark")
 	dir := t.TempDir()
 	for _, m := range model.Mutants() {
 		_, v := mutantViolation(t, m.Name)
