@@ -89,13 +89,14 @@ func runCommand(c *command, args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	body := c.setup(fs)
-	if err := fs.Parse(args); err != nil {
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage // the flag package has printed what was wrong
 	}
-	err := body(fs.Args(), stdout, stderr)
+	err = body(positional, stdout, stderr)
 	if err == nil {
 		return exitOK
 	}
@@ -113,6 +114,30 @@ func runCommand(c *command, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "tcpcheck %s: %v\n", c.name, err)
 	return exitUsage
+}
+
+// parseInterspersed parses flags wherever they stand among the arguments,
+// so that `tcpcheck why NAME --json` works as well as `why --json NAME`.
+// Everything after "--" is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional, tail []string
+	for i, a := range args {
+		if a == "--" {
+			args, tail = args[:i], args[i+1:]
+			break
+		}
+	}
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return append(positional, tail...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
 }
 
 func mainUsage(w io.Writer) {

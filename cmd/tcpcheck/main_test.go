@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"strings"
 	"testing"
 )
@@ -41,5 +42,25 @@ func TestEveryCommandHasHelpAndRejectsBadFlags(t *testing.T) {
 		if code, _, stderr := runCLI(t, name, "--no-such-flag"); code != exitUsage || !strings.Contains(stderr, "no-such-flag") {
 			t.Errorf("%s --no-such-flag: code %d, stderr %q", name, code, stderr)
 		}
+	}
+}
+
+func TestFlagsAfterArguments(t *testing.T) {
+	var json bool
+	var n int
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.BoolVar(&json, "json", false, "")
+	fs.IntVar(&n, "n", 0, "")
+	got, err := parseInterspersed(fs, []string{"NAME", "--json", "-n", "3", "OTHER", "--", "-n", "--json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !json || n != 3 || strings.Join(got, " ") != "NAME OTHER -n --json" {
+		t.Fatalf("json %v, n %d, positional %q", json, n, got)
+	}
+	// As the issue writes it: the mutant's name first, then --json.
+	code, stdout, stderr := runCLI(t, "why", "accept-any-rst", "--json")
+	if code != exitViolated || !strings.HasPrefix(strings.TrimSpace(stdout), "{") {
+		t.Fatalf("why accept-any-rst --json: exit %d, stdout %.200q, stderr %q", code, stdout, stderr)
 	}
 }
