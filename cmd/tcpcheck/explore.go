@@ -314,6 +314,10 @@ func setupExplore(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer
 		if serve.set {
 			return serveExplorer(sys, serve.addr, stdout)
 		}
+		if n := maxLoss(cfg); n > cfg.MaxRetries {
+			fmt.Fprintf(stderr, "tcpcheck explore: note: a loss budget of %d exceeds max_retries %d, so a host can run out of "+
+				"retransmissions (R2) and time out; GracefulCloseCompletes reports that (docs/findings.md, finding 6)\n", n, cfg.MaxRetries)
+		}
 		res, err := check.Explore(sys, rf.options(stderr))
 		if err != nil {
 			if strings.Contains(err.Error(), "unknown property") {
@@ -430,4 +434,13 @@ func writePcap(path string, v *check.Violation) error {
 		return errors.New("writing the pcap: " + err.Error())
 	}
 	return nil
+}
+
+// maxLoss is the largest loss budget of the configuration's scenarios.
+func maxLoss(cfg model.Config) int {
+	n := cfg.Loss
+	for _, sc := range cfg.Also {
+		n = max(n, sc.Loss)
+	}
+	return n
 }
