@@ -26,6 +26,7 @@ type MemNet struct {
 	links  map[netip.Addr]*memLink
 	manual bool
 	held   []MemPacket
+	tap    func(MemPacket)
 }
 
 // MemPacket is a segment in flight on a MemNet.
@@ -117,9 +118,30 @@ func (n *MemNet) Discard(i int) bool {
 	return true
 }
 
+// Inject puts a segment on the network as if the stack at from had sent
+// it: from may be any address, attached or not (a spoofed source), and the
+// segment suffers the network's faults. The attacker peer of check/attack
+// uses it to forge segments with a chosen 4-tuple.
+func (n *MemNet) Inject(from, to netip.AddrPort, seg []byte) {
+	n.send(MemPacket{From: from, To: to, Seg: append([]byte(nil), seg...)})
+}
+
+// Observe calls f with every segment sent on the network (before the
+// faults), or stops observing when f is nil. f runs in the sender's
+// goroutine, possibly with the sending stack's lock held: it must not call
+// into a stack or the network, and must not keep p.Seg.
+func (n *MemNet) Observe(f func(p MemPacket)) {
+	n.mu.Lock()
+	n.tap = f
+	n.mu.Unlock()
+}
+
 // send applies the faults and schedules the copies of p.
 func (n *MemNet) send(p MemPacket) {
 	n.mu.Lock()
+	if n.tap != nil {
+		n.tap(p)
+	}
 	if n.manual {
 		n.held = append(n.held, p)
 		n.mu.Unlock()
