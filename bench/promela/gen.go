@@ -277,4 +277,3 @@ var tmpl = template.Must(template.Must(template.New("pml").Funcs(template.FuncMa
 	"call1":     callText,
 	"lookupFor": func(h hostView) string { return strings.ReplaceAll(h.Lookup, "H.st", h.H+".st") },
 }).Parse(pmlText)).Parse(hostText))
-
