@@ -12,6 +12,18 @@ import (
 // setup returns a world with stacks A and B, n connections from A to B's
 // port 80, and a peer recording what A sends.
 func setup(t *testing.T, n int) (*world, *Peer, []*impl.Conn, []*impl.Conn) {
+	w, cas, cbs := setupConns(t, n)
+	a := w.stacks[0]
+	p := NewMem(w.net, func(r Reply) bool { return r.Src.Addr() == a.Addr().Addr() })
+	t.Cleanup(func() { p.Close() })
+	w.clock.Advance(10 * time.Millisecond)
+	p.Take()
+	return w, p, cas, cbs
+}
+
+// setupConns returns a world with stacks A and B and n connections from
+// A to B's port 80.
+func setupConns(t *testing.T, n int) (*world, []*impl.Conn, []*impl.Conn) {
 	w := newWorld(t, time.Millisecond, impl.Faults{}, 1, impl.Options{})
 	a, b := w.stack(1), w.stack(2)
 	l, err := b.Listen(":80")
@@ -23,11 +35,7 @@ func setup(t *testing.T, n int) (*world, *Peer, []*impl.Conn, []*impl.Conn) {
 		ca, cb := w.dial(a, l, b)
 		cas, cbs = append(cas, ca), append(cbs, cb)
 	}
-	p := NewMem(w.net, func(r Reply) bool { return r.Src.Addr() == a.Addr().Addr() })
-	t.Cleanup(func() { p.Close() })
-	w.clock.Advance(10 * time.Millisecond)
-	p.Take()
-	return w, p, cas, cbs
+	return w, cas, cbs
 }
 
 // spoof sends a segment that claims to come from c's peer.
