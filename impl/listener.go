@@ -28,12 +28,24 @@ func (l *Listener) segmentArrives(key connKey, in *segment) {
 	s := l.s
 	e := spec.Classify(in.h.Flags, len(in.payload))
 	if e != spec.SegSYN {
+		if l.cookieACK(key, in) {
+			return
+		}
 		c := s.newConn(key, spec.Listen)
 		c.passive = true
 		c.handle(e, in, nil)
 		return
 	}
+	if len(s.conns) >= s.opt.MaxConns {
+		s.stats.ConnLimitDrops++
+		s.traceExtra(s.newConn(key, spec.Listen), false, in, "connection cap reached")
+		return
+	}
 	if len(l.queue)+l.pending >= s.opt.Backlog {
+		if !s.opt.NoSynCookies {
+			l.cookieSYN(key, in)
+			return
+		}
 		// The backlog is full: the SYN is not processed at all, as if it
 		// had been lost; the peer retransmits it.
 		s.stats.BacklogDrops++

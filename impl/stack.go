@@ -47,6 +47,20 @@ type Options struct {
 	DataRetries   int           // retransmissions of text or FIN before RetriesExhausted (R2, RFC 1122 §4.2.3.5); default 15
 	UserTimeout   time.Duration // RFC 9293 §3.8.4: abort when sent data stays unacknowledged this long; default 5 min
 	ChallengeACKs int           // challenge ACKs per second per connection (RFC 5961 §7); default 10
+	// NoSynCookies turns SYN cookies off: a SYN for a listener whose
+	// backlog is full is then dropped, as if lost (RFC 4987 §3.6).
+	NoSynCookies bool
+	MaxConns     int // connections (not listeners) a stack keeps at once; default 16384; beyond it SYNs are dropped and Dial fails
+	MaxTimeWait  int // connections in TIME-WAIT at once; default 4096; beyond it the oldest ends its 2MSL wait early
+	// KeepAlive, when positive, is the idle time after which a
+	// synchronized connection with nothing unacknowledged sends a
+	// keepalive probe (RFC 1122 §4.2.3.6: off by default, at least two
+	// hours when on; tests use less). KeepAliveInterval (default 75 s)
+	// separates the probes; after KeepAliveProbes (default 9)
+	// unanswered probes the connection is aborted as by the user timeout.
+	KeepAlive         time.Duration
+	KeepAliveInterval time.Duration
+	KeepAliveProbes   int
 	// ISN chooses the initial send sequence number; default RFC 6528:
 	// a 4 µs clock plus a keyed hash of the 4-tuple.
 	ISN    func(local, remote netip.AddrPort) spec.Seq
@@ -86,6 +100,10 @@ func (o *Options) fill() error {
 	def(&o.DataRetries, 15)
 	defd(&o.UserTimeout, 5*time.Minute)
 	def(&o.ChallengeACKs, 10)
+	def(&o.MaxConns, 16384)
+	def(&o.MaxTimeWait, 4096)
+	defd(&o.KeepAliveInterval, 75*time.Second)
+	def(&o.KeepAliveProbes, 9)
 	switch {
 	case o.MSS < 64 || o.MSS > 65495:
 		return errorf("MSS %d is outside [64, 65495]", o.MSS)
@@ -95,7 +113,11 @@ func (o *Options) fill() error {
 		return errorf("send buffer %d must be positive", o.SendBuffer)
 	case o.Backlog < 1:
 		return errorf("backlog %d must be positive", o.Backlog)
-	case o.MSL < 0 || o.RTOInitial < 0 || o.RTOMin < 0 || o.RTOMax < 0 || o.UserTimeout < 0:
+	case o.MaxConns < 1 || o.MaxTimeWait < 1:
+		return errorf("connection cap %d and TIME-WAIT cap %d must be positive", o.MaxConns, o.MaxTimeWait)
+	case o.KeepAliveProbes < 1:
+		return errorf("keepalive probes %d must be positive", o.KeepAliveProbes)
+	case o.MSL < 0 || o.RTOInitial < 0 || o.RTOMin < 0 || o.RTOMax < 0 || o.UserTimeout < 0 || o.KeepAlive < 0 || o.KeepAliveInterval < 0:
 		return errorf("durations must not be negative")
 	case o.RTOMin > o.RTOMax:
 		return errorf("minimum RTO %v exceeds maximum RTO %v", o.RTOMin, o.RTOMax)
@@ -113,6 +135,12 @@ type Stats struct {
 	Retransmits       uint64 // segments sent again (timeouts and fast retransmits)
 	ACKsLimited       uint64 // ACKs to unacceptable zero-length segments not sent (rate limit)
 	ChallengesLimited uint64 // challenge ACKs not sent: the connection's budget was spent (RFC 5961 §7)
+	SynCookies        uint64 // SYN,ACKs sent with a cookie for a full backlog, their TCB not kept (RFC 4987 §3.6)
+	CookiesAccepted   uint64 // ACKs with a valid cookie that re-created a connection
+	CookieDrops       uint64 // ACKs with a valid cookie dropped: accept queue or connection cap full
+	ConnLimitDrops    uint64 // SYNs dropped because the stack holds MaxConns connections
+	TimeWaitEvicted   uint64 // TIME-WAIT connections ended early because MaxTimeWait were waiting
+	KeepAliveProbes   uint64 // keepalive probes sent (RFC 1122 §4.2.3.6)
 }
 
 // connKey identifies a connection within a stack.
@@ -130,11 +158,12 @@ func (k connKey) compare(o connKey) int {
 // listeners of one link address and multiplexes them by TCP port. All its
 // connections share one lock.
 type Stack struct {
-	link  Link
-	opt   Options
-	clock Clock
-	local netip.AddrPort // link address
-	key   [32]byte       // RFC 6528 secret
+	link      Link
+	opt       Options
+	clock     Clock
+	local     netip.AddrPort // link address
+	key       [32]byte       // RFC 6528 secret
+	cookieKey [32]byte       // SYN cookie secret (RFC 4987 §3.6)
 
 	mu        sync.Mutex
 	closed    bool
@@ -143,6 +172,8 @@ type Stack struct {
 	nextPort  uint16
 	stats     Stats
 	encBuf    []byte
+	timeWait  []*Conn       // connections that entered TIME-WAIT, oldest first (some may have left it since)
+	twCount   int           // connections in TIME-WAIT now
 	machine   *spec.Machine // Options.Table interpreted; nil for the generated step
 }
 
@@ -165,6 +196,9 @@ func NewStack(link Link, opt Options) (*Stack, error) {
 	}
 	if _, err := rand.Read(s.key[:]); err != nil {
 		return nil, errorf("reading the ISN secret: %v", err)
+	}
+	if _, err := rand.Read(s.cookieKey[:]); err != nil {
+		return nil, errorf("reading the SYN cookie secret: %v", err)
 	}
 	link.Start(s.input)
 	return s, nil
@@ -309,6 +343,9 @@ func (s *Stack) connect(ap netip.AddrPort) (*Conn, error) {
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, net.ErrClosed
+	}
+	if len(s.conns) >= s.opt.MaxConns {
+		return nil, errorf("dial %v: the stack holds its maximum of %d connections (Options.MaxConns)", ap, s.opt.MaxConns)
 	}
 	peer := s.link.Peer(ap)
 	port, err := s.ephemeral(peer, ap.Port())

@@ -94,6 +94,17 @@ type Conn struct {
 	lastInvalidACK time.Time // when the last ACK answering such a segment went out
 	chalStart      time.Time // start of the current challenge ACK interval (RFC 5961 §7)
 	chalCount      int       // challenge ACKs sent in it
+
+	// SYN cookies (cookie.go).
+	cookie    bool     // the ISS is a SYN cookie; the SYN,ACK carries no window scale option
+	cookieISS spec.Seq // the cookie, when the TCB is re-created from an ACK
+	stateless bool     // the TCB is not kept: no timers
+	replay    bool     // re-creating the TCB: the step's segments were sent before, do not send them again
+
+	// Keepalive (RFC 1122 §4.2.3.6).
+	ka        ctimer
+	lastHeard time.Time // when the last segment from the peer arrived
+	kaProbes  int       // probes sent since then
 }
 
 // invalidACKInterval is the least time between two ACKs that answer
@@ -153,13 +164,14 @@ func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	c.state = to
 	if tr := s.opt.Tracer.Transition; tr != nil {
 		t := Transition{Time: s.clock.Now(), Local: c.local, Remote: c.remote, From: from, Event: e, Row: row, To: c.state,
-			Out: slices.Clone(c.out)}
+			Out: slices.Clone(c.out), Replayed: c.replay}
 		if in != nil {
 			t.In = in.trace()
 		}
 		tr(t)
 	}
 	c.after()
+	s.countTimeWait(c, from)
 	return err
 }
 
@@ -261,7 +273,14 @@ func (c *Conn) kill(err error) {
 }
 
 func (c *Conn) chooseISS() {
-	c.iss = c.s.isn(c.local, c.remote)
+	switch {
+	case c.replay:
+		c.iss = c.cookieISS
+	case c.cookie:
+		c.iss = c.s.makeCookie(c.key, c.irs, c.mss)
+	default:
+		c.iss = c.s.isn(c.local, c.remote)
+	}
 	c.issChosen = true
 	c.sndUna, c.sndNxt = c.iss, c.iss+1
 	c.sndBufSeq = c.iss + 1
@@ -277,7 +296,7 @@ func (c *Conn) acceptSYN(in *segment) {
 	// Window scaling holds when both SYNs carry the option: we always put
 	// it in our SYN, and in our SYN,ACK only when the peer's SYN had it
 	// (RFC 7323 §2.2). Shifts above 14 are taken as 14 (§2.3).
-	c.peerWS = in.h.HasWScale
+	c.peerWS = in.h.HasWScale && !c.cookie // a cookie cannot hold the shift
 	c.sndShift, c.rcvShift = 0, 0
 	if c.peerWS {
 		c.sndShift, c.rcvShift = min(in.h.WScale, 14), c.s.wantShift()
@@ -491,6 +510,12 @@ func (c *Conn) emit(h Header, payload []byte) {
 			c.rcvAdvEdge = c.rcvNxt.Add(w)
 		}
 	}
+	if c.replay {
+		// Re-creating a cookie connection: this segment went out when
+		// the SYN arrived. The trace shows it; the link does not carry it.
+		c.out = append(c.out, Segment{Header: h, Len: len(payload)})
+		return
+	}
 	b, err := h.Encode(s.encBuf[:0], s.local.Addr(), c.key.peer.Addr(), payload)
 	if err != nil {
 		return // addresses of different families: nothing can be sent
@@ -515,7 +540,7 @@ func (c *Conn) sendSYN(withACK bool) {
 	if !withACK || c.peerWS {
 		h.HasWScale, h.WScale = true, c.s.wantShift()
 	}
-	if !c.rttOn && c.retries == 0 {
+	if !c.rttOn && c.retries == 0 && !c.replay { // a replayed SYN,ACK left earlier, at an unknown time
 		c.rttOn, c.rttSeq, c.rttStart = true, c.iss+1, c.s.clock.Now()
 	}
 	c.emit(h, nil)
@@ -646,6 +671,7 @@ func (c *Conn) delete() {
 	c.rtx.release()
 	c.tw.release()
 	c.ut.release()
+	c.ka.release()
 	c.rd.release()
 	c.wd.release()
 	c.held, c.heldBytes = nil, 0
@@ -661,7 +687,7 @@ func (c *Conn) delete() {
 // user timers (RFC 6298 §5.1-5.3) and wakes the user.
 func (c *Conn) after() {
 	defer c.notify()
-	if c.deleted || !c.state.HasTCB() {
+	if c.deleted || !c.state.HasTCB() || c.stateless {
 		return
 	}
 	now := c.s.clock.Now()
@@ -685,6 +711,7 @@ func (c *Conn) after() {
 	case !outstanding:
 		c.ut.stop()
 	}
+	c.armKeepAlive(now, outstanding)
 }
 
 // notify wakes every goroutine waiting on the connection.
@@ -724,6 +751,7 @@ func (c *Conn) onUserTimeout() { c.handle(spec.UserTimeout, nil, nil) }
 // ("segments with higher beginning sequence numbers may be held for later
 // processing"), with a duplicate ACK at once (RFC 5681 §4.2).
 func (c *Conn) segmentArrives(in *segment) {
+	c.heard()
 	e := spec.Classify(in.h.Flags, len(in.payload))
 	if (e == spec.SegData || e == spec.SegFIN) && c.holds() {
 		x := c.ctx(in)

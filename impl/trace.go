@@ -40,6 +40,11 @@ type Transition struct {
 	To            spec.State
 	In            *Segment  // the arriving segment, for segment events
 	Out           []Segment // segments sent by the row's actions, in order
+	// Replayed marks the step that re-creates a connection from a SYN
+	// cookie: the LISTEN + rcv SYN row that ran, statelessly, when the
+	// SYN arrived, stepped again with the SYN the cookie describes. Out
+	// is what that step sent then; nothing is sent now.
+	Replayed bool
 }
 
 // String renders the transition on one line:

@@ -1,0 +1,106 @@
+package impl
+
+import (
+	"time"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// countTimeWait keeps the count of connections in TIME-WAIT after c
+// stepped from state from, and enforces Options.MaxTimeWait: beyond it the
+// oldest connection in TIME-WAIT ends its wait early, by the table's own
+// TIME-WAIT + 2MSL timeout row (its TCB is deleted). This is resource
+// policy, as Linux's tcp_max_tw_buckets; it gives up part of the
+// protection TIME-WAIT offers against old duplicates (RFC 9293 §3.4.2).
+func (s *Stack) countTimeWait(c *Conn, from spec.State) {
+	was, is := from == spec.TimeWait, c.state == spec.TimeWait && !c.deleted
+	if c.stateless || was == is {
+		return
+	}
+	if is {
+		s.twCount++
+		s.timeWait = append(s.timeWait, c)
+	} else {
+		s.twCount--
+	}
+	for s.twCount > s.opt.MaxTimeWait && len(s.timeWait) > 0 {
+		old := s.timeWait[0]
+		s.timeWait[0] = nil
+		s.timeWait = s.timeWait[1:]
+		if old.deleted || old.state != spec.TimeWait {
+			continue
+		}
+		s.stats.TimeWaitEvicted++
+		old.tw.release()
+		old.handle(spec.TimeWaitTimeout, nil, nil)
+	}
+	// Forget entries that left TIME-WAIT, so the queue stays bounded.
+	for len(s.timeWait) > 0 && (s.timeWait[0].deleted || s.timeWait[0].state != spec.TimeWait) {
+		s.timeWait[0] = nil
+		s.timeWait = s.timeWait[1:]
+	}
+	if len(s.timeWait) > 2*s.twCount+64 {
+		live := s.timeWait[:0]
+		for _, x := range s.timeWait {
+			if !x.deleted && x.state == spec.TimeWait {
+				live = append(live, x)
+			}
+		}
+		clear(s.timeWait[len(live):])
+		s.timeWait = live
+	}
+}
+
+// TimeWait returns the number of connections in TIME-WAIT.
+func (s *Stack) TimeWait() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.twCount
+}
+
+// heard notes that a segment from the peer arrived: the keepalive count
+// starts again (RFC 1122 §4.2.3.6).
+func (c *Conn) heard() {
+	c.lastHeard = c.s.clock.Now()
+	c.kaProbes = 0
+}
+
+// armKeepAlive arms the keepalive timer of an idle synchronized
+// connection: nothing unacknowledged (else the retransmission and user
+// timers watch the peer) and Options.KeepAlive set.
+func (c *Conn) armKeepAlive(now time.Time, outstanding bool) {
+	idle := c.s.opt.KeepAlive
+	if idle <= 0 || outstanding || !c.state.Synchronized() || c.state == spec.TimeWait {
+		c.ka.stop()
+		return
+	}
+	if c.lastHeard.IsZero() {
+		c.lastHeard = now
+	}
+	at := c.lastHeard.Add(idle)
+	if c.kaProbes > 0 {
+		at = c.lastHeard.Add(idle + time.Duration(c.kaProbes)*c.s.opt.KeepAliveInterval)
+	}
+	c.ka.set(c, at, c.onKeepAlive)
+}
+
+// onKeepAlive sends a keepalive probe, <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>
+// without text, which a live peer must answer with an ACK (RFC 9293
+// §3.10.7.4 first check), or, after KeepAliveProbes unanswered probes,
+// aborts the connection. The table has no keepalive event; the shell
+// presents the dead peer as the user timeout event, whose rows abort the
+// connection and signal the user (RFC 9293 §3.10.8).
+func (c *Conn) onKeepAlive() {
+	if c.kaProbes >= c.s.opt.KeepAliveProbes {
+		c.handle(spec.UserTimeout, nil, nil)
+		return
+	}
+	c.kaProbes++
+	c.s.stats.KeepAliveProbes++
+	c.out = c.out[:0]
+	c.emit(Header{Seq: c.sndNxt - 1, Ack: c.rcvNxt, Flags: spec.ACK}, nil)
+	if len(c.out) > 0 {
+		c.s.traceExtraOut(c, c.out[0], "keepalive probe (RFC 1122 §4.2.3.6)")
+	}
+	c.armKeepAlive(c.s.clock.Now(), c.sndNxt != c.sndUna)
+}
