@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/tcpcheck/tcpcheck/bench/promela"
+	"github.com/tcpcheck/tcpcheck/model"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	quick := fs.Bool("quick", false, "run the two smallest configurations only (under a minute)")
+	out := fs.String("out", "docs/performance.md", "write the report to this file (\"\" = do not write)")
+	work := fs.String("work", "", "directory for configurations, Promela models and verifiers (default: a new temporary directory, removed at the end)")
+	gen := fs.Bool("gen", false, "rewrite "+promela.RefFile+" from the generator and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: go run ./bench [-quick] [-out FILE] [-work DIR] | go run ./bench -gen\n\n"+
+			"Runs tcpcheck's explorer and SPIN on the same configurations and writes a table.\nRun it from the repository root.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "bench: unexpected argument %q; see -h\n", fs.Arg(0))
+		return 2
+	}
+	if _, err := os.Stat("go.mod"); err != nil {
+		fmt.Fprintln(stderr, "bench: run from the repository root (no go.mod here)")
+		return 2
+	}
+	if *gen {
+		b, err := promela.Generate(promela.RefConfig())
+		if err == nil {
+			err = os.WriteFile(promela.RefFile, b, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		fmt.Fprintln(stdout, "wrote", promela.RefFile)
+		return 0
+	}
+	dir := *work
+	if dir == "" {
+		d, err := os.MkdirTemp("", "tcpcheck-bench-")
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 2
+	}
+	dir, _ = filepath.Abs(dir)
+	rep, err := measure(dir, configs(*quick), *quick, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 2
+	}
+	var b bytes.Buffer
+	rep.write(&b)
+	stdout.Write(b.Bytes())
+	if *out != "" {
+		if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		fmt.Fprintln(stderr, "bench: wrote", *out)
+	}
+	if rep.mismatch {
+		fmt.Fprintln(stderr, "bench: the checkers disagree on a state count (see the table)")
+		return 1
+	}
+	return 0
+}
+
+// benchConfig is one configuration of the comparison.
+type benchConfig struct {
+	Name string
+	What string // how it differs from the default's main scenario
+	Cfg  model.Config
+}
+
+// configs returns the configurations in increasing size: the default's
+// main scenario (DefaultConfig without Also) with budgets and incarnations
+// changed.
+func configs(quick bool) []benchConfig {
+	mk := func(name, what string, f func(c *model.Config)) benchConfig {
+		c := model.DefaultConfig()
+		c.Also = nil
+		f(&c)
+		return benchConfig{name, what, c}
+	}
+	list := []benchConfig{
+		mk("inc1-dup0", "1 incarnation, loss 1, dup 0", func(c *model.Config) { c.Incarnations, c.Dup = 1, 0 }),
+		mk("inc1-dup1", "1 incarnation, loss 1, dup 1", func(c *model.Config) { c.Incarnations = 1 }),
+		mk("inc2-dup1", "2 incarnations, loss 1, dup 1 (the default's main scenario)", func(c *model.Config) {}),
+		mk("inc2-dup2", "2 incarnations, loss 1, dup 2 (preset large)", func(c *model.Config) { c.Dup = 2 }),
+		mk("inc2-dup3", "2 incarnations, loss 1, dup 3", func(c *model.Config) { c.Dup = 3 }),
+	}
+	if quick {
+		return list[:2]
+	}
+	return list
+}
+
+var errMissing = errors.New("bench: needs spin and gcc on PATH (Debian packages spin and gcc)")

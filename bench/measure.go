@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tcpcheck/tcpcheck/bench/promela"
+)
+
+// run is one checker run on one configuration.
+type runResult struct {
+	Checker string // "SPIN" or "tcpcheck"
+	Mode    string // "exact", "collapse", "fingerprint"
+	Workers int
+	States  int64
+	Seconds float64 // wall clock of the checker's process
+	Own     float64 // bytes per state by the tool's own report
+	RSS     float64 // peak resident set of the process divided by states
+	Vector  int     // SPIN's state vector in bytes
+	Command string
+}
+
+func (r runResult) rate() float64 { return float64(r.States) / r.Seconds }
+
+type configResult struct {
+	benchConfig
+	JSON string
+	Runs []runResult
+}
+
+type report struct {
+	quick    bool
+	machine  []string
+	tools    []string
+	setup    []string
+	results  []configResult
+	mismatch bool
+}
+
+// Compiler flags of pan: -O2 as the issue asks, safety properties only
+// (assertions and invalid end states; no cycle detection, no fairness),
+// exhaustive search with SPIN's default exact state storage, and a memory
+// limit close to the machine's.
+var panFlags = []string{"-O2", "-DSAFETY", "-DNOFAIR"}
+
+func measure(dir string, list []benchConfig, quick bool, log io.Writer) (*report, error) {
+	for _, tool := range []string{"spin", "gcc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, errMissing
+		}
+	}
+	rep := &report{quick: quick, machine: machine()}
+	rep.tools = tools()
+	bin := filepath.Join(dir, "tcpcheck")
+	build := []string{"go", "build", "-o", bin, "./cmd/tcpcheck"}
+	rep.setup = append(rep.setup, strings.ReplaceAll(strings.Join(build, " "), dir, "DIR"))
+	if out, err := exec.Command(build[0], build[1:]...).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building tcpcheck: %v\n%s", err, out)
+	}
+	memMB := memTotalMB() * 8 / 10
+	for _, bc := range list {
+		cr := configResult{benchConfig: bc}
+		cdir := filepath.Join(dir, bc.Name)
+		if err := os.MkdirAll(cdir, 0o755); err != nil {
+			return nil, err
+		}
+		js, err := json.Marshal(bc.Cfg)
+		if err != nil {
+			return nil, err
+		}
+		cr.JSON = string(js)
+		cfgFile := filepath.Join(cdir, "config.json")
+		if err := os.WriteFile(cfgFile, js, 0o644); err != nil {
+			return nil, err
+		}
+		for _, m := range []struct {
+			mode    string
+			workers int
+		}{{"fingerprint", 2}, {"fingerprint", 1}, {"exact", 2}, {"exact", 1}} {
+			fmt.Fprintf(log, "bench: %s: tcpcheck %s, %d worker(s)\n", bc.Name, m.mode, m.workers)
+			r, err := runTcpcheck(bin, cfgFile, m.mode == "exact", m.workers)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", bc.Name, err)
+			}
+			cr.Runs = append(cr.Runs, r)
+		}
+		pml, err := promela.Generate(bc.Cfg)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(cdir, "tcp.pml"), pml, 0o644); err != nil {
+			return nil, err
+		}
+		states := cr.Runs[0].States
+		fmt.Fprintf(log, "bench: %s: building SPIN's verifiers\n", bc.Name)
+		if err := buildSpin(cdir, memMB); err != nil {
+			return nil, fmt.Errorf("%s: %w", bc.Name, err)
+		}
+		var spin []runResult
+		for _, mode := range panModes {
+			fmt.Fprintf(log, "bench: %s: SPIN %s\n", bc.Name, mode)
+			r, err := runSpin(cdir, mode, states, memMB)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", bc.Name, err)
+			}
+			spin = append(spin, r)
+		}
+		cr.Runs = append(spin, cr.Runs...)
+		for _, r := range cr.Runs {
+			if r.States != states {
+				rep.mismatch = true
+			}
+		}
+		rep.results = append(rep.results, cr)
+	}
+	return rep, nil
+}
+
+// timed runs cmd in dir and returns its output, wall-clock seconds and peak
+// resident set in bytes.
+func timed(dir string, name string, args ...string) ([]byte, float64, float64, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	var out strings.Builder
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	start := time.Now()
+	err := cmd.Run()
+	secs := time.Since(start).Seconds()
+	var rss float64
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss = float64(ru.Maxrss) * 1024 // Linux reports KiB
+		}
+	}
+	return []byte(out.String()), secs, rss, err
+}
+
+func runTcpcheck(bin, cfgFile string, exact bool, workers int) (runResult, error) {
+	args := []string{"explore", "--config", filepath.Base(cfgFile), "--quiescence=false", "--quiet", "--json", "--workers", strconv.Itoa(workers)}
+	mode := "fingerprint"
+	if exact {
+		args = append(args, "--exact")
+		mode = "exact"
+	}
+	out, secs, rss, err := timed(filepath.Dir(cfgFile), bin, args...)
+	if err != nil {
+		return runResult{}, fmt.Errorf("tcpcheck %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	var j struct {
+		Result        string  `json:"result"`
+		States        int64   `json:"states"`
+		BytesPerState float64 `json:"bytes_per_state"`
+	}
+	if err := json.Unmarshal(out, &j); err != nil {
+		return runResult{}, fmt.Errorf("tcpcheck output is not the JSON expected: %v\n%s", err, out)
+	}
+	if j.Result != "ok" {
+		return runResult{}, fmt.Errorf("tcpcheck result %q, want ok: the comparison needs a complete search", j.Result)
+	}
+	return runResult{Checker: "tcpcheck", Mode: mode, Workers: workers, States: j.States, Seconds: secs,
+		Own: j.BytesPerState, RSS: rss / float64(j.States),
+		Command: "DIR/tcpcheck " + strings.Join(args, " ")}, nil
+}
+
+var (
+	reStored = regexp.MustCompile(`(?m)^\s*(\d+) states, stored`)
+	reVector = regexp.MustCompile(`State-vector (\d+) byte, depth reached (\d+), errors: (\d+)`)
+	reTotal  = regexp.MustCompile(`(?m)^\s*([0-9.]+)\s+total actual memory usage`)
+)
+
+// panDepth is pan's DFS stack limit (-m); the models here are far shallower.
+const panDepth = 100000
+
+// panModes are the storage modes of SPIN the bench compares with.
+var panModes = []string{"exact", "collapse"}
+
+// ccArgs are gcc's arguments for the verifier of mode.
+func ccArgs(mode string, memMB int) []string {
+	cc := append([]string{}, panFlags...)
+	if mode == "collapse" {
+		cc = append(cc, "-DCOLLAPSE")
+	}
+	return append(cc, fmt.Sprintf("-DMEMLIM=%d", memMB), "-w", "-o", "pan-"+mode, "pan.c")
+}
+
+// buildSpin generates the verifier's C source from dir/tcp.pml and
+// compiles one verifier per mode, concurrently (before any measurement).
+func buildSpin(dir string, memMB int) error {
+	if out, _, _, err := timed(dir, "spin", "-a", "tcp.pml"); err != nil {
+		return fmt.Errorf("spin -a: %v\n%s", err, out)
+	}
+	errs := make(chan error, len(panModes))
+	for _, mode := range panModes {
+		go func() {
+			out, _, _, err := timed(dir, "gcc", ccArgs(mode, memMB)...)
+			if err != nil {
+				err = fmt.Errorf("gcc: %v\n%s", err, out)
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range panModes {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func runSpin(dir, mode string, expect int64, memMB int) (runResult, error) {
+	exe := "pan-" + mode
+	cc := ccArgs(mode, memMB)
+	// A hash table of about twice as many slots as states: SPIN's own
+	// advice (-w), so that SPIN is not slowed by long hash chains.
+	w := int(math.Ceil(math.Log2(float64(expect)))) + 1
+	w = min(max(w, 18), 30)
+	args := []string{fmt.Sprintf("-m%d", panDepth), fmt.Sprintf("-w%d", w)}
+	out, secs, rss, err := timed(dir, "./"+exe, args...)
+	text := string(out)
+	if err != nil {
+		return runResult{}, fmt.Errorf("pan: %v\n%s", err, text)
+	}
+	if strings.Contains(text, "max search depth too small") {
+		return runResult{}, fmt.Errorf("pan: depth limit %d reached", panDepth)
+	}
+	st := reStored.FindStringSubmatch(text)
+	vec := reVector.FindStringSubmatch(text)
+	tot := reTotal.FindStringSubmatch(text)
+	if st == nil || vec == nil || tot == nil {
+		return runResult{}, fmt.Errorf("pan output not understood:\n%s", text)
+	}
+	if vec[3] != "0" {
+		return runResult{}, fmt.Errorf("pan found %s error(s); the comparison needs a complete search:\n%s", vec[3], text)
+	}
+	states, _ := strconv.ParseInt(st[1], 10, 64)
+	vector, _ := strconv.Atoi(vec[1])
+	mb, _ := strconv.ParseFloat(tot[1], 64)
+	return runResult{Checker: "SPIN", Mode: mode, Workers: 1, States: states, Seconds: secs,
+		Own: mb * (1 << 20) / float64(states), RSS: rss / float64(states), Vector: vector,
+		Command: fmt.Sprintf("spin -a tcp.pml && gcc %s && ./%s %s", strings.Join(cc, " "), exe, strings.Join(args, " "))}, nil
+}
+
+func machine() []string {
+	var cpu string
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	return []string{
+		"CPU: " + cpu,
+		fmt.Sprintf("cores available: %d (runtime.NumCPU)", runtime.NumCPU()),
+		fmt.Sprintf("memory: %.1f GiB", float64(memTotalMB())/1024),
+		"OS: " + runtime.GOOS + "/" + runtime.GOARCH + ", " + firstLine("uname", "-r"),
+	}
+}
+
+func tools() []string {
+	return []string{
+		"Go: " + runtime.Version(),
+		"SPIN: " + firstLine("spin", "-V"),
+		"gcc: " + firstLine("gcc", "--version"),
+	}
+}
+
+func firstLine(name string, args ...string) string {
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return line
+}
+
+func memTotalMB() int {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 4096
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, _ := strconv.Atoi(f[1])
+			return kb / 1024
+		}
+	}
+	return 4096
+}
