@@ -168,3 +168,8 @@ func endpoints(c *impl.Conn) (local, remote netip.AddrPort) {
 	type ap interface{ AddrPort() netip.AddrPort }
 	return c.LocalAddr().(ap).AddrPort(), c.RemoteAddr().(ap).AddrPort()
 }
+
+// netipPort returns ap with its port replaced.
+func netipPort(ap netip.AddrPort, port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr(), port)
+}
