@@ -118,6 +118,19 @@ func (n *MemNet) Discard(i int) bool {
 	return true
 }
 
+// SetFaults changes the faults applied to segments sent from now on. A
+// loss of 1 makes every stack on the network vanish from the others, as
+// if unplugged: tests use it for a peer that disappears without FIN or RST.
+func (n *MemNet) SetFaults(f Faults) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.faults = f
+	n.mu.Unlock()
+	return nil
+}
+
 // Inject puts a segment on the network as if the stack at from had sent
 // it: from may be any address, attached or not (a spoofed source), and the
 // segment suffers the network's faults. The attacker peer of check/attack

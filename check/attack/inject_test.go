@@ -24,7 +24,12 @@ func setup(t *testing.T, n int) (*world, *Peer, []*impl.Conn, []*impl.Conn) {
 // setupConns returns a world with stacks A and B and n connections from
 // A to B's port 80.
 func setupConns(t *testing.T, n int) (*world, []*impl.Conn, []*impl.Conn) {
-	w := newWorld(t, time.Millisecond, impl.Faults{}, 1, impl.Options{})
+	return setupConnsOpt(t, n, impl.Options{})
+}
+
+// setupConnsOpt is setupConns with options for the stacks.
+func setupConnsOpt(t *testing.T, n int, opt impl.Options) (*world, []*impl.Conn, []*impl.Conn) {
+	w := newWorld(t, time.Millisecond, impl.Faults{}, 1, opt)
 	a, b := w.stack(1), w.stack(2)
 	l, err := b.Listen(":80")
 	if err != nil {

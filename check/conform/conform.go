@@ -253,6 +253,12 @@ func (c *Checker) Extra(tm time.Time, local, remote netip.AddrPort, sent bool, s
 		if h.Flags != spec.ACK || s.Len != 0 {
 			return fmt.Sprintf("segment sent outside a row (%s) is %s, neither a bare ACK nor a retransmission", why, s)
 		}
+		if h.Seq == sh.SndNxt-1 && h.Ack == sh.RcvNxt && sh.SndUna == sh.SndNxt && sh.State.Synchronized() {
+			// A keepalive probe (RFC 1122 §4.2.3.6): SEG.SEQ = SND.NXT-1
+			// draws an ACK from a live peer; only with nothing
+			// unacknowledged, when no retransmission watches the peer.
+			return ""
+		}
 		if h.Seq != sh.SndNxt || h.Ack != sh.RcvNxt {
 			return fmt.Sprintf("ACK sent outside a row (%s) is seq=%d ack=%d; SND.NXT=%d RCV.NXT=%d",
 				why, uint32(h.Seq), uint32(h.Ack), uint32(sh.SndNxt), uint32(sh.RcvNxt))
