@@ -70,10 +70,60 @@
 //     rate-limited to one per 500 ms per connection, as Linux does, so two
 //     endpoints that disagree on sequence numbers cannot answer each
 //     other's ACKs for ever; the row's state change is unaffected.
-//   - A SYN for a listener whose backlog is full is dropped unprocessed,
-//     as if lost; segments that fail to decode are counted and dropped.
+//   - The "send challenge-ACK" action is rate-limited per connection
+//     (Options.ChallengeACKs a second, RFC 5961 §7), never per stack: a
+//     budget shared by all connections is the side channel of
+//     CVE-2016-5696, through which an off-path attacker counts challenge
+//     ACKs to learn whether a spoofed segment fell in another connection's
+//     window.
+//   - A keepalive probe (RFC 1122 §4.2.3.6), when Options.KeepAlive is
+//     set: an ACK with SEG.SEQ = SND.NXT-1 and no text after the
+//     connection has been idle that long, again every KeepAliveInterval.
+//   - Segments that fail to decode are counted and dropped.
+//
+// # Resource policy
+//
+// What the table leaves to the implementation, and how this shell
+// bounds the memory an attacker can make it hold:
+//
+//   - Backlog (RFC 4987 §3.2): Options.Backlog bounds a listener's
+//     half-open connections plus its accept queue.
+//   - SYN cookies (RFC 4987 §3.6): when the backlog is full, a SYN still
+//     gets the LISTEN + rcv SYN row (accept SYN, send SYN,ACK, to
+//     SYN-RECEIVED), but its ISS is a cookie (cookie.go: 5 bits of a 64 s
+//     clock, 3 bits of MSS index, 24 bits of HMAC-SHA256 over the 4-tuple,
+//     IRS and time) and the TCB is deleted at once by the table's
+//     SYN-RECEIVED + user timeout [Passive] row, back to LISTEN: no
+//     timer, so no SYN,ACK retransmission. An ACK for the listener's port
+//     that matches no connection and returns a valid cookie (SEG.ACK - 1)
+//     re-creates the TCB: the LISTEN + rcv SYN row is stepped again with
+//     the SYN the cookie describes (Transition.Replayed; nothing is sent),
+//     and the ACK then follows the table from SYN-RECEIVED to ESTABLISHED.
+//     Any other such segment meets LISTEN's rows (a RST for an ACK).
+//     Cookie connections do without window scaling. Options.NoSynCookies
+//     drops a SYN for a full backlog instead, as if lost.
+//   - Options.MaxConns caps the connections of a stack: beyond it a SYN
+//     is dropped as if lost and Dial fails.
+//   - Options.MaxTimeWait caps the connections in TIME-WAIT: beyond it the
+//     oldest ends its wait early through the table's TIME-WAIT + 2MSL
+//     timeout row (as Linux's tcp_max_tw_buckets; RFC 9293 §3.4.2's
+//     protection against old duplicates is given up for those).
+//   - A peer that vanishes without FIN or RST: with text outstanding the
+//     user timeout (RFC 9293 §3.8.4) or the retry limit R2 (RFC 1122
+//     §4.2.3.5) aborts the connection; an idle one is found by keepalive
+//     when it is on (RFC 1122 §4.2.3.6: off by default). The table has no
+//     keepalive event: after KeepAliveProbes unanswered probes the shell
+//     steps the user timeout event, whose rows abort and signal the user.
+//   - Out-of-order segments are held up to 256 segments and the receive
+//     buffer's size per connection; the receive and send buffers are
+//     bounded by Options.RecvBuffer and Options.SendBuffer.
 //
 // ISNs follow RFC 6528: a 4 µs clock plus HMAC-SHA256 of the 4-tuple under
 // a per-stack secret from crypto/rand. Time comes from a [Clock], which
 // tests replace with a [FakeClock].
+//
+// Package check/attack attacks this endpoint (blind injection, SYN
+// floods, RST storms, vanished peers, a soak under faults) while package
+// check/conform replays every transition through the table;
+// FuzzSegmentInState fuzzes the segment handling in every state.
 package impl

@@ -12,11 +12,12 @@
 //
 // # Running
 //
-// The default run (`go test ./check/attack`) uses scaled-down figures that
-// assert the same properties. The figures of issue 9 run with
-//
-//	go test ./check/attack -run . -security.full -v -timeout 30m
-//
-// which sends 100,000 spoofed RSTs, floods 200,000 spoofed SYNs over the
-// udp link during 1,000 legitimate dials, and soaks 1,000 connections.
+// `go test ./check/attack` runs the figures of issue 9 at full size in
+// about 10 s on two cores: 100,000 spoofed RSTs against 100 live
+// connections (TestRSTStorm), 200,000 spoofed SYNs over the udp link
+// during 1,000 legitimate dials (TestSynFloodUDP), and a soak of 1,000
+// connections under loss, duplication, reordering, delay and spoofed RSTs
+// (TestSoak). With -short the flood and the soak run at a fifth to a
+// tenth of that size and assert the same properties. Add -v for the
+// figures each test logs.
 package attack

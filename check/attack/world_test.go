@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"flag"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -14,16 +13,6 @@ import (
 	"github.com/tcpcheck/tcpcheck/check/conform"
 	"github.com/tcpcheck/tcpcheck/impl"
 )
-
-var full = flag.Bool("security.full", false, "run the full figures of issue 9 (100,000 RSTs, 200,000 SYNs, 1,000-connection soak)")
-
-// scale returns big under -security.full and small otherwise.
-func scale(small, big int) int {
-	if *full {
-		return big
-	}
-	return small
-}
 
 // world is a mem network under a fake clock with stacks whose every
 // transition the conformance checker replays through the table.
