@@ -134,6 +134,7 @@ type Stats struct {
 	HeldDrops         uint64 // out-of-order segments dropped because the hold queue was full
 	Retransmits       uint64 // segments sent again (timeouts and fast retransmits)
 	ACKsLimited       uint64 // ACKs to unacceptable zero-length segments not sent (rate limit)
+	ChallengeACKs     uint64 // challenge ACKs sent (RFC 5961 §3.2, §4.2)
 	ChallengesLimited uint64 // challenge ACKs not sent: the connection's budget was spent (RFC 5961 §7)
 	SynCookies        uint64 // SYN,ACKs sent with a cookie for a full backlog, their TCB not kept (RFC 4987 §3.6)
 	CookiesAccepted   uint64 // ACKs with a valid cookie that re-created a connection

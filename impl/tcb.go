@@ -155,6 +155,11 @@ func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	c.ackedNew = false
 	c.invalid = in != nil && in.segLen() == 0 &&
 		(!spec.IsSeqOK(&x) || in.h.Flags.Has(spec.ACK) && !spec.IsAckInRange(&x))
+	if in != nil && spec.IsSeqOK(&x) && (!in.h.Flags.Has(spec.ACK) || spec.IsAckInRange(&x)) {
+		// Only an acceptable segment shows the peer alive: a blind
+		// attacker's must not keep a dead connection from keepalive.
+		c.heard()
+	}
 	var err error
 	for _, a := range do {
 		if e := c.do(a, in, data); e != nil && err == nil {
@@ -220,6 +225,7 @@ func (c *Conn) do(a spec.Action, in *segment, data []byte) error {
 		c.sendACK()
 	case spec.SendChallengeACK:
 		if c.challengeAllowed() {
+			c.s.stats.ChallengeACKs++
 			c.sendACK()
 		}
 	case spec.SendRST:
@@ -751,7 +757,6 @@ func (c *Conn) onUserTimeout() { c.handle(spec.UserTimeout, nil, nil) }
 // ("segments with higher beginning sequence numbers may be held for later
 // processing"), with a duplicate ACK at once (RFC 5681 §4.2).
 func (c *Conn) segmentArrives(in *segment) {
-	c.heard()
 	e := spec.Classify(in.h.Flags, len(in.payload))
 	if (e == spec.SegData || e == spec.SegFIN) && c.holds() {
 		x := c.ctx(in)
