@@ -130,7 +130,7 @@ func (o *Options) fill() error {
 // Stats counts what a Stack did with segments outside the table.
 type Stats struct {
 	Malformed         uint64 // segments that failed to decode (bad length, offset, checksum, options)
-	BacklogDrops      uint64 // SYNs dropped because a listener's backlog was full
+	BacklogDrops      uint64 // SYNs dropped because a listener's backlog was full and SYN cookies are off
 	HeldDrops         uint64 // out-of-order segments dropped because the hold queue was full
 	Retransmits       uint64 // segments sent again (timeouts and fast retransmits)
 	ACKsLimited       uint64 // ACKs to unacceptable zero-length segments not sent (rate limit)
