@@ -4,6 +4,13 @@
 // numbers, window, options and text), puts them on the mem link or the udp
 // link, and records what the endpoints send back.
 //
+// On the mem link a forged segment may claim any source address, so the
+// blind-injection tests spoof the real peer. On the udp link the kernel
+// sets the UDP source, and a stack tells its peers apart by it, so the
+// attacker can choose the TCP source port but not pose as another stack:
+// the udp link serves the SYN flood, whose spoofed SYNs are distinct
+// 4-tuples (random TCP source ports) whose SYN,ACKs the attacker ignores.
+//
 // Its tests hold the endpoint to the promises of RFC 5961 (blind
 // injection), RFC 4987 (SYN floods), RFC 6528 (ISNs, in package impl),
 // RFC 1122 §4.2.3.6 (keepalive) and RFC 9293 §3.8.4 (user timeout) while
