@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/tcpcheck/tcpcheck/bench/promela"
 )
 
 // find returns the run of checker in mode with workers, or nil.
@@ -64,12 +66,19 @@ func (rep *report) write(w io.Writer) {
 				mode += fmt.Sprintf(" (vector %d B)", r.Vector)
 			}
 			states := commas(r.States)
-			if r.States != cr.Runs[0].States {
+			if r.Sink {
+				states += " (sink)"
+			}
+			if r.States != cr.Runs[len(cr.Runs)-1].States+promela.ExtraStates(r.Sink) {
 				states += " MISMATCH"
 			}
 			p("| %s | %s | %s | %d | %s | %.2f | %s | %.1f | %.1f | %s | %s |\n",
 				cr.Name, r.Checker, mode, r.Workers, states, r.Seconds, commas(int64(r.rate())), r.Own, r.RSS, ratioS, ratioM)
 		}
+	}
+	if len(rep.skipped) > 0 {
+		p("\nSPIN's COLLAPSE mode was not run on %s (more than %s states; it is several times slower than exact storage, which is the reference for every ratio).\n",
+			strings.Join(rep.skipped, ", "), commas(collapseMax))
 	}
 	p("\nScaling from 1 to 2 workers (states/s with 2 workers over states/s with 1):\n\n")
 	p("| configuration | fingerprint | exact |\n|---|---:|---:|\n")

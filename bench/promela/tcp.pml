@@ -174,9 +174,12 @@ int net[NETCAP];
  * into the middle of an atomic transition. */
 bit pk;
 bit pi;
+/* lost marks the one sink state that stands for every transition the model
+ * drops because it would put more than NETCAP segments in flight. */
+bit lost;
 
 hidden int psg, xword, xsg, xt, xt2, xk, xk2;
-hidden byte pe, pinj, psendn, xg, pto, pfrom, prcvb, ptwb, sseq, sack, sf, pslen, fire0, fire1;
+hidden byte xfull, pe, pinj, psendn, xg, pto, pfrom, prcvb, ptwb, sseq, sack, sf, pslen, fire0, fire1;
 hidden int pdo;
 
 inline canon() {
@@ -207,6 +210,28 @@ inline emit() {
 	:: else
 	fi;
 	assert(INVARIANTS)
+}
+
+/* sink replaces the state by the sink state: all zero but lost. The model
+ * has no such state (the transition does not exist there), so SPIN counts
+ * one state more than tcpcheck exactly when some transition overflows the
+ * network. */
+inline sink() {
+	h0.st = 0; h0.passive = 0; h0.finSent = 0; h0.sawEOF = 0; h0.gsync = 0;
+	h0.iss = 0; h0.irs = 0; h0.una = 0; h0.nxt = 0; h0.rcv = 0; h0.retries = 0; h0.rto = 0;
+	h0.aborted = 0; h0.endRST = 0; h0.endTimeout = 0; h0.tw = 0; h0.sig = 0; h0.activeCloser = 0;
+	h0.written = 0; h0.queued = 0; h0.delivered = 0; h0.pc = 0;
+	h1.st = 0; h1.passive = 0; h1.finSent = 0; h1.sawEOF = 0; h1.gsync = 0;
+	h1.iss = 0; h1.irs = 0; h1.una = 0; h1.nxt = 0; h1.rcv = 0; h1.retries = 0; h1.rto = 0;
+	h1.aborted = 0; h1.endRST = 0; h1.endTimeout = 0; h1.tw = 0; h1.sig = 0; h1.activeCloser = 0;
+	h1.written = 0; h1.queued = 0; h1.delivered = 0; h1.pc = 0;
+	rnd = 0; lossLeft = 0; dupLeft = 0; injLeft = 0; viol = 0; nn = 0;
+	xk = 0;
+	do
+	:: xk < NETCAP -> net[xk] = 0; xk++
+	:: else -> break
+	od;
+	lost = 1
 }
 
 inline remove(j) {
@@ -243,7 +268,9 @@ inline classify(w) {
 
 inline send0(f_, sq_, ack_, n_) {
 	xword = MKSEG(0, f_, sq_, ack_, n_, rnd);
-	assert(nn < NETCAP); /* the model drops such a transition; no configuration here comes near */
+	if
+	:: nn >= NETCAP -> xfull = 1 /* the model drops such a transition: see sink() */
+	:: else ->
 #if REORDER
 	net[nn] = xword; nn++
 #else
@@ -254,6 +281,7 @@ inline send0(f_, sq_, ack_, n_) {
 	od;
 	net[xk] = xword; nn++
 #endif
+	fi
 }
 
 inline clear0() {
@@ -1103,8 +1131,11 @@ inline lookup0() {
 
 inline send1(f_, sq_, ack_, n_) {
 	xword = MKSEG(1, f_, sq_, ack_, n_, rnd);
-	assert(nn < NETCAP); /* the model drops such a transition; no configuration here comes near */
+	if
+	:: nn >= NETCAP -> xfull = 1 /* the model drops such a transition: see sink() */
+	:: else ->
 	net[nn] = xword; nn++
+	fi
 }
 
 inline clear1() {
@@ -1971,113 +2002,113 @@ end:
 	:: atomic {
 	if
 	/* user h0 */
-	:: d_step { h0.pc == 0 && h0.sig < SIG_RESET ->
+	:: d_step { !lost && h0.pc == 0 && h0.sig < SIG_RESET ->
 		h0.pc++; pe = EV_ACTIVE_OPEN; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
-	:: d_step { h0.pc == 1 && h0.sig < SIG_RESET && h0.sig == SIG_CONNECTED ->
+	:: d_step { !lost && h0.pc == 1 && h0.sig < SIG_RESET && h0.sig == SIG_CONNECTED ->
 		h0.pc++; h0.written = h0.written + 1; pe = EV_SEND; psg = 0; pinj = 0; psendn = 1; pi = 0; pk = 1 }
-	:: d_step { h0.pc == 2 && h0.sig < SIG_RESET && h0.sig == SIG_CONNECTED ->
+	:: d_step { !lost && h0.pc == 2 && h0.sig < SIG_RESET && h0.sig == SIG_CONNECTED ->
 		h0.pc++; pe = EV_CLOSE; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
-	:: d_step { (h0.pc >= 3 || h0.sig >= SIG_RESET) && rnd < INCS && FINISHED0 && FINISHED1 ->
+	:: d_step { !lost && (h0.pc >= 3 || h0.sig >= SIG_RESET) && rnd < INCS && FINISHED0 && FINISHED1 ->
 		resetRound(); h0.pc++; pe = EV_ACTIVE_OPEN; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
 	/* user h1 */
-	:: d_step { h1.pc == 0 && h1.sig < SIG_RESET ->
+	:: d_step { !lost && h1.pc == 0 && h1.sig < SIG_RESET ->
 		h1.pc++; pe = EV_PASSIVE_OPEN; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
-	:: d_step { h1.pc == 1 && h1.sig < SIG_RESET && h1.sig == SIG_CONNECTED && h1.sawEOF ->
+	:: d_step { !lost && h1.pc == 1 && h1.sig < SIG_RESET && h1.sig == SIG_CONNECTED && h1.sawEOF ->
 		h1.pc++; h1.written = h1.written + 1; pe = EV_SEND; psg = 0; pinj = 0; psendn = 1; pi = 1; pk = 1 }
-	:: d_step { h1.pc == 2 && h1.sig < SIG_RESET && h1.sig == SIG_CONNECTED && h1.sawEOF ->
+	:: d_step { !lost && h1.pc == 2 && h1.sig < SIG_RESET && h1.sig == SIG_CONNECTED && h1.sawEOF ->
 		h1.pc++; pe = EV_CLOSE; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
-	:: d_step { (h1.pc >= 3 || h1.sig >= SIG_RESET) && rnd < INCS && FINISHED0 && FINISHED1 && h1.st != ST_LISTEN ->
+	:: d_step { !lost && (h1.pc >= 3 || h1.sig >= SIG_RESET) && rnd < INCS && FINISHED0 && FINISHED1 && h1.st != ST_LISTEN ->
 		resetRound(); h1.pc++; pe = EV_PASSIVE_OPEN; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
 	/* network: deliver, lose, duplicate */
-	:: d_step { DELIVERABLE0 ->
+	:: d_step { !lost && DELIVERABLE0 ->
 		xsg = net[0]; remove(0); classify(xsg);
 		psg = xsg; pinj = 0; psendn = 0; pi = 1 - SFROM(xsg); pk = 1 }
-	:: d_step { DELIVERABLE1 && net[1] != net[0] ->
+	:: d_step { !lost && DELIVERABLE1 && net[1] != net[0] ->
 		xsg = net[1]; remove(1); classify(xsg);
 		psg = xsg; pinj = 0; psendn = 0; pi = 1 - SFROM(xsg); pk = 1 }
-	:: d_step { DELIVERABLE2 && net[2] != net[1] ->
+	:: d_step { !lost && DELIVERABLE2 && net[2] != net[1] ->
 		xsg = net[2]; remove(2); classify(xsg);
 		psg = xsg; pinj = 0; psendn = 0; pi = 1 - SFROM(xsg); pk = 1 }
-	:: d_step { DELIVERABLE3 && net[3] != net[2] ->
+	:: d_step { !lost && DELIVERABLE3 && net[3] != net[2] ->
 		xsg = net[3]; remove(3); classify(xsg);
 		psg = xsg; pinj = 0; psendn = 0; pi = 1 - SFROM(xsg); pk = 1 }
-	:: d_step { DELIVERABLE4 && net[4] != net[3] ->
+	:: d_step { !lost && DELIVERABLE4 && net[4] != net[3] ->
 		xsg = net[4]; remove(4); classify(xsg);
 		psg = xsg; pinj = 0; psendn = 0; pi = 1 - SFROM(xsg); pk = 1 }
-	:: d_step { DELIVERABLE5 && net[5] != net[4] ->
+	:: d_step { !lost && DELIVERABLE5 && net[5] != net[4] ->
 		xsg = net[5]; remove(5); classify(xsg);
 		psg = xsg; pinj = 0; psendn = 0; pi = 1 - SFROM(xsg); pk = 1 }
-	:: d_step { DELIVERABLE6 && net[6] != net[5] ->
+	:: d_step { !lost && DELIVERABLE6 && net[6] != net[5] ->
 		xsg = net[6]; remove(6); classify(xsg);
 		psg = xsg; pinj = 0; psendn = 0; pi = 1 - SFROM(xsg); pk = 1 }
-	:: d_step { DELIVERABLE7 && net[7] != net[6] ->
+	:: d_step { !lost && DELIVERABLE7 && net[7] != net[6] ->
 		xsg = net[7]; remove(7); classify(xsg);
 		psg = xsg; pinj = 0; psendn = 0; pi = 1 - SFROM(xsg); pk = 1 }
-	:: d_step { DELIVERABLE8 && net[8] != net[7] ->
+	:: d_step { !lost && DELIVERABLE8 && net[8] != net[7] ->
 		xsg = net[8]; remove(8); classify(xsg);
 		psg = xsg; pinj = 0; psendn = 0; pi = 1 - SFROM(xsg); pk = 1 }
-	:: d_step { DELIVERABLE9 && net[9] != net[8] ->
+	:: d_step { !lost && DELIVERABLE9 && net[9] != net[8] ->
 		xsg = net[9]; remove(9); classify(xsg);
 		psg = xsg; pinj = 0; psendn = 0; pi = 1 - SFROM(xsg); pk = 1 }
-	:: d_step { lossLeft > 0 && net[0] != 0 ->
+	:: d_step { !lost && lossLeft > 0 && net[0] != 0 ->
 		remove(0); lossLeft--; pk = 0 }
-	:: d_step { lossLeft > 0 && net[1] != 0 && net[1] != net[0] ->
+	:: d_step { !lost && lossLeft > 0 && net[1] != 0 && net[1] != net[0] ->
 		remove(1); lossLeft--; pk = 0 }
-	:: d_step { lossLeft > 0 && net[2] != 0 && net[2] != net[1] ->
+	:: d_step { !lost && lossLeft > 0 && net[2] != 0 && net[2] != net[1] ->
 		remove(2); lossLeft--; pk = 0 }
-	:: d_step { lossLeft > 0 && net[3] != 0 && net[3] != net[2] ->
+	:: d_step { !lost && lossLeft > 0 && net[3] != 0 && net[3] != net[2] ->
 		remove(3); lossLeft--; pk = 0 }
-	:: d_step { lossLeft > 0 && net[4] != 0 && net[4] != net[3] ->
+	:: d_step { !lost && lossLeft > 0 && net[4] != 0 && net[4] != net[3] ->
 		remove(4); lossLeft--; pk = 0 }
-	:: d_step { lossLeft > 0 && net[5] != 0 && net[5] != net[4] ->
+	:: d_step { !lost && lossLeft > 0 && net[5] != 0 && net[5] != net[4] ->
 		remove(5); lossLeft--; pk = 0 }
-	:: d_step { lossLeft > 0 && net[6] != 0 && net[6] != net[5] ->
+	:: d_step { !lost && lossLeft > 0 && net[6] != 0 && net[6] != net[5] ->
 		remove(6); lossLeft--; pk = 0 }
-	:: d_step { lossLeft > 0 && net[7] != 0 && net[7] != net[6] ->
+	:: d_step { !lost && lossLeft > 0 && net[7] != 0 && net[7] != net[6] ->
 		remove(7); lossLeft--; pk = 0 }
-	:: d_step { lossLeft > 0 && net[8] != 0 && net[8] != net[7] ->
+	:: d_step { !lost && lossLeft > 0 && net[8] != 0 && net[8] != net[7] ->
 		remove(8); lossLeft--; pk = 0 }
-	:: d_step { lossLeft > 0 && net[9] != 0 && net[9] != net[8] ->
+	:: d_step { !lost && lossLeft > 0 && net[9] != 0 && net[9] != net[8] ->
 		remove(9); lossLeft--; pk = 0 }
-	:: d_step { dupLeft > 0 && nn < NETCAP && net[0] != 0 ->
+	:: d_step { !lost && dupLeft > 0 && nn < NETCAP && net[0] != 0 ->
 		dupAt(0); dupLeft--; pk = 0 }
-	:: d_step { dupLeft > 0 && nn < NETCAP && net[1] != 0 && net[1] != net[0] ->
+	:: d_step { !lost && dupLeft > 0 && nn < NETCAP && net[1] != 0 && net[1] != net[0] ->
 		dupAt(1); dupLeft--; pk = 0 }
-	:: d_step { dupLeft > 0 && nn < NETCAP && net[2] != 0 && net[2] != net[1] ->
+	:: d_step { !lost && dupLeft > 0 && nn < NETCAP && net[2] != 0 && net[2] != net[1] ->
 		dupAt(2); dupLeft--; pk = 0 }
-	:: d_step { dupLeft > 0 && nn < NETCAP && net[3] != 0 && net[3] != net[2] ->
+	:: d_step { !lost && dupLeft > 0 && nn < NETCAP && net[3] != 0 && net[3] != net[2] ->
 		dupAt(3); dupLeft--; pk = 0 }
-	:: d_step { dupLeft > 0 && nn < NETCAP && net[4] != 0 && net[4] != net[3] ->
+	:: d_step { !lost && dupLeft > 0 && nn < NETCAP && net[4] != 0 && net[4] != net[3] ->
 		dupAt(4); dupLeft--; pk = 0 }
-	:: d_step { dupLeft > 0 && nn < NETCAP && net[5] != 0 && net[5] != net[4] ->
+	:: d_step { !lost && dupLeft > 0 && nn < NETCAP && net[5] != 0 && net[5] != net[4] ->
 		dupAt(5); dupLeft--; pk = 0 }
-	:: d_step { dupLeft > 0 && nn < NETCAP && net[6] != 0 && net[6] != net[5] ->
+	:: d_step { !lost && dupLeft > 0 && nn < NETCAP && net[6] != 0 && net[6] != net[5] ->
 		dupAt(6); dupLeft--; pk = 0 }
-	:: d_step { dupLeft > 0 && nn < NETCAP && net[7] != 0 && net[7] != net[6] ->
+	:: d_step { !lost && dupLeft > 0 && nn < NETCAP && net[7] != 0 && net[7] != net[6] ->
 		dupAt(7); dupLeft--; pk = 0 }
-	:: d_step { dupLeft > 0 && nn < NETCAP && net[8] != 0 && net[8] != net[7] ->
+	:: d_step { !lost && dupLeft > 0 && nn < NETCAP && net[8] != 0 && net[8] != net[7] ->
 		dupAt(8); dupLeft--; pk = 0 }
-	:: d_step { dupLeft > 0 && nn < NETCAP && net[9] != 0 && net[9] != net[8] ->
+	:: d_step { !lost && dupLeft > 0 && nn < NETCAP && net[9] != 0 && net[9] != net[8] ->
 		dupAt(9); dupLeft--; pk = 0 }
 	/* timers */
-	:: d_step { HASTCB(h0.st) && RTOEN0 ->
+	:: d_step { !lost && HASTCB(h0.st) && RTOEN0 ->
 		h0.retries++; pe = EV_RTO; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
-	:: d_step { HASTCB(h0.st) && h0.una != h0.nxt && h0.retries >= 1 && nn == 0 && !ARMED1 ->
+	:: d_step { !lost && HASTCB(h0.st) && h0.una != h0.nxt && h0.retries >= 1 && nn == 0 && !ARMED1 ->
 		pe = EV_R2; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
-	:: d_step { h0.st == ST_TIME_WAIT && h0.tw == 0 ->
+	:: d_step { !lost && h0.st == ST_TIME_WAIT && h0.tw == 0 ->
 		pe = EV_2MSL; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
-	:: d_step { HASTCB(h0.st) && h0.st != ST_TIME_WAIT && nn == 0 && !HASTCB(h1.st) && !ARMED0 ->
+	:: d_step { !lost && HASTCB(h0.st) && h0.st != ST_TIME_WAIT && nn == 0 && !HASTCB(h1.st) && !ARMED0 ->
 		pe = EV_USER_TIMEOUT; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
-	:: d_step { HASTCB(h1.st) && RTOEN1 ->
+	:: d_step { !lost && HASTCB(h1.st) && RTOEN1 ->
 		h1.retries++; pe = EV_RTO; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
-	:: d_step { HASTCB(h1.st) && h1.una != h1.nxt && h1.retries >= 1 && nn == 0 && !ARMED0 ->
+	:: d_step { !lost && HASTCB(h1.st) && h1.una != h1.nxt && h1.retries >= 1 && nn == 0 && !ARMED0 ->
 		pe = EV_R2; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
-	:: d_step { h1.st == ST_TIME_WAIT && h1.tw == 0 ->
+	:: d_step { !lost && h1.st == ST_TIME_WAIT && h1.tw == 0 ->
 		pe = EV_2MSL; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
-	:: d_step { HASTCB(h1.st) && h1.st != ST_TIME_WAIT && nn == 0 && !HASTCB(h0.st) && !ARMED1 ->
+	:: d_step { !lost && HASTCB(h1.st) && h1.st != ST_TIME_WAIT && nn == 0 && !HASTCB(h0.st) && !ARMED1 ->
 		pe = EV_USER_TIMEOUT; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
 	/* time */
-	:: d_step { TICKOK ->
+	:: d_step { !lost && TICKOK ->
 		fire0 = RTOEN0; fire1 = RTOEN1;
 		xk = 0; xt = 0;
 		do
@@ -2115,10 +2146,13 @@ end:
 	fi;
 	/* the host handles the event, then the state is made canonical */
 	if
-	:: d_step { pk && pi == 0 -> process0(); emit(); pk = 0 }
-	:: d_step { pk && pi == 1 -> process1(); emit(); pk = 0; pi = 0 }
+	:: d_step { pk && pi == 0 -> xfull = 0; process0(); if :: xfull -> sink() :: else -> emit() fi; pk = 0 }
+	:: d_step { pk && pi == 1 -> xfull = 0; process1(); if :: xfull -> sink() :: else -> emit() fi; pk = 0; pi = 0 }
 	:: d_step { !pk -> emit() }
 	fi
 	}
+	/* a step from the sink to itself, so that pan's report of unreached
+	 * code says whether the sink was reached */
+	:: lost -> sinkReached: lost = 1
 	od
 }

@@ -115,9 +115,12 @@ int net[NETCAP];
  * into the middle of an atomic transition. */
 bit pk;
 bit pi;
+/* lost marks the one sink state that stands for every transition the model
+ * drops because it would put more than NETCAP segments in flight. */
+bit lost;
 
 hidden int psg, xword, xsg, xt, xt2, xk, xk2;
-hidden byte pe, pinj, psendn, xg, pto, pfrom, prcvb, ptwb, sseq, sack, sf, pslen, fire0, fire1;
+hidden byte xfull, pe, pinj, psendn, xg, pto, pfrom, prcvb, ptwb, sseq, sack, sf, pslen, fire0, fire1;
 hidden int pdo;
 
 inline canon() {
@@ -148,6 +151,28 @@ inline emit() {
 	:: else
 	fi;
 	assert(INVARIANTS)
+}
+
+/* sink replaces the state by the sink state: all zero but lost. The model
+ * has no such state (the transition does not exist there), so SPIN counts
+ * one state more than tcpcheck exactly when some transition overflows the
+ * network. */
+inline sink() {
+	h0.st = 0; h0.passive = 0; h0.finSent = 0; h0.sawEOF = 0; h0.gsync = 0;
+	h0.iss = 0; h0.irs = 0; h0.una = 0; h0.nxt = 0; h0.rcv = 0; h0.retries = 0; h0.rto = 0;
+	h0.aborted = 0; h0.endRST = 0; h0.endTimeout = 0; h0.tw = 0; h0.sig = 0; h0.activeCloser = 0;
+	h0.written = 0; h0.queued = 0; h0.delivered = 0; h0.pc = 0;
+	h1.st = 0; h1.passive = 0; h1.finSent = 0; h1.sawEOF = 0; h1.gsync = 0;
+	h1.iss = 0; h1.irs = 0; h1.una = 0; h1.nxt = 0; h1.rcv = 0; h1.retries = 0; h1.rto = 0;
+	h1.aborted = 0; h1.endRST = 0; h1.endTimeout = 0; h1.tw = 0; h1.sig = 0; h1.activeCloser = 0;
+	h1.written = 0; h1.queued = 0; h1.delivered = 0; h1.pc = 0;
+	rnd = 0; lossLeft = 0; dupLeft = 0; injLeft = 0; viol = 0; nn = 0;
+	xk = 0;
+	do
+	:: xk < NETCAP -> net[xk] = 0; xk++
+	:: else -> break
+	od;
+	lost = 1
 }
 
 inline remove(j) {
@@ -205,63 +230,63 @@ end:
 {{- range $h := .Hosts}}
 	/* user {{.H}} */
 {{- range $k, $o := .Prog}}
-	:: d_step { h{{$h.I}}.pc == {{$k}} && h{{$h.I}}.sig < SIG_RESET{{if or (eq $o.Kind "write") (eq $o.Kind "close")}} && h{{$h.I}}.sig == SIG_CONNECTED{{if $o.NeedEOF}} && h{{$h.I}}.sawEOF{{end}}{{end}} ->
+	:: d_step { !lost && h{{$h.I}}.pc == {{$k}} && h{{$h.I}}.sig < SIG_RESET{{if or (eq $o.Kind "write") (eq $o.Kind "close")}} && h{{$h.I}}.sig == SIG_CONNECTED{{if $o.NeedEOF}} && h{{$h.I}}.sawEOF{{end}}{{end}} ->
 		h{{$h.I}}.pc++; {{call1 $h $o}} }
 {{- end}}
 {{- if gt $.Cfg.Incarnations 1}}
-	:: d_step { (h{{.I}}.pc >= {{len .Prog}} || h{{.I}}.sig >= SIG_RESET) && rnd < INCS && FINISHED0 && FINISHED1{{if .Listener}} && h{{.I}}.st != ST_LISTEN{{end}} ->
+	:: d_step { !lost && (h{{.I}}.pc >= {{len .Prog}} || h{{.I}}.sig >= SIG_RESET) && rnd < INCS && FINISHED0 && FINISHED1{{if .Listener}} && h{{.I}}.st != ST_LISTEN{{end}} ->
 		resetRound(); h{{.I}}.pc++; {{call1 $h (index .Prog 0)}} }
 {{- end}}
 {{- if .AbortBy}}
-	:: d_step { h{{.I}}.pc < {{len .Prog}} && h{{.I}}.sig < SIG_RESET && h{{.I}}.pc >= 1 && !h{{.I}}.aborted ->
+	:: d_step { !lost && h{{.I}}.pc < {{len .Prog}} && h{{.I}}.sig < SIG_RESET && h{{.I}}.pc >= 1 && !h{{.I}}.aborted ->
 		h{{.I}}.aborted = 1; h{{.I}}.pc = {{len .Prog}};
 		pe = EV_ABORT; psg = 0; pinj = 0; psendn = 0; pi = {{.I}}; pk = 1 }
 {{- end}}
 {{- end}}
 	/* network: deliver, lose, duplicate */
 {{- range $j := .Slots}}
-	:: d_step { DELIVERABLE{{$j}}{{if and $.Reorder (gt $j 0)}} && net[{{$j}}] != net[{{sub $j 1}}]{{end}} ->
+	:: d_step { !lost && DELIVERABLE{{$j}}{{if and $.Reorder (gt $j 0)}} && net[{{$j}}] != net[{{sub $j 1}}]{{end}} ->
 		xsg = net[{{$j}}]; remove({{$j}}); classify(xsg);
 		psg = xsg; pinj = 0; psendn = 0; pi = 1 - SFROM(xsg); pk = 1 }
 {{- end}}
 {{- if gt .Cfg.Loss 0}}
 {{- range $j := .Slots}}
-	:: d_step { lossLeft > 0 && net[{{$j}}] != 0{{if gt $j 0}} && net[{{$j}}] != net[{{sub $j 1}}]{{end}} ->
+	:: d_step { !lost && lossLeft > 0 && net[{{$j}}] != 0{{if gt $j 0}} && net[{{$j}}] != net[{{sub $j 1}}]{{end}} ->
 		remove({{$j}}); lossLeft--; pk = 0 }
 {{- end}}
 {{- end}}
 {{- if gt .Cfg.Dup 0}}
 {{- range $j := .Slots}}
-	:: d_step { dupLeft > 0 && nn < NETCAP && net[{{$j}}] != 0{{if gt $j 0}} && net[{{$j}}] != net[{{sub $j 1}}]{{end}} ->
+	:: d_step { !lost && dupLeft > 0 && nn < NETCAP && net[{{$j}}] != 0{{if gt $j 0}} && net[{{$j}}] != net[{{sub $j 1}}]{{end}} ->
 		dupAt({{$j}}); dupLeft--; pk = 0 }
 {{- end}}
 {{- end}}
 	/* timers */
 {{- range .Hosts}}
-	:: d_step { HASTCB(h{{.I}}.st) && RTOEN{{.I}} ->
+	:: d_step { !lost && HASTCB(h{{.I}}.st) && RTOEN{{.I}} ->
 		h{{.I}}.retries++; pe = EV_RTO; psg = 0; pinj = 0; psendn = 0; pi = {{.I}}; pk = 1 }
-	:: d_step { HASTCB(h{{.I}}.st) && h{{.I}}.una != h{{.I}}.nxt && h{{.I}}.retries >= {{$.Cfg.MaxRetries}} && nn == 0 && !ARMED{{.P}} ->
+	:: d_step { !lost && HASTCB(h{{.I}}.st) && h{{.I}}.una != h{{.I}}.nxt && h{{.I}}.retries >= {{$.Cfg.MaxRetries}} && nn == 0 && !ARMED{{.P}} ->
 		pe = EV_R2; psg = 0; pinj = 0; psendn = 0; pi = {{.I}}; pk = 1 }
-	:: d_step { h{{.I}}.st == ST_TIME_WAIT && h{{.I}}.tw == 0 ->
+	:: d_step { !lost && h{{.I}}.st == ST_TIME_WAIT && h{{.I}}.tw == 0 ->
 		pe = EV_2MSL; psg = 0; pinj = 0; psendn = 0; pi = {{.I}}; pk = 1 }
 {{- if $.Cfg.UserTimeout}}
-	:: d_step { HASTCB(h{{.I}}.st) && h{{.I}}.st != ST_TIME_WAIT && nn == 0 && !HASTCB(h{{.P}}.st) && !ARMED{{.I}} ->
+	:: d_step { !lost && HASTCB(h{{.I}}.st) && h{{.I}}.st != ST_TIME_WAIT && nn == 0 && !HASTCB(h{{.P}}.st) && !ARMED{{.I}} ->
 		pe = EV_USER_TIMEOUT; psg = 0; pinj = 0; psendn = 0; pi = {{.I}}; pk = 1 }
 {{- end}}
 {{- end}}
 {{- if gt .Cfg.Inject 0}}
 	/* the off-path attacker */
 {{- range .Hosts}}
-	:: d_step { injLeft > 0 && HASTCB(h{{.I}}.st) && h{{.I}}.st != ST_SYN_SENT ->
+	:: d_step { !lost && injLeft > 0 && HASTCB(h{{.I}}.st) && h{{.I}}.st != ST_SYN_SENT ->
 		psg = MKSEG({{.P}}, F_RST, h{{.I}}.rcv + 1, 0, 0, 0); injLeft--;
 		pe = EV_RCV_RST; pinj = 1; psendn = 0; pi = {{.I}}; pk = 1 }
-	:: d_step { injLeft > 0 && HASTCB(h{{.I}}.st) && h{{.I}}.st != ST_SYN_SENT ->
+	:: d_step { !lost && injLeft > 0 && HASTCB(h{{.I}}.st) && h{{.I}}.st != ST_SYN_SENT ->
 		psg = MKSEG({{.P}}, F_RST, h{{.I}}.rcv + RCVWND, 0, 0, 0); injLeft--;
 		pe = EV_RCV_RST; pinj = 1; psendn = 0; pi = {{.I}}; pk = 1 }
 {{- end}}
 {{- end}}
 	/* time */
-	:: d_step { TICKOK ->
+	:: d_step { !lost && TICKOK ->
 		fire0 = RTOEN0; fire1 = RTOEN1;
 		xk = 0; xt = 0;
 		do
@@ -299,11 +324,14 @@ end:
 	fi;
 	/* the host handles the event, then the state is made canonical */
 	if
-	:: d_step { pk && pi == 0 -> process0(); emit(); pk = 0 }
-	:: d_step { pk && pi == 1 -> process1(); emit(); pk = 0; pi = 0 }
+	:: d_step { pk && pi == 0 -> xfull = 0; process0(); if :: xfull -> sink() :: else -> emit() fi; pk = 0 }
+	:: d_step { pk && pi == 1 -> xfull = 0; process1(); if :: xfull -> sink() :: else -> emit() fi; pk = 0; pi = 0 }
 	:: d_step { !pk -> emit() }
 	fi
 	}
+	/* a step from the sink to itself, so that pan's report of unreached
+	 * code says whether the sink was reached */
+	:: lost -> sinkReached: lost = 1
 	od
 }
 `
@@ -327,7 +355,9 @@ func callText(h hostView, o op) string {
 const hostText = `{{define "host"}}
 inline send{{.I}}(f_, sq_, ack_, n_) {
 	xword = MKSEG({{.I}}, f_, sq_, ack_, n_, rnd);
-	assert(nn < NETCAP); /* the model drops such a transition; no configuration here comes near */
+	if
+	:: nn >= NETCAP -> xfull = 1 /* the model drops such a transition: see sink() */
+	:: else ->
 {{- if eq .I 1}}
 	net[nn] = xword; nn++
 {{- else}}
@@ -342,6 +372,7 @@ inline send{{.I}}(f_, sq_, ack_, n_) {
 	net[xk] = xword; nn++
 #endif
 {{- end}}
+	fi
 }
 
 inline clear{{.I}}() {
