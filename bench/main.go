@@ -24,6 +24,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "docs/performance.md", "write the report to this file (\"\" = do not write)")
 	work := fs.String("work", "", "directory for configurations, Promela models and verifiers (default: a new temporary directory, removed at the end)")
 	gen := fs.Bool("gen", false, "rewrite "+promela.RefFile+" from the generator and exit")
+	from := fs.String("from", "", "render the report from FILE, the results.json of an earlier run's -work directory, instead of measuring")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./bench [-quick] [-out FILE] [-work DIR] | go run ./bench -gen\n\n"+
 			"Runs tcpcheck's explorer and SPIN on the same configurations and writes a table.\nRun it from the repository root.\n\nflags:\n")
@@ -52,6 +53,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "wrote", promela.RefFile)
 		return 0
 	}
+	if *from != "" {
+		rep, err := loadReport(*from)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		return finish(rep, *out, stdout, stderr)
+	}
 	dir := *work
 	if dir == "" {
 		d, err := os.MkdirTemp("", "tcpcheck-bench-")
@@ -71,17 +80,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
+	if err := saveReport(rep, filepath.Join(dir, "results.json")); err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 2
+	}
+	return finish(rep, *out, stdout, stderr)
+}
+
+// finish prints the report, writes it to out unless out is empty, and
+// returns the exit status: 1 when the checkers disagree on a count.
+func finish(rep *report, out string, stdout, stderr io.Writer) int {
 	var b bytes.Buffer
 	rep.write(&b)
 	stdout.Write(b.Bytes())
-	if *out != "" {
-		if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
+	if out != "" {
+		if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
 			fmt.Fprintln(stderr, "bench:", err)
 			return 2
 		}
-		fmt.Fprintln(stderr, "bench: wrote", *out)
+		fmt.Fprintln(stderr, "bench: wrote", out)
 	}
-	if rep.mismatch {
+	if rep.Mismatch {
 		fmt.Fprintln(stderr, "bench: the checkers disagree on a state count (see the table)")
 		return 1
 	}

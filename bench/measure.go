@@ -42,13 +42,37 @@ type configResult struct {
 }
 
 type report struct {
-	quick    bool
-	machine  []string
-	tools    []string
-	setup    []string
-	results  []configResult
-	mismatch bool
-	skipped  []string // configurations where SPIN's COLLAPSE mode was not run
+	Quick    bool
+	Machine  []string
+	Tools    []string
+	Setup    []string
+	Results  []configResult
+	Mismatch bool
+	Skipped  []string // configurations where SPIN's COLLAPSE mode was not run
+}
+
+// saveReport writes rep as JSON, so that -from can render it again.
+func saveReport(rep *report, path string) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+func loadReport(path string) (*report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("%s is not a results.json of the bench: %v", path, err)
+	}
+	if len(rep.Results) == 0 {
+		return nil, fmt.Errorf("%s holds no results", path)
+	}
+	return &rep, nil
 }
 
 // collapseMax is the largest state count on which the bench runs SPIN's
@@ -68,11 +92,11 @@ func measure(dir string, list []benchConfig, quick bool, log io.Writer) (*report
 			return nil, errMissing
 		}
 	}
-	rep := &report{quick: quick, machine: machine()}
-	rep.tools = tools()
+	rep := &report{Quick: quick, Machine: machine()}
+	rep.Tools = tools()
 	bin := filepath.Join(dir, "tcpcheck")
 	build := []string{"go", "build", "-o", bin, "./cmd/tcpcheck"}
-	rep.setup = append(rep.setup, strings.ReplaceAll(strings.Join(build, " "), dir, "DIR"))
+	rep.Setup = append(rep.Setup, strings.ReplaceAll(strings.Join(build, " "), dir, "DIR"))
 	if out, err := exec.Command(build[0], build[1:]...).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("building tcpcheck: %v\n%s", err, out)
 	}
@@ -118,7 +142,7 @@ func measure(dir string, list []benchConfig, quick bool, log io.Writer) (*report
 		var spin []runResult
 		for _, mode := range panModes {
 			if mode == "collapse" && states > collapseMax {
-				rep.skipped = append(rep.skipped, bc.Name)
+				rep.Skipped = append(rep.Skipped, bc.Name)
 				continue
 			}
 			fmt.Fprintf(log, "bench: %s: SPIN %s\n", bc.Name, mode)
@@ -131,10 +155,10 @@ func measure(dir string, list []benchConfig, quick bool, log io.Writer) (*report
 		cr.Runs = append(spin, cr.Runs...)
 		for _, r := range cr.Runs {
 			if r.States != states+promela.ExtraStates(r.Sink) {
-				rep.mismatch = true
+				rep.Mismatch = true
 			}
 		}
-		rep.results = append(rep.results, cr)
+		rep.Results = append(rep.Results, cr)
 	}
 	return rep, nil
 }
