@@ -37,6 +37,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: unexpected argument %q; see -h\n", fs.Arg(0))
 		return 2
 	}
+	if *from != "" {
+		rep, err := loadReport(*from)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		return finish(rep, *out, stdout, stderr)
+	}
 	if _, err := os.Stat("go.mod"); err != nil {
 		fmt.Fprintln(stderr, "bench: run from the repository root (no go.mod here)")
 		return 2
@@ -52,14 +60,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stdout, "wrote", promela.RefFile)
 		return 0
-	}
-	if *from != "" {
-		rep, err := loadReport(*from)
-		if err != nil {
-			fmt.Fprintln(stderr, "bench:", err)
-			return 2
-		}
-		return finish(rep, *out, stdout, stderr)
 	}
 	dir := *work
 	if dir == "" {

@@ -77,7 +77,7 @@ func (rep *report) write(w io.Writer) {
 		}
 	}
 	if len(rep.Skipped) > 0 {
-		p("\nSPIN's COLLAPSE mode was not run on %s (more than %s states; it is several times slower than exact storage, which is the reference for every ratio).\n",
+		p("\nSPIN's COLLAPSE mode was not run on %s (more than %s states, to keep the full run short: it runs at about 0.6x the speed of exact storage on the smaller configurations, and exact storage is the reference for every ratio).\n",
 			strings.Join(rep.Skipped, ", "), commas(collapseMax))
 	}
 	p("\nScaling from 1 to 2 workers (states/s with 2 workers over states/s with 1):\n\n")

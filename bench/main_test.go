@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestFlags(t *testing.T) {
+	for _, args := range [][]string{{"-no-such-flag"}, {"extra"}, {"-from", "/no/such/results.json"}} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 2 {
+			t.Errorf("run(%q) = %d, want 2 (stderr %q)", args, code, errb.String())
+		}
+	}
+}
+
+func TestCommas(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 73891770: "73,891,770"} {
+		if got := commas(n); got != want {
+			t.Errorf("commas(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// sample is a report with made-up figures, for the rendering tests only.
+func sample(tcpStates int64) *report {
+	cr := configResult{benchConfig: configs(true)[0]}
+	cr.Runs = []runResult{
+		{Checker: "SPIN", Mode: "exact", Workers: 1, States: 1000, Seconds: 2, Own: 100, RSS: 120, Vector: 84},
+		{Checker: "tcpcheck", Mode: "fingerprint", Workers: 2, States: tcpStates, Seconds: 0.5, Own: 10, RSS: 30},
+		{Checker: "tcpcheck", Mode: "fingerprint", Workers: 1, States: tcpStates, Seconds: 1, Own: 8, RSS: 25},
+		{Checker: "tcpcheck", Mode: "exact", Workers: 2, States: tcpStates, Seconds: 1, Own: 50, RSS: 70},
+		{Checker: "tcpcheck", Mode: "exact", Workers: 1, States: tcpStates, Seconds: 1.5, Own: 40, RSS: 60},
+	}
+	return &report{Machine: []string{"CPU: test"}, Results: []configResult{cr}}
+}
+
+func TestReportRatiosAndTargets(t *testing.T) {
+	var b bytes.Buffer
+	sample(1000).write(&b)
+	doc := b.String()
+	for _, want := range []string{
+		"| inc1-dup0 | tcpcheck | fingerprint | 2 | 1,000 | 0.50 | 2,000 | 10.0 | 30.0 | 4.00x | 10.00x |",
+		"| inc1-dup0 | 2.00x | 1.50x |", // scaling: fingerprint 2000/1000, exact 1000/666
+		"at least 2x SPIN's (exact mode) | 2.00x | met |",
+		"(fingerprint mode) | 8.0 | met |",
+		"SPIN 100.0, tcpcheck 40.0: 2.50x | met |",
+		"fingerprint 2.00x, exact 1.50x | NOT met |",
+		"## The Promela model",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("report lacks %q:\n%s", want, doc)
+		}
+	}
+	if strings.Contains(doc, "MISMATCH |") {
+		t.Error("equal counts reported as a mismatch")
+	}
+}
+
+func TestReportMismatch(t *testing.T) {
+	var b bytes.Buffer
+	sample(999).write(&b)
+	if !strings.Contains(b.String(), "1,000 MISMATCH") {
+		t.Errorf("SPIN's 1,000 states against tcpcheck's 999 not flagged:\n%s", b.String())
+	}
+}
+
+func TestSaveLoadRender(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.json")
+	if err := saveReport(sample(1000), path); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "performance.md")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-from", path, "-out", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("run -from = %d: %s", code, stderr.String())
+	}
+	var direct bytes.Buffer
+	sample(1000).write(&direct)
+	if stdout.String() != direct.String() {
+		t.Error("the report rendered from results.json differs from the one rendered directly")
+	}
+}
