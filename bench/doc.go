@@ -15,6 +15,7 @@
 //
 //	go run ./bench [-quick] [-out docs/performance.md] [-work DIR]
 //	go run ./bench -gen   # rewrite bench/promela/tcp.pml
+//	go run ./bench -from DIR/results.json   # render a kept run again
 //
 // -quick runs the two smallest configurations (under a minute). It needs
 // spin and gcc (Debian packages spin and gcc).
