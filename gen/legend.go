@@ -14,7 +14,7 @@ var actionDoc = [spec.NumActions]string{
 	spec.QueueText:        "SEND before the connection is established: keep the text for later",
 	spec.SendSYN:          "choose ISS (an input), SND.UNA = ISS, SND.NXT = ISS+1; send <SEQ=ISS><CTL=SYN>",
 	spec.SendSYNACK:       "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",
-	spec.SendText:         "send queued text the send window allows",
+	spec.SendText:         "send queued text, and a FIN queued behind it, as far as the send window allows",
 	spec.SendFIN:          "after all queued text, send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>; SND.NXT+1",
 	spec.SendACK:          "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>",
 	spec.SendChallengeACK: "send the challenge ACK of RFC 5961 (the same segment as SendACK, rate-limited)",

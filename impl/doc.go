@@ -44,8 +44,9 @@
 // segmentizes the send buffer within the peer's window (sender SWS
 // avoidance), retransmit resends the earliest unacknowledged segment with
 // RFC 6298 backoff and Karn's rule, process ACK frees acknowledged text,
-// takes RTT samples, updates the send window and sends what it now allows,
-// with fast retransmit on the third duplicate ACK and NewReno partial-ACK
+// takes RTT samples and updates the send window (sending what the window
+// then allows is the row's send text, which every ACK-processing row of a
+// state that may still send lists), with fast retransmit on the third duplicate ACK and NewReno partial-ACK
 // recovery (RFC 5681, RFC 6582), and resends a hole again when more
 // duplicate ACKs arrive than the segments in flight when it was resent
 // could explain; accept text appends in-order text to the receive buffer,

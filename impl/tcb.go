@@ -402,11 +402,8 @@ func (c *Conn) processACK(in *segment) {
 			c.retries = 0
 		}
 	}
-	if c.state.Synchronized() || c.state == spec.SynReceived || c.state == spec.SynSent {
-		if c.sndUna != c.iss { // our SYN is acknowledged: text may flow
-			c.output()
-		}
-	}
+	// Sending what an opened window now allows is the table's decision:
+	// the rows that process an ACK in a state that may send list send text.
 }
 
 // sampleRTT updates SRTT, RTTVAR and RTO (RFC 6298 §2.2, §2.3).

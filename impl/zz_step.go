@@ -388,7 +388,7 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 		case spec.SegACK:
 			if spec.IsSeqOK(c) {
 				if spec.IsAckInRange(c) {
-					return 191 // FIN-WAIT-2 + rcv ACK [SeqOK & AckInRange]
+					return 192 // FIN-WAIT-2 + rcv ACK [SeqOK & AckInRange]
 				}
 				return 174 // FIN-WAIT-2 + rcv ACK [SeqOK & !AckInRange]
 			}
@@ -450,7 +450,7 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 		case spec.SegACK:
 			if spec.IsSeqOK(c) {
 				if spec.IsAckInRange(c) {
-					return 192 // CLOSE-WAIT + rcv ACK [SeqOK & AckInRange]
+					return 191 // CLOSE-WAIT + rcv ACK [SeqOK & AckInRange]
 				}
 				return 175 // CLOSE-WAIT + rcv ACK [SeqOK & !AckInRange]
 			}
@@ -876,8 +876,8 @@ var tableTo = [tableRows]spec.State{
 	spec.Closing,     // 188 CLOSING + rcv FIN [SeqOK & !AckInRange]
 	spec.LastAck,     // 189 LAST-ACK + rcv FIN [SeqOK & !AckInRange]
 	spec.Established, // 190 ESTABLISHED + rcv ACK [SeqOK & AckInRange]
-	spec.FinWait2,    // 191 FIN-WAIT-2 + rcv ACK [SeqOK & AckInRange]
-	spec.CloseWait,   // 192 CLOSE-WAIT + rcv ACK [SeqOK & AckInRange]
+	spec.CloseWait,   // 191 CLOSE-WAIT + rcv ACK [SeqOK & AckInRange]
+	spec.FinWait2,    // 192 FIN-WAIT-2 + rcv ACK [SeqOK & AckInRange]
 	spec.Established, // 193 ESTABLISHED + rcv data [SeqOK & AckInRange]
 	spec.FinWait2,    // 194 FIN-WAIT-2 + rcv data [SeqOK & AckInRange]
 	spec.CloseWait,   // 195 ESTABLISHED + rcv FIN [SeqOK & AckInRange]
@@ -1145,80 +1145,80 @@ var tableDo = [tableRows][]spec.Action{
 	{spec.SendACK},                       // 187 CLOSE-WAIT + rcv FIN [SeqOK & !AckInRange]
 	{spec.SendACK},                       // 188 CLOSING + rcv FIN [SeqOK & !AckInRange]
 	{spec.SendACK},                       // 189 LAST-ACK + rcv FIN [SeqOK & !AckInRange]
-	{spec.ProcessACK},                    // 190 ESTABLISHED + rcv ACK [SeqOK & AckInRange]
-	{spec.ProcessACK},                    // 191 FIN-WAIT-2 + rcv ACK [SeqOK & AckInRange]
-	{spec.ProcessACK},                    // 192 CLOSE-WAIT + rcv ACK [SeqOK & AckInRange]
-	{spec.ProcessACK, spec.AcceptText, spec.SendACK},                                     // 193 ESTABLISHED + rcv data [SeqOK & AckInRange]
+	{spec.ProcessACK, spec.SendText},     // 190 ESTABLISHED + rcv ACK [SeqOK & AckInRange]
+	{spec.ProcessACK, spec.SendText},     // 191 CLOSE-WAIT + rcv ACK [SeqOK & AckInRange]
+	{spec.ProcessACK},                    // 192 FIN-WAIT-2 + rcv ACK [SeqOK & AckInRange]
+	{spec.ProcessACK, spec.AcceptText, spec.SendText, spec.SendACK},                      // 193 ESTABLISHED + rcv data [SeqOK & AckInRange]
 	{spec.ProcessACK, spec.AcceptText, spec.SendACK},                                     // 194 FIN-WAIT-2 + rcv data [SeqOK & AckInRange]
-	{spec.ProcessACK, spec.AcceptText, spec.AcceptFIN, spec.SendACK},                     // 195 ESTABLISHED + rcv FIN [SeqOK & AckInRange]
+	{spec.ProcessACK, spec.AcceptText, spec.AcceptFIN, spec.SendText, spec.SendACK},      // 195 ESTABLISHED + rcv FIN [SeqOK & AckInRange]
 	{spec.ProcessACK, spec.AcceptText, spec.AcceptFIN, spec.SendACK, spec.StartTimeWait}, // 196 FIN-WAIT-2 + rcv FIN [SeqOK & AckInRange]
-	{spec.ProcessACK}, // 197 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & FinAcked]
-	{spec.ProcessACK}, // 198 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & !FinAcked]
+	{spec.ProcessACK},                                                                    // 197 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & FinAcked]
+	{spec.ProcessACK, spec.SendText},                                                     // 198 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & !FinAcked]
 	{spec.ProcessACK, spec.AcceptText, spec.SendACK},                                     // 199 FIN-WAIT-1 + rcv data [SeqOK & AckInRange & FinAcked]
-	{spec.ProcessACK, spec.AcceptText, spec.SendACK},                                     // 200 FIN-WAIT-1 + rcv data [SeqOK & AckInRange & !FinAcked]
+	{spec.ProcessACK, spec.AcceptText, spec.SendText, spec.SendACK},                      // 200 FIN-WAIT-1 + rcv data [SeqOK & AckInRange & !FinAcked]
 	{spec.ProcessACK, spec.AcceptText, spec.AcceptFIN, spec.SendACK, spec.StartTimeWait}, // 201 FIN-WAIT-1 + rcv FIN [SeqOK & AckInRange & FinAcked]
-	{spec.ProcessACK, spec.AcceptText, spec.AcceptFIN, spec.SendACK},                     // 202 FIN-WAIT-1 + rcv FIN [SeqOK & AckInRange & !FinAcked]
-	{spec.ProcessACK},                     // 203 CLOSE-WAIT + rcv data [SeqOK & AckInRange]
-	{spec.ProcessACK},                     // 204 CLOSE-WAIT + rcv FIN [SeqOK & AckInRange]
-	{spec.ProcessACK, spec.StartTimeWait}, // 205 CLOSING + rcv ACK [SeqOK & AckInRange & FinAcked]
-	{spec.ProcessACK},                     // 206 CLOSING + rcv ACK [SeqOK & AckInRange & !FinAcked]
-	{spec.ProcessACK, spec.DeleteTCB},     // 207 LAST-ACK + rcv ACK [SeqOK & AckInRange & FinAcked]
-	{spec.ProcessACK},                     // 208 LAST-ACK + rcv ACK [SeqOK & AckInRange & !FinAcked]
-	{spec.ProcessACK, spec.StartTimeWait}, // 209 CLOSING + rcv data [SeqOK & AckInRange & FinAcked]
-	{spec.ProcessACK},                     // 210 CLOSING + rcv data [SeqOK & AckInRange & !FinAcked]
-	{spec.ProcessACK, spec.DeleteTCB},     // 211 LAST-ACK + rcv data [SeqOK & AckInRange & FinAcked]
-	{spec.ProcessACK},                     // 212 LAST-ACK + rcv data [SeqOK & AckInRange & !FinAcked]
-	{spec.ProcessACK, spec.StartTimeWait}, // 213 CLOSING + rcv FIN [SeqOK & AckInRange & FinAcked]
-	{spec.ProcessACK},                     // 214 CLOSING + rcv FIN [SeqOK & AckInRange & !FinAcked]
-	{spec.ProcessACK, spec.DeleteTCB},     // 215 LAST-ACK + rcv FIN [SeqOK & AckInRange & FinAcked]
-	{spec.ProcessACK},                     // 216 LAST-ACK + rcv FIN [SeqOK & AckInRange & !FinAcked]
-	{spec.Drop},                           // 217 TIME-WAIT + rcv ACK [SeqOK]
-	{spec.Drop},                           // 218 TIME-WAIT + rcv data [SeqOK]
-	{spec.SendACK, spec.StartTimeWait},    // 219 TIME-WAIT + rcv FIN
-	{spec.Drop},                           // 220 CLOSED + RTO
-	{spec.Drop},                           // 221 LISTEN + RTO
-	{spec.Drop},                           // 222 FIN-WAIT-2 + RTO
-	{spec.Drop},                           // 223 TIME-WAIT + RTO
-	{spec.Retransmit},                     // 224 SYN-SENT + RTO
-	{spec.Retransmit},                     // 225 SYN-RECEIVED + RTO
-	{spec.Retransmit},                     // 226 ESTABLISHED + RTO
-	{spec.Retransmit},                     // 227 FIN-WAIT-1 + RTO
-	{spec.Retransmit},                     // 228 CLOSE-WAIT + RTO
-	{spec.Retransmit},                     // 229 CLOSING + RTO
-	{spec.Retransmit},                     // 230 LAST-ACK + RTO
-	{spec.Drop},                           // 231 CLOSED + R2
-	{spec.Drop},                           // 232 LISTEN + R2
-	{spec.Drop},                           // 233 FIN-WAIT-2 + R2
-	{spec.Drop},                           // 234 TIME-WAIT + R2
-	{spec.SignalTimeout, spec.DeleteTCB},  // 235 SYN-SENT + R2
-	{spec.DeleteTCB},                      // 236 SYN-RECEIVED + R2 [Passive]
-	{spec.SignalTimeout, spec.DeleteTCB},  // 237 SYN-RECEIVED + R2 [!Passive]
-	{spec.SignalTimeout, spec.DeleteTCB},  // 238 ESTABLISHED + R2
-	{spec.SignalTimeout, spec.DeleteTCB},  // 239 FIN-WAIT-1 + R2
-	{spec.SignalTimeout, spec.DeleteTCB},  // 240 CLOSE-WAIT + R2
-	{spec.SignalTimeout, spec.DeleteTCB},  // 241 CLOSING + R2
-	{spec.SignalTimeout, spec.DeleteTCB},  // 242 LAST-ACK + R2
-	{spec.DeleteTCB},                      // 243 TIME-WAIT + 2MSL
-	{spec.Drop},                           // 244 CLOSED + 2MSL
-	{spec.Drop},                           // 245 LISTEN + 2MSL
-	{spec.Drop},                           // 246 SYN-SENT + 2MSL
-	{spec.Drop},                           // 247 SYN-RECEIVED + 2MSL
-	{spec.Drop},                           // 248 ESTABLISHED + 2MSL
-	{spec.Drop},                           // 249 FIN-WAIT-1 + 2MSL
-	{spec.Drop},                           // 250 FIN-WAIT-2 + 2MSL
-	{spec.Drop},                           // 251 CLOSE-WAIT + 2MSL
-	{spec.Drop},                           // 252 CLOSING + 2MSL
-	{spec.Drop},                           // 253 LAST-ACK + 2MSL
-	{spec.Drop},                           // 254 CLOSED + USER-TIMEOUT
-	{spec.Drop},                           // 255 LISTEN + USER-TIMEOUT
-	{spec.Drop},                           // 256 TIME-WAIT + USER-TIMEOUT
-	{spec.DeleteTCB},                      // 257 SYN-RECEIVED + USER-TIMEOUT [Passive]
-	{spec.SignalTimeout, spec.DeleteTCB},  // 258 SYN-RECEIVED + USER-TIMEOUT [!Passive]
-	{spec.SignalTimeout, spec.DeleteTCB},  // 259 SYN-SENT + USER-TIMEOUT
-	{spec.SignalTimeout, spec.DeleteTCB},  // 260 ESTABLISHED + USER-TIMEOUT
-	{spec.SignalTimeout, spec.DeleteTCB},  // 261 FIN-WAIT-1 + USER-TIMEOUT
-	{spec.SignalTimeout, spec.DeleteTCB},  // 262 FIN-WAIT-2 + USER-TIMEOUT
-	{spec.SignalTimeout, spec.DeleteTCB},  // 263 CLOSE-WAIT + USER-TIMEOUT
-	{spec.SignalTimeout, spec.DeleteTCB},  // 264 CLOSING + USER-TIMEOUT
-	{spec.SignalTimeout, spec.DeleteTCB},  // 265 LAST-ACK + USER-TIMEOUT
+	{spec.ProcessACK, spec.AcceptText, spec.AcceptFIN, spec.SendText, spec.SendACK},      // 202 FIN-WAIT-1 + rcv FIN [SeqOK & AckInRange & !FinAcked]
+	{spec.ProcessACK, spec.SendText},                                                     // 203 CLOSE-WAIT + rcv data [SeqOK & AckInRange]
+	{spec.ProcessACK, spec.SendText},                                                     // 204 CLOSE-WAIT + rcv FIN [SeqOK & AckInRange]
+	{spec.ProcessACK, spec.StartTimeWait},                                                // 205 CLOSING + rcv ACK [SeqOK & AckInRange & FinAcked]
+	{spec.ProcessACK, spec.SendText},                                                     // 206 CLOSING + rcv ACK [SeqOK & AckInRange & !FinAcked]
+	{spec.ProcessACK, spec.DeleteTCB},                                                    // 207 LAST-ACK + rcv ACK [SeqOK & AckInRange & FinAcked]
+	{spec.ProcessACK, spec.SendText},                                                     // 208 LAST-ACK + rcv ACK [SeqOK & AckInRange & !FinAcked]
+	{spec.ProcessACK, spec.StartTimeWait},                                                // 209 CLOSING + rcv data [SeqOK & AckInRange & FinAcked]
+	{spec.ProcessACK, spec.SendText},                                                     // 210 CLOSING + rcv data [SeqOK & AckInRange & !FinAcked]
+	{spec.ProcessACK, spec.DeleteTCB},                                                    // 211 LAST-ACK + rcv data [SeqOK & AckInRange & FinAcked]
+	{spec.ProcessACK, spec.SendText},                                                     // 212 LAST-ACK + rcv data [SeqOK & AckInRange & !FinAcked]
+	{spec.ProcessACK, spec.StartTimeWait},                                                // 213 CLOSING + rcv FIN [SeqOK & AckInRange & FinAcked]
+	{spec.ProcessACK, spec.SendText},                                                     // 214 CLOSING + rcv FIN [SeqOK & AckInRange & !FinAcked]
+	{spec.ProcessACK, spec.DeleteTCB},                                                    // 215 LAST-ACK + rcv FIN [SeqOK & AckInRange & FinAcked]
+	{spec.ProcessACK, spec.SendText},                                                     // 216 LAST-ACK + rcv FIN [SeqOK & AckInRange & !FinAcked]
+	{spec.Drop},                                                                          // 217 TIME-WAIT + rcv ACK [SeqOK]
+	{spec.Drop},                                                                          // 218 TIME-WAIT + rcv data [SeqOK]
+	{spec.SendACK, spec.StartTimeWait},                                                   // 219 TIME-WAIT + rcv FIN
+	{spec.Drop},                                                                          // 220 CLOSED + RTO
+	{spec.Drop},                                                                          // 221 LISTEN + RTO
+	{spec.Drop},                                                                          // 222 FIN-WAIT-2 + RTO
+	{spec.Drop},                                                                          // 223 TIME-WAIT + RTO
+	{spec.Retransmit},                                                                    // 224 SYN-SENT + RTO
+	{spec.Retransmit},                                                                    // 225 SYN-RECEIVED + RTO
+	{spec.Retransmit},                                                                    // 226 ESTABLISHED + RTO
+	{spec.Retransmit},                                                                    // 227 FIN-WAIT-1 + RTO
+	{spec.Retransmit},                                                                    // 228 CLOSE-WAIT + RTO
+	{spec.Retransmit},                                                                    // 229 CLOSING + RTO
+	{spec.Retransmit},                                                                    // 230 LAST-ACK + RTO
+	{spec.Drop},                                                                          // 231 CLOSED + R2
+	{spec.Drop},                                                                          // 232 LISTEN + R2
+	{spec.Drop},                                                                          // 233 FIN-WAIT-2 + R2
+	{spec.Drop},                                                                          // 234 TIME-WAIT + R2
+	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 235 SYN-SENT + R2
+	{spec.DeleteTCB},                                                                     // 236 SYN-RECEIVED + R2 [Passive]
+	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 237 SYN-RECEIVED + R2 [!Passive]
+	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 238 ESTABLISHED + R2
+	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 239 FIN-WAIT-1 + R2
+	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 240 CLOSE-WAIT + R2
+	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 241 CLOSING + R2
+	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 242 LAST-ACK + R2
+	{spec.DeleteTCB},                                                                     // 243 TIME-WAIT + 2MSL
+	{spec.Drop},                                                                          // 244 CLOSED + 2MSL
+	{spec.Drop},                                                                          // 245 LISTEN + 2MSL
+	{spec.Drop},                                                                          // 246 SYN-SENT + 2MSL
+	{spec.Drop},                                                                          // 247 SYN-RECEIVED + 2MSL
+	{spec.Drop},                                                                          // 248 ESTABLISHED + 2MSL
+	{spec.Drop},                                                                          // 249 FIN-WAIT-1 + 2MSL
+	{spec.Drop},                                                                          // 250 FIN-WAIT-2 + 2MSL
+	{spec.Drop},                                                                          // 251 CLOSE-WAIT + 2MSL
+	{spec.Drop},                                                                          // 252 CLOSING + 2MSL
+	{spec.Drop},                                                                          // 253 LAST-ACK + 2MSL
+	{spec.Drop},                                                                          // 254 CLOSED + USER-TIMEOUT
+	{spec.Drop},                                                                          // 255 LISTEN + USER-TIMEOUT
+	{spec.Drop},                                                                          // 256 TIME-WAIT + USER-TIMEOUT
+	{spec.DeleteTCB},                                                                     // 257 SYN-RECEIVED + USER-TIMEOUT [Passive]
+	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 258 SYN-RECEIVED + USER-TIMEOUT [!Passive]
+	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 259 SYN-SENT + USER-TIMEOUT
+	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 260 ESTABLISHED + USER-TIMEOUT
+	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 261 FIN-WAIT-1 + USER-TIMEOUT
+	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 262 FIN-WAIT-2 + USER-TIMEOUT
+	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 263 CLOSE-WAIT + USER-TIMEOUT
+	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 264 CLOSING + USER-TIMEOUT
+	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 265 LAST-ACK + USER-TIMEOUT
 }

@@ -429,7 +429,7 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			case g&(gSeqOK|gAckInRange) == gSeqOK: // FIN-WAIT-2 + rcv ACK [SeqOK & !AckInRange]
 				return 174
 			case g&(gSeqOK|gAckInRange) == gSeqOK|gAckInRange: // FIN-WAIT-2 + rcv ACK [SeqOK & AckInRange]
-				return 191
+				return 192
 			}
 		case spec.SegData:
 			switch {
@@ -497,7 +497,7 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			case g&(gSeqOK|gAckInRange) == gSeqOK: // CLOSE-WAIT + rcv ACK [SeqOK & !AckInRange]
 				return 175
 			case g&(gSeqOK|gAckInRange) == gSeqOK|gAckInRange: // CLOSE-WAIT + rcv ACK [SeqOK & AckInRange]
-				return 192
+				return 191
 			}
 		case spec.SegData:
 			switch {
@@ -937,8 +937,8 @@ var tableTo = [tableRows]spec.State{
 	spec.Closing,     // 188 CLOSING + rcv FIN [SeqOK & !AckInRange]
 	spec.LastAck,     // 189 LAST-ACK + rcv FIN [SeqOK & !AckInRange]
 	spec.Established, // 190 ESTABLISHED + rcv ACK [SeqOK & AckInRange]
-	spec.FinWait2,    // 191 FIN-WAIT-2 + rcv ACK [SeqOK & AckInRange]
-	spec.CloseWait,   // 192 CLOSE-WAIT + rcv ACK [SeqOK & AckInRange]
+	spec.CloseWait,   // 191 CLOSE-WAIT + rcv ACK [SeqOK & AckInRange]
+	spec.FinWait2,    // 192 FIN-WAIT-2 + rcv ACK [SeqOK & AckInRange]
 	spec.Established, // 193 ESTABLISHED + rcv data [SeqOK & AckInRange]
 	spec.FinWait2,    // 194 FIN-WAIT-2 + rcv data [SeqOK & AckInRange]
 	spec.CloseWait,   // 195 ESTABLISHED + rcv FIN [SeqOK & AckInRange]
@@ -1206,80 +1206,80 @@ var tableDo = [tableRows]spec.Actions{
 	1 << spec.SendACK,                         // 187 CLOSE-WAIT + rcv FIN [SeqOK & !AckInRange]
 	1 << spec.SendACK,                         // 188 CLOSING + rcv FIN [SeqOK & !AckInRange]
 	1 << spec.SendACK,                         // 189 LAST-ACK + rcv FIN [SeqOK & !AckInRange]
-	1 << spec.ProcessACK,                      // 190 ESTABLISHED + rcv ACK [SeqOK & AckInRange]
-	1 << spec.ProcessACK,                      // 191 FIN-WAIT-2 + rcv ACK [SeqOK & AckInRange]
-	1 << spec.ProcessACK,                      // 192 CLOSE-WAIT + rcv ACK [SeqOK & AckInRange]
-	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.SendACK,                                             // 193 ESTABLISHED + rcv data [SeqOK & AckInRange]
+	1<<spec.ProcessACK | 1<<spec.SendText,     // 190 ESTABLISHED + rcv ACK [SeqOK & AckInRange]
+	1<<spec.ProcessACK | 1<<spec.SendText,     // 191 CLOSE-WAIT + rcv ACK [SeqOK & AckInRange]
+	1 << spec.ProcessACK,                      // 192 FIN-WAIT-2 + rcv ACK [SeqOK & AckInRange]
+	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.SendText | 1<<spec.SendACK,                          // 193 ESTABLISHED + rcv data [SeqOK & AckInRange]
 	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.SendACK,                                             // 194 FIN-WAIT-2 + rcv data [SeqOK & AckInRange]
-	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.AcceptFIN | 1<<spec.SendACK,                         // 195 ESTABLISHED + rcv FIN [SeqOK & AckInRange]
+	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.AcceptFIN | 1<<spec.SendText | 1<<spec.SendACK,      // 195 ESTABLISHED + rcv FIN [SeqOK & AckInRange]
 	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.AcceptFIN | 1<<spec.SendACK | 1<<spec.StartTimeWait, // 196 FIN-WAIT-2 + rcv FIN [SeqOK & AckInRange]
-	1 << spec.ProcessACK, // 197 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & FinAcked]
-	1 << spec.ProcessACK, // 198 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & !FinAcked]
+	1 << spec.ProcessACK,                                                                                  // 197 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & FinAcked]
+	1<<spec.ProcessACK | 1<<spec.SendText,                                                                 // 198 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & !FinAcked]
 	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.SendACK,                                             // 199 FIN-WAIT-1 + rcv data [SeqOK & AckInRange & FinAcked]
-	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.SendACK,                                             // 200 FIN-WAIT-1 + rcv data [SeqOK & AckInRange & !FinAcked]
+	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.SendText | 1<<spec.SendACK,                          // 200 FIN-WAIT-1 + rcv data [SeqOK & AckInRange & !FinAcked]
 	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.AcceptFIN | 1<<spec.SendACK | 1<<spec.StartTimeWait, // 201 FIN-WAIT-1 + rcv FIN [SeqOK & AckInRange & FinAcked]
-	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.AcceptFIN | 1<<spec.SendACK,                         // 202 FIN-WAIT-1 + rcv FIN [SeqOK & AckInRange & !FinAcked]
-	1 << spec.ProcessACK,                       // 203 CLOSE-WAIT + rcv data [SeqOK & AckInRange]
-	1 << spec.ProcessACK,                       // 204 CLOSE-WAIT + rcv FIN [SeqOK & AckInRange]
-	1<<spec.ProcessACK | 1<<spec.StartTimeWait, // 205 CLOSING + rcv ACK [SeqOK & AckInRange & FinAcked]
-	1 << spec.ProcessACK,                       // 206 CLOSING + rcv ACK [SeqOK & AckInRange & !FinAcked]
-	1<<spec.ProcessACK | 1<<spec.DeleteTCB,     // 207 LAST-ACK + rcv ACK [SeqOK & AckInRange & FinAcked]
-	1 << spec.ProcessACK,                       // 208 LAST-ACK + rcv ACK [SeqOK & AckInRange & !FinAcked]
-	1<<spec.ProcessACK | 1<<spec.StartTimeWait, // 209 CLOSING + rcv data [SeqOK & AckInRange & FinAcked]
-	1 << spec.ProcessACK,                       // 210 CLOSING + rcv data [SeqOK & AckInRange & !FinAcked]
-	1<<spec.ProcessACK | 1<<spec.DeleteTCB,     // 211 LAST-ACK + rcv data [SeqOK & AckInRange & FinAcked]
-	1 << spec.ProcessACK,                       // 212 LAST-ACK + rcv data [SeqOK & AckInRange & !FinAcked]
-	1<<spec.ProcessACK | 1<<spec.StartTimeWait, // 213 CLOSING + rcv FIN [SeqOK & AckInRange & FinAcked]
-	1 << spec.ProcessACK,                       // 214 CLOSING + rcv FIN [SeqOK & AckInRange & !FinAcked]
-	1<<spec.ProcessACK | 1<<spec.DeleteTCB,     // 215 LAST-ACK + rcv FIN [SeqOK & AckInRange & FinAcked]
-	1 << spec.ProcessACK,                       // 216 LAST-ACK + rcv FIN [SeqOK & AckInRange & !FinAcked]
-	1 << spec.Drop,                             // 217 TIME-WAIT + rcv ACK [SeqOK]
-	1 << spec.Drop,                             // 218 TIME-WAIT + rcv data [SeqOK]
-	1<<spec.SendACK | 1<<spec.StartTimeWait,    // 219 TIME-WAIT + rcv FIN
-	1 << spec.Drop,                             // 220 CLOSED + RTO
-	1 << spec.Drop,                             // 221 LISTEN + RTO
-	1 << spec.Drop,                             // 222 FIN-WAIT-2 + RTO
-	1 << spec.Drop,                             // 223 TIME-WAIT + RTO
-	1 << spec.Retransmit,                       // 224 SYN-SENT + RTO
-	1 << spec.Retransmit,                       // 225 SYN-RECEIVED + RTO
-	1 << spec.Retransmit,                       // 226 ESTABLISHED + RTO
-	1 << spec.Retransmit,                       // 227 FIN-WAIT-1 + RTO
-	1 << spec.Retransmit,                       // 228 CLOSE-WAIT + RTO
-	1 << spec.Retransmit,                       // 229 CLOSING + RTO
-	1 << spec.Retransmit,                       // 230 LAST-ACK + RTO
-	1 << spec.Drop,                             // 231 CLOSED + R2
-	1 << spec.Drop,                             // 232 LISTEN + R2
-	1 << spec.Drop,                             // 233 FIN-WAIT-2 + R2
-	1 << spec.Drop,                             // 234 TIME-WAIT + R2
-	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,  // 235 SYN-SENT + R2
-	1 << spec.DeleteTCB,                        // 236 SYN-RECEIVED + R2 [Passive]
-	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,  // 237 SYN-RECEIVED + R2 [!Passive]
-	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,  // 238 ESTABLISHED + R2
-	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,  // 239 FIN-WAIT-1 + R2
-	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,  // 240 CLOSE-WAIT + R2
-	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,  // 241 CLOSING + R2
-	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,  // 242 LAST-ACK + R2
-	1 << spec.DeleteTCB,                        // 243 TIME-WAIT + 2MSL
-	1 << spec.Drop,                             // 244 CLOSED + 2MSL
-	1 << spec.Drop,                             // 245 LISTEN + 2MSL
-	1 << spec.Drop,                             // 246 SYN-SENT + 2MSL
-	1 << spec.Drop,                             // 247 SYN-RECEIVED + 2MSL
-	1 << spec.Drop,                             // 248 ESTABLISHED + 2MSL
-	1 << spec.Drop,                             // 249 FIN-WAIT-1 + 2MSL
-	1 << spec.Drop,                             // 250 FIN-WAIT-2 + 2MSL
-	1 << spec.Drop,                             // 251 CLOSE-WAIT + 2MSL
-	1 << spec.Drop,                             // 252 CLOSING + 2MSL
-	1 << spec.Drop,                             // 253 LAST-ACK + 2MSL
-	1 << spec.Drop,                             // 254 CLOSED + USER-TIMEOUT
-	1 << spec.Drop,                             // 255 LISTEN + USER-TIMEOUT
-	1 << spec.Drop,                             // 256 TIME-WAIT + USER-TIMEOUT
-	1 << spec.DeleteTCB,                        // 257 SYN-RECEIVED + USER-TIMEOUT [Passive]
-	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,  // 258 SYN-RECEIVED + USER-TIMEOUT [!Passive]
-	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,  // 259 SYN-SENT + USER-TIMEOUT
-	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,  // 260 ESTABLISHED + USER-TIMEOUT
-	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,  // 261 FIN-WAIT-1 + USER-TIMEOUT
-	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,  // 262 FIN-WAIT-2 + USER-TIMEOUT
-	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,  // 263 CLOSE-WAIT + USER-TIMEOUT
-	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,  // 264 CLOSING + USER-TIMEOUT
-	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,  // 265 LAST-ACK + USER-TIMEOUT
+	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.AcceptFIN | 1<<spec.SendText | 1<<spec.SendACK,      // 202 FIN-WAIT-1 + rcv FIN [SeqOK & AckInRange & !FinAcked]
+	1<<spec.ProcessACK | 1<<spec.SendText,                                                                 // 203 CLOSE-WAIT + rcv data [SeqOK & AckInRange]
+	1<<spec.ProcessACK | 1<<spec.SendText,                                                                 // 204 CLOSE-WAIT + rcv FIN [SeqOK & AckInRange]
+	1<<spec.ProcessACK | 1<<spec.StartTimeWait,                                                            // 205 CLOSING + rcv ACK [SeqOK & AckInRange & FinAcked]
+	1<<spec.ProcessACK | 1<<spec.SendText,                                                                 // 206 CLOSING + rcv ACK [SeqOK & AckInRange & !FinAcked]
+	1<<spec.ProcessACK | 1<<spec.DeleteTCB,                                                                // 207 LAST-ACK + rcv ACK [SeqOK & AckInRange & FinAcked]
+	1<<spec.ProcessACK | 1<<spec.SendText,                                                                 // 208 LAST-ACK + rcv ACK [SeqOK & AckInRange & !FinAcked]
+	1<<spec.ProcessACK | 1<<spec.StartTimeWait,                                                            // 209 CLOSING + rcv data [SeqOK & AckInRange & FinAcked]
+	1<<spec.ProcessACK | 1<<spec.SendText,                                                                 // 210 CLOSING + rcv data [SeqOK & AckInRange & !FinAcked]
+	1<<spec.ProcessACK | 1<<spec.DeleteTCB,                                                                // 211 LAST-ACK + rcv data [SeqOK & AckInRange & FinAcked]
+	1<<spec.ProcessACK | 1<<spec.SendText,                                                                 // 212 LAST-ACK + rcv data [SeqOK & AckInRange & !FinAcked]
+	1<<spec.ProcessACK | 1<<spec.StartTimeWait,                                                            // 213 CLOSING + rcv FIN [SeqOK & AckInRange & FinAcked]
+	1<<spec.ProcessACK | 1<<spec.SendText,                                                                 // 214 CLOSING + rcv FIN [SeqOK & AckInRange & !FinAcked]
+	1<<spec.ProcessACK | 1<<spec.DeleteTCB,                                                                // 215 LAST-ACK + rcv FIN [SeqOK & AckInRange & FinAcked]
+	1<<spec.ProcessACK | 1<<spec.SendText,                                                                 // 216 LAST-ACK + rcv FIN [SeqOK & AckInRange & !FinAcked]
+	1 << spec.Drop,                                                                                        // 217 TIME-WAIT + rcv ACK [SeqOK]
+	1 << spec.Drop,                                                                                        // 218 TIME-WAIT + rcv data [SeqOK]
+	1<<spec.SendACK | 1<<spec.StartTimeWait,                                                               // 219 TIME-WAIT + rcv FIN
+	1 << spec.Drop,                                                                                        // 220 CLOSED + RTO
+	1 << spec.Drop,                                                                                        // 221 LISTEN + RTO
+	1 << spec.Drop,                                                                                        // 222 FIN-WAIT-2 + RTO
+	1 << spec.Drop,                                                                                        // 223 TIME-WAIT + RTO
+	1 << spec.Retransmit,                                                                                  // 224 SYN-SENT + RTO
+	1 << spec.Retransmit,                                                                                  // 225 SYN-RECEIVED + RTO
+	1 << spec.Retransmit,                                                                                  // 226 ESTABLISHED + RTO
+	1 << spec.Retransmit,                                                                                  // 227 FIN-WAIT-1 + RTO
+	1 << spec.Retransmit,                                                                                  // 228 CLOSE-WAIT + RTO
+	1 << spec.Retransmit,                                                                                  // 229 CLOSING + RTO
+	1 << spec.Retransmit,                                                                                  // 230 LAST-ACK + RTO
+	1 << spec.Drop,                                                                                        // 231 CLOSED + R2
+	1 << spec.Drop,                                                                                        // 232 LISTEN + R2
+	1 << spec.Drop,                                                                                        // 233 FIN-WAIT-2 + R2
+	1 << spec.Drop,                                                                                        // 234 TIME-WAIT + R2
+	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 235 SYN-SENT + R2
+	1 << spec.DeleteTCB,                                                                                   // 236 SYN-RECEIVED + R2 [Passive]
+	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 237 SYN-RECEIVED + R2 [!Passive]
+	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 238 ESTABLISHED + R2
+	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 239 FIN-WAIT-1 + R2
+	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 240 CLOSE-WAIT + R2
+	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 241 CLOSING + R2
+	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 242 LAST-ACK + R2
+	1 << spec.DeleteTCB,                                                                                   // 243 TIME-WAIT + 2MSL
+	1 << spec.Drop,                                                                                        // 244 CLOSED + 2MSL
+	1 << spec.Drop,                                                                                        // 245 LISTEN + 2MSL
+	1 << spec.Drop,                                                                                        // 246 SYN-SENT + 2MSL
+	1 << spec.Drop,                                                                                        // 247 SYN-RECEIVED + 2MSL
+	1 << spec.Drop,                                                                                        // 248 ESTABLISHED + 2MSL
+	1 << spec.Drop,                                                                                        // 249 FIN-WAIT-1 + 2MSL
+	1 << spec.Drop,                                                                                        // 250 FIN-WAIT-2 + 2MSL
+	1 << spec.Drop,                                                                                        // 251 CLOSE-WAIT + 2MSL
+	1 << spec.Drop,                                                                                        // 252 CLOSING + 2MSL
+	1 << spec.Drop,                                                                                        // 253 LAST-ACK + 2MSL
+	1 << spec.Drop,                                                                                        // 254 CLOSED + USER-TIMEOUT
+	1 << spec.Drop,                                                                                        // 255 LISTEN + USER-TIMEOUT
+	1 << spec.Drop,                                                                                        // 256 TIME-WAIT + USER-TIMEOUT
+	1 << spec.DeleteTCB,                                                                                   // 257 SYN-RECEIVED + USER-TIMEOUT [Passive]
+	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 258 SYN-RECEIVED + USER-TIMEOUT [!Passive]
+	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 259 SYN-SENT + USER-TIMEOUT
+	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 260 ESTABLISHED + USER-TIMEOUT
+	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 261 FIN-WAIT-1 + USER-TIMEOUT
+	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 262 FIN-WAIT-2 + USER-TIMEOUT
+	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 263 CLOSE-WAIT + USER-TIMEOUT
+	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 264 CLOSING + USER-TIMEOUT
+	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 265 LAST-ACK + USER-TIMEOUT
 }

@@ -23,7 +23,7 @@ const (
 	// Transmissions.
 	SendSYN          // choose ISS (an input), SND.UNA = ISS, SND.NXT = ISS+1; send <SEQ=ISS><CTL=SYN>
 	SendSYNACK       // send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>
-	SendText         // send queued text the send window allows
+	SendText         // send queued text, and a FIN queued behind it, as far as the send window allows
 	SendFIN          // after all queued text, send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>; SND.NXT+1
 	SendACK          // send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
 	SendChallengeACK // send the challenge ACK of RFC 5961 (the same segment as SendACK, rate-limited)

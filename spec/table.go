@@ -220,37 +220,44 @@ func synchronizedStates(t *rows) {
 		t.add(beforeTW, e, badAck, same, rfcACK5961, "ACK outside the acceptable range: send ACK, drop", SendACK)
 	}
 
-	// ESTABLISHED and FIN-WAIT-2: both keep receiving.
-	t.add(st(Established, FinWait2, CloseWait), SegACK, inRange(), same, rfcOther, "acknowledgment: advance SND.UNA", ProcessACK)
-	t.add(st(Established, FinWait2), SegData, inRange(), same, rfcOther, "in-window text: deliver and acknowledge",
+	// ESTABLISHED and FIN-WAIT-2: both keep receiving. In the states
+	// that may still send, an acknowledgment can open the send window, so
+	// the rows that process one also send the queued text (and a FIN
+	// waiting behind it) that the window now allows.
+	t.add(st(Established, CloseWait), SegACK, inRange(), same, rfcOther, "acknowledgment: advance SND.UNA, send what the window allows",
+		ProcessACK, SendText)
+	t.add(st(FinWait2), SegACK, inRange(), same, rfcOther, "acknowledgment: advance SND.UNA", ProcessACK)
+	t.add(st(Established), SegData, inRange(), same, rfcOther, "in-window text: deliver and acknowledge",
+		ProcessACK, AcceptText, SendText, SendACK)
+	t.add(st(FinWait2), SegData, inRange(), same, rfcOther, "in-window text: deliver and acknowledge",
 		ProcessACK, AcceptText, SendACK)
 	t.add(st(Established), SegFIN, inRange(), CloseWait, rfcOther, "the peer closes first: acknowledge its FIN",
-		ProcessACK, AcceptText, AcceptFIN, SendACK)
+		ProcessACK, AcceptText, AcceptFIN, SendText, SendACK)
 	t.add(st(FinWait2), SegFIN, inRange(), TimeWait, rfcOther, "the peer's FIN after ours was acknowledged",
 		ProcessACK, AcceptText, AcceptFIN, SendACK, StartTimeWait)
 
 	// FIN-WAIT-1: our FIN is out; what is acknowledged decides the next state.
 	t.add(st(FinWait1), SegACK, inRange(Is(FinAcked)), FinWait2, rfcOther, "our FIN is acknowledged", ProcessACK)
-	t.add(st(FinWait1), SegACK, inRange(Not(FinAcked)), same, rfcOther, "acknowledgment short of our FIN", ProcessACK)
+	t.add(st(FinWait1), SegACK, inRange(Not(FinAcked)), same, rfcOther, "acknowledgment short of our FIN", ProcessACK, SendText)
 	t.add(st(FinWait1), SegData, inRange(Is(FinAcked)), FinWait2, rfcOther, "text, and our FIN is acknowledged",
 		ProcessACK, AcceptText, SendACK)
 	t.add(st(FinWait1), SegData, inRange(Not(FinAcked)), same, rfcOther, "text; our FIN is not yet acknowledged",
-		ProcessACK, AcceptText, SendACK)
+		ProcessACK, AcceptText, SendText, SendACK)
 	t.add(st(FinWait1), SegFIN, inRange(Is(FinAcked)), TimeWait, rfcOther, "FIN,ACK acknowledging our FIN: straight to TIME-WAIT",
 		ProcessACK, AcceptText, AcceptFIN, SendACK, StartTimeWait)
 	t.add(st(FinWait1), SegFIN, inRange(Not(FinAcked)), Closing, rfcTimeWait, "simultaneous close: the peer's FIN crossed ours",
-		ProcessACK, AcceptText, AcceptFIN, SendACK)
+		ProcessACK, AcceptText, AcceptFIN, SendText, SendACK)
 
 	// CLOSE-WAIT: the peer's FIN is in; text or a second FIN is ignored.
-	t.add(st(CloseWait), SegData, inRange(), same, rfcOther, "text after the peer's FIN: ignore the text", ProcessACK)
-	t.add(st(CloseWait), SegFIN, inRange(), same, rfcOther, "FIN again: remain in CLOSE-WAIT", ProcessACK)
+	t.add(st(CloseWait), SegData, inRange(), same, rfcOther, "text after the peer's FIN: ignore the text", ProcessACK, SendText)
+	t.add(st(CloseWait), SegFIN, inRange(), same, rfcOther, "FIN again: remain in CLOSE-WAIT", ProcessACK, SendText)
 
 	// CLOSING and LAST-ACK wait for the ACK of our FIN.
 	for _, e := range []Event{SegACK, SegData, SegFIN} {
 		t.add(st(Closing), e, inRange(Is(FinAcked)), TimeWait, rfcOther, "our FIN is acknowledged: TIME-WAIT", ProcessACK, StartTimeWait)
-		t.add(st(Closing), e, inRange(Not(FinAcked)), same, rfcOther, "not the ACK of our FIN: ignore", ProcessACK)
+		t.add(st(Closing), e, inRange(Not(FinAcked)), same, rfcOther, "not the ACK of our FIN: send what the window allows", ProcessACK, SendText)
 		t.add(st(LastAck), e, inRange(Is(FinAcked)), Closed, rfcOther, "our FIN is acknowledged: delete the TCB", ProcessACK, DeleteTCB)
-		t.add(st(LastAck), e, inRange(Not(FinAcked)), same, rfcOther, "not the ACK of our FIN: ignore", ProcessACK)
+		t.add(st(LastAck), e, inRange(Not(FinAcked)), same, rfcOther, "not the ACK of our FIN: send what the window allows", ProcessACK, SendText)
 	}
 
 	// TIME-WAIT: only a retransmitted FIN is expected.

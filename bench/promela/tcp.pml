@@ -719,21 +719,21 @@ inline lookup0() {
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_ESTABLISHED /* row 105: ESTABLISHED + rcv ACK */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_ESTABLISHED /* row 172: ESTABLISHED + rcv ACK */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_ESTABLISHED /* row 105: ESTABLISHED + rcv ACK */
-      :: (xg & 5) == 5 -> pdo = 4; pto = ST_ESTABLISHED /* row 190: ESTABLISHED + rcv ACK */
+      :: (xg & 5) == 5 -> pdo = 260; pto = ST_ESTABLISHED /* row 190: ESTABLISHED + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_ESTABLISHED /* row 112: ESTABLISHED + rcv data */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_ESTABLISHED /* row 178: ESTABLISHED + rcv data */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_ESTABLISHED /* row 112: ESTABLISHED + rcv data */
-      :: (xg & 5) == 5 -> pdo = 1036; pto = ST_ESTABLISHED /* row 193: ESTABLISHED + rcv data */
+      :: (xg & 5) == 5 -> pdo = 1292; pto = ST_ESTABLISHED /* row 193: ESTABLISHED + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_ESTABLISHED /* row 126: ESTABLISHED + rcv FIN */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_ESTABLISHED /* row 184: ESTABLISHED + rcv FIN */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_ESTABLISHED /* row 126: ESTABLISHED + rcv FIN */
-      :: (xg & 5) == 5 -> pdo = 1052; pto = ST_CLOSE_WAIT /* row 195: ESTABLISHED + rcv FIN */
+      :: (xg & 5) == 5 -> pdo = 1308; pto = ST_CLOSE_WAIT /* row 195: ESTABLISHED + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
@@ -777,7 +777,7 @@ inline lookup0() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 106: FIN-WAIT-1 + rcv ACK */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 173: FIN-WAIT-1 + rcv ACK */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 106: FIN-WAIT-1 + rcv ACK */
-      :: (xg & 13) == 5 -> pdo = 4; pto = ST_FIN_WAIT_1 /* row 198: FIN-WAIT-1 + rcv ACK */
+      :: (xg & 13) == 5 -> pdo = 260; pto = ST_FIN_WAIT_1 /* row 198: FIN-WAIT-1 + rcv ACK */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 106: FIN-WAIT-1 + rcv ACK */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 173: FIN-WAIT-1 + rcv ACK */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 106: FIN-WAIT-1 + rcv ACK */
@@ -788,7 +788,7 @@ inline lookup0() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 179: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
-      :: (xg & 13) == 5 -> pdo = 1036; pto = ST_FIN_WAIT_1 /* row 200: FIN-WAIT-1 + rcv data */
+      :: (xg & 13) == 5 -> pdo = 1292; pto = ST_FIN_WAIT_1 /* row 200: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 179: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
@@ -799,7 +799,7 @@ inline lookup0() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 185: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
-      :: (xg & 13) == 5 -> pdo = 1052; pto = ST_CLOSING /* row 202: FIN-WAIT-1 + rcv FIN */
+      :: (xg & 13) == 5 -> pdo = 1308; pto = ST_CLOSING /* row 202: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 185: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
@@ -847,7 +847,7 @@ inline lookup0() {
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 107: FIN-WAIT-2 + rcv ACK */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 174: FIN-WAIT-2 + rcv ACK */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 107: FIN-WAIT-2 + rcv ACK */
-      :: (xg & 5) == 5 -> pdo = 4; pto = ST_FIN_WAIT_2 /* row 191: FIN-WAIT-2 + rcv ACK */
+      :: (xg & 5) == 5 -> pdo = 4; pto = ST_FIN_WAIT_2 /* row 192: FIN-WAIT-2 + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
@@ -905,21 +905,21 @@ inline lookup0() {
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 108: CLOSE-WAIT + rcv ACK */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 175: CLOSE-WAIT + rcv ACK */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 108: CLOSE-WAIT + rcv ACK */
-      :: (xg & 5) == 5 -> pdo = 4; pto = ST_CLOSE_WAIT /* row 192: CLOSE-WAIT + rcv ACK */
+      :: (xg & 5) == 5 -> pdo = 260; pto = ST_CLOSE_WAIT /* row 191: CLOSE-WAIT + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 115: CLOSE-WAIT + rcv data */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 181: CLOSE-WAIT + rcv data */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 115: CLOSE-WAIT + rcv data */
-      :: (xg & 5) == 5 -> pdo = 4; pto = ST_CLOSE_WAIT /* row 203: CLOSE-WAIT + rcv data */
+      :: (xg & 5) == 5 -> pdo = 260; pto = ST_CLOSE_WAIT /* row 203: CLOSE-WAIT + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 129: CLOSE-WAIT + rcv FIN */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 187: CLOSE-WAIT + rcv FIN */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 129: CLOSE-WAIT + rcv FIN */
-      :: (xg & 5) == 5 -> pdo = 4; pto = ST_CLOSE_WAIT /* row 204: CLOSE-WAIT + rcv FIN */
+      :: (xg & 5) == 5 -> pdo = 260; pto = ST_CLOSE_WAIT /* row 204: CLOSE-WAIT + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
@@ -963,7 +963,7 @@ inline lookup0() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_CLOSING /* row 176: CLOSING + rcv ACK */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
-      :: (xg & 13) == 5 -> pdo = 4; pto = ST_CLOSING /* row 206: CLOSING + rcv ACK */
+      :: (xg & 13) == 5 -> pdo = 260; pto = ST_CLOSING /* row 206: CLOSING + rcv ACK */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 176: CLOSING + rcv ACK */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
@@ -974,7 +974,7 @@ inline lookup0() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_CLOSING /* row 182: CLOSING + rcv data */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
-      :: (xg & 13) == 5 -> pdo = 4; pto = ST_CLOSING /* row 210: CLOSING + rcv data */
+      :: (xg & 13) == 5 -> pdo = 260; pto = ST_CLOSING /* row 210: CLOSING + rcv data */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 182: CLOSING + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
@@ -985,7 +985,7 @@ inline lookup0() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_CLOSING /* row 188: CLOSING + rcv FIN */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
-      :: (xg & 13) == 5 -> pdo = 4; pto = ST_CLOSING /* row 214: CLOSING + rcv FIN */
+      :: (xg & 13) == 5 -> pdo = 260; pto = ST_CLOSING /* row 214: CLOSING + rcv FIN */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 188: CLOSING + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
@@ -1033,7 +1033,7 @@ inline lookup0() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_LAST_ACK /* row 177: LAST-ACK + rcv ACK */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
-      :: (xg & 13) == 5 -> pdo = 4; pto = ST_LAST_ACK /* row 208: LAST-ACK + rcv ACK */
+      :: (xg & 13) == 5 -> pdo = 260; pto = ST_LAST_ACK /* row 208: LAST-ACK + rcv ACK */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 177: LAST-ACK + rcv ACK */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
@@ -1044,7 +1044,7 @@ inline lookup0() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_LAST_ACK /* row 183: LAST-ACK + rcv data */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
-      :: (xg & 13) == 5 -> pdo = 4; pto = ST_LAST_ACK /* row 212: LAST-ACK + rcv data */
+      :: (xg & 13) == 5 -> pdo = 260; pto = ST_LAST_ACK /* row 212: LAST-ACK + rcv data */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 183: LAST-ACK + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
@@ -1055,7 +1055,7 @@ inline lookup0() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_LAST_ACK /* row 189: LAST-ACK + rcv FIN */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */
-      :: (xg & 13) == 5 -> pdo = 4; pto = ST_LAST_ACK /* row 216: LAST-ACK + rcv FIN */
+      :: (xg & 13) == 5 -> pdo = 260; pto = ST_LAST_ACK /* row 216: LAST-ACK + rcv FIN */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 189: LAST-ACK + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */
@@ -1573,21 +1573,21 @@ inline lookup1() {
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_ESTABLISHED /* row 105: ESTABLISHED + rcv ACK */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_ESTABLISHED /* row 172: ESTABLISHED + rcv ACK */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_ESTABLISHED /* row 105: ESTABLISHED + rcv ACK */
-      :: (xg & 5) == 5 -> pdo = 4; pto = ST_ESTABLISHED /* row 190: ESTABLISHED + rcv ACK */
+      :: (xg & 5) == 5 -> pdo = 260; pto = ST_ESTABLISHED /* row 190: ESTABLISHED + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_ESTABLISHED /* row 112: ESTABLISHED + rcv data */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_ESTABLISHED /* row 178: ESTABLISHED + rcv data */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_ESTABLISHED /* row 112: ESTABLISHED + rcv data */
-      :: (xg & 5) == 5 -> pdo = 1036; pto = ST_ESTABLISHED /* row 193: ESTABLISHED + rcv data */
+      :: (xg & 5) == 5 -> pdo = 1292; pto = ST_ESTABLISHED /* row 193: ESTABLISHED + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_ESTABLISHED /* row 126: ESTABLISHED + rcv FIN */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_ESTABLISHED /* row 184: ESTABLISHED + rcv FIN */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_ESTABLISHED /* row 126: ESTABLISHED + rcv FIN */
-      :: (xg & 5) == 5 -> pdo = 1052; pto = ST_CLOSE_WAIT /* row 195: ESTABLISHED + rcv FIN */
+      :: (xg & 5) == 5 -> pdo = 1308; pto = ST_CLOSE_WAIT /* row 195: ESTABLISHED + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
@@ -1631,7 +1631,7 @@ inline lookup1() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 106: FIN-WAIT-1 + rcv ACK */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 173: FIN-WAIT-1 + rcv ACK */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 106: FIN-WAIT-1 + rcv ACK */
-      :: (xg & 13) == 5 -> pdo = 4; pto = ST_FIN_WAIT_1 /* row 198: FIN-WAIT-1 + rcv ACK */
+      :: (xg & 13) == 5 -> pdo = 260; pto = ST_FIN_WAIT_1 /* row 198: FIN-WAIT-1 + rcv ACK */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 106: FIN-WAIT-1 + rcv ACK */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 173: FIN-WAIT-1 + rcv ACK */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 106: FIN-WAIT-1 + rcv ACK */
@@ -1642,7 +1642,7 @@ inline lookup1() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 179: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
-      :: (xg & 13) == 5 -> pdo = 1036; pto = ST_FIN_WAIT_1 /* row 200: FIN-WAIT-1 + rcv data */
+      :: (xg & 13) == 5 -> pdo = 1292; pto = ST_FIN_WAIT_1 /* row 200: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 179: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
@@ -1653,7 +1653,7 @@ inline lookup1() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 185: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
-      :: (xg & 13) == 5 -> pdo = 1052; pto = ST_CLOSING /* row 202: FIN-WAIT-1 + rcv FIN */
+      :: (xg & 13) == 5 -> pdo = 1308; pto = ST_CLOSING /* row 202: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 185: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
@@ -1701,7 +1701,7 @@ inline lookup1() {
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 107: FIN-WAIT-2 + rcv ACK */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 174: FIN-WAIT-2 + rcv ACK */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 107: FIN-WAIT-2 + rcv ACK */
-      :: (xg & 5) == 5 -> pdo = 4; pto = ST_FIN_WAIT_2 /* row 191: FIN-WAIT-2 + rcv ACK */
+      :: (xg & 5) == 5 -> pdo = 4; pto = ST_FIN_WAIT_2 /* row 192: FIN-WAIT-2 + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
@@ -1759,21 +1759,21 @@ inline lookup1() {
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 108: CLOSE-WAIT + rcv ACK */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 175: CLOSE-WAIT + rcv ACK */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 108: CLOSE-WAIT + rcv ACK */
-      :: (xg & 5) == 5 -> pdo = 4; pto = ST_CLOSE_WAIT /* row 192: CLOSE-WAIT + rcv ACK */
+      :: (xg & 5) == 5 -> pdo = 260; pto = ST_CLOSE_WAIT /* row 191: CLOSE-WAIT + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 115: CLOSE-WAIT + rcv data */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 181: CLOSE-WAIT + rcv data */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 115: CLOSE-WAIT + rcv data */
-      :: (xg & 5) == 5 -> pdo = 4; pto = ST_CLOSE_WAIT /* row 203: CLOSE-WAIT + rcv data */
+      :: (xg & 5) == 5 -> pdo = 260; pto = ST_CLOSE_WAIT /* row 203: CLOSE-WAIT + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 129: CLOSE-WAIT + rcv FIN */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 187: CLOSE-WAIT + rcv FIN */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 129: CLOSE-WAIT + rcv FIN */
-      :: (xg & 5) == 5 -> pdo = 4; pto = ST_CLOSE_WAIT /* row 204: CLOSE-WAIT + rcv FIN */
+      :: (xg & 5) == 5 -> pdo = 260; pto = ST_CLOSE_WAIT /* row 204: CLOSE-WAIT + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
@@ -1817,7 +1817,7 @@ inline lookup1() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_CLOSING /* row 176: CLOSING + rcv ACK */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
-      :: (xg & 13) == 5 -> pdo = 4; pto = ST_CLOSING /* row 206: CLOSING + rcv ACK */
+      :: (xg & 13) == 5 -> pdo = 260; pto = ST_CLOSING /* row 206: CLOSING + rcv ACK */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 176: CLOSING + rcv ACK */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
@@ -1828,7 +1828,7 @@ inline lookup1() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_CLOSING /* row 182: CLOSING + rcv data */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
-      :: (xg & 13) == 5 -> pdo = 4; pto = ST_CLOSING /* row 210: CLOSING + rcv data */
+      :: (xg & 13) == 5 -> pdo = 260; pto = ST_CLOSING /* row 210: CLOSING + rcv data */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 182: CLOSING + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
@@ -1839,7 +1839,7 @@ inline lookup1() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_CLOSING /* row 188: CLOSING + rcv FIN */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
-      :: (xg & 13) == 5 -> pdo = 4; pto = ST_CLOSING /* row 214: CLOSING + rcv FIN */
+      :: (xg & 13) == 5 -> pdo = 260; pto = ST_CLOSING /* row 214: CLOSING + rcv FIN */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 188: CLOSING + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
@@ -1887,7 +1887,7 @@ inline lookup1() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_LAST_ACK /* row 177: LAST-ACK + rcv ACK */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
-      :: (xg & 13) == 5 -> pdo = 4; pto = ST_LAST_ACK /* row 208: LAST-ACK + rcv ACK */
+      :: (xg & 13) == 5 -> pdo = 260; pto = ST_LAST_ACK /* row 208: LAST-ACK + rcv ACK */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 177: LAST-ACK + rcv ACK */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
@@ -1898,7 +1898,7 @@ inline lookup1() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_LAST_ACK /* row 183: LAST-ACK + rcv data */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
-      :: (xg & 13) == 5 -> pdo = 4; pto = ST_LAST_ACK /* row 212: LAST-ACK + rcv data */
+      :: (xg & 13) == 5 -> pdo = 260; pto = ST_LAST_ACK /* row 212: LAST-ACK + rcv data */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 183: LAST-ACK + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
@@ -1909,7 +1909,7 @@ inline lookup1() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_LAST_ACK /* row 189: LAST-ACK + rcv FIN */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */
-      :: (xg & 13) == 5 -> pdo = 4; pto = ST_LAST_ACK /* row 216: LAST-ACK + rcv FIN */
+      :: (xg & 13) == 5 -> pdo = 260; pto = ST_LAST_ACK /* row 216: LAST-ACK + rcv FIN */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 189: LAST-ACK + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */

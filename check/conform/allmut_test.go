@@ -34,8 +34,9 @@ var equivalent = map[string]string{
 }
 
 const (
-	sendTextArg = "impl's process ACK, which the row carries out first, already sends the queued text the window " +
-		"allows (impl/doc.go), so a separate send text finds nothing left to send"
+	sendTextArg = "impl's API queues no text before ESTABLISHED: Dial returns and Accept hands out a connection only " +
+		"once it is established, so a user cannot SEND in SYN-SENT or SYN-RECEIVED and the row's send text " +
+		"finds nothing queued (the table's queue-text path is reachable in the model, not through this API)"
 	finWait2Arg = "in FIN-WAIT-2 our FIN is acknowledged, so SND.UNA = SND.NXT: no ACK can acknowledge anything " +
 		"new, and no text can be sent any more, so the window update goes unused"
 )

@@ -69,9 +69,13 @@ type TCB struct {
 	ISS, IRS             spec.Seq
 	HaveISS, HaveIRS     bool
 	SndUna, SndNxt       spec.Seq
+	SndWnd               uint32 // SND.WND: the window the peer last offered
 	RcvNxt               spec.Seq
 	FinSent, FinReceived bool
-	// FinFirst: our FIN went out before the peer's FIN was accepted.
+	// FinFirst: a row sent our FIN (send FIN, at the user's CLOSE) before
+	// the peer's FIN was accepted. The FIN itself may reach the wire later,
+	// behind text the send window holds back; the active closer is the side
+	// that closed first.
 	FinFirst bool
 }
 
@@ -79,7 +83,7 @@ type pair struct{ local, remote netip.AddrPort }
 
 type shadow struct {
 	TCB
-	sndWnd, maxSndWnd  uint32
+	maxSndWnd          uint32
 	wl1, wl2           spec.Seq
 	sndShift, rcvShift uint8
 	peerWS             bool
@@ -361,7 +365,7 @@ func (c *Checker) step(t *impl.Transition) (string, string) {
 	}
 
 	if (t.Event == spec.RetransmitTimeout || t.Event == spec.RetriesExhausted) && sh.State.HasTCB() &&
-		sh.SndUna == sh.SndNxt && sh.sndWnd != 0 {
+		sh.SndUna == sh.SndNxt && sh.SndWnd != 0 {
 		// RFC 6298 §5.2: when all outstanding data has been acknowledged
 		// the retransmission timer is turned off (a zero window keeps it
 		// for the probe of §3.8.6.1).
@@ -441,12 +445,15 @@ func guardString(g spec.GuardSet) string {
 func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *spec.Ctx) string {
 	acts := row.Actions()
 	in := t.In
+	if acts.Has(spec.SendFIN) {
+		sh.FinFirst = !sh.FinReceived
+	}
 	// Processing of the arriving segment, in action order.
 	if acts.Has(spec.AcceptSYN) && in != nil {
 		h := in.Header
 		sh.IRS, sh.HaveIRS, sh.RcvNxt = h.Seq, true, h.Seq.Add(1)
-		sh.sndWnd, sh.wl1, sh.wl2 = uint32(h.Window), h.Seq, h.Ack
-		sh.maxSndWnd = max(sh.maxSndWnd, sh.sndWnd)
+		sh.SndWnd, sh.wl1, sh.wl2 = uint32(h.Window), h.Seq, h.Ack
+		sh.maxSndWnd = max(sh.maxSndWnd, sh.SndWnd)
 		sh.peerWS = h.HasWScale
 		sh.sndShift, sh.rcvShift = 0, 0
 		if sh.peerWS {
@@ -463,7 +470,7 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 			if !h.Flags.Has(spec.SYN) {
 				w <<= sh.sndShift
 			}
-			sh.sndWnd, sh.wl1, sh.wl2 = w, h.Seq, h.Ack
+			sh.SndWnd, sh.wl1, sh.wl2 = w, h.Seq, h.Ack
 			sh.maxSndWnd = max(sh.maxSndWnd, w)
 		}
 	}
@@ -562,8 +569,8 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 			n := segLen(s)
 			switch {
 			case n > 0 && h.Seq == sh.SndNxt && !sh.FinSent:
-				if !(acts.Has(spec.SendText) || acts.Has(spec.SendFIN) || acts.Has(spec.ProcessACK)) {
-					return bad("new text or FIN at SND.NXT, but the row neither sends text nor FIN nor processes an ACK")
+				if !(acts.Has(spec.SendText) || acts.Has(spec.SendFIN)) {
+					return bad("new text or FIN at SND.NXT, but the row sends neither text nor FIN")
 				}
 				if h.Ack != mid && h.Ack != sh.RcvNxt {
 					return bad("must acknowledge RCV.NXT=%d", uint32(sh.RcvNxt))
@@ -574,7 +581,6 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 						return bad("a FIN from a row that does not send one")
 					}
 					sh.FinSent = true
-					sh.FinFirst = !sh.FinReceived
 				}
 			case n > 0:
 				if !(acts.Has(spec.Retransmit) || acts.Has(spec.ProcessACK)) {
@@ -644,10 +650,10 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 }
 
 // finPendingOK reports whether a FIN may go out in a row without send FIN:
-// one that sends queued text (or frees window by processing an ACK) after
-// CLOSE was called earlier.
+// one that sends queued text, or retransmits, after CLOSE was called
+// earlier and left the FIN waiting behind the text.
 func (sh *shadow) finPendingOK(acts spec.Actions) bool {
-	return acts.Has(spec.SendText) || acts.Has(spec.ProcessACK) || acts.Has(spec.Retransmit)
+	return acts.Has(spec.SendText) || acts.Has(spec.Retransmit)
 }
 
 // rateLimited reports whether the endpoint may leave out the ACK of a row:

@@ -94,6 +94,9 @@ func (o op) String() string {
 type plan struct {
 	ISN [2]spec.Seq
 	Ops []op
+	// RecvBuffer, when set, is both stacks' receive buffer: a small one
+	// closes the window, so that text waits for an ACK to open it again.
+	RecvBuffer int
 }
 
 var advances = []time.Duration{0, time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond,
@@ -209,6 +212,7 @@ type harness struct {
 	recorded  []impl.Transition
 	closing   atomic.Bool
 	isss      map[pair][]spec.Seq // every ISS each side chose for each 4-tuple
+	sendText  map[pair]bool       // the last row applied on each side of a connection sends text
 	livePeer  string              // how EstablishedOnlyWithLivePeer failed, if it did
 }
 
@@ -220,12 +224,12 @@ func pattern(p uint16, h, k int) byte {
 
 func newHarness(p plan, cfg config) (*harness, error) {
 	h := &harness{cfg: cfg, clock: impl.NewFakeClock(time.Unix(1700000000, 0)), opened: make(chan uint16, 16),
-		connected: map[pair]bool{}, ended: map[pair]bool{}, signalled: map[pair]bool{}, children: map[pair]int{}, isss: map[pair][]spec.Seq{}, rows: cfg.table}
+		connected: map[pair]bool{}, ended: map[pair]bool{}, signalled: map[pair]bool{}, children: map[pair]int{}, isss: map[pair][]spec.Seq{}, sendText: map[pair]bool{}, rows: cfg.table}
 	if h.rows == nil {
 		h.rows = spec.Table()
 	}
 	var err error
-	h.chk, err = New(Options{MSL: harnessMSL, Context: 60, ChallengeACKs: 100})
+	h.chk, err = New(Options{MSL: harnessMSL, Context: 60, ChallengeACKs: 100, RecvBuffer: p.RecvBuffer})
 	if err != nil {
 		return nil, err
 	}
@@ -245,8 +249,9 @@ func newHarness(p plan, cfg config) (*harness, error) {
 				isn += 64000
 				return isn - 64000
 			},
-			Tracer: h.chk.Tracer(impl.Tracer{Transition: h.trace}),
-			Table:  cfg.table,
+			Tracer:     h.chk.Tracer(impl.Tracer{Transition: h.trace}),
+			Table:      cfg.table,
+			RecvBuffer: p.RecvBuffer,
 		})
 		if err != nil {
 			return nil, err
@@ -297,6 +302,9 @@ func (h *harness) trace(t impl.Transition) {
 	}
 	h.recorded = append(h.recorded, t)
 	k := pair{t.Local, t.Remote}
+	// What the row must send comes from the correct table, whatever table
+	// the endpoint runs (single-row mutants keep the row indices).
+	h.sendText[k] = t.Row >= 0 && t.Row < len(referenceRows) && referenceRows[t.Row].Actions().Has(spec.SendText)
 	if me, ok := h.chk.TCB(t.Local, t.Remote); ok && me.HaveISS && !slices.Contains(h.isss[k], me.ISS) {
 		h.isss[k] = append(h.isss[k], me.ISS)
 	}
@@ -647,6 +655,14 @@ func (h *harness) queues(i int, ci impl.ConnInfo) error {
 		return h.fail(CheckConformance, "%s's send queue holds %d octets; %d were written and %d acknowledged (SND.UNA=%d): %s",
 			"AB"[i:i+1], ci.SendQ, written, max(acked, 0), uint32(sh.SndUna), ci)
 	}
+	// A row that sends text leaves none waiting while nothing is in flight
+	// and the peer's window is open: this catches a row that left out
+	// "send text" (the ACK that opens a window must release the text).
+	if unsent := written - int(sh.SndNxt.Sub(sh.ISS.Add(1))); h.sendText[pair{ci.Local, ci.Remote}] &&
+		!sh.FinSent && sh.SndUna == sh.SndNxt && sh.SndWnd > 0 && unsent > 0 {
+		return h.fail(CheckConformance, "%s applied a row that sends text, yet %d written octets wait with nothing in flight "+
+			"and the peer's window open (SND.WND=%d): %s", "AB"[i:i+1], unsent, sh.SndWnd, ci)
+	}
 	accepted := int(sh.RcvNxt.Sub(sh.IRS.Add(1)))
 	if sh.FinReceived {
 		accepted--
@@ -657,6 +673,9 @@ func (h *harness) queues(i int, ci impl.ConnInfo) error {
 	}
 	return nil
 }
+
+// referenceRows is the correct table, which says what each row must do.
+var referenceRows = spec.Table()
 
 // check runs the checks that hold after every step.
 func (h *harness) check() error {

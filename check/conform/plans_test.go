@@ -57,6 +57,30 @@ var targeted = []struct {
 	{"a retransmitted FIN restarts TIME-WAIT", "TIME-WAIT + rcv FIN", false, plan{Ops: ops(handshake(),
 		closeWrite(0), deliver, deliver, closeWrite(1), deliver, drop, advance(250*time.Millisecond), deliver, deliver,
 		advance(3900*time.Millisecond))}},
+
+	// A window of 4 octets holds text back: A writes 10, sends 4, and the
+	// rest waits until a segment from B opens the window again. Only the
+	// row's send text moves it (the rows that process an ACK in a state
+	// that may send).
+	{"an ACK opens the window in ESTABLISHED", "ESTABLISHED + rcv ACK [SeqOK & AckInRange]", false, plan{RecvBuffer: 4, Ops: ops(handshake(),
+		write(0, 10), deliver, deliver, read(1), deliver)}},
+	{"text opens the window in ESTABLISHED", "ESTABLISHED + rcv data [SeqOK & AckInRange]", true, plan{RecvBuffer: 4, Ops: ops(handshake(),
+		write(0, 10), deliver, deliver, read(1), write(1, 2), drop, deliver)}},
+	{"a FIN opens the window in ESTABLISHED", "ESTABLISHED + rcv FIN [SeqOK & AckInRange]", false, plan{RecvBuffer: 4, Ops: ops(handshake(),
+		write(0, 10), deliver, deliver, read(1), closeWrite(1), drop, deliver)}},
+	{"an ACK opens the window in CLOSE-WAIT", "CLOSE-WAIT + rcv ACK [SeqOK & AckInRange]", false, plan{RecvBuffer: 4, Ops: ops(handshake(),
+		closeWrite(1), deliver, deliver, write(0, 10), deliver, deliver, read(1), deliver)}},
+	{"an ACK opens the window in FIN-WAIT-1", "FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & !FinAcked]", false, plan{RecvBuffer: 4, Ops: ops(handshake(),
+		write(0, 10), closeWrite(0), deliver, deliver, read(1), deliver)}},
+	{"text opens the window in FIN-WAIT-1", "FIN-WAIT-1 + rcv data [SeqOK & AckInRange & !FinAcked]", true, plan{RecvBuffer: 4, Ops: ops(handshake(),
+		write(0, 10), closeWrite(0), deliver, deliver, read(1), write(1, 2), drop, deliver)}},
+	{"a FIN opens the window in FIN-WAIT-1", "FIN-WAIT-1 + rcv FIN [SeqOK & AckInRange & !FinAcked]", false, plan{RecvBuffer: 4, Ops: ops(handshake(),
+		write(0, 10), closeWrite(0), deliver, deliver, read(1), closeWrite(1), drop, deliver)}},
+	{"an ACK opens the window in CLOSING", "CLOSING + rcv ACK [SeqOK & AckInRange & !FinAcked]", false, plan{RecvBuffer: 4, Ops: ops(handshake(),
+		write(0, 10), closeWrite(0), deliver, deliver, read(1), closeWrite(1), drop, deliver,
+		deliver, deliver, read(1), deliver)}},
+	{"an ACK opens the window in LAST-ACK", "LAST-ACK + rcv ACK [SeqOK & AckInRange & !FinAcked]", false, plan{RecvBuffer: 4, Ops: ops(handshake(),
+		closeWrite(1), deliver, deliver, write(0, 10), closeWrite(0), deliver, deliver, read(1), deliver)}},
 }
 
 // TestTargetedPlans runs the targeted plans on the correct endpoint.
