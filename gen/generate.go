@@ -4,8 +4,10 @@ package gen
 // one `go generate ./...` leaves everything current: first the table's step
 // functions, table and diagrams; then the explorer page's copy of the state
 // diagram; then the question pages of docs/, which embed the diagrams and
-// traces the explorer produces.
+// traces the explorer produces; last, the Promela model bench/ compares SPIN
+// with, which is generated from the table too.
 //
 //go:generate go run ./cmd/tcpgen -root ..
 //go:generate go run ../check/web/internal/copyfile ../docs/states.svg ../check/web/states.svg
 //go:generate go run ../check/explain/internal/gendocs -out ../docs
+//go:generate sh -c "cd .. && go run ./bench -gen"
