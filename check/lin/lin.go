@@ -85,13 +85,17 @@ type Result struct {
 	Relay        RelayStats
 	Transitions  int   // transitions replayed through the reference table (with Options.Conform)
 	Divergence   error // the first transition the table does not allow, or nil
-	info         porcupine.LinearizationInfo
+	History      []porcupine.Operation
+	timeout      time.Duration
 }
 
 // WriteHTML writes porcupine's visualisation of the history (one section
 // per partition, with the linearization found or the longest partial one).
+// It checks the history again, computing every partition's longest
+// linearization, which the timed check does not.
 func (r *Result) WriteHTML(path string) error {
-	if err := porcupine.VisualizePath(Model, r.info, path); err != nil {
+	_, info := porcupine.CheckOperationsVerbose(Model, r.History, r.timeout)
+	if err := porcupine.VisualizePath(Model, info, path); err != nil {
 		return fmt.Errorf("lin: writing %s: %w", path, err)
 	}
 	return nil
@@ -107,23 +111,90 @@ func (c Counts) String() string {
 		c.Writes, c.Reads, c.EOFs, c.Resets, c.HalfCloses, c.Aborts, c.Refused)
 }
 
-// recorder collects the history; timestamps come from one monotonic clock.
-type recorder struct {
-	start   time.Time
-	mu      sync.Mutex
-	ops     []porcupine.Operation
-	clients atomic.Int32
+// CountOps breaks ops down by kind and outcome.
+func CountOps(ops []porcupine.Operation) (c Counts, stream, establish int) {
+	for _, op := range ops {
+		in, out := op.Input.(Input), op.Output.(Output)
+		switch in.Kind {
+		case Dial, Accept, Census:
+			establish++
+		default:
+			stream++
+		}
+		switch in.Kind {
+		case Write:
+			c.Writes++
+		case Read:
+			c.Reads++
+			c.EOFs += b2i(out.Err == ErrEOF)
+			c.Resets += b2i(out.Err == ErrReset)
+		case CloseWrite:
+			c.HalfCloses++
+		case Abort:
+			c.Aborts++
+		case Dial:
+			c.Refused += b2i(out.Err == ErrRefused)
+		}
+	}
+	return c, stream, establish
 }
+
+// recorder collects the history; timestamps come from one monotonic clock.
+// Each client (a goroutine that calls the endpoint) appends to a log of its
+// own, so recording takes no lock and boxes nothing: the operations become
+// porcupine's after the workload.
+type recorder struct {
+	start time.Time
+	mu    sync.Mutex // guards logs, taken once per client
+	logs  []*clientLog
+}
+
+// clientLog is one client's operations, in the order it made them.
+type clientLog struct {
+	id  int
+	ops []record
+}
+
+type record struct {
+	in        Input
+	out       Output
+	call, ret int64
+}
+
+func newRecorder() *recorder { return &recorder{start: time.Now()} }
 
 func (r *recorder) now() int64 { return time.Since(r.start).Nanoseconds() }
 
-func (r *recorder) add(client int, in Input, call int64, out Output, ret int64) {
+// client returns the log of a new client; only one goroutine may use it.
+func (r *recorder) client() *clientLog {
 	r.mu.Lock()
-	r.ops = append(r.ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	l := &clientLog{id: len(r.logs)}
+	r.logs = append(r.logs, l)
+	return l
 }
 
-func (r *recorder) client() int { return int(r.clients.Add(1)) - 1 }
+func (l *clientLog) add(in Input, call int64, out Output, ret int64) {
+	l.ops = append(l.ops, record{in, out, call, ret})
+}
+
+// history returns every client's operations; call it once every client
+// has finished.
+func (r *recorder) history() []porcupine.Operation {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, l := range r.logs {
+		n += len(l.ops)
+	}
+	ops := make([]porcupine.Operation, 0, n)
+	for _, l := range r.logs {
+		for _, o := range l.ops {
+			ops = append(ops, porcupine.Operation{ClientId: l.id, Input: o.in, Call: o.call, Output: o.out, Return: o.ret})
+		}
+	}
+	return ops
+}
 
 func errKind(err error) ErrKind {
 	switch {
@@ -143,9 +214,9 @@ func errKind(err error) ErrKind {
 	return ErrOther
 }
 
-// Run runs a workload over two stacks on the udp link (loopback) joined by
-// a fault-injecting relay, and checks its history.
-func Run(opt Options) (*Result, error) {
+// Record runs a workload over two stacks on the udp link (loopback) joined
+// by a fault-injecting relay and returns its history, unchecked.
+func Record(opt Options) (*Result, error) {
 	if err := opt.fill(); err != nil {
 		return nil, err
 	}
@@ -153,44 +224,37 @@ func Run(opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec := &recorder{start: time.Now()}
+	rec := newRecorder()
 	t0 := time.Now()
 	w.run(rec)
 	w.close()
-	res := &Result{Workload: time.Since(t0), Relay: w.relay.Stats(), Connections: int(w.established.Load())}
+	res := &Result{Workload: time.Since(t0), Relay: w.relay.Stats(), Connections: int(w.established.Load()), timeout: opt.Timeout}
 	if w.chk != nil {
 		res.Transitions, res.Divergence = w.chk.Steps(), w.chk.Err()
 	}
-	ops := rec.ops
-	for _, op := range ops {
-		in, out := op.Input.(Input), op.Output.(Output)
-		switch in.Kind {
-		case Dial, Accept, Census:
-			res.EstablishOps++
-		default:
-			res.StreamOps++
-		}
-		c := &res.Counts
-		switch {
-		case in.Kind == Write:
-			c.Writes++
-		case in.Kind == Read:
-			c.Reads++
-			c.EOFs += b2i(out.Err == ErrEOF)
-			c.Resets += b2i(out.Err == ErrReset)
-		case in.Kind == CloseWrite:
-			c.HalfCloses++
-		case in.Kind == Abort:
-			c.Aborts++
-		case in.Kind == Dial:
-			c.Refused += b2i(out.Err == ErrRefused)
-		}
+	res.History = rec.history()
+	res.Operations = len(res.History)
+	res.Counts, res.StreamOps, res.EstablishOps = CountOps(res.History)
+	res.Partitions = len(Model.Partition(res.History))
+	return res, nil
+}
+
+// Check checks ops against Model, every partition in parallel, and stops at
+// the first partition that is not linearizable. Beyond timeout (which must
+// be positive) the verdict is Unknown.
+func Check(ops []porcupine.Operation, timeout time.Duration) porcupine.CheckResult {
+	return porcupine.CheckOperationsTimeout(Model, ops, timeout)
+}
+
+// Run records a workload (see [Record]) and checks its history.
+func Run(opt Options) (*Result, error) {
+	res, err := Record(opt)
+	if err != nil {
+		return nil, err
 	}
-	res.Operations = len(ops)
 	t1 := time.Now()
-	res.Verdict, res.info = porcupine.CheckOperationsVerbose(Model, ops, opt.Timeout)
+	res.Verdict = Check(res.History, res.timeout)
 	res.Check = time.Since(t1)
-	res.Partitions = len(Model.Partition(ops))
 	return res, nil
 }
 
@@ -304,7 +368,7 @@ func (w *world) run(rec *recorder) {
 				return // the listener closed at the end of the workload
 			}
 			tuple := fmt.Sprintf("%d>%d", port(c.RemoteAddr()), port(c.LocalAddr()))
-			rec.add(acceptor, Input{Kind: Accept}, call, Output{Tuple: tuple}, ret)
+			acceptor.add(Input{Kind: Accept}, call, Output{Tuple: tuple}, ret)
 			w.slot(port(c.RemoteAddr())) <- c
 		}
 	}()
@@ -313,7 +377,7 @@ func (w *world) run(rec *recorder) {
 	sem := make(chan struct{}, w.opt.Parallel)
 	for i := range w.opt.Refused {
 		wg.Go(func() {
-			id := rec.client()
+			log := rec.client()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			call := rec.now()
@@ -324,7 +388,7 @@ func (w *world) run(rec *recorder) {
 				out.Tuple = fmt.Sprintf("%d>%d", port(c.LocalAddr()), port(c.RemoteAddr()))
 				c.Abort()
 			}
-			rec.add(id, Input{Kind: Dial, Conn: -1 - i}, call, out, ret)
+			log.add(Input{Kind: Dial, Conn: -1 - i}, call, out, ret)
 		})
 	}
 	per := w.opt.Ops / w.opt.Conns
@@ -346,7 +410,7 @@ func (w *world) run(rec *recorder) {
 	end := rec.now()
 	census := rec.client()
 	for _, t := range w.tuples {
-		rec.add(census, Input{Kind: Census, Tuple: t}, end, Output{}, end+1)
+		census.add(Input{Kind: Census, Tuple: t}, end, Output{}, end+1)
 	}
 }
 
@@ -354,18 +418,18 @@ func (w *world) run(rec *recorder) {
 // concurrent writers, readers, a half-close or an abort on both ends.
 func (w *world) connection(rec *recorder, i, budget int) {
 	rng := rand.New(rand.NewPCG(w.opt.Seed, uint64(i)+1))
-	id := rec.client()
+	log := rec.client()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	call := rec.now()
 	a, err := w.client.Dial(ctx, w.front.String())
 	ret := rec.now()
 	if err != nil {
-		rec.add(id, Input{Kind: Dial, Conn: i, Listening: true}, call, Output{Err: errKind(err)}, ret)
+		log.add(Input{Kind: Dial, Conn: i, Listening: true}, call, Output{Err: errKind(err)}, ret)
 		return
 	}
 	tuple := fmt.Sprintf("%d>%d", port(a.LocalAddr()), port(a.RemoteAddr()))
-	rec.add(id, Input{Kind: Dial, Conn: i, Listening: true}, call, Output{Tuple: tuple}, ret)
+	log.add(Input{Kind: Dial, Conn: i, Listening: true}, call, Output{Tuple: tuple}, ret)
 	w.mu.Lock()
 	w.tuples = append(w.tuples, tuple)
 	w.mu.Unlock()
@@ -417,7 +481,7 @@ func (w *world) connection(rec *recorder, i, budget int) {
 		var once sync.Once
 		signal := func() { once.Do(func() { close(abortNow) }) }
 		for wr := range writersPerSide {
-			cid := rec.client()
+			log := rec.client()
 			writers.Go(func() {
 				if wr == 0 && side == aborter {
 					defer signal() // also when the writes end early
@@ -432,7 +496,7 @@ func (w *world) connection(rec *recorder, i, budget int) {
 					call := rec.now()
 					n, err := conns[side].Write([]byte(data))
 					ret := rec.now()
-					rec.add(cid, Input{Kind: Write, Conn: i, Side: side, Data: data}, call, Output{N: n, Err: errKind(err)}, ret)
+					log.add(Input{Kind: Write, Conn: i, Side: side, Data: data}, call, Output{N: n, Err: errKind(err)}, ret)
 					if err != nil {
 						return
 					}
@@ -447,7 +511,7 @@ func (w *world) connection(rec *recorder, i, budget int) {
 				err := conns[side].Abort()
 				aborted[side].Store(true)
 				ret := rec.now()
-				rec.add(closer, Input{Kind: Abort, Conn: i, Side: side}, call, Output{Err: errKind(err)}, ret)
+				closer.add(Input{Kind: Abort, Conn: i, Side: side}, call, Output{Err: errKind(err)}, ret)
 				writers.Wait()
 				done[side].Store(true)
 				return
@@ -457,7 +521,7 @@ func (w *world) connection(rec *recorder, i, budget int) {
 				call := rec.now()
 				err := conns[side].CloseWrite()
 				ret := rec.now()
-				rec.add(closer, Input{Kind: CloseWrite, Conn: i, Side: side}, call, Output{Err: errKind(err)}, ret)
+				closer.add(Input{Kind: CloseWrite, Conn: i, Side: side}, call, Output{Err: errKind(err)}, ret)
 			}
 			done[side].Store(true)
 		})
@@ -472,7 +536,7 @@ func (w *world) connection(rec *recorder, i, budget int) {
 // reader reads one side until end of stream or an error. It stops early
 // when the peer will write nothing more, or either side aborted, and
 // reads time out twice in a row.
-func (w *world) reader(rec *recorder, id, i, side int, c *impl.Conn, done *[2]atomic.Bool, aborted *[2]atomic.Bool) {
+func (w *world) reader(rec *recorder, log *clientLog, i, side int, c *impl.Conn, done *[2]atomic.Bool, aborted *[2]atomic.Bool) {
 	buf := make([]byte, 512)
 	var dup []byte
 	reads, misses := 0, 0
@@ -505,7 +569,7 @@ func (w *world) reader(rec *recorder, id, i, side int, c *impl.Conn, done *[2]at
 				dup = append([]byte(nil), buf[:n]...)
 			}
 		}
-		rec.add(id, Input{Kind: Read, Conn: i, Side: side}, call, out, ret)
+		log.add(Input{Kind: Read, Conn: i, Side: side}, call, out, ret)
 		if err != nil {
 			return
 		}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/anishathalye/porcupine"
 )
@@ -79,23 +78,113 @@ type Output struct {
 // has written (in order), how much of it the other side has read, and
 // whether each side has closed its write half or aborted.
 type streamState struct {
-	Sent    [2]string
-	Read    [2]int
+	Sent    [2]*chunk // nil: nothing written
+	Read    [2]int32  // octets of the other side's stream read
 	Fin     [2]bool
 	Aborted [2]bool
 }
 
+// chunk is one write's octets at the end of a byte stream whose earlier
+// octets are in prev. Chunks are never changed once made, so a write adds
+// one chunk and copies nothing, and states share the stream they have in
+// common.
+type chunk struct {
+	prev *chunk
+	data string
+	end  int    // octets in the stream up to and including data
+	sum  uint64 // hash of the stream's octets up to and including data
+}
+
+func (c *chunk) len() int {
+	if c == nil {
+		return 0
+	}
+	return c.end
+}
+
+func (c *chunk) hash() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.sum
+}
+
+// push returns the stream c followed by data.
+func (c *chunk) push(data string) *chunk {
+	if data == "" {
+		return c
+	}
+	h := c.hash()
+	for i := 0; i < len(data); i++ { // FNV-1a, continued over the stream
+		h = (h ^ uint64(data[i])) * 1099511628211
+	}
+	return &chunk{prev: c, data: data, end: c.len() + len(data), sum: h}
+}
+
+// holds reports whether the stream's octets from off on start with data
+// and the stream has all of them.
+func (c *chunk) holds(off int, data string) bool {
+	if off < 0 || off+len(data) > c.len() {
+		return false
+	}
+	for n := c; n != nil && n.end > off; n = n.prev {
+		start := n.end - len(n.data)
+		lo, hi := max(start, off), min(n.end, off+len(data))
+		if lo < hi && n.data[lo-start:hi-start] != data[lo-off:hi-off] {
+			return false
+		}
+	}
+	return true
+}
+
+// sameStream reports whether two streams hold the same octets.
+func sameStream(a, b *chunk) bool {
+	if a == b {
+		return true
+	}
+	if a.len() != b.len() || a.hash() != b.hash() {
+		return false
+	}
+	// Equal hashes: compare the octets, chunk by chunk from the end.
+	for a != b {
+		n := min(len(a.data), len(b.data))
+		if a.data[len(a.data)-n:] != b.data[len(b.data)-n:] {
+			return false
+		}
+		a, b = trim(a, n), trim(b, n)
+	}
+	return true
+}
+
+// trim returns the stream c without its last n octets (n at most the
+// last chunk's length); it makes a new chunk only to split one.
+func trim(c *chunk, n int) *chunk {
+	if n == len(c.data) {
+		return c.prev
+	}
+	return &chunk{prev: c.prev, data: c.data[:len(c.data)-n], end: c.end - n}
+}
+
+func (s streamState) equal(t streamState) bool {
+	return s.Read == t.Read && s.Fin == t.Fin && s.Aborted == t.Aborted &&
+		sameStream(s.Sent[0], t.Sent[0]) && sameStream(s.Sent[1], t.Sent[1])
+}
+
 // establishState counts a 4-tuple's successful dials and accepts.
 type establishState struct {
-	Dialed, Accepted int
+	Dialed, Accepted int32
 }
 
 // state is the model's state: every partition starts from the zero value
-// and only uses the half its operations concern. It is comparable.
+// and only uses the half its operations concern. Two states are equal
+// when [state.equal] says so (== compares the streams' chunks, not their
+// octets).
 type state struct {
 	S streamState
 	E establishState
 }
+
+func (s state) equal(t state) bool { return s.E == t.E && s.S.equal(t.S) }
 
 // stepStream is the byte-stream semantics of RFC 9293 §3.10 as the user
 // sees it: reads return the peer's octets in order and never octets not
@@ -128,19 +217,18 @@ func stepStream(s streamState, in Input, out Output) (bool, streamState) {
 		if out.N < 0 || out.N > len(in.Data) {
 			return false, s
 		}
-		s.Sent[me] += in.Data[:out.N]
+		s.Sent[me] = s.Sent[me].push(in.Data[:out.N])
 		return true, s
 	case Read:
 		switch out.Err {
 		case ErrNone:
-			rest := s.Sent[peer][s.Read[peer]:]
-			if out.Data == "" || !strings.HasPrefix(rest, out.Data) {
+			if out.Data == "" || !s.Sent[peer].holds(int(s.Read[peer]), out.Data) {
 				return false, s
 			}
-			s.Read[peer] += len(out.Data)
+			s.Read[peer] += int32(len(out.Data))
 			return true, s
 		case ErrEOF:
-			return s.Fin[peer] && s.Read[peer] == len(s.Sent[peer]) && out.Data == "", s
+			return s.Fin[peer] && int(s.Read[peer]) == s.Sent[peer].len() && out.Data == "", s
 		case ErrReset:
 			return s.Aborted[peer] && out.Data == "", s
 		case ErrClosed:
@@ -196,55 +284,84 @@ func stepEstablish(s establishState, in Input, out Output) (bool, establishState
 	return false, s
 }
 
-// partitionKey is the partition an operation belongs to.
-func partitionKey(op porcupine.Operation) (int, string) {
+// partKey names a partition: a connection's byte streams (kind 0, by
+// Conn) or a 4-tuple's establishment (kind 1, by Tuple; "refused" for
+// dials no listener answered).
+type partKey struct {
+	kind  int
+	conn  int
+	tuple string
+}
+
+func partitionKey(op porcupine.Operation) partKey {
 	in := op.Input.(Input)
 	switch in.Kind {
 	case Dial:
 		out := op.Output.(Output)
 		if !in.Listening || out.Err != ErrNone {
-			return 1, "refused"
+			return partKey{kind: 1, tuple: "refused"}
 		}
-		return 1, out.Tuple
+		return partKey{kind: 1, tuple: out.Tuple}
 	case Accept:
-		return 1, op.Output.(Output).Tuple
+		return partKey{kind: 1, tuple: op.Output.(Output).Tuple}
 	case Census:
-		return 1, in.Tuple
+		return partKey{kind: 1, tuple: in.Tuple}
 	}
-	return 0, fmt.Sprintf("%08d", in.Conn)
+	return partKey{conn: in.Conn}
+}
+
+// partition splits a history by partKey, in the order of the keys. It
+// makes two passes so each partition is allocated once, at its size.
+func partition(h []porcupine.Operation) [][]porcupine.Operation {
+	index := map[partKey]int{}
+	var keys []partKey
+	var sizes []int
+	which := make([]int32, len(h))
+	for j, op := range h {
+		k := partitionKey(op)
+		i, ok := index[k]
+		if !ok {
+			i = len(keys)
+			index[k] = i
+			keys = append(keys, k)
+			sizes = append(sizes, 0)
+		}
+		sizes[i]++
+		which[j] = int32(i)
+	}
+	parts := make([][]porcupine.Operation, len(keys))
+	for i, n := range sizes {
+		parts[i] = make([]porcupine.Operation, 0, n)
+	}
+	for j, op := range h {
+		parts[which[j]] = append(parts[which[j]], op)
+	}
+	order := make([]int, len(keys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int {
+		a, b := keys[i], keys[j]
+		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.conn, b.conn), cmp.Compare(a.tuple, b.tuple))
+	})
+	out := make([][]porcupine.Operation, len(keys))
+	for i, j := range order {
+		out[i] = parts[j]
+	}
+	return out
 }
 
 // Model is the porcupine model of both semantics, partitioned by
 // connection (streams) and by 4-tuple (establishment).
 var Model = porcupine.Model{
-	Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
-		type key struct {
-			kind int
-			name string
-		}
-		byKey := map[key][]porcupine.Operation{}
-		var keys []key
-		for _, op := range h {
-			k, n := partitionKey(op)
-			kk := key{k, n}
-			if _, ok := byKey[kk]; !ok {
-				keys = append(keys, kk)
-			}
-			byKey[kk] = append(byKey[kk], op)
-		}
-		slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.name, b.name)) })
-		out := make([][]porcupine.Operation, len(keys))
-		for i, k := range keys {
-			out[i] = byKey[k]
-		}
-		return out
-	},
-	Init: func() any { return state{} },
+	Partition: partition,
+	Init:      func() any { return state{} },
+	Equal:     func(a, b any) bool { return a.(state).equal(b.(state)) },
 	Hash: func(st any) uint64 {
 		s := st.(state)
 		h := uint64(s.E.Dialed)<<56 ^ uint64(s.E.Accepted)<<48
 		for i := range 2 {
-			h = h*1_000_003 ^ uint64(len(s.S.Sent[i]))
+			h = h*1_000_003 ^ s.S.Sent[i].hash()
 			h = h*1_000_003 ^ uint64(s.S.Read[i])
 			if s.S.Fin[i] {
 				h ^= 1 << (60 + i)
@@ -299,7 +416,7 @@ var Model = porcupine.Model{
 			return fmt.Sprintf("dialed %d, accepted %d", s.E.Dialed, s.E.Accepted)
 		}
 		return fmt.Sprintf("A wrote %d (B read %d)%s, B wrote %d (A read %d)%s",
-			len(s.S.Sent[0]), s.S.Read[0], flags(s.S, 0), len(s.S.Sent[1]), s.S.Read[1], flags(s.S, 1))
+			s.S.Sent[0].len(), s.S.Read[0], flags(s.S, 0), s.S.Sent[1].len(), s.S.Read[1], flags(s.S, 1))
 	},
 }
 
