@@ -34,3 +34,24 @@ func BenchmarkCheck100k(b *testing.B) {
 	}
 	b.ReportMetric(float64(res.Operations)*float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
+
+// BenchmarkCheck100kCorrupted checks the same history with one octet of
+// one read forged; porcupine must prove it Illegal:
+//
+//	go test ./check/lin -run '^$' -bench Check100kCorrupted -benchtime 5x
+func BenchmarkCheck100kCorrupted(b *testing.B) {
+	res, err := history100k()
+	if err != nil {
+		b.Fatal(err)
+	}
+	bad, what, err := Corrupt(res.History, ForgedOctet, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d operations, %s", len(bad), what)
+	for b.Loop() {
+		if v := Check(bad, time.Minute); v != porcupine.Illegal {
+			b.Fatalf("verdict %s, want Illegal", v)
+		}
+	}
+}
