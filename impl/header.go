@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/netip"
 
 	"github.com/tcpcheck/tcpcheck/spec"
@@ -190,37 +191,53 @@ func parseOptions(h *Header, o []byte) error {
 // correct it returns 0; over one whose checksum field is 0 it returns the
 // value to store there.
 func Checksum(src, dst netip.Addr, seg []byte) uint16 {
-	var sum uint32
+	var sum uint64
 	if src.Is4() {
 		a, b := src.As4(), dst.As4()
 		sum = sumBytes(sum, a[:])
 		sum = sumBytes(sum, b[:])
-		sum += protoTCP + uint32(len(seg))
+		sum += protoTCP + uint64(len(seg))
 	} else {
 		a, b := src.As16(), dst.As16()
 		sum = sumBytes(sum, a[:])
 		sum = sumBytes(sum, b[:])
-		sum += uint32(len(seg)>>16) + uint32(len(seg)&0xffff) + protoTCP
+		sum += uint64(len(seg)>>16) + uint64(len(seg)&0xffff) + protoTCP
 	}
 	sum = sumBytes(sum, seg)
 	return ^fold(sum)
 }
 
-func sumBytes(sum uint32, b []byte) uint32 {
-	n := len(b) &^ 1
-	for i := 0; i < n; i += 2 {
-		sum += uint32(b[i])<<8 | uint32(b[i+1])
-		if sum >= 1<<31 {
-			sum = uint32(fold(sum))
-		}
+// sumBytes adds b, which starts at an even offset of the checksummed
+// octets, to the one's complement sum. It adds 64-bit big-endian words
+// with end-around carry (RFC 1071 §2 (C): the sum of wider words folds to
+// the same 16-bit sum), which is several times faster than 16-bit words
+// and matters for segments near 64 KiB.
+func sumBytes(sum uint64, b []byte) uint64 {
+	var c uint64
+	for len(b) >= 32 {
+		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[0:]), c)
+		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[8:]), c)
+		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[16:]), c)
+		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[24:]), c)
+		b = b[32:]
 	}
-	if len(b)%2 == 1 {
-		sum += uint32(b[len(b)-1]) << 8
+	for len(b) >= 8 {
+		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b), c)
+		b = b[8:]
 	}
-	return sum
+	if len(b) > 0 {
+		// The last 1-7 octets, left-aligned in a word: an odd last octet
+		// is the high half of a 16-bit word padded with zero.
+		var w [8]byte
+		copy(w[:], b)
+		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(w[:]), c)
+	}
+	sum, c = bits.Add64(sum, 0, c)
+	return sum + c // c is 1 only when sum wrapped to 0, so this cannot carry
 }
 
-func fold(sum uint32) uint16 {
+// fold reduces a one's complement sum to 16 bits with end-around carry.
+func fold(sum uint64) uint16 {
 	for sum > 0xffff {
 		sum = sum>>16 + sum&0xffff
 	}

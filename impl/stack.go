@@ -34,7 +34,7 @@ func errorf(format string, args ...any) error { return fmt.Errorf("impl: "+forma
 // Options configure a Stack. The zero value of a field selects its default.
 type Options struct {
 	Clock         Clock         // default RealClock
-	MSS           int           // MSS we advertise and the largest segment we send; default 1400
+	MSS           int           // MSS we advertise and the largest text we put in a segment; default 1400; lowered to what the link carries (UDPLink.MaxSegment less the header)
 	RecvBuffer    int           // receive buffer, the largest window; default 65535; above it only with the peer's window scale option (RFC 7323)
 	SendBuffer    int           // send buffer; default 256 KiB
 	Backlog       int           // accept queue plus half-open connections per listener; default 128
@@ -182,6 +182,9 @@ type Stack struct {
 func NewStack(link Link, opt Options) (*Stack, error) {
 	if err := opt.fill(); err != nil {
 		return nil, err
+	}
+	if l, ok := link.(interface{ MaxSegment() int }); ok && opt.MSS > l.MaxSegment()-HeaderLen {
+		opt.MSS = l.MaxSegment() - HeaderLen
 	}
 	s := &Stack{link: link, opt: opt, clock: opt.Clock, local: link.LocalAddr(),
 		conns: map[connKey]*Conn{}, listeners: map[uint16]*Listener{}, nextPort: ephemeralLo}

@@ -49,6 +49,7 @@ type Conn struct {
 	maxSndWnd           uint32
 	sndBuf              []byte   // text from sndBufSeq on: unacknowledged, then unsent
 	sndBufSeq           spec.Seq // sequence number of sndBuf[0]
+	sndStore            []byte   // sndBuf's backing array, reused (queueAppend)
 	finPending          bool     // CLOSE was called: FIN goes after the queued text
 	finSent             bool     // the FIN is at SND.NXT-1
 	mss                 int      // largest text we put in a segment
@@ -59,6 +60,7 @@ type Conn struct {
 	irs, rcvNxt spec.Seq
 	rcvAdvEdge  spec.Seq // RCV.NXT + RCV.WND as last advertised: the window never shrinks
 	rcvBuf      []byte   // in-order text the user has not read
+	rcvStore    []byte   // rcvBuf's backing array, reused (queueAppend)
 	finRcvd     bool     // the peer's FIN has been accepted
 	held        []*segment
 	heldBytes   int
@@ -193,7 +195,7 @@ func (c *Conn) do(a spec.Action, in *segment, data []byte) error {
 	case spec.AcceptFIN:
 		c.acceptFIN(in)
 	case spec.QueueText:
-		c.sndBuf = append(c.sndBuf, data...)
+		queueAppend(&c.sndBuf, &c.sndStore, data)
 	case spec.SendSYN:
 		c.chooseISS()
 		c.sendSYN(false)
@@ -203,7 +205,7 @@ func (c *Conn) do(a spec.Action, in *segment, data []byte) error {
 		}
 		c.sendSYN(true)
 	case spec.SendText:
-		c.sndBuf = append(c.sndBuf, data...)
+		queueAppend(&c.sndBuf, &c.sndStore, data)
 		c.output()
 	case spec.SendFIN:
 		c.finPending = true
@@ -268,6 +270,7 @@ func (c *Conn) fail(err error) {
 		c.err = err
 	}
 	c.rcvBuf, c.sndBuf, c.held, c.heldBytes = nil, nil, nil, 0
+	c.rcvStore, c.sndStore = nil, nil
 }
 
 // kill makes every later user call fail with err (the stack is closing).
@@ -444,7 +447,7 @@ func (c *Conn) acceptText(in *segment) {
 		text = text[:w]
 	}
 	if !c.userClosed {
-		c.rcvBuf = append(c.rcvBuf, text...)
+		queueAppend(&c.rcvBuf, &c.rcvStore, text)
 	}
 	c.rcvNxt = c.rcvNxt.Add(uint32(len(text)))
 }

@@ -51,6 +51,17 @@ func NewUDPLink(addr string, faults Faults, seed uint64) (*UDPLink, error) {
 		rng: rand.New(rand.NewPCG(seed, seed^0x6a09e667f3bcc908))}, nil
 }
 
+// MaxSegment returns the largest TCP segment (header and text) one
+// datagram carries: 65,507 octets over IPv4, 65,527 over IPv6 (a UDP
+// payload within the 16-bit length fields). A stack on this link never
+// uses a larger MSS than this less the TCP header.
+func (l *UDPLink) MaxSegment() int {
+	if l.local.Addr().Is4() {
+		return 65535 - 20 - 8
+	}
+	return 65535 - 8
+}
+
 // LocalAddr returns the UDP socket's address.
 func (l *UDPLink) LocalAddr() netip.AddrPort { return l.local }
 

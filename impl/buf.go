@@ -1,0 +1,26 @@
+package impl
+
+// queueAppend appends p to the queue *q, whose consumed front has been
+// sliced off, reusing *store, the queue's backing array: when the tail of
+// *q has no room, the live octets slide to the front of *store (or to a
+// new, larger store) before p is appended. A send or receive buffer in
+// steady use then allocates nothing, where plain append would allocate a
+// new array every time the tail filled and leave the old one to the
+// garbage collector.
+func queueAppend(q, store *[]byte, p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if cap(*q)-len(*q) >= len(p) {
+		*q = append(*q, p...)
+		return
+	}
+	need := len(*q) + len(p)
+	if cap(*store) < need {
+		s := make([]byte, 0, max(need, 2*cap(*store), 4096))
+		*store = s[:cap(s)]
+	}
+	s := (*store)[:cap(*store)]
+	n := copy(s, *q) // copy is memmove: the regions may overlap
+	*q = append(s[:n], p...)
+}
