@@ -537,7 +537,11 @@ func (w *world) connection(rec *recorder, i, budget int) {
 // when the peer will write nothing more, or either side aborted, and
 // reads time out twice in a row.
 func (w *world) reader(rec *recorder, log *clientLog, i, side int, c *impl.Conn, done *[2]atomic.Bool, aborted *[2]atomic.Bool) {
-	buf := make([]byte, 512)
+	// Each read asks for 1 to maxRead octets, so reads are about as many
+	// as writes (1 to 96 octets) and end in the middle of writes.
+	const maxRead = 128
+	rng := rand.New(rand.NewPCG(w.opt.Seed^0x5be0cd19137e2179, uint64(2*i+side)+1))
+	buf := make([]byte, maxRead)
 	var dup []byte
 	reads, misses := 0, 0
 	for range 1_000_000 {
@@ -549,7 +553,7 @@ func (w *world) reader(rec *recorder, log *clientLog, i, side int, c *impl.Conn,
 			dup = nil
 		} else {
 			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-			n, err = c.Read(buf)
+			n, err = c.Read(buf[:1+rng.IntN(maxRead)])
 		}
 		ret := rec.now()
 		if errors.Is(err, os.ErrDeadlineExceeded) && n == 0 {
