@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -15,10 +17,10 @@ func init() {
 	register(&command{
 		name:    "lincheck",
 		summary: "run concurrent connections through a lossy relay and check the history for linearizability (porcupine)",
-		usage:   "[--conns N] [--ops N] [--loss P] [--dup P] [--reorder P] [--html FILE]",
+		usage:   "[--conns N] [--ops N] [--loss P] [--dup P] [--reorder P] [--html FILE] [--corrupt KIND]",
 		setup: func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
 			var o lin.Options
-			var html string
+			var html, corrupt string
 			fs.IntVar(&o.Conns, "conns", 20, "connections to dial")
 			fs.IntVar(&o.Ops, "ops", 1000, "writes, half-closes and aborts over all connections (reads come on top)")
 			fs.Float64Var(&o.Faults.Loss, "loss", 0, "probability that the relay loses a segment")
@@ -30,6 +32,7 @@ func init() {
 			fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "limit of the linearizability check; beyond it the verdict is Unknown")
 			fs.BoolVar(&o.Conform, "conform", true, "also replay every transition of both stacks through the reference table (trace conformance)")
 			fs.StringVar(&html, "html", "", "write porcupine's visualisation of the history to this `file`, whatever the verdict")
+			fs.StringVar(&corrupt, "corrupt", "", "change the recorded history in one place before checking it, to see the check catch it: `kind` is one of "+corruptions())
 			return func(args []string, stdout, stderr io.Writer) error {
 				if len(args) > 0 {
 					return usagef("unexpected arguments %q", args)
@@ -37,16 +40,31 @@ func init() {
 				if o.Timeout <= 0 {
 					return usagef("--timeout %v: give a positive limit", o.Timeout)
 				}
-				res, err := lin.Run(o)
+				if corrupt != "" && !slices.Contains(lin.Corruptions, lin.Corruption(corrupt)) {
+					return usagef("--corrupt %q: want one of %s", corrupt, corruptions())
+				}
+				res, err := lin.Record(o)
 				if err != nil {
 					return usagef("%v", err)
 				}
+				if corrupt != "" {
+					var what string
+					if res.History, what, err = lin.Corrupt(res.History, lin.Corruption(corrupt), o.Seed); err != nil {
+						return &exitError{code: exitUsage, msg: err.Error()}
+					}
+					res.Operations = len(res.History)
+					fmt.Fprintf(stdout, "corrupted (%s): %s\n", corrupt, what)
+				}
+				t0 := time.Now()
+				res.Verdict = lin.Check(res.History, o.Timeout)
+				res.Check = time.Since(t0)
 				fmt.Fprintf(stdout, "history: %d operations (%d on byte streams, %d on establishment) in %d partitions\n",
 					res.Operations, res.StreamOps, res.EstablishOps, res.Partitions)
 				fmt.Fprintf(stdout, "         %d connections established; %s\n", res.Connections, res.Counts)
 				fmt.Fprintf(stdout, "relay:   %d segments forwarded, %d lost, %d duplicated, %d reordered\n",
 					res.Relay.Forwarded, res.Relay.Dropped, res.Relay.Duplicated, res.Relay.Reordered)
-				fmt.Fprintf(stdout, "workload %v, check time %v\n", res.Workload.Round(time.Millisecond), res.Check.Round(time.Millisecond))
+				fmt.Fprintf(stdout, "workload %v (recording), check time %v (%.0f operations/s)\n",
+					res.Workload.Round(time.Millisecond), res.Check.Round(time.Millisecond), float64(len(res.History))/res.Check.Seconds())
 				if html != "" {
 					if err := res.WriteHTML(html); err != nil {
 						return &exitError{code: exitUsage, msg: err.Error()}
@@ -68,10 +86,21 @@ func init() {
 				case porcupine.Ok:
 					return nil
 				case porcupine.Illegal:
+					if corrupt != "" {
+						return &exitError{code: exitViolated, msg: "the corrupted history is not linearizable: the check caught the corruption"}
+					}
 					return &exitError{code: exitViolated, msg: "the history is not linearizable: no order of the operations fits the model"}
 				}
 				return &exitError{code: exitUsage, msg: fmt.Sprintf("the check did not finish within --timeout %v: the verdict is Unknown", o.Timeout)}
 			}
 		},
 	})
+}
+
+func corruptions() string {
+	var names []string
+	for _, c := range lin.Corruptions {
+		names = append(names, string(c))
+	}
+	return strings.Join(names, ", ")
 }

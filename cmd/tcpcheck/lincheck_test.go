@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcpcheck/tcpcheck/check/lin"
 	"github.com/tcpcheck/tcpcheck/internal/testenv"
 )
 
@@ -37,10 +38,24 @@ func TestLincheckRejectsBadOptions(t *testing.T) {
 		{"--conns", "10", "--ops", "3"},
 		{"--timeout", "0s"},
 		{"extra"},
+		{"--corrupt", "no-such"},
 	} {
 		code, _, stderr := runCLI(t, append([]string{"lincheck"}, args...)...)
 		if code != exitUsage || !strings.Contains(stderr, "lincheck") {
 			t.Errorf("lincheck %v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+}
+
+// TestLincheckCatchesCorruption records a good history, corrupts it in
+// each way lincheck offers and requires the check to fail with exit 1.
+func TestLincheckCatchesCorruption(t *testing.T) {
+	for _, c := range lin.Corruptions {
+		kind := string(c)
+		code, stdout, stderr := runCLI(t, "lincheck", "--conns", "8", "--ops", "320", "--loss", "0.02", "--conform=false", "--corrupt", kind)
+		if code != exitViolated || !strings.Contains(stdout, "corrupted ("+kind+"): ") || !strings.Contains(stdout, "verdict: Illegal") ||
+			!strings.Contains(stderr, "caught the corruption") {
+			t.Errorf("--corrupt %s: exit %d\nstdout: %s\nstderr: %s", kind, code, stdout, stderr)
 		}
 	}
 }
