@@ -17,4 +17,19 @@
 //
 // The model is partitioned by connection and by 4-tuple, so the check
 // stays fast. A check that times out is Unknown, reported as such.
+//
+// At scale: [Record] runs the workload and returns the history unchecked,
+// [Check] checks it (porcupine checks the partitions in parallel and stops
+// at the first one that is not linearizable), [Run] does both. Recording
+// takes no lock: each client appends to a log of its own. The model's
+// state keeps each byte stream as a chain of shared, immutable chunks, so a
+// write adds one chunk and copies nothing, and two states are equal when
+// their streams hold the same octets whatever the chunks. A history of
+// about 110,000 operations over 1,000 connections checks in about 0.1 s on
+// two cores (BenchmarkCheck100k; `go run ./bench` reports it).
+//
+// [Corrupt] changes a recorded history in one place no correct endpoint
+// could produce (a forged octet, two reads swapped, a read before any
+// write, a lost accept); the check must then say Illegal, which the tests,
+// the bench and `tcpcheck lincheck --corrupt` show.
 package lin
