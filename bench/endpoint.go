@@ -37,8 +37,8 @@ type endpointReport struct {
 	CycleOptions string // our stack's options for the handshake and latency runs
 	BulkOptions  string // and for the bulk runs
 
-	Conc1, Conc4 epPair   // handshake+close cycles per second
-	P50, P99     epPair   // request/response round trip, microseconds
+	Conc1, Conc4 epPair    // handshake+close cycles per second
+	P50, P99     epPair    // request/response round trip, microseconds
 	UDPP50       []float64 // raw UDP round trip, microseconds, per round
 	UDPP99       []float64
 	Goodput      epPair // bulk goodput, octets per second
