@@ -45,6 +45,12 @@ type engineOpts struct {
 	quiescence bool
 	progress   io.Writer
 	hash       func([]byte) uint64 // nil means fingerprint
+	bitstate   int                 // log2 of the bit table's size; 0 = not bitstate
+	hashes     int                 // bits a state in bitstate mode
+	shardI     int
+	shardN     int   // > 1: explore part shardI of shardN (see Shard)
+	splitWidth int   // level size per shard at which the frontier is split
+	visited    func([]uint64) error
 }
 
 // The limits that make a run incomplete.
@@ -79,6 +85,11 @@ type outcome struct {
 	deadlock bool  // the Quiescence violation is a deadlock (no successors)
 	path     []int // initial state number, then successor numbers
 	quiesced bool  // the Quiescence check ran to the end
+
+	storage    Storage
+	splitDepth int
+	frontier   int64
+	owned      int64
 }
 
 type violRec struct {
@@ -99,6 +110,7 @@ type worker struct {
 	deadMin     uint32
 	sawNew      bool
 	fps         []uint64
+	xs          []uint32
 	levelStart  int64      // transitions before this level
 	touch       uint64     // sums the touched slots so the loads are not optimised away
 	edgeTmp     [][]uint64 // this level's edges, in chunks: from, n, targets...
@@ -115,7 +127,7 @@ type engine struct {
 	k    int
 	hash func([]byte) uint64
 
-	vis    *visited
+	vis    stateSet
 	lvl    *level
 	keys   *keyStore // exact mode: every state's key by index
 	parent blocks[uint32]
@@ -139,6 +151,12 @@ type engine struct {
 	grown    float64      // new states per expanded state in the last level
 	peak     int64
 	start    time.Time
+
+	// Shard mode: the depth whose level was split (-1 until then), its
+	// size, and the states of it this shard owns.
+	splitDepth int
+	frontier   int64
+	owned      atomic.Int64
 
 	// For the progress line, which runs beside the workers.
 	progStates   atomic.Int64
@@ -164,11 +182,18 @@ func newEngine(sp space, opt engineOpts) *engine {
 	if opt.workers > 255 {
 		opt.workers = 255
 	}
-	e := &engine{sp: sp, opt: opt, k: sp.keySize(), hash: opt.hash}
+	e := &engine{sp: sp, opt: opt, k: sp.keySize(), hash: opt.hash, splitDepth: -1}
 	if e.hash == nil {
 		e.hash = fingerprint
 	}
-	e.vis = newVisited(opt.exact || opt.quiescence)
+	switch {
+	case opt.exact || opt.quiescence:
+		e.vis = newVisited(true)
+	case opt.bitstate > 0:
+		e.vis = newBitSet(uint(opt.bitstate), opt.hashes)
+	default:
+		e.vis = newPackedSet()
+	}
 	e.lvl = newLevel()
 	if opt.exact {
 		e.keys = &keyStore{k: e.k}
@@ -203,6 +228,13 @@ func run(sp space, opt engineOpts) (*outcome, error) {
 	out.seconds = time.Since(e.start).Seconds()
 	out.states = e.states
 	out.peakBytes = e.peak
+	out.splitDepth, out.frontier, out.owned = e.splitDepth, e.frontier, e.owned.Load()
+	out.storage = e.storage()
+	if opt.visited != nil {
+		if err := e.vis.walk(opt.visited); err != nil {
+			return nil, err
+		}
+	}
 	for _, w := range e.ws {
 		out.transitions += w.transitions
 		for r, c := range w.covered {
@@ -348,8 +380,7 @@ func (e *engine) initLevel(out *outcome) error {
 		e.succ.grow(int(e.states))
 		*e.parent.at(int(idx)) = noState
 		*e.succ.at(int(idx)) = uint16(i)
-		e.vis.reserve(shardOf(fp), 1)
-		e.vis.insert(fp, idx)
+		e.vis.add(shardOf(fp), []uint64{fp}, []uint32{idx})
 		if e.keys != nil {
 			e.keys.grow(int(e.states))
 			copy(e.keys.at(int(idx)), k)
@@ -362,6 +393,7 @@ func (e *engine) initLevel(out *outcome) error {
 	if e.opt.quiescence {
 		e.quiet.grow(int(e.states+63) / 64)
 	}
+	e.maybeSplit()
 	e.progStates.Store(e.states)
 	e.progFrontier.Store(int64(e.curN))
 	e.track()
@@ -457,6 +489,15 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 		}
 		key := c.a.key(p)
 		pidx := *c.a.idx(p)
+		if e.depth == e.splitDepth && !e.owns(key) {
+			// Another shard explores this state further; for the
+			// Quiescence check it stands for the states it leads to,
+			// which that shard checks.
+			if e.opt.quiescence {
+				atomic.OrUint64(e.quiet.at(int(pidx>>6)), 1<<(pidx&63))
+			}
+			continue
+		}
 		w.keys, w.rows = w.exp.next(key, w.keys[:0], w.rows[:0])
 		n := len(w.rows)
 		if n > maxSucc {
@@ -495,8 +536,7 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 		for j := 0; j < n; j++ {
 			fp := e.hash(w.keys[j*k : (j+1)*k])
 			w.fps = append(w.fps, fp)
-			s := &e.vis.shards[shardOf(fp)]
-			touch += s.fps[home(fp, len(s.fps))]
+			touch += e.vis.touch(fp)
 		}
 		w.touch += touch
 		for j := 0; j < n; j++ {
@@ -670,14 +710,16 @@ func (e *engine) place() error {
 			}
 		}
 	})
-	e.parallel(numShards, func(_ *worker, si int) {
+	e.parallel(numShards, func(w *worker, si int) {
 		s := &e.lvl.shards[si]
-		e.vis.reserve(si, s.n)
+		w.fps, w.xs = w.fps[:0], w.xs[:0]
 		for i := range s.slots {
 			if sl := &s.slots[i]; sl.fp != 0 {
-				e.vis.insert(sl.fp, *e.cand(sl.ref))
+				w.fps = append(w.fps, sl.fp)
+				w.xs = append(w.xs, *e.cand(sl.ref))
 			}
 		}
+		e.vis.add(si, w.fps, w.xs)
 	})
 	if e.opt.quiescence {
 		e.parallel(len(e.ws), func(_ *worker, i int) { e.ws[i].resolveEdges() })
@@ -756,9 +798,44 @@ func (e *engine) advance() {
 	for _, w := range e.ws {
 		w.newCount.Store(0)
 	}
+	e.maybeSplit()
 	e.progStates.Store(e.states)
 	e.progDepth.Store(int64(e.depth))
 	e.progFrontier.Store(int64(e.curN))
+}
+
+// storage describes the visited set and the states it may have missed.
+func (e *engine) storage() Storage {
+	switch v := e.vis.(type) {
+	case *bitSet:
+		m := float64(uint64(1) << v.m)
+		return Storage{Mode: "bitstate", Bits: int64(1) << v.m, Hashes: v.k,
+			HashFactor: m / float64(max(e.states, 1)), ExpectedMissed: bitstateMissed(e.states, v.m, v.k)}
+	}
+	if e.opt.exact {
+		return Storage{Mode: "exact"}
+	}
+	return Storage{Mode: "fingerprint", Bits: 64, ExpectedMissed: fingerprintMissed(e.states)}
+}
+
+// maybeSplit makes the current level the split level of a sharded run
+// when it is the first one wide enough.
+func (e *engine) maybeSplit() {
+	if e.opt.shardN > 1 && e.splitDepth < 0 && e.curN >= e.opt.splitWidth*e.opt.shardN {
+		e.splitDepth = e.depth
+		e.frontier = int64(e.curN)
+	}
+}
+
+// owns reports whether key, a state of the split level, is this shard's.
+// The part is taken from fingerprint bits that neither hash table uses
+// to place it, so that each shard's part is spread over all of them.
+func (e *engine) owns(key []byte) bool {
+	own := int(mix(e.hash(key), hashM3)%uint64(e.opt.shardN)) == e.opt.shardI
+	if own {
+		e.owned.Add(1)
+	}
+	return own
 }
 
 func resize[T any](s []T, n int) []T {

@@ -49,6 +49,66 @@ type Options struct {
 	// Quiescence is checked exactly when it is listed. Empty means every
 	// invariant, plus Quiescence when Quiescence is set.
 	Properties []string
+	// Bitstate, when above 0, stores the visited set as a table of
+	// 2^Bitstate bits, BitstateHashes bits a state (SPIN's bitstate or
+	// supertrace storage): far less memory, at the price that a state whose
+	// bits are all already set is taken for visited and not explored.
+	// Result.Storage reports the expected number of states so missed.
+	// Exact and Quiescence need the states themselves and are refused with
+	// it. Bitstate is 10..40.
+	Bitstate       int
+	BitstateHashes int // bits set per state, 1..8; 0 means 3, as SPIN's default
+	// Shard, when Shard.N > 1, explores one part of the state space; see
+	// [Shard].
+	Shard Shard
+	// Visited, when not nil, receives the 64-bit fingerprint of every
+	// visited state once the run has ended, in increasing order, in
+	// batches (the slice is reused between calls). [Merge] unions shards
+	// with them. Not available with Bitstate. An error stops the walk and
+	// is returned by Explore.
+	Visited func(fps []uint64) error
+}
+
+// Shard splits a run so that N processes (machines of a CI matrix or a
+// batch cluster) each explore part of the state space and [Merge] combines
+// their results. Every shard explores breadth-first from the initial states
+// to the split depth: the first depth whose level holds at least
+// SplitWidth*N states (the same in every shard, since the search is
+// deterministic). There each keeps only the states whose fingerprint falls
+// in its part (I of N) and explores everything they lead to. A state below
+// the split depth reachable from the frontier states of several shards is
+// explored by each of them; the union of the shards' visited sets is
+// exactly the visited set of a single run.
+type Shard struct {
+	I, N int
+	// SplitWidth is the level size per shard at which the frontier is
+	// split; 0 means 256.
+	SplitWidth int
+}
+
+// Storage says how the run stored its visited states and what that risks.
+type Storage struct {
+	Mode string // "exact", "fingerprint" or "bitstate"
+	// Bits is the size of the bit table (bitstate) or of a fingerprint,
+	// Hashes the bits set per state (bitstate).
+	Bits   int64
+	Hashes int
+	// HashFactor is the bits of the table per state stored (bitstate), as
+	// SPIN prints it: coverage is near complete when it is above 100.
+	HashFactor float64
+	// ExpectedMissed is the expected number of reachable states that were
+	// not explored because they were taken for states already visited:
+	// hash collisions of the fingerprints, or, in bitstate mode, states
+	// whose bits were all already set. 0 in exact mode.
+	ExpectedMissed float64
+}
+
+// ShardInfo says what part of the state space a sharded run explored.
+type ShardInfo struct {
+	I, N       int
+	SplitDepth int   // the depth at which the frontier was split; -1 if no level was wide enough
+	Frontier   int64 // states of the split level
+	Owned      int64 // of those, the states this shard explored further
 }
 
 // Result is what a run found.
@@ -84,6 +144,8 @@ type Result struct {
 	Coverage      Coverage
 	Violation     *Violation // the shortest counterexample, or nil
 	Deadlocks     int64
+	Storage       Storage
+	Shard         *ShardInfo // nil unless Options.Shard was set
 }
 
 // PropertyResult is the verdict of one property.
@@ -158,7 +220,11 @@ func Explore(sys *model.System, opt Options) (*Result, error) {
 		sp.props = keep
 	}
 	eo := engineOpts{workers: opt.Workers, exact: opt.Exact, maxDepth: opt.MaxDepth, maxStates: opt.MaxStates,
-		timeout: opt.Timeout, quiescence: opt.Quiescence, progress: opt.Progress}
+		timeout: opt.Timeout, quiescence: opt.Quiescence, progress: opt.Progress,
+		bitstate: opt.Bitstate, hashes: opt.BitstateHashes, visited: opt.Visited}
+	if err := storageOpts(&eo, opt); err != nil {
+		return nil, err
+	}
 	if eo.workers == 0 {
 		eo.workers = runtime.GOMAXPROCS(0)
 	}
@@ -178,6 +244,10 @@ func Explore(sys *model.System, opt Options) (*Result, error) {
 	}
 	if out.states > 0 {
 		res.BytesPerState = float64(out.peakBytes) / float64(out.states)
+	}
+	res.Storage = out.storage
+	if eo.shardN > 1 {
+		res.Shard = &ShardInfo{I: eo.shardI, N: eo.shardN, SplitDepth: out.splitDepth, Frontier: out.frontier, Owned: out.owned}
 	}
 	for r, c := range out.covered {
 		if c {
@@ -223,6 +293,46 @@ func Explore(sys *model.System, opt Options) (*Result, error) {
 		res.Verdict = Ok
 	}
 	return res, nil
+}
+
+// storageOpts checks the storage and shard options and copies them to eo.
+func storageOpts(eo *engineOpts, opt Options) error {
+	if opt.Bitstate != 0 {
+		if opt.Bitstate < 10 || opt.Bitstate > 40 {
+			return fmt.Errorf("check: bitstate table of 2^%d bits: use 10..40 (2^30 bits is 128 MiB)", opt.Bitstate)
+		}
+		if opt.Exact {
+			return errors.New("check: bitstate storage keeps no states, so it cannot be exact; choose one")
+		}
+		if opt.Quiescence {
+			return errors.New("check: the Quiescence check needs every state's index, which bitstate storage does not keep; turn Quiescence off")
+		}
+		if opt.Visited != nil {
+			return errors.New("check: bitstate storage keeps no fingerprints to list (shards to merge need fingerprint or exact storage)")
+		}
+	}
+	if opt.BitstateHashes != 0 && (opt.Bitstate == 0 || opt.BitstateHashes < 1 || opt.BitstateHashes > 8) {
+		return fmt.Errorf("check: %d bitstate hashes: use 1..8, with Bitstate set", opt.BitstateHashes)
+	}
+	if eo.hashes == 0 {
+		eo.hashes = 3
+	}
+	sh := opt.Shard
+	if sh.N != 0 || sh.I != 0 {
+		if sh.N < 1 || sh.I < 0 || sh.I >= sh.N {
+			return fmt.Errorf("check: shard %d/%d: want I/N with 0 <= I < N", sh.I, sh.N)
+		}
+		if sh.SplitWidth < 0 {
+			return fmt.Errorf("check: shard split width %d: want >= 0", sh.SplitWidth)
+		}
+	}
+	if sh.N > 1 {
+		eo.shardI, eo.shardN, eo.splitWidth = sh.I, sh.N, sh.SplitWidth
+		if eo.splitWidth == 0 {
+			eo.splitWidth = 256
+		}
+	}
+	return nil
 }
 
 // modelSpace adapts a model.System to the engine.

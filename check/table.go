@@ -2,6 +2,7 @@ package check
 
 import (
 	"bytes"
+	"slices"
 	"sync"
 )
 
@@ -25,6 +26,23 @@ func next(i, n int) int {
 		return 0
 	}
 	return i
+}
+
+// stateSet is the set of states of the levels already placed, by
+// fingerprint. It is only read while a level is being expanded and only
+// written, one shard per worker, between levels, so lookups need no
+// synchronisation. Three kinds: visited (a hash table, with each state's
+// index when the engine needs it), packedSet (sorted fingerprints, packed;
+// the least memory that keeps every fingerprint) and bitSet (bitstate).
+type stateSet interface {
+	// lookup returns the index stored with fp (0 when indices are not
+	// kept) and whether the state is present. With keys != nil (exact
+	// mode) an entry only matches when its stored key equals key.
+	lookup(fp uint64, key []byte, keys *keyStore) (uint32, bool)
+	touch(fp uint64) uint64
+	add(si int, fps []uint64, xs []uint32)
+	walk(f func([]uint64) error) error
+	bytes() int64
 }
 
 // visited is the set of states of the levels already placed: an
@@ -111,9 +129,49 @@ func (v *visited) reserve(si, extra int) {
 	}
 }
 
-// insert adds fp with index x; the caller has reserved room and guarantees
-// that the state is not present (duplicates of fp are allowed in exact mode).
-func (v *visited) insert(fp uint64, x uint32) { v.insertShard(&v.shards[shardOf(fp)], fp, x) }
+// touch loads fp's home slot, so that the cache miss of a lookup soon
+// after overlaps with other work.
+func (v *visited) touch(fp uint64) uint64 {
+	s := &v.shards[shardOf(fp)]
+	return s.fps[home(fp, len(s.fps))]
+}
+
+// add inserts the states of shard si, whose fingerprints are fps and
+// indices xs; none is present yet (duplicates of a fingerprint are allowed
+// in exact mode).
+func (v *visited) add(si int, fps []uint64, xs []uint32) {
+	v.reserve(si, len(fps))
+	s := &v.shards[si]
+	for i, fp := range fps {
+		var x uint32
+		if xs != nil {
+			x = xs[i]
+		}
+		v.insertShard(s, fp, x)
+	}
+}
+
+// walk calls f with each shard's fingerprints in increasing order; shards
+// are taken by their top bits, so the whole walk is in increasing order.
+func (v *visited) walk(f func([]uint64) error) error {
+	var buf []uint64
+	for i := range v.shards {
+		buf = buf[:0]
+		for _, fp := range v.shards[i].fps {
+			if fp != 0 {
+				buf = append(buf, fp)
+			}
+		}
+		slices.Sort(buf)
+		buf = slices.Compact(buf)
+		if len(buf) > 0 {
+			if err := f(buf); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 func (v *visited) insertShard(s *vshard, fp uint64, x uint32) {
 	n := len(s.fps)

@@ -1,0 +1,141 @@
+package check
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestPackedSetAgainstMap adds levels of random fingerprints, some sharing
+// buckets and stored bits with others, and compares every lookup and the
+// walk with a map.
+func TestPackedSetAgainstMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	p := newPackedSet()
+	want := map[uint64]bool{}
+	for level := 0; level < 12; level++ {
+		byShard := map[int][]uint64{}
+		for i := 0; i < 1<<level*40; i++ {
+			fp := r.Uint64() | 1
+			if i%7 == 0 {
+				fp = fp&^0xffff | 0x1234 // same low bits as others
+			}
+			if want[fp] {
+				continue
+			}
+			want[fp] = true
+			byShard[shardOf(fp)] = append(byShard[shardOf(fp)], fp)
+		}
+		for si, fps := range byShard {
+			p.add(si, slices.Clone(fps), nil)
+		}
+		for fp := range want {
+			if _, ok := p.lookup(fp, nil, nil); !ok {
+				t.Fatalf("level %d: %#x added but not found", level, fp)
+			}
+		}
+		for i := 0; i < 10000; i++ {
+			fp := r.Uint64() | 1
+			if _, ok := p.lookup(fp, nil, nil); ok != want[fp] {
+				t.Fatalf("level %d: lookup(%#x) = %v, want %v", level, fp, ok, want[fp])
+			}
+		}
+	}
+	var got []uint64
+	if err := p.walk(func(b []uint64) error { got = append(got, b...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.IsSorted(got) || len(got) != len(want) {
+		t.Fatalf("walk: %d fingerprints (sorted %v), want %d", len(got), slices.IsSorted(got), len(want))
+	}
+	for _, fp := range got {
+		if !want[fp] {
+			t.Fatalf("walk returned %#x, never added", fp)
+		}
+	}
+	if per := float64(p.bytes()) / float64(len(want)); per > 8 {
+		t.Errorf("%.1f bytes per fingerprint, want at most 8 (about 6.5 at this size)", per)
+	}
+}
+
+func TestBitSet(t *testing.T) {
+	s := newBitSet(20, 3)
+	r := rand.New(rand.NewPCG(3, 4))
+	var in []uint64
+	for i := 0; i < 1000; i++ {
+		in = append(in, r.Uint64()|1)
+	}
+	s.add(0, in, nil)
+	for _, fp := range in {
+		if _, ok := s.lookup(fp, nil, nil); !ok {
+			t.Fatalf("%#x added but not found", fp)
+		}
+	}
+	false_ := 0
+	for i := 0; i < 100000; i++ {
+		if _, ok := s.lookup(r.Uint64()|1, nil, nil); ok {
+			false_++
+		}
+	}
+	// 3000 bits set of 2^20: a false positive needs 3 set bits, about
+	// (3000/2^20)^3 = 2.3e-8 each.
+	if false_ > 2 {
+		t.Errorf("%d false positives in 100000 lookups, want about 0", false_)
+	}
+	if err := s.walk(func([]uint64) error { return nil }); err == nil {
+		t.Error("walk of a bitstate set: no error")
+	}
+}
+
+func TestBitstateMissed(t *testing.T) {
+	// Far more bits than states: almost nothing is missed.
+	if m := bitstateMissed(1000, 30, 3); m > 1e-9 {
+		t.Errorf("1000 states in 2^30 bits: %g missed, want ~0", m)
+	}
+	// A table too small: most states are missed. n = m bits, k = 1:
+	// sum of 1-e^(-i/m) over i < m is m/e.
+	n := int64(1 << 16)
+	got, want := bitstateMissed(n, 16, 1), float64(n)/2.718281828
+	if got < want*0.99 || got > want*1.01 {
+		t.Errorf("2^16 states, 2^16 bits, 1 hash: %g missed, want about %g", got, want)
+	}
+}
+
+// BenchmarkSetLookup compares lookups (half present, half absent) in the
+// fingerprint sets at 8 million states: the hash table the engine keeps
+// with indices, and the packed sorted set of fingerprint mode.
+func BenchmarkSetLookup(b *testing.B) {
+	const n = 8 << 20
+	r := rand.New(rand.NewPCG(5, 6))
+	fps := make([]uint64, n)
+	byShard := make([][]uint64, numShards)
+	for i := range fps {
+		fps[i] = r.Uint64() | 1
+		byShard[shardOf(fps[i])] = append(byShard[shardOf(fps[i])], fps[i])
+	}
+	sets := []struct {
+		name string
+		s    stateSet
+	}{{"hash", newVisited(false)}, {"packed", newPackedSet()}}
+	for _, c := range sets {
+		for si, l := range byShard {
+			c.s.add(si, slices.Clone(l), make([]uint32, len(l)))
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportMetric(float64(c.s.bytes())/n, "bytes/state")
+			found := 0
+			for i := 0; i < b.N; i++ {
+				fp := fps[i&(n-1)]
+				if i&1 == 1 {
+					fp = r.Uint64() | 1
+				}
+				if _, ok := c.s.lookup(fp, nil, nil); ok {
+					found++
+				}
+			}
+			if b.N > 2 && found == 0 {
+				b.Fatal("nothing found")
+			}
+		})
+	}
+}
