@@ -48,8 +48,8 @@ type engineOpts struct {
 	bitstate   int                 // log2 of the bit table's size; 0 = not bitstate
 	hashes     int                 // bits a state in bitstate mode
 	shardI     int
-	shardN     int   // > 1: explore part shardI of shardN (see Shard)
-	splitWidth int   // level size per shard at which the frontier is split
+	shardN     int // > 1: explore part shardI of shardN (see Shard)
+	splitWidth int // level size per shard at which the frontier is split
 	visited    func([]uint64) error
 }
 
