@@ -130,8 +130,7 @@ type engine struct {
 	vis    stateSet
 	lvl    *level
 	keys   *keyStore // exact mode: every state's key by index
-	parent blocks[uint32]
-	succ   blocks[uint16]
+	links  links
 	quiet  blocks[uint64] // bitset of quiescent states (Quiescence)
 	pool   *blockPool
 	ws     []*worker
@@ -361,6 +360,7 @@ func (e *engine) initLevel(out *outcome) error {
 	a := e.cur[0]
 	exp := e.ws[0].exp
 	best, prop := noState, 0
+	var nums []uint16
 	for i, k := range inits {
 		if len(k) != e.k {
 			return fmt.Errorf("check: initial state %d has a %d-byte key, want %d", i, len(k), e.k)
@@ -376,10 +376,7 @@ func (e *engine) initLevel(out *outcome) error {
 			return err
 		}
 		*a.idx(p) = idx
-		e.parent.grow(int(e.states))
-		e.succ.grow(int(e.states))
-		*e.parent.at(int(idx)) = noState
-		*e.succ.at(int(idx)) = uint16(i)
+		nums = append(nums, uint16(i))
 		e.vis.add(shardOf(fp), []uint64{fp}, []uint32{idx})
 		if e.keys != nil {
 			e.keys.grow(int(e.states))
@@ -389,6 +386,7 @@ func (e *engine) initLevel(out *outcome) error {
 			best, prop = idx, v
 		}
 	}
+	e.links.addInit(nums)
 	e.curStart, e.curN = 0, int(e.states)
 	if e.opt.quiescence {
 		e.quiet.grow(int(e.states+63) / 64)
@@ -683,8 +681,7 @@ func (e *engine) place() error {
 		}
 	})
 	e.states += int64(total)
-	e.parent.grow(int(e.states))
-	e.succ.grow(int(e.states))
+	ll := e.links.addLevel(cnt[:e.curN+1])
 	if e.keys != nil {
 		e.keys.grow(int(e.states))
 	}
@@ -702,8 +699,7 @@ func (e *engine) place() error {
 				idx := nextStart + int(cnt[q]) + j
 				ref := o & (1<<48 - 1)
 				*e.cand(ref) = uint32(idx)
-				*e.parent.at(idx) = uint32(e.curStart + q)
-				*e.succ.at(idx) = uint16(o >> 48)
+				ll.setSucc(idx-nextStart, uint16(o>>48))
 				if e.keys != nil {
 					copy(e.keys.at(idx), e.candKey(ref))
 				}
@@ -849,23 +845,11 @@ func resize[T any](s []T, n int) []T {
 
 // path returns the initial state number and the successor numbers that
 // lead to state idx.
-func (e *engine) path(idx uint32) []int {
-	var rev []int
-	for {
-		rev = append(rev, int(*e.succ.at(int(idx))))
-		p := *e.parent.at(int(idx))
-		if p == noState {
-			break
-		}
-		idx = p
-	}
-	slices.Reverse(rev)
-	return rev
-}
+func (e *engine) path(idx uint32) []int { return e.links.path(idx) }
 
 // memory is the bytes held by the engine's tables now.
 func (e *engine) memory() int64 {
-	b := e.vis.bytes() + e.lvl.bytes() + e.pool.bytes() + e.parent.bytes() + e.succ.bytes() + e.quiet.bytes()
+	b := e.vis.bytes() + e.lvl.bytes() + e.pool.bytes() + e.links.bytes() + e.quiet.bytes()
 	if e.keys != nil {
 		b += e.keys.bytes()
 	}
