@@ -17,10 +17,20 @@ func queueAppend(q, store *[]byte, p []byte) {
 	}
 	need := len(*q) + len(p)
 	if cap(*store) < need {
-		s := make([]byte, 0, max(need, 2*cap(*store), 4096))
+		s := make([]byte, 0, max(need, 2*cap(*store)))
 		*store = s[:cap(s)]
 	}
 	s := (*store)[:cap(*store)]
 	n := copy(s, *q) // copy is memmove: the regions may overlap
 	*q = append(s[:n], p...)
+}
+
+// keepStore returns the store of a queue that has just emptied, or nil
+// when it is small: a connection that moves little text (most of them)
+// then holds no buffer while idle, and one that streams keeps its array.
+func keepStore(store []byte) []byte {
+	if cap(store) < 64<<10 {
+		return nil
+	}
+	return store
 }

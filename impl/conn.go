@@ -18,7 +18,7 @@ var _ net.Conn = (*Conn)(nil)
 func (c *Conn) Read(p []byte) (int, error) {
 	s := c.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	for {
 		switch {
 		case c.userClosed:
@@ -31,6 +31,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			c.rcvBuf = c.rcvBuf[n:]
 			if len(c.rcvBuf) == 0 {
 				c.rcvBuf = nil
+				c.rcvStore = keepStore(c.rcvStore)
 			}
 			c.windowUpdate()
 			return n, nil
@@ -47,7 +48,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			return 0, os.ErrDeadlineExceeded
 		}
 		ch, dl := c.wake, c.rd.done()
-		s.mu.Unlock()
+		s.unlock()
 		select {
 		case <-ch:
 		case <-dl:
@@ -63,7 +64,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 func (c *Conn) Write(p []byte) (int, error) {
 	s := c.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	total := 0
 	for len(p) > 0 {
 		switch {
@@ -87,7 +88,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			continue
 		}
 		ch, dl := c.wake, c.wd.done()
-		s.mu.Unlock()
+		s.unlock()
 		select {
 		case <-ch:
 		case <-dl:
@@ -104,7 +105,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 func (c *Conn) Close() error {
 	s := c.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if c.userClosed {
 		return net.ErrClosed
 	}
@@ -122,7 +123,7 @@ func (c *Conn) Close() error {
 func (c *Conn) CloseWrite() error {
 	s := c.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	switch {
 	case c.userClosed:
 		return net.ErrClosed
@@ -139,7 +140,7 @@ func (c *Conn) CloseWrite() error {
 func (c *Conn) Abort() error {
 	s := c.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if c.userClosed && c.deleted {
 		return net.ErrClosed
 	}
@@ -153,7 +154,7 @@ func (c *Conn) Abort() error {
 // State returns the connection's RFC 9293 state.
 func (c *Conn) State() spec.State {
 	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
+	defer c.s.unlock()
 	return c.state
 }
 
@@ -166,7 +167,7 @@ func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote) 
 // SetDeadline sets the read and write deadlines.
 func (c *Conn) SetDeadline(t time.Time) error {
 	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
+	defer c.s.unlock()
 	c.rd.set(t, !c.deleted)
 	c.wd.set(t, !c.deleted)
 	return nil
@@ -175,7 +176,7 @@ func (c *Conn) SetDeadline(t time.Time) error {
 // SetReadDeadline sets the deadline for Read; zero means none.
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
+	defer c.s.unlock()
 	c.rd.set(t, !c.deleted)
 	return nil
 }
@@ -183,7 +184,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 // SetWriteDeadline sets the deadline for Write; zero means none.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
+	defer c.s.unlock()
 	c.wd.set(t, !c.deleted)
 	return nil
 }
@@ -229,7 +230,7 @@ func (d *deadline) set(at time.Time, live bool) {
 	ch := d.ch
 	d.t = d.s.clock.AfterFunc(wait, func() {
 		d.s.mu.Lock()
-		defer d.s.mu.Unlock()
+		defer d.s.unlock()
 		if d.ch == ch && !d.passed() {
 			close(ch)
 		}

@@ -54,7 +54,7 @@ func (s *Stack) countTimeWait(c *Conn, from spec.State) {
 // TimeWait returns the number of connections in TIME-WAIT.
 func (s *Stack) TimeWait() int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.twCount
 }
 

@@ -91,7 +91,7 @@ func (l *Listener) AcceptConn() (*Conn, error) {
 	s.mu.Lock()
 	for {
 		if l.closed {
-			s.mu.Unlock()
+			s.unlock()
 			return nil, net.ErrClosed
 		}
 		if len(l.queue) > 0 {
@@ -99,11 +99,11 @@ func (l *Listener) AcceptConn() (*Conn, error) {
 			l.queue[0] = nil
 			l.queue = l.queue[1:]
 			c.listener = nil
-			s.mu.Unlock()
+			s.unlock()
 			return c, nil
 		}
 		ch := l.wake
-		s.mu.Unlock()
+		s.unlock()
 		<-ch
 		s.mu.Lock()
 	}
@@ -113,7 +113,7 @@ func (l *Listener) AcceptConn() (*Conn, error) {
 // connections not yet accepted.
 func (l *Listener) Close() error {
 	l.s.mu.Lock()
-	defer l.s.mu.Unlock()
+	defer l.s.unlock()
 	if l.closed {
 		return net.ErrClosed
 	}
@@ -151,6 +151,6 @@ func (l *Listener) Addr() net.Addr {
 // State returns LISTEN while the listener is open, CLOSED after Close.
 func (l *Listener) State() spec.State {
 	l.s.mu.Lock()
-	defer l.s.mu.Unlock()
+	defer l.s.unlock()
 	return l.tcb.state
 }

@@ -172,7 +172,11 @@ type Stack struct {
 	listeners map[uint16]*Listener
 	nextPort  uint16
 	stats     Stats
-	encBuf    []byte
+	outQ      []outSeg // segments queued for the link (flush.go)
+	outBuf    []byte
+	spareQ    []outSeg
+	spareBuf  []byte
+	flushing  bool          // a goroutine is sending the queue
 	timeWait  []*Conn       // connections that entered TIME-WAIT, oldest first (some may have left it since)
 	twCount   int           // connections in TIME-WAIT now
 	machine   *spec.Machine // Options.Table interpreted; nil for the generated step
@@ -214,7 +218,7 @@ func (s *Stack) Addr() netip.AddrPort { return s.local }
 // Stats returns the stack's counters.
 func (s *Stack) Stats() Stats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.stats
 }
 
@@ -243,7 +247,7 @@ func (s *Stack) isn(local, remote netip.AddrPort) spec.Seq {
 func (s *Stack) input(from netip.AddrPort, b []byte) {
 	h, payload, err := Decode(b, from.Addr(), s.local.Addr())
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if s.closed {
 		return
 	}
@@ -344,7 +348,7 @@ func (s *Stack) connect(ap netip.AddrPort) (*Conn, error) {
 		return nil, errorf("dial %v: port 0", ap)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if s.closed {
 		return nil, net.ErrClosed
 	}
@@ -369,7 +373,7 @@ func (s *Stack) connect(ap netip.AddrPort) (*Conn, error) {
 func (c *Conn) waitConnected(ctx context.Context) error {
 	s := c.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	for {
 		switch {
 		case c.connected:
@@ -380,7 +384,7 @@ func (c *Conn) waitConnected(ctx context.Context) error {
 			return ErrNotExist
 		}
 		ch := c.wake
-		s.mu.Unlock()
+		s.unlock()
 		select {
 		case <-ch:
 			s.mu.Lock()
@@ -407,7 +411,7 @@ func (s *Stack) Listen(addr string) (*Listener, error) {
 		return nil, errorf("listen %s: the stack's address is %v", addr, s.local.Addr())
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if s.closed {
 		return nil, net.ErrClosed
 	}
@@ -459,7 +463,7 @@ func (i ConnInfo) String() string {
 // local port and peer) with their states.
 func (s *Stack) Connections() []ConnInfo {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	var out []ConnInfo
 	ports := make([]uint16, 0, len(s.listeners))
 	for p := range s.listeners {
@@ -481,7 +485,7 @@ func (s *Stack) Connections() []ConnInfo {
 func (s *Stack) Close() error {
 	s.mu.Lock()
 	if s.closed {
-		s.mu.Unlock()
+		s.unlock()
 		return net.ErrClosed
 	}
 	for _, c := range s.sortedConns() {
@@ -499,6 +503,15 @@ func (s *Stack) Close() error {
 		s.listeners[p].closeLocked()
 	}
 	s.closed = true
+	s.unlock()
+	// Another goroutine may still be sending what was queued before the
+	// RSTs above (flush.go): let it finish before the link closes.
+	s.mu.Lock()
+	for s.flushing {
+		s.mu.Unlock()
+		time.Sleep(20 * time.Microsecond)
+		s.mu.Lock()
+	}
 	s.mu.Unlock()
 	return s.link.Close()
 }

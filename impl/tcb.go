@@ -336,6 +336,10 @@ func (c *Conn) processACK(in *segment) {
 			n = min(n, len(c.sndBuf))
 			c.sndBuf = c.sndBuf[n:]
 			c.sndBufSeq = c.sndBufSeq.Add(uint32(n))
+			if len(c.sndBuf) == 0 {
+				c.sndBuf = nil
+				c.sndStore = keepStore(c.sndStore)
+			}
 		}
 		c.sndUna = ack
 		c.ackedNew = true
@@ -522,12 +526,9 @@ func (c *Conn) emit(h Header, payload []byte) {
 		c.out = append(c.out, Segment{Header: h, Len: len(payload)})
 		return
 	}
-	b, err := h.Encode(s.encBuf[:0], s.local.Addr(), c.key.peer.Addr(), payload)
-	if err != nil {
+	if err := s.enqueue(c.key.peer, h, s.local.Addr(), c.key.peer.Addr(), payload); err != nil {
 		return // addresses of different families: nothing can be sent
 	}
-	s.encBuf = b
-	s.link.Send(c.key.peer, b)
 	now := s.clock.Now()
 	if s.opt.Pcap != nil {
 		s.opt.Pcap.WriteSegment(now, c.local, netip.AddrPortFrom(c.key.peer.Addr(), c.key.peerPort), h, payload)
@@ -964,7 +965,7 @@ func (t *ctimer) set(c *Conn, at time.Time, fn func()) {
 func (t *ctimer) fire(c *Conn, fn func()) {
 	s := c.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	t.sched = time.Time{}
 	if s.closed || c.deleted || t.at.IsZero() {
 		return

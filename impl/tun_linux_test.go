@@ -216,9 +216,20 @@ func TestTUNHoldRelease(t *testing.T) {
 	if err := c.waitConnected(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Dial may return while the stack is still sending the ACK that
+	// completed the handshake (impl/flush.go): wait for its fate.
+	want := []string{"out SYN delivered", "in SYN,ACK held", "in SYN,ACK delivered", "out ACK delivered"}
+	for {
+		mu.Lock()
+		n := len(fates)
+		mu.Unlock()
+		if n >= len(want) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	want := []string{"out SYN delivered", "in SYN,ACK held", "in SYN,ACK delivered", "out ACK delivered"}
 	if len(fates) < len(want) || strings.Join(fates[:len(want)], "|") != strings.Join(want, "|") {
 		t.Fatalf("fates %q, want %q first", fates, want)
 	}

@@ -1,0 +1,68 @@
+package impl
+
+import "net/netip"
+
+// outSeg is a segment a step encoded and the stack has not yet handed to
+// the link: buf[off:end] of the queue's buffer, for the link address to.
+type outSeg struct {
+	to       netip.AddrPort
+	off, end int
+}
+
+// batchLink is a link that can take several segments in one call (the udp
+// link sends them with one sendmmsg where the system has it).
+type batchLink interface {
+	sendBatch(q []outSeg, buf []byte)
+}
+
+// enqueue encodes a segment into the output queue; the stack's lock is
+// held. Segments leave in the order they were queued, when the lock is
+// released (unlock): a step never makes a system call with the lock held,
+// so the other goroutines of the stack (the reader, the users, timers) are
+// not held up by a send, and the segments one lock holding produced (a
+// window's worth of text, say) go to the link together.
+func (s *Stack) enqueue(to netip.AddrPort, h Header, src, dst netip.Addr, payload []byte) error {
+	off := len(s.outBuf)
+	b, err := h.Encode(s.outBuf, src, dst, payload)
+	if err != nil {
+		return err
+	}
+	s.outBuf = b
+	s.outQ = append(s.outQ, outSeg{to: to, off: off, end: len(b)})
+	return nil
+}
+
+// maxSpare bounds the queue buffer a stack keeps for reuse.
+const maxSpare = 1 << 20
+
+// unlock releases the stack's lock and sends the queued segments. One
+// goroutine at a time sends (s.flushing); segments queued meanwhile by
+// others are sent by it, after its own, so they leave in queue order.
+// Users that a step woke run meanwhile: a Dial may return while the ACK
+// that completed its handshake is being sent.
+func (s *Stack) unlock() {
+	if len(s.outQ) == 0 || s.flushing {
+		s.mu.Unlock()
+		return
+	}
+	s.flushing = true
+	for len(s.outQ) > 0 {
+		q, buf := s.outQ, s.outBuf
+		s.outQ, s.outBuf = s.spareQ[:0], s.spareBuf[:0]
+		s.mu.Unlock()
+		if bl, ok := s.link.(batchLink); ok {
+			bl.sendBatch(q, buf)
+		} else {
+			for _, o := range q {
+				s.link.Send(o.to, buf[o.off:o.end])
+			}
+		}
+		s.mu.Lock()
+		s.spareQ, s.spareBuf = q[:0], nil
+		if cap(buf) <= maxSpare {
+			s.spareBuf = buf[:0]
+		}
+	}
+	s.flushing = false
+	s.mu.Unlock()
+}
