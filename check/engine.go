@@ -111,6 +111,7 @@ type worker struct {
 	sawNew      bool
 	fps         []uint64
 	xs          []uint32
+	cur         []byte // the key being expanded, decoded
 	levelStart  int64      // transitions before this level
 	touch       uint64     // sums the touched slots so the loads are not optimised away
 	edgeTmp     [][]uint64 // this level's edges, in chunks: from, n, targets...
@@ -197,7 +198,9 @@ func newEngine(sp space, opt engineOpts) *engine {
 	if opt.exact {
 		e.keys = &keyStore{k: e.k}
 	}
-	e.pool = &blockPool{k: e.k}
+	// Keys of a level are only needed whole for exact-mode comparisons
+	// and the key store; otherwise they are delta-coded.
+	e.pool = &blockPool{k: e.k, delta: !opt.exact}
 	for i := 0; i < opt.workers; i++ {
 		w := &worker{id: i, e: e, exp: sp.newExpander(), covered: make([]bool, sp.numRows()), deadMin: noState}
 		e.ws = append(e.ws, w)
@@ -436,7 +439,9 @@ type chunk struct {
 // expand computes the successors of every state of the current level and
 // gathers the new ones, each with its smallest claim, in the level table.
 func (e *engine) expand(probe bool) error {
-	size := max(64, min(4096, e.curN/(8*len(e.ws))))
+	// Chunks start at a group boundary, where delta-coded keys can be
+	// decoded from.
+	size := max(1, min(4096, e.curN/(8*len(e.ws)))/groupSize) * groupSize
 	var chunks []chunk
 	for _, a := range e.cur {
 		for b := 0; b*blockSize < a.n; b++ {
@@ -481,11 +486,13 @@ func (e *engine) expand(probe bool) error {
 func (w *worker) expandChunk(c chunk, probe bool) bool {
 	e := w.e
 	k := e.k
+	w.cur = resize(w.cur, k)
+	rd := c.a.reader(c.from, w.cur)
 	for p := c.from; p < c.to; p++ {
 		if e.abort.Load() != 0 || (probe && e.probeHit.Load()) {
 			return false
 		}
-		key := c.a.key(p)
+		key := rd.next()
 		pidx := *c.a.idx(p)
 		if e.depth == e.splitDepth && !e.owns(key) {
 			// Another shard explores this state further; for the
@@ -609,8 +616,8 @@ func (e *engine) insertNew(w *worker, fp, claim uint64, key []byte) (uint64, boo
 	if (s.n+1)*10 > len(s.slots)*7 {
 		s.grow()
 	}
-	mask := len(s.slots) - 1
-	for i := int(fp) & mask; ; i = (i + 1) & mask {
+	n := len(s.slots)
+	for i := home(fp, n); ; i = next(i, n) {
 		sl := &s.slots[i]
 		if sl.fp == 0 {
 			p, err := e.next[w.id].add(key)

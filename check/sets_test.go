@@ -139,3 +139,39 @@ func BenchmarkSetLookup(b *testing.B) {
 		})
 	}
 }
+
+// TestDeltaCoding codes runs of keys of several sizes, each a few bytes
+// away from the one before, and decodes them back.
+func TestDeltaCoding(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, k := range []int{1, 7, 8, 13, 64, 65, 130} {
+		var keys [][]byte
+		prev := make([]byte, k)
+		var coded []byte
+		for i := 0; i < 200; i++ {
+			key := slices.Clone(prev)
+			if i%groupSize == 0 {
+				prev = make([]byte, k) // a group starts from the zero key
+			}
+			for j := r.IntN(4); j >= 0; j-- {
+				key[r.IntN(k)] = byte(r.Uint32())
+			}
+			coded = deltaEncode(coded, prev, key)
+			keys = append(keys, key)
+			prev = key
+		}
+		cur := make([]byte, k)
+		for i, want := range keys {
+			if i%groupSize == 0 {
+				clear(cur)
+			}
+			coded = deltaDecode(coded, cur)
+			if !slices.Equal(cur, want) {
+				t.Fatalf("k=%d key %d: decoded %x, want %x", k, i, cur, want)
+			}
+		}
+		if len(coded) != 0 {
+			t.Fatalf("k=%d: %d bytes left after decoding", k, len(coded))
+		}
+	}
+}

@@ -62,23 +62,33 @@ func (s *keyStore) bytes() int64 { return int64(len(s.b)) * blockSize * int64(s.
 // header that grows.
 const maxArenaBlocks = 1 << 14
 
+// groupSize is the number of keys of a delta-coded run: each group's first
+// key is coded against the zero key, so decoding can start at any group.
+const groupSize = 64
+
 // cblock is a block of candidate states: keys and the index each gets once
-// its level is placed in breadth-first order.
+// its level is placed in breadth-first order. Keys are stored whole (k
+// bytes each, at a fixed place: exact mode compares them by reference) or,
+// when nothing needs them but the expansion of the next level, delta-coded
+// (see deltaEncode), with the offset of each group's first key in grp.
 type cblock struct {
 	keys []byte
 	idx  []uint32
+	grp  []uint32
 }
 
 // arena holds the states of one level found by one worker.
 type arena struct {
 	k      int
+	delta  bool
 	blocks []*cblock // fixed length maxArenaBlocks
 	n      int
 	pool   *blockPool
+	last   []byte // delta mode: the key added last
 }
 
 func newArena(k int, pool *blockPool) *arena {
-	return &arena{k: k, blocks: make([]*cblock, maxArenaBlocks), pool: pool}
+	return &arena{k: k, delta: pool.delta, blocks: make([]*cblock, maxArenaBlocks), pool: pool, last: make([]byte, k)}
 }
 
 // add appends key and returns its position.
@@ -91,15 +101,114 @@ func (a *arena) add(key []byte) (int, error) {
 	if a.blocks[b] == nil {
 		a.blocks[b] = a.pool.get()
 	}
-	o := (p & blockMask) * a.k
-	copy(a.blocks[b].keys[o:o+a.k], key)
+	cb := a.blocks[b]
+	if a.delta {
+		if p%groupSize == 0 {
+			cb.grp[(p&blockMask)/groupSize] = uint32(len(cb.keys))
+			clear(a.last)
+		}
+		cb.keys = deltaEncode(cb.keys, a.last, key)
+		copy(a.last, key)
+	} else {
+		o := (p & blockMask) * a.k
+		copy(cb.keys[o:o+a.k], key)
+	}
 	a.n++
 	return p, nil
 }
 
+// key returns the key at p (whole keys only).
 func (a *arena) key(p int) []byte {
 	o := (p & blockMask) * a.k
 	return a.blocks[p>>blockShift].keys[o : o+a.k : o+a.k]
+}
+
+// reader returns the keys from position p, which starts a group, on.
+func (a *arena) reader(p int, buf []byte) keyReader {
+	r := keyReader{a: a, p: p, cur: buf[:a.k]}
+	if a.delta {
+		cb := a.blocks[p>>blockShift]
+		r.src = cb.keys[cb.grp[(p&blockMask)/groupSize]:]
+	}
+	return r
+}
+
+// keyReader reads an arena's keys in order.
+type keyReader struct {
+	a   *arena
+	p   int
+	src []byte // delta mode: the coded keys not yet read
+	cur []byte
+}
+
+// next returns the next key; the slice is valid until the next call.
+func (r *keyReader) next() []byte {
+	p := r.p
+	r.p++
+	if !r.a.delta {
+		return r.a.key(p)
+	}
+	if p%groupSize == 0 {
+		clear(r.cur)
+	}
+	r.src = deltaDecode(r.src, r.cur)
+	return r.cur
+}
+
+// deltaEncode appends key, coded against prev, to dst: a mask of the
+// 8-byte words that differ (one bit a word, in as many bytes as the key
+// needs), then for each of those words a mask of the bytes that differ and
+// the new bytes. A successor differs from its sibling in a few bytes, so a
+// 64-byte key takes 10 to 20.
+func deltaEncode(dst, prev, key []byte) []byte {
+	words := (len(key) + 7) / 8
+	at := len(dst)
+	for i := 0; i < (words+7)/8; i++ {
+		dst = append(dst, 0)
+	}
+	for w := 0; w < words; w++ {
+		lo, hi := w*8, min(w*8+8, len(key))
+		var m byte
+		for i := lo; i < hi; i++ {
+			if key[i] != prev[i] {
+				m |= 1 << (i - lo)
+			}
+		}
+		if m == 0 {
+			continue
+		}
+		dst[at+w/8] |= 1 << (w % 8)
+		dst = append(dst, m)
+		for i := lo; i < hi; i++ {
+			if m&(1<<(i-lo)) != 0 {
+				dst = append(dst, key[i])
+			}
+		}
+	}
+	return dst
+}
+
+// deltaDecode applies the coded key at the start of src to cur and returns
+// the rest of src.
+func deltaDecode(src, cur []byte) []byte {
+	words := (len(cur) + 7) / 8
+	wm := src[:(words+7)/8]
+	src = src[len(wm):]
+	for w := 0; w < words; w++ {
+		if wm[w/8]&(1<<(w%8)) == 0 {
+			continue
+		}
+		m := src[0]
+		src = src[1:]
+		for i := w * 8; m != 0; i++ {
+			if m&1 != 0 {
+				cur[i] = src[0]
+				src = src[1:]
+			}
+			m >>= 1
+		}
+	}
+	return src
 }
 
 func (a *arena) idx(p int) *uint32 { return &a.blocks[p>>blockShift].idx[p&blockMask] }
@@ -118,8 +227,9 @@ func (a *arena) reset() {
 type blockPool struct {
 	mu    sync.Mutex
 	k     int
+	delta bool
 	free  []*cblock
-	total int64 // blocks allocated, in use or free
+	all   map[*cblock]bool // every block allocated, in use or free
 }
 
 func (p *blockPool) get() *cblock {
@@ -128,10 +238,24 @@ func (p *blockPool) get() *cblock {
 	if n := len(p.free); n > 0 {
 		b := p.free[n-1]
 		p.free = p.free[:n-1]
+		b.keys = b.keys[:len(b.keys):cap(b.keys)]
+		if p.delta {
+			b.keys = b.keys[:0]
+		}
 		return b
 	}
-	p.total++
-	return &cblock{keys: make([]byte, blockSize*p.k), idx: make([]uint32, blockSize)}
+	b := &cblock{idx: make([]uint32, blockSize)}
+	if p.delta {
+		b.keys = make([]byte, 0, blockSize*16)
+		b.grp = make([]uint32, blockSize/groupSize)
+	} else {
+		b.keys = make([]byte, blockSize*p.k)
+	}
+	if p.all == nil {
+		p.all = map[*cblock]bool{}
+	}
+	p.all[b] = true
+	return b
 }
 
 func (p *blockPool) put(b *cblock) {
@@ -146,14 +270,20 @@ func (p *blockPool) trim(keep int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for len(p.free) > keep {
+		delete(p.all, p.free[len(p.free)-1])
 		p.free[len(p.free)-1] = nil
 		p.free = p.free[:len(p.free)-1]
-		p.total--
 	}
 }
 
+// bytes is the memory of every block; called between phases, when no
+// worker is appending keys.
 func (p *blockPool) bytes() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.total * blockSize * int64(p.k+4)
+	var n int64
+	for b := range p.all {
+		n += int64(cap(b.keys)) + int64(cap(b.idx))*4 + int64(cap(b.grp))*4
+	}
+	return n
 }

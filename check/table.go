@@ -233,17 +233,19 @@ func (s *lshard) alloc(size int) {
 	s.n = 0
 }
 
+// grow makes the shard half as large again; any size works, since slots
+// are placed by home, as in the visited set.
 func (s *lshard) grow() {
 	old := s.slots
-	s.alloc(2 * len(old))
-	mask := len(s.slots) - 1
+	s.alloc(len(old) + len(old)/2)
+	n := len(s.slots)
 	for _, o := range old {
 		if o.fp == 0 {
 			continue
 		}
-		i := int(o.fp) & mask
+		i := home(o.fp, n)
 		for s.slots[i].fp != 0 {
-			i = (i + 1) & mask
+			i = next(i, n)
 		}
 		s.slots[i] = o
 		s.n++
@@ -259,11 +261,8 @@ func (s *lshard) clear() {
 // reserve resizes an empty shard to hold n entries under a load of 0.7,
 // growing it, or shrinking it when it is far larger than needed.
 func (s *lshard) reserve(n int) {
-	want := linit
-	for n*10 > want*7 {
-		want *= 2
-	}
-	if len(s.slots) < want || len(s.slots) > 4*want {
+	want := max(linit, n*10/7+1)
+	if len(s.slots) < want || len(s.slots) > 2*want {
 		s.alloc(want)
 	}
 }

@@ -223,21 +223,32 @@ func TestEngineMatchesReferenceOnRandomGraphs(t *testing.T) {
 				}
 			}
 			want := reference(g, quiescence, maxDepth)
-			for _, exact := range []bool{false, true} {
+			// Storage: fingerprints (packed sorted set, or the hash table
+			// with Quiescence), exact, and bitstate with a table so large
+			// that it misses nothing here.
+			for _, mode := range []string{"fingerprint", "exact", "bitstate"} {
+				if mode == "bitstate" && quiescence {
+					continue
+				}
+				exact := mode == "exact"
 				for _, workers := range []int{1, 2, 3} {
-					got, err := run(g, engineOpts{workers: workers, exact: exact, quiescence: quiescence, maxDepth: maxDepth})
+					opt := engineOpts{workers: workers, exact: exact, quiescence: quiescence, maxDepth: maxDepth}
+					if mode == "bitstate" {
+						opt.bitstate, opt.hashes = 22, 3
+					}
+					got, err := run(g, opt)
 					if err != nil {
 						t.Fatal(err)
 					}
 					if got.states != want.states || got.transitions != want.transitions || got.depth != want.depth ||
 						got.violated != want.violated || got.deadlocks != want.deadlocks {
-						t.Fatalf("seed %d q=%v exact=%v workers=%d: got states %d transitions %d depth %d violated %v deadlocks %d, want %d %d %d %v %d",
-							seed, quiescence, exact, workers, got.states, got.transitions, got.depth, got.violated, got.deadlocks,
+						t.Fatalf("seed %d q=%v %s workers=%d: got states %d transitions %d depth %d violated %v deadlocks %d, want %d %d %d %v %d",
+							seed, quiescence, mode, workers, got.states, got.transitions, got.depth, got.violated, got.deadlocks,
 							want.states, want.transitions, want.depth, want.violated, want.deadlocks)
 					}
 					if want.violated && (got.prop != want.prop || got.deadlock != want.deadlock || !slices.Equal(got.path, want.path)) {
-						t.Fatalf("seed %d q=%v exact=%v workers=%d: violation prop %d deadlock %v path %v, want %d %v %v",
-							seed, quiescence, exact, workers, got.prop, got.deadlock, got.path, want.prop, want.deadlock, want.path)
+						t.Fatalf("seed %d q=%v %s workers=%d: violation prop %d deadlock %v path %v, want %d %v %v",
+							seed, quiescence, mode, workers, got.prop, got.deadlock, got.path, want.prop, want.deadlock, want.path)
 					}
 				}
 			}
