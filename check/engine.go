@@ -111,7 +111,7 @@ type worker struct {
 	sawNew      bool
 	fps         []uint64
 	xs          []uint32
-	cur         []byte // the key being expanded, decoded
+	cur         []byte     // the key being expanded, decoded
 	levelStart  int64      // transitions before this level
 	touch       uint64     // sums the touched slots so the loads are not optimised away
 	edgeTmp     [][]uint64 // this level's edges, in chunks: from, n, targets...
@@ -128,13 +128,13 @@ type engine struct {
 	k    int
 	hash func([]byte) uint64
 
-	vis    stateSet
-	lvl    *level
-	keys   *keyStore // exact mode: every state's key by index
-	links  links
-	quiet  blocks[uint64] // bitset of quiescent states (Quiescence)
-	pool   *blockPool
-	ws     []*worker
+	vis   stateSet
+	lvl   *level
+	keys  *keyStore // exact mode: every state's key by index
+	links links
+	quiet blocks[uint64] // bitset of quiescent states (Quiescence)
+	pool  *blockPool
+	ws    []*worker
 
 	cur, next []*arena
 	curStart  int // index of the level being expanded
