@@ -34,6 +34,9 @@
 //  4. signals to the user (connected, reset, refused, timeout, errors),
 //  5. deletion of the TCB,
 //
+// (transmissions are encoded at once and queued; the goroutine that
+// releases the stack's lock hands the queue to the link, in order, so no
+// system call is made with the lock held: flush.go),
 // then moves the connection to the row's state, reports the transition to
 // the [Tracer], and arms or stops the retransmission and user timers
 // (RFC 6298 §5.1-5.3). A timer that fires becomes the event
