@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"math/bits"
 	"os"
 	"reflect"
 	"strconv"
@@ -292,7 +294,9 @@ func setupExplore(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer
 	var rf runFlags
 	var cf configFlags
 	var serve serveFlag
+	var sf storageFlags
 	rf.register(fs, true)
+	sf.register(fs)
 	cf.register(fs)
 	fs.Var(&serve, "serve", "instead of checking, serve a web page to walk the state space by hand: "+
 		"--serve (127.0.0.1, a free port) or --serve=ADDR")
@@ -301,6 +305,9 @@ func setupExplore(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer
 			return usagef("unexpected argument %q; explore takes only flags", args[0])
 		}
 		if err := rf.validate(); err != nil {
+			return err
+		}
+		if err := sf.validate(fs, &rf, stderr); err != nil {
 			return err
 		}
 		cfg, err := cf.config()
@@ -318,7 +325,14 @@ func setupExplore(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer
 			fmt.Fprintf(stderr, "tcpcheck explore: note: a loss budget of %d exceeds max_retries %d, so a host can run out of "+
 				"retransmissions (R2) and time out; GracefulCloseCompletes reports that (docs/findings.md, finding 6)\n", n, cfg.MaxRetries)
 		}
-		res, err := check.Explore(sys, rf.options(stderr))
+		opt := rf.options(stderr)
+		sf.apply(&opt)
+		var res *check.Result
+		if sf.out != "" {
+			res, err = writeShardFile(sf.out, sys, opt)
+		} else {
+			res, err = check.Explore(sys, opt)
+		}
 		if err != nil {
 			if strings.Contains(err.Error(), "unknown property") {
 				return usagef("--property: %v", err)
@@ -356,6 +370,14 @@ func report(w, stderr io.Writer, sys *model.System, res *check.Result, rf *runFl
 		if err != nil {
 			return err
 		}
+		extra = maps.Clone(extra)
+		if extra == nil {
+			extra = map[string]any{}
+		}
+		extra["storage"] = storageJSON(res.Storage)
+		if res.Shard != nil {
+			extra["shard"] = shardJSON(res.Shard)
+		}
 		if len(extra) > 0 || mermaid.Len() > 0 {
 			var obj map[string]json.RawMessage
 			if err := json.Unmarshal(data, &obj); err != nil {
@@ -391,6 +413,16 @@ func report(w, stderr io.Writer, sys *model.System, res *check.Result, rf *runFl
 	}
 	fmt.Fprintf(w, "states %d, transitions %d, depth %d, %.2f s, %.0f states/s, %.1f bytes/state, %d workers\n",
 		res.States, res.Transitions, res.Depth, res.Seconds, rate, res.BytesPerState, res.Workers)
+	fmt.Fprintln(w, storageLine(res.Storage))
+	if sh := res.Shard; sh != nil {
+		fmt.Fprintln(w, shardLine(sh))
+	}
+	return reportBody(w, sys, res, rf, mermaid.String())
+}
+
+// reportBody prints the deadlocks, properties, coverage and counterexample
+// of a result (explore, why and merge).
+func reportBody(w io.Writer, sys *model.System, res *check.Result, rf *runFlags, mermaid string) error {
 	if res.Deadlocks > 0 {
 		if res.Deadlocks == 1 {
 			fmt.Fprintln(w, "deadlocks: 1 state has no successor and is not quiescent")
@@ -418,8 +450,8 @@ func report(w, stderr io.Writer, sys *model.System, res *check.Result, rf *runFl
 		if err := check.WriteTable(w, sys, res.Violation); err != nil {
 			return err
 		}
-		if mermaid.Len() > 0 {
-			fmt.Fprintf(w, "\n```mermaid\n%s```\n", mermaid.String())
+		if mermaid != "" {
+			fmt.Fprintf(w, "\n```mermaid\n%s```\n", mermaid)
 		}
 	}
 	return nil
@@ -443,4 +475,160 @@ func maxLoss(cfg model.Config) int {
 		n = max(n, sc.Loss)
 	}
 	return n
+}
+
+// storageFlags are explore's flags for bitstate storage and shards.
+type storageFlags struct {
+	bitstate   int
+	hashes     int
+	shard      string // "I/N"
+	splitWidth int
+	out        string
+	i, n       int
+}
+
+func (sf *storageFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&sf.bitstate, "bitstate", 0, "bitstate (supertrace) storage: a table of 2^`N` bits, as SPIN's -w (10..40; 30 is 128 MiB). "+
+		"Far less memory; a few states may be missed (the storage line says how many to expect). Quiescence is not checked")
+	fs.IntVar(&sf.hashes, "hashes", 0, "with --bitstate: bits set per state, `K` in 1..8 (default 3, as SPIN)")
+	fs.StringVar(&sf.shard, "shard", "", "explore part `I/N` of the state space (0 <= I < N), for N machines; "+
+		"write it with --shard-out and combine the parts with 'tcpcheck merge' (docs/sharding.md)")
+	fs.IntVar(&sf.splitWidth, "split-width", 0, "with --shard: split the search at the first level of at least `W`*N states (default 256)")
+	fs.StringVar(&sf.out, "shard-out", "", "write the shard file (the visited states' fingerprints and the result) to `FILE` for 'tcpcheck merge'")
+}
+
+// validate checks the storage flags against each other and the run flags;
+// with --bitstate it turns the Quiescence check off unless it was asked
+// for by name, which is an error.
+func (sf *storageFlags) validate(fs *flag.FlagSet, rf *runFlags, stderr io.Writer) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if sf.bitstate != 0 {
+		switch {
+		case sf.bitstate < 10 || sf.bitstate > 40:
+			return usagef("--bitstate is %d; want 10..40, the log2 of the table's bits (30 is 128 MiB)", sf.bitstate)
+		case rf.exact:
+			return usagef("--bitstate and --exact both given; bitstate storage keeps no states, so choose one")
+		case set["quiescence"] && rf.quiescence:
+			return usagef("--quiescence needs the state graph, which --bitstate does not keep; drop one of them")
+		case sf.out != "":
+			return usagef("--shard-out lists the visited states' fingerprints, which --bitstate does not keep; use fingerprint storage for shards")
+		}
+		if rf.quiescence && !strings.Contains(rf.properties, model.QuiescenceName) {
+			rf.quiescence = false
+			if !rf.quiet && !rf.json {
+				fmt.Fprintln(stderr, "tcpcheck explore: note: Quiescence is not checked with --bitstate (it needs the state graph); deadlocks are still counted")
+			}
+		}
+	}
+	if sf.hashes != 0 && (sf.bitstate == 0 || sf.hashes < 1 || sf.hashes > 8) {
+		return usagef("--hashes is %d; want 1..8, with --bitstate", sf.hashes)
+	}
+	sf.i, sf.n = 0, 0
+	if sf.shard != "" {
+		a, b, ok := strings.Cut(sf.shard, "/")
+		i, err1 := strconv.Atoi(a)
+		n, err2 := strconv.Atoi(b)
+		if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+			return usagef("--shard is %q; want I/N with 0 <= I < N, e.g. 0/4 for the first of four shards", sf.shard)
+		}
+		sf.i, sf.n = i, n
+		if n > 1 && sf.bitstate != 0 {
+			return usagef("--shard with --bitstate: a shard's visited states are merged by fingerprint, which bitstate storage does not keep")
+		}
+		if n > 1 && sf.out == "" {
+			return usagef("--shard %s needs --shard-out FILE: one shard alone decides nothing; 'tcpcheck merge' combines the files of all %d", sf.shard, n)
+		}
+	}
+	if sf.splitWidth < 0 || (set["split-width"] && sf.n < 2) {
+		return usagef("--split-width is %d; want a positive number of states per shard, with --shard I/N (N > 1)", sf.splitWidth)
+	}
+	return nil
+}
+
+func (sf *storageFlags) apply(o *check.Options) {
+	o.Bitstate, o.BitstateHashes = sf.bitstate, sf.hashes
+	if sf.n > 1 {
+		o.Shard = check.Shard{I: sf.i, N: sf.n, SplitWidth: sf.splitWidth}
+	}
+}
+
+// writeShardFile runs the shard and writes its file, through a temporary
+// file renamed at the end, so a run that fails leaves no half a shard.
+func writeShardFile(path string, sys *model.System, opt check.Options) (*check.Result, error) {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("--shard-out: %v", err)
+	}
+	res, err := check.WriteShard(f, sys, opt)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("--shard-out: %v", cerr)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return nil, err
+	}
+	return res, nil
+}
+
+// byteSize renders a size in bytes as KiB, MiB or GiB.
+func byteSize(b float64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.4g GiB", b/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.4g MiB", b/(1<<20))
+	}
+	return fmt.Sprintf("%.4g KiB", b/(1<<10))
+}
+
+// storageLine says how the visited states were stored and what that
+// risks, the way SPIN does.
+func storageLine(st check.Storage) string {
+	switch st.Mode {
+	case "bitstate":
+		return fmt.Sprintf("storage: bitstate, 2^%d bits (%s), %d hashes, hash factor %.1f (best if > 100), expected states missed %.2g",
+			bits.TrailingZeros64(uint64(st.Bits)), byteSize(float64(st.Bits)/8), st.Hashes, st.HashFactor, st.ExpectedMissed)
+	case "fingerprint":
+		return fmt.Sprintf("storage: %d-bit fingerprints, expected states missed %.2g", st.Bits, st.ExpectedMissed)
+	case "exact":
+		return "storage: exact (whole states), no states missed"
+	}
+	return "storage: " + st.Mode
+}
+
+// shardLine says where a sharded run split.
+func shardLine(sh *check.ShardInfo) string {
+	if sh.SplitDepth < 0 {
+		return fmt.Sprintf("shard %d/%d: no level was wide enough to split, so this shard explored everything (as every shard does; lower --split-width)", sh.I, sh.N)
+	}
+	return fmt.Sprintf("shard %d/%d: split at depth %d (%d states), %d of them this shard's, explored further", sh.I, sh.N, sh.SplitDepth, sh.Frontier, sh.Owned)
+}
+
+type storageJSONValue struct {
+	Mode           string  `json:"mode"`
+	Bits           int64   `json:"bits,omitempty"`
+	Hashes         int     `json:"hashes,omitempty"`
+	HashFactor     float64 `json:"hash_factor,omitempty"`
+	ExpectedMissed float64 `json:"expected_missed"`
+}
+
+func storageJSON(st check.Storage) storageJSONValue {
+	return storageJSONValue{st.Mode, st.Bits, st.Hashes, st.HashFactor, st.ExpectedMissed}
+}
+
+type shardJSONValue struct {
+	I          int   `json:"i"`
+	N          int   `json:"n"`
+	SplitDepth int   `json:"split_depth"`
+	Frontier   int64 `json:"frontier"`
+	Owned      int64 `json:"owned"`
+}
+
+func shardJSON(sh *check.ShardInfo) shardJSONValue {
+	return shardJSONValue{sh.I, sh.N, sh.SplitDepth, sh.Frontier, sh.Owned}
 }

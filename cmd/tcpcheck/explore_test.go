@@ -199,3 +199,91 @@ func TestWhyPcapAndMermaid(t *testing.T) {
 		t.Errorf("not a pcap file: %d bytes, % x", len(data), data[:min(len(data), 8)])
 	}
 }
+
+func TestExploreStorageAndShardFlags(t *testing.T) {
+	small := []string{"--quiet", "--incarnations", "1", "--loss", "0", "--dup", "0", "--reorder=false"}
+	code, stdout, stderr := runCLI(t, append([]string{"explore", "--bitstate", "20"}, small...)...)
+	if code != exitOK {
+		t.Fatalf("--bitstate 20: exit %d, stderr %s", code, stderr)
+	}
+	for _, want := range []string{"storage: bitstate, 2^20 bits (128 KiB), 3 hashes, hash factor ", "(best if > 100), expected states missed "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("--bitstate output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "Quiescence") {
+		t.Errorf("--bitstate checked Quiescence:\n%s", stdout)
+	}
+	code, stdout, _ = runCLI(t, append([]string{"explore", "--json", "--bitstate", "16", "--hashes", "2"}, small...)...)
+	var out struct {
+		States  int64 `json:"states"`
+		Storage struct {
+			Mode           string   `json:"mode"`
+			Bits           int64    `json:"bits"`
+			Hashes         int      `json:"hashes"`
+			HashFactor     float64  `json:"hash_factor"`
+			ExpectedMissed *float64 `json:"expected_missed"`
+		} `json:"storage"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil || code != exitOK {
+		t.Fatalf("exit %d, %v: %s", code, err, stdout)
+	}
+	if s := out.Storage; s.Mode != "bitstate" || s.Bits != 1<<16 || s.Hashes != 2 || s.HashFactor != float64(1<<16)/float64(out.States) || s.ExpectedMissed == nil {
+		t.Errorf("storage %+v", s)
+	}
+	code, stdout, _ = runCLI(t, append([]string{"explore"}, small...)...)
+	if code != exitOK || !strings.Contains(stdout, "storage: 64-bit fingerprints, expected states missed ") {
+		t.Errorf("default storage line missing:\n%s", stdout)
+	}
+	code, stdout, _ = runCLI(t, append([]string{"explore", "--exact"}, small...)...)
+	if code != exitOK || !strings.Contains(stdout, "storage: exact (whole states), no states missed") {
+		t.Errorf("--exact storage line missing:\n%s", stdout)
+	}
+
+	f := filepath.Join(t.TempDir(), "s")
+	code, stdout, stderr = runCLI(t, "explore", "--json", "--quiet", "--also", "none", "--loss", "0", "--dup", "0",
+		"--shard", "1/2", "--split-width", "16", "--shard-out", f)
+	var sh struct {
+		Shard *struct {
+			I, N       int
+			SplitDepth int   `json:"split_depth"`
+			Frontier   int64 `json:"frontier"`
+			Owned      int64 `json:"owned"`
+		} `json:"shard"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &sh); err != nil || code != exitOK {
+		t.Fatalf("--shard: exit %d, %v, stderr %s", code, err, stderr)
+	}
+	if s := sh.Shard; s == nil || s.I != 1 || s.N != 2 || s.SplitDepth <= 0 || s.Owned == 0 || s.Owned >= s.Frontier {
+		t.Errorf("shard object %+v", sh.Shard)
+	}
+	if data, err := os.ReadFile(f); err != nil || !strings.HasPrefix(string(data), "tcpcheck-shard 1\n") {
+		t.Errorf("shard file: %v", err)
+	}
+	if _, err := os.Stat(f + ".tmp"); err == nil {
+		t.Error("the temporary file was left behind")
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bitstate", "9"}, "--bitstate"},
+		{[]string{"--bitstate", "41"}, "--bitstate"},
+		{[]string{"--bitstate", "20", "--exact"}, "--exact"},
+		{[]string{"--bitstate", "20", "--quiescence"}, "--quiescence"},
+		{[]string{"--hashes", "3"}, "--hashes"},
+		{[]string{"--bitstate", "20", "--hashes", "9"}, "--hashes"},
+		{[]string{"--shard", "2/2", "--shard-out", f}, "--shard"},
+		{[]string{"--shard", "1-2"}, "--shard"},
+		{[]string{"--shard", "0/2"}, "--shard-out"},
+		{[]string{"--split-width", "8"}, "--split-width"},
+		{[]string{"--shard", "0/2", "--bitstate", "20", "--shard-out", f}, "bitstate"},
+		{[]string{"--shard", "0/2", "--shard-out", "/nonexistent/dir/s"}, "--shard-out"},
+	} {
+		code, _, stderr := runCLI(t, append(append([]string{"explore"}, small...), tc.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 mentioning %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
