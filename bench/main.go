@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/tcpcheck/tcpcheck/bench/promela"
 	"github.com/tcpcheck/tcpcheck/model"
@@ -25,6 +26,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	work := fs.String("work", "", "directory for configurations, Promela models and verifiers (default: a new temporary directory, removed at the end)")
 	gen := fs.Bool("gen", false, "rewrite "+promela.RefFile+" from the generator and exit")
 	from := fs.String("from", "", "render the report from FILE, the results.json of an earlier run's -work directory, instead of measuring")
+	parts := fs.String("parts", "explorer,endpoint,lin", "the comparisons to run, comma-separated: explorer (against SPIN), endpoint (against Linux TCP), lin (porcupine at scale)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./bench [-quick] [-out FILE] [-work DIR] | go run ./bench -gen\n\n"+
 			"Runs tcpcheck's explorer and SPIN on the same configurations and writes a table.\nRun it from the repository root.\n\nflags:\n")
@@ -61,6 +63,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "wrote", promela.RefFile)
 		return 0
 	}
+	want, err := parseParts(*parts)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 2
+	}
 	dir := *work
 	if dir == "" {
 		d, err := os.MkdirTemp("", "tcpcheck-bench-")
@@ -75,16 +82,48 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	dir, _ = filepath.Abs(dir)
-	rep, err := measure(dir, configs(*quick), *quick, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "bench:", err)
-		return 2
+	rep := &report{Quick: *quick, Machine: machine()}
+	if want["explorer"] {
+		if rep, err = measure(dir, configs(*quick), *quick, stderr); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+	}
+	if want["endpoint"] {
+		if rep.Endpoint, err = measureEndpoint(*quick, stderr); err != nil {
+			fmt.Fprintln(stderr, "bench: endpoint:", err)
+			return 2
+		}
+	}
+	if want["lin"] {
+		if rep.Lin, err = measureLin(*quick, stderr); err != nil {
+			fmt.Fprintln(stderr, "bench: lin:", err)
+			return 2
+		}
 	}
 	if err := saveReport(rep, filepath.Join(dir, "results.json")); err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
 	return finish(rep, *out, stdout, stderr)
+}
+
+// parseParts reads the -parts flag.
+func parseParts(s string) (map[string]bool, error) {
+	want := map[string]bool{}
+	for _, p := range strings.Split(s, ",") {
+		switch p = strings.TrimSpace(p); p {
+		case "explorer", "endpoint", "lin":
+			want[p] = true
+		case "":
+		default:
+			return nil, fmt.Errorf("-parts: unknown part %q; the parts are explorer, endpoint and lin", p)
+		}
+	}
+	if len(want) == 0 {
+		return nil, errors.New("-parts: name at least one of explorer, endpoint and lin")
+	}
+	return want, nil
 }
 
 // finish prints the report, writes it to out unless out is empty, and

@@ -44,9 +44,9 @@ func TestReportRatiosAndTargets(t *testing.T) {
 	for _, want := range []string{
 		"| inc1-dup0 | tcpcheck | fingerprint | 2 | 1,000 | 0.50 | 2,000 | 10.0 | 30.0 | 4.00x | 10.00x |",
 		"| inc1-dup0 | 2.00x | 1.50x |", // scaling: fingerprint 2000/1000, exact 1000/666
-		"at least 2x SPIN's (exact mode) | 2.00x | met |",
-		"(fingerprint mode) | 8.0 | met |",
-		"SPIN 100.0, tcpcheck 40.0: 2.50x | met |",
+		"at least 2x SPIN's, exact mode (inc1-dup0, 1,000 states) | 2.00x (1,000/s vs SPIN's 500/s) | met |",
+		"under 16, fingerprint mode (inc1-dup0, 1,000 states) | 8.0 with 1 worker, 10.0 with 2 (SPIN 100.0) | met |",
+		"2x, exact mode (inc1-dup0, 1,000 states) | 2.50x (SPIN 100.0, tcpcheck 40.0) | met |",
 		"fingerprint 2.00x, exact 1.50x | NOT met |",
 		"## The Promela model",
 	} {
@@ -81,5 +81,17 @@ func TestSaveLoadRender(t *testing.T) {
 	sample(1000).write(&direct)
 	if stdout.String() != direct.String() {
 		t.Error("the report rendered from results.json differs from the one rendered directly")
+	}
+}
+
+func TestParseParts(t *testing.T) {
+	got, err := parseParts("explorer, lin")
+	if err != nil || !got["explorer"] || !got["lin"] || got["endpoint"] {
+		t.Errorf("parseParts(explorer, lin) = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", ",", "spin"} {
+		if _, err := parseParts(bad); err == nil {
+			t.Errorf("parseParts(%q): no error", bad)
+		}
 	}
 }

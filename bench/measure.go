@@ -49,6 +49,22 @@ type report struct {
 	Results  []configResult
 	Mismatch bool
 	Skipped  []string // configurations where SPIN's COLLAPSE mode was not run
+
+	Endpoint *endpointReport `json:",omitempty"` // the endpoint against Linux TCP
+	Lin      *linReport      `json:",omitempty"` // linearizability checking at scale
+}
+
+// sections returns the comparisons beside the explorer's that this run
+// measured.
+func (rep *report) sections() []section {
+	var out []section
+	if rep.Endpoint != nil {
+		out = append(out, rep.Endpoint)
+	}
+	if rep.Lin != nil {
+		out = append(out, rep.Lin)
+	}
+	return out
 }
 
 // saveReport writes rep as JSON, so that -from can render it again.
