@@ -8,12 +8,31 @@
 // # Engine
 //
 // The search runs level by level on Options.Workers goroutines. The
-// visited set holds a 64-bit fingerprint per state (a fixed-seed
-// multiply-mix hash, so counts are reproducible) in an open-addressing
-// table split into 256 shards; it is read without locks while a level is
-// expanded and written, one shard per worker, between levels. Exact mode
-// also stores every key and compares keys on a fingerprint match, so hash
-// collisions cannot merge states.
+// visited set is split into 256 shards by the top bits of a 64-bit
+// fingerprint (a fixed-seed multiply-mix hash, so counts are
+// reproducible); it is read without locks while a level is expanded and
+// written, one shard per worker, between levels. It takes one of three
+// forms:
+//
+//   - fingerprint mode keeps each shard's fingerprints sorted, cut into
+//     buckets by their next bits and packed to the bits the bucket does
+//     not imply: every fingerprint in about 6 bytes, looked up by
+//     interpolation within its bucket. With Quiescence, which records the
+//     graph by state index, an open-addressing table of fingerprints and
+//     indices is used instead.
+//   - Exact mode also stores every key and compares keys on a fingerprint
+//     match, so hash collisions cannot merge states.
+//   - Bitstate mode (SPIN's supertrace) sets k bits of a 2^m-bit table per
+//     state; Result.Storage gives the expected number of states missed.
+//
+// How each state was reached (its parent and successor number) takes
+// about 1.3 bytes: per level, a bit vector of the children of each state
+// of the level before, and a byte per state. Outside exact mode the keys
+// of the two levels in flight are delta-coded, each against the key
+// stored before it.
+//
+// Options.Shard splits a run into parts that separate processes explore;
+// see [Shard] and [Merge].
 //
 // States found in the level being expanded go to a level table that keeps,
 // per state, the smallest claim (parent index, successor number). Between

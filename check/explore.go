@@ -131,12 +131,13 @@ type Result struct {
 	Depth   int
 	Seconds float64
 	// BytesPerState is the peak memory of the engine's tables divided by
-	// the number of states: the visited set (fingerprints, plus a 4-byte
-	// state index per slot in exact and Quiescence mode), the parent links
-	// (6 bytes a state), the keys of the current and next level and the
-	// table of the level being built, the exact-mode key store, the edges
-	// and reverse graph of the Quiescence check, measured by the capacity
-	// of what is allocated, at its peak. It leaves out the Go runtime's own
+	// the number of states: the visited set (packed fingerprints, a hash
+	// table of fingerprints with a 4-byte state index per slot in exact
+	// and Quiescence mode, or the bit table), the parent links (about 1.3
+	// bytes a state), the keys of the current and next level and the table
+	// of the level being built, the exact-mode key store, the edges and
+	// reverse graph of the Quiescence check, measured by the capacity of
+	// what is allocated, at its peak. It leaves out the Go runtime's own
 	// overhead (garbage-collector headroom).
 	BytesPerState float64
 	Workers       int
