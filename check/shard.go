@@ -567,8 +567,10 @@ func sameRun(a, b shardHeader) string {
 //
 // The merged Result has the states of the union of the shards' visited
 // sets (a k-way merge of their sorted fingerprints), the sum of their
-// transitions, deadlocks and seconds, the largest depth, the union of their
-// coverage. Its verdict is Violated if any shard found a violation (the
+// transitions, deadlocks and seconds, the union of their coverage, and the
+// largest depth a shard reached (which can exceed a single run's: a shard
+// reaches some states only by paths longer than the shortest, whose
+// frontier state another shard owns). Its verdict is Violated if any shard found a violation (the
 // counterexample is the shortest of theirs, each a trace from an initial
 // state, replayed through the model here), Ok only if every part 0..N-1 is
 // present and Ok, and Incomplete otherwise, with Merged.Why saying what is

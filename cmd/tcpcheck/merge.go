@@ -119,7 +119,7 @@ func mergeReport(w, stderr io.Writer, m *check.Merged, rf *runFlags) error {
 		m.SumStates, m.Overlap, byteSize(float64(m.MaxPeakBytes)))
 	fmt.Fprintln(w, storageLine(res.Storage))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "shard\tsplit depth\tfrontier\towned\tstates\ttransitions\tdepth\tseconds\tpeak\tresult\tfile")
+	fmt.Fprintln(tw, "shard\tsplit depth\tfrontier\towned\tstates\ttransitions\tdepth\tseconds\tpeak\tresult\t  file")
 	for _, p := range m.Parts {
 		r := p.Result
 		split, frontier, owned := "-", "-", "-"
@@ -132,7 +132,7 @@ func mergeReport(w, stderr io.Writer, m *check.Merged, rf *runFlags) error {
 		} else if r.Limit != "" {
 			verdict += " " + r.Limit
 		}
-		fmt.Fprintf(tw, "%d/%d\t%s\t%s\t%s\t%d\t%d\t%d\t%.2f\t%s\t%s\t%s\n", p.I, m.N, split, frontier, owned,
+		fmt.Fprintf(tw, "%d/%d\t%s\t%s\t%s\t%d\t%d\t%d\t%.2f\t%s\t%s\t  %s\n", p.I, m.N, split, frontier, owned,
 			r.States, r.Transitions, r.Depth, r.Seconds, byteSize(r.BytesPerState*float64(r.States)), verdict, p.Name)
 	}
 	for _, i := range m.Missing {
