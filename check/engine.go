@@ -112,6 +112,7 @@ type worker struct {
 	fps         []uint64
 	xs          []uint32
 	cur         []byte     // the key being expanded, decoded
+	chunks      chunkCache // exact mode: chunks this worker interned lately
 	levelStart  int64      // transitions before this level
 	touch       uint64     // sums the touched slots so the loads are not optimised away
 	edgeTmp     [][]uint64 // this level's edges, in chunks: from, n, targets...
@@ -196,7 +197,7 @@ func newEngine(sp space, opt engineOpts) *engine {
 	}
 	e.lvl = newLevel()
 	if opt.exact {
-		e.keys = &keyStore{k: e.k}
+		e.keys = newKeyStore(e.k)
 	}
 	// Keys of a level are only needed whole for exact-mode comparisons
 	// and the key store; otherwise they are delta-coded.
@@ -383,7 +384,7 @@ func (e *engine) initLevel(out *outcome) error {
 		e.vis.add(shardOf(fp), []uint64{fp}, []uint32{idx})
 		if e.keys != nil {
 			e.keys.grow(int(e.states))
-			copy(e.keys.at(int(idx)), k)
+			e.keys.put(int(idx), k, &e.ws[0].chunks)
 		}
 		if v := exp.violated(k); v >= 0 && best == noState {
 			best, prop = idx, v
@@ -696,7 +697,7 @@ func (e *engine) place() error {
 		e.quiet.grow(int(e.states+63) / 64)
 	}
 	const span = 4096
-	e.parallel((e.curN+span-1)/span, func(_ *worker, c int) {
+	e.parallel((e.curN+span-1)/span, func(w *worker, c int) {
 		for q := c * span; q < min((c+1)*span, e.curN); q++ {
 			g := order[cnt[q]:cnt[q+1]]
 			if len(g) > 1 {
@@ -708,7 +709,7 @@ func (e *engine) place() error {
 				*e.cand(ref) = uint32(idx)
 				ll.setSucc(idx-nextStart, uint16(o>>48))
 				if e.keys != nil {
-					copy(e.keys.at(idx), e.candKey(ref))
+					e.keys.put(idx, e.candKey(ref), &w.chunks)
 				}
 			}
 		}

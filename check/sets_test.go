@@ -175,3 +175,47 @@ func TestDeltaCoding(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyStoreCollapse stores keys whose chunks repeat, whole (k <= 16)
+// and collapsed (k > 16), from several goroutines, and reads them back.
+func TestKeyStoreCollapse(t *testing.T) {
+	for _, k := range []int{8, 16, 17, 40, 64} {
+		s := newKeyStore(k)
+		const n = 20000
+		s.grow(n)
+		keys := make([][]byte, n)
+		r := rand.New(rand.NewPCG(9, uint64(k)))
+		for i := range keys {
+			keys[i] = make([]byte, k)
+			for j := range keys[i] {
+				keys[i][j] = byte(r.IntN(3)) // few distinct chunks, as in a model
+			}
+		}
+		done := make(chan bool)
+		for g := 0; g < 4; g++ {
+			go func() {
+				var cache chunkCache
+				for i := g; i < n; i += 4 {
+					s.put(i, keys[i], &cache)
+				}
+				done <- true
+			}()
+		}
+		for range 4 {
+			<-done
+		}
+		for i, want := range keys {
+			if got := s.key(i); !slices.Equal(got, want) {
+				t.Fatalf("k=%d state %d: key %x, want %x", k, i, got, want)
+			}
+			if !s.equal(i, want) {
+				t.Fatalf("k=%d state %d: equal(its own key) is false", k, i)
+			}
+			other := slices.Clone(want)
+			other[r.IntN(k)] ^= 0x80
+			if s.equal(i, other) {
+				t.Fatalf("k=%d state %d: equal(a different key) is true", k, i)
+			}
+		}
+	}
+}

@@ -37,25 +37,6 @@ func (l *blocks[T]) bytes() int64 {
 	return int64(len(l.b)) * blockSize * int64(unsafe.Sizeof(zero))
 }
 
-// keyStore holds one key per state index (exact mode).
-type keyStore struct {
-	k int
-	b [][]byte
-}
-
-func (s *keyStore) grow(n int) {
-	for len(s.b)*blockSize < n {
-		s.b = append(s.b, make([]byte, blockSize*s.k))
-	}
-}
-
-func (s *keyStore) at(i int) []byte {
-	o := (i & blockMask) * s.k
-	return s.b[i>>blockShift][o : o+s.k : o+s.k]
-}
-
-func (s *keyStore) bytes() int64 { return int64(len(s.b)) * blockSize * int64(s.k) }
-
 // maxArenaBlocks bounds the candidates one worker can find in one level
 // (maxArenaBlocks*blockSize). The block table has a fixed length so that
 // other workers may read a published candidate without racing on a slice

@@ -1,7 +1,6 @@
 package check
 
 import (
-	"bytes"
 	"slices"
 	"sync"
 )
@@ -94,7 +93,7 @@ func (v *visited) lookup(fp uint64, key []byte, keys *keyStore) (uint32, bool) {
 				}
 				return s.idx[i], true
 			}
-			if bytes.Equal(keys.at(int(s.idx[i])), key) {
+			if keys.equal(int(s.idx[i]), key) {
 				return s.idx[i], true
 			}
 		}

@@ -1,0 +1,227 @@
+package check
+
+import (
+	"bytes"
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+)
+
+// keyStore holds every state's key by index (exact mode). Keys longer than
+// one chunk are stored collapsed, as SPIN's COLLAPSE mode does: each
+// 16-byte chunk of a key is interned in a table of its own, and a state
+// keeps only the chunks' numbers, 4 bytes each. A model's key repeats few
+// distinct chunks -- the hosts' control blocks, the network's slots -- so
+// a 64-byte key takes 16 bytes and the tables little more. Nothing is
+// lost: a key is its chunks.
+type keyStore struct {
+	k      int
+	chunks int          // 0: keys are stored whole
+	whole  blocks[byte] // whole keys, k bytes each (chunks == 0)
+	ids    blocks[uint32]
+	tabs   []*chunkTab
+}
+
+const (
+	chunkBytes = 16
+	// cacheSize is the entries of a worker's cache of interned chunks, per
+	// chunk position.
+	cacheSize = 1 << 10
+)
+
+func newKeyStore(k int) *keyStore {
+	s := &keyStore{k: k}
+	if k > chunkBytes {
+		s.chunks = (k + chunkBytes - 1) / chunkBytes
+		for range s.chunks {
+			s.tabs = append(s.tabs, newChunkTab())
+		}
+	}
+	return s
+}
+
+func (s *keyStore) grow(n int) {
+	if s.chunks == 0 {
+		s.whole.grow(n * s.k)
+		return
+	}
+	s.ids.grow(n * s.chunks)
+}
+
+// keyChunk returns chunk c of key, zero-padded.
+func keyChunk(key []byte, c int) [2]uint64 {
+	lo, hi := c*chunkBytes, min(c*chunkBytes+chunkBytes, len(key))
+	if hi-lo == chunkBytes {
+		return [2]uint64{binary.LittleEndian.Uint64(key[lo:]), binary.LittleEndian.Uint64(key[lo+8:])}
+	}
+	var b [chunkBytes]byte
+	copy(b[:], key[lo:hi])
+	return [2]uint64{binary.LittleEndian.Uint64(b[:]), binary.LittleEndian.Uint64(b[8:])}
+}
+
+// put stores key as state i's, interning its chunks through cache (one per
+// worker; nil for none).
+func (s *keyStore) put(i int, key []byte, cache *chunkCache) {
+	if s.chunks == 0 {
+		for j, b := range key {
+			*s.whole.at(i*s.k + j) = b
+		}
+		return
+	}
+	for c := range s.chunks {
+		*s.ids.at(i*s.chunks + c) = s.tabs[c].intern(keyChunk(key, c), cache.at(c))
+	}
+}
+
+// equal reports whether state i's key is key.
+func (s *keyStore) equal(i int, key []byte) bool {
+	if s.chunks == 0 {
+		for j, b := range key {
+			if *s.whole.at(i*s.k + j) != b {
+				return false
+			}
+		}
+		return true
+	}
+	for c := range s.chunks {
+		if s.tabs[c].value(*s.ids.at(i*s.chunks + c)) != keyChunk(key, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// key returns state i's key (for tests).
+func (s *keyStore) key(i int) []byte {
+	out := make([]byte, s.k)
+	if s.chunks == 0 {
+		for j := range out {
+			out[j] = *s.whole.at(i*s.k + j)
+		}
+		return out
+	}
+	var b bytes.Buffer
+	for c := range s.chunks {
+		v := s.tabs[c].value(*s.ids.at(i*s.chunks + c))
+		b.Write(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, v[0]), v[1]))
+	}
+	copy(out, b.Bytes())
+	return out
+}
+
+func (s *keyStore) bytes() int64 {
+	b := s.whole.bytes() + s.ids.bytes()
+	for _, t := range s.tabs {
+		b += t.bytes()
+	}
+	return b
+}
+
+// chunkTab interns the chunks seen at one position: chunk to number under
+// a lock, number to chunk without one. Values live in blocks that never
+// move; a number reaches a reader only through the engine's own
+// synchronisation (the level table's locks, the barrier between levels),
+// after the value was written.
+type chunkTab struct {
+	mu    sync.Mutex
+	vals  atomic.Pointer[[]*[blockSize][2]uint64] // replaced, never changed, when it grows
+	n     uint32
+	slots []uint32 // open addressing: number+1, 0 empty
+}
+
+func newChunkTab() *chunkTab {
+	t := &chunkTab{slots: make([]uint32, 64)}
+	t.vals.Store(&[]*[blockSize][2]uint64{})
+	return t
+}
+
+func (t *chunkTab) value(id uint32) [2]uint64 { return (*t.vals.Load())[id>>blockShift][id&blockMask] }
+
+func chunkHash(v [2]uint64) uint64 { return mix(v[0]^hashM1, v[1]^hashM2) }
+
+// intern returns v's number, adding v if it is new.
+func (t *chunkTab) intern(v [2]uint64, c *cacheLine) uint32 {
+	h := chunkHash(v)
+	var e *cacheEntry
+	if c != nil {
+		e = &c[h&(cacheSize-1)]
+		if e.ok && e.v == v {
+			return e.id
+		}
+	}
+	t.mu.Lock()
+	id := t.lookupLocked(v, h)
+	t.mu.Unlock()
+	if e != nil {
+		*e = cacheEntry{v: v, id: id, ok: true}
+	}
+	return id
+}
+
+func (t *chunkTab) lookupLocked(v [2]uint64, h uint64) uint32 {
+	n := len(t.slots)
+	for i := home(h, n); ; i = next(i, n) {
+		x := t.slots[i]
+		if x == 0 {
+			break
+		}
+		if t.value(x-1) == v {
+			return x - 1
+		}
+	}
+	id := t.n
+	vals := *t.vals.Load()
+	if int(id>>blockShift) == len(vals) {
+		grown := append(vals[:len(vals):len(vals)], new([blockSize][2]uint64))
+		t.vals.Store(&grown)
+		vals = grown
+	}
+	vals[id>>blockShift][id&blockMask] = v
+	t.n++
+	if int(t.n)*2 > n {
+		old := t.slots
+		t.slots = make([]uint32, 2*n)
+		for _, x := range old {
+			if x != 0 {
+				t.place(x, chunkHash(t.value(x-1)))
+			}
+		}
+	}
+	t.place(id+1, h)
+	return id
+}
+
+func (t *chunkTab) place(x uint32, h uint64) {
+	n := len(t.slots)
+	i := home(h, n)
+	for t.slots[i] != 0 {
+		i = next(i, n)
+	}
+	t.slots[i] = x
+}
+
+func (t *chunkTab) bytes() int64 {
+	return int64(len(*t.vals.Load()))*blockSize*16 + int64(len(t.slots))*4
+}
+
+// chunkCache is a worker's cache of recently interned chunks, one line per
+// chunk position, so that most interning takes no lock.
+type chunkCache struct{ lines []cacheLine }
+
+type cacheLine [cacheSize]cacheEntry
+
+type cacheEntry struct {
+	v  [2]uint64
+	id uint32
+	ok bool
+}
+
+func (c *chunkCache) at(i int) *cacheLine {
+	if c == nil {
+		return nil
+	}
+	for len(c.lines) <= i {
+		c.lines = append(c.lines, cacheLine{})
+	}
+	return &c.lines[i]
+}
