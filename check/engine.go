@@ -124,10 +124,11 @@ type worker struct {
 }
 
 type engine struct {
-	sp   space
-	opt  engineOpts
-	k    int
-	hash func([]byte) uint64
+	sp    space
+	opt   engineOpts
+	graph bool // record the graph for the Quiescence check
+	k     int
+	hash  func([]byte) uint64
 
 	vis   stateSet
 	lvl   *level
@@ -187,11 +188,14 @@ func newEngine(sp space, opt engineOpts) *engine {
 	if e.hash == nil {
 		e.hash = fingerprint
 	}
+	// The Quiescence check keeps the graph by state index, which bitstate
+	// storage has not; there Quiescence is checked for deadlocks only.
+	e.graph = opt.quiescence && opt.bitstate == 0
 	switch {
-	case opt.exact || opt.quiescence:
-		e.vis = newVisited(true)
 	case opt.bitstate > 0:
 		e.vis = newBitSet(uint(opt.bitstate), opt.hashes)
+	case opt.exact || opt.quiescence:
+		e.vis = newVisited(true)
 	default:
 		e.vis = newPackedSet()
 	}
@@ -310,7 +314,7 @@ func (e *engine) explore() (*outcome, error) {
 					out.complete, out.limit = false, limitDepth
 				}
 			}
-			if out.complete && e.opt.quiescence {
+			if out.complete && e.graph {
 				// Every successor of the last level was already known, so
 				// its edges are complete and the graph is whole.
 				e.parallel(len(e.ws), func(_ *worker, i int) { e.ws[i].resolveEdges() })
@@ -341,7 +345,7 @@ func (e *engine) explore() (*outcome, error) {
 			return out, nil
 		}
 	}
-	if out.complete && e.opt.quiescence {
+	if out.complete && e.graph {
 		idx, stuck, err := e.checkQuiescence()
 		if err != nil {
 			return nil, err
@@ -392,7 +396,7 @@ func (e *engine) initLevel(out *outcome) error {
 	}
 	e.links.addInit(nums)
 	e.curStart, e.curN = 0, int(e.states)
-	if e.opt.quiescence {
+	if e.graph {
 		e.quiet.grow(int(e.states+63) / 64)
 	}
 	e.maybeSplit()
@@ -499,7 +503,7 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 			// Another shard explores this state further; for the
 			// Quiescence check it stands for the states it leads to,
 			// which that shard checks.
-			if e.opt.quiescence {
+			if e.graph {
 				atomic.OrUint64(e.quiet.at(int(pidx>>6)), 1<<(pidx&63))
 			}
 			continue
@@ -523,7 +527,7 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 			w.deadlocks++
 			w.deadMin = min(w.deadMin, pidx)
 		}
-		if e.opt.quiescence {
+		if e.graph {
 			if quiet {
 				q := e.quiet.at(int(pidx >> 6))
 				atomic.OrUint64(q, 1<<(pidx&63))
@@ -553,7 +557,7 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 			fp := w.fps[j]
 			x, found := e.vis.lookup(fp, sk, e.keys)
 			if found {
-				if e.opt.quiescence {
+				if e.graph {
 					w.edgeAdd(uint64(x))
 				}
 				continue
@@ -568,7 +572,7 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 				w.err = err
 				return false
 			}
-			if e.opt.quiescence {
+			if e.graph {
 				w.edgeAdd(edgeFlag | ref)
 			}
 			if !isNew {
@@ -693,7 +697,7 @@ func (e *engine) place() error {
 	if e.keys != nil {
 		e.keys.grow(int(e.states))
 	}
-	if e.opt.quiescence {
+	if e.graph {
 		e.quiet.grow(int(e.states+63) / 64)
 	}
 	const span = 4096
@@ -725,7 +729,7 @@ func (e *engine) place() error {
 		}
 		e.vis.add(si, w.fps, w.xs)
 	})
-	if e.opt.quiescence {
+	if e.graph {
 		e.parallel(len(e.ws), func(_ *worker, i int) { e.ws[i].resolveEdges() })
 	}
 	return nil

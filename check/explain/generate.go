@@ -494,6 +494,8 @@ func renderIndex(pages []Page, statesMMD []byte) []byte {
 	b.WriteString("- [decisions.md](decisions.md): decisions taken where the model and the RFC needed one.\n")
 	b.WriteString("- [findings.md](findings.md): counterexamples the explorer found on the correct table, and what was decided.\n")
 	b.WriteString("- [linux.md](linux.md): what the Linux TCP stack did in the kernel conformance scenarios.\n")
+	b.WriteString("- [sharding.md](sharding.md): bitstate storage and runs split over several machines, with a worked example.\n")
+	b.WriteString("- [performance.md](performance.md): the explorer beside SPIN, the endpoint beside Linux TCP, porcupine at scale (from `go run ./bench`).\n")
 	return b.Bytes()
 }
 

@@ -432,7 +432,11 @@ func reportBody(w io.Writer, sys *model.System, res *check.Result, rf *runFlags,
 	}
 	fmt.Fprintln(w, "properties:")
 	for _, p := range res.Properties {
-		fmt.Fprintf(w, "  %-28s %s\n", p.Name, p.Verdict)
+		note := ""
+		if p.Name == model.QuiescenceName && p.Verdict == check.Incomplete && res.Storage.Mode == "bitstate" && res.Limit == "" {
+			note = " (bitstate storage checks it for deadlocks only: none found)"
+		}
+		fmt.Fprintf(w, "  %-28s %s%s\n", p.Name, p.Verdict, note)
 	}
 	rows := sys.Rows()
 	fmt.Fprintf(w, "coverage: %d of %d rows applied; %d dead in this configuration", len(res.Coverage.Covered), res.Coverage.Rows, len(res.Coverage.Dead))
@@ -499,7 +503,7 @@ func (sf *storageFlags) register(fs *flag.FlagSet) {
 
 // validate checks the storage flags against each other and the run flags;
 // with --bitstate it turns the Quiescence check off unless it was asked
-// for by name, which is an error.
+// for (--quiescence or by name), which then checks deadlocks only.
 func (sf *storageFlags) validate(fs *flag.FlagSet, rf *runFlags, stderr io.Writer) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -509,15 +513,16 @@ func (sf *storageFlags) validate(fs *flag.FlagSet, rf *runFlags, stderr io.Write
 			return usagef("--bitstate is %d; want 10..40, the log2 of the table's bits (30 is 128 MiB)", sf.bitstate)
 		case rf.exact:
 			return usagef("--bitstate and --exact both given; bitstate storage keeps no states, so choose one")
-		case set["quiescence"] && rf.quiescence:
-			return usagef("--quiescence needs the state graph, which --bitstate does not keep; drop one of them")
 		case sf.out != "":
 			return usagef("--shard-out lists the visited states' fingerprints, which --bitstate does not keep; use fingerprint storage for shards")
 		}
-		if rf.quiescence && !strings.Contains(rf.properties, model.QuiescenceName) {
+		// Under bitstate storage Quiescence can only be checked for
+		// deadlocks (the rest needs the state graph), which leaves it
+		// Incomplete unless one is found: only when asked for.
+		if rf.quiescence && !set["quiescence"] && !strings.Contains(rf.properties, model.QuiescenceName) {
 			rf.quiescence = false
 			if !rf.quiet && !rf.json {
-				fmt.Fprintln(stderr, "tcpcheck explore: note: Quiescence is not checked with --bitstate (it needs the state graph); deadlocks are still counted")
+				fmt.Fprintln(stderr, "tcpcheck explore: note: with --bitstate, Quiescence is off; --quiescence checks it for deadlocks only (the rest needs the state graph); deadlocks are still counted")
 			}
 		}
 	}

@@ -271,7 +271,6 @@ func TestExploreStorageAndShardFlags(t *testing.T) {
 		{[]string{"--bitstate", "9"}, "--bitstate"},
 		{[]string{"--bitstate", "41"}, "--bitstate"},
 		{[]string{"--bitstate", "20", "--exact"}, "--exact"},
-		{[]string{"--bitstate", "20", "--quiescence"}, "--quiescence"},
 		{[]string{"--hashes", "3"}, "--hashes"},
 		{[]string{"--bitstate", "20", "--hashes", "9"}, "--hashes"},
 		{[]string{"--shard", "2/2", "--shard-out", f}, "--shard"},
@@ -285,5 +284,14 @@ func TestExploreStorageAndShardFlags(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 mentioning %q", tc.args, code, stderr, tc.want)
 		}
+	}
+}
+
+// TestExploreBitstateQuiescence: --bitstate with --quiescence checks
+// deadlocks only, says so, and finds the Quiescence mutant's deadlock.
+func TestExploreBitstateQuiescence(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "explore", "--preset", "small", "--bitstate", "20", "--quiescence", "--quiet")
+	if code != 0 || !strings.Contains(stdout, "result: incomplete") || !strings.Contains(stdout, "checks it for deadlocks only: none found") {
+		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }
