@@ -110,13 +110,12 @@ func (p *packedSet) lookup(fp uint64, _ []byte, _ *keyStore) (uint32, bool) {
 	return 0, x == r
 }
 
-// touch loads the bucket's offsets and the word of the entries where the
-// lookup will start.
+// touch loads the bucket's offset. Loading the entries too would chain a
+// second miss behind the first inside one call, where the loop that
+// touches every successor first wants misses that overlap.
 func (p *packedSet) touch(fp uint64) uint64 {
 	s := &p.shards[shardOf(fp)]
-	v := fp & (1<<restBits - 1)
-	_, g, _ := s.guess(v>>s.w, v&(1<<s.w-1))
-	return s.data[uint(g)*s.w>>6]
+	return uint64(s.off[(fp&(1<<restBits-1))>>s.w])
 }
 
 // add merges fps (in any order; they are sorted here) into shard si.
