@@ -349,21 +349,31 @@ func setupExplore(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer
 	}
 }
 
-// report prints a result (human or JSON) and writes the pcap. extra adds
-// fields to the JSON object (why's mutant description).
-func report(w, stderr io.Writer, sys *model.System, res *check.Result, rf *runFlags, extra map[string]any) error {
+// counterexampleFiles draws the counterexample as Mermaid when asked for
+// (returned, for the report to print) and writes its pcap file.
+func counterexampleFiles(sys *model.System, res *check.Result, rf *runFlags, stderr io.Writer) (bytes.Buffer, error) {
 	var mermaid bytes.Buffer
 	if rf.mermaid && res.Violation != nil {
 		if err := check.WriteMermaid(&mermaid, sys, res.Violation); err != nil {
-			return err
+			return mermaid, err
 		}
 	}
 	if rf.pcap != "" {
 		if res.Violation == nil {
 			fmt.Fprintf(stderr, "tcpcheck: no counterexample, so %s was not written\n", rf.pcap)
 		} else if err := writePcap(rf.pcap, res.Violation); err != nil {
-			return err
+			return mermaid, err
 		}
+	}
+	return mermaid, nil
+}
+
+// report prints a result (human or JSON) and writes the pcap. extra adds
+// fields to the JSON object (why's mutant description).
+func report(w, stderr io.Writer, sys *model.System, res *check.Result, rf *runFlags, extra map[string]any) error {
+	mermaid, err := counterexampleFiles(sys, res, rf, stderr)
+	if err != nil {
+		return err
 	}
 	if rf.json {
 		data, err := res.JSON(sys)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -95,18 +94,9 @@ func mergeReport(w, stderr io.Writer, m *check.Merged, rf *runFlags) error {
 	if rf.json {
 		return report(w, stderr, sys, res, rf, extra)
 	}
-	var mermaid bytes.Buffer
-	if rf.mermaid && res.Violation != nil {
-		if err := check.WriteMermaid(&mermaid, sys, res.Violation); err != nil {
-			return err
-		}
-	}
-	if rf.pcap != "" {
-		if res.Violation == nil {
-			fmt.Fprintf(stderr, "tcpcheck: no counterexample, so %s was not written\n", rf.pcap)
-		} else if err := writePcap(rf.pcap, res.Violation); err != nil {
-			return err
-		}
+	mermaid, err := counterexampleFiles(sys, res, rf, stderr)
+	if err != nil {
+		return err
 	}
 	verdict := res.Verdict.String()
 	if len(m.Why) > 0 {
