@@ -25,7 +25,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "docs/performance.md", "write the report to this file (\"\" = do not write)")
 	work := fs.String("work", "", "directory for configurations, Promela models and verifiers (default: a new temporary directory, removed at the end)")
 	gen := fs.Bool("gen", false, "rewrite "+promela.RefFile+" from the generator and exit")
-	from := fs.String("from", "", "render the report from FILE, the results.json of an earlier run's -work directory, instead of measuring")
+	from := fs.String("from", "", "render the report from FILE, the results.json of an earlier run's -work directory, instead of measuring; with -parts, measure those parts again and keep the others from FILE")
 	parts := fs.String("parts", "explorer,endpoint,lin", "the comparisons to run, comma-separated: explorer (against SPIN), endpoint (against Linux TCP), lin (porcupine at scale)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./bench [-quick] [-out FILE] [-work DIR] | go run ./bench -gen\n\n"+
@@ -39,13 +39,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: unexpected argument %q; see -h\n", fs.Arg(0))
 		return 2
 	}
+	partsSet := false
+	fs.Visit(func(f *flag.Flag) { partsSet = partsSet || f.Name == "parts" })
+	var kept *report
 	if *from != "" {
 		rep, err := loadReport(*from)
 		if err != nil {
 			fmt.Fprintln(stderr, "bench:", err)
 			return 2
 		}
-		return finish(rep, *out, stdout, stderr)
+		if !partsSet {
+			return finish(rep, *out, stdout, stderr)
+		}
+		if rep.Quick != *quick {
+			fmt.Fprintf(stderr, "bench: %s is from a run with -quick=%v; measure again with the same -quick\n", *from, rep.Quick)
+			return 2
+		}
+		kept = rep // measure the named parts again, keep the others
 	}
 	if _, err := os.Stat("go.mod"); err != nil {
 		fmt.Fprintln(stderr, "bench: run from the repository root (no go.mod here)")
@@ -83,11 +93,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	dir, _ = filepath.Abs(dir)
 	rep := &report{Quick: *quick, Machine: machine()}
+	if kept != nil {
+		rep = kept
+	}
 	if want["explorer"] {
+		endpoint, lin := rep.Endpoint, rep.Lin
 		if rep, err = measure(dir, configs(*quick), *quick, stderr); err != nil {
 			fmt.Fprintln(stderr, "bench:", err)
 			return 2
 		}
+		rep.Endpoint, rep.Lin = endpoint, lin
 	}
 	if want["endpoint"] {
 		if rep.Endpoint, err = measureEndpoint(*quick, stderr); err != nil {

@@ -95,3 +95,16 @@ func TestParseParts(t *testing.T) {
 		}
 	}
 }
+
+// TestFromWithPartsNeedsSameQuick: measuring some parts again over a kept
+// run refuses a run of the other size rather than mix them.
+func TestFromWithPartsNeedsSameQuick(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.json")
+	if err := saveReport(sample(1000), path); err != nil { // a full run's results
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-from", path, "-parts", "lin", "-quick", "-out", ""}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "-quick") {
+		t.Errorf("run -from (full) -parts lin -quick = %d, stderr %q; want 2 naming -quick", code, stderr.String())
+	}
+}
