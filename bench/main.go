@@ -95,6 +95,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	rep := &report{Quick: *quick, Machine: machine()}
 	if kept != nil {
 		rep = kept
+		rep.Remeasured = nil
+		for _, p := range []string{"explorer", "endpoint", "lin"} {
+			if want[p] {
+				rep.Remeasured = append(rep.Remeasured, p)
+			}
+		}
 	}
 	if want["explorer"] {
 		endpoint, lin := rep.Endpoint, rep.Lin
@@ -102,7 +108,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "bench:", err)
 			return 2
 		}
-		rep.Endpoint, rep.Lin = endpoint, lin
+		rep.Endpoint, rep.Lin, rep.Remeasured = endpoint, lin, kept.remeasured()
 	}
 	if want["endpoint"] {
 		if rep.Endpoint, err = measureEndpoint(*quick, stderr); err != nil {
@@ -121,6 +127,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return finish(rep, *out, stdout, stderr)
+}
+
+// remeasured is Remeasured of a report that may be nil.
+func (rep *report) remeasured() []string {
+	if rep == nil {
+		return nil
+	}
+	return rep.Remeasured
 }
 
 // parseParts reads the -parts flag.

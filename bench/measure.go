@@ -50,6 +50,10 @@ type report struct {
 	Mismatch bool
 	Skipped  []string // configurations where SPIN's COLLAPSE mode was not run
 
+	// Remeasured names the parts measured again over a kept run (-from
+	// with -parts); the others come from that run.
+	Remeasured []string `json:",omitempty"`
+
 	Endpoint *endpointReport `json:",omitempty"` // the endpoint against Linux TCP
 	Lin      *linReport      `json:",omitempty"` // linearizability checking at scale
 }

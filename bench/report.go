@@ -38,7 +38,13 @@ func (rep *report) write(w io.Writer) {
 	if rep.Quick {
 		p(" -quick")
 	}
-	p("` (bench/); do not edit by hand. Every figure below comes from the run that wrote this file.\n\n")
+	p("` (bench/); do not edit by hand. ")
+	if len(rep.Remeasured) == 0 {
+		p("Every figure below comes from the run that wrote this file.\n\n")
+	} else {
+		p("The %s part was measured again by `go run ./bench -from results.json -parts %s` over a full run on the same machine, which the other parts come from.\n\n",
+			strings.Join(rep.Remeasured, " and "), strings.Join(rep.Remeasured, ","))
+	}
 	p("## Machine\n\n")
 	for _, m := range append(append([]string{}, rep.Machine...), rep.Tools...) {
 		p("- %s\n", m)
