@@ -108,3 +108,18 @@ func TestFromWithPartsNeedsSameQuick(t *testing.T) {
 		t.Errorf("run -from (full) -parts lin -quick = %d, stderr %q; want 2 naming -quick", code, stderr.String())
 	}
 }
+
+func TestReportSaysWhatWasRemeasured(t *testing.T) {
+	var b bytes.Buffer
+	sample(1000).write(&b)
+	if !strings.Contains(b.String(), "Every figure below comes from the run that wrote this file.") {
+		t.Error("a whole run does not say so")
+	}
+	rep := sample(1000)
+	rep.Remeasured = []string{"explorer"}
+	b.Reset()
+	rep.write(&b)
+	if !strings.Contains(b.String(), "The explorer part was measured again by `go run ./bench -from results.json -parts explorer`") {
+		t.Errorf("a partly remeasured run does not say which part:\n%s", b.String()[:400])
+	}
+}
