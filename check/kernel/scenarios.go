@@ -132,7 +132,10 @@ func (e *env) ourClient() (*impl.Conn, *net.TCPConn, error) {
 // kernelWrite writes p on the kernel socket.
 func (e *env) kernelWrite(k *net.TCPConn, p []byte) error {
 	e.kernelCall(spec.Send, fmt.Sprintf("write(%d octets)", len(p)))
-	k.SetWriteDeadline(time.Now().Add(ioWait))
+	// A write waits for the peer's window as a read waits for the text:
+	// both get ioWait plus 100 ms a KiB (a lossy link's retransmission
+	// timeouts, on a loaded machine, can take seconds for 128 KiB).
+	k.SetWriteDeadline(time.Now().Add(ioWait + time.Duration(len(p)/1024)*100*time.Millisecond))
 	_, err := k.Write(p)
 	return err
 }
