@@ -16,8 +16,8 @@ import (
 // lost: a key is its chunks.
 type keyStore struct {
 	k      int
-	chunks int          // 0: keys are stored whole
-	whole  blocks[byte] // whole keys, k bytes each (chunks == 0)
+	chunks int      // 0: keys are stored whole
+	whole  [][]byte // whole keys, k bytes each, in blocks (chunks == 0)
 	ids    blocks[uint32]
 	tabs   []*chunkTab
 }
@@ -42,7 +42,9 @@ func newKeyStore(k int) *keyStore {
 
 func (s *keyStore) grow(n int) {
 	if s.chunks == 0 {
-		s.whole.grow(n * s.k)
+		for len(s.whole)*blockSize < n {
+			s.whole = append(s.whole, make([]byte, blockSize*s.k))
+		}
 		return
 	}
 	s.ids.grow(n * s.chunks)
@@ -63,9 +65,7 @@ func keyChunk(key []byte, c int) [2]uint64 {
 // worker; nil for none).
 func (s *keyStore) put(i int, key []byte, cache *chunkCache) {
 	if s.chunks == 0 {
-		for j, b := range key {
-			*s.whole.at(i*s.k + j) = b
-		}
+		copy(s.wholeAt(i), key)
 		return
 	}
 	for c := range s.chunks {
@@ -76,12 +76,7 @@ func (s *keyStore) put(i int, key []byte, cache *chunkCache) {
 // equal reports whether state i's key is key.
 func (s *keyStore) equal(i int, key []byte) bool {
 	if s.chunks == 0 {
-		for j, b := range key {
-			if *s.whole.at(i*s.k + j) != b {
-				return false
-			}
-		}
-		return true
+		return bytes.Equal(s.wholeAt(i), key)
 	}
 	for c := range s.chunks {
 		if s.tabs[c].value(*s.ids.at(i*s.chunks + c)) != keyChunk(key, c) {
@@ -91,26 +86,28 @@ func (s *keyStore) equal(i int, key []byte) bool {
 	return true
 }
 
+// wholeAt is state i's key when keys are stored whole.
+func (s *keyStore) wholeAt(i int) []byte {
+	o := (i & blockMask) * s.k
+	return s.whole[i>>blockShift][o : o+s.k : o+s.k]
+}
+
 // key returns state i's key (for tests).
 func (s *keyStore) key(i int) []byte {
-	out := make([]byte, s.k)
 	if s.chunks == 0 {
-		for j := range out {
-			out[j] = *s.whole.at(i*s.k + j)
-		}
-		return out
+		return bytes.Clone(s.wholeAt(i))
 	}
-	var b bytes.Buffer
+	out := make([]byte, s.chunks*chunkBytes)
 	for c := range s.chunks {
 		v := s.tabs[c].value(*s.ids.at(i*s.chunks + c))
-		b.Write(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, v[0]), v[1]))
+		binary.LittleEndian.PutUint64(out[c*chunkBytes:], v[0])
+		binary.LittleEndian.PutUint64(out[c*chunkBytes+8:], v[1])
 	}
-	copy(out, b.Bytes())
-	return out
+	return out[:s.k]
 }
 
 func (s *keyStore) bytes() int64 {
-	b := s.whole.bytes() + s.ids.bytes()
+	b := int64(len(s.whole))*blockSize*int64(s.k) + s.ids.bytes()
 	for _, t := range s.tabs {
 		b += t.bytes()
 	}

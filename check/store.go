@@ -219,7 +219,6 @@ func (p *blockPool) get() *cblock {
 	if n := len(p.free); n > 0 {
 		b := p.free[n-1]
 		p.free = p.free[:n-1]
-		b.keys = b.keys[:len(b.keys):cap(b.keys)]
 		if p.delta {
 			b.keys = b.keys[:0]
 		}

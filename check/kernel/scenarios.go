@@ -132,40 +132,45 @@ func (e *env) ourClient() (*impl.Conn, *net.TCPConn, error) {
 // kernelWrite writes p on the kernel socket.
 func (e *env) kernelWrite(k *net.TCPConn, p []byte) error {
 	e.kernelCall(spec.Send, fmt.Sprintf("write(%d octets)", len(p)))
-	// A write waits for the peer's window as a read waits for the text:
-	// both get ioWait plus 100 ms a KiB (a lossy link's retransmission
-	// timeouts, on a loaded machine, can take seconds for 128 KiB).
-	k.SetWriteDeadline(time.Now().Add(ioWait + time.Duration(len(p)/1024)*100*time.Millisecond))
+	k.SetWriteDeadline(ioDeadline(len(p)))
 	_, err := k.Write(p)
 	return err
 }
 
-// kernelRead reads exactly len(want) octets from the kernel socket and
-// compares them with want.
-func kernelRead(k *net.TCPConn, want []byte) error {
-	k.SetReadDeadline(time.Now().Add(ioWait + time.Duration(len(want)/1024)*100*time.Millisecond))
+// ioDeadline bounds a read or write of n octets: ioWait plus 100 ms a
+// KiB, since a lossy link's retransmission timeouts, on a loaded machine,
+// can take seconds for 128 KiB (a write waits for the peer's window as a
+// read waits for the text).
+func ioDeadline(n int) time.Time {
+	return time.Now().Add(ioWait + time.Duration(n/1024)*100*time.Millisecond)
+}
+
+// readConn is what kernelRead and ourRead read from.
+type readConn interface {
+	io.Reader
+	SetReadDeadline(time.Time) error
+}
+
+// readExactly reads exactly len(want) octets from c and compares them
+// with want; who names the reader in errors.
+func readExactly(who string, c readConn, want []byte) error {
+	c.SetReadDeadline(ioDeadline(len(want)))
 	got := make([]byte, len(want))
-	if _, err := io.ReadFull(k, got); err != nil {
-		return fmt.Errorf("kernel read: %v", err)
+	if _, err := io.ReadFull(c, got); err != nil {
+		return fmt.Errorf("%s read: %v", who, err)
 	}
 	if !bytes.Equal(got, want) {
-		return fmt.Errorf("kernel read %q, want %q", got, want)
+		return fmt.Errorf("%s read %q, want %q", who, got, want)
 	}
 	return nil
 }
 
+// kernelRead reads exactly len(want) octets from the kernel socket and
+// compares them with want.
+func kernelRead(k *net.TCPConn, want []byte) error { return readExactly("kernel", k, want) }
+
 // ourRead reads exactly len(want) octets from our connection and compares.
-func ourRead(c *impl.Conn, want []byte) error {
-	c.SetReadDeadline(time.Now().Add(ioWait + time.Duration(len(want)/1024)*100*time.Millisecond))
-	got := make([]byte, len(want))
-	if _, err := io.ReadFull(c, got); err != nil {
-		return fmt.Errorf("our read: %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		return fmt.Errorf("our read %q, want %q", got, want)
-	}
-	return nil
-}
+func ourRead(c *impl.Conn, want []byte) error { return readExactly("our", c, want) }
 
 // waitKernelACK waits until the kernel has acknowledged all we sent (its
 // ACK may be delayed), so that it does not ride on a later segment.
