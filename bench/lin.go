@@ -9,12 +9,12 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
-	"github.com/tcpcheck/tcpcheck/check/lin"
+	"github.com/tcpcheck/tcpcheck/check/live/lin"
 )
 
 // linReport is the linearizability check at scale: histories recorded
 // from two real endpoints (package impl on the udp link, through
-// check/lin's lossy relay), checked with porcupine against check/lin's
+// check/live/lin's lossy relay), checked with porcupine against check/live/lin's
 // model, and corrupted copies of the first that the check must find
 // Illegal.
 type linReport struct {
@@ -156,9 +156,9 @@ func (r *linReport) caught() int {
 func (r *linReport) write(w io.Writer) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	p("## Linearizability checking at scale\n\n")
-	p("Two tcpcheck endpoints (package impl) on the udp link, joined through check/lin's relay on loopback (%s), ", r.Faults)
+	p("Two tcpcheck endpoints (package impl) on the udp link, joined through check/live/lin's relay on loopback (%s), ", r.Faults)
 	p("run many connections, up to 64 at a time: each dials, both ends write, read, half-close or abort, and every call is recorded ")
-	p("with its call and return times (`lin.Record`). porcupine checks the history against check/lin's model (`lin.Check`), ")
+	p("with its call and return times (`lin.Record`). porcupine checks the history against check/live/lin's model (`lin.Check`), ")
 	p("partitioned by connection and by 4-tuple, the partitions in parallel on both cores. ")
 	p("Seconds to check are the median of %d checks of the same history, after a garbage collection; ops/s is operations over that median. ", linChecks)
 	p("Each corrupted row is the first history with one change no correct endpoint could make (`lin.Corrupt`), checked once.")

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tcpcheck/tcpcheck/impl"
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/model"
 )
 
@@ -226,12 +226,12 @@ var (
 // appear when they are sent (the capture point is at the sender). The
 // model's sequence numbers are written as they are; text octets are 'x'.
 func WritePcap(w io.Writer, v *Violation) error {
-	pw, err := impl.NewPcapWriter(w)
+	pw, err := wire.NewPcapWriter(w)
 	if err != nil {
 		return err
 	}
 	write := func(step int, s model.Segment, from uint8) error {
-		h := impl.Header{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Window: 4096}
+		h := wire.Header{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Window: 4096}
 		payload := []byte(strings.Repeat("x", int(s.Len)))
 		at := pcapEpoch.Add(time.Duration(step) * 10 * time.Millisecond)
 		if err := pw.WriteSegment(at, pcapAddr[from], pcapAddr[1-from], h, payload); err != nil {

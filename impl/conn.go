@@ -38,7 +38,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		case c.err != nil:
 			// Before end of stream: a reset or timeout may have flushed
 			// text the user had not read, and io.EOF would claim it all
-			// arrived (the rapid suite of check/conform found this).
+			// arrived (the rapid suite of check/live/conform found this).
 			return 0, c.err
 		case c.finRcvd:
 			return 0, io.EOF

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -125,7 +126,7 @@ func (l *Listener) cookieACK(key connKey, in *segment) (handled bool) {
 	c.cookie, c.cookieISS, c.replay = true, iss, true
 	l.pending++
 	s.conns[key] = c
-	syn := &segment{h: Header{SrcPort: in.h.SrcPort, DstPort: in.h.DstPort, Seq: irs, Flags: spec.SYN,
+	syn := &segment{h: wire.Header{SrcPort: in.h.SrcPort, DstPort: in.h.DstPort, Seq: irs, Flags: spec.SYN,
 		Window: in.h.Window, MSS: uint16(mss)}}
 	c.handle(spec.SegSYN, syn, nil)
 	c.replay = false

@@ -126,8 +126,8 @@
 // a per-stack secret from crypto/rand. Time comes from a [Clock], which
 // tests replace with a [FakeClock].
 //
-// Package check/attack attacks this endpoint (blind injection, SYN
+// Package check/live/attack attacks this endpoint (blind injection, SYN
 // floods, RST storms, vanished peers, a soak under faults) while package
-// check/conform replays every transition through the table;
+// check/live/conform replays every transition through the table;
 // FuzzSegmentInState fuzzes the segment handling in every state.
 package impl

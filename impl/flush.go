@@ -1,6 +1,10 @@
 package impl
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/tcpcheck/tcpcheck/impl/wire"
+)
 
 // outSeg is a segment a step encoded and the stack has not yet handed to
 // the link: buf[off:end] of the queue's buffer, for the link address to.
@@ -21,7 +25,7 @@ type batchLink interface {
 // so the other goroutines of the stack (the reader, the users, timers) are
 // not held up by a send, and the segments one lock holding produced (a
 // window's worth of text, say) go to the link together.
-func (s *Stack) enqueue(to netip.AddrPort, h Header, src, dst netip.Addr, payload []byte) error {
+func (s *Stack) enqueue(to netip.AddrPort, h wire.Header, src, dst netip.Addr, payload []byte) error {
 	off := len(s.outBuf)
 	b, err := h.Encode(s.outBuf, src, dst, payload)
 	if err != nil {

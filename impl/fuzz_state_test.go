@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -86,7 +87,7 @@ func segmentInState(t *testing.T, k uint8, data []byte) {
 	copy(in[:], data)
 	text := data[min(len(data), 13):]
 	text = text[:min(len(text), 4000)]
-	hdr := Header{SrcPort: key.peerPort, DstPort: key.port, Flags: spec.Flags(in[0] & 0x3f),
+	hdr := wire.Header{SrcPort: key.peerPort, DstPort: key.port, Flags: spec.Flags(in[0] & 0x3f),
 		Seq: rcvNxt + spec.Seq(binary.BigEndian.Uint32(in[1:5])), Ack: sndUna + spec.Seq(binary.BigEndian.Uint32(in[5:9])),
 		Window: binary.BigEndian.Uint16(in[9:11]), MSS: binary.BigEndian.Uint16(in[11:13])}
 	b, err := hdr.Encode(nil, other.ip, hs.ip, text)

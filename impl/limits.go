@@ -3,6 +3,7 @@ package impl
 import (
 	"time"
 
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -98,7 +99,7 @@ func (c *Conn) onKeepAlive() {
 	c.kaProbes++
 	c.s.stats.KeepAliveProbes++
 	c.out = c.out[:0]
-	c.emit(Header{Seq: c.sndNxt - 1, Ack: c.rcvNxt, Flags: spec.ACK}, nil)
+	c.emit(wire.Header{Seq: c.sndNxt - 1, Ack: c.rcvNxt, Flags: spec.ACK}, nil)
 	if len(c.out) > 0 {
 		c.s.traceExtraOut(c, c.out[0], "keepalive probe (RFC 1122 §4.2.3.6)")
 	}

@@ -133,7 +133,7 @@ func (n *MemNet) SetFaults(f Faults) error {
 
 // Inject puts a segment on the network as if the stack at from had sent
 // it: from may be any address, attached or not (a spoofed source), and the
-// segment suffers the network's faults. The attacker peer of check/attack
+// segment suffers the network's faults. The attacker peer of check/live/attack
 // uses it to forge segments with a chosen 4-tuple.
 func (n *MemNet) Inject(from, to netip.AddrPort, seg []byte) {
 	n.send(MemPacket{From: from, To: to, Seg: append([]byte(nil), seg...)})

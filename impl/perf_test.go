@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 )
 
 // TestUDPLargeSegments sends 4 MiB over the udp link with the largest MSS
@@ -38,7 +40,7 @@ func TestUDPLargeSegments(t *testing.T) {
 		defer s.Close()
 		stacks[i] = s
 	}
-	if got, want := stacks[0].opt.MSS, 65507-HeaderLen; got != want {
+	if got, want := stacks[0].opt.MSS, 65507-wire.HeaderLen; got != want {
 		t.Fatalf("MSS on the udp link = %d, want %d", got, want)
 	}
 	ln, err := stacks[1].Listen(stacks[1].Addr().String())
@@ -78,7 +80,7 @@ func TestUDPLargeSegments(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if largest != 65507-HeaderLen {
-		t.Errorf("largest segment carried %d octets of text, want %d", largest, 65507-HeaderLen)
+	if largest != 65507-wire.HeaderLen {
+		t.Errorf("largest segment carried %d octets of text, want %d", largest, 65507-wire.HeaderLen)
 	}
 }

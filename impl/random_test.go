@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -51,7 +52,7 @@ func TestRandomSegments(t *testing.T) {
 				a.s.mu.Lock()
 				rcvNxt, sndUna, sndNxt := c.rcvNxt, c.sndUna, c.sndNxt
 				a.s.mu.Unlock()
-				var hdr Header
+				var hdr wire.Header
 				hdr.Flags = flags[r.IntN(len(flags))]
 				hdr.Seq = near(r, rcvNxt)
 				hdr.Ack = near(r, sndUna)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -141,7 +142,7 @@ func (h *harness) conn(name string) (*hostState, error) {
 
 // describe renders an in-flight segment.
 func (h *harness) describe(p MemPacket) string {
-	hdr, payload, err := Decode(p.Seg, p.From.Addr(), p.To.Addr())
+	hdr, payload, err := wire.Decode(p.Seg, p.From.Addr(), p.To.Addr())
 	if err != nil {
 		return fmt.Sprintf("%s>%s  malformed: %v", h.names[p.From.Addr()], h.names[p.To.Addr()], err)
 	}
@@ -328,7 +329,7 @@ func (h *harness) inject(hs *hostState, args []string) error {
 	if len(args) == 0 {
 		return errors.New("inject needs flags")
 	}
-	var hdr Header
+	var hdr wire.Header
 	for _, f := range strings.Split(args[0], ",") {
 		found := false
 		for b := spec.Flags(1); b != 0; b <<= 1 {

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -65,7 +66,7 @@ type Options struct {
 	// a 4 µs clock plus a keyed hash of the 4-tuple.
 	ISN    func(local, remote netip.AddrPort) spec.Seq
 	Tracer Tracer
-	Pcap   *PcapWriter // when set, every segment sent and received is written to it
+	Pcap   *wire.PcapWriter // when set, every segment sent and received is written to it
 	// Table, for tests only, replaces the generated step function with an
 	// interpretation of these rows (a mutant of spec.Table(), say), so that
 	// the checks can show they notice an endpoint that breaks the table.
@@ -187,8 +188,8 @@ func NewStack(link Link, opt Options) (*Stack, error) {
 	if err := opt.fill(); err != nil {
 		return nil, err
 	}
-	if l, ok := link.(interface{ MaxSegment() int }); ok && opt.MSS > l.MaxSegment()-HeaderLen {
-		opt.MSS = l.MaxSegment() - HeaderLen
+	if l, ok := link.(interface{ MaxSegment() int }); ok && opt.MSS > l.MaxSegment()-wire.HeaderLen {
+		opt.MSS = l.MaxSegment() - wire.HeaderLen
 	}
 	s := &Stack{link: link, opt: opt, clock: opt.Clock, local: link.LocalAddr(),
 		conns: map[connKey]*Conn{}, listeners: map[uint16]*Listener{}, nextPort: ephemeralLo}
@@ -245,7 +246,7 @@ func (s *Stack) isn(local, remote netip.AddrPort) spec.Seq {
 
 // input is the link's receive function: decode, demultiplex, process.
 func (s *Stack) input(from netip.AddrPort, b []byte) {
-	h, payload, err := Decode(b, from.Addr(), s.local.Addr())
+	h, payload, err := wire.Decode(b, from.Addr(), s.local.Addr())
 	s.mu.Lock()
 	defer s.unlock()
 	if s.closed {

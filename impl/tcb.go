@@ -5,12 +5,13 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
 // segment is an arriving segment.
 type segment struct {
-	h       Header
+	h       wire.Header
 	payload []byte
 }
 
@@ -231,7 +232,7 @@ func (c *Conn) do(a spec.Action, in *segment, data []byte) error {
 			c.sendACK()
 		}
 	case spec.SendRST:
-		c.emit(Header{Seq: c.sndNxt, Flags: spec.RST}, nil)
+		c.emit(wire.Header{Seq: c.sndNxt, Flags: spec.RST}, nil)
 	case spec.ReplyRST:
 		c.replyRST(in)
 	case spec.Retransmit:
@@ -501,7 +502,7 @@ func (c *Conn) markResend() {
 }
 
 // emit sends a segment to the peer, filling in ports and window.
-func (c *Conn) emit(h Header, payload []byte) {
+func (c *Conn) emit(h wire.Header, payload []byte) {
 	s := c.s
 	h.SrcPort, h.DstPort = c.key.port, c.key.peerPort
 	if !h.Flags.Has(spec.RST) {
@@ -539,7 +540,7 @@ func (c *Conn) emit(h Header, payload []byte) {
 }
 
 func (c *Conn) sendSYN(withACK bool) {
-	h := Header{Seq: c.iss, Flags: spec.SYN, MSS: uint16(c.s.opt.MSS)}
+	h := wire.Header{Seq: c.iss, Flags: spec.SYN, MSS: uint16(c.s.opt.MSS)}
 	if withACK {
 		h.Flags |= spec.ACK
 		h.Ack = c.rcvNxt
@@ -554,7 +555,7 @@ func (c *Conn) sendSYN(withACK bool) {
 }
 
 func (c *Conn) sendACK() {
-	c.emit(Header{Seq: c.sndNxt, Ack: c.rcvNxt, Flags: spec.ACK}, nil)
+	c.emit(wire.Header{Seq: c.sndNxt, Ack: c.rcvNxt, Flags: spec.ACK}, nil)
 }
 
 // replyRST answers a segment that has no connection to go to
@@ -565,10 +566,10 @@ func (c *Conn) replyRST(in *segment) {
 		return
 	}
 	if in.h.Flags.Has(spec.ACK) {
-		c.emit(Header{Seq: in.h.Ack, Flags: spec.RST}, nil)
+		c.emit(wire.Header{Seq: in.h.Ack, Flags: spec.RST}, nil)
 		return
 	}
-	c.emit(Header{Seq: 0, Ack: in.h.Seq.Add(in.segLen()), Flags: spec.RST | spec.ACK}, nil)
+	c.emit(wire.Header{Seq: 0, Ack: in.h.Seq.Add(in.segLen()), Flags: spec.RST | spec.ACK}, nil)
 }
 
 // sentText is the number of text octets sent (SND.NXT less SYN and FIN).
@@ -605,7 +606,7 @@ func (c *Conn) output() {
 
 // sendData sends n octets of new text from sndBuf[off:], with FIN when fin.
 func (c *Conn) sendData(off, n int, fin bool) {
-	h := Header{Seq: c.sndNxt, Ack: c.rcvNxt, Flags: spec.ACK}
+	h := wire.Header{Seq: c.sndNxt, Ack: c.rcvNxt, Flags: spec.ACK}
 	if n > 0 {
 		h.Flags |= spec.PSH
 	}
@@ -641,7 +642,7 @@ func (c *Conn) resend(seq spec.Seq) {
 	}
 	n := min(c.mss, sent-off)
 	fin := c.finSent && off+n == sent
-	h := Header{Seq: seq, Ack: c.rcvNxt, Flags: spec.ACK}
+	h := wire.Header{Seq: seq, Ack: c.rcvNxt, Flags: spec.ACK}
 	if n > 0 {
 		h.Flags |= spec.PSH
 	}
@@ -668,7 +669,7 @@ func (c *Conn) retransmit() {
 	// A window probe in the manner of Linux: an old sequence number and
 	// no text, which the peer must answer with an ACK carrying its window
 	// (RFC 9293 §3.10.7.4 first check); it occupies no sequence space.
-	c.emit(Header{Seq: c.sndUna - 1, Ack: c.rcvNxt, Flags: spec.ACK}, nil)
+	c.emit(wire.Header{Seq: c.sndUna - 1, Ack: c.rcvNxt, Flags: spec.ACK}, nil)
 }
 
 // delete discards the TCB: timers stop, the connection leaves the stack's

@@ -6,13 +6,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
 // Segment is a segment as the tracer sees it: its header and the number
 // of text octets it carries.
 type Segment struct {
-	Header Header
+	Header wire.Header
 	Len    int
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -37,7 +38,7 @@ type TUNPacket struct {
 	ID       uint64 // numbers the packets of a link in the order they reached it
 	Dir      Direction
 	Src, Dst netip.AddrPort // TCP endpoints
-	Header   Header
+	Header   wire.Header
 	Len      int  // text octets
 	Injected bool // made by Inject, not by the stack
 	// WScale is the shift count of a SYN's window scale option
@@ -46,33 +47,12 @@ type TUNPacket struct {
 }
 
 // synWScale returns the shift count of the window scale option of a SYN
-// segment, or -1. seg has decoded already, so its options are well formed.
-func synWScale(seg []byte) int8 {
-	if len(seg) < HeaderLen || seg[13]&byte(spec.SYN) == 0 {
+// (capped at 14, RFC 7323 §2.3), or -1 when h is no SYN or has none.
+func synWScale(h wire.Header) int8 {
+	if !h.Flags.Has(spec.SYN) || !h.HasWScale {
 		return -1
 	}
-	off := int(seg[12]>>4) * 4
-	if off > len(seg) {
-		return -1
-	}
-	o := seg[HeaderLen:off]
-	for i := 0; i < len(o); {
-		switch o[i] {
-		case optEOL:
-			return -1
-		case optNOP:
-			i++
-			continue
-		}
-		if i+1 >= len(o) || o[i+1] < 2 {
-			return -1
-		}
-		if o[i] == 3 && o[i+1] == 3 && i+2 < len(o) {
-			return int8(min(o[i+2], 14))
-		}
-		i += int(o[i+1])
-	}
-	return -1
+	return int8(min(h.WScale, 14))
 }
 
 // Verdict is what a filter decides for a packet.
@@ -392,7 +372,7 @@ func (l *TUNLink) Release(match func(TUNPacket) bool) int {
 // Inject sends a segment of our own making to the kernel, as if from our
 // address (e.g. a RST the stack would never send). It passes the filter
 // and the faults like any other packet and is marked Injected.
-func (l *TUNLink) Inject(to netip.Addr, h Header, payload []byte) error {
+func (l *TUNLink) Inject(to netip.Addr, h wire.Header, payload []byte) error {
 	seg, err := h.Encode(nil, l.local.Addr(), to, payload)
 	if err != nil {
 		return err
@@ -407,7 +387,7 @@ func (l *TUNLink) Send(to netip.AddrPort, seg []byte) error {
 }
 
 func (l *TUNLink) send(to netip.Addr, seg []byte, injected bool) error {
-	h, payload, err := Decode(seg, l.local.Addr(), to)
+	h, payload, err := wire.Decode(seg, l.local.Addr(), to)
 	if err != nil {
 		return errorf("tun link: sending a segment that does not decode: %v", err)
 	}
@@ -418,7 +398,7 @@ func (l *TUNLink) send(to netip.Addr, seg []byte, injected bool) error {
 	}
 	l.nextID++
 	p := TUNPacket{ID: l.nextID, Dir: Outbound, Src: netip.AddrPortFrom(l.local.Addr(), h.SrcPort),
-		Dst: netip.AddrPortFrom(to, h.DstPort), Header: h, Len: len(payload), Injected: injected, WScale: synWScale(seg)}
+		Dst: netip.AddrPortFrom(to, h.DstPort), Header: h, Len: len(payload), Injected: injected, WScale: synWScale(h)}
 	hp := heldPacket{p: p, data: append([]byte(nil), seg...)}
 	l.route(hp)
 	return nil
@@ -501,7 +481,7 @@ func (l *TUNLink) writeLocked(h heldPacket) {
 		return
 	}
 	l.ipID++
-	ip := IPv4Header{ID: l.ipID, DF: true, TTL: 64, Protocol: protoTCP, Src: l.local.Addr(), Dst: h.p.Dst.Addr()}
+	ip := wire.IPv4Header{ID: l.ipID, DF: true, TTL: 64, Protocol: wire.ProtoTCP, Src: l.local.Addr(), Dst: h.p.Dst.Addr()}
 	b, err := ip.EncodeIPv4(l.wbuf[:0], len(h.data))
 	if err == nil {
 		b = append(b, h.data...)
@@ -575,13 +555,13 @@ func (l *TUNLink) input(b []byte) {
 		l.stats.IPv6++
 		return
 	}
-	ip, seg, err := DecodeIPv4(b)
+	ip, seg, err := wire.DecodeIPv4(b)
 	switch {
 	case err != nil:
 		l.stats.Malformed++
 		l.stats.LastErr = err.Error()
 		return
-	case ip.Protocol != protoTCP:
+	case ip.Protocol != wire.ProtoTCP:
 		l.stats.NonTCP++
 		return
 	case ip.Dst != l.local.Addr():
@@ -590,8 +570,8 @@ func (l *TUNLink) input(b []byte) {
 	}
 	l.nextID++
 	p := TUNPacket{ID: l.nextID, Dir: Inbound, Src: netip.AddrPortFrom(ip.Src, 0), Dst: netip.AddrPortFrom(ip.Dst, 0), WScale: -1}
-	if h, payload, err := Decode(seg, ip.Src, ip.Dst); err == nil {
-		p.Header, p.Len, p.WScale = h, len(payload), synWScale(seg)
+	if h, payload, err := wire.Decode(seg, ip.Src, ip.Dst); err == nil {
+		p.Header, p.Len, p.WScale = h, len(payload), synWScale(h)
 		p.Src, p.Dst = netip.AddrPortFrom(ip.Src, h.SrcPort), netip.AddrPortFrom(ip.Dst, h.DstPort)
 	}
 	// A segment that does not decode goes on all the same: the stack

@@ -350,7 +350,7 @@ func RenderPage(p Page) ([]byte, []*Trace, error) {
 		}
 	}
 	if len(p.Linux) > 0 {
-		fmt.Fprintf(&b, "\n## What Linux does\n\nThe kernel conformance suite (check/kernel) runs this case against the Linux TCP stack "+
+		fmt.Fprintf(&b, "\n## What Linux does\n\nThe kernel conformance suite (check/live/kernel) runs this case against the Linux TCP stack "+
 			"in a network namespace: scenario%s %s. What Linux did, and where it differs from RFC 9293, is in "+
 			"[docs/linux.md](../linux.md).\n", plural(len(p.Linux)), quoteList(p.Linux))
 	}

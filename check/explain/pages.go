@@ -11,7 +11,7 @@ type Page struct {
 	Question string
 	Answer   string // a short plain reading, Markdown
 	Scenes   []Scene
-	// Linux names the scenarios of the kernel suite (check/kernel) that
+	// Linux names the scenarios of the kernel suite (check/live/kernel) that
 	// run the same case against Linux; their results are in docs/linux.md.
 	Linux []string
 	// Related names other pages by slug.

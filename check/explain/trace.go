@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/check"
-	"github.com/tcpcheck/tcpcheck/impl"
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/model"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
@@ -531,7 +531,7 @@ var (
 )
 
 func (t *Trace) readablePcap(w io.Writer) error {
-	pw, err := impl.NewPcapWriter(w)
+	pw, err := wire.NewPcapWriter(w)
 	if err != nil {
 		return err
 	}
@@ -540,7 +540,7 @@ func (t *Trace) readablePcap(w io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("explain: pcap: step %d: %v", step, err)
 		}
-		h := impl.Header{Seq: spec.Seq(g.Seq), Ack: spec.Seq(g.Ack), Flags: f, Window: 4096}
+		h := wire.Header{Seq: spec.Seq(g.Seq), Ack: spec.Seq(g.Ack), Flags: f, Window: 4096}
 		at := pcapEpoch.Add(time.Duration(step) * 10 * time.Millisecond)
 		if err := pw.WriteSegment(at, pcapAddr[from], pcapAddr[1-from], h, bytes.Repeat([]byte("x"), g.Len)); err != nil {
 			return fmt.Errorf("explain: pcap: %w", err)

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tcpcheck/tcpcheck/check/conform"
-	"github.com/tcpcheck/tcpcheck/check/kernel"
+	"github.com/tcpcheck/tcpcheck/check/live/conform"
+	"github.com/tcpcheck/tcpcheck/check/live/kernel"
 	"github.com/tcpcheck/tcpcheck/impl"
 )
 

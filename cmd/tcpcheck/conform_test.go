@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tcpcheck/tcpcheck/check/kernel"
+	"github.com/tcpcheck/tcpcheck/check/live/kernel"
 )
 
 func TestConformFlags(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
-	"github.com/tcpcheck/tcpcheck/check/lin"
+	"github.com/tcpcheck/tcpcheck/check/live/lin"
 )
 
 func init() {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcpcheck/tcpcheck/check/lin"
+	"github.com/tcpcheck/tcpcheck/check/live/lin"
 	"github.com/tcpcheck/tcpcheck/internal/testenv"
 )
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/impl"
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -84,7 +85,7 @@ func newEndpoint(f endpointFlags, bind string, stdout, stderr io.Writer) (*endpo
 			link.Close()
 			return nil, fmt.Errorf("--pcap: %v", err)
 		}
-		if opt.Pcap, err = impl.NewPcapWriter(bufio.NewWriterSize(e.pcapF, 1<<16)); err != nil {
+		if opt.Pcap, err = wire.NewPcapWriter(bufio.NewWriterSize(e.pcapF, 1<<16)); err != nil {
 			link.Close()
 			return nil, err
 		}

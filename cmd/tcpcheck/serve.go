@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/impl"
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -116,7 +117,7 @@ func serve(f serveFlags, stderr io.Writer) error {
 			return fmt.Errorf("--pcap: %v", err)
 		}
 		pcapW = bufio.NewWriter(pcapF)
-		if opt.Pcap, err = impl.NewPcapWriter(pcapW); err != nil {
+		if opt.Pcap, err = wire.NewPcapWriter(pcapW); err != nil {
 			link.Close()
 			return err
 		}

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tcpcheck/tcpcheck/check/attack"
+	"github.com/tcpcheck/tcpcheck/check/live/attack"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 

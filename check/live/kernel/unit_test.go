@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/impl"
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -88,7 +89,7 @@ func TestExchangeRegexp(t *testing.T) {
 	if _, err := exchangeRegexp("sideways SYN"); err == nil {
 		t.Error("a bad direction was accepted")
 	}
-	p := impl.TUNPacket{Dir: impl.Inbound, Header: impl.Header{Flags: spec.PSH | spec.ACK}, Len: 3}
+	p := impl.TUNPacket{Dir: impl.Inbound, Header: wire.Header{Flags: spec.PSH | spec.ACK}, Len: 3}
 	if got := exchangeLine(p, impl.FateLost); got != "in ACK text lost" {
 		t.Errorf("exchangeLine = %q", got)
 	}
@@ -98,10 +99,10 @@ func TestExchangeRegexp(t *testing.T) {
 // close, as the suite does from segments seen on the wire.
 func TestPredictor(t *testing.T) {
 	p := newPredictor(machine)
-	seg := func(f spec.Flags, seq, ack spec.Seq) *impl.Header {
-		return &impl.Header{Flags: f, Seq: seq, Ack: ack, Window: 1000}
+	seg := func(f spec.Flags, seq, ack spec.Seq) *wire.Header {
+		return &wire.Header{Flags: f, Seq: seq, Ack: ack, Window: 1000}
 	}
-	mustStep := func(e spec.Event, h *impl.Header, n int, want spec.State) {
+	mustStep := func(e spec.Event, h *wire.Header, n int, want spec.State) {
 		t.Helper()
 		if _, err := p.step(e, h, n, 1000); err != nil {
 			t.Fatal(err)

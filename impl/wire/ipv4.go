@@ -1,4 +1,4 @@
-package impl
+package wire
 
 import (
 	"encoding/binary"
@@ -14,11 +14,11 @@ const IPv4HeaderLen = 20
 // IPv4 decoding errors. DecodeIPv4 wraps them with detail; test with
 // errors.Is.
 var (
-	ErrIPShort    = errors.New("impl: IPv4 packet shorter than its header")
-	ErrIPVersion  = errors.New("impl: not an IPv4 packet")
-	ErrIPLength   = errors.New("impl: bad IPv4 header or total length")
-	ErrIPChecksum = errors.New("impl: bad IPv4 header checksum")
-	ErrIPFragment = errors.New("impl: IPv4 fragment")
+	ErrIPShort    = errors.New("wire: IPv4 packet shorter than its header")
+	ErrIPVersion  = errors.New("wire: not an IPv4 packet")
+	ErrIPLength   = errors.New("wire: bad IPv4 header or total length")
+	ErrIPChecksum = errors.New("wire: bad IPv4 header checksum")
+	ErrIPFragment = errors.New("wire: IPv4 fragment")
 )
 
 // IPv4Header is the IPv4 header of RFC 791 §3.1 as a fields struct.

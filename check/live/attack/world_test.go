@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcpcheck/tcpcheck/check/conform"
+	"github.com/tcpcheck/tcpcheck/check/live/conform"
 	"github.com/tcpcheck/tcpcheck/impl"
 )
 

@@ -1,4 +1,4 @@
-package impl
+package wire
 
 import (
 	"encoding/binary"
@@ -32,7 +32,7 @@ func NewPcapWriter(w io.Writer) (*PcapWriter, error) {
 	binary.LittleEndian.PutUint32(hdr[16:], 65535) // snaplen
 	binary.LittleEndian.PutUint32(hdr[20:], linkTypeRaw)
 	if _, err := w.Write(hdr[:]); err != nil {
-		return nil, fmt.Errorf("impl: writing pcap header: %w", err)
+		return nil, fmt.Errorf("wire: writing pcap header: %w", err)
 	}
 	return &PcapWriter{w: w}, nil
 }
@@ -58,7 +58,7 @@ func (p *PcapWriter) WriteSegment(t time.Time, src, dst netip.AddrPort, h Header
 	ip := b[16 : 16+ipLen]
 	if sa.Is4() {
 		if 20+tcpLen > 0xffff {
-			return fmt.Errorf("impl: segment of %d octets does not fit an IPv4 packet", tcpLen)
+			return fmt.Errorf("wire: segment of %d octets does not fit an IPv4 packet", tcpLen)
 		}
 		p.id++
 		ip[0] = 0x45
@@ -66,18 +66,18 @@ func (p *PcapWriter) WriteSegment(t time.Time, src, dst netip.AddrPort, h Header
 		binary.BigEndian.PutUint16(ip[4:], p.id)
 		binary.BigEndian.PutUint16(ip[6:], 0x4000) // don't fragment
 		ip[8] = 64                                 // TTL
-		ip[9] = protoTCP
+		ip[9] = ProtoTCP
 		a4, d4 := sa.As4(), da.As4()
 		copy(ip[12:], a4[:])
 		copy(ip[16:], d4[:])
 		binary.BigEndian.PutUint16(ip[10:], ^fold(sumBytes(0, ip)))
 	} else {
 		if tcpLen > 0xffff {
-			return fmt.Errorf("impl: segment of %d octets does not fit an IPv6 packet", tcpLen)
+			return fmt.Errorf("wire: segment of %d octets does not fit an IPv6 packet", tcpLen)
 		}
 		ip[0] = 0x60
 		binary.BigEndian.PutUint16(ip[4:], uint16(tcpLen))
-		ip[6] = protoTCP
+		ip[6] = ProtoTCP
 		ip[7] = 64 // hop limit
 		a16, d16 := sa.As16(), da.As16()
 		copy(ip[8:], a16[:])
@@ -91,7 +91,7 @@ func (p *PcapWriter) WriteSegment(t time.Time, src, dst netip.AddrPort, h Header
 	binary.LittleEndian.PutUint32(rec[12:], n)
 	p.buf = b
 	if _, err := p.w.Write(b); err != nil {
-		return fmt.Errorf("impl: writing pcap packet: %w", err)
+		return fmt.Errorf("wire: writing pcap packet: %w", err)
 	}
 	return nil
 }

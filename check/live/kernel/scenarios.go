@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/impl"
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -664,7 +665,7 @@ var scenarios = []Scenario{
 				return err
 			}
 			seq := e.sndNxt() + 1000
-			h := impl.Header{SrcPort: e.ourAddr().Port(), DstPort: e.kernelEnd().Port(), Seq: seq, Flags: spec.RST}
+			h := wire.Header{SrcPort: e.ourAddr().Port(), DstPort: e.kernelEnd().Port(), Seq: seq, Flags: spec.RST}
 			if err := e.link.Inject(kernelIP, h, nil); err != nil {
 				return err
 			}
@@ -706,7 +707,7 @@ var scenarios = []Scenario{
 			e.step("the kernel closed", spec.CloseWait, spec.FinWait2)
 			c.Close()
 			e.step("we closed", spec.Closed, spec.TimeWait)
-			h := impl.Header{SrcPort: e.ourAddr().Port(), DstPort: e.kernelEnd().Port(), Seq: e.kernelRcvNxt(), Flags: spec.RST}
+			h := wire.Header{SrcPort: e.ourAddr().Port(), DstPort: e.kernelEnd().Port(), Seq: e.kernelRcvNxt(), Flags: spec.RST}
 			if err := e.link.Inject(kernelIP, h, nil); err != nil {
 				return err
 			}

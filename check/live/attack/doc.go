@@ -14,7 +14,7 @@
 // Its tests hold the endpoint to the promises of RFC 5961 (blind
 // injection), RFC 4987 (SYN floods), RFC 6528 (ISNs, in package impl),
 // RFC 1122 §4.2.3.6 (keepalive) and RFC 9293 §3.8.4 (user timeout) while
-// package check/conform replays every transition through the table, so an
+// package check/live/conform replays every transition through the table, so an
 // endpoint under attack is shown to follow the table too.
 //
 // # Running

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/impl"
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -29,7 +30,7 @@ type Segment struct {
 // Reply is a segment an endpoint sent, as the peer recorded it.
 type Reply struct {
 	Src, Dst netip.AddrPort // TCP endpoints
-	Header   impl.Header
+	Header   wire.Header
 	Len      int // text octets
 }
 
@@ -62,7 +63,7 @@ const maxRecorded = 1 << 20
 func NewMem(n *impl.MemNet, keep func(Reply) bool) *Peer {
 	p := &Peer{mem: n, keep: keep}
 	n.Observe(func(m impl.MemPacket) {
-		h, payload, err := impl.Decode(m.Seg, m.From.Addr(), m.To.Addr())
+		h, payload, err := wire.Decode(m.Seg, m.From.Addr(), m.To.Addr())
 		if err != nil {
 			return
 		}
@@ -102,7 +103,7 @@ func NewUDP(addr string, keep func(Reply) bool) (*Peer, error) {
 				continue
 			}
 			from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-			h, payload, err := impl.Decode(b[:n], from.Addr(), p.udpIP.Addr())
+			h, payload, err := wire.Decode(b[:n], from.Addr(), p.udpIP.Addr())
 			if err != nil {
 				continue
 			}
@@ -133,7 +134,7 @@ func (p *Peer) record(r Reply) {
 // victim stack's UDP address, whose port is also the TCP port (as for
 // impl.Stack.Dial).
 func (p *Peer) Send(s Segment) error {
-	h := impl.Header{SrcPort: s.Src.Port(), DstPort: s.Dst.Port(), Seq: s.Seq, Ack: s.Ack, Flags: s.Flags,
+	h := wire.Header{SrcPort: s.Src.Port(), DstPort: s.Dst.Port(), Seq: s.Seq, Ack: s.Ack, Flags: s.Flags,
 		Window: s.Window, MSS: s.MSS}
 	if p.udp != nil && s.Src.Addr() != p.udpIP.Addr() {
 		return fmt.Errorf("attack: source %v: on the udp link the source IP is the socket's, %v", s.Src, p.udpIP.Addr())

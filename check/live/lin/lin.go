@@ -15,7 +15,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
-	"github.com/tcpcheck/tcpcheck/check/conform"
+	"github.com/tcpcheck/tcpcheck/check/live/conform"
 	"github.com/tcpcheck/tcpcheck/impl"
 )
 

@@ -5,7 +5,7 @@ package kernel
 import (
 	"fmt"
 
-	"github.com/tcpcheck/tcpcheck/impl"
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -38,7 +38,7 @@ func newPredictor(m *spec.Machine) *predictor {
 // step applies the row for event e, with segment h (of n text octets,
 // offering the window wnd once scaled) for segment events, and returns the
 // row's index.
-func (p *predictor) step(e spec.Event, h *impl.Header, n int, wnd uint32) (int, error) {
+func (p *predictor) step(e spec.Event, h *wire.Header, n int, wnd uint32) (int, error) {
 	x := spec.Ctx{SndUna: p.sndUna, SndNxt: p.sndNxt, RcvNxt: p.rcvNxt, RcvWnd: p.rcvWnd,
 		MaxSndWnd: p.maxSndWnd, FinSent: p.finSent, Passive: p.passive}
 	if h != nil {
@@ -149,7 +149,7 @@ func (p *predictor) advanceFIN() {
 // sent records a segment the side put on the wire: it moves SND.NXT (the
 // sequence space of its SYN, text and FIN) and RCV.WND (the window it
 // offered, wnd once scaled).
-func (p *predictor) sent(h impl.Header, n int, wnd uint32) {
+func (p *predictor) sent(h wire.Header, n int, wnd uint32) {
 	if h.Flags.Has(spec.RST) {
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/impl"
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -324,7 +325,7 @@ func (sh *shadow) ctx(in *impl.Segment, wnd uint32) spec.Ctx {
 }
 
 // advertise notes the window a segment we sent advertises.
-func (sh *shadow) advertise(h impl.Header) {
+func (sh *shadow) advertise(h wire.Header) {
 	if !h.Flags.Has(spec.ACK) || h.Flags.Has(spec.RST) {
 		return
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/impl"
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -348,7 +349,7 @@ func (e *env) tap(p impl.TUNPacket, f impl.Fate) {
 // window returns the window a segment from side s offers: its window
 // field, shifted by s's scale once both SYNs offered scaling (RFC 7323
 // §2.2); a SYN's window is never scaled.
-func (e *env) window(s Side, h impl.Header) uint32 {
+func (e *env) window(s Side, h wire.Header) uint32 {
 	w := uint32(h.Window)
 	if h.Flags.Has(spec.SYN) || e.oWS < 0 || e.kWS < 0 {
 		return w
@@ -401,7 +402,7 @@ func (e *env) transition(t impl.Transition) {
 		in = e.belongs(t.Local, t.Remote, syn)
 	}
 	if in {
-		var h *impl.Header
+		var h *wire.Header
 		n := 0
 		if t.In != nil {
 			h, n = &t.In.Header, t.In.Len

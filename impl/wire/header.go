@@ -1,4 +1,4 @@
-package impl
+package wire
 
 import (
 	"encoding/binary"
@@ -16,8 +16,8 @@ const HeaderLen = 20
 // MaxHeaderLen is the longest TCP header: a data offset of 15 words.
 const MaxHeaderLen = 60
 
-// protoTCP is the IP protocol number of TCP.
-const protoTCP = 6
+// ProtoTCP is the IP protocol number of TCP.
+const ProtoTCP = 6
 
 // Option kinds of RFC 9293 §3.2.
 const (
@@ -29,11 +29,11 @@ const (
 
 // Decoding errors. Decode wraps them with detail; test with errors.Is.
 var (
-	ErrShort      = errors.New("impl: segment shorter than its header")
-	ErrDataOffset = errors.New("impl: bad data offset")
-	ErrChecksum   = errors.New("impl: bad checksum")
-	ErrOptions    = errors.New("impl: malformed options")
-	ErrAddress    = errors.New("impl: addresses of different families")
+	ErrShort      = errors.New("wire: segment shorter than its header")
+	ErrDataOffset = errors.New("wire: bad data offset")
+	ErrChecksum   = errors.New("wire: bad checksum")
+	ErrOptions    = errors.New("wire: malformed options")
+	ErrAddress    = errors.New("wire: addresses of different families")
 )
 
 // Header is the TCP header of RFC 9293 §3.1 as a fields struct. Options
@@ -196,12 +196,12 @@ func Checksum(src, dst netip.Addr, seg []byte) uint16 {
 		a, b := src.As4(), dst.As4()
 		sum = sumBytes(sum, a[:])
 		sum = sumBytes(sum, b[:])
-		sum += protoTCP + uint64(len(seg))
+		sum += ProtoTCP + uint64(len(seg))
 	} else {
 		a, b := src.As16(), dst.As16()
 		sum = sumBytes(sum, a[:])
 		sum = sumBytes(sum, b[:])
-		sum += uint64(len(seg)>>16) + uint64(len(seg)&0xffff) + protoTCP
+		sum += uint64(len(seg)>>16) + uint64(len(seg)&0xffff) + ProtoTCP
 	}
 	sum = sumBytes(sum, seg)
 	return ^fold(sum)

@@ -1,4 +1,4 @@
-package impl
+package wire
 
 import (
 	"bytes"
@@ -85,7 +85,7 @@ func TestDecodeSeeds(t *testing.T) {
 			if !errors.Is(err, s.want) || (err == nil) != (s.want == nil) {
 				t.Fatalf("Decode: %v, want %v", err, s.want)
 			}
-			if err != nil && !bytes.HasPrefix([]byte(err.Error()), []byte("impl: ")) {
+			if err != nil && !bytes.HasPrefix([]byte(err.Error()), []byte("wire: ")) {
 				t.Fatalf("error %q lacks the impl: prefix", err)
 			}
 			checkRoundTrip(t, s.b)
@@ -226,7 +226,7 @@ func TestChecksumMatchesNaive(t *testing.T) {
 			var ph [12]byte
 			copy(ph[0:], a4[:])
 			copy(ph[4:], b4[:])
-			ph[9] = protoTCP
+			ph[9] = ProtoTCP
 			binary.BigEndian.PutUint16(ph[10:], uint16(n))
 			if got, want := Checksum(addrA, addrB, seg), naiveSum(ph[:], seg); got != want {
 				t.Fatalf("IPv4, %d octets, fill %d: Checksum = %#04x, want %#04x", n, fill, got, want)
@@ -236,7 +236,7 @@ func TestChecksumMatchesNaive(t *testing.T) {
 			copy(ph6[0:], a16[:])
 			copy(ph6[16:], b16[:])
 			binary.BigEndian.PutUint32(ph6[32:], uint32(n))
-			ph6[39] = protoTCP
+			ph6[39] = ProtoTCP
 			if got, want := Checksum(src6, dst6, seg), naiveSum(ph6[:], seg); got != want {
 				t.Fatalf("IPv6, %d octets, fill %d: Checksum = %#04x, want %#04x", n, fill, got, want)
 			}

@@ -1,4 +1,4 @@
-package impl
+package wire
 
 import (
 	"encoding/binary"
@@ -9,7 +9,7 @@ import (
 
 func ipv4Packet(t testing.TB, payload []byte) []byte {
 	t.Helper()
-	h := IPv4Header{ID: 7, DF: true, TTL: 64, Protocol: protoTCP,
+	h := IPv4Header{ID: 7, DF: true, TTL: 64, Protocol: ProtoTCP,
 		Src: netip.MustParseAddr("192.0.2.1"), Dst: netip.MustParseAddr("192.0.2.2")}
 	b, err := h.EncodeIPv4(nil, len(payload))
 	if err != nil {
@@ -28,7 +28,7 @@ func TestIPv4RoundTrip(t *testing.T) {
 	if string(got) != string(payload) {
 		t.Errorf("payload %q, want %q", got, payload)
 	}
-	if h.ID != 7 || !h.DF || h.MF || h.TTL != 64 || h.Protocol != protoTCP || h.TotalLen != uint16(IPv4HeaderLen+len(payload)) ||
+	if h.ID != 7 || !h.DF || h.MF || h.TTL != 64 || h.Protocol != ProtoTCP || h.TotalLen != uint16(IPv4HeaderLen+len(payload)) ||
 		h.Src != netip.MustParseAddr("192.0.2.1") || h.Dst != netip.MustParseAddr("192.0.2.2") {
 		t.Errorf("decoded %+v", h)
 	}
