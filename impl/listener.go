@@ -32,7 +32,6 @@ func (l *Listener) segmentArrives(key connKey, in *segment) {
 			return
 		}
 		c := s.newConn(key, spec.Listen)
-		c.passive = true
 		c.handle(e, in, nil)
 		return
 	}
@@ -53,7 +52,7 @@ func (l *Listener) segmentArrives(key connKey, in *segment) {
 		return
 	}
 	c := s.newConn(key, spec.Listen)
-	c.passive, c.listener, c.inBacklog = true, l, true
+	c.listener, c.inBacklog = l, true
 	l.pending++
 	s.conns[key] = c
 	c.handle(e, in, nil)
@@ -152,5 +151,5 @@ func (l *Listener) Addr() net.Addr {
 func (l *Listener) State() spec.State {
 	l.s.mu.Lock()
 	defer l.s.unlock()
-	return l.tcb.state
+	return l.tcb.tcb.State()
 }
