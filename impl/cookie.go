@@ -117,7 +117,7 @@ func (l *Listener) cookieACK(key connKey, in *segment) (handled bool) {
 	}
 	if len(l.queue) >= s.opt.Backlog || len(s.conns) >= s.opt.MaxConns {
 		s.stats.CookieDrops++
-		s.traceExtra(s.newConn(key, spec.Listen), false, in, "valid SYN cookie, but the accept queue or connection cap is full")
+		s.traceExtra(s.newConn(key, spec.Listen), false, in, ExtraCookieFull)
 		return true
 	}
 	s.stats.CookiesAccepted++

@@ -101,7 +101,7 @@ func (c *Conn) onKeepAlive() {
 	probe := c.tcb.KeepAlive()
 	c.emit(header(&probe), nil)
 	if len(c.out) > 0 {
-		c.s.traceExtraOut(c, c.out[0], "keepalive probe (RFC 1122 §4.2.3.6)")
+		c.s.traceExtraOut(c, c.out[0], ExtraKeepAlive)
 	}
 	c.armKeepAlive(c.s.clock.Now(), c.tcb.SndNxt() != c.tcb.SndUna())
 }

@@ -762,13 +762,13 @@ func (c *Conn) hold(in *segment) {
 	s := c.s
 	for _, g := range c.held {
 		if g.h.Seq == in.h.Seq && len(g.payload) >= len(in.payload) {
-			c.extraACK(in, "duplicate of a held out-of-order segment")
+			c.extraACK(in, ExtraHeldDup)
 			return
 		}
 	}
 	if len(c.held) >= maxHeld || c.heldBytes+len(in.payload) > s.opt.RecvBuffer {
 		s.stats.HeldDrops++
-		s.traceExtra(c, false, in, "out of order, hold queue full: dropped")
+		s.traceExtra(c, false, in, ExtraHeldDropped)
 		return
 	}
 	g := &segment{h: in.h, payload: append([]byte(nil), in.payload...)}
@@ -783,7 +783,7 @@ func (c *Conn) hold(in *segment) {
 	})
 	c.held = slices.Insert(c.held, i, g)
 	c.heldBytes += len(g.payload)
-	c.extraACK(in, "out of order: held")
+	c.extraACK(in, ExtraHeld)
 }
 
 // extraACK reports the held segment and sends the duplicate ACK.
@@ -794,7 +794,7 @@ func (c *Conn) extraACK(in *segment, why string) {
 	c.sendACK()
 	c.sameWnd = false
 	if len(c.out) > 0 {
-		c.s.traceExtraOut(c, c.out[0], "duplicate ACK for out-of-order text")
+		c.s.traceExtraOut(c, c.out[0], ExtraDupACK)
 	}
 	c.notify()
 }
@@ -839,7 +839,7 @@ func (c *Conn) windowUpdate() {
 	c.out = c.out[:0]
 	c.sendACK()
 	if len(c.out) > 0 {
-		c.s.traceExtraOut(c, c.out[0], "window update after a read")
+		c.s.traceExtraOut(c, c.out[0], ExtraWindowUpdate)
 	}
 }
 

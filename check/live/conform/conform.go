@@ -78,6 +78,7 @@ type shadow struct {
 	advEdge        spec.Seq
 	advSet         bool
 	twSince        time.Time
+	held           map[spec.Seq]spec.Seq // SEG.SEQ -> SEG.ACK of segments the endpoint holds out of order
 	lastInvalidACK time.Time // when an ACK answering an unacceptable empty segment last went out
 	chal           challenge // the connection's challenge ACK budget
 }
@@ -232,7 +233,13 @@ func (c *Checker) Extra(tm time.Time, local, remote netip.AddrPort, sent bool, s
 		dir = "out"
 	}
 	c.remember(fmt.Sprintf("     %s %s>%s  (%s, %s: %s)", tm.Format("15:04:05.000"), addr(local), addr(remote), why, dir, s))
-	if c.div != nil || !sent {
+	if c.div != nil {
+		return
+	}
+	if !sent {
+		if reason := c.received(local, remote, s, why); reason != "" {
+			c.div = &Divergence{Check: CheckConformance, Step: c.steps, Reason: reason, Table: append([]string(nil), c.ring...)}
+		}
 		return
 	}
 	sh := c.conns[pair{local, remote}]
@@ -271,6 +278,92 @@ func (c *Checker) Extra(tm time.Time, local, remote netip.AddrPort, sent bool, s
 		return
 	}
 	sh.advertise(h)
+}
+
+// received checks a segment the endpoint took outside any row: held for
+// later processing, or not admitted. It returns why that was wrong, or "".
+func (c *Checker) received(local, remote netip.AddrPort, s impl.Segment, why string) string {
+	sh := c.conns[pair{local, remote}]
+	f := s.Header.Flags
+	switch why {
+	case impl.ExtraHeld, impl.ExtraHeldDup, impl.ExtraHeldDropped:
+		// RFC 9293 §3.10.7.4: an acceptable segment with text or FIN that
+		// begins beyond RCV.NXT, in a state that holds such segments
+		// (spec.State.HoldsOutOfOrder).
+		if sh == nil || !sh.tcb.State().HoldsOutOfOrder() {
+			st := spec.Closed
+			if sh != nil {
+				st = sh.tcb.State()
+			}
+			return fmt.Sprintf("segment %s %s in %s, a state that does not hold segments out of order", s, why, st)
+		}
+		_, hi := sh.window(c.opt.RecvBuffer)
+		v := view(&s)
+		x := sh.tcb.Ctx(v, hi)
+		if f.Has(spec.SYN) || f.Has(spec.RST) || v.SegLen() == 0 || !spec.IsSeqOK(&x) || !sh.tcb.RcvNxt().LessThan(v.Seq) {
+			return fmt.Sprintf("segment %s %s, but only an acceptable segment with text or FIN beyond RCV.NXT=%d is held",
+				s, why, uint32(sh.tcb.RcvNxt()))
+		}
+		if why == impl.ExtraHeld {
+			if sh.held == nil {
+				sh.held = map[spec.Seq]spec.Seq{}
+			}
+			sh.held[v.Seq] = v.Ack
+		}
+	case impl.ExtraCapReached, impl.ExtraBacklogFull:
+		// Admission: a connection request the listener does not take,
+		// as if it had been lost (the peer retransmits it).
+		if f&(spec.SYN|spec.ACK|spec.RST) != spec.SYN || sh != nil && sh.tcb.State().HasTCB() {
+			return fmt.Sprintf("segment %s not admitted (%s), but only a SYN for no connection is refused admission", s, why)
+		}
+	case impl.ExtraCookieFull:
+		if !f.Has(spec.ACK) || f.Has(spec.SYN) || f.Has(spec.RST) || sh != nil && sh.tcb.State().HasTCB() {
+			return fmt.Sprintf("segment %s not admitted (%s), but only an ACK for no connection carries a cookie", s, why)
+		}
+	default:
+		return fmt.Sprintf("segment %s taken outside any row for a reason the checker does not know: %q", s, why)
+	}
+	return ""
+}
+
+// outOfRow checks what the endpoint did to an arriving segment before the
+// table saw it (spec's package documentation): a segment held out of
+// order is stepped once RCV.NXT reaches it, with its ACK rewritten to
+// SND.UNA only if SND.UNA moved past it meanwhile; a segment the state
+// would hold is not stepped ahead of RCV.NXT; text is trimmed to the
+// receive window.
+func (sh *shadow) outOfRow(t *impl.Transition, v *spec.Segment, hi uint32) string {
+	if v == nil {
+		return ""
+	}
+	una, nxt := sh.tcb.SndUna(), sh.tcb.RcvNxt()
+	if ack, ok := sh.held[v.Seq]; ok && ack != v.Ack {
+		if !ack.LessThan(una) || v.Ack != una {
+			return fmt.Sprintf("a held segment at seq=%d came back with ack=%d, not its own ack=%d; only an ACK before SND.UNA=%d is raised to SND.UNA",
+				uint32(v.Seq), uint32(v.Ack), uint32(ack), uint32(una))
+		}
+	}
+	if (t.Event == spec.SegData || t.Event == spec.SegFIN) && sh.tcb.State().HoldsOutOfOrder() {
+		x := sh.tcb.Ctx(v, hi)
+		if spec.IsSeqOK(&x) && nxt.LessThan(v.Seq) {
+			return fmt.Sprintf("segment at seq=%d stepped ahead of RCV.NXT=%d in %s, which holds it for later processing",
+				uint32(v.Seq), uint32(nxt), sh.tcb.State())
+		}
+		if spec.IsSeqOK(&x) && nxt.Add(hi).LessThan(v.Seq.Add(v.Len)) {
+			return fmt.Sprintf("segment at seq=%d with %d octets ends beyond the receive window (RCV.NXT=%d, RCV.WND at most %d): it was not trimmed",
+				uint32(v.Seq), v.Len, uint32(nxt), hi)
+		}
+	}
+	return ""
+}
+
+// forgetHeld drops the held segments RCV.NXT has passed.
+func (sh *shadow) forgetHeld() {
+	for sq := range sh.held {
+		if sq.LessThan(sh.tcb.RcvNxt()) || !sh.tcb.State().HasTCB() {
+			delete(sh.held, sq)
+		}
+	}
 }
 
 func addr(a netip.AddrPort) string {
@@ -400,6 +493,9 @@ func (c *Checker) step(t *impl.Transition) (string, string) {
 			got, t.To, strings.Join(want, " or "), guardString(spec.EvalAll(&xlo)), sh.describe())
 	}
 	row := c.rows[r]
+	if why := sh.outOfRow(t, v, hi); why != "" {
+		return CheckConformance, why
+	}
 	if why := c.apply(sh, row, t, &xlo, &xhi); why != "" {
 		return CheckConformance, fmt.Sprintf("row %q: %s", row.Name(), why)
 	}
@@ -421,6 +517,7 @@ func (c *Checker) step(t *impl.Transition) (string, string) {
 		*sh = shadow{tcb: sh.tcb}
 	}
 	sh.tcb.Enter(row.To)
+	sh.forgetHeld()
 	return "", ""
 }
 
