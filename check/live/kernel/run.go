@@ -324,11 +324,11 @@ func (e *env) tap(p impl.TUNPacket, f impl.Fate) {
 		}
 		if f == impl.FateDelivered && in {
 			e.applyPendingSent()
-			if _, err := e.kern.step(spec.Classify(p.Header.Flags, p.Len), &p.Header, p.Len, e.window(Ours, p.Header)); err != nil {
+			if _, err := e.kern.step(spec.Classify(p.Header.Flags, p.Len), &p.Header, p.Len); err != nil {
 				e.failures = append(e.failures, err.Error())
 			}
-			if e.kern.state == spec.Closed && e.kListen && e.kern.passive {
-				e.kern.state = spec.Listen
+			if e.kListen {
+				e.kern.relisten()
 			}
 			e.observeKernel(&x)
 		}
@@ -342,7 +342,7 @@ func (e *env) tap(p impl.TUNPacket, f impl.Fate) {
 			e.observeKernel(&x)
 		}
 	}
-	x.ours, x.mOurs, x.mKern = e.lastOurs, e.ours.state, e.kern.state
+	x.ours, x.mOurs, x.mKern = e.lastOurs, e.ours.state(), e.kern.state()
 	e.log = append(e.log, x)
 }
 
@@ -407,27 +407,23 @@ func (e *env) transition(t impl.Transition) {
 		if t.In != nil {
 			h, n = &t.In.Header, t.In.Len
 		}
-		var wnd uint32
-		if h != nil {
-			wnd = e.window(Kernel, *h)
-		}
-		row, err := e.ours.step(t.Event, h, n, wnd)
+		row, err := e.ours.step(t.Event, h, n)
 		switch {
 		case err != nil:
 			e.failures = append(e.failures, err.Error())
-		case row != t.Row || e.ours.state != t.To:
+		case row != t.Row || e.ours.state() != t.To:
 			e.failures = append(e.failures, fmt.Sprintf("our endpoint applied row %d (%s -> %s) where the model applies row %d (-> %s)",
-				t.Row, t.From, t.To, row, e.ours.state))
+				t.Row, t.From, t.To, row, e.ours.state()))
 		}
-		if e.ours.state == spec.Closed && e.oListen && e.ours.passive {
-			e.ours.state = spec.Listen
+		if e.oListen {
+			e.ours.relisten()
 		}
 		e.applyPendingSent()
 	}
 	if in {
 		e.lastOurs = t.To
 	}
-	e.log = append(e.log, entry{kind: eTrans, tr: t, ours: t.To, mOurs: e.ours.state, mKern: e.kern.state, inTuple: in})
+	e.log = append(e.log, entry{kind: eTrans, tr: t, ours: t.To, mOurs: e.ours.state(), mKern: e.kern.state(), inTuple: in})
 }
 
 // extra is our stack's tracer for segments outside any row.
@@ -449,11 +445,11 @@ func (e *env) kernelCall(ev spec.Event, what string) {
 		e.kListen = true
 	}
 	if e.tupleKnown || ev == spec.PassiveOpen || ev == spec.ActiveOpen {
-		if _, err := e.kern.step(ev, nil, 0, 0); err != nil {
+		if _, err := e.kern.step(ev, nil, 0); err != nil {
 			e.failures = append(e.failures, err.Error())
 		}
 	}
-	e.log = append(e.log, entry{kind: eUser, side: Kernel, text: what, mOurs: e.ours.state, mKern: e.kern.state})
+	e.log = append(e.log, entry{kind: eUser, side: Kernel, text: what, mOurs: e.ours.state(), mKern: e.kern.state()})
 }
 
 // kernelListenerClosed records that the kernel's listener was closed after
@@ -462,7 +458,7 @@ func (e *env) kernelListenerClosed() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.kListen = false
-	e.log = append(e.log, entry{kind: eUser, side: Kernel, text: "close the listener", mOurs: e.ours.state, mKern: e.kern.state})
+	e.log = append(e.log, entry{kind: eUser, side: Kernel, text: "close the listener", mOurs: e.ours.state(), mKern: e.kern.state()})
 }
 
 // ourState returns our side's state of the connection.
@@ -529,7 +525,7 @@ func (e *env) checkpoint(label string, ours, kern, modelKern spec.State, d *Devi
 		o = e.ourState()
 		k, _ = e.kernelState()
 		e.mu.Lock()
-		mo, mk = e.ours.state, e.kern.state
+		mo, mk = e.ours.state(), e.kern.state()
 		e.mu.Unlock()
 		if o == ours && k == kern && mo == o && mk == modelKern {
 			break
@@ -618,14 +614,14 @@ func (e *env) packet(pred func(impl.TUNPacket) bool) (impl.TUNPacket, bool) {
 func (e *env) sndNxt() spec.Seq {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.ours.sndNxt
+	return e.ours.tcb.SndNxt()
 }
 
 // kernelRcvNxt returns the model's RCV.NXT of the kernel side.
 func (e *env) kernelRcvNxt() spec.Seq {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.kern.rcvNxt
+	return e.kern.tcb.RcvNxt()
 }
 
 // onClose registers cleanup for the end of the scenario.
