@@ -79,8 +79,8 @@ type shadow struct {
 	advSet         bool
 	twSince        time.Time
 	held           map[spec.Seq]spec.Seq // SEG.SEQ -> SEG.ACK of segments the endpoint holds out of order
-	lastInvalidACK time.Time // when an ACK answering an unacceptable empty segment last went out
-	chal           challenge // the connection's challenge ACK budget
+	lastInvalidACK time.Time             // when an ACK answering an unacceptable empty segment last went out
+	chal           challenge             // the connection's challenge ACK budget
 }
 
 func newShadow(st spec.State) *shadow {
