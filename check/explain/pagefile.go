@@ -25,7 +25,7 @@ var pageFiles embed.FS
 // PageDir is the directory of the page files, relative to this package.
 const PageDir = "pages"
 
-var loadPages = sync.OnceValues(func() ([]Page, error) { return LoadPages(pageFiles, PageDir) })
+var loadPages = sync.OnceValues(func() ([]Page, error) { return loadPageFiles(pageFiles, PageDir, "check/explain/"+PageDir) })
 
 // Pages returns the question pages compiled into the binary (the files of
 // check/explain/pages), in the order of the index. The error names the file
@@ -39,7 +39,11 @@ func Pages() ([]Page, error) {
 // [ParsePage]) and returns them sorted by their order field. Two pages with
 // the same order, a related page that does not exist or a goal name that
 // is not registered is an error naming the file.
-func LoadPages(fsys fs.FS, dir string) ([]Page, error) {
+func LoadPages(fsys fs.FS, dir string) ([]Page, error) { return loadPageFiles(fsys, dir, dir) }
+
+// loadPageFiles is LoadPages, naming the files under shown (the directory
+// as a person finds it) in Page.File and in errors.
+func loadPageFiles(fsys fs.FS, dir, shown string) ([]Page, error) {
 	names, err := fs.Glob(fsys, path.Join(dir, "*.md"))
 	if err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
@@ -54,21 +58,21 @@ func LoadPages(fsys fs.FS, dir string) ([]Page, error) {
 		if err != nil {
 			return nil, fmt.Errorf("explain: %w", err)
 		}
-		p, err := ParsePage(name, data)
+		p, err := ParsePage(path.Join(shown, path.Base(name)), data)
 		if err != nil {
 			return nil, err
 		}
 		if other, ok := orders[p.Order]; ok {
-			return nil, fmt.Errorf("explain: %s: order %d is also the order of %s; give each page its own", name, p.Order, other)
+			return nil, fmt.Errorf("explain: %s: order %d is also the order of %s; give each page its own", p.File, p.Order, other)
 		}
-		orders[p.Order] = name
+		orders[p.Order] = p.File
 		pages = append(pages, p)
 	}
 	sort.Slice(pages, func(i, j int) bool { return pages[i].Order < pages[j].Order })
 	for _, p := range pages {
 		for _, r := range p.Related {
 			if !slices.ContainsFunc(pages, func(q Page) bool { return q.Slug == r }) {
-				return nil, fmt.Errorf("explain: %s: related page %q has no file %s.md", p.File, r, path.Join(dir, r))
+				return nil, fmt.Errorf("explain: %s: related page %q has no file %s.md", p.File, r, path.Join(shown, r))
 			}
 		}
 	}

@@ -38,7 +38,7 @@ func TestPageFiles(t *testing.T) {
 	var loaded []string
 	for _, p := range mustPages(t) {
 		loaded = append(loaded, p.Slug)
-		if p.File != filepath.ToSlash(filepath.Join(PageDir, p.Slug+".md")) {
+		if p.File != "check/explain/"+PageDir+"/"+p.Slug+".md" {
 			t.Errorf("page %s was read from %s", p.Slug, p.File)
 		}
 	}
@@ -172,7 +172,17 @@ func TestGoalNamesUsed(t *testing.T) {
 			t.Errorf("goal %s is used by no page", n)
 		}
 	}
-	if _, err := os.Stat(PageDir); err != nil {
-		t.Fatal(err)
+}
+
+// TestPageKernelScenarios checks that every kernel scenario a page names
+// (linux:) is a file of the kernel suite.
+func TestPageKernelScenarios(t *testing.T) {
+	dir := filepath.Join("..", "live", "kernel", "testdata", "scenarios")
+	for _, p := range mustPages(t) {
+		for _, n := range p.Linux {
+			if _, err := os.Stat(filepath.Join(dir, n+".txt")); err != nil {
+				t.Errorf("%s: linux: %s is not a kernel scenario: %v", p.File, n, err)
+			}
+		}
 	}
 }
