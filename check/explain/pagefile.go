@@ -35,8 +35,8 @@ func Pages() ([]Page, error) {
 	return slices.Clone(pages), err
 }
 
-// LoadPages parses every *.md file of dir in fsys as a page (see
-// [ParsePage]) and returns them sorted by their order field. Two pages with
+// LoadPages parses every *.md file of dir in fsys but README.md as a page
+// (see [ParsePage]) and returns them sorted by their order field. Two pages with
 // the same order, a related page that does not exist or a goal name that
 // is not registered is an error naming the file.
 func LoadPages(fsys fs.FS, dir string) ([]Page, error) { return loadPageFiles(fsys, dir, dir) }
@@ -54,6 +54,9 @@ func loadPageFiles(fsys fs.FS, dir, shown string) ([]Page, error) {
 	var pages []Page
 	orders := map[int]string{}
 	for _, name := range names {
+		if path.Base(name) == "README.md" {
+			continue // describes the format
+		}
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, fmt.Errorf("explain: %w", err)

@@ -29,6 +29,9 @@ func TestPageFiles(t *testing.T) {
 	}
 	var onDisk []string
 	for _, f := range files {
+		if filepath.Base(f) == "README.md" {
+			continue
+		}
 		if !strings.HasSuffix(f, ".md") {
 			t.Errorf("%s: the page directory holds only SLUG.md files", f)
 			continue
@@ -100,8 +103,9 @@ func TestParsePage(t *testing.T) {
 		t.Errorf("mutant scene %+v", sc)
 	}
 	fsys := fstest.MapFS{
-		"p/why.md":   {Data: []byte(goodPage)},
-		"p/other.md": {Data: []byte(strings.Replace(strings.Replace(goodPage, "order: 1", "order: 0", 1), "related: other\n", "", 1))},
+		"p/why.md":    {Data: []byte(goodPage)},
+		"p/README.md": {Data: []byte("not a page")},
+		"p/other.md":  {Data: []byte(strings.Replace(strings.Replace(goodPage, "order: 1", "order: 0", 1), "related: other\n", "", 1))},
 	}
 	pages, err := LoadPages(fsys, "p")
 	if err != nil || len(pages) != 2 || pages[0].Slug != "other" || pages[1].Slug != "why" {
@@ -157,7 +161,8 @@ func TestParsePageErrors(t *testing.T) {
 }
 
 // TestGoalNamesUsed checks that every registered goal is used by a page, so
-// that the registry holds no dead goal.
+// that the registry holds no dead goal, and listed in the README of the
+// page files.
 func TestGoalNamesUsed(t *testing.T) {
 	used := map[string]bool{}
 	for _, p := range mustPages(t) {
@@ -167,9 +172,16 @@ func TestGoalNamesUsed(t *testing.T) {
 			}
 		}
 	}
+	readme, err := os.ReadFile(filepath.Join(PageDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range GoalNames() {
 		if !used[namedGoals[n].Name] {
 			t.Errorf("goal %s is used by no page", n)
+		}
+		if row := "| `" + n + "` | " + namedGoals[n].Name + " |"; !strings.Contains(string(readme), row) {
+			t.Errorf("%s/README.md lacks the goal's row %s", PageDir, row)
 		}
 	}
 }

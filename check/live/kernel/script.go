@@ -373,10 +373,7 @@ func init() {
 	vocabulary = []command{
 		// Opening.
 		cmd("the kernel connects to us", do(func(e *env) error {
-			if err := e.do("we listen", "the kernel connects", "we accept"); err != nil {
-				return err
-			}
-			return nil
+			return e.do("we listen", "the kernel connects", "we accept")
 		})),
 		cmd("we connect to the kernel", do(func(e *env) error {
 			return e.do("the kernel listens", "we connect", "the kernel accepts")
