@@ -105,16 +105,17 @@ func ParseScenario(name string, data []byte) (Scenario, error) {
 	// Paragraphs, without comment lines.
 	var paras [][]line
 	var cur []line
-	for i, text := range strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n") {
+	lines := strings.Split(strings.TrimSuffix(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n"), "\n")
+	for i, raw := range lines {
 		switch {
-		case strings.HasPrefix(strings.TrimSpace(text), "#"):
-		case strings.TrimSpace(text) == "":
+		case strings.HasPrefix(strings.TrimSpace(raw), "#"):
+		case strings.TrimSpace(raw) == "":
 			if len(cur) > 0 {
 				paras = append(paras, cur)
 				cur = nil
 			}
 		default:
-			cur = append(cur, line{i + 1, strings.TrimRight(text, " \t")})
+			cur = append(cur, line{i + 1, strings.TrimRight(raw, " \t")})
 		}
 	}
 	if len(cur) > 0 {
@@ -220,7 +221,7 @@ func ParseScenario(name string, data []byte) (Scenario, error) {
 		return Scenario{}, errf(1, "the scenario has no summary: line (a first paragraph \"summary: WHAT IT SHOWS\")")
 	}
 	if len(sc.steps) == 0 {
-		return Scenario{}, errf(len(paras), "the scenario has no script (commands, and checkpoints after \"----\")")
+		return Scenario{}, errf(len(lines), "the scenario has no script (commands, and checkpoints after \"----\")")
 	}
 	for _, c := range checks {
 		if err := c(); err != nil {

@@ -160,7 +160,7 @@ func TestParseScenarioErrors(t *testing.T) {
 	if _, err := ParseScenario("testdata/scenarios/Bad Name.txt", []byte(goodScenario)); err == nil || !strings.Contains(err.Error(), "Bad Name.txt: the file name") {
 		t.Errorf("a bad file name: %v", err)
 	}
-	if _, err := ParseScenario("testdata/scenarios/empty.txt", []byte("summary: nothing\n")); err == nil || !strings.Contains(err.Error(), "empty.txt:1: the scenario has no script") {
+	if _, err := ParseScenario("testdata/scenarios/empty.txt", []byte("summary: nothing\n\n# no script\n")); err == nil || !strings.Contains(err.Error(), "empty.txt:3: the scenario has no script") {
 		t.Errorf("no script: %v", err)
 	}
 }
