@@ -38,8 +38,12 @@ func init() {
 					fs.Visit(func(f *flag.Flag) { mslSet = mslSet || f.Name == "msl" })
 					return conformTrace(*traceFile, *msl, mslSet, stdout)
 				}
+				all, err := kernel.Scenarios()
+				if err != nil {
+					return &exitError{code: exitUsage, msg: err.Error()}
+				}
 				if *list {
-					for _, s := range kernel.Scenarios() {
+					for _, s := range all {
 						fmt.Fprintf(stdout, "%-24s %s\n", s.Name, s.Summary)
 					}
 					return nil
@@ -47,7 +51,7 @@ func init() {
 				if *peer != "kernel" {
 					return usagef("--peer %q: the only peer is kernel (--peer kernel)", *peer)
 				}
-				if *scenario != "" && !slices.Contains(kernel.Names(), *scenario) {
+				if *scenario != "" && !slices.ContainsFunc(all, func(s kernel.Scenario) bool { return s.Name == *scenario }) {
 					return usagef("--scenario %q: no such scenario; run 'tcpcheck conform --list'", *scenario)
 				}
 				if *msl <= 0 {

@@ -30,9 +30,11 @@ type Deviation struct {
 	Evidence string // what the run observed (filled in by the run)
 }
 
-// Scenario is one scripted exchange with the kernel.
+// Scenario is one scripted exchange with the kernel, read from a file of
+// testdata/scenarios (see [ParseScenario]).
 type Scenario struct {
-	Name    string
+	Name    string // the file's name without ".txt"
+	File    string // the file it was read from
 	Summary string
 	// Exchange is the expected segment exchange, one segment a line:
 	// "DIR FLAGS[ text][ FATE][ QUANT]" with DIR "out" (ours to the
@@ -41,9 +43,10 @@ type Scenario struct {
 	// "injected" (delivered otherwise) and QUANT one of "?", "*", "+".
 	Exchange string
 	// Deviations lists the deviations the scenario must show; each
-	// deviate call of the script fills in one of them.
+	// deviating checkpoint or evidence command of the script fills in one
+	// of them.
 	Deviations []Deviation
-	run        func(e *env) error
+	steps      []scriptStep
 	// retransmissions keeps retransmitted segments in the exchange; by
 	// default a segment identical to one delivered before (a
 	// retransmission a loaded machine provoked, or the duplicate ACK that
@@ -153,6 +156,7 @@ type env struct {
 	lastKern     spec.State
 	observeState bool
 	closers      []func()
+	sv           scriptVars // the script's sockets
 }
 
 var machine = func() *spec.Machine {
@@ -163,17 +167,25 @@ var machine = func() *spec.Machine {
 	return m
 }()
 
-// Names returns the names of the scenarios, in suite order.
-func Names() []string {
-	out := make([]string, len(scenarios))
-	for i, s := range scenarios {
-		out[i] = s.Name
-	}
-	return out
+var loadScenarios = sync.OnceValues(func() ([]Scenario, error) { return loadScenarioFiles(scenarioFiles, ScenarioDir, shownScenarioDir) })
+
+// Scenarios returns the suite compiled into the binary (the files of
+// check/live/kernel/testdata/scenarios), in the order of their names. The
+// error names the file and line of a scenario that does not parse.
+func Scenarios() ([]Scenario, error) {
+	all, err := loadScenarios()
+	return slices.Clone(all), err
 }
 
-// Scenarios returns the suite, in order.
-func Scenarios() []Scenario { return slices.Clone(scenarios) }
+// Names returns the names of the scenarios, in suite order.
+func Names() ([]string, error) {
+	all, err := loadScenarios()
+	out := make([]string, len(all))
+	for i, s := range all {
+		out[i] = s.Name
+	}
+	return out, err
+}
 
 // Available returns nil when the suite can run here: root and
 // /dev/net/tun. It must run inside a private network namespace (see
@@ -187,6 +199,10 @@ func Run(names []string, opt Options) ([]Result, error) {
 	if opt.MSL == 0 {
 		opt.MSL = 500 * time.Millisecond
 	}
+	scenarios, err := loadScenarios()
+	if err != nil {
+		return nil, err
+	}
 	var todo []int
 	if len(names) == 0 {
 		for i := range scenarios {
@@ -196,7 +212,8 @@ func Run(names []string, opt Options) ([]Result, error) {
 	for _, n := range names {
 		i := slices.IndexFunc(scenarios, func(s Scenario) bool { return s.Name == n })
 		if i < 0 {
-			return nil, fmt.Errorf("kernel: no scenario %q; the scenarios are %s", n, strings.Join(Names(), ", "))
+			all, _ := Names()
+			return nil, fmt.Errorf("kernel: no scenario %q; the scenarios are %s", n, strings.Join(all, ", "))
 		}
 		todo = append(todo, i)
 	}
@@ -248,7 +265,7 @@ func runOne(sc *Scenario, idx uint16, opt Options) (Result, error) {
 				err = fmt.Errorf("panic: %v", p)
 			}
 		}()
-		return sc.run(e)
+		return e.runScript()
 	}()
 	if runErr != nil {
 		e.fail("%v", runErr)
