@@ -110,6 +110,7 @@ type Conn struct {
 	cookieISS spec.Seq // the cookie, when the TCB is re-created from an ACK
 	stateless bool     // the TCB is not kept: no timers
 	replay    bool     // re-creating the TCB: the step's segments were sent before, do not send them again
+	draining  bool     // stepping a segment from the hold queue
 
 	// Keepalive (RFC 1122 §4.2.3.6).
 	ka        ctimer
@@ -192,7 +193,7 @@ func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	c.tcb.Enter(to)
 	if tr := s.opt.Tracer.Transition; tr != nil {
 		t := Transition{Time: s.clock.Now(), Local: c.local, Remote: c.remote, From: from, Event: e, Row: row, To: to,
-			Out: slices.Clone(c.out), Replayed: c.replay}
+			Out: slices.Clone(c.out), Replayed: c.replay, Held: c.draining}
 		if in != nil {
 			t.In = in.trace()
 		}
@@ -820,7 +821,9 @@ func (c *Conn) drainHeld() {
 		if una := c.tcb.SndUna(); g.h.Flags.Has(spec.ACK) && g.h.Ack.LessThan(una) {
 			g.h.Ack = una
 		}
+		c.draining = true
 		c.handle(spec.Classify(g.h.Flags, len(g.payload)), g, nil)
+		c.draining = false
 	}
 }
 

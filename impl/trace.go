@@ -46,6 +46,11 @@ type Transition struct {
 	// SYN arrived, stepped again with the SYN the cookie describes. Out
 	// is what that step sent then; nothing is sent now.
 	Replayed bool
+	// Held marks the step of a segment that was held out of order
+	// (Tracer.Extra reported it with ExtraHeld) and is stepped now that
+	// RCV.NXT has reached it, its ACK raised to SND.UNA if SND.UNA moved
+	// past it meanwhile.
+	Held bool `json:",omitempty"`
 }
 
 // String renders the transition on one line:

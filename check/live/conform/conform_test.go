@@ -209,3 +209,51 @@ func TestOutOfRowDecisionsAreChecked(t *testing.T) {
 		t.Errorf("a data segment refused admission: %v", err)
 	}
 }
+
+// TestHeldACKRewriteIsChecked: a segment stepped from the hold queue keeps
+// its own ACK, or has it raised to SND.UNA when SND.UNA passed it while it
+// was held; any other ACK is a divergence.
+func TestHeldACKRewriteIsChecked(t *testing.T) {
+	trace, err := recordPlan(transfer, config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Options{MSL: harnessMSL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := -1
+	for i, tr := range trace {
+		if tr.Event == spec.SegData && tr.From == spec.Established && tr.In != nil {
+			data = i
+			break
+		}
+		c.Transition(tr)
+	}
+	if data < 0 {
+		t.Fatal("the transfer has no data segment in ESTABLISHED")
+	}
+	tr := trace[data]
+	tr.Held = true
+	sh := c.conns[pair{tr.Local, tr.Remote}]
+	v := view(tr.In)
+	una := sh.tcb.SndUna()
+	for _, tc := range []struct {
+		held []spec.Seq
+		ack  spec.Seq
+		ok   bool
+	}{
+		{[]spec.Seq{v.Ack}, v.Ack, true},          // its own ACK
+		{[]spec.Seq{una - 5}, una, true},          // raised to SND.UNA
+		{[]spec.Seq{una - 5}, una - 4, false},     // raised, but not to SND.UNA
+		{[]spec.Seq{una + 1}, una, false},         // lowered
+		{[]spec.Seq{una + 2, v.Ack}, v.Ack, true}, // two copies held
+	} {
+		sh.held = map[spec.Seq][]spec.Seq{v.Seq: tc.held}
+		w := *v
+		w.Ack = tc.ack
+		if got := sh.outOfRow(&tr, &w, 65535); (got == "") != tc.ok {
+			t.Errorf("held with ACKs %v, stepped with ACK %d (SND.UNA %d): %q", tc.held, tc.ack, una, got)
+		}
+	}
+}
