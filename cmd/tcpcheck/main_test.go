@@ -3,9 +3,25 @@ package main
 import (
 	"bytes"
 	"flag"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
+
+// testDir holds what the tests share (the built command); TestMain removes it.
+var testDir string
+
+func TestMain(m *testing.M) {
+	var err error
+	if testDir, err = os.MkdirTemp("", "tcpcheck-cmd-test-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(testDir)
+	os.Exit(code)
+}
 
 // runCLI runs tcpcheck in-process and returns its exit code and output.
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
