@@ -2,10 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/tcpcheck/tcpcheck/model"
 )
@@ -93,7 +97,7 @@ func TestExploreHumanOutput(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
 	}
-	for _, want := range []string{"config: open=client-server", "result: ok", "states ", "bytes/state", "properties:", "Quiescence", "coverage: "} {
+	for _, want := range []string{"config: open=client-server", "result: ok", "states ", "bytes/state", "properties:", "Quiescence", "rows: "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
@@ -293,5 +297,153 @@ func TestExploreBitstateQuiescence(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "explore", "--preset", "small", "--bitstate", "20", "--quiescence", "--quiet")
 	if code != 0 || !strings.Contains(stdout, "result: incomplete") || !strings.Contains(stdout, "checks it for deadlocks only: none found") {
 		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// TestExploreAnswersFirst: the verdict and the counterexample come before
+// the configuration, the statistics and the properties, and the row
+// coverage is one line unless --rows asks for the list (issue 22: 193
+// lines, 178 of them dead rows, the counterexample after them).
+func TestExploreAnswersFirst(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "why", "--quiet", "accept-any-rst")
+	if code != exitViolated {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	at := func(s string) int {
+		i := strings.Index(stdout, s)
+		if i < 0 {
+			t.Fatalf("output lacks %q:\n%s", s, stdout)
+		}
+		return i
+	}
+	if !(at("result: violated: ") < at("counterexample (") && at("counterexample (") < at("config: ") &&
+		at("config: ") < at("properties:") && at("properties:") < at("rows: ")) {
+		t.Errorf("want result, counterexample, config, properties, rows in that order:\n%s", stdout)
+	}
+	code, stdout, _ = runCLI(t, "explore", "--quiet", "--incarnations", "1", "--loss", "0", "--dup", "0", "--reorder=false", "--also", "none")
+	if code != exitOK || !strings.HasPrefix(stdout, "result: ok\n") {
+		t.Fatalf("exit %d, output does not start with the verdict:\n%s", code, stdout)
+	}
+	var applied, all, other int
+	if _, err := fmt.Sscanf(stdout[strings.Index(stdout, "rows: "):], "rows: %d of %d applied; --rows lists the other %d", &applied, &all, &other); err != nil ||
+		applied+other != all {
+		t.Errorf("no one-line row summary (%v):\n%s", err, stdout)
+	}
+	if n := strings.Count(stdout, "\n"); n > 20 {
+		t.Errorf("%d lines without --rows; want the answer in a screen:\n%s", n, stdout)
+	}
+	_, listed, _ := runCLI(t, "explore", "--quiet", "--rows", "--incarnations", "1", "--loss", "0", "--dup", "0", "--reorder=false", "--also", "none")
+	if n := strings.Count(listed, "\n") - strings.Count(stdout, "\n"); n != other {
+		t.Errorf("--rows added %d lines, want the %d rows never applied", n, other)
+	}
+}
+
+// TestExploreInterruptPrintsStatistics: Ctrl-C stops the run and prints
+// what it found so far, a partial verdict, and exits 130 (issue 22: it
+// printed nothing).
+func TestExploreInterruptPrintsStatistics(t *testing.T) {
+	sig := make(chan chan<- os.Signal, 1)
+	saved := notifyInterrupt
+	notifyInterrupt = func(c chan<- os.Signal) func() { sig <- c; return func() {} }
+	defer func() { notifyInterrupt = saved }()
+	stderr := &lineNotifier{want: "explore: ", seen: make(chan struct{})}
+	var stdout strings.Builder
+	code := make(chan int, 1)
+	go func() { code <- run([]string{"explore", "--timeout", "60s"}, &stdout, stderr) }()
+	c := <-sig
+	select {
+	case <-stderr.seen: // a progress line: the run is under way
+	case <-time.After(20 * time.Second):
+		t.Fatal("no progress line within 20 s")
+	}
+	c <- os.Interrupt
+	if got := <-code; got != exitInterrupted {
+		t.Fatalf("exit %d, want %d\n%s", got, exitInterrupted, stdout.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"result: incomplete (interrupted: no violation in the ", "not exhaustive)", "states ", "properties:", "rows: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// lineNotifier closes seen when a line starting with want is written.
+type lineNotifier struct {
+	mu   sync.Mutex
+	want string
+	seen chan struct{}
+	buf  strings.Builder
+	done bool
+}
+
+func (l *lineNotifier) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	if !l.done && strings.Contains("\n"+l.buf.String(), "\n"+l.want) {
+		l.done = true
+		close(l.seen)
+	}
+	return len(p), nil
+}
+
+// TestProgressLine: the state count never goes back (the explorer's
+// numbering phase counts only the states placed), the line has the rate,
+// depth and queue, and the time left where a limit makes it knowable.
+func TestProgressLine(t *testing.T) {
+	p := newProgress(io.Discard, 1_000_000, 0)
+	t0 := p.start
+	l1 := p.rewrite("explore: 300000 states, 290000 states/s, depth 16, frontier 120000, heap 38 MiB", t0.Add(time.Second))
+	l2 := p.rewrite("explore: 200000 states, numbering the 150000 new states of depth 17, heap 50 MiB", t0.Add(2*time.Second))
+	l3 := p.rewrite("explore: 100000 states, numbering the 150000 new states of depth 17, heap 50 MiB", t0.Add(3*time.Second))
+	for i, want := range []string{
+		"explore: 300000 states, 300000 states/s, depth 16, queue 120000, heap 38 MiB, 1.0 s, at most 2.3 s left (--max-states 1000000)",
+		"explore: 350000 states, 50000 states/s, depth 16, queue 120000, heap 50 MiB, 2.0 s, at most 13 s left (--max-states 1000000)",
+		"explore: 350000 states, 0 states/s, depth 16, queue 120000, heap 50 MiB, 3.0 s",
+	} {
+		if got := []string{l1, l2, l3}[i]; got != want {
+			t.Errorf("line %d:\n got %s\nwant %s", i+1, got, want)
+		}
+	}
+	if got := p.rewrite("explore: checking Quiescence on 5 states", t0); got != "explore: checking Quiescence on 5 states" {
+		t.Errorf("an unknown line changed: %q", got)
+	}
+	p = newProgress(io.Discard, 0, time.Minute)
+	if got := p.rewrite("explore: 10 states, 10 states/s, depth 1, frontier 5, heap 1 MiB", p.start.Add(20*time.Second)); !strings.HasSuffix(got, "at most 40 s left (--timeout 1m0s)") {
+		t.Errorf("with --timeout: %q", got)
+	}
+}
+
+// TestOutputPathsCheckedFirst: an output file that cannot be written is
+// refused before the run, with exit 2 and nothing on stdout; a verdict is
+// never thrown away for it (issue 22: found after the work, verdict lost).
+func TestOutputPathsCheckedFirst(t *testing.T) {
+	bad := "/nonexistent/x"
+	for _, args := range [][]string{
+		{"explore", "--pcap", bad},
+		{"explore", "--shard", "0/2", "--shard-out", bad},
+		{"why", "--pcap", bad, "two-way-handshake"},
+		{"trace", "-o", bad, "../../docs/questions/three-way-handshake.1.trace.json"},
+		{"diagram", "-o", bad},
+		{"lincheck", "--html", bad},
+		{"listen", "--trace", bad, "127.0.0.1:0"},
+		{"dial", "--pcap", bad, "127.0.0.1:9"},
+	} {
+		t0 := time.Now()
+		code, stdout, stderr := runCLI(t, args...)
+		flag := args[1]
+		if flag == "--shard" {
+			flag = "--shard-out"
+		}
+		if code != exitUsage || stdout != "" || !strings.Contains(stderr, flag+" "+bad+": cannot be written") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		}
+		if d := time.Since(t0); d > 2*time.Second {
+			t.Errorf("%v: refused after %v: the work ran first", args, d)
+		}
+	}
+	if code, _, stderr := runCLI(t, "explore", "--shard-out", filepath.Join(t.TempDir(), "s")); code != exitUsage || !strings.Contains(stderr, "without --shard") {
+		t.Errorf("--shard-out without --shard: exit %d, %s", code, stderr)
 	}
 }

@@ -59,7 +59,11 @@ func oneOf(name, v string, allowed ...string) error {
 // flagError is the one form of every flag's message:
 // "--NAME VALUE: WANT (WHAT)".
 func flagError(name, value, want, what string) error {
-	msg := fmt.Sprintf("--%s %s: %s", name, value, want)
+	dash := "--"
+	if len(name) == 1 {
+		dash = "-" // -o, -v: as the usage spells them
+	}
+	msg := fmt.Sprintf("%s%s %s: %s", dash, name, value, want)
 	if what != "" {
 		msg += " (" + what + ")"
 	}
@@ -176,4 +180,26 @@ func plainMessage(msg string) string {
 		lines[i] = strings.ReplaceAll(l, "impl.Transition", "transition")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// inputFile checks, before any work starts, that the file --name (or,
+// with name "", an argument) names can be read: it exists, is not a
+// directory, and opens.
+func inputFile(name, path string) error {
+	fail := func(why string) error {
+		if name == "" {
+			return usageError{fmt.Errorf("%s: %s", path, why)}
+		}
+		return flagError(name, path, why, "")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fail("cannot be read: " + unwrapPath(err))
+	}
+	st, err := f.Stat()
+	f.Close()
+	if err == nil && st.IsDir() {
+		return fail("is a directory; want a file")
+	}
+	return nil
 }

@@ -73,7 +73,7 @@ func TestMergeCLI(t *testing.T) {
 
 	code, stdout, _ = runCLI(t, append([]string{"merge"}, files...)...)
 	for _, want := range []string{"config: open=client-server", "result: ok", fmt.Sprintf("states %d (the union)", single.States),
-		"overlap: ", "storage: 64-bit fingerprints", "0/3", "2/3", "properties:", "Quiescence", "coverage: "} {
+		"overlap: ", "storage: 64-bit fingerprints", "0/3", "2/3", "properties:", "Quiescence", "rows: "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("merge output lacks %q:\n%s", want, stdout)
 		}

@@ -75,12 +75,12 @@ func TestTraceBadFiles(t *testing.T) {
 		args []string
 		want string
 	}{
-		"missing":  {[]string{filepath.Join(dir, "nope.json")}, "reading the trace"},
+		"missing":  {[]string{filepath.Join(dir, "nope.json")}, "nope.json: cannot be read: no such file"},
 		"empty":    {[]string{write("empty.json", "")}, "empty"},
 		"garbage":  {[]string{write("g.json", "\x00\x01pcap")}, "not a JSON object"},
 		"other":    {[]string{write("o.json", `{"x":1}`)}, "no \"format\""},
 		"no args":  {nil, "want one trace FILE"},
-		"format":   {[]string{"--format", "svg", "x"}, "--format is \"svg\""},
+		"format":   {[]string{"--format", "svg", "x"}, "--format \"svg\": want table, mermaid, pcap or json"},
 		"two args": {[]string{"a", "b"}, "want one trace FILE"},
 	} {
 		code, _, errs := runCLI(t, append([]string{"trace"}, c.args...)...)
