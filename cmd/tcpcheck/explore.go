@@ -170,8 +170,8 @@ var configHelp = map[string]string{
 	"abort":        `"none", "a" or "b": that user may ABORT at any point after opening`,
 	"incarnations": "connections opened one after another on the same 4-tuple (1..3)",
 	"msl":          "maximum segment lifetime in ticks (1..4)",
-	"time_wait":    "TIME-WAIT length in ticks; 0 means 2*MSL (the correct value)",
-	"rto_max":      "ticks time may advance, once what the retransmission timer guards is lost, before it fires",
+	"time_wait":    "TIME-WAIT length in ticks, 0..8; 0 means 2*MSL (the correct value)",
+	"rto_max":      "ticks time may advance, once what the retransmission timer guards is lost, before it fires (0..1)",
 	"spurious_rto": "the retransmission timer may fire while the acknowledgment is still in flight",
 	"user_timeout": "a host left with a half-open connection and nothing in flight may time it out (RFC 9293 §3.8.4)",
 	"max_retries":  "retransmissions without progress before R2 may fire (0..3)",
@@ -184,6 +184,27 @@ var configHelp = map[string]string{
 	"iss_stride":   "ISN advance per incarnation (0..32)",
 	"also": "further scenarios explored in the same run: none, or 'OPEN/CLOSER inc=N loss=N dup=N' " +
 		"separated by ';' (each with its own incarnations and budgets; other knobs are shared)",
+}
+
+// configRanges are the values each integer knob takes, as model.Config's
+// Validate checks them (a test keeps the two in step), with what a value
+// means where that helps.
+var configRanges = map[string]struct {
+	lo, hi int
+	note   string
+}{
+	"write_a":      {0, 3, "octets per incarnation"},
+	"write_b":      {0, 3, "octets per incarnation"},
+	"send_size":    {1, 3, "octets per SEND"},
+	"incarnations": {1, 3, ""},
+	"msl":          {1, 4, "ticks"},
+	"time_wait":    {0, 8, "ticks; 0 is 2*MSL, the correct value"},
+	"rto_max":      {0, 1, "ticks"},
+	"max_retries":  {0, 3, ""},
+	"loss":         {0, 3, "segments per run"},
+	"dup":          {0, 3, "segments per run"},
+	"inject":       {0, 3, "RSTs per run"},
+	"iss_stride":   {0, 32, ""},
 }
 
 // configFlags registers one flag per model.Config field, plus --config and
@@ -266,6 +287,12 @@ func (cf *configFlags) config() (model.Config, error) {
 	for _, c := range cf.flags {
 		if !c.set {
 			continue
+		}
+		if r, ok := configRanges[c.json]; ok && c.kind == reflect.Int {
+			n, _ := strconv.Atoi(c.value)
+			if err := inRange(c.name, n, r.lo, r.hi, r.note); err != nil {
+				return cfg, err
+			}
 		}
 		f := v.Field(c.field)
 		switch c.kind {

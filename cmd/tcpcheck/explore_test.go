@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -445,5 +446,44 @@ func TestOutputPathsCheckedFirst(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "explore", "--shard-out", filepath.Join(t.TempDir(), "s")); code != exitUsage || !strings.Contains(stderr, "without --shard") {
 		t.Errorf("--shard-out without --shard: exit %d, %s", code, stderr)
+	}
+}
+
+// TestConfigFlagRanges: each integer knob's flag is refused outside the
+// range the model accepts, with the flag, the value and the range (issue
+// 22: --time-wait -1 said "want 1..8" though 0 is valid), and the ranges
+// are the model's own.
+func TestConfigFlagRanges(t *testing.T) {
+	v := reflect.ValueOf(model.DefaultConfig())
+	for i := 0; i < v.NumField(); i++ {
+		tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		r, ok := configRanges[tag]
+		if v.Field(i).Kind() != reflect.Int {
+			continue
+		}
+		if !ok {
+			t.Errorf("knob %s has no range", tag)
+			continue
+		}
+		valid := func(n int) bool {
+			c := model.DefaultConfig()
+			reflect.ValueOf(&c).Elem().Field(i).SetInt(int64(n))
+			if tag == "msl" {
+				c.TimeWait = 0 // the default's TIME-WAIT may not fit a small MSL
+			}
+			return c.Validate() == nil
+		}
+		if !valid(r.lo) || !valid(r.hi) || valid(r.lo-1) || valid(r.hi+1) {
+			t.Errorf("%s: the range %d..%d is not the model's", tag, r.lo, r.hi)
+		}
+		name := strings.ReplaceAll(tag, "_", "-")
+		code, _, stderr := runCLI(t, "explore", "--"+name, fmt.Sprint(r.hi+1))
+		if want := fmt.Sprintf("--%s %d: want %d to %d", name, r.hi+1, r.lo, r.hi); code != exitUsage || !strings.Contains(stderr, want) {
+			t.Errorf("--%s %d: exit %d, stderr %q; want %q", name, r.hi+1, code, stderr, want)
+		}
+	}
+	code, _, stderr := runCLI(t, "explore", "--time-wait", "-1")
+	if code != exitUsage || !strings.Contains(stderr, "--time-wait -1: want 0 to 8 (ticks; 0 is 2*MSL, the correct value)") {
+		t.Errorf("--time-wait -1: exit %d, %q", code, stderr)
 	}
 }

@@ -47,7 +47,9 @@ func init() {
 				if len(args) == 1 {
 					f.addr = args[0]
 				}
-				return serve(f, stderr)
+				ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+				defer stop()
+				return serve(ctx, f, stderr)
 			}
 		},
 	})
@@ -58,18 +60,25 @@ type serveFlags struct {
 	idle, msl                    time.Duration
 }
 
-// serve runs the HTTP server until SIGINT or SIGTERM, then shuts down
-// gracefully: idle connections are closed with FIN, and the stack waits
-// (a bounded time) for them to finish closing before it goes away.
-func serve(f serveFlags, stderr io.Writer) error {
+// serve runs the HTTP server until ctx is done (SIGINT or SIGTERM), then
+// shuts down gracefully: idle connections are closed with FIN, and the
+// stack waits (a bounded time) for them to finish closing before it goes
+// away.
+func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 	if f.dir == "" {
 		return usagef("--http DIR is required: the directory whose files to serve")
 	}
 	if st, err := os.Stat(f.dir); err != nil || !st.IsDir() {
-		return usagef("--http %q: not a directory", f.dir)
+		return flagError("http", f.dir, "not a directory", "give the directory whose files to serve")
 	}
-	if f.idle <= 0 || f.msl <= 0 {
-		return usagef("--idle and --msl must be positive durations such as 5s")
+	err := firstError(
+		oneOf("link", f.link, "udp", "tun"),
+		inRange("idle", f.idle, time.Millisecond, time.Hour, "e.g. 5s"),
+		inRange("msl", f.msl, time.Millisecond, time.Hour, "TIME-WAIT lasts 2*MSL; e.g. 1s"),
+		outputFile("pcap", f.pcap),
+	)
+	if err != nil {
+		return err
 	}
 	root, err := os.OpenRoot(f.dir)
 	if err != nil {
@@ -105,8 +114,6 @@ func serve(f serveFlags, stderr io.Writer) error {
 		}
 		link = tl
 		defer func() { fmt.Fprintf(stderr, "tun link: %+v\n", tl.Stats()) }()
-	default:
-		return usagef("--link %q: want udp or tun", f.link)
 	}
 	opt := impl.Options{MSL: f.msl}
 	var pcapF *os.File
@@ -149,13 +156,14 @@ func serve(f serveFlags, stderr io.Writer) error {
 			}
 		},
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	where := f.link
 	if f.netns != "" {
 		where += " in netns " + f.netns
 	}
 	logf("serving %s on http://%s (link %s)", f.dir, f.addr, where)
+	logMu.Lock()
+	fmt.Fprint(stderr, reachHint(f, firstFile(root)))
+	logMu.Unlock()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	select {
@@ -180,6 +188,44 @@ func serve(f serveFlags, stderr io.Writer) error {
 		err = errors.Join(err, pcapW.Flush(), pcapF.Close())
 	}
 	return err
+}
+
+// reachHint says how to reach the server: over the udp link only tcpcheck
+// speaks the protocol (TCP inside UDP datagrams), so curl cannot; over
+// tun, curl runs in the namespace.
+func reachHint(f serveFlags, file string) string {
+	if f.link == "tun" {
+		return fmt.Sprintf("reach it from the namespace, e.g.:\n  ip netns exec %s curl http://%s/%s\n", f.netns, f.addr, file)
+	}
+	return fmt.Sprintf("the udp link carries TCP inside UDP datagrams, which curl and browsers do not speak; fetch a file with:\n"+
+		"  printf 'GET /%s HTTP/1.0\\r\\n\\r\\n' | tcpcheck dial %s\n"+
+		"(for curl, run as root with --link tun --netns NAME after 'ip netns add NAME')\n", file, f.addr)
+}
+
+// firstFile names a regular file at the top of root for the hint's
+// example ("" when there is none: the example fetches /).
+func firstFile(root *os.Root) string {
+	d, err := root.Open(".")
+	if err != nil {
+		return ""
+	}
+	defer d.Close()
+	entries, err := d.ReadDir(-1)
+	if err != nil {
+		return ""
+	}
+	best := ""
+	for _, e := range entries {
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") && !strings.ContainsAny(e.Name(), " '\\%?#") {
+			if e.Name() == "index.html" {
+				return ""
+			}
+			if best == "" || e.Name() < best {
+				best = e.Name()
+			}
+		}
+	}
+	return best
 }
 
 // closing reports whether a connection is still on its way to CLOSED
