@@ -313,7 +313,9 @@ func TestServeSaysHowToReachIt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &lineNotifier{want: "  printf 'GET /hello.txt HTTP/1.0", seen: make(chan struct{})}
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, serveFlags{dir: dir, link: "udp", addr: addr, idle: time.Second, msl: 100 * time.Millisecond}, stderr) }()
+	go func() {
+		done <- serve(ctx, serveFlags{dir: dir, link: "udp", addr: addr, idle: time.Second, msl: 100 * time.Millisecond}, stderr)
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
