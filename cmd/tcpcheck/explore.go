@@ -128,11 +128,14 @@ func (c *configFlag) Set(s string) error {
 	switch c.kind {
 	case reflect.Int:
 		if _, err := strconv.Atoi(s); err != nil {
-			return fmt.Errorf("want an integer, got %q", s)
+			if r, ok := configRanges[c.json]; ok {
+				return fmt.Errorf("want a whole number from %d to %d", r.lo, r.hi)
+			}
+			return errors.New("want a whole number")
 		}
 	case reflect.Bool:
 		if _, err := strconv.ParseBool(s); err != nil {
-			return fmt.Errorf("want true or false, got %q", s)
+			return errors.New("want true or false")
 		}
 	case reflect.Slice:
 		if _, err := parseInts(s); err != nil {
@@ -152,7 +155,7 @@ func parseInts(s string) ([]int, error) {
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil {
-			return nil, fmt.Errorf("want a comma-separated list of integers such as 30,90, got %q", s)
+			return nil, errors.New("want a comma-separated list of whole numbers such as 30,90")
 		}
 		out = append(out, n)
 	}
@@ -205,6 +208,14 @@ var configRanges = map[string]struct {
 	"dup":          {0, 3, "segments per run"},
 	"inject":       {0, 3, "RSTs per run"},
 	"iss_stride":   {0, 32, ""},
+}
+
+// configWords are the values each word knob takes, as model.Config's
+// Validate checks them (a test keeps the two in step).
+var configWords = map[string][]string{
+	"open":   {"client-server", "simultaneous"},
+	"closer": {"a", "b", "both"},
+	"abort":  {"none", "a", "b"},
 }
 
 // configFlags registers one flag per model.Config field, plus --config and
@@ -267,6 +278,9 @@ func formatValue(v reflect.Value) string {
 func (cf *configFlags) config() (model.Config, error) {
 	cfg := model.DefaultConfig()
 	if cf.preset != "" {
+		if err := oneOf("preset", cf.preset, model.Presets()...); err != nil {
+			return cfg, err
+		}
 		c, err := model.Preset(cf.preset)
 		if err != nil {
 			return cfg, usagef("--preset: %v", err)
@@ -276,6 +290,9 @@ func (cf *configFlags) config() (model.Config, error) {
 	if cf.file != "" {
 		if cf.preset != "" {
 			return cfg, usagef("--preset and --config both given; use one (a config file starts from the default configuration)")
+		}
+		if err := inputFile("config", cf.file); err != nil {
+			return cfg, err
 		}
 		c, err := model.LoadConfig(cf.file)
 		if err != nil {
@@ -291,6 +308,11 @@ func (cf *configFlags) config() (model.Config, error) {
 		if r, ok := configRanges[c.json]; ok && c.kind == reflect.Int {
 			n, _ := strconv.Atoi(c.value)
 			if err := inRange(c.name, n, r.lo, r.hi, r.note); err != nil {
+				return cfg, err
+			}
+		}
+		if words, ok := configWords[c.json]; ok && c.kind == reflect.String {
+			if err := oneOf(c.name, c.value, words...); err != nil {
 				return cfg, err
 			}
 		}
@@ -610,7 +632,7 @@ func (sf *storageFlags) validate(fs *flag.FlagSet, rf *runFlags, stderr io.Write
 	if sf.bitstate != 0 {
 		switch {
 		case sf.bitstate < 10 || sf.bitstate > 40:
-			return usagef("--bitstate is %d; want 10..40, the log2 of the table's bits (30 is 128 MiB)", sf.bitstate)
+			return inRange("bitstate", sf.bitstate, 10, 40, "the log2 of the table's bits; 30 is 128 MiB")
 		case rf.exact:
 			return usagef("--bitstate and --exact both given; bitstate storage keeps no states, so choose one")
 		case sf.out != "":
@@ -627,7 +649,7 @@ func (sf *storageFlags) validate(fs *flag.FlagSet, rf *runFlags, stderr io.Write
 		}
 	}
 	if sf.hashes != 0 && (sf.bitstate == 0 || sf.hashes < 1 || sf.hashes > 8) {
-		return usagef("--hashes is %d; want 1..8, with --bitstate", sf.hashes)
+		return flagError("hashes", strconv.Itoa(sf.hashes), "want 1 to 8", "bits set per state, with --bitstate")
 	}
 	sf.i, sf.n = 0, 0
 	if sf.shard != "" {
@@ -635,7 +657,7 @@ func (sf *storageFlags) validate(fs *flag.FlagSet, rf *runFlags, stderr io.Write
 		i, err1 := strconv.Atoi(a)
 		n, err2 := strconv.Atoi(b)
 		if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
-			return usagef("--shard is %q; want I/N with 0 <= I < N, e.g. 0/4 for the first of four shards", sf.shard)
+			return flagError("shard", sf.shard, "want I/N with 0 <= I < N", "e.g. 0/4 for the first of four shards")
 		}
 		sf.i, sf.n = i, n
 		if n > 1 && sf.bitstate != 0 {
@@ -646,7 +668,7 @@ func (sf *storageFlags) validate(fs *flag.FlagSet, rf *runFlags, stderr io.Write
 		}
 	}
 	if sf.splitWidth < 0 || (set["split-width"] && sf.n < 2) {
-		return usagef("--split-width is %d; want a positive number of states per shard, with --shard I/N (N > 1)", sf.splitWidth)
+		return flagError("split-width", strconv.Itoa(sf.splitWidth), "want 1 or more states per shard", "with --shard I/N, N > 1")
 	}
 	if sf.out != "" && sf.shard == "" {
 		return usagef("--shard-out %s without --shard I/N: a shard file is one part of a split run; add --shard 0/1 to write the whole run as one", sf.out)

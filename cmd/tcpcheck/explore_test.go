@@ -119,7 +119,7 @@ func TestExploreLimitsAndBadFlags(t *testing.T) {
 	}{
 		{[]string{"--workers", "-1"}, "--workers"},
 		{[]string{"--loss", "9"}, "loss"},
-		{[]string{"--loss", "x"}, "integer"},
+		{[]string{"--loss", "x"}, `--loss "x": want a whole number from 0 to 3`},
 		{[]string{"--closer", "c"}, "closer"},
 		{[]string{"--iss-a", "1,a"}, "comma-separated"},
 		{[]string{"--config", "/nonexistent/c.json"}, "--config"},
@@ -485,5 +485,23 @@ func TestConfigFlagRanges(t *testing.T) {
 	code, _, stderr := runCLI(t, "explore", "--time-wait", "-1")
 	if code != exitUsage || !strings.Contains(stderr, "--time-wait -1: want 0 to 8 (ticks; 0 is 2*MSL, the correct value)") {
 		t.Errorf("--time-wait -1: exit %d, %q", code, stderr)
+	}
+}
+
+// TestConfigWordsAreTheModels: every word a knob's flag accepts is one
+// the model accepts, and the flag refuses the others with the list.
+func TestConfigWordsAreTheModels(t *testing.T) {
+	for knob, words := range configWords {
+		for _, w := range words {
+			c := model.DefaultConfig()
+			data, _ := json.Marshal(map[string]string{knob: w})
+			if err := json.Unmarshal(data, &c); err != nil || c.Validate() != nil {
+				t.Errorf("%s=%s: the model refuses it (%v, %v)", knob, w, err, c.Validate())
+			}
+		}
+		name := strings.ReplaceAll(knob, "_", "-")
+		if code, _, stderr := runCLI(t, "explore", "--"+name, "nosuch"); code != exitUsage || !strings.Contains(stderr, "--"+name+` "nosuch": want `+orList(words)) {
+			t.Errorf("--%s nosuch: exit %d, %q", name, code, stderr)
+		}
 	}
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"cmp"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -202,4 +204,57 @@ func inputFile(name, path string) error {
 		return fail("is a directory; want a file")
 	}
 	return nil
+}
+
+// flagParseError rewrites the flag package's errors in the form of
+// flagError: "invalid value "x" for flag -loss: parse error" becomes
+// "--loss x: want a whole number".
+func flagParseError(fs *flag.FlagSet, err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return fmt.Sprintf("--%s: no such flag", name)
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return fmt.Sprintf("--%s needs a value (--%s VALUE or --%s=VALUE)", name, name, name)
+	}
+	if rest, ok := strings.CutPrefix(msg, "invalid boolean value "); ok {
+		value, name, _ := strings.Cut(rest, " for -")
+		name, _, _ = strings.Cut(name, ":")
+		return fmt.Sprintf("--%s=%s: want true or false (--%s alone is true)", name, strings.Trim(value, `"`), name)
+	}
+	var value, name, reason string
+	rest, ok := strings.CutPrefix(msg, "invalid value ")
+	if !ok {
+		return msg
+	}
+	q, err2 := strconv.QuotedPrefix(rest)
+	if err2 != nil {
+		return msg
+	}
+	value, _ = strconv.Unquote(q)
+	rest, ok = strings.CutPrefix(rest[len(q):], " for flag -")
+	if !ok {
+		return msg
+	}
+	name, reason, _ = strings.Cut(rest, ": ")
+	if f := fs.Lookup(name); f != nil {
+		if g, ok := f.Value.(flag.Getter); ok && (reason == "parse error" || reason == "value out of range") {
+			switch g.Get().(type) {
+			case time.Duration:
+				reason = "want a duration such as 5s, 200ms or 2m"
+			case int, int64:
+				reason = "want a whole number"
+			case uint64, uint:
+				reason = "want a whole number, 0 or more"
+			case float64:
+				reason = "want a number such as 0.05"
+			case bool:
+				reason = "want true or false"
+			}
+		}
+	}
+	if len(name) > 1 {
+		name = "-" + name
+	}
+	return fmt.Sprintf("-%s %q: %s", name, value, reason)
 }

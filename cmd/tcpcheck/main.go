@@ -72,6 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		mainUsage(stdout)
 		if len(args) == 0 {
+			fmt.Fprintln(stderr, "tcpcheck: want a command, such as 'tcpcheck explore' (the list is above)")
 			return exitUsage
 		}
 		return exitOK
@@ -86,7 +87,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func runCommand(c *command, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tcpcheck "+c.name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The flag package's own message is replaced by flagParseError's,
+	// which names the command and says what the flag takes.
+	fs.SetOutput(io.Discard)
 	// The whole flag list for -h; after a flag the flag package refused
 	// (it has printed which and why), one line saying where help is.
 	help := false
@@ -98,10 +101,11 @@ func runCommand(c *command, args []string, stdout, stderr io.Writer) int {
 	}
 	fs.Usage = func() {
 		if !help {
-			fmt.Fprintf(fs.Output(), "run 'tcpcheck %s -h' for usage\n", c.name)
 			return
 		}
-		fmt.Fprintf(fs.Output(), "usage: tcpcheck %s %s\n\n%s\n\nflags:\n", c.name, c.usage, c.summary)
+		fs.SetOutput(stderr)
+		defer fs.SetOutput(io.Discard)
+		fmt.Fprintf(stderr, "usage: tcpcheck %s %s\n\n%s\n\nflags:\n", c.name, c.usage, c.summary)
 		fs.PrintDefaults()
 	}
 	body := c.setup(fs)
@@ -110,7 +114,8 @@ func runCommand(c *command, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
-		return exitUsage // the flag package has printed what was wrong
+		fmt.Fprintf(stderr, "tcpcheck %s: %s\nrun 'tcpcheck %s -h' for usage\n", c.name, flagParseError(fs, err), c.name)
+		return exitUsage
 	}
 	err = body(positional, stdout, stderr)
 	if err == nil {

@@ -80,3 +80,41 @@ func TestFlagsAfterArguments(t *testing.T) {
 		t.Fatalf("why accept-any-rst --json: exit %d, stdout %.200q, stderr %q", code, stdout, stderr)
 	}
 }
+
+// TestReadmeListsEveryCommand: the README's command table has a row for
+// every command (issue 22: synflood was missing) and names --version, and
+// its first two commands are still the two a newcomer runs first.
+func TestReadmeListsEveryCommand(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(data)
+	for name := range commands {
+		if !strings.Contains(readme, "\n| `"+name) {
+			t.Errorf("README's command table has no row for %s", name)
+		}
+	}
+	for _, want := range []string{"tcpcheck --version", "docs/cli.md", "-out docs/performance.md"} {
+		if !strings.Contains(readme, want) {
+			t.Errorf("README does not mention %s", want)
+		}
+	}
+	_, block, _ := strings.Cut(readme, "```sh\n")
+	if lines := strings.Split(block, "\n"); len(lines) < 2 || !strings.HasPrefix(lines[0], "go run ./cmd/tcpcheck explore") || !strings.HasPrefix(lines[1], "go test ./...") {
+		t.Errorf("README's first commands are not explore and go test: %q", lines[:2])
+	}
+}
+
+// TestVersion: --version prints the version and the transition table's
+// digest, which changes with the table.
+func TestVersion(t *testing.T) {
+	code, stdout, _ := runCLI(t, "--version")
+	d, err := tableDigest()
+	if code != exitOK || err != nil || !strings.HasPrefix(stdout, "tcpcheck ") || !strings.Contains(stdout, "table "+d+" (") {
+		t.Fatalf("exit %d, %q (digest %s, %v)", code, stdout, d, err)
+	}
+	if len(d) != len("sha256:")+64 {
+		t.Errorf("digest %q", d)
+	}
+}
