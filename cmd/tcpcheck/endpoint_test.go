@@ -327,7 +327,7 @@ func TestDialNobodyListening(t *testing.T) {
 	addr := freeUDPPort(t)
 	w := &timedWriter{start: time.Now()}
 	var out bytes.Buffer
-	code := run([]string{"dial", "--timeout", "3500ms", addr}, &out, w)
+	code := run([]string{"dial", "-v", "--timeout", "3500ms", addr}, &out, w)
 	if code != exitUsage {
 		t.Fatalf("exit %d, want %d", code, exitUsage)
 	}
@@ -342,6 +342,18 @@ func TestDialNobodyListening(t *testing.T) {
 	}
 	if progress < 0 || w.at[progress] > 3*time.Second {
 		t.Fatalf("no progress line within 3 s; lines %q at %v", w.lines, w.at)
+	}
+	// -v lines as they happen, not when dial ends.
+	for i, l := range w.lines {
+		if strings.Contains(l, "CLOSED --ACTIVE-OPEN--> SYN-SENT") {
+			if w.at[i] > time.Second {
+				t.Errorf("-v printed the ACTIVE-OPEN %v after the start", w.at[i])
+			}
+			break
+		}
+		if i == len(w.lines)-1 {
+			t.Errorf("-v printed no ACTIVE-OPEN: %q", w.lines)
+		}
 	}
 	last := w.lines[len(w.lines)-1]
 	for _, want := range []string{"no answer from " + addr + " to 3 SYNs over 3.5 s", "--timeout 3.5s expired while connecting", "is anything listening?"} {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -179,10 +180,17 @@ func plainMessage(msg string) string {
 		for _, p := range libraryPrefixes {
 			l = strings.ReplaceAll(l, ": "+p, ": ")
 		}
+		l = jsonTypeError.ReplaceAllString(l, "field $2: a JSON $1 where a $3 belongs")
+		l = strings.ReplaceAll(l, "an impl.Transition", "a transition")
 		lines[i] = strings.ReplaceAll(l, "impl.Transition", "transition")
 	}
 	return strings.Join(lines, "\n")
 }
+
+// jsonTypeError matches encoding/json's type errors, which speak of Go
+// types: "json: cannot unmarshal string into Go struct field
+// Transition.From of type spec.State".
+var jsonTypeError = regexp.MustCompile(`json: cannot unmarshal (\w+) into Go struct field (?:\w+\.)?(\S+) of type (?:\[\])?(?:\*)?(?:\w+\.)?(\w+)`)
 
 // inputFile checks, before any work starts, that the file --name (or,
 // with name "", an argument) names can be read: it exists, is not a

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -117,4 +118,35 @@ func TestVersion(t *testing.T) {
 	if len(d) != len("sha256:")+64 {
 		t.Errorf("digest %q", d)
 	}
+}
+
+// TestPlainMessage: the library's package prefixes and Go type names do
+// not reach the command line (issue 22: "check: merge:", "model: config:",
+// "impl.Transition" leaked).
+func TestPlainMessage(t *testing.T) {
+	for in, want := range map[string]string{
+		"check: merge: a is not a shard":      "a is not a shard",
+		"model: config: loss is 9; want 0..3": "loss is 9; want 0..3",
+		"--config c.json: model: reading config: open c.json: no such file": "--config c.json: open c.json: no such file",
+		"trace line 1: json: cannot unmarshal string into Go struct field Transition.From of type spec.State": "trace line 1: field From: a JSON string where a State belongs",
+		"line 2: not an impl.Transition": "line 2: not a transition",
+		"a: check: b\nmodel: c":          "a: b\nc",
+	} {
+		if got := plainMessage(in); got != want {
+			t.Errorf("plainMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+	code, _, stderr := runCLI(t, "conform", "--trace", writeTemp(t, `{"From": "x"}`+"\n"))
+	if code != exitUsage || strings.Contains(stderr, "Go struct") || !strings.Contains(stderr, "field From: a JSON string where a State belongs") {
+		t.Errorf("conform --trace with a string state: exit %d, %q", code, stderr)
+	}
+}
+
+func writeTemp(t *testing.T, s string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
