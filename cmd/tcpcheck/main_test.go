@@ -125,12 +125,12 @@ func TestVersion(t *testing.T) {
 // "impl.Transition" leaked).
 func TestPlainMessage(t *testing.T) {
 	for in, want := range map[string]string{
-		"check: merge: a is not a shard":      "a is not a shard",
-		"model: config: loss is 9; want 0..3": "loss is 9; want 0..3",
-		"--config c.json: model: reading config: open c.json: no such file": "--config c.json: open c.json: no such file",
+		"check: merge: a is not a shard":                                                                      "a is not a shard",
+		"model: config: loss is 9; want 0..3":                                                                 "loss is 9; want 0..3",
+		"--config c.json: model: reading config: open c.json: no such file":                                   "--config c.json: open c.json: no such file",
 		"trace line 1: json: cannot unmarshal string into Go struct field Transition.From of type spec.State": "trace line 1: field From: a JSON string where a State belongs",
-		"line 2: not an impl.Transition": "line 2: not a transition",
-		"a: check: b\nmodel: c":          "a: b\nc",
+		"line 2: not an impl.Transition":                                                                      "line 2: not a transition",
+		"a: check: b\nmodel: c":                                                                               "a: b\nc",
 	} {
 		if got := plainMessage(in); got != want {
 			t.Errorf("plainMessage(%q) = %q, want %q", in, got, want)
