@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -360,6 +361,20 @@ func TestExploreInterruptPrintsStatistics(t *testing.T) {
 	c <- os.Interrupt
 	if got := <-code; got != exitInterrupted {
 		t.Fatalf("exit %d, want %d\n%s", got, exitInterrupted, stdout.String())
+	}
+	// The explorer's progress line, as explore rewrites it (this fails
+	// if the explorer's own format drifts from what progress reads).
+	stderr.mu.Lock()
+	var progressLine string
+	for _, l := range strings.Split(stderr.buf.String(), "\n") {
+		if strings.HasPrefix(l, "explore: ") {
+			progressLine = l
+			break
+		}
+	}
+	stderr.mu.Unlock()
+	if !regexp.MustCompile(`^explore: \d+ states, \d+ states/s, depth \d+, queue \d+, heap \d+ MiB, [\d.]+ s, at most [\d.]+ s left \(--timeout 1m0s\)$`).MatchString(progressLine) {
+		t.Errorf("progress line %q", progressLine)
 	}
 	out := stdout.String()
 	for _, want := range []string{"result: incomplete (interrupted: no violation in the ", "not exhaustive)", "states ", "properties:", "rows: "} {
