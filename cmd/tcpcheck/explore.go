@@ -97,7 +97,12 @@ func (r *runFlags) options(stderr io.Writer) check.Options {
 func (r *runFlags) explore(sys *model.System, opt check.Options, run func(check.Options) (*check.Result, error)) (*check.Result, error) {
 	stop := make(chan struct{})
 	opt.Stop = stop
-	release := onInterrupt(func() { close(stop) })
+	release := onInterrupt(func() {
+		if p, ok := opt.Progress.(*progress); ok {
+			p.interrupt()
+		}
+		close(stop)
+	})
 	defer release()
 	if run == nil {
 		run = func(o check.Options) (*check.Result, error) { return check.Explore(sys, o) }

@@ -372,7 +372,11 @@ func TestExploreInterruptPrintsStatistics(t *testing.T) {
 			break
 		}
 	}
+	interruptedLine := strings.Contains(stderr.buf.String(), "\nexplore: interrupted: ")
 	stderr.mu.Unlock()
+	if !interruptedLine {
+		t.Error("the explorer's last line does not say it was interrupted")
+	}
 	if !regexp.MustCompile(`^explore: \d+ states, \d+ states/s, depth \d+, queue \d+, heap \d+ MiB, [\d.]+ s, at most [\d.]+ s left \(--timeout 1m0s\)$`).MatchString(progressLine) {
 		t.Errorf("progress line %q", progressLine)
 	}

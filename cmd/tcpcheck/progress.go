@@ -31,7 +31,14 @@ type progress struct {
 	lastN    int64
 	lastAt   time.Time
 	rate     float64
-	numbered bool
+	stopped  bool // Ctrl-C: the explorer's "done" line is not a finished run
+}
+
+// interrupt marks the run as stopped by Ctrl-C.
+func (p *progress) interrupt() {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
 }
 
 func newProgress(w io.Writer, maxStates int64, timeout time.Duration) *progress {
@@ -69,6 +76,8 @@ func (p *progress) rewrite(line string, now time.Time) string {
 		// the previous line showed, not fewer.
 		n += newStates
 		p.depth = depth - 1
+	case p.stopped && strings.HasPrefix(line, "explore: done: "):
+		return "explore: interrupted: " + strings.TrimPrefix(line, "explore: done: ")
 	default:
 		return line
 	}
