@@ -23,15 +23,15 @@ type progress struct {
 	timeout   time.Duration
 	start     time.Time
 
-	mu       sync.Mutex
-	partial  []byte
-	states   int64
-	depth    int64
-	queue    int64
-	lastN    int64
-	lastAt   time.Time
-	rate     float64
-	stopped  bool // Ctrl-C: the explorer's "done" line is not a finished run
+	mu      sync.Mutex
+	partial []byte
+	states  int64
+	depth   int64
+	queue   int64
+	lastN   int64
+	lastAt  time.Time
+	rate    float64
+	stopped bool // Ctrl-C: the explorer's "done" line is not a finished run
 }
 
 // interrupt marks the run as stopped by Ctrl-C.
