@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -379,5 +380,12 @@ func TestDialGiveUpEstimate(t *testing.T) {
 	defer e.close()
 	if got := e.synGiveUp(); got != 123*time.Second {
 		t.Fatalf("give up after %v, want 123s", got)
+	}
+	// When the retries run out (no --timeout), the error says how many
+	// SYNs went unanswered over how long, not what the stack calls it.
+	e.dial = dialProgress{enabled: true, addr: "127.0.0.1:9998", first: time.Now().Add(-123 * time.Second), syns: 7}
+	err = e.dialError("127.0.0.1:9998", errors.New("impl: connection aborted due to user timeout or retransmissions exhausted"))
+	if want := "no answer from 127.0.0.1:9998 to 7 SYNs over 123 s: is anything listening?"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error %v, want %q", err, want)
 	}
 }
