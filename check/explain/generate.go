@@ -288,7 +288,10 @@ func Generate(dir string, statesMMD []byte) error {
 	if err := os.MkdirAll(qdir, 0o755); err != nil {
 		return fmt.Errorf("explain: %w", err)
 	}
-	pages := Pages()
+	pages, err := Pages()
+	if err != nil {
+		return err
+	}
 	files := map[string][]byte{}
 	var names []string
 	add := func(name string, data []byte) {
@@ -360,9 +363,13 @@ func RenderPage(p Page) ([]byte, []*Trace, error) {
 				return nil, nil, fmt.Errorf("explain: page %s: related page %q does not exist", p.Slug, r)
 			}
 		}
+		all, err := Pages()
+		if err != nil {
+			return nil, nil, err
+		}
 		var links []string
 		for _, r := range p.Related {
-			for _, q := range Pages() {
+			for _, q := range all {
 				if q.Slug == r {
 					links = append(links, fmt.Sprintf("[%s](%s.md)", q.Question, r))
 				}
@@ -503,7 +510,8 @@ func renderIndex(pages []Page, statesMMD []byte) []byte {
 }
 
 func hasPage(slug string) bool {
-	for _, p := range Pages() {
+	pages, _ := Pages()
+	for _, p := range pages {
 		if p.Slug == slug {
 			return true
 		}

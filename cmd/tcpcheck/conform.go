@@ -49,8 +49,12 @@ func init() {
 					}
 					return conformTrace(*traceFile, *msl, set["msl"], stdout)
 				}
+				all, err := kernel.Scenarios()
+				if err != nil {
+					return &exitError{code: exitUsage, msg: err.Error()}
+				}
 				if *list {
-					for _, s := range kernel.Scenarios() {
+					for _, s := range all {
 						fmt.Fprintf(stdout, "%-24s %s\n", s.Name, s.Summary)
 					}
 					return nil
@@ -61,7 +65,7 @@ func init() {
 				if err := oneOf("peer", *peer, "kernel"); err != nil {
 					return err
 				}
-				if *scenario != "" && !slices.Contains(kernel.Names(), *scenario) {
+				if *scenario != "" && !slices.ContainsFunc(all, func(s kernel.Scenario) bool { return s.Name == *scenario }) {
 					return flagError("scenario", fmt.Sprintf("%q", *scenario), "no such scenario", "'tcpcheck conform --list' names them")
 				}
 				if !impl.InPrivateNetns() {
