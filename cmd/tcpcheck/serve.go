@@ -118,26 +118,43 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 	opt := impl.Options{MSL: f.msl}
 	var pcapF *os.File
 	var pcapW *bufio.Writer
-	if f.pcap != "" {
-		if pcapF, err = os.Create(f.pcap); err != nil {
-			link.Close()
-			return fmt.Errorf("--pcap: %v", err)
+	// closePcap flushes and closes the capture, errors included; every
+	// way out of serve after this point calls it.
+	closePcap := func() error {
+		if pcapF == nil {
+			return nil
 		}
+		var ferr error
+		if pcapW != nil {
+			ferr = pcapW.Flush()
+		}
+		err := errors.Join(ferr, pcapF.Close())
+		pcapF = nil
+		if err != nil {
+			return fmt.Errorf("--pcap %s: %v", f.pcap, err)
+		}
+		return nil
+	}
+	if pcapF, err = createOutput("pcap", f.pcap); err != nil {
+		link.Close()
+		return err
+	}
+	if pcapF != nil {
 		pcapW = bufio.NewWriter(pcapF)
 		if opt.Pcap, err = wire.NewPcapWriter(pcapW); err != nil {
 			link.Close()
-			return err
+			return errors.Join(err, closePcap())
 		}
 	}
 	stack, err := impl.NewStack(link, opt)
 	if err != nil {
 		link.Close()
-		return err
+		return errors.Join(err, closePcap())
 	}
 	l, err := stack.Listen(f.addr)
 	if err != nil {
 		stack.Close()
-		return err
+		return errors.Join(err, closePcap())
 	}
 	var logMu sync.Mutex
 	logf := func(format string, args ...any) {
@@ -184,10 +201,7 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	stack.Close()
-	if pcapF != nil {
-		err = errors.Join(err, pcapW.Flush(), pcapF.Close())
-	}
-	return err
+	return errors.Join(err, closePcap())
 }
 
 // reachHint says how to reach the server: over the udp link only tcpcheck

@@ -313,13 +313,15 @@ func TestServeSaysHowToReachIt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &lineNotifier{want: "  printf 'GET /hello.txt HTTP/1.0", seen: make(chan struct{})}
 	done := make(chan error, 1)
+	pcap := filepath.Join(t.TempDir(), "serve.pcap")
 	go func() {
-		done <- serve(ctx, serveFlags{dir: dir, link: "udp", addr: addr, idle: time.Second, msl: 100 * time.Millisecond}, stderr)
+		done <- serve(ctx, serveFlags{dir: dir, link: "udp", addr: addr, idle: time.Second, msl: 100 * time.Millisecond, pcap: pcap}, stderr)
 	}()
+	stopped := false
 	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
+		if !stopped {
+			cancel()
+			<-done
 		}
 	}()
 	select {
@@ -349,5 +351,18 @@ func TestServeSaysHowToReachIt(t *testing.T) {
 	out, err := exec.CommandContext(cctx, "sh", "-c", cmd).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "HTTP/1.0 200 OK") || !strings.HasSuffix(string(out), "hello from serve\n") {
 		t.Fatalf("%s: %v\n%s", cmd, err, out)
+	}
+	// The capture of the exchange is whole once serve has stopped.
+	cancel()
+	stopped = true
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	b, err := os.ReadFile(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := pcapRecords(t, b); n < 8 {
+		t.Errorf("--pcap: %d segments, want the whole exchange", n)
 	}
 }
