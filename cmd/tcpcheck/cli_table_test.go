@@ -125,10 +125,10 @@ func cliCases() []cliCase {
 		{"missing directory", []string{"serve", "--http", "missing"}, false},
 		{"unknown link", []string{"serve", "--http", ".", "--link", "pigeon"}, false},
 		{"zero idle time", []string{"serve", "--http", ".", "--idle", "0s"}, false},
-		{"--netns without tun", []string{"serve", "--http", ".", "--netns", "x"}, false},
+		{"--netns with the udp link", []string{"serve", "--http", ".", "--link", "udp", "--netns", "x"}, false},
 		{"tun without --netns", []string{"serve", "--http", ".", "--link", "tun"}, false},
 		{"a port in use", []string{"serve", "--http", ".", "127.0.0.1:PORT"}, false},
-		{"no root", []string{"serve", "--http", "/", "--link", "tun", "--netns", "tcpcheck-doc"}, true},
+		{"no root", []string{"serve", "--http", "/", "--netns", "tcpcheck-doc"}, true},
 
 		{"no address", []string{"synflood"}, false},
 		{"a bad address", []string{"synflood", "nohost"}, false},

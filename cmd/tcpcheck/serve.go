@@ -35,7 +35,7 @@ func init() {
 		setup: func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
 			var f serveFlags
 			fs.StringVar(&f.dir, "http", "", "serve the files under this `directory` (GET and HEAD only)")
-			fs.StringVar(&f.link, "link", "udp", "link carrying the segments: udp (TCP in UDP datagrams) or tun (real IPv4 to the Linux kernel, in --netns)")
+			fs.StringVar(&f.link, "link", "udp", "link carrying the segments: udp (TCP in UDP datagrams) or tun (real IPv4 to the Linux kernel, in --netns; the default when --netns is given)")
 			fs.StringVar(&f.netns, "netns", "", "with --link tun: the network namespace `name` (made with 'ip netns add NAME') to create the TUN device in; clients run there with 'ip netns exec NAME ...'")
 			fs.DurationVar(&f.idle, "idle", 5*time.Second, "close a keep-alive connection after this long without a request")
 			fs.DurationVar(&f.msl, "msl", time.Second, "maximum segment lifetime; TIME-WAIT lasts 2*MSL")
@@ -49,6 +49,13 @@ func init() {
 				}
 				ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 				defer stop()
+				// --netns names where curl will run: it means the tun
+				// link, unless --link says otherwise.
+				linkSet := false
+				fs.Visit(func(fl *flag.Flag) { linkSet = linkSet || fl.Name == "link" })
+				if f.netns != "" && !linkSet {
+					f.link = "tun"
+				}
 				return serve(ctx, f, stderr)
 			}
 		},
@@ -213,7 +220,7 @@ func reachHint(f serveFlags, file string) string {
 	}
 	return fmt.Sprintf("the udp link carries TCP inside UDP datagrams, which curl and browsers do not speak; fetch a file with:\n"+
 		"  printf 'GET /%s HTTP/1.0\\r\\n\\r\\n' | tcpcheck dial %s\n"+
-		"(for curl, run as root with --link tun --netns NAME after 'ip netns add NAME')\n", file, f.addr)
+		"(for curl, run serve as root with --netns NAME after 'ip netns add NAME': the tun link, in that namespace)\n", file, f.addr)
 }
 
 // firstFile names a regular file at the top of root for the hint's

@@ -126,7 +126,8 @@ func TestServeCurlOverTUN(t *testing.T) {
 	}
 	defer exec.Command("ip", "netns", "del", ns).Run()
 	pcap := filepath.Join(dir, "serve.pcap")
-	srv := exec.Command(bin, "serve", "--http", www, "--link", "tun", "--netns", ns, "--pcap", pcap, "192.0.2.2:80")
+	// --netns alone means the tun link.
+	srv := exec.Command(bin, "serve", "--http", www, "--netns", ns, "--pcap", pcap, "192.0.2.2:80")
 	stderr, _ := srv.StderrPipe()
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
