@@ -51,6 +51,7 @@ type engineOpts struct {
 	shardN     int // > 1: explore part shardI of shardN (see Shard)
 	splitWidth int // level size per shard at which the frontier is split
 	visited    func([]uint64) error
+	stop       <-chan struct{} // closed: stop as a limit does
 }
 
 // The limits that make a run incomplete.
@@ -58,6 +59,7 @@ const (
 	limitDepth  = "max-depth"
 	limitStates = "max-states"
 	limitTime   = "timeout"
+	limitStop   = "interrupted"
 )
 
 const (
@@ -169,6 +171,7 @@ type engine struct {
 const (
 	abortTime = 1 + iota
 	abortStates
+	abortStop
 )
 
 const (
@@ -225,6 +228,17 @@ func run(sp space, opt engineOpts) (*outcome, error) {
 	if opt.timeout > 0 {
 		t := time.AfterFunc(opt.timeout, func() { e.abort.CompareAndSwap(0, abortTime) })
 		defer t.Stop()
+	}
+	if opt.stop != nil {
+		ended := make(chan struct{})
+		defer close(ended)
+		go func() {
+			select {
+			case <-opt.stop:
+				e.abort.CompareAndSwap(0, abortStop)
+			case <-ended:
+			}
+		}()
 	}
 	stop := e.startProgress()
 	out, err := e.explore()
@@ -286,6 +300,9 @@ func (e *engine) explore() (*outcome, error) {
 			return out, nil
 		case abortStates:
 			out.limit = limitStates
+			return out, nil
+		case abortStop:
+			out.limit = limitStop
 			return out, nil
 		}
 		deadMin := noState

@@ -69,6 +69,10 @@ type Options struct {
 	// with them. Not available with Bitstate. An error stops the walk and
 	// is returned by Explore.
 	Visited func(fps []uint64) error
+	// Stop, when closed, stops the run as a limit does (within a chunk of
+	// states): the result is Incomplete with Limit "interrupted", and
+	// carries the statistics so far. A command closes it on Ctrl-C.
+	Stop <-chan struct{}
 }
 
 // Shard splits a run so that N processes (machines of a CI matrix or a
@@ -224,7 +228,7 @@ func Explore(sys *model.System, opt Options) (*Result, error) {
 	}
 	eo := engineOpts{workers: opt.Workers, exact: opt.Exact, maxDepth: opt.MaxDepth, maxStates: opt.MaxStates,
 		timeout: opt.Timeout, quiescence: opt.Quiescence, progress: opt.Progress,
-		bitstate: opt.Bitstate, hashes: opt.BitstateHashes, visited: opt.Visited}
+		bitstate: opt.Bitstate, hashes: opt.BitstateHashes, visited: opt.Visited, stop: opt.Stop}
 	if err := storageOpts(&eo, opt); err != nil {
 		return nil, err
 	}

@@ -435,8 +435,11 @@ func renderScene(b *bytes.Buffer, p Page, i int, s *Scenario) error {
 	default:
 		fmt.Fprintf(b, "The shortest trace of the correct table to: %s.\n\n", sc.Goal.Name)
 	}
-	fmt.Fprintf(b, "Configuration: `%s`  \nTrace file: [%s](%s) (render it with `tcpcheck trace docs/questions/%s`)\n\n",
-		configText(sc.Config), traceFile(p.Slug, i), traceFile(p.Slug, i), traceFile(p.Slug, i))
+	// The command named is one that reproduces the trace below exactly
+	// (a test in cmd/tcpcheck runs it): the configuration alone does not,
+	// since a mutant's table or a goal is not an explore flag.
+	fmt.Fprintf(b, "Configuration: `%s`  \nReproduce: `tcpcheck trace docs/questions/%s` replays the saved trace ([%s](%s)) through the model and prints it as below\n\n",
+		strings.TrimSpace(strings.TrimPrefix(configText(sc.Config), "tcpcheck explore")), traceFile(p.Slug, i), traceFile(p.Slug, i), traceFile(p.Slug, i))
 	b.WriteString("```text\n")
 	if err := writeTable(b, s.Sys, s.Init, s.Trace, s.Property); err != nil {
 		return err

@@ -33,10 +33,21 @@ func init() {
 				if len(args) != 0 {
 					return usagef("unexpected arguments %q", args)
 				}
+				set := map[string]bool{}
+				fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+				if err := inRange("msl", *msl, time.Millisecond, time.Hour, "TIME-WAIT lasts 2*MSL; e.g. 500ms"); err != nil {
+					return err
+				}
 				if *traceFile != "" {
-					mslSet := false
-					fs.Visit(func(f *flag.Flag) { mslSet = mslSet || f.Name == "msl" })
-					return conformTrace(*traceFile, *msl, mslSet, stdout)
+					for _, other := range []string{"peer", "scenario", "list", "full"} {
+						if set[other] {
+							return usagef("--%s goes with the kernel suite, --trace FILE checks a file instead: give one of them", other)
+						}
+					}
+					if err := inputFile("trace", *traceFile); err != nil {
+						return err
+					}
+					return conformTrace(*traceFile, *msl, set["msl"], stdout)
 				}
 				all, err := kernel.Scenarios()
 				if err != nil {
@@ -48,14 +59,14 @@ func init() {
 					}
 					return nil
 				}
-				if *peer != "kernel" {
-					return usagef("--peer %q: the only peer is kernel (--peer kernel)", *peer)
+				if *peer == "" {
+					return usagef("want --peer kernel (the kernel suite) or --trace FILE (check a trace of listen/dial)")
+				}
+				if err := oneOf("peer", *peer, "kernel"); err != nil {
+					return err
 				}
 				if *scenario != "" && !slices.ContainsFunc(all, func(s kernel.Scenario) bool { return s.Name == *scenario }) {
-					return usagef("--scenario %q: no such scenario; run 'tcpcheck conform --list'", *scenario)
-				}
-				if *msl <= 0 {
-					return usagef("--msl %v: want a positive duration such as 500ms", *msl)
+					return flagError("scenario", fmt.Sprintf("%q", *scenario), "no such scenario", "'tcpcheck conform --list' names them")
 				}
 				if !impl.InPrivateNetns() {
 					if err := kernel.Available(); err != nil {
