@@ -1,4 +1,4 @@
-package check
+package engine
 
 import (
 	"math/bits"
@@ -106,7 +106,7 @@ func select1(v []uint64, r int) int {
 		}
 		r -= c
 	}
-	panic("check: internal error: select1 past the end of a level's links")
+	panic("engine: internal error: select1 past the end of a level's links")
 }
 
 func (l *links) bytes() int64 {
