@@ -16,7 +16,7 @@ import (
 // kept aside.
 type links struct {
 	start []uint32  // start[L]: the index of level L's first state
-	init  []uint16  // level 0: each initial state's number among System.Init
+	init  []uint16  // level 0: each initial state's number among Space.Initial
 	lv    []*lLinks // lv[L-1] for level L >= 1
 }
 
