@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tcpcheck/tcpcheck/check/engine"
 	"github.com/tcpcheck/tcpcheck/model"
 )
 
@@ -817,7 +818,7 @@ func (m *Merged) combine(h shardHeader, union int64) {
 		r.BytesPerState = float64(m.MaxPeakBytes) / float64(union)
 		m.Overlap = float64(m.SumStates) / float64(union)
 	}
-	r.Storage = Storage{Mode: h.Storage, ExpectedMissed: fingerprintMissed(union)}
+	r.Storage = Storage{Mode: h.Storage, ExpectedMissed: engine.FingerprintMissed(union)}
 	if h.Storage == "fingerprint" {
 		r.Storage.Bits = 64
 	}
