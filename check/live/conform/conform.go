@@ -333,7 +333,7 @@ func (c *Checker) received(local, remote netip.AddrPort, s impl.Segment, why str
 // SND.UNA only if SND.UNA moved past it meanwhile; a segment the state
 // would hold is not stepped ahead of RCV.NXT; text is trimmed to the
 // receive window.
-func (sh *shadow) outOfRow(t *impl.Transition, v *spec.Segment, hi uint32) string {
+func (sh *shadow) outOfRow(t *impl.Transition, v *spec.Segment, lo, hi uint32) string {
 	if v == nil {
 		return ""
 	}
@@ -349,8 +349,11 @@ func (sh *shadow) outOfRow(t *impl.Transition, v *spec.Segment, hi uint32) strin
 		}
 	}
 	if (t.Event == spec.SegData || t.Event == spec.SegFIN) && sh.tcb.State().HoldsOutOfOrder() {
-		x := sh.tcb.Ctx(v, hi)
-		if spec.IsSeqOK(&x) && nxt.LessThan(v.Seq) {
+		// RCV.WND lies between what was advertised (lo) and the buffer
+		// (hi): a segment acceptable even in lo must be held, one that
+		// ends beyond hi was not trimmed.
+		xlo, x := sh.tcb.Ctx(v, lo), sh.tcb.Ctx(v, hi)
+		if spec.IsSeqOK(&xlo) && nxt.LessThan(v.Seq) {
 			return fmt.Sprintf("segment at seq=%d stepped ahead of RCV.NXT=%d in %s, which holds it for later processing",
 				uint32(v.Seq), uint32(nxt), sh.tcb.State())
 		}
@@ -498,7 +501,7 @@ func (c *Checker) step(t *impl.Transition) (string, string) {
 			got, t.To, strings.Join(want, " or "), guardString(spec.EvalAll(&xlo)), sh.describe())
 	}
 	row := c.rows[r]
-	if why := sh.outOfRow(t, v, hi); why != "" {
+	if why := sh.outOfRow(t, v, lo, hi); why != "" {
 		return CheckConformance, why
 	}
 	if why := c.apply(sh, row, t, &xlo, &xhi); why != "" {

@@ -252,7 +252,7 @@ func TestHeldACKRewriteIsChecked(t *testing.T) {
 		sh.held = map[spec.Seq][]spec.Seq{v.Seq: tc.held}
 		w := *v
 		w.Ack = tc.ack
-		if got := sh.outOfRow(&tr, &w, 65535); (got == "") != tc.ok {
+		if got := sh.outOfRow(&tr, &w, 65535, 65535); (got == "") != tc.ok {
 			t.Errorf("held with ACKs %v, stepped with ACK %d (SND.UNA %d): %q", tc.held, tc.ack, una, got)
 		}
 	}
