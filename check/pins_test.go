@@ -1,9 +1,13 @@
 package check
 
 // Pinned sizes of the state spaces of smallConfigs (states, transitions,
-// depth), with the model as of this commit.
+// depth), with the model as of this commit. Issue 19 moved the transitions
+// only (small 131 to 136, loss 368 to 378, abort 954 to 974): the user
+// timeout also fires in TIME-WAIT now, where the table's row drops it (a
+// self-loop the model used to leave out by a special case); the states and
+// depths did not move.
 var (
-	pinSmall = [3]int64{76, 131, 21}
-	pinLoss  = [3]int64{197, 368, 15}
-	pinAbort = [3]int64{494, 954, 33}
+	pinSmall = [3]int64{76, 136, 21}
+	pinLoss  = [3]int64{197, 378, 15}
+	pinAbort = [3]int64{494, 974, 33}
 )

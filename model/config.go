@@ -63,6 +63,20 @@ type Config struct {
 	Loss   int `json:"loss"`
 	Dup    int `json:"dup"`
 	Inject int `json:"inject"`
+	// Attack names the forms of segment the off-path attacker injects,
+	// within the Inject budget (see [AttackForms]): "rst" (RSTs into a
+	// synchronized or SYN-RECEIVED host, the default) and forms that reach
+	// every state, CLOSED, LISTEN and SYN-SENT included: RSTs and RST,ACKs
+	// at every window edge, SYNs, SYN,ACKs, ACKs, text and FINs around the
+	// window with acknowledgments too old, current or beyond SND.NXT.
+	Attack []string `json:"attack"`
+	// Misuse is "none", "a", "b" or "both": that user may, once per
+	// incarnation and at any point while it has a program left or a TCB,
+	// make one call outside its program (listen, connect, send 1 octet,
+	// close or abort), which the table answers as it answers any call; a
+	// call that deletes the TCB ends the user's program for the
+	// incarnation, as ABORT does.
+	Misuse string `json:"misuse"`
 	// Reorder lets any in-flight segment be delivered next; without it each
 	// direction is FIFO.
 	Reorder bool `json:"reorder"`
@@ -189,6 +203,8 @@ func DefaultConfig() Config {
 		WriteB:       1,
 		SendSize:     3,
 		Abort:        "none",
+		Misuse:       "none",
+		Attack:       []string{"rst"},
 		Incarnations: 2,
 		MSL:          2,
 		RTOMax:       0,
@@ -267,6 +283,21 @@ func (c Config) Validate() error {
 	}
 	if c.Abort != "none" && c.Abort != "a" && c.Abort != "b" {
 		bad("abort is %q; want \"none\", \"a\" or \"b\"", c.Abort)
+	}
+	switch c.Misuse {
+	case "", "none", "a", "b", "both":
+	default:
+		bad("misuse is %q; want \"none\", \"a\", \"b\" or \"both\"", c.Misuse)
+	}
+	for i, a := range c.Attack {
+		if _, err := findAttack(a); err != nil {
+			bad("attack[%d]: %v", i, err)
+		}
+		for _, b := range c.Attack[:i] {
+			if a == b {
+				bad("attack lists %q twice", a)
+			}
+		}
 	}
 	rng := func(name string, v, lo, hi int) {
 		if v < lo || v > hi {

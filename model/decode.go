@@ -38,7 +38,7 @@ func (s *System) readable(w *world, i int) Host {
 		RetxArmed:    s.armed(h),
 		Retries:      int(h.retries),
 		RTOAge:       int(h.rto),
-		TimeWaitLeft: int(h.tw),
+		TimeWaitLeft: max(int(h.tw)-1, 0),
 		Written:      int(h.written),
 		Delivered:    int(h.delivered),
 		Signal:       sigNames[min(int(h.sig), len(sigNames)-1)],

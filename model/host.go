@@ -63,7 +63,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 	h := &w.h[i]
 	from, to := h.st, s.to[row]
 	do := s.do[row]
-	rcvBefore, twBefore := h.rcv, h.tw
+	rcvBefore, twBefore, issBefore := h.rcv, h.tw, h.iss
 	tag := w.round
 	ok := true
 	send := func(f spec.Flags, sq, ack, n uint8) {
@@ -79,6 +79,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 	if e == spec.Send && (do.Has(spec.QueueText) || do.Has(spec.SendText)) {
 		h.queued += sendN
 	}
+	sentRST := false
 	segHasACK := segFlags(sg).Has(spec.ACK)
 	for set := uint32(do); set != 0; set &= set - 1 {
 		switch a := spec.Action(bits.TrailingZeros32(set)); a {
@@ -96,7 +97,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		case spec.AcceptText:
 			start, n := segSeq(sg), segLen(sg)
 			end := start + n
-			if n > 0 && seq(h.rcv).InRange(seq(start), seq(end)) {
+			if n > 0 && seq(h.rcv).InRange(seq(start), seq(end)) && end != h.rcv {
 				got := end - h.rcv
 				h.rcv = end
 				h.delivered = min(h.delivered+got, 15) // saturate: the key keeps 4 bits
@@ -138,6 +139,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		case spec.SendRST:
 			send(spec.RST, h.nxt, 0, 0)
 		case spec.ReplyRST:
+			sentRST = true
 			// RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST> if the segment had
 			// ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
 			if segHasACK {
@@ -148,7 +150,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		case spec.Retransmit:
 			s.retransmit(h, send)
 		case spec.StartTimeWait:
-			h.tw = s.twTicks
+			h.tw = s.twTicks + 1
 		case spec.SignalConnected:
 			h.sig = sigConnected
 		case spec.SignalReset:
@@ -185,8 +187,36 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		}
 		h.gsync = true
 	}
-	if from == spec.TimeWait && to != spec.TimeWait && e != spec.Abort && int(s.twTicks-twBefore) < 2*int(s.msl) {
-		w.viol |= violTimeWait
+	if e == spec.TimeWaitTimeout && !do.Has(spec.StartTimeWait) {
+		h.tw = 0 // the 2MSL timer fired and was not restarted
+	}
+	if from == spec.TimeWait && to != spec.TimeWait && e != spec.Abort {
+		held := 0 // ticks since TIME-WAIT last (re)started its timer
+		if twBefore > 0 {
+			held = int(s.twTicks) - int(twBefore-1)
+		}
+		if held < 2*int(s.msl) {
+			w.viol |= violTimeWait
+		}
+	}
+	if from == spec.TimeWait && e == spec.SegFIN && !injected && segSeq(sg)+segLen(sg)+1 == rcvBefore &&
+		(to != spec.TimeWait || h.tw != s.twTicks+1) {
+		w.viol |= violTimeWaitRestart // a retransmission of the peer's FIN must restart 2MSL (RFC 9293 §3.10.7.4)
+	}
+	if e.IsSegment() && e != spec.SegRST && !sentRST && (from == spec.Closed || (from == spec.Listen && segHasACK)) {
+		w.viol |= violNoReply // RFC 9293 §3.10.7.1, §3.10.7.2: no connection, so reset the sender
+	}
+	if from == spec.SynSent && e == spec.SegRST && to != spec.SynSent && !(segHasACK && segAck(sg) == issBefore+1) {
+		w.viol |= violSynSentReset // RFC 9293 §3.10.7.3, RFC 5961 §3.2: the ACK must acknowledge our SYN
+	}
+	if injected && (to != from || sentRST) {
+		w.ghost |= ghostInjectHit
+	}
+	if e.IsUser() && do.Has(spec.DeleteTCB) && from != spec.Closed {
+		// A call that deletes the TCB (ABORT, or CLOSE before the
+		// connection is synchronized) ends the user's program.
+		h.pc = uint8(len(s.scen[w.scen].prog[i]))
+		h.aborted = true
 	}
 	if from != spec.TimeWait && to == spec.TimeWait && !h.activeCloser {
 		w.viol |= violTimeWait

@@ -118,8 +118,8 @@ func TestFairnessRules(t *testing.T) {
 						}
 					}
 				case tr.Step.Kind == Timer && tr.Step.Event == spec.TimeWaitTimeout:
-					if h := w.h[tr.Step.Host]; h.st != spec.TimeWait || h.tw != 0 {
-						t.Fatalf("%s: 2MSL fired with %d ticks of TIME-WAIT left", name, h.tw)
+					if h := w.h[tr.Step.Host]; h.st != spec.TimeWait || h.tw != 1 {
+						t.Fatalf("%s: 2MSL fired with timer %d (1 is expired, 0 not armed)", name, h.tw)
 					}
 				case tr.Step.Kind == Timer && tr.Step.Event == spec.RetriesExhausted:
 					if w.n != 0 || w.h[tr.Step.Host].retries < uint8(cfg.MaxRetries) {

@@ -21,29 +21,31 @@ func mustNew(t testing.TB, cfg Config) *System {
 }
 
 // small configurations whose state counts are pinned. The engine's tests
-// cross-check the same numbers.
+// cross-check the same numbers. (Issue 19 moved the transitions, not the
+// states: the user timeout now also fires in TIME-WAIT, where the table's
+// row drops it, a self-loop the model used to leave out by a special case.)
 var pinned = []struct {
 	name   string
 	cfg    func() Config
 	states int
 	edges  int
 }{
-	{"small", func() Config { c, _ := Preset("small"); return c }, 76, 131},
+	{"small", func() Config { c, _ := Preset("small"); return c }, 76, 136},
 	{"client-server no faults no data", func() Config {
 		c := oneScenario()
 		c.Incarnations, c.Loss, c.Dup, c.Reorder, c.WriteA, c.WriteB = 1, 0, 0, false, 0, 0
 		return c
-	}, 29, 41},
+	}, 29, 46},
 	{"simultaneous open, close both, loss", func() Config {
 		c := oneScenario()
 		c.Open, c.Closer, c.Incarnations, c.Dup, c.Reorder, c.WriteA, c.WriteB = "simultaneous", "both", 1, 0, false, 0, 0
 		return c
-	}, 953, 2176},
+	}, 953, 2204},
 	{"abort b, reorder", func() Config {
 		c := oneScenario()
 		c.Abort, c.Incarnations, c.Loss, c.Dup, c.WriteA = "b", 1, 0, 0, 0
 		return c
-	}, 2840, 8233},
+	}, 2840, 8238},
 }
 
 func TestStateCounts(t *testing.T) {

@@ -25,13 +25,17 @@ const (
 	HalfCloseDelivers           = "HalfCloseDelivers"
 	TimeWaitHeld                = "TimeWaitHeld"
 	NoBlindReset                = "NoBlindReset"
+	UnknownConnectionReset      = "UnknownConnectionReset"
+	SynSentResetNeedsAck        = "SynSentResetNeedsAck"
+	TimeWaitRestarts            = "TimeWaitRestarts"
 )
 
 // PropertyNames returns the names of every property, the invariants in
 // [System.Invariants] order followed by [QuiescenceName].
 func PropertyNames() []string {
 	return []string{HandshakeAgreement, EstablishedOnlyWithLivePeer, IncarnationIsolation,
-		GracefulCloseCompletes, HalfCloseDelivers, TimeWaitHeld, NoBlindReset, QuiescenceName}
+		GracefulCloseCompletes, HalfCloseDelivers, TimeWaitHeld, NoBlindReset,
+		UnknownConnectionReset, SynSentResetNeedsAck, TimeWaitRestarts, QuiescenceName}
 }
 
 // Invariants returns the safety properties, checked on every state. Their
@@ -44,10 +48,13 @@ func (s *System) properties() []Property {
 		{HandshakeAgreement, "when both sides are ESTABLISHED they agree on both ISNs and each RCV.NXT lies within what the peer has sent and not yet had acknowledged", handshakeAgreement},
 		{EstablishedOnlyWithLivePeer, "a side becomes synchronized only with a peer that opened the same incarnation with the ISS it took as IRS and still holds that TCB (or was synchronized and has ended it since)", bit(violEstablished)},
 		{IncarnationIsolation, "text and FIN a user receives in an incarnation were sent in that incarnation (no old duplicate is accepted)", bit(violIsolation)},
-		{GracefulCloseCompletes, "when neither user aborted, no synchronized connection is deleted by the peer's RST or by a timeout", gracefulClose},
+		{GracefulCloseCompletes, "unless a user aborted, some host's retries ran out or the attacker's segment changed a host's state or drew a RST, no synchronized connection is deleted by the peer's RST or by a timeout", gracefulClose},
 		{HalfCloseDelivers, "once a user has read end of stream it has received every octet the peer's user wrote", halfClose},
 		{TimeWaitHeld, "a side leaves TIME-WAIT (other than by ABORT) only 2*MSL ticks after it last entered or restarted it, and only a side that sent its FIN before receiving the peer's enters it", bit(violTimeWait)},
 		{NoBlindReset, "no connection is deleted by an injected RST that was not exactly at RCV.NXT", bit(violBlindReset)},
+		{UnknownConnectionReset, "a host answers a segment for a connection it does not have (in CLOSED, or carrying an ACK in LISTEN) with a RST", bit(violNoReply)},
+		{SynSentResetNeedsAck, "a host in SYN-SENT is deleted by a RST only when its ACK acknowledges the SYN", bit(violSynSentReset)},
+		{TimeWaitRestarts, "a retransmission of the peer's FIN in TIME-WAIT is acknowledged and restarts the 2MSL timer", bit(violTimeWaitRestart)},
 	}
 }
 
@@ -82,7 +89,7 @@ func handshakeAgreement(k Key) bool {
 
 func gracefulClose(k Key) bool {
 	ga, gb := k[hostA+ghostByte], k[hostB+ghostByte]
-	if (ga|gb)&abortedBit != 0 {
+	if (ga|gb)&abortedBit != 0 || k[ghostOff]&(ghostRetriesOut|ghostInjectHit) != 0 {
 		return true
 	}
 	return (ga|gb)&endedBadBits == 0

@@ -28,6 +28,8 @@ type System struct {
 	rtoMax  uint8
 	retries uint8
 	abortBy int // host whose user may abort, or -1
+	misuse  [2]bool
+	attack  []int // indices into attackForms of Config.Attack
 	mutant  string
 	invs    []Property
 	// guards[s][e] holds the guards the rows for state s and event e
@@ -57,6 +59,7 @@ const (
 	opOpen uint8 = iota
 	opWrite
 	opClose
+	opAbort // only outside the program (Config.Misuse)
 )
 
 // New returns the model of cfg running the correct table, [spec.Table],
@@ -117,6 +120,15 @@ func build(cfg Config, m *spec.Machine, stepRow func(spec.State, spec.Event, spe
 		s.abortBy = 0
 	case "b":
 		s.abortBy = 1
+	}
+	s.misuse = [2]bool{cfg.Misuse == "a" || cfg.Misuse == "both", cfg.Misuse == "b" || cfg.Misuse == "both"}
+	forms := cfg.Attack
+	if len(forms) == 0 {
+		forms = []string{"rst"}
+	}
+	for _, a := range forms {
+		fi, _ := findAttack(a) // checked by Validate
+		s.attack = append(s.attack, fi)
 	}
 	for _, v := range cfg.ISSA {
 		s.iss[0] = append(s.iss[0], uint8(v))
@@ -215,9 +227,10 @@ func (s *System) Quiescent(k Key) bool {
 }
 
 // armed reports whether h's retransmission timer runs: something is
-// unacknowledged and retries are left.
+// unacknowledged and retries are left. (A host without a TCB has
+// SND.UNA = SND.NXT = 0; the exclusions of the coverage check verify it.)
 func (s *System) armed(h *host) bool {
-	return h.st.HasTCB() && h.una != h.nxt && h.retries < s.retries
+	return h.una != h.nxt && h.retries < s.retries
 }
 
 // rtoEnabled reports whether host i's retransmission timer may fire now:
@@ -311,6 +324,7 @@ func (s *System) emit(w *world, st *Step, buf []Transition) []Transition {
 // state is cleared; a server still in LISTEN keeps listening.
 func (s *System) resetRound(w *world) {
 	w.round++
+	w.ghost = 0
 	for i := range 2 {
 		h := &w.h[i]
 		h.pc, h.sig, h.written, h.delivered = 0, sigNone, 0, 0
@@ -321,7 +335,20 @@ func (s *System) resetRound(w *world) {
 	}
 }
 
+// userSteps appends user i's next call of its program (or the next
+// incarnation's first), its ABORT (Config.Abort) and its calls outside
+// the program (Config.Misuse).
 func (s *System) userSteps(w *world, i int, buf []Transition) []Transition {
+	buf = s.programSteps(w, i, buf)
+	h := &w.h[i]
+	done := int(h.pc) >= len(s.scen[w.scen].prog[i]) || terminal(h)
+	if s.misuse[i] && w.ghost&misusedBit(i) == 0 && (!done || h.st.HasTCB()) {
+		buf = s.strayCalls(w, i, buf)
+	}
+	return buf
+}
+
+func (s *System) programSteps(w *world, i int, buf []Transition) []Transition {
 	h := &w.h[i]
 	sc := &s.scen[w.scen]
 	prog := sc.prog[i]
@@ -349,6 +376,46 @@ func (s *System) userSteps(w *world, i int, buf []Transition) []Transition {
 		w2.h[i].pc = uint8(len(prog))
 		st := Step{Kind: User, Host: uint8(i), Call: "abort"}
 		buf = s.hostSteps(&w2, i, spec.Abort, 0, false, 0, st, buf)
+	}
+	return buf
+}
+
+// strayOps are the calls a user may make outside its program
+// (Config.Misuse), in the order they are tried.
+var strayOps = []op{
+	{kind: opOpen, call: "listen (stray)"},
+	{kind: opOpen, call: "connect (stray)"},
+	{kind: opWrite, n: 1, call: "write 1 (stray)"},
+	{kind: opClose, call: "close (stray)"},
+	{kind: opAbort, call: "abort (stray)"},
+}
+
+// strayCalls appends the successors of user i's calls outside its program.
+func (s *System) strayCalls(w *world, i int, buf []Transition) []Transition {
+	for _, o := range strayOps {
+		w2 := *w
+		w2.ghost |= misusedBit(i)
+		st := Step{Kind: User, Host: uint8(i), Call: o.call}
+		e := spec.Abort
+		switch {
+		case o.kind == opOpen && o.call == "listen (stray)":
+			e = spec.PassiveOpen
+		case o.kind == opOpen:
+			e = spec.ActiveOpen
+		case o.kind == opWrite:
+			e = spec.Send
+		case o.kind == opClose:
+			e = spec.Close
+		}
+		if e == spec.Send {
+			// A stray write counts as written only when the table takes
+			// the text (a program's writes count as attempted: a write
+			// the table refuses is text the user wanted to send).
+			if row, _ := s.selectRow(&w2, i, e, 0); s.do[row].Has(spec.QueueText) || s.do[row].Has(spec.SendText) {
+				w2.h[i].written += o.n
+			}
+		}
+		buf = s.hostSteps(&w2, i, e, 0, false, o.n, st, buf)
 	}
 	return buf
 }
@@ -460,9 +527,6 @@ func (s *System) networkSteps(w *world, buf []Transition) []Transition {
 func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 	h := &w.h[i]
 	p := &w.h[1-i]
-	if !h.st.HasTCB() {
-		return buf
-	}
 	if s.rtoEnabled(w, i) {
 		w2 := *w
 		w2.h[i].retries++
@@ -471,42 +535,19 @@ func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 	}
 	if h.una != h.nxt && h.retries >= s.retries && w.n == 0 && !s.armed(p) {
 		w2 := *w
+		w2.ghost |= ghostRetriesOut
 		st := Step{Kind: Timer, Host: uint8(i)}
 		buf = s.hostSteps(&w2, i, spec.RetriesExhausted, 0, false, 0, st, buf)
 	}
-	if h.st == spec.TimeWait && h.tw == 0 {
+	if h.tw == 1 {
 		w2 := *w
 		st := Step{Kind: Timer, Host: uint8(i)}
 		buf = s.hostSteps(&w2, i, spec.TimeWaitTimeout, 0, false, 0, st, buf)
 	}
-	if s.cfg.UserTimeout && h.st != spec.TimeWait && w.n == 0 && !p.st.HasTCB() && !s.armed(h) {
+	if s.cfg.UserTimeout && h.st.HasTCB() && w.n == 0 && !p.st.HasTCB() && !s.armed(h) {
 		w2 := *w
 		st := Step{Kind: Timer, Host: uint8(i)}
 		buf = s.hostSteps(&w2, i, spec.UserTimeout, 0, false, 0, st, buf)
-	}
-	return buf
-}
-
-// injectSteps lets the off-path attacker inject a RST into a host that has
-// a connection, pretending to be its peer. The attacker does not know
-// RCV.NXT: the model enumerates two representative guesses, one inside the
-// receive window but not at RCV.NXT and one just beyond it.
-func (s *System) injectSteps(w *world, buf []Transition) []Transition {
-	if w.inject == 0 {
-		return buf
-	}
-	for i := range 2 {
-		h := &w.h[i]
-		if !h.st.HasTCB() || h.st == spec.SynSent {
-			continue
-		}
-		for _, off := range [...]uint8{1, rcvWnd} {
-			sg := mkSeg(uint8(1-i), spec.RST, h.rcv+off, 0, 0, 0)
-			w2 := *w
-			w2.inject--
-			st := Step{Kind: Inject, Host: uint8(i), Seg: segmentOf(sg, true)}
-			buf = s.hostSteps(&w2, i, spec.SegRST, sg, true, 0, st, buf)
-		}
 	}
 	return buf
 }
@@ -536,10 +577,10 @@ func (s *System) tick(w *world, buf []Transition) []Transition {
 			fire[i] = true
 			changes = true
 		}
-		if h.st == spec.TimeWait {
-			if h.tw == 0 {
-				return buf // TIME-WAIT ends now, not later
-			}
+		if h.tw == 1 {
+			return buf // the 2MSL timer fires now, not later
+		}
+		if h.tw > 1 {
 			changes = true
 		}
 	}
@@ -565,7 +606,7 @@ func (s *System) tick(w *world, buf []Transition) []Transition {
 		if fire[i] {
 			h.rto++
 		}
-		if h.st == spec.TimeWait && h.tw > 0 {
+		if h.tw > 1 {
 			h.tw--
 		}
 	}

@@ -14,11 +14,12 @@ const netCap = 10
 
 // Layout of a key: two global bytes, two hosts of hostBytes bytes, then
 // netCap segment words of 4 bytes, little-endian, unused slots zero, then
-// the scenario index.
+// the scenario index and the ghost byte of the world.
 const (
 	hostBytes = 10
 	netOff    = 2 + 2*hostBytes
 	scenOff   = netOff + 4*netCap
+	ghostOff  = scenOff + 1
 )
 
 // Signals a user can see, sticky per incarnation (the last one wins).
@@ -39,6 +40,9 @@ const (
 	violIsolation                     // IncarnationIsolation
 	violTimeWait                      // TimeWaitHeld
 	violBlindReset                    // NoBlindReset
+	violNoReply                       // UnknownConnectionReset
+	violSynSentReset                  // SynSentResetNeedsAck
+	violTimeWaitRestart               // TimeWaitRestarts
 )
 
 // host is the decoded state of one endpoint: its TCB (sequence numbers in
@@ -48,7 +52,8 @@ type host struct {
 	st                      spec.State
 	passive, finSent        bool
 	iss, irs, una, nxt, rcv uint8
-	retries, rto, tw        uint8
+	retries, rto            uint8
+	tw                      uint8 // 2MSL timer: 0 not armed, else 1 + the ticks left (1: it fires now)
 	queued                  uint8 // octets accepted into the send buffer this incarnation
 	sig                     uint8
 	pc                      uint8 // index of the user's next call in its program
@@ -68,7 +73,18 @@ type world struct {
 	round, loss, dup, inject uint8
 	viol                     uint8
 	scen                     uint8 // index of the scenario (Config.Also)
+	ghost                    uint8 // per-incarnation ghost bits of the world (ghost*)
 }
+
+// Ghost bits of the world, cleared when an incarnation starts.
+const (
+	ghostRetriesOut uint8 = 1 << iota // some host's retries ran out (R2 fired)
+	ghostInjectHit                    // an injected segment changed a host's state or drew a RST from it
+	ghostMisusedA                     // A's user made its call outside the program
+	ghostMisusedB                     // B's user made its call outside the program
+)
+
+func misusedBit(i int) uint8 { return ghostMisusedA << i }
 
 // A segment in flight is a 32-bit word:
 //
@@ -179,6 +195,7 @@ func (w *world) encodeInto(k *Key) {
 	w.h[0].encode(k[2 : 2+hostBytes])
 	w.h[1].encode(k[2+hostBytes : 2+2*hostBytes])
 	k[scenOff] = w.scen
+	k[ghostOff] = w.ghost
 	for i := 0; i < int(w.n); i++ {
 		s := w.net[i]
 		o := netOff + 4*i
@@ -192,6 +209,7 @@ func (w *world) decode(k *Key) {
 	w.h[0].decode(k[2 : 2+hostBytes])
 	w.h[1].decode(k[2+hostBytes : 2+2*hostBytes])
 	w.scen = k[scenOff]
+	w.ghost = k[ghostOff]
 	w.n = 0
 	for i := range netCap {
 		o := netOff + 4*i
@@ -262,5 +280,5 @@ func (w *world) dupAt(i int) bool {
 	return true
 }
 
-// The key must hold the scenario byte.
-var _ = [KeySize - scenOff - 1]struct{}{}
+// The key must hold the scenario and ghost bytes.
+var _ = [KeySize - ghostOff - 1]struct{}{}

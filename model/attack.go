@@ -1,0 +1,168 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// edge is a guess of the off-path attacker for a sequence or
+// acknowledgment number, relative to the target's own variables (the
+// attacker knows none of them: each guess stands for the class of values
+// that the target's guards treat alike).
+type edge uint8
+
+// The guesses. Sequence numbers are relative to the target's RCV.NXT and
+// its receive window; acknowledgment numbers to its SND.UNA and SND.NXT.
+const (
+	seqBelow   edge = iota // RCV.NXT-1: just below the window (old)
+	seqExact               // RCV.NXT: exactly the next octet expected
+	seqInside              // RCV.NXT+1: in the window, not at its left edge
+	seqLast                // RCV.NXT+RCV.WND-1: the last octet of the window
+	seqBeyond              // RCV.NXT+RCV.WND: just beyond the window
+	ackTooOld              // SND.UNA-MAX.SND.WND-1: below RFC 5961 §5.2's range
+	ackDup                 // SND.UNA: a duplicate acknowledgment
+	ackNext                // SND.NXT: acknowledges everything sent
+	ackBeyond              // SND.NXT+1: acknowledges what was never sent
+)
+
+func (e edge) value(h *host) uint8 {
+	switch e {
+	case seqBelow:
+		return h.rcv - 1
+	case seqExact:
+		return h.rcv
+	case seqInside:
+		return h.rcv + 1
+	case seqLast:
+		return h.rcv + rcvWnd - 1
+	case seqBeyond:
+		return h.rcv + rcvWnd
+	case ackTooOld:
+		return h.una - rcvWnd - 1
+	case ackDup:
+		return h.una
+	case ackNext:
+		return h.nxt
+	default:
+		return h.nxt + 1
+	}
+}
+
+// attackForm is one kind of segment the off-path attacker may inject
+// (Config.Attack names them): its control bits and text, the guesses of
+// SEG.SEQ and SEG.ACK it tries, and the states of the target it tries them
+// on.
+type attackForm struct {
+	name  string
+	doc   string
+	flags spec.Flags
+	text  uint8
+	seqs  []edge
+	acks  []edge // nil: no ACK field (SEG.ACK = 0)
+	// legacy restricts the targets to hosts with a TCB outside SYN-SENT
+	// (the first attacker of the model, kept for its pinned examples).
+	legacy bool
+}
+
+var allSeqs = []edge{seqBelow, seqExact, seqInside, seqLast, seqBeyond}
+
+// attackForms are the forms the attacker knows, in the order it tries
+// them. Every form but "rst" targets a host in any state, CLOSED and
+// LISTEN included.
+var attackForms = []attackForm{
+	{name: "rst", doc: "RST inside the window (not at RCV.NXT) and just beyond it, into a host with a TCB past SYN-SENT",
+		flags: spec.RST, seqs: []edge{seqInside, seqBeyond}, legacy: true},
+	{name: "rst-any", doc: "RST without ACK at every window edge, RCV.NXT included (a lucky guess)",
+		flags: spec.RST, seqs: allSeqs},
+	{name: "rst-ack", doc: "RST,ACK at RCV.NXT and inside the window, acknowledging SND.UNA, SND.NXT or beyond",
+		flags: spec.RST | spec.ACK, seqs: []edge{seqExact, seqInside}, acks: []edge{ackDup, ackNext, ackBeyond}},
+	{name: "syn", doc: "SYN below, at, inside and beyond the window",
+		flags: spec.SYN, seqs: []edge{seqBelow, seqExact, seqInside, seqBeyond}},
+	{name: "syn-ack", doc: "SYN,ACK below, inside and beyond the window, acknowledging SND.UNA, SND.NXT or beyond",
+		flags: spec.SYN | spec.ACK, seqs: []edge{seqBelow, seqInside, seqBeyond}, acks: []edge{ackDup, ackNext, ackBeyond}},
+	{name: "ack", doc: "bare ACK at and beyond the window, acknowledging too old, SND.NXT or beyond",
+		flags: spec.ACK, seqs: []edge{seqExact, seqBeyond}, acks: []edge{ackTooOld, ackNext, ackBeyond}},
+	{name: "data", doc: "one octet of text below, inside and beyond the window, acknowledging too old, SND.NXT or beyond",
+		flags: spec.ACK, text: 1, seqs: []edge{seqBelow, seqInside, seqBeyond}, acks: []edge{ackTooOld, ackNext, ackBeyond}},
+	{name: "fin", doc: "FIN,ACK below, inside and beyond the window, acknowledging too old, SND.NXT or beyond",
+		flags: spec.FIN | spec.ACK, seqs: []edge{seqBelow, seqInside, seqBeyond}, acks: []edge{ackTooOld, ackNext, ackBeyond}},
+	{name: "no-ack", doc: "FIN without the ACK bit at and beyond the window",
+		flags: spec.FIN, seqs: []edge{seqExact, seqBeyond}},
+}
+
+// AttackForms returns the names of the forms of segment the off-path
+// attacker may inject (Config.Attack), each with what it tries.
+func AttackForms() [][2]string {
+	out := make([][2]string, len(attackForms))
+	for i, f := range attackForms {
+		out[i] = [2]string{f.name, f.doc}
+	}
+	return out
+}
+
+func findAttack(name string) (int, error) {
+	for i, f := range attackForms {
+		if f.name == name {
+			return i, nil
+		}
+	}
+	names := make([]string, len(attackForms))
+	for i, f := range attackForms {
+		names[i] = f.name
+	}
+	return -1, fmt.Errorf("attack form %q is unknown; want one of %s", name, strings.Join(names, ", "))
+}
+
+// injectSteps lets the off-path attacker inject a segment into a host,
+// pretending to be its peer: every form of Config.Attack, with each of its
+// guesses, into every host it targets. The target processes the segment at
+// once; a guess the target would hold for later (text or FIN beyond
+// RCV.NXT in a state that holds out-of-order segments) is not made: the
+// model's hold queue is the network, which the attacker does not share.
+func (s *System) injectSteps(w *world, buf []Transition) []Transition {
+	if w.inject == 0 {
+		return buf
+	}
+	for _, fi := range s.attack {
+		f := &attackForms[fi]
+		for i := range 2 {
+			h := &w.h[i]
+			if f.legacy && (!h.st.HasTCB() || h.st == spec.SynSent) {
+				continue
+			}
+			acks := f.acks
+			if acks == nil {
+				acks = []edge{ackDup}
+			}
+			var tried [16]uint32
+			nt := 0
+			for _, se := range f.seqs {
+			guess:
+				for _, ae := range acks {
+					var ack uint8
+					if f.acks != nil {
+						ack = ae.value(h)
+					}
+					sg := mkSeg(uint8(1-i), f.flags, se.value(h), ack, f.text, 0)
+					for _, t := range tried[:nt] {
+						if t == sg {
+							continue guess // two guesses that coincide here
+						}
+					}
+					tried[nt] = sg
+					nt++
+					if s.held(w, sg) {
+						continue
+					}
+					w2 := *w
+					w2.inject--
+					st := Step{Kind: Inject, Host: uint8(i), Seg: segmentOf(sg, true)}
+					buf = s.hostSteps(&w2, i, spec.Classify(f.flags, int(f.text)), sg, true, 0, st, buf)
+				}
+			}
+		}
+	}
+	return buf
+}
