@@ -185,10 +185,14 @@ func Explore(sys *model.System, opt Options) (*Result, error) {
 	if sys == nil {
 		return nil, errors.New("check: nil system")
 	}
+	return exploreSpace(newModelSpace(sys), sys, opt)
+}
+
+// exploreSpace is Explore over sp, the space of sys with its invariants.
+func exploreSpace(sp *modelSpace, sys *model.System, opt Options) (*Result, error) {
 	if opt.Workers < 0 || opt.MaxDepth < 0 || opt.MaxStates < 0 || opt.Timeout < 0 {
 		return nil, errors.New("check: negative option (workers, max depth, max states and timeout must be >= 0)")
 	}
-	sp := newModelSpace(sys)
 	if len(opt.Properties) > 0 {
 		var keep []model.Property
 		opt.Quiescence = false
@@ -339,7 +343,12 @@ type modelSpace struct {
 }
 
 func newModelSpace(sys *model.System) *modelSpace {
-	return &modelSpace{sys: sys, props: sys.Invariants()}
+	return newModelSpaceWith(sys, sys.Invariants())
+}
+
+// newModelSpaceWith is the space of sys checking props.
+func newModelSpaceWith(sys *model.System, props []model.Property) *modelSpace {
+	return &modelSpace{sys: sys, props: props}
 }
 
 // KeySize is the size of a model.Key.

@@ -80,14 +80,17 @@ var attackForms = []attackForm{
 		flags: spec.RST | spec.ACK, seqs: []edge{seqExact, seqInside}, acks: []edge{ackDup, ackNext, ackBeyond}},
 	{name: "syn", doc: "SYN below, at, inside and beyond the window",
 		flags: spec.SYN, seqs: []edge{seqBelow, seqExact, seqInside, seqBeyond}},
-	{name: "syn-ack", doc: "SYN,ACK below, inside and beyond the window, acknowledging SND.UNA, SND.NXT or beyond",
-		flags: spec.SYN | spec.ACK, seqs: []edge{seqBelow, seqInside, seqBeyond}, acks: []edge{ackDup, ackNext, ackBeyond}},
+	// A SYN,ACK acknowledging SND.NXT is the one guess that would let a
+	// blind attacker open a connection in SYN-SENT (probability 2^-32);
+	// the attacker does not make it.
+	{name: "syn-ack", doc: "SYN,ACK below, inside and beyond the window, acknowledging SND.UNA or beyond SND.NXT",
+		flags: spec.SYN | spec.ACK, seqs: []edge{seqBelow, seqInside, seqBeyond}, acks: []edge{ackDup, ackBeyond}},
 	{name: "ack", doc: "bare ACK at and beyond the window, acknowledging too old, SND.NXT or beyond",
 		flags: spec.ACK, seqs: []edge{seqExact, seqBeyond}, acks: []edge{ackTooOld, ackNext, ackBeyond}},
-	{name: "data", doc: "one octet of text below, inside and beyond the window, acknowledging too old, SND.NXT or beyond",
-		flags: spec.ACK, text: 1, seqs: []edge{seqBelow, seqInside, seqBeyond}, acks: []edge{ackTooOld, ackNext, ackBeyond}},
-	{name: "fin", doc: "FIN,ACK below, inside and beyond the window, acknowledging too old, SND.NXT or beyond",
-		flags: spec.FIN | spec.ACK, seqs: []edge{seqBelow, seqInside, seqBeyond}, acks: []edge{ackTooOld, ackNext, ackBeyond}},
+	{name: "data", doc: "one octet of text below, at, inside and beyond the window, acknowledging too old, SND.UNA, SND.NXT or beyond",
+		flags: spec.ACK, text: 1, seqs: []edge{seqBelow, seqExact, seqInside, seqBeyond}, acks: []edge{ackTooOld, ackDup, ackNext, ackBeyond}},
+	{name: "fin", doc: "FIN,ACK below, at, inside and beyond the window, acknowledging too old, SND.UNA, SND.NXT or beyond",
+		flags: spec.FIN | spec.ACK, seqs: []edge{seqBelow, seqExact, seqInside, seqBeyond}, acks: []edge{ackTooOld, ackDup, ackNext, ackBeyond}},
 	{name: "no-ack", doc: "FIN without the ACK bit at and beyond the window",
 		flags: spec.FIN, seqs: []edge{seqExact, seqBeyond}},
 }
@@ -121,6 +124,8 @@ func findAttack(name string) (int, error) {
 // once; a guess the target would hold for later (text or FIN beyond
 // RCV.NXT in a state that holds out-of-order segments) is not made: the
 // model's hold queue is the network, which the attacker does not share.
+// Nor is a guess the target would take for its peer's next segment (see
+// takenForPeer): the attacker is blind.
 func (s *System) injectSteps(w *world, buf []Transition) []Transition {
 	if w.inject == 0 {
 		return buf
@@ -156,13 +161,43 @@ func (s *System) injectSteps(w *world, buf []Transition) []Transition {
 					if s.held(w, sg) {
 						continue
 					}
+					e := spec.Classify(f.flags, int(f.text))
+					if s.takenForPeer(w, i, e, sg) {
+						continue
+					}
 					w2 := *w
 					w2.inject--
 					st := Step{Kind: Inject, Host: uint8(i), Seg: segmentOf(sg, true)}
-					buf = s.hostSteps(&w2, i, spec.Classify(f.flags, int(f.text)), sg, true, 0, st, buf)
+					buf = s.hostSteps(&w2, i, e, sg, true, 0, st, buf)
 				}
 			}
 		}
 	}
 	return buf
+}
+
+// takenForPeer reports whether host i would take the injected segment sg
+// for its peer's next segment: it keeps a TCB and its SND.UNA advances,
+// or
+// (past SYN-SENT, where RCV.NXT is known) its RCV.NXT does. Such a guess
+// needs the exact sequence and acknowledgment numbers at once (RFC 5961
+// §5 puts the odds at the window over 2^32 twice); the blind attacker of
+// the model does not make it. A RST at exactly RCV.NXT (or acknowledging
+// the SYN in SYN-SENT) is made: it deletes the TCB, which RFC 5961 §3
+// accepts as the price of a lucky guess, and the properties of the
+// connection take it into their premise.
+func (s *System) takenForPeer(w *world, i int, e spec.Event, sg uint32) bool {
+	h := &w.h[i]
+	if !h.st.HasTCB() {
+		return false
+	}
+	row, _ := s.selectRow(w, i, e, sg)
+	w3 := *w
+	var st Step
+	s.apply(&w3, i, row, e, sg, true, 0, 0, &st)
+	after := &w3.h[i]
+	if !after.st.HasTCB() {
+		return false
+	}
+	return after.una != h.una || (h.st != spec.SynSent && after.rcv != h.rcv)
 }

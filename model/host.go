@@ -63,7 +63,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 	h := &w.h[i]
 	from, to := h.st, s.to[row]
 	do := s.do[row]
-	rcvBefore, twBefore, issBefore := h.rcv, h.tw, h.iss
+	rcvBefore, twBefore, issBefore, unaBefore := h.rcv, h.tw, h.iss, h.una
 	tag := w.round
 	ok := true
 	send := func(f spec.Flags, sq, ack, n uint8) {
@@ -101,7 +101,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 				got := end - h.rcv
 				h.rcv = end
 				h.delivered = min(h.delivered+got, 15) // saturate: the key keeps 4 bits
-				if segInc(sg) != w.round || injected {
+				if segInc(sg) != w.round && !injected { // injected and accepted: the attacker's guess landed
 					w.viol |= violIsolation
 				}
 			}
@@ -109,7 +109,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			if segFlags(sg).Has(spec.FIN) && segSeq(sg)+segLen(sg) == h.rcv {
 				h.rcv++
 				h.sawEOF = true
-				if segInc(sg) != w.round || injected {
+				if segInc(sg) != w.round && !injected { // injected and accepted: the attacker's guess landed
 					w.viol |= violIsolation
 				}
 			}
@@ -168,7 +168,9 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 					h.endTimeout = true
 				}
 			}
-			if injected && segSeq(sg) != rcvBefore {
+			// The attacker's exact guess is RCV.NXT, or in SYN-SENT
+			// (no RCV.NXT yet) an ACK of the SYN.
+			if injected && e == spec.SegRST && ((from == spec.SynSent && segAck(sg) != issBefore+1) || (from != spec.SynSent && segSeq(sg) != rcvBefore)) {
 				w.viol |= violBlindReset
 			}
 			clearTCB(h)
@@ -181,8 +183,14 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 	case to == spec.Closed, from == spec.Listen && to == spec.SynSent:
 		h.passive = false
 	}
+	if injected && (to != from || sentRST || h.una != unaBefore || h.rcv != rcvBefore) {
+		// The attacker's guess was lucky enough to change something.
+		w.ghost |= ghostInjectHit
+	}
 	if !from.Synchronized() && to.Synchronized() {
-		if !livePeer(h, &w.h[1-i]) {
+		// A peer whose TCB the attacker's lucky guess deleted (an exact
+		// RST) is the attacker's doing, not the handshake's.
+		if !livePeer(h, &w.h[1-i]) && w.ghost&ghostInjectHit == 0 {
 			w.viol |= violEstablished
 		}
 		h.gsync = true
@@ -208,9 +216,6 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 	}
 	if from == spec.SynSent && e == spec.SegRST && to != spec.SynSent && !(segHasACK && segAck(sg) == issBefore+1) {
 		w.viol |= violSynSentReset // RFC 9293 §3.10.7.3, RFC 5961 §3.2: the ACK must acknowledge our SYN
-	}
-	if injected && (to != from || sentRST) {
-		w.ghost |= ghostInjectHit
 	}
 	if e.IsUser() && do.Has(spec.DeleteTCB) && from != spec.Closed {
 		// A call that deletes the TCB (ABORT, or CLOSE before the

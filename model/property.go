@@ -45,11 +45,11 @@ func (s *System) Invariants() []Property { return s.invs }
 func (s *System) properties() []Property {
 	bit := func(b uint8) func(Key) bool { return func(k Key) bool { return k[1]&b == 0 } }
 	return []Property{
-		{HandshakeAgreement, "when both sides are ESTABLISHED they agree on both ISNs and each RCV.NXT lies within what the peer has sent and not yet had acknowledged", handshakeAgreement},
-		{EstablishedOnlyWithLivePeer, "a side becomes synchronized only with a peer that opened the same incarnation with the ISS it took as IRS and still holds that TCB (or was synchronized and has ended it since)", bit(violEstablished)},
+		{HandshakeAgreement, "unless the attacker's guess landed, when both sides are ESTABLISHED they agree on both ISNs and each RCV.NXT lies within what the peer has sent and not yet had acknowledged", handshakeAgreement},
+		{EstablishedOnlyWithLivePeer, "unless the attacker's guess landed, a side becomes synchronized only with a peer that opened the same incarnation with the ISS it took as IRS and still holds that TCB (or was synchronized and has ended it since)", bit(violEstablished)},
 		{IncarnationIsolation, "text and FIN a user receives in an incarnation were sent in that incarnation (no old duplicate is accepted)", bit(violIsolation)},
 		{GracefulCloseCompletes, "unless a user aborted, some host's retries ran out or the attacker's segment changed a host's state or drew a RST, no synchronized connection is deleted by the peer's RST or by a timeout", gracefulClose},
-		{HalfCloseDelivers, "once a user has read end of stream it has received every octet the peer's user wrote", halfClose},
+		{HalfCloseDelivers, "unless the attacker's guess landed, once a user has read end of stream it has received every octet the peer's user wrote", halfClose},
 		{TimeWaitHeld, "a side leaves TIME-WAIT (other than by ABORT) only 2*MSL ticks after it last entered or restarted it, and only a side that sent its FIN before receiving the peer's enters it", bit(violTimeWait)},
 		{NoBlindReset, "no connection is deleted by an injected RST that was not exactly at RCV.NXT", bit(violBlindReset)},
 		{UnknownConnectionReset, "a host answers a segment for a connection it does not have (in CLOSED, or carrying an ACK in LISTEN) with a RST", bit(violNoReply)},
@@ -76,7 +76,17 @@ const (
 	endedBadBits = 1<<6 | 1<<7
 )
 
+// attacked reports whether an injected segment changed a host's state,
+// SND.UNA or RCV.NXT, or drew a RST, in the current incarnation: a guess
+// of the off-path attacker that landed. The properties of the connection
+// itself speak of the other runs; NoBlindReset and SynSentResetNeedsAck
+// speak of the attack.
+func attacked(k *Key) bool { return k[ghostOff]&ghostInjectHit != 0 }
+
 func handshakeAgreement(k Key) bool {
+	if attacked(&k) {
+		return true
+	}
 	if spec.State(k[hostA+stByte]&15) != spec.Established || spec.State(k[hostB+stByte]&15) != spec.Established {
 		return true
 	}
@@ -96,6 +106,9 @@ func gracefulClose(k Key) bool {
 }
 
 func halfClose(k Key) bool {
+	if attacked(&k) {
+		return true
+	}
 	if (k[hostA+stByte]|k[hostB+stByte])&eofBit == 0 {
 		return true
 	}

@@ -395,6 +395,12 @@ func (s *System) strayCalls(w *world, i int, buf []Transition) []Transition {
 	for _, o := range strayOps {
 		w2 := *w
 		w2.ghost |= misusedBit(i)
+		if o.kind == opClose || o.kind == opAbort {
+			// The user closes or aborts instead of going on: its program
+			// ends here.
+			w2.h[i].pc = uint8(len(s.scen[w.scen].prog[i]))
+			w2.h[i].aborted = w2.h[i].aborted || o.kind == opAbort
+		}
 		st := Step{Kind: User, Host: uint8(i), Call: o.call}
 		e := spec.Abort
 		switch {
@@ -546,6 +552,9 @@ func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 	}
 	if s.cfg.UserTimeout && h.st.HasTCB() && w.n == 0 && !p.st.HasTCB() && !s.armed(h) {
 		w2 := *w
+		if h.una != h.nxt {
+			w2.ghost |= ghostRetriesOut // it gives up on what it could not retransmit
+		}
 		st := Step{Kind: Timer, Host: uint8(i)}
 		buf = s.hostSteps(&w2, i, spec.UserTimeout, 0, false, 0, st, buf)
 	}

@@ -79,7 +79,7 @@ type world struct {
 // Ghost bits of the world, cleared when an incarnation starts.
 const (
 	ghostRetriesOut uint8 = 1 << iota // some host's retries ran out (R2 fired)
-	ghostInjectHit                    // an injected segment changed a host's state or drew a RST from it
+	ghostInjectHit                    // an injected segment changed a host's state, SND.UNA or RCV.NXT, or drew a RST from it
 	ghostMisusedA                     // A's user made its call outside the program
 	ghostMisusedB                     // B's user made its call outside the program
 )
