@@ -16,15 +16,15 @@ type edge uint8
 // The guesses. Sequence numbers are relative to the target's RCV.NXT and
 // its receive window; acknowledgment numbers to its SND.UNA and SND.NXT.
 const (
-	seqBelow   edge = iota // RCV.NXT-1: just below the window (old)
-	seqExact               // RCV.NXT: exactly the next octet expected
-	seqInside              // RCV.NXT+1: in the window, not at its left edge
-	seqLast                // RCV.NXT+RCV.WND-1: the last octet of the window
-	seqBeyond              // RCV.NXT+RCV.WND: just beyond the window
-	ackTooOld              // SND.UNA-MAX.SND.WND-1: below RFC 5961 §5.2's range
-	ackDup                 // SND.UNA: a duplicate acknowledgment
-	ackNext                // SND.NXT: acknowledges everything sent
-	ackBeyond              // SND.NXT+1: acknowledges what was never sent
+	seqBelow  edge = iota // RCV.NXT-1: just below the window (old)
+	seqExact              // RCV.NXT: exactly the next octet expected
+	seqInside             // RCV.NXT+1: in the window, not at its left edge
+	seqLast               // RCV.NXT+RCV.WND-1: the last octet of the window
+	seqBeyond             // RCV.NXT+RCV.WND: just beyond the window
+	ackTooOld             // SND.UNA-MAX.SND.WND-1: below RFC 5961 §5.2's range
+	ackDup                // SND.UNA: a duplicate acknowledgment
+	ackNext               // SND.NXT: acknowledges everything sent
+	ackBeyond             // SND.NXT+1: acknowledges what was never sent
 )
 
 func (e edge) value(h *host) uint8 {

@@ -100,7 +100,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			if n > 0 && seq(h.rcv).InRange(seq(start), seq(end)) && end != h.rcv {
 				got := end - h.rcv
 				h.rcv = end
-				h.delivered = min(h.delivered+got, 15) // saturate: the key keeps 4 bits
+				h.delivered = min(h.delivered+got, 15)  // saturate: the key keeps 4 bits
 				if segInc(sg) != w.round && !injected { // injected and accepted: the attacker's guess landed
 					w.viol |= violIsolation
 				}

@@ -36,13 +36,13 @@ var sigNames = [...]string{"", "connected", "reset", "refused", "timeout"}
 // Violation bits, one per safety property checked by ghost state at the
 // moment a bad transition happens.
 const (
-	violEstablished uint8 = 1 << iota // EstablishedOnlyWithLivePeer
-	violIsolation                     // IncarnationIsolation
-	violTimeWait                      // TimeWaitHeld
-	violBlindReset                    // NoBlindReset
-	violNoReply                       // UnknownConnectionReset
-	violSynSentReset                  // SynSentResetNeedsAck
-	violTimeWaitRestart               // TimeWaitRestarts
+	violEstablished     uint8 = 1 << iota // EstablishedOnlyWithLivePeer
+	violIsolation                         // IncarnationIsolation
+	violTimeWait                          // TimeWaitHeld
+	violBlindReset                        // NoBlindReset
+	violNoReply                           // UnknownConnectionReset
+	violSynSentReset                      // SynSentResetNeedsAck
+	violTimeWaitRestart                   // TimeWaitRestarts
 )
 
 // host is the decoded state of one endpoint: its TCB (sequence numbers in
