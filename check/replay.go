@@ -12,7 +12,9 @@ import (
 // sys's initial states, every step must be one of the successors Next
 // returns, and the last state must break v's property. For Quiescence that
 // means no quiescent state is reachable from the last state, which Replay
-// checks by exploring everything reachable from it.
+// checks by exploring everything reachable from it. The property may be
+// an exclusion invariant of the coverage check ([model.Exclusions]); an
+// empty Property replays the path only (a trace to a row).
 func Replay(sys *model.System, v *Violation) error {
 	if v == nil {
 		return fmt.Errorf("check: replay: no violation")
@@ -43,10 +45,17 @@ func Replay(sys *model.System, v *Violation) error {
 		}
 		k = t.To
 	}
-	if v.Property == model.QuiescenceName {
+	switch v.Property {
+	case "":
+		return nil
+	case model.QuiescenceName:
 		return replayStuck(sys, k)
 	}
-	for _, p := range sys.Invariants() {
+	props := sys.Invariants()
+	for _, ex := range model.Exclusions() {
+		props = append(props, ex.Property)
+	}
+	for _, p := range props {
 		if p.Name == v.Property {
 			if p.Holds(k) {
 				return fmt.Errorf("check: replay: %s holds in the last state", p.Name)

@@ -225,8 +225,9 @@ func DefaultConfig() Config {
 
 // Presets returns the named configurations: "small" (one incarnation, no
 // faults, FIFO: 76 states), "default" ([DefaultConfig]) and "large" (the
-// default's main scenario with a duplication budget of 2, for benchmarks:
-// 12,263,643 states).
+// default with a duplication budget of 2 in its main scenario, its further
+// scenarios kept so that it applies every row the default does, for
+// benchmarks: 12,856,148 states).
 func Presets() []string { return []string{"small", "default", "large"} }
 
 // Preset returns a named configuration (see [Presets]).
@@ -237,7 +238,8 @@ func Preset(name string) (Config, error) {
 	case "small":
 		c.Incarnations, c.Loss, c.Dup, c.Reorder, c.Also = 1, 0, 0, false, nil
 	case "large":
-		c.Dup, c.Also = 2, nil
+		// A superset of the default: its further scenarios stay (issue 19).
+		c.Dup = 2
 	default:
 		return Config{}, fmt.Errorf("model: unknown preset %q; known presets: %v", name, Presets())
 	}
