@@ -1,0 +1,279 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/tcpcheck/tcpcheck/check"
+	"github.com/tcpcheck/tcpcheck/model"
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+func init() {
+	register(&command{
+		name:    "coverage",
+		summary: "explore the coverage family: every row of the table applied by some configuration or excluded by a checked invariant",
+		usage: "[flags]\n\n" +
+			"Explores a family of small configurations chosen to reach rows (both open modes,\n" +
+			"every closer, ABORT, an off-path attacker injecting every form of segment into\n" +
+			"every state, stray user calls, retries running out, budgets of 3 losses and 3\n" +
+			"duplicates, incarnations), checks every property in each, Quiescence included,\n" +
+			"and the exclusion invariants, and prints per row the smallest member that\n" +
+			"applies it with a shortest trace, or the invariant that makes it unreachable.\n" +
+			"--row ROW prints the whole trace of one row.\n" +
+			"Exit status: 0 every row is covered or excluded and every property and\n" +
+			"invariant holds, 1 a row is uncovered or a property or invariant is violated,\n" +
+			"2 usage error.",
+		setup: setupCoverage,
+	})
+}
+
+func setupCoverage(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
+	asJSON := fs.Bool("json", false, "print the report as one JSON object (with every trace)")
+	budget := fs.Duration("budget", 0, "stop starting members after this `DURATION` (e.g. 30s); rows only the skipped members apply are then uncovered (0 = no limit)")
+	row := fs.String("row", "", "print the shortest trace to this `ROW` (a row name as the table prints it, e.g. \"CLOSING + rcv SYN\") in the member that covers it")
+	workers := fs.Int("workers", 0, "exploration workers per member (0 is one per CPU)")
+	quiet := fs.Bool("quiet", false, "no progress lines")
+	return func(args []string, stdout, stderr io.Writer) error {
+		if len(args) > 0 {
+			return usagef("takes no arguments, got %q", strings.Join(args, " "))
+		}
+		if err := firstError(
+			atLeast("budget", *budget, 0, "0 is no limit; e.g. 30s"),
+			inRange("workers", *workers, 0, 255, "0 is one per CPU"),
+		); err != nil {
+			return err
+		}
+		if *row != "" {
+			return coverageRow(stdout, *row)
+		}
+		opt := check.CoverOptions{Budget: *budget, Workers: *workers, Traces: true}
+		if !*quiet && isTerminal(stderr) {
+			opt.Progress = stderr
+		}
+		rep, err := check.Cover(opt)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			data, err := coverageJSON(rep)
+			if err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintf(stdout, "%s\n", data); err != nil {
+				return err
+			}
+		} else if err := writeCoverage(stdout, rep); err != nil {
+			return err
+		}
+		switch {
+		case len(rep.Violated) > 0:
+			return &exitError{code: exitViolated, msg: "a property or an exclusion invariant is violated in " + strings.Join(rep.Violated, ", ")}
+		case rep.Uncovered > 0:
+			return &exitError{code: exitViolated, msg: fmt.Sprintf("%d rows uncovered: no member applies them and no invariant excludes them", rep.Uncovered)}
+		}
+		return nil
+	}
+}
+
+func countOf(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// replayCommand is the command that prints the trace to a row.
+func replayCommand(row string) string {
+	return "tcpcheck coverage --row '" + row + "'"
+}
+
+func writeCoverage(w io.Writer, rep *check.CoverageReport) error {
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "rows: %d of %d covered, %d excluded by invariants, %d uncovered (%.1f s)\n",
+		rep.Covered, len(rep.Rows), rep.Excluded, rep.Uncovered, rep.Seconds)
+	fmt.Fprintln(ew, "\nmembers:")
+	tw := tabwriter.NewWriter(ew, 2, 8, 2, ' ', 0)
+	for _, m := range rep.Members {
+		if m.Result == nil {
+			fmt.Fprintf(tw, "  %s\tskipped (budget)\t\t\t%s\n", m.Name, m.For)
+			continue
+		}
+		verdict := m.Result.Verdict.String()
+		if v := m.Result.Violation; v != nil {
+			verdict += ": " + v.Property
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d states\t%d rows\t%s\n", m.Name, verdict, m.Result.States, len(m.Result.Coverage.Covered), m.For)
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(ew, "\nexclusion invariants (checked on every state of every member):")
+	for _, ex := range rep.Exclusions {
+		fmt.Fprintf(ew, "  %s: %s: %s; excludes %d rows\n", ex.Name, ex.Verdict, ex.Doc, ex.Rows)
+		if ex.Violation != nil {
+			fmt.Fprintf(ew, "    violated in %s:\n", ex.Member)
+			m, err := check.FindMember(ex.Member)
+			if err == nil {
+				if sys, err := newSystemFor(m); err == nil {
+					_ = check.WriteTable(ew, sys, ex.Violation)
+				}
+			}
+		}
+	}
+	fmt.Fprintln(ew, "\nrows:")
+	tw = tabwriter.NewWriter(ew, 2, 8, 2, ' ', 0)
+	for _, r := range rep.Rows {
+		switch {
+		case r.Member != "":
+			fmt.Fprintf(tw, "  %s\tcovered by %s\t%s\t%s\n", r.Name, r.Member, countOf(len(r.Trace), "step"), replayCommand(r.Name))
+		case r.Excluded != "":
+			fmt.Fprintf(tw, "  %s\texcluded by %s\t\t\n", r.Name, r.Excluded)
+		default:
+			fmt.Fprintf(tw, "  %s\tUNCOVERED\t\t\n", r.Name)
+		}
+	}
+	_ = tw.Flush()
+	return ew.err
+}
+
+// coverageRow prints the shortest trace to one row in the smallest member
+// that applies it.
+func coverageRow(w io.Writer, name string) error {
+	rows := spec.Table()
+	i := spec.Find(rows, name)
+	if i < 0 {
+		return usagef("--row %q: the table has no such row ('tcpcheck table' lists them)", name)
+	}
+	rep, err := check.Cover(check.CoverOptions{})
+	if err != nil {
+		return err
+	}
+	r := rep.Rows[i]
+	if r.Member == "" {
+		if r.Excluded != "" {
+			for _, ex := range rep.Exclusions {
+				if ex.Name == r.Excluded {
+					_, err := fmt.Fprintf(w, "%s: no configuration applies it: %s holds in every member (%s), and %s\n", name, ex.Name, ex.Doc, ex.Why)
+					return err
+				}
+			}
+		}
+		return &exitError{code: exitViolated, msg: name + ": uncovered"}
+	}
+	m, err := check.FindMember(r.Member)
+	if err != nil {
+		return err
+	}
+	sys, err := newSystemFor(m)
+	if err != nil {
+		return err
+	}
+	init, trace, err := check.RowTrace(sys, i)
+	if err != nil {
+		return err
+	}
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "%s: applied in member %s (%s), by the last of %s:\n", name, m.Name, m.For, countOf(len(trace), "step"))
+	_ = check.WriteTable(ew, sys, &check.Violation{Init: init, Trace: trace})
+	fmt.Fprintf(ew, "%s\n", configLine(m.Config))
+	return ew.err
+}
+
+type coverageRowJSON struct {
+	Row      string                    `json:"row"`
+	Member   string                    `json:"member,omitempty"`
+	Command  string                    `json:"command,omitempty"`
+	Excluded string                    `json:"excluded_by,omitempty"`
+	Trace    *check.ViolationJSONValue `json:"trace,omitempty"`
+}
+
+type coverageMemberJSON struct {
+	Name     string `json:"name"`
+	For      string `json:"for"`
+	Result   string `json:"result"`
+	States   int64  `json:"states"`
+	Rows     int    `json:"rows"`
+	Violated string `json:"violated,omitempty"`
+}
+
+type coverageExclusionJSON struct {
+	Name   string `json:"name"`
+	Doc    string `json:"invariant"`
+	Why    string `json:"why"`
+	Result string `json:"result"`
+	Rows   int    `json:"rows"`
+}
+
+func coverageJSON(rep *check.CoverageReport) ([]byte, error) {
+	out := struct {
+		Covered    int                     `json:"covered"`
+		Excluded   int                     `json:"excluded"`
+		Uncovered  int                     `json:"uncovered"`
+		Seconds    float64                 `json:"seconds"`
+		Members    []coverageMemberJSON    `json:"members"`
+		Exclusions []coverageExclusionJSON `json:"exclusions"`
+		Rows       []coverageRowJSON       `json:"rows"`
+	}{Covered: rep.Covered, Excluded: rep.Excluded, Uncovered: rep.Uncovered, Seconds: rep.Seconds}
+	systems := map[string]*check.Member{}
+	for _, m := range rep.Members {
+		mj := coverageMemberJSON{Name: m.Name, For: m.For, Result: "skipped"}
+		if m.Result != nil {
+			mj.Result, mj.States, mj.Rows = m.Result.Verdict.String(), m.Result.States, len(m.Result.Coverage.Covered)
+			if m.Result.Violation != nil {
+				mj.Violated = m.Result.Violation.Property
+			}
+		}
+		mm := m.Member
+		systems[m.Name] = &mm
+		out.Members = append(out.Members, mj)
+	}
+	for _, ex := range rep.Exclusions {
+		out.Exclusions = append(out.Exclusions, coverageExclusionJSON{ex.Name, ex.Doc, ex.Why, ex.Verdict.String(), ex.Rows})
+	}
+	for _, r := range rep.Rows {
+		rj := coverageRowJSON{Row: r.Name, Member: r.Member, Excluded: r.Excluded}
+		if r.Member != "" {
+			rj.Command = replayCommand(r.Name)
+			sys, err := newSystemFor(*systems[r.Member])
+			if err != nil {
+				return nil, err
+			}
+			v := check.ViolationJSON(sys, &check.Violation{Init: r.Init, Trace: r.Trace})
+			rj.Trace = &v
+		}
+		out.Rows = append(out.Rows, rj)
+	}
+	return json.Marshal(out)
+}
+
+// errWriter remembers the first write error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+// newSystemFor is the model of a family member on the correct table.
+func newSystemFor(m check.Member) (*model.System, error) { return model.New(m.Config) }
