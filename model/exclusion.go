@@ -60,9 +60,11 @@ func Exclusions() []Exclusion {
 		},
 		{
 			Property: Property{Name: "NothingPastPeerFIN",
-				Doc: "in CLOSING no segment of the peer in flight carries sequence space past RCV.NXT (the peer's FIN, already received, was the last it sent)",
+				Doc: "in CLOSE-WAIT, CLOSING, LAST-ACK and TIME-WAIT no segment of the peer in flight carries sequence space past RCV.NXT (the peer's FIN, already received, was the last it sent)",
 				Holds: forHosts(func(w *world, h *host, i int) bool {
-					if h.st != spec.Closing {
+					switch h.st {
+					case spec.CloseWait, spec.Closing, spec.LastAck, spec.TimeWait:
+					default:
 						return true
 					}
 					for j := range int(w.n) {
