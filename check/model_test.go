@@ -31,11 +31,27 @@ func smallConfigs(t *testing.T) map[string]model.Config {
 	return map[string]model.Config{"small": small, "loss": loss, "abort": abort}
 }
 
+// testStateBudget bounds every exploration of the package's tests that
+// sets no limit of its own: the largest configuration they explore has
+// about 2.1 million states, so a table change that blows the state space
+// up fails with the configuration and the count instead of driving the
+// tests past 4 GiB and 10 minutes (issue 19).
+const testStateBudget = 4_000_000
+
 func explore(t *testing.T, sys *model.System, opt Options) *Result {
 	t.Helper()
+	budgeted := opt.MaxStates == 0
+	if budgeted {
+		opt.MaxStates = testStateBudget
+	}
 	res, err := Explore(sys, opt)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if budgeted && res.Limit == "max-states" {
+		t.Fatalf("check: the state budget ran out: more than %d states in configuration %+v (mutant %q); "+
+			"the correct table needs far fewer, so the table or the model has changed the state space",
+			testStateBudget, sys.Config(), sys.Mutant())
 	}
 	return res
 }

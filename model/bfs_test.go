@@ -20,8 +20,30 @@ type bfsResult struct {
 type bfsOptions struct {
 	only        string // check only this property ("" = every invariant)
 	quiescence  bool   // also check Quiescence (keeps edges)
-	maxStates   int
+	maxStates   int    // 0 means stateBudget
 	stopAtFirst bool
+}
+
+// stateBudget bounds every search of the model's tests: the largest
+// configuration they explore (the default preset) has about 2.1 million
+// states, and this search keeps about 300 bytes a state, so a table change
+// that blows the state space up fails here, naming the configuration,
+// instead of driving the tests past 4 GiB and 10 minutes (issue 19).
+const stateBudget = 2_500_000
+
+// overBudget fails the test with which configuration ran out of how many
+// states.
+func overBudget(t testing.TB, sys *System, budget int) {
+	t.Helper()
+	t.Fatalf("model: the state budget ran out: more than %d states in configuration %s (mutant %q); "+
+		"the correct table needs far fewer, so the table or the model has changed the state space: "+
+		"read the change before raising the budget", budget, configSummary(sys.Config()), sys.Mutant())
+}
+
+// configSummary renders a configuration on one line.
+func configSummary(c Config) string {
+	return fmt.Sprintf("%s/%s write=%d,%d inc=%d loss=%d dup=%d inject=%d abort=%s misuse=%s reorder=%v also=%s",
+		c.Open, c.Closer, c.WriteA, c.WriteB, c.Incarnations, c.Loss, c.Dup, c.Inject, c.Abort, c.Misuse, c.Reorder, FormatScenarios(c.Also))
 }
 
 // bfs explores every state reachable from sys.Init() breadth first, checking
@@ -38,6 +60,9 @@ func bfs(t testing.TB, sys *System, opt bfsOptions) bfsResult {
 	index := map[Key]int32{}
 	var succ [][]int32
 	var res bfsResult
+	if opt.maxStates == 0 {
+		opt.maxStates = stateBudget
+	}
 	props := sys.Invariants()
 	if opt.only != "" && opt.only != QuiescenceName {
 		var keep []Property
@@ -97,8 +122,8 @@ func bfs(t testing.TB, sys *System, opt bfsOptions) bfsResult {
 				j = int32(len(nodes))
 				index[tr.To] = j
 				nodes = append(nodes, node{key: tr.To, parent: int32(head), step: tr.Step})
-				if opt.maxStates > 0 && len(nodes) > opt.maxStates {
-					t.Fatalf("more than %d states", opt.maxStates)
+				if len(nodes) > opt.maxStates {
+					overBudget(t, sys, opt.maxStates)
 				}
 			}
 			if opt.quiescence {
@@ -180,4 +205,45 @@ func render(sys *System, init Key, tr []Transition) string {
 		}
 	}
 	return b.String()
+}
+
+// fatalRecorder is a testing.TB whose Fatalf records the message and
+// stops the search by a panic the test recovers.
+type fatalRecorder struct {
+	testing.TB
+	msg string
+}
+
+type fatalStop struct{}
+
+func (f *fatalRecorder) Helper() {}
+func (f *fatalRecorder) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	panic(fatalStop{})
+}
+
+// TestStateBudgetMessage: a search that runs out of its state budget stops
+// there and says which configuration needed how many states.
+func TestStateBudgetMessage(t *testing.T) {
+	c, err := Preset("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := mustNew(t, c)
+	rec := &fatalRecorder{TB: t}
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(fatalStop); !ok {
+					panic(r)
+				}
+			}
+		}()
+		bfs(rec, sys, bfsOptions{maxStates: 1000})
+	}()
+	for _, want := range []string{"state budget ran out", "more than 1000 states", "client-server/a", "inc=2"} {
+		if !strings.Contains(rec.msg, want) {
+			t.Errorf("message %q lacks %q", rec.msg, want)
+		}
+	}
 }

@@ -82,7 +82,7 @@ func reachable(t testing.TB, sys *System, limit int) []Key {
 				seen[tr.To] = true
 				keys = append(keys, tr.To)
 				if len(keys) > limit {
-					t.Fatalf("more than %d states", limit)
+					overBudget(t, sys, limit)
 				}
 			}
 		}
