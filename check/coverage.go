@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/check/engine"
@@ -128,6 +129,9 @@ type CoverOptions struct {
 	// Rows is the table the members run; nil: the correct table (through
 	// the generated step).
 	Rows []spec.Row
+	// NoQuiescence skips the Quiescence check (faster, for a count of the
+	// rows only).
+	NoQuiescence bool
 }
 
 // maxMemberStates bounds each member's exploration: the family's members
@@ -169,7 +173,7 @@ func Cover(opt CoverOptions) (*CoverageReport, error) {
 		for _, ex := range excl {
 			props = append(props, ex.Property)
 		}
-		res, err := exploreWith(sys, props, Options{Workers: opt.Workers, Quiescence: true, MaxStates: maxMemberStates})
+		res, err := exploreWith(sys, props, Options{Workers: opt.Workers, Quiescence: !opt.NoQuiescence, MaxStates: maxMemberStates})
 		if err != nil {
 			return nil, fmt.Errorf("check: coverage member %s: %w", m.Name, err)
 		}
@@ -339,3 +343,18 @@ func (x *rowExp) Violated(k []byte) int {
 }
 
 func (x *rowExp) Quiescent([]byte) bool { return true }
+
+var familyOnce struct {
+	sync.Once
+	rep *CoverageReport
+	err error
+}
+
+// FamilyCoverage returns the coverage of the correct table by the family
+// (without traces or the Quiescence check), computed once per process.
+func FamilyCoverage() (*CoverageReport, error) {
+	familyOnce.Do(func() {
+		familyOnce.rep, familyOnce.err = Cover(CoverOptions{NoQuiescence: true})
+	})
+	return familyOnce.rep, familyOnce.err
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tcpcheck/tcpcheck/check"
 	"github.com/tcpcheck/tcpcheck/model"
+	"github.com/tcpcheck/tcpcheck/spec"
 )
 
 func init() {
@@ -579,6 +580,7 @@ func reportProperties(w io.Writer, sys *model.System, res *check.Result, rf *run
 			hint = "; --rows lists the other " + strconv.Itoa(len(cov.Dead))
 		}
 		fmt.Fprintf(w, "rows: %d of %d applied%s\n", len(cov.Covered), cov.Rows, hint)
+		familyLine(w, sys, cov)
 		return
 	}
 	rows := sys.Rows()
@@ -586,6 +588,29 @@ func reportProperties(w io.Writer, sys *model.System, res *check.Result, rf *run
 	for _, d := range cov.Dead {
 		fmt.Fprintf(w, "  %s\n", rows[d].Name())
 	}
+	familyLine(w, sys, cov)
+}
+
+// familyLine says how many of the rows this run did not apply the coverage
+// family applies, and how many it proves unreachable (correct table only).
+func familyLine(w io.Writer, sys *model.System, cov check.Coverage) {
+	if sys.Mutant() != "" || len(cov.Dead) == 0 || len(sys.Rows()) != spec.NumRows() {
+		return
+	}
+	fam, err := check.FamilyCoverage()
+	if err != nil {
+		return
+	}
+	more, excluded := 0, 0
+	for _, d := range cov.Dead {
+		switch r := fam.Rows[d]; {
+		case r.Member != "":
+			more++
+		case r.Excluded != "":
+			excluded++
+		}
+	}
+	fmt.Fprintf(w, "      the coverage family applies %d more and proves %d unreachable ('tcpcheck coverage')\n", more, excluded)
 }
 
 func writePcap(path string, v *check.Violation) error {
