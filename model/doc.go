@@ -30,7 +30,9 @@
 //     segment had ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>);
 //     Retransmit resends the SYN (or SYN,ACK) while it is unacknowledged,
 //     else all unacknowledged text with the FIN if it was sent.
-//   - StartTimeWait: TIME-WAIT lasts Config.TimeWait ticks (2*MSL) from now.
+//   - StartTimeWait: arms (or restarts) the 2MSL timer, Config.TimeWait
+//     ticks (2*MSL) from now. The timer is part of the host's state, and
+//     fires in whatever state it is armed in.
 //   - Signals set the user's sticky outcome for the incarnation; errors of
 //     calls change nothing; DeleteTCB clears the TCB.
 //
@@ -56,8 +58,9 @@
 //   - a segment lives less than MSL ticks: time cannot advance while a
 //     deliverable segment has age MSL-1, so it must be delivered or lost
 //     (spending loss budget) first; a held segment is removed then;
-//   - TIME-WAIT lasts exactly Config.TimeWait ticks: the 2MSL event is
-//     generated once it has run out, and time cannot advance until it has
+//   - the 2MSL timer lasts exactly Config.TimeWait ticks: the 2MSL event is
+//     generated once it has run out (in any state it is armed in), and
+//     time cannot advance until it has
 //     fired;
 //   - the retransmission timer fires only when neither what it guards nor an
 //     acknowledgment of new data for it is in flight (RTO > round trip, the
@@ -68,10 +71,29 @@
 //     is in flight and the peer has no retransmission left either: R2 is far
 //     longer than a round trip;
 //   - with Config.UserTimeout, the user timeout fires only for a half-open
-//     connection: this host has a TCB outside TIME-WAIT and nothing left to
-//     retransmit, the peer has no TCB and nothing is in flight;
-//   - timer events with no meaning in a state are not generated (the table
-//     has explicit drop rows for them).
+//     connection: this host has a TCB (TIME-WAIT included, whose row drops
+//     it) and nothing left to retransmit, the peer has no TCB and nothing
+//     is in flight;
+//   - a timer fires only while it is armed: the retransmission timer and R2
+//     while something is unacknowledged, 2MSL once StartTimeWait armed it,
+//     the user timeout while there is a TCB. Which states a timer cannot be
+//     armed in is not assumed but verified: the coverage check's exclusion
+//     invariants ([Exclusions]) hold on every state of its family.
+//
+// # The off-path attacker
+//
+// Within the Config.Inject budget the attacker injects segments into a
+// host, pretending to be its peer, in the forms Config.Attack names (see
+// [AttackForms]): the default "rst" (RSTs in and beyond the window of a
+// host past SYN-SENT) and forms that reach every state, CLOSED, LISTEN and
+// SYN-SENT included: RST and RST,ACK, SYN, SYN,ACK, ACK, text, FIN and a
+// segment without ACK, with sequence numbers below, at, inside, at the last
+// octet of and beyond the receive window, and acknowledgments too old for
+// RFC 5961 §5.2, duplicate, current and beyond SND.NXT. The target
+// processes an injected segment at once. The attacker is blind: it makes no
+// guess that the target would hold for later or take for its peer's next
+// segment (one that advances its SND.UNA, or past SYN-SENT its RCV.NXT,
+// while it keeps a TCB); a RST at exactly RCV.NXT it does make.
 //
 // # Users
 //
@@ -81,7 +103,11 @@
 // (Config.Closer) writes and closes as soon as it is connected; the other
 // waits for end of stream first, then writes and closes (a half-close).
 // The user named by Config.Abort may ABORT instead of any call after its
-// open. A program ends early when the user sees reset, refused or timeout.
+// open. A user named by Config.Misuse may, once per incarnation and at any
+// point while it has a program left or a TCB, make one call outside its
+// program (listen, connect, write 1, close or abort); a stray write counts
+// as written only if the table takes it, and a stray close or abort (or any
+// call whose row deletes the TCB) ends the user's program. A program ends early when the user sees reset, refused or timeout.
 // When both hosts have no TCB and both users are done (a server waiting in
 // LISTEN counts as done), the next incarnation may start: its first open
 // opens it. A server still in LISTEN keeps listening. A host's ISS in
@@ -111,9 +137,10 @@
 //   - IncarnationIsolation: every octet of text and every FIN a host accepts
 //     was sent in the current incarnation (an old duplicate accepted as data
 //     or as end of stream violates it).
-//   - GracefulCloseCompletes: when neither user aborted in this incarnation,
-//     no side's synchronized TCB is deleted by a RST from the peer or by a
-//     timeout. RFC 9293 deletes the TCB on a RST in CLOSING and LAST-ACK
+//   - GracefulCloseCompletes: unless a user aborted in this incarnation,
+//     some host's retries ran out (R2 fired, or the user timeout gave up on
+//     something unacknowledged) or the attacker's guess landed, no side's
+//     synchronized TCB is deleted by a RST from the peer or by a timeout. RFC 9293 deletes the TCB on a RST in CLOSING and LAST-ACK
 //     without telling the user, so this is ghost state, not the user's
 //     signal. Injected RSTs are NoBlindReset's business.
 //   - HalfCloseDelivers: a user that has read end of stream has received
@@ -125,7 +152,25 @@
 //     received the peer's (the active closer, or both after a simultaneous
 //     close).
 //   - NoBlindReset: no TCB is deleted by an injected RST whose sequence
-//     number was not exactly RCV.NXT.
+//     number was not exactly RCV.NXT (in SYN-SENT: whose ACK did not
+//     acknowledge the SYN).
+//   - UnknownConnectionReset: a host answers a segment for a connection it
+//     does not have (any but a RST in CLOSED; one carrying an ACK in LISTEN)
+//     with a RST (RFC 9293 §3.10.7.1 and §3.10.7.2).
+//   - SynSentResetNeedsAck: a host in SYN-SENT leaves it on a RST only when
+//     the RST's ACK acknowledges its SYN (RFC 9293 §3.10.7.3, RFC 5961 §3.2).
+//   - TimeWaitRestarts: a retransmission of the peer's FIN in TIME-WAIT
+//     leaves the host in TIME-WAIT with its 2MSL timer restarted (RFC 9293
+//     §3.10.7.4).
+//
+// "The attacker's guess landed" means that an injected segment changed a
+// host's state, SND.UNA or RCV.NXT, or drew a RST from it, in this
+// incarnation: HandshakeAgreement, EstablishedOnlyWithLivePeer,
+// GracefulCloseCompletes and HalfCloseDelivers speak of the runs where it
+// did not (an attacker with an exact guess can do what the peer can), and
+// text or a FIN the attacker got accepted does not count against
+// IncarnationIsolation; NoBlindReset and SynSentResetNeedsAck judge the
+// attack itself.
 //
 // Quiescence ([QuiescenceName]) is checked by the explorer on the state
 // graph: from every reachable state a [System.Quiescent] state (both hosts
