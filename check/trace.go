@@ -137,12 +137,7 @@ func WriteTable(w io.Writer, sys *model.System, v *Violation) error {
 		}
 	}
 	last := sys.Decode(v.Last())
-	if v.Property == "" {
-		// A trace, not a counterexample (a path to a row of the table).
-		fmt.Fprintf(w, "the last state:\n  A: %s\n  B: %s\n", last.Hosts[0], last.Hosts[1])
-	} else {
-		fmt.Fprintf(w, "violates %s in the last state:\n  A: %s\n  B: %s\n", v.Property, last.Hosts[0], last.Hosts[1])
-	}
+	fmt.Fprintf(w, "violates %s in the last state:\n  A: %s\n  B: %s\n", v.Property, last.Hosts[0], last.Hosts[1])
 	if len(last.Net) > 0 {
 		fmt.Fprintf(w, "  in flight:")
 		for _, s := range last.Net {

@@ -69,14 +69,15 @@ type Config struct {
 	// every state, CLOSED, LISTEN and SYN-SENT included: RSTs and RST,ACKs
 	// at every window edge, SYNs, SYN,ACKs, ACKs, text and FINs around the
 	// window with acknowledgments too old, current or beyond SND.NXT.
-	Attack []string `json:"attack"`
+	// Empty means "rst".
+	Attack []string `json:"attack,omitempty"`
 	// Misuse is "none", "a", "b" or "both": that user may, once per
 	// incarnation and at any point while it has a program left or a TCB,
 	// make one call outside its program (listen, connect, send 1 octet,
 	// close or abort), which the table answers as it answers any call; a
 	// call that deletes the TCB ends the user's program for the
-	// incarnation, as ABORT does.
-	Misuse string `json:"misuse"`
+	// incarnation, as ABORT does. Empty means "none".
+	Misuse string `json:"misuse,omitempty"`
 	// Reorder lets any in-flight segment be delivered next; without it each
 	// direction is FIFO.
 	Reorder bool `json:"reorder"`
@@ -203,8 +204,6 @@ func DefaultConfig() Config {
 		WriteB:       1,
 		SendSize:     3,
 		Abort:        "none",
-		Misuse:       "none",
-		Attack:       []string{"rst"},
 		Incarnations: 2,
 		MSL:          2,
 		RTOMax:       0,
