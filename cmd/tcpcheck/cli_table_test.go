@@ -72,6 +72,11 @@ func cliCases() []cliCase {
 		{"unknown mutant", []string{"why", "nosuch"}, false},
 		{"pcap in a missing directory", []string{"why", "--pcap", "missing/dir/x.pcap", "two-way-handshake"}, false},
 
+		{"an argument", []string{"coverage", "all"}, false},
+		{"a negative budget", []string{"coverage", "--budget", "-1s"}, false},
+		{"a budget without a unit", []string{"coverage", "--budget", "30"}, false},
+		{"a row the table lacks", []string{"coverage", "--row", "NO + SUCH"}, false},
+
 		{"no files", []string{"merge"}, false},
 		{"missing file", []string{"merge", "missing.json"}, false},
 		{"garbage file", []string{"merge", "garbage.json"}, false},
