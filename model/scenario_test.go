@@ -114,3 +114,29 @@ func TestScenarioSyntax(t *testing.T) {
 		}
 	}
 }
+
+// TestPresetsAreSupersets: each preset explores every scenario of the
+// smaller ones, with budgets at least as large (issue 19: the large
+// preset used to drop the default's simultaneous open and close).
+func TestPresetsAreSupersets(t *testing.T) {
+	names := Presets()
+	for i := 1; i < len(names); i++ {
+		small, err := Preset(names[i-1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		big, err := Preset(names[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sc := range small.scenarios() {
+			found := false
+			for _, b := range big.scenarios() {
+				found = found || (b.Open == sc.Open && b.Closer == sc.Closer && b.Incarnations >= sc.Incarnations && b.Loss >= sc.Loss && b.Dup >= sc.Dup)
+			}
+			if !found {
+				t.Errorf("preset %s lacks %s's scenario %s", names[i], names[i-1], sc)
+			}
+		}
+	}
+}
