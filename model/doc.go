@@ -162,6 +162,10 @@
 //   - TimeWaitRestarts: a retransmission of the peer's FIN in TIME-WAIT
 //     leaves the host in TIME-WAIT with its 2MSL timer restarted (RFC 9293
 //     §3.10.7.4).
+//   - SignalsMatchState: a user is told "connection reset", "refused" or
+//     "timeout" only by a step that ends its connection (no TCB after it),
+//     and "connected" only by one that leaves it synchronized (RFC 9293
+//     §3.10.7, §3.10.8).
 //
 // "The attacker's guess landed" means that an injected segment changed a
 // host's state, SND.UNA or RCV.NXT, or drew a RST from it, in this

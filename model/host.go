@@ -160,20 +160,25 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		case spec.SignalTimeout:
 			h.sig = sigTimeout
 		case spec.DeleteTCB:
-			if from.Synchronized() {
-				switch {
-				case e == spec.SegRST && !injected:
-					h.endRST = true
-				case e == spec.RetriesExhausted || e == spec.UserTimeout:
-					h.endTimeout = true
-				}
-			}
-			// The attacker's exact guess is RCV.NXT, or in SYN-SENT
-			// (no RCV.NXT yet) an ACK of the SYN.
-			if injected && e == spec.SegRST && ((from == spec.SynSent && segAck(sg) != issBefore+1) || (from != spec.SynSent && segSeq(sg) != rcvBefore)) {
-				w.viol |= violBlindReset
-			}
 			clearTCB(h)
+		}
+	}
+	// The ghost bookkeeping of a connection's end goes by what happened,
+	// not by which actions the row lists: a TCB ends when the host leaves
+	// the states that have one, whether or not the row says delete-TCB.
+	if from.HasTCB() && !to.HasTCB() {
+		if from.Synchronized() {
+			switch {
+			case e == spec.SegRST && !injected:
+				h.endRST = true
+			case e == spec.RetriesExhausted || e == spec.UserTimeout:
+				h.endTimeout = true
+			}
+		}
+		// The attacker's exact guess is RCV.NXT, or in SYN-SENT (no
+		// RCV.NXT yet) an ACK of the SYN.
+		if injected && e == spec.SegRST && ((from == spec.SynSent && segAck(sg) != issBefore+1) || (from != spec.SynSent && segSeq(sg) != rcvBefore)) {
+			w.viol |= violBlindReset
 		}
 	}
 	// The Passive guard means "this connection came from LISTEN".
@@ -217,7 +222,13 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 	if from == spec.SynSent && e == spec.SegRST && to != spec.SynSent && !(segHasACK && segAck(sg) == issBefore+1) {
 		w.viol |= violSynSentReset // RFC 9293 §3.10.7.3, RFC 5961 §3.2: the ACK must acknowledge our SYN
 	}
-	if e.IsUser() && do.Has(spec.DeleteTCB) && from != spec.Closed {
+	if (do.Has(spec.SignalReset) || do.Has(spec.SignalRefused) || do.Has(spec.SignalTimeout)) && to.HasTCB() {
+		w.viol |= violSignal // told the connection failed, but it goes on
+	}
+	if do.Has(spec.SignalConnected) && !to.Synchronized() && to != spec.Closed {
+		w.viol |= violSignal // told connected before the handshake is done
+	}
+	if e.IsUser() && from != spec.Closed && to == spec.Closed {
 		// A call that deletes the TCB (ABORT, or CLOSE before the
 		// connection is synchronized) ends the user's program.
 		h.pc = uint8(len(s.scen[w.scen].prog[i]))

@@ -28,6 +28,7 @@ const (
 	UnknownConnectionReset      = "UnknownConnectionReset"
 	SynSentResetNeedsAck        = "SynSentResetNeedsAck"
 	TimeWaitRestarts            = "TimeWaitRestarts"
+	SignalsMatchState           = "SignalsMatchState"
 )
 
 // PropertyNames returns the names of every property, the invariants in
@@ -35,7 +36,7 @@ const (
 func PropertyNames() []string {
 	return []string{HandshakeAgreement, EstablishedOnlyWithLivePeer, IncarnationIsolation,
 		GracefulCloseCompletes, HalfCloseDelivers, TimeWaitHeld, NoBlindReset,
-		UnknownConnectionReset, SynSentResetNeedsAck, TimeWaitRestarts, QuiescenceName}
+		UnknownConnectionReset, SynSentResetNeedsAck, TimeWaitRestarts, SignalsMatchState, QuiescenceName}
 }
 
 // Invariants returns the safety properties, checked on every state. Their
@@ -55,6 +56,7 @@ func (s *System) properties() []Property {
 		{UnknownConnectionReset, "a host answers a segment for a connection it does not have (in CLOSED, or carrying an ACK in LISTEN) with a RST", bit(violNoReply)},
 		{SynSentResetNeedsAck, "a host in SYN-SENT is deleted by a RST only when its ACK acknowledges the SYN", bit(violSynSentReset)},
 		{TimeWaitRestarts, "a retransmission of the peer's FIN in TIME-WAIT is acknowledged and restarts the 2MSL timer", bit(violTimeWaitRestart)},
+		{SignalsMatchState, "a user is told reset, refused or timeout only when its connection ends, and connected only when it is synchronized", bit(violSignal)},
 	}
 }
 

@@ -43,6 +43,7 @@ const (
 	violNoReply                           // UnknownConnectionReset
 	violSynSentReset                      // SynSentResetNeedsAck
 	violTimeWaitRestart                   // TimeWaitRestarts
+	violSignal                            // SignalsMatchState
 )
 
 // host is the decoded state of one endpoint: its TCB (sequence numbers in
