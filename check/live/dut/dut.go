@@ -77,10 +77,12 @@ type Conn interface {
 // Timers are the protocol timers a test wants short. A zero field leaves
 // the stack's own value.
 type Timers struct {
-	TimeWait   time.Duration // how long TIME-WAIT lasts (2MSL, RFC 9293 §3.6)
-	RTOMin     time.Duration // the least retransmission timeout (RFC 6298 §2.4)
-	RTOMax     time.Duration // the largest retransmission timeout (RFC 6298 §2.5)
-	SynRetries int           // SYN retransmissions before an active open gives up (RFC 1122 §4.2.3.5 R2 for SYN)
+	TimeWait      time.Duration // how long TIME-WAIT lasts (2MSL, RFC 9293 §3.6)
+	RTOMin        time.Duration // the least retransmission timeout (RFC 6298 §2.4)
+	RTOMax        time.Duration // the largest retransmission timeout (RFC 6298 §2.5)
+	SynRetries    int           // SYN retransmissions before an active open gives up (RFC 1122 §4.2.3.5, R2 for a SYN)
+	SynAckRetries int           // SYN,ACK retransmissions before a half-open connection is given up
+	DataRetries   int           // retransmissions of text or FIN before the connection gives up (R2)
 }
 
 // Config is what an adapter needs to build a stack.
@@ -93,3 +95,24 @@ type Config struct {
 // New builds a fresh stack for one test case. The tester calls it once per
 // case, so cases cannot disturb each other.
 type New func(Config) (DUT, error)
+
+// Deviation is a registered, documented difference between what a stack
+// does and what the table says at one row. The tester reports a case whose
+// row and observed behaviour match a registered deviation as that
+// deviation instead of a disagreement, and a run of the whole suite fails
+// when a registered deviation no longer shows: the registry stays true for
+// the stack it runs against.
+//
+// Row and Got are patterns: alternatives separated by "|", in each of which
+// "*" stands for any run of characters (nothing else is special), so that
+// one deviation can cover the same behaviour in several states. Case holds
+// alternatives separated by "|" too.
+type Deviation struct {
+	ID    string // short name: the anchor in the stack's registry page
+	Row   string // the rows' names, as spec.Row.Name renders them (a pattern)
+	Case  string // when set, only cases whose name contains it (a boundary such as "seq=RCV.NXT+WND ")
+	Got   string // what the stack does at that row, in the tester's rendering of the table's terms (a pattern)
+	RFC   string // the section the row follows
+	Table string // what the table says
+	Stack string // what the stack does instead, and why when known
+}

@@ -7,7 +7,10 @@
 // sends is what RFC 9293 and RFC 6298 ask (no tail loss probes), and with
 // the TIME-WAIT timeout, minimum and maximum RTO and SYN retries of the
 // [dut.Timers] it is given. gVisor's handshake retransmits on a fixed 1 s
-// initial RTO (RFC 6298 §2.1) that no option shortens.
+// initial RTO (RFC 6298 §2.1) that no option shortens, and it gives up
+// only when its backoff passes a fixed MaxRTO of 120 s:
+// TCPSynRetriesOption is accepted and stored but not enforced, so the
+// adapter reports the SYN and SYN,ACK retry limits as unknown.
 package gvisordut
 
 import (
@@ -115,6 +118,13 @@ func New(cfg dut.Config) (dut.DUT, error) {
 			opt  tcpip.SettableTransportProtocolOption
 		}{"SYN retries", &o})
 	}
+	if t.DataRetries > 0 {
+		o := tcpip.TCPMaxRetriesOption(t.DataRetries)
+		opts = append(opts, struct {
+			name string
+			opt  tcpip.SettableTransportProtocolOption
+		}{"maximum retries", &o})
+	}
 	for _, o := range opts {
 		if err := set(o.name, o.opt); err != nil {
 			s.Close()
@@ -132,11 +142,17 @@ func (d *DUT) readTimers() dut.Timers {
 	var lo tcpip.TCPMinRTOOption
 	var hi tcpip.TCPMaxRTOOption
 	var syn tcpip.TCPSynRetriesOption
+	var retries tcpip.TCPMaxRetriesOption
+	d.s.TransportProtocolOption(tcp.ProtocolNumber, &retries)
 	d.s.TransportProtocolOption(tcp.ProtocolNumber, &tw)
 	d.s.TransportProtocolOption(tcp.ProtocolNumber, &lo)
 	d.s.TransportProtocolOption(tcp.ProtocolNumber, &hi)
 	d.s.TransportProtocolOption(tcp.ProtocolNumber, &syn)
-	return dut.Timers{TimeWait: time.Duration(tw), RTOMin: time.Duration(lo), RTOMax: time.Duration(hi), SynRetries: int(syn)}
+	// SYN and SYN,ACK retries are reported as unknown (0): this netstack
+	// stores TCPSynRetriesOption but its handshake gives up only when the
+	// backoff passes a fixed MaxRTO of 120 s.
+	_ = syn
+	return dut.Timers{TimeWait: time.Duration(tw), RTOMin: time.Duration(lo), RTOMax: time.Duration(hi), DataRetries: int(retries)}
 }
 
 // Stack returns the netstack, for tests that want to look further.

@@ -64,7 +64,7 @@ func New(cfg dut.Config) (dut.DUT, error) {
 		return nil, fmt.Errorf("impldut: %w", err)
 	}
 	t := cfg.Timers
-	opt := impl.Options{MSL: t.TimeWait / 2, RTOMin: t.RTOMin, RTOMax: t.RTOMax, SynRetries: t.SynRetries}
+	opt := impl.Options{MSL: t.TimeWait / 2, RTOMin: t.RTOMin, RTOMax: t.RTOMax, SynRetries: t.SynRetries, SynAckRetries: t.SynAckRetries, DataRetries: t.DataRetries}
 	if t.RTOMin > 0 {
 		// impl's initial RTO is 1 s (RFC 6298 §2.1); a longer minimum
 		// raises it as gVisor's does not need to (its handshake RTO is fixed).
@@ -78,12 +78,18 @@ func New(cfg dut.Config) (dut.DUT, error) {
 		return nil, fmt.Errorf("impldut: %w", err)
 	}
 	d := &DUT{net: n, st: st, tlink: tlink, addr: cfg.Addr, tester: cfg.Tester, out: make(chan []byte, 1024)}
-	d.timers = dut.Timers{TimeWait: 2 * opt.MSL, RTOMin: opt.RTOMin, RTOMax: opt.RTOMax, SynRetries: opt.SynRetries}
+	d.timers = dut.Timers{TimeWait: 2 * opt.MSL, RTOMin: opt.RTOMin, RTOMax: opt.RTOMax, SynRetries: opt.SynRetries, SynAckRetries: opt.SynAckRetries, DataRetries: opt.DataRetries}
 	if d.timers.TimeWait == 0 {
 		d.timers.TimeWait = 4 * time.Minute
 	}
 	if d.timers.SynRetries == 0 {
 		d.timers.SynRetries = 6
+	}
+	if d.timers.SynAckRetries == 0 {
+		d.timers.SynAckRetries = 5
+	}
+	if d.timers.DataRetries == 0 {
+		d.timers.DataRetries = 15
 	}
 	tlink.Start(d.arrive)
 	return d, nil
