@@ -112,6 +112,7 @@ type Deviation struct {
 	Row   string // the rows' names, as spec.Row.Name renders them (a pattern)
 	Case  string // when set, only cases whose name contains it (a boundary such as "seq=RCV.NXT+WND ")
 	Got   string // what the stack does at that row, in the tester's rendering of the table's terms (a pattern)
+	Want  string // when set, what the table expects there, rendered alike (a pattern): so that a mutated table is not excused
 	RFC   string // the section the row follows
 	Table string // what the table says
 	Stack string // what the stack does instead, and why when known

@@ -387,12 +387,13 @@ func Generate(md *Model) *Suite {
 				if c.m.Ack != c0.m.Ack {
 					continue // the ISN moves the sequence numbers only
 				}
-				moves := append(append([]Move(nil), f.n.moves...), c.m)
-				if !md.replays(moves, true) {
+				moves, ok := md.rowsOf(append(append([]Move(nil), f.n.moves...), c.m), true)
+				if !ok {
 					continue
 				}
-				nm := fmt.Sprintf("%s / seq=%s ack=%s / wrap", name, c.m.Seq, c.m.Ack)
-				s.Cases = append(s.Cases, &Case{Name: nm, Row: r, Moves: moves, Wrap: true})
+				last := moves[len(moves)-1].Row
+				nm := fmt.Sprintf("%s / seq=%s ack=%s / wrap", md.rows[last].Name(), c.m.Seq, c.m.Ack)
+				s.Cases = append(s.Cases, &Case{Name: nm, Row: last, Moves: moves, Wrap: true})
 			}
 		}
 	}
@@ -414,6 +415,23 @@ func boundary(cs []cand) []cand {
 		seqs[c.m.Seq], acks[c.m.Ack] = true, true
 	}
 	return out
+}
+
+// rowsOf returns moves with the rows they select from a fresh world (with
+// the tester's ISN near 2^32 when wrap), and false when some move selects
+// none.
+func (md *Model) rowsOf(moves []Move, wrap bool) ([]Move, bool) {
+	w := newWorld(wrap)
+	var eff spec.Effect
+	out := make([]Move, len(moves))
+	for i, m := range moves {
+		m.Row = md.apply(&w, m, &eff)
+		if m.Row < 0 {
+			return nil, false
+		}
+		out[i] = m
+	}
+	return out, true
 }
 
 // replays reports whether moves select the same rows from a world whose

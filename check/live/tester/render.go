@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/tcpcheck/tcpcheck/check/live/dut"
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"strings"
 	"time"
 
@@ -36,6 +37,17 @@ func signature(pre, post *world, in *spec.Segment, got []Seg, st Step) string {
 		out += " → " + st.GotState.String()
 	}
 	return out
+}
+
+// wantSignature renders what the table expected at a step, as signature
+// renders what the DUT did.
+func wantSignature(pre, post *world, in *spec.Segment, st Step) string {
+	segs := make([]Seg, len(st.Want))
+	for i, w := range st.Want {
+		segs[i] = Seg{H: wire.Header{Seq: w.Seq, Ack: w.Ack, Flags: w.Flags}, Payload: make([]byte, w.Len)}
+	}
+	st.GotState, st.StateSeen = st.WantState, true
+	return signature(pre, post, in, segs, st)
 }
 
 func rel(name string, v, base spec.Seq) (string, bool) {
@@ -159,9 +171,10 @@ func (r *Result) Table(rows []spec.Row) string {
 }
 
 // Matches reports whether deviation d covers what the DUT did (signature
-// got) at row rowName in the case named caseName.
-func Matches(d dut.Deviation, rowName, caseName, got string) bool {
-	if !match(d.Row, rowName) || !match(d.Got, got) {
+// got) at row rowName, where the table expected want, in the case named
+// caseName.
+func Matches(d dut.Deviation, rowName, caseName, got, want string) bool {
+	if !match(d.Row, rowName) || !match(d.Got, got) || d.Want != "" && !match(d.Want, want) {
 		return false
 	}
 	for _, c := range strings.Split(d.Case, "|") {

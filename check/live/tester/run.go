@@ -368,8 +368,9 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 		if st.Row >= 0 {
 			rowName = r.md.rows[st.Row].Name()
 		}
+		want := wantSignature(&pre, &r.w, in, st)
 		for _, d := range r.opt.Deviations {
-			if Matches(d, rowName, r.c.Name+" ", r.res.Signature) {
+			if Matches(d, rowName, r.c.Name+" ", r.res.Signature, want) {
 				r.res.Deviation = d.ID
 				return r.fail(i, Deviation, fmt.Sprintf("%s: %s", d.ID, msg))
 			}

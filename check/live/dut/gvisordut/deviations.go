@@ -14,7 +14,7 @@ var Deviations = []dut.Deviation{
 		Got:   "nothing → *",
 		RFC:   "RFC 9293 §3.10.7.4 (first check, the four-case acceptability test)",
 		Table: "a segment without text is acceptable only when RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND; one at SEG.SEQ = RCV.NXT+RCV.WND is answered with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and dropped",
-		Stack: "takes SEG.SEQ = RCV.NXT+RCV.WND as inside the window (the right edge is inclusive, as in Linux's tcp_sequence) and sends nothing",
+		Stack: "takes a segment without text at SEG.SEQ = RCV.NXT+RCV.WND (RCV.WND as it last advertised it) as acceptable and sends nothing",
 	},
 	{
 		ID:    "rst-at-window-edge",
@@ -110,6 +110,7 @@ var Deviations = []dut.Deviation{
 		ID:    "abort-rst-carries-ack",
 		Row:   "ESTABLISHED + ABORT|FIN-WAIT-1 + ABORT|FIN-WAIT-2 + ABORT|CLOSE-WAIT + ABORT",
 		Got:   "RST,ACK seq=SND.NXT ack=RCV.NXT → *",
+		Want:  "RST seq=SND.NXT → *",
 		RFC:   "RFC 9293 §3.10.5 (ABORT: \"Send a reset segment: <SEQ=SND.NXT><CTL=RST>\")",
 		Table: "the RST of an abort has no ACK bit",
 		Stack: "sets ACK on it, with ACK = RCV.NXT (as Linux does)",
