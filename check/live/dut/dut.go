@@ -74,8 +74,9 @@ type Conn interface {
 	Abort() error
 }
 
-// Timers are the protocol timers a test wants short. A zero field leaves
-// the stack's own value.
+// Timers are the protocol timers a test wants short. In a Config a zero
+// field leaves the stack's own value; in what DUT.Timers reports, a zero
+// retry limit means the stack keeps none that the tester can rely on.
 type Timers struct {
 	TimeWait      time.Duration // how long TIME-WAIT lasts (2MSL, RFC 9293 §3.6)
 	RTOMin        time.Duration // the least retransmission timeout (RFC 6298 §2.4)

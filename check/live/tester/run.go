@@ -51,7 +51,7 @@ var (
 
 // Options tune a run.
 type Options struct {
-	// Parallel is the number of cases run at once; default 8 per CPU.
+	// Parallel is the number of cases run at once; default 24 per CPU.
 	Parallel int
 	// Quiet is how long the tester waits to see that the DUT sends
 	// nothing (where the row sends nothing, and after a case's last
@@ -68,7 +68,8 @@ type Options struct {
 
 func (o *Options) fill() {
 	if o.Parallel <= 0 {
-		o.Parallel = 8 * runtime.GOMAXPROCS(0)
+		// Cases spend most of their time waiting for the DUT.
+		o.Parallel = 24 * runtime.GOMAXPROCS(0)
 	}
 	if o.Quiet <= 0 {
 		o.Quiet = 150 * time.Millisecond
@@ -266,6 +267,9 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 	case m.Event.IsUser():
 		if err := r.call(m.Call); err != nil {
 			st.Note = err.Error()
+			if errors.Is(err, errHung) {
+				return r.fail(i, Disagree, err.Error())
+			}
 			if errors.Is(err, dut.ErrNotDrivable) {
 				return r.fail(i, NotDrivable, fmt.Sprintf("%s: %v", m.Call, err))
 			}
@@ -419,12 +423,18 @@ func (r *caseRun) call(c Call) error {
 	select {
 	case x := <-ch:
 		return x.err
-	case <-time.After(5 * time.Second):
-		return fmt.Errorf("%w: the DUT did not return from %s within 5 s", dut.ErrNotDrivable, c)
+	case <-time.After(callTimeout):
+		return fmt.Errorf("%w: the DUT did not return from %s within %v", errHung, c, callTimeout)
 	case <-r.ctx.Done():
-		return fmt.Errorf("the case's deadline passed during %s", c)
+		return fmt.Errorf("%w: the case's deadline passed during %s", errHung, c)
 	}
 }
+
+// callTimeout bounds a socket call on the DUT.
+const callTimeout = 5 * time.Second
+
+// errHung marks a socket call the DUT did not return from.
+var errHung = errors.New("tester: the DUT hung")
 
 // accept takes the passive connection from the listener the first time the
 // user needs it.
