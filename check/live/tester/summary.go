@@ -31,6 +31,7 @@ type Cell struct {
 	Agree      int      // of them agreeing
 	Deviations []string // deviation IDs shown at the row
 	Reason     string   // for not drivable, unreachable and blocked
+	Global     bool     // no case targets the row: the reason is the suite's, the same for every stack
 }
 
 // Summarize sums up results of suite s (all of its cases, or a subset)
@@ -66,7 +67,7 @@ func Summarize(s *Suite, results []*Result, devs []dut.Deviation) *Summary {
 			case r.Verdict == NotDrivable:
 				notDrivable++
 				if ndReason == "" {
-					ndReason = strings.TrimPrefix(r.Reason, "")
+					ndReason = strings.Replace(r.Reason, dut.ErrNotDrivable.Error()+": ", "", 1)
 				}
 			case r.Verdict == Deviation && !last:
 				blocked++
@@ -88,6 +89,7 @@ func Summarize(s *Suite, results []*Result, devs []dut.Deviation) *Summary {
 		case c.Kind == "DISAGREE":
 		case len(rs) == 0 && s.Unexercised[i] != "":
 			c.Kind, c.Reason = strings.SplitN(s.Unexercised[i], ":", 2)[0], strings.TrimSpace(strings.SplitN(s.Unexercised[i], ":", 2)[1])
+			c.Global = true
 		case len(rs) == 0:
 			c.Kind = "not run"
 		case len(c.Deviations) > 0:
@@ -157,6 +159,9 @@ func cellText(c Cell, page string) string {
 	case "DISAGREE":
 		return fmt.Sprintf("**DISAGREE** (%d cases)", c.Cases)
 	case "not drivable", "blocked":
+		if c.Global {
+			return c.Kind
+		}
 		return c.Kind + ": " + c.Reason
 	}
 	return c.Kind
@@ -189,7 +194,7 @@ func Matrix(s *Suite, cols []Column) string {
 		for _, c := range cols {
 			if c.Summary == nil {
 				if why := s.Unexercised[i]; why != "" {
-					b.WriteString(" " + cellText(Cell{Kind: strings.SplitN(why, ":", 2)[0]}, c.Page) + " |")
+					b.WriteString(" " + cellText(Cell{Kind: strings.SplitN(why, ":", 2)[0], Global: true}, c.Page) + " |")
 					continue
 				}
 				b.WriteString(" not run |")
