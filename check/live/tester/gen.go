@@ -220,7 +220,8 @@ type cand struct {
 }
 
 // apply makes move m in w with the model's expectation (the DUT answering
-// with its generation-time ISS and a nominal window) and returns the row.
+// with its generation-time ISS and a nominal window) and returns the row,
+// RowHeld for a segment held for later, or -1 when the table has none.
 func (md *Model) apply(w *world, m Move, eff *spec.Effect) int {
 	var in *spec.Segment
 	var s spec.Segment
@@ -233,7 +234,7 @@ func (md *Model) apply(w *world, m Move, eff *spec.Effect) int {
 		write = textLen
 	}
 	row := md.step(&w.dut, m.Event, in, genISS, write, eff)
-	if row < 0 {
+	if row == -1 {
 		return -1
 	}
 	switch m.Call {

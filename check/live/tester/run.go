@@ -369,8 +369,11 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 		}
 		r.res.Signature = signature(&pre, &r.w, in, got, st)
 		rowName := "?"
-		if st.Row >= 0 {
+		switch {
+		case st.Row >= 0:
 			rowName = r.md.rows[st.Row].Name()
+		case st.Row == RowHeld:
+			rowName = "held out-of-order segment"
 		}
 		want := wantSignature(&pre, &r.w, in, st)
 		for _, d := range r.opt.Deviations {

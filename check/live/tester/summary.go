@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/tcpcheck/tcpcheck/check/live/dut"
-	"github.com/tcpcheck/tcpcheck/spec"
 )
 
 // Summary counts a run's results and holds them row by row.
@@ -220,12 +219,4 @@ func Matrix(s *Suite, cols []Column) string {
 	}
 	b.WriteString(" |\n")
 	return b.String()
-}
-
-// rowsOf returns the names of rows, for messages.
-func rowName(rows []spec.Row, i int) string {
-	if i < 0 || i >= len(rows) {
-		return "?"
-	}
-	return rows[i].Name()
 }
