@@ -169,7 +169,7 @@ func TestConformance(t *testing.T) {
 	}
 	docs := map[string]string{
 		"conformance.md": ConformanceDoc(s, cols, muts),
-		"gvisor.md":      RegistryDoc("gVisor's netstack and the table", gvisorIntro, gvisordut.Deviations, gv),
+		"gvisor.md":      RegistryDoc("gVisor's netstack and the table", gvisorIntro, gvisordut.Deviations, rows, gv),
 	}
 	for name, text := range docs {
 		path := filepath.Join(docsDir, name)

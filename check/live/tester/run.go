@@ -513,8 +513,9 @@ func (r *caseRun) quiet(got, ignored *[]Seg) {
 }
 
 // sort files a segment from the DUT: expected next, a retransmission of
-// an earlier one (which the table's RTO row allows at any time in a state
-// whose retransmission timer runs), or something else.
+// an earlier one that the table still counts as unacknowledged (which its
+// RTO row allows at any time in a state whose retransmission timer runs),
+// or something else.
 func (r *caseRun) sort(s Seg, got, ignored *[]Seg, want []spec.Segment) {
 	k := len(*got)
 	if k < len(want) && same(want[k], s) {
@@ -522,7 +523,8 @@ func (r *caseRun) sort(s Seg, got, ignored *[]Seg, want []spec.Segment) {
 		r.hist = append(r.hist, s)
 		return
 	}
-	if r.w.dut.tcb.State().Runs(spec.TimerRetransmit) {
+	t := &r.w.dut.tcb
+	if t.State().Runs(spec.TimerRetransmit) && s.H.Seq.InRange(t.SndUna(), t.SndNxt()) {
 		for _, h := range r.hist {
 			if h.H.Flags == s.H.Flags && h.H.Seq == s.H.Seq && len(h.Payload) == len(s.Payload) {
 				*ignored = append(*ignored, s)

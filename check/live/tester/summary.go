@@ -154,7 +154,7 @@ func cellText(c Cell, page string) string {
 		for _, id := range c.Deviations {
 			links = append(links, fmt.Sprintf("[%s](%s#%s)", id, page, id))
 		}
-		return fmt.Sprintf("deviation %s (%d of %d agree)", strings.Join(links, ", "), c.Agree, c.Cases)
+		return fmt.Sprintf("deviation %s (%d cases)", strings.Join(links, ", "), c.Cases)
 	case "DISAGREE":
 		return fmt.Sprintf("**DISAGREE** (%d cases)", c.Cases)
 	case "not drivable", "blocked":
