@@ -104,11 +104,7 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 		}
 	}}
 	results := tester.RunCases(md, cases, newDUT, opt)
-	sub := &tester.Suite{Model: md, Cases: cases, Unexercised: suite.Unexercised}
-	if whole {
-		sub = suite
-	}
-	sum := tester.Summarize(sub, results, devs)
+	sum := tester.Summarize(suite, results, devs)
 	if !whole {
 		sum.NotShown = nil // only a run of the whole suite must show every deviation
 	}
