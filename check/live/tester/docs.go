@@ -33,9 +33,9 @@ device under test (DUT), playing the DUT's peer at the segment level. For every
 row it searches, breadth-first over spec.TCB stepped for the DUT's side, the
 shortest sequence of socket calls and tester segments that brings the DUT to
 the row's state with the row's guard premise true, then makes the row's event
-and checks what the DUT sends (control bits, SEG.SEQ, SEG.ACK and text length,
-exactly; nothing where the row sends nothing, within a quiet time of 150 ms) and
-the state it moves to. Boundary cases put SEG.SEQ and SEG.ACK on every guard's
+and checks what the DUT sends (control bits, SEG.SEQ, SEG.ACK, text length and
+text, exactly; nothing where the row sends nothing, within a quiet time of 150 ms),
+the state it moves to, and at the end the text the user reads. Boundary cases put SEG.SEQ and SEG.ACK on every guard's
 edges (RCV.NXT-1, RCV.NXT, RCV.NXT+1, RCV.NXT+RCV.WND-1, RCV.NXT+RCV.WND, IRS;
 SND.UNA-1, SND.UNA, SND.UNA+1, SND.NXT, SND.NXT+1, SND.UNA-MAX.SND.WND and one
 less), from the first node that allows the row and from the first with text of
