@@ -77,8 +77,9 @@ Write an adapter: a function of type ` + "`dut.New`" + ` that builds a fresh sta
 addresses of a ` + "`dut.Config`" + ` and returns a ` + "`dut.DUT`" + ` (inject an IPv4 packet, receive
 the next one the stack sent, listen, connect, and per connection write, read,
 shutdown-write, close and abort; the state of a connection if the stack exposes
-it). ` + "`check/live/dut/example_test.go`" + ` is a complete one for a toy Go stack, run by
-` + "`go test ./...`" + `. Then generate and run the suite in a test of your own:
+it). ` + "`check/live/dut/example_test.go`" + ` is a complete one, about 100 lines, for a Go stack
+with a pluggable link and a socket API (impl stands in for yours), run by ` + "`go test ./...`" + `.
+Then generate and run the suite in a test of your own:
 
     md, _ := tester.NewModel(spec.Table())
     results := tester.Run(tester.Generate(md), myStackNew, tester.Options{Deviations: myDeviations})
