@@ -90,3 +90,64 @@ func itoa(n int) string {
 	}
 	return string(b[i:])
 }
+
+// HoldsOutOfOrder reports whether a connection in s holds text or a FIN
+// that arrives ahead of RCV.NXT "for later processing" (RFC 9293
+// §3.10.7.4): the states that may still receive text in sequence. A
+// caller steps such a segment once the text before it has arrived (see
+// the package documentation); in the other states it is stepped at once.
+func (s State) HoldsOutOfOrder() bool { return s == SynReceived || s.Synchronized() }
+
+// RetryClass says which retransmission limit applies in a state: the
+// limits differ for a SYN, a SYN,ACK and everything after the handshake
+// (RFC 1122 §4.2.3.5 and §4.2.3.2; Linux's tcp_syn_retries,
+// tcp_synack_retries and tcp_retries2).
+type RetryClass uint8
+
+// The retry classes.
+const (
+	RetryNone   RetryClass = iota // nothing is retransmitted (no TCB, LISTEN, TIME-WAIT)
+	RetrySYN                      // SYN-SENT: our SYN
+	RetrySYNACK                   // SYN-RECEIVED: our SYN,ACK
+	RetryData                     // synchronized: text and FIN
+)
+
+// RetryClass returns the retry class of s.
+func (s State) RetryClass() RetryClass {
+	switch {
+	case s == SynSent:
+		return RetrySYN
+	case s == SynReceived:
+		return RetrySYNACK
+	case s.Synchronized() && s != TimeWait:
+		return RetryData
+	}
+	return RetryNone
+}
+
+// Timer names a connection timer.
+type Timer uint8
+
+// The timers of a connection.
+const (
+	TimerRetransmit Timer = iota // RFC 6298: its expiry is RetransmitTimeout or RetriesExhausted
+	TimerTimeWait                // 2MSL (RFC 9293 §3.6): TimeWaitTimeout
+	TimerUser                    // the user timeout (RFC 9293 §3.10.8): UserTimeout
+	TimerKeepAlive               // keepalive probes (RFC 1122 §4.2.3.6), outside the table
+)
+
+// Runs reports whether timer tm may run in state s: the retransmission
+// and user timers wherever a TCB is synchronizing or synchronized except
+// TIME-WAIT, 2MSL only in TIME-WAIT, keepalive only in the synchronized
+// states before TIME-WAIT.
+func (s State) Runs(tm Timer) bool {
+	switch tm {
+	case TimerRetransmit, TimerUser:
+		return s.HasTCB() && s != TimeWait
+	case TimerTimeWait:
+		return s == TimeWait
+	case TimerKeepAlive:
+		return s.Synchronized() && s != TimeWait
+	}
+	return false
+}

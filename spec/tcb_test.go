@@ -1,0 +1,251 @@
+package spec
+
+import (
+	"testing"
+)
+
+// pair steps two TCBs against each other through the correct table,
+// delivering every segment one sends to the other at once.
+type pair struct {
+	t    *testing.T
+	m    *Machine
+	a, b TCB
+	pa   Params
+	pb   Params
+	eff  Effect
+}
+
+func newPair(t *testing.T, issA, issB Seq) *pair {
+	m, err := NewMachine(Table())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pair{t: t, m: m, a: NewTCB(), b: NewTCB(),
+		pa: Params{ISS: issA, RcvWnd: 65535, MSS: 1460, WScale: true, Shift: 2},
+		pb: Params{ISS: issB, RcvWnd: 65535, MSS: 1000, WScale: true, Shift: 3}}
+	return p
+}
+
+// step steps host 0 (a) or 1 (b) and returns what it sent.
+func (p *pair) step(host int, e Event, in *Segment) []Segment {
+	p.t.Helper()
+	tcb, prm := &p.a, p.pa
+	if host == 1 {
+		tcb, prm = &p.b, p.pb
+	}
+	p.eff.Reset()
+	if row := tcb.Step(p.m, e, in, prm, &p.eff); row < 0 {
+		p.t.Fatalf("host %d: no row for %s + %s", host, tcb.State(), e)
+	}
+	out := append([]Segment(nil), p.eff.Out...)
+	for i := range out {
+		out[i].Window = 65535 // the caller's part: an unscaled window of 65535 (shift 0 until scaling is on)
+	}
+	return out
+}
+
+func (p *pair) deliver(host int, s Segment) []Segment {
+	p.t.Helper()
+	return p.step(host, Classify(s.Flags, int(s.Len)), &s)
+}
+
+func one(t *testing.T, segs []Segment) Segment {
+	t.Helper()
+	if len(segs) != 1 {
+		t.Fatalf("sent %d segments, want 1: %+v", len(segs), segs)
+	}
+	return segs[0]
+}
+
+func TestTCBHandshakeAcrossWrap(t *testing.T) {
+	issA, issB := Seq(0xffffffff), Seq(0xfffffffe)
+	p := newPair(t, issA, issB)
+	p.step(1, PassiveOpen, nil)
+	syn := one(t, p.step(0, ActiveOpen, nil))
+	if syn.Flags != SYN || syn.Seq != issA || syn.MSS != 1460 || !syn.HasWScale || syn.WScale != 2 {
+		t.Fatalf("SYN = %+v", syn)
+	}
+	synack := one(t, p.deliver(1, syn))
+	if synack.Flags != SYN|ACK || synack.Seq != issB || synack.Ack != issA+1 || synack.Ack != 0 || !synack.HasWScale {
+		t.Fatalf("SYN,ACK = %+v", synack)
+	}
+	if p.b.State() != SynReceived || p.b.RcvNxt() != 0 || p.b.SndShift() != 2 || p.b.RcvShift() != 3 {
+		t.Fatalf("B after SYN: %s RCV.NXT=%d shifts %d/%d", p.b.State(), p.b.RcvNxt(), p.b.SndShift(), p.b.RcvShift())
+	}
+	ack := one(t, p.deliver(0, synack))
+	if ack.Flags != ACK || ack.Seq != 0 || ack.Ack != issB+1 || p.eff.Signal != SignalConnected {
+		t.Fatalf("ACK = %+v, signal %s", ack, p.eff.Signal)
+	}
+	if p.a.State() != Established || p.a.SndUna() != 0 || p.a.SendMSS(1460) != 1000 {
+		t.Fatalf("A: %s SND.UNA=%d MSS %d", p.a.State(), p.a.SndUna(), p.a.SendMSS(1460))
+	}
+	if out := p.deliver(1, ack); len(out) != 0 || p.b.State() != Established || p.eff.Acked != 1 {
+		t.Fatalf("B on ACK: sent %+v, %s, acked %d", out, p.b.State(), p.eff.Acked)
+	}
+	if iss, ok := p.a.ISS(); !ok || iss != issA {
+		t.Fatalf("A's ISS = %d, %v", iss, ok)
+	}
+}
+
+func establishedPair(t *testing.T) *pair {
+	p := newPair(t, 1000, 5000)
+	p.step(1, PassiveOpen, nil)
+	syn := one(t, p.step(0, ActiveOpen, nil))
+	synack := one(t, p.deliver(1, syn))
+	ack := one(t, p.deliver(0, synack))
+	p.deliver(1, ack)
+	return p
+}
+
+func TestTCBSegmentizesWithinWindowAndMSS(t *testing.T) {
+	p := establishedPair(t)
+	// B offered 65535 << 3: plenty. A's segments hold at most B's MSS, 1000.
+	p.pa.Unsent = 2500
+	out := p.step(0, Send, nil)
+	if len(out) != 3 || out[0].Len != 1000 || out[1].Len != 1000 || out[2].Len != 500 {
+		t.Fatalf("segments %+v", out)
+	}
+	if out[0].Seq != 1001 || out[1].Seq != 2001 || out[2].Seq != 3001 || p.a.SndNxt() != 3501 || p.a.TextSent() != 2500 {
+		t.Fatalf("seqs %d %d %d, SND.NXT %d", out[0].Seq, out[1].Seq, out[2].Seq, p.a.SndNxt())
+	}
+	// A window that ends inside the queue: full segments only while
+	// anything is in flight (RFC 9293 §3.8.6.2.1).
+	q := establishedPair(t)
+	w := Segment{Seq: 5001, Ack: 1001, Flags: ACK, Window: 300} // 300<<3 = 2400
+	q.deliver(0, w)
+	if q.a.SndWnd() != 2400 || !q.eff.WindowUpdated {
+		t.Fatalf("SND.WND = %d", q.a.SndWnd())
+	}
+	q.pa.Unsent = 3000
+	if out := q.step(0, Send, nil); len(out) != 2 || out[1].Len != 1000 {
+		t.Fatalf("with SND.WND 2400: %+v", out)
+	}
+}
+
+func TestTCBCloseSendsFINAfterText(t *testing.T) {
+	p := establishedPair(t)
+	p.pa.Unsent = 10
+	fin := one(t, p.step(0, Close, nil))
+	if fin.Flags != ACK|PSH|FIN || fin.Len != 10 || fin.Seq != 1001 || p.a.SndNxt() != 1012 || !p.a.FinSent() {
+		t.Fatalf("FIN = %+v, SND.NXT %d", fin, p.a.SndNxt())
+	}
+	p.pa.Unsent = 0
+	ack := one(t, p.deliver(1, fin))
+	if p.b.State() != CloseWait || ack.Ack != 1012 || p.eff.Deliver != 10 || !p.eff.EOF {
+		t.Fatalf("B: %s ack %d deliver %d eof %v", p.b.State(), ack.Ack, p.eff.Deliver, p.eff.EOF)
+	}
+	// The retransmission of text with the FIN behind it.
+	r := one(t, p.step(0, RetransmitTimeout, nil))
+	if r.Seq != 1001 || r.Len != 10 || !r.Flags.Has(FIN) {
+		t.Fatalf("retransmission %+v", r)
+	}
+	p.deliver(0, ack)
+	if p.a.State() != FinWait2 || p.eff.Acked != 11 {
+		t.Fatalf("A: %s acked %d", p.a.State(), p.eff.Acked)
+	}
+	fin2 := one(t, p.step(1, Close, nil))
+	last := one(t, p.deliver(0, fin2))
+	if p.a.State() != TimeWait || !p.eff.TimeWait || last.Ack != fin2.Seq+1 {
+		t.Fatalf("A: %s timewait %v ack %d", p.a.State(), p.eff.TimeWait, last.Ack)
+	}
+	if out := p.deliver(1, last); len(out) != 0 || p.b.State() != Closed || !p.eff.Deleted {
+		t.Fatalf("B: %s deleted %v", p.b.State(), p.eff.Deleted)
+	}
+	if p.b.SndNxt() != 0 || p.b.Passive() {
+		t.Fatalf("a deleted TCB keeps variables: %+v", p.b)
+	}
+}
+
+func TestTCBAcceptTextSkipsOldAndTrimsToWindow(t *testing.T) {
+	p := establishedPair(t)
+	p.pb.RcvWnd = 4
+	// 3 octets already received, 6 new, window 4.
+	p.deliver(1, Segment{Seq: 1001, Ack: 5001, Flags: ACK, Len: 3})
+	if p.b.RcvNxt() != 1004 {
+		t.Fatalf("RCV.NXT %d", p.b.RcvNxt())
+	}
+	p.deliver(1, Segment{Seq: 1001, Ack: 5001, Flags: ACK, Len: 7})
+	if p.eff.Skip != 3 || p.eff.Deliver != 4 || p.b.RcvNxt() != 1008 {
+		t.Fatalf("skip %d deliver %d RCV.NXT %d", p.eff.Skip, p.eff.Deliver, p.b.RcvNxt())
+	}
+	// Acceptable (it starts in the window) but longer than the window.
+	p.deliver(1, Segment{Seq: 1008, Ack: 5001, Flags: ACK, Len: 9})
+	if p.eff.Skip != 0 || p.eff.Deliver != 4 || p.b.RcvNxt() != 1012 {
+		t.Fatalf("skip %d deliver %d RCV.NXT %d", p.eff.Skip, p.eff.Deliver, p.b.RcvNxt())
+	}
+}
+
+func TestTCBReplyRST(t *testing.T) {
+	m, err := NewMachine(Table())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var eff Effect
+	c := NewTCB()
+	c.Step(m, SegACK, &Segment{Seq: 7, Ack: 0xfffffff0, Flags: ACK}, Params{}, &eff)
+	if len(eff.Out) != 1 || eff.Out[0] != (Segment{Seq: 0xfffffff0, Flags: RST}) {
+		t.Fatalf("reply to an ACK: %+v", eff.Out)
+	}
+	eff.Reset()
+	c.Step(m, SegData, &Segment{Seq: 0xfffffffe, Flags: FIN | PSH, Len: 5}, Params{}, &eff)
+	if len(eff.Out) != 1 || eff.Out[0] != (Segment{Seq: 0, Ack: 4, Flags: RST | ACK}) {
+		t.Fatalf("reply to a segment without ACK: %+v", eff.Out)
+	}
+}
+
+func TestTCBRetransmitsSYNACKFromFinWait1(t *testing.T) {
+	// CLOSE in SYN-RECEIVED sends FIN (RFC 9293 §3.10.4); the SYN,ACK is
+	// still unacknowledged, and it is what a retransmission resends.
+	p := newPair(t, 100, 300)
+	p.step(1, PassiveOpen, nil)
+	syn := one(t, p.step(0, ActiveOpen, nil))
+	p.deliver(1, syn)
+	p.step(1, Close, nil)
+	if p.b.State() != FinWait1 {
+		t.Fatalf("B: %s", p.b.State())
+	}
+	r := one(t, p.step(1, RetransmitTimeout, nil))
+	if r.Flags != SYN|ACK || r.Seq != 300 || r.Ack != 101 {
+		t.Fatalf("retransmission %+v", r)
+	}
+	if s, ok := p.b.Resend(300, p.pb); !ok || s.Flags != SYN|ACK {
+		t.Fatalf("Resend(ISS) = %+v %v", s, ok)
+	}
+	if _, ok := p.b.Resend(302, p.pb); ok {
+		t.Fatal("Resend beyond SND.NXT succeeded")
+	}
+}
+
+func TestTCBWindowProbe(t *testing.T) {
+	p := establishedPair(t)
+	p.deliver(0, Segment{Seq: 5001, Ack: 1001, Flags: ACK, Window: 0})
+	if p.a.SndWnd() != 0 {
+		t.Fatalf("SND.WND %d", p.a.SndWnd())
+	}
+	p.pa.Unsent = 5
+	if out := p.step(0, Send, nil); len(out) != 0 {
+		t.Fatalf("sent into a closed window: %+v", out)
+	}
+	probe := one(t, p.step(0, RetransmitTimeout, nil))
+	if probe.Seq != 1000 || probe.Len != 0 || probe.Flags != ACK {
+		t.Fatalf("probe %+v", probe)
+	}
+}
+
+func TestStateRules(t *testing.T) {
+	for _, s := range States() {
+		if s.Runs(TimerTimeWait) != (s == TimeWait) {
+			t.Errorf("%s: 2MSL runs = %v", s, s.Runs(TimerTimeWait))
+		}
+		if s.Runs(TimerRetransmit) && !s.HasTCB() {
+			t.Errorf("%s: retransmission timer without a TCB", s)
+		}
+		if s.HoldsOutOfOrder() && !(s == SynReceived || s.Synchronized()) {
+			t.Errorf("%s holds text out of order", s)
+		}
+	}
+	if SynSent.RetryClass() != RetrySYN || SynReceived.RetryClass() != RetrySYNACK ||
+		Established.RetryClass() != RetryData || Listen.RetryClass() != RetryNone || TimeWait.RetryClass() != RetryNone {
+		t.Error("retry classes")
+	}
+}
