@@ -1,0 +1,82 @@
+package capture
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+func checkBytes(t *testing.T, data []byte, opt Options) *Summary {
+	t.Helper()
+	r, err := Open(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Check(context.Background(), r, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+func reportText(sum *Summary) string {
+	var b strings.Builder
+	for _, c := range sum.Conns {
+		c.WriteText(&b)
+	}
+	return b.String()
+}
+
+func TestConversationConforms(t *testing.T) {
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, conversation(cliA, srvB, 1000, 4000000000)), Options{})
+	txt := reportText(sum)
+	if sum.Connections != 1 || sum.Failing != 0 {
+		t.Fatalf("%v\n%s", sum, txt)
+	}
+	c := sum.Conns[0]
+	want := "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 TIME-WAIT"
+	if got := strings.Join(c.ClientStates, " "); got != want {
+		t.Errorf("client states %q, want %q\n%s", got, want, txt)
+	}
+	want = "LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED"
+	if got := strings.Join(c.ServerStates, " "); got != want {
+		t.Errorf("server states %q, want %q\n%s", got, want, txt)
+	}
+	t.Log("\n" + txt)
+}
+
+// TestPlantedFaults edits one field of a good capture and expects the
+// finding at that frame.
+func TestPlantedFaults(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		edit  func(p []pkt)
+		frame int
+	}{
+		{"SYN,ACK ack not ISN+1", func(p []pkt) { p[1].ack++ }, 2},
+		{"ACK beyond what the peer sent", func(p []pkt) { p[4].ack += 100 }, 5},
+		{"data after own FIN", func(p []pkt) {
+			p[9].payload = []byte("late")
+		}, 10},
+		{"RST then further ACKs", func(p []pkt) { p[6].flags = spec.RST | spec.ACK }, 8},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conv := conversation(cliA, srvB, 1000, 4000000000)
+			c.edit(conv)
+			sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, conv), Options{})
+			txt := reportText(sum)
+			if sum.Failing != 1 || sum.Conns[0].Finding == nil || sum.Conns[0].Finding.Frame != c.frame {
+				t.Fatalf("want a finding at frame %d:\n%s", c.frame, txt)
+			}
+			if !strings.Contains(txt, "<- not explained") {
+				t.Errorf("no segment table:\n%s", txt)
+			}
+			t.Log("\n" + txt)
+		})
+	}
+}

@@ -1,0 +1,472 @@
+package capture
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// connKey names a 4-tuple, smaller endpoint first.
+type connKey struct{ a, b netip.AddrPort }
+
+func keyOf(s, d netip.AddrPort) connKey {
+	if s.Compare(d) < 0 {
+		return connKey{s, d}
+	}
+	return connKey{d, s}
+}
+
+// ringSize is how many segments before the finding a report shows.
+const ringSize = 8
+
+// afterFinding is how many segments after the finding a report shows.
+const afterFinding = 3
+
+// conn is one connection (one incarnation of a 4-tuple) being checked.
+type conn struct {
+	id    int
+	hosts [2]netip.AddrPort
+	info  [2]hostInfo
+	sent  [2][]rec // sent[d][i] is the segment base[d]+i that host d sent
+	base  [2]int
+	cands [2][]shadow
+	init  [2]bool
+	mid   bool // the capture starts after the connection opened
+
+	first, last int // frames
+	lastNanos   int64
+	segs        int
+	ring        [ringSize]rec
+	nRing       int
+	after       int
+	badSums     int
+	old         int
+
+	fail *Finding
+	devs map[string]*Deviation
+}
+
+// Finding is the first segment of a connection that no delivery explains.
+type Finding struct {
+	Frame   int      `json:"frame"`
+	Host    string   `json:"host"` // "client" or "server" (the host that sent it)
+	Segment string   `json:"segment"`
+	Reasons []string `json:"reasons"` // why each candidate state fails to explain it
+	Rows    []string `json:"rows"`    // the rows that could have applied, with their guards
+}
+
+// Deviation is a named deviation seen on a connection.
+type Deviation struct {
+	Name       string `json:"name"`
+	Where      string `json:"where"`
+	Count      int    `json:"count"`
+	FirstFrame int    `json:"first_frame"`
+}
+
+func newConn(id int, first *Segment) *conn {
+	c := &conn{id: id, hosts: [2]netip.AddrPort{first.Src, first.Dst}, first: first.Frame}
+	return c
+}
+
+func (c *conn) dirOf(s *Segment) uint8 {
+	if s.Src == c.hosts[0] {
+		return 0
+	}
+	return 1
+}
+
+// ended reports whether the connection is over: a RST, or both FINs, was
+// sent.
+func (c *conn) ended() bool {
+	return c.info[0].rstSeen || c.info[1].rstSeen || (c.info[0].finSeen && c.info[1].finSeen)
+}
+
+// hostName is "client" for the host that sent the first SYN (or the first
+// segment), "server" for the other.
+func hostName(d uint8) string {
+	if d == 0 {
+		return "client"
+	}
+	return "server"
+}
+
+// add checks one segment of the connection.
+func (c *conn) add(s *Segment) {
+	d := c.dirOf(s)
+	r := rec{frame: s.Frame, nanos: s.Time.UnixNano(), dir: d, sack: s.SACK, sum: s.Sum,
+		seg: spec.Segment{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Window: s.Window, Len: s.Len, MSS: s.MSS, HasWScale: s.HasWScale, WScale: s.WScale}}
+	info := &c.info[d]
+	if info.havePrev && !s.Flags.Has(spec.SYN) && s.Seq.InRange(info.prevLo, info.prevHi+1) &&
+		!(info.anySent && s.Seq.InRange(info.iss, info.maxEnd+1)) {
+		r.old = true
+		c.old++
+	}
+	c.segs++
+	c.last = s.Frame
+	if s.Sum == SumBad {
+		c.badSums++
+	}
+	if c.fail != nil {
+		if c.after < afterFinding {
+			c.after++
+			c.push(r)
+		}
+		return
+	}
+	c.push(r)
+	c.note(d, &r)
+	c.sent[d] = append(c.sent[d], r)
+	if !c.init[d] {
+		c.start(d, &r)
+	}
+	if !c.explain(d, &r) {
+		return
+	}
+	c.trim(d)
+}
+
+func (c *conn) push(r rec) {
+	if c.nRing == ringSize {
+		copy(c.ring[:], c.ring[1:])
+		c.nRing--
+	}
+	c.ring[c.nRing] = r
+	c.nRing++
+}
+
+// note records what a host's segment says of its parameters.
+func (c *conn) note(d uint8, r *rec) {
+	info, peer := &c.info[d], &c.info[1-d]
+	s := &r.seg
+	if s.Flags.Has(spec.SYN) {
+		info.sawSYN, info.iss = true, s.Seq
+		info.mss, info.wscale, info.shift = s.MSS, s.HasWScale, s.WScale
+	}
+	w := uint32(s.Window)
+	if !s.Flags.Has(spec.SYN) && info.wscale && peer.wscale {
+		w <<= min(info.shift, 14)
+	}
+	if c.mid {
+		w <<= 14
+	}
+	info.maxWnd = max(info.maxWnd, w)
+	if s.Flags.Has(spec.FIN) {
+		info.finSeen = true
+	}
+	if s.Flags.Has(spec.RST) {
+		info.rstSeen = true
+	}
+	if r.old {
+		return
+	}
+	end := s.Seq.Add(s.SegLen())
+	if !info.anySent {
+		info.anySent = true
+		if !s.Flags.Has(spec.SYN) {
+			info.iss = s.Seq - 1
+		}
+		info.maxEnd = end
+	} else if info.maxEnd.LessThan(end) {
+		info.maxEnd = end
+	}
+}
+
+// start sets up the shadows of host d at its first segment. A connection
+// whose first segment is a SYN starts with its sender in CLOSED and the
+// other host in LISTEN (or CLOSED: a refused connection); one seen from
+// the middle starts each host in ESTABLISHED, with sequence numbers from
+// its first segment.
+func (c *conn) start(d uint8, r *rec) {
+	c.init[d] = true
+	if c.segs == 1 && r.seg.Flags&(spec.SYN|spec.ACK) == spec.SYN {
+		c.cands[d] = []shadow{{tcb: spec.NewTCB()}}
+		c.cands[d][0].hist.add(spec.Closed)
+		c.init[1-d] = true
+		l := shadow{tcb: spec.NewListenTCB()}
+		l.hist.add(spec.Listen)
+		cl := shadow{tcb: spec.NewTCB()}
+		cl.hist.add(spec.Closed)
+		c.cands[1-d] = []shadow{l, cl}
+		return
+	}
+	if r.seg.Flags.Has(spec.SYN) && r.seg.Flags.Has(spec.ACK) && c.segs == 1 {
+		// The capture missed the SYN: the sender of the SYN,ACK is in
+		// SYN-RECEIVED, its peer in SYN-SENT.
+		p := spec.Params{ISS: r.seg.Seq, MSS: r.seg.MSS, WScale: r.seg.HasWScale, Shift: r.seg.WScale, RcvWnd: 65535}
+		srv := shadow{tcb: spec.NewListenTCB()}
+		syn := spec.Segment{Seq: r.seg.Ack - 1, Flags: spec.SYN, Window: 65535, HasWScale: r.seg.HasWScale, WScale: 7}
+		var eff spec.Effect
+		srv.step(spec.SegSYN, &syn, p, &eff)
+		srv.hist = history{}
+		srv.hist.add(spec.SynReceived)
+		c.cands[d] = []shadow{srv}
+		cli := shadow{tcb: spec.NewTCB()}
+		eff.Reset()
+		cli.step(spec.ActiveOpen, nil, spec.Params{ISS: r.seg.Ack - 1, MSS: 65535, WScale: r.seg.HasWScale, Shift: 7}, &eff)
+		cli.hist = history{}
+		cli.hist.add(spec.SynSent)
+		c.cands[1-d] = []shadow{cli}
+		c.init[1-d] = true
+		c.mid = true
+		return
+	}
+	// From the middle: a handshake of our own making puts the host in
+	// ESTABLISHED with SND.NXT at its first segment's SEQ and RCV.NXT at
+	// its ACK; windows are taken as scaled by 14 (the largest shift),
+	// since the SYNs that said the scale are not in the capture.
+	c.mid = true
+	iss := r.seg.Seq - 1
+	irs := r.seg.Ack - 1
+	if r.seg.Flags.Has(spec.SYN) {
+		iss = r.seg.Seq
+	}
+	sh := shadow{tcb: spec.NewTCB()}
+	p := spec.Params{ISS: iss, MSS: 65535, WScale: true, Shift: 14, RcvWnd: 1 << 30}
+	var eff spec.Effect
+	sh.tcb.Step(machine, spec.ActiveOpen, nil, p, &eff)
+	synack := spec.Segment{Seq: irs, Ack: iss + 1, Flags: spec.SYN | spec.ACK, Window: 65535, MSS: 65535, HasWScale: true, WScale: 14}
+	eff.Reset()
+	sh.tcb.Step(machine, spec.SegSYNACK, &synack, p, &eff)
+	sh.hist.add(sh.tcb.State())
+	c.cands[d] = []shadow{sh}
+	c.info[d].wscale, c.info[d].shift = true, 14
+}
+
+// pendingFor returns the segments host d may receive next from its peer.
+func (c *conn) pendingFor(sh *shadow, d uint8) []rec {
+	peer := 1 - d
+	i := sh.next - c.base[peer]
+	if i < 0 {
+		i = 0
+	}
+	return c.sent[peer][i:]
+}
+
+// explain checks that some candidate state of host d, after the delivery
+// of some of the peer's captured segments, sends r. It keeps the
+// candidates that do, or records the finding.
+func (c *conn) explain(d uint8, r *rec) bool {
+	info := &c.info[d]
+	var next []shadow
+	var reasons []string
+	var eff spec.Effect
+	dev := ""
+	s := &r.seg
+	for ci := range c.cands[d] {
+		base := c.cands[d][ci]
+		pend := c.pendingFor(&base, d)
+		startAbs := max(base.next, c.base[1-d])
+		p := info.params()
+		p.ISS = s.Seq
+		if s.Flags.Has(spec.SYN) {
+			p.WScale, p.Shift, p.MSS = s.HasWScale, s.WScale, max(s.MSS, 1)
+		}
+		cur := base
+		var outs []spec.Segment
+		var firstOK, lastOK *outcome
+		var firstWhy, lastWhy string
+		for k := 0; ; k++ {
+			try := cur
+			o := emit(&try, outs, s, info, r.frame, r.old)
+			if o.why == "" {
+				oc := o
+				if firstOK == nil {
+					firstOK = &oc
+				}
+				lastOK = &oc
+			} else {
+				if k == 0 {
+					firstWhy = o.why
+				}
+				lastWhy = o.why
+			}
+			if k == len(pend) {
+				break
+			}
+			eff.Reset()
+			cur.deliver(&pend[k].seg, p, &eff)
+			cur.next = startAbs + k + 1
+			outs = append(outs, eff.Out...)
+			if firstOK != nil && k > 64 {
+				break
+			}
+		}
+		if firstOK == nil {
+			st := base.tcb.State()
+			why := fmt.Sprintf("from %s (SND.UNA %d, SND.NXT %d, RCV.NXT %d): %s", st, uint32(base.tcb.SndUna()), uint32(base.tcb.SndNxt()), uint32(base.tcb.RcvNxt()), firstWhy)
+			if len(pend) > 0 && lastWhy != firstWhy {
+				why += fmt.Sprintf("; after the delivery of frames %d-%d: %s", pend[0].frame, pend[len(pend)-1].frame, lastWhy)
+			}
+			reasons = append(reasons, why)
+			continue
+		}
+		if dev == "" {
+			dev = firstOK.dev
+		}
+		next = appendCand(next, firstOK.sh)
+		next = appendCand(next, lastOK.sh)
+	}
+	if len(next) > 0 && dev != "" {
+		c.deviation(dev, r.frame)
+	}
+	if len(next) == 0 {
+		c.fail = &Finding{Frame: r.frame, Host: hostName(d), Segment: segString(s), Reasons: reasons, Rows: c.rowsFor(d, r)}
+		return false
+	}
+	if len(next) > maxCands {
+		next = next[:maxCands]
+	}
+	c.cands[d] = next
+	return true
+}
+
+// appendCand adds sh to cs unless a candidate with the same TCB is there
+// (the one that has taken fewer of the peer's segments is kept: it can
+// still take the rest).
+func appendCand(cs []shadow, sh shadow) []shadow {
+	for i := range cs {
+		if cs[i].tcb == sh.tcb && cs[i].nHeld == sh.nHeld {
+			if sh.next < cs[i].next {
+				cs[i] = sh
+			}
+			return cs
+		}
+	}
+	return append(cs, sh)
+}
+
+func (c *conn) deviation(name string, frame int) {
+	if c.devs == nil {
+		c.devs = map[string]*Deviation{}
+	}
+	dv := c.devs[name]
+	if dv == nil {
+		dv = &Deviation{Name: name, Where: deviationRFC[name], FirstFrame: frame}
+		c.devs[name] = dv
+	}
+	dv.Count++
+}
+
+// trim forgets the peer segments every candidate of host d's peer has
+// taken, and of d's own sent segments those every candidate of the peer
+// has taken.
+func (c *conn) trim(d uint8) {
+	for x := uint8(0); x < 2; x++ {
+		// c.sent[x] is consumed by the candidates of host 1-x.
+		lo := -1
+		for _, sh := range c.cands[1-x] {
+			if lo < 0 || sh.next < lo {
+				lo = sh.next
+			}
+		}
+		if !c.init[1-x] {
+			continue
+		}
+		if n := lo - c.base[x]; n > 0 && n <= len(c.sent[x]) {
+			c.sent[x] = append(c.sent[x][:0], c.sent[x][n:]...)
+			c.base[x] = lo
+		}
+		if len(c.sent[x]) > 4096 {
+			// A candidate that takes nothing for this long is dropped in
+			// favour of the ones that do.
+			c.cands[1-x] = c.cands[1-x][len(c.cands[1-x])-1:]
+		}
+	}
+}
+
+// rowsFor lists, for the finding, the rows that could have applied in
+// each candidate state of the host, on the arrival of the peer's pending
+// segments, with their guards' outcomes.
+func (c *conn) rowsFor(d uint8, r *rec) []string {
+	var out []string
+	rows := machine.Rows()
+	seen := map[string]bool{}
+	for _, sh := range c.cands[d] {
+		pend := c.pendingFor(&sh, d)
+		if len(pend) > 3 {
+			pend = pend[len(pend)-3:]
+		}
+		st := sh.tcb.State()
+		for _, pr := range pend {
+			e := spec.Classify(pr.seg.Flags, int(pr.seg.Len))
+			x := sh.tcb.Ctx(&pr.seg, c.info[d].params().RcvWnd)
+			g := spec.EvalAll(&x)
+			for i := range rows {
+				row := &rows[i]
+				if row.From != st || row.On != e {
+					continue
+				}
+				var gs []string
+				for _, l := range row.When.Lits() {
+					v := g.Has(l.G)
+					mark := "holds"
+					if v == l.Neg {
+						mark = "fails"
+					}
+					gs = append(gs, fmt.Sprintf("%s %s", l.G, mark))
+				}
+				line := fmt.Sprintf("on frame %d (%s) in %s: %s -> %s [%s]", pr.frame, e, st, row.Name(), row.ActionString(), strings.Join(gs, ", "))
+				if len(gs) == 0 {
+					line = fmt.Sprintf("on frame %d (%s) in %s: %s -> %s", pr.frame, e, st, row.Name(), row.ActionString())
+				}
+				if !seen[line] {
+					seen[line] = true
+					out = append(out, line)
+				}
+			}
+		}
+		if len(pend) == 0 {
+			line := fmt.Sprintf("no segment of the peer was pending; in %s a user call or timer sends: %s", st, userSends(st))
+			if !seen[line] {
+				seen[line] = true
+				out = append(out, line)
+			}
+		}
+	}
+	return out
+}
+
+// userSends lists the rows of state st for user calls and timers that
+// send a segment.
+func userSends(st spec.State) string {
+	var names []string
+	for _, row := range machine.Rows() {
+		if row.From != st || row.On.IsSegment() {
+			continue
+		}
+		for _, a := range row.Do {
+			if a.Sends() {
+				names = append(names, row.On.String()+": "+row.ActionString())
+				break
+			}
+		}
+	}
+	if len(names) == 0 {
+		return "nothing"
+	}
+	sort.Strings(names)
+	return strings.Join(names, "; ")
+}
+
+// finalStates returns host d's state line (of its first candidate), with
+// the peer's segments it has not yet taken delivered at the end: the
+// capture shows they were sent, and nothing the host sent after them says
+// they were lost. Without a finding this is where each host ended.
+func (c *conn) finalStates(d uint8) []spec.State {
+	if len(c.cands[d]) == 0 {
+		return nil
+	}
+	sh := c.cands[d][0]
+	if c.fail == nil {
+		var eff spec.Effect
+		p := c.info[d].params()
+		for _, r := range c.pendingFor(&sh, d) {
+			eff.Reset()
+			sh.deliver(&r.seg, p, &eff)
+		}
+	}
+	return sh.hist.list()
+}
