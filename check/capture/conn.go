@@ -38,6 +38,7 @@ type conn struct {
 
 	first, last int // frames
 	lastNanos   int64
+	reported    bool
 	segs        int
 	ring        [ringSize]rec
 	nRing       int

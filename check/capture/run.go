@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"net/netip"
 	"runtime"
 	"sort"
 	"sync"
@@ -27,6 +28,9 @@ type Options struct {
 	// Workers is the number of goroutines checking connections; 0 means
 	// GOMAXPROCS.
 	Workers int
+	// ReportOnClose reports a connection as soon as both hosts have
+	// closed (for --follow), rather than when it falls silent.
+	ReportOnClose bool
 	// Idle is how long (in capture time) a connection may be silent before
 	// it is reported and forgotten; 0 means 2 minutes.
 	Idle time.Duration
@@ -204,7 +208,9 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 		if c.ended() && !(c.info[d].sawSYN && c.info[d].iss == s.Seq) {
 			// A new SYN after the connection ended: a new incarnation.
 			prev := c
-			deliver(prev.report(w.opt))
+			if !prev.reported {
+				deliver(prev.report(w.opt))
+			}
 			c = newConn(0, s)
 			for x := uint8(0); x < 2; x++ {
 				pi := &prev.info[x]
@@ -229,6 +235,10 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 			Reasons: []string{"the TCP checksum is wrong (--verify-checksums)"}}
 	}
 	c.lastNanos = w.now
+	if w.opt.ReportOnClose && !c.reported && (c.closed() || c.fail != nil && c.after >= afterFinding) {
+		c.reported = true
+		deliver(c.report(w.opt))
+	}
 	if w.sweep++; w.sweep >= 4096 {
 		w.sweep = 0
 		w.expire(deliver)
@@ -240,7 +250,9 @@ func (w *worker) expire(deliver func(*ConnReport)) {
 	limit := w.now - int64(w.opt.Idle)
 	for k, c := range w.conns {
 		if c.lastNanos < limit || (c.fail != nil && c.after >= afterFinding) {
-			deliver(c.report(w.opt))
+			if !c.reported {
+				deliver(c.report(w.opt))
+			}
 			delete(w.conns, k)
 		}
 	}
@@ -249,7 +261,9 @@ func (w *worker) expire(deliver func(*ConnReport)) {
 // flush reports every connection left.
 func (w *worker) flush(deliver func(*ConnReport)) {
 	for k, c := range w.conns {
-		deliver(c.report(w.opt))
+		if !c.reported {
+			deliver(c.report(w.opt))
+		}
 		delete(w.conns, k)
 	}
 }
@@ -292,4 +306,77 @@ func (c *conn) report(opt *Options) *ConnReport {
 func (s *Summary) String() string {
 	return fmt.Sprintf("%d connections checked: %d conform (%d of them with named deviations), %d do not; %d segments in %d frames, %v",
 		s.Connections, s.Conforming, s.Deviating, s.Failing, s.Segments, s.Frames, s.Elapsed.Round(time.Millisecond))
+}
+
+// closed reports whether both hosts of c are done: the connection ended
+// and each host's shadow is in CLOSED, LISTEN or TIME-WAIT.
+func (c *conn) closed() bool {
+	if !c.ended() || c.fail != nil {
+		return false
+	}
+	for d := uint8(0); d < 2; d++ {
+		st := c.finalStates(d)
+		if len(st) == 0 {
+			return false
+		}
+		switch st[len(st)-1] {
+		case spec.Closed, spec.Listen, spec.TimeWait:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// TraceConn is one connection of a capture as segment rows.
+type TraceConn struct {
+	Client, Server string
+	Rows           []SegmentRow
+}
+
+// Connections reads the whole capture and splits it into connections (by
+// 4-tuple, and a new SYN after a FIN from each side or a RST starts a new
+// incarnation), in the order of their first frames.
+func Connections(r *Reader) ([]TraceConn, error) {
+	type state struct {
+		i               int
+		client          netip.AddrPort
+		fin0, fin1, rst bool
+	}
+	var out []TraceConn
+	open := map[connKey]*state{}
+	for {
+		var s Segment
+		err := r.Next(&s)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return out, err
+		}
+		k := keyOf(s.Src, s.Dst)
+		st := open[k]
+		if st != nil && s.Flags&(spec.SYN|spec.ACK|spec.RST) == spec.SYN && (st.rst || st.fin0 && st.fin1) {
+			st = nil
+		}
+		if st == nil {
+			st = &state{i: len(out), client: s.Src}
+			open[k] = st
+			out = append(out, TraceConn{Client: s.Src.String(), Server: s.Dst.String()})
+		}
+		from := "client"
+		if s.Src != st.client {
+			from = "server"
+		}
+		switch {
+		case s.Flags.Has(spec.RST):
+			st.rst = true
+		case s.Flags.Has(spec.FIN) && from == "client":
+			st.fin0 = true
+		case s.Flags.Has(spec.FIN):
+			st.fin1 = true
+		}
+		seg := spec.Segment{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Len: s.Len}
+		out[st.i].Rows = append(out[st.i].Rows, SegmentRow{Frame: s.Frame, Time: s.Time.UTC().Format("15:04:05.000000"), From: from, Segment: segString(&seg), Window: s.Window})
+	}
 }

@@ -20,7 +20,7 @@ func init() {
 	register(&command{
 		name:    "conform",
 		summary: "run the kernel conformance suite: scripted scenarios with Linux's TCP as the peer, checked against the model",
-		usage:   "--peer kernel [--scenario NAME] [--list] [--full] | --trace FILE",
+		usage:   "--peer kernel [--scenario NAME] [--list] [--full] | --trace FILE | --pcap FILE [--json] [--strict] [--verify-checksums] [--follow]",
 		setup: func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
 			peer := fs.String("peer", "", "the peer to conform with: kernel (the Linux TCP stack over a TUN link; needs root and /dev/net/tun)")
 			scenario := fs.String("scenario", "", "run only the scenario of this `name` (see --list)")
@@ -29,11 +29,23 @@ func init() {
 			msl := fs.Duration("msl", 500*time.Millisecond, "our endpoint's MSL; TIME-WAIT lasts 2*MSL")
 			traceFile := fs.String("trace", "", "instead of the kernel suite, check a trace `file` written by 'tcpcheck listen/dial --trace' "+
 				"against the table (with --msl, also that TIME-WAIT lasted 2*MSL)")
+			pcapFile := fs.String("pcap", "", "instead of the kernel suite, check every connection of a capture `file` (pcap or pcapng: tcpdump, Wireshark) against the table; see docs/capture.md")
+			var pf pcapFlags
+			fs.BoolVar(&pf.json, "json", false, "with --pcap: print the reports as JSON")
+			fs.BoolVar(&pf.strict, "strict", false, "with --pcap: named deviations (delayed ACK, Linux's in docs/linux.md) are failures")
+			fs.BoolVar(&pf.verify, "verify-checksums", false, "with --pcap: a segment with a wrong TCP checksum fails its connection")
+			fs.BoolVar(&pf.follow, "follow", false, "with --pcap: keep reading a capture still being written (tcpdump -U -w), report connections as they close; stop with Ctrl-C")
 			return func(args []string, stdout, stderr io.Writer) error {
 				if len(args) != 0 {
 					return usagef("unexpected arguments %q", args)
 				}
+				if *pcapFile != "" {
+					return conformPcap(*pcapFile, pf, stdout, stderr)
+				}
 				if *traceFile != "" {
+					if isCaptureFile(*traceFile) {
+						return usagef("%s is a pcap or pcapng capture, not a trace: check it with 'tcpcheck conform --pcap %s'", *traceFile, *traceFile)
+					}
 					mslSet := false
 					fs.Visit(func(f *flag.Flag) { mslSet = mslSet || f.Name == "msl" })
 					return conformTrace(*traceFile, *msl, mslSet, stdout)
