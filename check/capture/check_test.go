@@ -80,3 +80,60 @@ func TestPlantedFaults(t *testing.T) {
 		})
 	}
 }
+
+// twoIncarnations is a connection, then a second one on the same 4-tuple
+// into which a delayed copy of the first one's request arrives after the
+// handshake; the server answers it with a duplicate ACK (its sequence
+// number is not acceptable, RFC 9293 §3.10.7.4). The copy is frame 14.
+func twoIncarnations() []pkt {
+	one := conversation(cliA, srvB, 1000, 4000000000)
+	two := conversation(cliA, srvB, 2000000, 300)
+	out := append([]pkt(nil), one...)
+	out = append(out, two[:3]...)
+	old := one[3]
+	out = append(out, old, pkt{src: srvB, dst: cliA, seq: 301, ack: 2000001, flags: spec.ACK, win: 509, wscale: -1, ts: true})
+	return append(out, two[3:]...)
+}
+
+func TestOldIncarnation(t *testing.T) {
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, twoIncarnations()), Options{})
+	txt := reportText(sum)
+	if sum.Connections != 2 || sum.Failing != 0 || sum.Conns[1].OldCopies != 1 {
+		t.Fatalf("want two conforming incarnations, the second with one old copy:\n%s", txt)
+	}
+	// Planted: the server takes the old request as data of the new
+	// connection (its ACK covers the 18 octets).
+	p := twoIncarnations()
+	p[14].ack += uint32(len(p[13].payload))
+	sum = checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, p), Options{})
+	txt = reportText(sum)
+	if sum.Failing != 1 || sum.Conns[1].Finding == nil || sum.Conns[1].Finding.Frame != 15 {
+		t.Fatalf("want the finding at frame 15:\n%s", txt)
+	}
+	t.Log("\n" + txt)
+}
+
+func TestStrictAndVerifyChecksums(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	conv[4].badSum = true
+	data := writePcap(t, layers.LinkTypeEthernet, false, conv)
+	sum := checkBytes(t, data, Options{})
+	if sum.Failing != 0 || sum.Deviating != 1 || sum.BadChecksums != 1 {
+		t.Fatalf("default: %v", sum)
+	}
+	if sum := checkBytes(t, data, Options{Strict: true}); sum.Failing != 1 {
+		t.Errorf("--strict: the delayed ACK should fail: %v", sum)
+	}
+	if sum := checkBytes(t, data, Options{VerifyChecksums: true}); sum.Failing != 1 || sum.Conns[0].Finding.Frame != 5 {
+		t.Errorf("--verify-checksums: %v\n%s", sum, reportText(sum))
+	}
+}
+
+func TestMidConnectionCapture(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)[3:]
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, conv), Options{})
+	txt := reportText(sum)
+	if sum.Connections != 1 || sum.Failing != 0 || !sum.Conns[0].MidStart || !strings.Contains(txt, "starts after the connection opened") {
+		t.Fatalf("%v\n%s", sum, txt)
+	}
+}

@@ -1,0 +1,105 @@
+//go:build linux
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"net/netip"
+
+	"github.com/tcpcheck/tcpcheck/impl/wire"
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// writeHandshake writes a pcap (the endpoint's own writer, raw IP) of a
+// handshake and a close; ackOff is added to the SYN,ACK's ACK field.
+func writeHandshake(t *testing.T, path string, ackOff uint32) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := wire.NewPcapWriter(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := netip.MustParseAddrPort("192.0.2.1:40000"), netip.MustParseAddrPort("192.0.2.2:80")
+	t0 := time.Unix(1700000000, 0)
+	segs := []struct {
+		fromA bool
+		h     wire.Header
+	}{
+		{true, wire.Header{Seq: 100, Flags: spec.SYN, Window: 1000, MSS: 1460}},
+		{false, wire.Header{Seq: 500, Ack: 101 + spec.Seq(ackOff), Flags: spec.SYN | spec.ACK, Window: 1000, MSS: 1460}},
+		{true, wire.Header{Seq: 101, Ack: 501, Flags: spec.ACK, Window: 1000}},
+		{true, wire.Header{Seq: 101, Ack: 501, Flags: spec.FIN | spec.ACK, Window: 1000}},
+		{false, wire.Header{Seq: 501, Ack: 102, Flags: spec.FIN | spec.ACK, Window: 1000}},
+		{true, wire.Header{Seq: 102, Ack: 502, Flags: spec.ACK, Window: 1000}},
+	}
+	for i, s := range segs {
+		src, dst := a, b
+		if !s.fromA {
+			src, dst = b, a
+		}
+		s.h.SrcPort, s.h.DstPort = src.Port(), dst.Port()
+		if err := w.WriteSegment(t0.Add(time.Duration(i)*time.Millisecond), src, dst, s.h, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestConformPcap(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.pcap")
+	writeHandshake(t, good, 0)
+	code, out, errs := runCLI(t, "conform", "--pcap", good)
+	if code != exitOK || !strings.Contains(out, "client: CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 TIME-WAIT") ||
+		!strings.Contains(out, "1 connections checked: 1 conform") {
+		t.Fatalf("good capture: code %d\n%s%s", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "conform", "--pcap", good, "--json")
+	if code != exitOK || !strings.Contains(out, `"conforming": 1`) {
+		t.Fatalf("--json: code %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "trace", "--pcap", good)
+	if code != exitOK || !strings.Contains(out, "<SEQ=500><ACK=101><CTL=SYN,ACK>") {
+		t.Fatalf("trace --pcap: code %d\n%s", code, out)
+	}
+
+	bad := filepath.Join(dir, "bad.pcap")
+	writeHandshake(t, bad, 1)
+	code, out, _ = runCLI(t, "conform", "--pcap", bad)
+	if code != exitViolated || !strings.Contains(out, "DOES NOT CONFORM: frame 2") {
+		t.Fatalf("planted fault: code %d\n%s", code, out)
+	}
+
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("not a capture at all\n"), 0o644)
+	if code, _, errs := runCLI(t, "conform", "--pcap", text); code != exitUsage || !strings.Contains(errs, "not a pcap or pcapng file") {
+		t.Errorf("text file: code %d, %q", code, errs)
+	}
+	js := filepath.Join("..", "..", "docs", "questions", "three-way-handshake.1.trace.json")
+	if code, _, errs := runCLI(t, "conform", "--pcap", js); code != exitUsage || !strings.Contains(errs, "--trace") {
+		t.Errorf("JSON trace to --pcap: code %d, %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "conform", "--trace", good); code != exitUsage || !strings.Contains(errs, "--pcap") {
+		t.Errorf("capture to --trace: code %d, %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "trace", good); code != exitUsage || !strings.Contains(errs, "--pcap") {
+		t.Errorf("capture to trace: code %d, %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "conform", "--pcap", filepath.Join(dir, "missing.pcap")); code != exitUsage || errs == "" {
+		t.Errorf("missing file: code %d, %q", code, errs)
+	}
+	cut := filepath.Join(dir, "cut.pcap")
+	data, _ := os.ReadFile(good)
+	os.WriteFile(cut, data[:len(data)-7], 0o644)
+	if code, _, errs := runCLI(t, "conform", "--pcap", cut); code != exitUsage || !strings.Contains(errs, "truncated") {
+		t.Errorf("truncated file: code %d, %q", code, errs)
+	}
+}
