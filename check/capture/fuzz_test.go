@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"testing"
 
@@ -36,6 +37,11 @@ func FuzzReader(f *testing.F) {
 			if s.Frame <= 0 {
 				t.Fatalf("frame number %d", s.Frame)
 			}
+		}
+		// The checker takes whatever the reader gives.
+		r, _ = Open(bytes.NewReader(data))
+		if sum, _ := Check(context.Background(), r, Options{Workers: 1}); sum == nil {
+			t.Fatal("no summary")
 		}
 	})
 }
