@@ -47,6 +47,8 @@ type conn struct {
 	old         int
 
 	fail *Finding
+	outs []spec.Segment // scratch for search
+	eff  spec.Effect
 	devs map[string]*Deviation
 }
 
@@ -253,62 +255,30 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	info := &c.info[d]
 	var next []shadow
 	var reasons []string
-	var eff spec.Effect
 	dev := ""
 	s := &r.seg
 	for ci := range c.cands[d] {
 		base := c.cands[d][ci]
-		pend := c.pendingFor(&base, d)
-		startAbs := max(base.next, c.base[1-d])
-		p := info.params()
-		p.ISS = s.Seq
-		if s.Flags.Has(spec.SYN) {
-			p.WScale, p.Shift, p.MSS = s.HasWScale, s.WScale, max(s.MSS, 1)
-		}
-		cur := base
-		var outs []spec.Segment
-		var firstOK, lastOK *outcome
-		var firstWhy, lastWhy string
-		for k := 0; ; k++ {
-			try := cur
-			o := emit(&try, outs, s, info, r.frame, r.old)
-			if o.why == "" {
-				oc := o
-				if firstOK == nil {
-					firstOK = &oc
-				}
-				lastOK = &oc
-			} else {
-				if k == 0 {
-					firstWhy = o.why
-				}
-				lastWhy = o.why
-			}
-			if k == len(pend) {
-				break
-			}
-			eff.Reset()
-			cur.deliver(&pend[k].seg, p, &eff)
-			cur.next = startAbs + k + 1
-			outs = append(outs, eff.Out...)
-			if firstOK != nil && k > 64 {
-				break
-			}
-		}
-		if firstOK == nil {
+		first, last := c.search(d, &base, r, true)
+		if first == nil {
+			// Render why: from the state as it was, and after every
+			// pending delivery.
+			pend := c.pendingFor(&base, d)
+			info.quiet = false
+			w0, wn := c.attempt(d, &base, r, 0), c.attempt(d, &base, r, len(pend))
 			st := base.tcb.State()
-			why := fmt.Sprintf("from %s (SND.UNA %d, SND.NXT %d, RCV.NXT %d): %s", st, uint32(base.tcb.SndUna()), uint32(base.tcb.SndNxt()), uint32(base.tcb.RcvNxt()), firstWhy)
-			if len(pend) > 0 && lastWhy != firstWhy {
-				why += fmt.Sprintf("; after the delivery of frames %d-%d: %s", pend[0].frame, pend[len(pend)-1].frame, lastWhy)
+			why := fmt.Sprintf("from %s (SND.UNA %d, SND.NXT %d, RCV.NXT %d): %s", st, uint32(base.tcb.SndUna()), uint32(base.tcb.SndNxt()), uint32(base.tcb.RcvNxt()), w0)
+			if len(pend) > 0 && wn != w0 {
+				why += fmt.Sprintf("; after the delivery of frames %d-%d: %s", pend[0].frame, pend[len(pend)-1].frame, wn)
 			}
 			reasons = append(reasons, why)
 			continue
 		}
 		if dev == "" {
-			dev = firstOK.dev
+			dev = first.dev
 		}
-		next = appendCand(next, firstOK.sh)
-		next = appendCand(next, lastOK.sh)
+		next = appendCand(next, first.sh)
+		next = appendCand(next, last.sh)
 	}
 	if len(next) > 0 && dev != "" {
 		c.deviation(dev, r.frame)
@@ -322,6 +292,76 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	}
 	c.cands[d] = next
 	return true
+}
+
+// deliveryParams are host d's parameters for deliveries before it sends s.
+func (c *conn) deliveryParams(d uint8, s *spec.Segment) spec.Params {
+	p := c.info[d].params()
+	p.ISS = s.Seq
+	if s.Flags.Has(spec.SYN) {
+		p.WScale, p.Shift, p.MSS = s.HasWScale, s.WScale, max(s.MSS, 1)
+	}
+	return p
+}
+
+// search looks for the explanations of r by a candidate of host d: the one
+// that takes the fewest of the peer's pending segments, and the one that
+// takes the most (nil, nil when there is none).
+func (c *conn) search(d uint8, base *shadow, r *rec, quiet bool) (first, last *outcome) {
+	info := &c.info[d]
+	info.quiet = quiet
+	pend := c.pendingFor(base, d)
+	p := c.deliveryParams(d, &r.seg)
+	startAbs := max(base.next, c.base[1-d])
+	cur := *base
+	outs := c.outs[:0]
+	for k := 0; ; k++ {
+		try := cur
+		o := emit(&try, outs, &r.seg, info, r.frame, r.old)
+		if o.why == "" {
+			first = &o
+			break
+		}
+		if k == len(pend) {
+			c.outs = outs
+			return nil, nil
+		}
+		c.eff.Reset()
+		cur.deliver(&pend[k].seg, p, &c.eff)
+		cur.next = startAbs + k + 1
+		outs = append(outs, c.eff.Out...)
+	}
+	// The eager end: every pending segment delivered.
+	last = first
+	if cur.next < startAbs+len(pend) {
+		for k := cur.next - startAbs; k < len(pend); k++ {
+			c.eff.Reset()
+			cur.deliver(&pend[k].seg, p, &c.eff)
+			cur.next = startAbs + k + 1
+			outs = append(outs, c.eff.Out...)
+		}
+		try := cur
+		if o := emit(&try, outs, &r.seg, info, r.frame, r.old); o.why == "" {
+			last = &o
+		}
+	}
+	c.outs = outs
+	return first, last
+}
+
+// attempt renders why r is not explained after n of the pending segments.
+func (c *conn) attempt(d uint8, base *shadow, r *rec, n int) string {
+	pend := c.pendingFor(base, d)
+	p := c.deliveryParams(d, &r.seg)
+	cur := *base
+	var outs []spec.Segment
+	var eff spec.Effect
+	for k := 0; k < n && k < len(pend); k++ {
+		eff.Reset()
+		cur.deliver(&pend[k].seg, p, &eff)
+		outs = append(outs, eff.Out...)
+	}
+	return emit(&cur, outs, &r.seg, &c.info[d], r.frame, r.old).why
 }
 
 // appendCand adds sh to cs unless a candidate with the same TCB is there

@@ -90,7 +90,7 @@ func emit(sh *shadow, outs []spec.Segment, s *spec.Segment, info *hostInfo, fram
 	}
 	dev, ok := missed(outs)
 	if !ok {
-		return outcome{why: fmt.Sprintf("the deliveries made it send %s, which is not in the capture", segString(firstNotACK(outs)))}
+		return info.fail("the deliveries made it send %s, which is not in the capture", segString(firstNotACK(outs)))
 	}
 	if dev != "" {
 		sh.delayed++
@@ -140,7 +140,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		c := *sh
 		eff.Reset()
 		if c.step(e, nil, p, &eff) < 0 {
-			return outcome{why: fmt.Sprintf("%s: no row in %s", e, st)}
+			return info.fail("%s: no row in %s", e, st)
 		}
 		for i := range eff.Out {
 			if ok, dev := matchOut(s, &eff.Out[i]); ok {
@@ -148,9 +148,9 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			}
 		}
 		if len(eff.Out) == 0 {
-			return outcome{why: fmt.Sprintf("%s in %s sends nothing", e, st)}
+			return info.fail("%s in %s sends nothing", e, st)
 		}
-		return outcome{why: fmt.Sprintf("%s in %s sends %s", e, st, segString(&eff.Out[0]))}
+		return info.fail("%s in %s sends %s", e, st, segString(&eff.Out[0]))
 	}
 	ackOK := !s.Flags.Has(spec.ACK) || s.Ack == t.RcvNxt()
 	text := s.Len > 0 || s.Flags.Has(spec.FIN)
@@ -164,7 +164,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 	case s.Flags.Has(spec.SYN):
 		if st == spec.Closed || st == spec.Listen {
 			if s.Flags.Has(spec.ACK) {
-				return outcome{why: fmt.Sprintf("a SYN,ACK from %s needs the peer's SYN delivered first", st)}
+				return info.fail("a SYN,ACK from %s needs the peer's SYN delivered first", st)
 			}
 			p.WScale, p.Shift, p.MSS = s.HasWScale, s.WScale, s.MSS
 			return try(spec.ActiveOpen, p)
@@ -172,29 +172,29 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		return try(spec.RetransmitTimeout, p)
 	case text:
 		if !ackOK {
-			return outcome{why: fmt.Sprintf("its ACK %d is not RCV.NXT %d", uint32(s.Ack), uint32(t.RcvNxt()))}
+			return info.fail("its ACK %d is not RCV.NXT %d", uint32(s.Ack), uint32(t.RcvNxt()))
 		}
 		end := s.Seq.Add(s.SegLen())
 		if !st.HasTCB() {
-			return outcome{why: fmt.Sprintf("no connection sends text in %s", st)}
+			return info.fail("no connection sends text in %s", st)
 		}
 		if t.FinSent() {
 			if end == t.SndNxt() && s.Flags.Has(spec.FIN) && t.SndUna().LessEq(s.Seq) {
 				return outcome{sh: *sh} // retransmission of text and FIN
 			}
 			if t.SndNxt().LessThan(end) || (s.Seq.Add(s.Len) == t.SndNxt() && s.Len > 0) {
-				return outcome{why: fmt.Sprintf("text at %d..%d after its own FIN (SND.NXT %d)", uint32(s.Seq), uint32(s.Seq.Add(s.Len)), uint32(t.SndNxt()))}
+				return info.fail("text at %d..%d after its own FIN (SND.NXT %d)", uint32(s.Seq), uint32(s.Seq.Add(s.Len)), uint32(t.SndNxt()))
 			}
 			if t.SndUna().LessEq(s.Seq) {
 				return outcome{sh: *sh}
 			}
-			return outcome{why: fmt.Sprintf("SEQ %d is below SND.UNA %d", uint32(s.Seq), uint32(t.SndUna()))}
+			return info.fail("SEQ %d is below SND.UNA %d", uint32(s.Seq), uint32(t.SndUna()))
 		}
 		if s.Seq.LessThan(t.SndUna()) {
-			return outcome{why: fmt.Sprintf("SEQ %d is below SND.UNA %d: octets the peer has acknowledged", uint32(s.Seq), uint32(t.SndUna()))}
+			return info.fail("SEQ %d is below SND.UNA %d: octets the peer has acknowledged", uint32(s.Seq), uint32(t.SndUna()))
 		}
 		if t.SndNxt().LessThan(s.Seq) {
-			return outcome{why: fmt.Sprintf("SEQ %d is beyond SND.NXT %d: octets %d..%d were never sent", uint32(s.Seq), uint32(t.SndNxt()), uint32(t.SndNxt()), uint32(s.Seq))}
+			return info.fail("SEQ %d is beyond SND.NXT %d: octets %d..%d were never sent", uint32(s.Seq), uint32(t.SndNxt()), uint32(t.SndNxt()), uint32(s.Seq))
 		}
 		newText := uint32(0)
 		if textEnd := s.Seq.Add(s.Len); t.SndNxt().LessThan(textEnd) {
@@ -205,15 +205,15 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 				return outcome{sh: *sh} // retransmission (RFC 6298 §5.4, RFC 5681)
 			}
 			if st != spec.Established && st != spec.CloseWait {
-				return outcome{why: fmt.Sprintf("new text in %s", st)}
+				return info.fail("new text in %s", st)
 			}
 			c := *sh
 			p.Unsent, p.SendMSS = newText, newText
 			eff.Reset()
 			c.step(spec.Send, nil, p, &eff)
 			if c.tcb.SndNxt() != s.Seq.Add(s.Len) {
-				return outcome{why: fmt.Sprintf("SEND of %d octets sends only up to %d: the send window (SND.WND %d from SND.UNA %d) does not hold octets up to %d",
-					newText, uint32(c.tcb.SndNxt()), t.SndWnd(), uint32(t.SndUna()), uint32(s.Seq.Add(s.Len)))}
+				return info.fail("SEND of %d octets sends only up to %d: the send window (SND.WND %d from SND.UNA %d) does not hold octets up to %d",
+					newText, uint32(c.tcb.SndNxt()), t.SndWnd(), uint32(t.SndUna()), uint32(s.Seq.Add(s.Len)))
 			}
 			return outcome{sh: c}
 		}
@@ -221,19 +221,19 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		switch st {
 		case spec.Established, spec.CloseWait, spec.SynReceived:
 		default:
-			return outcome{why: fmt.Sprintf("CLOSE in %s sends no FIN", st)}
+			return info.fail("CLOSE in %s sends no FIN", st)
 		}
 		c := *sh
 		p.Unsent, p.SendMSS, p.FinQueued = newText, max(newText, 1), true
 		eff.Reset()
 		c.step(spec.Close, nil, p, &eff)
 		if !c.tcb.FinSent() || c.tcb.SndNxt() != end {
-			return outcome{why: fmt.Sprintf("CLOSE in %s with %d octets queued sends up to %d, not a FIN at %d", st, newText, uint32(c.tcb.SndNxt()), uint32(s.Seq.Add(s.Len)))}
+			return info.fail("CLOSE in %s with %d octets queued sends up to %d, not a FIN at %d", st, newText, uint32(c.tcb.SndNxt()), uint32(s.Seq.Add(s.Len)))
 		}
 		return outcome{sh: c}
 	case s.Flags.Has(spec.ACK):
 		if !ackOK {
-			return outcome{why: fmt.Sprintf("its ACK %d is not RCV.NXT %d", uint32(s.Ack), uint32(t.RcvNxt()))}
+			return info.fail("its ACK %d is not RCV.NXT %d", uint32(s.Ack), uint32(t.RcvNxt()))
 		}
 		if st.Synchronized() || st == spec.SynReceived {
 			if s.Seq == t.SndNxt() {
@@ -248,9 +248,18 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			if o := try(spec.RetransmitTimeout, p); o.why == "" {
 				return o // a window probe
 			}
-			return outcome{why: fmt.Sprintf("SEQ %d is not SND.NXT %d", uint32(s.Seq), uint32(t.SndNxt()))}
+			return info.fail("SEQ %d is not SND.NXT %d", uint32(s.Seq), uint32(t.SndNxt()))
 		}
-		return outcome{why: fmt.Sprintf("no row sends an ACK in %s without a segment arriving", st)}
+		return info.fail("no row sends an ACK in %s without a segment arriving", st)
 	}
-	return outcome{why: fmt.Sprintf("a segment without ACK, SYN or RST from %s", st)}
+	return info.fail("a segment without ACK, SYN or RST from %s", st)
+}
+
+// fail is a failed explanation; while the checker searches (quiet) the
+// reason is not rendered.
+func (h *hostInfo) fail(format string, args ...any) outcome {
+	if h.quiet {
+		return outcome{why: "-"}
+	}
+	return outcome{why: fmt.Sprintf(format, args...)}
 }

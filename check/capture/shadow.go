@@ -82,6 +82,7 @@ type hostInfo struct {
 	prevLo   spec.Seq // the earlier incarnation's sequence space of this host
 	prevHi   spec.Seq
 	havePrev bool
+	quiet    bool // explanations are being searched: do not render reasons
 }
 
 func (h *hostInfo) params() spec.Params {
