@@ -39,6 +39,7 @@ type conn struct {
 	first, last int // frames
 	lastNanos   int64
 	reported    bool
+	compacted   bool
 	segs        int
 	ring        [ringSize]rec
 	nRing       int
@@ -46,10 +47,13 @@ type conn struct {
 	badSums     int
 	old         int
 
-	fail *Finding
-	outs []spec.Segment // scratch for search
-	eff  spec.Effect
-	devs map[string]*Deviation
+	fail        *Finding
+	outs        []spec.Segment // scratch for search
+	nbuf        []shadow       // the next candidates, reused
+	order       []int
+	o1, o2, tmp outcome // scratch for search
+	eff         spec.Effect
+	devs        map[string]*Deviation
 }
 
 // Finding is the first segment of a connection that no delivery explains.
@@ -253,14 +257,26 @@ func (c *conn) pendingFor(sh *shadow, d uint8) []rec {
 // candidates that do, or records the finding.
 func (c *conn) explain(d uint8, r *rec) bool {
 	info := &c.info[d]
-	var next []shadow
+	next := c.nbuf[:0]
 	var reasons []string
 	dev := ""
 	s := &r.seg
+	// The candidate that has taken the most of the peer's segments also
+	// yields the eager explanation (every pending segment delivered); the
+	// others yield their lazy one (the fewest): the eager ends of all of
+	// them would be the same state, at the cost of delivering each one's
+	// whole backlog again.
+	eagerDone := false
+	order := c.order[:0]
 	for ci := range c.cands[d] {
+		order = append(order, ci)
+	}
+	sort.Slice(order, func(i, j int) bool { return c.cands[d][order[i]].next > c.cands[d][order[j]].next })
+	c.order = order
+	for _, ci := range order {
 		base := c.cands[d][ci]
-		first, last := c.search(d, &base, r, true)
-		if first == nil {
+		first, last := &c.o1, &c.o2
+		if !c.search(d, &base, r, !eagerDone, first, last) {
 			// Render why: from the state as it was, and after every
 			// pending delivery.
 			pend := c.pendingFor(&base, d)
@@ -274,11 +290,12 @@ func (c *conn) explain(d uint8, r *rec) bool {
 			reasons = append(reasons, why)
 			continue
 		}
+		eagerDone = true
 		if dev == "" {
 			dev = first.dev
 		}
-		next = appendCand(next, first.sh)
-		next = appendCand(next, last.sh)
+		next = appendCand(next, &first.sh)
+		next = appendCand(next, &last.sh)
 	}
 	if len(next) > 0 && dev != "" {
 		c.deviation(dev, r.frame)
@@ -290,6 +307,7 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	if len(next) > maxCands {
 		next = next[:maxCands]
 	}
+	c.nbuf = c.cands[d][:0]
 	c.cands[d] = next
 	return true
 }
@@ -307,24 +325,23 @@ func (c *conn) deliveryParams(d uint8, s *spec.Segment) spec.Params {
 // search looks for the explanations of r by a candidate of host d: the one
 // that takes the fewest of the peer's pending segments, and the one that
 // takes the most (nil, nil when there is none).
-func (c *conn) search(d uint8, base *shadow, r *rec, quiet bool) (first, last *outcome) {
+func (c *conn) search(d uint8, base *shadow, r *rec, eager bool, first, last *outcome) bool {
 	info := &c.info[d]
-	info.quiet = quiet
+	info.quiet = true
 	pend := c.pendingFor(base, d)
 	p := c.deliveryParams(d, &r.seg)
 	startAbs := max(base.next, c.base[1-d])
 	cur := *base
 	outs := c.outs[:0]
 	for k := 0; ; k++ {
-		try := cur
-		o := emit(&try, outs, &r.seg, info, r.frame, r.old)
-		if o.why == "" {
-			first = &o
+		first.sh = cur
+		*first = emit(&first.sh, outs, &r.seg, info, r.frame, r.old)
+		if first.why == "" {
 			break
 		}
 		if k == len(pend) {
 			c.outs = outs
-			return nil, nil
+			return false
 		}
 		c.eff.Reset()
 		cur.deliver(&pend[k].seg, p, &c.eff)
@@ -332,21 +349,21 @@ func (c *conn) search(d uint8, base *shadow, r *rec, quiet bool) (first, last *o
 		outs = append(outs, c.eff.Out...)
 	}
 	// The eager end: every pending segment delivered.
-	last = first
-	if cur.next < startAbs+len(pend) {
+	*last = *first
+	if eager && cur.next < startAbs+len(pend) {
 		for k := cur.next - startAbs; k < len(pend); k++ {
 			c.eff.Reset()
 			cur.deliver(&pend[k].seg, p, &c.eff)
 			cur.next = startAbs + k + 1
 			outs = append(outs, c.eff.Out...)
 		}
-		try := cur
-		if o := emit(&try, outs, &r.seg, info, r.frame, r.old); o.why == "" {
-			last = &o
+		c.tmp.sh = cur
+		if c.tmp = emit(&c.tmp.sh, outs, &r.seg, info, r.frame, r.old); c.tmp.why == "" {
+			*last = c.tmp
 		}
 	}
 	c.outs = outs
-	return first, last
+	return true
 }
 
 // attempt renders why r is not explained after n of the pending segments.
@@ -367,16 +384,16 @@ func (c *conn) attempt(d uint8, base *shadow, r *rec, n int) string {
 // appendCand adds sh to cs unless a candidate with the same TCB is there
 // (the one that has taken fewer of the peer's segments is kept: it can
 // still take the rest).
-func appendCand(cs []shadow, sh shadow) []shadow {
+func appendCand(cs []shadow, sh *shadow) []shadow {
 	for i := range cs {
 		if cs[i].tcb == sh.tcb && cs[i].nHeld == sh.nHeld {
 			if sh.next < cs[i].next {
-				cs[i] = sh
+				cs[i] = *sh
 			}
 			return cs
 		}
 	}
-	return append(cs, sh)
+	return append(cs, *sh)
 }
 
 func (c *conn) deviation(name string, frame int) {
@@ -391,29 +408,46 @@ func (c *conn) deviation(name string, frame int) {
 	dv.Count++
 }
 
+// maxPending is how many of the peer's segments a candidate may leave
+// pending before it is dropped in favour of the candidates that took them.
+const maxPending = 256
+
 // trim forgets the peer segments every candidate of host d's peer has
 // taken, and of d's own sent segments those every candidate of the peer
 // has taken.
 func (c *conn) trim(d uint8) {
 	for x := uint8(0); x < 2; x++ {
 		// c.sent[x] is consumed by the candidates of host 1-x.
-		lo := -1
-		for _, sh := range c.cands[1-x] {
-			if lo < 0 || sh.next < lo {
-				lo = sh.next
-			}
-		}
-		if !c.init[1-x] {
+		if !c.init[1-x] || len(c.cands[1-x]) == 0 {
 			continue
+		}
+		cs := c.cands[1-x]
+		end := c.base[x] + len(c.sent[x])
+		if len(c.sent[x]) > maxPending && len(cs) > 1 {
+			// A candidate that has left this many segments pending is
+			// dropped in favour of the one that took the most.
+			best := 0
+			for i := range cs {
+				if cs[i].next > cs[best].next {
+					best = i
+				}
+			}
+			keep := cs[:0]
+			for i := range cs {
+				if i == best || end-cs[i].next <= maxPending {
+					keep = append(keep, cs[i])
+				}
+			}
+			c.cands[1-x] = keep
+			cs = keep
+		}
+		lo := cs[0].next
+		for _, sh := range cs[1:] {
+			lo = min(lo, sh.next)
 		}
 		if n := lo - c.base[x]; n > 0 && n <= len(c.sent[x]) {
 			c.sent[x] = append(c.sent[x][:0], c.sent[x][n:]...)
 			c.base[x] = lo
-		}
-		if len(c.sent[x]) > 4096 {
-			// A candidate that takes nothing for this long is dropped in
-			// favour of the ones that do.
-			c.cands[1-x] = c.cands[1-x][len(c.cands[1-x])-1:]
 		}
 	}
 }

@@ -235,7 +235,16 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 			Reasons: []string{"the TCP checksum is wrong (--verify-checksums)"}}
 	}
 	c.lastNanos = w.now
-	if w.opt.ReportOnClose && !c.reported && (c.closed() || c.fail != nil && c.after >= afterFinding) {
+	if c.ended() && !c.compacted && c.fail == nil && c.closed() {
+		// Both hosts are done: keep the verdict and the state lines, let
+		// go of the buffers (memory follows the connections open).
+		c.compact()
+		if w.opt.ReportOnClose && !c.reported {
+			c.reported = true
+			deliver(c.report(w.opt))
+		}
+	}
+	if w.opt.ReportOnClose && !c.reported && c.fail != nil && c.after >= afterFinding {
 		c.reported = true
 		deliver(c.report(w.opt))
 	}
@@ -379,4 +388,32 @@ func Connections(r *Reader) ([]TraceConn, error) {
 		seg := spec.Segment{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Len: s.Len}
 		out[st.i].Rows = append(out[st.i].Rows, SegmentRow{Frame: s.Frame, Time: s.Time.UTC().Format("15:04:05.000000"), From: from, Segment: segString(&seg), Window: s.Window})
 	}
+}
+
+// compact forgets the segments of c that no candidate has taken yet (a
+// closed connection's pending segments change no state line) and the
+// scratch buffers.
+func (c *conn) compact() {
+	for d := uint8(0); d < 2; d++ {
+		// Record the final states first: they include the pending
+		// deliveries.
+		if len(c.cands[d]) > 0 {
+			st := c.finalStates(d)
+			h := &c.cands[d][0].hist
+			*h = history{}
+			for _, x := range st {
+				h.add(x)
+			}
+			c.cands[d] = c.cands[d][:1:1]
+		}
+	}
+	for x := uint8(0); x < 2; x++ {
+		c.base[x] += len(c.sent[x])
+		c.sent[x] = nil
+		for i := range c.cands[1-x] {
+			c.cands[1-x][i].next = max(c.cands[1-x][i].next, c.base[x])
+		}
+	}
+	c.outs, c.nbuf, c.order = nil, nil, nil
+	c.compacted = true
 }

@@ -49,7 +49,7 @@ func (h *history) add(s spec.State) {
 
 func (h *history) list() []spec.State { return append([]spec.State(nil), h.st[:h.n]...) }
 
-const maxHeld = 8
+const maxHeld = 4
 
 // shadow is one candidate state of a host: its TCB, how far it has taken
 // the peer's captured segments (next: the index of the first not yet
