@@ -3,6 +3,7 @@ package capture
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -52,6 +53,8 @@ type conn struct {
 	nbuf        []shadow       // the next candidates, reused
 	order       []int
 	o1, o2, tmp outcome // scratch for search
+	recent      [2][4]rec // the latest segments each host sent
+	nRecent     [2]uint8
 	eff         spec.Effect
 	devs        map[string]*Deviation
 }
@@ -126,6 +129,11 @@ func (c *conn) add(s *Segment) {
 	c.push(r)
 	c.note(d, &r)
 	c.sent[d] = append(c.sent[d], r)
+	if c.nRecent[d] < 4 {
+		c.nRecent[d]++
+	}
+	copy(c.recent[d][1:], c.recent[d][:3])
+	c.recent[d][0] = r
 	if !c.init[d] {
 		c.start(d, &r)
 	}
@@ -266,6 +274,8 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	// others yield their lazy one (the fewest): the eager ends of all of
 	// them would be the same state, at the cost of delivering each one's
 	// whole backlog again.
+	expanded := false
+again:
 	eagerDone := false
 	order := c.order[:0]
 	for ci := range c.cands[d] {
@@ -287,7 +297,9 @@ func (c *conn) explain(d uint8, r *rec) bool {
 			if len(pend) > 0 && wn != w0 {
 				why += fmt.Sprintf("; after the delivery of frames %d-%d: %s", pend[0].frame, pend[len(pend)-1].frame, wn)
 			}
-			reasons = append(reasons, why)
+			if !slices.Contains(reasons, why) {
+				reasons = append(reasons, why)
+			}
 			continue
 		}
 		eagerDone = true
@@ -296,6 +308,23 @@ func (c *conn) explain(d uint8, r *rec) bool {
 		}
 		next = appendCand(next, &first.sh)
 		next = appendCand(next, &last.sh)
+	}
+	if len(next) == 0 && !expanded {
+		// No candidate explains r: let the timers and calls that change
+		// a closed or closing host without sending anything happen first
+		// (2MSL in TIME-WAIT ends it, RFC 9293 §3.10.8; a passive OPEN in
+		// CLOSED, §3.10.1), and try again from those states.
+		if more := c.silent(d); len(more) > 0 || len(c.cands[d]) > 0 {
+			// And copies of the peer's latest segments, delivered again
+			// (duplicated after the capture point).
+			for _, sh := range append(more, c.cands[d]...) {
+				more = append(more, c.duplicates(d, &sh)...)
+			}
+			c.cands[d] = more
+			expanded = true
+			reasons = nil
+			goto again
+		}
 	}
 	if len(next) > 0 && dev != "" {
 		c.deviation(dev, r.frame)
@@ -310,6 +339,63 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	c.nbuf = c.cands[d][:0]
 	c.cands[d] = next
 	return true
+}
+
+// silent returns the states host d's candidates reach by events that
+// send nothing, after any prefix of the pending segments: the 2MSL
+// timeout in TIME-WAIT, a passive OPEN in CLOSED (after the timeout too).
+func (c *conn) silent(d uint8) []shadow {
+	var out []shadow
+	var eff spec.Effect
+	p := c.info[d].params()
+	for _, base := range c.cands[d] {
+		pend := c.pendingFor(&base, d)
+		startAbs := max(base.next, c.base[1-d])
+		cur := base
+		for k := 0; ; k++ {
+			sh := cur
+			st := sh.tcb.State()
+			if st == spec.TimeWait {
+				eff.Reset()
+				sh.step(spec.TimeWaitTimeout, nil, p, &eff)
+				out = append(out, sh)
+				st = sh.tcb.State()
+			}
+			if st == spec.Closed {
+				sh.tcb = spec.NewListenTCB()
+				sh.hist.add(spec.Listen)
+				out = append(out, sh)
+			}
+			if k == len(pend) || len(out) > 16 {
+				break
+			}
+			eff.Reset()
+			cur.deliver(&pend[k].seg, p, &eff)
+			cur.next = startAbs + k + 1
+		}
+	}
+	return out
+}
+
+// duplicates returns sh after a copy of one of the peer's latest
+// segments that sh has taken arrives again, one state per segment.
+func (c *conn) duplicates(d uint8, sh *shadow) []shadow {
+	var out []shadow
+	var eff spec.Effect
+	peer := 1 - d
+	for i := 0; i < int(c.nRecent[peer]); i++ {
+		r := &c.recent[peer][i]
+		x := *sh
+		eff.Reset()
+		x.deliver(&r.seg, c.info[d].params(), &eff)
+		if len(eff.Out) > 0 {
+			// What the copy makes it send goes into the capture after
+			// this: treat it as the explanation of r's sender only
+			// through the state it leaves.
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // deliveryParams are host d's parameters for deliveries before it sends s.
@@ -534,14 +620,23 @@ func (c *conn) finalStates(d uint8) []spec.State {
 	if len(c.cands[d]) == 0 {
 		return nil
 	}
+	sh := c.finalShadow(d)
+	return sh.hist.list()
+}
+
+// finalShadow is host d's first candidate with the pending segments
+// delivered (unless the connection has a finding).
+func (c *conn) finalShadow(d uint8) shadow {
 	sh := c.cands[d][0]
 	if c.fail == nil {
 		var eff spec.Effect
 		p := c.info[d].params()
-		for _, r := range c.pendingFor(&sh, d) {
+		pend := c.pendingFor(&sh, d)
+		for i := range pend {
 			eff.Reset()
-			sh.deliver(&r.seg, p, &eff)
+			sh.deliver(&pend[i].seg, p, &eff)
 		}
+		sh.next += len(pend)
 	}
-	return sh.hist.list()
+	return sh
 }

@@ -390,30 +390,13 @@ func Connections(r *Reader) ([]TraceConn, error) {
 	}
 }
 
-// compact forgets the segments of c that no candidate has taken yet (a
-// closed connection's pending segments change no state line) and the
-// scratch buffers.
+// compact lets go of c's scratch buffers once both hosts are done. The
+// candidates and the pending segments stay: a lost last ACK brings a
+// retransmitted FIN that only the lazier candidate explains.
 func (c *conn) compact() {
-	for d := uint8(0); d < 2; d++ {
-		// Record the final states first: they include the pending
-		// deliveries.
-		if len(c.cands[d]) > 0 {
-			st := c.finalStates(d)
-			h := &c.cands[d][0].hist
-			*h = history{}
-			for _, x := range st {
-				h.add(x)
-			}
-			c.cands[d] = c.cands[d][:1:1]
-		}
-	}
-	for x := uint8(0); x < 2; x++ {
-		c.base[x] += len(c.sent[x])
-		c.sent[x] = nil
-		for i := range c.cands[1-x] {
-			c.cands[1-x][i].next = max(c.cands[1-x][i].next, c.base[x])
-		}
-	}
 	c.outs, c.nbuf, c.order = nil, nil, nil
+	for x := 0; x < 2; x++ {
+		c.sent[x] = append(c.sent[x][:0:0], c.sent[x]...)
+	}
 	c.compacted = true
 }

@@ -103,3 +103,34 @@ func TestConformPcap(t *testing.T) {
 		t.Errorf("truncated file: code %d, %q", code, errs)
 	}
 }
+
+// TestConformPcapOfModelTraces writes every saved question trace as a
+// pcap (the writer explore --pcap uses, check.WritePcap) and checks it:
+// what the correct model does conforms; the traces with an off-path
+// attacker's injected RST do not, at the injected segment, which no host
+// sent.
+func TestConformPcapOfModelTraces(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "docs", "questions", "*.trace.json"))
+	if len(files) < 10 {
+		t.Fatalf("only %d question traces", len(files))
+	}
+	dir := t.TempDir()
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		injected := strings.Contains(string(data), `"injected": true`)
+		p := filepath.Join(dir, filepath.Base(f)+".pcap")
+		if code, _, errs := runCLI(t, "trace", "--format", "pcap", "-o", p, f); code != exitOK {
+			t.Fatalf("%s: trace --format pcap: %s", f, errs)
+		}
+		code, out, _ := runCLI(t, "conform", "--pcap", p)
+		switch {
+		case !injected && code != exitOK:
+			t.Errorf("%s: the model's own trace does not conform:\n%s", f, out)
+		case injected && (code != exitViolated || !strings.Contains(out, "<CTL=RST>, which no delivery")):
+			t.Errorf("%s: an injected RST should be the finding:\n%s", f, out)
+		}
+	}
+}
