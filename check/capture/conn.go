@@ -52,7 +52,7 @@ type conn struct {
 	outs        []spec.Segment // scratch for search
 	nbuf        []shadow       // the next candidates, reused
 	order       []int
-	o1, o2, tmp outcome // scratch for search
+	o1, o2, tmp outcome   // scratch for search
 	recent      [2][4]rec // the latest segments each host sent
 	nRecent     [2]uint8
 	eff         spec.Effect
