@@ -330,6 +330,10 @@ again:
 		c.deviation(dev, r.frame)
 	}
 	if len(next) == 0 {
+		if peer := &c.info[1-d]; s.Flags.Has(spec.ACK) && peer.anySent && peer.maxEnd.LessThan(s.Ack) && !s.Flags.Has(spec.RST) {
+			reasons = append(reasons, fmt.Sprintf("its ACK %d is beyond everything the capture shows the peer sending (up to %d): if the capture dropped packets (tcpdump: \"dropped by kernel\"), the gap is in the capture, not in the host",
+				uint32(s.Ack), uint32(peer.maxEnd)))
+		}
 		c.fail = &Finding{Frame: r.frame, Host: hostName(d), Segment: segString(s), Reasons: reasons, Rows: c.rowsFor(d, r)}
 		return false
 	}

@@ -21,7 +21,7 @@ import (
 const liveHarness = `set -e
 ip link set lo up
 ip addr add 192.0.2.1/24 dev lo
-tcpdump -i lo -U --immediate-mode -n -w "$PCAP" tcp 2>"$PCAP.log" &
+tcpdump -i lo -B 32768 -U --immediate-mode -n -w "$PCAP" tcp 2>"$PCAP.log" &
 TD=$!
 for i in $(seq 200); do grep -q listening "$PCAP.log" 2>/dev/null && break; sleep 0.05; done
 eval "$SCEN"
