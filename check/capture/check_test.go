@@ -3,8 +3,11 @@ package capture
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 
@@ -135,5 +138,49 @@ func TestMidConnectionCapture(t *testing.T) {
 	txt := reportText(sum)
 	if sum.Connections != 1 || sum.Failing != 0 || !sum.Conns[0].MidStart || !strings.Contains(txt, "starts after the connection opened") {
 		t.Fatalf("%v\n%s", sum, txt)
+	}
+}
+
+// TestReportOnClose feeds a capture through a pipe, as a capture still
+// being written: each connection's report comes as soon as it has closed,
+// before the rest of the capture exists.
+func TestReportOnClose(t *testing.T) {
+	one := conversation(cliA, srvB, 1000, 4000000000)
+	two := conversation(netip.MustParseAddrPort("192.0.2.3:40001"), srvB, 5, 6)
+	data := writePcap(t, layers.LinkTypeEthernet, false, append(append([]pkt(nil), one...), two...))
+	split := len(writePcap(t, layers.LinkTypeEthernet, false, one))
+	pr, pw := io.Pipe()
+	reports := make(chan *ConnReport, 4)
+	done := make(chan *Summary, 1)
+	go func() {
+		r, err := Open(pr)
+		if err != nil {
+			t.Error(err)
+			done <- nil
+			return
+		}
+		sum, err := Check(context.Background(), r, Options{ReportOnClose: true, OnConn: func(c *ConnReport) { reports <- c }})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- sum
+	}()
+	pw.Write(data[:split])
+	select {
+	case rep := <-reports:
+		if rep.Client != cliA.String() || !rep.Conforms {
+			t.Errorf("first report: %+v", rep)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no report for the first connection while the capture was still open")
+	}
+	pw.Write(data[split:])
+	pw.Close()
+	sum := <-done
+	if sum == nil || sum.Connections != 2 || sum.Failing != 0 {
+		t.Fatalf("summary %v", sum)
+	}
+	if rep := <-reports; rep.Client != "192.0.2.3:40001" {
+		t.Errorf("second report: %+v", rep)
 	}
 }

@@ -156,7 +156,12 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 	}
 	seed := maphash.MakeSeed()
 	bufs := make([]batch, nw)
-	const batchSize = 512
+	batchSize := 512
+	if opt.ReportOnClose {
+		// A capture being written: every segment goes to its worker at
+		// once, so that a connection is reported when it closes.
+		batchSize = 1
+	}
 	var readErr error
 	for {
 		if ctx.Err() != nil {

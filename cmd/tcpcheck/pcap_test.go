@@ -4,8 +4,11 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,8 +31,13 @@ func writeHandshake(t *testing.T, path string, ackOff uint32) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := netip.MustParseAddrPort("192.0.2.1:40000"), netip.MustParseAddrPort("192.0.2.2:80")
-	t0 := time.Unix(1700000000, 0)
+	writeConn(t, w, netip.MustParseAddrPort("192.0.2.1:40000"), ackOff, time.Unix(1700000000, 0))
+}
+
+// writeConn writes a handshake and a close from client a to 192.0.2.2:80.
+func writeConn(t *testing.T, w *wire.PcapWriter, a netip.AddrPort, ackOff uint32, t0 time.Time) {
+	t.Helper()
+	b := netip.MustParseAddrPort("192.0.2.2:80")
 	segs := []struct {
 		fromA bool
 		h     wire.Header
@@ -132,5 +140,42 @@ func TestConformPcapOfModelTraces(t *testing.T) {
 		case injected && (code != exitViolated || !strings.Contains(out, "<CTL=RST>, which no delivery")):
 			t.Errorf("%s: an injected RST should be the finding:\n%s", f, out)
 		}
+	}
+}
+
+// TestConformPcapFollow checks a capture while it is written: the report
+// on each connection appears when it closes, and Ctrl-C ends the run with
+// the summary.
+func TestConformPcapFollow(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "tcpcheck")
+	if out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	path := filepath.Join(dir, "live.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := wire.NewPcapWriter(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeConn(t, w, netip.MustParseAddrPort("192.0.2.1:40000"), 0, time.Unix(1700000000, 0))
+	cmd := exec.Command(bin, "conform", "--pcap", path, "--follow")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	out := lines(stdout)
+	waitFor(t, out, "connection 1: 192.0.2.1:40000", "conform --follow")
+	writeConn(t, w, netip.MustParseAddrPort("192.0.2.1:40001"), 0, time.Unix(1700000001, 0))
+	waitFor(t, out, "connection 2: 192.0.2.1:40001", "conform --follow")
+	cmd.Process.Signal(syscall.SIGINT)
+	waitFor(t, out, "summary: 2 connections checked: 2 conform", "conform --follow")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("conform --follow: %v", err)
 	}
 }
