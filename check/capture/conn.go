@@ -52,7 +52,7 @@ type conn struct {
 	outs        []spec.Segment // scratch for search
 	nbuf        []shadow       // the next candidates, reused
 	order       []int
-	o1, o2, tmp outcome   // scratch for search
+	o1, o2, tmp shadow    // scratch for search
 	recent      [2][4]rec // the latest segments each host sent
 	nRecent     [2]uint8
 	eff         spec.Effect
@@ -281,12 +281,19 @@ again:
 	for ci := range c.cands[d] {
 		order = append(order, ci)
 	}
-	sort.Slice(order, func(i, j int) bool { return c.cands[d][order[i]].next > c.cands[d][order[j]].next })
+	// The candidate that took the most first (insertion sort: at most a
+	// handful).
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && c.cands[d][order[j]].next > c.cands[d][order[j-1]].next; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
 	c.order = order
 	for _, ci := range order {
 		base := c.cands[d][ci]
 		first, last := &c.o1, &c.o2
-		if !c.search(d, &base, r, !eagerDone, first, last) {
+		fdev, found := c.search(d, &base, r, !eagerDone, first, last)
+		if !found {
 			// Render why: from the state as it was, and after every
 			// pending delivery.
 			pend := c.pendingFor(&base, d)
@@ -304,10 +311,10 @@ again:
 		}
 		eagerDone = true
 		if dev == "" {
-			dev = first.dev
+			dev = fdev
 		}
-		next = appendCand(next, &first.sh)
-		next = appendCand(next, &last.sh)
+		next = appendCand(next, first)
+		next = appendCand(next, last)
 	}
 	if len(next) == 0 && !expanded {
 		// No candidate explains r: let the timers and calls that change
@@ -337,8 +344,8 @@ again:
 		c.fail = &Finding{Frame: r.frame, Host: hostName(d), Segment: segString(s), Reasons: reasons, Rows: c.rowsFor(d, r)}
 		return false
 	}
-	if len(next) > maxCands {
-		next = next[:maxCands]
+	if len(next) > 2 {
+		next = prune(next)
 	}
 	c.nbuf = c.cands[d][:0]
 	c.cands[d] = next
@@ -415,7 +422,7 @@ func (c *conn) deliveryParams(d uint8, s *spec.Segment) spec.Params {
 // search looks for the explanations of r by a candidate of host d: the one
 // that takes the fewest of the peer's pending segments, and the one that
 // takes the most (nil, nil when there is none).
-func (c *conn) search(d uint8, base *shadow, r *rec, eager bool, first, last *outcome) bool {
+func (c *conn) search(d uint8, base *shadow, r *rec, eager bool, first, last *shadow) (dev string, ok bool) {
 	info := &c.info[d]
 	info.quiet = true
 	pend := c.pendingFor(base, d)
@@ -424,14 +431,15 @@ func (c *conn) search(d uint8, base *shadow, r *rec, eager bool, first, last *ou
 	cur := *base
 	outs := c.outs[:0]
 	for k := 0; ; k++ {
-		first.sh = cur
-		*first = emit(&first.sh, outs, &r.seg, info, r.frame, r.old)
-		if first.why == "" {
+		*first = cur
+		o := emit(first, outs, &r.seg, info, r.frame, r.old)
+		if o.why == "" {
+			dev = o.dev
 			break
 		}
 		if k == len(pend) {
 			c.outs = outs
-			return false
+			return "", false
 		}
 		c.eff.Reset()
 		cur.deliver(&pend[k].seg, p, &c.eff)
@@ -447,13 +455,13 @@ func (c *conn) search(d uint8, base *shadow, r *rec, eager bool, first, last *ou
 			cur.next = startAbs + k + 1
 			outs = append(outs, c.eff.Out...)
 		}
-		c.tmp.sh = cur
-		if c.tmp = emit(&c.tmp.sh, outs, &r.seg, info, r.frame, r.old); c.tmp.why == "" {
+		c.tmp = cur
+		if o := emit(&c.tmp, outs, &r.seg, info, r.frame, r.old); o.why == "" {
 			*last = c.tmp
 		}
 	}
 	c.outs = outs
-	return true
+	return dev, true
 }
 
 // attempt renders why r is not explained after n of the pending segments.
@@ -469,6 +477,37 @@ func (c *conn) attempt(d uint8, base *shadow, r *rec, n int) string {
 		outs = append(outs, eff.Out...)
 	}
 	return emit(&cur, outs, &r.seg, &c.info[d], r.frame, r.old).why
+}
+
+// prune keeps the laziest candidate (the one that took the fewest of the
+// peer's segments: it can still take them), the eagerest (it took them
+// all), and those in other states than these two, at most maxCands. The
+// candidates in between differ from these only in how many of the peer's
+// segments they took, and the later segments reveal which is right no
+// better than they tell the two ends apart.
+func prune(cs []shadow) []shadow {
+	lo, hi := 0, 0
+	for i := range cs {
+		if cs[i].next < cs[lo].next {
+			lo = i
+		}
+		if cs[i].next > cs[hi].next {
+			hi = i
+		}
+	}
+	if lo == hi {
+		hi = (lo + 1) % len(cs)
+	}
+	keep := []shadow{cs[lo], cs[hi]}
+	for i := range cs {
+		if i == lo || i == hi || len(keep) == maxCands {
+			continue
+		}
+		if st := cs[i].tcb.State(); st != cs[lo].tcb.State() && st != cs[hi].tcb.State() {
+			keep = append(keep, cs[i])
+		}
+	}
+	return append(cs[:0], keep...)
 }
 
 // appendCand adds sh to cs unless a candidate with the same TCB is there

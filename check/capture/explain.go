@@ -24,9 +24,9 @@ var deviationRFC = map[string]string{
 // maxCands bounds the candidate shadow states kept per host.
 const maxCands = 4
 
-// outcome is one way of explaining a sent segment.
+// outcome says whether an attempt explains a sent segment (on success the
+// shadow it was given holds the state after the segment).
 type outcome struct {
-	sh  shadow
 	dev string // a named deviation the explanation needs, "" for none
 	why string // for a failed attempt: why it does not explain the segment
 }
@@ -85,7 +85,7 @@ func emit(sh *shadow, outs []spec.Segment, s *spec.Segment, info *hostInfo, fram
 					sh.firstDelayed = frame
 				}
 			}
-			return outcome{sh: *sh, dev: dev}
+			return outcome{dev: dev}
 		}
 	}
 	dev, ok := missed(outs)
@@ -144,7 +144,8 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		}
 		for i := range eff.Out {
 			if ok, dev := matchOut(s, &eff.Out[i]); ok {
-				return outcome{sh: c, dev: dev}
+				*sh = c
+				return outcome{dev: dev}
 			}
 		}
 		if len(eff.Out) == 0 {
@@ -158,7 +159,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 	case old:
 		// A copy of a segment of the connection's earlier incarnation:
 		// the host sent it then.
-		return outcome{sh: *sh}
+		return outcome{}
 	case s.Flags.Has(spec.RST):
 		return try(spec.Abort, p)
 	case s.Flags.Has(spec.SYN):
@@ -172,6 +173,9 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		return try(spec.RetransmitTimeout, p)
 	case text:
 		if !ackOK {
+			if info.quiet {
+				return outcome{why: "-"} // the common miss while searching: no formatting
+			}
 			return info.fail("its ACK %d is not RCV.NXT %d", uint32(s.Ack), uint32(t.RcvNxt()))
 		}
 		end := s.Seq.Add(s.SegLen())
@@ -180,13 +184,13 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		}
 		if t.FinSent() {
 			if end == t.SndNxt() && s.Flags.Has(spec.FIN) && t.SndUna().LessEq(s.Seq) {
-				return outcome{sh: *sh} // retransmission of text and FIN
+				return outcome{} // retransmission of text and FIN
 			}
 			if t.SndNxt().LessThan(end) || (s.Seq.Add(s.Len) == t.SndNxt() && s.Len > 0) {
 				return info.fail("text at %d..%d after its own FIN (SND.NXT %d)", uint32(s.Seq), uint32(s.Seq.Add(s.Len)), uint32(t.SndNxt()))
 			}
 			if t.SndUna().LessEq(s.Seq) {
-				return outcome{sh: *sh}
+				return outcome{}
 			}
 			return info.fail("SEQ %d is below SND.UNA %d", uint32(s.Seq), uint32(t.SndUna()))
 		}
@@ -202,7 +206,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		}
 		if !s.Flags.Has(spec.FIN) {
 			if newText == 0 {
-				return outcome{sh: *sh} // retransmission (RFC 6298 §5.4, RFC 5681)
+				return outcome{} // retransmission (RFC 6298 §5.4, RFC 5681)
 			}
 			if st != spec.Established && st != spec.CloseWait {
 				return info.fail("new text in %s", st)
@@ -215,7 +219,8 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 				return info.fail("SEND of %d octets sends only up to %d: the send window (SND.WND %d from SND.UNA %d) does not hold octets up to %d",
 					newText, uint32(c.tcb.SndNxt()), t.SndWnd(), uint32(t.SndUna()), uint32(s.Seq.Add(s.Len)))
 			}
-			return outcome{sh: c}
+			*sh = c
+			return outcome{}
 		}
 		// A FIN, perhaps with text: CLOSE after SEND.
 		switch st {
@@ -230,9 +235,13 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		if !c.tcb.FinSent() || c.tcb.SndNxt() != end {
 			return info.fail("CLOSE in %s with %d octets queued sends up to %d, not a FIN at %d", st, newText, uint32(c.tcb.SndNxt()), uint32(s.Seq.Add(s.Len)))
 		}
-		return outcome{sh: c}
+		*sh = c
+		return outcome{}
 	case s.Flags.Has(spec.ACK):
 		if !ackOK {
+			if info.quiet {
+				return outcome{why: "-"} // the common miss while searching: no formatting
+			}
 			return info.fail("its ACK %d is not RCV.NXT %d", uint32(s.Ack), uint32(t.RcvNxt()))
 		}
 		if st.Synchronized() || st == spec.SynReceived {
@@ -240,10 +249,10 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 				// The ACK the table sends on a copy of a segment the host
 				// has had (RFC 9293 §3.10.7.4, first check), or a window
 				// update.
-				return outcome{sh: *sh}
+				return outcome{}
 			}
 			if s.Seq == t.SndNxt()-1 && st.Synchronized() {
-				return outcome{sh: *sh, dev: DevKeepAlive}
+				return outcome{dev: DevKeepAlive}
 			}
 			if o := try(spec.RetransmitTimeout, p); o.why == "" {
 				return o // a window probe

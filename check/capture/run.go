@@ -2,9 +2,9 @@ package capture
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"net/netip"
 	"runtime"
@@ -154,7 +154,6 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 			w.flush(deliver)
 		}(chans[i])
 	}
-	seed := maphash.MakeSeed()
 	bufs := make([]batch, nw)
 	batchSize := 512
 	if opt.ReportOnClose {
@@ -176,10 +175,10 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 			break
 		}
 		sum.Segments++
-		k := keyOf(s.Src, s.Dst)
 		i := 0
 		if nw > 1 {
-			i = int(maphash.Comparable(seed, k) % uint64(nw))
+			// The same worker for both directions: a sum is symmetric.
+			i = int((endpointHash(s.Src) + endpointHash(s.Dst)) % uint64(nw))
 		}
 		bufs[i] = append(bufs[i], s)
 		if len(bufs[i]) == batchSize {
@@ -404,4 +403,16 @@ func (c *conn) compact() {
 		c.sent[x] = append(c.sent[x][:0:0], c.sent[x]...)
 	}
 	c.compacted = true
+}
+
+// endpointHash mixes an address and port into 64 bits (splitmix64's
+// finalizer over the folded address).
+func endpointHash(ap netip.AddrPort) uint64 {
+	a := ap.Addr().As16()
+	x := binary.LittleEndian.Uint64(a[:8]) ^ binary.LittleEndian.Uint64(a[8:])*0x9e3779b97f4a7c15 ^ uint64(ap.Port())<<17
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
