@@ -95,6 +95,7 @@ type worker struct {
 	conns map[connKey]*conn
 	now   int64
 	sweep int
+	swept int64 // capture time of the last sweep
 }
 
 // Check reads every segment of r, checks each connection, and returns the
@@ -139,6 +140,9 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 		}
 	}
 	chans := make([]chan batch, nw)
+	// Batches go back to the reader once checked: writing into memory
+	// already touched is much cheaper than into fresh pages.
+	free := make(chan batch, 16*nw)
 	var wg sync.WaitGroup
 	for i := range chans {
 		chans[i] = make(chan batch, 8)
@@ -149,6 +153,10 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 			for b := range ch {
 				for j := range b {
 					w.add(&b[j], deliver)
+				}
+				select {
+				case free <- b[:0]:
+				default:
 				}
 			}
 			w.flush(deliver)
@@ -183,7 +191,11 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 		bufs[i] = append(bufs[i], s)
 		if len(bufs[i]) == batchSize {
 			chans[i] <- bufs[i]
-			bufs[i] = make(batch, 0, batchSize)
+			select {
+			case bufs[i] = <-free:
+			default:
+				bufs[i] = make(batch, 0, batchSize)
+			}
 		}
 	}
 	for i := range chans {
@@ -252,8 +264,10 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 		c.reported = true
 		deliver(c.report(w.opt))
 	}
-	if w.sweep++; w.sweep >= 4096 {
-		w.sweep = 0
+	// Look for silent connections every quarter of the idle time (of
+	// capture time), and no more often than every 4096 segments.
+	if w.sweep++; w.sweep >= 4096 && w.now-w.swept >= int64(w.opt.Idle/4) {
+		w.sweep, w.swept = 0, w.now
 		w.expire(deliver)
 	}
 }
