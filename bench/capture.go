@@ -132,7 +132,8 @@ func writeBenchCapture(path string, cs captureSpec) (int, error) {
 type toolRun struct {
 	Name    string
 	Wall    time.Duration
-	PeakRSS int64 // bytes
+	CPU     time.Duration // user and system
+	PeakRSS int64         // bytes
 	Out     string
 }
 
@@ -146,6 +147,7 @@ func runTool(name string, args ...string) (toolRun, error) {
 	if ps := cmd.ProcessState; ps != nil {
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 			r.PeakRSS = ru.Maxrss * 1024
+			r.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		}
 	}
 	if err != nil {
@@ -234,9 +236,9 @@ func runCapture(quick bool, dir string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "capture: %d MB, %d connections (%d open at once), %d segments of 64 to 1448 octets; %d CPUs\n\n",
 		st.Size()>>20, cs.Conns, cs.Parallel, segs, runtime.NumCPU())
-	fmt.Fprintf(stdout, "| tool | wall | peak RSS | wall / tcpcheck |\n|---|---:|---:|---:|\n")
+	fmt.Fprintf(stdout, "| tool | wall | CPU (user+sys) | peak RSS | wall / tcpcheck |\n|---|---:|---:|---:|---:|\n")
 	for _, r := range []toolRun{ours, tt, ts} {
-		fmt.Fprintf(stdout, "| %s | %.2f s | %d MiB | %.2fx |\n", r.Name, r.Wall.Seconds(), r.PeakRSS>>20, r.Wall.Seconds()/ours.Wall.Seconds())
+		fmt.Fprintf(stdout, "| %s | %.2f s | %.2f s | %d MiB | %.2fx |\n", r.Name, r.Wall.Seconds(), r.CPU.Seconds(), r.PeakRSS>>20, r.Wall.Seconds()/ours.Wall.Seconds())
 	}
 	fmt.Fprintf(stdout, "\ntcpcheck / tcptrace = %.2f (target <= 1.5); tshark / tcpcheck = %.1f (target >= 10); tcpcheck peak RSS %d MiB (target < 256)\n",
 		ours.Wall.Seconds()/tt.Wall.Seconds(), ts.Wall.Seconds()/ours.Wall.Seconds(), ours.PeakRSS>>20)

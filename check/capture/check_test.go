@@ -184,3 +184,18 @@ func TestReportOnClose(t *testing.T) {
 		t.Errorf("second report: %+v", rep)
 	}
 }
+
+func TestCapturedTwice(t *testing.T) {
+	// The client aborts after its request; its RST appears twice. No copy
+	// of the server's segments makes a closed client send that RST again
+	// (their ACK fields are 1001, the RST's SEQ is 1019), so only the
+	// capture can have doubled it.
+	conv := conversation(cliA, srvB, 1000, 4000000000)[:4]
+	rst := pkt{src: cliA, dst: srvB, seq: 1019, flags: spec.RST, win: 0, wscale: -1}
+	conv = append(conv, rst, rst)
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, conv), Options{})
+	txt := reportText(sum)
+	if sum.Failing != 0 || sum.Conns[0].CapturedTwice != 1 || !strings.Contains(txt, "captured twice") {
+		t.Fatalf("want the RST captured twice:\n%s", txt)
+	}
+}

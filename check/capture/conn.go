@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tcpcheck/tcpcheck/spec"
 )
@@ -47,6 +48,7 @@ type conn struct {
 	after       int
 	badSums     int
 	old         int
+	twice       int // segments captured twice
 
 	fail        *Finding
 	outs        []spec.Segment // scratch for search
@@ -316,6 +318,12 @@ again:
 		next = appendCand(next, first)
 		next = appendCand(next, last)
 	}
+	if len(next) == 0 && c.nRecent[d] > 1 && sameSegment(&c.recent[d][1], r) {
+		// The very segment the host sent last, captured again (a capture
+		// on several interfaces, -i any across a bridge): nothing new.
+		c.twice++
+		return true
+	}
 	if len(next) == 0 && !expanded {
 		// No candidate explains r: let the timers and calls that change
 		// a closed or closing host without sending anything happen first
@@ -508,6 +516,12 @@ func prune(cs []shadow) []shadow {
 		}
 	}
 	return append(cs[:0], keep...)
+}
+
+// sameSegment reports whether a and b are the same segment (captured
+// twice, within a millisecond).
+func sameSegment(a, b *rec) bool {
+	return a.seg == b.seg && a.frame != b.frame && b.nanos-a.nanos <= int64(time.Millisecond)
 }
 
 // appendCand adds sh to cs unless a candidate with the same TCB is there

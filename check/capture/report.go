@@ -37,6 +37,9 @@ func (rep *ConnReport) WriteText(w io.Writer) error {
 	if rep.OldCopies > 0 {
 		fmt.Fprintf(&b, "  %d segments are copies from the 4-tuple's earlier incarnation\n", rep.OldCopies)
 	}
+	if rep.CapturedTwice > 0 {
+		fmt.Fprintf(&b, "  %d segments were captured twice (the same segment again within a millisecond)\n", rep.CapturedTwice)
+	}
 	if f := rep.Finding; f != nil {
 		fmt.Fprintf(&b, "  frame %d: the %s sent %s, which no delivery of the captured segments explains:\n", f.Frame, f.Host, f.Segment)
 		for _, r := range f.Reasons {

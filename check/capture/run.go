@@ -59,21 +59,22 @@ type Summary struct {
 
 // ConnReport is the verdict on one connection.
 type ConnReport struct {
-	ID           int          `json:"id"` // by first frame, from 1
-	Client       string       `json:"client"`
-	Server       string       `json:"server"`
-	FirstFrame   int          `json:"first_frame"`
-	LastFrame    int          `json:"last_frame"`
-	Segments     int          `json:"segments"`
-	MidStart     bool         `json:"mid_start,omitempty"`
-	ClientStates []string     `json:"client_states"`
-	ServerStates []string     `json:"server_states"`
-	Conforms     bool         `json:"conforms"`
-	Finding      *Finding     `json:"finding,omitempty"`
-	Deviations   []*Deviation `json:"deviations,omitempty"`
-	BadChecksums int          `json:"bad_checksums,omitempty"`
-	OldCopies    int          `json:"old_incarnation_copies,omitempty"`
-	Table        []SegmentRow `json:"segments_around_finding,omitempty"`
+	ID            int          `json:"id"` // by first frame, from 1
+	Client        string       `json:"client"`
+	Server        string       `json:"server"`
+	FirstFrame    int          `json:"first_frame"`
+	LastFrame     int          `json:"last_frame"`
+	Segments      int          `json:"segments"`
+	MidStart      bool         `json:"mid_start,omitempty"`
+	ClientStates  []string     `json:"client_states"`
+	ServerStates  []string     `json:"server_states"`
+	Conforms      bool         `json:"conforms"`
+	Finding       *Finding     `json:"finding,omitempty"`
+	Deviations    []*Deviation `json:"deviations,omitempty"`
+	BadChecksums  int          `json:"bad_checksums,omitempty"`
+	OldCopies     int          `json:"old_incarnation_copies,omitempty"`
+	CapturedTwice int          `json:"captured_twice,omitempty"`
+	Table         []SegmentRow `json:"segments_around_finding,omitempty"`
 }
 
 // SegmentRow is one line of a report's segment table.
@@ -298,7 +299,7 @@ func (w *worker) flush(deliver func(*ConnReport)) {
 // report renders the verdict on c.
 func (c *conn) report(opt *Options) *ConnReport {
 	rep := &ConnReport{Client: c.hosts[0].String(), Server: c.hosts[1].String(), FirstFrame: c.first, LastFrame: c.last,
-		Segments: c.segs, MidStart: c.mid, Finding: c.fail, BadChecksums: c.badSums, OldCopies: c.old}
+		Segments: c.segs, MidStart: c.mid, Finding: c.fail, BadChecksums: c.badSums, OldCopies: c.old, CapturedTwice: c.twice}
 	for _, s := range c.finalStates(0) {
 		rep.ClientStates = append(rep.ClientStates, s.String())
 	}
