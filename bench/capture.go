@@ -222,19 +222,29 @@ func runCapture(quick bool, dir string, stdout, stderr io.Writer) int {
 		io.Copy(io.Discard, f)
 		f.Close()
 	}
-	ours, err := runTool(bin, "conform", "--pcap", pcap)
-	if err != nil {
-		return fail(err)
+	// Each tool runs three times, in turn; the fastest run of each counts
+	// (the machine may be shared: the fastest run is the least disturbed).
+	var ours, tt, ts toolRun
+	for round := 0; round < 3; round++ {
+		for _, t := range []struct {
+			best *toolRun
+			name string
+			args []string
+		}{
+			{&ours, bin, []string{"conform", "--pcap", pcap}},
+			{&tt, "tcptrace", []string{"-n", pcap}},
+			{&ts, "tshark", []string{"-q", "-z", "conv,tcp", "-r", pcap}},
+		} {
+			r, err := runTool(t.name, t.args...)
+			if err != nil {
+				return fail(err)
+			}
+			if round == 0 || r.Wall < t.best.Wall {
+				*t.best = r
+			}
+		}
 	}
-	tt, err := runTool("tcptrace", "-n", pcap)
-	if err != nil {
-		return fail(err)
-	}
-	ts, err := runTool("tshark", "-q", "-z", "conv,tcp", "-r", pcap)
-	if err != nil {
-		return fail(err)
-	}
-	fmt.Fprintf(stdout, "capture: %d MB, %d connections (%d open at once), %d segments of 64 to 1448 octets; %d CPUs\n\n",
+	fmt.Fprintf(stdout, "capture: %d MB, %d connections (%d open at once), %d segments of 64 to 1448 octets; %d CPUs; fastest of three runs each\n\n",
 		st.Size()>>20, cs.Conns, cs.Parallel, segs, runtime.NumCPU())
 	fmt.Fprintf(stdout, "| tool | wall | CPU (user+sys) | peak RSS | wall / tcpcheck |\n|---|---:|---:|---:|---:|\n")
 	for _, r := range []toolRun{ours, tt, ts} {

@@ -135,11 +135,11 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 	st := t.State()
 	p := info.params()
 	p.ISS = s.Seq
-	var eff spec.Effect
+	eff := &info.eff // scratch: its Out slice is reused
 	try := func(e spec.Event, p spec.Params) outcome {
 		c := *sh
 		eff.Reset()
-		if c.step(e, nil, p, &eff) < 0 {
+		if c.step(e, nil, p, eff) < 0 {
 			return info.fail("%s: no row in %s", e, st)
 		}
 		for i := range eff.Out {
@@ -214,7 +214,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			c := *sh
 			p.Unsent, p.SendMSS = newText, newText
 			eff.Reset()
-			c.step(spec.Send, nil, p, &eff)
+			c.step(spec.Send, nil, p, eff)
 			if c.tcb.SndNxt() != s.Seq.Add(s.Len) {
 				return info.fail("SEND of %d octets sends only up to %d: the send window (SND.WND %d from SND.UNA %d) does not hold octets up to %d",
 					newText, uint32(c.tcb.SndNxt()), t.SndWnd(), uint32(t.SndUna()), uint32(s.Seq.Add(s.Len)))
@@ -231,7 +231,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		c := *sh
 		p.Unsent, p.SendMSS, p.FinQueued = newText, max(newText, 1), true
 		eff.Reset()
-		c.step(spec.Close, nil, p, &eff)
+		c.step(spec.Close, nil, p, eff)
 		if !c.tcb.FinSent() || c.tcb.SndNxt() != end {
 			return info.fail("CLOSE in %s with %d octets queued sends up to %d, not a FIN at %d", st, newText, uint32(c.tcb.SndNxt()), uint32(s.Seq.Add(s.Len)))
 		}

@@ -122,6 +122,12 @@ func TestLiveLinuxCapturesConform(t *testing.T) {
 	}{
 		{"curl-keepalive", pyServer + `curl -sS --fail http://192.0.2.1:8080/a http://192.0.2.1:8080/bb http://192.0.2.1:8080/ccc >/dev/null; kill $SRV`,
 			1, "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1", "LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED"},
+		{"bulk", `head -c 3000000 /dev/urandom > "$DIR/big.bin"; (cd "$DIR" && exec python3 -m http.server --bind 192.0.2.1 8081 >/dev/null 2>&1) & SRV=$!
+for i in $(seq 200); do ss -Htln | grep -q 192.0.2.1:8081 && break; sleep 0.05; done
+curl -sS --fail -o /dev/null http://192.0.2.1:8081/big.bin; kill $SRV`,
+			// Who closes first (the server after the reply, curl after the
+			// body) varies: the states from then on are not compared.
+			1, "CLOSED SYN-SENT ESTABLISHED", "LISTEN SYN-RECEIVED ESTABLISHED ..."},
 		{"half-close", pySockets + `python3 "$DIR/s.py" server halfclose "$DIR/ready" & S=$!
 for i in $(seq 200); do [ -e "$DIR/ready" ] && break; sleep 0.05; done
 python3 "$DIR/s.py" client halfclose; wait $S`,
@@ -162,7 +168,7 @@ wait $C || true; kill $S || true`,
 			if got := strings.Join(rep.ClientStates, " "); !strings.HasPrefix(got, c.client) {
 				t.Errorf("client states %q, want %q", got, c.client)
 			}
-			if got := strings.Join(rep.ServerStates, " "); got != c.server {
+			if got := strings.Join(rep.ServerStates, " "); got != c.server && !(strings.HasSuffix(c.server, " ...") && strings.HasPrefix(got, strings.TrimSuffix(c.server, "..."))) {
 				t.Errorf("server states %q, want %q", got, c.server)
 			}
 			if c.name == "curl-keepalive" {

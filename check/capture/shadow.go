@@ -82,7 +82,8 @@ type hostInfo struct {
 	prevLo   spec.Seq // the earlier incarnation's sequence space of this host
 	prevHi   spec.Seq
 	havePrev bool
-	quiet    bool // explanations are being searched: do not render reasons
+	quiet    bool        // explanations are being searched: do not render reasons
+	eff      spec.Effect // scratch for spontaneous
 }
 
 func (h *hostInfo) params() spec.Params {
