@@ -199,3 +199,12 @@ func TestCapturedTwice(t *testing.T) {
 		t.Fatalf("want the RST captured twice:\n%s", txt)
 	}
 }
+
+func TestIPv6ConversationConforms(t *testing.T) {
+	for _, link := range []layers.LinkType{layers.LinkTypeLinuxSLL2, layers.LinkTypeNull} {
+		sum := checkBytes(t, writePcap(t, link, true, conversation(cli6, srv6, 77, 3000000000)), Options{Workers: 2})
+		if sum.Connections != 1 || sum.Failing != 0 || sum.Conns[0].Client != cli6.String() {
+			t.Fatalf("%v: %v\n%s", link, sum, reportText(sum))
+		}
+	}
+}
