@@ -47,10 +47,10 @@ func writeBenchCapture(path string, cs captureSpec) (int, error) {
 		payload[i] = byte(i * 7)
 	}
 	type conn struct {
-		cli, srv   netip.AddrPort
-		iss, irs   spec.Seq
-		step, sent int
-		size       int
+		cli, srv       netip.AddrPort
+		cliSYN, srvSYN spec.Seq // the sequence numbers of the two SYNs
+		step, sent     int
+		size           int
 	}
 	t := time.Unix(1700000000, 0)
 	segs := 0
@@ -75,7 +75,7 @@ func writeBenchCapture(path string, cs captureSpec) (int, error) {
 		made++
 		a := netip.AddrFrom4([4]byte{192, 0, 2, byte(1 + made%200)})
 		return &conn{cli: netip.AddrPortFrom(a, uint16(10000+made/200)), srv: netip.MustParseAddrPort("192.0.2.250:80"),
-			iss: spec.Seq(next()), irs: spec.Seq(next()), size: cs.Reply}
+			cliSYN: spec.Seq(next()), srvSYN: spec.Seq(next()), size: cs.Reply}
 	}
 	const req = 120
 	for made < cs.Conns || len(open) > 0 {
@@ -85,23 +85,23 @@ func writeBenchCapture(path string, cs captureSpec) (int, error) {
 		for i := 0; i < len(open); i++ {
 			c := open[i]
 			var err error
-			cseq, sseq := c.iss+1+req, c.irs+1+spec.Seq(c.sent)
+			cseq, sseq := c.cliSYN+1+req, c.srvSYN+1+spec.Seq(c.sent)
 			switch {
 			case c.step == 0:
-				err = emit(true, c, c.iss, 0, spec.SYN, 0)
+				err = emit(true, c, c.cliSYN, 0, spec.SYN, 0)
 			case c.step == 1:
-				err = emit(false, c, c.irs, c.iss+1, spec.SYN|spec.ACK, 0)
+				err = emit(false, c, c.srvSYN, c.cliSYN+1, spec.SYN|spec.ACK, 0)
 			case c.step == 2:
-				err = emit(true, c, c.iss+1, c.irs+1, spec.ACK|spec.PSH, req)
+				err = emit(true, c, c.cliSYN+1, c.srvSYN+1, spec.ACK|spec.PSH, req)
 			case c.sent < c.size:
 				// Two segments of mixed sizes, then the client's ACK.
 				for k := 0; k < 2 && c.sent < c.size && err == nil; k++ {
 					n := min(64+int(next()%1385), c.size-c.sent)
-					err = emit(false, c, c.irs+1+spec.Seq(c.sent), cseq, spec.ACK, n)
+					err = emit(false, c, c.srvSYN+1+spec.Seq(c.sent), cseq, spec.ACK, n)
 					c.sent += n
 				}
 				if err == nil {
-					err = emit(true, c, cseq, c.irs+1+spec.Seq(c.sent), spec.ACK, 0)
+					err = emit(true, c, cseq, c.srvSYN+1+spec.Seq(c.sent), spec.ACK, 0)
 				}
 				c.step--
 			case c.step >= 3:

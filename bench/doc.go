@@ -24,6 +24,10 @@
 //	go run ./bench -gen   # rewrite bench/promela/tcp.pml
 //	go run ./bench -from DIR/results.json   # render a kept run again
 //
+// The report is printed; it is written to a file only when -out names
+// one, and -out docs/performance.md (the committed report) is refused with
+// -quick, whose figures are not the docs'.
+//
 // -quick runs the two smallest configurations and shorter endpoint and
 // porcupine runs (under a minute). The explorer comparison needs spin and
 // gcc (Debian packages spin and gcc).

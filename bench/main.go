@@ -22,14 +22,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	quick := fs.Bool("quick", false, "run the two smallest configurations only (under a minute)")
-	out := fs.String("out", "docs/performance.md", "write the report to this file (\"\" = do not write)")
+	out := fs.String("out", "", "also write the report to this `file` (docs/performance.md to update the docs; never with -quick); by default it is only printed")
 	work := fs.String("work", "", "directory for configurations, Promela models and verifiers (default: a new temporary directory, removed at the end)")
 	gen := fs.Bool("gen", false, "rewrite "+promela.RefFile+" from the generator and exit")
 	from := fs.String("from", "", "render the report from FILE, the results.json of an earlier run's -work directory, instead of measuring; with -parts, measure those parts again and keep the others from FILE")
 	parts := fs.String("parts", "explorer,endpoint,lin", "the comparisons to run, comma-separated: explorer (against SPIN), endpoint (against Linux TCP), lin (porcupine at scale)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./bench [-quick] [-out FILE] [-work DIR] | go run ./bench -gen\n\n"+
-			"Runs tcpcheck's explorer and SPIN on the same configurations and writes a table.\nRun it from the repository root.\n\nflags:\n")
+			"Runs tcpcheck's explorer and SPIN on the same configurations and prints a report.\n"+
+			"Run it from the repository root; -out %s updates the docs (a full run only).\n\nflags:\n", docsReport)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -37,6 +38,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "bench: unexpected argument %q; see -h\n", fs.Arg(0))
+		return 2
+	}
+	if err := checkOut(*out, *quick); err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
 	partsSet := false
@@ -130,6 +135,39 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return finish(rep, *out, stdout, stderr)
+}
+
+// docsReport is the committed report: written only when -out names it.
+const docsReport = "docs/performance.md"
+
+// checkOut refuses, before anything is measured, an -out that cannot be
+// written, and -quick with the docs' report: a quick run's figures are
+// not the docs' (and from whatever machine ran it).
+func checkOut(out string, quick bool) error {
+	if out == "" {
+		return nil
+	}
+	if quick {
+		abs, err1 := filepath.Abs(out)
+		docs, err2 := filepath.Abs(docsReport)
+		if err1 != nil || err2 != nil || abs == docs || filepath.Base(filepath.Dir(abs))+"/"+filepath.Base(abs) == docsReport {
+			return fmt.Errorf("-out %s with -quick: a quick run never writes the docs' report; drop -quick, or -out another file", out)
+		}
+	}
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		return fmt.Errorf("-out %s is a directory; give a file", out)
+	}
+	dir := filepath.Dir(out)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("-out %s: the directory %s does not exist; create it or give another path", out, dir)
+	}
+	f, err := os.CreateTemp(dir, ".bench-probe-*")
+	if err != nil {
+		return fmt.Errorf("-out %s cannot be written: %v", out, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
 }
 
 // remeasured is Remeasured of a report that may be nil.

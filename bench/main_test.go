@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestFlags(t *testing.T) {
@@ -121,5 +124,59 @@ func TestReportSaysWhatWasRemeasured(t *testing.T) {
 	rep.write(&b)
 	if !strings.Contains(b.String(), "The explorer part was measured again by `go run ./bench -from results.json -parts explorer`") {
 		t.Errorf("a partly remeasured run does not say which part:\n%s", b.String()[:400])
+	}
+}
+
+// TestWritesTheDocsOnlyWhenAsked: a run prints its report and writes no
+// file unless -out names one; -quick never writes docs/performance.md, and
+// an -out that cannot be written is refused before anything is measured
+// (issue 22: go run ./bench -quick overwrote the committed report).
+func TestWritesTheDocsOnlyWhenAsked(t *testing.T) {
+	results := filepath.Join(t.TempDir(), "results.json")
+	if err := saveReport(sample(1000), results); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.Mkdir("docs", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const committed = "the committed report\n"
+	if err := os.WriteFile("docs/performance.md", []byte(committed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unchanged := func(what string) {
+		t.Helper()
+		if b, _ := os.ReadFile("docs/performance.md"); string(b) != committed {
+			t.Errorf("%s changed docs/performance.md", what)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-from", results}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "# ") {
+		t.Fatalf("-from: exit %d, stdout %.100q, stderr %q", code, stdout.String(), stderr.String())
+	}
+	unchanged("a run without -out")
+	for _, args := range [][]string{
+		{"-quick", "-out", "docs/performance.md"},
+		{"-quick", "-out", "./docs/../docs/performance.md"},
+		{"-quick", "-out", filepath.Join(dir, "docs", "performance.md")},
+		{"-out", "/nonexistent/performance.md"},
+	} {
+		stderr.Reset()
+		t0 := time.Now()
+		if code := run(args, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "-out") {
+			t.Errorf("%q: exit %d, stderr %q; want 2 naming -out", args, code, stderr.String())
+		}
+		if time.Since(t0) > time.Second {
+			t.Errorf("%q: refused only after %v", args, time.Since(t0))
+		}
+		unchanged(strings.Join(args, " "))
+	}
+	stdout.Reset()
+	if code := run([]string{"-from", results, "-out", "docs/performance.md"}, &stdout, io.Discard); code != 0 {
+		t.Fatalf("-from -out: exit %d", code)
+	}
+	if b, _ := os.ReadFile("docs/performance.md"); string(b) != stdout.String() {
+		t.Error("-out docs/performance.md did not write the report printed")
 	}
 }

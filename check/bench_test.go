@@ -9,15 +9,11 @@ import (
 
 // BenchmarkExplore measures distinct states per second and bytes per
 // stored state (Result.BytesPerState) in fingerprint mode, on one and two
-// workers:
+// workers, on the model's "large" preset (more than ten million states),
+// invariants only. The engine alone is measured by check/engine's
+// BenchmarkRun.
 //
-//   - model: the model's "large" preset (more than ten million states),
-//     invariants only;
-//   - grid: the engine alone, on a toy whose successor function costs next
-//     to nothing: a 4-dimensional box of side 57 (10,556,001 states,
-//     32-byte keys, 8 moves per point).
-//
-// Run with: go test -run XXX -bench . -benchtime 1x ./check
+// Run with: go test -run '^$' -bench . -benchtime 1x ./check/...
 func BenchmarkExplore(b *testing.B) {
 	cfg, err := model.Preset("large")
 	if err != nil {
@@ -43,21 +39,6 @@ func BenchmarkExplore(b *testing.B) {
 				b.ReportMetric(float64(res.States)/res.Seconds, "states/s")
 				b.ReportMetric(res.BytesPerState, "bytes/state")
 				b.ReportMetric(float64(res.States), "states")
-			}
-		})
-	}
-	for _, workers := range []int{1, 2} {
-		b.Run(fmt.Sprintf("grid/workers=%d", workers), func(b *testing.B) {
-			for b.Loop() {
-				out, err := run(&grid{d: 4, m: 57, k: 32}, engineOpts{workers: workers})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if out.states != 57*57*57*57 {
-					b.Fatalf("%d states", out.states)
-				}
-				b.ReportMetric(float64(out.states)/out.seconds, "states/s")
-				b.ReportMetric(float64(out.peakBytes)/float64(out.states), "bytes/state")
 			}
 		})
 	}

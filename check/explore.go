@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcpcheck/tcpcheck/check/engine"
 	"github.com/tcpcheck/tcpcheck/model"
 )
 
@@ -69,6 +70,10 @@ type Options struct {
 	// with them. Not available with Bitstate. An error stops the walk and
 	// is returned by Explore.
 	Visited func(fps []uint64) error
+	// Stop, when closed, stops the run as a limit does (within a chunk of
+	// states): the result is Incomplete with Limit "interrupted", and
+	// carries the statistics so far. A command closes it on Ctrl-C.
+	Stop <-chan struct{}
 }
 
 // Shard splits a run so that N processes (machines of a CI matrix or a
@@ -88,22 +93,9 @@ type Shard struct {
 	SplitWidth int
 }
 
-// Storage says how the run stored its visited states and what that risks.
-type Storage struct {
-	Mode string // "exact", "fingerprint" or "bitstate"
-	// Bits is the size of the bit table (bitstate) or of a fingerprint,
-	// Hashes the bits set per state (bitstate).
-	Bits   int64
-	Hashes int
-	// HashFactor is the bits of the table per state stored (bitstate), as
-	// SPIN prints it: coverage is near complete when it is above 100.
-	HashFactor float64
-	// ExpectedMissed is the expected number of reachable states that were
-	// not explored because they were taken for states already visited:
-	// hash collisions of the fingerprints, or, in bitstate mode, states
-	// whose bits were all already set. 0 in exact mode.
-	ExpectedMissed float64
-}
+// Storage says how the run stored its visited states and what that risks;
+// see [engine.Storage].
+type Storage = engine.Storage
 
 // ShardInfo says what part of the state space a sharded run explored.
 type ShardInfo struct {
@@ -222,37 +214,37 @@ func Explore(sys *model.System, opt Options) (*Result, error) {
 		}
 		sp.props = keep
 	}
-	eo := engineOpts{workers: opt.Workers, exact: opt.Exact, maxDepth: opt.MaxDepth, maxStates: opt.MaxStates,
-		timeout: opt.Timeout, quiescence: opt.Quiescence, progress: opt.Progress,
-		bitstate: opt.Bitstate, hashes: opt.BitstateHashes, visited: opt.Visited}
+	eo := engine.Options{Workers: opt.Workers, Exact: opt.Exact, MaxDepth: opt.MaxDepth, MaxStates: opt.MaxStates,
+		Timeout: opt.Timeout, Quiescence: opt.Quiescence, Progress: opt.Progress,
+		Bitstate: opt.Bitstate, BitstateHashes: opt.BitstateHashes, Visited: opt.Visited, Stop: opt.Stop}
 	if err := storageOpts(&eo, opt); err != nil {
 		return nil, err
 	}
-	if eo.workers == 0 {
-		eo.workers = runtime.GOMAXPROCS(0)
+	if eo.Workers == 0 {
+		eo.Workers = runtime.GOMAXPROCS(0)
 	}
-	out, err := run(sp, eo)
+	out, err := engine.Run(sp, eo)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{
-		Limit:       out.limit,
-		States:      out.states,
-		Transitions: out.transitions,
-		Depth:       out.depth,
-		Seconds:     out.seconds,
-		Workers:     min(eo.workers, 255),
-		Deadlocks:   out.deadlocks,
-		Coverage:    Coverage{Rows: len(out.covered)},
+		Limit:       out.Limit,
+		States:      out.States,
+		Transitions: out.Transitions,
+		Depth:       out.Depth,
+		Seconds:     out.Seconds,
+		Workers:     min(eo.Workers, 255),
+		Deadlocks:   out.Deadlocks,
+		Coverage:    Coverage{Rows: len(out.Covered)},
 	}
-	if out.states > 0 {
-		res.BytesPerState = float64(out.peakBytes) / float64(out.states)
+	if out.States > 0 {
+		res.BytesPerState = float64(out.PeakBytes) / float64(out.States)
 	}
-	res.Storage = out.storage
-	if eo.shardN > 1 {
-		res.Shard = &ShardInfo{I: eo.shardI, N: eo.shardN, SplitDepth: out.splitDepth, Frontier: out.frontier, Owned: out.owned}
+	res.Storage = out.Storage
+	if eo.ShardN > 1 {
+		res.Shard = &ShardInfo{I: eo.ShardI, N: eo.ShardN, SplitDepth: out.SplitDepth, Frontier: out.Frontier, Owned: out.Owned}
 	}
-	for r, c := range out.covered {
+	for r, c := range out.Covered {
 		if c {
 			res.Coverage.Covered = append(res.Coverage.Covered, r)
 		} else {
@@ -267,7 +259,7 @@ func Explore(sys *model.System, opt Options) (*Result, error) {
 		names = append(names, model.QuiescenceName)
 	}
 	violated := ""
-	if out.violated {
+	if out.Violated {
 		v, err := sp.violation(out)
 		if err != nil {
 			return nil, err
@@ -280,17 +272,17 @@ func Explore(sys *model.System, opt Options) (*Result, error) {
 		switch {
 		case n == violated:
 			pr.Verdict = Violated
-		case out.violated || !out.complete:
-		case n == model.QuiescenceName && !out.quiesced:
+		case out.Violated || !out.Complete:
+		case n == model.QuiescenceName && !out.Quiesced:
 		default:
 			pr.Verdict = Ok
 		}
 		res.Properties = append(res.Properties, pr)
 	}
 	switch {
-	case out.violated:
+	case out.Violated:
 		res.Verdict = Violated
-	case !out.complete:
+	case !out.Complete:
 		res.Verdict = Incomplete
 	default:
 		res.Verdict = Ok
@@ -304,7 +296,7 @@ func Explore(sys *model.System, opt Options) (*Result, error) {
 }
 
 // storageOpts checks the storage and shard options and copies them to eo.
-func storageOpts(eo *engineOpts, opt Options) error {
+func storageOpts(eo *engine.Options, opt Options) error {
 	if opt.Bitstate != 0 {
 		if opt.Bitstate < 10 || opt.Bitstate > 40 {
 			return fmt.Errorf("check: bitstate table of 2^%d bits: use 10..40 (2^30 bits is 128 MiB)", opt.Bitstate)
@@ -319,8 +311,8 @@ func storageOpts(eo *engineOpts, opt Options) error {
 	if opt.BitstateHashes != 0 && (opt.Bitstate == 0 || opt.BitstateHashes < 1 || opt.BitstateHashes > 8) {
 		return fmt.Errorf("check: %d bitstate hashes: use 1..8, with Bitstate set", opt.BitstateHashes)
 	}
-	if eo.hashes == 0 {
-		eo.hashes = 3
+	if eo.BitstateHashes == 0 {
+		eo.BitstateHashes = 3
 	}
 	sh := opt.Shard
 	if sh.N != 0 || sh.I != 0 {
@@ -332,9 +324,9 @@ func storageOpts(eo *engineOpts, opt Options) error {
 		}
 	}
 	if sh.N > 1 {
-		eo.shardI, eo.shardN, eo.splitWidth = sh.I, sh.N, sh.SplitWidth
-		if eo.splitWidth == 0 {
-			eo.splitWidth = 256
+		eo.ShardI, eo.ShardN, eo.SplitWidth = sh.I, sh.N, sh.SplitWidth
+		if eo.SplitWidth == 0 {
+			eo.SplitWidth = 256
 		}
 	}
 	return nil
@@ -350,10 +342,14 @@ func newModelSpace(sys *model.System) *modelSpace {
 	return &modelSpace{sys: sys, props: sys.Invariants()}
 }
 
-func (m *modelSpace) keySize() int { return model.KeySize }
-func (m *modelSpace) numRows() int { return len(m.sys.Rows()) }
+// KeySize is the size of a model.Key.
+func (m *modelSpace) KeySize() int { return model.KeySize }
 
-func (m *modelSpace) initial() [][]byte {
+// Rows is the number of rows of the table, the labels of transitions.
+func (m *modelSpace) Rows() int { return len(m.sys.Rows()) }
+
+// Initial returns the keys of System.Init.
+func (m *modelSpace) Initial() [][]byte {
 	var out [][]byte
 	for _, k := range m.sys.Init() {
 		out = append(out, k[:])
@@ -361,7 +357,8 @@ func (m *modelSpace) initial() [][]byte {
 	return out
 }
 
-func (m *modelSpace) newExpander() expander {
+// NewExpander returns a successor generator with its own buffer.
+func (m *modelSpace) NewExpander() engine.Expander {
 	return &modelExp{m: m, buf: make([]model.Transition, 0, 64)}
 }
 
@@ -370,7 +367,8 @@ type modelExp struct {
 	buf []model.Transition
 }
 
-func (x *modelExp) next(k []byte, keys []byte, rows []int32) ([]byte, []int32) {
+// Next appends the keys and rows of System.Next's successors of k.
+func (x *modelExp) Next(k []byte, keys []byte, rows []int32) ([]byte, []int32) {
 	x.buf = x.m.sys.Next(model.Key(k), x.buf[:0])
 	for i := range x.buf {
 		t := &x.buf[i]
@@ -380,7 +378,9 @@ func (x *modelExp) next(k []byte, keys []byte, rows []int32) ([]byte, []int32) {
 	return keys, rows
 }
 
-func (x *modelExp) violated(k []byte) int {
+// Violated returns the index in m.props of the first property k breaks,
+// or -1.
+func (x *modelExp) Violated(k []byte) int {
 	key := (*model.Key)(k)
 	for i, p := range x.m.props {
 		if !p.Holds(*key) {
@@ -390,22 +390,23 @@ func (x *modelExp) violated(k []byte) int {
 	return -1
 }
 
-func (x *modelExp) quiescent(k []byte) bool { return x.m.sys.Quiescent(model.Key(k)) }
+// Quiescent is System.Quiescent.
+func (x *modelExp) Quiescent(k []byte) bool { return x.m.sys.Quiescent(model.Key(k)) }
 
 // maxNext is how many successors of a stuck state a Violation shows.
 const maxNext = 4
 
 // violation rebuilds the counterexample by re-running Next along the
 // successor numbers the engine recorded.
-func (m *modelSpace) violation(out *outcome) (*Violation, error) {
+func (m *modelSpace) violation(out *engine.Result) (*Violation, error) {
 	inits := m.sys.Init()
-	if len(out.path) == 0 || out.path[0] >= len(inits) {
+	if len(out.Path) == 0 || out.Path[0] >= len(inits) {
 		return nil, errors.New("check: internal error: bad counterexample path")
 	}
-	v := &Violation{Init: inits[out.path[0]]}
+	v := &Violation{Init: inits[out.Path[0]]}
 	k := v.Init
 	var buf []model.Transition
-	for i, j := range out.path[1:] {
+	for i, j := range out.Path[1:] {
 		buf = m.sys.Next(k, buf[:0])
 		if j >= len(buf) {
 			return nil, fmt.Errorf("check: internal error: step %d takes successor %d of %d (is Next deterministic?)", i+1, j, len(buf))
@@ -413,9 +414,9 @@ func (m *modelSpace) violation(out *outcome) (*Violation, error) {
 		v.Trace = append(v.Trace, buf[j])
 		k = buf[j].To
 	}
-	if out.prop == propQuiesce {
+	if out.Property == engine.PropQuiescence {
 		v.Property = model.QuiescenceName
-		if out.deadlock {
+		if out.Deadlock {
 			v.Note = "deadlock: the last state has no successor and is not quiescent"
 		} else {
 			v.Note = "no quiescent state (both sides CLOSED or LISTEN, users done, network empty) is reachable from the last state"
@@ -423,7 +424,7 @@ func (m *modelSpace) violation(out *outcome) (*Violation, error) {
 			v.Next = append(v.Next, buf[:min(len(buf), maxNext)]...)
 		}
 	} else {
-		v.Property = m.props[out.prop].Name
+		v.Property = m.props[out.Property].Name
 	}
 	return v, nil
 }

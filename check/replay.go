@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/tcpcheck/tcpcheck/check/engine"
 	"github.com/tcpcheck/tcpcheck/model"
 )
 
@@ -59,12 +60,12 @@ func Replay(sys *model.System, v *Violation) error {
 // replayStuck checks that no quiescent state is reachable from k.
 func replayStuck(sys *model.System, k model.Key) error {
 	sp := &stuckSpace{modelSpace: newModelSpace(sys), from: k}
-	out, err := run(sp, engineOpts{})
+	out, err := engine.Run(sp, engine.Options{})
 	if err != nil {
 		return err
 	}
-	if out.violated {
-		return fmt.Errorf("check: replay: a quiescent state is reachable from the last state in %d steps", len(out.path)-1)
+	if out.Violated {
+		return fmt.Errorf("check: replay: a quiescent state is reachable from the last state in %d steps", len(out.Path)-1)
 	}
 	return nil
 }
@@ -76,14 +77,20 @@ type stuckSpace struct {
 	from model.Key
 }
 
-func (s *stuckSpace) initial() [][]byte { return [][]byte{s.from[:]} }
+// Initial is the one state explored from.
+func (s *stuckSpace) Initial() [][]byte { return [][]byte{s.from[:]} }
 
-func (s *stuckSpace) newExpander() expander { return stuckExp{s.modelSpace.newExpander().(*modelExp)} }
+// NewExpander returns the model's successors with quiescence as the only
+// violation.
+func (s *stuckSpace) NewExpander() engine.Expander {
+	return stuckExp{s.modelSpace.NewExpander().(*modelExp)}
+}
 
 type stuckExp struct{ *modelExp }
 
-func (x stuckExp) violated(k []byte) int {
-	if x.quiescent(k) {
+// Violated reports a quiescent state as the violation (number 0).
+func (x stuckExp) Violated(k []byte) int {
+	if x.Quiescent(k) {
 		return 0
 	}
 	return -1

@@ -10,12 +10,14 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/tcpcheck/tcpcheck/check/engine"
 	"github.com/tcpcheck/tcpcheck/model"
 )
 
@@ -537,6 +539,28 @@ func (s *shardIn) readTrailer() (*shardResult, error) {
 	return &sr, nil
 }
 
+// configDiff lists the fields in which configuration b (JSON) differs
+// from a: "loss=2, not 1; dup=0, not 1".
+func configDiff(a, b []byte) string {
+	var ma, mb map[string]json.RawMessage
+	if json.Unmarshal(a, &ma) != nil || json.Unmarshal(b, &mb) != nil {
+		return fmt.Sprintf("%s, not %s", b, a)
+	}
+	keys := slices.Sorted(maps.Keys(ma))
+	for k := range mb {
+		if _, ok := ma[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	var d []string
+	for _, k := range keys {
+		if !bytes.Equal(ma[k], mb[k]) {
+			d = append(d, fmt.Sprintf("%s=%s, not %s", k, mb[k], ma[k]))
+		}
+	}
+	return strings.Join(d, "; ")
+}
+
 // sameRun says how two headers differ in what must be the same in every
 // shard of a run, or "" if they do not.
 func sameRun(a, b shardHeader) string {
@@ -548,7 +572,7 @@ func sameRun(a, b shardHeader) string {
 	case a.Mutant != b.Mutant:
 		return fmt.Sprintf("mutant %q, not %q", b.Mutant, a.Mutant)
 	case !bytes.Equal(a.Config, b.Config):
-		return fmt.Sprintf("another configuration (%s, not %s)", b.Config, a.Config)
+		return "another configuration: " + configDiff(a.Config, b.Config)
 	case !slices.Equal(a.Properties, b.Properties):
 		return fmt.Sprintf("other properties (%s, not %s)", strings.Join(b.Properties, ","), strings.Join(a.Properties, ","))
 	case a.Storage != b.Storage:
@@ -794,7 +818,7 @@ func (m *Merged) combine(h shardHeader, union int64) {
 		r.BytesPerState = float64(m.MaxPeakBytes) / float64(union)
 		m.Overlap = float64(m.SumStates) / float64(union)
 	}
-	r.Storage = Storage{Mode: h.Storage, ExpectedMissed: fingerprintMissed(union)}
+	r.Storage = Storage{Mode: h.Storage, ExpectedMissed: engine.FingerprintMissed(union)}
 	if h.Storage == "fingerprint" {
 		r.Storage.Bits = 64
 	}

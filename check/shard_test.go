@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tcpcheck/tcpcheck/check/engine"
 	"github.com/tcpcheck/tcpcheck/model"
 )
 
@@ -193,7 +194,7 @@ func TestMergeVerdicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Result.Verdict != Incomplete || m.Result.Limit != limitStates || len(m.Why) == 0 {
+	if m.Result.Verdict != Incomplete || m.Result.Limit != engine.LimitStates || len(m.Why) == 0 {
 		t.Errorf("a shard stopped by max-states: verdict %s, limit %q, why %q", m.Result.Verdict, m.Result.Limit, m.Why)
 	}
 }

@@ -257,10 +257,10 @@ func TestMemFaultsDeterministic(t *testing.T) {
 		}
 		if !bytes.Equal(gotB, up) || !bytes.Equal(gotA, down) {
 			a.mu.Lock()
-			t.Logf("A: %s una=%d nxt=%d wnd=%d buf=%d sent=%d retries=%d rtx=%v rec=%v fin=%v/%v", ca.state, ca.sndUna-ca.iss, ca.sndNxt-ca.iss, ca.sndWnd, len(ca.sndBuf), ca.sentText(), ca.retries, ca.rtx.at, ca.inRecovery, ca.finPending, ca.finSent)
+			t.Logf("A: %s una=%d nxt=%d wnd=%d buf=%d sent=%d retries=%d rtx=%v rec=%v fin=%v/%v", ca.tcb.State(), ca.tcb.SndUna()-issOf(ca), ca.tcb.SndNxt()-issOf(ca), ca.tcb.SndWnd(), len(ca.sndBuf), ca.sentText(), ca.retries, ca.rtx.at, ca.inRecovery, ca.finPending, ca.tcb.FinSent())
 			a.mu.Unlock()
 			b.mu.Lock()
-			t.Logf("B: %s rcvnxt=%d held=%d rcvbuf=%d wnd=%d", cb.state, cb.rcvNxt-cb.irs, len(cb.held), len(cb.rcvBuf), cb.rcvWnd())
+			t.Logf("B: %s rcvnxt=%d held=%d rcvbuf=%d wnd=%d", cb.tcb.State(), cb.tcb.RcvNxt()-irsOf(cb), len(cb.held), len(cb.rcvBuf), cb.rcvWnd())
 			b.mu.Unlock()
 			t.Fatalf("seed %d: B got %d of %d bytes, A got %d of %d (eof %v %v)", seed, len(gotB), len(up), len(gotA), len(down), eofA, eofB)
 		}
@@ -289,12 +289,12 @@ func TestFlowControlSlowReader(t *testing.T) {
 	if _, err := ca.Write(data); err != nil {
 		t.Fatal(err)
 	}
-	if ca.sndShift != 2 || cb.rcvShift != 2 || ca.rcvShift != 2 {
-		t.Fatalf("window scale shifts %d/%d/%d, want 2 (200000 octets >> 2 fit 16 bits)", ca.sndShift, cb.rcvShift, ca.rcvShift)
+	if ca.tcb.SndShift() != 2 || cb.tcb.RcvShift() != 2 || ca.tcb.RcvShift() != 2 {
+		t.Fatalf("window scale shifts %d/%d/%d, want 2 (200000 octets >> 2 fit 16 bits)", ca.tcb.SndShift(), cb.tcb.RcvShift(), ca.tcb.RcvShift())
 	}
 	clock.Advance(5 * time.Minute) // probes run, the window stays shut
 	a.mu.Lock()
-	acked := int(ca.sndUna.Sub(ca.iss + 1))
+	acked := int(ca.tcb.SndUna().Sub(issOf(ca) + 1))
 	a.mu.Unlock()
 	b.mu.Lock()
 	buffered := len(cb.rcvBuf)

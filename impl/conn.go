@@ -40,7 +40,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			// text the user had not read, and io.EOF would claim it all
 			// arrived (the rapid suite of check/live/conform found this).
 			return 0, c.err
-		case c.finRcvd:
+		case c.eof:
 			return 0, io.EOF
 		case c.deleted:
 			return 0, net.ErrClosed
@@ -76,8 +76,8 @@ func (c *Conn) Write(p []byte) (int, error) {
 			return total, os.ErrDeadlineExceeded
 		}
 		space := s.opt.SendBuffer - len(c.sndBuf)
-		canQueue := c.state == spec.Established || c.state == spec.CloseWait ||
-			c.state == spec.SynSent || c.state == spec.SynReceived
+		canQueue := c.tcb.State() == spec.Established || c.tcb.State() == spec.CloseWait ||
+			c.tcb.State() == spec.SynSent || c.tcb.State() == spec.SynReceived
 		if space > 0 || !canQueue {
 			chunk := p[:min(len(p), max(space, 0))]
 			if err := c.handle(spec.Send, nil, chunk); err != nil {
@@ -155,7 +155,7 @@ func (c *Conn) Abort() error {
 func (c *Conn) State() spec.State {
 	c.s.mu.Lock()
 	defer c.s.unlock()
-	return c.state
+	return c.tcb.State()
 }
 
 // LocalAddr returns the local TCP endpoint (the link's IP and the port).

@@ -87,9 +87,9 @@ func (l *Listener) cookieSYN(key connKey, in *segment) {
 	s := l.s
 	s.stats.SynCookies++
 	c := s.newConn(key, spec.Listen)
-	c.passive, c.cookie, c.stateless = true, true, true
+	c.cookie, c.stateless = true, true
 	c.handle(spec.SegSYN, in, nil)
-	if c.state == spec.SynReceived {
+	if c.tcb.State() == spec.SynReceived {
 		c.handle(spec.UserTimeout, nil, nil)
 	}
 }
@@ -117,12 +117,12 @@ func (l *Listener) cookieACK(key connKey, in *segment) (handled bool) {
 	}
 	if len(l.queue) >= s.opt.Backlog || len(s.conns) >= s.opt.MaxConns {
 		s.stats.CookieDrops++
-		s.traceExtra(s.newConn(key, spec.Listen), false, in, "valid SYN cookie, but the accept queue or connection cap is full")
+		s.traceExtra(s.newConn(key, spec.Listen), false, in, ExtraCookieFull)
 		return true
 	}
 	s.stats.CookiesAccepted++
 	c := s.newConn(key, spec.Listen)
-	c.passive, c.listener, c.inBacklog = true, l, true
+	c.listener, c.inBacklog = l, true
 	c.cookie, c.cookieISS, c.replay = true, iss, true
 	l.pending++
 	s.conns[key] = c
@@ -130,7 +130,7 @@ func (l *Listener) cookieACK(key connKey, in *segment) (handled bool) {
 		Window: in.h.Window, MSS: uint16(mss)}}
 	c.handle(spec.SegSYN, syn, nil)
 	c.replay = false
-	if c.state != spec.SynReceived || c.deleted {
+	if c.tcb.State() != spec.SynReceived || c.deleted {
 		return true
 	}
 	c.segmentArrives(in)

@@ -76,10 +76,10 @@ func segmentInState(t *testing.T, k uint8, data []byte) {
 		key = connKey{port: 81, peer: netip.AddrPortFrom(other.ip, 0), peerPort: 5000}
 		c = nil
 	default:
-		key, rcvNxt, sndUna = c.key, c.rcvNxt, c.sndUna
-		if c.state != r.state {
+		key, rcvNxt, sndUna = c.key, c.tcb.RcvNxt(), c.tcb.SndUna()
+		if c.tcb.State() != r.state {
 			hs.s.mu.Unlock()
-			t.Fatalf("recipe reached %s, want %s", c.state, r.state)
+			t.Fatalf("recipe reached %s, want %s", c.tcb.State(), r.state)
 		}
 	}
 	hs.s.mu.Unlock()

@@ -3,7 +3,6 @@ package impl
 import (
 	"time"
 
-	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -14,7 +13,7 @@ import (
 // policy, as Linux's tcp_max_tw_buckets; it gives up part of the
 // protection TIME-WAIT offers against old duplicates (RFC 9293 §3.4.2).
 func (s *Stack) countTimeWait(c *Conn, from spec.State) {
-	was, is := from == spec.TimeWait, c.state == spec.TimeWait && !c.deleted
+	was, is := from == spec.TimeWait, c.tcb.State() == spec.TimeWait && !c.deleted
 	if c.stateless || was == is {
 		return
 	}
@@ -28,7 +27,7 @@ func (s *Stack) countTimeWait(c *Conn, from spec.State) {
 		old := s.timeWait[0]
 		s.timeWait[0] = nil
 		s.timeWait = s.timeWait[1:]
-		if old.deleted || old.state != spec.TimeWait {
+		if old.deleted || old.tcb.State() != spec.TimeWait {
 			continue
 		}
 		s.stats.TimeWaitEvicted++
@@ -36,14 +35,14 @@ func (s *Stack) countTimeWait(c *Conn, from spec.State) {
 		old.handle(spec.TimeWaitTimeout, nil, nil)
 	}
 	// Forget entries that left TIME-WAIT, so the queue stays bounded.
-	for len(s.timeWait) > 0 && (s.timeWait[0].deleted || s.timeWait[0].state != spec.TimeWait) {
+	for len(s.timeWait) > 0 && (s.timeWait[0].deleted || s.timeWait[0].tcb.State() != spec.TimeWait) {
 		s.timeWait[0] = nil
 		s.timeWait = s.timeWait[1:]
 	}
 	if len(s.timeWait) > 2*s.twCount+64 {
 		live := s.timeWait[:0]
 		for _, x := range s.timeWait {
-			if !x.deleted && x.state == spec.TimeWait {
+			if !x.deleted && x.tcb.State() == spec.TimeWait {
 				live = append(live, x)
 			}
 		}
@@ -71,7 +70,7 @@ func (c *Conn) heard() {
 // timers watch the peer) and Options.KeepAlive set.
 func (c *Conn) armKeepAlive(now time.Time, outstanding bool) {
 	idle := c.s.opt.KeepAlive
-	if idle <= 0 || outstanding || !c.state.Synchronized() || c.state == spec.TimeWait {
+	if idle <= 0 || outstanding || !c.tcb.State().Synchronized() || c.tcb.State() == spec.TimeWait {
 		c.ka.stop()
 		return
 	}
@@ -99,9 +98,10 @@ func (c *Conn) onKeepAlive() {
 	c.kaProbes++
 	c.s.stats.KeepAliveProbes++
 	c.out = c.out[:0]
-	c.emit(wire.Header{Seq: c.sndNxt - 1, Ack: c.rcvNxt, Flags: spec.ACK}, nil)
+	probe := c.tcb.KeepAlive()
+	c.emit(header(&probe), nil)
 	if len(c.out) > 0 {
-		c.s.traceExtraOut(c, c.out[0], "keepalive probe (RFC 1122 §4.2.3.6)")
+		c.s.traceExtraOut(c, c.out[0], ExtraKeepAlive)
 	}
-	c.armKeepAlive(c.s.clock.Now(), c.sndNxt != c.sndUna)
+	c.armKeepAlive(c.s.clock.Now(), c.tcb.SndNxt() != c.tcb.SndUna())
 }

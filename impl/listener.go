@@ -32,13 +32,12 @@ func (l *Listener) segmentArrives(key connKey, in *segment) {
 			return
 		}
 		c := s.newConn(key, spec.Listen)
-		c.passive = true
 		c.handle(e, in, nil)
 		return
 	}
 	if len(s.conns) >= s.opt.MaxConns {
 		s.stats.ConnLimitDrops++
-		s.traceExtra(s.newConn(key, spec.Listen), false, in, "connection cap reached")
+		s.traceExtra(s.newConn(key, spec.Listen), false, in, ExtraCapReached)
 		return
 	}
 	if len(l.queue)+l.pending >= s.opt.Backlog {
@@ -49,11 +48,11 @@ func (l *Listener) segmentArrives(key connKey, in *segment) {
 		// The backlog is full: the SYN is not processed at all, as if it
 		// had been lost; the peer retransmits it.
 		s.stats.BacklogDrops++
-		s.traceExtra(s.newConn(key, spec.Listen), false, in, "backlog full")
+		s.traceExtra(s.newConn(key, spec.Listen), false, in, ExtraBacklogFull)
 		return
 	}
 	c := s.newConn(key, spec.Listen)
-	c.passive, c.listener, c.inBacklog = true, l, true
+	c.listener, c.inBacklog = l, true
 	l.pending++
 	s.conns[key] = c
 	c.handle(e, in, nil)
@@ -152,5 +151,5 @@ func (l *Listener) Addr() net.Addr {
 func (l *Listener) State() spec.State {
 	l.s.mu.Lock()
 	defer l.s.unlock()
-	return l.tcb.state
+	return l.tcb.tcb.State()
 }

@@ -50,7 +50,7 @@ func TestRandomSegments(t *testing.T) {
 			switch k := r.IntN(20); {
 			case k < 12:
 				a.s.mu.Lock()
-				rcvNxt, sndUna, sndNxt := c.rcvNxt, c.sndUna, c.sndNxt
+				rcvNxt, sndUna, sndNxt := c.tcb.RcvNxt(), c.tcb.SndUna(), c.tcb.SndNxt()
 				a.s.mu.Unlock()
 				var hdr wire.Header
 				hdr.Flags = flags[r.IntN(len(flags))]
@@ -115,10 +115,10 @@ func checkTCB(t *testing.T, seed uint64, step int, s *Stack, c *Conn) {
 	defer s.mu.Unlock()
 	fail := func(format string, args ...any) {
 		t.Helper()
-		t.Fatalf("seed %d step %d, %s: "+format, append([]any{seed, step, c.state}, args...)...)
+		t.Fatalf("seed %d step %d, %s: "+format, append([]any{seed, step, c.tcb.State()}, args...)...)
 	}
 	if c.deleted {
-		if c.state != spec.Closed && c.state != spec.Listen {
+		if c.tcb.State() != spec.Closed && c.tcb.State() != spec.Listen {
 			fail("deleted but not CLOSED")
 		}
 		if s.conns[c.key] == c {
@@ -126,9 +126,9 @@ func checkTCB(t *testing.T, seed uint64, step int, s *Stack, c *Conn) {
 		}
 		return
 	}
-	if c.state.HasTCB() && c.issChosen {
-		if c.sndNxt.LessThan(c.sndUna) {
-			fail("SND.NXT %d before SND.UNA %d", c.sndNxt, c.sndUna)
+	if c.tcb.State().HasTCB() && hasISS(c) {
+		if c.tcb.SndNxt().LessThan(c.tcb.SndUna()) {
+			fail("SND.NXT %d before SND.UNA %d", c.tcb.SndNxt(), c.tcb.SndUna())
 		}
 		if c.sentText() > len(c.sndBuf) {
 			fail("%d octets sent but only %d in the send buffer", c.sentText(), len(c.sndBuf))
@@ -141,3 +141,10 @@ func checkTCB(t *testing.T, seed uint64, step int, s *Stack, c *Conn) {
 		fail("hold queue of %d segments, %d octets", len(c.held), c.heldBytes)
 	}
 }
+
+// issOf and irsOf return a connection's ISS and IRS (0 before they exist).
+func issOf(c *Conn) spec.Seq { s, _ := c.tcb.ISS(); return s }
+func irsOf(c *Conn) spec.Seq { s, _ := c.tcb.IRS(); return s }
+
+// hasISS reports whether the connection has chosen its ISS.
+func hasISS(c *Conn) bool { _, ok := c.tcb.ISS(); return ok }

@@ -280,10 +280,13 @@ func (s *Stack) input(from netip.AddrPort, b []byte) {
 
 // newConn returns an unregistered connection for key in state st.
 func (s *Stack) newConn(key connKey, st spec.State) *Conn {
-	c := &Conn{s: s, key: key, state: st, wake: make(chan struct{}),
+	c := &Conn{s: s, key: key, tcb: spec.NewTCB(), wake: make(chan struct{}),
 		local:  netip.AddrPortFrom(s.local.Addr(), key.port),
 		remote: netip.AddrPortFrom(key.peer.Addr(), key.peerPort),
-		mss:    536, rto: s.opt.RTOInitial}
+		rto:    s.opt.RTOInitial}
+	if st == spec.Listen {
+		c.tcb = spec.NewListenTCB()
+	}
 	c.rd.init(s)
 	c.wd.init(s)
 	return c
@@ -475,7 +478,7 @@ func (s *Stack) Connections() []ConnInfo {
 		out = append(out, ConnInfo{Local: netip.AddrPortFrom(s.local.Addr(), p), State: spec.Listen})
 	}
 	for _, c := range s.sortedConns() {
-		out = append(out, ConnInfo{Local: c.local, Remote: c.remote, State: c.state, RecvQ: len(c.rcvBuf), SendQ: len(c.sndBuf)})
+		out = append(out, ConnInfo{Local: c.local, Remote: c.remote, State: c.tcb.State(), RecvQ: len(c.rcvBuf), SendQ: len(c.sndBuf)})
 	}
 	return out
 }

@@ -27,6 +27,19 @@ func (g *segment) segLen() uint32 {
 	return n
 }
 
+// view returns what the TCB reads of the segment.
+func (g *segment) view() spec.Segment {
+	h := &g.h
+	return spec.Segment{Seq: h.Seq, Ack: h.Ack, Flags: h.Flags, Window: h.Window, Len: uint32(len(g.payload)),
+		MSS: h.MSS, HasWScale: h.HasWScale, WScale: h.WScale}
+}
+
+// header returns the wire header of a segment the TCB sends; emit fills in
+// the ports and the window.
+func header(s *spec.Segment) wire.Header {
+	return wire.Header{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, MSS: s.MSS, HasWScale: s.HasWScale, WScale: s.WScale}
+}
+
 func (g *segment) trace() *Segment {
 	return &Segment{Header: g.h, Len: len(g.payload)}
 }
@@ -37,34 +50,27 @@ type Conn struct {
 	s             *Stack
 	key           connKey
 	local, remote netip.AddrPort
-	state         spec.State
-	passive       bool
 	listener      *Listener // for a child not yet accepted
 	inBacklog     bool      // counted in listener.pending
 
-	// Send sequence variables (RFC 9293 §3.3.1).
-	iss, sndUna, sndNxt spec.Seq
-	issChosen           bool
-	sndWnd              uint32
-	sndWL1, sndWL2      spec.Seq
-	maxSndWnd           uint32
-	sndBuf              []byte   // text from sndBufSeq on: unacknowledged, then unsent
-	sndBufSeq           spec.Seq // sequence number of sndBuf[0]
-	sndStore            []byte   // sndBuf's backing array, reused (queueAppend)
-	finPending          bool     // CLOSE was called: FIN goes after the queued text
-	finSent             bool     // the FIN is at SND.NXT-1
-	mss                 int      // largest text we put in a segment
-	sndShift, rcvShift  uint8    // window scale shifts (RFC 7323 §2.3); 0 unless both SYNs carried the option
-	peerWS              bool     // the peer's SYN carried the window scale option
+	// The state and the sequence variables (RFC 9293 §3.3.1): spec's TCB,
+	// which alone says what an action does to them. eff is the effect of
+	// the action being carried out, kept to reuse its storage.
+	tcb spec.TCB
+	eff spec.Effect
 
-	// Receive sequence variables.
-	irs, rcvNxt spec.Seq
-	rcvAdvEdge  spec.Seq // RCV.NXT + RCV.WND as last advertised: the window never shrinks
-	rcvBuf      []byte   // in-order text the user has not read
-	rcvStore    []byte   // rcvBuf's backing array, reused (queueAppend)
-	finRcvd     bool     // the peer's FIN has been accepted
-	held        []*segment
-	heldBytes   int
+	// Send buffer.
+	sndBuf     []byte   // text from sndBufSeq on: unacknowledged, then unsent
+	sndBufSeq  spec.Seq // sequence number of sndBuf[0]
+	sndStore   []byte   // sndBuf's backing array, reused (queueAppend)
+	finPending bool     // CLOSE was called: FIN goes after the queued text
+
+	// Receive buffer.
+	rcvAdvEdge spec.Seq // RCV.NXT + RCV.WND as last advertised: the window never shrinks
+	rcvBuf     []byte   // in-order text the user has not read
+	rcvStore   []byte   // rcvBuf's backing array, reused (queueAppend)
+	held       []*segment
+	heldBytes  int
 
 	// Retransmission (RFC 6298) and loss recovery (RFC 5681, RFC 6582).
 	srtt, rttvar, rto time.Duration
@@ -84,6 +90,7 @@ type Conn struct {
 
 	// User side.
 	connected  bool
+	eof        bool  // the peer's FIN was accepted: reads end with io.EOF after the text
 	err        error // what the user sees once the connection failed
 	userClosed bool  // Close or Abort was called: no more reads
 	deleted    bool
@@ -103,6 +110,7 @@ type Conn struct {
 	cookieISS spec.Seq // the cookie, when the TCB is re-created from an ACK
 	stateless bool     // the TCB is not kept: no timers
 	replay    bool     // re-creating the TCB: the step's segments were sent before, do not send them again
+	draining  bool     // stepping a segment from the hold queue
 
 	// Keepalive (RFC 1122 §4.2.3.6).
 	ka        ctimer
@@ -116,26 +124,39 @@ const invalidACKInterval = 500 * time.Millisecond
 
 // ctx fills the guards' view of the TCB and of the segment in.
 func (c *Conn) ctx(in *segment) spec.Ctx {
-	x := spec.Ctx{SndUna: c.sndUna, SndNxt: c.sndNxt, RcvNxt: c.rcvNxt, RcvWnd: c.rcvWnd(),
-		MaxSndWnd: c.maxSndWnd, FinSent: c.finSent, Passive: c.passive}
-	if in != nil {
-		x.SegSeq, x.SegAck, x.SegLen, x.SegFlags = in.h.Seq, in.h.Ack, in.segLen(), in.h.Flags
+	if in == nil {
+		return c.tcb.Ctx(nil, c.rcvWnd())
 	}
-	return x
+	v := in.view()
+	return c.tcb.Ctx(&v, c.rcvWnd())
 }
+
+// params are the endpoint's inputs to spec's TCB: its receive window, its
+// options, what is queued to send; the ISS when the action chooses one.
+func (c *Conn) params(a spec.Action) spec.Params {
+	p := spec.Params{RcvWnd: c.rcvWnd(), MSS: uint16(c.s.opt.MSS), WScale: !c.cookie, Shift: c.s.wantShift(),
+		Unsent: uint32(len(c.sndBuf) - c.sentText()), FinQueued: c.finPending}
+	if _, have := c.tcb.ISS(); a == spec.SendSYN || a == spec.SendSYNACK && !have {
+		p.ISS = c.chooseISS()
+	}
+	return p
+}
+
+// mss is the most text the connection puts in a segment.
+func (c *Conn) mss() int { return int(c.tcb.SendMSS(uint16(c.s.opt.MSS))) }
 
 // lookup finds the row for event e: with the generated step, or with the
 // test-only table of Options.Table when one was given.
 func (c *Conn) lookup(e spec.Event, x *spec.Ctx) (row int, do []spec.Action, to spec.State) {
 	if m := c.s.machine; m != nil {
-		row = m.StepCtx(c.state, e, x)
+		row = m.StepCtx(c.tcb.State(), e, x)
 		if row < 0 {
 			return -1, nil, 0
 		}
 		r := &m.Rows()[row]
 		return row, r.Do, r.To
 	}
-	row = step(c.state, e, x)
+	row = step(c.tcb.State(), e, x)
 	if row < 0 {
 		return -1, nil, 0
 	}
@@ -151,9 +172,9 @@ func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	x := c.ctx(in)
 	row, do, to := c.lookup(e, &x)
 	if row < 0 {
-		return errorf("no row of the table for %s + %s", c.state, e)
+		return errorf("no row of the table for %s + %s", c.tcb.State(), e)
 	}
-	from := c.state
+	from := c.tcb.State()
 	c.out = c.out[:0]
 	c.ackedNew = false
 	c.invalid = in != nil && in.segLen() == 0 &&
@@ -169,10 +190,10 @@ func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 			err = e
 		}
 	}
-	c.state = to
+	c.tcb.Enter(to)
 	if tr := s.opt.Tracer.Transition; tr != nil {
-		t := Transition{Time: s.clock.Now(), Local: c.local, Remote: c.remote, From: from, Event: e, Row: row, To: c.state,
-			Out: slices.Clone(c.out), Replayed: c.replay}
+		t := Transition{Time: s.clock.Now(), Local: c.local, Remote: c.remote, From: from, Event: e, Row: row, To: to,
+			Out: slices.Clone(c.out), Replayed: c.replay, Held: c.draining}
 		if in != nil {
 			t.In = in.trace()
 		}
@@ -183,34 +204,59 @@ func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	return err
 }
 
-// do carries out one action.
+// do carries out one action: spec's TCB applies it (the variables, and
+// the segments it sends), and the endpoint does the rest: buffers, timers,
+// RTT estimation and loss recovery, rate limits, the user's signals.
 func (c *Conn) do(a spec.Action, in *segment, data []byte) error {
 	switch a {
-	case spec.Drop:
-	case spec.AcceptSYN:
-		c.acceptSYN(in)
-	case spec.ProcessACK:
-		c.processACK(in)
-	case spec.AcceptText:
-		c.acceptText(in)
-	case spec.AcceptFIN:
-		c.acceptFIN(in)
-	case spec.QueueText:
+	case spec.QueueText, spec.SendText:
 		queueAppend(&c.sndBuf, &c.sndStore, data)
-	case spec.SendSYN:
-		c.chooseISS()
-		c.sendSYN(false)
-	case spec.SendSYNACK:
-		if !c.issChosen {
-			c.chooseISS()
-		}
-		c.sendSYN(true)
-	case spec.SendText:
-		queueAppend(&c.sndBuf, &c.sndStore, data)
-		c.output()
 	case spec.SendFIN:
 		c.finPending = true
-		c.output()
+	case spec.ErrNotExist:
+		return ErrNotExist
+	case spec.ErrExists:
+		return ErrExists
+	case spec.ErrClosing:
+		return ErrClosing
+	}
+	if int(a) >= spec.NumActions {
+		return errorf("action %s is unknown to the endpoint", a)
+	}
+	var v spec.Segment
+	var vp *spec.Segment
+	if in != nil {
+		v = in.view()
+		vp = &v
+	}
+	if a == spec.ProcessACK {
+		c.processACK(in, vp)
+		return nil
+	}
+	_, hadISS := c.tcb.ISS()
+	p := c.params(a)
+	c.eff.Reset()
+	c.tcb.Apply(a, vp, p, &c.eff)
+	out := c.eff.Out
+	switch a {
+	case spec.AcceptSYN:
+		c.rcvAdvEdge = c.tcb.RcvNxt()
+	case spec.AcceptText:
+		if n := c.eff.Deliver; n > 0 && !c.userClosed {
+			queueAppend(&c.rcvBuf, &c.rcvStore, in.payload[c.eff.Skip:c.eff.Skip+n])
+		}
+	case spec.AcceptFIN:
+		c.eof = c.eof || c.eff.EOF
+	case spec.SendSYN, spec.SendSYNACK:
+		if !hadISS {
+			iss, _ := c.tcb.ISS()
+			c.sndBufSeq = iss + 1
+		}
+		c.sendSYN(&out[0])
+	case spec.SendText, spec.SendFIN:
+		for i := range out {
+			c.sendData(&out[i])
+		}
 	case spec.SendACK:
 		if c.invalid {
 			// The reply to an unacceptable segment without text, SYN or
@@ -225,18 +271,18 @@ func (c *Conn) do(a spec.Action, in *segment, data []byte) error {
 			}
 			c.lastInvalidACK = now
 		}
-		c.sendACK()
+		c.emit(header(&out[0]), nil)
 	case spec.SendChallengeACK:
 		if c.challengeAllowed() {
 			c.s.stats.ChallengeACKs++
-			c.sendACK()
+			c.emit(header(&out[0]), nil)
 		}
-	case spec.SendRST:
-		c.emit(wire.Header{Seq: c.sndNxt, Flags: spec.RST}, nil)
-	case spec.ReplyRST:
-		c.replyRST(in)
+	case spec.SendRST, spec.ReplyRST:
+		for i := range out {
+			c.emit(header(&out[i]), nil)
+		}
 	case spec.Retransmit:
-		c.retransmit()
+		c.retransmit(out)
 	case spec.StartTimeWait:
 		c.tw.set(c, c.s.clock.Now().Add(2*c.s.opt.MSL), c.onTimeWait)
 	case spec.SignalConnected:
@@ -250,16 +296,8 @@ func (c *Conn) do(a spec.Action, in *segment, data []byte) error {
 		c.fail(ErrConnRefused)
 	case spec.SignalTimeout:
 		c.fail(ErrTimeout)
-	case spec.ErrNotExist:
-		return ErrNotExist
-	case spec.ErrExists:
-		return ErrExists
-	case spec.ErrClosing:
-		return ErrClosing
 	case spec.DeleteTCB:
 		c.delete()
-	default:
-		return errorf("action %s is unknown to the endpoint", a)
 	}
 	return nil
 }
@@ -282,54 +320,44 @@ func (c *Conn) kill(err error) {
 	c.notify()
 }
 
-func (c *Conn) chooseISS() {
+// chooseISS returns the ISS for a new connection: the cookie of a SYN
+// cookie connection (when re-created from its ACK, the cookie that ACK
+// acknowledges), else the keyed hash of RFC 6528.
+func (c *Conn) chooseISS() spec.Seq {
 	switch {
 	case c.replay:
-		c.iss = c.cookieISS
+		return c.cookieISS
 	case c.cookie:
-		c.iss = c.s.makeCookie(c.key, c.irs, c.mss)
-	default:
-		c.iss = c.s.isn(c.local, c.remote)
+		irs, _ := c.tcb.IRS()
+		return c.s.makeCookie(c.key, irs, c.mss())
 	}
-	c.issChosen = true
-	c.sndUna, c.sndNxt = c.iss, c.iss+1
-	c.sndBufSeq = c.iss + 1
+	return c.s.isn(c.local, c.remote)
 }
 
-// acceptSYN records the peer's SYN: IRS, RCV.NXT, its window and MSS.
-func (c *Conn) acceptSYN(in *segment) {
-	c.irs = in.h.Seq
-	c.rcvNxt = in.h.Seq + 1
-	c.rcvAdvEdge = c.rcvNxt
-	c.sndWnd, c.sndWL1, c.sndWL2 = uint32(in.h.Window), in.h.Seq, in.h.Ack // a SYN's window is never scaled
-	c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
-	// Window scaling holds when both SYNs carry the option: we always put
-	// it in our SYN, and in our SYN,ACK only when the peer's SYN had it
-	// (RFC 7323 §2.2). Shifts above 14 are taken as 14 (§2.3).
-	c.peerWS = in.h.HasWScale && !c.cookie // a cookie cannot hold the shift
-	c.sndShift, c.rcvShift = 0, 0
-	if c.peerWS {
-		c.sndShift, c.rcvShift = min(in.h.WScale, 14), c.s.wantShift()
-	}
-	peer := 536 // RFC 9293 §3.7.1: the default when no MSS option is received
-	if in.h.MSS != 0 {
-		peer = int(in.h.MSS)
-	}
-	c.mss = min(peer, c.s.opt.MSS)
-}
-
-// processACK updates SND.UNA, the send buffer, the RTT estimate and the
-// send window (RFC 9293 §3.10.7.4 fifth check, RFC 6298, RFC 5681), then
-// sends whatever queued text the window now allows.
-func (c *Conn) processACK(in *segment) {
+// processACK carries out process-ACK: spec's TCB moves SND.UNA and the
+// send window (RFC 9293 §3.10.7.4 fifth check); the endpoint frees the
+// acknowledged text, samples the RTT (RFC 6298) and counts duplicate ACKs
+// for fast retransmit and NewReno (RFC 5681, RFC 6582). Sending what an
+// opened window now allows is the table's decision: the rows that process
+// an ACK in a state that may send list send text.
+func (c *Conn) processACK(in *segment, v *spec.Segment) {
 	h := in.h
 	if !h.Flags.Has(spec.ACK) {
 		return
 	}
 	ack := h.Ack
+	una, nxt := c.tcb.SndUna(), c.tcb.SndNxt()
+	// A duplicate ACK (RFC 5681 §2): nothing new acknowledged, no text,
+	// SYN or FIN, something outstanding, and the window it offers
+	// unchanged (condition (e); our own duplicate ACKs keep the window
+	// last advertised). Judged before the TCB takes the segment.
+	dup := ack == una && len(in.payload) == 0 && !h.Flags.Has(spec.FIN) && !h.Flags.Has(spec.SYN) &&
+		nxt != una && uint32(h.Window)<<c.tcb.SndShift() == c.tcb.SndWnd()
+	c.eff.Reset()
+	c.tcb.Apply(spec.ProcessACK, v, c.params(spec.ProcessACK), &c.eff)
 	now := c.s.clock.Now()
 	switch {
-	case c.sndUna.LessThan(ack) && ack.LessEq(c.sndNxt):
+	case c.eff.Acked > 0:
 		// Free the acknowledged text; the SYN and FIN octets hold none.
 		if ack.LessThan(c.sndBufSeq) {
 			// Only the SYN is acknowledged.
@@ -342,7 +370,6 @@ func (c *Conn) processACK(in *segment) {
 				c.sndStore = keepStore(c.sndStore)
 			}
 		}
-		c.sndUna = ack
 		c.ackedNew = true
 		c.retries = 0
 		c.dupAcks = 0
@@ -362,23 +389,20 @@ func (c *Conn) processACK(in *segment) {
 		if c.inRecovery {
 			if ack.LessThan(c.recover) {
 				// A partial ACK: the next hole is lost too (RFC 6582 §3.2).
-				c.resend(c.sndUna)
+				c.resend(c.tcb.SndUna())
 				c.markResend()
 			} else {
 				c.inRecovery = false
 			}
 		}
-	case ack == c.sndUna && len(in.payload) == 0 && !h.Flags.Has(spec.FIN) && !h.Flags.Has(spec.SYN) &&
-		c.sndNxt != c.sndUna && uint32(h.Window)<<c.sndShift == c.sndWnd:
-		// A duplicate ACK (RFC 5681 §2): on the third, retransmit at once.
-		// A changed window makes it a window update instead (condition
-		// (e)); our own duplicate ACKs keep the window last advertised.
+	case dup:
+		// On the third duplicate ACK, retransmit at once.
 		c.dupAcks++
 		switch {
 		case c.dupAcks == 3 && !c.inRecovery:
-			c.inRecovery, c.recover = true, c.sndNxt
+			c.inRecovery, c.recover = true, nxt
 			c.rttOn = false
-			c.resend(c.sndUna)
+			c.resend(una)
 			c.markResend()
 		case c.inRecovery:
 			// Each segment beyond the hole draws at most one duplicate
@@ -388,30 +412,18 @@ func (c *Conn) processACK(in *segment) {
 			// too, so send it again now rather than at the RTO.
 			c.dupSince++
 			if c.dupSince > c.markFlight+3 {
-				c.resend(c.sndUna)
+				c.resend(una)
 				c.markResend()
 			}
 		}
 	default:
 		c.resendIfStale(in)
 	}
-	// Window update (RFC 9293 §3.10.7.4, SND.WL1 and SND.WL2), scaled
-	// except on a SYN (RFC 7323 §2.3).
-	if c.sndWL1.LessThan(h.Seq) || c.sndWL1 == h.Seq && c.sndWL2.LessEq(ack) {
-		wnd := uint32(h.Window)
-		if !h.Flags.Has(spec.SYN) {
-			wnd <<= c.sndShift
-		}
-		c.sndWnd, c.sndWL1, c.sndWL2 = wnd, h.Seq, ack
-		c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
-		if c.sndWnd == 0 {
-			// The peer is alive and says wait: zero-window probes do not
-			// count towards giving up (RFC 9293 §3.8.6.1).
-			c.retries = 0
-		}
+	if c.eff.WindowUpdated && c.tcb.SndWnd() == 0 {
+		// The peer is alive and says wait: zero-window probes do not
+		// count towards giving up (RFC 9293 §3.8.6.1).
+		c.retries = 0
 	}
-	// Sending what an opened window now allows is the table's decision:
-	// the rows that process an ACK in a state that may send list send text.
 }
 
 // sampleRTT updates SRTT, RTTVAR and RTO (RFC 6298 §2.2, §2.3).
@@ -433,39 +445,6 @@ func (c *Conn) clampRTO(d time.Duration) time.Duration {
 	return min(max(d, c.s.opt.RTOMin), c.s.opt.RTOMax)
 }
 
-// acceptText appends the in-order text of in to the receive buffer and
-// advances RCV.NXT (RFC 9293 §3.10.7.4 seventh check). Text before RCV.NXT
-// was received already and is skipped.
-func (c *Conn) acceptText(in *segment) {
-	text, seq := in.payload, in.h.Seq
-	if seq.LessThan(c.rcvNxt) {
-		skip := c.rcvNxt.Sub(seq)
-		if uint64(skip) >= uint64(len(text)) {
-			return
-		}
-		text, seq = text[skip:], c.rcvNxt
-	}
-	if seq != c.rcvNxt {
-		return
-	}
-	if w := int(c.rcvWnd()); len(text) > w {
-		text = text[:w]
-	}
-	if !c.userClosed {
-		queueAppend(&c.rcvBuf, &c.rcvStore, text)
-	}
-	c.rcvNxt = c.rcvNxt.Add(uint32(len(text)))
-}
-
-// acceptFIN advances RCV.NXT over the peer's FIN once all text before it
-// is in (RFC 9293 §3.10.7.4 eighth check).
-func (c *Conn) acceptFIN(in *segment) {
-	if fin := in.h.Seq.Add(uint32(len(in.payload))); fin == c.rcvNxt && !c.finRcvd {
-		c.rcvNxt++
-		c.finRcvd = true
-	}
-}
-
 // rcvWnd is RCV.WND: the free receive buffer, but never less than what
 // was advertised (the right edge does not move left, RFC 9293 §3.8.6).
 func (c *Conn) rcvWnd() uint32 {
@@ -474,10 +453,10 @@ func (c *Conn) rcvWnd() uint32 {
 		free = c.s.opt.RecvBuffer
 	}
 	w := uint32(max(free, 0))
-	if adv := c.rcvAdvEdge.Sub(c.rcvNxt); c.rcvNxt.LessThan(c.rcvAdvEdge) && adv > w {
-		w = adv
+	if nxt := c.tcb.RcvNxt(); nxt.LessThan(c.rcvAdvEdge) && c.rcvAdvEdge.Sub(nxt) > w {
+		w = c.rcvAdvEdge.Sub(nxt)
 	}
-	return min(w, 65535<<c.rcvShift)
+	return min(w, 65535<<c.tcb.RcvShift())
 }
 
 // resendIfStale resends the hole at SND.UNA when in, a segment with text
@@ -487,9 +466,9 @@ func (c *Conn) rcvWnd() uint32 {
 // its text and are not duplicate ACKs, so without this only the RTO would
 // notice.
 func (c *Conn) resendIfStale(in *segment) {
-	if in.h.Flags.Has(spec.ACK) && in.h.Ack == c.sndUna && c.inRecovery && c.sndNxt != c.sndUna && c.hasRTT &&
+	if una := c.tcb.SndUna(); in.h.Flags.Has(spec.ACK) && in.h.Ack == una && c.inRecovery && c.tcb.SndNxt() != una && c.hasRTT &&
 		c.s.clock.Now().Sub(c.resentAt) > max(4*c.srtt, c.s.opt.RTOMin/20) {
-		c.resend(c.sndUna)
+		c.resend(c.tcb.SndUna())
 		c.markResend()
 	}
 }
@@ -498,7 +477,8 @@ func (c *Conn) resendIfStale(in *segment) {
 func (c *Conn) markResend() {
 	c.resentAt = c.s.clock.Now()
 	c.dupSince = 0
-	c.markFlight = (int(c.sndNxt.Sub(c.sndUna)) + c.mss - 1) / max(c.mss, 1)
+	mss := c.mss()
+	c.markFlight = (int(c.tcb.SndNxt().Sub(c.tcb.SndUna())) + mss - 1) / max(mss, 1)
 }
 
 // emit sends a segment to the peer, filling in ports and window.
@@ -507,18 +487,19 @@ func (c *Conn) emit(h wire.Header, payload []byte) {
 	h.SrcPort, h.DstPort = c.key.port, c.key.peerPort
 	if !h.Flags.Has(spec.RST) {
 		w := c.rcvWnd()
-		if c.sameWnd && c.rcvNxt.LessThan(c.rcvAdvEdge) {
-			w = c.rcvAdvEdge.Sub(c.rcvNxt) // a duplicate ACK repeats the window (RFC 5681 §2 (e))
+		nxt, shift := c.tcb.RcvNxt(), c.tcb.RcvShift()
+		if c.sameWnd && nxt.LessThan(c.rcvAdvEdge) {
+			w = c.rcvAdvEdge.Sub(nxt) // a duplicate ACK repeats the window (RFC 5681 §2 (e))
 		}
 		if h.Flags.Has(spec.SYN) {
 			w = min(w, 65535) // a SYN's window is never scaled
 			h.Window = uint16(w)
 		} else {
-			h.Window = uint16(min(w>>c.rcvShift, 65535))
-			w = uint32(h.Window) << c.rcvShift
+			h.Window = uint16(min(w>>shift, 65535))
+			w = uint32(h.Window) << shift
 		}
 		if h.Flags.Has(spec.ACK) {
-			c.rcvAdvEdge = c.rcvNxt.Add(w)
+			c.rcvAdvEdge = nxt.Add(w)
 		}
 	}
 	if c.replay {
@@ -539,137 +520,88 @@ func (c *Conn) emit(h wire.Header, payload []byte) {
 	}
 }
 
-func (c *Conn) sendSYN(withACK bool) {
-	h := wire.Header{Seq: c.iss, Flags: spec.SYN, MSS: uint16(c.s.opt.MSS)}
-	if withACK {
-		h.Flags |= spec.ACK
-		h.Ack = c.rcvNxt
-	}
-	if !withACK || c.peerWS {
-		h.HasWScale, h.WScale = true, c.s.wantShift()
-	}
+// sendSYN sends our SYN or SYN,ACK, timing the round trip unless it is a
+// retransmission (Karn) or the replay of a cookie connection.
+func (c *Conn) sendSYN(syn *spec.Segment) {
 	if !c.rttOn && c.retries == 0 && !c.replay { // a replayed SYN,ACK left earlier, at an unknown time
-		c.rttOn, c.rttSeq, c.rttStart = true, c.iss+1, c.s.clock.Now()
+		c.rttOn, c.rttSeq, c.rttStart = true, syn.Seq+1, c.s.clock.Now()
 	}
-	c.emit(h, nil)
+	c.emit(header(syn), nil)
 }
 
+// sendACK sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> outside a row: a
+// duplicate ACK or a window update.
 func (c *Conn) sendACK() {
-	c.emit(wire.Header{Seq: c.sndNxt, Ack: c.rcvNxt, Flags: spec.ACK}, nil)
+	a := c.tcb.ACK()
+	c.emit(header(&a), nil)
 }
 
-// replyRST answers a segment that has no connection to go to
-// (RFC 9293 §3.10.7.1): <SEQ=SEG.ACK><CTL=RST> if it has an ACK, else
-// <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
-func (c *Conn) replyRST(in *segment) {
-	if in == nil {
-		return
-	}
-	if in.h.Flags.Has(spec.ACK) {
-		c.emit(wire.Header{Seq: in.h.Ack, Flags: spec.RST}, nil)
-		return
-	}
-	c.emit(wire.Header{Seq: 0, Ack: in.h.Seq.Add(in.segLen()), Flags: spec.RST | spec.ACK}, nil)
-}
-
-// sentText is the number of text octets sent (SND.NXT less SYN and FIN).
+// sentText is the number of text octets of sndBuf sent (SND.NXT less the
+// FIN, from sndBufSeq on).
 func (c *Conn) sentText() int {
-	n := int(c.sndNxt.Sub(c.sndBufSeq))
-	if c.finSent {
+	n := int(c.tcb.SndNxt().Sub(c.sndBufSeq))
+	if c.tcb.FinSent() {
 		n--
 	}
 	return max(n, 0)
 }
 
-// output sends the queued text the send window allows, in segments of at
-// most MSS, and then the FIN once CLOSE was called and no text is left
-// (RFC 9293 §3.10.2 and §3.10.4; sender SWS avoidance of §3.8.6.2.1).
-func (c *Conn) output() {
-	for !c.finSent {
-		off := c.sentText()
-		unsent := len(c.sndBuf) - off
-		inFlight := int(c.sndNxt.Sub(c.sndUna))
-		avail := int(c.sndWnd) - inFlight
-		n := min(unsent, avail, c.mss)
-		if n <= 0 {
-			if unsent == 0 && c.finPending {
-				c.sendData(off, 0, true)
-			}
-			return
-		}
-		if n < c.mss && n < unsent && inFlight > 0 {
-			return // wait for a full segment's worth of window
-		}
-		c.sendData(off, n, c.finPending && n == unsent)
-	}
-}
-
-// sendData sends n octets of new text from sndBuf[off:], with FIN when fin.
-func (c *Conn) sendData(off, n int, fin bool) {
-	h := wire.Header{Seq: c.sndNxt, Ack: c.rcvNxt, Flags: spec.ACK}
-	if n > 0 {
-		h.Flags |= spec.PSH
-	}
-	if fin {
-		h.Flags |= spec.FIN
-	}
-	end := c.sndNxt.Add(uint32(n))
-	if fin {
-		end++
-	}
+// sendData sends a segment of new text (and FIN) that spec's TCB put at
+// SND.NXT, with its text from the send buffer, timing the round trip
+// when no segment is timed.
+func (c *Conn) sendData(g *spec.Segment) {
 	if !c.rttOn {
-		c.rttOn, c.rttSeq, c.rttStart = true, end, c.s.clock.Now()
+		c.rttOn, c.rttSeq, c.rttStart = true, g.Seq.Add(g.SegLen()), c.s.clock.Now()
 	}
-	c.sndNxt = end
-	c.finSent = c.finSent || fin
-	c.emit(h, c.sndBuf[off:off+n])
+	off := int(g.Seq.Sub(c.sndBufSeq))
+	c.emit(header(g), c.sndBuf[off:off+int(g.Len)])
 }
 
 // resend sends again the segment that starts at seq, an unacknowledged
-// sequence number: the SYN (or SYN,ACK), up to MSS octets of text, and the
-// FIN if it follows them.
+// sequence number (spec.TCB.Resend says which): loss recovery's
+// retransmission of a hole.
 func (c *Conn) resend(seq spec.Seq) {
 	c.s.stats.Retransmits++
 	c.rttOn = false // Karn: no RTT sample once anything was sent twice
-	if seq == c.iss {
-		c.sendSYN(c.state == spec.SynReceived)
+	g, ok := c.tcb.Resend(seq, c.params(spec.Retransmit))
+	if !ok {
 		return
 	}
-	off := int(seq.Sub(c.sndBufSeq))
-	sent := c.sentText()
-	if off < 0 || off > sent {
-		return
-	}
-	n := min(c.mss, sent-off)
-	fin := c.finSent && off+n == sent
-	h := wire.Header{Seq: seq, Ack: c.rcvNxt, Flags: spec.ACK}
-	if n > 0 {
-		h.Flags |= spec.PSH
-	}
-	if fin {
-		h.Flags |= spec.FIN
-	}
-	c.emit(h, c.sndBuf[off:off+n])
+	c.resent(&g)
 }
 
-// retransmit is the action of the retransmission timeout (RFC 6298 §5.4-5.6):
-// back off the timer and resend the earliest unacknowledged segment, or,
-// with nothing unacknowledged and the peer's window zero, probe the window
-// (RFC 9293 §3.8.6.1).
-func (c *Conn) retransmit() {
+// resent sends a retransmitted segment with its text.
+func (c *Conn) resent(g *spec.Segment) {
+	if g.Flags.Has(spec.SYN) {
+		c.sendSYN(g)
+		return
+	}
+	off := int(g.Seq.Sub(c.sndBufSeq))
+	if off < 0 || off+int(g.Len) > len(c.sndBuf) {
+		return
+	}
+	c.emit(header(g), c.sndBuf[off:off+int(g.Len)])
+}
+
+// retransmit is the rest of the retransmission timeout (RFC 6298
+// §5.4-5.6), around the segment spec's TCB resends (out): back off the
+// timer, stop timing, and enter recovery; with nothing unacknowledged, out
+// is a window probe (RFC 9293 §3.8.6.1).
+func (c *Conn) retransmit(out []spec.Segment) {
 	c.retries++
 	c.rto = min(c.rto*2, c.s.opt.RTOMax)
 	c.rttOn = false // Karn: no sample from a retransmitted segment
-	if c.sndNxt != c.sndUna {
-		c.inRecovery, c.recover, c.dupAcks = true, c.sndNxt, 0
-		c.resend(c.sndUna)
+	if len(out) == 0 {
+		return
+	}
+	if una, nxt := c.tcb.SndUna(), c.tcb.SndNxt(); nxt != una {
+		c.inRecovery, c.recover, c.dupAcks = true, nxt, 0
+		c.s.stats.Retransmits++
+		c.resent(&out[0])
 		c.markResend()
 		return
 	}
-	// A window probe in the manner of Linux: an old sequence number and
-	// no text, which the peer must answer with an ACK carrying its window
-	// (RFC 9293 §3.10.7.4 first check); it occupies no sequence space.
-	c.emit(wire.Header{Seq: c.sndUna - 1, Ack: c.rcvNxt, Flags: spec.ACK}, nil)
+	c.emit(header(&out[0]), nil)
 }
 
 // delete discards the TCB: timers stop, the connection leaves the stack's
@@ -695,22 +627,23 @@ func (c *Conn) delete() {
 // user timers (RFC 6298 §5.1-5.3) and wakes the user.
 func (c *Conn) after() {
 	defer c.notify()
-	if c.deleted || !c.state.HasTCB() || c.stateless {
+	st := c.tcb.State()
+	if c.deleted || !st.HasTCB() || c.stateless {
 		return
 	}
 	now := c.s.clock.Now()
-	outstanding := c.sndNxt != c.sndUna
-	probe := !outstanding && c.sndWnd == 0 && len(c.sndBuf) > c.sentText() && c.state.Synchronized()
+	outstanding := c.tcb.SndNxt() != c.tcb.SndUna()
+	probe := !outstanding && c.tcb.SndWnd() == 0 && len(c.sndBuf) > c.sentText() && st.Synchronized()
 	switch {
-	case c.state == spec.TimeWait || !(outstanding || probe):
+	case !st.Runs(spec.TimerRetransmit) || !(outstanding || probe):
 		c.rtx.stop()
 	case !c.rtx.armed() || c.ackedNew:
 		c.rtx.set(c, now.Add(c.rto), c.onRTO)
 	}
 	switch {
-	case outstanding && c.state != spec.TimeWait && (!c.ut.armed() || c.ackedNew):
+	case outstanding && st.Runs(spec.TimerUser) && (!c.ut.armed() || c.ackedNew):
 		c.ut.set(c, now.Add(c.s.opt.UserTimeout), c.onUserTimeout)
-	case c.state == spec.FinWait2 && c.userClosed:
+	case st == spec.FinWait2 && c.userClosed:
 		// An orphaned FIN-WAIT-2 (the user has closed) must not wait for
 		// the peer for ever: the user timeout bounds it.
 		if !c.ut.armed() {
@@ -730,10 +663,10 @@ func (c *Conn) notify() {
 
 // retryLimit is how many retransmissions the current state allows.
 func (c *Conn) retryLimit() int {
-	switch c.state {
-	case spec.SynSent:
+	switch c.tcb.State().RetryClass() {
+	case spec.RetrySYN:
 		return c.s.opt.SynRetries
-	case spec.SynReceived:
+	case spec.RetrySYNACK:
 		return c.s.opt.SynAckRetries
 	}
 	return c.s.opt.DataRetries
@@ -763,12 +696,12 @@ func (c *Conn) segmentArrives(in *segment) {
 	if (e == spec.SegData || e == spec.SegFIN) && c.holds() {
 		x := c.ctx(in)
 		if spec.IsSeqOK(&x) {
-			if end := c.rcvNxt.Add(x.RcvWnd); end.LessThan(in.h.Seq.Add(uint32(len(in.payload)))) {
+			if end := x.RcvNxt.Add(x.RcvWnd); end.LessThan(in.h.Seq.Add(uint32(len(in.payload)))) {
 				in.payload = in.payload[:end.Sub(in.h.Seq)]
 				in.h.Flags &^= spec.FIN
 				e = spec.Classify(in.h.Flags, len(in.payload))
 			}
-			if c.rcvNxt.LessThan(in.h.Seq) {
+			if x.RcvNxt.LessThan(in.h.Seq) {
 				c.hold(in)
 				return
 			}
@@ -818,14 +751,9 @@ func (c *Conn) mergeHeld(in *segment) *segment {
 	return out
 }
 
-// holds reports whether the state receives text that may come out of order.
-func (c *Conn) holds() bool {
-	switch c.state {
-	case spec.SynReceived, spec.Established, spec.FinWait1, spec.FinWait2:
-		return true
-	}
-	return false
-}
+// holds reports whether the state holds text that comes out of order
+// (spec.State.HoldsOutOfOrder).
+func (c *Conn) holds() bool { return c.tcb.State().HoldsOutOfOrder() }
 
 const maxHeld = 256
 
@@ -835,13 +763,13 @@ func (c *Conn) hold(in *segment) {
 	s := c.s
 	for _, g := range c.held {
 		if g.h.Seq == in.h.Seq && len(g.payload) >= len(in.payload) {
-			c.extraACK(in, "duplicate of a held out-of-order segment")
+			c.extraACK(in, ExtraHeldDup)
 			return
 		}
 	}
 	if len(c.held) >= maxHeld || c.heldBytes+len(in.payload) > s.opt.RecvBuffer {
 		s.stats.HeldDrops++
-		s.traceExtra(c, false, in, "out of order, hold queue full: dropped")
+		s.traceExtra(c, false, in, ExtraHeldDropped)
 		return
 	}
 	g := &segment{h: in.h, payload: append([]byte(nil), in.payload...)}
@@ -856,7 +784,7 @@ func (c *Conn) hold(in *segment) {
 	})
 	c.held = slices.Insert(c.held, i, g)
 	c.heldBytes += len(g.payload)
-	c.extraACK(in, "out of order: held")
+	c.extraACK(in, ExtraHeld)
 }
 
 // extraACK reports the held segment and sends the duplicate ACK.
@@ -867,7 +795,7 @@ func (c *Conn) extraACK(in *segment, why string) {
 	c.sendACK()
 	c.sameWnd = false
 	if len(c.out) > 0 {
-		c.s.traceExtraOut(c, c.out[0], "duplicate ACK for out-of-order text")
+		c.s.traceExtraOut(c, c.out[0], ExtraDupACK)
 	}
 	c.notify()
 }
@@ -877,22 +805,25 @@ func (c *Conn) drainHeld() {
 	for len(c.held) > 0 && !c.deleted && c.holds() {
 		g := c.held[0]
 		end := g.h.Seq.Add(g.segLen())
-		if c.rcvNxt.LessThan(g.h.Seq) {
+		nxt := c.tcb.RcvNxt()
+		if nxt.LessThan(g.h.Seq) {
 			return
 		}
 		c.held = c.held[1:]
 		c.heldBytes -= len(g.payload)
-		if end.LessEq(c.rcvNxt) {
+		if end.LessEq(nxt) {
 			continue // all of it arrived again meanwhile
 		}
 		// Its acknowledgment is as old as its arrival: the segments that
 		// filled the gap may have moved SND.UNA far past it, beyond the
 		// RFC 5961 §5.2 range, which would drop the text. Its ACK was in
 		// range when it arrived, so it is presented acknowledging SND.UNA.
-		if g.h.Flags.Has(spec.ACK) && g.h.Ack.LessThan(c.sndUna) {
-			g.h.Ack = c.sndUna
+		if una := c.tcb.SndUna(); g.h.Flags.Has(spec.ACK) && g.h.Ack.LessThan(una) {
+			g.h.Ack = una
 		}
+		c.draining = true
 		c.handle(spec.Classify(g.h.Flags, len(g.payload)), g, nil)
+		c.draining = false
 	}
 }
 
@@ -901,17 +832,17 @@ func (c *Conn) drainHeld() {
 // avoidance, RFC 9293 §3.8.6.2.2), so a sender waiting on a small window
 // learns of the space.
 func (c *Conn) windowUpdate() {
-	if c.deleted || !c.state.Synchronized() || c.finRcvd {
+	if c.deleted || !c.tcb.State().Synchronized() || c.tcb.FinReceived() {
 		return
 	}
-	edge := c.rcvNxt.Add(c.rcvWnd())
-	if !c.rcvAdvEdge.LessThan(edge) || int(edge.Sub(c.rcvAdvEdge)) < min(c.mss, c.s.opt.RecvBuffer/2) {
+	edge := c.tcb.RcvNxt().Add(c.rcvWnd())
+	if !c.rcvAdvEdge.LessThan(edge) || int(edge.Sub(c.rcvAdvEdge)) < min(c.mss(), c.s.opt.RecvBuffer/2) {
 		return
 	}
 	c.out = c.out[:0]
 	c.sendACK()
 	if len(c.out) > 0 {
-		c.s.traceExtraOut(c, c.out[0], "window update after a read")
+		c.s.traceExtraOut(c, c.out[0], ExtraWindowUpdate)
 	}
 }
 

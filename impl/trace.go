@@ -46,6 +46,11 @@ type Transition struct {
 	// SYN arrived, stepped again with the SYN the cookie describes. Out
 	// is what that step sent then; nothing is sent now.
 	Replayed bool
+	// Held marks the step of a segment that was held out of order
+	// (Tracer.Extra reported it with ExtraHeld) and is stepped now that
+	// RCV.NXT has reached it, its ACK raised to SND.UNA if SND.UNA moved
+	// past it meanwhile.
+	Held bool `json:",omitempty"`
 }
 
 // String renders the transition on one line:
@@ -70,9 +75,24 @@ type Tracer struct {
 	// Extra is called for a segment sent or received outside any row:
 	// window updates after a read and duplicate ACKs for out-of-order
 	// text (sent), and segments that were malformed, held out of order,
-	// or dropped for a full backlog (received); why says which.
+	// or dropped for a full backlog (received); why says which, one of
+	// the Extra constants.
 	Extra func(t time.Time, local, remote netip.AddrPort, sent bool, s Segment, why string)
 }
+
+// The reasons Tracer.Extra gives: the decisions the endpoint makes outside
+// the table's rows (spec's package documentation lists them).
+const (
+	ExtraHeld         = "out of order: held"                                               // received: held for later processing
+	ExtraHeldDup      = "duplicate of a held out-of-order segment"                         // received: already held
+	ExtraHeldDropped  = "out of order, hold queue full: dropped"                           // received: not held
+	ExtraDupACK       = "duplicate ACK for out-of-order text"                              // sent (RFC 5681 §4.2)
+	ExtraWindowUpdate = "window update after a read"                                       // sent (RFC 9293 §3.8.6.2.2)
+	ExtraKeepAlive    = "keepalive probe (RFC 1122 §4.2.3.6)"                              // sent
+	ExtraCapReached   = "connection cap reached"                                           // received SYN: not admitted
+	ExtraBacklogFull  = "backlog full"                                                     // received SYN: not admitted
+	ExtraCookieFull   = "valid SYN cookie, but the accept queue or connection cap is full" // received ACK: not admitted
+)
 
 // fmtAddr renders an endpoint, or "*" for none (a listener's remote end).
 func fmtAddr(a netip.AddrPort) string {

@@ -6,12 +6,12 @@ import (
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
-// process lets host i handle event e (with segment sg when e is a segment
-// event) on w, a copy the caller hands over: it fills a spec.Ctx from the
-// host's TCB, evaluates the guards, looks up the row and carries out the
-// row's actions. When the row selects an initial sequence number, one
-// successor is emitted per ISS choice. sendN is the octet count of a SEND.
-func (s *System) process(w *world, i int, e spec.Event, sg uint32, injected bool, sendN uint8, st *Step, buf []Transition) []Transition {
+// selectRow is the first half of a host step: it fills a spec.Ctx from
+// host i's TCB in w and event e (with segment sg when e is a segment
+// event), evaluates the guards and looks up the table's row. It reports
+// whether the row selects an initial sequence number, in which case the
+// step has one outcome per ISS choice. It changes nothing.
+func (s *System) selectRow(w *world, i int, e spec.Event, sg uint32) (row int, choosesISS bool) {
 	h := &w.h[i]
 	c := spec.Ctx{
 		SndUna:    seq(h.una),
@@ -34,29 +34,13 @@ func (s *System) process(w *world, i int, e spec.Event, sg uint32, injected bool
 		gd := spec.Guard(bits.TrailingZeros8(uint8(mask)))
 		g = g.With(gd, gd.Eval(&c))
 	}
-	row := s.stepRow(h.st, e, g)
+	row = s.stepRow(h.st, e, g)
 	if row < 0 {
 		// Unreachable for a table that passed spec.Validate.
 		panic("model: no row for " + h.st.String() + " + " + e.String())
 	}
-	st.Row, st.Event = int16(row), e
 	do := s.do[row]
-	choose := do.Has(spec.SendSYN) || (do.Has(spec.SendSYNACK) && !h.st.HasTCB())
-	if !choose {
-		if s.apply(w, i, row, e, sg, injected, sendN, 0, st) {
-			buf = s.emit(w, st, buf)
-		}
-		return buf
-	}
-	base := uint8(int(w.round-1) * s.cfg.ISSStride)
-	for _, iss := range s.iss[i] {
-		w2 := *w
-		st2 := *st
-		if s.apply(&w2, i, row, e, sg, injected, sendN, base+iss, &st2) {
-			buf = s.emit(&w2, &st2, buf)
-		}
-	}
-	return buf
+	return row, do.Has(spec.SendSYN) || (do.Has(spec.SendSYNACK) && !h.st.HasTCB())
 }
 
 // textSent is the number of text octets h has sent: SND.NXT less the SYN
@@ -68,10 +52,13 @@ func textSent(h *host) uint8 {
 	return h.nxt - h.iss - 1 - b2u(h.finSent)
 }
 
-// apply carries out the actions of row in order (RFC 9293 §3.10; see
-// spec.Action for each) and moves host i to the row's To state, updating
-// ghost state. It reports false when a segment did not fit in the network,
-// in which case the transition does not exist.
+// apply is the second half of a host step: it carries out the actions of
+// row in order (RFC 9293 §3.10; see spec.Action for each) on w and moves
+// host i to the row's To state, updating ghost state, and records what was
+// sent in st. w and st are the caller's; apply leaves the world after the
+// step in them and returns to the caller, calling nothing back. It reports
+// false when a segment did not fit in the network, in which case the
+// transition does not exist.
 func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, injected bool, sendN, iss uint8, st *Step) bool {
 	h := &w.h[i]
 	from, to := h.st, s.to[row]

@@ -265,6 +265,34 @@ func (s *System) Next(k Key, buf []Transition) []Transition {
 	return s.tick(&w, buf)
 }
 
+// hostSteps lets host i take a step on w, a copy the caller hands over:
+// it calls the host step (selectRow, then apply), which returns the world
+// after the step and the step's record, and emits the successor; when the
+// row selects an initial sequence number, one successor per ISS choice, in
+// the order of the configuration's list. sendN is the octet count of a
+// SEND; st is the step so far (kind, host, segment, call).
+func (s *System) hostSteps(w *world, i int, e spec.Event, sg uint32, injected bool, sendN uint8, st Step, buf []Transition) []Transition {
+	row, choose := s.selectRow(w, i, e, sg)
+	st.Row, st.Event = int16(row), e
+	if !choose {
+		if s.apply(w, i, row, e, sg, injected, sendN, 0, &st) {
+			buf = s.emit(w, &st, buf)
+		}
+		return buf
+	}
+	base := uint8(int(w.round-1) * s.cfg.ISSStride)
+	for _, iss := range s.iss[i] {
+		w2, st2 := *w, st
+		if s.apply(&w2, i, row, e, sg, injected, sendN, base+iss, &st2) {
+			buf = s.emit(&w2, &st2, buf)
+		}
+	}
+	return buf
+}
+
+// emit appends the successor w, reached by step st, to buf: the world in
+// canonical form (network order, retransmission timers that may not run
+// reset), encoded.
 func (s *System) emit(w *world, st *Step, buf []Transition) []Transition {
 	w.canon(s.cfg.Reorder)
 	for i := range 2 {
@@ -320,7 +348,7 @@ func (s *System) userSteps(w *world, i int, buf []Transition) []Transition {
 		w2.h[i].aborted = true
 		w2.h[i].pc = uint8(len(prog))
 		st := Step{Kind: User, Host: uint8(i), Call: "abort"}
-		buf = s.process(&w2, i, spec.Abort, 0, false, 0, &st, buf)
+		buf = s.hostSteps(&w2, i, spec.Abort, 0, false, 0, st, buf)
 	}
 	return buf
 }
@@ -336,12 +364,12 @@ func (s *System) call(w *world, i int, o op, buf []Transition) []Transition {
 		if o.call == "listen" {
 			e = spec.PassiveOpen
 		}
-		return s.process(w, i, e, 0, false, 0, &st, buf)
+		return s.hostSteps(w, i, e, 0, false, 0, st, buf)
 	case opWrite:
 		h.written += o.n
-		return s.process(w, i, spec.Send, 0, false, o.n, &st, buf)
+		return s.hostSteps(w, i, spec.Send, 0, false, o.n, st, buf)
 	default:
-		return s.process(w, i, spec.Close, 0, false, 0, &st, buf)
+		return s.hostSteps(w, i, spec.Close, 0, false, 0, st, buf)
 	}
 }
 
@@ -391,7 +419,7 @@ func (s *System) networkSteps(w *world, buf []Transition) []Transition {
 		w2.remove(j)
 		to := int(1 - segFrom(sg))
 		st := Step{Kind: Deliver, Host: uint8(to), Seg: segmentOf(sg, false)}
-		buf = s.process(&w2, to, spec.Classify(segFlags(sg), int(segLen(sg))), sg, false, 0, &st, buf)
+		buf = s.hostSteps(&w2, to, spec.Classify(segFlags(sg), int(segLen(sg))), sg, false, 0, st, buf)
 	}
 	if w.loss > 0 {
 		for j := range n {
@@ -439,22 +467,22 @@ func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 		w2 := *w
 		w2.h[i].retries++
 		st := Step{Kind: Timer, Host: uint8(i)}
-		buf = s.process(&w2, i, spec.RetransmitTimeout, 0, false, 0, &st, buf)
+		buf = s.hostSteps(&w2, i, spec.RetransmitTimeout, 0, false, 0, st, buf)
 	}
 	if h.una != h.nxt && h.retries >= s.retries && w.n == 0 && !s.armed(p) {
 		w2 := *w
 		st := Step{Kind: Timer, Host: uint8(i)}
-		buf = s.process(&w2, i, spec.RetriesExhausted, 0, false, 0, &st, buf)
+		buf = s.hostSteps(&w2, i, spec.RetriesExhausted, 0, false, 0, st, buf)
 	}
 	if h.st == spec.TimeWait && h.tw == 0 {
 		w2 := *w
 		st := Step{Kind: Timer, Host: uint8(i)}
-		buf = s.process(&w2, i, spec.TimeWaitTimeout, 0, false, 0, &st, buf)
+		buf = s.hostSteps(&w2, i, spec.TimeWaitTimeout, 0, false, 0, st, buf)
 	}
 	if s.cfg.UserTimeout && h.st != spec.TimeWait && w.n == 0 && !p.st.HasTCB() && !s.armed(h) {
 		w2 := *w
 		st := Step{Kind: Timer, Host: uint8(i)}
-		buf = s.process(&w2, i, spec.UserTimeout, 0, false, 0, &st, buf)
+		buf = s.hostSteps(&w2, i, spec.UserTimeout, 0, false, 0, st, buf)
 	}
 	return buf
 }
@@ -477,7 +505,7 @@ func (s *System) injectSteps(w *world, buf []Transition) []Transition {
 			w2 := *w
 			w2.inject--
 			st := Step{Kind: Inject, Host: uint8(i), Seg: segmentOf(sg, true)}
-			buf = s.process(&w2, i, spec.SegRST, sg, true, 0, &st, buf)
+			buf = s.hostSteps(&w2, i, spec.SegRST, sg, true, 0, st, buf)
 		}
 	}
 	return buf

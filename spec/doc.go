@@ -30,5 +30,59 @@
 // generator (package gen) specialises [Table] into switch code for the model
 // and for the endpoint, and a test keeps both equal to the interpretation.
 //
+// What an action does to a connection is written once, in [TCB]: the
+// variables of RFC 9293 §3.3.1 are unexported, and [TCB.Apply] (or
+// [TCB.Step], which also finds the row) is the only way to change them. It
+// returns what to send and what to tell the user as an [Effect]; the
+// caller's choices arrive as [Params] (the ISS, the receive window, the
+// MSS, the window scale it offers, what is queued to send). The endpoint
+// (package impl), the trace checker (check/live/conform), the tester of
+// other stacks and the capture checker all step this type; the model keeps
+// a compact copy over byte-sized sequence numbers, held to it by a
+// differential test (model/tcb_diff_test.go). Rules per state live here
+// too: [State.HoldsOutOfOrder], [State.RetryClass] and [State.Runs].
+//
+// # What the table leaves to the caller
+//
+// These decisions are made outside the rows. Each is named here with the
+// function that makes it and the check that holds it to the table:
+//
+//   - Holding out-of-order text and FIN until RCV.NXT reaches it, in the
+//     states [State.HoldsOutOfOrder] names (impl: Conn.segmentArrives,
+//     hold, drainHeld), with a duplicate ACK for each held segment
+//     (impl: extraACK, RFC 5681 §4.2). Checked by check/live/conform:
+//     Checker.received (only acceptable text beyond RCV.NXT in such a
+//     state is held) and outOfRow (nothing is stepped ahead of RCV.NXT);
+//     the duplicate ACK must be [TCB.ACK] (Checker.Extra).
+//   - Rewriting a held segment's ACK to SND.UNA when SND.UNA moved past it
+//     while it was held, so that RFC 5961 §5.2 does not drop its text
+//     (impl: drainHeld). Checked by conform's outOfRow: only an ACK before
+//     SND.UNA is raised, and only to SND.UNA.
+//   - Trimming a segment to the receive window before the table sees it
+//     ("the idealized segment" of RFC 9293 §3.10.7.4; impl:
+//     segmentArrives). Checked by conform's outOfRow.
+//   - Window updates after a read (receiver SWS avoidance, RFC 9293
+//     §3.8.6.2.2; impl: windowUpdate) and keepalive probes (RFC 1122
+//     §4.2.3.6; impl: onKeepAlive, [TCB.KeepAlive]). Checked by
+//     conform's Checker.Extra: an ACK at SND.NXT acknowledging RCV.NXT, or
+//     the probe at SND.NXT-1 with nothing outstanding.
+//   - Loss recovery: fast retransmit and NewReno resends of holes
+//     (RFC 5681, RFC 6582; impl: processACK, resend, [TCB.Resend]).
+//     Checked by conform: the resent segment must be what [TCB.Resend]
+//     sends from that sequence number.
+//   - Rate limits that veto a row's send: challenge ACKs per second
+//     (RFC 5961 §7; impl: challengeAllowed) and ACKs to unacceptable empty
+//     segments (one per 500 ms, as Linux's tcp_invalid_ratelimit; impl:
+//     Conn.do). Checked by conform: Options.ChallengeACKs and rateLimited.
+//   - Admission: the connection cap, the listen backlog and SYN cookies
+//     (impl: Listener.segmentArrives, cookieSYN, cookieACK). Checked by
+//     conform's Checker.received (only a SYN, or a cookie's ACK, for no
+//     connection is refused) and by the replayed transitions of a cookie
+//     connection, which follow the table.
+//   - Segmentation of queued text within the send window and the MSS
+//     (sender SWS avoidance, RFC 9293 §3.8.6.2.1) is the table's send text
+//     action, in [TCB.Apply]; how much text is queued is the caller's
+//     ([Params.Unsent]). Conform checks that new text fits the window.
+//
 // Package spec imports nothing of tcpcheck's own.
 package spec

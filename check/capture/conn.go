@@ -112,7 +112,7 @@ func (c *conn) add(s *Segment) {
 		seg: spec.Segment{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Window: s.Window, Len: s.Len, MSS: s.MSS, HasWScale: s.HasWScale, WScale: s.WScale}}
 	info := &c.info[d]
 	if info.havePrev && !s.Flags.Has(spec.SYN) && s.Seq.InRange(info.prevLo, info.prevHi+1) &&
-		!(info.anySent && s.Seq.InRange(info.iss, info.maxEnd+1)) {
+		!(info.anySent && s.Seq.InRange(info.synSeq, info.maxEnd+1)) {
 		r.old = true
 		c.old++
 	}
@@ -159,7 +159,7 @@ func (c *conn) note(d uint8, r *rec) {
 	info, peer := &c.info[d], &c.info[1-d]
 	s := &r.seg
 	if s.Flags.Has(spec.SYN) {
-		info.sawSYN, info.iss = true, s.Seq
+		info.sawSYN, info.synSeq = true, s.Seq
 		info.mss, info.wscale, info.shift = s.MSS, s.HasWScale, s.WScale
 	}
 	w := uint32(s.Window)
@@ -183,7 +183,7 @@ func (c *conn) note(d uint8, r *rec) {
 	if !info.anySent {
 		info.anySent = true
 		if !s.Flags.Has(spec.SYN) {
-			info.iss = s.Seq - 1
+			info.synSeq = s.Seq - 1
 		}
 		info.maxEnd = end
 	} else if info.maxEnd.LessThan(end) {

@@ -222,7 +222,7 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 	c := w.conns[k]
 	if c != nil && s.Flags&(spec.SYN|spec.ACK|spec.RST) == spec.SYN {
 		d := c.dirOf(s)
-		if c.ended() && !(c.info[d].sawSYN && c.info[d].iss == s.Seq) {
+		if c.ended() && !(c.info[d].sawSYN && c.info[d].synSeq == s.Seq) {
 			// A new SYN after the connection ended: a new incarnation.
 			prev := c
 			if !prev.reported {
@@ -236,7 +236,7 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 					nd = 1 - x
 				}
 				if pi.anySent {
-					c.info[nd].havePrev, c.info[nd].prevLo, c.info[nd].prevHi = true, pi.iss, pi.maxEnd
+					c.info[nd].havePrev, c.info[nd].prevLo, c.info[nd].prevHi = true, pi.synSeq, pi.maxEnd
 				}
 			}
 			w.conns[k] = c

@@ -74,7 +74,7 @@ type hostInfo struct {
 	shift    uint8
 	maxWnd   uint32 // the largest window it advertised, scaled
 	sawSYN   bool
-	iss      spec.Seq
+	synSeq   spec.Seq // the SEQ of its SYN (or one before its first segment)
 	finSeen  bool
 	rstSeen  bool
 	maxEnd   spec.Seq // highest SEG.SEQ+SEG.LEN sent

@@ -6,6 +6,14 @@
 // [Generate]), each with the configuration, the segment table, a Mermaid
 // sequence diagram, a saved trace file and a short reading.
 //
+// Each page is a Markdown file of check/explain/pages, compiled into the
+// binary: a small header (its place in the index, the kernel scenarios and
+// related pages), the question, the answer, and one section per scene whose
+// first lines name a registered goal or a mutant (see [ParsePage]; pages/README.md
+// describes the format and lists the goals). Adding
+// a page is adding a file there and running go generate ./...; a new kind
+// of goal is one entry of the goal registry in pages.go ([GoalNames]).
+//
 // It also defines the saved trace file format ([Trace]) that `tcpcheck
 // trace` renders and `tcpcheck browse` exports.
 //

@@ -55,7 +55,7 @@ func TestPagesExist(t *testing.T) {
 		"simultaneous-open", "simultaneous-close", "fin-ack-close", "synack-retransmit", "lost-third-segment",
 		"abort-rst", "challenge-ack"}
 	mutants := map[string]bool{}
-	for _, p := range Pages() {
+	for _, p := range mustPages(t) {
 		for _, s := range p.Scenes {
 			if s.Mutant != "" {
 				mutants[s.Mutant] = true
@@ -88,7 +88,7 @@ func TestPagesExist(t *testing.T) {
 // and the page must show the table the trace renders to.
 func TestDocTracesReplay(t *testing.T) {
 	n := 0
-	for _, p := range Pages() {
+	for _, p := range mustPages(t) {
 		page, err := os.ReadFile(filepath.Join(docsDir, "questions", p.Slug+".md"))
 		if err != nil {
 			t.Errorf("%s: %v", p.Slug, err)
@@ -152,7 +152,7 @@ func TestDocTracesReplay(t *testing.T) {
 // TestGoalsHold checks each goal scene's trace actually ends in its goal
 // on a fresh search, and that the marks a goal needs were set on the path.
 func TestGoalsHold(t *testing.T) {
-	for _, p := range Pages() {
+	for _, p := range mustPages(t) {
 		for _, sc := range p.Scenes {
 			if sc.Goal == nil || sc.Mutant != "" {
 				continue

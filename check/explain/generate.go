@@ -288,7 +288,10 @@ func Generate(dir string, statesMMD []byte) error {
 	if err := os.MkdirAll(qdir, 0o755); err != nil {
 		return fmt.Errorf("explain: %w", err)
 	}
-	pages := Pages()
+	pages, err := Pages()
+	if err != nil {
+		return err
+	}
 	files := map[string][]byte{}
 	var names []string
 	add := func(name string, data []byte) {
@@ -360,9 +363,13 @@ func RenderPage(p Page) ([]byte, []*Trace, error) {
 				return nil, nil, fmt.Errorf("explain: page %s: related page %q does not exist", p.Slug, r)
 			}
 		}
+		all, err := Pages()
+		if err != nil {
+			return nil, nil, err
+		}
 		var links []string
 		for _, r := range p.Related {
-			for _, q := range Pages() {
+			for _, q := range all {
 				if q.Slug == r {
 					links = append(links, fmt.Sprintf("[%s](%s.md)", q.Question, r))
 				}
@@ -428,8 +435,11 @@ func renderScene(b *bytes.Buffer, p Page, i int, s *Scenario) error {
 	default:
 		fmt.Fprintf(b, "The shortest trace of the correct table to: %s.\n\n", sc.Goal.Name)
 	}
-	fmt.Fprintf(b, "Configuration: `%s`  \nTrace file: [%s](%s) (render it with `tcpcheck trace docs/questions/%s`)\n\n",
-		configText(sc.Config), traceFile(p.Slug, i), traceFile(p.Slug, i), traceFile(p.Slug, i))
+	// The command named is one that reproduces the trace below exactly
+	// (a test in cmd/tcpcheck runs it): the configuration alone does not,
+	// since a mutant's table or a goal is not an explore flag.
+	fmt.Fprintf(b, "Configuration: `%s`  \nReproduce: `tcpcheck trace docs/questions/%s` replays the saved trace ([%s](%s)) through the model and prints it as below\n\n",
+		strings.TrimSpace(strings.TrimPrefix(configText(sc.Config), "tcpcheck explore")), traceFile(p.Slug, i), traceFile(p.Slug, i), traceFile(p.Slug, i))
 	b.WriteString("```text\n")
 	if err := writeTable(b, s.Sys, s.Init, s.Trace, s.Property); err != nil {
 		return err
@@ -500,7 +510,8 @@ func renderIndex(pages []Page, statesMMD []byte) []byte {
 }
 
 func hasPage(slug string) bool {
-	for _, p := range Pages() {
+	pages, _ := Pages()
+	for _, p := range pages {
 		if p.Slug == slug {
 			return true
 		}

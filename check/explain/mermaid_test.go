@@ -196,7 +196,7 @@ func TestMermaidInDocs(t *testing.T) {
 	}
 	// Every page has at least one diagram per scene, the index the state diagram.
 	want := 1
-	for _, p := range Pages() {
+	for _, p := range mustPages(t) {
 		want += len(p.Scenes)
 	}
 	if diagrams < want {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tcpcheck/tcpcheck/check/engine"
 	"github.com/tcpcheck/tcpcheck/model"
 )
 
@@ -39,76 +40,100 @@ func (g Goal) reached(sys *model.System, k model.Key, st model.State, marks uint
 // few thousand states, so a search that needs more means a wrong goal.
 const maxSearch = 2_000_000
 
-// node is one (state, marks) pair of a goal search.
-type node struct {
-	key    model.Key
-	marks  uint8
-	parent int32 // index of the parent node, -1 at the start
-	succ   int32 // index of the transition in the parent's Next
-}
-
 // Search returns the shortest path of transitions from start that reaches
-// g, breadth-first over System.Next (each step is one of Next's successors,
-// taken in Next's order, so the result is deterministic). The search is
-// over (state, marks) pairs, so a goal that needs history is still found
-// by its shortest path.
+// g. The goal is a reachability property of the explorer's engine
+// (check/engine): the search space is the (state, marks) pairs reachable
+// from start, and its one invariant, "g is not reached", is broken exactly
+// where g is reached; the engine's counterexample, the first violating
+// state in breadth-first order over System.Next's successors taken in
+// order, is the path. So the result is deterministic, and a goal that
+// needs history is still found by its shortest path.
 func Search(sys *model.System, start model.Key, g Goal) ([]model.Transition, error) {
 	if g.Done == nil && !g.Quiescent && g.Key == nil {
 		return nil, errors.New("explain: goal without a Done predicate")
 	}
-	type visit struct {
-		key   model.Key
-		marks uint8
+	// Exact storage: two (state, marks) pairs are never taken for one on a
+	// fingerprint collision. One worker: these spaces are small, and the
+	// engine's answer does not depend on the number of workers.
+	out, err := engine.Run(&goalSpace{sys: sys, start: start, g: g},
+		engine.Options{Workers: 1, Exact: true, MaxStates: maxSearch})
+	if err != nil {
+		return nil, fmt.Errorf("explain: goal %q: %w", g.Name, err)
 	}
-	first := node{key: start, parent: -1}
-	if g.reached(sys, start, sys.Decode(start), 0) {
-		return nil, nil
+	switch {
+	case out.Violated:
+		return Walk(sys, start, out.Path[1:])
+	case out.Limit != "":
+		return nil, fmt.Errorf("explain: goal %q not reached within %d states", g.Name, maxSearch)
 	}
-	nodes := []node{first}
-	seen := map[visit]bool{{start, 0}: true}
-	var buf []model.Transition
-	for i := 0; i < len(nodes); i++ {
-		cur := nodes[i]
-		var before model.State
-		if g.Marks != nil {
-			before = sys.Decode(cur.key)
-		}
-		buf = sys.Next(cur.key, buf[:0])
-		for j, t := range buf {
-			after := sys.Decode(t.To)
-			m := cur.marks
-			if g.Marks != nil {
-				m |= g.Marks(before, after, t.Step)
-			}
-			v := visit{t.To, m}
-			if seen[v] {
-				continue
-			}
-			seen[v] = true
-			nodes = append(nodes, node{key: t.To, marks: m, parent: int32(i), succ: int32(j)})
-			if g.reached(sys, t.To, after, m) {
-				return rebuild(sys, nodes, len(nodes)-1)
-			}
-			if len(nodes) > maxSearch {
-				return nil, fmt.Errorf("explain: goal %q not reached within %d states", g.Name, maxSearch)
-			}
-		}
-	}
-	return nil, fmt.Errorf("explain: goal %q is unreachable from the start state (%d states searched)", g.Name, len(nodes))
+	return nil, fmt.Errorf("explain: goal %q is unreachable from the start state (%d states searched)", g.Name, out.States)
 }
 
-// rebuild walks the parent links back from node n and re-runs Next
-// forwards along the recorded successor numbers.
-func rebuild(sys *model.System, nodes []node, n int) ([]model.Transition, error) {
-	var idx []int
-	for i := n; nodes[i].parent >= 0; i = int(nodes[i].parent) {
-		idx = append(idx, int(nodes[i].succ))
-	}
-	for l, r := 0, len(idx)-1; l < r; l, r = l+1, r-1 {
-		idx[l], idx[r] = idx[r], idx[l]
-	}
-	return Walk(sys, nodes[0].key, idx)
+// goalSpace is the space of a goal search: a key is the model's key and one
+// byte more, the goal's marks accumulated along the path to the state.
+type goalSpace struct {
+	sys   *model.System
+	start model.Key
+	g     Goal
 }
+
+// KeySize is the model's key and the marks byte.
+func (s *goalSpace) KeySize() int { return model.KeySize + 1 }
+
+// Initial is the start state, with no marks.
+func (s *goalSpace) Initial() [][]byte { return [][]byte{append(s.start[:], 0)} }
+
+// Rows is the number of the table's rows, the labels of transitions.
+func (s *goalSpace) Rows() int { return len(s.sys.Rows()) }
+
+// NewExpander returns a successor generator with its own buffer.
+func (s *goalSpace) NewExpander() engine.Expander { return &goalExp{s: s} }
+
+// goalExp expands (state, marks) pairs.
+type goalExp struct {
+	s   *goalSpace
+	buf []model.Transition
+}
+
+// split returns the model key and the marks of k.
+func split(k []byte) (model.Key, uint8) {
+	return model.Key(k[:model.KeySize]), k[model.KeySize]
+}
+
+// Next appends System.Next's successors of k's state, in its order, each
+// with k's marks and those its step sets.
+func (x *goalExp) Next(k []byte, keys []byte, rows []int32) ([]byte, []int32) {
+	key, marks := split(k)
+	g := x.s.g
+	var before model.State
+	if g.Marks != nil {
+		before = x.s.sys.Decode(key)
+	}
+	x.buf = x.s.sys.Next(key, x.buf[:0])
+	for i := range x.buf {
+		t := &x.buf[i]
+		m := marks
+		if g.Marks != nil {
+			m |= g.Marks(before, x.s.sys.Decode(t.To), t.Step)
+		}
+		keys = append(append(keys, t.To[:]...), m)
+		rows = append(rows, int32(t.Step.Row))
+	}
+	return keys, rows
+}
+
+// Violated breaks the search's one invariant, "the goal is not reached",
+// where the goal is reached.
+func (x *goalExp) Violated(k []byte) int {
+	key, marks := split(k)
+	if x.s.g.reached(x.s.sys, key, x.s.sys.Decode(key), marks) {
+		return 0
+	}
+	return -1
+}
+
+// Quiescent is true of every state: a goal search counts no deadlocks.
+func (x *goalExp) Quiescent([]byte) bool { return true }
 
 // Walk follows successor numbers from start: step i takes successor idx[i]
 // of Next. It fails when an index is out of range.

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -264,7 +265,8 @@ func (t *Trace) Replay() (*model.System, model.Key, []model.Transition, error) {
 	}
 	for i := range v.Trace {
 		if !reflect.DeepEqual(v.Trace[i], t.Steps[i]) {
-			return nil, init, nil, fmt.Errorf("explain: trace: step %d: the readable step is not what the model does on this path", i+1)
+			return nil, init, nil, fmt.Errorf("explain: trace: step %d: the readable step is not what the model does on this path: %s",
+				i+1, stepDiff(t.Steps[i], v.Trace[i]))
 		}
 	}
 	if t.Property != "" && t.Property != model.QuiescenceName {
@@ -275,6 +277,43 @@ func (t *Trace) Replay() (*model.System, model.Key, []model.Transition, error) {
 		}
 	}
 	return sys, init, tr, nil
+}
+
+// stepDiff names the fields in which a file's step differs from the
+// model's, with both values: "b is "CLOSED" in the file, "SYN-RECEIVED" in
+// the model".
+func stepDiff(file, model any) string {
+	fields := func(v any) map[string]json.RawMessage {
+		b, _ := json.Marshal(v)
+		m := map[string]json.RawMessage{}
+		_ = json.Unmarshal(b, &m)
+		return m
+	}
+	f, m := fields(file), fields(model)
+	keys := make([]string, 0, len(f)+len(m))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	for k := range m {
+		if _, ok := f[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var diffs []string
+	for _, k := range keys {
+		if string(f[k]) != string(m[k]) {
+			fv, mv := string(f[k]), string(m[k])
+			if fv == "" {
+				fv = "missing"
+			}
+			if mv == "" {
+				mv = "missing"
+			}
+			diffs = append(diffs, fmt.Sprintf("%s is %s in the file, %s in the model", k, fv, mv))
+		}
+	}
+	return strings.Join(diffs, "; ")
 }
 
 // WriteJSON writes the trace as an indented saved-trace file.

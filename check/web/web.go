@@ -474,7 +474,12 @@ func (s *Server) page(rw http.ResponseWriter, r *http.Request) {
 	for _, m := range model.Mutants() {
 		d.Mutants = append(d.Mutants, option{Value: m.Name, Label: m.Name + " (breaks " + m.Property + ")", Selected: m.Name == w.mutant})
 	}
-	for _, p := range explain.Pages() {
+	pages, err := explain.Pages()
+	if err != nil {
+		s.fail(rw, err)
+		return
+	}
+	for _, p := range pages {
 		for i, sc := range p.Scenes {
 			d.Questions = append(d.Questions, option{Value: fmt.Sprintf("%s.%d", p.Slug, i+1), Label: p.Question + ": " + sc.Title})
 		}
@@ -597,7 +602,12 @@ func (s *Server) question(rw http.ResponseWriter, r *http.Request) {
 		s.fail(rw, errors.New("web: q must be SLUG.N, e.g. three-way-handshake.1"))
 		return
 	}
-	for _, p := range explain.Pages() {
+	pages, err := explain.Pages()
+	if err != nil {
+		s.fail(rw, err)
+		return
+	}
+	for _, p := range pages {
 		if p.Slug != slug || num < 1 || num > len(p.Scenes) {
 			continue
 		}

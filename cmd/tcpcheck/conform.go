@@ -39,31 +39,56 @@ func init() {
 				if len(args) != 0 {
 					return usagef("unexpected arguments %q", args)
 				}
+				set := map[string]bool{}
+				fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 				if *pcapFile != "" {
+					for _, other := range []string{"peer", "scenario", "list", "full", "trace", "msl"} {
+						if set[other] {
+							return usagef("--%s does not go with --pcap FILE, which checks a capture: give one of them", other)
+						}
+					}
 					return conformPcap(*pcapFile, pf, stdout, stderr)
 				}
+				for _, f := range []string{"json", "strict", "verify-checksums", "follow"} {
+					if set[f] {
+						return usagef("--%s goes with --pcap FILE", f)
+					}
+				}
+				if err := inRange("msl", *msl, time.Millisecond, time.Hour, "TIME-WAIT lasts 2*MSL; e.g. 500ms"); err != nil {
+					return err
+				}
 				if *traceFile != "" {
+					for _, other := range []string{"peer", "scenario", "list", "full"} {
+						if set[other] {
+							return usagef("--%s goes with the kernel suite, --trace FILE checks a file instead: give one of them", other)
+						}
+					}
 					if isCaptureFile(*traceFile) {
 						return usagef("%s is a pcap or pcapng capture, not a trace: check it with 'tcpcheck conform --pcap %s'", *traceFile, *traceFile)
 					}
-					mslSet := false
-					fs.Visit(func(f *flag.Flag) { mslSet = mslSet || f.Name == "msl" })
-					return conformTrace(*traceFile, *msl, mslSet, stdout)
+					if err := inputFile("trace", *traceFile); err != nil {
+						return err
+					}
+					return conformTrace(*traceFile, *msl, set["msl"], stdout)
+				}
+				all, err := kernel.Scenarios()
+				if err != nil {
+					return &exitError{code: exitUsage, msg: err.Error()}
 				}
 				if *list {
-					for _, s := range kernel.Scenarios() {
+					for _, s := range all {
 						fmt.Fprintf(stdout, "%-24s %s\n", s.Name, s.Summary)
 					}
 					return nil
 				}
-				if *peer != "kernel" {
-					return usagef("--peer %q: the only peer is kernel (--peer kernel)", *peer)
+				if *peer == "" {
+					return usagef("want --peer kernel (the kernel suite), --trace FILE (check a trace of listen/dial) or --pcap FILE (check a capture)")
 				}
-				if *scenario != "" && !slices.Contains(kernel.Names(), *scenario) {
-					return usagef("--scenario %q: no such scenario; run 'tcpcheck conform --list'", *scenario)
+				if err := oneOf("peer", *peer, "kernel"); err != nil {
+					return err
 				}
-				if *msl <= 0 {
-					return usagef("--msl %v: want a positive duration such as 500ms", *msl)
+				if *scenario != "" && !slices.ContainsFunc(all, func(s kernel.Scenario) bool { return s.Name == *scenario }) {
+					return flagError("scenario", fmt.Sprintf("%q", *scenario), "no such scenario", "'tcpcheck conform --list' names them")
 				}
 				if !impl.InPrivateNetns() {
 					if err := kernel.Available(); err != nil {

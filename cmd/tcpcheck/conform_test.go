@@ -14,7 +14,11 @@ func TestConformFlags(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("--list: code %d", code)
 	}
-	for _, n := range kernel.Names() {
+	names, err := kernel.Names()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
 		if !strings.Contains(stdout, n) {
 			t.Errorf("--list does not list %s", n)
 		}

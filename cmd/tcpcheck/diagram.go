@@ -35,13 +35,15 @@ func init() {
 					return usagef("unexpected arguments %q: diagram takes only flags", args)
 				}
 				var write func(io.Writer) error
+				var names []string
 				for _, f := range diagramFormats {
+					names = append(names, f.name)
 					if f.name == *format {
 						write = f.write
 					}
 				}
-				if write == nil {
-					return usagef("unknown --format %q: use mermaid, dot or svg", *format)
+				if err := firstError(oneOf("format", *format, names...), outputFile("o", *out)); err != nil {
+					return err
 				}
 				var b bytes.Buffer
 				if err := write(&b); err != nil {
@@ -55,7 +57,7 @@ func init() {
 					return err
 				}
 				if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
-					return fmt.Errorf("cannot write the diagram: %w", err)
+					return fmt.Errorf("-o %s: %v", *out, unwrapPath(err))
 				}
 				return nil
 			}

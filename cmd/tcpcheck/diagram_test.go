@@ -46,7 +46,7 @@ func TestDiagramDOTToFile(t *testing.T) {
 			t.Errorf("DOT has no state %s", s)
 		}
 	}
-	if code, _, stderr := runCLI(t, "diagram", "-o", filepath.Join(t.TempDir(), "no", "such", "dir", "x")); code != exitUsage || !strings.Contains(stderr, "cannot write") {
+	if code, _, stderr := runCLI(t, "diagram", "-o", filepath.Join(t.TempDir(), "no", "such", "dir", "x")); code != exitUsage || !strings.Contains(stderr, "cannot be written: its directory") {
 		t.Errorf("diagram -o into a missing directory: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -6,8 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,16 +24,28 @@ import (
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
-// buildTcpcheck builds the command into a temporary directory: listen and
-// dial run as two processes, as a user would run them.
+// buildTcpcheck builds the command once per test binary (into a
+// directory TestMain removes): listen and dial run as two processes, as a
+// user would run them.
 func buildTcpcheck(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tcpcheck")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		built.bin = filepath.Join(testDir, "tcpcheck")
+		out, err := exec.Command("go", "build", "-o", built.bin, ".").CombinedOutput()
+		if err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
+}
+
+var built struct {
+	once sync.Once
+	bin  string
+	err  error
 }
 
 type proc struct {
@@ -200,9 +216,176 @@ func TestEndpointUsageErrors(t *testing.T) {
 	}
 }
 
-func TestDialNobodyTimesOut(t *testing.T) {
-	code, _, stderr := runCLI(t, "dial", "--timeout", "300ms", "127.0.0.1:9")
-	if code != exitUsage || !strings.Contains(stderr, "deadline exceeded") {
-		t.Fatalf("code %d, stderr %q", code, stderr)
+// TestListenDialPcapOfAShortSession: a session of a few segments (far
+// less than the pcap writer's buffer) still leaves both captures whole
+// (issue 22: listen and dial --pcap wrote 0 bytes and exited 0).
+func TestListenDialPcapOfAShortSession(t *testing.T) {
+	bin := buildTcpcheck(t)
+	dir := t.TempDir()
+	pcapL, pcapD := filepath.Join(dir, "listen.pcap"), filepath.Join(dir, "dial.pcap")
+	fast := []string{"--msl", "50ms", "--rto-min", "20ms"}
+	listen := exec.Command(bin, append(append([]string{"listen", "--pcap", pcapL}, fast...), "127.0.0.1:0")...)
+	listen.Stdin = strings.NewReader("from listen\n")
+	var outL bytes.Buffer
+	listen.Stdout = &outL
+	errPipe, err := listen.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := listen.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer listen.Process.Kill()
+	errR := bufio.NewReader(errPipe)
+	first, err := errR.ReadString('\n')
+	if err != nil || !strings.HasPrefix(first, "listening on ") || !strings.Contains(first, "tcpcheck dial ") {
+		t.Fatalf("listen's first line %q, %v: want the address and the dial command", first, err)
+	}
+	addr := strings.Fields(first)[2]
+	go io.Copy(io.Discard, errR)
+	dial := exec.Command(bin, append(append([]string{"dial", "--pcap", pcapD}, fast...), addr)...)
+	dial.Stdin = strings.NewReader("from dial\n")
+	timer := time.AfterFunc(30*time.Second, func() { listen.Process.Kill(); dial.Process.Kill() })
+	defer timer.Stop()
+	outD, err := dial.CombinedOutput()
+	if err != nil {
+		t.Fatalf("dial: %v\n%s", err, outD)
+	}
+	if err := listen.Wait(); err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	if !strings.Contains(string(outD), "from listen") || outL.String() != "from dial\n" {
+		t.Fatalf("dial printed %q, listen %q", outD, outL.String())
+	}
+	for _, p := range []string{pcapL, pcapD} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The global header, then at least the handshake, two data
+		// segments and the four segments of the close.
+		if n := pcapRecords(t, b); n < 8 {
+			t.Errorf("%s: %d bytes, %d segments; want the whole short session (8 or more)", filepath.Base(p), len(b), n)
+		}
+	}
+}
+
+// pcapRecords counts the records of a little-endian pcap file.
+func pcapRecords(t *testing.T, b []byte) int {
+	t.Helper()
+	if len(b) < 24 || binary.LittleEndian.Uint32(b) != 0xa1b2c3d4 {
+		t.Fatalf("not a pcap file: %d bytes", len(b))
+	}
+	n := 0
+	for off := 24; off+16 <= len(b); n++ {
+		off += 16 + int(binary.LittleEndian.Uint32(b[off+8:]))
+	}
+	return n
+}
+
+// timedWriter records when each line was written, from its creation.
+type timedWriter struct {
+	mu    sync.Mutex
+	start time.Time
+	buf   bytes.Buffer
+	at    []time.Duration
+	lines []string
+}
+
+func (w *timedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	for {
+		line, err := w.buf.ReadString('\n')
+		if err != nil {
+			w.buf.WriteString(line) // keep the partial line
+			break
+		}
+		w.at = append(w.at, time.Since(w.start))
+		w.lines = append(w.lines, line)
+	}
+	return len(p), nil
+}
+
+// freeUDPPort returns a loopback UDP address nobody listens on.
+func freeUDPPort(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := c.LocalAddr().String()
+	c.Close()
+	return addr
+}
+
+// TestDialNobodyListening: dial to a port where nobody listens prints a
+// progress line within 3 s and ends with an error naming the address and
+// the SYNs sent (issue 22: silent for 123 s, then "context deadline
+// exceeded" or "retransmissions exhausted").
+func TestDialNobodyListening(t *testing.T) {
+	addr := freeUDPPort(t)
+	w := &timedWriter{start: time.Now()}
+	var out bytes.Buffer
+	code := run([]string{"dial", "-v", "--timeout", "3500ms", addr}, &out, w)
+	if code != exitUsage {
+		t.Fatalf("exit %d, want %d", code, exitUsage)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	progress := -1
+	for i, l := range w.lines {
+		if strings.Contains(l, "no answer from "+addr+", SYN retransmitted 1 time, giving up in ") {
+			progress = i
+			break
+		}
+	}
+	if progress < 0 || w.at[progress] > 3*time.Second {
+		t.Fatalf("no progress line within 3 s; lines %q at %v", w.lines, w.at)
+	}
+	// -v lines as they happen, not when dial ends.
+	for i, l := range w.lines {
+		if strings.Contains(l, "CLOSED --ACTIVE-OPEN--> SYN-SENT") {
+			if w.at[i] > time.Second {
+				t.Errorf("-v printed the ACTIVE-OPEN %v after the start", w.at[i])
+			}
+			break
+		}
+		if i == len(w.lines)-1 {
+			t.Errorf("-v printed no ACTIVE-OPEN: %q", w.lines)
+		}
+	}
+	last := w.lines[len(w.lines)-1]
+	for _, want := range []string{"no answer from " + addr + " to 3 SYNs over 3.5 s", "--timeout 3.5s expired while connecting", "is anything listening?"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("final error %q lacks %q", last, want)
+		}
+	}
+	if strings.Contains(last, "deadline exceeded") {
+		t.Errorf("final error %q speaks of a context", last)
+	}
+}
+
+// TestDialGiveUpEstimate: the SYN schedule dial reports is impl's: seven
+// SYNs 1, 2, 4, ... s apart, capped at 60 s, 123 s in all.
+func TestDialGiveUpEstimate(t *testing.T) {
+	var f endpointFlags
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	f.register(fs)
+	e, err := newEndpoint(f, "127.0.0.1:0", io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	if got := e.synGiveUp(); got != 123*time.Second {
+		t.Fatalf("give up after %v, want 123s", got)
+	}
+	// When the retries run out (no --timeout), the error says how many
+	// SYNs went unanswered over how long, not what the stack calls it.
+	e.dial = dialProgress{enabled: true, addr: "127.0.0.1:9998", first: time.Now().Add(-123 * time.Second), syns: 7}
+	err = e.dialError("127.0.0.1:9998", errors.New("impl: connection aborted due to user timeout or retransmissions exhausted"))
+	if want := "no answer from 127.0.0.1:9998 to 7 SYNs over 123 s: is anything listening?"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error %v, want %q", err, want)
 	}
 }

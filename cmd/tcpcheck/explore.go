@@ -44,8 +44,9 @@ type runFlags struct {
 	pcap       string
 	mermaid    bool
 	quiet      bool
-	brief      bool // coverage as counts only (why)
+	rows       bool // list the rows never applied
 	properties string
+	stop       chan struct{} // closed on Ctrl-C
 }
 
 func (r *runFlags) register(fs *flag.FlagSet, limits bool) {
@@ -54,6 +55,7 @@ func (r *runFlags) register(fs *flag.FlagSet, limits bool) {
 	fs.StringVar(&r.pcap, "pcap", "", "write the counterexample to `FILE` as a pcap capture")
 	fs.BoolVar(&r.mermaid, "mermaid", false, "print the counterexample as a Mermaid sequence diagram too")
 	fs.BoolVar(&r.quiet, "quiet", false, "no progress lines on stderr")
+	fs.BoolVar(&r.rows, "rows", false, "list the table rows the run never applied (by default a one-line count)")
 	r.quiescence = true
 	if !limits {
 		return
@@ -67,24 +69,20 @@ func (r *runFlags) register(fs *flag.FlagSet, limits bool) {
 }
 
 func (r *runFlags) validate() error {
-	switch {
-	case r.workers < 0 || r.workers > 255:
-		return usagef("--workers is %d; want 0 (one per CPU) to 255", r.workers)
-	case r.maxDepth < 0:
-		return usagef("--max-depth is %d; want 0 (no limit) or more", r.maxDepth)
-	case r.maxStates < 0:
-		return usagef("--max-states is %d; want 0 (no limit) or more", r.maxStates)
-	case r.timeout < 0:
-		return usagef("--timeout is %v; want 0 (no limit) or a positive duration such as 30s", r.timeout)
-	}
-	return nil
+	return firstError(
+		inRange("workers", r.workers, 0, 255, "0 is one per CPU"),
+		atLeast("max-depth", r.maxDepth, 0, "0 is no limit"),
+		atLeast("max-states", r.maxStates, 0, "0 is no limit"),
+		atLeast("timeout", r.timeout, 0, "0 is no limit; e.g. 30s"),
+		outputFile("pcap", r.pcap),
+	)
 }
 
 func (r *runFlags) options(stderr io.Writer) check.Options {
 	o := check.Options{Workers: r.workers, Exact: r.exact, MaxDepth: r.maxDepth, MaxStates: r.maxStates,
 		Timeout: r.timeout, Quiescence: r.quiescence}
 	if !r.quiet {
-		o.Progress = stderr
+		o.Progress = newProgress(stderr, r.maxStates, r.timeout)
 	}
 	if r.properties != "" {
 		for _, p := range strings.Split(r.properties, ",") {
@@ -93,6 +91,30 @@ func (r *runFlags) options(stderr io.Writer) check.Options {
 	}
 	return o
 }
+
+// explore runs check.Explore until it ends or Ctrl-C stops it (then the
+// result is Incomplete, Limit "interrupted", with the statistics so far).
+func (r *runFlags) explore(sys *model.System, opt check.Options, run func(check.Options) (*check.Result, error)) (*check.Result, error) {
+	stop := make(chan struct{})
+	opt.Stop = stop
+	release := onInterrupt(func() {
+		if p, ok := opt.Progress.(*progress); ok {
+			p.interrupt()
+		}
+		close(stop)
+	})
+	defer release()
+	if run == nil {
+		run = func(o check.Options) (*check.Result, error) { return check.Explore(sys, o) }
+	}
+	return run(opt)
+}
+
+// interrupted says whether Ctrl-C stopped the run.
+func interrupted(res *check.Result) bool { return res.Limit == "interrupted" }
+
+// exitInterrupted is the exit status after Ctrl-C, as a shell reports it.
+const exitInterrupted = 130
 
 // configFlag is one model.Config field set from the command line; the
 // flag's name is the field's JSON name with dashes.
@@ -111,11 +133,14 @@ func (c *configFlag) Set(s string) error {
 	switch c.kind {
 	case reflect.Int:
 		if _, err := strconv.Atoi(s); err != nil {
-			return fmt.Errorf("want an integer, got %q", s)
+			if r, ok := configRanges[c.json]; ok {
+				return fmt.Errorf("want a whole number from %d to %d", r.lo, r.hi)
+			}
+			return errors.New("want a whole number")
 		}
 	case reflect.Bool:
 		if _, err := strconv.ParseBool(s); err != nil {
-			return fmt.Errorf("want true or false, got %q", s)
+			return errors.New("want true or false")
 		}
 	case reflect.Slice:
 		if _, err := parseInts(s); err != nil {
@@ -135,7 +160,7 @@ func parseInts(s string) ([]int, error) {
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil {
-			return nil, fmt.Errorf("want a comma-separated list of integers such as 30,90, got %q", s)
+			return nil, errors.New("want a comma-separated list of whole numbers such as 30,90")
 		}
 		out = append(out, n)
 	}
@@ -153,8 +178,8 @@ var configHelp = map[string]string{
 	"abort":        `"none", "a" or "b": that user may ABORT at any point after opening`,
 	"incarnations": "connections opened one after another on the same 4-tuple (1..3)",
 	"msl":          "maximum segment lifetime in ticks (1..4)",
-	"time_wait":    "TIME-WAIT length in ticks; 0 means 2*MSL (the correct value)",
-	"rto_max":      "ticks time may advance, once what the retransmission timer guards is lost, before it fires",
+	"time_wait":    "TIME-WAIT length in ticks, 0..8; 0 means 2*MSL (the correct value)",
+	"rto_max":      "ticks time may advance, once what the retransmission timer guards is lost, before it fires (0..1)",
 	"spurious_rto": "the retransmission timer may fire while the acknowledgment is still in flight",
 	"user_timeout": "a host left with a half-open connection and nothing in flight may time it out (RFC 9293 §3.8.4)",
 	"max_retries":  "retransmissions without progress before R2 may fire (0..3)",
@@ -167,6 +192,35 @@ var configHelp = map[string]string{
 	"iss_stride":   "ISN advance per incarnation (0..32)",
 	"also": "further scenarios explored in the same run: none, or 'OPEN/CLOSER inc=N loss=N dup=N' " +
 		"separated by ';' (each with its own incarnations and budgets; other knobs are shared)",
+}
+
+// configRanges are the values each integer knob takes, as model.Config's
+// Validate checks them (a test keeps the two in step), with what a value
+// means where that helps.
+var configRanges = map[string]struct {
+	lo, hi int
+	note   string
+}{
+	"write_a":      {0, 3, "octets per incarnation"},
+	"write_b":      {0, 3, "octets per incarnation"},
+	"send_size":    {1, 3, "octets per SEND"},
+	"incarnations": {1, 3, ""},
+	"msl":          {1, 4, "ticks"},
+	"time_wait":    {0, 8, "ticks; 0 is 2*MSL, the correct value"},
+	"rto_max":      {0, 1, "ticks"},
+	"max_retries":  {0, 3, ""},
+	"loss":         {0, 3, "segments per run"},
+	"dup":          {0, 3, "segments per run"},
+	"inject":       {0, 3, "RSTs per run"},
+	"iss_stride":   {0, 32, ""},
+}
+
+// configWords are the values each word knob takes, as model.Config's
+// Validate checks them (a test keeps the two in step).
+var configWords = map[string][]string{
+	"open":   {"client-server", "simultaneous"},
+	"closer": {"a", "b", "both"},
+	"abort":  {"none", "a", "b"},
 }
 
 // configFlags registers one flag per model.Config field, plus --config and
@@ -229,6 +283,9 @@ func formatValue(v reflect.Value) string {
 func (cf *configFlags) config() (model.Config, error) {
 	cfg := model.DefaultConfig()
 	if cf.preset != "" {
+		if err := oneOf("preset", cf.preset, model.Presets()...); err != nil {
+			return cfg, err
+		}
 		c, err := model.Preset(cf.preset)
 		if err != nil {
 			return cfg, usagef("--preset: %v", err)
@@ -238,6 +295,9 @@ func (cf *configFlags) config() (model.Config, error) {
 	if cf.file != "" {
 		if cf.preset != "" {
 			return cfg, usagef("--preset and --config both given; use one (a config file starts from the default configuration)")
+		}
+		if err := inputFile("config", cf.file); err != nil {
+			return cfg, err
 		}
 		c, err := model.LoadConfig(cf.file)
 		if err != nil {
@@ -249,6 +309,17 @@ func (cf *configFlags) config() (model.Config, error) {
 	for _, c := range cf.flags {
 		if !c.set {
 			continue
+		}
+		if r, ok := configRanges[c.json]; ok && c.kind == reflect.Int {
+			n, _ := strconv.Atoi(c.value)
+			if err := inRange(c.name, n, r.lo, r.hi, r.note); err != nil {
+				return cfg, err
+			}
+		}
+		if words, ok := configWords[c.json]; ok && c.kind == reflect.String {
+			if err := oneOf(c.name, c.value, words...); err != nil {
+				return cfg, err
+			}
 		}
 		f := v.Field(c.field)
 		switch c.kind {
@@ -327,12 +398,11 @@ func setupExplore(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer
 		}
 		opt := rf.options(stderr)
 		sf.apply(&opt)
-		var res *check.Result
+		var shard func(check.Options) (*check.Result, error)
 		if sf.out != "" {
-			res, err = writeShardFile(sf.out, sys, opt)
-		} else {
-			res, err = check.Explore(sys, opt)
+			shard = func(o check.Options) (*check.Result, error) { return writeShardFile(sf.out, sys, o) }
 		}
+		res, err := rf.explore(sys, opt, shard)
 		if err != nil {
 			if strings.Contains(err.Error(), "unknown property") {
 				return usagef("--property: %v", err)
@@ -342,36 +412,50 @@ func setupExplore(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer
 		if err := report(stdout, stderr, sys, res, &rf, nil); err != nil {
 			return err
 		}
-		if res.Verdict == check.Violated {
-			return &exitError{code: exitViolated}
-		}
-		return nil
+		return verdictExit(res)
 	}
 }
 
-// counterexampleFiles draws the counterexample as Mermaid when asked for
-// (returned, for the report to print) and writes its pcap file.
-func counterexampleFiles(sys *model.System, res *check.Result, rf *runFlags, stderr io.Writer) (bytes.Buffer, error) {
+// verdictExit is the exit status of a result: 1 violated, 130 stopped by
+// Ctrl-C, 0 otherwise.
+func verdictExit(res *check.Result) error {
+	switch {
+	case res.Verdict == check.Violated:
+		return &exitError{code: exitViolated}
+	case interrupted(res):
+		return &exitError{code: exitInterrupted}
+	}
+	return nil
+}
+
+// counterexampleMermaid draws the counterexample as Mermaid when asked for.
+func counterexampleMermaid(sys *model.System, res *check.Result, rf *runFlags) (string, error) {
 	var mermaid bytes.Buffer
 	if rf.mermaid && res.Violation != nil {
 		if err := check.WriteMermaid(&mermaid, sys, res.Violation); err != nil {
-			return mermaid, err
+			return "", err
 		}
 	}
-	if rf.pcap != "" {
-		if res.Violation == nil {
-			fmt.Fprintf(stderr, "tcpcheck: no counterexample, so %s was not written\n", rf.pcap)
-		} else if err := writePcap(rf.pcap, res.Violation); err != nil {
-			return mermaid, err
-		}
-	}
-	return mermaid, nil
+	return mermaid.String(), nil
 }
 
-// report prints a result (human or JSON) and writes the pcap. extra adds
+// writeFiles writes the counterexample's pcap, after the report is out
+// (its directory was checked before the run).
+func writeFiles(res *check.Result, rf *runFlags, stderr io.Writer) error {
+	if rf.pcap == "" {
+		return nil
+	}
+	if res.Violation == nil {
+		fmt.Fprintf(stderr, "tcpcheck: no counterexample, so %s was not written\n", rf.pcap)
+		return nil
+	}
+	return writePcap(rf.pcap, res.Violation)
+}
+
+// report prints a result (human or JSON), then writes the pcap. extra adds
 // fields to the JSON object (why's mutant description).
 func report(w, stderr io.Writer, sys *model.System, res *check.Result, rf *runFlags, extra map[string]any) error {
-	mermaid, err := counterexampleFiles(sys, res, rf, stderr)
+	mermaid, err := counterexampleMermaid(sys, res, rf)
 	if err != nil {
 		return err
 	}
@@ -388,7 +472,7 @@ func report(w, stderr io.Writer, sys *model.System, res *check.Result, rf *runFl
 		if res.Shard != nil {
 			extra["shard"] = shardJSON(res.Shard)
 		}
-		if len(extra) > 0 || mermaid.Len() > 0 {
+		if len(extra) > 0 || mermaid != "" {
 			var obj map[string]json.RawMessage
 			if err := json.Unmarshal(data, &obj); err != nil {
 				return err
@@ -400,23 +484,28 @@ func report(w, stderr io.Writer, sys *model.System, res *check.Result, rf *runFl
 				}
 				obj[k] = b
 			}
-			if mermaid.Len() > 0 {
-				b, _ := json.Marshal(mermaid.String())
+			if mermaid != "" {
+				b, _ := json.Marshal(mermaid)
 				obj["mermaid"] = b
 			}
 			if data, err = json.Marshal(obj); err != nil {
 				return err
 			}
 		}
-		_, err = fmt.Fprintf(w, "%s\n", data)
+		if _, err = fmt.Fprintf(w, "%s\n", data); err != nil {
+			return err
+		}
+		return writeFiles(res, rf, stderr)
+	}
+	why := ""
+	if res.Limit != "" {
+		why = "stopped by " + res.Limit + ": not every state was explored"
+	}
+	fmt.Fprintf(w, "result: %s\n", verdictLine(res, why))
+	if err := reportCounterexample(w, sys, res, mermaid); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, configLine(sys.Config()))
-	verdict := res.Verdict.String()
-	if res.Limit != "" {
-		verdict += " (stopped by " + res.Limit + ": not every state was explored)"
-	}
-	fmt.Fprintf(w, "result: %s\n", verdict)
 	rate := 0.0
 	if res.Seconds > 0 {
 		rate = float64(res.States) / res.Seconds
@@ -427,12 +516,47 @@ func report(w, stderr io.Writer, sys *model.System, res *check.Result, rf *runFl
 	if sh := res.Shard; sh != nil {
 		fmt.Fprintln(w, shardLine(sh))
 	}
-	return reportBody(w, sys, res, rf, mermaid.String())
+	reportProperties(w, sys, res, rf)
+	return writeFiles(res, rf, stderr)
 }
 
-// reportBody prints the deadlocks, properties, coverage and counterexample
-// of a result (explore, why and merge).
-func reportBody(w io.Writer, sys *model.System, res *check.Result, rf *runFlags, mermaid string) error {
+// verdictLine is the result line's text: the verdict, what stopped a run
+// early (a limit; for merge, why it is incomplete), and after Ctrl-C the
+// partial verdict.
+func verdictLine(res *check.Result, why string) string {
+	v := res.Verdict.String()
+	switch {
+	case res.Violation != nil:
+		v += ": " + res.Violation.Property
+	case interrupted(res):
+		v += fmt.Sprintf(" (interrupted: no violation in the %d states explored, to depth %d; not exhaustive)", res.States, res.Depth)
+	case why != "":
+		v += " (" + why + ")"
+	}
+	return v
+}
+
+// reportCounterexample prints the counterexample, if any, right after the
+// verdict: it is what a failing run is read for.
+func reportCounterexample(w io.Writer, sys *model.System, res *check.Result, mermaid string) error {
+	if res.Violation == nil {
+		return nil
+	}
+	fmt.Fprintf(w, "\ncounterexample (%d steps) to %s:\n", len(res.Violation.Trace), res.Violation.Property)
+	if err := check.WriteTable(w, sys, res.Violation); err != nil {
+		return err
+	}
+	if mermaid != "" {
+		fmt.Fprintf(w, "\n```mermaid\n%s```\n", mermaid)
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// reportProperties prints the deadlocks, the properties and the row
+// coverage (one line; with --rows the rows never applied) of a result
+// (explore, why and merge).
+func reportProperties(w io.Writer, sys *model.System, res *check.Result, rf *runFlags) {
 	if res.Deadlocks > 0 {
 		if res.Deadlocks == 1 {
 			fmt.Fprintln(w, "deadlocks: 1 state has no successor and is not quiescent")
@@ -448,27 +572,20 @@ func reportBody(w io.Writer, sys *model.System, res *check.Result, rf *runFlags,
 		}
 		fmt.Fprintf(w, "  %-28s %s%s\n", p.Name, p.Verdict, note)
 	}
+	cov := res.Coverage
+	if !rf.rows || len(cov.Dead) == 0 {
+		hint := ""
+		if len(cov.Dead) > 0 {
+			hint = "; --rows lists the other " + strconv.Itoa(len(cov.Dead))
+		}
+		fmt.Fprintf(w, "rows: %d of %d applied%s\n", len(cov.Covered), cov.Rows, hint)
+		return
+	}
 	rows := sys.Rows()
-	fmt.Fprintf(w, "coverage: %d of %d rows applied; %d dead in this configuration", len(res.Coverage.Covered), res.Coverage.Rows, len(res.Coverage.Dead))
-	if len(res.Coverage.Dead) > 0 && !rf.brief {
-		fmt.Fprint(w, ":")
-		fmt.Fprintln(w)
-		for _, d := range res.Coverage.Dead {
-			fmt.Fprintf(w, "  %s\n", rows[d].Name())
-		}
-	} else {
-		fmt.Fprintln(w)
+	fmt.Fprintf(w, "rows: %d of %d applied; %d never applied in this configuration:\n", len(cov.Covered), cov.Rows, len(cov.Dead))
+	for _, d := range cov.Dead {
+		fmt.Fprintf(w, "  %s\n", rows[d].Name())
 	}
-	if res.Violation != nil {
-		fmt.Fprintf(w, "\ncounterexample (%d steps) to %s:\n", len(res.Violation.Trace), res.Violation.Property)
-		if err := check.WriteTable(w, sys, res.Violation); err != nil {
-			return err
-		}
-		if mermaid != "" {
-			fmt.Fprintf(w, "\n```mermaid\n%s```\n", mermaid)
-		}
-	}
-	return nil
 }
 
 func writePcap(path string, v *check.Violation) error {
@@ -520,7 +637,7 @@ func (sf *storageFlags) validate(fs *flag.FlagSet, rf *runFlags, stderr io.Write
 	if sf.bitstate != 0 {
 		switch {
 		case sf.bitstate < 10 || sf.bitstate > 40:
-			return usagef("--bitstate is %d; want 10..40, the log2 of the table's bits (30 is 128 MiB)", sf.bitstate)
+			return inRange("bitstate", sf.bitstate, 10, 40, "the log2 of the table's bits; 30 is 128 MiB")
 		case rf.exact:
 			return usagef("--bitstate and --exact both given; bitstate storage keeps no states, so choose one")
 		case sf.out != "":
@@ -537,7 +654,7 @@ func (sf *storageFlags) validate(fs *flag.FlagSet, rf *runFlags, stderr io.Write
 		}
 	}
 	if sf.hashes != 0 && (sf.bitstate == 0 || sf.hashes < 1 || sf.hashes > 8) {
-		return usagef("--hashes is %d; want 1..8, with --bitstate", sf.hashes)
+		return flagError("hashes", strconv.Itoa(sf.hashes), "want 1 to 8", "bits set per state, with --bitstate")
 	}
 	sf.i, sf.n = 0, 0
 	if sf.shard != "" {
@@ -545,7 +662,7 @@ func (sf *storageFlags) validate(fs *flag.FlagSet, rf *runFlags, stderr io.Write
 		i, err1 := strconv.Atoi(a)
 		n, err2 := strconv.Atoi(b)
 		if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
-			return usagef("--shard is %q; want I/N with 0 <= I < N, e.g. 0/4 for the first of four shards", sf.shard)
+			return flagError("shard", sf.shard, "want I/N with 0 <= I < N", "e.g. 0/4 for the first of four shards")
 		}
 		sf.i, sf.n = i, n
 		if n > 1 && sf.bitstate != 0 {
@@ -556,9 +673,12 @@ func (sf *storageFlags) validate(fs *flag.FlagSet, rf *runFlags, stderr io.Write
 		}
 	}
 	if sf.splitWidth < 0 || (set["split-width"] && sf.n < 2) {
-		return usagef("--split-width is %d; want a positive number of states per shard, with --shard I/N (N > 1)", sf.splitWidth)
+		return flagError("split-width", strconv.Itoa(sf.splitWidth), "want 1 or more states per shard", "with --shard I/N, N > 1")
 	}
-	return nil
+	if sf.out != "" && sf.shard == "" {
+		return usagef("--shard-out %s without --shard I/N: a shard file is one part of a split run; add --shard 0/1 to write the whole run as one", sf.out)
+	}
+	return outputFile("shard-out", sf.out)
 }
 
 func (sf *storageFlags) apply(o *check.Options) {

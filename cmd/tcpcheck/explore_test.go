@@ -2,10 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/tcpcheck/tcpcheck/model"
 )
@@ -93,7 +99,7 @@ func TestExploreHumanOutput(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
 	}
-	for _, want := range []string{"config: open=client-server", "result: ok", "states ", "bytes/state", "properties:", "Quiescence", "coverage: "} {
+	for _, want := range []string{"config: open=client-server", "result: ok", "states ", "bytes/state", "properties:", "Quiescence", "rows: "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
@@ -114,7 +120,7 @@ func TestExploreLimitsAndBadFlags(t *testing.T) {
 	}{
 		{[]string{"--workers", "-1"}, "--workers"},
 		{[]string{"--loss", "9"}, "loss"},
-		{[]string{"--loss", "x"}, "integer"},
+		{[]string{"--loss", "x"}, `--loss "x": want a whole number from 0 to 3`},
 		{[]string{"--closer", "c"}, "closer"},
 		{[]string{"--iss-a", "1,a"}, "comma-separated"},
 		{[]string{"--config", "/nonexistent/c.json"}, "--config"},
@@ -293,5 +299,228 @@ func TestExploreBitstateQuiescence(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "explore", "--preset", "small", "--bitstate", "20", "--quiescence", "--quiet")
 	if code != 0 || !strings.Contains(stdout, "result: incomplete") || !strings.Contains(stdout, "checks it for deadlocks only: none found") {
 		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// TestExploreAnswersFirst: the verdict and the counterexample come before
+// the configuration, the statistics and the properties, and the row
+// coverage is one line unless --rows asks for the list (issue 22: 193
+// lines, 178 of them dead rows, the counterexample after them).
+func TestExploreAnswersFirst(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "why", "--quiet", "accept-any-rst")
+	if code != exitViolated {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	at := func(s string) int {
+		i := strings.Index(stdout, s)
+		if i < 0 {
+			t.Fatalf("output lacks %q:\n%s", s, stdout)
+		}
+		return i
+	}
+	if !(at("result: violated: ") < at("counterexample (") && at("counterexample (") < at("config: ") &&
+		at("config: ") < at("properties:") && at("properties:") < at("rows: ")) {
+		t.Errorf("want result, counterexample, config, properties, rows in that order:\n%s", stdout)
+	}
+	code, stdout, _ = runCLI(t, "explore", "--quiet", "--incarnations", "1", "--loss", "0", "--dup", "0", "--reorder=false", "--also", "none")
+	if code != exitOK || !strings.HasPrefix(stdout, "result: ok\n") {
+		t.Fatalf("exit %d, output does not start with the verdict:\n%s", code, stdout)
+	}
+	var applied, all, other int
+	if _, err := fmt.Sscanf(stdout[strings.Index(stdout, "rows: "):], "rows: %d of %d applied; --rows lists the other %d", &applied, &all, &other); err != nil ||
+		applied+other != all {
+		t.Errorf("no one-line row summary (%v):\n%s", err, stdout)
+	}
+	if n := strings.Count(stdout, "\n"); n > 20 {
+		t.Errorf("%d lines without --rows; want the answer in a screen:\n%s", n, stdout)
+	}
+	_, listed, _ := runCLI(t, "explore", "--quiet", "--rows", "--incarnations", "1", "--loss", "0", "--dup", "0", "--reorder=false", "--also", "none")
+	if n := strings.Count(listed, "\n") - strings.Count(stdout, "\n"); n != other {
+		t.Errorf("--rows added %d lines, want the %d rows never applied", n, other)
+	}
+}
+
+// TestExploreInterruptPrintsStatistics: Ctrl-C stops the run and prints
+// what it found so far, a partial verdict, and exits 130 (issue 22: it
+// printed nothing).
+func TestExploreInterruptPrintsStatistics(t *testing.T) {
+	sig := make(chan chan<- os.Signal, 1)
+	saved := notifyInterrupt
+	notifyInterrupt = func(c chan<- os.Signal) func() { sig <- c; return func() {} }
+	defer func() { notifyInterrupt = saved }()
+	stderr := &lineNotifier{want: "explore: ", seen: make(chan struct{})}
+	var stdout strings.Builder
+	code := make(chan int, 1)
+	go func() { code <- run([]string{"explore", "--timeout", "60s"}, &stdout, stderr) }()
+	c := <-sig
+	select {
+	case <-stderr.seen: // a progress line: the run is under way
+	case <-time.After(20 * time.Second):
+		t.Fatal("no progress line within 20 s")
+	}
+	c <- os.Interrupt
+	if got := <-code; got != exitInterrupted {
+		t.Fatalf("exit %d, want %d\n%s", got, exitInterrupted, stdout.String())
+	}
+	// The explorer's progress line, as explore rewrites it (this fails
+	// if the explorer's own format drifts from what progress reads).
+	stderr.mu.Lock()
+	var progressLine string
+	for _, l := range strings.Split(stderr.buf.String(), "\n") {
+		if strings.HasPrefix(l, "explore: ") {
+			progressLine = l
+			break
+		}
+	}
+	interruptedLine := strings.Contains(stderr.buf.String(), "\nexplore: interrupted: ")
+	stderr.mu.Unlock()
+	if !interruptedLine {
+		t.Error("the explorer's last line does not say it was interrupted")
+	}
+	if !regexp.MustCompile(`^explore: \d+ states, \d+ states/s, depth \d+, queue \d+, heap \d+ MiB, [\d.]+ s, at most [\d.]+ s left \(--timeout 1m0s\)$`).MatchString(progressLine) {
+		t.Errorf("progress line %q", progressLine)
+	}
+	out := stdout.String()
+	for _, want := range []string{"result: incomplete (interrupted: no violation in the ", "not exhaustive)", "states ", "properties:", "rows: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// lineNotifier closes seen when a line starting with want is written.
+type lineNotifier struct {
+	mu   sync.Mutex
+	want string
+	seen chan struct{}
+	buf  strings.Builder
+	done bool
+}
+
+func (l *lineNotifier) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	if !l.done && strings.Contains("\n"+l.buf.String(), "\n"+l.want) {
+		l.done = true
+		close(l.seen)
+	}
+	return len(p), nil
+}
+
+// TestProgressLine: the state count never goes back (the explorer's
+// numbering phase counts only the states placed), the line has the rate,
+// depth and queue, and the time left where a limit makes it knowable.
+func TestProgressLine(t *testing.T) {
+	p := newProgress(io.Discard, 1_000_000, 0)
+	t0 := p.start
+	l1 := p.rewrite("explore: 300000 states, 290000 states/s, depth 16, frontier 120000, heap 38 MiB", t0.Add(time.Second))
+	l2 := p.rewrite("explore: 200000 states, numbering the 150000 new states of depth 17, heap 50 MiB", t0.Add(2*time.Second))
+	l3 := p.rewrite("explore: 100000 states, numbering the 150000 new states of depth 17, heap 50 MiB", t0.Add(3*time.Second))
+	for i, want := range []string{
+		"explore: 300000 states, 300000 states/s, depth 16, queue 120000, heap 38 MiB, 1.0 s, at most 2.3 s left (--max-states 1000000)",
+		"explore: 350000 states, 50000 states/s, depth 16, queue 120000, heap 50 MiB, 2.0 s, at most 13 s left (--max-states 1000000)",
+		"explore: 350000 states, 0 states/s, depth 16, queue 120000, heap 50 MiB, 3.0 s",
+	} {
+		if got := []string{l1, l2, l3}[i]; got != want {
+			t.Errorf("line %d:\n got %s\nwant %s", i+1, got, want)
+		}
+	}
+	if got := p.rewrite("explore: checking Quiescence on 5 states", t0); got != "explore: checking Quiescence on 5 states" {
+		t.Errorf("an unknown line changed: %q", got)
+	}
+	p = newProgress(io.Discard, 0, time.Minute)
+	if got := p.rewrite("explore: 10 states, 10 states/s, depth 1, frontier 5, heap 1 MiB", p.start.Add(20*time.Second)); !strings.HasSuffix(got, "at most 40 s left (--timeout 1m0s)") {
+		t.Errorf("with --timeout: %q", got)
+	}
+}
+
+// TestOutputPathsCheckedFirst: an output file that cannot be written is
+// refused before the run, with exit 2 and nothing on stdout; a verdict is
+// never thrown away for it (issue 22: found after the work, verdict lost).
+func TestOutputPathsCheckedFirst(t *testing.T) {
+	bad := "/nonexistent/x"
+	for _, args := range [][]string{
+		{"explore", "--pcap", bad},
+		{"explore", "--shard", "0/2", "--shard-out", bad},
+		{"why", "--pcap", bad, "two-way-handshake"},
+		{"trace", "-o", bad, "../../docs/questions/three-way-handshake.1.trace.json"},
+		{"diagram", "-o", bad},
+		{"lincheck", "--html", bad},
+		{"listen", "--trace", bad, "127.0.0.1:0"},
+		{"dial", "--pcap", bad, "127.0.0.1:9"},
+	} {
+		t0 := time.Now()
+		code, stdout, stderr := runCLI(t, args...)
+		flag := args[1]
+		if flag == "--shard" {
+			flag = "--shard-out"
+		}
+		if code != exitUsage || stdout != "" || !strings.Contains(stderr, flag+" "+bad+": cannot be written") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		}
+		if d := time.Since(t0); d > 2*time.Second {
+			t.Errorf("%v: refused after %v: the work ran first", args, d)
+		}
+	}
+	if code, _, stderr := runCLI(t, "explore", "--shard-out", filepath.Join(t.TempDir(), "s")); code != exitUsage || !strings.Contains(stderr, "without --shard") {
+		t.Errorf("--shard-out without --shard: exit %d, %s", code, stderr)
+	}
+}
+
+// TestConfigFlagRanges: each integer knob's flag is refused outside the
+// range the model accepts, with the flag, the value and the range (issue
+// 22: --time-wait -1 said "want 1..8" though 0 is valid), and the ranges
+// are the model's own.
+func TestConfigFlagRanges(t *testing.T) {
+	v := reflect.ValueOf(model.DefaultConfig())
+	for i := 0; i < v.NumField(); i++ {
+		tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		r, ok := configRanges[tag]
+		if v.Field(i).Kind() != reflect.Int {
+			continue
+		}
+		if !ok {
+			t.Errorf("knob %s has no range", tag)
+			continue
+		}
+		valid := func(n int) bool {
+			c := model.DefaultConfig()
+			reflect.ValueOf(&c).Elem().Field(i).SetInt(int64(n))
+			if tag == "msl" {
+				c.TimeWait = 0 // the default's TIME-WAIT may not fit a small MSL
+			}
+			return c.Validate() == nil
+		}
+		if !valid(r.lo) || !valid(r.hi) || valid(r.lo-1) || valid(r.hi+1) {
+			t.Errorf("%s: the range %d..%d is not the model's", tag, r.lo, r.hi)
+		}
+		name := strings.ReplaceAll(tag, "_", "-")
+		code, _, stderr := runCLI(t, "explore", "--"+name, fmt.Sprint(r.hi+1))
+		if want := fmt.Sprintf("--%s %d: want %d to %d", name, r.hi+1, r.lo, r.hi); code != exitUsage || !strings.Contains(stderr, want) {
+			t.Errorf("--%s %d: exit %d, stderr %q; want %q", name, r.hi+1, code, stderr, want)
+		}
+	}
+	code, _, stderr := runCLI(t, "explore", "--time-wait", "-1")
+	if code != exitUsage || !strings.Contains(stderr, "--time-wait -1: want 0 to 8 (ticks; 0 is 2*MSL, the correct value)") {
+		t.Errorf("--time-wait -1: exit %d, %q", code, stderr)
+	}
+}
+
+// TestConfigWordsAreTheModels: every word a knob's flag accepts is one
+// the model accepts, and the flag refuses the others with the list.
+func TestConfigWordsAreTheModels(t *testing.T) {
+	for knob, words := range configWords {
+		for _, w := range words {
+			c := model.DefaultConfig()
+			data, _ := json.Marshal(map[string]string{knob: w})
+			if err := json.Unmarshal(data, &c); err != nil || c.Validate() != nil {
+				t.Errorf("%s=%s: the model refuses it (%v, %v)", knob, w, err, c.Validate())
+			}
+		}
+		name := strings.ReplaceAll(knob, "_", "-")
+		if code, _, stderr := runCLI(t, "explore", "--"+name, "nosuch"); code != exitUsage || !strings.Contains(stderr, "--"+name+` "nosuch": want `+orList(words)) {
+			t.Errorf("--%s nosuch: exit %d, %q", name, code, stderr)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,13 +22,13 @@ func init() {
 		setup: func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
 			var o lin.Options
 			var html, corrupt string
-			fs.IntVar(&o.Conns, "conns", 20, "connections to dial")
-			fs.IntVar(&o.Ops, "ops", 1000, "writes, half-closes and aborts over all connections (reads come on top)")
+			fs.IntVar(&o.Conns, "conns", 20, "connections to dial, 1..10000")
+			fs.IntVar(&o.Ops, "ops", 1000, "writes, half-closes and aborts over all connections (reads come on top), --conns..1000000")
 			fs.Float64Var(&o.Faults.Loss, "loss", 0, "probability that the relay loses a segment")
 			fs.Float64Var(&o.Faults.Dup, "dup", 0, "probability that the relay duplicates a segment")
 			fs.Float64Var(&o.Faults.Reorder, "reorder", 0, "probability that the relay holds a segment back 1-6ms (reordering)")
 			fs.DurationVar(&o.Faults.Delay, "delay", 0, "delay the relay adds to every segment")
-			fs.IntVar(&o.Parallel, "parallel", 32, "connections in progress at once")
+			fs.IntVar(&o.Parallel, "parallel", 32, "connections in progress at once, 1..10000")
 			fs.Uint64Var(&o.Seed, "seed", 1, "seed of the workload and of the relay's faults")
 			fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "limit of the linearizability check; beyond it the verdict is Unknown")
 			fs.BoolVar(&o.Conform, "conform", true, "also replay every transition of both stacks through the reference table (trace conformance)")
@@ -35,13 +36,24 @@ func init() {
 			fs.StringVar(&corrupt, "corrupt", "", "change the recorded history in one place before checking it, to see the check catch it: `kind` is one of "+corruptions())
 			return func(args []string, stdout, stderr io.Writer) error {
 				if len(args) > 0 {
-					return usagef("unexpected arguments %q", args)
+					return usagef("unexpected arguments %q: lincheck takes only flags", args)
 				}
-				if o.Timeout <= 0 {
-					return usagef("--timeout %v: give a positive limit", o.Timeout)
+				err := firstError(
+					inRange("conns", o.Conns, 1, 10000, "connections to dial"),
+					inRange("ops", o.Ops, o.Conns, 1_000_000, "at least one per connection of --conns "+strconv.Itoa(o.Conns)+": give --ops "+strconv.Itoa(o.Conns)+" or more"),
+					inRange("parallel", o.Parallel, 1, 10000, "connections in progress at once"),
+					probability("loss", o.Faults.Loss),
+					probability("dup", o.Faults.Dup),
+					probability("reorder", o.Faults.Reorder),
+					inRange("delay", o.Faults.Delay, 0, time.Second, "e.g. 1ms"),
+					inRange("timeout", o.Timeout, time.Millisecond, 24*time.Hour, "the check's limit; e.g. 2m"),
+					outputFile("html", html),
+				)
+				if err != nil {
+					return err
 				}
 				if corrupt != "" && !slices.Contains(lin.Corruptions, lin.Corruption(corrupt)) {
-					return usagef("--corrupt %q: want one of %s", corrupt, corruptions())
+					return oneOf("corrupt", corrupt, corruptionNames()...)
 				}
 				res, err := lin.Record(o)
 				if err != nil {
@@ -97,10 +109,12 @@ func init() {
 	})
 }
 
-func corruptions() string {
+func corruptions() string { return strings.Join(corruptionNames(), ", ") }
+
+func corruptionNames() []string {
 	var names []string
 	for _, c := range lin.Corruptions {
 		names = append(names, string(c))
 	}
-	return strings.Join(names, ", ")
+	return names
 }

@@ -81,3 +81,21 @@ func TestLincheckHTMLInChromium(t *testing.T) {
 		t.Fatalf("chromium took no screenshot of %s: %v", page, err)
 	}
 }
+
+// TestLincheckZeroIsNotADefault: --ops 0 and --parallel 0 are refused as
+// --ops 10 is, with the range and what to do (issue 22: 0 silently meant
+// the default).
+func TestLincheckZeroIsNotADefault(t *testing.T) {
+	for _, tc := range []struct{ args, want string }{
+		{"--ops 0", "--ops 0: want 20 to 1000000 (at least one per connection of --conns 20: give --ops 20 or more)"},
+		{"--ops 10", "--ops 10: want 20 to 1000000"},
+		{"--parallel 0", "--parallel 0: want 1 to 10000"},
+		{"--conns 0", "--conns 0: want 1 to 10000"},
+		{"--conns 10000", "--ops 1000: want 10000 to 1000000"},
+	} {
+		code, stdout, stderr := runCLI(t, append([]string{"lincheck"}, strings.Fields(tc.args)...)...)
+		if code != exitUsage || stdout != "" || !strings.Contains(stderr, tc.want) {
+			t.Errorf("lincheck %s: exit %d, stderr %q; want %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}

@@ -45,71 +45,100 @@ func (f *endpointFlags) register(fs *flag.FlagSet) {
 // endpoint is one side of a netcat-like session.
 type endpoint struct {
 	f      endpointFlags
+	opt    impl.Options
 	stack  *impl.Stack
 	pcapF  *os.File
+	pcapW  *bufio.Writer
 	traceF *os.File
 	traceW *bufio.Writer
 	traceE *json.Encoder
 	logMu  sync.Mutex
-	log    *bufio.Writer
+	log    *bufio.Writer // -v lines and progress; flushed line by line
 	start  time.Time
 	stdin  io.Reader
 	stdout *bufio.Writer
+	dial   dialProgress // dial only: the SYNs sent, for the progress line and the error
 }
 
-// newEndpoint checks the flags and opens the stack on a UDP socket bound
-// to bind.
-func newEndpoint(f endpointFlags, bind string, stdout, stderr io.Writer) (*endpoint, error) {
+// validate checks the flags listen and dial share.
+func (f *endpointFlags) validate() error {
 	if f.link != "udp" {
-		return nil, usagef("--link %q: only udp is available", f.link)
+		return flagError("link", fmt.Sprintf("%q", f.link), "want udp, the only link of listen and dial",
+			"'tcpcheck serve --link tun' runs the endpoint on a TUN device")
 	}
-	for _, p := range []struct {
-		name string
-		v    float64
-	}{{"loss", f.loss}, {"dup", f.dup}, {"reorder", f.reorder}} {
-		if !(p.v >= 0 && p.v <= 1) {
-			return nil, usagef("--%s %v: want a probability in [0, 1]", p.name, p.v)
-		}
-	}
-	if f.msl <= 0 || f.rtoMin <= 0 {
-		return nil, usagef("--msl and --rto-min must be positive durations such as 1s or 50ms")
-	}
-	e := &endpoint{f: f, log: bufio.NewWriter(stderr), start: time.Now(), stdin: os.Stdin, stdout: bufio.NewWriterSize(stdout, 1<<16)}
-	link, err := impl.NewUDPLink(bind, impl.Faults{Loss: f.loss, Dup: f.dup, Reorder: f.reorder}, f.seed)
-	if err != nil {
+	return firstError(
+		probability("loss", f.loss),
+		probability("dup", f.dup),
+		probability("reorder", f.reorder),
+		inRange("msl", f.msl, time.Millisecond, time.Hour, "TIME-WAIT lasts 2*MSL; e.g. 1s"),
+		inRange("rto-min", f.rtoMin, time.Millisecond, time.Minute, "the least retransmission timeout; e.g. 200ms"),
+		outputFile("pcap", f.pcap),
+		outputFile("trace", f.trace),
+	)
+}
+
+// newEndpoint checks the flags, creates the output files and opens the
+// stack on a UDP socket bound to bind.
+func newEndpoint(f endpointFlags, bind string, stdout, stderr io.Writer) (*endpoint, error) {
+	if err := f.validate(); err != nil {
 		return nil, err
 	}
-	opt := impl.Options{MSL: f.msl, RTOMin: f.rtoMin, RTOMax: max(60*time.Second, f.rtoMin)}
-	if f.pcap != "" {
-		if e.pcapF, err = os.Create(f.pcap); err != nil {
+	e := &endpoint{f: f, log: bufio.NewWriter(stderr), start: time.Now(), stdin: os.Stdin, stdout: bufio.NewWriterSize(stdout, 1<<16)}
+	// The RTO schedule is spelled out (these are impl's defaults) so that
+	// dial's progress line can say when it will give up.
+	e.opt = impl.Options{MSL: f.msl, RTOMin: f.rtoMin, RTOInitial: max(time.Second, f.rtoMin),
+		RTOMax: max(60*time.Second, f.rtoMin), SynRetries: 6}
+	var err error
+	if e.pcapF, err = createOutput("pcap", f.pcap); err != nil {
+		return nil, err
+	}
+	if e.traceF, err = createOutput("trace", f.trace); err != nil {
+		return nil, errors.Join(err, e.closeFiles())
+	}
+	link, err := impl.NewUDPLink(bind, impl.Faults{Loss: f.loss, Dup: f.dup, Reorder: f.reorder}, f.seed)
+	if err != nil {
+		return nil, errors.Join(err, e.closeFiles())
+	}
+	if e.pcapF != nil {
+		e.pcapW = bufio.NewWriterSize(e.pcapF, 1<<16)
+		if e.opt.Pcap, err = wire.NewPcapWriter(e.pcapW); err != nil {
 			link.Close()
-			return nil, fmt.Errorf("--pcap: %v", err)
-		}
-		if opt.Pcap, err = wire.NewPcapWriter(bufio.NewWriterSize(e.pcapF, 1<<16)); err != nil {
-			link.Close()
-			return nil, err
+			return nil, errors.Join(err, e.closeFiles())
 		}
 	}
-	if f.trace != "" {
-		if e.traceF, err = os.Create(f.trace); err != nil {
-			link.Close()
-			return nil, fmt.Errorf("--trace: %v", err)
-		}
+	if e.traceF != nil {
 		e.traceW = bufio.NewWriterSize(e.traceF, 1<<16)
 		e.traceE = json.NewEncoder(e.traceW)
 	}
 	if f.verbose {
-		fmt.Fprintf(e.log, "%10s  %-12s  %s\n", "time", "state", "segment or transition")
-		opt.Tracer.Extra = e.traceExtra
+		e.opt.Tracer.Extra = e.traceExtra
 	}
-	if f.verbose || f.trace != "" {
-		opt.Tracer.Transition = e.transition
-	}
-	if e.stack, err = impl.NewStack(link, opt); err != nil {
+	e.opt.Tracer.Transition = e.transition
+	if e.stack, err = impl.NewStack(link, e.opt); err != nil {
 		link.Close()
-		return nil, err
+		return nil, errors.Join(err, e.closeFiles())
 	}
 	return e, nil
+}
+
+// logf writes to stderr at once: -v lines and progress are read as they
+// happen, not when the command ends.
+func (e *endpoint) logf(format string, args ...any) {
+	e.logMu.Lock()
+	defer e.logMu.Unlock()
+	e.logfLocked(format, args...)
+}
+
+func (e *endpoint) logfLocked(format string, args ...any) {
+	fmt.Fprintf(e.log, format, args...)
+	e.log.Flush()
+}
+
+// header heads the -v lines.
+func (e *endpoint) header() {
+	if e.f.verbose {
+		e.logf("%10s  %-12s  %s\n", "time", "state", "segment or transition")
+	}
 }
 
 func (e *endpoint) stamp(t time.Time) string {
@@ -122,6 +151,7 @@ func (e *endpoint) transition(t impl.Transition) {
 	if e.f.verbose {
 		e.trace(t)
 	}
+	e.dialTransition(t)
 	if e.traceE != nil {
 		// An error (a full disk) is reported when the file is closed.
 		_ = e.traceE.Encode(&t)
@@ -133,6 +163,7 @@ func (e *endpoint) transition(t impl.Transition) {
 func (e *endpoint) trace(t impl.Transition) {
 	e.logMu.Lock()
 	defer e.logMu.Unlock()
+	defer e.log.Flush()
 	ts := e.stamp(t.Time)
 	if t.In != nil {
 		fmt.Fprintf(e.log, "%s  %-12s  <-- %s\n", ts, t.From, t.In)
@@ -152,7 +183,7 @@ func (e *endpoint) traceExtra(t time.Time, _, _ netip.AddrPort, sent bool, s imp
 	if sent {
 		dir = "-->"
 	}
-	fmt.Fprintf(e.log, "%s  %-12s  %s %s (%s)\n", e.stamp(t), "", dir, s, why)
+	e.logfLocked("%s  %-12s  %s %s (%s)\n", e.stamp(t), "", dir, s, why)
 }
 
 // session copies stdin to c (then half-closes) and c to stdout, until both
@@ -197,20 +228,32 @@ func (e *endpoint) close() error {
 	e.logMu.Lock()
 	e.log.Flush()
 	e.logMu.Unlock()
-	if e.pcapF != nil {
-		if cerr := e.pcapF.Close(); cerr != nil {
-			err = errors.Join(err, cerr)
+	return errors.Join(err, e.closeFiles())
+}
+
+// closeFiles flushes and closes the --pcap and --trace files, reporting
+// every error (a full disk shows here, not as a short file found later).
+func (e *endpoint) closeFiles() error {
+	var errs []error
+	for _, f := range []struct {
+		name string
+		w    *bufio.Writer
+		f    *os.File
+	}{{"pcap", e.pcapW, e.pcapF}, {"trace", e.traceW, e.traceF}} {
+		if f.f == nil {
+			continue
+		}
+		if f.w != nil {
+			if err := f.w.Flush(); err != nil {
+				errs = append(errs, fmt.Errorf("--%s %s: %v", f.name, f.f.Name(), err))
+			}
+		}
+		if err := f.f.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("--%s %s: %v", f.name, f.f.Name(), err))
 		}
 	}
-	if e.traceF != nil {
-		if ferr := e.traceW.Flush(); ferr != nil {
-			err = errors.Join(err, fmt.Errorf("--trace: %v", ferr))
-		}
-		if cerr := e.traceF.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("--trace: %v", cerr))
-		}
-	}
-	return err
+	e.pcapF, e.traceF = nil, nil
+	return errors.Join(errs...)
 }
 
 func init() {
@@ -229,12 +272,12 @@ func init() {
 				if err != nil {
 					return err
 				}
+				e.logf("listening on %v (udp link: TCP segments in UDP datagrams); connect with 'tcpcheck dial %v'\n",
+					e.stack.Addr(), e.stack.Addr())
+				e.header()
 				l, err := e.stack.Listen(e.stack.Addr().String())
 				if err != nil {
 					return errors.Join(err, e.close())
-				}
-				if f.verbose {
-					fmt.Fprintf(stderr, "listening on %v (udp)\n", e.stack.Addr())
 				}
 				c, err := l.AcceptConn()
 				if err != nil {

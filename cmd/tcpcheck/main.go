@@ -61,6 +61,9 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
+		return printVersion(stdout)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
 		if len(args) == 2 && args[0] == "help" {
 			if c, ok := commands[args[1]]; ok {
@@ -69,6 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		mainUsage(stdout)
 		if len(args) == 0 {
+			fmt.Fprintln(stderr, "tcpcheck: want a command, such as 'tcpcheck explore' (the list is above)")
 			return exitUsage
 		}
 		return exitOK
@@ -83,9 +87,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func runCommand(c *command, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tcpcheck "+c.name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The flag package's own message is replaced by flagParseError's,
+	// which names the command and says what the flag takes.
+	fs.SetOutput(io.Discard)
+	// The whole flag list for -h; after a flag the flag package refused
+	// (it has printed which and why), one line saying where help is.
+	help := false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		help = help || a == "-h" || a == "-help" || a == "--help" || a == "--h"
+	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: tcpcheck %s %s\n\n%s\n\nflags:\n", c.name, c.usage, c.summary)
+		if !help {
+			return
+		}
+		fs.SetOutput(stderr)
+		defer fs.SetOutput(io.Discard)
+		fmt.Fprintf(stderr, "usage: tcpcheck %s %s\n\n%s\n\nflags:\n", c.name, c.usage, c.summary)
 		fs.PrintDefaults()
 	}
 	body := c.setup(fs)
@@ -94,7 +114,8 @@ func runCommand(c *command, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
-		return exitUsage // the flag package has printed what was wrong
+		fmt.Fprintf(stderr, "tcpcheck %s: %s\nrun 'tcpcheck %s -h' for usage\n", c.name, flagParseError(fs, err), c.name)
+		return exitUsage
 	}
 	err = body(positional, stdout, stderr)
 	if err == nil {
@@ -103,16 +124,16 @@ func runCommand(c *command, args []string, stdout, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
-			fmt.Fprintf(stderr, "tcpcheck %s: %s\n", c.name, ee.msg)
+			fmt.Fprintf(stderr, "tcpcheck %s: %s\n", c.name, plainMessage(ee.msg))
 		}
 		return ee.code
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "tcpcheck %s: %v\nrun 'tcpcheck %s -h' for usage\n", c.name, err, c.name)
+		fmt.Fprintf(stderr, "tcpcheck %s: %s\nrun 'tcpcheck %s -h' for usage\n", c.name, plainMessage(err.Error()), c.name)
 		return exitUsage
 	}
-	fmt.Fprintf(stderr, "tcpcheck %s: %v\n", c.name, err)
+	fmt.Fprintf(stderr, "tcpcheck %s: %s\n", c.name, plainMessage(err.Error()))
 	return exitUsage
 }
 
@@ -151,5 +172,5 @@ func mainUsage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nrun 'tcpcheck COMMAND -h' for a command's flags")
+	fmt.Fprintln(w, "\nrun 'tcpcheck COMMAND -h' for a command's flags; 'tcpcheck --version' for the version and the table's digest")
 }

@@ -37,6 +37,11 @@ func setupMerge(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) 
 		if err := rf.validate(); err != nil {
 			return err
 		}
+		for _, a := range args {
+			if err := inputFile("", a); err != nil {
+				return err
+			}
+		}
 		m, err := check.Merge(args...)
 		if err != nil {
 			return err
@@ -78,15 +83,10 @@ type mergePartJSON struct {
 	Violated    string          `json:"violated,omitempty"`
 }
 
-// mergeReport prints a merged result, human or JSON.
+// mergeReport prints a merged result, human or JSON: the verdict and the
+// counterexample first, as explore does.
 func mergeReport(w, stderr io.Writer, m *check.Merged, rf *runFlags) error {
 	res, sys := m.Result, m.Sys
-	if !rf.json {
-		fmt.Fprintln(w, configLine(sys.Config()))
-		if mut := sys.Mutant(); mut != "" {
-			fmt.Fprintf(w, "mutant: %s\n", mut)
-		}
-	}
 	extra := map[string]any{"merge": mergeJSONOf(m)}
 	if mut := sys.Mutant(); mut != "" {
 		extra["mutant"] = map[string]string{"name": mut}
@@ -94,15 +94,18 @@ func mergeReport(w, stderr io.Writer, m *check.Merged, rf *runFlags) error {
 	if rf.json {
 		return report(w, stderr, sys, res, rf, extra)
 	}
-	mermaid, err := counterexampleFiles(sys, res, rf, stderr)
+	mermaid, err := counterexampleMermaid(sys, res, rf)
 	if err != nil {
 		return err
 	}
-	verdict := res.Verdict.String()
-	if len(m.Why) > 0 {
-		verdict += " (" + strings.Join(m.Why, "; ") + ")"
+	fmt.Fprintf(w, "result: %s\n", verdictLine(res, strings.Join(m.Why, "; ")))
+	if err := reportCounterexample(w, sys, res, mermaid); err != nil {
+		return err
 	}
-	fmt.Fprintf(w, "result: %s\n", verdict)
+	fmt.Fprintln(w, configLine(sys.Config()))
+	if mut := sys.Mutant(); mut != "" {
+		fmt.Fprintf(w, "mutant: %s\n", mut)
+	}
 	fmt.Fprintf(w, "merged %d of %d shards: states %d (the union), transitions %d, depth %d, %.2f s in all shards\n",
 		len(m.Parts), m.N, res.States, res.Transitions, res.Depth, res.Seconds)
 	fmt.Fprintf(w, "overlap: the shards explored %d states in all, %.3f times the union; the largest shard's tables peaked at %s\n",
@@ -131,7 +134,8 @@ func mergeReport(w, stderr io.Writer, m *check.Merged, rf *runFlags) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	return reportBody(w, sys, res, rf, mermaid.String())
+	reportProperties(w, sys, res, rf)
+	return writeFiles(res, rf, stderr)
 }
 
 func mergeJSONOf(m *check.Merged) mergeJSON {

@@ -73,7 +73,7 @@ func TestMergeCLI(t *testing.T) {
 
 	code, stdout, _ = runCLI(t, append([]string{"merge"}, files...)...)
 	for _, want := range []string{"config: open=client-server", "result: ok", fmt.Sprintf("states %d (the union)", single.States),
-		"overlap: ", "storage: 64-bit fingerprints", "0/3", "2/3", "properties:", "Quiescence", "coverage: "} {
+		"overlap: ", "storage: 64-bit fingerprints", "0/3", "2/3", "properties:", "Quiescence", "rows: "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("merge output lacks %q:\n%s", want, stdout)
 		}
@@ -95,6 +95,18 @@ func TestMergeCLI(t *testing.T) {
 	cut := filepath.Join(t.TempDir(), "cut")
 	if err := os.WriteFile(cut, data[:len(data)/2], 0o644); err != nil {
 		t.Fatal(err)
+	}
+	// A shard of another configuration: the message names the knob that
+	// differs, not two whole configurations (issue 22), and no package
+	// prefix.
+	other := filepath.Join(t.TempDir(), "other")
+	if code, _, stderr := runCLI(t, append(append([]string{"explore"}, shardArgs...), "--write-b", "0",
+		"--shard", "1/3", "--split-width", "16", "--shard-out", other)...); code != exitOK {
+		t.Fatalf("other shard: exit %d, %s", code, stderr)
+	}
+	code, _, stderr = runCLI(t, "merge", files[0], other, files[2])
+	if want := "tcpcheck merge: " + other + " is not a shard of the same run as " + files[0] + ": it has another configuration: write_b=0, not 1\n"; code != exitUsage || stderr != want {
+		t.Errorf("mismatched shards: exit %d, stderr %q; want %q", code, stderr, want)
 	}
 	for _, tc := range []struct {
 		args []string

@@ -25,6 +25,9 @@ type pcapFlags struct {
 // for the progress line; follow keeps reading a file that is still being
 // written until ctx ends.
 func openCapture(ctx context.Context, path string, follow bool) (*capture.Reader, *countingReader, int64, func(), error) {
+	if err := inputFile("pcap", path); err != nil {
+		return nil, nil, 0, nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, 0, nil, &exitError{code: exitUsage, msg: err.Error()}
@@ -77,7 +80,7 @@ func conformPcap(path string, fl pcapFlags, stdout, stderr io.Writer) error {
 			rep.WriteText(stdout)
 		}
 	}
-	stopProgress := progress(stderr, cr, size, fl.follow)
+	stopProgress := readProgress(stderr, cr, size, fl.follow)
 	sum, err := capture.Check(ctx, r, opt)
 	stopProgress()
 	if err != nil && sum == nil {
@@ -191,9 +194,9 @@ func (fr *followReader) Read(p []byte) (int, error) {
 	}
 }
 
-// progress draws a progress line on stderr while a big file is read, when
+// readProgress draws a progress line on stderr while a big file is read, when
 // stderr is a terminal; the returned function clears it.
-func progress(stderr io.Writer, cr *countingReader, size int64, follow bool) func() {
+func readProgress(stderr io.Writer, cr *countingReader, size int64, follow bool) func() {
 	f, ok := stderr.(*os.File)
 	if !ok || follow || size < 64<<20 {
 		return func() {}

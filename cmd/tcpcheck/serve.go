@@ -35,7 +35,7 @@ func init() {
 		setup: func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
 			var f serveFlags
 			fs.StringVar(&f.dir, "http", "", "serve the files under this `directory` (GET and HEAD only)")
-			fs.StringVar(&f.link, "link", "udp", "link carrying the segments: udp (TCP in UDP datagrams) or tun (real IPv4 to the Linux kernel, in --netns)")
+			fs.StringVar(&f.link, "link", "udp", "link carrying the segments: udp (TCP in UDP datagrams) or tun (real IPv4 to the Linux kernel, in --netns; the default when --netns is given)")
 			fs.StringVar(&f.netns, "netns", "", "with --link tun: the network namespace `name` (made with 'ip netns add NAME') to create the TUN device in; clients run there with 'ip netns exec NAME ...'")
 			fs.DurationVar(&f.idle, "idle", 5*time.Second, "close a keep-alive connection after this long without a request")
 			fs.DurationVar(&f.msl, "msl", time.Second, "maximum segment lifetime; TIME-WAIT lasts 2*MSL")
@@ -47,7 +47,16 @@ func init() {
 				if len(args) == 1 {
 					f.addr = args[0]
 				}
-				return serve(f, stderr)
+				ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+				defer stop()
+				// --netns names where curl will run: it means the tun
+				// link, unless --link says otherwise.
+				linkSet := false
+				fs.Visit(func(fl *flag.Flag) { linkSet = linkSet || fl.Name == "link" })
+				if f.netns != "" && !linkSet {
+					f.link = "tun"
+				}
+				return serve(ctx, f, stderr)
 			}
 		},
 	})
@@ -58,18 +67,25 @@ type serveFlags struct {
 	idle, msl                    time.Duration
 }
 
-// serve runs the HTTP server until SIGINT or SIGTERM, then shuts down
-// gracefully: idle connections are closed with FIN, and the stack waits
-// (a bounded time) for them to finish closing before it goes away.
-func serve(f serveFlags, stderr io.Writer) error {
+// serve runs the HTTP server until ctx is done (SIGINT or SIGTERM), then
+// shuts down gracefully: idle connections are closed with FIN, and the
+// stack waits (a bounded time) for them to finish closing before it goes
+// away.
+func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 	if f.dir == "" {
 		return usagef("--http DIR is required: the directory whose files to serve")
 	}
 	if st, err := os.Stat(f.dir); err != nil || !st.IsDir() {
-		return usagef("--http %q: not a directory", f.dir)
+		return flagError("http", f.dir, "not a directory", "give the directory whose files to serve")
 	}
-	if f.idle <= 0 || f.msl <= 0 {
-		return usagef("--idle and --msl must be positive durations such as 5s")
+	err := firstError(
+		oneOf("link", f.link, "udp", "tun"),
+		inRange("idle", f.idle, time.Millisecond, time.Hour, "e.g. 5s"),
+		inRange("msl", f.msl, time.Millisecond, time.Hour, "TIME-WAIT lasts 2*MSL; e.g. 1s"),
+		outputFile("pcap", f.pcap),
+	)
+	if err != nil {
+		return err
 	}
 	root, err := os.OpenRoot(f.dir)
 	if err != nil {
@@ -105,32 +121,47 @@ func serve(f serveFlags, stderr io.Writer) error {
 		}
 		link = tl
 		defer func() { fmt.Fprintf(stderr, "tun link: %+v\n", tl.Stats()) }()
-	default:
-		return usagef("--link %q: want udp or tun", f.link)
 	}
 	opt := impl.Options{MSL: f.msl}
 	var pcapF *os.File
 	var pcapW *bufio.Writer
-	if f.pcap != "" {
-		if pcapF, err = os.Create(f.pcap); err != nil {
-			link.Close()
-			return fmt.Errorf("--pcap: %v", err)
+	// closePcap flushes and closes the capture, errors included; every
+	// way out of serve after this point calls it.
+	closePcap := func() error {
+		if pcapF == nil {
+			return nil
 		}
+		var ferr error
+		if pcapW != nil {
+			ferr = pcapW.Flush()
+		}
+		err := errors.Join(ferr, pcapF.Close())
+		pcapF = nil
+		if err != nil {
+			return fmt.Errorf("--pcap %s: %v", f.pcap, err)
+		}
+		return nil
+	}
+	if pcapF, err = createOutput("pcap", f.pcap); err != nil {
+		link.Close()
+		return err
+	}
+	if pcapF != nil {
 		pcapW = bufio.NewWriter(pcapF)
 		if opt.Pcap, err = wire.NewPcapWriter(pcapW); err != nil {
 			link.Close()
-			return err
+			return errors.Join(err, closePcap())
 		}
 	}
 	stack, err := impl.NewStack(link, opt)
 	if err != nil {
 		link.Close()
-		return err
+		return errors.Join(err, closePcap())
 	}
 	l, err := stack.Listen(f.addr)
 	if err != nil {
 		stack.Close()
-		return err
+		return errors.Join(err, closePcap())
 	}
 	var logMu sync.Mutex
 	logf := func(format string, args ...any) {
@@ -149,13 +180,14 @@ func serve(f serveFlags, stderr io.Writer) error {
 			}
 		},
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	where := f.link
 	if f.netns != "" {
 		where += " in netns " + f.netns
 	}
 	logf("serving %s on http://%s (link %s)", f.dir, f.addr, where)
+	logMu.Lock()
+	fmt.Fprint(stderr, reachHint(f, firstFile(root)))
+	logMu.Unlock()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	select {
@@ -176,10 +208,45 @@ func serve(f serveFlags, stderr io.Writer) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	stack.Close()
-	if pcapF != nil {
-		err = errors.Join(err, pcapW.Flush(), pcapF.Close())
+	return errors.Join(err, closePcap())
+}
+
+// reachHint says how to reach the server: over the udp link only tcpcheck
+// speaks the protocol (TCP inside UDP datagrams), so curl cannot; over
+// tun, curl runs in the namespace.
+func reachHint(f serveFlags, file string) string {
+	if f.link == "tun" {
+		return fmt.Sprintf("reach it from the namespace, e.g.:\n  ip netns exec %s curl http://%s/%s\n", f.netns, f.addr, file)
 	}
-	return err
+	return fmt.Sprintf("the udp link carries TCP inside UDP datagrams, which curl and browsers do not speak; fetch a file with:\n"+
+		"  printf 'GET /%s HTTP/1.0\\r\\n\\r\\n' | tcpcheck dial %s\n"+
+		"(for curl, run serve as root with --netns NAME after 'ip netns add NAME': the tun link, in that namespace)\n", file, f.addr)
+}
+
+// firstFile names a regular file at the top of root for the hint's
+// example ("" when there is none: the example fetches /).
+func firstFile(root *os.Root) string {
+	d, err := root.Open(".")
+	if err != nil {
+		return ""
+	}
+	defer d.Close()
+	entries, err := d.ReadDir(-1)
+	if err != nil {
+		return ""
+	}
+	best := ""
+	for _, e := range entries {
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") && !strings.ContainsAny(e.Name(), " '\\%?#") {
+			if e.Name() == "index.html" {
+				return ""
+			}
+			if best == "" || e.Name() < best {
+				best = e.Name()
+			}
+		}
+	}
+	return best
 }
 
 // closing reports whether a connection is still on its way to CLOSED

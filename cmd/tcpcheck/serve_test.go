@@ -126,7 +126,8 @@ func TestServeCurlOverTUN(t *testing.T) {
 	}
 	defer exec.Command("ip", "netns", "del", ns).Run()
 	pcap := filepath.Join(dir, "serve.pcap")
-	srv := exec.Command(bin, "serve", "--http", www, "--link", "tun", "--netns", ns, "--pcap", pcap, "192.0.2.2:80")
+	// --netns alone means the tun link.
+	srv := exec.Command(bin, "serve", "--http", www, "--netns", ns, "--pcap", pcap, "192.0.2.2:80")
 	stderr, _ := srv.StderrPipe()
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -160,6 +161,7 @@ func TestServeCurlOverTUN(t *testing.T) {
 		}
 	}
 	waitLine("serving")
+	waitLine("ip netns exec " + ns + " curl http://192.0.2.2:80/a.txt") // the hint
 	outA, outB := filepath.Join(dir, "a.out"), filepath.Join(dir, "b.out")
 	curl := exec.Command("ip", "netns", "exec", ns, "curl", "-sS", "--fail", "--max-time", "20",
 		"http://192.0.2.2/a.txt", "http://192.0.2.2/b.bin", "-o", outA, "-o", outB)
@@ -296,5 +298,72 @@ func TestOurClientFetchesFromNetHTTP(t *testing.T) {
 	}
 	if n := dials.Load(); n != 1 {
 		t.Errorf("%d connections for two requests, want 1 (keep-alive)", n)
+	}
+}
+
+// TestServeSaysHowToReachIt: on start, serve over the default udp link
+// prints the command that fetches a file (curl cannot: issue 22), and the
+// command works as printed.
+func TestServeSaysHowToReachIt(t *testing.T) {
+	bin := buildTcpcheck(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello from serve\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeUDPPort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &lineNotifier{want: "  printf 'GET /hello.txt HTTP/1.0", seen: make(chan struct{})}
+	done := make(chan error, 1)
+	pcap := filepath.Join(t.TempDir(), "serve.pcap")
+	go func() {
+		done <- serve(ctx, serveFlags{dir: dir, link: "udp", addr: addr, idle: time.Second, msl: 100 * time.Millisecond, pcap: pcap}, stderr)
+	}()
+	stopped := false
+	defer func() {
+		if !stopped {
+			cancel()
+			<-done
+		}
+	}()
+	select {
+	case <-stderr.seen:
+	case err := <-done:
+		t.Fatalf("serve ended: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no hint within 10 s")
+	}
+	stderr.mu.Lock()
+	log := stderr.buf.String()
+	stderr.mu.Unlock()
+	var hint string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.HasPrefix(l, "  printf ") {
+			hint = strings.TrimSpace(l)
+		}
+	}
+	want := `printf 'GET /hello.txt HTTP/1.0\r\n\r\n' | tcpcheck dial ` + addr
+	if hint != want || !strings.Contains(log, "curl") {
+		t.Fatalf("hint %q, want %q\n%s", hint, want, log)
+	}
+	// Run it as printed (with a short MSL, so that TIME-WAIT is short).
+	cmd := strings.Replace(hint, "tcpcheck dial", bin+" dial --msl 50ms", 1)
+	cctx, ccancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer ccancel()
+	out, err := exec.CommandContext(cctx, "sh", "-c", cmd).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "HTTP/1.0 200 OK") || !strings.HasSuffix(string(out), "hello from serve\n") {
+		t.Fatalf("%s: %v\n%s", cmd, err, out)
+	}
+	// The capture of the exchange is whole once serve has stopped.
+	cancel()
+	stopped = true
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	b, err := os.ReadFile(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := pcapRecords(t, b); n < 8 {
+		t.Errorf("--pcap: %d segments, want the whole exchange", n)
 	}
 }

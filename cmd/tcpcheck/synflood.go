@@ -37,15 +37,15 @@ func init() {
 				}
 				dst, err := netip.ParseAddrPort(args[0])
 				if err != nil {
-					return usagef("ADDR %q: %v (want ip:port, e.g. 127.0.0.1:9701)", args[0], err)
+					return usagef("ADDR %q: not an ip:port (e.g. 127.0.0.1:9701, where 'tcpcheck listen 127.0.0.1:9701' runs)", args[0])
 				}
-				switch {
-				case count == 0 || count > 10_000_000:
-					return usagef("--count %d: want 1 to 10000000", count)
-				case rate <= 0 || rate > 1_000_000:
-					return usagef("--rate %d: want 1 to 1000000", rate)
-				case wait < 0 || wait > time.Minute:
-					return usagef("--wait %v: want 0 to 1m", wait)
+				err = firstError(
+					inRange("count", count, 1, 10_000_000, "SYNs to send"),
+					inRange("rate", rate, 1, 1_000_000, "SYNs per second"),
+					inRange("wait", wait, 0, time.Minute, "how long to count SYN,ACKs after the last SYN"),
+				)
+				if err != nil {
+					return err
 				}
 				var synacks atomic.Uint64
 				p, err := attack.NewUDP(from, func(r attack.Reply) bool {

@@ -29,12 +29,14 @@ func init() {
 				if len(args) > 0 {
 					return usagef("unexpected arguments %q: table takes only flags", args)
 				}
+				var names []string
 				for _, f := range tableFormats {
 					if f.name == *format {
 						return f.write(stdout)
 					}
+					names = append(names, f.name)
 				}
-				return usagef("unknown --format %q: use text, md or json", *format)
+				return oneOf("format", *format, names...)
 			}
 		},
 	})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,10 +40,13 @@ func setupTrace(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) 
 		if len(args) != 1 {
 			return usagef("want one trace FILE (or - for standard input)")
 		}
-		switch *format {
-		case "table", "mermaid", "pcap", "json":
-		default:
-			return usagef("--format is %q; want table, mermaid, pcap or json", *format)
+		if err := firstError(oneOf("format", *format, "table", "mermaid", "pcap", "json"), outputFile("o", *out)); err != nil {
+			return err
+		}
+		if args[0] != "-" {
+			if err := inputFile("", args[0]); err != nil {
+				return err
+			}
 		}
 		var data []byte
 		var err error
@@ -89,7 +91,7 @@ func setupTrace(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) 
 		}
 		if *out != "" {
 			if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
-				return errors.New("writing the output: " + err.Error())
+				return fmt.Errorf("-o %s: %v", *out, unwrapPath(err))
 			}
 			return nil
 		}

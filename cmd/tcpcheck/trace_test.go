@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,12 +76,12 @@ func TestTraceBadFiles(t *testing.T) {
 		args []string
 		want string
 	}{
-		"missing":  {[]string{filepath.Join(dir, "nope.json")}, "reading the trace"},
+		"missing":  {[]string{filepath.Join(dir, "nope.json")}, "nope.json: cannot be read: no such file"},
 		"empty":    {[]string{write("empty.json", "")}, "empty"},
 		"garbage":  {[]string{write("g.json", "\x00\x01pcap")}, "not a JSON object"},
 		"other":    {[]string{write("o.json", `{"x":1}`)}, "no \"format\""},
 		"no args":  {nil, "want one trace FILE"},
-		"format":   {[]string{"--format", "svg", "x"}, "--format is \"svg\""},
+		"format":   {[]string{"--format", "svg", "x"}, "--format \"svg\": want table, mermaid, pcap or json"},
 		"two args": {[]string{"a", "b"}, "want one trace FILE"},
 	} {
 		code, _, errs := runCLI(t, append([]string{"trace"}, c.args...)...)
@@ -104,5 +105,34 @@ func TestTracePcapTshark(t *testing.T) {
 	}
 	if strings.Count(string(out), "F") < 2 {
 		t.Errorf("tshark does not see two FINs:\n%s", out)
+	}
+}
+
+// TestTraceTamperedSaysWhatTheModelDoes: a saved trace whose readable step
+// was edited is refused with the field that differs and what the model
+// does there (issue 22: the error did not say what the model expected).
+func TestTraceTamperedSaysWhatTheModelDoes(t *testing.T) {
+	data, err := os.ReadFile("../../docs/questions/three-way-handshake.1.trace.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr map[string]any
+	if err := json.Unmarshal(data, &tr); err != nil {
+		t.Fatal(err)
+	}
+	step := tr["trace"].([]any)[1].(map[string]any)
+	if step["b"] != "SYN-RECEIVED" {
+		t.Fatalf("step 2 of the docs trace leaves B in %v; the test expects SYN-RECEIVED", step["b"])
+	}
+	step["b"] = "CLOSED"
+	p := filepath.Join(t.TempDir(), "tampered.json")
+	data, _ = json.Marshal(tr)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "trace", p)
+	want := `step 2: the readable step is not what the model does on this path: b is "CLOSED" in the file, "SYN-RECEIVED" in the model`
+	if code != exitUsage || !strings.Contains(stderr, want) || strings.Contains(stderr, "explain:") {
+		t.Errorf("exit %d, stderr %q; want %q", code, stderr, want)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/tcpcheck/tcpcheck/check"
 	"github.com/tcpcheck/tcpcheck/model"
 )
 
@@ -37,7 +36,6 @@ func mutantNames() []string {
 func setupWhy(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
 	var rf runFlags
 	rf.register(fs, false)
-	rf.brief = true
 	list := fs.Bool("list", false, "list the mutants and the question each answers")
 	return func(args []string, stdout, stderr io.Writer) error {
 		if err := rf.validate(); err != nil {
@@ -78,7 +76,7 @@ func setupWhy(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) er
 		// found a step earlier) still shows the counterexample it is for.
 		opt := rf.options(stderr)
 		opt.Properties = []string{mut.Property}
-		res, err := check.Explore(sys, opt)
+		res, err := rf.explore(sys, opt, nil)
 		if err != nil {
 			return err
 		}
@@ -114,9 +112,6 @@ func setupWhy(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) er
 				fmt.Fprintf(stdout, "\nwhy: %s\n", mut.Explain)
 			}
 		}
-		if res.Violation != nil {
-			return &exitError{code: exitViolated}
-		}
-		return nil
+		return verdictExit(res)
 	}
 }

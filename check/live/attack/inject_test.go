@@ -61,7 +61,7 @@ func tcb(t *testing.T, w *world, c *impl.Conn) (rcvNxt, sndNxt spec.Seq) {
 	if !ok {
 		t.Fatalf("no TCB for %v", local)
 	}
-	return x.RcvNxt, x.SndNxt
+	return x.RcvNxt(), x.SndNxt()
 }
 
 // isACK reports whether r is a bare ACK acknowledging rcvNxt from sndNxt:

@@ -154,10 +154,10 @@ func TestSoak(t *testing.T) {
 			}
 			local, remote := endpoints(c)
 			x, ok := w.chk.TCB(local, remote)
-			if !ok || !x.State.Synchronized() {
+			if !ok || !x.State().Synchronized() {
 				continue
 			}
-			seq := x.RcvNxt.Add(1 + rng.Uint32N(1<<31))
+			seq := x.RcvNxt().Add(1 + rng.Uint32N(1<<31))
 			if err := p.Send(Segment{Src: remote, Dst: local, Flags: spec.RST, Seq: seq}); err != nil {
 				t.Fatal(err)
 			}

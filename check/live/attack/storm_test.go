@@ -38,7 +38,7 @@ func TestRSTStorm(t *testing.T) {
 			for c := range exact {
 				local, remote := endpoints(c)
 				x, _ := w.chk.TCB(local, remote)
-				if err := p.Send(Segment{Src: remote, Dst: local, Flags: spec.RST, Seq: x.RcvNxt}); err != nil {
+				if err := p.Send(Segment{Src: remote, Dst: local, Flags: spec.RST, Seq: x.RcvNxt()}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -67,13 +67,13 @@ func TestRSTStorm(t *testing.T) {
 			}
 			var seq spec.Seq
 			if rng.IntN(2) == 0 {
-				seq = x.RcvNxt.Add(1 + rng.Uint32N(65534))
+				seq = x.RcvNxt().Add(1 + rng.Uint32N(65534))
 				inWindow++
 			} else {
 				seq = spec.Seq(rng.Uint32())
 				anywhere++
 			}
-			if seq == x.RcvNxt {
+			if seq == x.RcvNxt() {
 				seq++ // an exact hit is the test's choice below, not luck's
 			}
 			if err := p.Send(Segment{Src: remote, Dst: local, Flags: spec.RST, Seq: seq}); err != nil {

@@ -3,6 +3,7 @@ package conform
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -62,37 +63,32 @@ func (d *Divergence) Error() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// TCB is the checker's view of one connection: the variables the guards
-// read, computed from the recorded segments.
-type TCB struct {
-	State                spec.State
-	Passive              bool
-	ISS, IRS             spec.Seq
-	HaveISS, HaveIRS     bool
-	SndUna, SndNxt       spec.Seq
-	SndWnd               uint32 // SND.WND: the window the peer last offered
-	RcvNxt               spec.Seq
-	FinSent, FinReceived bool
-	// FinFirst: a row sent our FIN (send FIN, at the user's CLOSE) before
-	// the peer's FIN was accepted. The FIN itself may reach the wire later,
-	// behind text the send window holds back; the active closer is the side
-	// that closed first.
-	FinFirst bool
-}
-
 type pair struct{ local, remote netip.AddrPort }
 
+// shadow is the checker's copy of one connection: spec's TCB, stepped by
+// the reference table from the recorded segments, and what the comparison
+// needs beside it.
 type shadow struct {
-	TCB
-	maxSndWnd          uint32
-	wl1, wl2           spec.Seq
-	sndShift, rcvShift uint8
-	peerWS             bool
-	advEdge            spec.Seq
-	advSet             bool
-	twSince            time.Time
-	lastInvalidACK     time.Time // when an ACK answering an unacceptable empty segment last went out
-	chal               challenge // the connection's challenge ACK budget
+	tcb spec.TCB
+	eff spec.Effect
+	// finFirst: a row sent our FIN (send FIN, at the user's CLOSE) before
+	// the peer's FIN was accepted. The FIN itself may reach the wire
+	// later, behind text the send window holds back; the active closer
+	// is the side that closed first.
+	finFirst       bool
+	advEdge        spec.Seq
+	advSet         bool
+	twSince        time.Time
+	held           map[spec.Seq][]spec.Seq // SEG.SEQ -> SEG.ACKs of segments the endpoint holds out of order
+	lastInvalidACK time.Time               // when an ACK answering an unacceptable empty segment last went out
+	chal           challenge               // the connection's challenge ACK budget
+}
+
+func newShadow(st spec.State) *shadow {
+	if st == spec.Listen {
+		return &shadow{tcb: spec.NewListenTCB()}
+	}
+	return &shadow{tcb: spec.NewTCB()}
 }
 
 // challenge mirrors one connection's challenge ACK budget (RFC 5961 §7).
@@ -170,15 +166,16 @@ func (c *Checker) Steps() int {
 	return c.steps
 }
 
-// TCB returns the checker's view of the connection from local to remote.
-func (c *Checker) TCB(local, remote netip.AddrPort) (TCB, bool) {
+// TCB returns the checker's copy of the connection from local to remote:
+// spec's TCB as the reference table stepped it.
+func (c *Checker) TCB(local, remote netip.AddrPort) (spec.TCB, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	sh := c.conns[pair{local, remote}]
 	if sh == nil {
-		return TCB{}, false
+		return spec.TCB{}, false
 	}
-	return sh.TCB, true
+	return sh.tcb, true
 }
 
 // Recent returns the last rendered steps (at most Options.Context).
@@ -237,36 +234,44 @@ func (c *Checker) Extra(tm time.Time, local, remote netip.AddrPort, sent bool, s
 		dir = "out"
 	}
 	c.remember(fmt.Sprintf("     %s %s>%s  (%s, %s: %s)", tm.Format("15:04:05.000"), addr(local), addr(remote), why, dir, s))
-	if c.div != nil || !sent {
+	if c.div != nil {
+		return
+	}
+	if !sent {
+		if reason := c.received(local, remote, s, why); reason != "" {
+			c.div = &Divergence{Check: CheckConformance, Step: c.steps, Reason: reason, Table: append([]string(nil), c.ring...)}
+		}
 		return
 	}
 	sh := c.conns[pair{local, remote}]
-	if sh == nil || !sh.State.HasTCB() {
+	if sh == nil || !sh.tcb.State().HasTCB() {
 		return
 	}
 	h := s.Header
+	t := &sh.tcb
 	if why := func() string {
 		if n := segLen(&s); n > 0 && h.Flags&^(spec.PSH|spec.FIN) == spec.ACK {
 			// A retransmission outside any row (loss recovery, RFC 5681 and
-			// RFC 6582): old sequence space only, acknowledging RCV.NXT.
-			if !sh.SndUna.LessEq(h.Seq) || !h.Seq.Add(n).LessEq(sh.SndNxt) || h.Ack != sh.RcvNxt {
-				return fmt.Sprintf("retransmission outside a row (%s) %s is not within [SND.UNA=%d, SND.NXT=%d) acknowledging RCV.NXT=%d",
-					why, s, uint32(sh.SndUna), uint32(sh.SndNxt), uint32(sh.RcvNxt))
+			// RFC 6582): what spec's TCB resends from that sequence number.
+			want, ok := t.Resend(h.Seq, spec.Params{SendMSS: uint32(s.Len)})
+			if !ok || want.Len != uint32(s.Len) || want.Ack != h.Ack || want.Flags&^spec.PSH != h.Flags&^spec.PSH {
+				return fmt.Sprintf("retransmission outside a row (%s) %s is not what SND.UNA=%d, SND.NXT=%d and RCV.NXT=%d allow",
+					why, s, uint32(t.SndUna()), uint32(t.SndNxt()), uint32(t.RcvNxt()))
 			}
 			return ""
 		}
 		if h.Flags != spec.ACK || s.Len != 0 {
 			return fmt.Sprintf("segment sent outside a row (%s) is %s, neither a bare ACK nor a retransmission", why, s)
 		}
-		if h.Seq == sh.SndNxt-1 && h.Ack == sh.RcvNxt && sh.SndUna == sh.SndNxt && sh.State.Synchronized() {
+		if k := t.KeepAlive(); h.Seq == k.Seq && h.Ack == k.Ack && t.SndUna() == t.SndNxt() && t.State().Runs(spec.TimerKeepAlive) {
 			// A keepalive probe (RFC 1122 §4.2.3.6): SEG.SEQ = SND.NXT-1
 			// draws an ACK from a live peer; only with nothing
 			// unacknowledged, when no retransmission watches the peer.
 			return ""
 		}
-		if h.Seq != sh.SndNxt || h.Ack != sh.RcvNxt {
+		if a := t.ACK(); h.Seq != a.Seq || h.Ack != a.Ack {
 			return fmt.Sprintf("ACK sent outside a row (%s) is seq=%d ack=%d; SND.NXT=%d RCV.NXT=%d",
-				why, uint32(h.Seq), uint32(h.Ack), uint32(sh.SndNxt), uint32(sh.RcvNxt))
+				why, uint32(h.Seq), uint32(h.Ack), uint32(a.Seq), uint32(a.Ack))
 		}
 		return ""
 	}(); why != "" {
@@ -274,6 +279,99 @@ func (c *Checker) Extra(tm time.Time, local, remote netip.AddrPort, sent bool, s
 		return
 	}
 	sh.advertise(h)
+}
+
+// received checks a segment the endpoint took outside any row: held for
+// later processing, or not admitted. It returns why that was wrong, or "".
+func (c *Checker) received(local, remote netip.AddrPort, s impl.Segment, why string) string {
+	sh := c.conns[pair{local, remote}]
+	f := s.Header.Flags
+	switch why {
+	case impl.ExtraHeld, impl.ExtraHeldDup, impl.ExtraHeldDropped:
+		// RFC 9293 §3.10.7.4: an acceptable segment with text or FIN that
+		// begins beyond RCV.NXT, in a state that holds such segments
+		// (spec.State.HoldsOutOfOrder).
+		if sh == nil || !sh.tcb.State().HoldsOutOfOrder() {
+			st := spec.Closed
+			if sh != nil {
+				st = sh.tcb.State()
+			}
+			return fmt.Sprintf("segment %s %s in %s, a state that does not hold segments out of order", s, why, st)
+		}
+		_, hi := sh.window(c.opt.RecvBuffer)
+		v := view(&s)
+		x := sh.tcb.Ctx(v, hi)
+		if f.Has(spec.SYN) || f.Has(spec.RST) || v.SegLen() == 0 || !spec.IsSeqOK(&x) || !sh.tcb.RcvNxt().LessThan(v.Seq) {
+			return fmt.Sprintf("segment %s %s, but only an acceptable segment with text or FIN beyond RCV.NXT=%d is held",
+				s, why, uint32(sh.tcb.RcvNxt()))
+		}
+		if why == impl.ExtraHeld {
+			if sh.held == nil {
+				sh.held = map[spec.Seq][]spec.Seq{}
+			}
+			sh.held[v.Seq] = append(sh.held[v.Seq], v.Ack)
+		}
+	case impl.ExtraCapReached, impl.ExtraBacklogFull:
+		// Admission: a connection request the listener does not take,
+		// as if it had been lost (the peer retransmits it).
+		if f&(spec.SYN|spec.ACK|spec.RST) != spec.SYN || sh != nil && sh.tcb.State().HasTCB() {
+			return fmt.Sprintf("segment %s not admitted (%s), but only a SYN for no connection is refused admission", s, why)
+		}
+	case impl.ExtraCookieFull:
+		if !f.Has(spec.ACK) || f.Has(spec.SYN) || f.Has(spec.RST) || sh != nil && sh.tcb.State().HasTCB() {
+			return fmt.Sprintf("segment %s not admitted (%s), but only an ACK for no connection carries a cookie", s, why)
+		}
+	default:
+		return fmt.Sprintf("segment %s taken outside any row for a reason the checker does not know: %q", s, why)
+	}
+	return ""
+}
+
+// outOfRow checks what the endpoint did to an arriving segment before the
+// table saw it (spec's package documentation): a segment held out of
+// order is stepped once RCV.NXT reaches it, with its ACK rewritten to
+// SND.UNA only if SND.UNA moved past it meanwhile; a segment the state
+// would hold is not stepped ahead of RCV.NXT; text is trimmed to the
+// receive window.
+func (sh *shadow) outOfRow(t *impl.Transition, v *spec.Segment, lo, hi uint32) string {
+	if v == nil {
+		return ""
+	}
+	una, nxt := sh.tcb.SndUna(), sh.tcb.RcvNxt()
+	if acks, ok := sh.held[v.Seq]; ok && t.Held {
+		// A trace file holds no Extra records: only a hold that was seen
+		// is checked.
+		if !slices.ContainsFunc(acks, func(ack spec.Seq) bool {
+			return ack == v.Ack || ack.LessThan(una) && v.Ack == una
+		}) {
+			return fmt.Sprintf("a held segment at seq=%d came back with ack=%d, not its own (%v); only an ACK before SND.UNA=%d is raised to SND.UNA",
+				uint32(v.Seq), uint32(v.Ack), acks, uint32(una))
+		}
+	}
+	if (t.Event == spec.SegData || t.Event == spec.SegFIN) && sh.tcb.State().HoldsOutOfOrder() {
+		// RCV.WND lies between what was advertised (lo) and the buffer
+		// (hi): a segment acceptable even in lo must be held, one that
+		// ends beyond hi was not trimmed.
+		xlo, x := sh.tcb.Ctx(v, lo), sh.tcb.Ctx(v, hi)
+		if spec.IsSeqOK(&xlo) && nxt.LessThan(v.Seq) {
+			return fmt.Sprintf("segment at seq=%d stepped ahead of RCV.NXT=%d in %s, which holds it for later processing",
+				uint32(v.Seq), uint32(nxt), sh.tcb.State())
+		}
+		if spec.IsSeqOK(&x) && nxt.Add(hi).LessThan(v.Seq.Add(v.Len)) {
+			return fmt.Sprintf("segment at seq=%d with %d octets ends beyond the receive window (RCV.NXT=%d, RCV.WND at most %d): it was not trimmed",
+				uint32(v.Seq), v.Len, uint32(nxt), hi)
+		}
+	}
+	return ""
+}
+
+// forgetHeld drops the held segments RCV.NXT has passed.
+func (sh *shadow) forgetHeld() {
+	for sq := range sh.held {
+		if sq.LessThan(sh.tcb.RcvNxt()) || !sh.tcb.State().HasTCB() {
+			delete(sh.held, sq)
+		}
+	}
 }
 
 func addr(a netip.AddrPort) string {
@@ -295,6 +393,16 @@ func segLen(s *impl.Segment) uint32 {
 	return n
 }
 
+// view returns what spec's TCB reads of a recorded segment.
+func view(s *impl.Segment) *spec.Segment {
+	if s == nil {
+		return nil
+	}
+	h := &s.Header
+	return &spec.Segment{Seq: h.Seq, Ack: h.Ack, Flags: h.Flags, Window: h.Window, Len: uint32(s.Len),
+		MSS: h.MSS, HasWScale: h.HasWScale, WScale: h.WScale}
+}
+
 // wantShift is impl's window scale shift for a receive buffer (RFC 7323 §2.3).
 func wantShift(buf int) uint8 {
 	var sh uint8
@@ -307,21 +415,12 @@ func wantShift(buf int) uint8 {
 // window returns the bounds of RCV.WND: what was last advertised, and the
 // most the receive buffer allows.
 func (sh *shadow) window(buf int) (lo, hi uint32) {
-	if sh.advSet && sh.RcvNxt.LessThan(sh.advEdge) {
-		lo = sh.advEdge.Sub(sh.RcvNxt)
+	if nxt := sh.tcb.RcvNxt(); sh.advSet && nxt.LessThan(sh.advEdge) {
+		lo = sh.advEdge.Sub(nxt)
 	}
-	limit := uint32(65535) << sh.rcvShift
+	limit := uint32(65535) << sh.tcb.RcvShift()
 	hi = min(max(uint32(buf), lo), limit)
 	return min(lo, limit), hi
-}
-
-func (sh *shadow) ctx(in *impl.Segment, wnd uint32) spec.Ctx {
-	x := spec.Ctx{SndUna: sh.SndUna, SndNxt: sh.SndNxt, RcvNxt: sh.RcvNxt, RcvWnd: wnd,
-		MaxSndWnd: sh.maxSndWnd, FinSent: sh.FinSent, Passive: sh.Passive}
-	if in != nil {
-		x.SegSeq, x.SegAck, x.SegLen, x.SegFlags = in.Header.Seq, in.Header.Ack, segLen(in), in.Header.Flags
-	}
-	return x
 }
 
 // advertise notes the window a segment we sent advertises.
@@ -331,7 +430,7 @@ func (sh *shadow) advertise(h wire.Header) {
 	}
 	w := uint32(h.Window)
 	if !h.Flags.Has(spec.SYN) {
-		w <<= sh.rcvShift
+		w <<= sh.tcb.RcvShift()
 	}
 	sh.advEdge, sh.advSet = h.Ack.Add(w), true
 }
@@ -341,15 +440,15 @@ func (sh *shadow) advertise(h wire.Header) {
 func (c *Checker) step(t *impl.Transition) (string, string) {
 	k := pair{t.Local, t.Remote}
 	sh := c.conns[k]
-	if sh == nil || !sh.State.HasTCB() {
+	if sh == nil || !sh.tcb.State().HasTCB() {
 		if t.From.HasTCB() {
 			return CheckConformance, fmt.Sprintf("the connection is in %s, but the model saw no OPEN for it", t.From)
 		}
-		sh = &shadow{TCB: TCB{State: t.From, Passive: t.From == spec.Listen}}
+		sh = newShadow(t.From)
 		c.conns[k] = sh
 	}
-	if t.From != sh.State {
-		return CheckConformance, fmt.Sprintf("the endpoint stepped from %s, the model is in %s", t.From, sh.State)
+	if t.From != sh.tcb.State() {
+		return CheckConformance, fmt.Sprintf("the endpoint stepped from %s, the model is in %s", t.From, sh.tcb.State())
 	}
 	in := t.In
 	switch {
@@ -365,17 +464,18 @@ func (c *Checker) step(t *impl.Transition) (string, string) {
 		return CheckConformance, fmt.Sprintf("unknown event %d", t.Event)
 	}
 
-	if (t.Event == spec.RetransmitTimeout || t.Event == spec.RetriesExhausted) && sh.State.HasTCB() &&
-		sh.SndUna == sh.SndNxt && sh.SndWnd != 0 {
+	if (t.Event == spec.RetransmitTimeout || t.Event == spec.RetriesExhausted) && sh.tcb.State().HasTCB() &&
+		sh.tcb.SndUna() == sh.tcb.SndNxt() && sh.tcb.SndWnd() != 0 {
 		// RFC 6298 §5.2: when all outstanding data has been acknowledged
 		// the retransmission timer is turned off (a zero window keeps it
 		// for the probe of §3.8.6.1).
-		return CheckConformance, fmt.Sprintf("the retransmission timer fired with nothing unacknowledged (SND.UNA = SND.NXT = %d)", uint32(sh.SndNxt))
+		return CheckConformance, fmt.Sprintf("the retransmission timer fired with nothing unacknowledged (SND.UNA = SND.NXT = %d)", uint32(sh.tcb.SndNxt()))
 	}
 	lo, hi := sh.window(c.opt.RecvBuffer)
-	xlo, xhi := sh.ctx(in, lo), sh.ctx(in, hi)
-	cands := []int{c.ref.StepCtx(sh.State, t.Event, &xlo)}
-	if r := c.ref.StepCtx(sh.State, t.Event, &xhi); r != cands[0] {
+	v := view(in)
+	xlo, xhi := sh.tcb.Ctx(v, lo), sh.tcb.Ctx(v, hi)
+	cands := []int{c.ref.StepCtx(sh.tcb.State(), t.Event, &xlo)}
+	if r := c.ref.StepCtx(sh.tcb.State(), t.Event, &xhi); r != cands[0] {
 		cands = append(cands, r)
 	}
 	r := -1
@@ -401,13 +501,16 @@ func (c *Checker) step(t *impl.Transition) (string, string) {
 			got, t.To, strings.Join(want, " or "), guardString(spec.EvalAll(&xlo)), sh.describe())
 	}
 	row := c.rows[r]
+	if why := sh.outOfRow(t, v, lo, hi); why != "" {
+		return CheckConformance, why
+	}
 	if why := c.apply(sh, row, t, &xlo, &xhi); why != "" {
 		return CheckConformance, fmt.Sprintf("row %q: %s", row.Name(), why)
 	}
 
 	// TimeWaitHeld, as far as one endpoint shows it.
 	acts := row.Actions()
-	if t.To == spec.TimeWait && t.From != spec.TimeWait && !sh.FinFirst {
+	if t.To == spec.TimeWait && t.From != spec.TimeWait && !sh.finFirst {
 		return CheckTimeWait, fmt.Sprintf("%s entered TIME-WAIT without having sent its FIN before the peer's arrived", addr(t.Local))
 	}
 	if t.From == spec.TimeWait && t.Event == spec.TimeWaitTimeout && c.opt.MSL > 0 {
@@ -419,14 +522,15 @@ func (c *Checker) step(t *impl.Transition) (string, string) {
 		sh.twSince = t.Time
 	}
 	if acts.Has(spec.DeleteTCB) {
-		*sh = shadow{TCB: TCB{State: row.To, Passive: row.To == spec.Listen}}
+		*sh = shadow{tcb: sh.tcb}
 	}
-	sh.State = row.To
+	sh.tcb.Enter(row.To)
+	sh.forgetHeld()
 	return "", ""
 }
 
 func (sh *shadow) describe() string {
-	return fmt.Sprintf("SND.UNA=%d SND.NXT=%d RCV.NXT=%d", uint32(sh.SndUna), uint32(sh.SndNxt), uint32(sh.RcvNxt))
+	return fmt.Sprintf("SND.UNA=%d SND.NXT=%d RCV.NXT=%d", uint32(sh.tcb.SndUna()), uint32(sh.tcb.SndNxt()), uint32(sh.tcb.RcvNxt()))
 }
 
 func guardString(g spec.GuardSet) string {
@@ -441,58 +545,30 @@ func guardString(g spec.GuardSet) string {
 	return strings.Join(parts, " ")
 }
 
-// apply moves the shadow TCB through row's actions, checking the segments
-// the endpoint sent against them.
+// apply moves the shadow TCB through row's actions with spec's TCB,
+// checking the segments the endpoint sent against what they make it send.
+// The endpoint's choices are inputs taken from what it sent: the ISS of
+// its SYN, the options of its SYN, how much new text it sent in the step.
 func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *spec.Ctx) string {
 	acts := row.Actions()
 	in := t.In
+	v := view(in)
+	tcb := &sh.tcb
+	p := spec.Params{RcvWnd: xhi.RcvWnd, WScale: true, Shift: wantShift(c.opt.RecvBuffer)}
 	if acts.Has(spec.SendFIN) {
-		sh.FinFirst = !sh.FinReceived
+		sh.finFirst = !tcb.FinReceived()
 	}
-	// Processing of the arriving segment, in action order.
-	if acts.Has(spec.AcceptSYN) && in != nil {
-		h := in.Header
-		sh.IRS, sh.HaveIRS, sh.RcvNxt = h.Seq, true, h.Seq.Add(1)
-		sh.SndWnd, sh.wl1, sh.wl2 = uint32(h.Window), h.Seq, h.Ack
-		sh.maxSndWnd = max(sh.maxSndWnd, sh.SndWnd)
-		sh.peerWS = h.HasWScale
-		sh.sndShift, sh.rcvShift = 0, 0
-		if sh.peerWS {
-			sh.sndShift, sh.rcvShift = min(h.WScale, 14), wantShift(c.opt.RecvBuffer)
+	// Processing of the arriving segment, in action order. A segment that
+	// process-ACK makes the endpoint resend (loss recovery) acknowledges
+	// RCV.NXT as it was before the text: mid.
+	var mid spec.Seq
+	for _, a := range [...]spec.Action{spec.AcceptSYN, spec.ProcessACK, spec.AcceptText, spec.AcceptFIN} {
+		if a == spec.AcceptText {
+			mid = tcb.RcvNxt()
 		}
-	}
-	if acts.Has(spec.ProcessACK) && in != nil && in.Header.Flags.Has(spec.ACK) {
-		h := in.Header
-		if sh.SndUna.LessThan(h.Ack) && h.Ack.LessEq(sh.SndNxt) {
-			sh.SndUna = h.Ack
-		}
-		if sh.wl1.LessThan(h.Seq) || sh.wl1 == h.Seq && sh.wl2.LessEq(h.Ack) {
-			w := uint32(h.Window)
-			if !h.Flags.Has(spec.SYN) {
-				w <<= sh.sndShift
-			}
-			sh.SndWnd, sh.wl1, sh.wl2 = w, h.Seq, h.Ack
-			sh.maxSndWnd = max(sh.maxSndWnd, w)
-		}
-	}
-	mid := sh.RcvNxt
-	if acts.Has(spec.AcceptText) && in != nil {
-		seq, n := in.Header.Seq, uint32(in.Len)
-		if seq.LessThan(sh.RcvNxt) {
-			if skip := sh.RcvNxt.Sub(seq); skip < n {
-				seq, n = sh.RcvNxt, n-skip
-			} else {
-				n = 0
-			}
-		}
-		if seq == sh.RcvNxt {
-			sh.RcvNxt = sh.RcvNxt.Add(n)
-		}
-	}
-	if acts.Has(spec.AcceptFIN) && in != nil {
-		if in.Header.Seq.Add(uint32(in.Len)) == sh.RcvNxt && !sh.FinReceived {
-			sh.RcvNxt = sh.RcvNxt.Add(1)
-			sh.FinReceived = true
+		if acts.Has(a) {
+			sh.eff.Reset()
+			tcb.Apply(a, v, p, &sh.eff)
 		}
 	}
 
@@ -505,21 +581,23 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 		bad := func(format string, args ...any) string {
 			return fmt.Sprintf("sent %s: ", s) + fmt.Sprintf(format, args...)
 		}
+		iss, haveISS := tcb.ISS()
 		switch {
 		case f.Has(spec.RST):
 			sentRST = true
 			switch {
 			case acts.Has(spec.ReplyRST) && in != nil:
-				if in.Header.Flags.Has(spec.ACK) {
-					if f != spec.RST || h.Seq != in.Header.Ack {
+				sh.eff.Reset()
+				tcb.Apply(spec.ReplyRST, v, p, &sh.eff)
+				if want := sh.eff.Out[0]; f != want.Flags || h.Seq != want.Seq || h.Ack != want.Ack {
+					if in.Header.Flags.Has(spec.ACK) {
 						return bad("the reply to a segment with ACK is <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.1)")
 					}
-				} else if f != spec.RST|spec.ACK || h.Seq != 0 || h.Ack != in.Header.Seq.Add(segLen(in)) {
 					return bad("the reply to a segment without ACK is <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> (RFC 9293 §3.10.7.1)")
 				}
 			case acts.Has(spec.SendRST):
-				if h.Seq != sh.SndNxt {
-					return bad("the RST of ABORT carries SND.NXT=%d", uint32(sh.SndNxt))
+				if h.Seq != tcb.SndNxt() {
+					return bad("the RST of ABORT carries SND.NXT=%d", uint32(tcb.SndNxt()))
 				}
 			default:
 				return bad("the row sends no RST")
@@ -530,18 +608,21 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 			}
 			if f.Has(spec.ACK) {
 				sentSYNACK = true
-				if h.Ack != sh.RcvNxt {
-					return bad("SYN,ACK must acknowledge RCV.NXT=%d", uint32(sh.RcvNxt))
+				if h.Ack != tcb.RcvNxt() {
+					return bad("SYN,ACK must acknowledge RCV.NXT=%d", uint32(tcb.RcvNxt()))
 				}
 				switch {
-				case acts.Has(spec.SendSYNACK) && !sh.HaveISS:
-					sh.ISS, sh.HaveISS, sh.SndUna, sh.SndNxt = h.Seq, true, h.Seq, h.Seq.Add(1)
+				case acts.Has(spec.SendSYNACK) && !haveISS:
+					q := p
+					q.ISS = h.Seq
+					sh.eff.Reset()
+					tcb.Apply(spec.SendSYNACK, v, q, &sh.eff)
 				case acts.Has(spec.SendSYNACK) || acts.Has(spec.Retransmit):
-					if h.Seq != sh.ISS {
-						return bad("SYN,ACK must carry ISS=%d", uint32(sh.ISS))
+					if h.Seq != iss {
+						return bad("SYN,ACK must carry ISS=%d", uint32(iss))
 					}
-					if !acts.Has(spec.SendSYNACK) && sh.SndUna != sh.ISS {
-						return bad("a retransmitted SYN,ACK, but the SYN was acknowledged (SND.UNA=%d)", uint32(sh.SndUna))
+					if !acts.Has(spec.SendSYNACK) && tcb.SndUna() != iss {
+						return bad("a retransmitted SYN,ACK, but the SYN was acknowledged (SND.UNA=%d)", uint32(tcb.SndUna()))
 					}
 				default:
 					return bad("the row sends no SYN,ACK")
@@ -550,13 +631,16 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 				sentSYN = true
 				switch {
 				case acts.Has(spec.SendSYN):
-					sh.ISS, sh.HaveISS, sh.SndUna, sh.SndNxt = h.Seq, true, h.Seq, h.Seq.Add(1)
-				case acts.Has(spec.Retransmit) && sh.HaveISS:
-					if h.Seq != sh.ISS {
-						return bad("a retransmitted SYN must carry ISS=%d", uint32(sh.ISS))
+					q := p
+					q.ISS = h.Seq
+					sh.eff.Reset()
+					tcb.Apply(spec.SendSYN, v, q, &sh.eff)
+				case acts.Has(spec.Retransmit) && haveISS:
+					if h.Seq != iss {
+						return bad("a retransmitted SYN must carry ISS=%d", uint32(iss))
 					}
-					if sh.SndUna != sh.ISS {
-						return bad("a retransmitted SYN, but the SYN was acknowledged (SND.UNA=%d)", uint32(sh.SndUna))
+					if tcb.SndUna() != iss {
+						return bad("a retransmitted SYN, but the SYN was acknowledged (SND.UNA=%d)", uint32(tcb.SndUna()))
 					}
 				default:
 					return bad("the row sends no SYN")
@@ -569,38 +653,44 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 			sentACK = true
 			n := segLen(s)
 			switch {
-			case n > 0 && h.Seq == sh.SndNxt && !sh.FinSent:
+			case n > 0 && h.Seq == tcb.SndNxt() && !tcb.FinSent():
 				if !(acts.Has(spec.SendText) || acts.Has(spec.SendFIN)) {
 					return bad("new text or FIN at SND.NXT, but the row sends neither text nor FIN")
 				}
-				if h.Ack != mid && h.Ack != sh.RcvNxt {
-					return bad("must acknowledge RCV.NXT=%d", uint32(sh.RcvNxt))
+				if h.Ack != mid && h.Ack != tcb.RcvNxt() {
+					return bad("must acknowledge RCV.NXT=%d", uint32(tcb.RcvNxt()))
 				}
-				sh.SndNxt = sh.SndNxt.Add(n)
-				if f.Has(spec.FIN) {
-					if !acts.Has(spec.SendFIN) && !sh.finPendingOK(acts) {
-						return bad("a FIN from a row that does not send one")
-					}
-					sh.FinSent = true
+				if f.Has(spec.FIN) && !acts.Has(spec.SendFIN) && !sh.finPendingOK(acts) {
+					return bad("a FIN from a row that does not send one")
+				}
+				// The segment as spec's TCB sends this much text (and FIN)
+				// from SND.NXT: within the send window.
+				q := p
+				q.Unsent, q.SendMSS, q.FinQueued = uint32(s.Len), max(uint32(s.Len), 1), f.Has(spec.FIN)
+				sh.eff.Reset()
+				tcb.Apply(spec.SendText, v, q, &sh.eff)
+				if len(sh.eff.Out) != 1 || sh.eff.Out[0].SegLen() != n {
+					return bad("%d octets of new text from SND.NXT=%d do not fit the send window (SND.UNA=%d SND.WND=%d)",
+						s.Len, uint32(h.Seq), uint32(tcb.SndUna()), tcb.SndWnd())
 				}
 			case n > 0:
 				if !(acts.Has(spec.Retransmit) || acts.Has(spec.ProcessACK)) {
 					return bad("a retransmission from a row that neither retransmits nor processes an ACK")
 				}
-				if !sh.SndUna.LessEq(h.Seq) || !h.Seq.Add(n).LessEq(sh.SndNxt) {
-					return bad("a retransmission outside [SND.UNA=%d, SND.NXT=%d)", uint32(sh.SndUna), uint32(sh.SndNxt))
+				if !tcb.SndUna().LessEq(h.Seq) || !h.Seq.Add(n).LessEq(tcb.SndNxt()) {
+					return bad("a retransmission outside [SND.UNA=%d, SND.NXT=%d)", uint32(tcb.SndUna()), uint32(tcb.SndNxt()))
 				}
-				if h.Ack != mid && h.Ack != sh.RcvNxt {
-					return bad("must acknowledge RCV.NXT=%d", uint32(sh.RcvNxt))
+				if h.Ack != mid && h.Ack != tcb.RcvNxt() {
+					return bad("must acknowledge RCV.NXT=%d", uint32(tcb.RcvNxt()))
 				}
 			case acts.Has(spec.SendACK) || acts.Has(spec.SendChallengeACK):
-				if h.Seq != sh.SndNxt || h.Ack != sh.RcvNxt {
-					return bad("the ACK must be <SEQ=SND.NXT=%d><ACK=RCV.NXT=%d>", uint32(sh.SndNxt), uint32(sh.RcvNxt))
+				if a := tcb.ACK(); h.Seq != a.Seq || h.Ack != a.Ack {
+					return bad("the ACK must be <SEQ=SND.NXT=%d><ACK=RCV.NXT=%d>", uint32(a.Seq), uint32(a.Ack))
 				}
 			case acts.Has(spec.Retransmit):
 				// A window probe (RFC 9293 §3.8.6.1) or an empty resend.
-				if !sh.SndUna.Add(^uint32(0)).LessEq(h.Seq) || !h.Seq.LessEq(sh.SndNxt) || h.Ack != sh.RcvNxt {
-					return bad("a window probe outside [SND.UNA-1, SND.NXT] or not acknowledging RCV.NXT=%d", uint32(sh.RcvNxt))
+				if !tcb.SndUna().Add(^uint32(0)).LessEq(h.Seq) || !h.Seq.LessEq(tcb.SndNxt()) || h.Ack != tcb.RcvNxt() {
+					return bad("a window probe outside [SND.UNA-1, SND.NXT] or not acknowledging RCV.NXT=%d", uint32(tcb.RcvNxt()))
 				}
 			default:
 				return bad("the row sends no ACK")

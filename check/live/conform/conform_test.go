@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcpcheck/tcpcheck/impl"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -146,5 +147,113 @@ var eofAfterFlush = plan{Ops: []op{
 func TestEOFAfterFlush(t *testing.T) {
 	if err := runPlan(eofAfterFlush, config{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOutOfRowDecisionsAreChecked: what the endpoint does to a segment
+// outside the rows (spec's package documentation) is checked too: a
+// segment stepped ahead of RCV.NXT where it should have been held, a
+// segment held that is not beyond RCV.NXT, a segment held in a state that
+// holds nothing, and a reason the checker does not know.
+func TestOutOfRowDecisionsAreChecked(t *testing.T) {
+	trace, err := recordPlan(transfer, config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := -1
+	for i, tr := range trace {
+		if tr.Event == spec.SegData && tr.From == spec.Established && tr.In != nil && tr.In.Len > 1 {
+			data = i
+			break
+		}
+	}
+	if data < 0 {
+		t.Fatal("the transfer has no data segment in ESTABLISHED")
+	}
+	ahead := append(trace[:0:0], trace[:data+1]...)
+	in := *ahead[data].In
+	in.Header.Seq++
+	ahead[data].In = &in
+	err = Check(ahead, Options{MSL: harnessMSL})
+	var d *Divergence
+	if !errors.As(err, &d) || d.Step != data+1 || !strings.Contains(d.Reason, "ahead of RCV.NXT") {
+		t.Errorf("a segment stepped ahead of RCV.NXT: %v", err)
+	}
+
+	// Feed the handshake and the data step, then report held segments.
+	held := func(seqOff int32, why string, upTo int) error {
+		c, err := New(Options{MSL: harnessMSL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range trace[:upTo] {
+			c.Transition(tr)
+		}
+		tr := trace[data]
+		x, _ := c.TCB(tr.Local, tr.Remote)
+		s := *tr.In
+		s.Header.Seq = x.RcvNxt() + spec.Seq(seqOff)
+		c.Extra(tr.Time, tr.Local, tr.Remote, false, s, why)
+		return c.Err()
+	}
+	if err := held(3, impl.ExtraHeld, data); err != nil {
+		t.Errorf("a segment beyond RCV.NXT held: %v", err)
+	}
+	if err := held(0, impl.ExtraHeld, data); err == nil || !strings.Contains(err.Error(), "beyond RCV.NXT") {
+		t.Errorf("a segment at RCV.NXT held: %v", err)
+	}
+	if err := held(3, "held for no reason", data); err == nil || !strings.Contains(err.Error(), "does not know") {
+		t.Errorf("an unknown reason: %v", err)
+	}
+	if err := held(3, impl.ExtraBacklogFull, data); err == nil || !strings.Contains(err.Error(), "admission") {
+		t.Errorf("a data segment refused admission: %v", err)
+	}
+}
+
+// TestHeldACKRewriteIsChecked: a segment stepped from the hold queue keeps
+// its own ACK, or has it raised to SND.UNA when SND.UNA passed it while it
+// was held; any other ACK is a divergence.
+func TestHeldACKRewriteIsChecked(t *testing.T) {
+	trace, err := recordPlan(transfer, config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Options{MSL: harnessMSL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := -1
+	for i, tr := range trace {
+		if tr.Event == spec.SegData && tr.From == spec.Established && tr.In != nil {
+			data = i
+			break
+		}
+		c.Transition(tr)
+	}
+	if data < 0 {
+		t.Fatal("the transfer has no data segment in ESTABLISHED")
+	}
+	tr := trace[data]
+	tr.Held = true
+	sh := c.conns[pair{tr.Local, tr.Remote}]
+	v := view(tr.In)
+	una := sh.tcb.SndUna()
+	for _, tc := range []struct {
+		held []spec.Seq
+		ack  spec.Seq
+		ok   bool
+	}{
+		{[]spec.Seq{v.Ack}, v.Ack, true},          // its own ACK
+		{[]spec.Seq{una - 5}, una, true},          // raised to SND.UNA
+		{[]spec.Seq{una - 5}, una - 4, false},     // raised, but not to SND.UNA
+		{[]spec.Seq{una + 1}, una, false},         // lowered
+		{[]spec.Seq{una + 2, v.Ack}, v.Ack, true}, // two copies held
+	} {
+		sh.held = map[spec.Seq][]spec.Seq{v.Seq: tc.held}
+		w := *v
+		w.Ack = tc.ack
+		if got := sh.outOfRow(&tr, &w, 65535, 65535); (got == "") != tc.ok {
+			t.Errorf("held with ACKs %v, stepped with ACK %d (SND.UNA %d): %q", tc.held, tc.ack, una, got)
+		}
 	}
 }

@@ -305,8 +305,8 @@ func (h *harness) trace(t impl.Transition) {
 	// What the row must send comes from the correct table, whatever table
 	// the endpoint runs (single-row mutants keep the row indices).
 	h.sendText[k] = t.Row >= 0 && t.Row < len(referenceRows) && referenceRows[t.Row].Actions().Has(spec.SendText)
-	if me, ok := h.chk.TCB(t.Local, t.Remote); ok && me.HaveISS && !slices.Contains(h.isss[k], me.ISS) {
-		h.isss[k] = append(h.isss[k], me.ISS)
+	if me, ok := h.chk.TCB(t.Local, t.Remote); ok && hasISS(&me) && !slices.Contains(h.isss[k], issOf(&me)) {
+		h.isss[k] = append(h.isss[k], issOf(&me))
 	}
 	if t.To.Synchronized() && !t.From.Synchronized() && h.livePeer == "" && h.chk.Err() == nil {
 		// EstablishedOnlyWithLivePeer, as far as two endpoints show it: a
@@ -314,9 +314,9 @@ func (h *harness) trace(t impl.Transition) {
 		// peer chose for this 4-tuple (the peer may have aborted since;
 		// its RST is then on the way).
 		me, _ := h.chk.TCB(t.Local, t.Remote)
-		if !slices.Contains(h.isss[pair{t.Remote, t.Local}], me.IRS) {
+		if !slices.Contains(h.isss[pair{t.Remote, t.Local}], irsOf(&me)) {
 			h.livePeer = fmt.Sprintf("%s became %s with IRS=%d, an ISS its peer never chose for this connection (ISSs %v)",
-				addr(t.Local), t.To, uint32(me.IRS), h.isss[pair{t.Remote, t.Local}])
+				addr(t.Local), t.To, uint32(irsOf(&me)), h.isss[pair{t.Remote, t.Local}])
 		}
 	}
 	if acts.Has(spec.SignalTimeout) || acts.Has(spec.SignalReset) {
@@ -639,7 +639,7 @@ func (h *harness) endpointOf(i int, local, remote netip.AddrPort) *endpoint {
 // text" or "accept FIN" leaves them wrong at once.
 func (h *harness) queues(i int, ci impl.ConnInfo) error {
 	sh, ok := h.chk.TCB(ci.Local, ci.Remote)
-	if !ok || !sh.HaveISS || !sh.HaveIRS || !sh.State.Synchronized() {
+	if !ok || !hasISS(&sh) || !hasIRS(&sh) || !sh.State().Synchronized() {
 		return nil
 	}
 	e := h.endpointOf(i, ci.Local, ci.Remote)
@@ -647,29 +647,29 @@ func (h *harness) queues(i int, ci impl.ConnInfo) error {
 	if e != nil {
 		written, read, discarding = e.written, e.read, e.closed || e.aborted
 	}
-	acked := int(sh.SndUna.Sub(sh.ISS.Add(1)))
-	if sh.FinSent && sh.SndUna == sh.SndNxt {
+	acked := int(sh.SndUna().Sub(issOf(&sh).Add(1)))
+	if sh.FinSent() && sh.SndUna() == sh.SndNxt() {
 		acked--
 	}
 	if want := written - min(max(acked, 0), written); ci.SendQ != want {
 		return h.fail(CheckConformance, "%s's send queue holds %d octets; %d were written and %d acknowledged (SND.UNA=%d): %s",
-			"AB"[i:i+1], ci.SendQ, written, max(acked, 0), uint32(sh.SndUna), ci)
+			"AB"[i:i+1], ci.SendQ, written, max(acked, 0), uint32(sh.SndUna()), ci)
 	}
 	// A row that sends text leaves none waiting while nothing is in flight
 	// and the peer's window is open: this catches a row that left out
 	// "send text" (the ACK that opens a window must release the text).
-	if unsent := written - int(sh.SndNxt.Sub(sh.ISS.Add(1))); h.sendText[pair{ci.Local, ci.Remote}] &&
-		!sh.FinSent && sh.SndUna == sh.SndNxt && sh.SndWnd > 0 && unsent > 0 {
+	if unsent := written - int(sh.SndNxt().Sub(issOf(&sh).Add(1))); h.sendText[pair{ci.Local, ci.Remote}] &&
+		!sh.FinSent() && sh.SndUna() == sh.SndNxt() && sh.SndWnd() > 0 && unsent > 0 {
 		return h.fail(CheckConformance, "%s applied a row that sends text, yet %d written octets wait with nothing in flight "+
-			"and the peer's window open (SND.WND=%d): %s", "AB"[i:i+1], unsent, sh.SndWnd, ci)
+			"and the peer's window open (SND.WND=%d): %s", "AB"[i:i+1], unsent, sh.SndWnd(), ci)
 	}
-	accepted := int(sh.RcvNxt.Sub(sh.IRS.Add(1)))
-	if sh.FinReceived {
+	accepted := int(sh.RcvNxt().Sub(irsOf(&sh).Add(1)))
+	if sh.FinReceived() {
 		accepted--
 	}
 	if want := accepted - read; !discarding && ci.RecvQ != want {
 		return h.fail(CheckConformance, "%s's receive queue holds %d octets; %d were accepted (RCV.NXT=%d) and %d read: %s",
-			"AB"[i:i+1], ci.RecvQ, accepted, uint32(sh.RcvNxt), read, ci)
+			"AB"[i:i+1], ci.RecvQ, accepted, uint32(sh.RcvNxt()), read, ci)
 	}
 	return nil
 }
@@ -723,14 +723,14 @@ func (h *harness) check() error {
 		b := netip.AddrPortFrom(ipB, serverPort)
 		ta, oka := h.chk.TCB(a, b)
 		tb, okb := h.chk.TCB(b, a)
-		if !oka || !okb || ta.State != spec.Established || tb.State != spec.Established {
+		if !oka || !okb || ta.State() != spec.Established || tb.State() != spec.Established {
 			continue
 		}
-		if ta.ISS != tb.IRS || tb.ISS != ta.IRS {
+		if issOf(&ta) != irsOf(&tb) || issOf(&tb) != irsOf(&ta) {
 			return h.fail("HandshakeAgreement", "both ESTABLISHED: A ISS=%d IRS=%d, B ISS=%d IRS=%d",
-				uint32(ta.ISS), uint32(ta.IRS), uint32(tb.ISS), uint32(tb.IRS))
+				uint32(issOf(&ta)), uint32(irsOf(&ta)), uint32(issOf(&tb)), uint32(irsOf(&tb)))
 		}
-		if !ta.RcvNxt.InRange(tb.SndUna, tb.SndNxt.Add(1)) || !tb.RcvNxt.InRange(ta.SndUna, ta.SndNxt.Add(1)) {
+		if !ta.RcvNxt().InRange(tb.SndUna(), tb.SndNxt().Add(1)) || !tb.RcvNxt().InRange(ta.SndUna(), ta.SndNxt().Add(1)) {
 			return h.fail("HandshakeAgreement", "both ESTABLISHED: a RCV.NXT lies outside what the peer sent and has not had acknowledged")
 		}
 	}
@@ -915,3 +915,9 @@ func (h *harness) run(p plan) error {
 	}
 	return h.finish()
 }
+
+// issOf, irsOf, hasISS and hasIRS read a shadow TCB's ISS and IRS.
+func issOf(t *spec.TCB) spec.Seq { s, _ := t.ISS(); return s }
+func irsOf(t *spec.TCB) spec.Seq { s, _ := t.IRS(); return s }
+func hasISS(t *spec.TCB) bool    { _, ok := t.ISS(); return ok }
+func hasIRS(t *spec.TCB) bool    { _, ok := t.IRS(); return ok }

@@ -3,6 +3,13 @@
 // in which what happens (the segments on the wire and both sides' states)
 // is compared with what the model predicts.
 //
+// Each scenario is a text file of testdata/scenarios, compiled into the
+// binary and parsed by [ParseScenario]: commands for both sides and the
+// link, one a line, then after "----" the checkpoints they must reach, and
+// the expected segment exchange (testdata/scenarios/README.md describes
+// the format and every command). The suite runs every file there, in the
+// order of their names; adding a scenario is adding a file.
+//
 // Each scenario gets a fresh stack on a fresh TUN link (package impl's
 // TUNLink; our endpoint is 192.0.2.2, the kernel 192.0.2.1). The script
 // drives both sides: our endpoint through its Go API, the kernel through
@@ -20,8 +27,8 @@
 // against the scenario's expected segment list.
 //
 // Where Linux differs from RFC 9293 and the table, the scenario says so: a
-// Deviation names the RFC section, what the table does and what Linux
-// does, and the run must show it (a checkpoint where the kernel is in one
+// Deviation (a "deviation:" paragraph of its file) names the RFC section,
+// what the table does and what Linux does, and the run must show it (a checkpoint where the kernel is in one
 // state and the model predicts another, or a measured value); a deviation
 // that does not show is a failure, so docs/linux.md stays true.
 //
@@ -43,13 +50,13 @@
 // # Running
 //
 //	tcpcheck conform --peer kernel [--scenario NAME] [--list] [--full]
-//	go test ./check/kernel -run TestSuite -kernel.scenario=NAME -v
+//	go test ./check/live/kernel -run TestSuite -kernel.scenario=NAME -v
 //
 // [Bulk] moves a stream between our endpoint and a kernel socket over a
 // link that loses packets at random. TestBulkLossy does 5 MB each way with
 // 3% loss; for the 100 MB figure run
 //
-//	go test ./check/kernel -run TestBulkLossy -kernel.bulk-mb=100 -v
+//	go test ./check/live/kernel -run TestBulkLossy -kernel.bulk-mb=100 -v
 //
 // (on a 2-core VM with Linux 6.18: 1.8 s from us to the kernel, 47 s from
 // the kernel to us, where the kernel, without SACK, waits out its 200 ms

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -56,6 +57,16 @@ func TestSuite(t *testing.T) {
 	results, err := Run(names, Options{Full: *fullFlag})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if *scenarioFlag == "" {
+		// Every file of testdata/scenarios is run.
+		var ran []string
+		for _, r := range results {
+			ran = append(ran, r.Name)
+		}
+		if files := scenarioFilesOnDisk(t); !slices.Equal(ran, files) {
+			t.Errorf("the suite ran %v; the scenario files are %v", ran, files)
+		}
 	}
 	for _, r := range results {
 		t.Run(r.Name, func(t *testing.T) {

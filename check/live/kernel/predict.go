@@ -9,66 +9,68 @@ import (
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
-// predictor is the model's view of one side of the connection: the state
-// and the TCB variables the table's guards read, kept by stepping
-// spec.Machine over the side's inputs (user calls, arriving segments,
-// timers) and by watching the segments the side sends.
+// predictor is the model's view of one side of the connection: spec's
+// TCB, stepped by spec.Machine over the side's inputs (user calls,
+// arriving segments, timers), with what the side sends learned from the
+// segments it puts on the wire (its ISS, how far SND.NXT has come).
 type predictor struct {
-	m       *spec.Machine
-	state   spec.State
-	passive bool
-
-	iss, sndUna, sndNxt spec.Seq
-	issSet              bool
-	finSent             bool
-	rcvNxt              spec.Seq
-	rcvWnd              uint32
-	maxSndWnd           uint32
-	finSeq              spec.Seq // the peer's FIN, when it arrived ahead of text still missing
-	finPending          bool
-	ooo                 []span // text received beyond RCV.NXT, sorted, disjoint
+	m          *spec.Machine
+	tcb        spec.TCB
+	eff        spec.Effect
+	rcvWnd     uint32   // RCV.WND: the window the side last offered
+	finSeq     spec.Seq // the peer's FIN, when it arrived ahead of text still missing
+	finPending bool
+	ooo        []span // text received beyond RCV.NXT, sorted, disjoint
+	listened   bool   // the side has listened on the port (a passive OPEN)
 }
 
 type span struct{ lo, hi spec.Seq } // [lo, hi)
 
 func newPredictor(m *spec.Machine) *predictor {
-	return &predictor{m: m, state: spec.Closed, rcvWnd: 65535}
+	return &predictor{m: m, tcb: spec.NewTCB(), rcvWnd: 65535}
 }
 
-// step applies the row for event e, with segment h (of n text octets,
-// offering the window wnd once scaled) for segment events, and returns the
-// row's index.
-func (p *predictor) step(e spec.Event, h *wire.Header, n int, wnd uint32) (int, error) {
-	x := spec.Ctx{SndUna: p.sndUna, SndNxt: p.sndNxt, RcvNxt: p.rcvNxt, RcvWnd: p.rcvWnd,
-		MaxSndWnd: p.maxSndWnd, FinSent: p.finSent, Passive: p.passive}
-	if h != nil {
-		x.SegSeq, x.SegAck, x.SegFlags = h.Seq, h.Ack, h.Flags
-		x.SegLen = uint32(n)
-		if h.Flags.Has(spec.SYN) {
-			x.SegLen++
-		}
-		if h.Flags.Has(spec.FIN) {
-			x.SegLen++
-		}
+// state returns the side's state in the model.
+func (p *predictor) state() spec.State { return p.tcb.State() }
+
+// relisten puts a side whose listener outlives the connection back in
+// LISTEN once the connection's TCB is gone.
+func (p *predictor) relisten() {
+	if p.tcb.State() == spec.Closed && p.listened {
+		p.tcb = spec.NewListenTCB()
 	}
-	row := p.m.StepCtx(p.state, e, &x)
+}
+
+// params are the side's inputs to its TCB: the window it offers, and
+// window scaling (both stacks offer it; spec applies it when the peer's
+// SYN carries the option too).
+func (p *predictor) params() spec.Params { return spec.Params{RcvWnd: p.rcvWnd, WScale: true} }
+
+// step applies the row for event e, with segment h (of n text octets) for
+// segment events, and returns the row's index. The row's processing of the
+// arriving segment is carried out by spec's TCB; its transmissions are
+// learned from the wire (sent).
+func (p *predictor) step(e spec.Event, h *wire.Header, n int) (int, error) {
+	var in *spec.Segment
+	if h != nil {
+		in = &spec.Segment{Seq: h.Seq, Ack: h.Ack, Flags: h.Flags, Window: h.Window, Len: uint32(n),
+			MSS: h.MSS, HasWScale: h.HasWScale, WScale: h.WScale}
+	}
+	x := p.tcb.Ctx(in, p.rcvWnd)
+	row := p.m.StepCtx(p.tcb.State(), e, &x)
 	if row < 0 {
-		return -1, fmt.Errorf("kernel: the table has no row for %s + %s", p.state, e)
+		return -1, fmt.Errorf("kernel: the table has no row for %s + %s", p.tcb.State(), e)
 	}
 	r := p.m.Rows()[row]
+	prm := p.params()
 	for _, a := range r.Do {
+		p.eff.Reset()
 		switch a {
 		case spec.AcceptSYN:
-			p.rcvNxt = h.Seq + 1
-			p.maxSndWnd = max(p.maxSndWnd, wnd)
+			p.tcb.Apply(a, in, prm, &p.eff)
 			p.ooo, p.finPending = nil, false
-		case spec.ProcessACK:
-			if spec.IsAckOK(&x) {
-				p.sndUna = h.Ack
-			}
-			if h.Flags.Has(spec.ACK) {
-				p.maxSndWnd = max(p.maxSndWnd, wnd)
-			}
+		case spec.ProcessACK, spec.DeleteTCB:
+			p.tcb.Apply(a, in, prm, &p.eff)
 		case spec.AcceptText:
 			p.acceptText(h.Seq, n)
 		case spec.AcceptFIN:
@@ -76,35 +78,29 @@ func (p *predictor) step(e spec.Event, h *wire.Header, n int, wnd uint32) (int, 
 			p.advanceFIN()
 		}
 	}
-	if e == spec.PassiveOpen || r.To == spec.Listen {
-		p.passive = true
+	p.tcb.Enter(r.To)
+	p.listened = p.listened || r.To == spec.Listen
+	if !r.To.HasTCB() {
+		p.ooo, p.finPending = nil, false
 	}
-	if r.Actions().Has(spec.DeleteTCB) || e == spec.PassiveOpen {
-		p.reset()
-	}
-	p.state = r.To
 	return row, nil
 }
 
-// reset forgets the connection's variables (the TCB is deleted, or it is
-// a fresh LISTEN), keeping whether it is passive.
-func (p *predictor) reset() {
-	*p = predictor{m: p.m, passive: p.passive, state: p.state, rcvWnd: 65535}
-}
-
-// acceptText records text [seq, seq+n) and advances RCV.NXT over what is
-// now contiguous. Text beyond RCV.NXT is kept, as both the kernel and our
-// endpoint hold out-of-order segments (RFC 9293 §3.10.7.4 allows it).
+// acceptText records text [seq, seq+n) and lets spec's TCB accept what
+// is now contiguous from RCV.NXT. Text beyond RCV.NXT is kept, as both the
+// kernel and our endpoint hold out-of-order segments (RFC 9293 §3.10.7.4
+// allows it).
 func (p *predictor) acceptText(seq spec.Seq, n int) {
 	if n <= 0 {
 		return
 	}
+	nxt := p.tcb.RcvNxt()
 	add := span{seq, seq.Add(uint32(n))}
-	if add.hi.LessEq(p.rcvNxt) {
+	if add.hi.LessEq(nxt) {
 		return
 	}
-	if add.lo.LessThan(p.rcvNxt) {
-		add.lo = p.rcvNxt
+	if add.lo.LessThan(nxt) {
+		add.lo = nxt
 	}
 	merged := []span{}
 	placed := false
@@ -130,42 +126,58 @@ func (p *predictor) acceptText(seq spec.Seq, n int) {
 		merged = append(merged, add)
 	}
 	p.ooo = merged
-	for len(p.ooo) > 0 && p.ooo[0].lo.LessEq(p.rcvNxt) {
-		if p.rcvNxt.LessThan(p.ooo[0].hi) {
-			p.rcvNxt = p.ooo[0].hi
-		}
+	for len(p.ooo) > 0 && p.ooo[0].lo.LessEq(p.tcb.RcvNxt()) {
+		sp := p.ooo[0]
 		p.ooo = p.ooo[1:]
+		text := spec.Segment{Seq: sp.lo, Flags: spec.ACK, Len: sp.hi.Sub(sp.lo)}
+		prm := p.params()
+		prm.RcvWnd = text.Len // the side took it: it fitted the window it offered
+		p.eff.Reset()
+		p.tcb.Apply(spec.AcceptText, &text, prm, &p.eff)
 	}
 	p.advanceFIN()
 }
 
 func (p *predictor) advanceFIN() {
-	if p.finPending && p.finSeq == p.rcvNxt {
-		p.rcvNxt++
+	if p.finPending && p.finSeq == p.tcb.RcvNxt() {
+		fin := spec.Segment{Seq: p.finSeq, Flags: spec.FIN | spec.ACK}
+		p.eff.Reset()
+		p.tcb.Apply(spec.AcceptFIN, &fin, p.params(), &p.eff)
 		p.finPending = false
 	}
 }
 
-// sent records a segment the side put on the wire: it moves SND.NXT (the
-// sequence space of its SYN, text and FIN) and RCV.WND (the window it
-// offered, wnd once scaled).
+// sent records a segment the side put on the wire: its SYN gives the
+// ISS, new text and FIN beyond SND.NXT are what spec's TCB sends for them,
+// and the window it offered (wnd once scaled) is RCV.WND.
 func (p *predictor) sent(h wire.Header, n int, wnd uint32) {
 	if h.Flags.Has(spec.RST) {
 		return
 	}
-	if h.Flags.Has(spec.SYN) && !p.issSet {
-		p.iss, p.sndUna, p.sndNxt, p.issSet = h.Seq, h.Seq, h.Seq, true
+	p.rcvWnd = wnd
+	prm := p.params()
+	if _, have := p.tcb.ISS(); h.Flags.Has(spec.SYN) && !have {
+		prm.ISS = h.Seq
+		p.eff.Reset()
+		p.tcb.Apply(spec.SendSYN, nil, prm, &p.eff)
+		return
 	}
 	end := h.Seq.Add(uint32(n))
-	if h.Flags.Has(spec.SYN) {
+	fin := h.Flags.Has(spec.FIN)
+	if fin {
 		end++
 	}
-	if h.Flags.Has(spec.FIN) {
-		end++
-		p.finSent = true
+	nxt := p.tcb.SndNxt()
+	if !nxt.LessThan(end) || p.tcb.FinSent() || h.Flags.Has(spec.SYN) {
+		return
 	}
-	if p.sndNxt.LessThan(end) {
-		p.sndNxt = end
+	text := end.Sub(nxt)
+	if fin {
+		text--
 	}
-	p.rcvWnd = wnd
+	// The predictor saw every segment the side received, so the side's
+	// SND.WND is the predictor's: spec's send text takes the new text.
+	prm.Unsent, prm.SendMSS, prm.FinQueued = text, max(text, 1), fin
+	p.eff.Reset()
+	p.tcb.Apply(spec.SendText, nil, prm, &p.eff)
 }

@@ -30,9 +30,11 @@ type Deviation struct {
 	Evidence string // what the run observed (filled in by the run)
 }
 
-// Scenario is one scripted exchange with the kernel.
+// Scenario is one scripted exchange with the kernel, read from a file of
+// testdata/scenarios (see [ParseScenario]).
 type Scenario struct {
-	Name    string
+	Name    string // the file's name without ".txt"
+	File    string // the file it was read from
 	Summary string
 	// Exchange is the expected segment exchange, one segment a line:
 	// "DIR FLAGS[ text][ FATE][ QUANT]" with DIR "out" (ours to the
@@ -41,9 +43,10 @@ type Scenario struct {
 	// "injected" (delivered otherwise) and QUANT one of "?", "*", "+".
 	Exchange string
 	// Deviations lists the deviations the scenario must show; each
-	// deviate call of the script fills in one of them.
+	// deviating checkpoint or evidence command of the script fills in one
+	// of them.
 	Deviations []Deviation
-	run        func(e *env) error
+	steps      []scriptStep
 	// retransmissions keeps retransmitted segments in the exchange; by
 	// default a segment identical to one delivered before (a
 	// retransmission a loaded machine provoked, or the duplicate ACK that
@@ -153,6 +156,7 @@ type env struct {
 	lastKern     spec.State
 	observeState bool
 	closers      []func()
+	sv           scriptVars // the script's sockets
 }
 
 var machine = func() *spec.Machine {
@@ -163,17 +167,25 @@ var machine = func() *spec.Machine {
 	return m
 }()
 
-// Names returns the names of the scenarios, in suite order.
-func Names() []string {
-	out := make([]string, len(scenarios))
-	for i, s := range scenarios {
-		out[i] = s.Name
-	}
-	return out
+var loadScenarios = sync.OnceValues(func() ([]Scenario, error) { return loadScenarioFiles(scenarioFiles, ScenarioDir, shownScenarioDir) })
+
+// Scenarios returns the suite compiled into the binary (the files of
+// check/live/kernel/testdata/scenarios), in the order of their names. The
+// error names the file and line of a scenario that does not parse.
+func Scenarios() ([]Scenario, error) {
+	all, err := loadScenarios()
+	return slices.Clone(all), err
 }
 
-// Scenarios returns the suite, in order.
-func Scenarios() []Scenario { return slices.Clone(scenarios) }
+// Names returns the names of the scenarios, in suite order.
+func Names() ([]string, error) {
+	all, err := loadScenarios()
+	out := make([]string, len(all))
+	for i, s := range all {
+		out[i] = s.Name
+	}
+	return out, err
+}
 
 // Available returns nil when the suite can run here: root and
 // /dev/net/tun. It must run inside a private network namespace (see
@@ -187,6 +199,10 @@ func Run(names []string, opt Options) ([]Result, error) {
 	if opt.MSL == 0 {
 		opt.MSL = 500 * time.Millisecond
 	}
+	scenarios, err := loadScenarios()
+	if err != nil {
+		return nil, err
+	}
 	var todo []int
 	if len(names) == 0 {
 		for i := range scenarios {
@@ -196,7 +212,8 @@ func Run(names []string, opt Options) ([]Result, error) {
 	for _, n := range names {
 		i := slices.IndexFunc(scenarios, func(s Scenario) bool { return s.Name == n })
 		if i < 0 {
-			return nil, fmt.Errorf("kernel: no scenario %q; the scenarios are %s", n, strings.Join(Names(), ", "))
+			all, _ := Names()
+			return nil, fmt.Errorf("kernel: no scenario %q; the scenarios are %s", n, strings.Join(all, ", "))
 		}
 		todo = append(todo, i)
 	}
@@ -248,7 +265,7 @@ func runOne(sc *Scenario, idx uint16, opt Options) (Result, error) {
 				err = fmt.Errorf("panic: %v", p)
 			}
 		}()
-		return sc.run(e)
+		return e.runScript()
 	}()
 	if runErr != nil {
 		e.fail("%v", runErr)
@@ -324,11 +341,11 @@ func (e *env) tap(p impl.TUNPacket, f impl.Fate) {
 		}
 		if f == impl.FateDelivered && in {
 			e.applyPendingSent()
-			if _, err := e.kern.step(spec.Classify(p.Header.Flags, p.Len), &p.Header, p.Len, e.window(Ours, p.Header)); err != nil {
+			if _, err := e.kern.step(spec.Classify(p.Header.Flags, p.Len), &p.Header, p.Len); err != nil {
 				e.failures = append(e.failures, err.Error())
 			}
-			if e.kern.state == spec.Closed && e.kListen && e.kern.passive {
-				e.kern.state = spec.Listen
+			if e.kListen {
+				e.kern.relisten()
 			}
 			e.observeKernel(&x)
 		}
@@ -342,7 +359,7 @@ func (e *env) tap(p impl.TUNPacket, f impl.Fate) {
 			e.observeKernel(&x)
 		}
 	}
-	x.ours, x.mOurs, x.mKern = e.lastOurs, e.ours.state, e.kern.state
+	x.ours, x.mOurs, x.mKern = e.lastOurs, e.ours.state(), e.kern.state()
 	e.log = append(e.log, x)
 }
 
@@ -407,27 +424,23 @@ func (e *env) transition(t impl.Transition) {
 		if t.In != nil {
 			h, n = &t.In.Header, t.In.Len
 		}
-		var wnd uint32
-		if h != nil {
-			wnd = e.window(Kernel, *h)
-		}
-		row, err := e.ours.step(t.Event, h, n, wnd)
+		row, err := e.ours.step(t.Event, h, n)
 		switch {
 		case err != nil:
 			e.failures = append(e.failures, err.Error())
-		case row != t.Row || e.ours.state != t.To:
+		case row != t.Row || e.ours.state() != t.To:
 			e.failures = append(e.failures, fmt.Sprintf("our endpoint applied row %d (%s -> %s) where the model applies row %d (-> %s)",
-				t.Row, t.From, t.To, row, e.ours.state))
+				t.Row, t.From, t.To, row, e.ours.state()))
 		}
-		if e.ours.state == spec.Closed && e.oListen && e.ours.passive {
-			e.ours.state = spec.Listen
+		if e.oListen {
+			e.ours.relisten()
 		}
 		e.applyPendingSent()
 	}
 	if in {
 		e.lastOurs = t.To
 	}
-	e.log = append(e.log, entry{kind: eTrans, tr: t, ours: t.To, mOurs: e.ours.state, mKern: e.kern.state, inTuple: in})
+	e.log = append(e.log, entry{kind: eTrans, tr: t, ours: t.To, mOurs: e.ours.state(), mKern: e.kern.state(), inTuple: in})
 }
 
 // extra is our stack's tracer for segments outside any row.
@@ -449,11 +462,11 @@ func (e *env) kernelCall(ev spec.Event, what string) {
 		e.kListen = true
 	}
 	if e.tupleKnown || ev == spec.PassiveOpen || ev == spec.ActiveOpen {
-		if _, err := e.kern.step(ev, nil, 0, 0); err != nil {
+		if _, err := e.kern.step(ev, nil, 0); err != nil {
 			e.failures = append(e.failures, err.Error())
 		}
 	}
-	e.log = append(e.log, entry{kind: eUser, side: Kernel, text: what, mOurs: e.ours.state, mKern: e.kern.state})
+	e.log = append(e.log, entry{kind: eUser, side: Kernel, text: what, mOurs: e.ours.state(), mKern: e.kern.state()})
 }
 
 // kernelListenerClosed records that the kernel's listener was closed after
@@ -462,7 +475,7 @@ func (e *env) kernelListenerClosed() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.kListen = false
-	e.log = append(e.log, entry{kind: eUser, side: Kernel, text: "close the listener", mOurs: e.ours.state, mKern: e.kern.state})
+	e.log = append(e.log, entry{kind: eUser, side: Kernel, text: "close the listener", mOurs: e.ours.state(), mKern: e.kern.state()})
 }
 
 // ourState returns our side's state of the connection.
@@ -529,7 +542,7 @@ func (e *env) checkpoint(label string, ours, kern, modelKern spec.State, d *Devi
 		o = e.ourState()
 		k, _ = e.kernelState()
 		e.mu.Lock()
-		mo, mk = e.ours.state, e.kern.state
+		mo, mk = e.ours.state(), e.kern.state()
 		e.mu.Unlock()
 		if o == ours && k == kern && mo == o && mk == modelKern {
 			break
@@ -618,14 +631,14 @@ func (e *env) packet(pred func(impl.TUNPacket) bool) (impl.TUNPacket, bool) {
 func (e *env) sndNxt() spec.Seq {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.ours.sndNxt
+	return e.ours.tcb.SndNxt()
 }
 
 // kernelRcvNxt returns the model's RCV.NXT of the kernel side.
 func (e *env) kernelRcvNxt() spec.Seq {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.kern.rcvNxt
+	return e.kern.tcb.RcvNxt()
 }
 
 // onClose registers cleanup for the end of the scenario.

@@ -104,11 +104,11 @@ func TestPredictor(t *testing.T) {
 	}
 	mustStep := func(e spec.Event, h *wire.Header, n int, want spec.State) {
 		t.Helper()
-		if _, err := p.step(e, h, n, 1000); err != nil {
+		if _, err := p.step(e, h, n); err != nil {
 			t.Fatal(err)
 		}
-		if p.state != want {
-			t.Fatalf("after %s: %s, want %s", e, p.state, want)
+		if p.state() != want {
+			t.Fatalf("after %s: %s, want %s", e, p.state(), want)
 		}
 	}
 	mustStep(spec.PassiveOpen, nil, 0, spec.Listen)
@@ -117,12 +117,12 @@ func TestPredictor(t *testing.T) {
 	mustStep(spec.SegACK, seg(spec.ACK, 101, 501), 0, spec.Established)
 	// Text [111, 121) arrives before [101, 111): RCV.NXT waits, then jumps.
 	mustStep(spec.SegData, seg(spec.ACK, 111, 501), 10, spec.Established)
-	if p.rcvNxt != 101 {
-		t.Fatalf("RCV.NXT %d after out-of-order text, want 101", p.rcvNxt)
+	if p.tcb.RcvNxt() != 101 {
+		t.Fatalf("RCV.NXT %d after out-of-order text, want 101", p.tcb.RcvNxt())
 	}
 	mustStep(spec.SegData, seg(spec.ACK, 101, 501), 10, spec.Established)
-	if p.rcvNxt != 121 {
-		t.Fatalf("RCV.NXT %d after the gap filled, want 121", p.rcvNxt)
+	if p.tcb.RcvNxt() != 121 {
+		t.Fatalf("RCV.NXT %d after the gap filled, want 121", p.tcb.RcvNxt())
 	}
 	mustStep(spec.SegFIN, seg(spec.FIN|spec.ACK, 121, 501), 0, spec.CloseWait)
 	mustStep(spec.Close, nil, 0, spec.LastAck)

@@ -231,3 +231,22 @@ func TestStreams(t *testing.T) {
 		t.Error("sameStream trusted the hash")
 	}
 }
+
+// TestStacksKeepEveryTimeWait: at the largest workload lincheck accepts,
+// neither stack's TIME-WAIT cap can end a wait early (which the
+// conformance check reports, rightly, as the endpoint leaving the table:
+// issue 22's false alarm at --conns 10000), nor its connection cap refuse
+// a connection.
+func TestStacksKeepEveryTimeWait(t *testing.T) {
+	for _, conns := range []int{1, 20, 4096, 10000} {
+		o := Options{Conns: conns}
+		if err := o.fill(); err != nil {
+			t.Fatal(err)
+		}
+		so := stackOptions(o)
+		if n := o.Conns + o.Refused; so.MaxTimeWait < n || so.MaxConns < 2*n {
+			t.Errorf("%d connections (%d refused dials): TIME-WAIT cap %d, connection cap %d; want at least %d and %d",
+				conns, o.Refused, so.MaxTimeWait, so.MaxConns, n, 2*n)
+		}
+	}
+}

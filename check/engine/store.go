@@ -1,4 +1,4 @@
-package check
+package engine
 
 import (
 	"fmt"
@@ -77,7 +77,7 @@ func (a *arena) add(key []byte) (int, error) {
 	p := a.n
 	b := p >> blockShift
 	if b >= maxArenaBlocks {
-		return 0, fmt.Errorf("check: more than %d new states in one level for one worker", maxArenaBlocks*blockSize)
+		return 0, fmt.Errorf("engine: more than %d new states in one level for one worker", maxArenaBlocks*blockSize)
 	}
 	if a.blocks[b] == nil {
 		a.blocks[b] = a.pool.get()

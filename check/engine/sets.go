@@ -1,4 +1,4 @@
-package check
+package engine
 
 import (
 	"errors"
@@ -321,7 +321,7 @@ func (s *bitSet) add(_ int, fps []uint64, _ []uint32) {
 	}
 }
 
-var errBitstateWalk = errors.New("check: bitstate storage keeps no fingerprints to list")
+var errBitstateWalk = errors.New("engine: bitstate storage keeps no fingerprints to list")
 
 func (s *bitSet) walk(func([]uint64) error) error {
 	return errBitstateWalk
@@ -347,9 +347,9 @@ func bitstateMissed(n int64, m uint, k int) float64 {
 	return sum * h
 }
 
-// fingerprintMissed is the expected number of states lost to 64-bit
+// FingerprintMissed is the expected number of states lost to 64-bit
 // fingerprint collisions among n states: about n^2/2^65.
-func fingerprintMissed(n int64) float64 {
+func FingerprintMissed(n int64) float64 {
 	x := float64(n)
 	return x * x / math.Ldexp(1, 65)
 }

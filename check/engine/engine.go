@@ -1,4 +1,4 @@
-package check
+package engine
 
 import (
 	"errors"
@@ -11,85 +11,139 @@ import (
 	"time"
 )
 
-// space is what the engine explores: a transition system over fixed-size
-// byte keys. The model adapter (Explore) and the tests' toy systems
-// implement it.
-type space interface {
-	keySize() int
-	// initial returns the initial states' keys in a fixed order.
-	initial() [][]byte
-	// newExpander returns a successor generator for one worker.
-	newExpander() expander
-	// numRows is the number of table rows, for coverage.
-	numRows() int
+// Space is what the engine explores: a transition system whose states are
+// byte strings of one fixed size, the keys. Two keys are the same state
+// exactly when their bytes are equal.
+type Space interface {
+	// KeySize is the size of every key, in bytes; it must be positive.
+	KeySize() int
+	// Initial returns the initial states' keys in a fixed order; a path
+	// starts with the number of its initial state in this list.
+	Initial() [][]byte
+	// NewExpander returns a successor generator for one worker; Run calls
+	// it once per worker, so an Expander may keep scratch buffers.
+	NewExpander() Expander
+	// Rows is the number of labels (table rows) a transition may carry,
+	// for Result.Covered.
+	Rows() int
 }
 
-// expander computes successors; each worker has its own.
-type expander interface {
-	// next appends the keys of k's successors, in a fixed order, to keys
-	// and the table row each applied (-1 for none) to rows.
-	next(k []byte, keys []byte, rows []int32) ([]byte, []int32)
-	// violated returns the index of the first invariant k breaks, or -1.
-	violated(k []byte) int
-	// quiescent reports whether k is a state every run must be able to reach.
-	quiescent(k []byte) bool
+// Expander computes the successors of states and judges them. Its methods
+// must be deterministic: Run numbers states by the order of Next and
+// rebuilds paths from successor numbers.
+type Expander interface {
+	// Next appends the keys of k's successors, in a fixed order, to keys
+	// (KeySize bytes each) and the label each applied (-1 for none) to
+	// rows. At most 65535 successors.
+	Next(k []byte, keys []byte, rows []int32) ([]byte, []int32)
+	// Violated returns the index of the first invariant k breaks, or -1.
+	Violated(k []byte) int
+	// Quiescent reports whether k is a state every run must be able to
+	// reach (Options.Quiescence), and which states without successors are
+	// not deadlocks.
+	Quiescent(k []byte) bool
 }
 
-// engineOpts are Options after defaults, plus test hooks.
-type engineOpts struct {
-	workers    int
-	exact      bool
-	maxDepth   int
-	maxStates  int64
-	timeout    time.Duration
-	quiescence bool
-	progress   io.Writer
-	hash       func([]byte) uint64 // nil means fingerprint
-	bitstate   int                 // log2 of the bit table's size; 0 = not bitstate
-	hashes     int                 // bits a state in bitstate mode
-	shardI     int
-	shardN     int // > 1: explore part shardI of shardN (see Shard)
-	splitWidth int // level size per shard at which the frontier is split
-	visited    func([]uint64) error
+// Options tune a run of [Run]. The zero value explores everything with one
+// worker per processor and 64-bit fingerprint storage.
+type Options struct {
+	Workers   int           // 0 means runtime.GOMAXPROCS(0); at most 255 are used
+	Exact     bool          // keep every key and compare keys, not only fingerprints
+	MaxDepth  int           // 0 = unlimited: states more than MaxDepth steps from an initial state are not explored
+	MaxStates int64         // 0 = unlimited
+	Timeout   time.Duration // 0 = unlimited
+	// Quiescence checks that from every state a Quiescent one is reachable
+	// (keeps the graph by state index; more memory) and reports a deadlock
+	// as soon as its level is expanded.
+	Quiescence bool
+	Progress   io.Writer // a progress line every second while the run lasts; nil = none
+	// Bitstate, when above 0, is the log2 of the size in bits of a
+	// bitstate table that replaces the visited set; BitstateHashes bits are
+	// set a state (0 means 3).
+	Bitstate       int
+	BitstateHashes int
+	// ShardN, when above 1, explores part ShardI of ShardN: breadth-first
+	// to the first level of at least SplitWidth*ShardN states, then only
+	// the states of that level whose fingerprint falls in part ShardI.
+	ShardI, ShardN, SplitWidth int
+	// Visited, when not nil, receives the fingerprint of every visited
+	// state once the run has ended, in increasing order, in batches (the
+	// slice is reused between calls). An error stops the walk and is
+	// returned by Run. Not available with Bitstate.
+	Visited func([]uint64) error
+	// Stop, when closed, ends the run as a limit does (Result.Limit is
+	// LimitStop): an interrupted run reports what it explored.
+	Stop <-chan struct{}
+
+	hash func([]byte) uint64 // tests: nil means fingerprint
 }
 
-// The limits that make a run incomplete.
+// The limits that make a run incomplete, as Result.Limit names them.
 const (
-	limitDepth  = "max-depth"
-	limitStates = "max-states"
-	limitTime   = "timeout"
+	LimitDepth  = "max-depth"
+	LimitStates = "max-states"
+	LimitTime   = "timeout"
+	LimitStop   = "interrupted"
 )
 
+// PropQuiescence is Result.Property when the violation is of Quiescence
+// rather than of an invariant.
+const PropQuiescence = -1
+
 const (
-	noState     = ^uint32(0)
-	maxSucc     = 1<<16 - 1 // successors per state (the successor number is 16 bits)
-	maxInit     = 1<<16 - 1
-	edgeFlag    = uint64(1) << 63 // edge target is a candidate reference, not yet an index
-	propQuiesce = -1
+	noState  = ^uint32(0)
+	maxSucc  = 1<<16 - 1 // successors per state (the successor number is 16 bits)
+	maxInit  = 1<<16 - 1
+	edgeFlag = uint64(1) << 63 // edge target is a candidate reference, not yet an index
 )
 
-// outcome is what the engine found, in terms of indices; Explore turns it
-// into a Result.
-type outcome struct {
-	complete            bool   // every state within the limits was explored
-	limit               string // the limit that stopped the run, if any
-	states, transitions int64
-	depth               int
-	seconds             float64
-	peakBytes           int64
-	covered             []bool
-	deadlocks           int64
+// Result is what a run found, in terms of indices: invariants by their
+// number in Expander.Violated, states by their successor numbers.
+type Result struct {
+	Complete            bool   // every state within the limits was explored
+	Limit               string // the limit that stopped the run (LimitDepth, LimitStates, LimitTime), or ""
+	States, Transitions int64  // distinct states explored; successors Next returned for them
+	Depth               int    // the largest number of steps from an initial state to an explored state
+	Seconds             float64
+	PeakBytes           int64  // the peak memory of the engine's tables
+	Covered             []bool // by label: whether some transition carried it
+	Deadlocks           int64  // explored states with no successor that are not Quiescent
 
-	violated bool
-	prop     int   // index of the invariant, or propQuiesce
-	deadlock bool  // the Quiescence violation is a deadlock (no successors)
-	path     []int // initial state number, then successor numbers
-	quiesced bool  // the Quiescence check ran to the end
+	// Violated says a property was found broken: the invariant numbered
+	// Property, or Quiescence (PropQuiescence), Deadlock when by a state
+	// without successors. Path leads to the shortest counterexample, the
+	// first in breadth-first order: the initial state's number, then the
+	// successor number (the position in Next's list) of each step.
+	Violated bool
+	Property int
+	Deadlock bool
+	Path     []int
+	Quiesced bool // the Quiescence check ran to the end
 
-	storage    Storage
-	splitDepth int
-	frontier   int64
-	owned      int64
+	Storage Storage
+	// SplitDepth is the depth whose level a sharded run split (-1 if none
+	// was wide enough), Frontier that level's states and Owned those of
+	// them this part explored further.
+	SplitDepth int
+	Frontier   int64
+	Owned      int64
+}
+
+// Storage says how a run stored its visited states and what that risks.
+type Storage struct {
+	Mode string // "exact", "fingerprint" or "bitstate"
+	// Bits is the size of the bit table (bitstate) or of a fingerprint,
+	// Hashes the bits set per state (bitstate).
+	Bits   int64
+	Hashes int
+	// HashFactor is the bits of the table per state stored (bitstate), as
+	// SPIN prints it: coverage is near complete when it is above 100.
+	HashFactor float64
+	// ExpectedMissed is the expected number of reachable states that were
+	// not explored because they were taken for states already visited:
+	// hash collisions of the fingerprints, or, in bitstate mode, states
+	// whose bits were all already set. 0 in exact mode.
+	ExpectedMissed float64
 }
 
 type violRec struct {
@@ -100,7 +154,7 @@ type violRec struct {
 type worker struct {
 	id          int
 	e           *engine
-	exp         expander
+	exp         Expander
 	keys        []byte
 	rows        []int32
 	transitions int64
@@ -124,8 +178,8 @@ type worker struct {
 }
 
 type engine struct {
-	sp    space
-	opt   engineOpts
+	sp    Space
+	opt   Options
 	graph bool // record the graph for the Quiescence check
 	k     int
 	hash  func([]byte) uint64
@@ -169,6 +223,7 @@ type engine struct {
 const (
 	abortTime = 1 + iota
 	abortStates
+	abortStop
 )
 
 const (
@@ -177,37 +232,40 @@ const (
 	phaseQuiescence
 )
 
-func newEngine(sp space, opt engineOpts) *engine {
-	if opt.workers <= 0 {
-		opt.workers = runtime.GOMAXPROCS(0)
+func newEngine(sp Space, opt Options) *engine {
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
 	}
-	if opt.workers > 255 {
-		opt.workers = 255
+	if opt.Workers > 255 {
+		opt.Workers = 255
 	}
-	e := &engine{sp: sp, opt: opt, k: sp.keySize(), hash: opt.hash, splitDepth: -1}
+	if opt.Bitstate > 0 && opt.BitstateHashes <= 0 {
+		opt.BitstateHashes = 3
+	}
+	e := &engine{sp: sp, opt: opt, k: sp.KeySize(), hash: opt.hash, splitDepth: -1}
 	if e.hash == nil {
 		e.hash = fingerprint
 	}
 	// The Quiescence check keeps the graph by state index, which bitstate
 	// storage has not; there Quiescence is checked for deadlocks only.
-	e.graph = opt.quiescence && opt.bitstate == 0
+	e.graph = opt.Quiescence && opt.Bitstate == 0
 	switch {
-	case opt.bitstate > 0:
-		e.vis = newBitSet(uint(opt.bitstate), opt.hashes)
-	case opt.exact || opt.quiescence:
+	case opt.Bitstate > 0:
+		e.vis = newBitSet(uint(opt.Bitstate), opt.BitstateHashes)
+	case opt.Exact || opt.Quiescence:
 		e.vis = newVisited(true)
 	default:
 		e.vis = newPackedSet()
 	}
 	e.lvl = newLevel()
-	if opt.exact {
+	if opt.Exact {
 		e.keys = newKeyStore(e.k)
 	}
 	// Keys of a level are only needed whole for exact-mode comparisons
 	// and the key store; otherwise they are delta-coded.
-	e.pool = &blockPool{k: e.k, delta: !opt.exact}
-	for i := 0; i < opt.workers; i++ {
-		w := &worker{id: i, e: e, exp: sp.newExpander(), covered: make([]bool, sp.numRows()), deadMin: noState}
+	e.pool = &blockPool{k: e.k, delta: !opt.Exact}
+	for i := 0; i < opt.Workers; i++ {
+		w := &worker{id: i, e: e, exp: sp.NewExpander(), covered: make([]bool, sp.Rows()), deadMin: noState}
 		e.ws = append(e.ws, w)
 		e.cur = append(e.cur, newArena(e.k, e.pool))
 		e.next = append(e.next, newArena(e.k, e.pool))
@@ -215,16 +273,31 @@ func newEngine(sp space, opt engineOpts) *engine {
 	return e
 }
 
-// run explores the space breadth-first, level by level.
-func run(sp space, opt engineOpts) (*outcome, error) {
-	if sp.keySize() <= 0 {
-		return nil, errors.New("check: key size must be positive")
+// Run explores sp breadth-first, level by level, on opt.Workers
+// goroutines, checking every new state with Expander.Violated, and stops at
+// the first level that holds a violation, a limit, or the end of the space.
+// The state numbering, counts and the counterexample do not depend on the
+// number of workers.
+func Run(sp Space, opt Options) (*Result, error) {
+	if sp.KeySize() <= 0 {
+		return nil, errors.New("engine: key size must be positive")
 	}
 	e := newEngine(sp, opt)
 	e.start = time.Now()
-	if opt.timeout > 0 {
-		t := time.AfterFunc(opt.timeout, func() { e.abort.CompareAndSwap(0, abortTime) })
+	if opt.Timeout > 0 {
+		t := time.AfterFunc(opt.Timeout, func() { e.abort.CompareAndSwap(0, abortTime) })
 		defer t.Stop()
+	}
+	if opt.Stop != nil {
+		ended := make(chan struct{})
+		defer close(ended)
+		go func() {
+			select {
+			case <-opt.Stop:
+				e.abort.CompareAndSwap(0, abortStop)
+			case <-ended:
+			}
+		}()
 	}
 	stop := e.startProgress()
 	out, err := e.explore()
@@ -232,60 +305,63 @@ func run(sp space, opt engineOpts) (*outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	out.seconds = time.Since(e.start).Seconds()
-	out.states = e.states
-	out.peakBytes = e.peak
-	out.splitDepth, out.frontier, out.owned = e.splitDepth, e.frontier, e.owned.Load()
-	out.storage = e.storage()
-	if opt.visited != nil {
-		if err := e.vis.walk(opt.visited); err != nil {
+	out.Seconds = time.Since(e.start).Seconds()
+	out.States = e.states
+	out.PeakBytes = e.peak
+	out.SplitDepth, out.Frontier, out.Owned = e.splitDepth, e.frontier, e.owned.Load()
+	out.Storage = e.storage()
+	if opt.Visited != nil {
+		if err := e.vis.walk(opt.Visited); err != nil {
 			return nil, err
 		}
 	}
 	for _, w := range e.ws {
-		out.transitions += w.transitions
+		out.Transitions += w.transitions
 		for r, c := range w.covered {
 			if c {
-				if out.covered == nil {
-					out.covered = make([]bool, len(w.covered))
+				if out.Covered == nil {
+					out.Covered = make([]bool, len(w.covered))
 				}
-				out.covered[r] = true
+				out.Covered[r] = true
 			}
 		}
 	}
-	if out.covered == nil {
-		out.covered = make([]bool, sp.numRows())
+	if out.Covered == nil {
+		out.Covered = make([]bool, sp.Rows())
 	}
-	if opt.progress != nil {
-		rate := float64(out.states) / max(out.seconds, 1e-9)
-		fmt.Fprintf(opt.progress, "explore: done: %d states, %d transitions, depth %d, %.2fs, %.0f states/s, %.1f bytes/state\n",
-			out.states, out.transitions, out.depth, out.seconds, rate, float64(out.peakBytes)/float64(max(out.states, 1)))
+	if opt.Progress != nil {
+		rate := float64(out.States) / max(out.Seconds, 1e-9)
+		fmt.Fprintf(opt.Progress, "explore: done: %d states, %d transitions, depth %d, %.2fs, %.0f states/s, %.1f bytes/state\n",
+			out.States, out.Transitions, out.Depth, out.Seconds, rate, float64(out.PeakBytes)/float64(max(out.States, 1)))
 	}
 	return out, nil
 }
 
-func (e *engine) explore() (*outcome, error) {
-	out := &outcome{}
-	if err := e.initLevel(out); err != nil || out.violated {
+func (e *engine) explore() (*Result, error) {
+	out := &Result{}
+	if err := e.initLevel(out); err != nil || out.Violated {
 		return out, err
 	}
 	for depth := 0; ; depth++ {
 		if e.curN == 0 {
-			out.complete = true
+			out.Complete = true
 			break
 		}
-		out.depth = depth
-		probe := e.opt.maxDepth > 0 && depth >= e.opt.maxDepth
+		out.Depth = depth
+		probe := e.opt.MaxDepth > 0 && depth >= e.opt.MaxDepth
 		if err := e.expand(probe); err != nil {
 			return nil, err
 		}
 		e.track()
 		switch e.abort.Load() {
 		case abortTime:
-			out.limit = limitTime
+			out.Limit = LimitTime
 			return out, nil
 		case abortStates:
-			out.limit = limitStates
+			out.Limit = LimitStates
+			return out, nil
+		case abortStop:
+			out.Limit = LimitStop
 			return out, nil
 		}
 		deadMin := noState
@@ -297,24 +373,24 @@ func (e *engine) explore() (*outcome, error) {
 				w.deadlocks, w.deadMin = 0, noState
 				w.transitions = w.levelStart
 			}
-			out.deadlocks += w.deadlocks
+			out.Deadlocks += w.deadlocks
 			w.deadlocks = 0
 			deadMin = min(deadMin, w.deadMin)
 			w.deadMin = noState
 		}
-		if deadMin != noState && e.opt.quiescence {
-			out.violated, out.prop, out.deadlock = true, propQuiesce, true
-			out.path = e.path(deadMin)
+		if deadMin != noState && e.opt.Quiescence {
+			out.Violated, out.Property, out.Deadlock = true, PropQuiescence, true
+			out.Path = e.path(deadMin)
 			return out, nil
 		}
 		if probe {
-			out.complete = true
+			out.Complete = true
 			for _, w := range e.ws {
 				if w.sawNew {
-					out.complete, out.limit = false, limitDepth
+					out.Complete, out.Limit = false, LimitDepth
 				}
 			}
-			if out.complete && e.graph {
+			if out.Complete && e.graph {
 				// Every successor of the last level was already known, so
 				// its edges are complete and the graph is whole.
 				e.parallel(len(e.ws), func(_ *worker, i int) { e.ws[i].resolveEdges() })
@@ -339,31 +415,31 @@ func (e *engine) explore() (*outcome, error) {
 		}
 		e.advance()
 		if best != noState {
-			out.depth = depth + 1
-			out.violated, out.prop = true, prop
-			out.path = e.path(best)
+			out.Depth = depth + 1
+			out.Violated, out.Property = true, prop
+			out.Path = e.path(best)
 			return out, nil
 		}
 	}
-	if out.complete && e.graph {
+	if out.Complete && e.graph {
 		idx, stuck, err := e.checkQuiescence()
 		if err != nil {
 			return nil, err
 		}
-		out.quiesced = true
+		out.Quiesced = true
 		if stuck {
-			out.violated, out.prop = true, propQuiesce
-			out.path = e.path(idx)
+			out.Violated, out.Property = true, PropQuiescence
+			out.Path = e.path(idx)
 		}
 	}
 	return out, nil
 }
 
 // initLevel places the initial states as level 0.
-func (e *engine) initLevel(out *outcome) error {
-	inits := e.sp.initial()
+func (e *engine) initLevel(out *Result) error {
+	inits := e.sp.Initial()
 	if len(inits) > maxInit {
-		return fmt.Errorf("check: %d initial states, at most %d supported", len(inits), maxInit)
+		return fmt.Errorf("engine: %d initial states, at most %d supported", len(inits), maxInit)
 	}
 	a := e.cur[0]
 	exp := e.ws[0].exp
@@ -371,7 +447,7 @@ func (e *engine) initLevel(out *outcome) error {
 	var nums []uint16
 	for i, k := range inits {
 		if len(k) != e.k {
-			return fmt.Errorf("check: initial state %d has a %d-byte key, want %d", i, len(k), e.k)
+			return fmt.Errorf("engine: initial state %d has a %d-byte key, want %d", i, len(k), e.k)
 		}
 		fp := e.hash(k)
 		if _, found := e.vis.lookup(fp, k, e.keys); found {
@@ -390,7 +466,7 @@ func (e *engine) initLevel(out *outcome) error {
 			e.keys.grow(int(e.states))
 			e.keys.put(int(idx), k, &e.ws[0].chunks)
 		}
-		if v := exp.violated(k); v >= 0 && best == noState {
+		if v := exp.Violated(k); v >= 0 && best == noState {
 			best, prop = idx, v
 		}
 	}
@@ -404,8 +480,8 @@ func (e *engine) initLevel(out *outcome) error {
 	e.progFrontier.Store(int64(e.curN))
 	e.track()
 	if best != noState {
-		out.violated, out.prop = true, prop
-		out.path = e.path(best)
+		out.Violated, out.Property = true, prop
+		out.Path = e.path(best)
 	}
 	return nil
 }
@@ -508,20 +584,20 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 			}
 			continue
 		}
-		w.keys, w.rows = w.exp.next(key, w.keys[:0], w.rows[:0])
+		w.keys, w.rows = w.exp.Next(key, w.keys[:0], w.rows[:0])
 		n := len(w.rows)
 		if n > maxSucc {
-			w.err = fmt.Errorf("check: a state has %d successors, at most %d supported", n, maxSucc)
+			w.err = fmt.Errorf("engine: a state has %d successors, at most %d supported", n, maxSucc)
 			return false
 		}
 		if len(w.keys) != n*k {
-			w.err = fmt.Errorf("check: successor keys of %d bytes for %d successors of %d bytes", len(w.keys), n, k)
+			w.err = fmt.Errorf("engine: successor keys of %d bytes for %d successors of %d bytes", len(w.keys), n, k)
 			return false
 		}
 		w.transitions += int64(n)
 		quiet := false
-		if e.opt.quiescence || n == 0 {
-			quiet = w.exp.quiescent(key)
+		if e.opt.Quiescence || n == 0 {
+			quiet = w.exp.Quiescent(key)
 		}
 		if n == 0 && !quiet {
 			w.deadlocks++
@@ -578,16 +654,16 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 			if !isNew {
 				continue
 			}
-			if v := w.exp.violated(sk); v >= 0 {
+			if v := w.exp.Violated(sk); v >= 0 {
 				w.viol = append(w.viol, violRec{ref, v})
 			}
 			c := w.newCount.Add(1)
-			if e.opt.maxStates > 0 && c&255 == 0 {
+			if e.opt.MaxStates > 0 && c&255 == 0 {
 				e.checkMaxStates()
 			}
 		}
 	}
-	if e.opt.maxStates > 0 {
+	if e.opt.MaxStates > 0 {
 		e.checkMaxStates()
 	}
 	return true
@@ -606,7 +682,7 @@ func (e *engine) levelNew() int64 {
 // checkMaxStates stops the run when the states placed plus those found in
 // this level exceed the limit.
 func (e *engine) checkMaxStates() {
-	if e.states+e.levelNew() > e.opt.maxStates {
+	if e.states+e.levelNew() > e.opt.MaxStates {
 		e.abort.CompareAndSwap(0, abortStates)
 	}
 }
@@ -662,7 +738,7 @@ func (e *engine) place() error {
 		total += e.lvl.shards[i].n
 	}
 	if e.states+int64(total) > int64(noState) {
-		return fmt.Errorf("check: more than %d states", noState)
+		return fmt.Errorf("engine: more than %d states", noState)
 	}
 	nextStart := int(e.states)
 	e.cnt = resize(e.cnt, e.curN+1)
@@ -820,16 +896,16 @@ func (e *engine) storage() Storage {
 		return Storage{Mode: "bitstate", Bits: int64(1) << v.m, Hashes: v.k,
 			HashFactor: m / float64(max(e.states, 1)), ExpectedMissed: bitstateMissed(e.states, v.m, v.k)}
 	}
-	if e.opt.exact {
+	if e.opt.Exact {
 		return Storage{Mode: "exact"}
 	}
-	return Storage{Mode: "fingerprint", Bits: 64, ExpectedMissed: fingerprintMissed(e.states)}
+	return Storage{Mode: "fingerprint", Bits: 64, ExpectedMissed: FingerprintMissed(e.states)}
 }
 
 // maybeSplit makes the current level the split level of a sharded run
 // when it is the first one wide enough.
 func (e *engine) maybeSplit() {
-	if e.opt.shardN > 1 && e.splitDepth < 0 && e.curN >= e.opt.splitWidth*e.opt.shardN {
+	if e.opt.ShardN > 1 && e.splitDepth < 0 && e.curN >= e.opt.SplitWidth*e.opt.ShardN {
 		e.splitDepth = e.depth
 		e.frontier = int64(e.curN)
 	}
@@ -839,7 +915,7 @@ func (e *engine) maybeSplit() {
 // The part is taken from fingerprint bits that neither hash table uses
 // to place it, so that each shard's part is spread over all of them.
 func (e *engine) owns(key []byte) bool {
-	own := int(mix(e.hash(key), hashM3)%uint64(e.opt.shardN)) == e.opt.shardI
+	own := int(mix(e.hash(key), hashM3)%uint64(e.opt.ShardN)) == e.opt.ShardI
 	if own {
 		e.owned.Add(1)
 	}
@@ -894,7 +970,7 @@ func (e *engine) checkQuiescence() (uint32, bool, error) {
 		}
 	}
 	if targets >= int(noState) {
-		return 0, false, fmt.Errorf("check: %d edges are too many for the Quiescence check", targets)
+		return 0, false, fmt.Errorf("engine: %d edges are too many for the Quiescence check", targets)
 	}
 	e.phase.Store(phaseQuiescence)
 	forEdge := func(f func(from, to uint32)) {
@@ -972,7 +1048,7 @@ func (e *engine) checkQuiescence() (uint32, bool, error) {
 // startProgress prints a progress line every second until the returned
 // function is called.
 func (e *engine) startProgress() func() {
-	if e.opt.progress == nil {
+	if e.opt.Progress == nil {
 		return func() {}
 	}
 	done := make(chan struct{})
@@ -995,18 +1071,18 @@ func (e *engine) startProgress() func() {
 				// them racily here would be a data race, so progress uses
 				// the atomics.
 				if e.phase.Load() == phasePlace {
-					fmt.Fprintf(e.opt.progress, "explore: %d states, numbering the %d new states of depth %d, heap %d MiB\n",
+					fmt.Fprintf(e.opt.Progress, "explore: %d states, numbering the %d new states of depth %d, heap %d MiB\n",
 						e.progStates.Load(), e.levelNew(), e.progDepth.Load()+1, ms.HeapAlloc>>20)
 					continue
 				}
 				if e.phase.Load() == phaseQuiescence {
-					fmt.Fprintf(e.opt.progress, "explore: checking Quiescence on %d states (reverse graph, backward marking), heap %d MiB\n",
+					fmt.Fprintf(e.opt.Progress, "explore: checking Quiescence on %d states (reverse graph, backward marking), heap %d MiB\n",
 						e.progStates.Load(), ms.HeapAlloc>>20)
 					continue
 				}
 				st := e.progStates.Load() + e.levelNew()
 				rate := float64(st-lastStates) / now.Sub(last).Seconds()
-				fmt.Fprintf(e.opt.progress, "explore: %d states, %.0f states/s, depth %d, frontier %d, heap %d MiB\n",
+				fmt.Fprintf(e.opt.Progress, "explore: %d states, %.0f states/s, depth %d, frontier %d, heap %d MiB\n",
 					st, rate, e.progDepth.Load(), e.progFrontier.Load(), ms.HeapAlloc>>20)
 				lastStates, last = st, now
 			}

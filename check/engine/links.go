@@ -1,4 +1,4 @@
-package check
+package engine
 
 import (
 	"math/bits"
@@ -16,7 +16,7 @@ import (
 // kept aside.
 type links struct {
 	start []uint32  // start[L]: the index of level L's first state
-	init  []uint16  // level 0: each initial state's number among System.Init
+	init  []uint16  // level 0: each initial state's number among Space.Initial
 	lv    []*lLinks // lv[L-1] for level L >= 1
 }
 
@@ -106,7 +106,7 @@ func select1(v []uint64, r int) int {
 		}
 		r -= c
 	}
-	panic("check: internal error: select1 past the end of a level's links")
+	panic("engine: internal error: select1 past the end of a level's links")
 }
 
 func (l *links) bytes() int64 {

@@ -1,4 +1,4 @@
-package check
+package engine
 
 import (
 	"encoding/binary"
@@ -28,17 +28,17 @@ func (g *graph) key(n int) []byte {
 	return b
 }
 
-func (g *graph) keySize() int { return g.k }
-func (g *graph) numRows() int { return g.rows }
-func (g *graph) initial() [][]byte {
+func (g *graph) KeySize() int { return g.k }
+func (g *graph) Rows() int    { return g.rows }
+func (g *graph) Initial() [][]byte {
 	var out [][]byte
 	for _, n := range g.init {
 		out = append(out, g.key(n))
 	}
 	return out
 }
-func (g *graph) newExpander() expander { return g }
-func (g *graph) next(k []byte, keys []byte, rows []int32) ([]byte, []int32) {
+func (g *graph) NewExpander() Expander { return g }
+func (g *graph) Next(k []byte, keys []byte, rows []int32) ([]byte, []int32) {
 	n := int(binary.LittleEndian.Uint32(k))
 	for i, s := range g.succ[n] {
 		keys = append(keys, g.key(s)...)
@@ -46,13 +46,13 @@ func (g *graph) next(k []byte, keys []byte, rows []int32) ([]byte, []int32) {
 	}
 	return keys, rows
 }
-func (g *graph) violated(k []byte) int {
+func (g *graph) Violated(k []byte) int {
 	if g.bad == nil {
 		return -1
 	}
 	return g.bad[binary.LittleEndian.Uint32(k)]
 }
-func (g *graph) quiescent(k []byte) bool { return g.quiet[binary.LittleEndian.Uint32(k)] }
+func (g *graph) Quiescent(k []byte) bool { return g.quiet[binary.LittleEndian.Uint32(k)] }
 
 // randomGraph builds a graph of n nodes with out-degree 0..maxDeg; a few
 // nodes are bad and some quiescent, with probabilities given in percent.
@@ -232,23 +232,23 @@ func TestEngineMatchesReferenceOnRandomGraphs(t *testing.T) {
 				}
 				exact := mode == "exact"
 				for _, workers := range []int{1, 2, 3} {
-					opt := engineOpts{workers: workers, exact: exact, quiescence: quiescence, maxDepth: maxDepth}
+					opt := Options{Workers: workers, Exact: exact, Quiescence: quiescence, MaxDepth: maxDepth}
 					if mode == "bitstate" {
-						opt.bitstate, opt.hashes = 22, 3
+						opt.Bitstate, opt.BitstateHashes = 22, 3
 					}
-					got, err := run(g, opt)
+					got, err := Run(g, opt)
 					if err != nil {
 						t.Fatal(err)
 					}
-					if got.states != want.states || got.transitions != want.transitions || got.depth != want.depth ||
-						got.violated != want.violated || got.deadlocks != want.deadlocks {
+					if got.States != want.states || got.Transitions != want.transitions || got.Depth != want.depth ||
+						got.Violated != want.violated || got.Deadlocks != want.deadlocks {
 						t.Fatalf("seed %d q=%v %s workers=%d: got states %d transitions %d depth %d violated %v deadlocks %d, want %d %d %d %v %d",
-							seed, quiescence, mode, workers, got.states, got.transitions, got.depth, got.violated, got.deadlocks,
+							seed, quiescence, mode, workers, got.States, got.Transitions, got.Depth, got.Violated, got.Deadlocks,
 							want.states, want.transitions, want.depth, want.violated, want.deadlocks)
 					}
-					if want.violated && (got.prop != want.prop || got.deadlock != want.deadlock || !slices.Equal(got.path, want.path)) {
+					if want.violated && (got.Property != want.prop || got.Deadlock != want.deadlock || !slices.Equal(got.Path, want.path)) {
 						t.Fatalf("seed %d q=%v %s workers=%d: violation prop %d deadlock %v path %v, want %d %v %v",
-							seed, quiescence, mode, workers, got.prop, got.deadlock, got.path, want.prop, want.deadlock, want.path)
+							seed, quiescence, mode, workers, got.Property, got.Deadlock, got.Path, want.prop, want.deadlock, want.path)
 					}
 				}
 			}
@@ -263,10 +263,10 @@ type grid struct {
 	bad     func(c []int) bool
 }
 
-func (g *grid) keySize() int          { return g.k }
-func (g *grid) numRows() int          { return 2 * g.d }
-func (g *grid) newExpander() expander { return &gridExp{g: g, c: make([]int, g.d)} }
-func (g *grid) initial() [][]byte {
+func (g *grid) KeySize() int          { return g.k }
+func (g *grid) Rows() int             { return 2 * g.d }
+func (g *grid) NewExpander() Expander { return &gridExp{g: g, c: make([]int, g.d)} }
+func (g *grid) Initial() [][]byte {
 	return [][]byte{make([]byte, g.k)}
 }
 
@@ -281,7 +281,7 @@ func (x *gridExp) decode(k []byte) {
 	}
 }
 
-func (x *gridExp) next(k []byte, keys []byte, rows []int32) ([]byte, []int32) {
+func (x *gridExp) Next(k []byte, keys []byte, rows []int32) ([]byte, []int32) {
 	x.decode(k)
 	for i := range x.c {
 		for dir := -1; dir <= 1; dir += 2 {
@@ -298,7 +298,7 @@ func (x *gridExp) next(k []byte, keys []byte, rows []int32) ([]byte, []int32) {
 	return keys, rows
 }
 
-func (x *gridExp) violated(k []byte) int {
+func (x *gridExp) Violated(k []byte) int {
 	if x.g.bad == nil {
 		return -1
 	}
@@ -309,7 +309,7 @@ func (x *gridExp) violated(k []byte) int {
 	return -1
 }
 
-func (x *gridExp) quiescent(k []byte) bool { return true }
+func (x *gridExp) Quiescent(k []byte) bool { return true }
 
 func TestGridCountsPinned(t *testing.T) {
 	// A 3-dimensional box of side 10: 1000 states; each axis contributes
@@ -317,14 +317,14 @@ func TestGridCountsPinned(t *testing.T) {
 	// transitions; the far corner is 27 moves away.
 	for _, workers := range []int{1, 2} {
 		for _, exact := range []bool{false, true} {
-			got, err := run(&grid{d: 3, m: 10, k: 24}, engineOpts{workers: workers, exact: exact, quiescence: true})
+			got, err := Run(&grid{d: 3, m: 10, k: 24}, Options{Workers: workers, Exact: exact, Quiescence: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !got.complete || got.violated || got.states != 1000 || got.transitions != 5400 || got.depth != 27 {
+			if !got.Complete || got.Violated || got.States != 1000 || got.Transitions != 5400 || got.Depth != 27 {
 				t.Fatalf("workers %d exact %v: %+v", workers, exact, got)
 			}
-			for r, c := range got.covered {
+			for r, c := range got.Covered {
 				if !c {
 					t.Errorf("row %d not covered", r)
 				}
@@ -342,47 +342,47 @@ func TestGridShortestCounterexampleIsFirstInBFSOrder(t *testing.T) {
 	// move 0), again 1, then z+ is move 3 at (3,0,0) and move 4 at (3,0,1).
 	g := &grid{d: 3, m: 10, k: 16, bad: func(c []int) bool { return c[0]+c[1]+c[2] == 5 && c[2] >= 2 }}
 	for _, workers := range []int{1, 2} {
-		got, err := run(g, engineOpts{workers: workers})
+		got, err := Run(g, Options{Workers: workers})
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := []int{0, 0, 1, 1, 3, 4} // initial state 0, then the moves
-		if !got.violated || got.prop != 0 || got.depth != 5 || !slices.Equal(got.path, want) {
-			t.Fatalf("workers %d: violated %v depth %d path %v, want path %v", workers, got.violated, got.depth, got.path, want)
+		if !got.Violated || got.Property != 0 || got.Depth != 5 || !slices.Equal(got.Path, want) {
+			t.Fatalf("workers %d: violated %v depth %d path %v, want path %v", workers, got.Violated, got.Depth, got.Path, want)
 		}
 	}
 }
 
 func TestLimits(t *testing.T) {
 	big := &grid{d: 6, m: 200, k: 16}
-	got, err := run(big, engineOpts{maxStates: 5000})
+	got, err := Run(big, Options{MaxStates: 5000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.complete || got.limit != limitStates || got.states > 5000 || got.states == 0 {
+	if got.Complete || got.Limit != LimitStates || got.States > 5000 || got.States == 0 {
 		t.Fatalf("max-states: %+v", got)
 	}
-	got, err = run(big, engineOpts{maxDepth: 3})
+	got, err = Run(big, Options{MaxDepth: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Points within 3 moves of the corner of a 6-dimensional box: C(6+3,3) = 84.
-	if got.complete || got.limit != limitDepth || got.states != 84 || got.depth != 3 {
+	if got.Complete || got.Limit != LimitDepth || got.States != 84 || got.Depth != 3 {
 		t.Fatalf("max-depth: %+v", got)
 	}
 	small := &grid{d: 2, m: 4, k: 8}
-	got, err = run(small, engineOpts{maxDepth: 6})
+	got, err = Run(small, Options{MaxDepth: 6})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !got.complete || got.limit != "" || got.states != 16 {
+	if !got.Complete || got.Limit != "" || got.States != 16 {
 		t.Fatalf("a depth limit equal to the diameter must not make the run incomplete: %+v", got)
 	}
-	got, err = run(big, engineOpts{timeout: 1})
+	got, err = Run(big, Options{Timeout: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.complete || got.limit != limitTime {
+	if got.Complete || got.Limit != LimitTime {
 		t.Fatalf("timeout: %+v", got)
 	}
 }
@@ -397,20 +397,20 @@ func TestExactModeSurvivesFingerprintCollisions(t *testing.T) {
 		t.Fatalf("the test graph should reach many states, reaches %d", want.states)
 	}
 	for _, workers := range []int{1, 2} {
-		got, err := run(g, engineOpts{workers: workers, exact: true, hash: weak})
+		got, err := Run(g, Options{Workers: workers, Exact: true, hash: weak})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.states != want.states || got.transitions != want.transitions || got.violated != want.violated || !slices.Equal(got.path, want.path) {
+		if got.States != want.states || got.Transitions != want.transitions || got.Violated != want.violated || !slices.Equal(got.Path, want.path) {
 			t.Fatalf("workers %d: got %d states, %d transitions, violated %v %v; want %d %d %v %v", workers,
-				got.states, got.transitions, got.violated, got.path, want.states, want.transitions, want.violated, want.path)
+				got.States, got.Transitions, got.Violated, got.Path, want.states, want.transitions, want.violated, want.path)
 		}
-		lossy, err := run(g, engineOpts{workers: workers, hash: weak})
+		lossy, err := Run(g, Options{Workers: workers, hash: weak})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if lossy.states >= want.states {
-			t.Fatalf("the weak hash should lose states in fingerprint mode: %d of %d", lossy.states, want.states)
+		if lossy.States >= want.states {
+			t.Fatalf("the weak hash should lose states in fingerprint mode: %d of %d", lossy.States, want.states)
 		}
 	}
 }
@@ -441,11 +441,11 @@ func TestDepthLimitAtTheDiameterKeepsQuiescence(t *testing.T) {
 	// level {2} is only probed; its edge back to 0 must still count.
 	g := &graph{k: 8, init: []int{0}, succ: [][]int{{1}, {2}, {0}}, bad: []int{-1, -1, -1}, quiet: []bool{true, false, false}, rows: 1}
 	for _, workers := range []int{1, 2} {
-		got, err := run(g, engineOpts{workers: workers, quiescence: true, maxDepth: 2})
+		got, err := Run(g, Options{Workers: workers, Quiescence: true, MaxDepth: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !got.complete || got.violated || !got.quiesced || got.states != 3 || got.transitions != 3 {
+		if !got.Complete || got.Violated || !got.Quiesced || got.States != 3 || got.Transitions != 3 {
 			t.Fatalf("workers %d: %+v", workers, got)
 		}
 	}
