@@ -208,3 +208,33 @@ func TestIPv6ConversationConforms(t *testing.T) {
 		}
 	}
 }
+
+// TestOutOfOrderHeld: the second half of the reply is captured (and
+// arrives) first; the client acknowledges what it has (a duplicate ACK),
+// holds the second half, and acknowledges both once the first arrives.
+func TestOutOfOrderHeld(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	rep := conv[5]
+	a, b := rep, rep
+	a.payload, b.payload = rep.payload[:20], rep.payload[20:]
+	b.seq = rep.seq + 20
+	dup := conv[6]
+	dup.ack = rep.seq
+	out := append([]pkt(nil), conv[:5]...)
+	out = append(out, b, dup, a, conv[6], conv[7], conv[8], conv[9])
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, out), Options{})
+	if sum.Failing != 0 {
+		t.Fatalf("%v\n%s", sum, reportText(sum))
+	}
+	// The client may not acknowledge the second half before the first
+	// arrived: its duplicate ACK covering the held text is the finding.
+	bad := append([]pkt(nil), out...)
+	bad[6].ack = rep.seq + uint32(len(rep.payload))
+	sum = checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, bad), Options{})
+	if sum.Failing != 1 || sum.Conns[0].Finding.Frame != 7 {
+		t.Fatalf("an ACK over a hole: %v\n%s", sum, reportText(sum))
+	}
+	if !strings.Contains(reportText(sum), "reordered-before-capture") {
+		t.Errorf("the reordering before the capture point should be named")
+	}
+}

@@ -529,7 +529,7 @@ func sameSegment(a, b *rec) bool {
 // still take the rest).
 func appendCand(cs []shadow, sh *shadow) []shadow {
 	for i := range cs {
-		if cs[i].tcb == sh.tcb && cs[i].nHeld == sh.nHeld {
+		if cs[i].tcb == sh.tcb && slices.Equal(cs[i].held, sh.held) {
 			if sh.next < cs[i].next {
 				cs[i] = *sh
 			}

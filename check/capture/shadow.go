@@ -55,11 +55,13 @@ const maxHeld = 4
 // the peer's captured segments (next: the index of the first not yet
 // delivered), what it holds out of order, and the states it went through.
 type shadow struct {
-	tcb   spec.TCB
-	next  int
-	nHeld uint8
-	held  [maxHeld]spec.Segment // text that arrived beyond RCV.NXT, kept until the text before it is in
-	hist  history
+	tcb  spec.TCB
+	next int
+	// held is text that arrived beyond RCV.NXT, kept until the text
+	// before it is in. Shadows are copied to branch, so the slice is never
+	// changed in place: every change makes a new one.
+	held []spec.Segment
+	hist history
 	// delayed counts the acknowledgments the table would have sent that
 	// the host sent later or folded into another segment.
 	delayed int
@@ -104,23 +106,22 @@ func (h *hostInfo) params() spec.Params {
 // sends to eff.Out.
 func (sh *shadow) deliver(seg *spec.Segment, p spec.Params, eff *spec.Effect) {
 	if (seg.Len > 0 || seg.Flags.Has(spec.FIN)) && !seg.Flags.Has(spec.RST|spec.SYN) && seg.Flags.Has(spec.ACK) &&
-		sh.tcb.State().HoldsOutOfOrder() && sh.tcb.RcvNxt().LessThan(seg.Seq) && int(sh.nHeld) < maxHeld {
+		sh.tcb.State().HoldsOutOfOrder() && sh.tcb.RcvNxt().LessThan(seg.Seq) && len(sh.held) < maxHeld {
 		x := sh.tcb.Ctx(seg, p.RcvWnd)
 		if spec.IsSeqOK(&x) {
-			sh.held[sh.nHeld] = *seg
-			sh.nHeld++
+			sh.held = append(sh.held[:len(sh.held):len(sh.held)], *seg)
 		}
 	}
 	sh.step(spec.Classify(seg.Flags, int(seg.Len)), seg, p, eff)
-	for again := true; again && sh.nHeld > 0; {
+	for again := true; again && len(sh.held) > 0; {
 		again = false
-		for i := 0; i < int(sh.nHeld); i++ {
-			h := sh.held[i]
+		for i, h := range sh.held {
 			if !h.Seq.LessEq(sh.tcb.RcvNxt()) {
 				continue
 			}
-			sh.held[i] = sh.held[sh.nHeld-1]
-			sh.nHeld--
+			rest := make([]spec.Segment, 0, len(sh.held)-1)
+			rest = append(append(rest, sh.held[:i]...), sh.held[i+1:]...)
+			sh.held = rest
 			if !sh.tcb.State().HoldsOutOfOrder() {
 				break
 			}
