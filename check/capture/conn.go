@@ -292,15 +292,15 @@ again:
 	}
 	c.order = order
 	for _, ci := range order {
-		base := c.cands[d][ci]
+		base := &c.cands[d][ci] // not changed while explaining: next is built apart
 		first, last := &c.o1, &c.o2
-		fdev, found := c.search(d, &base, r, !eagerDone, first, last)
+		fdev, found := c.search(d, base, r, !eagerDone, first, last)
 		if !found {
 			// Render why: from the state as it was, and after every
 			// pending delivery.
-			pend := c.pendingFor(&base, d)
+			pend := c.pendingFor(base, d)
 			info.quiet = false
-			w0, wn := c.attempt(d, &base, r, 0), c.attempt(d, &base, r, len(pend))
+			w0, wn := c.attempt(d, base, r, 0), c.attempt(d, base, r, len(pend))
 			st := base.tcb.State()
 			why := fmt.Sprintf("from %s (SND.UNA %d, SND.NXT %d, RCV.NXT %d): %s", st, uint32(base.tcb.SndUna()), uint32(base.tcb.SndNxt()), uint32(base.tcb.RcvNxt()), w0)
 			if len(pend) > 0 && wn != w0 {

@@ -423,8 +423,15 @@ func (c *conn) compact() {
 // endpointHash mixes an address and port into 64 bits (splitmix64's
 // finalizer over the folded address).
 func endpointHash(ap netip.AddrPort) uint64 {
-	a := ap.Addr().As16()
-	x := binary.LittleEndian.Uint64(a[:8]) ^ binary.LittleEndian.Uint64(a[8:])*0x9e3779b97f4a7c15 ^ uint64(ap.Port())<<17
+	var x uint64
+	if a := ap.Addr(); a.Is4() {
+		b := a.As4()
+		x = uint64(binary.LittleEndian.Uint32(b[:]))
+	} else {
+		b := a.As16()
+		x = binary.LittleEndian.Uint64(b[:8]) ^ binary.LittleEndian.Uint64(b[8:])*0x9e3779b97f4a7c15
+	}
+	x ^= uint64(ap.Port()) << 32
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 27
