@@ -39,6 +39,10 @@ const (
 	violIsolation                     // IncarnationIsolation
 	violTimeWait                      // TimeWaitHeld
 	violBlindReset                    // NoBlindReset
+
+	// owedShift is the bit of the key's violation byte where the hosts'
+	// owed flags start (A's, then B's): the host bytes are full.
+	owedShift = 4
 )
 
 // host is the decoded state of one endpoint: its TCB (sequence numbers in
@@ -58,6 +62,7 @@ type host struct {
 	aborted                 bool  // ghost: the user called ABORT this incarnation
 	endRST, endTimeout      bool  // ghost: a synchronized TCB was deleted by the peer's RST / a timeout
 	activeCloser            bool  // ghost: sent its FIN before it received the peer's FIN
+	owed                    bool  // accepted text waits for its delayed ACK (RFC 1122 §4.2.3.2)
 }
 
 // world is the decoded global state.
@@ -175,7 +180,7 @@ func (w *world) encode() Key {
 // encodeInto writes the key of w into k, which must be zero.
 func (w *world) encodeInto(k *Key) {
 	k[0] = w.round | w.loss<<2 | w.dup<<4 | w.inject<<6
-	k[1] = w.viol
+	k[1] = w.viol | b2u(w.h[0].owed)<<owedShift | b2u(w.h[1].owed)<<(owedShift+1)
 	w.h[0].encode(k[2 : 2+hostBytes])
 	w.h[1].encode(k[2+hostBytes : 2+2*hostBytes])
 	k[scenOff] = w.scen
@@ -188,9 +193,11 @@ func (w *world) encodeInto(k *Key) {
 
 func (w *world) decode(k *Key) {
 	w.round, w.loss, w.dup, w.inject = k[0]&3, k[0]>>2&3, k[0]>>4&3, k[0]>>6
-	w.viol = k[1]
+	w.viol = k[1] & (1<<owedShift - 1)
 	w.h[0].decode(k[2 : 2+hostBytes])
 	w.h[1].decode(k[2+hostBytes : 2+2*hostBytes])
+	w.h[0].owed = k[1]&(1<<owedShift) != 0
+	w.h[1].owed = k[1]&(1<<(owedShift+1)) != 0
 	w.scen = k[scenOff]
 	w.n = 0
 	for i := range netCap {
