@@ -238,3 +238,29 @@ func TestOutOfOrderHeld(t *testing.T) {
 		t.Errorf("the reordering before the capture point should be named")
 	}
 }
+
+// TestDelayedACKIsTableBehaviour: the table delays the ACK of text (delay
+// ACK, RFC 1122 §4.2.3.2), so a server whose ACK of the request rides on
+// its response, and one that acknowledges the request on its own first
+// (its delayed-ACK timer), both conform without a named deviation for
+// the request. (The ACK of the client's FIN folded into the server's FIN
+// is still one: the table acknowledges a FIN at once.)
+func TestDelayedACKIsTableBehaviour(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	folded := append(append([]pkt(nil), conv[:4]...), conv[5:]...)
+	for _, c := range []struct {
+		name  string
+		conv  []pkt
+		finAt int // the frame of the FIN whose ACK is folded into it
+	}{{"separate ACK", conv, 9}, {"ACK on the response", folded, 8}} {
+		sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, c.conv), Options{})
+		txt := reportText(sum)
+		if sum.Failing != 0 || len(sum.Conns) != 1 {
+			t.Fatalf("%s: %v\n%s", c.name, sum, txt)
+		}
+		devs := sum.Conns[0].Deviations
+		if len(devs) != 1 || devs[0].Name != DevDelayedACK || devs[0].Count != 1 || devs[0].FirstFrame != c.finAt {
+			t.Errorf("%s: want only the FIN's folded ACK at frame %d as a deviation:\n%s", c.name, c.finAt, txt)
+		}
+	}
+}

@@ -107,6 +107,9 @@ func emit(sh *shadow, outs []spec.Segment, s *spec.Segment, info *hostInfo, fram
 	if o.why == "" && o.dev == "" {
 		o.dev = dev
 	}
+	if o.why == "" && s.Flags.Has(spec.ACK) && !s.Flags.Has(spec.RST) {
+		sh.tcb.AckSent(s.Ack) // the ACK rides on every segment (RFC 9293 §3.8.6.3)
+	}
 	return o
 }
 
@@ -260,6 +263,11 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			return info.fail("its ACK %d is not RCV.NXT %d", uint32(s.Ack), uint32(t.RcvNxt()))
 		}
 		if st.Synchronized() || st == spec.SynReceived {
+			if s.Seq == t.SndNxt() && t.AckOwed() {
+				// The table's delayed ACK (RFC 1122 §4.2.3.2): its timer
+				// fired, at once or later.
+				return try(spec.DelayedAckTimeout, p)
+			}
 			if s.Seq == t.SndNxt() {
 				// The ACK the table sends on a copy of a segment the host
 				// has had (RFC 9293 §3.10.7.4, first check), or a window

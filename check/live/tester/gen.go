@@ -145,6 +145,10 @@ func notDrivable(s spec.State, e spec.Event) string {
 		return "no retransmission timer runs in this state, so the event cannot be made to happen"
 	case e == spec.TimeWaitTimeout && s != spec.TimeWait:
 		return "no 2MSL timer runs outside TIME-WAIT, so the event cannot be made to happen"
+	case e == spec.DelayedAckTimeout && s.Runs(spec.TimerDelayedAck):
+		return "the delayed-ACK timer is not a move of its own: the cases of the rows that owe an ACK (delay ACK) expect it within the move, as this row sends it"
+	case e == spec.DelayedAckTimeout:
+		return "no delayed-ACK timer runs in this state (an ACK owed is paid by the segment that leaves the states that receive text), so the event cannot be made to happen"
 	}
 	return ""
 }

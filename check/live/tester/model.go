@@ -127,7 +127,9 @@ func (md *Model) step(s *side, e spec.Event, in *spec.Segment, iss spec.Seq, wri
 	if md.held(s, e, in, p.RcvWnd) {
 		// Held, and answered at once with a duplicate ACK (RFC 5681 §4.2:
 		// a receiver SHOULD send one for an out-of-order segment).
-		eff.Out = append(eff.Out, s.tcb.ACK())
+		ack := s.tcb.ACK()
+		s.tcb.AckSent(ack.Ack)
+		eff.Out = append(eff.Out, ack)
 		return RowHeld
 	}
 	x := s.tcb.Ctx(in, p.RcvWnd)
@@ -141,6 +143,19 @@ func (md *Model) step(s *side, e spec.Event, in *spec.Segment, iss spec.Seq, wri
 		s.tcb.Apply(a, in, p, eff)
 	}
 	s.tcb.Enter(r.To)
+	if eff.DelayACK {
+		// The row owes its ACK (delay ACK): nothing the tester does next
+		// carries it, so the DUT's delayed-ACK timer sends it, within its
+		// bound and so within the move's collection (RFC 1122 §4.2.3.2:
+		// less than 0.5 s). The expectation is that timer's row too.
+		x := s.tcb.Ctx(nil, p.RcvWnd)
+		if d := md.m.Step(s.tcb.State(), spec.DelayedAckTimeout, md.guards(&x)); d >= 0 {
+			for _, a := range md.rows[d].Do {
+				s.tcb.Apply(a, nil, p, eff)
+			}
+			s.tcb.Enter(md.rows[d].To)
+		}
+	}
 	switch {
 	case eff.Deleted || !s.tcb.State().HasTCB():
 		s.unsent, s.finQueued = 0, false

@@ -85,7 +85,7 @@ func mutations() []mutation {
 		rowMut("SYN-SENT + rcv SYN,ACK [AckOK]", "no ACK", without(spec.SendACK), ""),
 		rowMut("SYN-SENT + rcv SYN,ACK [AckOK]", "to SYN-RECEIVED", to(spec.SynReceived), ""),
 		rowMut("SYN-RECEIVED + rcv ACK [SeqOK & AckOK]", "stays in SYN-RECEIVED", to(spec.SynReceived), ""),
-		rowMut("ESTABLISHED + rcv data [SeqOK & AckInRange]", "no ACK of text", without(spec.SendACK), ""),
+		rowMut("ESTABLISHED + rcv data [SeqOK & AckInRange]", "no ACK of text", without(spec.DelayACK), ""),
 		rowMut("ESTABLISHED + rcv FIN [SeqOK & AckInRange]", "stays ESTABLISHED", to(S), ""),
 		rowMut("ESTABLISHED + CLOSE", "no FIN", without(spec.SendFIN), ""),
 		rowMut("ESTABLISHED + CLOSE", "to FIN-WAIT-2", to(spec.FinWait2), ""),
