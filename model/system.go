@@ -29,6 +29,9 @@ type System struct {
 	retries uint8
 	abortBy int // host whose user may abort, or -1
 	mutant  string
+	// ackUnbounded drops the delayed ACK's bound: the peer's timers do
+	// not wait for an ACK that is owed (the unbounded-delayed-ack mutant).
+	ackUnbounded bool
 	invs    []Property
 	// guards[s][e] holds the guards the rows for state s and event e
 	// mention: only their outcomes can change the row chosen.
@@ -232,7 +235,7 @@ func (s *System) rtoEnabled(w *world, i int) bool {
 	if !s.armed(h) {
 		return false
 	}
-	if w.h[1-i].owed && !s.cfg.SpuriousRTO {
+	if w.h[1-i].owed && !s.cfg.SpuriousRTO && !s.ackUnbounded {
 		// The peer owes an ACK of text it accepted: the delayed ACK is
 		// shorter than any RTO (RFC 1122 §4.2.3.2: less than 0.5 s;
 		// RFC 6298 §2.4: RTO at least 1 s), so it is on its way.
@@ -477,7 +480,7 @@ func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 		st := Step{Kind: Timer, Host: uint8(i)}
 		buf = s.hostSteps(&w2, i, spec.RetransmitTimeout, 0, false, 0, st, buf)
 	}
-	if h.una != h.nxt && h.retries >= s.retries && w.n == 0 && !s.armed(p) && !p.owed {
+	if h.una != h.nxt && h.retries >= s.retries && w.n == 0 && !s.armed(p) && (!p.owed || s.ackUnbounded) {
 		w2 := *w
 		st := Step{Kind: Timer, Host: uint8(i)}
 		buf = s.hostSteps(&w2, i, spec.RetriesExhausted, 0, false, 0, st, buf)

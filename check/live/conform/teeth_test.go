@@ -58,6 +58,10 @@ func mutantMutation(t *testing.T, m model.Mutant) mutation {
 	if m.Name == "short-time-wait" {
 		return mutation{name: "mutant " + m.Name, cfg: config{msl: harnessMSL / 2}}
 	}
+	if m.Name == "unbounded-delayed-ack" {
+		// The endpoint delays its ACKs beyond the checker's bound.
+		return mutation{name: "mutant " + m.Name, cfg: config{ackDelay: 4 * harnessMaxAckDelay}}
+	}
 	sys, err := model.NewMutant(model.DefaultConfig(), m.Name)
 	if err != nil {
 		t.Fatal(err)
