@@ -32,7 +32,7 @@ type System struct {
 	// ackUnbounded drops the delayed ACK's bound: the peer's timers do
 	// not wait for an ACK that is owed (the unbounded-delayed-ack mutant).
 	ackUnbounded bool
-	invs    []Property
+	invs         []Property
 	// guards[s][e] holds the guards the rows for state s and event e
 	// mention: only their outcomes can change the row chosen.
 	guards [spec.NumStates][spec.NumEvents]spec.GuardSet
