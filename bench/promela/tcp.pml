@@ -110,10 +110,10 @@
 #define LIVEPEER(H, P) (!HASTCB(P.st) -> (P.gsync || P.aborted) : (P.iss == H.irs && (P.st == ST_SYN_SENT || P.irs == H.iss)))
 
 #define ARMED0 (HASTCB(h0.st) && h0.una != h0.nxt && h0.retries < 1)
-#define RTOEN0 ((HASTCB(h0.st) && h0.una != h0.nxt && h0.retries < 1) && !(net[0] != 0 && SINC(net[0]) == rnd && ((SFROM(net[0]) == 0 && SPLEN(net[0]) > 0 && h0.una < SSEQ(net[0]) + SPLEN(net[0])) || (SFROM(net[0]) != 0 && SACKF(net[0]) == 1 && h0.una < SACKNO(net[0]) && SACKNO(net[0]) <= h0.nxt))) && !(net[1] != 0 && SINC(net[1]) == rnd && ((SFROM(net[1]) == 0 && SPLEN(net[1]) > 0 && h0.una < SSEQ(net[1]) + SPLEN(net[1])) || (SFROM(net[1]) != 0 && SACKF(net[1]) == 1 && h0.una < SACKNO(net[1]) && SACKNO(net[1]) <= h0.nxt))) && !(net[2] != 0 && SINC(net[2]) == rnd && ((SFROM(net[2]) == 0 && SPLEN(net[2]) > 0 && h0.una < SSEQ(net[2]) + SPLEN(net[2])) || (SFROM(net[2]) != 0 && SACKF(net[2]) == 1 && h0.una < SACKNO(net[2]) && SACKNO(net[2]) <= h0.nxt))) && !(net[3] != 0 && SINC(net[3]) == rnd && ((SFROM(net[3]) == 0 && SPLEN(net[3]) > 0 && h0.una < SSEQ(net[3]) + SPLEN(net[3])) || (SFROM(net[3]) != 0 && SACKF(net[3]) == 1 && h0.una < SACKNO(net[3]) && SACKNO(net[3]) <= h0.nxt))) && !(net[4] != 0 && SINC(net[4]) == rnd && ((SFROM(net[4]) == 0 && SPLEN(net[4]) > 0 && h0.una < SSEQ(net[4]) + SPLEN(net[4])) || (SFROM(net[4]) != 0 && SACKF(net[4]) == 1 && h0.una < SACKNO(net[4]) && SACKNO(net[4]) <= h0.nxt))) && !(net[5] != 0 && SINC(net[5]) == rnd && ((SFROM(net[5]) == 0 && SPLEN(net[5]) > 0 && h0.una < SSEQ(net[5]) + SPLEN(net[5])) || (SFROM(net[5]) != 0 && SACKF(net[5]) == 1 && h0.una < SACKNO(net[5]) && SACKNO(net[5]) <= h0.nxt))) && !(net[6] != 0 && SINC(net[6]) == rnd && ((SFROM(net[6]) == 0 && SPLEN(net[6]) > 0 && h0.una < SSEQ(net[6]) + SPLEN(net[6])) || (SFROM(net[6]) != 0 && SACKF(net[6]) == 1 && h0.una < SACKNO(net[6]) && SACKNO(net[6]) <= h0.nxt))) && !(net[7] != 0 && SINC(net[7]) == rnd && ((SFROM(net[7]) == 0 && SPLEN(net[7]) > 0 && h0.una < SSEQ(net[7]) + SPLEN(net[7])) || (SFROM(net[7]) != 0 && SACKF(net[7]) == 1 && h0.una < SACKNO(net[7]) && SACKNO(net[7]) <= h0.nxt))) && !(net[8] != 0 && SINC(net[8]) == rnd && ((SFROM(net[8]) == 0 && SPLEN(net[8]) > 0 && h0.una < SSEQ(net[8]) + SPLEN(net[8])) || (SFROM(net[8]) != 0 && SACKF(net[8]) == 1 && h0.una < SACKNO(net[8]) && SACKNO(net[8]) <= h0.nxt))) && !(net[9] != 0 && SINC(net[9]) == rnd && ((SFROM(net[9]) == 0 && SPLEN(net[9]) > 0 && h0.una < SSEQ(net[9]) + SPLEN(net[9])) || (SFROM(net[9]) != 0 && SACKF(net[9]) == 1 && h0.una < SACKNO(net[9]) && SACKNO(net[9]) <= h0.nxt))))
+#define RTOEN0 ((HASTCB(h0.st) && h0.una != h0.nxt && h0.retries < 1) && !h1.owed && !(net[0] != 0 && SINC(net[0]) == rnd && ((SFROM(net[0]) == 0 && SPLEN(net[0]) > 0 && h0.una < SSEQ(net[0]) + SPLEN(net[0])) || (SFROM(net[0]) != 0 && SACKF(net[0]) == 1 && h0.una < SACKNO(net[0]) && SACKNO(net[0]) <= h0.nxt))) && !(net[1] != 0 && SINC(net[1]) == rnd && ((SFROM(net[1]) == 0 && SPLEN(net[1]) > 0 && h0.una < SSEQ(net[1]) + SPLEN(net[1])) || (SFROM(net[1]) != 0 && SACKF(net[1]) == 1 && h0.una < SACKNO(net[1]) && SACKNO(net[1]) <= h0.nxt))) && !(net[2] != 0 && SINC(net[2]) == rnd && ((SFROM(net[2]) == 0 && SPLEN(net[2]) > 0 && h0.una < SSEQ(net[2]) + SPLEN(net[2])) || (SFROM(net[2]) != 0 && SACKF(net[2]) == 1 && h0.una < SACKNO(net[2]) && SACKNO(net[2]) <= h0.nxt))) && !(net[3] != 0 && SINC(net[3]) == rnd && ((SFROM(net[3]) == 0 && SPLEN(net[3]) > 0 && h0.una < SSEQ(net[3]) + SPLEN(net[3])) || (SFROM(net[3]) != 0 && SACKF(net[3]) == 1 && h0.una < SACKNO(net[3]) && SACKNO(net[3]) <= h0.nxt))) && !(net[4] != 0 && SINC(net[4]) == rnd && ((SFROM(net[4]) == 0 && SPLEN(net[4]) > 0 && h0.una < SSEQ(net[4]) + SPLEN(net[4])) || (SFROM(net[4]) != 0 && SACKF(net[4]) == 1 && h0.una < SACKNO(net[4]) && SACKNO(net[4]) <= h0.nxt))) && !(net[5] != 0 && SINC(net[5]) == rnd && ((SFROM(net[5]) == 0 && SPLEN(net[5]) > 0 && h0.una < SSEQ(net[5]) + SPLEN(net[5])) || (SFROM(net[5]) != 0 && SACKF(net[5]) == 1 && h0.una < SACKNO(net[5]) && SACKNO(net[5]) <= h0.nxt))) && !(net[6] != 0 && SINC(net[6]) == rnd && ((SFROM(net[6]) == 0 && SPLEN(net[6]) > 0 && h0.una < SSEQ(net[6]) + SPLEN(net[6])) || (SFROM(net[6]) != 0 && SACKF(net[6]) == 1 && h0.una < SACKNO(net[6]) && SACKNO(net[6]) <= h0.nxt))) && !(net[7] != 0 && SINC(net[7]) == rnd && ((SFROM(net[7]) == 0 && SPLEN(net[7]) > 0 && h0.una < SSEQ(net[7]) + SPLEN(net[7])) || (SFROM(net[7]) != 0 && SACKF(net[7]) == 1 && h0.una < SACKNO(net[7]) && SACKNO(net[7]) <= h0.nxt))) && !(net[8] != 0 && SINC(net[8]) == rnd && ((SFROM(net[8]) == 0 && SPLEN(net[8]) > 0 && h0.una < SSEQ(net[8]) + SPLEN(net[8])) || (SFROM(net[8]) != 0 && SACKF(net[8]) == 1 && h0.una < SACKNO(net[8]) && SACKNO(net[8]) <= h0.nxt))) && !(net[9] != 0 && SINC(net[9]) == rnd && ((SFROM(net[9]) == 0 && SPLEN(net[9]) > 0 && h0.una < SSEQ(net[9]) + SPLEN(net[9])) || (SFROM(net[9]) != 0 && SACKF(net[9]) == 1 && h0.una < SACKNO(net[9]) && SACKNO(net[9]) <= h0.nxt))))
 #define FINISHED0 ((h0.st == ST_CLOSED || h0.st == ST_LISTEN) && (h0.pc >= 3 || h0.sig >= SIG_RESET || (h0.st == ST_LISTEN && h0.passive && h0.pc == 1 && h0.sig == 0)))
 #define ARMED1 (HASTCB(h1.st) && h1.una != h1.nxt && h1.retries < 1)
-#define RTOEN1 ((HASTCB(h1.st) && h1.una != h1.nxt && h1.retries < 1) && !(net[0] != 0 && SINC(net[0]) == rnd && ((SFROM(net[0]) == 1 && SPLEN(net[0]) > 0 && h1.una < SSEQ(net[0]) + SPLEN(net[0])) || (SFROM(net[0]) != 1 && SACKF(net[0]) == 1 && h1.una < SACKNO(net[0]) && SACKNO(net[0]) <= h1.nxt))) && !(net[1] != 0 && SINC(net[1]) == rnd && ((SFROM(net[1]) == 1 && SPLEN(net[1]) > 0 && h1.una < SSEQ(net[1]) + SPLEN(net[1])) || (SFROM(net[1]) != 1 && SACKF(net[1]) == 1 && h1.una < SACKNO(net[1]) && SACKNO(net[1]) <= h1.nxt))) && !(net[2] != 0 && SINC(net[2]) == rnd && ((SFROM(net[2]) == 1 && SPLEN(net[2]) > 0 && h1.una < SSEQ(net[2]) + SPLEN(net[2])) || (SFROM(net[2]) != 1 && SACKF(net[2]) == 1 && h1.una < SACKNO(net[2]) && SACKNO(net[2]) <= h1.nxt))) && !(net[3] != 0 && SINC(net[3]) == rnd && ((SFROM(net[3]) == 1 && SPLEN(net[3]) > 0 && h1.una < SSEQ(net[3]) + SPLEN(net[3])) || (SFROM(net[3]) != 1 && SACKF(net[3]) == 1 && h1.una < SACKNO(net[3]) && SACKNO(net[3]) <= h1.nxt))) && !(net[4] != 0 && SINC(net[4]) == rnd && ((SFROM(net[4]) == 1 && SPLEN(net[4]) > 0 && h1.una < SSEQ(net[4]) + SPLEN(net[4])) || (SFROM(net[4]) != 1 && SACKF(net[4]) == 1 && h1.una < SACKNO(net[4]) && SACKNO(net[4]) <= h1.nxt))) && !(net[5] != 0 && SINC(net[5]) == rnd && ((SFROM(net[5]) == 1 && SPLEN(net[5]) > 0 && h1.una < SSEQ(net[5]) + SPLEN(net[5])) || (SFROM(net[5]) != 1 && SACKF(net[5]) == 1 && h1.una < SACKNO(net[5]) && SACKNO(net[5]) <= h1.nxt))) && !(net[6] != 0 && SINC(net[6]) == rnd && ((SFROM(net[6]) == 1 && SPLEN(net[6]) > 0 && h1.una < SSEQ(net[6]) + SPLEN(net[6])) || (SFROM(net[6]) != 1 && SACKF(net[6]) == 1 && h1.una < SACKNO(net[6]) && SACKNO(net[6]) <= h1.nxt))) && !(net[7] != 0 && SINC(net[7]) == rnd && ((SFROM(net[7]) == 1 && SPLEN(net[7]) > 0 && h1.una < SSEQ(net[7]) + SPLEN(net[7])) || (SFROM(net[7]) != 1 && SACKF(net[7]) == 1 && h1.una < SACKNO(net[7]) && SACKNO(net[7]) <= h1.nxt))) && !(net[8] != 0 && SINC(net[8]) == rnd && ((SFROM(net[8]) == 1 && SPLEN(net[8]) > 0 && h1.una < SSEQ(net[8]) + SPLEN(net[8])) || (SFROM(net[8]) != 1 && SACKF(net[8]) == 1 && h1.una < SACKNO(net[8]) && SACKNO(net[8]) <= h1.nxt))) && !(net[9] != 0 && SINC(net[9]) == rnd && ((SFROM(net[9]) == 1 && SPLEN(net[9]) > 0 && h1.una < SSEQ(net[9]) + SPLEN(net[9])) || (SFROM(net[9]) != 1 && SACKF(net[9]) == 1 && h1.una < SACKNO(net[9]) && SACKNO(net[9]) <= h1.nxt))))
+#define RTOEN1 ((HASTCB(h1.st) && h1.una != h1.nxt && h1.retries < 1) && !h0.owed && !(net[0] != 0 && SINC(net[0]) == rnd && ((SFROM(net[0]) == 1 && SPLEN(net[0]) > 0 && h1.una < SSEQ(net[0]) + SPLEN(net[0])) || (SFROM(net[0]) != 1 && SACKF(net[0]) == 1 && h1.una < SACKNO(net[0]) && SACKNO(net[0]) <= h1.nxt))) && !(net[1] != 0 && SINC(net[1]) == rnd && ((SFROM(net[1]) == 1 && SPLEN(net[1]) > 0 && h1.una < SSEQ(net[1]) + SPLEN(net[1])) || (SFROM(net[1]) != 1 && SACKF(net[1]) == 1 && h1.una < SACKNO(net[1]) && SACKNO(net[1]) <= h1.nxt))) && !(net[2] != 0 && SINC(net[2]) == rnd && ((SFROM(net[2]) == 1 && SPLEN(net[2]) > 0 && h1.una < SSEQ(net[2]) + SPLEN(net[2])) || (SFROM(net[2]) != 1 && SACKF(net[2]) == 1 && h1.una < SACKNO(net[2]) && SACKNO(net[2]) <= h1.nxt))) && !(net[3] != 0 && SINC(net[3]) == rnd && ((SFROM(net[3]) == 1 && SPLEN(net[3]) > 0 && h1.una < SSEQ(net[3]) + SPLEN(net[3])) || (SFROM(net[3]) != 1 && SACKF(net[3]) == 1 && h1.una < SACKNO(net[3]) && SACKNO(net[3]) <= h1.nxt))) && !(net[4] != 0 && SINC(net[4]) == rnd && ((SFROM(net[4]) == 1 && SPLEN(net[4]) > 0 && h1.una < SSEQ(net[4]) + SPLEN(net[4])) || (SFROM(net[4]) != 1 && SACKF(net[4]) == 1 && h1.una < SACKNO(net[4]) && SACKNO(net[4]) <= h1.nxt))) && !(net[5] != 0 && SINC(net[5]) == rnd && ((SFROM(net[5]) == 1 && SPLEN(net[5]) > 0 && h1.una < SSEQ(net[5]) + SPLEN(net[5])) || (SFROM(net[5]) != 1 && SACKF(net[5]) == 1 && h1.una < SACKNO(net[5]) && SACKNO(net[5]) <= h1.nxt))) && !(net[6] != 0 && SINC(net[6]) == rnd && ((SFROM(net[6]) == 1 && SPLEN(net[6]) > 0 && h1.una < SSEQ(net[6]) + SPLEN(net[6])) || (SFROM(net[6]) != 1 && SACKF(net[6]) == 1 && h1.una < SACKNO(net[6]) && SACKNO(net[6]) <= h1.nxt))) && !(net[7] != 0 && SINC(net[7]) == rnd && ((SFROM(net[7]) == 1 && SPLEN(net[7]) > 0 && h1.una < SSEQ(net[7]) + SPLEN(net[7])) || (SFROM(net[7]) != 1 && SACKF(net[7]) == 1 && h1.una < SACKNO(net[7]) && SACKNO(net[7]) <= h1.nxt))) && !(net[8] != 0 && SINC(net[8]) == rnd && ((SFROM(net[8]) == 1 && SPLEN(net[8]) > 0 && h1.una < SSEQ(net[8]) + SPLEN(net[8])) || (SFROM(net[8]) != 1 && SACKF(net[8]) == 1 && h1.una < SACKNO(net[8]) && SACKNO(net[8]) <= h1.nxt))) && !(net[9] != 0 && SINC(net[9]) == rnd && ((SFROM(net[9]) == 1 && SPLEN(net[9]) > 0 && h1.una < SSEQ(net[9]) + SPLEN(net[9])) || (SFROM(net[9]) != 1 && SACKF(net[9]) == 1 && h1.una < SACKNO(net[9]) && SACKNO(net[9]) <= h1.nxt))))
 #define FINISHED1 ((h1.st == ST_CLOSED || h1.st == ST_LISTEN) && (h1.pc >= 3 || h1.sig >= SIG_RESET || (h1.st == ST_LISTEN && h1.passive && h1.pc == 1 && h1.sig == 0)))
 
 #define DELIVERABLE0 (net[0] != 0 && 1 && !(((SFROM(net[0]) == 0 -> h1.st : h0.st) == ST_SYN_RECEIVED || SYNC((SFROM(net[0]) == 0 -> h1.st : h0.st))) && SSYN(net[0]) == 0 && SRST(net[0]) == 0 && (SLEN(net[0]) > 0 || SFIN(net[0]) == 1) && (SFROM(net[0]) == 0 -> h1.rcv : h0.rcv) < SSEQ(net[0]) && (INWIN(SSEQ(net[0]), (SFROM(net[0]) == 0 -> h1.rcv : h0.rcv)) || INWIN(SSEQ(net[0]) + SPLEN(net[0]) - 1, (SFROM(net[0]) == 0 -> h1.rcv : h0.rcv)))))
@@ -146,7 +146,8 @@ typedef Host0 {
 	bit aborted; bit endRST; bit endTimeout;
 	unsigned tw : 4; unsigned sig : 3; bit activeCloser;
 	unsigned written : 4; unsigned queued : 4;
-	unsigned delivered : 4; unsigned pc : 4 = 0
+	unsigned delivered : 4; unsigned pc : 4 = 0;
+	bit owed
 }
 
 typedef Host1 {
@@ -158,7 +159,8 @@ typedef Host1 {
 	bit aborted; bit endRST; bit endTimeout;
 	unsigned tw : 4; unsigned sig : 3; bit activeCloser;
 	unsigned written : 4; unsigned queued : 4;
-	unsigned delivered : 4; unsigned pc : 4 = 1
+	unsigned delivered : 4; unsigned pc : 4 = 1;
+	bit owed
 }
 
 Host0 h0;
@@ -181,7 +183,7 @@ bit pi;
 bit lost;
 
 hidden int psg, xword, xsg, xt, xt2, xk, xk2;
-hidden byte xfull, pe, pinj, psendn, xg, pto, pfrom, prcvb, ptwb, sseq, sack, sf, pslen, fire0, fire1;
+hidden byte xfull, pe, pinj, psendn, xg, pto, pfrom, prcvb, ptwb, sseq, sack, sf, pslen, fire0, fire1, psent;
 hidden int pdo;
 
 inline canon() {
@@ -222,11 +224,11 @@ inline sink() {
 	h0.st = 0; h0.passive = 0; h0.finSent = 0; h0.sawEOF = 0; h0.gsync = 0;
 	h0.iss = 0; h0.irs = 0; h0.una = 0; h0.nxt = 0; h0.rcv = 0; h0.retries = 0; h0.rto = 0;
 	h0.aborted = 0; h0.endRST = 0; h0.endTimeout = 0; h0.tw = 0; h0.sig = 0; h0.activeCloser = 0;
-	h0.written = 0; h0.queued = 0; h0.delivered = 0; h0.pc = 0;
+	h0.written = 0; h0.queued = 0; h0.delivered = 0; h0.pc = 0; h0.owed = 0;
 	h1.st = 0; h1.passive = 0; h1.finSent = 0; h1.sawEOF = 0; h1.gsync = 0;
 	h1.iss = 0; h1.irs = 0; h1.una = 0; h1.nxt = 0; h1.rcv = 0; h1.retries = 0; h1.rto = 0;
 	h1.aborted = 0; h1.endRST = 0; h1.endTimeout = 0; h1.tw = 0; h1.sig = 0; h1.activeCloser = 0;
-	h1.written = 0; h1.queued = 0; h1.delivered = 0; h1.pc = 0;
+	h1.written = 0; h1.queued = 0; h1.delivered = 0; h1.pc = 0; h1.owed = 0;
 	rnd = 0; lossLeft = 0; dupLeft = 0; injLeft = 0; viol = 0; nn = 0;
 	xk = 0;
 	do
@@ -269,6 +271,10 @@ inline classify(w) {
 }
 
 inline send0(f_, sq_, ack_, n_) {
+	if
+	:: ((f_) & F_ACK) && ((ack_) & 255) == h0.rcv -> h0.owed = 0; psent = 1
+	:: else
+	fi;
 	xword = MKSEG(0, f_, sq_, ack_, n_, rnd);
 	if
 	:: nn >= NETCAP -> xfull = 1 /* the model drops such a transition: see sink() */
@@ -288,7 +294,7 @@ inline send0(f_, sq_, ack_, n_) {
 
 inline clear0() {
 	h0.finSent = 0; h0.iss = 0; h0.irs = 0; h0.una = 0; h0.nxt = 0; h0.rcv = 0;
-	h0.retries = 0; h0.rto = 0; h0.tw = 0; h0.queued = 0
+	h0.retries = 0; h0.rto = 0; h0.tw = 0; h0.queued = 0; h0.owed = 0
 }
 
 inline process0() {
@@ -296,7 +302,7 @@ inline process0() {
 	:: IS_SEG_EV(pe) -> sseq = SSEQ(psg); sack = SACKNO(psg); sf = SF4(psg); pslen = SPLEN(psg)
 	:: else -> sseq = 0; sack = 0; sf = 0; pslen = 0
 	fi;
-	xg = 0;
+	xg = 0; psent = 0;
 	if
 	:: (pslen == 0 && INWIN(sseq, h0.rcv)) || (pslen > 0 && (INWIN(sseq, h0.rcv) || INWIN(sseq + pslen - 1, h0.rcv))) -> xg = xg | G_SEQOK
 	:: else
@@ -397,6 +403,16 @@ inline process0() {
 	fi;
 	if
 	:: pdo & A_SEND_ACK -> send0(F_ACK, h0.nxt, h0.rcv, 0)
+	:: else
+	fi;
+	if
+	:: pdo & A_DELAY_ACK ->
+		/* spec.TCB's delay ACK (model/host.go) */
+		if
+		:: psent || (!h0.owed && h0.rcv == prcvb) -> skip
+		:: !(psent || (!h0.owed && h0.rcv == prcvb)) && h0.owed -> send0(F_ACK, h0.nxt, h0.rcv, 0)
+		:: else -> h0.owed = 1
+		fi
 	:: else
 	fi;
 	if
@@ -1154,6 +1170,10 @@ inline lookup0() {
 }
 
 inline send1(f_, sq_, ack_, n_) {
+	if
+	:: ((f_) & F_ACK) && ((ack_) & 255) == h1.rcv -> h1.owed = 0; psent = 1
+	:: else
+	fi;
 	xword = MKSEG(1, f_, sq_, ack_, n_, rnd);
 	if
 	:: nn >= NETCAP -> xfull = 1 /* the model drops such a transition: see sink() */
@@ -1164,7 +1184,7 @@ inline send1(f_, sq_, ack_, n_) {
 
 inline clear1() {
 	h1.finSent = 0; h1.iss = 0; h1.irs = 0; h1.una = 0; h1.nxt = 0; h1.rcv = 0;
-	h1.retries = 0; h1.rto = 0; h1.tw = 0; h1.queued = 0
+	h1.retries = 0; h1.rto = 0; h1.tw = 0; h1.queued = 0; h1.owed = 0
 }
 
 inline process1() {
@@ -1172,7 +1192,7 @@ inline process1() {
 	:: IS_SEG_EV(pe) -> sseq = SSEQ(psg); sack = SACKNO(psg); sf = SF4(psg); pslen = SPLEN(psg)
 	:: else -> sseq = 0; sack = 0; sf = 0; pslen = 0
 	fi;
-	xg = 0;
+	xg = 0; psent = 0;
 	if
 	:: (pslen == 0 && INWIN(sseq, h1.rcv)) || (pslen > 0 && (INWIN(sseq, h1.rcv) || INWIN(sseq + pslen - 1, h1.rcv))) -> xg = xg | G_SEQOK
 	:: else
@@ -1273,6 +1293,16 @@ inline process1() {
 	fi;
 	if
 	:: pdo & A_SEND_ACK -> send1(F_ACK, h1.nxt, h1.rcv, 0)
+	:: else
+	fi;
+	if
+	:: pdo & A_DELAY_ACK ->
+		/* spec.TCB's delay ACK (model/host.go) */
+		if
+		:: psent || (!h1.owed && h1.rcv == prcvb) -> skip
+		:: !(psent || (!h1.owed && h1.rcv == prcvb)) && h1.owed -> send1(F_ACK, h1.nxt, h1.rcv, 0)
+		:: else -> h1.owed = 1
+		fi
 	:: else
 	fi;
 	if
@@ -2139,18 +2169,22 @@ end:
 	/* timers */
 	:: d_step { !lost && HASTCB(h0.st) && RTOEN0 ->
 		h0.retries++; pe = EV_RTO; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
-	:: d_step { !lost && HASTCB(h0.st) && h0.una != h0.nxt && h0.retries >= 1 && nn == 0 && !ARMED1 ->
+	:: d_step { !lost && HASTCB(h0.st) && h0.una != h0.nxt && h0.retries >= 1 && nn == 0 && !ARMED1 && !h1.owed ->
 		pe = EV_R2; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
 	:: d_step { !lost && h0.st == ST_TIME_WAIT && h0.tw == 0 ->
 		pe = EV_2MSL; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
+	:: d_step { !lost && HASTCB(h0.st) && h0.owed ->
+		pe = EV_DELACK; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
 	:: d_step { !lost && HASTCB(h0.st) && h0.st != ST_TIME_WAIT && nn == 0 && !HASTCB(h1.st) && !ARMED0 ->
 		pe = EV_USER_TIMEOUT; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
 	:: d_step { !lost && HASTCB(h1.st) && RTOEN1 ->
 		h1.retries++; pe = EV_RTO; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
-	:: d_step { !lost && HASTCB(h1.st) && h1.una != h1.nxt && h1.retries >= 1 && nn == 0 && !ARMED0 ->
+	:: d_step { !lost && HASTCB(h1.st) && h1.una != h1.nxt && h1.retries >= 1 && nn == 0 && !ARMED0 && !h0.owed ->
 		pe = EV_R2; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
 	:: d_step { !lost && h1.st == ST_TIME_WAIT && h1.tw == 0 ->
 		pe = EV_2MSL; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
+	:: d_step { !lost && HASTCB(h1.st) && h1.owed ->
+		pe = EV_DELACK; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
 	:: d_step { !lost && HASTCB(h1.st) && h1.st != ST_TIME_WAIT && nn == 0 && !HASTCB(h0.st) && !ARMED1 ->
 		pe = EV_USER_TIMEOUT; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
 	/* time */
