@@ -120,9 +120,27 @@ bit pi;
  * drops because it would put more than NETCAP segments in flight. */
 bit lost;
 
-hidden int psg, xword, xsg, xt, xt2, xk, xk2;
-hidden byte xfull, pe, pinj, psendn, xg, pto, pfrom, prcvb, ptwb, sseq, sack, sf, pslen, fire0, fire1, psent;
-hidden int pdo;
+/* The temporaries. SPIN's multi-core mode (pan.c compiled with -DNCORE=N)
+ * cannot use hidden variables: generated with "spin -DMULTICORE -a", they
+ * are ordinary variables that every transition sets back to 0 at its end
+ * (clearTemps), so the stored states, and their number, are the same. */
+#ifdef MULTICORE
+#define TEMP
+#else
+#define TEMP hidden
+#endif
+TEMP int psg, xword, xsg, xt, xt2, xk, xk2;
+TEMP byte xfull, pe, pinj, psendn, xg, pto, pfrom, prcvb, ptwb, sseq, sack, sf, pslen, fire0, fire1, psent;
+TEMP int pdo;
+
+inline clearTemps() {
+#ifdef MULTICORE
+	psg = 0; xword = 0; xsg = 0; xt = 0; xt2 = 0; xk = 0; xk2 = 0;
+	xfull = 0; pe = 0; pinj = 0; psendn = 0; xg = 0; pto = 0; pfrom = 0; prcvb = 0; ptwb = 0;
+	sseq = 0; sack = 0; sf = 0; pslen = 0; fire0 = 0; fire1 = 0; psent = 0; pdo = 0;
+#endif
+	skip
+}
 
 inline canon() {
 #if REORDER
@@ -327,9 +345,9 @@ end:
 	fi;
 	/* the host handles the event, then the state is made canonical */
 	if
-	:: d_step { pk && pi == 0 -> xfull = 0; process0(); if :: xfull -> sink() :: else -> emit() fi; pk = 0 }
-	:: d_step { pk && pi == 1 -> xfull = 0; process1(); if :: xfull -> sink() :: else -> emit() fi; pk = 0; pi = 0 }
-	:: d_step { !pk -> emit() }
+	:: d_step { pk && pi == 0 -> xfull = 0; process0(); if :: xfull -> sink() :: else -> emit() fi; pk = 0; clearTemps() }
+	:: d_step { pk && pi == 1 -> xfull = 0; process1(); if :: xfull -> sink() :: else -> emit() fi; pk = 0; pi = 0; clearTemps() }
+	:: d_step { !pk -> emit(); clearTemps() }
 	fi
 	}
 	/* a step from the sink to itself, so that pan's report of unreached
