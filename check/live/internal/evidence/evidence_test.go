@@ -6,7 +6,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/tcpcheck/tcpcheck/impl"
@@ -47,7 +46,7 @@ func TestLive(t *testing.T) {
 			if err := impl.TUNAvailable(); err != nil {
 				testenv.Missing(t, "the live runs: %v", err)
 			}
-			if strings.HasPrefix(run.Name, "http-") && run.Name != "http-idle" {
+			if run.Name == "http-keepalive" {
 				testenv.Tool(t, "curl", "curl")
 			}
 			out := filepath.Join(t.TempDir(), "record.json")

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -186,7 +187,7 @@ const httpIdle = time.Second
 // connection (curl ends it by exiting), one with "Connection: close", or
 // one by a client that keeps the connection open past the idle timeout.
 func httpRun(name string) (*Record, error) {
-	if _, err := exec.LookPath("curl"); err != nil && name != "http-idle" {
+	if _, err := exec.LookPath("curl"); err != nil && name == "http-keepalive" {
 		return nil, errors.New("evidence: the HTTP runs need curl (apt-get install curl)")
 	}
 	o, err := openOurs(impl.Options{MSL: 2 * time.Second}, 0)
@@ -201,7 +202,7 @@ func httpRun(name string) (*Record, error) {
 	srv := &http.Server{Handler: fileServer{}, IdleTimeout: httpIdle, ReadHeaderTimeout: ioWait}
 	go srv.Serve(l)
 	url := "http://" + serverIP.String()
-	r := liveRecord(name, "Linux's curl (client, 192.0.2.1) against tcpcheck's endpoint serving HTTP/1.1 (server, 192.0.2.2) on a TUN device", "")
+	r := liveRecord(name, "Linux (client, 192.0.2.1) against tcpcheck's endpoint serving HTTP/1.1 (server, 192.0.2.2) on a TUN device", "")
 	var run func() error
 	switch name {
 	case "http-keepalive":
@@ -214,12 +215,22 @@ func httpRun(name string) (*Record, error) {
 			return nil
 		}
 	case "http-connection-close":
-		r.Comment = fmt.Sprintf("`curl -s -o /dev/null -H 'Connection: close' %s/a` against the same server.", url)
+		r.Comment = "A client (a kernel socket) sends `GET /a` with `Connection: close` and reads until the end of the stream before it closes (curl closes as soon as it has the body, so with curl the two FINs race)."
 		run = func() error {
-			out, err := exec.Command("curl", "-s", "-o", "/dev/null", "-H", "Connection: close", url+"/a").CombinedOutput()
+			k, err := dialer().Dial("tcp4", serverIP.String()+":80")
 			if err != nil {
-				return fmt.Errorf("evidence: curl: %v: %s", err, out)
+				return err
 			}
+			defer k.Close()
+			k.SetDeadline(time.Now().Add(ioWait))
+			if _, err := io.WriteString(k, "GET /a HTTP/1.1\r\nHost: 192.0.2.2\r\nConnection: close\r\n\r\n"); err != nil {
+				return err
+			}
+			all, err := io.ReadAll(k)
+			if err != nil {
+				return err
+			}
+			o.cap.mark("the client has read %d octets and end of stream; it closes", len(all))
 			return nil
 		}
 	case "http-idle":
@@ -278,6 +289,25 @@ func httpRun(name string) (*Record, error) {
 	r.fact("connections opened (SYNs from the client)", "%d", count(segs, func(s Seg) bool { return s.is("SYN") }))
 	r.fact("requests (segments starting \"GET \")", "%d", count(segs, func(s Seg) bool { return strings.HasPrefix(s.Text, "GET ") }))
 	r.fact("responses (segments starting \"HTTP/1.1 \")", "%d", count(segs, func(s Seg) bool { return strings.HasPrefix(s.Text, "HTTP/1.1 ") }))
+	// The octets of each response: the server's text between two
+	// requests.
+	var sizes []string
+	n := -1
+	for _, s := range segs {
+		switch {
+		case strings.HasPrefix(s.Text, "GET "):
+			if n >= 0 {
+				sizes = append(sizes, fmt.Sprint(n))
+			}
+			n = 0
+		case s.Src.Addr() == serverIP && n >= 0:
+			n += s.Len
+		}
+	}
+	if n >= 0 {
+		sizes = append(sizes, fmt.Sprint(n))
+	}
+	r.fact("octets of each response (header and body)", "%s", strings.Join(sizes, ", "))
 	if i := first(segs, flags("FIN")); i >= 0 {
 		r.fact("first FIN from", "%s", r.Names[segs[i].Src.Addr().String()])
 		if i > 0 {
@@ -370,6 +400,13 @@ func keepaliveLinux() (*Record, error) {
 	r.fact("the client's read after the link went silent", "%v", errText(readErr))
 	r.fact("time from silence to the error (ms)", "%d", silentFor.Milliseconds())
 	r.fact("RST from Linux when it gave up", "%d", count(segs, both(from(clientIP), flags("RST"))))
+	for _, k := range []string{"tcp_keepalive_time", "tcp_keepalive_intvl", "tcp_keepalive_probes"} {
+		v, err := os.ReadFile("/proc/sys/net/ipv4/" + k)
+		if err != nil {
+			return nil, fmt.Errorf("evidence: %v", err)
+		}
+		r.fact("Linux's default net.ipv4."+k+" (for sockets that do not set their own)", "%s", strings.TrimSpace(string(v)))
+	}
 	return r, nil
 }
 

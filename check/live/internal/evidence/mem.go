@@ -18,6 +18,7 @@ import (
 func init() {
 	makers["keepalive-ours"] = keepaliveOurs
 	makers["long-short-ours"] = longShortOurs
+	makers["idle-ours"] = idleOurs
 }
 
 const repeatMem = "go run ./check/live/internal/evidence/genruns -only %s (deterministic: the mem link under a fake clock)"
@@ -437,5 +438,50 @@ func longShortOurs() (*Record, error) {
 	r.fact("round trips, a connection per request", "%.1f", float64(short)/float64(rtt))
 	r.fact("TIME-WAIT entries at the client after the long connection", "%d", twBefore)
 	r.fact("TIME-WAIT entries the short connections added at the client", "%d", tw-twBefore)
+	return r, nil
+}
+
+// idleOurs: an established connection with keepalive off stays idle for
+// three hours of the fake clock: nothing is sent, nothing times out.
+func idleOurs() (*Record, error) {
+	m, err := newMemRig(10*time.Millisecond, impl.Options{}, impl.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer m.close()
+	r := memRecord("idle-ours", "Two endpoints with keepalive off (the default, as RFC 1122 §4.2.3.6 wants) exchange a line, then the connection stays idle for 3 hours of the fake clock; then the client writes another line.")
+	l, err := m.srv.Listen(":80")
+	if err != nil {
+		return nil, err
+	}
+	c, s, err := m.dial(l)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Write([]byte("hello\n")); err != nil {
+		return nil, err
+	}
+	if _, err := m.readAtLeast(s, 6, nil); err != nil {
+		return nil, err
+	}
+	before := m.nsegs()
+	r.note("3 hours without a segment")
+	r.Notes[len(r.Notes)-1].At = before
+	// Advance in large steps: no timer is armed, so nothing is skipped.
+	for range 3 * 60 {
+		m.clock.Advance(time.Minute)
+	}
+	during := m.nsegs() - before
+	states := fmt.Sprintf("%s / %s", c.State(), s.State())
+	if _, err := c.Write([]byte("still here\n")); err != nil {
+		return nil, err
+	}
+	if _, err := m.readAtLeast(s, 11, nil); err != nil {
+		return nil, err
+	}
+	m.record(r)
+	r.fact("segments during the 3 idle hours", "%d", during)
+	r.fact("states after them (client / server)", "%s", states)
+	r.fact("the next line arrived", "yes")
 	return r, nil
 }

@@ -162,7 +162,9 @@ func (r *Record) Render(w io.Writer) error {
 			}
 		}
 	}
-	b.WriteString("```text\n")
+	// The fence is not "text": in docs/ a text block is a model trace that
+	// `tcpcheck trace` reproduces (cmd/tcpcheck's docs test runs it).
+	b.WriteString("```capture\n")
 	fmt.Fprintf(&b, "%4s  %8s  %-21s    %-21s  %s\n", "#", "time", "from", "to", "segment")
 	notesAt(0, func(s string) { fmt.Fprintf(&b, "%4s  %8s  -- %s\n", "", "", s) })
 	for i, s := range r.Segments[:show] {

@@ -144,6 +144,7 @@ var runs = []Run{
 			claim{"connections opened (SYNs from the client)", is("1"), "one connection"},
 			claim{"requests (segments starting \"GET \")", is("3"), "three requests"},
 			claim{"responses (segments starting \"HTTP/1.1 \")", is("3"), "three responses"},
+			claim{"octets of each response (header and body)", is("1104, 3104, 303"), "1104, 3104 and 303 octets: 104, 104 and 103 of header before bodies of 1000, 3000 and 200"},
 			claim{"first FIN from", is("client"), "the client closes first"},
 			claim{"client sockets in TIME-WAIT at the end (Linux, /proc/net/tcp)", is("1"), "the client ends in TIME-WAIT"},
 			claim{"server connections in TIME-WAIT at the end (tcpcheck)", is("0"), "the server does not"},
@@ -174,6 +175,9 @@ var runs = []Run{
 			claim{"the client's read after the link went silent", is("ETIMEDOUT (connection timed out)"), "the read fails with ETIMEDOUT"},
 			claim{"time from silence to the error (ms)", between(2500, 5500), "about three probe intervals and an idle time"},
 			claim{"RST from Linux when it gave up", is("1"), "Linux sends a RST when it gives up"},
+			claim{"Linux's default net.ipv4.tcp_keepalive_time (for sockets that do not set their own)", is("7200"), "7200 s"},
+			claim{"Linux's default net.ipv4.tcp_keepalive_intvl (for sockets that do not set their own)", is("75"), "75 s"},
+			claim{"Linux's default net.ipv4.tcp_keepalive_probes (for sockets that do not set their own)", is("9"), "9 probes"},
 		); err != nil {
 			return err
 		}
@@ -248,6 +252,13 @@ var runs = []Run{
 			claim{"probes unanswered before the abort", is("3"), "three unanswered probes (KeepAliveProbes) before the abort"},
 			claim{"what the user's read returned", contains("aborted"), "the connection aborted"},
 			claim{"first probe after the last segment (s)", is("10"), "the idle time, 10 s"},
+		)
+	}},
+	{Name: "idle-ours", Check: func(r *Record) error {
+		return check(r,
+			claim{"segments during the 3 idle hours", is("0"), "nothing is sent"},
+			claim{"states after them (client / server)", is("ESTABLISHED / ESTABLISHED"), "both still ESTABLISHED"},
+			claim{"the next line arrived", is("yes"), "the connection still works"},
 		)
 	}},
 	{Name: "long-short-ours", Check: func(r *Record) error {
