@@ -721,6 +721,8 @@ func states50ms() (*Record, error) {
 	}
 	stop := make(chan struct{})
 	polls := pollKernel(stop)
+	var tw time.Duration
+	var twErr error = errors.New("evidence: no TIME-WAIT")
 	err = func() error {
 		k, err := dialer().Dial("tcp4", serverIP.String()+":80")
 		if err != nil {
@@ -743,6 +745,10 @@ func states50ms() (*Record, error) {
 			return fmt.Errorf("evidence: the server read %v, not end of stream", err)
 		}
 		s.Close()
+		// Read the client's TIME-WAIT timer as soon as it is there: a
+		// late segment may still draw a RST from the endpoint that ends
+		// it early (Linux honours RST in TIME-WAIT: tcp_rfc1337 is 0).
+		tw, twErr = timeWaitLeft(clientIP)
 		o.waitOurs(ioWait, func(n map[spec.State]int) bool { return n[spec.LastAck] == 0 && n[spec.CloseWait] == 0 })
 		time.Sleep(100 * time.Millisecond)
 		return nil
@@ -750,7 +756,6 @@ func states50ms() (*Record, error) {
 	close(stop)
 	seen := <-polls
 	trans := o.transitions()
-	tw, twErr := timeWaitLeft(clientIP)
 	r.Segments = o.close()
 	r.Notes = append(r.Notes, o.notes...)
 	if err != nil {

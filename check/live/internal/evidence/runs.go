@@ -14,6 +14,10 @@ import (
 type Run struct {
 	Name string
 	Live bool
+	// Timing marks a run whose claims are durations: a loaded machine
+	// stretches them, so the tests make it up to three times and fail only
+	// when no attempt supports the page.
+	Timing bool
 	// Check fails when the record does not support what the pages say.
 	Check func(r *Record) error
 }
@@ -159,7 +163,7 @@ var runs = []Run{
 			claim{"client sockets in TIME-WAIT at the end (Linux, /proc/net/tcp)", is("0"), "the client does not"},
 		)
 	}},
-	{Name: "http-idle", Live: true, Check: func(r *Record) error {
+	{Name: "http-idle", Live: true, Timing: true, Check: func(r *Record) error {
 		return check(r,
 			claim{"connections opened (SYNs from the client)", is("1"), "one connection"},
 			claim{"requests (segments starting \"GET \")", is("1"), "one request"},
@@ -169,7 +173,7 @@ var runs = []Run{
 			claim{"client sockets in TIME-WAIT at the end (Linux, /proc/net/tcp)", is("0"), "the client does not"},
 		)
 	}},
-	{Name: "keepalive-linux", Live: true, Check: func(r *Record) error {
+	{Name: "keepalive-linux", Live: true, Timing: true, Check: func(r *Record) error {
 		if err := check(r,
 			claim{"probes answered by tcpcheck's ACK", between(2, 4), "two to four probes answered while the link carried them"},
 			claim{"the client's read after the link went silent", is("ETIMEDOUT (connection timed out)"), "the read fails with ETIMEDOUT"},
@@ -205,7 +209,7 @@ var runs = []Run{
 			claim{"server sockets ESTABLISHED after it", is("1"), "one new connection"},
 		)
 	}},
-	{Name: "states-loopback", Live: true, Check: func(r *Record) error {
+	{Name: "states-loopback", Live: true, Timing: true, Check: func(r *Record) error {
 		return check(r,
 			claim{"server SYN-RECEIVED: polls that saw it", between(0, 2), "at most a poll or two catch SYN-RECEIVED"},
 			claim{"client FIN-WAIT-1: polls that saw it", between(0, 2), "at most a poll or two catch FIN-WAIT-1"},
@@ -213,12 +217,12 @@ var runs = []Run{
 			claim{"client's TIME-WAIT timer when the run ended (s)", between(55, 60), "about 60 s left"},
 		)
 	}},
-	{Name: "states-50ms", Live: true, Check: func(r *Record) error {
+	{Name: "states-50ms", Live: true, Timing: true, Check: func(r *Record) error {
 		return check(r,
-			claim{"client (Linux) SYN-SENT: seen for (ms)", between(35, 80), "about one round trip, 50 ms"},
-			claim{"client (Linux) FIN-WAIT-1: seen for (ms)", between(35, 80), "about one round trip, 50 ms"},
-			claim{"server (tcpcheck) SYN-RECEIVED: lasted (ms)", between(45, 80), "about one round trip, 50 ms"},
-			claim{"server (tcpcheck) LAST-ACK: lasted (ms)", between(45, 80), "about one round trip, 50 ms"},
+			claim{"client (Linux) SYN-SENT: seen for (ms)", between(35, 120), "about one round trip, 50 ms (35 to 120 ms: a loaded machine delays the link's timers)"},
+			claim{"client (Linux) FIN-WAIT-1: seen for (ms)", between(35, 120), "about one round trip, 50 ms (35 to 120 ms: a loaded machine delays the link's timers)"},
+			claim{"server (tcpcheck) SYN-RECEIVED: lasted (ms)", between(45, 120), "about one round trip, 50 ms (45 to 120 ms: a loaded machine delays the link's timers)"},
+			claim{"server (tcpcheck) LAST-ACK: lasted (ms)", between(45, 120), "about one round trip, 50 ms (45 to 120 ms: a loaded machine delays the link's timers)"},
 			claim{"client's TIME-WAIT timer when the run ended (s)", between(55, 60), "about 60 s left"},
 		)
 	}},
@@ -252,6 +256,7 @@ var runs = []Run{
 			claim{"probes unanswered before the abort", is("3"), "three unanswered probes (KeepAliveProbes) before the abort"},
 			claim{"what the user's read returned", contains("aborted"), "the connection aborted"},
 			claim{"first probe after the last segment (s)", is("10"), "the idle time, 10 s"},
+			claim{"what the client sent when it gave up", is("nothing"), "no RST, unlike Linux"},
 		)
 	}},
 	{Name: "idle-ours", Check: func(r *Record) error {
