@@ -20,6 +20,7 @@ type capture struct {
 	mu   sync.Mutex
 	segs []Seg
 	at   []time.Time
+	raw  [][]byte // the IPv4 packets, for a pcap file
 	done chan struct{}
 	stop chan struct{}
 	// marks are remarks made during the run, placed by time.
@@ -109,6 +110,7 @@ func (c *capture) loop(lo bool) {
 		c.mu.Lock()
 		c.segs = append(c.segs, s)
 		c.at = append(c.at, now)
+		c.raw = append(c.raw, append([]byte(nil), buf[:n]...))
 		c.mu.Unlock()
 	}
 }
@@ -131,6 +133,28 @@ func (c *capture) waitAfterFIN(fin, ack netip.Addr, d time.Duration) bool {
 			if at < 0 && s.Src.Addr() == fin && s.has("FIN") {
 				at = i
 			} else if at >= 0 && s.Src.Addr() == ack {
+				c.mu.Unlock()
+				return true
+			}
+		}
+		c.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
+}
+
+// waitAckOfFIN waits up to d for a segment without text from the host at
+// ack that acknowledges the FIN of the host at fin.
+func (c *capture) waitAckOfFIN(fin, ack netip.Addr, d time.Duration) bool {
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		c.mu.Lock()
+		var finEnd uint32
+		have := false
+		for _, s := range c.segs {
+			if !have && s.Src.Addr() == fin && s.has("FIN") {
+				finEnd, have = s.RawSeq+uint32(s.Len)+1, true
+			} else if have && s.Src.Addr() == ack && s.Len == 0 && s.RawAck == finEnd {
 				c.mu.Unlock()
 				return true
 			}
@@ -187,4 +211,29 @@ func decodeIPv4TCP(p []byte) (Seg, bool) {
 	src, _ := netip.AddrFromSlice(p[12:16])
 	dst, _ := netip.AddrFromSlice(p[16:20])
 	return decodeTCP(src, dst, p[ihl:total])
+}
+
+// pcap returns the captured packets as a classic pcap file of raw IPv4
+// (LINKTYPE_RAW), which tcpdump, Wireshark and tcpcheck conform --pcap
+// read.
+func (c *capture) pcap() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var b []byte
+	b = binary.LittleEndian.AppendUint32(b, 0xa1b2c3d4) // microsecond pcap
+	b = binary.LittleEndian.AppendUint16(b, 2)
+	b = binary.LittleEndian.AppendUint16(b, 4)
+	b = binary.LittleEndian.AppendUint32(b, 0)     // thiszone
+	b = binary.LittleEndian.AppendUint32(b, 0)     // sigfigs
+	b = binary.LittleEndian.AppendUint32(b, 65535) // snaplen
+	b = binary.LittleEndian.AppendUint32(b, 101)   // LINKTYPE_RAW
+	for i, p := range c.raw {
+		t := c.at[i]
+		b = binary.LittleEndian.AppendUint32(b, uint32(t.Unix()))
+		b = binary.LittleEndian.AppendUint32(b, uint32(t.Nanosecond()/1000))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(p)))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(p)))
+		b = append(b, p...)
+	}
+	return b
 }

@@ -41,6 +41,11 @@ func TestLive(t *testing.T) {
 				if err := os.WriteFile(*outFlag, data, 0o644); err != nil {
 					t.Fatal(err)
 				}
+				if r.Pcap != nil {
+					if err := os.WriteFile(*outFlag+".pcap", r.Pcap, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
 				return
 			}
 			if err := impl.TUNAvailable(); err != nil {
@@ -71,6 +76,7 @@ func TestLive(t *testing.T) {
 				if err := json.Unmarshal(data, &r); err != nil {
 					t.Fatal(err)
 				}
+				r.Pcap, _ = os.ReadFile(out + ".pcap")
 				if failed = run.Check(&r); failed == nil {
 					break
 				}
@@ -85,6 +91,11 @@ func TestLive(t *testing.T) {
 			if *update {
 				if err := r.Save("testdata"); err != nil {
 					t.Fatal(err)
+				}
+				if r.Pcap != nil {
+					if err := os.WriteFile(filepath.Join("testdata", PcapFile(run.Name)), r.Pcap, 0o644); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 		})
@@ -110,6 +121,19 @@ func TestRecords(t *testing.T) {
 			}
 			if err := run.Check(r); err != nil {
 				t.Fatalf("%v\n%s", err, r.Fragment())
+			}
+			// A kept capture must still give the verdict the record
+			// cites when the checker reads it again.
+			if pcap, err := os.ReadFile(filepath.Join("testdata", PcapFile(run.Name))); err == nil {
+				facts, err := conformFacts(pcap)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, f := range facts {
+					if got := r.Fact(f.Name); got != f.Value {
+						t.Errorf("tcpcheck conform --pcap on testdata/%s now gives %s = %q; the record says %q", PcapFile(run.Name), f.Name, f.Value, got)
+					}
+				}
 			}
 			got, err := os.ReadFile(filepath.Join(fragments, run.Name+".md"))
 			if err != nil {

@@ -34,6 +34,7 @@ func init() {
 	makers["killed-client-fin"] = func() (*Record, error) { return killedClient(false) }
 	makers["killed-client-rst"] = func() (*Record, error) { return killedClient(true) }
 	makers["long-short-linux"] = longShortLinux
+	makers["half-close-linux"] = halfClose
 }
 
 const repeatLive = "go test ./check/live/internal/evidence -run 'TestLive/^%s$' -v (as root; -update stores the record)"
@@ -972,4 +973,95 @@ func echoServer(l net.Listener) {
 			}
 		}()
 	}
+}
+
+// halfClose: the client shuts down writing after its request; the server
+// reads end of stream, answers from CLOSE-WAIT, then closes. The capture
+// is checked against the table as tcpcheck conform --pcap does.
+func halfClose() (*Record, error) {
+	c, err := loopback()
+	if err != nil {
+		return nil, err
+	}
+	r := liveRecord("half-close-linux", "Linux against Linux on lo",
+		"A kernel client sends a request and shuts down writing (shutdown(SHUT_WR): its FIN); the kernel server reads the request and end of stream, then writes its answer from CLOSE-WAIT and closes. The capture is kept as check/live/internal/evidence/testdata/half-close-linux.pcap; `tcpcheck conform --pcap` on it gives the verdict below.")
+	err = func() error {
+		l, err := net.Listen("tcp4", serverIP.String()+":80")
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		k, err := dialer().Dial("tcp4", serverIP.String()+":80")
+		if err != nil {
+			return err
+		}
+		defer k.Close()
+		s, err := l.Accept()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		k.SetDeadline(time.Now().Add(ioWait))
+		s.SetDeadline(time.Now().Add(ioWait))
+		if _, err := k.Write([]byte("request\n")); err != nil {
+			return err
+		}
+		if err := k.(*net.TCPConn).CloseWrite(); err != nil {
+			return err
+		}
+		req, err := io.ReadAll(s)
+		if err != nil {
+			return err
+		}
+		// Let the ACK of the FIN go out on its own before the answer
+		// (Linux delays it: the delayed-ACK timer).
+		if !c.waitAckOfFIN(clientIP, serverIP, ioWait) {
+			return errors.New("evidence: the server did not acknowledge the FIN on its own")
+		}
+		c.mark("the server has read %q and end of stream (CLOSE-WAIT); it answers", req)
+		if _, err := s.Write([]byte("answer after your FIN\n")); err != nil {
+			return err
+		}
+		s.Close()
+		resp, err := io.ReadAll(k)
+		if err != nil {
+			return err
+		}
+		r.fact("what the client read after its own FIN", "%q", resp)
+		c.waitAfterFIN(serverIP, clientIP, ioWait)
+		time.Sleep(20 * time.Millisecond)
+		return nil
+	}()
+	r.Segments = c.finish()
+	r.Notes = append(r.Notes, c.notes()...)
+	if err != nil {
+		return nil, err
+	}
+	// Text the server sent after acknowledging the client's FIN.
+	fin := first(r.Segments, both(from(clientIP), flags("FIN")))
+	acked := -1
+	if fin >= 0 {
+		acked = first(r.Segments, func(s Seg) bool {
+			return s.Src.Addr() == serverIP && s.Len == 0 && s.RawAck == r.Segments[fin].RawSeq+1
+		})
+	}
+	n := 0
+	if acked >= 0 {
+		for _, s := range r.Segments[acked+1:] {
+			if s.Src.Addr() == serverIP && s.has("FIN") {
+				break
+			}
+			if s.Src.Addr() == serverIP && s.Len > 0 {
+				n++
+			}
+		}
+	}
+	r.fact("segments from the server between the ACK of the client's FIN and its own FIN, with text", "%d", n)
+	r.Pcap = c.pcap()
+	facts, err := conformFacts(r.Pcap)
+	if err != nil {
+		return nil, err
+	}
+	r.Facts = append(r.Facts, facts...)
+	return r, nil
 }

@@ -28,6 +28,8 @@ type Record struct {
 	// Show is how many segments the table and diagram draw (0: all);
 	// the numbers count them all.
 	Show int `json:"show,omitempty"`
+	// Pcap is the capture of a run that keeps one (testdata/NAME.pcap).
+	Pcap []byte `json:"-"`
 }
 
 // Seg is one TCP segment seen on the wire. Seq and Ack are relative to the

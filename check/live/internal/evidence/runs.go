@@ -192,6 +192,15 @@ var runs = []Run{
 		}
 		return nil
 	}},
+	{Name: "half-close-linux", Live: true, Check: func(r *Record) error {
+		return check(r,
+			claim{"what the client read after its own FIN", is(`"answer after your FIN\n"`), "the client reads the answer sent after the ACK of its FIN"},
+			claim{"tcpcheck conform --pcap: connections", is("1"), "one connection"},
+			claim{"tcpcheck conform --pcap: failing", is("0"), "it conforms to the table"},
+			claim{"segments from the server between the ACK of the client's FIN and its own FIN, with text", is("1"), "the answer travels after the ACK of the FIN"},
+			claim{"the server's states, as the checker tracked them", contains("CLOSE-WAIT > LAST-ACK"), "CLOSE-WAIT, then LAST-ACK"},
+		)
+	}},
 	{Name: "hundred-clients", Live: true, Check: func(r *Record) error {
 		return check(r,
 			claim{"server sockets ESTABLISHED", is("100"), "100 connections"},
