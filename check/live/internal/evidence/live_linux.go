@@ -35,6 +35,7 @@ func init() {
 	makers["killed-client-rst"] = func() (*Record, error) { return killedClient(true) }
 	makers["long-short-linux"] = longShortLinux
 	makers["half-close-linux"] = halfClose
+	makers["states-held"] = statesHeld
 }
 
 const repeatLive = "go test ./check/live/internal/evidence -run 'TestLive/^%s$' -v (as root; -update stores the record)"
@@ -1064,4 +1065,119 @@ func halfClose() (*Record, error) {
 	}
 	r.Facts = append(r.Facts, facts...)
 	return r, nil
+}
+
+// statesHeld: tcpcheck's endpoint connects to a Linux listener and the
+// link holds the endpoint's pure ACKs twice, so that ss catches Linux's
+// SYN-RECEIVED and FIN-WAIT-1.
+func statesHeld() (*Record, error) {
+	if _, err := exec.LookPath("ss"); err != nil {
+		return nil, errors.New("evidence: the run needs ss (apt-get install iproute2)")
+	}
+	o, err := openOurs(impl.Options{MSL: 500 * time.Millisecond}, 0)
+	if err != nil {
+		return nil, err
+	}
+	r := liveRecord("states-held", "tcpcheck's endpoint (client, 192.0.2.2) against Linux (server, 192.0.2.1) on a TUN device whose filter holds the endpoint's pure ACKs",
+		"tcpcheck's endpoint connects to a Linux listener while the link holds the endpoint's pure ACKs, so that the handshake's third segment waits; `ss -tan` runs; the ACK is released. Then Linux closes, the link holds the endpoint's ACK of that FIN, and `ss -tan` runs again.")
+	r.Names = map[string]string{clientIP.String(): "Linux", serverIP.String(): "tcpcheck"}
+	pureACK := func(p impl.TUNPacket) bool {
+		return p.Src.Addr() == serverIP && p.Header.Flags == spec.ACK && p.Len == 0
+	}
+	hold := func(p impl.TUNPacket) impl.Verdict { return impl.Verdict{Hold: pureACK(p)} }
+	pass := func(impl.TUNPacket) impl.Verdict { return impl.Verdict{} }
+	ss := func() (string, error) {
+		out, err := exec.Command("ss", "-Htan").CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("evidence: ss: %v: %s", err, out)
+		}
+		var lines []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(l); len(f) == 5 && f[3] == clientIP.String()+":80" {
+				lines = append(lines, f[0]+" "+f[3]+" "+f[4])
+			}
+		}
+		return strings.Join(lines, "; "), nil
+	}
+	err = func() error {
+		l, err := net.Listen("tcp4", clientIP.String()+":80")
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		o.tl.SetFilter(hold)
+		c, err := o.dial(clientIP.String() + ":80")
+		if err != nil {
+			return err
+		}
+		defer c.Abort()
+		if !waitHeld(o.tl, 1) {
+			return errors.New("evidence: the third segment was not held")
+		}
+		line, err := ss()
+		if err != nil {
+			return err
+		}
+		o.cap.mark("the link holds the third segment; ss -tan shows %s", line)
+		r.fact("ss -tan while the third segment is held", "%s", line)
+		o.tl.SetFilter(pass)
+		o.tl.Release(func(impl.TUNPacket) bool { return true })
+		k, err := l.Accept()
+		if err != nil {
+			return err
+		}
+		line, err = ss()
+		if err != nil {
+			return err
+		}
+		r.fact("ss -tan once it is released", "%s", line)
+		o.tl.SetFilter(hold)
+		k.Close()
+		if !waitHeld(o.tl, 1) {
+			return errors.New("evidence: the ACK of Linux's FIN was not held")
+		}
+		line, err = ss()
+		if err != nil {
+			return err
+		}
+		o.cap.mark("the link holds tcpcheck's ACK of Linux's FIN; ss -tan shows %s", line)
+		r.fact("ss -tan while the ACK of Linux's FIN is held", "%s", line)
+		o.tl.SetFilter(pass)
+		o.tl.Release(func(impl.TUNPacket) bool { return true })
+		if _, err := waitKernel(clientIP, ioWait, func(n map[spec.State]int) bool { return n[spec.FinWait2] == 1 }); err != nil {
+			return err
+		}
+		line, err = ss()
+		if err != nil {
+			return err
+		}
+		r.fact("ss -tan once it is released", "%s", line)
+		c.Close()
+		if _, err := waitKernel(clientIP, ioWait, func(n map[spec.State]int) bool { return n[spec.TimeWait] == 1 }); err != nil {
+			return err
+		}
+		line, err = ss()
+		if err != nil {
+			return err
+		}
+		r.fact("ss -tan after tcpcheck's FIN", "%s", line)
+		time.Sleep(50 * time.Millisecond)
+		return nil
+	}()
+	r.Segments = o.close()
+	r.Notes = append(r.Notes, o.notes...)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// waitHeld waits until the link holds at least n packets.
+func waitHeld(tl *impl.TUNLink, n int) bool {
+	for end := time.Now().Add(ioWait); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if len(tl.Held()) >= n {
+			return true
+		}
+	}
+	return false
 }

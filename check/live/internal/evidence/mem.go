@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ func init() {
 	makers["keepalive-ours"] = keepaliveOurs
 	makers["long-short-ours"] = longShortOurs
 	makers["idle-ours"] = idleOurs
+	makers["hundred-ours"] = hundredOurs
 }
 
 const repeatMem = "go run ./check/live/internal/evidence/genruns -only %s (deterministic: the mem link under a fake clock)"
@@ -483,5 +485,49 @@ func idleOurs() (*Record, error) {
 	r.fact("segments during the 3 idle hours", "%d", during)
 	r.fact("states after them (client / server)", "%s", states)
 	r.fact("the next line arrived", "yes")
+	return r, nil
+}
+
+// hundredOurs: a hundred connections from one endpoint to another's
+// listener; one TCB each.
+func hundredOurs() (*Record, error) {
+	m, err := newMemRig(time.Millisecond, impl.Options{}, impl.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer m.close()
+	r := memRecord("hundred-ours", "One endpoint (192.0.2.1) dials another's listener (192.0.2.2:80) a hundred times; then the server's connections are listed (Stack.Connections, what ss would show).")
+	r.Show = 6
+	l, err := m.srv.Listen(":80")
+	if err != nil {
+		return nil, err
+	}
+	ports := map[uint16]bool{}
+	for range 100 {
+		c, _, err := m.dial(l)
+		if err != nil {
+			return nil, err
+		}
+		ports[c.LocalAddr().(interface{ AddrPort() netip.AddrPort }).AddrPort().Port()] = true
+	}
+	m.record(r)
+	est, listen := 0, 0
+	var tuples []string
+	for _, ci := range m.srv.Connections() {
+		switch ci.State {
+		case spec.Established:
+			est++
+			if len(tuples) < 2 {
+				tuples = append(tuples, fmt.Sprintf("(%s, %s)", ci.Local, ci.Remote))
+			}
+		case spec.Listen:
+			listen++
+		}
+	}
+	r.fact("server connections ESTABLISHED (one TCB each)", "%d", est)
+	r.fact("server listeners", "%d", listen)
+	r.fact("distinct client ports", "%d", len(ports))
+	r.fact("the first two, as (local, remote) at the server", "%s", strings.Join(tuples, ", "))
+	r.fact("SYNs", "%d", count(r.Segments, func(s Seg) bool { return s.is("SYN") }))
 	return r, nil
 }

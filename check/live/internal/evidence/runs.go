@@ -235,6 +235,13 @@ var runs = []Run{
 			claim{"client's TIME-WAIT timer when the run ended (s)", between(55, 60), "about 60 s left"},
 		)
 	}},
+	{Name: "states-held", Live: true, Check: func(r *Record) error {
+		return check(r,
+			claim{"ss -tan while the third segment is held", contains("SYN-RECV"), "ss shows SYN-RECEIVED while the third segment is held"},
+			claim{"ss -tan while the ACK of Linux's FIN is held", contains("FIN-WAIT-1"), "ss shows FIN-WAIT-1 while the ACK of the FIN is held"},
+			claim{"ss -tan after tcpcheck's FIN", contains("TIME-WAIT"), "then TIME-WAIT"},
+		)
+	}},
 	{Name: "killed-client-fin", Live: true, Check: func(r *Record) error {
 		return check(r,
 			claim{"what the killed client's kernel sent", is("FIN,ACK"), "a FIN"},
@@ -266,6 +273,14 @@ var runs = []Run{
 			claim{"what the user's read returned", contains("aborted"), "the connection aborted"},
 			claim{"first probe after the last segment (s)", is("10"), "the idle time, 10 s"},
 			claim{"what the client sent when it gave up", is("nothing"), "no RST, unlike Linux"},
+		)
+	}},
+	{Name: "hundred-ours", Check: func(r *Record) error {
+		return check(r,
+			claim{"server connections ESTABLISHED (one TCB each)", is("100"), "a hundred connections"},
+			claim{"server listeners", is("1"), "one listener"},
+			claim{"distinct client ports", is("100"), "a hundred 4-tuples"},
+			claim{"SYNs", is("100"), "a hundred handshakes"},
 		)
 	}},
 	{Name: "idle-ours", Check: func(r *Record) error {
