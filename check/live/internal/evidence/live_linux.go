@@ -38,7 +38,7 @@ func init() {
 	makers["states-held"] = statesHeld
 }
 
-const repeatLive = "go test ./check/live/internal/evidence -run 'TestLive/^%s$' -v (as root; -update stores the record)"
+const repeatLive = "go test ./check/live/internal/evidence -run 'TestLive/^%s$' -v"
 
 func liveRecord(name, stack, comment string) *Record {
 	return &Record{Name: name, Stack: stack, Kernel: uname(), Comment: comment, Repeat: fmt.Sprintf(repeatLive, name),

@@ -23,7 +23,7 @@ func init() {
 	makers["hundred-ours"] = hundredOurs
 }
 
-const repeatMem = "go run ./check/live/internal/evidence/genruns -only %s (deterministic: the mem link under a fake clock)"
+const repeatMem = "go run ./check/live/internal/evidence/genruns -only %s"
 
 // memRig is two of tcpcheck's endpoints on the mem link under a fake
 // clock, driven from one goroutine so that every run is the same.

@@ -145,7 +145,11 @@ func (r *Record) Render(w io.Writer) error {
 	if r.Kernel != "" {
 		fmt.Fprintf(&b, " (Linux %s)", r.Kernel)
 	}
-	fmt.Fprintf(&b, ".  \nRepeat: `%s`\n\n", r.Repeat)
+	how := "deterministic: the same segments and numbers every time"
+	if r.Kernel != "" {
+		how = "as root: the test makes a private network namespace, prints the fresh run and checks it against the page; -update stores it"
+	}
+	fmt.Fprintf(&b, ".  \nRepeat: `%s` (%s)\n\n", r.Repeat, how)
 	if len(r.Facts) > 0 {
 		b.WriteString("| measured | value |\n|---|---|\n")
 		for _, f := range r.Facts {
