@@ -430,8 +430,10 @@ func errText(err error) string {
 		return "no error"
 	case errors.Is(err, syscall.ETIMEDOUT):
 		return "ETIMEDOUT (connection timed out)"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, impl.ErrConnReset):
+	case errors.Is(err, syscall.ECONNRESET):
 		return "ECONNRESET (connection reset)"
+	case errors.Is(err, impl.ErrConnReset):
+		return "connection reset (impl.ErrConnReset)"
 	case errors.Is(err, io.EOF):
 		return "end of stream"
 	}

@@ -252,7 +252,7 @@ var runs = []Run{
 	{Name: "killed-client-rst", Live: true, Check: func(r *Record) error {
 		return check(r,
 			claim{"what the killed client's kernel sent", contains("RST"), "a RST"},
-			claim{"the server's read", is("ECONNRESET (connection reset)"), "connection reset"},
+			claim{"the server's read", is("connection reset (impl.ErrConnReset)"), "connection reset"},
 			claim{"the server's connection state after the read", is("CLOSED"), "CLOSED"},
 		)
 	}},
