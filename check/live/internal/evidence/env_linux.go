@@ -229,7 +229,7 @@ func kernelStatesList() ([]string, error) {
 
 // timeWaitLeft is the longest TIME-WAIT timer of the sockets on ip.
 func timeWaitLeft(ip netip.Addr) (time.Duration, error) {
-	if _, err := waitKernel(ip, time.Second, func(n map[spec.State]int) bool { return n[spec.TimeWait] > 0 }); err != nil {
+	if _, err := waitKernel(ip, ioWait, func(n map[spec.State]int) bool { return n[spec.TimeWait] > 0 }); err != nil {
 		return 0, err
 	}
 	socks, err := kernel.ReadSockets()
