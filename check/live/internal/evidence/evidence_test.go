@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tcpcheck/tcpcheck/impl"
@@ -51,8 +52,13 @@ func TestLive(t *testing.T) {
 			if err := impl.TUNAvailable(); err != nil {
 				testenv.Missing(t, "the live runs: %v", err)
 			}
-			if run.Name == "http-keepalive" {
+			switch {
+			case run.Name == "http-keepalive":
 				testenv.Tool(t, "curl", "curl")
+			case strings.HasPrefix(run.Name, "killed-client"):
+				testenv.Tool(t, "bash", "bash")
+			case run.Name == "states-held":
+				testenv.Tool(t, "iproute2", "ss")
 			}
 			attempts := 1
 			if run.Timing {
