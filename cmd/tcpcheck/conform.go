@@ -19,8 +19,8 @@ import (
 func init() {
 	register(&command{
 		name:    "conform",
-		summary: "run the kernel conformance suite: scripted scenarios with Linux's TCP as the peer, checked against the model",
-		usage:   "--peer kernel [--scenario NAME] [--list] [--full] | --trace FILE",
+		summary: "hold a TCP stack against the table: cases generated from the model (--dut), the kernel scenarios (--peer kernel), or a trace",
+		usage:   "--dut gvisor|impl [--row N] [--case NAME] [--json] [-v] | --peer kernel [--scenario NAME] [--list] [--full] | --trace FILE",
 		setup: func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
 			peer := fs.String("peer", "", "the peer to conform with: kernel (the Linux TCP stack over a TUN link; needs root and /dev/net/tun)")
 			scenario := fs.String("scenario", "", "run only the scenario of this `name` (see --list)")
@@ -29,12 +29,19 @@ func init() {
 			msl := fs.Duration("msl", 500*time.Millisecond, "our endpoint's MSL; TIME-WAIT lasts 2*MSL")
 			traceFile := fs.String("trace", "", "instead of the kernel suite, check a trace `file` written by 'tcpcheck listen/dial --trace' "+
 				"against the table (with --msl, also that TIME-WAIT lasted 2*MSL)")
+			dutFlags := dutSetup(fs)
 			return func(args []string, stdout, stderr io.Writer) error {
 				if len(args) != 0 {
 					return usagef("unexpected arguments %q", args)
 				}
 				set := map[string]bool{}
 				fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+				if dutFlags.dut != "" {
+					if *peer != "" || *traceFile != "" {
+						return usagef("--dut runs the generated cases; it does not combine with --peer or --trace")
+					}
+					return conformDUT(dutFlags, stdout, stderr)
+				}
 				if err := inRange("msl", *msl, time.Millisecond, time.Hour, "TIME-WAIT lasts 2*MSL; e.g. 500ms"); err != nil {
 					return err
 				}
@@ -60,7 +67,7 @@ func init() {
 					return nil
 				}
 				if *peer == "" {
-					return usagef("want --peer kernel (the kernel suite) or --trace FILE (check a trace of listen/dial)")
+					return usagef("want --peer kernel (the kernel suite), --dut gvisor|impl (the generated cases) or --trace FILE (check a trace of listen/dial)")
 				}
 				if err := oneOf("peer", *peer, "kernel"); err != nil {
 					return err
