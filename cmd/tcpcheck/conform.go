@@ -20,12 +20,13 @@ func init() {
 	register(&command{
 		name:    "conform",
 		summary: "hold a TCP stack against the table: cases generated from the model (--dut), the kernel scenarios (--peer kernel), or a trace",
-		usage:   "--dut gvisor|impl [--row N] [--case NAME] [--json] [-v] | --peer kernel [--scenario NAME] [--list] [--full] | --trace FILE",
+		usage:   "--dut gvisor|impl|linux [--full] [--row N] [--case NAME] [--json] [-v] | --peer kernel [--scenario NAME] [--list] [--full] | --trace FILE",
 		setup: func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
 			peer := fs.String("peer", "", "the peer to conform with: kernel (the Linux TCP stack over a TUN link; needs root and /dev/net/tun)")
 			scenario := fs.String("scenario", "", "run only the scenario of this `name` (see --list)")
 			list := fs.Bool("list", false, "list the scenarios and exit")
-			full := fs.Bool("full", false, "print every packet in transcripts (long runs of data segments are summarised otherwise)")
+			full := fs.Bool("full", false, "print every packet in transcripts (long runs of data segments are summarised otherwise); "+
+				"with --dut linux, also run the cases that wait for Linux's fixed 60 s TIME-WAIT")
 			msl := fs.Duration("msl", 500*time.Millisecond, "our endpoint's MSL; TIME-WAIT lasts 2*MSL")
 			traceFile := fs.String("trace", "", "instead of the kernel suite, check a trace `file` written by 'tcpcheck listen/dial --trace' "+
 				"against the table (with --msl, also that TIME-WAIT lasted 2*MSL)")
@@ -40,6 +41,7 @@ func init() {
 					if *peer != "" || *traceFile != "" {
 						return usagef("--dut runs the generated cases; it does not combine with --peer or --trace")
 					}
+					dutFlags.full = *full
 					return conformDUT(dutFlags, stdout, stderr)
 				}
 				if err := inRange("msl", *msl, time.Millisecond, time.Hour, "TIME-WAIT lasts 2*MSL; e.g. 500ms"); err != nil {
