@@ -37,15 +37,25 @@ func init() {
 				}
 				set := map[string]bool{}
 				fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+				if err := inRange("msl", *msl, time.Millisecond, time.Hour, "TIME-WAIT lasts 2*MSL; e.g. 500ms"); err != nil {
+					return err
+				}
 				if dutFlags.dut != "" {
-					if *peer != "" || *traceFile != "" {
-						return usagef("--dut runs the generated cases; it does not combine with --peer or --trace")
+					for _, other := range []string{"peer", "scenario", "list", "msl", "trace"} {
+						if set[other] {
+							return usagef("--%s goes with the kernel suite or --trace; --dut runs the generated cases: give one of them", other)
+						}
+					}
+					if set["full"] && dutFlags.dut != "linux" {
+						return usagef("--full goes with --dut linux (the cases that wait for its 60 s TIME-WAIT) or the kernel suite")
 					}
 					dutFlags.full = *full
 					return conformDUT(dutFlags, stdout, stderr)
 				}
-				if err := inRange("msl", *msl, time.Millisecond, time.Hour, "TIME-WAIT lasts 2*MSL; e.g. 500ms"); err != nil {
-					return err
+				for _, only := range []string{"row", "case", "json", "v"} {
+					if set[only] {
+						return usagef("--%s goes with --dut gvisor|impl|linux", only)
+					}
 				}
 				if *traceFile != "" {
 					for _, other := range []string{"peer", "scenario", "list", "full"} {
@@ -69,7 +79,7 @@ func init() {
 					return nil
 				}
 				if *peer == "" {
-					return usagef("want --peer kernel (the kernel suite), --dut gvisor|impl (the generated cases) or --trace FILE (check a trace of listen/dial)")
+					return usagef("want --dut gvisor|impl|linux (the generated cases), --peer kernel (the kernel suite) or --trace FILE (check a trace of listen/dial)")
 				}
 				if err := oneOf("peer", *peer, "kernel"); err != nil {
 					return err

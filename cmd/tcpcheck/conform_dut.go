@@ -58,7 +58,7 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 		}
 		newDUT, devs = linuxdut.New, linuxdut.Deviations
 	default:
-		return usagef("--dut %q: want gvisor, impl or linux", o.dut)
+		return oneOf("dut", o.dut, "gvisor", "impl", "linux")
 	}
 	md, err := tester.NewModel(spec.Table())
 	if err != nil {
@@ -66,8 +66,10 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 	}
 	suite := tester.Generate(md)
 	rows := md.Rows()
-	if o.row != -1 && (o.row < 0 || o.row >= len(rows)) {
-		return usagef("--row %d: the table's rows are numbered 0 to %d", o.row, len(rows)-1)
+	if o.row != -1 {
+		if err := inRange("row", o.row, 0, len(rows)-1, "the table's row numbers; see 'tcpcheck table'"); err != nil {
+			return err
+		}
 	}
 	var cases []*tester.Case
 	for _, c := range suite.Cases {
@@ -78,7 +80,7 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 	if len(cases) == 0 {
 		switch {
 		case o.caseName != "":
-			return usagef("--case %q: no such case (names are the row's name, then \" / \" and the variant; see -v or --json)", o.caseName)
+			return flagError("case", fmt.Sprintf("%q", o.caseName), "no such case", "a case is named by its row, then \" / \" and the variant; --json lists them")
 		default:
 			fmt.Fprintf(stdout, "row %d %s has no cases: %s\n", o.row, rows[o.row].Name(), suite.Unexercised[o.row])
 			return nil
@@ -118,11 +120,7 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 		}
 	}
 	results = append(tester.RunCases(md, cases, newDUT, opt), skipped...)
-	sub := &tester.Suite{Model: md, Cases: cases, Unexercised: suite.Unexercised}
-	if whole {
-		sub = suite
-	}
-	sum := tester.Summarize(sub, results, devs)
+	sum := tester.Summarize(suite, results, devs)
 	if !whole {
 		sum.NotShown = nil // only a run of the whole suite must show every deviation
 	}

@@ -106,8 +106,9 @@ type New func(Config) (DUT, error)
 //
 // Row and Got are patterns: alternatives separated by "|", in each of which
 // "*" stands for any run of characters (nothing else is special), so that
-// one deviation can cover the same behaviour in several states. Case holds
-// alternatives separated by "|" too.
+// one deviation can cover the same behaviour in several states; in Got and
+// Want, "FROM" stands for the row's own state. Case holds alternatives
+// separated by "|" too.
 type Deviation struct {
 	ID    string // short name: the anchor in the stack's registry page
 	Row   string // the rows' names, as spec.Row.Name renders them (a pattern)

@@ -160,7 +160,30 @@ func TestConformance(t *testing.T) {
 		}
 	}
 
-	muts := runTeeth(t)
+	// The teeth: the listed mutations and the sweep, at once.
+	var muts []MutationResult
+	var sweep sweepResult
+	var wg sync.WaitGroup
+	wg.Go(func() { muts = runTeeth(t) })
+	wg.Go(func() { sweep = runSweep(t, s) })
+	wg.Wait()
+	verdictOf := map[string]Verdict{}
+	for _, r := range gv {
+		verdictOf[r.Case.Name] = r.Verdict
+	}
+	for _, m := range sweep.missed {
+		// A mutant gVisor agrees with is a row where gVisor deviates from
+		// the table: the suite's own case of the row must show that.
+		if strings.HasPrefix(m.Reason, "gVisor does there") {
+			name := strings.SplitN(strings.TrimPrefix(m.Name, "`"), "`", 2)[0]
+			if verdictOf[name] != Deviation {
+				t.Errorf("sweep %s: gVisor agrees with the mutant, but the suite's case %q is %v, not a deviation", m.Name, name, verdictOf[name])
+			}
+		}
+	}
+	if 10*sweep.caught < 8*sweep.runs {
+		t.Errorf("the sweep caught %d of %d single-row mutations; want at least 80%%", sweep.caught, sweep.runs)
+	}
 
 	cols := []Column{
 		{Name: "gVisor", Page: "gvisor.md", Summary: gs},
@@ -168,7 +191,7 @@ func TestConformance(t *testing.T) {
 		{Name: "Linux", Note: "not run yet: the Linux DUT over TUN is its own issue"},
 	}
 	docs := map[string]string{
-		"conformance.md": ConformanceDoc(s, cols, muts),
+		"conformance.md": ConformanceDoc(s, cols, muts, sweep.runs, sweep.caught, sweep.missed),
 		"gvisor.md":      RegistryDoc("gVisor's netstack and the table", gvisorIntro, gvisordut.Deviations, rows, gv),
 	}
 	for name, text := range docs {

@@ -171,10 +171,11 @@ func (r *Result) Table(rows []spec.Row) string {
 }
 
 // Matches reports whether deviation d covers what the DUT did (signature
-// got) at row rowName, where the table expected want, in the case named
-// caseName.
-func Matches(d dut.Deviation, rowName, caseName, got, want string) bool {
-	if !match(d.Row, rowName) || !match(d.Got, got) || d.Want != "" && !match(d.Want, want) {
+// got) at row rowName, whose state is from, where the table expected want,
+// in the case named caseName. "FROM" in d's Got and Want stands for from.
+func Matches(d dut.Deviation, rowName string, from spec.State, caseName, got, want string) bool {
+	pin := func(p string) string { return strings.ReplaceAll(p, "FROM", from.String()) }
+	if !match(d.Row, rowName) || !match(pin(d.Got), got) || d.Want != "" && !match(pin(d.Want), want) {
 		return false
 	}
 	for _, c := range strings.Split(d.Case, "|") {

@@ -25,14 +25,18 @@ func TestMatch(t *testing.T) {
 		}
 	}
 	d := dut.Deviation{Row: "* + ABORT", Case: "seq=A |seq=B ", Got: "RST*", Want: "nothing*"}
-	if !Matches(d, "ESTABLISHED + ABORT", "x / seq=B ack=C ", "RST,ACK seq=SND.NXT", "nothing → CLOSED") {
+	if !Matches(d, "ESTABLISHED + ABORT", spec.Established, "x / seq=B ack=C ", "RST,ACK seq=SND.NXT", "nothing → CLOSED") {
 		t.Error("Matches: want a match")
 	}
-	if Matches(d, "ESTABLISHED + ABORT", "x / seq=B ack=C ", "RST,ACK seq=SND.NXT", "RST seq=SND.NXT → CLOSED") {
+	if Matches(d, "ESTABLISHED + ABORT", spec.Established, "x / seq=B ack=C ", "RST,ACK seq=SND.NXT", "RST seq=SND.NXT → CLOSED") {
 		t.Error("Matches: a different expectation matched")
 	}
-	if Matches(d, "ESTABLISHED + ABORT", "x / seq=D ack=C ", "RST,ACK seq=SND.NXT", "nothing → CLOSED") {
+	if Matches(d, "ESTABLISHED + ABORT", spec.Established, "x / seq=D ack=C ", "RST,ACK seq=SND.NXT", "nothing → CLOSED") {
 		t.Error("Matches: a case outside the filter matched")
+	}
+	pinned := dut.Deviation{Row: "*", Got: "nothing → FROM"}
+	if !Matches(pinned, "CLOSING + ABORT", spec.Closing, "", "nothing → CLOSING", "") || Matches(pinned, "CLOSING + ABORT", spec.Closing, "", "nothing → CLOSED", "") {
+		t.Error("Matches: FROM does not stand for the row's state")
 	}
 }
 

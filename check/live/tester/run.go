@@ -61,6 +61,11 @@ type Options struct {
 	Deadline time.Duration
 	// Deviations are the registered deviations of the DUT.
 	Deviations []dut.Deviation
+	// Reference, when the model run is a mutant, is the model of the
+	// correct table: a registered deviation then excuses a step only where
+	// the mutant expects what the reference expects, since deviations are
+	// registered against the table, not against a mutant.
+	Reference *Model
 	// Progress, when set, is called after each case (from one goroutine
 	// at a time).
 	Progress func(done, total int, r *Result)
@@ -101,6 +106,7 @@ type Result struct {
 	Reason    string // why not drivable, or what disagreed
 	Deviation string // the ID of the deviation that showed
 	Signature string // what the DUT did at the failing step, in the table's terms
+	Expected  string // what the table expected there, rendered alike
 	FailStep  int    // the step that decided a verdict other than agree, -1 for none
 	Steps     []Step
 	Elapsed   time.Duration
@@ -159,7 +165,13 @@ type caseRun struct {
 	hist   []Seg // every segment the DUT sent
 	twAt   time.Time
 	start  time.Time
-	res    *Result
+	// timerStep is set while a move waits for the retransmission timer:
+	// a retransmission is then the event itself, not excused.
+	timerStep bool
+	// ref is the DUT's side as the reference model predicts it, when the
+	// run's model is a mutant (Options.Reference).
+	ref *world
+	res *Result
 }
 
 func runCase(md *Model, c *Case, newDUT dut.New, opt *Options) *Result {
@@ -179,6 +191,10 @@ func runCase(md *Model, c *Case, newDUT dut.New, opt *Options) *Result {
 	defer d.Close()
 	r := &caseRun{md: md, c: c, opt: opt, ctx: ctx, d: d, w: newWorld(c.Wrap), timers: d.Timers(), res: res, start: start,
 		p: &Peer{DUT: d, Addr: TesterAddr, DUTAddr: DUTAddr, Port: testerPort, DUTPort: dutPort}}
+	if opt.Reference != nil {
+		ref := newWorld(c.Wrap)
+		r.ref = &ref
+	}
 	moves := r.expand(c.Moves)
 	if moves == nil {
 		res.Verdict, res.Reason = NotDrivable, "the DUT reports no retry limit for "+md.rows[c.Row].From.String()+" (dut.Timers), so the tester cannot tell how many retransmissions come before it gives up"
@@ -300,7 +316,10 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 		wantN = 0 // the wait is for the state, below
 	}
 	var got, ignored []Seg
-	if err := r.collect(&got, &ignored, wantN, eff.Out, wait); err != nil {
+	r.timerStep = m.Event == spec.RetransmitTimeout
+	err := r.collect(&got, &ignored, wantN, eff.Out, wait)
+	r.timerStep = false
+	if err != nil {
 		st.Got, st.Ignored = got, ignored
 		return r.fail(i, Disagree, err.Error())
 	}
@@ -344,21 +363,30 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 
 	// Anything more the DUT sends within the quiet time is extra, where
 	// the row sends nothing and after the case's last move.
-	if last || len(st.Want) == 0 {
-		r.quiet(&got, &ignored)
+	switch {
+	case m.Event == spec.RetransmitTimeout && len(st.Want) == 0:
+		// The table says the timer sends nothing here: wait as long as
+		// it takes to fire, and count any retransmission.
+		r.timerStep = true
+		r.quiet(&got, &ignored, wait)
+		r.timerStep = false
+	case last || len(st.Want) == 0:
+		r.quiet(&got, &ignored, r.opt.Quiet)
 	}
 	st.Got, st.Ignored = got, ignored
 	for _, g := range got {
 		r.w.heard(g.Spec())
 	}
+	refWant := r.stepRef(m, in, seg, iss, write, got)
 
 	// The DUT's state.
 	st.WantState = r.w.dut.tcb.State()
-	stateWait := time.Second
 	if m.Event == spec.RetriesExhausted {
-		stateWait = wait
+		// Wait for the DUT to give up, whatever the model expects then.
+		st.GotState, st.StateSeen = r.stateLeaves(pre.dut.tcb.State(), wait)
+	} else {
+		st.GotState, st.StateSeen = r.state(st.WantState, time.Second)
 	}
-	st.GotState, st.StateSeen = r.state(st.WantState, stateWait)
 	if st.WantState == spec.TimeWait && r.twAt.IsZero() {
 		r.twAt = time.Now()
 	}
@@ -375,9 +403,14 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 		case st.Row == RowHeld:
 			rowName = "held out-of-order segment"
 		}
-		want := wantSignature(&pre, &r.w, in, st)
-		for _, d := range r.opt.Deviations {
-			if Matches(d, rowName, r.c.Name+" ", r.res.Signature, want) {
+		r.res.Expected = wantSignature(&pre, &r.w, in, st)
+		from := pre.dut.tcb.State()
+		devs := r.opt.Deviations
+		if r.ref != nil && refWant != r.res.Expected {
+			devs = nil // the mutant's expectation here is not the table's
+		}
+		for _, d := range devs {
+			if Matches(d, rowName, from, r.c.Name+" ", r.res.Signature, r.res.Expected) {
 				r.res.Deviation = d.ID
 				return r.fail(i, Deviation, fmt.Sprintf("%s: %s", d.ID, msg))
 			}
@@ -388,6 +421,35 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 		return r.fail(i, Disagree, "the run took another row than the case was generated for: "+st.Note)
 	}
 	return true
+}
+
+// stepRef steps the reference model's world with the move just made and
+// returns its expectation rendered as wantSignature does, or "" without a
+// reference.
+func (r *caseRun) stepRef(m Move, in *spec.Segment, seg spec.Segment, iss spec.Seq, write uint32, got []Seg) string {
+	if r.ref == nil {
+		return ""
+	}
+	pre := *r.ref
+	var eff spec.Effect
+	row := r.opt.Reference.step(&r.ref.dut, m.Event, in, iss, write, &eff)
+	switch m.Call {
+	case CallListen:
+		r.ref.listener, r.ref.opened = true, true
+	case CallConnect:
+		r.ref.conn, r.ref.opened = true, true
+	case CallCloseListener:
+		r.ref.listener = false
+	}
+	if in != nil {
+		r.ref.sent(seg)
+	}
+	r.ref.settle()
+	for _, g := range got {
+		r.ref.heard(g.Spec())
+	}
+	st := Step{Row: row, Want: append([]spec.Segment(nil), eff.Out...), WantState: r.ref.dut.tcb.State()}
+	return wantSignature(&pre, r.ref, in, st)
 }
 
 func isErrSignal(a spec.Action) bool {
@@ -497,8 +559,8 @@ func (r *caseRun) collect(got, ignored *[]Seg, n int, want []spec.Segment, wait 
 }
 
 // quiet collects what the DUT sends within the quiet time.
-func (r *caseRun) quiet(got, ignored *[]Seg) {
-	ctx, cancel := context.WithTimeout(r.ctx, r.opt.Quiet)
+func (r *caseRun) quiet(got, ignored *[]Seg, d time.Duration) {
+	ctx, cancel := context.WithTimeout(r.ctx, d)
 	defer cancel()
 	for {
 		s, err := r.p.Recv(ctx)
@@ -524,7 +586,7 @@ func (r *caseRun) sort(s Seg, got, ignored *[]Seg, want []spec.Segment) {
 		return
 	}
 	t := &r.w.dut.tcb
-	if t.State().Runs(spec.TimerRetransmit) && s.H.Seq.InRange(t.SndUna(), t.SndNxt()) {
+	if !r.timerStep && t.State().Runs(spec.TimerRetransmit) && s.H.Seq.InRange(t.SndUna(), t.SndNxt()) {
 		for _, h := range r.hist {
 			if h.H.Flags == s.H.Flags && h.H.Seq == s.H.Seq && len(h.Payload) == len(s.Payload) {
 				*ignored = append(*ignored, s)
@@ -586,6 +648,23 @@ func (r *caseRun) state(want spec.State, wait time.Duration) (spec.State, bool) 
 			return s, ok
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// stateLeaves waits up to wait for the DUT's state of the connection to
+// be another than from, and returns the state then.
+func (r *caseRun) stateLeaves(from spec.State, wait time.Duration) (spec.State, bool) {
+	if r.p.DUTPort == 0 {
+		return 0, false
+	}
+	rem := netip.AddrPortFrom(TesterAddr, testerPort)
+	deadline := time.Now().Add(wait)
+	for {
+		s, ok := r.d.State(r.p.DUTPort, rem)
+		if !ok || s != from || time.Now().After(deadline) || r.ctx.Err() != nil {
+			return s, ok
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

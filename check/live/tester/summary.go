@@ -20,6 +20,7 @@ type Summary struct {
 	NotShown    []string       // registered deviations no case showed (a failure when the whole suite ran)
 	Unexplained []int          // rows neither exercised nor explained (should be empty)
 	Cells       []Cell         // one per row
+	Partial     bool           // the results cover only some of the suite's cases: row counts are not meaningful
 }
 
 // Cell is the outcome of one row on one DUT.
@@ -37,7 +38,7 @@ type Cell struct {
 // against the registered deviations devs.
 func Summarize(s *Suite, results []*Result, devs []dut.Deviation) *Summary {
 	rows := s.Model.Rows()
-	sum := &Summary{Cases: len(results), Rows: len(rows), Shown: map[string]int{}}
+	sum := &Summary{Cases: len(results), Rows: len(rows), Shown: map[string]int{}, Partial: len(results) < len(s.Cases)}
 	byRow := map[int][]*Result{}
 	for _, r := range results {
 		sum.Verdicts[r.Verdict]++
@@ -128,8 +129,10 @@ func (sum *Summary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d cases: %d agree, %d deviation, %d not drivable, %d disagree\n",
 		sum.Cases, sum.Verdicts[Agree], sum.Verdicts[Deviation], sum.Verdicts[NotDrivable], sum.Verdicts[Disagree])
-	fmt.Fprintf(&b, "%d rows: %d exercised, %d explained (not drivable, unreachable or blocked by a deviation), %d neither\n",
-		sum.Rows, sum.Exercised, sum.Explained, len(sum.Unexplained))
+	if !sum.Partial {
+		fmt.Fprintf(&b, "%d rows: %d exercised, %d explained (not drivable, unreachable or blocked by a deviation), %d neither\n",
+			sum.Rows, sum.Exercised, sum.Explained, len(sum.Unexplained))
+	}
 	ids := make([]string, 0, len(sum.Shown))
 	for id := range sum.Shown {
 		ids = append(ids, id)

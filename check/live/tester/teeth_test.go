@@ -262,7 +262,7 @@ func runTeeth(t *testing.T) []MutationResult {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				opt := Options{Deviations: gvisordut.Deviations}
+				opt := Options{Deviations: gvisordut.Deviations, Reference: base.Model}
 				opt.fill()
 				outs[i] = runCase(jobs[x.j].md, x.c, gvisordut.New, &opt)
 			})
