@@ -134,6 +134,7 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 			Reason    string  `json:"reason,omitempty"`
 			Deviation string  `json:"deviation,omitempty"`
 			Signature string  `json:"signature,omitempty"` // what the DUT did at the deciding step, in the table's terms (what a dut.Deviation's Got matches)
+			Expected  string  `json:"expected,omitempty"`  // what the table expected there, rendered alike (what a dut.Deviation's Want matches)
 			Seconds   float64 `json:"seconds"`
 		}
 		out := struct {
@@ -148,7 +149,7 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 		}{DUT: o.dut, Verdicts: map[string]int{}, Rows: sum.Rows, Exercised: sum.Exercised, Explained: sum.Explained, Shown: sum.Shown, NotShown: sum.NotShown}
 		for _, r := range results {
 			out.Cases = append(out.Cases, jsonCase{Name: r.Case.Name, Row: r.Case.Row, RowName: rows[r.Case.Row].Name(), Verdict: r.Verdict.String(),
-				Reason: r.Reason, Deviation: r.Deviation, Signature: r.Signature, Seconds: r.Elapsed.Seconds()})
+				Reason: r.Reason, Deviation: r.Deviation, Signature: r.Signature, Expected: r.Expected, Seconds: r.Elapsed.Seconds()})
 		}
 		for v := tester.Agree; v <= tester.Disagree; v++ {
 			out.Verdicts[strings.ToLower(v.String())] = sum.Verdicts[v]
