@@ -32,6 +32,17 @@ const (
 	defaultRTOMax = 120 * time.Second
 )
 
+// countableRTOMin is the least RTO the DUT runs with. Linux gives up after
+// tcp_retries2 (or tcp_orphan_retries) not by counting retransmissions but
+// when the time since the first one passes what that many would take at
+// TCP_RTO_MIN (200 ms) with doubling: 1.4 s for 2, counted from the first
+// retransmission. With an RTO of R the next two come 2R and 6R after it, so
+// exactly two fit when 233 ms < R =< 700 ms: at an RTO of 200 ms plus the
+// round trip a third one fits or not depending on the round trip. From
+// 250 ms up, the count the tester expects is the count Linux makes while
+// the round trip (plus its variance) stays under about 450 ms.
+const countableRTOMin = 250 * time.Millisecond
+
 // Available returns nil when this process can build a Linux DUT: it is
 // root and /dev/net/tun exists. Otherwise the error says what is missing.
 func Available() error {
@@ -108,6 +119,10 @@ func setTimers(t dut.Timers) (dut.Timers, error) {
 		}
 		return nil
 	}
+	rtoMin := t.RTOMin
+	if rtoMin > 0 && rtoMin < countableRTOMin {
+		rtoMin = countableRTOMin
+	}
 	got := dut.Timers{TimeWait: TimeWait, RTOMin: defaultRTOMin, RTOMax: defaultRTOMax, SynRetries: 6, SynAckRetries: 5, DataRetries: 15}
 	steps := []struct {
 		name string
@@ -118,13 +133,16 @@ func setTimers(t dut.Timers) (dut.Timers, error) {
 		{"tcp_early_retrans", 0, true, nil},
 		{"tcp_recovery", 0, true, nil},
 		{"tcp_no_metrics_save", 1, true, nil},
+		// No rate limit on the ACKs that answer out-of-window segments
+		// (RFC 5961 §7 allows one): a case may send several in a row.
+		{"tcp_invalid_ratelimit", 0, true, nil},
 		{"tcp_syn_retries", t.SynRetries, t.SynRetries > 0, func() { got.SynRetries = t.SynRetries }},
 		{"tcp_synack_retries", t.SynAckRetries, t.SynAckRetries > 0, func() { got.SynAckRetries = t.SynAckRetries }},
 		{"tcp_retries2", t.DataRetries, t.DataRetries > 0, func() { got.DataRetries = t.DataRetries }},
 		// A connection closed by its user is an orphan: its retries are
 		// tcp_orphan_retries, not tcp_retries2 (0 would mean 8).
 		{"tcp_orphan_retries", t.DataRetries, t.DataRetries > 0, nil},
-		{"tcp_rto_min_us", int(t.RTOMin / time.Microsecond), t.RTOMin >= time.Millisecond && t.RTOMin <= time.Second, func() { got.RTOMin = t.RTOMin }},
+		{"tcp_rto_min_us", int(rtoMin / time.Microsecond), rtoMin >= time.Millisecond && rtoMin <= defaultRTOMax, func() { got.RTOMin = rtoMin }},
 		{"tcp_rto_max_ms", int(t.RTOMax / time.Millisecond), t.RTOMax >= time.Second && t.RTOMax <= defaultRTOMax, func() { got.RTOMax = t.RTOMax }},
 	}
 	for _, s := range steps {
