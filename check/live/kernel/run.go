@@ -131,12 +131,12 @@ type entry struct {
 // kernel's sockets, the log, and the two predictors.
 type env struct {
 	changed chan struct{} // kicked at every packet and transition (see await)
-	sc    *Scenario
-	opt   Options
-	link  *impl.TUNLink
-	stack *impl.Stack
-	kPort uint16 // the kernel's port in this scenario
-	oPort uint16 // our listening port in this scenario
+	sc      *Scenario
+	opt     Options
+	link    *impl.TUNLink
+	stack   *impl.Stack
+	kPort   uint16 // the kernel's port in this scenario
+	oPort   uint16 // our listening port in this scenario
 
 	mu           sync.Mutex
 	log          []entry
