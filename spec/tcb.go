@@ -472,30 +472,9 @@ func (t *TCB) retransmit(p Params, eff *Effect) {
 		}
 		return
 	}
-	if t.haveISS && t.sndUna == t.iss {
-		eff.Out = append(eff.Out, t.syn(t.state != SynSent, p))
-		return
+	if s, ok := t.Resend(t.sndUna, p); ok {
+		eff.Out = append(eff.Out, s)
 	}
-	mss := p.SendMSS
-	if mss == 0 {
-		mss = t.SendMSS(p.MSS)
-	}
-	textEnd := t.sndNxt
-	if t.finSent {
-		textEnd--
-	}
-	var n uint32
-	if t.sndUna.LessThan(textEnd) {
-		n = min(mss, textEnd.Sub(t.sndUna))
-	}
-	s := Segment{Seq: t.sndUna, Ack: t.rcvNxt, Flags: ACK, Len: n}
-	if n > 0 {
-		s.Flags |= PSH
-	}
-	if t.finSent && t.sndUna.Add(n) == textEnd {
-		s.Flags |= FIN
-	}
-	eff.Out = append(eff.Out, s)
 }
 
 // Resend returns the segment that retransmits from seq, an unacknowledged

@@ -29,14 +29,14 @@ type dutOptions struct {
 	full     bool // --full: also the cases that wait for a timer the stack fixes long (Linux's TIME-WAIT)
 }
 
-// dutSetup declares the flags of conform's generated-case mode.
+// dutSetup declares the flags of conform's generated-case mode (--json is
+// conform's own, shared with --pcap).
 func dutSetup(fs *flag.FlagSet) *dutOptions {
 	o := &dutOptions{}
 	fs.StringVar(&o.dut, "dut", "", "run the cases generated from the table against a `stack`: gvisor (gVisor's netstack in process), "+
 		"impl (our endpoint, the sanity row) or linux (the kernel's TCP over TUN in private network namespaces; needs root; with --full also the cases that wait for its 60 s TIME-WAIT)")
 	fs.IntVar(&o.row, "row", -1, "with --dut, run only the cases of the table row of this `index` (see 'tcpcheck table')")
 	fs.StringVar(&o.caseName, "case", "", "with --dut, run only the case of this `name`")
-	fs.BoolVar(&o.json, "json", false, "with --dut, print the results as JSON")
 	fs.BoolVar(&o.verbose, "v", false, "with --dut, print every case's segment table (otherwise only those that disagree)")
 	return o
 }

@@ -19,9 +19,10 @@ const (
 	CallCloseWrite         // shutdown(SHUT_WR) (CLOSE)
 	CallAbort              // close with SO_LINGER 0 (ABORT)
 	CallCloseListener      // close the listening socket (CLOSE in LISTEN)
+	CallClose              // close the socket (CLOSE; the user reads no more)
 )
 
-var callNames = [...]string{"", "listen", "connect", "write", "shutdown-write", "abort", "close-listener"}
+var callNames = [...]string{"", "listen", "connect", "write", "shutdown-write", "abort", "close-listener", "close"}
 
 func (c Call) String() string { return callNames[c] }
 
@@ -34,7 +35,7 @@ func (c Call) event() spec.Event {
 		return spec.ActiveOpen
 	case CallWrite:
 		return spec.Send
-	case CallCloseWrite, CallCloseListener:
+	case CallCloseWrite, CallCloseListener, CallClose:
 		return spec.Close
 	}
 	return spec.Abort

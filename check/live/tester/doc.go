@@ -24,7 +24,8 @@
 // [Generate] searches breadth-first over the DUT's side: each node is
 // what the tester knows (the DUT's predicted TCB, the tester's sequence
 // numbers, the sockets the user holds), each edge a move: a socket call
-// (listen, connect, write, shutdown-write, abort, close of the listener),
+// (listen, connect, write, shutdown-write, abort, close of the listener;
+// a CLOSE row is also run with close() in place of shutdown-write),
 // a segment the tester builds, or a timer it waits for. A segment move
 // names its SEG.SEQ and SEG.ACK by the TCB variables they are taken from
 // ([SeqRef], [AckRef]): RCV.NXT, RCV.NXT-1, RCV.NXT+RCV.WND-1,
@@ -44,9 +45,13 @@
 //
 // A case agrees when, at every move, the DUT sent exactly the segments
 // the table says (control bits SYN, FIN, RST and ACK, SEG.SEQ, SEG.ACK
-// where ACK is set, text length; nothing where the row sends nothing,
-// within [Options.Quiet]) and, where the DUT exposes its state, moved to
-// the row's state. Otherwise the behaviour, rendered in the table's terms
+// where ACK is set, text length, and text that is what the user wrote at
+// that offset of the stream; nothing where the row sends nothing, within
+// [Options.Quiet]) and, where the DUT exposes its state, moved to the
+// row's state; and, at the end of a case whose connection is still
+// synchronized, the user reads exactly the text the table delivered (the
+// tester's text is a function of its sequence number, so misplaced text
+// shows) and the end of stream when the peer's FIN was accepted. Otherwise the behaviour, rendered in the table's terms
 // (signature), is looked up among the DUT's registered deviations
 // (dut.Deviation): a match is a deviation, anything else a disagreement,
 // printed as a segment table ([Result.Table]). A call the DUT's API cannot

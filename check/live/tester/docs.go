@@ -33,9 +33,9 @@ device under test (DUT), playing the DUT's peer at the segment level. For every
 row it searches, breadth-first over spec.TCB stepped for the DUT's side, the
 shortest sequence of socket calls and tester segments that brings the DUT to
 the row's state with the row's guard premise true, then makes the row's event
-and checks what the DUT sends (control bits, SEG.SEQ, SEG.ACK and text length,
-exactly; nothing where the row sends nothing, within a quiet time of 150 ms) and
-the state it moves to. Boundary cases put SEG.SEQ and SEG.ACK on every guard's
+and checks what the DUT sends (control bits, SEG.SEQ, SEG.ACK, text length and
+text, exactly; nothing where the row sends nothing, within a quiet time of 150 ms),
+the state it moves to, and at the end the text the user reads. Boundary cases put SEG.SEQ and SEG.ACK on every guard's
 edges (RCV.NXT-1, RCV.NXT, RCV.NXT+1, RCV.NXT+RCV.WND-1, RCV.NXT+RCV.WND, IRS;
 SND.UNA-1, SND.UNA, SND.UNA+1, SND.NXT, SND.NXT+1, SND.UNA-MAX.SND.WND and one
 less), from the first node that allows the row and from the first with text of
@@ -77,8 +77,9 @@ Write an adapter: a function of type ` + "`dut.New`" + ` that builds a fresh sta
 addresses of a ` + "`dut.Config`" + ` and returns a ` + "`dut.DUT`" + ` (inject an IPv4 packet, receive
 the next one the stack sent, listen, connect, and per connection write, read,
 shutdown-write, close and abort; the state of a connection if the stack exposes
-it). ` + "`check/live/dut/example_test.go`" + ` is a complete one for a toy Go stack, run by
-` + "`go test ./...`" + `. Then generate and run the suite in a test of your own:
+it). ` + "`check/live/dut/example_test.go`" + ` is a complete one, about 100 lines, for a Go stack
+with a pluggable link and a socket API (impl stands in for yours), run by ` + "`go test ./...`" + `.
+Then generate and run the suite in a test of your own:
 
     md, _ := tester.NewModel(spec.Table())
     results := tester.Run(tester.Generate(md), myStackNew, tester.Options{Deviations: myDeviations})

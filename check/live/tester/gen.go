@@ -365,6 +365,12 @@ func Generate(md *Model) *Suite {
 			continue
 		}
 		s.Cases = append(s.Cases, &Case{Name: name, Row: r, Moves: append(append([]Move(nil), f.n.moves...), c0.m)})
+		if c0.m.Call == CallCloseWrite {
+			// CLOSE by close() as well as by shutdown(SHUT_WR).
+			m := c0.m
+			m.Call = CallClose
+			s.Cases = append(s.Cases, &Case{Name: name + " / close()", Row: r, Moves: append(append([]Move(nil), f.n.moves...), m)})
+		}
 		if !row.On.IsSegment() {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"runtime"
 	"sync"
@@ -171,7 +172,14 @@ type caseRun struct {
 	// ref is the DUT's side as the reference model predicts it, when the
 	// run's model is a mutant (Options.Reference).
 	ref *world
-	res *Result
+	// written counts the octets the user wrote; delivered is the text the
+	// table hands the user (the tester's text, by sequence number), and
+	// eof whether it ends the stream.
+	written   uint32
+	delivered []byte
+	eof       bool
+	closed    bool // the user closed or aborted the socket: nothing more to read
+	res       *Result
 }
 
 func runCase(md *Model, c *Case, newDUT dut.New, opt *Options) *Result {
@@ -201,9 +209,15 @@ func runCase(md *Model, c *Case, newDUT dut.New, opt *Options) *Result {
 		res.Elapsed = time.Since(start)
 		return res
 	}
+	ok := true
 	for i, m := range moves {
-		if !r.step(i, m, i == len(moves)-1) {
+		if ok = r.step(i, m, i == len(moves)-1); !ok {
 			break
+		}
+	}
+	if ok {
+		if msg := r.checkRead(); msg != "" {
+			res.Verdict, res.Reason, res.FailStep = Disagree, msg, len(res.Steps)-1
 		}
 	}
 	if res.Verdict == Agree && res.FailStep < 0 {
@@ -295,10 +309,7 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 		}
 	case m.Event.IsSegment():
 		h := wire.Header{Seq: seg.Seq, Ack: seg.Ack, Flags: seg.Flags, Window: seg.Window, MSS: seg.MSS}
-		payload := make([]byte, seg.Len)
-		for k := range payload {
-			payload[k] = byte('a' + k)
-		}
+		payload := textAt(seg.Seq, seg.Len)
 		sent := Seg{H: h, Payload: payload}
 		st.Sent = &sent
 		if err := r.p.Send(h, payload); err != nil {
@@ -336,6 +347,10 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 	}
 	st.Row = r.md.step(&r.w.dut, m.Event, in, iss, write, &eff)
 	st.Want = append([]spec.Segment(nil), eff.Out...)
+	if in != nil && eff.Deliver > 0 {
+		r.delivered = append(r.delivered, textAt(in.Seq.Add(eff.Skip), eff.Deliver)...)
+	}
+	r.eof = r.eof || eff.EOF
 	switch m.Call {
 	case CallListen:
 		r.w.listener, r.w.opened = true, true
@@ -391,6 +406,9 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 		r.twAt = time.Now()
 	}
 
+	if msg := r.checkText(got); msg != "" {
+		return r.fail(i, Disagree, msg)
+	}
 	if msg := compare(st.Want, got); msg != "" || (st.StateSeen && st.GotState != st.WantState) {
 		if msg == "" {
 			msg = fmt.Sprintf("the DUT is in %v, the table says %v", st.GotState, st.WantState)
@@ -452,6 +470,85 @@ func (r *caseRun) stepRef(m Move, in *spec.Segment, seg spec.Segment, iss spec.S
 	return wantSignature(&pre, r.ref, in, st)
 }
 
+// textAt is the tester's text at sequence numbers seq..seq+n-1: a
+// function of the sequence number alone, so that text the DUT delivers
+// shows where in the stream it came from.
+func textAt(seq spec.Seq, n uint32) []byte {
+	b := make([]byte, n)
+	for k := range b {
+		b[k] = byte((uint32(seq) + uint32(k)) * 2654435761 >> 24)
+	}
+	return b
+}
+
+// userText returns the next n octets the user writes: a function of the
+// offset in the stream.
+func (r *caseRun) userText(n uint32) []byte {
+	b := make([]byte, n)
+	for k := range b {
+		b[k] = byte((r.written+uint32(k))*40503 + 17)
+	}
+	r.written += n
+	return b
+}
+
+// checkText checks the text of the DUT's segments against what the user
+// wrote: the octet at SEG.SEQ+k is the user's octet number
+// SEG.SEQ+k-ISS-1.
+func (r *caseRun) checkText(got []Seg) string {
+	iss, ok := r.w.dut.tcb.ISS()
+	if !ok {
+		return ""
+	}
+	for _, g := range got {
+		off := g.H.Seq.Sub(iss + 1)
+		if g.H.Flags.Has(spec.SYN) || len(g.Payload) == 0 || off >= 1<<30 {
+			continue
+		}
+		for k, c := range g.Payload {
+			if want := byte((off+uint32(k))*40503 + 17); c != want || off+uint32(k) >= r.written {
+				return fmt.Sprintf("the DUT sent text %v, which is not what the user wrote at stream offset %d", g, off+uint32(k))
+			}
+		}
+	}
+	return ""
+}
+
+// checkRead reads, at the end of a case whose connection is still
+// synchronized, the text the table delivered to the user, and the end of
+// the stream when the peer's FIN was accepted.
+func (r *caseRun) checkRead() string {
+	st := r.w.dut.tcb.State()
+	if len(r.delivered) == 0 && !r.eof || !st.Synchronized() || !r.w.conn || r.closed {
+		return ""
+	}
+	if err := r.accept(); err != nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
+	defer cancel()
+	var got []byte
+	buf := make([]byte, 256)
+	for len(got) < len(r.delivered) {
+		n, err := r.conn.Read(ctx, buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if string(got) != string(r.delivered) {
+		return fmt.Sprintf("the user read %d octets %x; the table delivers %d octets %x", len(got), got, len(r.delivered), r.delivered)
+	}
+	if r.eof {
+		ctx, cancel := context.WithTimeout(r.ctx, time.Second)
+		defer cancel()
+		if n, err := r.conn.Read(ctx, buf); !errors.Is(err, io.EOF) {
+			return fmt.Sprintf("after the text the user read %d more octets and %v; the table ends the stream (the peer's FIN)", n, err)
+		}
+	}
+	return ""
+}
+
 func isErrSignal(a spec.Action) bool {
 	return a == spec.ErrNotExist || a == spec.ErrExists || a == spec.ErrClosing
 }
@@ -476,11 +573,13 @@ func (r *caseRun) call(c Call) error {
 			}
 			switch c {
 			case CallWrite:
-				_, err = r.conn.Write(make([]byte, textLen))
+				_, err = r.conn.Write(r.userText(textLen))
 			case CallCloseWrite:
 				err = r.conn.CloseWrite()
 			case CallAbort:
-				err = r.conn.Abort()
+				err, r.closed = r.conn.Abort(), true
+			case CallClose:
+				err, r.closed = r.conn.Close(), true
 			}
 		}
 		ch <- res{err}

@@ -152,7 +152,7 @@ var Deviations = []dut.Deviation{
 		Want:  "FIN,ACK seq=SND.NXT ack=RCV.NXT → FIN-WAIT-1",
 		RFC:   "RFC 9293 §3.10.4 (CLOSE in SYN-RECEIVED: \"form a FIN segment and send it, and enter FIN-WAIT-1\")",
 		Table: "a FIN is sent and the connection enters FIN-WAIT-1",
-		Stack: "shutdown of the write side of a connection still in SYN-RECEIVED (after a simultaneous open) deletes it without a segment",
+		Stack: "shutdown of the write side, or close, of a connection still in SYN-RECEIVED (after a simultaneous open) deletes it without a segment",
 	},
 	{
 		ID:    "syn-received-rst-in-window",

@@ -1,6 +1,7 @@
 package impldut
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,11 +17,10 @@ import (
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
-// DUT is an impl.Stack on a MemNet of its own.
+// DUT is an impl.Stack on a link of the adapter's own.
 type DUT struct {
-	net    *impl.MemNet
+	link   *link
 	st     *impl.Stack
-	tlink  impl.Link
 	addr   netip.Addr
 	tester netip.Addr
 	timers dut.Timers
@@ -39,18 +39,8 @@ func New(cfg dut.Config) (dut.DUT, error) {
 	if !cfg.Addr.Is4() || !cfg.Tester.Is4() || cfg.Addr == cfg.Tester {
 		return nil, fmt.Errorf("impldut: addresses %v and %v must be two IPv4 addresses", cfg.Addr, cfg.Tester)
 	}
-	n, err := impl.NewMemNet(impl.RealClock{}, 0, impl.Faults{}, 1)
-	if err != nil {
-		return nil, fmt.Errorf("impldut: %w", err)
-	}
-	link, err := n.Link(cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("impldut: %w", err)
-	}
-	tlink, err := n.Link(cfg.Tester)
-	if err != nil {
-		return nil, fmt.Errorf("impldut: %w", err)
-	}
+	d := &DUT{addr: cfg.Addr, tester: cfg.Tester, out: make(chan []byte, 1024)}
+	d.link = &link{local: netip.AddrPortFrom(cfg.Addr, 0), d: d}
 	t := cfg.Timers
 	opt := impl.Options{MSL: t.TimeWait / 2, RTOMin: t.RTOMin, RTOMax: t.RTOMax, SynRetries: t.SynRetries, SynAckRetries: t.SynAckRetries, DataRetries: t.DataRetries}
 	if t.RTOMin > 0 {
@@ -61,11 +51,11 @@ func New(cfg dut.Config) (dut.DUT, error) {
 	if opt.RTOMax > 0 && opt.RTOMin > opt.RTOMax {
 		return nil, fmt.Errorf("impldut: minimum RTO %v exceeds maximum %v", opt.RTOMin, opt.RTOMax)
 	}
-	st, err := impl.NewStack(link, opt)
+	st, err := impl.NewStack(d.link, opt)
 	if err != nil {
 		return nil, fmt.Errorf("impldut: %w", err)
 	}
-	d := &DUT{net: n, st: st, tlink: tlink, addr: cfg.Addr, tester: cfg.Tester, out: make(chan []byte, 1024)}
+	d.st = st
 	d.timers = dut.Timers{TimeWait: 2 * opt.MSL, RTOMin: opt.RTOMin, RTOMax: opt.RTOMax, SynRetries: opt.SynRetries, SynAckRetries: opt.SynAckRetries, DataRetries: opt.DataRetries}
 	if d.timers.TimeWait == 0 {
 		d.timers.TimeWait = 4 * time.Minute
@@ -79,8 +69,54 @@ func New(cfg dut.Config) (dut.DUT, error) {
 	if d.timers.DataRetries == 0 {
 		d.timers.DataRetries = 15
 	}
-	tlink.Start(d.arrive)
 	return d, nil
+}
+
+// link carries the endpoint's segments: what it sends goes straight to the
+// tester's queue, and what the tester injects is handed to the endpoint in
+// the injecting goroutine, one segment at a time. (impl.MemNet would do,
+// but its timer-driven delivery adds a scheduling step per segment that a
+// loaded machine can stretch; this link has none.)
+type link struct {
+	local netip.AddrPort
+	d     *DUT
+
+	mu     sync.Mutex // held while recv runs
+	recv   func(from netip.AddrPort, seg []byte)
+	closed bool
+}
+
+func (l *link) LocalAddr() netip.AddrPort { return l.local }
+
+func (l *link) Peer(addr netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(addr.Addr(), 0)
+}
+
+func (l *link) Send(to netip.AddrPort, seg []byte) error {
+	l.d.arrive(l.local, seg)
+	return nil
+}
+
+func (l *link) Start(recv func(from netip.AddrPort, seg []byte)) {
+	l.mu.Lock()
+	l.recv = recv
+	l.mu.Unlock()
+}
+
+// deliver hands an injected segment to the endpoint.
+func (l *link) deliver(from netip.AddrPort, seg []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed && l.recv != nil {
+		l.recv(from, seg)
+	}
+}
+
+func (l *link) Close() error {
+	l.mu.Lock()
+	l.closed, l.recv = true, nil
+	l.mu.Unlock()
+	return nil
 }
 
 // arrive wraps a segment the endpoint sent to the tester in an IPv4 header.
@@ -109,7 +145,7 @@ func (d *DUT) Inject(pkt []byte) error {
 	if h.Protocol != wire.ProtoTCP || h.Dst != d.addr {
 		return fmt.Errorf("impldut: inject: protocol %d to %v, want TCP to %v", h.Protocol, h.Dst, d.addr)
 	}
-	d.net.Inject(netip.AddrPortFrom(h.Src, 0), netip.AddrPortFrom(d.addr, 0), seg)
+	d.link.deliver(netip.AddrPortFrom(h.Src, 0), bytes.Clone(seg))
 	return nil
 }
 
@@ -176,7 +212,6 @@ func (d *DUT) Close() error {
 	d.closed = true
 	d.mu.Unlock()
 	err := d.st.Close()
-	d.tlink.Close()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("impldut: %w", err)
 	}
