@@ -56,11 +56,13 @@ func Available() error {
 type DUT struct {
 	ns     *impl.ThreadNetns
 	tun    *os.File
+	tunFD  int // tun's descriptor
 	diag   int // a NETLINK_SOCK_DIAG socket of the namespace
 	addr   netip.Addr
 	tester netip.Addr
 	timers dut.Timers
 	in     chan []byte
+	readMu sync.Mutex // serializes reading the device, so d.in keeps the order sent
 	stop   chan struct{}
 	wg     sync.WaitGroup
 
@@ -93,6 +95,14 @@ func New(cfg dut.Config) (dut.DUT, error) {
 	err = ns.Do(func() error {
 		var err error
 		if d.tun, err = impl.CreateTUNDevice(impl.TUNConfig{Name: "dut0", Kernel: pfx, Local: cfg.Tester}); err != nil {
+			return err
+		}
+		// Not d.tun.Fd(), which would make the device blocking.
+		rc, err := d.tun.SyscallConn()
+		if err != nil {
+			return err
+		}
+		if err := rc.Control(func(fd uintptr) { d.tunFD = int(fd) }); err != nil {
 			return err
 		}
 		if d.diag, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG); err != nil {
@@ -173,14 +183,38 @@ func (d *DUT) release() {
 	d.ns.Close()
 }
 
-// reader queues every IPv4 TCP packet the kernel routes to the tester.
+// reader queues every IPv4 TCP packet the kernel routes to the tester, as
+// soon as the device is readable.
 func (d *DUT) reader() {
 	defer d.wg.Done()
+	rc, err := d.tun.SyscallConn()
+	if err != nil {
+		return
+	}
 	buf := make([]byte, 65536)
+	rc.Read(func(fd uintptr) bool {
+		return d.drain(int(fd), buf) // false: wait until readable again
+	})
+}
+
+// drain reads every packet the device holds now into d.in, in order, and
+// reports whether the device is gone. Inject drains too, right after its
+// write: the kernel processes a packet written to a TUN device, and queues
+// its immediate answers, before the write returns, so those answers are
+// queued for Receive when Inject returns, however late the reader
+// goroutine runs on a busy machine.
+func (d *DUT) drain(fd int, buf []byte) (gone bool) {
+	d.readMu.Lock()
+	defer d.readMu.Unlock()
 	for {
-		n, err := d.tun.Read(buf)
-		if err != nil {
-			return // closed
+		n, err := unix.Read(fd, buf)
+		switch {
+		case errors.Is(err, unix.EAGAIN):
+			return false
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil || n == 0:
+			return true
 		}
 		p := buf[:n]
 		if n < 20 || p[0]>>4 != 4 || p[9] != syscall.IPPROTO_TCP {
@@ -189,13 +223,14 @@ func (d *DUT) reader() {
 		select {
 		case d.in <- append([]byte(nil), p...):
 		case <-d.stop:
-			return
+			return true
 		}
 	}
 }
 
 // Inject implements dut.DUT: the packet is written to the TUN device, and
-// the kernel has processed it when the write returns.
+// the kernel has processed it, and queued its immediate answers for
+// Receive, when Inject returns.
 func (d *DUT) Inject(pkt []byte) error {
 	if len(pkt) < 20 || pkt[0]>>4 != 4 {
 		return fmt.Errorf("linuxdut: inject: not an IPv4 packet (%d octets)", len(pkt))
@@ -212,11 +247,21 @@ func (d *DUT) Inject(pkt []byte) error {
 	if _, err := d.tun.Write(pkt); err != nil {
 		return fmt.Errorf("linuxdut: inject: %v", err)
 	}
+	// The device is non-blocking: read it directly, not through the
+	// runtime's poller, whose read lock the reader goroutine holds while
+	// it waits.
+	d.drain(d.tunFD, make([]byte, 65536))
 	return nil
 }
 
-// Receive implements dut.DUT.
+// Receive implements dut.DUT. A packet already queued is returned even
+// when ctx is done.
 func (d *DUT) Receive(ctx context.Context) ([]byte, error) {
+	select {
+	case p := <-d.in:
+		return p, nil
+	default:
+	}
 	select {
 	case p := <-d.in:
 		return p, nil
