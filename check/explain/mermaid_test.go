@@ -233,7 +233,7 @@ func TestMermaidInDocs(t *testing.T) {
 	// Every page has at least one diagram per scene, the index the state diagram.
 	want := 1
 	for _, p := range mustPages(t) {
-		want += len(p.Scenes)
+		want += len(p.Scenes) + len(p.Runs)
 	}
 	if diagrams < want {
 		t.Errorf("found %d Mermaid diagrams in docs/, want at least %d (run go generate ./...)", diagrams, want)

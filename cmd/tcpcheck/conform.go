@@ -20,12 +20,13 @@ func init() {
 	register(&command{
 		name:    "conform",
 		summary: "hold TCP against the table: generated cases against a stack (--dut), the kernel scenarios (--peer kernel), a trace or a capture",
-		usage:   "--dut gvisor|impl [--row N] [--case NAME] [--json] [-v] | --peer kernel [--scenario NAME] [--list] [--full] | --trace FILE | --pcap FILE [--json] [--strict] [--verify-checksums] [--follow]",
+		usage:   "--dut gvisor|impl|linux [--full] [--row N] [--case NAME] [--json] [-v] | --peer kernel [--scenario NAME] [--list] [--full] | --trace FILE | --pcap FILE [--json] [--strict] [--verify-checksums] [--follow]",
 		setup: func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
 			peer := fs.String("peer", "", "the peer to conform with: kernel (the Linux TCP stack over a TUN link; needs root and /dev/net/tun)")
 			scenario := fs.String("scenario", "", "run only the scenario of this `name` (see --list)")
 			list := fs.Bool("list", false, "list the scenarios and exit")
-			full := fs.Bool("full", false, "print every packet in transcripts (long runs of data segments are summarised otherwise)")
+			full := fs.Bool("full", false, "print every packet in transcripts (long runs of data segments are summarised otherwise); "+
+				"with --dut linux, also run the cases that wait for Linux's fixed 60 s TIME-WAIT")
 			msl := fs.Duration("msl", 500*time.Millisecond, "our endpoint's MSL; TIME-WAIT lasts 2*MSL")
 			traceFile := fs.String("trace", "", "instead of the kernel suite, check a trace `file` written by 'tcpcheck listen/dial --trace' "+
 				"against the table (with --msl, also that TIME-WAIT lasted 2*MSL)")
@@ -51,11 +52,15 @@ func init() {
 					return conformPcap(*pcapFile, pf, stdout, stderr)
 				}
 				if dutFlags.dut != "" {
-					for _, other := range []string{"peer", "scenario", "list", "full", "msl", "trace", "strict", "verify-checksums", "follow"} {
+					for _, other := range []string{"peer", "scenario", "list", "msl", "trace", "strict", "verify-checksums", "follow"} {
 						if set[other] {
 							return usagef("--%s does not go with --dut, which runs the generated cases: give one of them", other)
 						}
 					}
+					if set["full"] && dutFlags.dut != "linux" {
+						return usagef("--full goes with --dut linux (the cases that wait for its 60 s TIME-WAIT) or the kernel suite")
+					}
+					dutFlags.full = *full
 					dutFlags.json = pf.json
 					return conformDUT(dutFlags, stdout, stderr)
 				}
@@ -65,11 +70,11 @@ func init() {
 					}
 				}
 				if set["json"] {
-					return usagef("--json goes with --pcap FILE or --dut gvisor|impl")
+					return usagef("--json goes with --pcap FILE or --dut gvisor|impl|linux")
 				}
 				for _, only := range []string{"row", "case", "v"} {
 					if set[only] {
-						return usagef("--%s goes with --dut gvisor|impl", only)
+						return usagef("--%s goes with --dut gvisor|impl|linux", only)
 					}
 				}
 				if err := inRange("msl", *msl, time.Millisecond, time.Hour, "TIME-WAIT lasts 2*MSL; e.g. 500ms"); err != nil {
@@ -100,7 +105,7 @@ func init() {
 					return nil
 				}
 				if *peer == "" {
-					return usagef("want --dut gvisor|impl (the generated cases), --peer kernel (the kernel suite), --trace FILE (check a trace of listen/dial) or --pcap FILE (check a capture)")
+					return usagef("want --dut gvisor|impl|linux (the generated cases), --peer kernel (the kernel suite), --trace FILE (check a trace of listen/dial) or --pcap FILE (check a capture)")
 				}
 				if err := oneOf("peer", *peer, "kernel"); err != nil {
 					return err

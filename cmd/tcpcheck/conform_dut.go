@@ -14,6 +14,7 @@ import (
 	"github.com/tcpcheck/tcpcheck/check/live/dut"
 	"github.com/tcpcheck/tcpcheck/check/live/dut/gvisordut"
 	"github.com/tcpcheck/tcpcheck/check/live/dut/impldut"
+	"github.com/tcpcheck/tcpcheck/check/live/dut/linuxdut"
 	"github.com/tcpcheck/tcpcheck/check/live/tester"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
@@ -25,13 +26,15 @@ type dutOptions struct {
 	caseName string
 	json     bool
 	verbose  bool
+	full     bool // --full: also the cases that wait for a timer the stack fixes long (Linux's TIME-WAIT)
 }
 
 // dutSetup declares the flags of conform's generated-case mode (--json is
 // conform's own, shared with --pcap).
 func dutSetup(fs *flag.FlagSet) *dutOptions {
 	o := &dutOptions{}
-	fs.StringVar(&o.dut, "dut", "", "run the cases generated from the table against a `stack`: gvisor (gVisor's netstack in process) or impl (our endpoint, the sanity row)")
+	fs.StringVar(&o.dut, "dut", "", "run the cases generated from the table against a `stack`: gvisor (gVisor's netstack in process), "+
+		"impl (our endpoint, the sanity row) or linux (the kernel's TCP over TUN in private network namespaces; needs root; with --full also the cases that wait for its 60 s TIME-WAIT)")
 	fs.IntVar(&o.row, "row", -1, "with --dut, run only the cases of the table row of this `index` (see 'tcpcheck table')")
 	fs.StringVar(&o.caseName, "case", "", "with --dut, run only the case of this `name`")
 	fs.BoolVar(&o.verbose, "v", false, "with --dut, print every case's segment table (otherwise only those that disagree)")
@@ -50,9 +53,12 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 	case "impl":
 		newDUT = impldut.New
 	case "linux":
-		return flagError("dut", `"linux"`, "want gvisor or impl", "the Linux DUT over TUN is not built yet; run the kernel scenarios with --peer kernel")
+		if err := linuxdut.Available(); err != nil {
+			return &exitError{code: exitUsage, msg: fmt.Sprintf("--dut linux: %v\nthe Linux DUT makes a network namespace and a TUN device per case", err)}
+		}
+		newDUT, devs = linuxdut.New, linuxdut.Deviations
 	default:
-		return oneOf("dut", o.dut, "gvisor", "impl")
+		return oneOf("dut", o.dut, "gvisor", "impl", "linux")
 	}
 	md, err := tester.NewModel(spec.Table())
 	if err != nil {
@@ -103,7 +109,17 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 				done, total, time.Since(start).Seconds(), r.Case.Row, rows[r.Case.Row].Name(), t[0], t[1], t[2], t[3])
 		}
 	}}
-	results := tester.RunCases(md, cases, newDUT, opt)
+	// Linux's TIME-WAIT is a fixed 60 s: the cases that wait for its end
+	// run only with --full, and are reported as such otherwise.
+	var results, skipped []*tester.Result
+	if o.dut == "linux" {
+		if o.full {
+			opt.Deadline = linuxdut.FullDeadline
+		} else {
+			cases, skipped = splitFull(cases)
+		}
+	}
+	results = append(tester.RunCases(md, cases, newDUT, opt), skipped...)
 	sum := tester.Summarize(suite, results, devs)
 	if !whole {
 		sum.NotShown = nil // only a run of the whole suite must show every deviation
@@ -117,6 +133,8 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 			Verdict   string  `json:"verdict"`
 			Reason    string  `json:"reason,omitempty"`
 			Deviation string  `json:"deviation,omitempty"`
+			Signature string  `json:"signature,omitempty"` // what the DUT did at the deciding step, in the table's terms (what a dut.Deviation's Got matches)
+			Expected  string  `json:"expected,omitempty"`  // what the table expected there, rendered alike (what a dut.Deviation's Want matches)
 			Seconds   float64 `json:"seconds"`
 		}
 		out := struct {
@@ -131,7 +149,7 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 		}{DUT: o.dut, Verdicts: map[string]int{}, Rows: sum.Rows, Exercised: sum.Exercised, Explained: sum.Explained, Shown: sum.Shown, NotShown: sum.NotShown}
 		for _, r := range results {
 			out.Cases = append(out.Cases, jsonCase{Name: r.Case.Name, Row: r.Case.Row, RowName: rows[r.Case.Row].Name(), Verdict: r.Verdict.String(),
-				Reason: r.Reason, Deviation: r.Deviation, Seconds: r.Elapsed.Seconds()})
+				Reason: r.Reason, Deviation: r.Deviation, Signature: r.Signature, Expected: r.Expected, Seconds: r.Elapsed.Seconds()})
 		}
 		for v := tester.Agree; v <= tester.Disagree; v++ {
 			out.Verdicts[strings.ToLower(v.String())] = sum.Verdicts[v]
@@ -148,14 +166,35 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 			}
 		}
 		fmt.Fprintf(stdout, "conform --dut %s: %s", o.dut, sum)
-		if o.dut == "gvisor" {
-			fmt.Fprintln(stdout, "deviations are described in docs/gvisor.md; the matrix is docs/conformance.md")
+		switch o.dut {
+		case "gvisor", "linux":
+			fmt.Fprintf(stdout, "deviations are described in docs/%s.md; the matrix is docs/conformance.md\n", o.dut)
+		}
+		if len(skipped) > 0 {
+			fmt.Fprintf(stdout, "%d cases wait for Linux's fixed 60 s TIME-WAIT and were not run: run them with --full\n", len(skipped))
 		}
 	}
 	if sum.Failed(whole) {
 		return &exitError{code: exitViolated, msg: fmt.Sprintf("%d cases disagree with the table, %d registered deviations did not show", sum.Verdicts[tester.Disagree], len(sum.NotShown))}
 	}
 	return nil
+}
+
+// splitFull separates the cases that wait for Linux's fixed TIME-WAIT and
+// gives each a not-drivable result that says to run it with --full.
+func splitFull(cases []*tester.Case) (run []*tester.Case, skipped []*tester.Result) {
+	for _, c := range cases {
+		var events []spec.Event
+		for _, m := range c.Moves {
+			events = append(events, m.Event)
+		}
+		if linuxdut.WaitsFixedTimer(events) {
+			skipped = append(skipped, &tester.Result{Case: c, Verdict: tester.NotDrivable, Reason: linuxdut.FullOnly, FailStep: -1})
+			continue
+		}
+		run = append(run, c)
+	}
+	return run, skipped
 }
 
 // isTerminal reports whether w is a terminal.

@@ -272,13 +272,14 @@ func init() {
 				if err != nil {
 					return err
 				}
-				e.logf("listening on %v (udp link: TCP segments in UDP datagrams); connect with 'tcpcheck dial %v'\n",
-					e.stack.Addr(), e.stack.Addr())
-				e.header()
+				// Listen before saying so: whoever reads the line may dial at once.
 				l, err := e.stack.Listen(e.stack.Addr().String())
 				if err != nil {
 					return errors.Join(err, e.close())
 				}
+				e.logf("listening on %v (udp link: TCP segments in UDP datagrams); connect with 'tcpcheck dial %v'\n",
+					e.stack.Addr(), e.stack.Addr())
+				e.header()
 				c, err := l.AcceptConn()
 				if err != nil {
 					return errors.Join(err, e.close())

@@ -160,6 +160,9 @@ func TestConformance(t *testing.T) {
 		}
 	}
 
+	// Linux (linuxdut, needs root): its column, its registry and its teeth.
+	lin := runLinux(t, s)
+
 	// The teeth: the listed mutations and the sweep, at once.
 	var muts []MutationResult
 	var sweep sweepResult
@@ -188,11 +191,23 @@ func TestConformance(t *testing.T) {
 	cols := []Column{
 		{Name: "gVisor", Page: "gvisor.md", Summary: gs},
 		{Name: "impl", Page: "", Summary: is},
-		{Name: "Linux", Note: "not run yet: the Linux DUT over TUN is its own issue"},
+		{Name: "Linux", Note: "not run here: needs root"},
+	}
+	if lin != nil {
+		cols[2] = Column{Name: "Linux", Page: "linux.md", Summary: lin.sum}
 	}
 	docs := map[string]string{
 		"conformance.md": ConformanceDoc(s, cols, muts, sweep.runs, sweep.caught, sweep.missed),
 		"gvisor.md":      RegistryDoc("gVisor's netstack and the table", gvisorIntro, gvisordut.Deviations, rows, gv),
+	}
+	if lin == nil {
+		delete(docs, "conformance.md") // its Linux column needs the run
+	} else {
+		text, err := linuxDoc(filepath.Join(docsDir, "linux.md"), lin, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs["linux.md"] = text
 	}
 	for name, text := range docs {
 		path := filepath.Join(docsDir, name)
