@@ -466,6 +466,9 @@ func idleOurs() (*Record, error) {
 	if _, err := m.readAtLeast(s, 6, nil); err != nil {
 		return nil, err
 	}
+	// The server's ACK of the line is delayed (RFC 1122 §4.2.3.2, 40 ms):
+	// let it go before the idle hours start.
+	m.clock.Advance(time.Second)
 	before := m.nsegs()
 	r.note("3 hours without a segment")
 	r.Notes[len(r.Notes)-1].At = before
