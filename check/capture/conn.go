@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -11,14 +12,52 @@ import (
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
-// connKey names a 4-tuple, smaller endpoint first.
-type connKey struct{ a, b netip.AddrPort }
+// connKey names a 4-tuple, the smaller endpoint (a) first. Its fields
+// are plain words without padding, which a map hashes in one call.
+type connKey struct {
+	aHi, aLo, bHi, bLo uint64 // the addresses, as 16 octets (IPv4 mapped)
+	aPort, bPort       uint16
+	fam                uint32 // bit 0: a is IPv4; bit 1: b is IPv4
+}
+
+// endpointWords is an endpoint as the words of a connKey.
+type endpointWords struct {
+	hi, lo uint64
+	port   uint16
+	v4     bool
+}
+
+func wordsOf(ap netip.AddrPort) endpointWords {
+	a := ap.Addr()
+	b := a.As16()
+	return endpointWords{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), ap.Port(), a.Is4()}
+}
+
+func (e endpointWords) less(f endpointWords) bool {
+	switch {
+	case e.hi != f.hi:
+		return e.hi < f.hi
+	case e.lo != f.lo:
+		return e.lo < f.lo
+	case e.port != f.port:
+		return e.port < f.port
+	}
+	return !e.v4 && f.v4
+}
 
 func keyOf(s, d netip.AddrPort) connKey {
-	if s.Compare(d) < 0 {
-		return connKey{s, d}
+	a, b := wordsOf(s), wordsOf(d)
+	if b.less(a) {
+		a, b = b, a
 	}
-	return connKey{d, s}
+	k := connKey{aHi: a.hi, aLo: a.lo, bHi: b.hi, bLo: b.lo, aPort: a.port, bPort: b.port}
+	if a.v4 {
+		k.fam |= 1
+	}
+	if b.v4 {
+		k.fam |= 2
+	}
+	return k
 }
 
 // ringSize is how many segments before the finding a report shows.
@@ -43,7 +82,8 @@ type conn struct {
 	reported    bool
 	compacted   bool
 	segs        int
-	ring        [ringSize]rec
+	ring        [ringSize]rec // the latest segments, from ring[ringAt] on
+	ringAt      int
 	nRing       int
 	after       int
 	badSums     int
@@ -54,11 +94,14 @@ type conn struct {
 	outs        []spec.Segment // scratch for search
 	nbuf        []shadow       // the next candidates, reused
 	order       []int
+	failed      []int // scratch for explain
 	o1, o2, tmp shadow    // scratch for search
-	recent      [2][4]rec // the latest segments each host sent
+	recent      [2][4]rec // the latest segments each host sent (recentRec), a power of two
+	recentAt    [2]uint8  // the index of the latest in recent
 	nRecent     [2]uint8
 	eff         spec.Effect
 	devs        map[string]*Deviation
+	lastDev     *Deviation // the one seen last, in devs
 }
 
 // Finding is the first segment of a connection that no delivery explains.
@@ -131,11 +174,11 @@ func (c *conn) add(s *Segment) {
 	c.push(r)
 	c.note(d, &r)
 	c.sent[d] = append(c.sent[d], r)
-	if c.nRecent[d] < 4 {
+	if c.nRecent[d] < uint8(len(c.recent[d])) {
 		c.nRecent[d]++
 	}
-	copy(c.recent[d][1:], c.recent[d][:3])
-	c.recent[d][0] = r
+	c.recentAt[d] = (c.recentAt[d] + 1) & uint8(len(c.recent[d])-1)
+	c.recent[d][c.recentAt[d]] = r
 	if !c.init[d] {
 		c.start(d, &r)
 	}
@@ -145,13 +188,31 @@ func (c *conn) add(s *Segment) {
 	c.trim(d)
 }
 
+// push adds r to the ring of the latest segments (the oldest goes when it
+// is full).
 func (c *conn) push(r rec) {
-	if c.nRing == ringSize {
-		copy(c.ring[:], c.ring[1:])
-		c.nRing--
+	if c.nRing < ringSize {
+		c.ring[(c.ringAt+c.nRing)%ringSize] = r
+		c.nRing++
+		return
 	}
-	c.ring[c.nRing] = r
-	c.nRing++
+	c.ring[c.ringAt] = r
+	c.ringAt = (c.ringAt + 1) % ringSize
+}
+
+// ringRecs returns the segments of the ring, oldest first.
+func (c *conn) ringRecs() []rec {
+	out := make([]rec, c.nRing)
+	for i := range out {
+		out[i] = c.ring[(c.ringAt+i)%ringSize]
+	}
+	return out
+}
+
+// recentRec returns the i-th latest segment host d sent (0: the latest),
+// for i < nRecent[d].
+func (c *conn) recentRec(d uint8, i int) *rec {
+	return &c.recent[d][(int(c.recentAt[d])-i)&(len(c.recent[d])-1)]
 }
 
 // note records what a host's segment says of its parameters.
@@ -266,9 +327,9 @@ func (c *conn) pendingFor(sh *shadow, d uint8) []rec {
 // of some of the peer's captured segments, sends r. It keeps the
 // candidates that do, or records the finding.
 func (c *conn) explain(d uint8, r *rec) bool {
-	info := &c.info[d]
 	next := c.nbuf[:0]
-	var reasons []string
+	var reasons []string // beyond those of the candidates
+	p := c.deliveryParams(d, &r.seg)
 	dev := ""
 	s := &r.seg
 	// The candidate that has taken the most of the peer's segments also
@@ -291,24 +352,14 @@ again:
 		}
 	}
 	c.order = order
+	failed := c.failed[:0]
 	for _, ci := range order {
 		base := &c.cands[d][ci] // not changed while explaining: next is built apart
 		first, last := &c.o1, &c.o2
-		fdev, found := c.search(d, base, r, !eagerDone, first, last)
+		fdev, found := c.search(d, base, r, p, !eagerDone, first, last)
 		if !found {
-			// Render why: from the state as it was, and after every
-			// pending delivery.
-			pend := c.pendingFor(base, d)
-			info.quiet = false
-			w0, wn := c.attempt(d, base, r, 0), c.attempt(d, base, r, len(pend))
-			st := base.tcb.State()
-			why := fmt.Sprintf("from %s (SND.UNA %d, SND.NXT %d, RCV.NXT %d): %s", st, uint32(base.tcb.SndUna()), uint32(base.tcb.SndNxt()), uint32(base.tcb.RcvNxt()), w0)
-			if len(pend) > 0 && wn != w0 {
-				why += fmt.Sprintf("; after the delivery of frames %d-%d: %s", pend[0].frame, pend[len(pend)-1].frame, wn)
-			}
-			if !slices.Contains(reasons, why) {
-				reasons = append(reasons, why)
-			}
+			// Why is rendered only if no candidate explains r.
+			failed = append(failed, ci)
 			continue
 		}
 		eagerDone = true
@@ -318,7 +369,7 @@ again:
 		next = appendCand(next, first)
 		next = appendCand(next, last)
 	}
-	if len(next) == 0 && c.nRecent[d] > 1 && sameSegment(&c.recent[d][1], r) {
+	if len(next) == 0 && c.nRecent[d] > 1 && sameSegment(c.recentRec(d, 1), r) {
 		// The very segment the host sent last, captured again (a capture
 		// on several interfaces, -i any across a bridge): nothing new.
 		c.twice++
@@ -341,6 +392,7 @@ again:
 			goto again
 		}
 	}
+	c.failed = failed
 	if len(next) > 0 && dev != "" {
 		c.deviation(dev, r.frame)
 	}
@@ -349,7 +401,7 @@ again:
 			reasons = append(reasons, fmt.Sprintf("its ACK %d is beyond everything the capture shows the peer sending (up to %d): if the capture dropped packets (tcpdump: \"dropped by kernel\"), the gap is in the capture, not in the host",
 				uint32(s.Ack), uint32(peer.maxEnd)))
 		}
-		c.fail = &Finding{Frame: r.frame, Host: hostName(d), Segment: segString(s), Reasons: reasons, Rows: c.rowsFor(d, r)}
+		c.fail = &Finding{Frame: r.frame, Host: hostName(d), Segment: segString(s), Reasons: append(c.reasons(d, r, p, failed), reasons...), Rows: c.rowsFor(d, r)}
 		return false
 	}
 	if len(next) > 2 {
@@ -358,6 +410,28 @@ again:
 	c.nbuf = c.cands[d][:0]
 	c.cands[d] = next
 	return true
+}
+
+// reasons renders why each of host d's candidates cands[d][i], i in
+// failed, does not explain r: from the state as it was, and after every
+// pending delivery.
+func (c *conn) reasons(d uint8, r *rec, p spec.Params, failed []int) []string {
+	var reasons []string
+	c.info[d].quiet = false
+	for _, ci := range failed {
+		base := &c.cands[d][ci]
+		pend := c.pendingFor(base, d)
+		w0, wn := c.attempt(d, base, r, p, 0), c.attempt(d, base, r, p, len(pend))
+		st := base.tcb.State()
+		why := fmt.Sprintf("from %s (SND.UNA %d, SND.NXT %d, RCV.NXT %d): %s", st, uint32(base.tcb.SndUna()), uint32(base.tcb.SndNxt()), uint32(base.tcb.RcvNxt()), w0)
+		if len(pend) > 0 && wn != w0 {
+			why += fmt.Sprintf("; after the delivery of frames %d-%d: %s", pend[0].frame, pend[len(pend)-1].frame, wn)
+		}
+		if !slices.Contains(reasons, why) {
+			reasons = append(reasons, why)
+		}
+	}
+	return reasons
 }
 
 // silent returns the states host d's candidates reach by events that
@@ -403,7 +477,7 @@ func (c *conn) duplicates(d uint8, sh *shadow) []shadow {
 	var eff spec.Effect
 	peer := 1 - d
 	for i := 0; i < int(c.nRecent[peer]); i++ {
-		r := &c.recent[peer][i]
+		r := c.recentRec(peer, i)
 		x := *sh
 		eff.Reset()
 		x.deliver(&r.seg, c.info[d].params(), &eff)
@@ -430,11 +504,10 @@ func (c *conn) deliveryParams(d uint8, s *spec.Segment) spec.Params {
 // search looks for the explanations of r by a candidate of host d: the one
 // that takes the fewest of the peer's pending segments, and the one that
 // takes the most (nil, nil when there is none).
-func (c *conn) search(d uint8, base *shadow, r *rec, eager bool, first, last *shadow) (dev string, ok bool) {
+func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, first, last *shadow) (dev string, ok bool) {
 	info := &c.info[d]
 	info.quiet = true
 	pend := c.pendingFor(base, d)
-	p := c.deliveryParams(d, &r.seg)
 	startAbs := max(base.next, c.base[1-d])
 	cur := *base
 	outs := c.outs[:0]
@@ -473,9 +546,8 @@ func (c *conn) search(d uint8, base *shadow, r *rec, eager bool, first, last *sh
 }
 
 // attempt renders why r is not explained after n of the pending segments.
-func (c *conn) attempt(d uint8, base *shadow, r *rec, n int) string {
+func (c *conn) attempt(d uint8, base *shadow, r *rec, p spec.Params, n int) string {
 	pend := c.pendingFor(base, d)
-	p := c.deliveryParams(d, &r.seg)
 	cur := *base
 	var outs []spec.Segment
 	var eff spec.Effect
@@ -540,6 +612,10 @@ func appendCand(cs []shadow, sh *shadow) []shadow {
 }
 
 func (c *conn) deviation(name string, frame int) {
+	if c.lastDev != nil && c.lastDev.Name == name {
+		c.lastDev.Count++
+		return
+	}
 	if c.devs == nil {
 		c.devs = map[string]*Deviation{}
 	}
@@ -549,6 +625,7 @@ func (c *conn) deviation(name string, frame int) {
 		c.devs[name] = dv
 	}
 	dv.Count++
+	c.lastDev = dv
 }
 
 // maxPending is how many of the peer's segments a candidate may leave

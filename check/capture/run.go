@@ -316,7 +316,7 @@ func (c *conn) report(opt *Options) *ConnReport {
 	}
 	rep.Conforms = c.fail == nil && !(opt.Strict && len(rep.Deviations) > 0)
 	if c.fail != nil {
-		for _, r := range c.ring[:c.nRing] {
+		for _, r := range c.ringRecs() {
 			row := SegmentRow{Frame: r.frame, Time: time.Unix(0, r.nanos).UTC().Format("15:04:05.000000"), From: hostName(r.dir),
 				Segment: segString(&r.seg), Window: r.seg.Window}
 			if r.frame == c.fail.Frame {
