@@ -101,6 +101,7 @@ type conn struct {
 	nRecent     [2]uint8
 	eff         spec.Effect
 	devs        map[string]*Deviation
+	spare       *spares // the worker's, for the buffers above
 	lastDev     *Deviation // the one seen last, in devs
 }
 
@@ -121,9 +122,67 @@ type Deviation struct {
 	FirstFrame int    `json:"first_frame"`
 }
 
-func newConn(id int, first *Segment) *conn {
-	c := &conn{id: id, hosts: [2]netip.AddrPort{first.Src, first.Dst}, first: first.Frame}
+func newConn(id int, first *Segment, sp *spares) *conn {
+	c := &conn{id: id, hosts: [2]netip.AddrPort{first.Src, first.Dst}, first: first.Frame, spare: sp}
+	c.sent[0], c.sent[1] = sp.getSent(), sp.getSent()
 	return c
+}
+
+// spares keeps the buffers of the connections a worker no longer checks
+// for its next connections: growing fresh buffers segment by segment
+// costs more than checking the segments that fill them. A nil *spares
+// keeps nothing.
+type spares struct {
+	sent  [][]rec
+	cands [][]shadow
+}
+
+const (
+	maxSpares    = 64   // buffers of each kind kept
+	maxSpareRecs = 1024 // larger sent buffers are left to the collector
+	candsCap     = 2 * maxCands
+)
+
+func (sp *spares) getSent() []rec {
+	if sp == nil || len(sp.sent) == 0 {
+		return nil
+	}
+	b := sp.sent[len(sp.sent)-1]
+	sp.sent = sp.sent[:len(sp.sent)-1]
+	return b
+}
+
+func (sp *spares) putSent(b []rec) {
+	if sp != nil && cap(b) > 0 && cap(b) <= maxSpareRecs && len(sp.sent) < maxSpares {
+		sp.sent = append(sp.sent, b[:0])
+	}
+}
+
+func (sp *spares) getCands() []shadow {
+	if sp == nil || len(sp.cands) == 0 {
+		return make([]shadow, 0, candsCap)
+	}
+	b := sp.cands[len(sp.cands)-1]
+	sp.cands = sp.cands[:len(sp.cands)-1]
+	return b
+}
+
+func (sp *spares) putCands(b []shadow) {
+	if sp != nil && cap(b) == candsCap && len(sp.cands) < maxSpares {
+		clear(b[:cap(b)]) // let the held text go
+		sp.cands = append(sp.cands, b[:0])
+	}
+}
+
+// release gives c's buffers to its worker's spares once c is forgotten.
+func (c *conn) release() {
+	for x := 0; x < 2; x++ {
+		c.spare.putSent(c.sent[x])
+		c.spare.putCands(c.cands[x])
+		c.sent[x], c.cands[x] = nil, nil
+	}
+	c.spare.putCands(c.nbuf)
+	c.nbuf = nil
 }
 
 func (c *conn) dirOf(s *Segment) uint8 {
@@ -260,14 +319,14 @@ func (c *conn) note(d uint8, r *rec) {
 func (c *conn) start(d uint8, r *rec) {
 	c.init[d] = true
 	if c.segs == 1 && r.seg.Flags&(spec.SYN|spec.ACK) == spec.SYN {
-		c.cands[d] = []shadow{{tcb: spec.NewTCB()}}
+		c.cands[d] = append(c.spare.getCands(), shadow{tcb: spec.NewTCB()})
 		c.cands[d][0].hist.add(spec.Closed)
 		c.init[1-d] = true
 		l := shadow{tcb: spec.NewListenTCB()}
 		l.hist.add(spec.Listen)
 		cl := shadow{tcb: spec.NewTCB()}
 		cl.hist.add(spec.Closed)
-		c.cands[1-d] = []shadow{l, cl}
+		c.cands[1-d] = append(c.spare.getCands(), l, cl)
 		return
 	}
 	if r.seg.Flags.Has(spec.SYN) && r.seg.Flags.Has(spec.ACK) && c.segs == 1 {
@@ -280,13 +339,13 @@ func (c *conn) start(d uint8, r *rec) {
 		srv.step(spec.SegSYN, &syn, p, &eff)
 		srv.hist = history{}
 		srv.hist.add(spec.SynReceived)
-		c.cands[d] = []shadow{srv}
+		c.cands[d] = append(c.spare.getCands(), srv)
 		cli := shadow{tcb: spec.NewTCB()}
 		eff.Reset()
 		cli.step(spec.ActiveOpen, nil, spec.Params{ISS: r.seg.Ack - 1, MSS: 65535, WScale: r.seg.HasWScale, Shift: 7}, &eff)
 		cli.hist = history{}
 		cli.hist.add(spec.SynSent)
-		c.cands[1-d] = []shadow{cli}
+		c.cands[1-d] = append(c.spare.getCands(), cli)
 		c.init[1-d] = true
 		c.mid = true
 		return
@@ -309,7 +368,7 @@ func (c *conn) start(d uint8, r *rec) {
 	eff.Reset()
 	sh.tcb.Step(machine, spec.SegSYNACK, &synack, p, &eff)
 	sh.hist.add(sh.tcb.State())
-	c.cands[d] = []shadow{sh}
+	c.cands[d] = append(c.spare.getCands(), sh)
 	c.info[d].wscale, c.info[d].shift = true, 14
 }
 

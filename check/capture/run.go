@@ -97,6 +97,7 @@ type worker struct {
 	now   int64
 	sweep int
 	swept int64 // capture time of the last sweep
+	spare spares
 }
 
 // Check reads every segment of r, checks each connection, and returns the
@@ -228,7 +229,8 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 			if !prev.reported {
 				deliver(prev.report(w.opt))
 			}
-			c = newConn(0, s)
+			prev.release()
+			c = newConn(0, s, &w.spare)
 			for x := uint8(0); x < 2; x++ {
 				pi := &prev.info[x]
 				nd := x
@@ -243,7 +245,7 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 		}
 	}
 	if c == nil {
-		c = newConn(0, s)
+		c = newConn(0, s, &w.spare)
 		w.conns[k] = c
 	}
 	c.add(s)
@@ -281,6 +283,7 @@ func (w *worker) expire(deliver func(*ConnReport)) {
 			if !c.reported {
 				deliver(c.report(w.opt))
 			}
+			c.release()
 			delete(w.conns, k)
 		}
 	}
@@ -292,6 +295,7 @@ func (w *worker) flush(deliver func(*ConnReport)) {
 		if !c.reported {
 			deliver(c.report(w.opt))
 		}
+		c.release()
 		delete(w.conns, k)
 	}
 }
@@ -413,9 +417,15 @@ func Connections(r *Reader) ([]TraceConn, error) {
 // candidates and the pending segments stay: a lost last ACK brings a
 // retransmitted FIN that only the lazier candidate explains.
 func (c *conn) compact() {
-	c.outs, c.nbuf, c.order = nil, nil, nil
+	c.spare.putCands(c.nbuf)
+	c.outs, c.nbuf, c.order, c.failed = nil, nil, nil, nil
 	for x := 0; x < 2; x++ {
-		c.sent[x] = append(c.sent[x][:0:0], c.sent[x]...)
+		old := c.sent[x]
+		c.sent[x] = append(old[:0:0], old...)
+		c.spare.putSent(old)
+		oc := c.cands[x]
+		c.cands[x] = append(oc[:0:0], oc...)
+		c.spare.putCands(oc)
 	}
 	c.compacted = true
 }
