@@ -94,14 +94,14 @@ type conn struct {
 	outs        []spec.Segment // scratch for search
 	nbuf        []shadow       // the next candidates, reused
 	order       []int
-	failed      []int // scratch for explain
+	failed      []int     // scratch for explain
 	o1, o2, tmp shadow    // scratch for search
 	recent      [2][4]rec // the latest segments each host sent (recentRec), a power of two
 	recentAt    [2]uint8  // the index of the latest in recent
 	nRecent     [2]uint8
 	eff         spec.Effect
 	devs        map[string]*Deviation
-	spare       *spares // the worker's, for the buffers above
+	spare       *spares    // the worker's, for the buffers above
 	lastDev     *Deviation // the one seen last, in devs
 }
 
