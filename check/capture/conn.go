@@ -90,19 +90,14 @@ type conn struct {
 	old         int
 	twice       int // segments captured twice
 
-	fail        *Finding
-	outs        []spec.Segment // scratch for search
-	nbuf        []shadow       // the next candidates, reused
-	order       []int
-	failed      []int     // scratch for explain
-	o1, o2, tmp shadow    // scratch for search
-	recent      [2][4]rec // the latest segments each host sent (recentRec), a power of two
-	recentAt    [2]uint8  // the index of the latest in recent
-	nRecent     [2]uint8
-	eff         spec.Effect
-	devs        map[string]*Deviation
-	spare       *spares    // the worker's, for the buffers above
-	lastDev     *Deviation // the one seen last, in devs
+	fail     *Finding
+	nbuf     []shadow  // the next candidates, reused
+	recent   [2][4]rec // the latest segments each host sent (recentRec), a power of two
+	recentAt [2]uint8  // the index of the latest in recent
+	nRecent  [2]uint8
+	devs     map[string]*Deviation
+	spare    *spares    // the worker's, for the buffers above
+	lastDev  *Deviation // the one seen last, in devs
 }
 
 // Finding is the first segment of a connection that no delivery explains.
@@ -123,6 +118,9 @@ type Deviation struct {
 }
 
 func newConn(id int, first *Segment, sp *spares) *conn {
+	if sp == nil {
+		sp = &spares{}
+	}
 	c := &conn{id: id, hosts: [2]netip.AddrPort{first.Src, first.Dst}, first: first.Frame, spare: sp}
 	c.sent[0], c.sent[1] = sp.getSent(), sp.getSent()
 	return c
@@ -130,11 +128,19 @@ func newConn(id int, first *Segment, sp *spares) *conn {
 
 // spares keeps the buffers of the connections a worker no longer checks
 // for its next connections: growing fresh buffers segment by segment
-// costs more than checking the segments that fill them. A nil *spares
-// keeps nothing.
+// costs more than checking the segments that fill them. It also holds the
+// scratch space of explain, which the worker's connections use one at a
+// time: one copy stays in the cache, where one per connection would not.
+// A nil *spares keeps no buffers.
 type spares struct {
 	sent  [][]rec
 	cands [][]shadow
+
+	outs        []spec.Segment // what the deliveries of a search make the table send
+	order       []int          // the candidates in the order explain tries them
+	failed      []int          // the candidates that do not explain the segment
+	o1, o2, tmp shadow         // a search's explanations
+	eff         spec.Effect
 }
 
 const (
@@ -399,7 +405,7 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	expanded := false
 again:
 	eagerDone := false
-	order := c.order[:0]
+	order := c.spare.order[:0]
 	for ci := range c.cands[d] {
 		order = append(order, ci)
 	}
@@ -410,11 +416,11 @@ again:
 			order[j], order[j-1] = order[j-1], order[j]
 		}
 	}
-	c.order = order
-	failed := c.failed[:0]
+	c.spare.order = order
+	failed := c.spare.failed[:0]
 	for _, ci := range order {
 		base := &c.cands[d][ci] // not changed while explaining: next is built apart
-		first, last := &c.o1, &c.o2
+		first, last := &c.spare.o1, &c.spare.o2
 		fdev, found := c.search(d, base, r, p, !eagerDone, first, last)
 		if !found {
 			// Why is rendered only if no candidate explains r.
@@ -451,7 +457,7 @@ again:
 			goto again
 		}
 	}
-	c.failed = failed
+	c.spare.failed = failed
 	if len(next) > 0 && dev != "" {
 		c.deviation(dev, r.frame)
 	}
@@ -564,12 +570,12 @@ func (c *conn) deliveryParams(d uint8, s *spec.Segment) spec.Params {
 // that takes the fewest of the peer's pending segments, and the one that
 // takes the most (nil, nil when there is none).
 func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, first, last *shadow) (dev string, ok bool) {
-	info := &c.info[d]
+	info, sp := &c.info[d], c.spare
 	info.quiet = true
 	pend := c.pendingFor(base, d)
 	startAbs := max(base.next, c.base[1-d])
 	cur := *base
-	outs := c.outs[:0]
+	outs := sp.outs[:0]
 	for k := 0; ; k++ {
 		*first = cur
 		o := emit(first, outs, &r.seg, info, r.frame, r.old)
@@ -578,29 +584,29 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			break
 		}
 		if k == len(pend) {
-			c.outs = outs
+			sp.outs = outs
 			return "", false
 		}
-		c.eff.Reset()
-		cur.deliver(&pend[k].seg, p, &c.eff)
+		sp.eff.Reset()
+		cur.deliver(&pend[k].seg, p, &sp.eff)
 		cur.next = startAbs + k + 1
-		outs = append(outs, c.eff.Out...)
+		outs = append(outs, sp.eff.Out...)
 	}
 	// The eager end: every pending segment delivered.
 	*last = *first
 	if eager && cur.next < startAbs+len(pend) {
 		for k := cur.next - startAbs; k < len(pend); k++ {
-			c.eff.Reset()
-			cur.deliver(&pend[k].seg, p, &c.eff)
+			sp.eff.Reset()
+			cur.deliver(&pend[k].seg, p, &sp.eff)
 			cur.next = startAbs + k + 1
-			outs = append(outs, c.eff.Out...)
+			outs = append(outs, sp.eff.Out...)
 		}
-		c.tmp = cur
-		if o := emit(&c.tmp, outs, &r.seg, info, r.frame, r.old); o.why == "" {
-			*last = c.tmp
+		sp.tmp = cur
+		if o := emit(&sp.tmp, outs, &r.seg, info, r.frame, r.old); o.why == "" {
+			*last = sp.tmp
 		}
 	}
-	c.outs = outs
+	sp.outs = outs
 	return dev, true
 }
 

@@ -418,7 +418,7 @@ func Connections(r *Reader) ([]TraceConn, error) {
 // retransmitted FIN that only the lazier candidate explains.
 func (c *conn) compact() {
 	c.spare.putCands(c.nbuf)
-	c.outs, c.nbuf, c.order, c.failed = nil, nil, nil, nil
+	c.nbuf = nil
 	for x := 0; x < 2; x++ {
 		old := c.sent[x]
 		c.sent[x] = append(old[:0:0], old...)
