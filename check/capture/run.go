@@ -98,6 +98,9 @@ type worker struct {
 	sweep int
 	swept int64 // capture time of the last sweep
 	spare spares
+	// last is the connection of the last segment, in conns under lastKey.
+	last    *conn
+	lastKey connKey
 }
 
 // Check reads every segment of r, checks each connection, and returns the
@@ -219,8 +222,16 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 
 func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 	w.now = s.Time.UnixNano()
-	k := keyOf(s.Src, s.Dst)
-	c := w.conns[k]
+	// Segments of one connection often come in runs: the connection of
+	// the last segment is at hand without a key and a lookup.
+	var k connKey
+	c := w.last
+	if c != nil && (s.Src == c.hosts[0] && s.Dst == c.hosts[1] || s.Src == c.hosts[1] && s.Dst == c.hosts[0]) {
+		k = w.lastKey
+	} else {
+		k = keyOf(s.Src, s.Dst)
+		c = w.conns[k]
+	}
 	if c != nil && s.Flags&(spec.SYN|spec.ACK|spec.RST) == spec.SYN {
 		d := c.dirOf(s)
 		if c.ended() && !(c.info[d].sawSYN && c.info[d].synSeq == s.Seq) {
@@ -248,6 +259,7 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 		c = newConn(0, s, &w.spare)
 		w.conns[k] = c
 	}
+	w.last, w.lastKey = c, k
 	c.add(s)
 	if w.opt.VerifyChecksums && s.Sum == SumBad && c.fail == nil {
 		c.fail = &Finding{Frame: s.Frame, Host: hostName(c.dirOf(s)), Segment: segString(&spec.Segment{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Len: s.Len}),
@@ -277,6 +289,7 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 
 // expire reports and forgets the connections silent for opt.Idle.
 func (w *worker) expire(deliver func(*ConnReport)) {
+	w.last = nil
 	limit := w.now - int64(w.opt.Idle)
 	for k, c := range w.conns {
 		if c.lastNanos < limit || (c.fail != nil && c.after >= afterFinding) {
@@ -291,6 +304,7 @@ func (w *worker) expire(deliver func(*ConnReport)) {
 
 // flush reports every connection left.
 func (w *worker) flush(deliver func(*ConnReport)) {
+	w.last = nil
 	for k, c := range w.conns {
 		if !c.reported {
 			deliver(c.report(w.opt))
