@@ -168,7 +168,7 @@ func (sh *shadow) step(e spec.Event, in *spec.Segment, p spec.Params, eff *spec.
 	x := t.Ctx(in, p.RcvWnd)
 	var g spec.GuardSet
 	for m := guardsOf[st][e]; m != 0; m &= m - 1 {
-		gd := spec.Guard(bits.TrailingZeros8(uint8(m)))
+		gd := spec.Guard(bits.TrailingZeros64(uint64(m)))
 		if gd.Eval(&x) {
 			g = g.With(gd, true)
 		}
