@@ -2,7 +2,6 @@ package capture
 
 import (
 	"fmt"
-	"math/bits"
 
 	"github.com/tcpcheck/tcpcheck/spec"
 )
@@ -143,47 +142,10 @@ func (sh *shadow) deliver(seg *spec.Segment, p spec.Params, eff *spec.Effect) {
 	}
 }
 
-// guardsOf[s][e] are the guards that the rows of machine for state s and
-// event e mention: the only guards whose outcome can choose the row.
-var guardsOf = func() (g [spec.NumStates][spec.NumEvents]spec.GuardSet) {
-	for s := range spec.NumStates {
-		for e := range spec.NumEvents {
-			g[s][e] = machine.Guards(spec.State(s), spec.Event(e))
-		}
-	}
-	return g
-}()
-
-// step is TCB.Step that keeps the state line. It evaluates only the guards
-// the rows of the state and event mention (Step evaluates them all): the
-// row chosen is the same, since a row's condition reads only its own
-// guards (TestStepAsSpec holds the two to the same result).
+// step is TCB.Step that keeps the state line.
 func (sh *shadow) step(e spec.Event, in *spec.Segment, p spec.Params, eff *spec.Effect) int {
-	t := &sh.tcb
-	st := t.State()
-	if int(st) >= spec.NumStates || int(e) >= spec.NumEvents {
-		sh.hist.add(st)
-		return -1
-	}
-	x := t.Ctx(in, p.RcvWnd)
-	var g spec.GuardSet
-	for m := guardsOf[st][e]; m != 0; m &= m - 1 {
-		gd := spec.Guard(bits.TrailingZeros64(uint64(m)))
-		if gd.Eval(&x) {
-			g = g.With(gd, true)
-		}
-	}
-	row := machine.Step(st, e, g)
-	if row < 0 {
-		sh.hist.add(st)
-		return -1
-	}
-	r := &machine.Rows()[row]
-	for _, a := range r.Do {
-		t.Apply(a, in, p, eff)
-	}
-	t.Enter(r.To)
-	sh.hist.add(t.State())
+	row := sh.tcb.Step(machine, e, in, p, eff)
+	sh.hist.add(sh.tcb.State())
 	return row
 }
 
