@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -224,6 +225,7 @@ func runCapture(quick bool, dir string, stdout, stderr io.Writer) int {
 	}
 	// Each tool runs three times, in turn; the fastest run of each counts
 	// (the machine may be shared: the fastest run is the least disturbed).
+	loadStart := loadAverage()
 	var ours, tt, ts toolRun
 	for round := 0; round < 3; round++ {
 		for _, t := range []struct {
@@ -244,8 +246,8 @@ func runCapture(quick bool, dir string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "capture: %d MB, %d connections (%d open at once), %d segments of 64 to 1448 octets; %d CPUs; fastest of three runs each\n\n",
-		st.Size()>>20, cs.Conns, cs.Parallel, segs, runtime.NumCPU())
+	fmt.Fprintf(stdout, "capture: %d MB, %d connections (%d open at once), %d segments of 64 to 1448 octets; %d CPUs; fastest of three runs each; load average %s at the start, %s at the end\n\n",
+		st.Size()>>20, cs.Conns, cs.Parallel, segs, runtime.NumCPU(), loadStart, loadAverage())
 	fmt.Fprintf(stdout, "| tool | wall | CPU (user+sys) | peak RSS | wall / tcpcheck |\n|---|---:|---:|---:|---:|\n")
 	for _, r := range []toolRun{ours, tt, ts} {
 		fmt.Fprintf(stdout, "| %s | %.2f s | %.2f s | %d MiB | %.2fx |\n", r.Name, r.Wall.Seconds(), r.CPU.Seconds(), r.PeakRSS>>20, r.Wall.Seconds()/ours.Wall.Seconds())
@@ -253,4 +255,15 @@ func runCapture(quick bool, dir string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "\ntcpcheck / tcptrace = %.2f (target <= 1.5); tshark / tcpcheck = %.1f (target >= 10); tcpcheck peak RSS %d MiB (target < 256)\n",
 		ours.Wall.Seconds()/tt.Wall.Seconds(), ts.Wall.Seconds()/ours.Wall.Seconds(), ours.PeakRSS>>20)
 	return 0
+}
+
+// loadAverage is the machine's load average over the last minute, from
+// /proc/loadavg ("?" where there is none): the tools share the machine
+// with whatever else runs, and the figures mean little without it.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -153,5 +154,28 @@ func TestKeyRows(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStepCtxEvaluatesOnlyWhatRowsRead: StepCtx evaluates only the guards
+// the rows for the state and event mention; over random contexts near the
+// sequence variables and the window edges, it picks the row that Step over
+// every guard's outcome picks.
+func TestStepCtxEvaluatesOnlyWhatRowsRead(t *testing.T) {
+	m, err := NewMachine(Table())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 20000 {
+		base := Seq(rng.Uint32())
+		near := func() Seq { return base + Seq(rng.IntN(9)) - 4 }
+		x := Ctx{SndUna: near(), SndNxt: near(), RcvNxt: near(), RcvWnd: uint32(rng.IntN(4)),
+			MaxSndWnd: uint32(rng.IntN(4)), FinSent: rng.IntN(2) == 0, Passive: rng.IntN(2) == 0,
+			SegSeq: near(), SegAck: near(), SegLen: uint32(rng.IntN(3)), SegFlags: Flags(rng.IntN(64))}
+		s, e := State(rng.IntN(NumStates)), Event(rng.IntN(NumEvents))
+		if got, want := m.StepCtx(s, e, &x), m.Step(s, e, EvalAll(&x)); got != want {
+			t.Fatalf("%s + %s with %+v: StepCtx row %d, Step over all guards row %d", s, e, x, got, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -11,14 +12,52 @@ import (
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
-// connKey names a 4-tuple, smaller endpoint first.
-type connKey struct{ a, b netip.AddrPort }
+// connKey names a 4-tuple, the smaller endpoint (a) first. Its fields
+// are plain words without padding, which a map hashes in one call.
+type connKey struct {
+	aHi, aLo, bHi, bLo uint64 // the addresses, as 16 octets (IPv4 mapped)
+	aPort, bPort       uint16
+	fam                uint32 // bit 0: a is IPv4; bit 1: b is IPv4
+}
+
+// endpointWords is an endpoint as the words of a connKey.
+type endpointWords struct {
+	hi, lo uint64
+	port   uint16
+	v4     bool
+}
+
+func wordsOf(ap netip.AddrPort) endpointWords {
+	a := ap.Addr()
+	b := a.As16()
+	return endpointWords{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), ap.Port(), a.Is4()}
+}
+
+func (e endpointWords) less(f endpointWords) bool {
+	switch {
+	case e.hi != f.hi:
+		return e.hi < f.hi
+	case e.lo != f.lo:
+		return e.lo < f.lo
+	case e.port != f.port:
+		return e.port < f.port
+	}
+	return !e.v4 && f.v4
+}
 
 func keyOf(s, d netip.AddrPort) connKey {
-	if s.Compare(d) < 0 {
-		return connKey{s, d}
+	a, b := wordsOf(s), wordsOf(d)
+	if b.less(a) {
+		a, b = b, a
 	}
-	return connKey{d, s}
+	k := connKey{aHi: a.hi, aLo: a.lo, bHi: b.hi, bLo: b.lo, aPort: a.port, bPort: b.port}
+	if a.v4 {
+		k.fam |= 1
+	}
+	if b.v4 {
+		k.fam |= 2
+	}
+	return k
 }
 
 // ringSize is how many segments before the finding a report shows.
@@ -43,22 +82,22 @@ type conn struct {
 	reported    bool
 	compacted   bool
 	segs        int
-	ring        [ringSize]rec
+	ring        [ringSize]rec // the latest segments, from ring[ringAt] on
+	ringAt      int
 	nRing       int
 	after       int
 	badSums     int
 	old         int
 	twice       int // segments captured twice
 
-	fail        *Finding
-	outs        []spec.Segment // scratch for search
-	nbuf        []shadow       // the next candidates, reused
-	order       []int
-	o1, o2, tmp shadow    // scratch for search
-	recent      [2][4]rec // the latest segments each host sent
-	nRecent     [2]uint8
-	eff         spec.Effect
-	devs        map[string]*Deviation
+	fail     *Finding
+	nbuf     []shadow  // the next candidates, reused
+	recent   [2][4]rec // the latest segments each host sent (recentRec), a power of two
+	recentAt [2]uint8  // the index of the latest in recent
+	nRecent  [2]uint8
+	devs     map[string]*Deviation
+	spare    *spares    // the worker's, for the buffers above
+	lastDev  *Deviation // the one seen last, in devs
 }
 
 // Finding is the first segment of a connection that no delivery explains.
@@ -78,9 +117,78 @@ type Deviation struct {
 	FirstFrame int    `json:"first_frame"`
 }
 
-func newConn(id int, first *Segment) *conn {
-	c := &conn{id: id, hosts: [2]netip.AddrPort{first.Src, first.Dst}, first: first.Frame}
+func newConn(id int, first *Segment, sp *spares) *conn {
+	if sp == nil {
+		sp = &spares{}
+	}
+	c := &conn{id: id, hosts: [2]netip.AddrPort{first.Src, first.Dst}, first: first.Frame, spare: sp}
+	c.sent[0], c.sent[1] = sp.getSent(), sp.getSent()
 	return c
+}
+
+// spares keeps the buffers of the connections a worker no longer checks
+// for its next connections: growing fresh buffers segment by segment
+// costs more than checking the segments that fill them. It also holds the
+// scratch space of explain, which the worker's connections use one at a
+// time: one copy stays in the cache, where one per connection would not.
+// A nil *spares keeps no buffers.
+type spares struct {
+	sent  [][]rec
+	cands [][]shadow
+
+	outs        []spec.Segment // what the deliveries of a search make the table send
+	order       []int          // the candidates in the order explain tries them
+	failed      []int          // the candidates that do not explain the segment
+	o1, o2, tmp shadow         // a search's explanations
+	eff         spec.Effect
+}
+
+const (
+	maxSpares    = 64   // buffers of each kind kept
+	maxSpareRecs = 1024 // larger sent buffers are left to the collector
+	candsCap     = 2 * maxCands
+)
+
+func (sp *spares) getSent() []rec {
+	if sp == nil || len(sp.sent) == 0 {
+		return nil
+	}
+	b := sp.sent[len(sp.sent)-1]
+	sp.sent = sp.sent[:len(sp.sent)-1]
+	return b
+}
+
+func (sp *spares) putSent(b []rec) {
+	if sp != nil && cap(b) > 0 && cap(b) <= maxSpareRecs && len(sp.sent) < maxSpares {
+		sp.sent = append(sp.sent, b[:0])
+	}
+}
+
+func (sp *spares) getCands() []shadow {
+	if sp == nil || len(sp.cands) == 0 {
+		return make([]shadow, 0, candsCap)
+	}
+	b := sp.cands[len(sp.cands)-1]
+	sp.cands = sp.cands[:len(sp.cands)-1]
+	return b
+}
+
+func (sp *spares) putCands(b []shadow) {
+	if sp != nil && cap(b) == candsCap && len(sp.cands) < maxSpares {
+		clear(b[:cap(b)]) // let the held text go
+		sp.cands = append(sp.cands, b[:0])
+	}
+}
+
+// release gives c's buffers to its worker's spares once c is forgotten.
+func (c *conn) release() {
+	for x := 0; x < 2; x++ {
+		c.spare.putSent(c.sent[x])
+		c.spare.putCands(c.cands[x])
+		c.sent[x], c.cands[x] = nil, nil
+	}
+	c.spare.putCands(c.nbuf)
+	c.nbuf = nil
 }
 
 func (c *conn) dirOf(s *Segment) uint8 {
@@ -131,11 +239,11 @@ func (c *conn) add(s *Segment) {
 	c.push(r)
 	c.note(d, &r)
 	c.sent[d] = append(c.sent[d], r)
-	if c.nRecent[d] < 4 {
+	if c.nRecent[d] < uint8(len(c.recent[d])) {
 		c.nRecent[d]++
 	}
-	copy(c.recent[d][1:], c.recent[d][:3])
-	c.recent[d][0] = r
+	c.recentAt[d] = (c.recentAt[d] + 1) & uint8(len(c.recent[d])-1)
+	c.recent[d][c.recentAt[d]] = r
 	if !c.init[d] {
 		c.start(d, &r)
 	}
@@ -145,13 +253,31 @@ func (c *conn) add(s *Segment) {
 	c.trim(d)
 }
 
+// push adds r to the ring of the latest segments (the oldest goes when it
+// is full).
 func (c *conn) push(r rec) {
-	if c.nRing == ringSize {
-		copy(c.ring[:], c.ring[1:])
-		c.nRing--
+	if c.nRing < ringSize {
+		c.ring[(c.ringAt+c.nRing)%ringSize] = r
+		c.nRing++
+		return
 	}
-	c.ring[c.nRing] = r
-	c.nRing++
+	c.ring[c.ringAt] = r
+	c.ringAt = (c.ringAt + 1) % ringSize
+}
+
+// ringRecs returns the segments of the ring, oldest first.
+func (c *conn) ringRecs() []rec {
+	out := make([]rec, c.nRing)
+	for i := range out {
+		out[i] = c.ring[(c.ringAt+i)%ringSize]
+	}
+	return out
+}
+
+// recentRec returns the i-th latest segment host d sent (0: the latest),
+// for i < nRecent[d].
+func (c *conn) recentRec(d uint8, i int) *rec {
+	return &c.recent[d][(int(c.recentAt[d])-i)&(len(c.recent[d])-1)]
 }
 
 // note records what a host's segment says of its parameters.
@@ -199,14 +325,14 @@ func (c *conn) note(d uint8, r *rec) {
 func (c *conn) start(d uint8, r *rec) {
 	c.init[d] = true
 	if c.segs == 1 && r.seg.Flags&(spec.SYN|spec.ACK) == spec.SYN {
-		c.cands[d] = []shadow{{tcb: spec.NewTCB()}}
+		c.cands[d] = append(c.spare.getCands(), shadow{tcb: spec.NewTCB()})
 		c.cands[d][0].hist.add(spec.Closed)
 		c.init[1-d] = true
 		l := shadow{tcb: spec.NewListenTCB()}
 		l.hist.add(spec.Listen)
 		cl := shadow{tcb: spec.NewTCB()}
 		cl.hist.add(spec.Closed)
-		c.cands[1-d] = []shadow{l, cl}
+		c.cands[1-d] = append(c.spare.getCands(), l, cl)
 		return
 	}
 	if r.seg.Flags.Has(spec.SYN) && r.seg.Flags.Has(spec.ACK) && c.segs == 1 {
@@ -219,13 +345,13 @@ func (c *conn) start(d uint8, r *rec) {
 		srv.step(spec.SegSYN, &syn, p, &eff)
 		srv.hist = history{}
 		srv.hist.add(spec.SynReceived)
-		c.cands[d] = []shadow{srv}
+		c.cands[d] = append(c.spare.getCands(), srv)
 		cli := shadow{tcb: spec.NewTCB()}
 		eff.Reset()
 		cli.step(spec.ActiveOpen, nil, spec.Params{ISS: r.seg.Ack - 1, MSS: 65535, WScale: r.seg.HasWScale, Shift: 7}, &eff)
 		cli.hist = history{}
 		cli.hist.add(spec.SynSent)
-		c.cands[1-d] = []shadow{cli}
+		c.cands[1-d] = append(c.spare.getCands(), cli)
 		c.init[1-d] = true
 		c.mid = true
 		return
@@ -248,7 +374,7 @@ func (c *conn) start(d uint8, r *rec) {
 	eff.Reset()
 	sh.tcb.Step(machine, spec.SegSYNACK, &synack, p, &eff)
 	sh.hist.add(sh.tcb.State())
-	c.cands[d] = []shadow{sh}
+	c.cands[d] = append(c.spare.getCands(), sh)
 	c.info[d].wscale, c.info[d].shift = true, 14
 }
 
@@ -266,9 +392,9 @@ func (c *conn) pendingFor(sh *shadow, d uint8) []rec {
 // of some of the peer's captured segments, sends r. It keeps the
 // candidates that do, or records the finding.
 func (c *conn) explain(d uint8, r *rec) bool {
-	info := &c.info[d]
 	next := c.nbuf[:0]
-	var reasons []string
+	var reasons []string // beyond those of the candidates
+	p := c.deliveryParams(d, &r.seg)
 	dev := ""
 	s := &r.seg
 	// The candidate that has taken the most of the peer's segments also
@@ -279,7 +405,7 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	expanded := false
 again:
 	eagerDone := false
-	order := c.order[:0]
+	order := c.spare.order[:0]
 	for ci := range c.cands[d] {
 		order = append(order, ci)
 	}
@@ -290,25 +416,15 @@ again:
 			order[j], order[j-1] = order[j-1], order[j]
 		}
 	}
-	c.order = order
+	c.spare.order = order
+	failed := c.spare.failed[:0]
 	for _, ci := range order {
 		base := &c.cands[d][ci] // not changed while explaining: next is built apart
-		first, last := &c.o1, &c.o2
-		fdev, found := c.search(d, base, r, !eagerDone, first, last)
+		first, last := &c.spare.o1, &c.spare.o2
+		fdev, found := c.search(d, base, r, p, !eagerDone, first, last)
 		if !found {
-			// Render why: from the state as it was, and after every
-			// pending delivery.
-			pend := c.pendingFor(base, d)
-			info.quiet = false
-			w0, wn := c.attempt(d, base, r, 0), c.attempt(d, base, r, len(pend))
-			st := base.tcb.State()
-			why := fmt.Sprintf("from %s (SND.UNA %d, SND.NXT %d, RCV.NXT %d): %s", st, uint32(base.tcb.SndUna()), uint32(base.tcb.SndNxt()), uint32(base.tcb.RcvNxt()), w0)
-			if len(pend) > 0 && wn != w0 {
-				why += fmt.Sprintf("; after the delivery of frames %d-%d: %s", pend[0].frame, pend[len(pend)-1].frame, wn)
-			}
-			if !slices.Contains(reasons, why) {
-				reasons = append(reasons, why)
-			}
+			// Why is rendered only if no candidate explains r.
+			failed = append(failed, ci)
 			continue
 		}
 		eagerDone = true
@@ -318,7 +434,7 @@ again:
 		next = appendCand(next, first)
 		next = appendCand(next, last)
 	}
-	if len(next) == 0 && c.nRecent[d] > 1 && sameSegment(&c.recent[d][1], r) {
+	if len(next) == 0 && c.nRecent[d] > 1 && sameSegment(c.recentRec(d, 1), r) {
 		// The very segment the host sent last, captured again (a capture
 		// on several interfaces, -i any across a bridge): nothing new.
 		c.twice++
@@ -341,6 +457,7 @@ again:
 			goto again
 		}
 	}
+	c.spare.failed = failed
 	if len(next) > 0 && dev != "" {
 		c.deviation(dev, r.frame)
 	}
@@ -349,7 +466,7 @@ again:
 			reasons = append(reasons, fmt.Sprintf("its ACK %d is beyond everything the capture shows the peer sending (up to %d): if the capture dropped packets (tcpdump: \"dropped by kernel\"), the gap is in the capture, not in the host",
 				uint32(s.Ack), uint32(peer.maxEnd)))
 		}
-		c.fail = &Finding{Frame: r.frame, Host: hostName(d), Segment: segString(s), Reasons: reasons, Rows: c.rowsFor(d, r)}
+		c.fail = &Finding{Frame: r.frame, Host: hostName(d), Segment: segString(s), Reasons: append(c.reasons(d, r, p, failed), reasons...), Rows: c.rowsFor(d, r)}
 		return false
 	}
 	if len(next) > 2 {
@@ -358,6 +475,28 @@ again:
 	c.nbuf = c.cands[d][:0]
 	c.cands[d] = next
 	return true
+}
+
+// reasons renders why each of host d's candidates cands[d][i], i in
+// failed, does not explain r: from the state as it was, and after every
+// pending delivery.
+func (c *conn) reasons(d uint8, r *rec, p spec.Params, failed []int) []string {
+	var reasons []string
+	c.info[d].quiet = false
+	for _, ci := range failed {
+		base := &c.cands[d][ci]
+		pend := c.pendingFor(base, d)
+		w0, wn := c.attempt(d, base, r, p, 0), c.attempt(d, base, r, p, len(pend))
+		st := base.tcb.State()
+		why := fmt.Sprintf("from %s (SND.UNA %d, SND.NXT %d, RCV.NXT %d): %s", st, uint32(base.tcb.SndUna()), uint32(base.tcb.SndNxt()), uint32(base.tcb.RcvNxt()), w0)
+		if len(pend) > 0 && wn != w0 {
+			why += fmt.Sprintf("; after the delivery of frames %d-%d: %s", pend[0].frame, pend[len(pend)-1].frame, wn)
+		}
+		if !slices.Contains(reasons, why) {
+			reasons = append(reasons, why)
+		}
+	}
+	return reasons
 }
 
 // silent returns the states host d's candidates reach by events that
@@ -403,7 +542,7 @@ func (c *conn) duplicates(d uint8, sh *shadow) []shadow {
 	var eff spec.Effect
 	peer := 1 - d
 	for i := 0; i < int(c.nRecent[peer]); i++ {
-		r := &c.recent[peer][i]
+		r := c.recentRec(peer, i)
 		x := *sh
 		eff.Reset()
 		x.deliver(&r.seg, c.info[d].params(), &eff)
@@ -430,14 +569,13 @@ func (c *conn) deliveryParams(d uint8, s *spec.Segment) spec.Params {
 // search looks for the explanations of r by a candidate of host d: the one
 // that takes the fewest of the peer's pending segments, and the one that
 // takes the most (nil, nil when there is none).
-func (c *conn) search(d uint8, base *shadow, r *rec, eager bool, first, last *shadow) (dev string, ok bool) {
-	info := &c.info[d]
+func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, first, last *shadow) (dev string, ok bool) {
+	info, sp := &c.info[d], c.spare
 	info.quiet = true
 	pend := c.pendingFor(base, d)
-	p := c.deliveryParams(d, &r.seg)
 	startAbs := max(base.next, c.base[1-d])
 	cur := *base
-	outs := c.outs[:0]
+	outs := sp.outs[:0]
 	for k := 0; ; k++ {
 		*first = cur
 		o := emit(first, outs, &r.seg, info, r.frame, r.old)
@@ -446,36 +584,35 @@ func (c *conn) search(d uint8, base *shadow, r *rec, eager bool, first, last *sh
 			break
 		}
 		if k == len(pend) {
-			c.outs = outs
+			sp.outs = outs
 			return "", false
 		}
-		c.eff.Reset()
-		cur.deliver(&pend[k].seg, p, &c.eff)
+		sp.eff.Reset()
+		cur.deliver(&pend[k].seg, p, &sp.eff)
 		cur.next = startAbs + k + 1
-		outs = append(outs, c.eff.Out...)
+		outs = append(outs, sp.eff.Out...)
 	}
 	// The eager end: every pending segment delivered.
 	*last = *first
 	if eager && cur.next < startAbs+len(pend) {
 		for k := cur.next - startAbs; k < len(pend); k++ {
-			c.eff.Reset()
-			cur.deliver(&pend[k].seg, p, &c.eff)
+			sp.eff.Reset()
+			cur.deliver(&pend[k].seg, p, &sp.eff)
 			cur.next = startAbs + k + 1
-			outs = append(outs, c.eff.Out...)
+			outs = append(outs, sp.eff.Out...)
 		}
-		c.tmp = cur
-		if o := emit(&c.tmp, outs, &r.seg, info, r.frame, r.old); o.why == "" {
-			*last = c.tmp
+		sp.tmp = cur
+		if o := emit(&sp.tmp, outs, &r.seg, info, r.frame, r.old); o.why == "" {
+			*last = sp.tmp
 		}
 	}
-	c.outs = outs
+	sp.outs = outs
 	return dev, true
 }
 
 // attempt renders why r is not explained after n of the pending segments.
-func (c *conn) attempt(d uint8, base *shadow, r *rec, n int) string {
+func (c *conn) attempt(d uint8, base *shadow, r *rec, p spec.Params, n int) string {
 	pend := c.pendingFor(base, d)
-	p := c.deliveryParams(d, &r.seg)
 	cur := *base
 	var outs []spec.Segment
 	var eff spec.Effect
@@ -529,7 +666,13 @@ func sameSegment(a, b *rec) bool {
 // still take the rest).
 func appendCand(cs []shadow, sh *shadow) []shadow {
 	for i := range cs {
-		if cs[i].tcb == sh.tcb && slices.Equal(cs[i].held, sh.held) {
+		// The sequence variables first: they tell most candidates apart
+		// at less cost than the whole TCB.
+		t, u := &cs[i].tcb, &sh.tcb
+		if t.SndNxt() != u.SndNxt() || t.RcvNxt() != u.RcvNxt() || t.SndUna() != u.SndUna() {
+			continue
+		}
+		if *t == *u && slices.Equal(cs[i].held, sh.held) {
 			if sh.next < cs[i].next {
 				cs[i] = *sh
 			}
@@ -540,6 +683,10 @@ func appendCand(cs []shadow, sh *shadow) []shadow {
 }
 
 func (c *conn) deviation(name string, frame int) {
+	if c.lastDev != nil && c.lastDev.Name == name {
+		c.lastDev.Count++
+		return
+	}
 	if c.devs == nil {
 		c.devs = map[string]*Deviation{}
 	}
@@ -549,6 +696,7 @@ func (c *conn) deviation(name string, frame int) {
 		c.devs[name] = dv
 	}
 	dv.Count++
+	c.lastDev = dv
 }
 
 // maxPending is how many of the peer's segments a candidate may leave

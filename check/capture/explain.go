@@ -95,6 +95,9 @@ func emit(sh *shadow, outs []spec.Segment, s *spec.Segment, info *hostInfo, fram
 	}
 	dev, ok := missed(outs)
 	if !ok {
+		if info.quiet {
+			return quietMiss // no formatting while searching
+		}
 		return info.fail("the deliveries made it send %s, which is not in the capture", segString(firstNotACK(outs)))
 	}
 	if dev != "" {
@@ -159,6 +162,9 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		if len(eff.Out) == 0 {
 			return info.fail("%s in %s sends nothing", e, st)
 		}
+		if info.quiet {
+			return quietMiss // no formatting while searching
+		}
 		return info.fail("%s in %s sends %s", e, st, segString(&eff.Out[0]))
 	}
 	ackOK := !s.Flags.Has(spec.ACK) || s.Ack == t.RcvNxt()
@@ -182,7 +188,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 	case text:
 		if !ackOK {
 			if info.quiet {
-				return outcome{why: "-"} // the common miss while searching: no formatting
+				return quietMiss // the common miss while searching: no formatting
 			}
 			return info.fail("its ACK %d is not RCV.NXT %d", uint32(s.Ack), uint32(t.RcvNxt()))
 		}
@@ -195,14 +201,23 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 				return outcome{} // retransmission of text and FIN
 			}
 			if t.SndNxt().LessThan(end) || (s.Seq.Add(s.Len) == t.SndNxt() && s.Len > 0) {
+				if info.quiet {
+					return quietMiss // no formatting while searching
+				}
 				return info.fail("text at %d..%d after its own FIN (SND.NXT %d)", uint32(s.Seq), uint32(s.Seq.Add(s.Len)), uint32(t.SndNxt()))
 			}
 			if t.SndUna().LessEq(s.Seq) {
 				return outcome{}
 			}
+			if info.quiet {
+				return quietMiss // no formatting while searching
+			}
 			return info.fail("SEQ %d is below SND.UNA %d", uint32(s.Seq), uint32(t.SndUna()))
 		}
 		if s.Seq.LessThan(t.SndUna()) {
+			if info.quiet {
+				return quietMiss // no formatting while searching
+			}
 			return info.fail("SEQ %d is below SND.UNA %d: octets the peer has acknowledged", uint32(s.Seq), uint32(t.SndUna()))
 		}
 		gap := ""
@@ -211,6 +226,9 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			// were reordered (or dropped) between the host and the capture
 			// point. The host sent them first; this one with them.
 			if st != spec.Established && st != spec.CloseWait || s.Seq.Sub(t.SndNxt()) > 1<<20 {
+				if info.quiet {
+					return quietMiss // no formatting while searching
+				}
 				return info.fail("SEQ %d is beyond SND.NXT %d: octets %d..%d were never sent", uint32(s.Seq), uint32(t.SndNxt()), uint32(t.SndNxt()), uint32(s.Seq))
 			}
 			gap = DevReorderedBefore
@@ -234,6 +252,9 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 				*sh = c
 				return outcome{dev: gap}
 			}
+			if info.quiet {
+				return quietMiss // no formatting while searching
+			}
 			return info.fail("SEND of %d octets sends only up to %d: the send window (SND.WND %d from SND.UNA %d) does not hold octets up to %d",
 				newText, uint32(c.tcb.SndNxt()), t.SndWnd(), uint32(t.SndUna()), uint32(s.Seq.Add(s.Len)))
 		}
@@ -251,6 +272,9 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		eff.Reset()
 		c.step(spec.Close, nil, p, eff)
 		if !c.tcb.FinSent() || c.tcb.SndNxt() != end {
+			if info.quiet {
+				return quietMiss // no formatting while searching
+			}
 			return info.fail("CLOSE in %s with %d octets queued sends up to %d, not a FIN at %d", st, newText, uint32(c.tcb.SndNxt()), uint32(s.Seq.Add(s.Len)))
 		}
 		*sh = c
@@ -258,7 +282,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 	case s.Flags.Has(spec.ACK):
 		if !ackOK {
 			if info.quiet {
-				return outcome{why: "-"} // the common miss while searching: no formatting
+				return quietMiss // the common miss while searching: no formatting
 			}
 			return info.fail("its ACK %d is not RCV.NXT %d", uint32(s.Ack), uint32(t.RcvNxt()))
 		}
@@ -280,12 +304,18 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			if o := try(spec.RetransmitTimeout, p); o.why == "" {
 				return o // a window probe
 			}
+			if info.quiet {
+				return quietMiss // no formatting while searching
+			}
 			return info.fail("SEQ %d is not SND.NXT %d", uint32(s.Seq), uint32(t.SndNxt()))
 		}
 		return info.fail("no row sends an ACK in %s without a segment arriving", st)
 	}
 	return info.fail("a segment without ACK, SYN or RST from %s", st)
 }
+
+// quietMiss is a failed explanation while the checker searches.
+var quietMiss = outcome{why: "-"}
 
 // fail is a failed explanation; while the checker searches (quiet) the
 // reason is not rendered.

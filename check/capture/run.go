@@ -97,6 +97,10 @@ type worker struct {
 	now   int64
 	sweep int
 	swept int64 // capture time of the last sweep
+	spare spares
+	// last is the connection of the last segment, in conns under lastKey.
+	last    *conn
+	lastKey connKey
 }
 
 // Check reads every segment of r, checks each connection, and returns the
@@ -218,8 +222,16 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 
 func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 	w.now = s.Time.UnixNano()
-	k := keyOf(s.Src, s.Dst)
-	c := w.conns[k]
+	// Segments of one connection often come in runs: the connection of
+	// the last segment is at hand without a key and a lookup.
+	var k connKey
+	c := w.last
+	if c != nil && (s.Src == c.hosts[0] && s.Dst == c.hosts[1] || s.Src == c.hosts[1] && s.Dst == c.hosts[0]) {
+		k = w.lastKey
+	} else {
+		k = keyOf(s.Src, s.Dst)
+		c = w.conns[k]
+	}
 	if c != nil && s.Flags&(spec.SYN|spec.ACK|spec.RST) == spec.SYN {
 		d := c.dirOf(s)
 		if c.ended() && !(c.info[d].sawSYN && c.info[d].synSeq == s.Seq) {
@@ -228,7 +240,8 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 			if !prev.reported {
 				deliver(prev.report(w.opt))
 			}
-			c = newConn(0, s)
+			prev.release()
+			c = newConn(0, s, &w.spare)
 			for x := uint8(0); x < 2; x++ {
 				pi := &prev.info[x]
 				nd := x
@@ -243,9 +256,10 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 		}
 	}
 	if c == nil {
-		c = newConn(0, s)
+		c = newConn(0, s, &w.spare)
 		w.conns[k] = c
 	}
+	w.last, w.lastKey = c, k
 	c.add(s)
 	if w.opt.VerifyChecksums && s.Sum == SumBad && c.fail == nil {
 		c.fail = &Finding{Frame: s.Frame, Host: hostName(c.dirOf(s)), Segment: segString(&spec.Segment{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Len: s.Len}),
@@ -275,12 +289,14 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 
 // expire reports and forgets the connections silent for opt.Idle.
 func (w *worker) expire(deliver func(*ConnReport)) {
+	w.last = nil
 	limit := w.now - int64(w.opt.Idle)
 	for k, c := range w.conns {
 		if c.lastNanos < limit || (c.fail != nil && c.after >= afterFinding) {
 			if !c.reported {
 				deliver(c.report(w.opt))
 			}
+			c.release()
 			delete(w.conns, k)
 		}
 	}
@@ -288,10 +304,12 @@ func (w *worker) expire(deliver func(*ConnReport)) {
 
 // flush reports every connection left.
 func (w *worker) flush(deliver func(*ConnReport)) {
+	w.last = nil
 	for k, c := range w.conns {
 		if !c.reported {
 			deliver(c.report(w.opt))
 		}
+		c.release()
 		delete(w.conns, k)
 	}
 }
@@ -316,7 +334,7 @@ func (c *conn) report(opt *Options) *ConnReport {
 	}
 	rep.Conforms = c.fail == nil && !(opt.Strict && len(rep.Deviations) > 0)
 	if c.fail != nil {
-		for _, r := range c.ring[:c.nRing] {
+		for _, r := range c.ringRecs() {
 			row := SegmentRow{Frame: r.frame, Time: time.Unix(0, r.nanos).UTC().Format("15:04:05.000000"), From: hostName(r.dir),
 				Segment: segString(&r.seg), Window: r.seg.Window}
 			if r.frame == c.fail.Frame {
@@ -413,9 +431,15 @@ func Connections(r *Reader) ([]TraceConn, error) {
 // candidates and the pending segments stay: a lost last ACK brings a
 // retransmitted FIN that only the lazier candidate explains.
 func (c *conn) compact() {
-	c.outs, c.nbuf, c.order = nil, nil, nil
+	c.spare.putCands(c.nbuf)
+	c.nbuf = nil
 	for x := 0; x < 2; x++ {
-		c.sent[x] = append(c.sent[x][:0:0], c.sent[x]...)
+		old := c.sent[x]
+		c.sent[x] = append(old[:0:0], old...)
+		c.spare.putSent(old)
+		oc := c.cands[x]
+		c.cands[x] = append(oc[:0:0], oc...)
+		c.spare.putCands(oc)
 	}
 	c.compacted = true
 }
