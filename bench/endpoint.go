@@ -543,16 +543,20 @@ func (r *endpointReport) write(w io.Writer) {
 	p("## Endpoint against Linux TCP\n\n")
 	p("tcpcheck's endpoint (package impl, its TCP carried in UDP datagrams on 127.0.0.1) and the Linux kernel's TCP on 127.0.0.1, ")
 	p("measured by the same harness in the same process (bench/endpoint.go), ours and the kernel's runs alternating. ")
-	p("Each figure is the median of %d rounds; the runs are listed below the table. Ratio = tcpcheck / Linux ", r.Rounds)
+	p("Each figure is the median of %d rounds, with its spread over the rounds (min–max); the runs are listed below the table. Ratio = tcpcheck / Linux ", r.Rounds)
 	p("(above 1 is better for rates, below 1 for latencies).\n\n")
-	p("| figure | tcpcheck | Linux (same run) | ratio |\n|---|---:|---:|---:|\n")
-	p("| handshake+close, concurrency 1 (cycles/s) | %s | %s | %.2fx |\n", commas(int64(r.Conc1.ours())), commas(int64(r.Conc1.linux())), r.Conc1.ratio())
-	p("| handshake+close, concurrency 4 (cycles/s) | %s | %s | %.2fx |\n", commas(int64(r.Conc4.ours())), commas(int64(r.Conc4.linux())), r.Conc4.ratio())
-	p("| request/response p50 (µs) | %.1f | %.1f | %.2fx |\n", r.P50.ours(), r.P50.linux(), r.P50.ratio())
-	p("| request/response p99 (µs) | %.1f | %.1f | %.2fx |\n", r.P99.ours(), r.P99.linux(), r.P99.ratio())
+	p("| figure | tcpcheck | Linux (same run) | ratio | tcpcheck min–max | Linux min–max |\n|---|---:|---:|---:|---:|---:|\n")
+	p("| handshake+close, concurrency 1 (cycles/s) | %s | %s | %.2fx | %s | %s |\n", commas(int64(r.Conc1.ours())), commas(int64(r.Conc1.linux())), r.Conc1.ratio(),
+		epSpread(r.Conc1.Ours, "", 1), epSpread(r.Conc1.Linux, "", 1))
+	p("| handshake+close, concurrency 4 (cycles/s) | %s | %s | %.2fx | %s | %s |\n", commas(int64(r.Conc4.ours())), commas(int64(r.Conc4.linux())), r.Conc4.ratio(),
+		epSpread(r.Conc4.Ours, "", 1), epSpread(r.Conc4.Linux, "", 1))
+	p("| request/response p50 (µs) | %.1f | %.1f | %.2fx | %s | %s |\n", r.P50.ours(), r.P50.linux(), r.P50.ratio(), epSpread(r.P50.Ours, "%.1f", 1), epSpread(r.P50.Linux, "%.1f", 1))
+	p("| request/response p99 (µs) | %.1f | %.1f | %.2fx | %s | %s |\n", r.P99.ours(), r.P99.linux(), r.P99.ratio(), epSpread(r.P99.Ours, "%.1f", 1), epSpread(r.P99.Linux, "%.1f", 1))
 	udp50, udp99 := epMedian(r.UDPP50), epMedian(r.UDPP99)
-	p("| raw UDP round trip p50 / p99 (µs), the floor | %.1f / %.1f over UDP | | ours p50 %.2fx the floor |\n", udp50, udp99, r.P50.ours()/udp50)
-	p("| bulk goodput, one connection (Gbit/s) | %.2f | %.2f | %.2fx |\n", r.Goodput.ours()*8/1e9, r.Goodput.linux()*8/1e9, r.Goodput.ratio())
+	p("| raw UDP round trip p50 / p99 (µs), the floor | %.1f / %.1f over UDP | | ours p50 %.2fx the floor | %s / %s | |\n", udp50, udp99, r.P50.ours()/udp50,
+		epSpread(r.UDPP50, "%.1f", 1), epSpread(r.UDPP99, "%.1f", 1))
+	p("| bulk goodput, one connection (Gbit/s) | %.2f | %.2f | %.2fx | %s | %s |\n", r.Goodput.ours()*8/1e9, r.Goodput.linux()*8/1e9, r.Goodput.ratio(),
+		epSpread(r.Goodput.Ours, "%.2f", 8e-9), epSpread(r.Goodput.Linux, "%.2f", 8e-9))
 	p("\nTargets (issue 8):\n\n| target | measured | |\n|---|---|---|\n")
 	for _, t := range r.targets() {
 		met := "met"
@@ -590,6 +594,25 @@ func (r *endpointReport) write(w io.Writer) {
 	p("server read (all of them, checked) over the time from the first write to the server's EOF.\n")
 	p("- tcpcheck's options: handshake+close and request/response: %s. Bulk: %s. ", r.CycleOptions, r.BulkOptions)
 	p("Linux: the kernel's defaults through package net (Nagle off, as Go sets it).\n")
+}
+
+// epSpread renders the least and the greatest of xs, scaled by scale, as
+// "min–max" in format f ("" for whole numbers with commas).
+func epSpread(xs []float64, f string, scale float64) string {
+	if len(xs) == 0 {
+		return "-"
+	}
+	lo, hi := xs[0], xs[0]
+	for _, x := range xs {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	show := func(x float64) string {
+		if f == "" {
+			return commas(int64(x * scale))
+		}
+		return fmt.Sprintf(f, x*scale)
+	}
+	return show(lo) + "–" + show(hi)
 }
 
 func epScale(xs []float64, f float64) []float64 {

@@ -30,7 +30,10 @@ func TestEndpointRatiosAndTargets(t *testing.T) {
 	doc := b.String()
 	for _, want := range []string{
 		"## Endpoint against Linux TCP",
-		"| handshake+close, concurrency 1 (cycles/s) | 11,000 | 10,000 | 1.10x |",
+		"| handshake+close, concurrency 1 (cycles/s) | 11,000 | 10,000 | 1.10x | 9,000–12,000 | 10,000–12,000 |",
+		"| request/response p50 (µs) | 15.0 | 12.0 | 1.25x | 14.0–16.0 | 12.0–12.0 |",
+		"| ours p50 1.50x the floor | 9.0–11.0 / 30.0–30.0 | |",
+		"| bulk goodput, one connection (Gbit/s) | 2.00 | 16.00 | 0.12x | 1.60–2.40 | 16.00–16.00 |",
 		"| handshake+close, concurrency 4 (cycles/s) | 20,000 | 10,000 | 2.00x |",
 		"| request/response p50 (µs) | 15.0 | 12.0 | 1.25x |",
 		"| request/response p99 (µs) | 40.0 | 20.0 | 2.00x |",

@@ -78,6 +78,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "wrote", promela.RefFile)
 		return 0
 	}
+	if *parts == "capture" { // conform --pcap against tcptrace and tshark (capture.go)
+		return runCaptureIn(*work, *quick, stdout, stderr)
+	}
 	want, err := parseParts(*parts)
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)

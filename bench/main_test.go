@@ -32,6 +32,7 @@ func sample(tcpStates int64) *report {
 	cr := configResult{benchConfig: configs(true)[0]}
 	cr.Runs = []runResult{
 		{Checker: "SPIN", Mode: "exact", Workers: 1, States: 1000, Seconds: 2, Own: 100, RSS: 120, Vector: 84},
+		{Checker: "SPIN", Mode: "exact", Workers: 2, States: 1000, Seconds: 1.25, Own: 300, RSS: 320, Vector: 132},
 		{Checker: "tcpcheck", Mode: "fingerprint", Workers: 2, States: tcpStates, Seconds: 0.5, Own: 10, RSS: 30},
 		{Checker: "tcpcheck", Mode: "fingerprint", Workers: 1, States: tcpStates, Seconds: 1, Own: 8, RSS: 25},
 		{Checker: "tcpcheck", Mode: "exact", Workers: 2, States: tcpStates, Seconds: 1, Own: 50, RSS: 70},
@@ -45,7 +46,13 @@ func TestReportRatiosAndTargets(t *testing.T) {
 	sample(1000).write(&b)
 	doc := b.String()
 	for _, want := range []string{
-		"| inc1-dup0 | tcpcheck | fingerprint | 2 | 1,000 | 0.50 | 2,000 | 10.0 | 30.0 | 4.00x | 10.00x |",
+		"| inc1-dup0 | tcpcheck | fingerprint | 2 | 1,000 | 0.50 | 2,000 | 1,000 | 10.0 | 30.0 | 4.00x | 10.00x |",
+		"| inc1-dup0 | SPIN | exact (vector 132 B) | 2 | 1,000 | 1.25 | 800 | 400 |",
+		// issue 20: SPIN on two cores does 800/s: exact 1000/800, fingerprint 2000/800;
+		// per core: exact 666/500, fingerprint 1000/500.
+		"SPIN -DNCORE=2's, exact and fingerprint (inc1-dup0, 1,000 states) | exact 1.25x, fingerprint 2.50x (SPIN on 2 cores 800/s) | NOT met |",
+		"per core (1 worker) at least 2x SPIN single-core, exact and fingerprint (inc1-dup0, 1,000 states) | exact 1.33x, fingerprint 2.00x | NOT met |",
+		"stores the explorer's state count (inc1-dup0, 1,000 states) | 1,000 states | met |",
 		"| inc1-dup0 | 2.00x | 1.50x |", // scaling: fingerprint 2000/1000, exact 1000/666
 		"at least 2x SPIN's, exact mode (inc1-dup0, 1,000 states) | 2.00x (1,000/s vs SPIN's 500/s) | met |",
 		"under 16, fingerprint mode (inc1-dup0, 1,000 states) | 8.0 with 1 worker, 10.0 with 2 (SPIN 100.0) | met |",

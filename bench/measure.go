@@ -239,16 +239,27 @@ var (
 // panDepth is pan's DFS stack limit (-m); the models here are far shallower.
 const panDepth = 100000
 
-// panModes are the storage modes of SPIN the bench compares with.
-var panModes = []string{"exact", "collapse"}
+// panModes are the storage modes of SPIN the bench compares with:
+// exact storage on one core, COLLAPSE, and exact storage on two cores
+// (pan's multi-core mode, -DNCORE=2, on the model generated without
+// hidden variables).
+var panModes = []string{"exact", "collapse", "ncore2"}
+
+// panCores is the number of cores of the multi-core verifier.
+const panCores = 2
 
 // ccArgs are gcc's arguments for the verifier of mode.
 func ccArgs(mode string, memMB int) []string {
 	cc := append([]string{}, panFlags...)
-	if mode == "collapse" {
+	src := "pan.c"
+	switch mode {
+	case "collapse":
 		cc = append(cc, "-DCOLLAPSE")
+	case "ncore2":
+		cc = append(cc, fmt.Sprintf("-DNCORE=%d", panCores))
+		src = "mc/pan.c"
 	}
-	return append(cc, fmt.Sprintf("-DMEMLIM=%d", memMB), "-w", "-o", "pan-"+mode, "pan.c")
+	return append(cc, fmt.Sprintf("-DMEMLIM=%d", memMB), "-w", "-o", "pan-"+mode, src)
 }
 
 // buildSpin generates the verifier's C source from dir/tcp.pml and
@@ -256,6 +267,16 @@ func ccArgs(mode string, memMB int) []string {
 func buildSpin(dir string, memMB int) error {
 	if out, _, _, err := timed(dir, "spin", "-a", "tcp.pml"); err != nil {
 		return fmt.Errorf("spin -a: %v\n%s", err, out)
+	}
+	mc := filepath.Join(dir, "mc")
+	if err := os.MkdirAll(mc, 0o755); err != nil {
+		return err
+	}
+	if err := copyFile(filepath.Join(dir, "tcp.pml"), filepath.Join(mc, "tcp.pml")); err != nil {
+		return err
+	}
+	if out, _, _, err := timed(mc, "spin", "-DMULTICORE", "-a", "tcp.pml"); err != nil {
+		return fmt.Errorf("spin -DMULTICORE -a: %v\n%s", err, out)
 	}
 	errs := make(chan error, len(panModes))
 	for _, mode := range panModes {
@@ -284,6 +305,10 @@ func runSpin(dir, mode string, expect int64, memMB int) (runResult, error) {
 	w := int(math.Ceil(math.Log2(float64(expect)))) + 1
 	w = min(max(w, 18), 30)
 	args := []string{fmt.Sprintf("-m%d", panDepth), fmt.Sprintf("-w%d", w)}
+	workers := 1
+	if mode == "ncore2" {
+		workers = panCores
+	}
 	out, secs, rss, err := timed(dir, "./"+exe, args...)
 	text := string(out)
 	if err != nil {
@@ -295,7 +320,7 @@ func runSpin(dir, mode string, expect int64, memMB int) (runResult, error) {
 	st := reStored.FindStringSubmatch(text)
 	vec := reVector.FindStringSubmatch(text)
 	tot := reTotal.FindStringSubmatch(text)
-	if st == nil || vec == nil || tot == nil {
+	if st == nil || vec == nil || tot == nil && workers == 1 {
 		return runResult{}, fmt.Errorf("pan output not understood:\n%s", text)
 	}
 	if vec[3] != "0" {
@@ -304,10 +329,26 @@ func runSpin(dir, mode string, expect int64, memMB int) (runResult, error) {
 	sink := promela.SinkReached(text)
 	states, _ := strconv.ParseInt(st[1], 10, 64)
 	vector, _ := strconv.Atoi(vec[1])
-	mb, _ := strconv.ParseFloat(tot[1], 64)
-	return runResult{Checker: "SPIN", Mode: mode, Workers: 1, States: states, Seconds: secs,
+	var mb float64
+	if tot != nil {
+		mb, _ = strconv.ParseFloat(tot[1], 64)
+	}
+	spinA := "spin -a tcp.pml"
+	if mode == "ncore2" {
+		mode = "exact" // exact storage, on panCores cores
+		spinA = "spin -DMULTICORE -a tcp.pml (in mc/)"
+	}
+	return runResult{Checker: "SPIN", Mode: mode, Workers: workers, States: states, Seconds: secs,
 		Own: mb * (1 << 20) / float64(states), RSS: rss / float64(states), Vector: vector, Sink: sink,
-		Command: fmt.Sprintf("spin -a tcp.pml && gcc %s && ./%s %s", strings.Join(cc, " "), exe, strings.Join(args, " "))}, nil
+		Command: fmt.Sprintf("%s && gcc %s && ./%s %s", spinA, strings.Join(cc, " "), exe, strings.Join(args, " "))}, nil
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o644)
 }
 
 func machine() []string {

@@ -15,12 +15,13 @@ import (
 // that moves a row from one side to the other shows here; read why before
 // updating the numbers.
 var (
-	pinCovered  = 244
+	pinCovered  = 247
 	pinExcluded = map[string]int{
-		"NoTimerWithoutTCB":     8,
-		"AllAckedAfterFinAcked": 4,
-		"TwoMSLOnlyInTimeWait":  8,
-		"NothingPastPeerFIN":    2,
+		"NoTimerWithoutTCB":       8,
+		"AllAckedAfterFinAcked":   4,
+		"TwoMSLOnlyInTimeWait":    8,
+		"NothingPastPeerFIN":      2,
+		"AckOwedOnlyWhereDelayed": 8,
 	}
 )
 

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/model"
+	"github.com/tcpcheck/tcpcheck/spec"
 )
 
 // hostName is "A" or "B".
@@ -210,8 +212,13 @@ func mermaidText(s string) string {
 	return strings.NewReplacer(";", ",", "#", "", "\n", " ").Replace(s)
 }
 
-// Addresses of the synthesized capture: A and B on TEST-NET-1 (RFC 5737),
-// the attacker spoofing them.
+// StepPcap writes a trace of the model as a capture on the wire between A
+// and B: A and B on TEST-NET-1 (RFC 5737), the attacker spoofing them, one
+// step every 10 ms from a fixed epoch, the model's sequence numbers as they
+// are and text octets as 'x'. Counterexamples ([WritePcap]) and the
+// question pages' traces (package check/explain) both write through it.
+type StepPcap struct{ pw *wire.PcapWriter }
+
 var (
 	pcapAddr = [2]netip.AddrPort{
 		netip.MustParseAddrPort("192.0.2.1:40000"),
@@ -220,24 +227,37 @@ var (
 	pcapEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// WritePcap writes the counterexample as a capture on the wire between A
-// and B: every segment a host sends, every duplicate the network makes and
-// every RST the attacker injects, in step order, 10 ms apart. Lost segments
-// appear when they are sent (the capture point is at the sender). The
-// model's sequence numbers are written as they are; text octets are 'x'.
-func WritePcap(w io.Writer, v *Violation) error {
+// NewStepPcap writes the capture's file header to w.
+func NewStepPcap(w io.Writer) (*StepPcap, error) {
 	pw, err := wire.NewPcapWriter(w)
+	if err != nil {
+		return nil, err
+	}
+	return &StepPcap{pw: pw}, nil
+}
+
+// Segment writes the segment that host from (0 = A, 1 = B) put on the
+// wire at step (1-based).
+func (p *StepPcap) Segment(step, from int, flags spec.Flags, seq, ack spec.Seq, n int) error {
+	h := wire.Header{Seq: seq, Ack: ack, Flags: flags, Window: 4096}
+	at := pcapEpoch.Add(time.Duration(step) * 10 * time.Millisecond)
+	if err := p.pw.WriteSegment(at, pcapAddr[from&1], pcapAddr[1-from&1], h, bytes.Repeat([]byte("x"), n)); err != nil {
+		return fmt.Errorf("check: pcap: %w", err)
+	}
+	return nil
+}
+
+// WritePcap writes the counterexample as a capture on the wire between A
+// and B ([StepPcap]): every segment a host sends, every duplicate the
+// network makes and every RST the attacker injects, in step order. Lost
+// segments appear when they are sent (the capture point is at the sender).
+func WritePcap(w io.Writer, v *Violation) error {
+	p, err := NewStepPcap(w)
 	if err != nil {
 		return err
 	}
 	write := func(step int, s model.Segment, from uint8) error {
-		h := wire.Header{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Window: 4096}
-		payload := []byte(strings.Repeat("x", int(s.Len)))
-		at := pcapEpoch.Add(time.Duration(step) * 10 * time.Millisecond)
-		if err := pw.WriteSegment(at, pcapAddr[from], pcapAddr[1-from], h, payload); err != nil {
-			return fmt.Errorf("check: pcap: %w", err)
-		}
-		return nil
+		return p.Segment(step, int(from), s.Flags, s.Seq, s.Ack, int(s.Len))
 	}
 	for i, t := range v.Trace {
 		st := t.Step

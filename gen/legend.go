@@ -17,6 +17,7 @@ var actionDoc = [spec.NumActions]string{
 	spec.SendText:         "send queued text, and a FIN queued behind it, as far as the send window allows",
 	spec.SendFIN:          "after all queued text, send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>; SND.NXT+1",
 	spec.SendACK:          "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>",
+	spec.DelayACK:         "acknowledge accepted text: nothing if this step's segment carried the ACK, send ACK if one was owed already, else owe it and start the delayed-ACK timer",
 	spec.SendChallengeACK: "send the challenge ACK of RFC 5961 (the same segment as SendACK, rate-limited)",
 	spec.SendRST:          "abort: send <SEQ=SND.NXT><CTL=RST>",
 	spec.ReplyRST:         "reply to the segment with the RST of RFC 9293 §3.10.7.1",
@@ -51,4 +52,5 @@ var eventDoc = [spec.NumEvents]string{
 	spec.RetriesExhausted:  "the retransmission limit R2 (RFC 1122 §4.2.3.5) was reached",
 	spec.TimeWaitTimeout:   "the 2MSL timer of TIME-WAIT fired",
 	spec.UserTimeout:       "the user timeout (RFC 9293 §3.8.4) fired",
+	spec.DelayedAckTimeout: "the delayed-ACK timer (RFC 1122 §4.2.3.2) fired: the owed ACK is due",
 }

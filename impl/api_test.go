@@ -40,7 +40,7 @@ func udpPair(t testing.TB, opt Options, faults Faults) (a, b *Stack) {
 // most n and fails with a dump when it does not.
 func settleGoroutines(t testing.TB, n int) {
 	t.Helper()
-	for range 200 {
+	for end := time.Now().Add(budget(2 * time.Second)); time.Now().Before(end); {
 		if runtime.NumGoroutine() <= n {
 			return
 		}
@@ -463,7 +463,7 @@ func TestUDPManyConnections(t *testing.T) {
 	}
 	// Every connection closes cleanly: the client closed first, so its
 	// side passes TIME-WAIT (200 ms here) and the server's LAST-ACK ends.
-	for i := 0; i < 300; i++ {
+	for end := time.Now().Add(budget(3 * time.Second)); time.Now().Before(end); {
 		open := len(srv.Connections()) - 1
 		for _, c := range clients {
 			open += len(c.Connections())

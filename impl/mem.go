@@ -262,7 +262,11 @@ func (l *memLink) Close() error {
 	return nil
 }
 
-// flush delivers every segment that is due, in order.
+// flush delivers every segment that is due, in order. One flush runs at a
+// time: a flush that finds another under way leaves the work to it, so the
+// one under way clears busy in the same critical section in which it sees
+// nothing left to do (else a segment queued between its last look and the
+// clearing would wait for a flush that never comes).
 func (l *memLink) flush() {
 	n := l.n
 	n.mu.Lock()
@@ -273,14 +277,10 @@ func (l *memLink) flush() {
 	}
 	l.busy = true
 	n.mu.Unlock()
-	defer func() {
-		n.mu.Lock()
-		l.busy = false
-		n.mu.Unlock()
-	}()
 	for {
 		n.mu.Lock()
 		if l.closed || len(l.q) == 0 {
+			l.busy = false
 			n.mu.Unlock()
 			return
 		}
@@ -288,6 +288,7 @@ func (l *memLink) flush() {
 		if p := l.q[0]; p.due.After(now) {
 			l.timer.Reset(p.due.Sub(now))
 			l.timerAt, l.armed = p.due, true
+			l.busy = false
 			n.mu.Unlock()
 			return
 		}

@@ -48,6 +48,12 @@ type Options struct {
 	DataRetries   int           // retransmissions of text or FIN before RetriesExhausted (R2, RFC 1122 §4.2.3.5); default 15
 	UserTimeout   time.Duration // RFC 9293 §3.8.4: abort when sent data stays unacknowledged this long; default 5 min
 	ChallengeACKs int           // challenge ACKs per second per connection (RFC 5961 §7); default 10
+	// AckDelay is how long accepted text may wait for its ACK (the
+	// table's delay ACK, RFC 1122 §4.2.3.2; RFC 9293 §3.8.6.3): default
+	// 40 ms, Linux's minimum; at most 500 ms as RFC 1122 requires. A
+	// negative value disables the delay (every segment of text is
+	// acknowledged at once); 0, like every zero option, is the default.
+	AckDelay time.Duration
 	// NoSynCookies turns SYN cookies off: a SYN for a listener whose
 	// backlog is full is then dropped, as if lost (RFC 4987 §3.6).
 	NoSynCookies bool
@@ -101,6 +107,7 @@ func (o *Options) fill() error {
 	def(&o.DataRetries, 15)
 	defd(&o.UserTimeout, 5*time.Minute)
 	def(&o.ChallengeACKs, 10)
+	defd(&o.AckDelay, 40*time.Millisecond)
 	def(&o.MaxConns, 16384)
 	def(&o.MaxTimeWait, 4096)
 	defd(&o.KeepAliveInterval, 75*time.Second)
@@ -120,6 +127,8 @@ func (o *Options) fill() error {
 		return errorf("keepalive probes %d must be positive", o.KeepAliveProbes)
 	case o.MSL < 0 || o.RTOInitial < 0 || o.RTOMin < 0 || o.RTOMax < 0 || o.UserTimeout < 0 || o.KeepAlive < 0 || o.KeepAliveInterval < 0:
 		return errorf("durations must not be negative")
+	case o.AckDelay >= 500*time.Millisecond:
+		return errorf("ACK delay %v is not below 500 ms (RFC 1122 §4.2.3.2)", o.AckDelay)
 	case o.RTOMin > o.RTOMax:
 		return errorf("minimum RTO %v exceeds maximum RTO %v", o.RTOMin, o.RTOMax)
 	case o.SynRetries < 0 || o.SynAckRetries < 0 || o.DataRetries < 0 || o.ChallengeACKs < 0:

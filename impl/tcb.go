@@ -87,6 +87,8 @@ type Conn struct {
 	resentAt          time.Time // when it was last resent
 	ackedNew          bool
 	rtx, tw, ut       ctimer
+	dack              ctimer // the delayed ACK (RFC 1122 §4.2.3.2)
+	fillsGap          bool   // the step's segment fills a gap before held text: acknowledge at once (RFC 5681 §4.2)
 
 	// User side.
 	connected  bool
@@ -135,7 +137,8 @@ func (c *Conn) ctx(in *segment) spec.Ctx {
 // options, what is queued to send; the ISS when the action chooses one.
 func (c *Conn) params(a spec.Action) spec.Params {
 	p := spec.Params{RcvWnd: c.rcvWnd(), MSS: uint16(c.s.opt.MSS), WScale: !c.cookie, Shift: c.s.wantShift(),
-		Unsent: uint32(len(c.sndBuf) - c.sentText()), FinQueued: c.finPending}
+		Unsent: uint32(len(c.sndBuf) - c.sentText()), FinQueued: c.finPending,
+		QuickACK: c.s.opt.AckDelay < 0 || c.fillsGap || c.draining}
 	if _, have := c.tcb.ISS(); a == spec.SendSYN || a == spec.SendSYNACK && !have {
 		p.ISS = c.chooseISS()
 	}
@@ -272,6 +275,13 @@ func (c *Conn) do(a spec.Action, in *segment, data []byte) error {
 			c.lastInvalidACK = now
 		}
 		c.emit(header(&out[0]), nil)
+	case spec.DelayACK:
+		if len(out) > 0 {
+			c.emit(header(&out[0]), nil)
+		}
+		if c.eff.DelayACK {
+			c.dack.set(c, c.s.clock.Now().Add(c.s.opt.AckDelay), c.onDelayedACK)
+		}
 	case spec.SendChallengeACK:
 		if c.challengeAllowed() {
 			c.s.stats.ChallengeACKs++
@@ -485,6 +495,9 @@ func (c *Conn) markResend() {
 func (c *Conn) emit(h wire.Header, payload []byte) {
 	s := c.s
 	h.SrcPort, h.DstPort = c.key.port, c.key.peerPort
+	if h.Flags.Has(spec.ACK) && !h.Flags.Has(spec.RST) {
+		c.tcb.AckSent(h.Ack) // the ACK rides on every segment we send (RFC 9293 §3.8.6.3)
+	}
 	if !h.Flags.Has(spec.RST) {
 		w := c.rcvWnd()
 		nxt, shift := c.tcb.RcvNxt(), c.tcb.RcvShift()
@@ -611,6 +624,7 @@ func (c *Conn) delete() {
 	c.rtx.release()
 	c.tw.release()
 	c.ut.release()
+	c.dack.release()
 	c.ka.release()
 	c.rd.release()
 	c.wd.release()
@@ -653,6 +667,9 @@ func (c *Conn) after() {
 		c.ut.stop()
 	}
 	c.armKeepAlive(now, outstanding)
+	if !c.tcb.AckOwed() {
+		c.dack.stop() // a segment we sent carried the ACK
+	}
 }
 
 // notify wakes every goroutine waiting on the connection.
@@ -685,6 +702,13 @@ func (c *Conn) onRTO() {
 func (c *Conn) onTimeWait()    { c.handle(spec.TimeWaitTimeout, nil, nil) }
 func (c *Conn) onUserTimeout() { c.handle(spec.UserTimeout, nil, nil) }
 
+// onDelayedACK runs when the delayed-ACK timer fires while an ACK is owed.
+func (c *Conn) onDelayedACK() {
+	if c.tcb.AckOwed() {
+		c.handle(spec.DelayedAckTimeout, nil, nil)
+	}
+}
+
 // segmentArrives takes a segment for this connection. Before the table
 // sees it, the segment is made the "idealized segment" of RFC 9293
 // §3.10.7.4 (trimmed to the receive window, losing a FIN beyond it) and, if
@@ -705,12 +729,14 @@ func (c *Conn) segmentArrives(in *segment) {
 				c.hold(in)
 				return
 			}
+			c.fillsGap = len(c.held) > 0
 			if merged := c.mergeHeld(in); merged != in {
 				in, e = merged, spec.Classify(merged.h.Flags, len(merged.payload))
 			}
 		}
 	}
 	c.handle(e, in, nil)
+	c.fillsGap = false
 	c.drainHeld()
 }
 

@@ -226,6 +226,28 @@ func OpenTUN(cfg TUNConfig) (*TUNLink, error) {
 	return l, nil
 }
 
+// CreateTUNDevice creates and configures a TUN device as cfg says (cfg.Netns
+// is ignored) in the calling thread's network namespace, which must be one
+// of its own (run it through ThreadNetns.Do), and returns the device's file,
+// non-blocking: whoever holds it exchanges raw IPv4 packets with the kernel.
+func CreateTUNDevice(cfg TUNConfig) (*os.File, error) {
+	cfg.Netns = ""
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	if err := TUNAvailable(); err != nil {
+		return nil, err
+	}
+	if err := checkNotInitialNetns(); err != nil {
+		return nil, err
+	}
+	fd, err := createTUN(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "/dev/net/tun"), nil
+}
+
 // createTUN opens /dev/net/tun, names the device, gives the kernel its
 // address, sets the MTU and brings the device (and loopback) up. It runs on
 // the thread that is in the target namespace.

@@ -200,7 +200,7 @@ func TestTUNHoldRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(budget(5 * time.Second))
 	for len(link.Held()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
@@ -211,7 +211,7 @@ func TestTUNHoldRelease(t *testing.T) {
 	if n := link.Release(nil); n != 1 {
 		t.Fatalf("released %d", n)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), budget(5*time.Second))
 	defer cancel()
 	if err := c.waitConnected(ctx); err != nil {
 		t.Fatal(err)
@@ -261,7 +261,7 @@ func TestTUNIgnoresNonTCP(t *testing.T) {
 			t.Logf("no IPv6 on the device: %v %s", err, out)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(budget(5 * time.Second))
 	for time.Now().Before(deadline) {
 		st := link.Stats()
 		if st.NonTCP >= 1 && (!want6 || st.IPv6 >= 1) {
@@ -315,7 +315,7 @@ func TestTUNDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), budget(5*time.Second))
 	defer cancel()
 	if _, err := s.Dial(ctx, "192.0.2.1:11"); err != nil {
 		t.Fatal(err)

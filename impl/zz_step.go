@@ -6,16 +6,16 @@ import "github.com/tcpcheck/tcpcheck/spec"
 
 // tableRows is the number of rows of spec.Table() this file was generated
 // from; a test compares it with spec.NumRows().
-const tableRows = 266
+const tableRows = 277
 
 // An "invalid argument: index out of bounds" compiler error here means the
 // spec's enums have changed: run go generate ./... again.
 func _() {
 	var x [1]struct{}
 	_ = x[spec.NumStates-11]
-	_ = x[spec.NumEvents-16]
+	_ = x[spec.NumEvents-17]
 	_ = x[spec.NumGuards-7]
-	_ = x[spec.NumActions-24]
+	_ = x[spec.NumActions-25]
 }
 
 // step returns the index in spec.Table() of the row that applies in state s
@@ -58,6 +58,8 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 244 // CLOSED + 2MSL
 		case spec.UserTimeout:
 			return 254 // CLOSED + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 269 // CLOSED + DELACK
 		}
 	case spec.Listen:
 		switch e {
@@ -93,6 +95,8 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 245 // LISTEN + 2MSL
 		case spec.UserTimeout:
 			return 255 // LISTEN + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 270 // LISTEN + DELACK
 		}
 	case spec.SynSent:
 		switch e {
@@ -143,6 +147,8 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 246 // SYN-SENT + 2MSL
 		case spec.UserTimeout:
 			return 259 // SYN-SENT + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 271 // SYN-SENT + DELACK
 		}
 	case spec.SynReceived:
 		switch e {
@@ -235,6 +241,8 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 				return 257 // SYN-RECEIVED + USER-TIMEOUT [Passive]
 			}
 			return 258 // SYN-RECEIVED + USER-TIMEOUT [!Passive]
+		case spec.DelayedAckTimeout:
+			return 272 // SYN-RECEIVED + DELACK
 		}
 	case spec.Established:
 		switch e {
@@ -297,6 +305,8 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 248 // ESTABLISHED + 2MSL
 		case spec.UserTimeout:
 			return 260 // ESTABLISHED + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 266 // ESTABLISHED + DELACK
 		}
 	case spec.FinWait1:
 		switch e {
@@ -368,6 +378,8 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 249 // FIN-WAIT-1 + 2MSL
 		case spec.UserTimeout:
 			return 261 // FIN-WAIT-1 + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 267 // FIN-WAIT-1 + DELACK
 		}
 	case spec.FinWait2:
 		switch e {
@@ -430,6 +442,8 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 250 // FIN-WAIT-2 + 2MSL
 		case spec.UserTimeout:
 			return 262 // FIN-WAIT-2 + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 268 // FIN-WAIT-2 + DELACK
 		}
 	case spec.CloseWait:
 		switch e {
@@ -492,6 +506,8 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 251 // CLOSE-WAIT + 2MSL
 		case spec.UserTimeout:
 			return 263 // CLOSE-WAIT + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 273 // CLOSE-WAIT + DELACK
 		}
 	case spec.Closing:
 		switch e {
@@ -563,6 +579,8 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 252 // CLOSING + 2MSL
 		case spec.UserTimeout:
 			return 264 // CLOSING + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 274 // CLOSING + DELACK
 		}
 	case spec.LastAck:
 		switch e {
@@ -634,6 +652,8 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 253 // LAST-ACK + 2MSL
 		case spec.UserTimeout:
 			return 265 // LAST-ACK + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 275 // LAST-ACK + DELACK
 		}
 	case spec.TimeWait:
 		switch e {
@@ -678,6 +698,8 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 243 // TIME-WAIT + 2MSL
 		case spec.UserTimeout:
 			return 256 // TIME-WAIT + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 276 // TIME-WAIT + DELACK
 		}
 	}
 	return -1
@@ -951,6 +973,17 @@ var tableTo = [tableRows]spec.State{
 	spec.Closed,      // 263 CLOSE-WAIT + USER-TIMEOUT
 	spec.Closed,      // 264 CLOSING + USER-TIMEOUT
 	spec.Closed,      // 265 LAST-ACK + USER-TIMEOUT
+	spec.Established, // 266 ESTABLISHED + DELACK
+	spec.FinWait1,    // 267 FIN-WAIT-1 + DELACK
+	spec.FinWait2,    // 268 FIN-WAIT-2 + DELACK
+	spec.Closed,      // 269 CLOSED + DELACK
+	spec.Listen,      // 270 LISTEN + DELACK
+	spec.SynSent,     // 271 SYN-SENT + DELACK
+	spec.SynReceived, // 272 SYN-RECEIVED + DELACK
+	spec.CloseWait,   // 273 CLOSE-WAIT + DELACK
+	spec.Closing,     // 274 CLOSING + DELACK
+	spec.LastAck,     // 275 LAST-ACK + DELACK
+	spec.TimeWait,    // 276 TIME-WAIT + DELACK
 }
 
 // tableDo holds the actions of each row in execution order.
@@ -1148,14 +1181,14 @@ var tableDo = [tableRows][]spec.Action{
 	{spec.ProcessACK, spec.SendText},     // 190 ESTABLISHED + rcv ACK [SeqOK & AckInRange]
 	{spec.ProcessACK, spec.SendText},     // 191 CLOSE-WAIT + rcv ACK [SeqOK & AckInRange]
 	{spec.ProcessACK},                    // 192 FIN-WAIT-2 + rcv ACK [SeqOK & AckInRange]
-	{spec.ProcessACK, spec.AcceptText, spec.SendText, spec.SendACK},                      // 193 ESTABLISHED + rcv data [SeqOK & AckInRange]
-	{spec.ProcessACK, spec.AcceptText, spec.SendACK},                                     // 194 FIN-WAIT-2 + rcv data [SeqOK & AckInRange]
+	{spec.ProcessACK, spec.AcceptText, spec.SendText, spec.DelayACK},                     // 193 ESTABLISHED + rcv data [SeqOK & AckInRange]
+	{spec.ProcessACK, spec.AcceptText, spec.DelayACK},                                    // 194 FIN-WAIT-2 + rcv data [SeqOK & AckInRange]
 	{spec.ProcessACK, spec.AcceptText, spec.AcceptFIN, spec.SendText, spec.SendACK},      // 195 ESTABLISHED + rcv FIN [SeqOK & AckInRange]
 	{spec.ProcessACK, spec.AcceptText, spec.AcceptFIN, spec.SendACK, spec.StartTimeWait}, // 196 FIN-WAIT-2 + rcv FIN [SeqOK & AckInRange]
 	{spec.ProcessACK},                                                                    // 197 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & FinAcked]
 	{spec.ProcessACK, spec.SendText},                                                     // 198 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & !FinAcked]
-	{spec.ProcessACK, spec.AcceptText, spec.SendACK},                                     // 199 FIN-WAIT-1 + rcv data [SeqOK & AckInRange & FinAcked]
-	{spec.ProcessACK, spec.AcceptText, spec.SendText, spec.SendACK},                      // 200 FIN-WAIT-1 + rcv data [SeqOK & AckInRange & !FinAcked]
+	{spec.ProcessACK, spec.AcceptText, spec.DelayACK},                                    // 199 FIN-WAIT-1 + rcv data [SeqOK & AckInRange & FinAcked]
+	{spec.ProcessACK, spec.AcceptText, spec.SendText, spec.DelayACK},                     // 200 FIN-WAIT-1 + rcv data [SeqOK & AckInRange & !FinAcked]
 	{spec.ProcessACK, spec.AcceptText, spec.AcceptFIN, spec.SendACK, spec.StartTimeWait}, // 201 FIN-WAIT-1 + rcv FIN [SeqOK & AckInRange & FinAcked]
 	{spec.ProcessACK, spec.AcceptText, spec.AcceptFIN, spec.SendText, spec.SendACK},      // 202 FIN-WAIT-1 + rcv FIN [SeqOK & AckInRange & !FinAcked]
 	{spec.ProcessACK, spec.SendText},                                                     // 203 CLOSE-WAIT + rcv data [SeqOK & AckInRange]
@@ -1221,4 +1254,15 @@ var tableDo = [tableRows][]spec.Action{
 	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 263 CLOSE-WAIT + USER-TIMEOUT
 	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 264 CLOSING + USER-TIMEOUT
 	{spec.SignalTimeout, spec.DeleteTCB},                                                 // 265 LAST-ACK + USER-TIMEOUT
+	{spec.SendACK},                                                                       // 266 ESTABLISHED + DELACK
+	{spec.SendACK},                                                                       // 267 FIN-WAIT-1 + DELACK
+	{spec.SendACK},                                                                       // 268 FIN-WAIT-2 + DELACK
+	{spec.Drop},                                                                          // 269 CLOSED + DELACK
+	{spec.Drop},                                                                          // 270 LISTEN + DELACK
+	{spec.Drop},                                                                          // 271 SYN-SENT + DELACK
+	{spec.Drop},                                                                          // 272 SYN-RECEIVED + DELACK
+	{spec.Drop},                                                                          // 273 CLOSE-WAIT + DELACK
+	{spec.Drop},                                                                          // 274 CLOSING + DELACK
+	{spec.Drop},                                                                          // 275 LAST-ACK + DELACK
+	{spec.Drop},                                                                          // 276 TIME-WAIT + DELACK
 }

@@ -66,7 +66,11 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 	rcvBefore, twBefore, issBefore, unaBefore := h.rcv, h.tw, h.iss, h.una
 	tag := w.round
 	ok := true
+	sentACK := false
 	send := func(f spec.Flags, sq, ack, n uint8) {
+		if f.Has(spec.ACK) && ack == h.rcv {
+			h.owed, sentACK = false, true
+		}
 		word := mkSeg(uint8(i), f, sq, ack, n, tag)
 		if st.NSent < 2 {
 			st.Sent[st.NSent] = segmentOf(word, false)
@@ -136,6 +140,18 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			}
 		case spec.SendACK, spec.SendChallengeACK:
 			send(spec.ACK, h.nxt, h.rcv, 0)
+		case spec.DelayACK:
+			// spec.TCB's delay ACK: a segment of this step carried the
+			// ACK, or nothing new was accepted and nothing is owed; a
+			// second segment while one is owed is acknowledged at once;
+			// else the ACK is owed.
+			switch {
+			case sentACK || !h.owed && h.rcv == rcvBefore:
+			case h.owed:
+				send(spec.ACK, h.nxt, h.rcv, 0)
+			default:
+				h.owed = true
+			}
 		case spec.SendRST:
 			send(spec.RST, h.nxt, 0, 0)
 		case spec.ReplyRST:
@@ -269,7 +285,7 @@ func (s *System) retransmit(h *host, send func(f spec.Flags, sq, ack, n uint8)) 
 }
 
 func clearTCB(h *host) {
-	h.finSent = false
+	h.finSent, h.owed = false, false
 	h.iss, h.irs, h.una, h.nxt, h.rcv = 0, 0, 0, 0, 0
 	h.retries, h.rto, h.tw, h.queued = 0, 0, 0, 0
 }

@@ -30,7 +30,12 @@ var pinned = []struct {
 	states int
 	edges  int
 }{
-	{"small", func() Config { c, _ := Preset("small"); return c }, 76, 136},
+	// Moved with the delayed ACK (RFC 1122 §4.2.3.2): a host that accepts
+	// text may owe its ACK and fire the delayed-ACK timer later, which
+	// adds states where the text has arrived but its ACK is not yet sent
+	// (small: 76, 131 before; abort b, reorder: 2840, 8233 before; the
+	// configurations without data did not move).
+	{"small", func() Config { c, _ := Preset("small"); return c }, 93, 170}, // +5: the user timeout's self-loops in TIME-WAIT (coverage)
 	{"client-server no faults no data", func() Config {
 		c := oneScenario()
 		c.Incarnations, c.Loss, c.Dup, c.Reorder, c.WriteA, c.WriteB = 1, 0, 0, false, 0, 0
@@ -45,7 +50,7 @@ var pinned = []struct {
 		c := oneScenario()
 		c.Abort, c.Incarnations, c.Loss, c.Dup, c.WriteA = "b", 1, 0, 0, 0
 		return c
-	}, 2840, 8238},
+	}, 3052, 8943},
 }
 
 func TestStateCounts(t *testing.T) {

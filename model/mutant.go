@@ -72,6 +72,17 @@ var mutants = []Mutant{
 			"to kill a connection if any in-window RST is accepted. Requiring the exact RCV.NXT (and answering other " +
 			"in-window RSTs with a challenge ACK) makes a blind guess succeed with probability 1/2^32 instead.",
 	},
+	{
+		Name:     "unbounded-delayed-ack",
+		Question: "Why must a delayed ACK be bounded?",
+		Property: GracefulCloseCompletes,
+		Change:   "the model's delayed ACK may wait longer than the peer's retransmission timers (the bound of RFC 1122 §4.2.3.2 dropped: R2 and the RTO no longer wait for an ACK that is owed)",
+		Explain: "The receiver of text may hold its ACK back, hoping to send it on a response, but the sender cannot tell a delayed ACK " +
+			"from a lost segment: it only sees time pass. If the delay is not bounded well below the sender's timers, the sender " +
+			"retransmits what has arrived, and when it has no retransmissions left it gives up on a connection where nothing was " +
+			"lost. RFC 1122 bounds the delay to less than 0.5 s and asks for an ACK at least every second full-sized segment; " +
+			"the retransmission timeout is at least 1 s (RFC 6298).",
+	},
 }
 
 // Mutants returns the mutants in the order of DESIGN.md.
@@ -124,6 +135,10 @@ func MutantConfig(name string) (Config, error) {
 		c.Loss, c.UserTimeout = 1, false
 	case "accept-any-rst":
 		c.Inject = 1
+	case "unbounded-delayed-ack":
+		// One octet from the client and no retransmissions left: the
+		// sender's R2 comes as soon as nothing is in flight.
+		c.WriteA, c.MaxRetries = 1, 0
 	}
 	return c, nil
 }
@@ -176,5 +191,9 @@ func NewMutant(cfg Config, name string) (*System, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: mutant %s: %w", name, err)
 	}
-	return build(cfg, m, m.Step, name)
+	s, err := build(cfg, m, m.Step, name)
+	if err == nil && name == "unbounded-delayed-ack" {
+		s.ackUnbounded = true
+	}
+	return s, err
 }

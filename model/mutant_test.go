@@ -9,12 +9,13 @@ import (
 // shortestCounterexample pins the length of each mutant's shortest
 // counterexample in its MutantConfig (the engine reports the same).
 var shortestCounterexample = map[string]int{
-	"two-way-handshake": 21,
-	"no-time-wait":      13,
-	"short-time-wait":   20,
-	"three-way-close":   8,
-	"no-fin-retransmit": 5,
-	"accept-any-rst":    4,
+	"two-way-handshake":     21,
+	"no-time-wait":          13,
+	"short-time-wait":       20,
+	"three-way-close":       8,
+	"no-fin-retransmit":     5,
+	"accept-any-rst":        4,
+	"unbounded-delayed-ack": 7,
 }
 
 // TestMutants finds each mutant's violation of its property with the tests'

@@ -31,7 +31,10 @@ type System struct {
 	misuse  [2]bool
 	attack  []int // indices into attackForms of Config.Attack
 	mutant  string
-	invs    []Property
+	// ackUnbounded drops the delayed ACK's bound: the peer's timers do
+	// not wait for an ACK that is owed (the unbounded-delayed-ack mutant).
+	ackUnbounded bool
+	invs         []Property
 	// guards[s][e] holds the guards the rows for state s and event e
 	// mention: only their outcomes can change the row chosen.
 	guards [spec.NumStates][spec.NumEvents]spec.GuardSet
@@ -243,6 +246,12 @@ func (s *System) armed(h *host) bool {
 func (s *System) rtoEnabled(w *world, i int) bool {
 	h := &w.h[i]
 	if !s.armed(h) {
+		return false
+	}
+	if w.h[1-i].owed && !s.cfg.SpuriousRTO && !s.ackUnbounded {
+		// The peer owes an ACK of text it accepted: the delayed ACK is
+		// shorter than any RTO (RFC 1122 §4.2.3.2: less than 0.5 s;
+		// RFC 6298 §2.4: RTO at least 1 s), so it is on its way.
 		return false
 	}
 	for j := range int(w.n) {
@@ -528,6 +537,8 @@ func (s *System) networkSteps(w *world, buf []Transition) []Transition {
 //   - R2 once retries are used up, nothing is in flight and the peer has no
 //     retransmission left either (R2 is far longer than a round trip);
 //   - 2MSL once TIME-WAIT has lasted its ticks;
+//   - the delayed ACK whenever one is owed (at any moment: its delay is
+//     bounded only by the peer's timers, see rtoEnabled);
 //   - the user timeout once nothing is in flight, the peer has no TCB and
 //     this host has nothing left to retransmit (a half-open connection).
 func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
@@ -539,9 +550,15 @@ func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 		st := Step{Kind: Timer, Host: uint8(i)}
 		buf = s.hostSteps(&w2, i, spec.RetransmitTimeout, 0, false, 0, st, buf)
 	}
-	if h.una != h.nxt && h.retries >= s.retries && w.n == 0 && !s.armed(p) {
+	if h.una != h.nxt && h.retries >= s.retries && w.n == 0 && !s.armed(p) && (!p.owed || s.ackUnbounded) {
 		w2 := *w
-		w2.ghost |= ghostRetriesOut
+		if w.loss < s.scen[w.scen].loss {
+			// The premise of GracefulCloseCompletes: the network lost
+			// more than the retries could make up for. Retries that run
+			// out with nothing lost (an ACK withheld too long, say) are
+			// no excuse.
+			w2.ghost |= ghostRetriesOut
+		}
 		st := Step{Kind: Timer, Host: uint8(i)}
 		buf = s.hostSteps(&w2, i, spec.RetriesExhausted, 0, false, 0, st, buf)
 	}
@@ -549,6 +566,11 @@ func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 		w2 := *w
 		st := Step{Kind: Timer, Host: uint8(i)}
 		buf = s.hostSteps(&w2, i, spec.TimeWaitTimeout, 0, false, 0, st, buf)
+	}
+	if h.owed {
+		w2 := *w
+		st := Step{Kind: Timer, Host: uint8(i)}
+		buf = s.hostSteps(&w2, i, spec.DelayedAckTimeout, 0, false, 0, st, buf)
 	}
 	if s.cfg.UserTimeout && h.st.HasTCB() && w.n == 0 && !p.st.HasTCB() && !s.armed(h) {
 		w2 := *w

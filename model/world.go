@@ -64,6 +64,7 @@ type host struct {
 	aborted                 bool  // ghost: the user called ABORT this incarnation
 	endRST, endTimeout      bool  // ghost: a synchronized TCB was deleted by the peer's RST / a timeout
 	activeCloser            bool  // ghost: sent its FIN before it received the peer's FIN
+	owed                    bool  // accepted text waits for its delayed ACK (RFC 1122 §4.2.3.2)
 }
 
 // world is the decoded global state.
@@ -84,6 +85,11 @@ const (
 	ghostMisusedA                     // A's user made its call outside the program
 	ghostMisusedB                     // B's user made its call outside the program
 )
+
+// owedShift is the bit of the key's ghost byte where the hosts' owed
+// flags (a delayed ACK is owed) start, A's then B's: the host bytes and the
+// violation byte are full.
+const owedShift = 4
 
 func misusedBit(i int) uint8 { return ghostMisusedA << i }
 
@@ -196,7 +202,7 @@ func (w *world) encodeInto(k *Key) {
 	w.h[0].encode(k[2 : 2+hostBytes])
 	w.h[1].encode(k[2+hostBytes : 2+2*hostBytes])
 	k[scenOff] = w.scen
-	k[ghostOff] = w.ghost
+	k[ghostOff] = w.ghost | b2u(w.h[0].owed)<<owedShift | b2u(w.h[1].owed)<<(owedShift+1)
 	for i := 0; i < int(w.n); i++ {
 		s := w.net[i]
 		o := netOff + 4*i
@@ -210,7 +216,9 @@ func (w *world) decode(k *Key) {
 	w.h[0].decode(k[2 : 2+hostBytes])
 	w.h[1].decode(k[2+hostBytes : 2+2*hostBytes])
 	w.scen = k[scenOff]
-	w.ghost = k[ghostOff]
+	w.ghost = k[ghostOff] & (1<<owedShift - 1)
+	w.h[0].owed = k[ghostOff]&(1<<owedShift) != 0
+	w.h[1].owed = k[ghostOff]&(1<<(owedShift+1)) != 0
 	w.n = 0
 	for i := range netCap {
 		o := netOff + 4*i

@@ -6,16 +6,16 @@ import "github.com/tcpcheck/tcpcheck/spec"
 
 // tableRows is the number of rows of spec.Table() this file was generated
 // from; a test compares it with spec.NumRows().
-const tableRows = 266
+const tableRows = 277
 
 // An "invalid argument: index out of bounds" compiler error here means the
 // spec's enums have changed: run go generate ./... again.
 func _() {
 	var x [1]struct{}
 	_ = x[spec.NumStates-11]
-	_ = x[spec.NumEvents-16]
+	_ = x[spec.NumEvents-17]
 	_ = x[spec.NumGuards-7]
-	_ = x[spec.NumActions-24]
+	_ = x[spec.NumActions-25]
 }
 
 // Guard bits of spec.GuardSet.
@@ -68,6 +68,8 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 244 // CLOSED + 2MSL
 		case spec.UserTimeout:
 			return 254 // CLOSED + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 269 // CLOSED + DELACK
 		}
 	case spec.Listen:
 		switch e {
@@ -103,6 +105,8 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 245 // LISTEN + 2MSL
 		case spec.UserTimeout:
 			return 255 // LISTEN + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 270 // LISTEN + DELACK
 		}
 	case spec.SynSent:
 		switch e {
@@ -163,6 +167,8 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 246 // SYN-SENT + 2MSL
 		case spec.UserTimeout:
 			return 259 // SYN-SENT + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 271 // SYN-SENT + DELACK
 		}
 	case spec.SynReceived:
 		switch e {
@@ -263,6 +269,8 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			case g&gPassive == 0: // SYN-RECEIVED + USER-TIMEOUT [!Passive]
 				return 258
 			}
+		case spec.DelayedAckTimeout:
+			return 272 // SYN-RECEIVED + DELACK
 		}
 	case spec.Established:
 		switch e {
@@ -331,6 +339,8 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 248 // ESTABLISHED + 2MSL
 		case spec.UserTimeout:
 			return 260 // ESTABLISHED + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 266 // ESTABLISHED + DELACK
 		}
 	case spec.FinWait1:
 		switch e {
@@ -405,6 +415,8 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 249 // FIN-WAIT-1 + 2MSL
 		case spec.UserTimeout:
 			return 261 // FIN-WAIT-1 + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 267 // FIN-WAIT-1 + DELACK
 		}
 	case spec.FinWait2:
 		switch e {
@@ -473,6 +485,8 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 250 // FIN-WAIT-2 + 2MSL
 		case spec.UserTimeout:
 			return 262 // FIN-WAIT-2 + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 268 // FIN-WAIT-2 + DELACK
 		}
 	case spec.CloseWait:
 		switch e {
@@ -541,6 +555,8 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 251 // CLOSE-WAIT + 2MSL
 		case spec.UserTimeout:
 			return 263 // CLOSE-WAIT + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 273 // CLOSE-WAIT + DELACK
 		}
 	case spec.Closing:
 		switch e {
@@ -615,6 +631,8 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 252 // CLOSING + 2MSL
 		case spec.UserTimeout:
 			return 264 // CLOSING + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 274 // CLOSING + DELACK
 		}
 	case spec.LastAck:
 		switch e {
@@ -689,6 +707,8 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 253 // LAST-ACK + 2MSL
 		case spec.UserTimeout:
 			return 265 // LAST-ACK + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 275 // LAST-ACK + DELACK
 		}
 	case spec.TimeWait:
 		switch e {
@@ -739,6 +759,8 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 243 // TIME-WAIT + 2MSL
 		case spec.UserTimeout:
 			return 256 // TIME-WAIT + USER-TIMEOUT
+		case spec.DelayedAckTimeout:
+			return 276 // TIME-WAIT + DELACK
 		}
 	}
 	return -1
@@ -1012,6 +1034,17 @@ var tableTo = [tableRows]spec.State{
 	spec.Closed,      // 263 CLOSE-WAIT + USER-TIMEOUT
 	spec.Closed,      // 264 CLOSING + USER-TIMEOUT
 	spec.Closed,      // 265 LAST-ACK + USER-TIMEOUT
+	spec.Established, // 266 ESTABLISHED + DELACK
+	spec.FinWait1,    // 267 FIN-WAIT-1 + DELACK
+	spec.FinWait2,    // 268 FIN-WAIT-2 + DELACK
+	spec.Closed,      // 269 CLOSED + DELACK
+	spec.Listen,      // 270 LISTEN + DELACK
+	spec.SynSent,     // 271 SYN-SENT + DELACK
+	spec.SynReceived, // 272 SYN-RECEIVED + DELACK
+	spec.CloseWait,   // 273 CLOSE-WAIT + DELACK
+	spec.Closing,     // 274 CLOSING + DELACK
+	spec.LastAck,     // 275 LAST-ACK + DELACK
+	spec.TimeWait,    // 276 TIME-WAIT + DELACK
 }
 
 // tableDo holds the actions of each row as a set.
@@ -1209,14 +1242,14 @@ var tableDo = [tableRows]spec.Actions{
 	1<<spec.ProcessACK | 1<<spec.SendText,     // 190 ESTABLISHED + rcv ACK [SeqOK & AckInRange]
 	1<<spec.ProcessACK | 1<<spec.SendText,     // 191 CLOSE-WAIT + rcv ACK [SeqOK & AckInRange]
 	1 << spec.ProcessACK,                      // 192 FIN-WAIT-2 + rcv ACK [SeqOK & AckInRange]
-	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.SendText | 1<<spec.SendACK,                          // 193 ESTABLISHED + rcv data [SeqOK & AckInRange]
-	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.SendACK,                                             // 194 FIN-WAIT-2 + rcv data [SeqOK & AckInRange]
+	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.SendText | 1<<spec.DelayACK,                         // 193 ESTABLISHED + rcv data [SeqOK & AckInRange]
+	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.DelayACK,                                            // 194 FIN-WAIT-2 + rcv data [SeqOK & AckInRange]
 	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.AcceptFIN | 1<<spec.SendText | 1<<spec.SendACK,      // 195 ESTABLISHED + rcv FIN [SeqOK & AckInRange]
 	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.AcceptFIN | 1<<spec.SendACK | 1<<spec.StartTimeWait, // 196 FIN-WAIT-2 + rcv FIN [SeqOK & AckInRange]
 	1 << spec.ProcessACK,                                                                                  // 197 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & FinAcked]
 	1<<spec.ProcessACK | 1<<spec.SendText,                                                                 // 198 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & !FinAcked]
-	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.SendACK,                                             // 199 FIN-WAIT-1 + rcv data [SeqOK & AckInRange & FinAcked]
-	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.SendText | 1<<spec.SendACK,                          // 200 FIN-WAIT-1 + rcv data [SeqOK & AckInRange & !FinAcked]
+	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.DelayACK,                                            // 199 FIN-WAIT-1 + rcv data [SeqOK & AckInRange & FinAcked]
+	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.SendText | 1<<spec.DelayACK,                         // 200 FIN-WAIT-1 + rcv data [SeqOK & AckInRange & !FinAcked]
 	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.AcceptFIN | 1<<spec.SendACK | 1<<spec.StartTimeWait, // 201 FIN-WAIT-1 + rcv FIN [SeqOK & AckInRange & FinAcked]
 	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.AcceptFIN | 1<<spec.SendText | 1<<spec.SendACK,      // 202 FIN-WAIT-1 + rcv FIN [SeqOK & AckInRange & !FinAcked]
 	1<<spec.ProcessACK | 1<<spec.SendText,                                                                 // 203 CLOSE-WAIT + rcv data [SeqOK & AckInRange]
@@ -1282,4 +1315,15 @@ var tableDo = [tableRows]spec.Actions{
 	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 263 CLOSE-WAIT + USER-TIMEOUT
 	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 264 CLOSING + USER-TIMEOUT
 	1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                                             // 265 LAST-ACK + USER-TIMEOUT
+	1 << spec.SendACK,                                                                                     // 266 ESTABLISHED + DELACK
+	1 << spec.SendACK,                                                                                     // 267 FIN-WAIT-1 + DELACK
+	1 << spec.SendACK,                                                                                     // 268 FIN-WAIT-2 + DELACK
+	1 << spec.Drop,                                                                                        // 269 CLOSED + DELACK
+	1 << spec.Drop,                                                                                        // 270 LISTEN + DELACK
+	1 << spec.Drop,                                                                                        // 271 SYN-SENT + DELACK
+	1 << spec.Drop,                                                                                        // 272 SYN-RECEIVED + DELACK
+	1 << spec.Drop,                                                                                        // 273 CLOSE-WAIT + DELACK
+	1 << spec.Drop,                                                                                        // 274 CLOSING + DELACK
+	1 << spec.Drop,                                                                                        // 275 LAST-ACK + DELACK
+	1 << spec.Drop,                                                                                        // 276 TIME-WAIT + DELACK
 }

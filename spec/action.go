@@ -26,6 +26,7 @@ const (
 	SendText         // send queued text, and a FIN queued behind it, as far as the send window allows
 	SendFIN          // after all queued text, send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>; SND.NXT+1
 	SendACK          // send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+	DelayACK         // acknowledge accepted text: nothing if this step's segment carried the ACK, send ACK if one was owed already, else owe it and start the delayed-ACK timer
 	SendChallengeACK // send the challenge ACK of RFC 5961 (the same segment as SendACK, rate-limited)
 	SendRST          // abort: send <SEQ=SND.NXT><CTL=RST>
 	ReplyRST         // reply to the segment with the RST of RFC 9293 §3.10.7.1
@@ -62,6 +63,7 @@ var actionNames = [...]string{
 	SendText:         "send text",
 	SendFIN:          "send FIN",
 	SendACK:          "send ACK",
+	DelayACK:         "delay ACK",
 	SendChallengeACK: "send challenge-ACK",
 	SendRST:          "send RST",
 	ReplyRST:         "reply RST",

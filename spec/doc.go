@@ -83,6 +83,16 @@
 //     (sender SWS avoidance, RFC 9293 §3.8.6.2.1) is the table's send text
 //     action, in [TCB.Apply]; how much text is queued is the caller's
 //     ([Params.Unsent]). Conform checks that new text fits the window.
+//   - The delayed ACK's timing (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3): the
+//     rows' delay ACK owes the ACK and says so ([Effect.DelayACK]); the
+//     caller steps DelayedAckTimeout within its delay (impl:
+//     Options.AckDelay, default 40 ms, onDelayedACK), acknowledges at once
+//     instead ([Params.QuickACK]) when its delay is off or the segment
+//     fills a gap before held text (RFC 5681 §4.2; impl: fillsGap), and
+//     reports the segments it sends outside rows, which pay the debt
+//     ([TCB.AckSent]; impl: Conn.emit). Checked by conform on a live
+//     endpoint: an owed ACK within Options.MaxAckDelay (at most 500 ms),
+//     and an ACK at least for every second segment.
 //
 // Package spec imports nothing of tcpcheck's own.
 package spec

@@ -29,8 +29,9 @@ const (
 	RetriesExhausted  // the retransmission limit R2 (RFC 1122 §4.2.3.5) was reached
 	TimeWaitTimeout   // the 2MSL timer of TIME-WAIT fired
 	UserTimeout       // the user timeout (RFC 9293 §3.8.4) fired
+	DelayedAckTimeout // the delayed-ACK timer (RFC 1122 §4.2.3.2) fired: the owed ACK is due
 
-	NumEvents = int(UserTimeout) + 1
+	NumEvents = int(DelayedAckTimeout) + 1
 )
 
 var eventNames = [...]string{
@@ -50,6 +51,7 @@ var eventNames = [...]string{
 	RetriesExhausted:  "R2",
 	TimeWaitTimeout:   "2MSL",
 	UserTimeout:       "USER-TIMEOUT",
+	DelayedAckTimeout: "DELACK",
 }
 
 // String returns a short label such as "rcv SYN,ACK" or "CLOSE".
@@ -86,7 +88,7 @@ func (e Event) IsUser() bool { return e <= Abort }
 func (e Event) IsSegment() bool { return e >= SegSYN && e <= SegNoACK }
 
 // IsTimer reports whether e is a timer expiry.
-func (e Event) IsTimer() bool { return e >= RetransmitTimeout && e <= UserTimeout }
+func (e Event) IsTimer() bool { return e >= RetransmitTimeout && e <= DelayedAckTimeout }
 
 // Flags are the TCP control bits of RFC 9293 §3.1.
 type Flags uint8

@@ -1,13 +1,17 @@
 package spec
 
-import "fmt"
+import (
+	"fmt"
+	"math/bits"
+)
 
 // Machine steps by interpreting a table. It works for any valid table, the
 // correct one or a mutant; the generated step functions of the model and the
 // endpoint are specialisations of it for [Table].
 type Machine struct {
-	rows  []Row
-	index [NumStates][NumEvents][]int32
+	rows   []Row
+	index  [NumStates][NumEvents][]int32
+	guards [NumStates][NumEvents]GuardSet // the guards the rows for a state and event mention
 }
 
 // NewMachine returns a machine for rows, which must pass [Validate].
@@ -18,6 +22,7 @@ func NewMachine(rows []Row) (*Machine, error) {
 	m := &Machine{rows: Clone(rows)}
 	for i, r := range m.rows {
 		m.index[r.From][r.On] = append(m.index[r.From][r.On], int32(i))
+		m.guards[r.From][r.On] |= r.When.Mask
 	}
 	return m, nil
 }
@@ -40,15 +45,25 @@ func (m *Machine) Step(s State, e Event, g GuardSet) int {
 	return -1
 }
 
-// StepCtx is Step with the guards evaluated over c.
-func (m *Machine) StepCtx(s State, e Event, c *Ctx) int { return m.Step(s, e, EvalAll(c)) }
+// StepCtx is Step with the guards evaluated over c. Only the guards the
+// rows for s and e mention are evaluated: the others cannot change the row.
+func (m *Machine) StepCtx(s State, e Event, c *Ctx) int {
+	if int(s) >= NumStates || int(e) >= NumEvents {
+		return -1
+	}
+	var g GuardSet
+	for mask := m.guards[s][e]; mask != 0; mask &= mask - 1 {
+		gd := Guard(bits.TrailingZeros64(uint64(mask)))
+		g = g.With(gd, gd.Eval(c))
+	}
+	return m.Step(s, e, g)
+}
 
 // Guards returns the guards that rows for s and e mention: the only guards
 // whose outcome can change the row chosen.
 func (m *Machine) Guards(s State, e Event) GuardSet {
-	var mask GuardSet
-	for _, i := range m.index[s][e] {
-		mask |= m.rows[i].When.Mask
+	if int(s) >= NumStates || int(e) >= NumEvents {
+		return 0
 	}
-	return mask
+	return m.guards[s][e]
 }

@@ -134,12 +134,16 @@ const (
 	TimerTimeWait                // 2MSL (RFC 9293 §3.6): TimeWaitTimeout
 	TimerUser                    // the user timeout (RFC 9293 §3.10.8): UserTimeout
 	TimerKeepAlive               // keepalive probes (RFC 1122 §4.2.3.6), outside the table
+	TimerDelayedAck              // the delayed ACK (RFC 1122 §4.2.3.2): DelayedAckTimeout
 )
 
 // Runs reports whether timer tm may run in state s: the retransmission
 // and user timers wherever a TCB is synchronizing or synchronized except
 // TIME-WAIT, 2MSL only in TIME-WAIT, keepalive only in the synchronized
-// states before TIME-WAIT.
+// states before TIME-WAIT, the delayed-ACK timer only where text is
+// accepted with a delayed ACK (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2: every
+// other state's rows send their ACK at once, and a row that leaves these
+// states for another one sends a segment that carries the ACK).
 func (s State) Runs(tm Timer) bool {
 	switch tm {
 	case TimerRetransmit, TimerUser:
@@ -148,6 +152,8 @@ func (s State) Runs(tm Timer) bool {
 		return s == TimeWait
 	case TimerKeepAlive:
 		return s.Synchronized() && s != TimeWait
+	case TimerDelayedAck:
+		return s == Established || s == FinWait1 || s == FinWait2
 	}
 	return false
 }

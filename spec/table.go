@@ -27,6 +27,8 @@ const (
 	rfcR2       = "RFC 1122 §4.2.3.5"
 	rfcRTO      = "RFC 6298 §5"
 	rfcTimeWait = "RFC 9293 §3.6"
+	rfcDelACK   = "RFC 9293 §3.8.6.3"
+	rfcDelACK2  = "RFC 1122 §4.2.3.2"
 )
 
 var (
@@ -79,6 +81,7 @@ func buildTable() []Row {
 	synReceived(&t)
 	synchronizedStates(&t)
 	timeouts(&t)
+	delayedACK(&t)
 	return t
 }
 
@@ -288,4 +291,47 @@ func timeouts(t *rows) {
 	t.add(st(SynReceived), UserTimeout, When(Not(Passive)), Closed, rfcTimeout, "user timeout: abort the connection", SignalTimeout, DeleteTCB)
 	t.add(st(SynSent, Established, FinWait1, FinWait2, CloseWait, Closing, LastAck), UserTimeout, always, Closed, rfcTimeout,
 		"user timeout: abort the connection", SignalTimeout, DeleteTCB)
+}
+
+// delayedACK holds the delayed acknowledgment of RFC 9293 §3.8.6.3 and
+// RFC 1122 §4.2.3.2: "a TCP SHOULD implement a delayed ACK, but an ACK
+// should not be excessively delayed; in particular, the delay MUST be less
+// than 0.5 seconds, and in a stream of full-sized segments there SHOULD be
+// an ACK for at least every second segment".
+//
+// The rows that accept in-order text in the states that keep receiving
+// (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2; built in [synchronizedStates] with
+// send ACK) acknowledge it with delay ACK instead: no ACK when a segment of
+// the same step carries it (the response piggybacks it), an ACK at once
+// when one is owed already (the second segment), else the ACK is owed and
+// the delayed-ACK timer starts. Its expiry sends the owed ACK. A FIN, an
+// unacceptable segment and the handshake's last segment are still
+// acknowledged at once by their own rows; an out-of-order segment is
+// acknowledged at once by its caller (see the package documentation), and
+// every segment we send carries the ACK and pays the debt (see [TCB]).
+func delayedACK(t *rows) {
+	for i := range *t {
+		r := &(*t)[i]
+		if r.On != SegData || !r.From.Runs(TimerDelayedAck) || !r.When.Mask.Has(AckInRange) || !r.When.Want.Has(AckInRange) {
+			continue
+		}
+		do := append([]Action(nil), r.Do...) // rows built by one add share their slice
+		for j, a := range do {
+			if a == SendACK {
+				do[j] = DelayACK
+				r.RFC, r.Note = rfcDelACK, r.Note+" (the ACK may be delayed)"
+			}
+		}
+		r.Do = do
+	}
+	var owes, not []State
+	for _, s := range all {
+		if s.Runs(TimerDelayedAck) {
+			owes = append(owes, s)
+		} else {
+			not = append(not, s)
+		}
+	}
+	t.add(owes, DelayedAckTimeout, always, same, rfcDelACK2, "the delayed ACK is due: send it", SendACK)
+	t.add(not, DelayedAckTimeout, always, same, rfcDelACK2, "no ACK is delayed in this state", Drop)
 }

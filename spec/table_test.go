@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -80,8 +81,10 @@ func TestKeyRows(t *testing.T) {
 		{"SYN-RECEIVED (active) + peer's SYN,ACK -> ESTABLISHED (simultaneous open)", SynReceived,
 			func() Ctx { c := synRcvd; c.Passive = false; return withSeg(c, SYN|ACK, 300, 101, 0) }(), 0,
 			Established, []Action{ProcessACK, SendACK, SignalConnected}, nil},
-		{"ESTABLISHED + in-window text -> deliver and ACK", Established,
-			withSeg(established(), ACK|PSH, 301, 101, 10), 0, Established, []Action{AcceptText, SendACK}, nil},
+		{"ESTABLISHED + in-window text -> deliver and ACK, maybe delayed", Established,
+			withSeg(established(), ACK|PSH, 301, 101, 10), 0, Established, []Action{AcceptText, DelayACK}, []Action{SendACK}},
+		{"ESTABLISHED + delayed-ACK timer -> send the ACK", Established, established(), DelayedAckTimeout, Established, []Action{SendACK}, nil},
+		{"CLOSE-WAIT + delayed-ACK timer -> nothing owed here", CloseWait, established(), DelayedAckTimeout, CloseWait, []Action{Drop}, nil},
 		{"ESTABLISHED + old duplicate text -> send ACK only", Established,
 			withSeg(established(), ACK, 250, 101, 10), 0, Established, []Action{SendACK}, []Action{AcceptText}},
 		{"ESTABLISHED + ACK beyond SND.NXT -> send ACK, drop", Established,
@@ -151,5 +154,28 @@ func TestKeyRows(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStepCtxEvaluatesOnlyWhatRowsRead: StepCtx evaluates only the guards
+// the rows for the state and event mention; over random contexts near the
+// sequence variables and the window edges, it picks the row that Step over
+// every guard's outcome picks.
+func TestStepCtxEvaluatesOnlyWhatRowsRead(t *testing.T) {
+	m, err := NewMachine(Table())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 20000 {
+		base := Seq(rng.Uint32())
+		near := func() Seq { return base + Seq(rng.IntN(9)) - 4 }
+		x := Ctx{SndUna: near(), SndNxt: near(), RcvNxt: near(), RcvWnd: uint32(rng.IntN(4)),
+			MaxSndWnd: uint32(rng.IntN(4)), FinSent: rng.IntN(2) == 0, Passive: rng.IntN(2) == 0,
+			SegSeq: near(), SegAck: near(), SegLen: uint32(rng.IntN(3)), SegFlags: Flags(rng.IntN(64))}
+		s, e := State(rng.IntN(NumStates)), Event(rng.IntN(NumEvents))
+		if got, want := m.StepCtx(s, e, &x), m.Step(s, e, EvalAll(&x)); got != want {
+			t.Fatalf("%s + %s with %+v: StepCtx row %d, Step over all guards row %d", s, e, x, got, want)
+		}
 	}
 }

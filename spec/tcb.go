@@ -53,6 +53,10 @@ type Params struct {
 	// FinQueued says CLOSE was called earlier and the FIN waits behind
 	// the queued text (send FIN sets it for its own step).
 	FinQueued bool
+	// QuickACK makes delay ACK acknowledge at once, as send ACK does: the
+	// caller does not delay ACKs (RFC 1122 §4.2.3.2 allows it; a delay
+	// of 0 chooses it).
+	QuickACK bool
 }
 
 // Effect is what a step did beyond moving the TCB: the segments to send,
@@ -82,6 +86,11 @@ type Effect struct {
 	Signal Action
 	// TimeWait says the 2MSL timer was started or restarted.
 	TimeWait bool
+	// DelayACK says an ACK is now owed and the delayed-ACK timer starts:
+	// the caller steps DelayedAckTimeout within its delay (less than
+	// 0.5 s, RFC 1122 §4.2.3.2) unless a segment it sends first carries
+	// the ACK ([TCB.AckOwed] turns false).
+	DelayACK bool
 	// Deleted says the TCB was deleted: its timers must stop.
 	Deleted bool
 }
@@ -115,6 +124,9 @@ type TCB struct {
 
 	finSent bool // our FIN was sent: it is the octet at SND.NXT-1
 	finRcvd bool // the peer's FIN was accepted: RCV.NXT is past it
+
+	lastAck Seq  // the ACK field of the last segment we sent with ACK
+	ackOwed bool // accepted text waits for a delayed ACK (RFC 1122 §4.2.3.2)
 }
 
 // NewTCB returns the TCB of a connection in CLOSED.
@@ -164,6 +176,22 @@ func (t *TCB) FinSent() bool { return t.finSent }
 
 // FinReceived reports whether the peer's FIN was accepted.
 func (t *TCB) FinReceived() bool { return t.finRcvd }
+
+// AckOwed reports whether accepted text waits for its delayed ACK: delay
+// ACK owed it, and no segment carrying ACK = RCV.NXT went out since.
+func (t *TCB) AckOwed() bool { return t.ackOwed }
+
+// AckSent records that a segment carrying acknowledgment number ack went
+// out outside a row (a duplicate ACK, a window update, a retransmission
+// of loss recovery, a keepalive): when ack is RCV.NXT it pays an owed ACK
+// (RFC 9293 §3.8.6.3: the ACK rides on any segment we send). Segments of
+// the rows are recorded by Apply itself.
+func (t *TCB) AckSent(ack Seq) {
+	t.lastAck = ack
+	if ack == t.rcvNxt {
+		t.ackOwed = false
+	}
+}
 
 // SndShift returns the shift count that scales the peer's windows.
 func (t *TCB) SndShift() uint8 { return t.sndShift }
@@ -276,7 +304,7 @@ func (t *TCB) Apply(a Action, in *Segment, p Params, eff *Effect) {
 		// RFC 9293 §3.10.1: select an ISS, send <SEQ=ISS><CTL=SYN>,
 		// SND.UNA = ISS, SND.NXT = ISS+1.
 		t.chooseISS(p.ISS)
-		eff.Out = append(eff.Out, t.syn(false, p))
+		t.out(eff, t.syn(false, p))
 	case SendSYNACK:
 		// RFC 9293 §3.10.7.2: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, with
 		// an ISS selected now unless the connection has one (a
@@ -284,7 +312,7 @@ func (t *TCB) Apply(a Action, in *Segment, p Params, eff *Effect) {
 		if !t.haveISS {
 			t.chooseISS(p.ISS)
 		}
-		eff.Out = append(eff.Out, t.syn(true, p))
+		t.out(eff, t.syn(true, p))
 	case SendText:
 		t.output(p, p.FinQueued, eff)
 	case SendFIN:
@@ -293,7 +321,21 @@ func (t *TCB) Apply(a Action, in *Segment, p Params, eff *Effect) {
 	case SendACK, SendChallengeACK:
 		// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (RFC 9293 §3.10.7.4; the
 		// challenge ACK of RFC 5961 §3.2 is the same segment).
-		eff.Out = append(eff.Out, Segment{Seq: t.sndNxt, Ack: t.rcvNxt, Flags: ACK})
+		t.out(eff, Segment{Seq: t.sndNxt, Ack: t.rcvNxt, Flags: ACK})
+	case DelayACK:
+		// RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2: a segment this step sent
+		// carries the ACK already; a second segment while one is owed is
+		// acknowledged at once (an ACK for at least every second
+		// segment), and so is every segment when the caller does not
+		// delay; else the ACK is owed and the delayed-ACK timer starts.
+		switch {
+		case t.lastAck == t.rcvNxt && !t.ackOwed:
+		case t.ackOwed || p.QuickACK:
+			t.out(eff, Segment{Seq: t.sndNxt, Ack: t.rcvNxt, Flags: ACK})
+		default:
+			t.ackOwed = true
+			eff.DelayACK = true
+		}
 	case SendRST:
 		// RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST>.
 		eff.Out = append(eff.Out, Segment{Seq: t.sndNxt, Flags: RST})
@@ -455,6 +497,15 @@ func (t *TCB) sendText(n uint32, fin bool, eff *Effect) {
 	}
 	t.sndNxt = t.sndNxt.Add(s.SegLen())
 	t.finSent = t.finSent || fin
+	t.out(eff, s)
+}
+
+// out adds segment s to what the step sends; one with ACK set carries
+// RCV.NXT and pays an owed ACK.
+func (t *TCB) out(eff *Effect, s Segment) {
+	if s.Flags.Has(ACK) {
+		t.AckSent(s.Ack)
+	}
 	eff.Out = append(eff.Out, s)
 }
 
@@ -468,34 +519,13 @@ func (t *TCB) sendText(n uint32, fin bool, eff *Effect) {
 func (t *TCB) retransmit(p Params, eff *Effect) {
 	if t.sndUna == t.sndNxt {
 		if t.sndWnd == 0 && t.state.Synchronized() {
-			eff.Out = append(eff.Out, Segment{Seq: t.sndUna - 1, Ack: t.rcvNxt, Flags: ACK})
+			t.out(eff, Segment{Seq: t.sndUna - 1, Ack: t.rcvNxt, Flags: ACK})
 		}
 		return
 	}
-	if t.haveISS && t.sndUna == t.iss {
-		eff.Out = append(eff.Out, t.syn(t.state != SynSent, p))
-		return
+	if s, ok := t.Resend(t.sndUna, p); ok {
+		t.out(eff, s)
 	}
-	mss := p.SendMSS
-	if mss == 0 {
-		mss = t.SendMSS(p.MSS)
-	}
-	textEnd := t.sndNxt
-	if t.finSent {
-		textEnd--
-	}
-	var n uint32
-	if t.sndUna.LessThan(textEnd) {
-		n = min(mss, textEnd.Sub(t.sndUna))
-	}
-	s := Segment{Seq: t.sndUna, Ack: t.rcvNxt, Flags: ACK, Len: n}
-	if n > 0 {
-		s.Flags |= PSH
-	}
-	if t.finSent && t.sndUna.Add(n) == textEnd {
-		s.Flags |= FIN
-	}
-	eff.Out = append(eff.Out, s)
 }
 
 // Resend returns the segment that retransmits from seq, an unacknowledged

@@ -249,3 +249,66 @@ func TestStateRules(t *testing.T) {
 		t.Error("retry classes")
 	}
 }
+
+// TestTCBDelayedACK holds delay ACK to RFC 1122 §4.2.3.2: the first
+// segment owes its ACK and starts the timer, the second is acknowledged at
+// once, the timer's expiry sends an owed ACK, a response carries it, and
+// QuickACK acknowledges every segment at once.
+func TestTCBDelayedACK(t *testing.T) {
+	p := establishedPair(t)
+	p.pa.Unsent = 2000
+	out := p.step(0, Send, nil)
+	if len(out) != 2 {
+		t.Fatalf("A sent %+v", out)
+	}
+	if got := p.deliver(1, out[0]); len(got) != 0 || !p.eff.DelayACK || !p.b.AckOwed() {
+		t.Fatalf("first segment: sent %+v, DelayACK %v, owed %v; want the ACK owed", got, p.eff.DelayACK, p.b.AckOwed())
+	}
+	ack := one(t, p.deliver(1, out[1]))
+	if ack.Ack != 3001 || p.eff.DelayACK || p.b.AckOwed() {
+		t.Fatalf("second segment: ACK %+v, DelayACK %v, owed %v; want an ACK of both at once", ack, p.eff.DelayACK, p.b.AckOwed())
+	}
+
+	// One segment, then the timer.
+	p.pa.Unsent = 10
+	seg := one(t, p.step(0, Send, nil))
+	if got := p.deliver(1, seg); len(got) != 0 || !p.b.AckOwed() {
+		t.Fatalf("third segment: sent %+v, owed %v", got, p.b.AckOwed())
+	}
+	ack = one(t, p.step(1, DelayedAckTimeout, nil))
+	if ack.Ack != 3011 || ack.Flags != ACK || p.b.AckOwed() {
+		t.Fatalf("delayed ACK %+v, owed %v", ack, p.b.AckOwed())
+	}
+	if got := p.step(1, DelayedAckTimeout, nil); len(got) != 1 {
+		// The caller fires the timer only while an ACK is owed; the row
+		// itself acknowledges again, which is harmless.
+		t.Fatalf("timer without debt: %+v", got)
+	}
+
+	// A segment, then a response from B: the response carries the ACK.
+	p.pa.Unsent = 10
+	seg = one(t, p.step(0, Send, nil))
+	p.deliver(1, seg)
+	p.pb.Unsent = 5
+	resp := one(t, p.step(1, Send, nil))
+	if resp.Ack != 3021 || resp.Len != 5 || p.b.AckOwed() {
+		t.Fatalf("response %+v, owed %v: want it to carry the ACK", resp, p.b.AckOwed())
+	}
+
+	// QuickACK: every segment is acknowledged at once.
+	p.pb.QuickACK = true
+	p.pa.Unsent = 10
+	seg = one(t, p.step(0, Send, nil))
+	if ack := one(t, p.deliver(1, seg)); ack.Ack != 3031 || p.b.AckOwed() {
+		t.Fatalf("quick ACK %+v, owed %v", ack, p.b.AckOwed())
+	}
+	// Outside a row: an ACK the caller sends pays the debt.
+	p.pb.QuickACK = false
+	p.pa.Unsent = 10
+	seg = one(t, p.step(0, Send, nil))
+	p.deliver(1, seg)
+	p.b.AckSent(p.b.ACK().Ack)
+	if p.b.AckOwed() {
+		t.Fatal("an ACK sent outside a row did not pay the debt")
+	}
+}

@@ -245,6 +245,10 @@ func armed(i, retries int) string {
 func rtoEnabled(i int, cfg model.Config) string {
 	h := fmt.Sprintf("h%d", i)
 	parts := []string{armed(i, cfg.MaxRetries)}
+	if !cfg.SpuriousRTO {
+		// The peer owes an ACK: its delayed ACK comes before any RTO.
+		parts = append(parts, fmt.Sprintf("!h%d.owed", 1-i))
+	}
 	for j := range netCap {
 		w := fmt.Sprintf("net[%d]", j)
 		own := fmt.Sprintf("(SFROM(%s) == %d && SPLEN(%s) > 0 && %s.una < SSEQ(%s) + SPLEN(%s))", w, i, w, h, w, w)

@@ -164,6 +164,25 @@ func TestSpinCountsMatch(t *testing.T) {
 			if want := res.States + ExtraStates(sink); spin != want {
 				t.Errorf("SPIN stored %d states, the explorer found %d (want %d with the sink)", spin, res.States, want)
 			}
+			if tc.name != "small" && tc.name != "fifo-overflow" {
+				return
+			}
+			// SPIN's multi-core mode: the model without hidden
+			// variables, on two cores, stores the same states.
+			runIn("spin", "-DMULTICORE", "-a", "tcp.pml")
+			runIn("gcc", "-O1", "-DSAFETY", "-DNOFAIR", "-DNCORE=2", "-DMEMLIM=1024", "-w", "-o", "pan2", "pan.c")
+			out = runIn("./pan2", "-m100000", "-w22")
+			total := int64(0)
+			for _, m := range reStored.FindAllStringSubmatch(out, -1) {
+				n, _ := strconv.ParseInt(m[1], 10, 64)
+				total += n
+			}
+			if !strings.Contains(out, "errors: 0") {
+				t.Fatalf("pan -DNCORE=2 did not finish cleanly:\n%s", out)
+			}
+			if want := res.States + ExtraStates(sink); total != want {
+				t.Errorf("SPIN on 2 cores stored %d states, the explorer found %d (want %d with the sink):\n%s", total, res.States, want, out)
+			}
 		})
 	}
 }

@@ -30,6 +30,7 @@
 #define EV_R2 13
 #define EV_2MSL 14
 #define EV_USER_TIMEOUT 15
+#define EV_DELACK 16
 #define G_SEQOK 1
 #define G_ACKOK 2
 #define G_ACKINRANGE 4
@@ -48,19 +49,20 @@
 #define A_SEND_TEXT 256
 #define A_SEND_FIN 512
 #define A_SEND_ACK 1024
-#define A_SEND_CHALLENGE_ACK 2048
-#define A_SEND_RST 4096
-#define A_REPLY_RST 8192
-#define A_RETRANSMIT 16384
-#define A_START_2MSL 32768
-#define A_SIGNAL_CONNECTED 65536
-#define A_SIGNAL_RESET 131072
-#define A_SIGNAL_REFUSED 262144
-#define A_SIGNAL_TIMEOUT 524288
-#define A_ERROR_DOES_NOT_EXIST 1048576
-#define A_ERROR_ALREADY_EXISTS 2097152
-#define A_ERROR_CLOSING 4194304
-#define A_DELETE_TCB 8388608
+#define A_DELAY_ACK 2048
+#define A_SEND_CHALLENGE_ACK 4096
+#define A_SEND_RST 8192
+#define A_REPLY_RST 16384
+#define A_RETRANSMIT 32768
+#define A_START_2MSL 65536
+#define A_SIGNAL_CONNECTED 131072
+#define A_SIGNAL_RESET 262144
+#define A_SIGNAL_REFUSED 524288
+#define A_SIGNAL_TIMEOUT 1048576
+#define A_ERROR_DOES_NOT_EXIST 2097152
+#define A_ERROR_ALREADY_EXISTS 4194304
+#define A_ERROR_CLOSING 8388608
+#define A_DELETE_TCB 16777216
 
 #define NETCAP 10
 #define RCVWND 4
@@ -108,10 +110,10 @@
 #define LIVEPEER(H, P) (!HASTCB(P.st) -> (P.gsync || P.aborted) : (P.iss == H.irs && (P.st == ST_SYN_SENT || P.irs == H.iss)))
 
 #define ARMED0 (HASTCB(h0.st) && h0.una != h0.nxt && h0.retries < 1)
-#define RTOEN0 ((HASTCB(h0.st) && h0.una != h0.nxt && h0.retries < 1) && !(net[0] != 0 && SINC(net[0]) == rnd && ((SFROM(net[0]) == 0 && SPLEN(net[0]) > 0 && h0.una < SSEQ(net[0]) + SPLEN(net[0])) || (SFROM(net[0]) != 0 && SACKF(net[0]) == 1 && h0.una < SACKNO(net[0]) && SACKNO(net[0]) <= h0.nxt))) && !(net[1] != 0 && SINC(net[1]) == rnd && ((SFROM(net[1]) == 0 && SPLEN(net[1]) > 0 && h0.una < SSEQ(net[1]) + SPLEN(net[1])) || (SFROM(net[1]) != 0 && SACKF(net[1]) == 1 && h0.una < SACKNO(net[1]) && SACKNO(net[1]) <= h0.nxt))) && !(net[2] != 0 && SINC(net[2]) == rnd && ((SFROM(net[2]) == 0 && SPLEN(net[2]) > 0 && h0.una < SSEQ(net[2]) + SPLEN(net[2])) || (SFROM(net[2]) != 0 && SACKF(net[2]) == 1 && h0.una < SACKNO(net[2]) && SACKNO(net[2]) <= h0.nxt))) && !(net[3] != 0 && SINC(net[3]) == rnd && ((SFROM(net[3]) == 0 && SPLEN(net[3]) > 0 && h0.una < SSEQ(net[3]) + SPLEN(net[3])) || (SFROM(net[3]) != 0 && SACKF(net[3]) == 1 && h0.una < SACKNO(net[3]) && SACKNO(net[3]) <= h0.nxt))) && !(net[4] != 0 && SINC(net[4]) == rnd && ((SFROM(net[4]) == 0 && SPLEN(net[4]) > 0 && h0.una < SSEQ(net[4]) + SPLEN(net[4])) || (SFROM(net[4]) != 0 && SACKF(net[4]) == 1 && h0.una < SACKNO(net[4]) && SACKNO(net[4]) <= h0.nxt))) && !(net[5] != 0 && SINC(net[5]) == rnd && ((SFROM(net[5]) == 0 && SPLEN(net[5]) > 0 && h0.una < SSEQ(net[5]) + SPLEN(net[5])) || (SFROM(net[5]) != 0 && SACKF(net[5]) == 1 && h0.una < SACKNO(net[5]) && SACKNO(net[5]) <= h0.nxt))) && !(net[6] != 0 && SINC(net[6]) == rnd && ((SFROM(net[6]) == 0 && SPLEN(net[6]) > 0 && h0.una < SSEQ(net[6]) + SPLEN(net[6])) || (SFROM(net[6]) != 0 && SACKF(net[6]) == 1 && h0.una < SACKNO(net[6]) && SACKNO(net[6]) <= h0.nxt))) && !(net[7] != 0 && SINC(net[7]) == rnd && ((SFROM(net[7]) == 0 && SPLEN(net[7]) > 0 && h0.una < SSEQ(net[7]) + SPLEN(net[7])) || (SFROM(net[7]) != 0 && SACKF(net[7]) == 1 && h0.una < SACKNO(net[7]) && SACKNO(net[7]) <= h0.nxt))) && !(net[8] != 0 && SINC(net[8]) == rnd && ((SFROM(net[8]) == 0 && SPLEN(net[8]) > 0 && h0.una < SSEQ(net[8]) + SPLEN(net[8])) || (SFROM(net[8]) != 0 && SACKF(net[8]) == 1 && h0.una < SACKNO(net[8]) && SACKNO(net[8]) <= h0.nxt))) && !(net[9] != 0 && SINC(net[9]) == rnd && ((SFROM(net[9]) == 0 && SPLEN(net[9]) > 0 && h0.una < SSEQ(net[9]) + SPLEN(net[9])) || (SFROM(net[9]) != 0 && SACKF(net[9]) == 1 && h0.una < SACKNO(net[9]) && SACKNO(net[9]) <= h0.nxt))))
+#define RTOEN0 ((HASTCB(h0.st) && h0.una != h0.nxt && h0.retries < 1) && !h1.owed && !(net[0] != 0 && SINC(net[0]) == rnd && ((SFROM(net[0]) == 0 && SPLEN(net[0]) > 0 && h0.una < SSEQ(net[0]) + SPLEN(net[0])) || (SFROM(net[0]) != 0 && SACKF(net[0]) == 1 && h0.una < SACKNO(net[0]) && SACKNO(net[0]) <= h0.nxt))) && !(net[1] != 0 && SINC(net[1]) == rnd && ((SFROM(net[1]) == 0 && SPLEN(net[1]) > 0 && h0.una < SSEQ(net[1]) + SPLEN(net[1])) || (SFROM(net[1]) != 0 && SACKF(net[1]) == 1 && h0.una < SACKNO(net[1]) && SACKNO(net[1]) <= h0.nxt))) && !(net[2] != 0 && SINC(net[2]) == rnd && ((SFROM(net[2]) == 0 && SPLEN(net[2]) > 0 && h0.una < SSEQ(net[2]) + SPLEN(net[2])) || (SFROM(net[2]) != 0 && SACKF(net[2]) == 1 && h0.una < SACKNO(net[2]) && SACKNO(net[2]) <= h0.nxt))) && !(net[3] != 0 && SINC(net[3]) == rnd && ((SFROM(net[3]) == 0 && SPLEN(net[3]) > 0 && h0.una < SSEQ(net[3]) + SPLEN(net[3])) || (SFROM(net[3]) != 0 && SACKF(net[3]) == 1 && h0.una < SACKNO(net[3]) && SACKNO(net[3]) <= h0.nxt))) && !(net[4] != 0 && SINC(net[4]) == rnd && ((SFROM(net[4]) == 0 && SPLEN(net[4]) > 0 && h0.una < SSEQ(net[4]) + SPLEN(net[4])) || (SFROM(net[4]) != 0 && SACKF(net[4]) == 1 && h0.una < SACKNO(net[4]) && SACKNO(net[4]) <= h0.nxt))) && !(net[5] != 0 && SINC(net[5]) == rnd && ((SFROM(net[5]) == 0 && SPLEN(net[5]) > 0 && h0.una < SSEQ(net[5]) + SPLEN(net[5])) || (SFROM(net[5]) != 0 && SACKF(net[5]) == 1 && h0.una < SACKNO(net[5]) && SACKNO(net[5]) <= h0.nxt))) && !(net[6] != 0 && SINC(net[6]) == rnd && ((SFROM(net[6]) == 0 && SPLEN(net[6]) > 0 && h0.una < SSEQ(net[6]) + SPLEN(net[6])) || (SFROM(net[6]) != 0 && SACKF(net[6]) == 1 && h0.una < SACKNO(net[6]) && SACKNO(net[6]) <= h0.nxt))) && !(net[7] != 0 && SINC(net[7]) == rnd && ((SFROM(net[7]) == 0 && SPLEN(net[7]) > 0 && h0.una < SSEQ(net[7]) + SPLEN(net[7])) || (SFROM(net[7]) != 0 && SACKF(net[7]) == 1 && h0.una < SACKNO(net[7]) && SACKNO(net[7]) <= h0.nxt))) && !(net[8] != 0 && SINC(net[8]) == rnd && ((SFROM(net[8]) == 0 && SPLEN(net[8]) > 0 && h0.una < SSEQ(net[8]) + SPLEN(net[8])) || (SFROM(net[8]) != 0 && SACKF(net[8]) == 1 && h0.una < SACKNO(net[8]) && SACKNO(net[8]) <= h0.nxt))) && !(net[9] != 0 && SINC(net[9]) == rnd && ((SFROM(net[9]) == 0 && SPLEN(net[9]) > 0 && h0.una < SSEQ(net[9]) + SPLEN(net[9])) || (SFROM(net[9]) != 0 && SACKF(net[9]) == 1 && h0.una < SACKNO(net[9]) && SACKNO(net[9]) <= h0.nxt))))
 #define FINISHED0 ((h0.st == ST_CLOSED || h0.st == ST_LISTEN) && (h0.pc >= 3 || h0.sig >= SIG_RESET || (h0.st == ST_LISTEN && h0.passive && h0.pc == 1 && h0.sig == 0)))
 #define ARMED1 (HASTCB(h1.st) && h1.una != h1.nxt && h1.retries < 1)
-#define RTOEN1 ((HASTCB(h1.st) && h1.una != h1.nxt && h1.retries < 1) && !(net[0] != 0 && SINC(net[0]) == rnd && ((SFROM(net[0]) == 1 && SPLEN(net[0]) > 0 && h1.una < SSEQ(net[0]) + SPLEN(net[0])) || (SFROM(net[0]) != 1 && SACKF(net[0]) == 1 && h1.una < SACKNO(net[0]) && SACKNO(net[0]) <= h1.nxt))) && !(net[1] != 0 && SINC(net[1]) == rnd && ((SFROM(net[1]) == 1 && SPLEN(net[1]) > 0 && h1.una < SSEQ(net[1]) + SPLEN(net[1])) || (SFROM(net[1]) != 1 && SACKF(net[1]) == 1 && h1.una < SACKNO(net[1]) && SACKNO(net[1]) <= h1.nxt))) && !(net[2] != 0 && SINC(net[2]) == rnd && ((SFROM(net[2]) == 1 && SPLEN(net[2]) > 0 && h1.una < SSEQ(net[2]) + SPLEN(net[2])) || (SFROM(net[2]) != 1 && SACKF(net[2]) == 1 && h1.una < SACKNO(net[2]) && SACKNO(net[2]) <= h1.nxt))) && !(net[3] != 0 && SINC(net[3]) == rnd && ((SFROM(net[3]) == 1 && SPLEN(net[3]) > 0 && h1.una < SSEQ(net[3]) + SPLEN(net[3])) || (SFROM(net[3]) != 1 && SACKF(net[3]) == 1 && h1.una < SACKNO(net[3]) && SACKNO(net[3]) <= h1.nxt))) && !(net[4] != 0 && SINC(net[4]) == rnd && ((SFROM(net[4]) == 1 && SPLEN(net[4]) > 0 && h1.una < SSEQ(net[4]) + SPLEN(net[4])) || (SFROM(net[4]) != 1 && SACKF(net[4]) == 1 && h1.una < SACKNO(net[4]) && SACKNO(net[4]) <= h1.nxt))) && !(net[5] != 0 && SINC(net[5]) == rnd && ((SFROM(net[5]) == 1 && SPLEN(net[5]) > 0 && h1.una < SSEQ(net[5]) + SPLEN(net[5])) || (SFROM(net[5]) != 1 && SACKF(net[5]) == 1 && h1.una < SACKNO(net[5]) && SACKNO(net[5]) <= h1.nxt))) && !(net[6] != 0 && SINC(net[6]) == rnd && ((SFROM(net[6]) == 1 && SPLEN(net[6]) > 0 && h1.una < SSEQ(net[6]) + SPLEN(net[6])) || (SFROM(net[6]) != 1 && SACKF(net[6]) == 1 && h1.una < SACKNO(net[6]) && SACKNO(net[6]) <= h1.nxt))) && !(net[7] != 0 && SINC(net[7]) == rnd && ((SFROM(net[7]) == 1 && SPLEN(net[7]) > 0 && h1.una < SSEQ(net[7]) + SPLEN(net[7])) || (SFROM(net[7]) != 1 && SACKF(net[7]) == 1 && h1.una < SACKNO(net[7]) && SACKNO(net[7]) <= h1.nxt))) && !(net[8] != 0 && SINC(net[8]) == rnd && ((SFROM(net[8]) == 1 && SPLEN(net[8]) > 0 && h1.una < SSEQ(net[8]) + SPLEN(net[8])) || (SFROM(net[8]) != 1 && SACKF(net[8]) == 1 && h1.una < SACKNO(net[8]) && SACKNO(net[8]) <= h1.nxt))) && !(net[9] != 0 && SINC(net[9]) == rnd && ((SFROM(net[9]) == 1 && SPLEN(net[9]) > 0 && h1.una < SSEQ(net[9]) + SPLEN(net[9])) || (SFROM(net[9]) != 1 && SACKF(net[9]) == 1 && h1.una < SACKNO(net[9]) && SACKNO(net[9]) <= h1.nxt))))
+#define RTOEN1 ((HASTCB(h1.st) && h1.una != h1.nxt && h1.retries < 1) && !h0.owed && !(net[0] != 0 && SINC(net[0]) == rnd && ((SFROM(net[0]) == 1 && SPLEN(net[0]) > 0 && h1.una < SSEQ(net[0]) + SPLEN(net[0])) || (SFROM(net[0]) != 1 && SACKF(net[0]) == 1 && h1.una < SACKNO(net[0]) && SACKNO(net[0]) <= h1.nxt))) && !(net[1] != 0 && SINC(net[1]) == rnd && ((SFROM(net[1]) == 1 && SPLEN(net[1]) > 0 && h1.una < SSEQ(net[1]) + SPLEN(net[1])) || (SFROM(net[1]) != 1 && SACKF(net[1]) == 1 && h1.una < SACKNO(net[1]) && SACKNO(net[1]) <= h1.nxt))) && !(net[2] != 0 && SINC(net[2]) == rnd && ((SFROM(net[2]) == 1 && SPLEN(net[2]) > 0 && h1.una < SSEQ(net[2]) + SPLEN(net[2])) || (SFROM(net[2]) != 1 && SACKF(net[2]) == 1 && h1.una < SACKNO(net[2]) && SACKNO(net[2]) <= h1.nxt))) && !(net[3] != 0 && SINC(net[3]) == rnd && ((SFROM(net[3]) == 1 && SPLEN(net[3]) > 0 && h1.una < SSEQ(net[3]) + SPLEN(net[3])) || (SFROM(net[3]) != 1 && SACKF(net[3]) == 1 && h1.una < SACKNO(net[3]) && SACKNO(net[3]) <= h1.nxt))) && !(net[4] != 0 && SINC(net[4]) == rnd && ((SFROM(net[4]) == 1 && SPLEN(net[4]) > 0 && h1.una < SSEQ(net[4]) + SPLEN(net[4])) || (SFROM(net[4]) != 1 && SACKF(net[4]) == 1 && h1.una < SACKNO(net[4]) && SACKNO(net[4]) <= h1.nxt))) && !(net[5] != 0 && SINC(net[5]) == rnd && ((SFROM(net[5]) == 1 && SPLEN(net[5]) > 0 && h1.una < SSEQ(net[5]) + SPLEN(net[5])) || (SFROM(net[5]) != 1 && SACKF(net[5]) == 1 && h1.una < SACKNO(net[5]) && SACKNO(net[5]) <= h1.nxt))) && !(net[6] != 0 && SINC(net[6]) == rnd && ((SFROM(net[6]) == 1 && SPLEN(net[6]) > 0 && h1.una < SSEQ(net[6]) + SPLEN(net[6])) || (SFROM(net[6]) != 1 && SACKF(net[6]) == 1 && h1.una < SACKNO(net[6]) && SACKNO(net[6]) <= h1.nxt))) && !(net[7] != 0 && SINC(net[7]) == rnd && ((SFROM(net[7]) == 1 && SPLEN(net[7]) > 0 && h1.una < SSEQ(net[7]) + SPLEN(net[7])) || (SFROM(net[7]) != 1 && SACKF(net[7]) == 1 && h1.una < SACKNO(net[7]) && SACKNO(net[7]) <= h1.nxt))) && !(net[8] != 0 && SINC(net[8]) == rnd && ((SFROM(net[8]) == 1 && SPLEN(net[8]) > 0 && h1.una < SSEQ(net[8]) + SPLEN(net[8])) || (SFROM(net[8]) != 1 && SACKF(net[8]) == 1 && h1.una < SACKNO(net[8]) && SACKNO(net[8]) <= h1.nxt))) && !(net[9] != 0 && SINC(net[9]) == rnd && ((SFROM(net[9]) == 1 && SPLEN(net[9]) > 0 && h1.una < SSEQ(net[9]) + SPLEN(net[9])) || (SFROM(net[9]) != 1 && SACKF(net[9]) == 1 && h1.una < SACKNO(net[9]) && SACKNO(net[9]) <= h1.nxt))))
 #define FINISHED1 ((h1.st == ST_CLOSED || h1.st == ST_LISTEN) && (h1.pc >= 3 || h1.sig >= SIG_RESET || (h1.st == ST_LISTEN && h1.passive && h1.pc == 1 && h1.sig == 0)))
 
 #define DELIVERABLE0 (net[0] != 0 && 1 && !(((SFROM(net[0]) == 0 -> h1.st : h0.st) == ST_SYN_RECEIVED || SYNC((SFROM(net[0]) == 0 -> h1.st : h0.st))) && SSYN(net[0]) == 0 && SRST(net[0]) == 0 && (SLEN(net[0]) > 0 || SFIN(net[0]) == 1) && (SFROM(net[0]) == 0 -> h1.rcv : h0.rcv) < SSEQ(net[0]) && (INWIN(SSEQ(net[0]), (SFROM(net[0]) == 0 -> h1.rcv : h0.rcv)) || INWIN(SSEQ(net[0]) + SPLEN(net[0]) - 1, (SFROM(net[0]) == 0 -> h1.rcv : h0.rcv)))))
@@ -144,7 +146,8 @@ typedef Host0 {
 	bit aborted; bit endRST; bit endTimeout;
 	unsigned tw : 4; unsigned sig : 3; bit activeCloser;
 	unsigned written : 4; unsigned queued : 4;
-	unsigned delivered : 4; unsigned pc : 4 = 0
+	unsigned delivered : 4; unsigned pc : 4 = 0;
+	bit owed
 }
 
 typedef Host1 {
@@ -156,7 +159,8 @@ typedef Host1 {
 	bit aborted; bit endRST; bit endTimeout;
 	unsigned tw : 4; unsigned sig : 3; bit activeCloser;
 	unsigned written : 4; unsigned queued : 4;
-	unsigned delivered : 4; unsigned pc : 4 = 1
+	unsigned delivered : 4; unsigned pc : 4 = 1;
+	bit owed
 }
 
 Host0 h0;
@@ -178,9 +182,27 @@ bit pi;
  * drops because it would put more than NETCAP segments in flight. */
 bit lost;
 
-hidden int psg, xword, xsg, xt, xt2, xk, xk2;
-hidden byte xfull, pe, pinj, psendn, xg, pto, pfrom, prcvb, ptwb, sseq, sack, sf, pslen, fire0, fire1;
-hidden int pdo;
+/* The temporaries. SPIN's multi-core mode (pan.c compiled with -DNCORE=N)
+ * cannot use hidden variables: generated with "spin -DMULTICORE -a", they
+ * are ordinary variables that every transition sets back to 0 at its end
+ * (clearTemps), so the stored states, and their number, are the same. */
+#ifdef MULTICORE
+#define TEMP
+#else
+#define TEMP hidden
+#endif
+TEMP int psg, xword, xsg, xt, xt2, xk, xk2;
+TEMP byte xfull, pe, pinj, psendn, xg, pto, pfrom, prcvb, ptwb, sseq, sack, sf, pslen, fire0, fire1, psent;
+TEMP int pdo;
+
+inline clearTemps() {
+#ifdef MULTICORE
+	psg = 0; xword = 0; xsg = 0; xt = 0; xt2 = 0; xk = 0; xk2 = 0;
+	xfull = 0; pe = 0; pinj = 0; psendn = 0; xg = 0; pto = 0; pfrom = 0; prcvb = 0; ptwb = 0;
+	sseq = 0; sack = 0; sf = 0; pslen = 0; fire0 = 0; fire1 = 0; psent = 0; pdo = 0;
+#endif
+	skip
+}
 
 inline canon() {
 #if REORDER
@@ -220,11 +242,11 @@ inline sink() {
 	h0.st = 0; h0.passive = 0; h0.finSent = 0; h0.sawEOF = 0; h0.gsync = 0;
 	h0.iss = 0; h0.irs = 0; h0.una = 0; h0.nxt = 0; h0.rcv = 0; h0.retries = 0; h0.rto = 0;
 	h0.aborted = 0; h0.endRST = 0; h0.endTimeout = 0; h0.tw = 0; h0.sig = 0; h0.activeCloser = 0;
-	h0.written = 0; h0.queued = 0; h0.delivered = 0; h0.pc = 0;
+	h0.written = 0; h0.queued = 0; h0.delivered = 0; h0.pc = 0; h0.owed = 0;
 	h1.st = 0; h1.passive = 0; h1.finSent = 0; h1.sawEOF = 0; h1.gsync = 0;
 	h1.iss = 0; h1.irs = 0; h1.una = 0; h1.nxt = 0; h1.rcv = 0; h1.retries = 0; h1.rto = 0;
 	h1.aborted = 0; h1.endRST = 0; h1.endTimeout = 0; h1.tw = 0; h1.sig = 0; h1.activeCloser = 0;
-	h1.written = 0; h1.queued = 0; h1.delivered = 0; h1.pc = 0;
+	h1.written = 0; h1.queued = 0; h1.delivered = 0; h1.pc = 0; h1.owed = 0;
 	rnd = 0; lossLeft = 0; dupLeft = 0; injLeft = 0; viol = 0; nn = 0;
 	xk = 0;
 	do
@@ -267,6 +289,10 @@ inline classify(w) {
 }
 
 inline send0(f_, sq_, ack_, n_) {
+	if
+	:: ((f_) & F_ACK) && ((ack_) & 255) == h0.rcv -> h0.owed = 0; psent = 1
+	:: else
+	fi;
 	xword = MKSEG(0, f_, sq_, ack_, n_, rnd);
 	if
 	:: nn >= NETCAP -> xfull = 1 /* the model drops such a transition: see sink() */
@@ -286,7 +312,7 @@ inline send0(f_, sq_, ack_, n_) {
 
 inline clear0() {
 	h0.finSent = 0; h0.iss = 0; h0.irs = 0; h0.una = 0; h0.nxt = 0; h0.rcv = 0;
-	h0.retries = 0; h0.rto = 0; h0.tw = 0; h0.queued = 0
+	h0.retries = 0; h0.rto = 0; h0.tw = 0; h0.queued = 0; h0.owed = 0
 }
 
 inline process0() {
@@ -294,7 +320,7 @@ inline process0() {
 	:: IS_SEG_EV(pe) -> sseq = SSEQ(psg); sack = SACKNO(psg); sf = SF4(psg); pslen = SPLEN(psg)
 	:: else -> sseq = 0; sack = 0; sf = 0; pslen = 0
 	fi;
-	xg = 0;
+	xg = 0; psent = 0;
 	if
 	:: (pslen == 0 && INWIN(sseq, h0.rcv)) || (pslen > 0 && (INWIN(sseq, h0.rcv) || INWIN(sseq + pslen - 1, h0.rcv))) -> xg = xg | G_SEQOK
 	:: else
@@ -398,6 +424,16 @@ inline process0() {
 	:: else
 	fi;
 	if
+	:: pdo & A_DELAY_ACK ->
+		/* spec.TCB's delay ACK (model/host.go) */
+		if
+		:: psent || (!h0.owed && h0.rcv == prcvb) -> skip
+		:: !(psent || (!h0.owed && h0.rcv == prcvb)) && h0.owed -> send0(F_ACK, h0.nxt, h0.rcv, 0)
+		:: else -> h0.owed = 1
+		fi
+	:: else
+	fi;
+	if
 	:: pdo & A_SEND_CHALLENGE_ACK -> send0(F_ACK, h0.nxt, h0.rcv, 0)
 	:: else
 	fi;
@@ -495,25 +531,25 @@ inline lookup0() {
     :: pe == EV_ACTIVE_OPEN ->
       pdo = 64; pto = ST_SYN_SENT /* row 11: CLOSED + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 1048576; pto = ST_CLOSED /* row 22: CLOSED + SEND */
+      pdo = 2097152; pto = ST_CLOSED /* row 22: CLOSED + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 1048576; pto = ST_CLOSED /* row 33: CLOSED + CLOSE */
+      pdo = 2097152; pto = ST_CLOSED /* row 33: CLOSED + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 1048576; pto = ST_CLOSED /* row 44: CLOSED + ABORT */
+      pdo = 2097152; pto = ST_CLOSED /* row 44: CLOSED + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 8192; pto = ST_CLOSED /* row 56: CLOSED + rcv SYN */
+      pdo = 16384; pto = ST_CLOSED /* row 56: CLOSED + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 8192; pto = ST_CLOSED /* row 57: CLOSED + rcv SYN,ACK */
+      pdo = 16384; pto = ST_CLOSED /* row 57: CLOSED + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
-      pdo = 8192; pto = ST_CLOSED /* row 58: CLOSED + rcv ACK */
+      pdo = 16384; pto = ST_CLOSED /* row 58: CLOSED + rcv ACK */
     :: pe == EV_RCV_DATA ->
-      pdo = 8192; pto = ST_CLOSED /* row 59: CLOSED + rcv data */
+      pdo = 16384; pto = ST_CLOSED /* row 59: CLOSED + rcv data */
     :: pe == EV_RCV_FIN ->
-      pdo = 8192; pto = ST_CLOSED /* row 60: CLOSED + rcv FIN */
+      pdo = 16384; pto = ST_CLOSED /* row 60: CLOSED + rcv FIN */
     :: pe == EV_RCV_RST ->
       pdo = 1; pto = ST_CLOSED /* row 55: CLOSED + rcv RST */
     :: pe == EV_RCV_NO_ACK ->
-      pdo = 8192; pto = ST_CLOSED /* row 61: CLOSED + rcv no-ACK */
+      pdo = 16384; pto = ST_CLOSED /* row 61: CLOSED + rcv no-ACK */
     :: pe == EV_RTO ->
       pdo = 1; pto = ST_CLOSED /* row 220: CLOSED + RTO */
     :: pe == EV_R2 ->
@@ -522,29 +558,31 @@ inline lookup0() {
       pdo = 1; pto = ST_CLOSED /* row 244: CLOSED + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
       pdo = 1; pto = ST_CLOSED /* row 254: CLOSED + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_CLOSED /* row 269: CLOSED + DELACK */
     fi
   :: h0.st == ST_LISTEN ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_LISTEN /* row 1: LISTEN + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_LISTEN /* row 1: LISTEN + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
       pdo = 64; pto = ST_SYN_SENT /* row 12: LISTEN + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 96; pto = ST_SYN_SENT /* row 23: LISTEN + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 8388608; pto = ST_CLOSED /* row 34: LISTEN + CLOSE */
+      pdo = 16777216; pto = ST_CLOSED /* row 34: LISTEN + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8388608; pto = ST_CLOSED /* row 45: LISTEN + ABORT */
+      pdo = 16777216; pto = ST_CLOSED /* row 45: LISTEN + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 130; pto = ST_SYN_RECEIVED /* row 63: LISTEN + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 8192; pto = ST_LISTEN /* row 64: LISTEN + rcv SYN,ACK */
+      pdo = 16384; pto = ST_LISTEN /* row 64: LISTEN + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
-      pdo = 8192; pto = ST_LISTEN /* row 65: LISTEN + rcv ACK */
+      pdo = 16384; pto = ST_LISTEN /* row 65: LISTEN + rcv ACK */
     :: pe == EV_RCV_DATA ->
-      pdo = 8192; pto = ST_LISTEN /* row 66: LISTEN + rcv data */
+      pdo = 16384; pto = ST_LISTEN /* row 66: LISTEN + rcv data */
     :: pe == EV_RCV_FIN ->
-      pdo = 8192; pto = ST_LISTEN /* row 67: LISTEN + rcv FIN */
+      pdo = 16384; pto = ST_LISTEN /* row 67: LISTEN + rcv FIN */
     :: pe == EV_RCV_RST ->
       pdo = 1; pto = ST_LISTEN /* row 62: LISTEN + rcv RST */
     :: pe == EV_RCV_NO_ACK ->
@@ -557,126 +595,130 @@ inline lookup0() {
       pdo = 1; pto = ST_LISTEN /* row 245: LISTEN + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
       pdo = 1; pto = ST_LISTEN /* row 255: LISTEN + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_LISTEN /* row 270: LISTEN + DELACK */
     fi
   :: h0.st == ST_SYN_SENT ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_SYN_SENT /* row 2: SYN-SENT + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_SYN_SENT /* row 2: SYN-SENT + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_SYN_SENT /* row 13: SYN-SENT + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_SYN_SENT /* row 13: SYN-SENT + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 32; pto = ST_SYN_SENT /* row 24: SYN-SENT + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 8388608; pto = ST_CLOSED /* row 35: SYN-SENT + CLOSE */
+      pdo = 16777216; pto = ST_CLOSED /* row 35: SYN-SENT + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8388608; pto = ST_CLOSED /* row 46: SYN-SENT + ABORT */
+      pdo = 16777216; pto = ST_CLOSED /* row 46: SYN-SENT + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 130; pto = ST_SYN_RECEIVED /* row 71: SYN-SENT + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
       if
-      :: (xg & 2) == 0 -> pdo = 8192; pto = ST_SYN_SENT /* row 70: SYN-SENT + rcv SYN,ACK */
-      :: (xg & 2) == 2 -> pdo = 66822; pto = ST_ESTABLISHED /* row 69: SYN-SENT + rcv SYN,ACK */
+      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 70: SYN-SENT + rcv SYN,ACK */
+      :: (xg & 2) == 2 -> pdo = 132358; pto = ST_ESTABLISHED /* row 69: SYN-SENT + rcv SYN,ACK */
       fi
     :: pe == EV_RCV_ACK ->
       if
-      :: (xg & 2) == 0 -> pdo = 8192; pto = ST_SYN_SENT /* row 73: SYN-SENT + rcv ACK */
+      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 73: SYN-SENT + rcv ACK */
       :: (xg & 2) == 2 -> pdo = 1; pto = ST_SYN_SENT /* row 72: SYN-SENT + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
-      :: (xg & 2) == 0 -> pdo = 8192; pto = ST_SYN_SENT /* row 75: SYN-SENT + rcv data */
+      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 75: SYN-SENT + rcv data */
       :: (xg & 2) == 2 -> pdo = 1; pto = ST_SYN_SENT /* row 74: SYN-SENT + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
-      :: (xg & 2) == 0 -> pdo = 8192; pto = ST_SYN_SENT /* row 77: SYN-SENT + rcv FIN */
+      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 77: SYN-SENT + rcv FIN */
       :: (xg & 2) == 2 -> pdo = 1; pto = ST_SYN_SENT /* row 76: SYN-SENT + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 2) == 0 -> pdo = 1; pto = ST_SYN_SENT /* row 79: SYN-SENT + rcv RST */
-      :: (xg & 2) == 2 -> pdo = 8650752; pto = ST_CLOSED /* row 78: SYN-SENT + rcv RST */
+      :: (xg & 2) == 2 -> pdo = 17301504; pto = ST_CLOSED /* row 78: SYN-SENT + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       pdo = 1; pto = ST_SYN_SENT /* row 80: SYN-SENT + rcv no-ACK */
     :: pe == EV_RTO ->
-      pdo = 16384; pto = ST_SYN_SENT /* row 224: SYN-SENT + RTO */
+      pdo = 32768; pto = ST_SYN_SENT /* row 224: SYN-SENT + RTO */
     :: pe == EV_R2 ->
-      pdo = 8912896; pto = ST_CLOSED /* row 235: SYN-SENT + R2 */
+      pdo = 17825792; pto = ST_CLOSED /* row 235: SYN-SENT + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_SYN_SENT /* row 246: SYN-SENT + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 8912896; pto = ST_CLOSED /* row 259: SYN-SENT + USER-TIMEOUT */
+      pdo = 17825792; pto = ST_CLOSED /* row 259: SYN-SENT + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_SYN_SENT /* row 271: SYN-SENT + DELACK */
     fi
   :: h0.st == ST_SYN_RECEIVED ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_SYN_RECEIVED /* row 3: SYN-RECEIVED + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_SYN_RECEIVED /* row 3: SYN-RECEIVED + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_SYN_RECEIVED /* row 14: SYN-RECEIVED + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_SYN_RECEIVED /* row 14: SYN-RECEIVED + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 32; pto = ST_SYN_RECEIVED /* row 25: SYN-RECEIVED + SEND */
     :: pe == EV_CLOSE ->
       pdo = 512; pto = ST_FIN_WAIT_1 /* row 36: SYN-RECEIVED + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8392704; pto = ST_CLOSED /* row 47: SYN-RECEIVED + ABORT */
+      pdo = 16785408; pto = ST_CLOSED /* row 47: SYN-RECEIVED + ABORT */
     :: pe == EV_RCV_SYN ->
       if
       :: (xg & 65) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 81: SYN-RECEIVED + rcv SYN */
-      :: (xg & 65) == 1 -> pdo = 2048; pto = ST_SYN_RECEIVED /* row 87: SYN-RECEIVED + rcv SYN */
+      :: (xg & 65) == 1 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 87: SYN-RECEIVED + rcv SYN */
       :: (xg & 65) == 64 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 81: SYN-RECEIVED + rcv SYN */
-      :: (xg & 65) == 65 -> pdo = 8388608; pto = ST_LISTEN /* row 86: SYN-RECEIVED + rcv SYN */
+      :: (xg & 65) == 65 -> pdo = 16777216; pto = ST_LISTEN /* row 86: SYN-RECEIVED + rcv SYN */
       fi
     :: pe == EV_RCV_SYN_ACK ->
       if
       :: (xg & 99) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 90: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 1 -> pdo = 2048; pto = ST_SYN_RECEIVED /* row 91: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 1 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 91: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 2 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 90: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 3 -> pdo = 2048; pto = ST_SYN_RECEIVED /* row 91: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 3 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 91: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 32 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 89: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 33 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 89: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 34 -> pdo = 66820; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 35 -> pdo = 66820; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 34 -> pdo = 132356; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 35 -> pdo = 132356; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 64 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 65 -> pdo = 8388608; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 65 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 66 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 67 -> pdo = 8388608; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 67 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 96 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 97 -> pdo = 8388608; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 97 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 98 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 99 -> pdo = 8388608; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 99 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       fi
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 3) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 82: SYN-RECEIVED + rcv ACK */
-      :: (xg & 3) == 1 -> pdo = 8192; pto = ST_SYN_RECEIVED /* row 97: SYN-RECEIVED + rcv ACK */
+      :: (xg & 3) == 1 -> pdo = 16384; pto = ST_SYN_RECEIVED /* row 97: SYN-RECEIVED + rcv ACK */
       :: (xg & 3) == 2 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 82: SYN-RECEIVED + rcv ACK */
-      :: (xg & 3) == 3 -> pdo = 65796; pto = ST_ESTABLISHED /* row 94: SYN-RECEIVED + rcv ACK */
+      :: (xg & 3) == 3 -> pdo = 131332; pto = ST_ESTABLISHED /* row 94: SYN-RECEIVED + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
       :: (xg & 3) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 83: SYN-RECEIVED + rcv data */
-      :: (xg & 3) == 1 -> pdo = 8192; pto = ST_SYN_RECEIVED /* row 98: SYN-RECEIVED + rcv data */
+      :: (xg & 3) == 1 -> pdo = 16384; pto = ST_SYN_RECEIVED /* row 98: SYN-RECEIVED + rcv data */
       :: (xg & 3) == 2 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 83: SYN-RECEIVED + rcv data */
-      :: (xg & 3) == 3 -> pdo = 66828; pto = ST_ESTABLISHED /* row 95: SYN-RECEIVED + rcv data */
+      :: (xg & 3) == 3 -> pdo = 132364; pto = ST_ESTABLISHED /* row 95: SYN-RECEIVED + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
       :: (xg & 3) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 84: SYN-RECEIVED + rcv FIN */
-      :: (xg & 3) == 1 -> pdo = 8192; pto = ST_SYN_RECEIVED /* row 99: SYN-RECEIVED + rcv FIN */
+      :: (xg & 3) == 1 -> pdo = 16384; pto = ST_SYN_RECEIVED /* row 99: SYN-RECEIVED + rcv FIN */
       :: (xg & 3) == 2 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 84: SYN-RECEIVED + rcv FIN */
-      :: (xg & 3) == 3 -> pdo = 66844; pto = ST_CLOSE_WAIT /* row 96: SYN-RECEIVED + rcv FIN */
+      :: (xg & 3) == 3 -> pdo = 132380; pto = ST_CLOSE_WAIT /* row 96: SYN-RECEIVED + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 81) == 0 -> pdo = 1; pto = ST_SYN_RECEIVED /* row 100: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 1 -> pdo = 2048; pto = ST_SYN_RECEIVED /* row 101: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 16 -> pdo = 8650752; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 17 -> pdo = 8650752; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 1 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 101: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 16 -> pdo = 17301504; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 17 -> pdo = 17301504; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
       :: (xg & 81) == 64 -> pdo = 1; pto = ST_SYN_RECEIVED /* row 100: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 65 -> pdo = 2048; pto = ST_SYN_RECEIVED /* row 101: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 80 -> pdo = 8388608; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 81 -> pdo = 8388608; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 65 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 101: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 80 -> pdo = 16777216; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 81 -> pdo = 16777216; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -684,36 +726,38 @@ inline lookup0() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_SYN_RECEIVED /* row 104: SYN-RECEIVED + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 16384; pto = ST_SYN_RECEIVED /* row 225: SYN-RECEIVED + RTO */
+      pdo = 32768; pto = ST_SYN_RECEIVED /* row 225: SYN-RECEIVED + RTO */
     :: pe == EV_R2 ->
       if
-      :: (xg & 64) == 0 -> pdo = 8912896; pto = ST_CLOSED /* row 237: SYN-RECEIVED + R2 */
-      :: (xg & 64) == 64 -> pdo = 8388608; pto = ST_LISTEN /* row 236: SYN-RECEIVED + R2 */
+      :: (xg & 64) == 0 -> pdo = 17825792; pto = ST_CLOSED /* row 237: SYN-RECEIVED + R2 */
+      :: (xg & 64) == 64 -> pdo = 16777216; pto = ST_LISTEN /* row 236: SYN-RECEIVED + R2 */
       fi
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_SYN_RECEIVED /* row 247: SYN-RECEIVED + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
       if
-      :: (xg & 64) == 0 -> pdo = 8912896; pto = ST_CLOSED /* row 258: SYN-RECEIVED + USER-TIMEOUT */
-      :: (xg & 64) == 64 -> pdo = 8388608; pto = ST_LISTEN /* row 257: SYN-RECEIVED + USER-TIMEOUT */
+      :: (xg & 64) == 0 -> pdo = 17825792; pto = ST_CLOSED /* row 258: SYN-RECEIVED + USER-TIMEOUT */
+      :: (xg & 64) == 64 -> pdo = 16777216; pto = ST_LISTEN /* row 257: SYN-RECEIVED + USER-TIMEOUT */
       fi
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_SYN_RECEIVED /* row 272: SYN-RECEIVED + DELACK */
     fi
   :: h0.st == ST_ESTABLISHED ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_ESTABLISHED /* row 4: ESTABLISHED + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_ESTABLISHED /* row 4: ESTABLISHED + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_ESTABLISHED /* row 15: ESTABLISHED + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_ESTABLISHED /* row 15: ESTABLISHED + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 256; pto = ST_ESTABLISHED /* row 26: ESTABLISHED + SEND */
     :: pe == EV_CLOSE ->
       pdo = 512; pto = ST_FIN_WAIT_1 /* row 37: ESTABLISHED + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8392704; pto = ST_CLOSED /* row 48: ESTABLISHED + ABORT */
+      pdo = 16785408; pto = ST_CLOSED /* row 48: ESTABLISHED + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 2048; pto = ST_ESTABLISHED /* row 151: ESTABLISHED + rcv SYN */
+      pdo = 4096; pto = ST_ESTABLISHED /* row 151: ESTABLISHED + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 2048; pto = ST_ESTABLISHED /* row 158: ESTABLISHED + rcv SYN,ACK */
+      pdo = 4096; pto = ST_ESTABLISHED /* row 158: ESTABLISHED + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_ESTABLISHED /* row 105: ESTABLISHED + rcv ACK */
@@ -726,7 +770,7 @@ inline lookup0() {
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_ESTABLISHED /* row 112: ESTABLISHED + rcv data */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_ESTABLISHED /* row 178: ESTABLISHED + rcv data */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_ESTABLISHED /* row 112: ESTABLISHED + rcv data */
-      :: (xg & 5) == 5 -> pdo = 1292; pto = ST_ESTABLISHED /* row 193: ESTABLISHED + rcv data */
+      :: (xg & 5) == 5 -> pdo = 2316; pto = ST_ESTABLISHED /* row 193: ESTABLISHED + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
@@ -738,9 +782,9 @@ inline lookup0() {
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_ESTABLISHED /* row 132: ESTABLISHED + rcv RST */
-      :: (xg & 17) == 1 -> pdo = 2048; pto = ST_ESTABLISHED /* row 138: ESTABLISHED + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 8519680; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 8519680; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
+      :: (xg & 17) == 1 -> pdo = 4096; pto = ST_ESTABLISHED /* row 138: ESTABLISHED + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -748,30 +792,32 @@ inline lookup0() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_ESTABLISHED /* row 165: ESTABLISHED + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 16384; pto = ST_ESTABLISHED /* row 226: ESTABLISHED + RTO */
+      pdo = 32768; pto = ST_ESTABLISHED /* row 226: ESTABLISHED + RTO */
     :: pe == EV_R2 ->
-      pdo = 8912896; pto = ST_CLOSED /* row 238: ESTABLISHED + R2 */
+      pdo = 17825792; pto = ST_CLOSED /* row 238: ESTABLISHED + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_ESTABLISHED /* row 248: ESTABLISHED + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 8912896; pto = ST_CLOSED /* row 260: ESTABLISHED + USER-TIMEOUT */
+      pdo = 17825792; pto = ST_CLOSED /* row 260: ESTABLISHED + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1024; pto = ST_ESTABLISHED /* row 266: ESTABLISHED + DELACK */
     fi
   :: h0.st == ST_FIN_WAIT_1 ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_FIN_WAIT_1 /* row 5: FIN-WAIT-1 + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_FIN_WAIT_1 /* row 5: FIN-WAIT-1 + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_FIN_WAIT_1 /* row 16: FIN-WAIT-1 + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_FIN_WAIT_1 /* row 16: FIN-WAIT-1 + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 4194304; pto = ST_FIN_WAIT_1 /* row 28: FIN-WAIT-1 + SEND */
+      pdo = 8388608; pto = ST_FIN_WAIT_1 /* row 28: FIN-WAIT-1 + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 4194304; pto = ST_FIN_WAIT_1 /* row 39: FIN-WAIT-1 + CLOSE */
+      pdo = 8388608; pto = ST_FIN_WAIT_1 /* row 39: FIN-WAIT-1 + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8392704; pto = ST_CLOSED /* row 49: FIN-WAIT-1 + ABORT */
+      pdo = 16785408; pto = ST_CLOSED /* row 49: FIN-WAIT-1 + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 2048; pto = ST_FIN_WAIT_1 /* row 152: FIN-WAIT-1 + rcv SYN */
+      pdo = 4096; pto = ST_FIN_WAIT_1 /* row 152: FIN-WAIT-1 + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 2048; pto = ST_FIN_WAIT_1 /* row 159: FIN-WAIT-1 + rcv SYN,ACK */
+      pdo = 4096; pto = ST_FIN_WAIT_1 /* row 159: FIN-WAIT-1 + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 106: FIN-WAIT-1 + rcv ACK */
@@ -788,11 +834,11 @@ inline lookup0() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 179: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
-      :: (xg & 13) == 5 -> pdo = 1292; pto = ST_FIN_WAIT_1 /* row 200: FIN-WAIT-1 + rcv data */
+      :: (xg & 13) == 5 -> pdo = 2316; pto = ST_FIN_WAIT_1 /* row 200: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 179: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
-      :: (xg & 13) == 13 -> pdo = 1036; pto = ST_FIN_WAIT_2 /* row 199: FIN-WAIT-1 + rcv data */
+      :: (xg & 13) == 13 -> pdo = 2060; pto = ST_FIN_WAIT_2 /* row 199: FIN-WAIT-1 + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
@@ -803,14 +849,14 @@ inline lookup0() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 185: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
-      :: (xg & 13) == 13 -> pdo = 33820; pto = ST_TIME_WAIT /* row 201: FIN-WAIT-1 + rcv FIN */
+      :: (xg & 13) == 13 -> pdo = 66588; pto = ST_TIME_WAIT /* row 201: FIN-WAIT-1 + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_FIN_WAIT_1 /* row 133: FIN-WAIT-1 + rcv RST */
-      :: (xg & 17) == 1 -> pdo = 2048; pto = ST_FIN_WAIT_1 /* row 139: FIN-WAIT-1 + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 8519680; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 8519680; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
+      :: (xg & 17) == 1 -> pdo = 4096; pto = ST_FIN_WAIT_1 /* row 139: FIN-WAIT-1 + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -818,30 +864,32 @@ inline lookup0() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_FIN_WAIT_1 /* row 166: FIN-WAIT-1 + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 16384; pto = ST_FIN_WAIT_1 /* row 227: FIN-WAIT-1 + RTO */
+      pdo = 32768; pto = ST_FIN_WAIT_1 /* row 227: FIN-WAIT-1 + RTO */
     :: pe == EV_R2 ->
-      pdo = 8912896; pto = ST_CLOSED /* row 239: FIN-WAIT-1 + R2 */
+      pdo = 17825792; pto = ST_CLOSED /* row 239: FIN-WAIT-1 + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_FIN_WAIT_1 /* row 249: FIN-WAIT-1 + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 8912896; pto = ST_CLOSED /* row 261: FIN-WAIT-1 + USER-TIMEOUT */
+      pdo = 17825792; pto = ST_CLOSED /* row 261: FIN-WAIT-1 + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1024; pto = ST_FIN_WAIT_1 /* row 267: FIN-WAIT-1 + DELACK */
     fi
   :: h0.st == ST_FIN_WAIT_2 ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_FIN_WAIT_2 /* row 6: FIN-WAIT-2 + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_FIN_WAIT_2 /* row 6: FIN-WAIT-2 + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_FIN_WAIT_2 /* row 17: FIN-WAIT-2 + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_FIN_WAIT_2 /* row 17: FIN-WAIT-2 + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 4194304; pto = ST_FIN_WAIT_2 /* row 29: FIN-WAIT-2 + SEND */
+      pdo = 8388608; pto = ST_FIN_WAIT_2 /* row 29: FIN-WAIT-2 + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 4194304; pto = ST_FIN_WAIT_2 /* row 40: FIN-WAIT-2 + CLOSE */
+      pdo = 8388608; pto = ST_FIN_WAIT_2 /* row 40: FIN-WAIT-2 + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8392704; pto = ST_CLOSED /* row 50: FIN-WAIT-2 + ABORT */
+      pdo = 16785408; pto = ST_CLOSED /* row 50: FIN-WAIT-2 + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 2048; pto = ST_FIN_WAIT_2 /* row 153: FIN-WAIT-2 + rcv SYN */
+      pdo = 4096; pto = ST_FIN_WAIT_2 /* row 153: FIN-WAIT-2 + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 2048; pto = ST_FIN_WAIT_2 /* row 160: FIN-WAIT-2 + rcv SYN,ACK */
+      pdo = 4096; pto = ST_FIN_WAIT_2 /* row 160: FIN-WAIT-2 + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 107: FIN-WAIT-2 + rcv ACK */
@@ -854,21 +902,21 @@ inline lookup0() {
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 114: FIN-WAIT-2 + rcv data */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 180: FIN-WAIT-2 + rcv data */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 114: FIN-WAIT-2 + rcv data */
-      :: (xg & 5) == 5 -> pdo = 1036; pto = ST_FIN_WAIT_2 /* row 194: FIN-WAIT-2 + rcv data */
+      :: (xg & 5) == 5 -> pdo = 2060; pto = ST_FIN_WAIT_2 /* row 194: FIN-WAIT-2 + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 128: FIN-WAIT-2 + rcv FIN */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 186: FIN-WAIT-2 + rcv FIN */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 128: FIN-WAIT-2 + rcv FIN */
-      :: (xg & 5) == 5 -> pdo = 33820; pto = ST_TIME_WAIT /* row 196: FIN-WAIT-2 + rcv FIN */
+      :: (xg & 5) == 5 -> pdo = 66588; pto = ST_TIME_WAIT /* row 196: FIN-WAIT-2 + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_FIN_WAIT_2 /* row 134: FIN-WAIT-2 + rcv RST */
-      :: (xg & 17) == 1 -> pdo = 2048; pto = ST_FIN_WAIT_2 /* row 140: FIN-WAIT-2 + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 8519680; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 8519680; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
+      :: (xg & 17) == 1 -> pdo = 4096; pto = ST_FIN_WAIT_2 /* row 140: FIN-WAIT-2 + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -882,24 +930,26 @@ inline lookup0() {
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_FIN_WAIT_2 /* row 250: FIN-WAIT-2 + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 8912896; pto = ST_CLOSED /* row 262: FIN-WAIT-2 + USER-TIMEOUT */
+      pdo = 17825792; pto = ST_CLOSED /* row 262: FIN-WAIT-2 + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1024; pto = ST_FIN_WAIT_2 /* row 268: FIN-WAIT-2 + DELACK */
     fi
   :: h0.st == ST_CLOSE_WAIT ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_CLOSE_WAIT /* row 7: CLOSE-WAIT + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_CLOSE_WAIT /* row 7: CLOSE-WAIT + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_CLOSE_WAIT /* row 18: CLOSE-WAIT + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_CLOSE_WAIT /* row 18: CLOSE-WAIT + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 256; pto = ST_CLOSE_WAIT /* row 27: CLOSE-WAIT + SEND */
     :: pe == EV_CLOSE ->
       pdo = 512; pto = ST_LAST_ACK /* row 38: CLOSE-WAIT + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8392704; pto = ST_CLOSED /* row 51: CLOSE-WAIT + ABORT */
+      pdo = 16785408; pto = ST_CLOSED /* row 51: CLOSE-WAIT + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 2048; pto = ST_CLOSE_WAIT /* row 154: CLOSE-WAIT + rcv SYN */
+      pdo = 4096; pto = ST_CLOSE_WAIT /* row 154: CLOSE-WAIT + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 2048; pto = ST_CLOSE_WAIT /* row 161: CLOSE-WAIT + rcv SYN,ACK */
+      pdo = 4096; pto = ST_CLOSE_WAIT /* row 161: CLOSE-WAIT + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 108: CLOSE-WAIT + rcv ACK */
@@ -924,9 +974,9 @@ inline lookup0() {
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_CLOSE_WAIT /* row 135: CLOSE-WAIT + rcv RST */
-      :: (xg & 17) == 1 -> pdo = 2048; pto = ST_CLOSE_WAIT /* row 141: CLOSE-WAIT + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 8519680; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 8519680; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
+      :: (xg & 17) == 1 -> pdo = 4096; pto = ST_CLOSE_WAIT /* row 141: CLOSE-WAIT + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -934,30 +984,32 @@ inline lookup0() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_CLOSE_WAIT /* row 168: CLOSE-WAIT + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 16384; pto = ST_CLOSE_WAIT /* row 228: CLOSE-WAIT + RTO */
+      pdo = 32768; pto = ST_CLOSE_WAIT /* row 228: CLOSE-WAIT + RTO */
     :: pe == EV_R2 ->
-      pdo = 8912896; pto = ST_CLOSED /* row 240: CLOSE-WAIT + R2 */
+      pdo = 17825792; pto = ST_CLOSED /* row 240: CLOSE-WAIT + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_CLOSE_WAIT /* row 251: CLOSE-WAIT + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 8912896; pto = ST_CLOSED /* row 263: CLOSE-WAIT + USER-TIMEOUT */
+      pdo = 17825792; pto = ST_CLOSED /* row 263: CLOSE-WAIT + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_CLOSE_WAIT /* row 273: CLOSE-WAIT + DELACK */
     fi
   :: h0.st == ST_CLOSING ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_CLOSING /* row 8: CLOSING + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_CLOSING /* row 8: CLOSING + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_CLOSING /* row 19: CLOSING + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_CLOSING /* row 19: CLOSING + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 4194304; pto = ST_CLOSING /* row 30: CLOSING + SEND */
+      pdo = 8388608; pto = ST_CLOSING /* row 30: CLOSING + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 4194304; pto = ST_CLOSING /* row 41: CLOSING + CLOSE */
+      pdo = 8388608; pto = ST_CLOSING /* row 41: CLOSING + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8388608; pto = ST_CLOSED /* row 52: CLOSING + ABORT */
+      pdo = 16777216; pto = ST_CLOSED /* row 52: CLOSING + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 2048; pto = ST_CLOSING /* row 155: CLOSING + rcv SYN */
+      pdo = 4096; pto = ST_CLOSING /* row 155: CLOSING + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 2048; pto = ST_CLOSING /* row 162: CLOSING + rcv SYN,ACK */
+      pdo = 4096; pto = ST_CLOSING /* row 162: CLOSING + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
@@ -967,7 +1019,7 @@ inline lookup0() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 176: CLOSING + rcv ACK */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
-      :: (xg & 13) == 13 -> pdo = 32772; pto = ST_TIME_WAIT /* row 205: CLOSING + rcv ACK */
+      :: (xg & 13) == 13 -> pdo = 65540; pto = ST_TIME_WAIT /* row 205: CLOSING + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
@@ -978,7 +1030,7 @@ inline lookup0() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 182: CLOSING + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
-      :: (xg & 13) == 13 -> pdo = 32772; pto = ST_TIME_WAIT /* row 209: CLOSING + rcv data */
+      :: (xg & 13) == 13 -> pdo = 65540; pto = ST_TIME_WAIT /* row 209: CLOSING + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
@@ -989,14 +1041,14 @@ inline lookup0() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 188: CLOSING + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
-      :: (xg & 13) == 13 -> pdo = 32772; pto = ST_TIME_WAIT /* row 213: CLOSING + rcv FIN */
+      :: (xg & 13) == 13 -> pdo = 65540; pto = ST_TIME_WAIT /* row 213: CLOSING + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_CLOSING /* row 136: CLOSING + rcv RST */
-      :: (xg & 17) == 1 -> pdo = 2048; pto = ST_CLOSING /* row 142: CLOSING + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 8388608; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 8388608; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
+      :: (xg & 17) == 1 -> pdo = 4096; pto = ST_CLOSING /* row 142: CLOSING + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 16777216; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 16777216; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1004,30 +1056,32 @@ inline lookup0() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_CLOSING /* row 169: CLOSING + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 16384; pto = ST_CLOSING /* row 229: CLOSING + RTO */
+      pdo = 32768; pto = ST_CLOSING /* row 229: CLOSING + RTO */
     :: pe == EV_R2 ->
-      pdo = 8912896; pto = ST_CLOSED /* row 241: CLOSING + R2 */
+      pdo = 17825792; pto = ST_CLOSED /* row 241: CLOSING + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_CLOSING /* row 252: CLOSING + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 8912896; pto = ST_CLOSED /* row 264: CLOSING + USER-TIMEOUT */
+      pdo = 17825792; pto = ST_CLOSED /* row 264: CLOSING + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_CLOSING /* row 274: CLOSING + DELACK */
     fi
   :: h0.st == ST_LAST_ACK ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_LAST_ACK /* row 9: LAST-ACK + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_LAST_ACK /* row 9: LAST-ACK + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_LAST_ACK /* row 20: LAST-ACK + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_LAST_ACK /* row 20: LAST-ACK + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 4194304; pto = ST_LAST_ACK /* row 31: LAST-ACK + SEND */
+      pdo = 8388608; pto = ST_LAST_ACK /* row 31: LAST-ACK + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 4194304; pto = ST_LAST_ACK /* row 42: LAST-ACK + CLOSE */
+      pdo = 8388608; pto = ST_LAST_ACK /* row 42: LAST-ACK + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8388608; pto = ST_CLOSED /* row 53: LAST-ACK + ABORT */
+      pdo = 16777216; pto = ST_CLOSED /* row 53: LAST-ACK + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 2048; pto = ST_LAST_ACK /* row 156: LAST-ACK + rcv SYN */
+      pdo = 4096; pto = ST_LAST_ACK /* row 156: LAST-ACK + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 2048; pto = ST_LAST_ACK /* row 163: LAST-ACK + rcv SYN,ACK */
+      pdo = 4096; pto = ST_LAST_ACK /* row 163: LAST-ACK + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
@@ -1037,7 +1091,7 @@ inline lookup0() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 177: LAST-ACK + rcv ACK */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
-      :: (xg & 13) == 13 -> pdo = 8388612; pto = ST_CLOSED /* row 207: LAST-ACK + rcv ACK */
+      :: (xg & 13) == 13 -> pdo = 16777220; pto = ST_CLOSED /* row 207: LAST-ACK + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
@@ -1048,7 +1102,7 @@ inline lookup0() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 183: LAST-ACK + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
-      :: (xg & 13) == 13 -> pdo = 8388612; pto = ST_CLOSED /* row 211: LAST-ACK + rcv data */
+      :: (xg & 13) == 13 -> pdo = 16777220; pto = ST_CLOSED /* row 211: LAST-ACK + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
@@ -1059,14 +1113,14 @@ inline lookup0() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 189: LAST-ACK + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */
-      :: (xg & 13) == 13 -> pdo = 8388612; pto = ST_CLOSED /* row 215: LAST-ACK + rcv FIN */
+      :: (xg & 13) == 13 -> pdo = 16777220; pto = ST_CLOSED /* row 215: LAST-ACK + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_LAST_ACK /* row 137: LAST-ACK + rcv RST */
-      :: (xg & 17) == 1 -> pdo = 2048; pto = ST_LAST_ACK /* row 143: LAST-ACK + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 8388608; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 8388608; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
+      :: (xg & 17) == 1 -> pdo = 4096; pto = ST_LAST_ACK /* row 143: LAST-ACK + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 16777216; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 16777216; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1074,30 +1128,32 @@ inline lookup0() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_LAST_ACK /* row 170: LAST-ACK + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 16384; pto = ST_LAST_ACK /* row 230: LAST-ACK + RTO */
+      pdo = 32768; pto = ST_LAST_ACK /* row 230: LAST-ACK + RTO */
     :: pe == EV_R2 ->
-      pdo = 8912896; pto = ST_CLOSED /* row 242: LAST-ACK + R2 */
+      pdo = 17825792; pto = ST_CLOSED /* row 242: LAST-ACK + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_LAST_ACK /* row 253: LAST-ACK + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 8912896; pto = ST_CLOSED /* row 265: LAST-ACK + USER-TIMEOUT */
+      pdo = 17825792; pto = ST_CLOSED /* row 265: LAST-ACK + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_LAST_ACK /* row 275: LAST-ACK + DELACK */
     fi
   :: h0.st == ST_TIME_WAIT ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_TIME_WAIT /* row 10: TIME-WAIT + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_TIME_WAIT /* row 10: TIME-WAIT + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_TIME_WAIT /* row 21: TIME-WAIT + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_TIME_WAIT /* row 21: TIME-WAIT + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 4194304; pto = ST_TIME_WAIT /* row 32: TIME-WAIT + SEND */
+      pdo = 8388608; pto = ST_TIME_WAIT /* row 32: TIME-WAIT + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 4194304; pto = ST_TIME_WAIT /* row 43: TIME-WAIT + CLOSE */
+      pdo = 8388608; pto = ST_TIME_WAIT /* row 43: TIME-WAIT + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8388608; pto = ST_CLOSED /* row 54: TIME-WAIT + ABORT */
+      pdo = 16777216; pto = ST_CLOSED /* row 54: TIME-WAIT + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 2048; pto = ST_TIME_WAIT /* row 157: TIME-WAIT + rcv SYN */
+      pdo = 4096; pto = ST_TIME_WAIT /* row 157: TIME-WAIT + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 2048; pto = ST_TIME_WAIT /* row 164: TIME-WAIT + rcv SYN,ACK */
+      pdo = 4096; pto = ST_TIME_WAIT /* row 164: TIME-WAIT + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 1) == 0 -> pdo = 1024; pto = ST_TIME_WAIT /* row 111: TIME-WAIT + rcv ACK */
@@ -1109,7 +1165,7 @@ inline lookup0() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_TIME_WAIT /* row 218: TIME-WAIT + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
-      pdo = 33792; pto = ST_TIME_WAIT /* row 219: TIME-WAIT + rcv FIN */
+      pdo = 66560; pto = ST_TIME_WAIT /* row 219: TIME-WAIT + rcv FIN */
     :: pe == EV_RCV_RST ->
       pdo = 1; pto = ST_TIME_WAIT /* row 150: TIME-WAIT + rcv RST */
     :: pe == EV_RCV_NO_ACK ->
@@ -1122,14 +1178,20 @@ inline lookup0() {
     :: pe == EV_R2 ->
       pdo = 1; pto = ST_TIME_WAIT /* row 234: TIME-WAIT + R2 */
     :: pe == EV_2MSL ->
-      pdo = 8388608; pto = ST_CLOSED /* row 243: TIME-WAIT + 2MSL */
+      pdo = 16777216; pto = ST_CLOSED /* row 243: TIME-WAIT + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
       pdo = 1; pto = ST_TIME_WAIT /* row 256: TIME-WAIT + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_TIME_WAIT /* row 276: TIME-WAIT + DELACK */
     fi
   fi
 }
 
 inline send1(f_, sq_, ack_, n_) {
+	if
+	:: ((f_) & F_ACK) && ((ack_) & 255) == h1.rcv -> h1.owed = 0; psent = 1
+	:: else
+	fi;
 	xword = MKSEG(1, f_, sq_, ack_, n_, rnd);
 	if
 	:: nn >= NETCAP -> xfull = 1 /* the model drops such a transition: see sink() */
@@ -1140,7 +1202,7 @@ inline send1(f_, sq_, ack_, n_) {
 
 inline clear1() {
 	h1.finSent = 0; h1.iss = 0; h1.irs = 0; h1.una = 0; h1.nxt = 0; h1.rcv = 0;
-	h1.retries = 0; h1.rto = 0; h1.tw = 0; h1.queued = 0
+	h1.retries = 0; h1.rto = 0; h1.tw = 0; h1.queued = 0; h1.owed = 0
 }
 
 inline process1() {
@@ -1148,7 +1210,7 @@ inline process1() {
 	:: IS_SEG_EV(pe) -> sseq = SSEQ(psg); sack = SACKNO(psg); sf = SF4(psg); pslen = SPLEN(psg)
 	:: else -> sseq = 0; sack = 0; sf = 0; pslen = 0
 	fi;
-	xg = 0;
+	xg = 0; psent = 0;
 	if
 	:: (pslen == 0 && INWIN(sseq, h1.rcv)) || (pslen > 0 && (INWIN(sseq, h1.rcv) || INWIN(sseq + pslen - 1, h1.rcv))) -> xg = xg | G_SEQOK
 	:: else
@@ -1252,6 +1314,16 @@ inline process1() {
 	:: else
 	fi;
 	if
+	:: pdo & A_DELAY_ACK ->
+		/* spec.TCB's delay ACK (model/host.go) */
+		if
+		:: psent || (!h1.owed && h1.rcv == prcvb) -> skip
+		:: !(psent || (!h1.owed && h1.rcv == prcvb)) && h1.owed -> send1(F_ACK, h1.nxt, h1.rcv, 0)
+		:: else -> h1.owed = 1
+		fi
+	:: else
+	fi;
+	if
 	:: pdo & A_SEND_CHALLENGE_ACK -> send1(F_ACK, h1.nxt, h1.rcv, 0)
 	:: else
 	fi;
@@ -1349,25 +1421,25 @@ inline lookup1() {
     :: pe == EV_ACTIVE_OPEN ->
       pdo = 64; pto = ST_SYN_SENT /* row 11: CLOSED + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 1048576; pto = ST_CLOSED /* row 22: CLOSED + SEND */
+      pdo = 2097152; pto = ST_CLOSED /* row 22: CLOSED + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 1048576; pto = ST_CLOSED /* row 33: CLOSED + CLOSE */
+      pdo = 2097152; pto = ST_CLOSED /* row 33: CLOSED + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 1048576; pto = ST_CLOSED /* row 44: CLOSED + ABORT */
+      pdo = 2097152; pto = ST_CLOSED /* row 44: CLOSED + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 8192; pto = ST_CLOSED /* row 56: CLOSED + rcv SYN */
+      pdo = 16384; pto = ST_CLOSED /* row 56: CLOSED + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 8192; pto = ST_CLOSED /* row 57: CLOSED + rcv SYN,ACK */
+      pdo = 16384; pto = ST_CLOSED /* row 57: CLOSED + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
-      pdo = 8192; pto = ST_CLOSED /* row 58: CLOSED + rcv ACK */
+      pdo = 16384; pto = ST_CLOSED /* row 58: CLOSED + rcv ACK */
     :: pe == EV_RCV_DATA ->
-      pdo = 8192; pto = ST_CLOSED /* row 59: CLOSED + rcv data */
+      pdo = 16384; pto = ST_CLOSED /* row 59: CLOSED + rcv data */
     :: pe == EV_RCV_FIN ->
-      pdo = 8192; pto = ST_CLOSED /* row 60: CLOSED + rcv FIN */
+      pdo = 16384; pto = ST_CLOSED /* row 60: CLOSED + rcv FIN */
     :: pe == EV_RCV_RST ->
       pdo = 1; pto = ST_CLOSED /* row 55: CLOSED + rcv RST */
     :: pe == EV_RCV_NO_ACK ->
-      pdo = 8192; pto = ST_CLOSED /* row 61: CLOSED + rcv no-ACK */
+      pdo = 16384; pto = ST_CLOSED /* row 61: CLOSED + rcv no-ACK */
     :: pe == EV_RTO ->
       pdo = 1; pto = ST_CLOSED /* row 220: CLOSED + RTO */
     :: pe == EV_R2 ->
@@ -1376,29 +1448,31 @@ inline lookup1() {
       pdo = 1; pto = ST_CLOSED /* row 244: CLOSED + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
       pdo = 1; pto = ST_CLOSED /* row 254: CLOSED + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_CLOSED /* row 269: CLOSED + DELACK */
     fi
   :: h1.st == ST_LISTEN ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_LISTEN /* row 1: LISTEN + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_LISTEN /* row 1: LISTEN + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
       pdo = 64; pto = ST_SYN_SENT /* row 12: LISTEN + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 96; pto = ST_SYN_SENT /* row 23: LISTEN + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 8388608; pto = ST_CLOSED /* row 34: LISTEN + CLOSE */
+      pdo = 16777216; pto = ST_CLOSED /* row 34: LISTEN + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8388608; pto = ST_CLOSED /* row 45: LISTEN + ABORT */
+      pdo = 16777216; pto = ST_CLOSED /* row 45: LISTEN + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 130; pto = ST_SYN_RECEIVED /* row 63: LISTEN + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 8192; pto = ST_LISTEN /* row 64: LISTEN + rcv SYN,ACK */
+      pdo = 16384; pto = ST_LISTEN /* row 64: LISTEN + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
-      pdo = 8192; pto = ST_LISTEN /* row 65: LISTEN + rcv ACK */
+      pdo = 16384; pto = ST_LISTEN /* row 65: LISTEN + rcv ACK */
     :: pe == EV_RCV_DATA ->
-      pdo = 8192; pto = ST_LISTEN /* row 66: LISTEN + rcv data */
+      pdo = 16384; pto = ST_LISTEN /* row 66: LISTEN + rcv data */
     :: pe == EV_RCV_FIN ->
-      pdo = 8192; pto = ST_LISTEN /* row 67: LISTEN + rcv FIN */
+      pdo = 16384; pto = ST_LISTEN /* row 67: LISTEN + rcv FIN */
     :: pe == EV_RCV_RST ->
       pdo = 1; pto = ST_LISTEN /* row 62: LISTEN + rcv RST */
     :: pe == EV_RCV_NO_ACK ->
@@ -1411,126 +1485,130 @@ inline lookup1() {
       pdo = 1; pto = ST_LISTEN /* row 245: LISTEN + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
       pdo = 1; pto = ST_LISTEN /* row 255: LISTEN + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_LISTEN /* row 270: LISTEN + DELACK */
     fi
   :: h1.st == ST_SYN_SENT ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_SYN_SENT /* row 2: SYN-SENT + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_SYN_SENT /* row 2: SYN-SENT + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_SYN_SENT /* row 13: SYN-SENT + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_SYN_SENT /* row 13: SYN-SENT + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 32; pto = ST_SYN_SENT /* row 24: SYN-SENT + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 8388608; pto = ST_CLOSED /* row 35: SYN-SENT + CLOSE */
+      pdo = 16777216; pto = ST_CLOSED /* row 35: SYN-SENT + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8388608; pto = ST_CLOSED /* row 46: SYN-SENT + ABORT */
+      pdo = 16777216; pto = ST_CLOSED /* row 46: SYN-SENT + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 130; pto = ST_SYN_RECEIVED /* row 71: SYN-SENT + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
       if
-      :: (xg & 2) == 0 -> pdo = 8192; pto = ST_SYN_SENT /* row 70: SYN-SENT + rcv SYN,ACK */
-      :: (xg & 2) == 2 -> pdo = 66822; pto = ST_ESTABLISHED /* row 69: SYN-SENT + rcv SYN,ACK */
+      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 70: SYN-SENT + rcv SYN,ACK */
+      :: (xg & 2) == 2 -> pdo = 132358; pto = ST_ESTABLISHED /* row 69: SYN-SENT + rcv SYN,ACK */
       fi
     :: pe == EV_RCV_ACK ->
       if
-      :: (xg & 2) == 0 -> pdo = 8192; pto = ST_SYN_SENT /* row 73: SYN-SENT + rcv ACK */
+      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 73: SYN-SENT + rcv ACK */
       :: (xg & 2) == 2 -> pdo = 1; pto = ST_SYN_SENT /* row 72: SYN-SENT + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
-      :: (xg & 2) == 0 -> pdo = 8192; pto = ST_SYN_SENT /* row 75: SYN-SENT + rcv data */
+      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 75: SYN-SENT + rcv data */
       :: (xg & 2) == 2 -> pdo = 1; pto = ST_SYN_SENT /* row 74: SYN-SENT + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
-      :: (xg & 2) == 0 -> pdo = 8192; pto = ST_SYN_SENT /* row 77: SYN-SENT + rcv FIN */
+      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 77: SYN-SENT + rcv FIN */
       :: (xg & 2) == 2 -> pdo = 1; pto = ST_SYN_SENT /* row 76: SYN-SENT + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 2) == 0 -> pdo = 1; pto = ST_SYN_SENT /* row 79: SYN-SENT + rcv RST */
-      :: (xg & 2) == 2 -> pdo = 8650752; pto = ST_CLOSED /* row 78: SYN-SENT + rcv RST */
+      :: (xg & 2) == 2 -> pdo = 17301504; pto = ST_CLOSED /* row 78: SYN-SENT + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       pdo = 1; pto = ST_SYN_SENT /* row 80: SYN-SENT + rcv no-ACK */
     :: pe == EV_RTO ->
-      pdo = 16384; pto = ST_SYN_SENT /* row 224: SYN-SENT + RTO */
+      pdo = 32768; pto = ST_SYN_SENT /* row 224: SYN-SENT + RTO */
     :: pe == EV_R2 ->
-      pdo = 8912896; pto = ST_CLOSED /* row 235: SYN-SENT + R2 */
+      pdo = 17825792; pto = ST_CLOSED /* row 235: SYN-SENT + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_SYN_SENT /* row 246: SYN-SENT + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 8912896; pto = ST_CLOSED /* row 259: SYN-SENT + USER-TIMEOUT */
+      pdo = 17825792; pto = ST_CLOSED /* row 259: SYN-SENT + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_SYN_SENT /* row 271: SYN-SENT + DELACK */
     fi
   :: h1.st == ST_SYN_RECEIVED ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_SYN_RECEIVED /* row 3: SYN-RECEIVED + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_SYN_RECEIVED /* row 3: SYN-RECEIVED + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_SYN_RECEIVED /* row 14: SYN-RECEIVED + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_SYN_RECEIVED /* row 14: SYN-RECEIVED + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 32; pto = ST_SYN_RECEIVED /* row 25: SYN-RECEIVED + SEND */
     :: pe == EV_CLOSE ->
       pdo = 512; pto = ST_FIN_WAIT_1 /* row 36: SYN-RECEIVED + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8392704; pto = ST_CLOSED /* row 47: SYN-RECEIVED + ABORT */
+      pdo = 16785408; pto = ST_CLOSED /* row 47: SYN-RECEIVED + ABORT */
     :: pe == EV_RCV_SYN ->
       if
       :: (xg & 65) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 81: SYN-RECEIVED + rcv SYN */
-      :: (xg & 65) == 1 -> pdo = 2048; pto = ST_SYN_RECEIVED /* row 87: SYN-RECEIVED + rcv SYN */
+      :: (xg & 65) == 1 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 87: SYN-RECEIVED + rcv SYN */
       :: (xg & 65) == 64 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 81: SYN-RECEIVED + rcv SYN */
-      :: (xg & 65) == 65 -> pdo = 8388608; pto = ST_LISTEN /* row 86: SYN-RECEIVED + rcv SYN */
+      :: (xg & 65) == 65 -> pdo = 16777216; pto = ST_LISTEN /* row 86: SYN-RECEIVED + rcv SYN */
       fi
     :: pe == EV_RCV_SYN_ACK ->
       if
       :: (xg & 99) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 90: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 1 -> pdo = 2048; pto = ST_SYN_RECEIVED /* row 91: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 1 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 91: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 2 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 90: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 3 -> pdo = 2048; pto = ST_SYN_RECEIVED /* row 91: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 3 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 91: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 32 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 89: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 33 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 89: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 34 -> pdo = 66820; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 35 -> pdo = 66820; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 34 -> pdo = 132356; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 35 -> pdo = 132356; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 64 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 65 -> pdo = 8388608; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 65 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 66 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 67 -> pdo = 8388608; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 67 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 96 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 97 -> pdo = 8388608; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 97 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 98 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 99 -> pdo = 8388608; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 99 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       fi
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 3) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 82: SYN-RECEIVED + rcv ACK */
-      :: (xg & 3) == 1 -> pdo = 8192; pto = ST_SYN_RECEIVED /* row 97: SYN-RECEIVED + rcv ACK */
+      :: (xg & 3) == 1 -> pdo = 16384; pto = ST_SYN_RECEIVED /* row 97: SYN-RECEIVED + rcv ACK */
       :: (xg & 3) == 2 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 82: SYN-RECEIVED + rcv ACK */
-      :: (xg & 3) == 3 -> pdo = 65796; pto = ST_ESTABLISHED /* row 94: SYN-RECEIVED + rcv ACK */
+      :: (xg & 3) == 3 -> pdo = 131332; pto = ST_ESTABLISHED /* row 94: SYN-RECEIVED + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
       :: (xg & 3) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 83: SYN-RECEIVED + rcv data */
-      :: (xg & 3) == 1 -> pdo = 8192; pto = ST_SYN_RECEIVED /* row 98: SYN-RECEIVED + rcv data */
+      :: (xg & 3) == 1 -> pdo = 16384; pto = ST_SYN_RECEIVED /* row 98: SYN-RECEIVED + rcv data */
       :: (xg & 3) == 2 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 83: SYN-RECEIVED + rcv data */
-      :: (xg & 3) == 3 -> pdo = 66828; pto = ST_ESTABLISHED /* row 95: SYN-RECEIVED + rcv data */
+      :: (xg & 3) == 3 -> pdo = 132364; pto = ST_ESTABLISHED /* row 95: SYN-RECEIVED + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
       :: (xg & 3) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 84: SYN-RECEIVED + rcv FIN */
-      :: (xg & 3) == 1 -> pdo = 8192; pto = ST_SYN_RECEIVED /* row 99: SYN-RECEIVED + rcv FIN */
+      :: (xg & 3) == 1 -> pdo = 16384; pto = ST_SYN_RECEIVED /* row 99: SYN-RECEIVED + rcv FIN */
       :: (xg & 3) == 2 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 84: SYN-RECEIVED + rcv FIN */
-      :: (xg & 3) == 3 -> pdo = 66844; pto = ST_CLOSE_WAIT /* row 96: SYN-RECEIVED + rcv FIN */
+      :: (xg & 3) == 3 -> pdo = 132380; pto = ST_CLOSE_WAIT /* row 96: SYN-RECEIVED + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 81) == 0 -> pdo = 1; pto = ST_SYN_RECEIVED /* row 100: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 1 -> pdo = 2048; pto = ST_SYN_RECEIVED /* row 101: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 16 -> pdo = 8650752; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 17 -> pdo = 8650752; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 1 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 101: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 16 -> pdo = 17301504; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 17 -> pdo = 17301504; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
       :: (xg & 81) == 64 -> pdo = 1; pto = ST_SYN_RECEIVED /* row 100: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 65 -> pdo = 2048; pto = ST_SYN_RECEIVED /* row 101: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 80 -> pdo = 8388608; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 81 -> pdo = 8388608; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 65 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 101: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 80 -> pdo = 16777216; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 81 -> pdo = 16777216; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1538,36 +1616,38 @@ inline lookup1() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_SYN_RECEIVED /* row 104: SYN-RECEIVED + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 16384; pto = ST_SYN_RECEIVED /* row 225: SYN-RECEIVED + RTO */
+      pdo = 32768; pto = ST_SYN_RECEIVED /* row 225: SYN-RECEIVED + RTO */
     :: pe == EV_R2 ->
       if
-      :: (xg & 64) == 0 -> pdo = 8912896; pto = ST_CLOSED /* row 237: SYN-RECEIVED + R2 */
-      :: (xg & 64) == 64 -> pdo = 8388608; pto = ST_LISTEN /* row 236: SYN-RECEIVED + R2 */
+      :: (xg & 64) == 0 -> pdo = 17825792; pto = ST_CLOSED /* row 237: SYN-RECEIVED + R2 */
+      :: (xg & 64) == 64 -> pdo = 16777216; pto = ST_LISTEN /* row 236: SYN-RECEIVED + R2 */
       fi
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_SYN_RECEIVED /* row 247: SYN-RECEIVED + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
       if
-      :: (xg & 64) == 0 -> pdo = 8912896; pto = ST_CLOSED /* row 258: SYN-RECEIVED + USER-TIMEOUT */
-      :: (xg & 64) == 64 -> pdo = 8388608; pto = ST_LISTEN /* row 257: SYN-RECEIVED + USER-TIMEOUT */
+      :: (xg & 64) == 0 -> pdo = 17825792; pto = ST_CLOSED /* row 258: SYN-RECEIVED + USER-TIMEOUT */
+      :: (xg & 64) == 64 -> pdo = 16777216; pto = ST_LISTEN /* row 257: SYN-RECEIVED + USER-TIMEOUT */
       fi
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_SYN_RECEIVED /* row 272: SYN-RECEIVED + DELACK */
     fi
   :: h1.st == ST_ESTABLISHED ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_ESTABLISHED /* row 4: ESTABLISHED + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_ESTABLISHED /* row 4: ESTABLISHED + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_ESTABLISHED /* row 15: ESTABLISHED + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_ESTABLISHED /* row 15: ESTABLISHED + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 256; pto = ST_ESTABLISHED /* row 26: ESTABLISHED + SEND */
     :: pe == EV_CLOSE ->
       pdo = 512; pto = ST_FIN_WAIT_1 /* row 37: ESTABLISHED + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8392704; pto = ST_CLOSED /* row 48: ESTABLISHED + ABORT */
+      pdo = 16785408; pto = ST_CLOSED /* row 48: ESTABLISHED + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 2048; pto = ST_ESTABLISHED /* row 151: ESTABLISHED + rcv SYN */
+      pdo = 4096; pto = ST_ESTABLISHED /* row 151: ESTABLISHED + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 2048; pto = ST_ESTABLISHED /* row 158: ESTABLISHED + rcv SYN,ACK */
+      pdo = 4096; pto = ST_ESTABLISHED /* row 158: ESTABLISHED + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_ESTABLISHED /* row 105: ESTABLISHED + rcv ACK */
@@ -1580,7 +1660,7 @@ inline lookup1() {
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_ESTABLISHED /* row 112: ESTABLISHED + rcv data */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_ESTABLISHED /* row 178: ESTABLISHED + rcv data */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_ESTABLISHED /* row 112: ESTABLISHED + rcv data */
-      :: (xg & 5) == 5 -> pdo = 1292; pto = ST_ESTABLISHED /* row 193: ESTABLISHED + rcv data */
+      :: (xg & 5) == 5 -> pdo = 2316; pto = ST_ESTABLISHED /* row 193: ESTABLISHED + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
@@ -1592,9 +1672,9 @@ inline lookup1() {
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_ESTABLISHED /* row 132: ESTABLISHED + rcv RST */
-      :: (xg & 17) == 1 -> pdo = 2048; pto = ST_ESTABLISHED /* row 138: ESTABLISHED + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 8519680; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 8519680; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
+      :: (xg & 17) == 1 -> pdo = 4096; pto = ST_ESTABLISHED /* row 138: ESTABLISHED + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1602,30 +1682,32 @@ inline lookup1() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_ESTABLISHED /* row 165: ESTABLISHED + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 16384; pto = ST_ESTABLISHED /* row 226: ESTABLISHED + RTO */
+      pdo = 32768; pto = ST_ESTABLISHED /* row 226: ESTABLISHED + RTO */
     :: pe == EV_R2 ->
-      pdo = 8912896; pto = ST_CLOSED /* row 238: ESTABLISHED + R2 */
+      pdo = 17825792; pto = ST_CLOSED /* row 238: ESTABLISHED + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_ESTABLISHED /* row 248: ESTABLISHED + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 8912896; pto = ST_CLOSED /* row 260: ESTABLISHED + USER-TIMEOUT */
+      pdo = 17825792; pto = ST_CLOSED /* row 260: ESTABLISHED + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1024; pto = ST_ESTABLISHED /* row 266: ESTABLISHED + DELACK */
     fi
   :: h1.st == ST_FIN_WAIT_1 ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_FIN_WAIT_1 /* row 5: FIN-WAIT-1 + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_FIN_WAIT_1 /* row 5: FIN-WAIT-1 + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_FIN_WAIT_1 /* row 16: FIN-WAIT-1 + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_FIN_WAIT_1 /* row 16: FIN-WAIT-1 + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 4194304; pto = ST_FIN_WAIT_1 /* row 28: FIN-WAIT-1 + SEND */
+      pdo = 8388608; pto = ST_FIN_WAIT_1 /* row 28: FIN-WAIT-1 + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 4194304; pto = ST_FIN_WAIT_1 /* row 39: FIN-WAIT-1 + CLOSE */
+      pdo = 8388608; pto = ST_FIN_WAIT_1 /* row 39: FIN-WAIT-1 + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8392704; pto = ST_CLOSED /* row 49: FIN-WAIT-1 + ABORT */
+      pdo = 16785408; pto = ST_CLOSED /* row 49: FIN-WAIT-1 + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 2048; pto = ST_FIN_WAIT_1 /* row 152: FIN-WAIT-1 + rcv SYN */
+      pdo = 4096; pto = ST_FIN_WAIT_1 /* row 152: FIN-WAIT-1 + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 2048; pto = ST_FIN_WAIT_1 /* row 159: FIN-WAIT-1 + rcv SYN,ACK */
+      pdo = 4096; pto = ST_FIN_WAIT_1 /* row 159: FIN-WAIT-1 + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 106: FIN-WAIT-1 + rcv ACK */
@@ -1642,11 +1724,11 @@ inline lookup1() {
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 179: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
-      :: (xg & 13) == 5 -> pdo = 1292; pto = ST_FIN_WAIT_1 /* row 200: FIN-WAIT-1 + rcv data */
+      :: (xg & 13) == 5 -> pdo = 2316; pto = ST_FIN_WAIT_1 /* row 200: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 179: FIN-WAIT-1 + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 113: FIN-WAIT-1 + rcv data */
-      :: (xg & 13) == 13 -> pdo = 1036; pto = ST_FIN_WAIT_2 /* row 199: FIN-WAIT-1 + rcv data */
+      :: (xg & 13) == 13 -> pdo = 2060; pto = ST_FIN_WAIT_2 /* row 199: FIN-WAIT-1 + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
@@ -1657,14 +1739,14 @@ inline lookup1() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 185: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
-      :: (xg & 13) == 13 -> pdo = 33820; pto = ST_TIME_WAIT /* row 201: FIN-WAIT-1 + rcv FIN */
+      :: (xg & 13) == 13 -> pdo = 66588; pto = ST_TIME_WAIT /* row 201: FIN-WAIT-1 + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_FIN_WAIT_1 /* row 133: FIN-WAIT-1 + rcv RST */
-      :: (xg & 17) == 1 -> pdo = 2048; pto = ST_FIN_WAIT_1 /* row 139: FIN-WAIT-1 + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 8519680; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 8519680; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
+      :: (xg & 17) == 1 -> pdo = 4096; pto = ST_FIN_WAIT_1 /* row 139: FIN-WAIT-1 + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1672,30 +1754,32 @@ inline lookup1() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_FIN_WAIT_1 /* row 166: FIN-WAIT-1 + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 16384; pto = ST_FIN_WAIT_1 /* row 227: FIN-WAIT-1 + RTO */
+      pdo = 32768; pto = ST_FIN_WAIT_1 /* row 227: FIN-WAIT-1 + RTO */
     :: pe == EV_R2 ->
-      pdo = 8912896; pto = ST_CLOSED /* row 239: FIN-WAIT-1 + R2 */
+      pdo = 17825792; pto = ST_CLOSED /* row 239: FIN-WAIT-1 + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_FIN_WAIT_1 /* row 249: FIN-WAIT-1 + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 8912896; pto = ST_CLOSED /* row 261: FIN-WAIT-1 + USER-TIMEOUT */
+      pdo = 17825792; pto = ST_CLOSED /* row 261: FIN-WAIT-1 + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1024; pto = ST_FIN_WAIT_1 /* row 267: FIN-WAIT-1 + DELACK */
     fi
   :: h1.st == ST_FIN_WAIT_2 ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_FIN_WAIT_2 /* row 6: FIN-WAIT-2 + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_FIN_WAIT_2 /* row 6: FIN-WAIT-2 + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_FIN_WAIT_2 /* row 17: FIN-WAIT-2 + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_FIN_WAIT_2 /* row 17: FIN-WAIT-2 + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 4194304; pto = ST_FIN_WAIT_2 /* row 29: FIN-WAIT-2 + SEND */
+      pdo = 8388608; pto = ST_FIN_WAIT_2 /* row 29: FIN-WAIT-2 + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 4194304; pto = ST_FIN_WAIT_2 /* row 40: FIN-WAIT-2 + CLOSE */
+      pdo = 8388608; pto = ST_FIN_WAIT_2 /* row 40: FIN-WAIT-2 + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8392704; pto = ST_CLOSED /* row 50: FIN-WAIT-2 + ABORT */
+      pdo = 16785408; pto = ST_CLOSED /* row 50: FIN-WAIT-2 + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 2048; pto = ST_FIN_WAIT_2 /* row 153: FIN-WAIT-2 + rcv SYN */
+      pdo = 4096; pto = ST_FIN_WAIT_2 /* row 153: FIN-WAIT-2 + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 2048; pto = ST_FIN_WAIT_2 /* row 160: FIN-WAIT-2 + rcv SYN,ACK */
+      pdo = 4096; pto = ST_FIN_WAIT_2 /* row 160: FIN-WAIT-2 + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 107: FIN-WAIT-2 + rcv ACK */
@@ -1708,21 +1792,21 @@ inline lookup1() {
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 114: FIN-WAIT-2 + rcv data */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 180: FIN-WAIT-2 + rcv data */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 114: FIN-WAIT-2 + rcv data */
-      :: (xg & 5) == 5 -> pdo = 1036; pto = ST_FIN_WAIT_2 /* row 194: FIN-WAIT-2 + rcv data */
+      :: (xg & 5) == 5 -> pdo = 2060; pto = ST_FIN_WAIT_2 /* row 194: FIN-WAIT-2 + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 128: FIN-WAIT-2 + rcv FIN */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 186: FIN-WAIT-2 + rcv FIN */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 128: FIN-WAIT-2 + rcv FIN */
-      :: (xg & 5) == 5 -> pdo = 33820; pto = ST_TIME_WAIT /* row 196: FIN-WAIT-2 + rcv FIN */
+      :: (xg & 5) == 5 -> pdo = 66588; pto = ST_TIME_WAIT /* row 196: FIN-WAIT-2 + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_FIN_WAIT_2 /* row 134: FIN-WAIT-2 + rcv RST */
-      :: (xg & 17) == 1 -> pdo = 2048; pto = ST_FIN_WAIT_2 /* row 140: FIN-WAIT-2 + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 8519680; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 8519680; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
+      :: (xg & 17) == 1 -> pdo = 4096; pto = ST_FIN_WAIT_2 /* row 140: FIN-WAIT-2 + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1736,24 +1820,26 @@ inline lookup1() {
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_FIN_WAIT_2 /* row 250: FIN-WAIT-2 + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 8912896; pto = ST_CLOSED /* row 262: FIN-WAIT-2 + USER-TIMEOUT */
+      pdo = 17825792; pto = ST_CLOSED /* row 262: FIN-WAIT-2 + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1024; pto = ST_FIN_WAIT_2 /* row 268: FIN-WAIT-2 + DELACK */
     fi
   :: h1.st == ST_CLOSE_WAIT ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_CLOSE_WAIT /* row 7: CLOSE-WAIT + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_CLOSE_WAIT /* row 7: CLOSE-WAIT + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_CLOSE_WAIT /* row 18: CLOSE-WAIT + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_CLOSE_WAIT /* row 18: CLOSE-WAIT + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 256; pto = ST_CLOSE_WAIT /* row 27: CLOSE-WAIT + SEND */
     :: pe == EV_CLOSE ->
       pdo = 512; pto = ST_LAST_ACK /* row 38: CLOSE-WAIT + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8392704; pto = ST_CLOSED /* row 51: CLOSE-WAIT + ABORT */
+      pdo = 16785408; pto = ST_CLOSED /* row 51: CLOSE-WAIT + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 2048; pto = ST_CLOSE_WAIT /* row 154: CLOSE-WAIT + rcv SYN */
+      pdo = 4096; pto = ST_CLOSE_WAIT /* row 154: CLOSE-WAIT + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 2048; pto = ST_CLOSE_WAIT /* row 161: CLOSE-WAIT + rcv SYN,ACK */
+      pdo = 4096; pto = ST_CLOSE_WAIT /* row 161: CLOSE-WAIT + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_CLOSE_WAIT /* row 108: CLOSE-WAIT + rcv ACK */
@@ -1778,9 +1864,9 @@ inline lookup1() {
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_CLOSE_WAIT /* row 135: CLOSE-WAIT + rcv RST */
-      :: (xg & 17) == 1 -> pdo = 2048; pto = ST_CLOSE_WAIT /* row 141: CLOSE-WAIT + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 8519680; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 8519680; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
+      :: (xg & 17) == 1 -> pdo = 4096; pto = ST_CLOSE_WAIT /* row 141: CLOSE-WAIT + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1788,30 +1874,32 @@ inline lookup1() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_CLOSE_WAIT /* row 168: CLOSE-WAIT + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 16384; pto = ST_CLOSE_WAIT /* row 228: CLOSE-WAIT + RTO */
+      pdo = 32768; pto = ST_CLOSE_WAIT /* row 228: CLOSE-WAIT + RTO */
     :: pe == EV_R2 ->
-      pdo = 8912896; pto = ST_CLOSED /* row 240: CLOSE-WAIT + R2 */
+      pdo = 17825792; pto = ST_CLOSED /* row 240: CLOSE-WAIT + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_CLOSE_WAIT /* row 251: CLOSE-WAIT + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 8912896; pto = ST_CLOSED /* row 263: CLOSE-WAIT + USER-TIMEOUT */
+      pdo = 17825792; pto = ST_CLOSED /* row 263: CLOSE-WAIT + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_CLOSE_WAIT /* row 273: CLOSE-WAIT + DELACK */
     fi
   :: h1.st == ST_CLOSING ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_CLOSING /* row 8: CLOSING + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_CLOSING /* row 8: CLOSING + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_CLOSING /* row 19: CLOSING + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_CLOSING /* row 19: CLOSING + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 4194304; pto = ST_CLOSING /* row 30: CLOSING + SEND */
+      pdo = 8388608; pto = ST_CLOSING /* row 30: CLOSING + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 4194304; pto = ST_CLOSING /* row 41: CLOSING + CLOSE */
+      pdo = 8388608; pto = ST_CLOSING /* row 41: CLOSING + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8388608; pto = ST_CLOSED /* row 52: CLOSING + ABORT */
+      pdo = 16777216; pto = ST_CLOSED /* row 52: CLOSING + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 2048; pto = ST_CLOSING /* row 155: CLOSING + rcv SYN */
+      pdo = 4096; pto = ST_CLOSING /* row 155: CLOSING + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 2048; pto = ST_CLOSING /* row 162: CLOSING + rcv SYN,ACK */
+      pdo = 4096; pto = ST_CLOSING /* row 162: CLOSING + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
@@ -1821,7 +1909,7 @@ inline lookup1() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 176: CLOSING + rcv ACK */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
-      :: (xg & 13) == 13 -> pdo = 32772; pto = ST_TIME_WAIT /* row 205: CLOSING + rcv ACK */
+      :: (xg & 13) == 13 -> pdo = 65540; pto = ST_TIME_WAIT /* row 205: CLOSING + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
@@ -1832,7 +1920,7 @@ inline lookup1() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 182: CLOSING + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
-      :: (xg & 13) == 13 -> pdo = 32772; pto = ST_TIME_WAIT /* row 209: CLOSING + rcv data */
+      :: (xg & 13) == 13 -> pdo = 65540; pto = ST_TIME_WAIT /* row 209: CLOSING + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
@@ -1843,14 +1931,14 @@ inline lookup1() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 188: CLOSING + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
-      :: (xg & 13) == 13 -> pdo = 32772; pto = ST_TIME_WAIT /* row 213: CLOSING + rcv FIN */
+      :: (xg & 13) == 13 -> pdo = 65540; pto = ST_TIME_WAIT /* row 213: CLOSING + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_CLOSING /* row 136: CLOSING + rcv RST */
-      :: (xg & 17) == 1 -> pdo = 2048; pto = ST_CLOSING /* row 142: CLOSING + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 8388608; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 8388608; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
+      :: (xg & 17) == 1 -> pdo = 4096; pto = ST_CLOSING /* row 142: CLOSING + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 16777216; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 16777216; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1858,30 +1946,32 @@ inline lookup1() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_CLOSING /* row 169: CLOSING + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 16384; pto = ST_CLOSING /* row 229: CLOSING + RTO */
+      pdo = 32768; pto = ST_CLOSING /* row 229: CLOSING + RTO */
     :: pe == EV_R2 ->
-      pdo = 8912896; pto = ST_CLOSED /* row 241: CLOSING + R2 */
+      pdo = 17825792; pto = ST_CLOSED /* row 241: CLOSING + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_CLOSING /* row 252: CLOSING + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 8912896; pto = ST_CLOSED /* row 264: CLOSING + USER-TIMEOUT */
+      pdo = 17825792; pto = ST_CLOSED /* row 264: CLOSING + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_CLOSING /* row 274: CLOSING + DELACK */
     fi
   :: h1.st == ST_LAST_ACK ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_LAST_ACK /* row 9: LAST-ACK + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_LAST_ACK /* row 9: LAST-ACK + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_LAST_ACK /* row 20: LAST-ACK + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_LAST_ACK /* row 20: LAST-ACK + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 4194304; pto = ST_LAST_ACK /* row 31: LAST-ACK + SEND */
+      pdo = 8388608; pto = ST_LAST_ACK /* row 31: LAST-ACK + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 4194304; pto = ST_LAST_ACK /* row 42: LAST-ACK + CLOSE */
+      pdo = 8388608; pto = ST_LAST_ACK /* row 42: LAST-ACK + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8388608; pto = ST_CLOSED /* row 53: LAST-ACK + ABORT */
+      pdo = 16777216; pto = ST_CLOSED /* row 53: LAST-ACK + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 2048; pto = ST_LAST_ACK /* row 156: LAST-ACK + rcv SYN */
+      pdo = 4096; pto = ST_LAST_ACK /* row 156: LAST-ACK + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 2048; pto = ST_LAST_ACK /* row 163: LAST-ACK + rcv SYN,ACK */
+      pdo = 4096; pto = ST_LAST_ACK /* row 163: LAST-ACK + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 13) == 0 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
@@ -1891,7 +1981,7 @@ inline lookup1() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 177: LAST-ACK + rcv ACK */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
-      :: (xg & 13) == 13 -> pdo = 8388612; pto = ST_CLOSED /* row 207: LAST-ACK + rcv ACK */
+      :: (xg & 13) == 13 -> pdo = 16777220; pto = ST_CLOSED /* row 207: LAST-ACK + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
@@ -1902,7 +1992,7 @@ inline lookup1() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 183: LAST-ACK + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
-      :: (xg & 13) == 13 -> pdo = 8388612; pto = ST_CLOSED /* row 211: LAST-ACK + rcv data */
+      :: (xg & 13) == 13 -> pdo = 16777220; pto = ST_CLOSED /* row 211: LAST-ACK + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
@@ -1913,14 +2003,14 @@ inline lookup1() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 189: LAST-ACK + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */
-      :: (xg & 13) == 13 -> pdo = 8388612; pto = ST_CLOSED /* row 215: LAST-ACK + rcv FIN */
+      :: (xg & 13) == 13 -> pdo = 16777220; pto = ST_CLOSED /* row 215: LAST-ACK + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_LAST_ACK /* row 137: LAST-ACK + rcv RST */
-      :: (xg & 17) == 1 -> pdo = 2048; pto = ST_LAST_ACK /* row 143: LAST-ACK + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 8388608; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 8388608; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
+      :: (xg & 17) == 1 -> pdo = 4096; pto = ST_LAST_ACK /* row 143: LAST-ACK + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 16777216; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 16777216; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1928,30 +2018,32 @@ inline lookup1() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_LAST_ACK /* row 170: LAST-ACK + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 16384; pto = ST_LAST_ACK /* row 230: LAST-ACK + RTO */
+      pdo = 32768; pto = ST_LAST_ACK /* row 230: LAST-ACK + RTO */
     :: pe == EV_R2 ->
-      pdo = 8912896; pto = ST_CLOSED /* row 242: LAST-ACK + R2 */
+      pdo = 17825792; pto = ST_CLOSED /* row 242: LAST-ACK + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_LAST_ACK /* row 253: LAST-ACK + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 8912896; pto = ST_CLOSED /* row 265: LAST-ACK + USER-TIMEOUT */
+      pdo = 17825792; pto = ST_CLOSED /* row 265: LAST-ACK + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_LAST_ACK /* row 275: LAST-ACK + DELACK */
     fi
   :: h1.st == ST_TIME_WAIT ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 2097152; pto = ST_TIME_WAIT /* row 10: TIME-WAIT + PASSIVE-OPEN */
+      pdo = 4194304; pto = ST_TIME_WAIT /* row 10: TIME-WAIT + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 2097152; pto = ST_TIME_WAIT /* row 21: TIME-WAIT + ACTIVE-OPEN */
+      pdo = 4194304; pto = ST_TIME_WAIT /* row 21: TIME-WAIT + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 4194304; pto = ST_TIME_WAIT /* row 32: TIME-WAIT + SEND */
+      pdo = 8388608; pto = ST_TIME_WAIT /* row 32: TIME-WAIT + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 4194304; pto = ST_TIME_WAIT /* row 43: TIME-WAIT + CLOSE */
+      pdo = 8388608; pto = ST_TIME_WAIT /* row 43: TIME-WAIT + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 8388608; pto = ST_CLOSED /* row 54: TIME-WAIT + ABORT */
+      pdo = 16777216; pto = ST_CLOSED /* row 54: TIME-WAIT + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 2048; pto = ST_TIME_WAIT /* row 157: TIME-WAIT + rcv SYN */
+      pdo = 4096; pto = ST_TIME_WAIT /* row 157: TIME-WAIT + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 2048; pto = ST_TIME_WAIT /* row 164: TIME-WAIT + rcv SYN,ACK */
+      pdo = 4096; pto = ST_TIME_WAIT /* row 164: TIME-WAIT + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 1) == 0 -> pdo = 1024; pto = ST_TIME_WAIT /* row 111: TIME-WAIT + rcv ACK */
@@ -1963,7 +2055,7 @@ inline lookup1() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_TIME_WAIT /* row 218: TIME-WAIT + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
-      pdo = 33792; pto = ST_TIME_WAIT /* row 219: TIME-WAIT + rcv FIN */
+      pdo = 66560; pto = ST_TIME_WAIT /* row 219: TIME-WAIT + rcv FIN */
     :: pe == EV_RCV_RST ->
       pdo = 1; pto = ST_TIME_WAIT /* row 150: TIME-WAIT + rcv RST */
     :: pe == EV_RCV_NO_ACK ->
@@ -1976,9 +2068,11 @@ inline lookup1() {
     :: pe == EV_R2 ->
       pdo = 1; pto = ST_TIME_WAIT /* row 234: TIME-WAIT + R2 */
     :: pe == EV_2MSL ->
-      pdo = 8388608; pto = ST_CLOSED /* row 243: TIME-WAIT + 2MSL */
+      pdo = 16777216; pto = ST_CLOSED /* row 243: TIME-WAIT + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
       pdo = 1; pto = ST_TIME_WAIT /* row 256: TIME-WAIT + USER-TIMEOUT */
+    :: pe == EV_DELACK ->
+      pdo = 1; pto = ST_TIME_WAIT /* row 276: TIME-WAIT + DELACK */
     fi
   fi
 }
@@ -2093,18 +2187,22 @@ end:
 	/* timers */
 	:: d_step { !lost && HASTCB(h0.st) && RTOEN0 ->
 		h0.retries++; pe = EV_RTO; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
-	:: d_step { !lost && HASTCB(h0.st) && h0.una != h0.nxt && h0.retries >= 1 && nn == 0 && !ARMED1 ->
+	:: d_step { !lost && HASTCB(h0.st) && h0.una != h0.nxt && h0.retries >= 1 && nn == 0 && !ARMED1 && !h1.owed ->
 		pe = EV_R2; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
 	:: d_step { !lost && h0.st == ST_TIME_WAIT && h0.tw == 0 ->
 		pe = EV_2MSL; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
+	:: d_step { !lost && HASTCB(h0.st) && h0.owed ->
+		pe = EV_DELACK; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
 	:: d_step { !lost && HASTCB(h0.st) && h0.st != ST_TIME_WAIT && nn == 0 && !HASTCB(h1.st) && !ARMED0 ->
 		pe = EV_USER_TIMEOUT; psg = 0; pinj = 0; psendn = 0; pi = 0; pk = 1 }
 	:: d_step { !lost && HASTCB(h1.st) && RTOEN1 ->
 		h1.retries++; pe = EV_RTO; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
-	:: d_step { !lost && HASTCB(h1.st) && h1.una != h1.nxt && h1.retries >= 1 && nn == 0 && !ARMED0 ->
+	:: d_step { !lost && HASTCB(h1.st) && h1.una != h1.nxt && h1.retries >= 1 && nn == 0 && !ARMED0 && !h0.owed ->
 		pe = EV_R2; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
 	:: d_step { !lost && h1.st == ST_TIME_WAIT && h1.tw == 0 ->
 		pe = EV_2MSL; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
+	:: d_step { !lost && HASTCB(h1.st) && h1.owed ->
+		pe = EV_DELACK; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
 	:: d_step { !lost && HASTCB(h1.st) && h1.st != ST_TIME_WAIT && nn == 0 && !HASTCB(h0.st) && !ARMED1 ->
 		pe = EV_USER_TIMEOUT; psg = 0; pinj = 0; psendn = 0; pi = 1; pk = 1 }
 	/* time */
@@ -2146,9 +2244,9 @@ end:
 	fi;
 	/* the host handles the event, then the state is made canonical */
 	if
-	:: d_step { pk && pi == 0 -> xfull = 0; process0(); if :: xfull -> sink() :: else -> emit() fi; pk = 0 }
-	:: d_step { pk && pi == 1 -> xfull = 0; process1(); if :: xfull -> sink() :: else -> emit() fi; pk = 0; pi = 0 }
-	:: d_step { !pk -> emit() }
+	:: d_step { pk && pi == 0 -> xfull = 0; process0(); if :: xfull -> sink() :: else -> emit() fi; pk = 0; clearTemps() }
+	:: d_step { pk && pi == 1 -> xfull = 0; process1(); if :: xfull -> sink() :: else -> emit() fi; pk = 0; pi = 0; clearTemps() }
+	:: d_step { !pk -> emit(); clearTemps() }
 	fi
 	}
 	/* a step from the sink to itself, so that pan's report of unreached

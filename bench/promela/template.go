@@ -97,7 +97,8 @@ typedef Host{{.I}} {
 	bit aborted; bit endRST; bit endTimeout;
 	unsigned tw : 4; unsigned sig : 3; bit activeCloser;
 	unsigned written : 4; unsigned queued : 4;
-	unsigned delivered : 4; unsigned pc : 4 = {{if .Listener}}1{{else}}0{{end}}
+	unsigned delivered : 4; unsigned pc : 4 = {{if .Listener}}1{{else}}0{{end}};
+	bit owed
 }
 {{end}}
 Host0 h0;
@@ -119,9 +120,27 @@ bit pi;
  * drops because it would put more than NETCAP segments in flight. */
 bit lost;
 
-hidden int psg, xword, xsg, xt, xt2, xk, xk2;
-hidden byte xfull, pe, pinj, psendn, xg, pto, pfrom, prcvb, ptwb, sseq, sack, sf, pslen, fire0, fire1;
-hidden int pdo;
+/* The temporaries. SPIN's multi-core mode (pan.c compiled with -DNCORE=N)
+ * cannot use hidden variables: generated with "spin -DMULTICORE -a", they
+ * are ordinary variables that every transition sets back to 0 at its end
+ * (clearTemps), so the stored states, and their number, are the same. */
+#ifdef MULTICORE
+#define TEMP
+#else
+#define TEMP hidden
+#endif
+TEMP int psg, xword, xsg, xt, xt2, xk, xk2;
+TEMP byte xfull, pe, pinj, psendn, xg, pto, pfrom, prcvb, ptwb, sseq, sack, sf, pslen, fire0, fire1, psent;
+TEMP int pdo;
+
+inline clearTemps() {
+#ifdef MULTICORE
+	psg = 0; xword = 0; xsg = 0; xt = 0; xt2 = 0; xk = 0; xk2 = 0;
+	xfull = 0; pe = 0; pinj = 0; psendn = 0; xg = 0; pto = 0; pfrom = 0; prcvb = 0; ptwb = 0;
+	sseq = 0; sack = 0; sf = 0; pslen = 0; fire0 = 0; fire1 = 0; psent = 0; pdo = 0;
+#endif
+	skip
+}
 
 inline canon() {
 #if REORDER
@@ -161,11 +180,11 @@ inline sink() {
 	h0.st = 0; h0.passive = 0; h0.finSent = 0; h0.sawEOF = 0; h0.gsync = 0;
 	h0.iss = 0; h0.irs = 0; h0.una = 0; h0.nxt = 0; h0.rcv = 0; h0.retries = 0; h0.rto = 0;
 	h0.aborted = 0; h0.endRST = 0; h0.endTimeout = 0; h0.tw = 0; h0.sig = 0; h0.activeCloser = 0;
-	h0.written = 0; h0.queued = 0; h0.delivered = 0; h0.pc = 0;
+	h0.written = 0; h0.queued = 0; h0.delivered = 0; h0.pc = 0; h0.owed = 0;
 	h1.st = 0; h1.passive = 0; h1.finSent = 0; h1.sawEOF = 0; h1.gsync = 0;
 	h1.iss = 0; h1.irs = 0; h1.una = 0; h1.nxt = 0; h1.rcv = 0; h1.retries = 0; h1.rto = 0;
 	h1.aborted = 0; h1.endRST = 0; h1.endTimeout = 0; h1.tw = 0; h1.sig = 0; h1.activeCloser = 0;
-	h1.written = 0; h1.queued = 0; h1.delivered = 0; h1.pc = 0;
+	h1.written = 0; h1.queued = 0; h1.delivered = 0; h1.pc = 0; h1.owed = 0;
 	rnd = 0; lossLeft = 0; dupLeft = 0; injLeft = 0; viol = 0; nn = 0;
 	xk = 0;
 	do
@@ -265,10 +284,12 @@ end:
 {{- range .Hosts}}
 	:: d_step { !lost && HASTCB(h{{.I}}.st) && RTOEN{{.I}} ->
 		h{{.I}}.retries++; pe = EV_RTO; psg = 0; pinj = 0; psendn = 0; pi = {{.I}}; pk = 1 }
-	:: d_step { !lost && HASTCB(h{{.I}}.st) && h{{.I}}.una != h{{.I}}.nxt && h{{.I}}.retries >= {{$.Cfg.MaxRetries}} && nn == 0 && !ARMED{{.P}} ->
+	:: d_step { !lost && HASTCB(h{{.I}}.st) && h{{.I}}.una != h{{.I}}.nxt && h{{.I}}.retries >= {{$.Cfg.MaxRetries}} && nn == 0 && !ARMED{{.P}} && !h{{.P}}.owed ->
 		pe = EV_R2; psg = 0; pinj = 0; psendn = 0; pi = {{.I}}; pk = 1 }
 	:: d_step { !lost && h{{.I}}.st == ST_TIME_WAIT && h{{.I}}.tw == 0 ->
 		pe = EV_2MSL; psg = 0; pinj = 0; psendn = 0; pi = {{.I}}; pk = 1 }
+	:: d_step { !lost && HASTCB(h{{.I}}.st) && h{{.I}}.owed ->
+		pe = EV_DELACK; psg = 0; pinj = 0; psendn = 0; pi = {{.I}}; pk = 1 }
 {{- if $.Cfg.UserTimeout}}
 	:: d_step { !lost && HASTCB(h{{.I}}.st) && h{{.I}}.st != ST_TIME_WAIT && nn == 0 && !HASTCB(h{{.P}}.st) && !ARMED{{.I}} ->
 		pe = EV_USER_TIMEOUT; psg = 0; pinj = 0; psendn = 0; pi = {{.I}}; pk = 1 }
@@ -324,9 +345,9 @@ end:
 	fi;
 	/* the host handles the event, then the state is made canonical */
 	if
-	:: d_step { pk && pi == 0 -> xfull = 0; process0(); if :: xfull -> sink() :: else -> emit() fi; pk = 0 }
-	:: d_step { pk && pi == 1 -> xfull = 0; process1(); if :: xfull -> sink() :: else -> emit() fi; pk = 0; pi = 0 }
-	:: d_step { !pk -> emit() }
+	:: d_step { pk && pi == 0 -> xfull = 0; process0(); if :: xfull -> sink() :: else -> emit() fi; pk = 0; clearTemps() }
+	:: d_step { pk && pi == 1 -> xfull = 0; process1(); if :: xfull -> sink() :: else -> emit() fi; pk = 0; pi = 0; clearTemps() }
+	:: d_step { !pk -> emit(); clearTemps() }
 	fi
 	}
 	/* a step from the sink to itself, so that pan's report of unreached
@@ -354,6 +375,10 @@ func callText(h hostView, o op) string {
 // process (model System.process and apply) with H the host and P its peer.
 const hostText = `{{define "host"}}
 inline send{{.I}}(f_, sq_, ack_, n_) {
+	if
+	:: ((f_) & F_ACK) && ((ack_) & 255) == {{.H}}.rcv -> {{.H}}.owed = 0; psent = 1
+	:: else
+	fi;
 	xword = MKSEG({{.I}}, f_, sq_, ack_, n_, rnd);
 	if
 	:: nn >= NETCAP -> xfull = 1 /* the model drops such a transition: see sink() */
@@ -377,7 +402,7 @@ inline send{{.I}}(f_, sq_, ack_, n_) {
 
 inline clear{{.I}}() {
 	{{.H}}.finSent = 0; {{.H}}.iss = 0; {{.H}}.irs = 0; {{.H}}.una = 0; {{.H}}.nxt = 0; {{.H}}.rcv = 0;
-	{{.H}}.retries = 0; {{.H}}.rto = 0; {{.H}}.tw = 0; {{.H}}.queued = 0
+	{{.H}}.retries = 0; {{.H}}.rto = 0; {{.H}}.tw = 0; {{.H}}.queued = 0; {{.H}}.owed = 0
 }
 
 inline process{{.I}}() {
@@ -385,7 +410,7 @@ inline process{{.I}}() {
 	:: IS_SEG_EV(pe) -> sseq = SSEQ(psg); sack = SACKNO(psg); sf = SF4(psg); pslen = SPLEN(psg)
 	:: else -> sseq = 0; sack = 0; sf = 0; pslen = 0
 	fi;
-	xg = 0;
+	xg = 0; psent = 0;
 	if
 	:: (pslen == 0 && INWIN(sseq, {{.H}}.rcv)) || (pslen > 0 && (INWIN(sseq, {{.H}}.rcv) || INWIN(sseq + pslen - 1, {{.H}}.rcv))) -> xg = xg | G_SEQOK
 	:: else
@@ -486,6 +511,16 @@ inline process{{.I}}() {
 	fi;
 	if
 	:: pdo & A_SEND_ACK -> send{{.I}}(F_ACK, {{.H}}.nxt, {{.H}}.rcv, 0)
+	:: else
+	fi;
+	if
+	:: pdo & A_DELAY_ACK ->
+		/* spec.TCB's delay ACK (model/host.go) */
+		if
+		:: psent || (!{{.H}}.owed && {{.H}}.rcv == prcvb) -> skip
+		:: !(psent || (!{{.H}}.owed && {{.H}}.rcv == prcvb)) && {{.H}}.owed -> send{{.I}}(F_ACK, {{.H}}.nxt, {{.H}}.rcv, 0)
+		:: else -> {{.H}}.owed = 1
+		fi
 	:: else
 	fi;
 	if

@@ -14,6 +14,12 @@
 // a page is adding a file there and running go generate ./...; a new kind
 // of goal is one entry of the goal registry in pages.go ([GoalNames]).
 //
+// The pages about connections in use also show runs of the endpoint and of
+// Linux (a scene "run: NAME", [RunScene]): fragments rendered by go
+// generate from the records of package check/live/internal/evidence, whose
+// tests make the runs again and check what the pages say of them; this
+// package only embeds the rendered text ([RunFragment]).
+//
 // It also defines the saved trace file format ([Trace]) that `tcpcheck
 // trace` renders and `tcpcheck browse` exports.
 //

@@ -46,6 +46,11 @@ func checkLabel(s string) error {
 }
 
 // parseMermaid checks one diagram and returns how many statements it has.
+var (
+	reFlowNode = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)\[([^\[\]]+)\]$`)
+	reFlowEdge = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*) --> ([A-Za-z_][A-Za-z0-9_]*)$`)
+)
+
 func parseMermaid(src string) (int, error) {
 	lines := strings.Split(strings.TrimRight(src, "\n"), "\n")
 	if len(lines) == 0 {
@@ -146,8 +151,39 @@ func parseMermaid(src string) (int, error) {
 			}
 			return 0, bad(fmt.Errorf("not a state, transition, classDef, class or comment"))
 		}
+	case "flowchart LR", "flowchart TD":
+		// The import graph of docs/architecture.md: nodes id[label],
+		// edges id --> id between declared nodes.
+		declared := map[string]bool{}
+		for i, raw := range lines[1:] {
+			l := strings.TrimSpace(raw)
+			if l == "" || strings.HasPrefix(l, "%%") {
+				continue
+			}
+			n++
+			bad := func(err error) error { return fmt.Errorf("line %d %q: %v", i+2, l, err) }
+			if m := reFlowNode.FindStringSubmatch(l); m != nil {
+				if declared[m[1]] {
+					return 0, bad(fmt.Errorf("node %s declared twice", m[1]))
+				}
+				declared[m[1]] = true
+				if err := checkLabel(m[2]); err != nil {
+					return 0, bad(err)
+				}
+				continue
+			}
+			if m := reFlowEdge.FindStringSubmatch(l); m != nil {
+				for _, p := range []string{m[1], m[2]} {
+					if !declared[p] {
+						return 0, bad(fmt.Errorf("node %s is not declared", p))
+					}
+				}
+				continue
+			}
+			return 0, bad(fmt.Errorf("not a node, an edge or a comment"))
+		}
 	default:
-		return 0, fmt.Errorf("diagram type %q; this parser knows sequenceDiagram and stateDiagram-v2", kind)
+		return 0, fmt.Errorf("diagram type %q; this parser knows sequenceDiagram, stateDiagram-v2 and flowchart", kind)
 	}
 	if n == 0 {
 		return 0, fmt.Errorf("%s without statements", kind)
@@ -197,7 +233,7 @@ func TestMermaidInDocs(t *testing.T) {
 	// Every page has at least one diagram per scene, the index the state diagram.
 	want := 1
 	for _, p := range mustPages(t) {
-		want += len(p.Scenes)
+		want += len(p.Scenes) + len(p.Runs)
 	}
 	if diagrams < want {
 		t.Errorf("found %d Mermaid diagrams in docs/, want at least %d (run go generate ./...)", diagrams, want)
@@ -222,6 +258,8 @@ func TestMermaidParserRejects(t *testing.T) {
 		"class undefined":   "stateDiagram-v2\n    state \"A\" as A\n    class A nope\n",
 		"twice declared":    "sequenceDiagram\n    participant A\n    participant A\n",
 		"state label colon": "stateDiagram-v2\n    state \"A\" as A\n    A --> A : a;b\n",
+		"flow undeclared":   "flowchart LR\n  a[a]\n  a --> b\n",
+		"flow bad edge":     "flowchart LR\n  a[a]\n  a -> a\n",
 	} {
 		if _, err := parseMermaid(src); err == nil {
 			t.Errorf("%s: accepted:\n%s", name, src)

@@ -118,7 +118,12 @@ func loadPageFiles(fsys fs.FS, dir, shown string) ([]Page, error) {
 //     config-of: MUTANT, the configuration of a mutant;
 //   - mutant: NAME alone: the mutant's shortest counterexample;
 //   - mutant: NAME and correct: yes: the correct table making the mutant's
-//     moves, then, with goal: NAME, the shortest way on to the goal.
+//     moves, then, with goal: NAME, the shortest way on to the goal;
+//   - run: NAME alone: a run of the endpoint or of Linux, shown from its
+//     fragment check/explain/runs/NAME.md (see [RunFragment]).
+//
+// The header may also name the page's group in the index (group: opening,
+// closing or in use).
 //
 // Prose lines are joined with single spaces into paragraphs; paragraphs are
 // separated by a blank line.
@@ -170,8 +175,13 @@ func ParsePage(name string, data []byte) (Page, error) {
 			p.Linux = splitList(value)
 		case "related":
 			p.Related = splitList(value)
+		case "group":
+			if !slices.Contains(Groups, value) {
+				return Page{}, errf(i+1, "group %q: want one of %s", value, strings.Join(Groups, ", "))
+			}
+			p.Group = value
 		default:
-			return Page{}, errf(i+1, "unknown header key %q; want order, linux or related", key)
+			return Page{}, errf(i+1, "unknown header key %q; want order, group, linux or related", key)
 		}
 	}
 	if !hasOrder {
@@ -199,19 +209,24 @@ func ParsePage(name string, data []byte) (Page, error) {
 		}
 		sc := Scene{Title: strings.TrimSpace(strings.TrimPrefix(lines[i], "## "))}
 		i = skipBlank(lines, i+1)
-		var goal, config string
+		var goal, config, run string
 		keys := map[string]int{}
 		for ; i < len(lines) && strings.TrimSpace(lines[i]) != ""; i++ {
 			key, value, ok := strings.Cut(lines[i], ":")
 			key, value = strings.TrimSpace(key), strings.TrimSpace(value)
 			if !ok || value == "" {
-				return Page{}, errf(i+1, "scene line %q: want KEY: VALUE (goal, config, config-of, mutant, correct), then a blank line before the prose", lines[i])
+				return Page{}, errf(i+1, "scene line %q: want KEY: VALUE (goal, config, config-of, mutant, correct, run), then a blank line before the prose", lines[i])
 			}
 			if first, dup := keys[key]; dup {
 				return Page{}, errf(i+1, "%s is given twice in the scene (first on line %d)", key, first)
 			}
 			keys[key] = i + 1
 			switch key {
+			case "run":
+				if _, err := RunFragment(value); err != nil {
+					return Page{}, errf(i+1, "%v", err)
+				}
+				run = value
 			case "goal":
 				goal = value
 				g, ok := namedGoals[value]
@@ -240,8 +255,19 @@ func ParsePage(name string, data []byte) (Page, error) {
 				}
 				sc.Correct = true
 			default:
-				return Page{}, errf(i+1, "unknown scene key %q; want goal, config, config-of, mutant or correct", key)
+				return Page{}, errf(i+1, "unknown scene key %q; want goal, config, config-of, mutant, correct or run", key)
 			}
+		}
+		if run != "" {
+			if len(keys) > 1 {
+				return Page{}, errf(at, "scene %q: a run scene has only its run: NAME line", sc.Title)
+			}
+			rs := RunScene{Title: sc.Title, Run: run, At: len(p.Scenes)}
+			if rs.Reading, i, err = prose(lines, i, errf); err != nil {
+				return Page{}, err
+			}
+			p.Runs = append(p.Runs, rs)
+			continue
 		}
 		switch {
 		case sc.Mutant == "" && goal == "":
@@ -262,8 +288,8 @@ func ParsePage(name string, data []byte) (Page, error) {
 		}
 		p.Scenes = append(p.Scenes, sc)
 	}
-	if len(p.Scenes) == 0 {
-		return Page{}, errf(len(lines), "the page has no scene (\"## TITLE\" and its goal or mutant)")
+	if len(p.Scenes)+len(p.Runs) == 0 {
+		return Page{}, errf(len(lines), "the page has no scene (\"## TITLE\" and its goal, mutant or run)")
 	}
 	return p, nil
 }

@@ -21,6 +21,26 @@ type Page struct {
 	Linux []string
 	// Related names other pages by slug.
 	Related []string
+	// Group is the page's group in the index, one of Groups ("" for
+	// pages that name none).
+	Group string
+	// Runs are the scenes shown from runs rather than from the model.
+	Runs []RunScene
+}
+
+// Groups are the groups of the index, in its order.
+var Groups = []string{"opening", "closing", "in use"}
+
+// RunScene is a scene of a page shown from a run of the endpoint or of
+// Linux: the fragment check/explain/runs/RUN.md, which go generate renders
+// from the run's record (package check/live/internal/evidence, whose
+// tests run it again and check the page's claims). At is the number of
+// model scenes before it on the page.
+type RunScene struct {
+	Title   string
+	Run     string
+	Reading string
+	At      int
 }
 
 // Scene is one trace of a page. Exactly one of Goal and Mutant says how the

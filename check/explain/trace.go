@@ -7,15 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"reflect"
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/tcpcheck/tcpcheck/check"
-	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/model"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
@@ -559,18 +556,8 @@ func (t *Trace) readableMermaid(w io.Writer) error {
 	return err
 }
 
-// Addresses of a capture drawn from readable steps, the same as
-// check.WritePcap's.
-var (
-	pcapAddr = [2]netip.AddrPort{
-		netip.MustParseAddrPort("192.0.2.1:40000"),
-		netip.MustParseAddrPort("192.0.2.2:80"),
-	}
-	pcapEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-)
-
 func (t *Trace) readablePcap(w io.Writer) error {
-	pw, err := wire.NewPcapWriter(w)
+	p, err := check.NewStepPcap(w)
 	if err != nil {
 		return err
 	}
@@ -579,12 +566,7 @@ func (t *Trace) readablePcap(w io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("explain: pcap: step %d: %v", step, err)
 		}
-		h := wire.Header{Seq: spec.Seq(g.Seq), Ack: spec.Seq(g.Ack), Flags: f, Window: 4096}
-		at := pcapEpoch.Add(time.Duration(step) * 10 * time.Millisecond)
-		if err := pw.WriteSegment(at, pcapAddr[from], pcapAddr[1-from], h, bytes.Repeat([]byte("x"), g.Len)); err != nil {
-			return fmt.Errorf("explain: pcap: %w", err)
-		}
-		return nil
+		return p.Segment(step, from, f, spec.Seq(g.Seq), spec.Seq(g.Ack), g.Len)
 	}
 	from := func(s string) int {
 		if s == "B" {

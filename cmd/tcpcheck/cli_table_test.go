@@ -124,6 +124,11 @@ func cliCases() []cliCase {
 		{"garbage trace", []string{"conform", "--trace", "garbage.trace"}, false},
 		{"truncated trace", []string{"conform", "--trace", "truncated.trace"}, false},
 		{"zero MSL", []string{"conform", "--peer", "kernel", "--msl", "0s"}, false},
+		{"missing capture", []string{"conform", "--pcap", "missing.pcap"}, false},
+		{"not a capture", []string{"conform", "--pcap", "garbage.trace"}, false},
+		{"a trace to --pcap", []string{"conform", "--pcap", "good.trace"}, false},
+		{"--pcap with --peer", []string{"conform", "--pcap", "good.trace", "--peer", "kernel"}, false},
+		{"--json without --pcap", []string{"conform", "--trace", "good.trace", "--json"}, false},
 		{"no root", []string{"conform", "--peer", "kernel"}, true},
 
 		{"no directory", []string{"serve"}, false},

@@ -19,22 +19,64 @@ import (
 func init() {
 	register(&command{
 		name:    "conform",
-		summary: "run the kernel conformance suite: scripted scenarios with Linux's TCP as the peer, checked against the model",
-		usage:   "--peer kernel [--scenario NAME] [--list] [--full] | --trace FILE",
+		summary: "hold TCP against the table: generated cases against a stack (--dut), the kernel scenarios (--peer kernel), a trace or a capture",
+		usage:   "--dut gvisor|impl|linux [--full] [--row N] [--case NAME] [--json] [-v] | --peer kernel [--scenario NAME] [--list] [--full] | --trace FILE | --pcap FILE [--json] [--strict] [--verify-checksums] [--follow]",
 		setup: func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
 			peer := fs.String("peer", "", "the peer to conform with: kernel (the Linux TCP stack over a TUN link; needs root and /dev/net/tun)")
 			scenario := fs.String("scenario", "", "run only the scenario of this `name` (see --list)")
 			list := fs.Bool("list", false, "list the scenarios and exit")
-			full := fs.Bool("full", false, "print every packet in transcripts (long runs of data segments are summarised otherwise)")
+			full := fs.Bool("full", false, "print every packet in transcripts (long runs of data segments are summarised otherwise); "+
+				"with --dut linux, also run the cases that wait for Linux's fixed 60 s TIME-WAIT")
 			msl := fs.Duration("msl", 500*time.Millisecond, "our endpoint's MSL; TIME-WAIT lasts 2*MSL")
 			traceFile := fs.String("trace", "", "instead of the kernel suite, check a trace `file` written by 'tcpcheck listen/dial --trace' "+
 				"against the table (with --msl, also that TIME-WAIT lasted 2*MSL)")
+			pcapFile := fs.String("pcap", "", "instead of the kernel suite, check every connection of a capture `file` (pcap or pcapng: tcpdump, Wireshark) against the table; see docs/capture.md")
+			var pf pcapFlags
+			fs.BoolVar(&pf.json, "json", false, "with --pcap or --dut: print the reports as JSON")
+			fs.BoolVar(&pf.strict, "strict", false, "with --pcap: named deviations (delayed ACK, Linux's in docs/linux.md) are failures")
+			fs.BoolVar(&pf.verify, "verify-checksums", false, "with --pcap: a segment with a wrong TCP checksum fails its connection")
+			fs.BoolVar(&pf.follow, "follow", false, "with --pcap: keep reading a capture still being written (tcpdump -U -w), report connections as they close; stop with Ctrl-C")
+			dutFlags := dutSetup(fs)
 			return func(args []string, stdout, stderr io.Writer) error {
 				if len(args) != 0 {
 					return usagef("unexpected arguments %q", args)
 				}
 				set := map[string]bool{}
 				fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+				if *pcapFile != "" {
+					for _, other := range []string{"peer", "scenario", "list", "full", "trace", "msl", "dut", "row", "case", "v"} {
+						if set[other] {
+							return usagef("--%s does not go with --pcap FILE, which checks a capture: give one of them", other)
+						}
+					}
+					return conformPcap(*pcapFile, pf, stdout, stderr)
+				}
+				if dutFlags.dut != "" {
+					for _, other := range []string{"peer", "scenario", "list", "msl", "trace", "strict", "verify-checksums", "follow"} {
+						if set[other] {
+							return usagef("--%s does not go with --dut, which runs the generated cases: give one of them", other)
+						}
+					}
+					if set["full"] && dutFlags.dut != "linux" {
+						return usagef("--full goes with --dut linux (the cases that wait for its 60 s TIME-WAIT) or the kernel suite")
+					}
+					dutFlags.full = *full
+					dutFlags.json = pf.json
+					return conformDUT(dutFlags, stdout, stderr)
+				}
+				for _, f := range []string{"strict", "verify-checksums", "follow"} {
+					if set[f] {
+						return usagef("--%s goes with --pcap FILE", f)
+					}
+				}
+				if set["json"] {
+					return usagef("--json goes with --pcap FILE or --dut gvisor|impl|linux")
+				}
+				for _, only := range []string{"row", "case", "v"} {
+					if set[only] {
+						return usagef("--%s goes with --dut gvisor|impl|linux", only)
+					}
+				}
 				if err := inRange("msl", *msl, time.Millisecond, time.Hour, "TIME-WAIT lasts 2*MSL; e.g. 500ms"); err != nil {
 					return err
 				}
@@ -43,6 +85,9 @@ func init() {
 						if set[other] {
 							return usagef("--%s goes with the kernel suite, --trace FILE checks a file instead: give one of them", other)
 						}
+					}
+					if isCaptureFile(*traceFile) {
+						return usagef("%s is a pcap or pcapng capture, not a trace: check it with 'tcpcheck conform --pcap %s'", *traceFile, *traceFile)
 					}
 					if err := inputFile("trace", *traceFile); err != nil {
 						return err
@@ -60,7 +105,7 @@ func init() {
 					return nil
 				}
 				if *peer == "" {
-					return usagef("want --peer kernel (the kernel suite) or --trace FILE (check a trace of listen/dial)")
+					return usagef("want --dut gvisor|impl|linux (the generated cases), --peer kernel (the kernel suite), --trace FILE (check a trace of listen/dial) or --pcap FILE (check a capture)")
 				}
 				if err := oneOf("peer", *peer, "kernel"); err != nil {
 					return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -53,6 +54,7 @@ type endpoint struct {
 	traceW *bufio.Writer
 	traceE *json.Encoder
 	logMu  sync.Mutex
+	held   *bytes.Buffer // -v lines kept back until listen says where it listens (holdLog)
 	log    *bufio.Writer // -v lines and progress; flushed line by line
 	start  time.Time
 	stdin  io.Reader
@@ -130,7 +132,41 @@ func (e *endpoint) logf(format string, args ...any) {
 }
 
 func (e *endpoint) logfLocked(format string, args ...any) {
-	fmt.Fprintf(e.log, format, args...)
+	fmt.Fprintf(e.sink(), format, args...)
+	e.log.Flush()
+}
+
+// sink is where -v lines go: stderr, or the buffer that holds them while
+// listen has not yet said where it listens (holdLog).
+func (e *endpoint) sink() io.Writer {
+	if e.held != nil {
+		return e.held
+	}
+	return e.log
+}
+
+// holdLog keeps -v lines back until announce, so that the first line of
+// listen says where it listens even though the PASSIVE-OPEN it reports
+// comes first.
+func (e *endpoint) holdLog() {
+	e.logMu.Lock()
+	defer e.logMu.Unlock()
+	e.held = new(bytes.Buffer)
+}
+
+// announce writes line first, then the -v header and the lines held back.
+func (e *endpoint) announce(line string) {
+	e.logMu.Lock()
+	defer e.logMu.Unlock()
+	held := e.held
+	e.held = nil
+	io.WriteString(e.log, line)
+	if e.f.verbose {
+		fmt.Fprintf(e.log, "%10s  %-12s  %s\n", "time", "state", "segment or transition")
+	}
+	if held != nil {
+		e.log.Write(held.Bytes())
+	}
 	e.log.Flush()
 }
 
@@ -164,15 +200,16 @@ func (e *endpoint) trace(t impl.Transition) {
 	e.logMu.Lock()
 	defer e.logMu.Unlock()
 	defer e.log.Flush()
+	w := e.sink()
 	ts := e.stamp(t.Time)
 	if t.In != nil {
-		fmt.Fprintf(e.log, "%s  %-12s  <-- %s\n", ts, t.From, t.In)
+		fmt.Fprintf(w, "%s  %-12s  <-- %s\n", ts, t.From, t.In)
 	}
 	if t.From != t.To || !t.Event.IsSegment() {
-		fmt.Fprintf(e.log, "%s  %-12s  %s --%s--> %s  [row %d]\n", ts, t.To, t.From, t.Event, t.To, t.Row)
+		fmt.Fprintf(w, "%s  %-12s  %s --%s--> %s  [row %d]\n", ts, t.To, t.From, t.Event, t.To, t.Row)
 	}
 	for _, s := range t.Out {
-		fmt.Fprintf(e.log, "%s  %-12s  --> %s\n", ts, t.To, s)
+		fmt.Fprintf(w, "%s  %-12s  --> %s\n", ts, t.To, s)
 	}
 }
 
@@ -272,13 +309,16 @@ func init() {
 				if err != nil {
 					return err
 				}
-				e.logf("listening on %v (udp link: TCP segments in UDP datagrams); connect with 'tcpcheck dial %v'\n",
-					e.stack.Addr(), e.stack.Addr())
-				e.header()
+				// Listen before saying so: whoever reads the line may dial
+				// at once. The -v line of the PASSIVE-OPEN waits for it.
+				e.holdLog()
 				l, err := e.stack.Listen(e.stack.Addr().String())
 				if err != nil {
+					e.announce("")
 					return errors.Join(err, e.close())
 				}
+				e.announce(fmt.Sprintf("listening on %v (udp link: TCP segments in UDP datagrams); connect with 'tcpcheck dial %v'\n",
+					e.stack.Addr(), e.stack.Addr()))
 				c, err := l.AcceptConn()
 				if err != nil {
 					return errors.Join(err, e.close())

@@ -14,13 +14,14 @@ func init() {
 	register(&command{
 		name:    "trace",
 		summary: "render a saved trace as a segment table, a Mermaid sequence diagram or a pcap capture",
-		usage: "[--format table|mermaid|pcap|json] [-o FILE] FILE\n\n" +
+		usage: "[--format table|mermaid|pcap|json] [-o FILE] FILE | --pcap CAPTURE\n\n" +
 			"FILE is a saved trace (the \"tcpcheck-trace\" JSON format: docs/questions/*.trace.json,\n" +
 			"the export of tcpcheck browse), or the output of tcpcheck explore --json or\n" +
 			"tcpcheck why --json (its \"violation\"). \"-\" reads standard input. A trace that\n" +
 			"carries its model path is replayed through the model first and must match it.\n" +
 			"--format json writes the trace in the saved-trace format (e.g. to keep what why --json found).\n" +
-			"The format is described in the doc of package check/explain (type Trace).",
+			"The format is described in the doc of package check/explain (type Trace).\n" +
+			"--pcap CAPTURE prints each TCP connection of a pcap or pcapng capture as a segment table.",
 		setup: setupTrace,
 	})
 }
@@ -28,7 +29,14 @@ func init() {
 func setupTrace(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "table", "output `FORMAT`: table, mermaid, pcap or json (the saved-trace format)")
 	out := fs.String("o", "", "write to `FILE` instead of standard output (required for pcap on a terminal)")
+	pcapFile := fs.String("pcap", "", "print the connections of a capture `file` (pcap or pcapng) as segment tables")
 	return func(args []string, stdout, stderr io.Writer) error {
+		if *pcapFile != "" {
+			if len(args) != 0 {
+				return usagef("--pcap takes the capture; unexpected arguments %q", args)
+			}
+			return tracePcap(*pcapFile, stdout)
+		}
 		if len(args) != 1 {
 			return usagef("want one trace FILE (or - for standard input)")
 		}
@@ -51,6 +59,9 @@ func setupTrace(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) 
 			return fmt.Errorf("reading the trace: %v", err)
 		}
 		t, err := explain.ParseTrace(data)
+		if err != nil && args[0] != "-" && isCaptureFile(args[0]) {
+			return usagef("%s is a pcap or pcapng capture: print its connections with 'tcpcheck trace --pcap %s'", args[0], args[0])
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %v", args[0], err)
 		}

@@ -208,31 +208,41 @@ func Checksum(src, dst netip.Addr, seg []byte) uint16 {
 }
 
 // sumBytes adds b, which starts at an even offset of the checksummed
-// octets, to the one's complement sum. It adds 64-bit big-endian words
-// with end-around carry (RFC 1071 §2 (C): the sum of wider words folds to
-// the same 16-bit sum), which is several times faster than 16-bit words
-// and matters for segments near 64 KiB.
+// octets, to the one's complement sum (b shorter than 16 GiB). The sum of
+// 16-bit words does not depend on the byte order (RFC 1071 §2 (B)): it
+// adds b as little-endian 32-bit words, which folds to the same 16-bit sum
+// (§2 (C)), into four 64-bit accumulators that each take 2^32 words before
+// they can overflow, so no add waits on another's carry; the folded sum,
+// byte-swapped, is the big-endian one. This matters for segments near 64
+// KiB and for a capture checker that sums every octet it reads.
 func sumBytes(sum uint64, b []byte) uint64 {
-	var c uint64
-	for len(b) >= 32 {
-		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[0:]), c)
-		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[8:]), c)
-		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[16:]), c)
-		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[24:]), c)
-		b = b[32:]
+	var s0, s1, s2, s3 uint64
+	for len(b) >= 64 {
+		s0 += uint64(binary.LittleEndian.Uint32(b[0:])) + uint64(binary.LittleEndian.Uint32(b[4:]))
+		s1 += uint64(binary.LittleEndian.Uint32(b[8:])) + uint64(binary.LittleEndian.Uint32(b[12:]))
+		s2 += uint64(binary.LittleEndian.Uint32(b[16:])) + uint64(binary.LittleEndian.Uint32(b[20:]))
+		s3 += uint64(binary.LittleEndian.Uint32(b[24:])) + uint64(binary.LittleEndian.Uint32(b[28:]))
+		s0 += uint64(binary.LittleEndian.Uint32(b[32:])) + uint64(binary.LittleEndian.Uint32(b[36:]))
+		s1 += uint64(binary.LittleEndian.Uint32(b[40:])) + uint64(binary.LittleEndian.Uint32(b[44:]))
+		s2 += uint64(binary.LittleEndian.Uint32(b[48:])) + uint64(binary.LittleEndian.Uint32(b[52:]))
+		s3 += uint64(binary.LittleEndian.Uint32(b[56:])) + uint64(binary.LittleEndian.Uint32(b[60:]))
+		b = b[64:]
 	}
 	for len(b) >= 8 {
-		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b), c)
+		s0 += uint64(binary.LittleEndian.Uint32(b[0:])) + uint64(binary.LittleEndian.Uint32(b[4:]))
 		b = b[8:]
 	}
 	if len(b) > 0 {
-		// The last 1-7 octets, left-aligned in a word: an odd last octet
-		// is the high half of a 16-bit word padded with zero.
+		// The last 1-7 octets, padded with zeros: an odd last octet is
+		// the high half of a 16-bit word padded with zero.
 		var w [8]byte
 		copy(w[:], b)
-		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(w[:]), c)
+		s1 += uint64(binary.LittleEndian.Uint32(w[0:])) + uint64(binary.LittleEndian.Uint32(w[4:]))
 	}
-	sum, c = bits.Add64(sum, 0, c)
+	// Each accumulator holds less than 2^62 (the length bound): the sum of
+	// the four cannot overflow.
+	le := fold(s0 + s1 + s2 + s3)
+	sum, c := bits.Add64(sum, uint64(bits.ReverseBytes16(le)), 0)
 	return sum + c // c is 1 only when sum wrapped to 0, so this cannot carry
 }
 

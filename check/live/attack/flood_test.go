@@ -143,8 +143,10 @@ func TestSynFloodUDP(t *testing.T) {
 			}
 		}
 	})
-	// The dials start once the flood fills the backlog.
-	time.Sleep(20 * time.Millisecond)
+	// The dials start once the flood fills the backlog: when the server
+	// answers with its first SYN cookie (the checks below fail the test
+	// if that never happens).
+	WaitFor(30*time.Second, func() bool { return srv.Stats().SynCookies > 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var ok atomic.Int64

@@ -30,7 +30,18 @@ type Options struct {
 	// connection's limit is reached; when 0, a missing challenge ACK is
 	// accepted.
 	ChallengeACKs int
+	// MaxAckDelay bounds how long accepted text may wait for its ACK
+	// (the table's delay ACK): default, and at most, 500 ms, the bound
+	// of RFC 1122 §4.2.3.2. An ACK owed longer is reported at the
+	// connection's next step. Checked only on a live endpoint
+	// ([Checker.Tracer]): a trace file does not show the window updates
+	// and duplicate ACKs that pay an owed ACK too.
+	MaxAckDelay time.Duration
 }
+
+// rfcMaxAckDelay is the delayed ACK's bound: "the delay MUST be less than
+// 0.5 seconds" (RFC 1122 §4.2.3.2).
+const rfcMaxAckDelay = 500 * time.Millisecond
 
 // invalidACKInterval is impl's least time between two ACKs that answer
 // unacceptable segments of zero length on one connection (impl/doc.go).
@@ -82,6 +93,15 @@ type shadow struct {
 	held           map[spec.Seq][]spec.Seq // SEG.SEQ -> SEG.ACKs of segments the endpoint holds out of order
 	lastInvalidACK time.Time               // when an ACK answering an unacceptable empty segment last went out
 	chal           challenge               // the connection's challenge ACK budget
+	owed           bool                    // accepted text waits for its delayed ACK
+	owedSince      time.Time               // when that ACK became owed
+}
+
+// paid notes a segment with ACK sent: one carrying RCV.NXT pays the owed ACK.
+func (sh *shadow) paid(h *wire.Header) {
+	if h.Flags.Has(spec.ACK) && !h.Flags.Has(spec.RST) && h.Ack == sh.tcb.RcvNxt() {
+		sh.owed = false
+	}
 }
 
 func newShadow(st spec.State) *shadow {
@@ -110,6 +130,11 @@ type Checker struct {
 	ring  []string // the last Context rendered steps
 	steps int
 	div   *Divergence
+	// live: the checker is an endpoint's tracer (Tracer), so it sees the
+	// segments sent outside rows too. A trace file holds no such
+	// records, and a window update or duplicate ACK pays an owed ACK,
+	// so the delayed ACK's bounds are checked only live.
+	live bool
 }
 
 // New returns a checker whose reference is spec.NewMachine(spec.Table()).
@@ -133,6 +158,9 @@ func New(opt Options) (*Checker, error) {
 // Tracer returns the hooks to put in impl.Options.Tracer. next, when its
 // hooks are set, is called too (after the checker).
 func (c *Checker) Tracer(next impl.Tracer) impl.Tracer {
+	c.mu.Lock()
+	c.live = true
+	c.mu.Unlock()
 	return impl.Tracer{
 		Transition: func(t impl.Transition) {
 			c.Transition(t)
@@ -279,6 +307,7 @@ func (c *Checker) Extra(tm time.Time, local, remote netip.AddrPort, sent bool, s
 		return
 	}
 	sh.advertise(h)
+	sh.paid(&h)
 }
 
 // received checks a segment the endpoint took outside any row: held for
@@ -450,6 +479,13 @@ func (c *Checker) step(t *impl.Transition) (string, string) {
 	if t.From != sh.tcb.State() {
 		return CheckConformance, fmt.Sprintf("the endpoint stepped from %s, the model is in %s", t.From, sh.tcb.State())
 	}
+	if c.live && sh.owed && t.Time.Sub(sh.owedSince) > c.maxAckDelay() {
+		return CheckConformance, fmt.Sprintf("an ACK owed since %s (delay ACK) was still not sent %v later, beyond the bound of %v (RFC 1122 §4.2.3.2)",
+			sh.owedSince.Format("15:04:05.000"), t.Time.Sub(sh.owedSince), c.maxAckDelay())
+	}
+	if t.Event == spec.DelayedAckTimeout && !sh.owed {
+		return CheckConformance, "the delayed-ACK timer fired with no ACK owed"
+	}
 	in := t.In
 	switch {
 	case t.Event.IsSegment() && in == nil:
@@ -573,7 +609,7 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 	}
 
 	// What was sent.
-	var sentSYN, sentSYNACK, sentRST, sentACK bool
+	var sentSYN, sentSYNACK, sentRST, sentACK, carried bool
 	for i := range t.Out {
 		s := &t.Out[i]
 		h := s.Header
@@ -683,7 +719,7 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 				if h.Ack != mid && h.Ack != tcb.RcvNxt() {
 					return bad("must acknowledge RCV.NXT=%d", uint32(tcb.RcvNxt()))
 				}
-			case acts.Has(spec.SendACK) || acts.Has(spec.SendChallengeACK):
+			case acts.Has(spec.SendACK) || acts.Has(spec.SendChallengeACK) || acts.Has(spec.DelayACK):
 				if a := tcb.ACK(); h.Seq != a.Seq || h.Ack != a.Ack {
 					return bad("the ACK must be <SEQ=SND.NXT=%d><ACK=RCV.NXT=%d>", uint32(a.Seq), uint32(a.Ack))
 				}
@@ -697,6 +733,21 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 			}
 		}
 		sh.advertise(h)
+		sh.paid(&h)
+		carried = carried || f.Has(spec.ACK) && !f.Has(spec.RST) && h.Ack == tcb.RcvNxt()
+	}
+	if acts.Has(spec.SendACK) || acts.Has(spec.SendChallengeACK) {
+		// The row's ACK pays an owed one, as spec's TCB records, also
+		// when a rate limit kept it off the wire.
+		sh.owed = false
+	}
+	if acts.Has(spec.DelayACK) && tcb.RcvNxt() != mid && !carried {
+		// RFC 1122 §4.2.3.2: the ACK of new text may wait, but at least
+		// every second segment is acknowledged at once.
+		if sh.owed && c.live {
+			return "a second segment of text while an ACK was owed, and no ACK: at least every second segment is acknowledged (RFC 1122 §4.2.3.2)"
+		}
+		sh.owed, sh.owedSince = true, t.Time
 	}
 	switch {
 	case acts.Has(spec.SendSYN) && !sentSYN:
@@ -771,4 +822,11 @@ func Check(trace []impl.Transition, opt Options) error {
 		c.Transition(t)
 	}
 	return c.Err()
+}
+
+func (c *Checker) maxAckDelay() time.Duration {
+	if d := c.opt.MaxAckDelay; d > 0 && d < rfcMaxAckDelay {
+		return d
+	}
+	return rfcMaxAckDelay
 }

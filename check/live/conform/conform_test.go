@@ -257,3 +257,52 @@ func TestHeldACKRewriteIsChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestDelayedACKBound records a write whose ACK the receiver delays until
+// its delayed-ACK timer fires (40 ms, the endpoint's default), then checks
+// the trace against bounds on either side of that delay: within the
+// bound it conforms, beyond it the checker reports the late ACK.
+func TestDelayedACKBound(t *testing.T) {
+	p := plan{ISN: [2]spec.Seq{100, 5000}, Ops: []op{
+		{Kind: opListen, Host: 1}, {Kind: opDial},
+		{Kind: opDeliver}, {Kind: opDeliver}, {Kind: opDeliver},
+		{Kind: opWrite, Host: 0, N: 10}, {Kind: opDeliver},
+		{Kind: opAdvance, D: 100 * time.Millisecond}, {Kind: opDeliver},
+	}}
+	trace, err := recordPlan(p, config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	delayed := false
+	for _, tr := range trace {
+		delayed = delayed || tr.Event == spec.DelayedAckTimeout && len(tr.Out) == 1
+	}
+	if !delayed {
+		t.Fatal("the trace has no delayed ACK sent by its timer")
+	}
+	// The checker as the endpoint's tracer (the plan has no segments
+	// outside rows, so the recorded transitions are all it would see).
+	live := func(max time.Duration) error {
+		c, err := New(Options{MSL: harnessMSL, MaxAckDelay: max})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := c.Tracer(impl.Tracer{})
+		for _, x := range trace {
+			tr.Transition(x)
+		}
+		return c.Err()
+	}
+	if err := live(0); err != nil {
+		t.Fatalf("a delayed ACK within 500 ms: %v", err)
+	}
+	err = live(20 * time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "beyond the bound of 20ms") {
+		t.Fatalf("a delayed ACK of 40 ms against a bound of 20 ms: %v", err)
+	}
+	// A trace file does not show what else pays an owed ACK: the bound
+	// is not checked from one.
+	if err := Check(trace, Options{MSL: harnessMSL, MaxAckDelay: 20 * time.Millisecond}); err != nil {
+		t.Fatalf("from a trace file: %v", err)
+	}
+}

@@ -143,7 +143,15 @@ func drawOp(t *rapid.T, k opKind) op {
 type config struct {
 	table []spec.Row    // the endpoint's table; nil for the generated step
 	msl   time.Duration // the endpoint's MSL; the checker keeps harnessMSL
+	// ackDelay is the endpoint's AckDelay (0: its default, 40 ms); the
+	// checker keeps harnessMaxAckDelay.
+	ackDelay time.Duration
 }
+
+// harnessMaxAckDelay is the checker's bound on a delayed ACK in the
+// harness: below the endpoints' least RTO (200 ms), as RFC 1122's 500 ms
+// is below RFC 6298's 1 s.
+const harnessMaxAckDelay = 100 * time.Millisecond
 
 type packet struct {
 	from, to netip.AddrPort
@@ -229,7 +237,7 @@ func newHarness(p plan, cfg config) (*harness, error) {
 		h.rows = spec.Table()
 	}
 	var err error
-	h.chk, err = New(Options{MSL: harnessMSL, Context: 60, ChallengeACKs: 100, RecvBuffer: p.RecvBuffer})
+	h.chk, err = New(Options{MSL: harnessMSL, Context: 60, ChallengeACKs: 100, RecvBuffer: p.RecvBuffer, MaxAckDelay: harnessMaxAckDelay})
 	if err != nil {
 		return nil, err
 	}
@@ -252,6 +260,7 @@ func newHarness(p plan, cfg config) (*harness, error) {
 			Tracer:     h.chk.Tracer(impl.Tracer{Transition: h.trace}),
 			Table:      cfg.table,
 			RecvBuffer: p.RecvBuffer,
+			AckDelay:   cfg.ackDelay,
 		})
 		if err != nil {
 			return nil, err

@@ -58,6 +58,10 @@ func mutantMutation(t *testing.T, m model.Mutant) mutation {
 	if m.Name == "short-time-wait" {
 		return mutation{name: "mutant " + m.Name, cfg: config{msl: harnessMSL / 2}}
 	}
+	if m.Name == "unbounded-delayed-ack" {
+		// The endpoint delays its ACKs beyond the checker's bound.
+		return mutation{name: "mutant " + m.Name, cfg: config{ackDelay: 4 * harnessMaxAckDelay}}
+	}
 	sys, err := model.NewMutant(model.DefaultConfig(), m.Name)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +100,8 @@ func TestMutationsAreCaught(t *testing.T) {
 		rowMutation(t, "SYN-RECEIVED + rcv ACK [SeqOK & AckOK]", spec.Established, spec.SignalConnected),
 		rowMutation(t, "SYN-RECEIVED + rcv RST [RstExact & Passive]", spec.SynReceived, spec.Drop),
 		rowMutation(t, "ESTABLISHED + rcv data [SeqOK & AckInRange]", spec.Established, spec.AcceptText),
-		rowMutation(t, "ESTABLISHED + rcv data [SeqOK & AckInRange]", spec.Established, spec.SendACK),
+		rowMutation(t, "ESTABLISHED + rcv data [SeqOK & AckInRange]", spec.Established, spec.DelayACK),
+		rowMutation(t, "ESTABLISHED + DELACK", spec.Established, spec.SendACK),
 		rowMutation(t, "ESTABLISHED + CLOSE", spec.FinWait1, spec.SendFIN),
 		rowMutation(t, "ESTABLISHED + rcv RST [RstExact]", spec.Closed, spec.SignalReset),
 		rowMutation(t, "ESTABLISHED + RTO", spec.Established, spec.Retransmit),

@@ -24,7 +24,22 @@
 // SND.UNA, SND.NXT, RCV.NXT and the windows from the segments seen.
 // Checkpoints of the script wait until the observed and predicted states
 // agree with what the script expects, and the whole exchange is matched
-// against the scenario's expected segment list.
+// against the scenario's expected segment list: a partial order where the
+// two sides send at once (chains of segments that may interleave), since
+// the network gives no order between them.
+//
+// Every wait is for an event (a packet on the link and a transition of our
+// endpoint wake the checkpoints; kernel timers are seen by reading
+// /proc/net/tcp again at least every 20 ms), bounded by a budget that
+// grows with the machine's load per GOMAXPROCS, so that busy CPUs beside
+// the suite change how long it takes, not its verdicts.
+//
+// The generated conformance cases (check/live/tester with the Linux DUT
+// check/live/dut/linuxdut) hold Linux against every row the socket API can
+// drive; these scenarios keep what those cases cannot say: our endpoint
+// and the kernel together (bulk text with loss, a kernel client of our
+// listener), close() with unread data, and TIME-WAIT's 60 s measured
+// without waiting it out.
 //
 // Where Linux differs from RFC 9293 and the table, the scenario says so: a
 // Deviation (a "deviation:" paragraph of its file) names the RFC section,

@@ -130,12 +130,13 @@ type entry struct {
 // env is the world of one scenario: our stack on a fresh TUN link, the
 // kernel's sockets, the log, and the two predictors.
 type env struct {
-	sc    *Scenario
-	opt   Options
-	link  *impl.TUNLink
-	stack *impl.Stack
-	kPort uint16 // the kernel's port in this scenario
-	oPort uint16 // our listening port in this scenario
+	changed chan struct{} // kicked at every packet and transition (see await)
+	sc      *Scenario
+	opt     Options
+	link    *impl.TUNLink
+	stack   *impl.Stack
+	kPort   uint16 // the kernel's port in this scenario
+	oPort   uint16 // our listening port in this scenario
 
 	mu           sync.Mutex
 	log          []entry
@@ -243,7 +244,7 @@ func runOne(sc *Scenario, idx uint16, opt Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	e := &env{sc: sc, opt: opt, link: link, kPort: 20000 + idx*10, oPort: 30000 + idx*10,
+	e := &env{changed: make(chan struct{}, 1), sc: sc, opt: opt, link: link, kPort: 20000 + idx*10, oPort: 30000 + idx*10,
 		oWS: -1, kWS: -1, seen: map[uint64]bool{}, ours: newPredictor(machine), kern: newPredictor(machine), observeState: true}
 	link.SetTap(e.tap)
 	rtoMin := sc.rtoMin
@@ -327,6 +328,7 @@ func (e *env) belongs(ours, kern netip.AddrPort, syn bool) bool {
 // the kernel when the write returns, so the kernel's model steps then and
 // the kernel's state is read at once.
 func (e *env) tap(p impl.TUNPacket, f impl.Fate) {
+	defer e.kick()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	syn := p.Header.Flags.Has(spec.SYN)
@@ -401,6 +403,7 @@ func (e *env) applyPendingSent() {
 // transition is our stack's tracer: our side's model steps over the same
 // events and must choose the same row.
 func (e *env) transition(t impl.Transition) {
+	defer e.kick()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	listenerLevel := !t.Remote.IsValid()
@@ -513,8 +516,6 @@ func (e *env) kernelState() (spec.State, *Socket) {
 	return connState(socks, kEnd, oEnd, listening)
 }
 
-const stepWait = 5 * time.Second
-
 // step is a checkpoint: it waits until our endpoint is in ours and the
 // kernel in kern, and the model predicts the same for both, then logs the
 // four states. A mismatch that lasts is a failure.
@@ -536,7 +537,7 @@ func (e *env) deviate(label string, ours, linux, model spec.State, id string) {
 }
 
 func (e *env) checkpoint(label string, ours, kern, modelKern spec.State, d *Deviation) {
-	deadline := time.Now().Add(stepWait)
+	deadline := time.Now().Add(stepWait())
 	var o, k, mo, mk spec.State
 	for {
 		o = e.ourState()
@@ -555,7 +556,7 @@ func (e *env) checkpoint(label string, ours, kern, modelKern spec.State, d *Devi
 				label, ours, kern, ours, modelKern, o, k, mo, mk)
 			return
 		}
-		time.Sleep(2 * time.Millisecond)
+		e.await()
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -584,14 +585,16 @@ func (e *env) evidence(id, what string) {
 	e.mu.Unlock()
 }
 
-// waitFor polls cond until it holds, for at most stepWait.
+// waitFor waits until cond holds, looking again at every event, for at
+// most stepWait.
 func (e *env) waitFor(what string, cond func() bool) error {
-	deadline := time.Now().Add(stepWait)
+	wait := stepWait()
+	deadline := time.Now().Add(wait)
 	for !cond() {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out waiting for %s", what)
+			return fmt.Errorf("timed out waiting for %s (%v)", what, wait.Round(time.Millisecond))
 		}
-		time.Sleep(time.Millisecond)
+		e.await()
 	}
 	return nil
 }
@@ -689,7 +692,11 @@ func exchangeLine(p impl.TUNPacket, f impl.Fate) string {
 }
 
 // exchangeRegexp turns an Exchange pattern into a regular expression over
-// the lines exchangeLine renders.
+// exchange lines. A line of the pattern is one expected segment, or
+// several chains of them that the network may interleave in any order:
+// chains separated by " & ", the segments of a chain by ", " in their
+// order (the kernel's ACK and our RST, sent by the two sides at once,
+// arrive in either order: "out ACK, out RST & in ACK?").
 func exchangeRegexp(pattern string) (*regexp.Regexp, error) {
 	var b strings.Builder
 	b.WriteString(`^`)
@@ -698,18 +705,69 @@ func exchangeRegexp(pattern string) (*regexp.Regexp, error) {
 		if line == "" {
 			continue
 		}
-		quant := ""
-		if n := len(line); strings.ContainsAny(line[n-1:], "?*+") {
-			quant, line = line[n-1:], strings.TrimSpace(line[:n-1])
+		var chains [][]string
+		n := 0
+		for _, ch := range strings.Split(line, " & ") {
+			var chain []string
+			for _, seg := range strings.Split(ch, ", ") {
+				re, err := segmentRegexp(strings.TrimSpace(seg))
+				if err != nil {
+					return nil, err
+				}
+				chain = append(chain, re)
+			}
+			chains = append(chains, chain)
+			n += len(chain)
 		}
-		f := strings.Fields(line)
-		if len(f) < 2 || (f[0] != "in" && f[0] != "out") {
-			return nil, fmt.Errorf("kernel: exchange line %q: want DIR FLAGS [text] [FATE] [QUANT]", line)
+		if len(chains) > 1 && n > maxInterleaved {
+			return nil, fmt.Errorf("kernel: exchange line %q: %d segments in chains that interleave; at most %d", line, n, maxInterleaved)
 		}
-		fmt.Fprintf(&b, "(?:%s\n)%s", regexp.QuoteMeta(line), quant)
+		b.WriteString("(?:" + strings.Join(interleavings(chains), "|") + ")")
 	}
 	b.WriteString(`$`)
 	return regexp.Compile(b.String())
+}
+
+// maxInterleaved bounds the segments of one line of interleaved chains
+// (the alternatives grow as their multinomial coefficient).
+const maxInterleaved = 6
+
+// segmentRegexp is the expression of one expected segment:
+// "DIR FLAGS [text] [FATE] [QUANT]".
+func segmentRegexp(seg string) (string, error) {
+	quant := ""
+	if n := len(seg); n > 0 && strings.ContainsAny(seg[n-1:], "?*+") {
+		quant, seg = seg[n-1:], strings.TrimSpace(seg[:n-1])
+	}
+	f := strings.Fields(seg)
+	if len(f) < 2 || (f[0] != "in" && f[0] != "out") || f[0] == "&" {
+		return "", fmt.Errorf("kernel: exchange line %q: want DIR FLAGS [text] [FATE] [QUANT], or chains of them joined by \", \" and \" & \"", seg)
+	}
+	return fmt.Sprintf("(?:%s\n)%s", regexp.QuoteMeta(seg), quant), nil
+}
+
+// interleavings returns every merge of the chains that keeps the order
+// within each, each as the concatenation of its segments' expressions.
+func interleavings(chains [][]string) []string {
+	var out []string
+	var rec func(prefix string, rest [][]string)
+	rec = func(prefix string, rest [][]string) {
+		empty := true
+		for i, ch := range rest {
+			if len(ch) == 0 {
+				continue
+			}
+			empty = false
+			next := append([][]string(nil), rest...)
+			next[i] = ch[1:]
+			rec(prefix+ch[0], next)
+		}
+		if empty {
+			out = append(out, prefix)
+		}
+	}
+	rec("", chains)
+	return out
 }
 
 // checkExchange compares the packets that crossed the link (in the order

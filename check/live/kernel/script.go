@@ -457,7 +457,7 @@ func init() {
 			e.kernelCall(spec.ActiveOpen, "connect() from a bound port")
 			ch := make(chan error, 1)
 			go func() {
-				d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(e.kernelAddr()), Timeout: ioWait}
+				d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(e.kernelAddr()), Timeout: ioWait()}
 				k, err := d.Dial("tcp4", to.String())
 				if err == nil {
 					e.onClose(func() { k.Close() })
@@ -504,7 +504,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			c.SetReadDeadline(time.Now().Add(ioWait))
+			c.SetReadDeadline(time.Now().Add(ioWait()))
 			if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
 				return fmt.Errorf("our read: %d, %v; want end of stream (EOF)", n, err)
 			}
@@ -515,7 +515,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			c.SetReadDeadline(time.Now().Add(ioWait))
+			c.SetReadDeadline(time.Now().Add(ioWait()))
 			if _, err := c.Read(make([]byte, 1)); !errors.Is(err, impl.ErrConnReset) {
 				return fmt.Errorf("our read: %v, want %v", err, impl.ErrConnReset)
 			}
@@ -546,7 +546,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			k.SetReadDeadline(time.Now().Add(ioWait))
+			k.SetReadDeadline(time.Now().Add(ioWait()))
 			if n, err := k.Read(make([]byte, 1)); n != 0 || err != io.EOF {
 				return fmt.Errorf("kernel read: %d, %v; want end of stream (EOF)", n, err)
 			}
@@ -557,7 +557,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			k.SetReadDeadline(time.Now().Add(ioWait))
+			k.SetReadDeadline(time.Now().Add(ioWait()))
 			if _, err := k.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
 				return fmt.Errorf("kernel read: %v, want ECONNRESET", err)
 			}

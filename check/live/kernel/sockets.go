@@ -17,9 +17,6 @@ import (
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
-// ioWait bounds every blocking call of a script.
-const ioWait = 10 * time.Second
-
 // ourListen opens our listener on the scenario's port.
 func (e *env) ourListen() (*impl.Listener, error) {
 	l, err := e.stack.Listen(e.ourAddr().String())
@@ -44,7 +41,7 @@ func (e *env) ourAccept(l *impl.Listener) (*impl.Conn, error) {
 			e.onClose(func() { r.c.Abort() })
 		}
 		return r.c, r.err
-	case <-time.After(ioWait):
+	case <-time.After(ioWait()):
 		l.Close()
 		return nil, errors.New("our listener accepted nothing")
 	}
@@ -52,7 +49,7 @@ func (e *env) ourAccept(l *impl.Listener) (*impl.Conn, error) {
 
 // ourDial opens a connection from our endpoint to the kernel's port.
 func (e *env) ourDial() (*impl.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), ioWait)
+	ctx, cancel := context.WithTimeout(context.Background(), ioWait())
 	defer cancel()
 	c, err := e.stack.Dial(ctx, e.kernelAddr().String())
 	if c != nil {
@@ -64,7 +61,7 @@ func (e *env) ourDial() (*impl.Conn, error) {
 // kernelDial connects a kernel socket to our listening port.
 func (e *env) kernelDial() (*net.TCPConn, error) {
 	e.kernelCall(spec.ActiveOpen, "connect()")
-	c, err := net.DialTimeout("tcp4", e.ourAddr().String(), ioWait)
+	c, err := net.DialTimeout("tcp4", e.ourAddr().String(), ioWait())
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +72,7 @@ func (e *env) kernelDial() (*net.TCPConn, error) {
 // kernelAccept accepts one connection on the kernel listener and closes
 // the listener.
 func (e *env) kernelAccept(l *net.TCPListener) (*net.TCPConn, error) {
-	l.SetDeadline(time.Now().Add(ioWait))
+	l.SetDeadline(time.Now().Add(ioWait()))
 	c, err := l.AcceptTCP()
 	if err != nil {
 		return nil, err
@@ -94,12 +91,12 @@ func (e *env) kernelWrite(k *net.TCPConn, p []byte) error {
 	return err
 }
 
-// ioDeadline bounds a read or write of n octets: ioWait plus 100 ms a
+// ioDeadline bounds a read or write of n octets: ioWait() plus 100 ms a
 // KiB, since a lossy link's retransmission timeouts, on a loaded machine,
 // can take seconds for 128 KiB (a write waits for the peer's window as a
 // read waits for the text).
 func ioDeadline(n int) time.Time {
-	return time.Now().Add(ioWait + time.Duration(n/1024)*100*time.Millisecond)
+	return time.Now().Add(ioWait() + time.Duration(n/1024)*100*time.Millisecond)
 }
 
 // readConn is what kernelRead and ourRead read from.

@@ -86,6 +86,28 @@ func TestExchangeRegexp(t *testing.T) {
 			t.Errorf("match %q = %v, want %v", s, !want, want)
 		}
 	}
+	// Chains the network may interleave: our ACK before our RST, the
+	// kernel's ACK (optional) anywhere among them.
+	re, err = exchangeRegexp("out SYN\nout ACK, out RST & in ACK?\nin FIN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s, want := range map[string]bool{
+		"out SYN\nout ACK\nin ACK\nout RST\nin FIN\n":         true,
+		"out SYN\nin ACK\nout ACK\nout RST\nin FIN\n":         true,
+		"out SYN\nout ACK\nout RST\nin ACK\nin FIN\n":         true,
+		"out SYN\nout ACK\nout RST\nin FIN\n":                 true,
+		"out SYN\nout RST\nout ACK\nin FIN\n":                 false, // the chain's order holds
+		"out SYN\nout ACK\nout RST\nin FIN\nin ACK\n":         false, // not past the next line
+		"out SYN\nin ACK\nout ACK\nin ACK\nout RST\nin FIN\n": false,
+	} {
+		if re.MatchString(s) != want {
+			t.Errorf("interleaved: match %q = %v, want %v", s, !want, want)
+		}
+	}
+	if _, err := exchangeRegexp("out A, out B, out C & in D, in E, in F & in G"); err == nil {
+		t.Error("7 interleaved segments were accepted")
+	}
 	if _, err := exchangeRegexp("sideways SYN"); err == nil {
 		t.Error("a bad direction was accepted")
 	}

@@ -1,0 +1,266 @@
+package capture
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+func checkBytes(t *testing.T, data []byte, opt Options) *Summary {
+	t.Helper()
+	r, err := Open(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Check(context.Background(), r, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+func reportText(sum *Summary) string {
+	var b strings.Builder
+	for _, c := range sum.Conns {
+		c.WriteText(&b)
+	}
+	return b.String()
+}
+
+func TestConversationConforms(t *testing.T) {
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, conversation(cliA, srvB, 1000, 4000000000)), Options{})
+	txt := reportText(sum)
+	if sum.Connections != 1 || sum.Failing != 0 {
+		t.Fatalf("%v\n%s", sum, txt)
+	}
+	c := sum.Conns[0]
+	want := "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 TIME-WAIT"
+	if got := strings.Join(c.ClientStates, " "); got != want {
+		t.Errorf("client states %q, want %q\n%s", got, want, txt)
+	}
+	want = "LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED"
+	if got := strings.Join(c.ServerStates, " "); got != want {
+		t.Errorf("server states %q, want %q\n%s", got, want, txt)
+	}
+	t.Log("\n" + txt)
+}
+
+// TestPlantedFaults edits one field of a good capture and expects the
+// finding at that frame.
+func TestPlantedFaults(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		edit  func(p []pkt)
+		frame int
+	}{
+		{"SYN,ACK ack not ISN+1", func(p []pkt) { p[1].ack++ }, 2},
+		{"ACK beyond what the peer sent", func(p []pkt) { p[4].ack += 100 }, 5},
+		{"data after own FIN", func(p []pkt) {
+			p[9].payload = []byte("late")
+		}, 10},
+		{"RST then further ACKs", func(p []pkt) { p[6].flags = spec.RST | spec.ACK }, 8},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conv := conversation(cliA, srvB, 1000, 4000000000)
+			c.edit(conv)
+			sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, conv), Options{})
+			txt := reportText(sum)
+			if sum.Failing != 1 || sum.Conns[0].Finding == nil || sum.Conns[0].Finding.Frame != c.frame {
+				t.Fatalf("want a finding at frame %d:\n%s", c.frame, txt)
+			}
+			if !strings.Contains(txt, "<- not explained") {
+				t.Errorf("no segment table:\n%s", txt)
+			}
+			t.Log("\n" + txt)
+		})
+	}
+}
+
+// twoIncarnations is a connection, then a second one on the same 4-tuple
+// into which a delayed copy of the first one's request arrives after the
+// handshake; the server answers it with a duplicate ACK (its sequence
+// number is not acceptable, RFC 9293 §3.10.7.4). The copy is frame 14.
+func twoIncarnations() []pkt {
+	one := conversation(cliA, srvB, 1000, 4000000000)
+	two := conversation(cliA, srvB, 2000000, 300)
+	out := append([]pkt(nil), one...)
+	out = append(out, two[:3]...)
+	old := one[3]
+	out = append(out, old, pkt{src: srvB, dst: cliA, seq: 301, ack: 2000001, flags: spec.ACK, win: 509, wscale: -1, ts: true})
+	return append(out, two[3:]...)
+}
+
+func TestOldIncarnation(t *testing.T) {
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, twoIncarnations()), Options{})
+	txt := reportText(sum)
+	if sum.Connections != 2 || sum.Failing != 0 || sum.Conns[1].OldCopies != 1 {
+		t.Fatalf("want two conforming incarnations, the second with one old copy:\n%s", txt)
+	}
+	// Planted: the server takes the old request as data of the new
+	// connection (its ACK covers the 18 octets).
+	p := twoIncarnations()
+	p[14].ack += uint32(len(p[13].payload))
+	sum = checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, p), Options{})
+	txt = reportText(sum)
+	if sum.Failing != 1 || sum.Conns[1].Finding == nil || sum.Conns[1].Finding.Frame != 15 {
+		t.Fatalf("want the finding at frame 15:\n%s", txt)
+	}
+	t.Log("\n" + txt)
+}
+
+func TestStrictAndVerifyChecksums(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	conv[4].badSum = true
+	data := writePcap(t, layers.LinkTypeEthernet, false, conv)
+	sum := checkBytes(t, data, Options{})
+	if sum.Failing != 0 || sum.Deviating != 1 || sum.BadChecksums != 1 {
+		t.Fatalf("default: %v", sum)
+	}
+	if sum := checkBytes(t, data, Options{Strict: true}); sum.Failing != 1 {
+		t.Errorf("--strict: the delayed ACK should fail: %v", sum)
+	}
+	if sum := checkBytes(t, data, Options{VerifyChecksums: true}); sum.Failing != 1 || sum.Conns[0].Finding.Frame != 5 {
+		t.Errorf("--verify-checksums: %v\n%s", sum, reportText(sum))
+	}
+}
+
+func TestMidConnectionCapture(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)[3:]
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, conv), Options{})
+	txt := reportText(sum)
+	if sum.Connections != 1 || sum.Failing != 0 || !sum.Conns[0].MidStart || !strings.Contains(txt, "starts after the connection opened") {
+		t.Fatalf("%v\n%s", sum, txt)
+	}
+}
+
+// TestReportOnClose feeds a capture through a pipe, as a capture still
+// being written: each connection's report comes as soon as it has closed,
+// before the rest of the capture exists.
+func TestReportOnClose(t *testing.T) {
+	one := conversation(cliA, srvB, 1000, 4000000000)
+	two := conversation(netip.MustParseAddrPort("192.0.2.3:40001"), srvB, 5, 6)
+	data := writePcap(t, layers.LinkTypeEthernet, false, append(append([]pkt(nil), one...), two...))
+	split := len(writePcap(t, layers.LinkTypeEthernet, false, one))
+	pr, pw := io.Pipe()
+	reports := make(chan *ConnReport, 4)
+	done := make(chan *Summary, 1)
+	go func() {
+		r, err := Open(pr)
+		if err != nil {
+			t.Error(err)
+			done <- nil
+			return
+		}
+		sum, err := Check(context.Background(), r, Options{ReportOnClose: true, OnConn: func(c *ConnReport) { reports <- c }})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- sum
+	}()
+	pw.Write(data[:split])
+	select {
+	case rep := <-reports:
+		if rep.Client != cliA.String() || !rep.Conforms {
+			t.Errorf("first report: %+v", rep)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no report for the first connection while the capture was still open")
+	}
+	pw.Write(data[split:])
+	pw.Close()
+	sum := <-done
+	if sum == nil || sum.Connections != 2 || sum.Failing != 0 {
+		t.Fatalf("summary %v", sum)
+	}
+	if rep := <-reports; rep.Client != "192.0.2.3:40001" {
+		t.Errorf("second report: %+v", rep)
+	}
+}
+
+func TestCapturedTwice(t *testing.T) {
+	// The client aborts after its request; its RST appears twice. No copy
+	// of the server's segments makes a closed client send that RST again
+	// (their ACK fields are 1001, the RST's SEQ is 1019), so only the
+	// capture can have doubled it.
+	conv := conversation(cliA, srvB, 1000, 4000000000)[:4]
+	rst := pkt{src: cliA, dst: srvB, seq: 1019, flags: spec.RST, win: 0, wscale: -1}
+	conv = append(conv, rst, rst)
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, conv), Options{})
+	txt := reportText(sum)
+	if sum.Failing != 0 || sum.Conns[0].CapturedTwice != 1 || !strings.Contains(txt, "captured twice") {
+		t.Fatalf("want the RST captured twice:\n%s", txt)
+	}
+}
+
+func TestIPv6ConversationConforms(t *testing.T) {
+	for _, link := range []layers.LinkType{layers.LinkTypeLinuxSLL2, layers.LinkTypeNull} {
+		sum := checkBytes(t, writePcap(t, link, true, conversation(cli6, srv6, 77, 3000000000)), Options{Workers: 2})
+		if sum.Connections != 1 || sum.Failing != 0 || sum.Conns[0].Client != cli6.String() {
+			t.Fatalf("%v: %v\n%s", link, sum, reportText(sum))
+		}
+	}
+}
+
+// TestOutOfOrderHeld: the second half of the reply is captured (and
+// arrives) first; the client acknowledges what it has (a duplicate ACK),
+// holds the second half, and acknowledges both once the first arrives.
+func TestOutOfOrderHeld(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	rep := conv[5]
+	a, b := rep, rep
+	a.payload, b.payload = rep.payload[:20], rep.payload[20:]
+	b.seq = rep.seq + 20
+	dup := conv[6]
+	dup.ack = rep.seq
+	out := append([]pkt(nil), conv[:5]...)
+	out = append(out, b, dup, a, conv[6], conv[7], conv[8], conv[9])
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, out), Options{})
+	if sum.Failing != 0 {
+		t.Fatalf("%v\n%s", sum, reportText(sum))
+	}
+	// The client may not acknowledge the second half before the first
+	// arrived: its duplicate ACK covering the held text is the finding.
+	bad := append([]pkt(nil), out...)
+	bad[6].ack = rep.seq + uint32(len(rep.payload))
+	sum = checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, bad), Options{})
+	if sum.Failing != 1 || sum.Conns[0].Finding.Frame != 7 {
+		t.Fatalf("an ACK over a hole: %v\n%s", sum, reportText(sum))
+	}
+	if !strings.Contains(reportText(sum), "reordered-before-capture") {
+		t.Errorf("the reordering before the capture point should be named")
+	}
+}
+
+// TestDelayedACKIsTableBehaviour: the table delays the ACK of text (delay
+// ACK, RFC 1122 §4.2.3.2), so a server whose ACK of the request rides on
+// its response, and one that acknowledges the request on its own first
+// (its delayed-ACK timer), both conform without a named deviation for
+// the request. (The ACK of the client's FIN folded into the server's FIN
+// is still one: the table acknowledges a FIN at once.)
+func TestDelayedACKIsTableBehaviour(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	folded := append(append([]pkt(nil), conv[:4]...), conv[5:]...)
+	for _, c := range []struct {
+		name  string
+		conv  []pkt
+		finAt int // the frame of the FIN whose ACK is folded into it
+	}{{"separate ACK", conv, 9}, {"ACK on the response", folded, 8}} {
+		sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, c.conv), Options{})
+		txt := reportText(sum)
+		if sum.Failing != 0 || len(sum.Conns) != 1 {
+			t.Fatalf("%s: %v\n%s", c.name, sum, txt)
+		}
+		devs := sum.Conns[0].Deviations
+		if len(devs) != 1 || devs[0].Name != DevDelayedACK || devs[0].Count != 1 || devs[0].FirstFrame != c.finAt {
+			t.Errorf("%s: want only the FIN's folded ACK at frame %d as a deviation:\n%s", c.name, c.finAt, txt)
+		}
+	}
+}

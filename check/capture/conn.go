@@ -1,0 +1,847 @@
+package capture
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// connKey names a 4-tuple, the smaller endpoint (a) first. Its fields
+// are plain words without padding, which a map hashes in one call.
+type connKey struct {
+	aHi, aLo, bHi, bLo uint64 // the addresses, as 16 octets (IPv4 mapped)
+	aPort, bPort       uint16
+	fam                uint32 // bit 0: a is IPv4; bit 1: b is IPv4
+}
+
+// endpointWords is an endpoint as the words of a connKey.
+type endpointWords struct {
+	hi, lo uint64
+	port   uint16
+	v4     bool
+}
+
+func wordsOf(ap netip.AddrPort) endpointWords {
+	a := ap.Addr()
+	b := a.As16()
+	return endpointWords{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), ap.Port(), a.Is4()}
+}
+
+func (e endpointWords) less(f endpointWords) bool {
+	switch {
+	case e.hi != f.hi:
+		return e.hi < f.hi
+	case e.lo != f.lo:
+		return e.lo < f.lo
+	case e.port != f.port:
+		return e.port < f.port
+	}
+	return !e.v4 && f.v4
+}
+
+func keyOf(s, d netip.AddrPort) connKey {
+	a, b := wordsOf(s), wordsOf(d)
+	if b.less(a) {
+		a, b = b, a
+	}
+	k := connKey{aHi: a.hi, aLo: a.lo, bHi: b.hi, bLo: b.lo, aPort: a.port, bPort: b.port}
+	if a.v4 {
+		k.fam |= 1
+	}
+	if b.v4 {
+		k.fam |= 2
+	}
+	return k
+}
+
+// ringSize is how many segments before the finding a report shows.
+const ringSize = 8
+
+// afterFinding is how many segments after the finding a report shows.
+const afterFinding = 3
+
+// conn is one connection (one incarnation of a 4-tuple) being checked.
+type conn struct {
+	id    int
+	hosts [2]netip.AddrPort
+	info  [2]hostInfo
+	sent  [2][]rec // sent[d][i] is the segment base[d]+i that host d sent
+	base  [2]int
+	cands [2][]shadow
+	init  [2]bool
+	mid   bool // the capture starts after the connection opened
+
+	first, last int // frames
+	lastNanos   int64
+	reported    bool
+	compacted   bool
+	segs        int
+	ring        [ringSize]rec // the latest segments, from ring[ringAt] on
+	ringAt      int
+	nRing       int
+	after       int
+	badSums     int
+	old         int
+	twice       int // segments captured twice
+
+	fail     *Finding
+	nbuf     []shadow  // the next candidates, reused
+	recent   [2][4]rec // the latest segments each host sent (recentRec), a power of two
+	recentAt [2]uint8  // the index of the latest in recent
+	nRecent  [2]uint8
+	devs     map[string]*Deviation
+	spare    *spares    // the worker's, for the buffers above
+	lastDev  *Deviation // the one seen last, in devs
+}
+
+// Finding is the first segment of a connection that no delivery explains.
+type Finding struct {
+	Frame   int      `json:"frame"`
+	Host    string   `json:"host"` // "client" or "server" (the host that sent it)
+	Segment string   `json:"segment"`
+	Reasons []string `json:"reasons"` // why each candidate state fails to explain it
+	Rows    []string `json:"rows"`    // the rows that could have applied, with their guards
+}
+
+// Deviation is a named deviation seen on a connection.
+type Deviation struct {
+	Name       string `json:"name"`
+	Where      string `json:"where"`
+	Count      int    `json:"count"`
+	FirstFrame int    `json:"first_frame"`
+}
+
+func newConn(id int, first *Segment, sp *spares) *conn {
+	if sp == nil {
+		sp = &spares{}
+	}
+	c := &conn{id: id, hosts: [2]netip.AddrPort{first.Src, first.Dst}, first: first.Frame, spare: sp}
+	c.sent[0], c.sent[1] = sp.getSent(), sp.getSent()
+	return c
+}
+
+// spares keeps the buffers of the connections a worker no longer checks
+// for its next connections: growing fresh buffers segment by segment
+// costs more than checking the segments that fill them. It also holds the
+// scratch space of explain, which the worker's connections use one at a
+// time: one copy stays in the cache, where one per connection would not.
+// A nil *spares keeps no buffers.
+type spares struct {
+	sent  [][]rec
+	cands [][]shadow
+
+	outs        []spec.Segment // what the deliveries of a search make the table send
+	order       []int          // the candidates in the order explain tries them
+	failed      []int          // the candidates that do not explain the segment
+	o1, o2, tmp shadow         // a search's explanations
+	eff         spec.Effect
+}
+
+const (
+	maxSpares    = 64   // buffers of each kind kept
+	maxSpareRecs = 1024 // larger sent buffers are left to the collector
+	candsCap     = 2 * maxCands
+)
+
+func (sp *spares) getSent() []rec {
+	if sp == nil || len(sp.sent) == 0 {
+		return nil
+	}
+	b := sp.sent[len(sp.sent)-1]
+	sp.sent = sp.sent[:len(sp.sent)-1]
+	return b
+}
+
+func (sp *spares) putSent(b []rec) {
+	if sp != nil && cap(b) > 0 && cap(b) <= maxSpareRecs && len(sp.sent) < maxSpares {
+		sp.sent = append(sp.sent, b[:0])
+	}
+}
+
+func (sp *spares) getCands() []shadow {
+	if sp == nil || len(sp.cands) == 0 {
+		return make([]shadow, 0, candsCap)
+	}
+	b := sp.cands[len(sp.cands)-1]
+	sp.cands = sp.cands[:len(sp.cands)-1]
+	return b
+}
+
+func (sp *spares) putCands(b []shadow) {
+	if sp != nil && cap(b) == candsCap && len(sp.cands) < maxSpares {
+		clear(b[:cap(b)]) // let the held text go
+		sp.cands = append(sp.cands, b[:0])
+	}
+}
+
+// release gives c's buffers to its worker's spares once c is forgotten.
+func (c *conn) release() {
+	for x := 0; x < 2; x++ {
+		c.spare.putSent(c.sent[x])
+		c.spare.putCands(c.cands[x])
+		c.sent[x], c.cands[x] = nil, nil
+	}
+	c.spare.putCands(c.nbuf)
+	c.nbuf = nil
+}
+
+func (c *conn) dirOf(s *Segment) uint8 {
+	if s.Src == c.hosts[0] {
+		return 0
+	}
+	return 1
+}
+
+// ended reports whether the connection is over: a RST, or both FINs, was
+// sent.
+func (c *conn) ended() bool {
+	return c.info[0].rstSeen || c.info[1].rstSeen || (c.info[0].finSeen && c.info[1].finSeen)
+}
+
+// hostName is "client" for the host that sent the first SYN (or the first
+// segment), "server" for the other.
+func hostName(d uint8) string {
+	if d == 0 {
+		return "client"
+	}
+	return "server"
+}
+
+// add checks one segment of the connection.
+func (c *conn) add(s *Segment) {
+	d := c.dirOf(s)
+	r := rec{frame: s.Frame, nanos: s.Time.UnixNano(), dir: d, sack: s.SACK, sum: s.Sum,
+		seg: spec.Segment{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Window: s.Window, Len: s.Len, MSS: s.MSS, HasWScale: s.HasWScale, WScale: s.WScale}}
+	info := &c.info[d]
+	if info.havePrev && !s.Flags.Has(spec.SYN) && s.Seq.InRange(info.prevLo, info.prevHi+1) &&
+		!(info.anySent && s.Seq.InRange(info.synSeq, info.maxEnd+1)) {
+		r.old = true
+		c.old++
+	}
+	c.segs++
+	c.last = s.Frame
+	if s.Sum == SumBad {
+		c.badSums++
+	}
+	if c.fail != nil {
+		if c.after < afterFinding {
+			c.after++
+			c.push(r)
+		}
+		return
+	}
+	c.push(r)
+	c.note(d, &r)
+	c.sent[d] = append(c.sent[d], r)
+	if c.nRecent[d] < uint8(len(c.recent[d])) {
+		c.nRecent[d]++
+	}
+	c.recentAt[d] = (c.recentAt[d] + 1) & uint8(len(c.recent[d])-1)
+	c.recent[d][c.recentAt[d]] = r
+	if !c.init[d] {
+		c.start(d, &r)
+	}
+	if !c.explain(d, &r) {
+		return
+	}
+	c.trim(d)
+}
+
+// push adds r to the ring of the latest segments (the oldest goes when it
+// is full).
+func (c *conn) push(r rec) {
+	if c.nRing < ringSize {
+		c.ring[(c.ringAt+c.nRing)%ringSize] = r
+		c.nRing++
+		return
+	}
+	c.ring[c.ringAt] = r
+	c.ringAt = (c.ringAt + 1) % ringSize
+}
+
+// ringRecs returns the segments of the ring, oldest first.
+func (c *conn) ringRecs() []rec {
+	out := make([]rec, c.nRing)
+	for i := range out {
+		out[i] = c.ring[(c.ringAt+i)%ringSize]
+	}
+	return out
+}
+
+// recentRec returns the i-th latest segment host d sent (0: the latest),
+// for i < nRecent[d].
+func (c *conn) recentRec(d uint8, i int) *rec {
+	return &c.recent[d][(int(c.recentAt[d])-i)&(len(c.recent[d])-1)]
+}
+
+// note records what a host's segment says of its parameters.
+func (c *conn) note(d uint8, r *rec) {
+	info, peer := &c.info[d], &c.info[1-d]
+	s := &r.seg
+	if s.Flags.Has(spec.SYN) {
+		info.sawSYN, info.synSeq = true, s.Seq
+		info.mss, info.wscale, info.shift = s.MSS, s.HasWScale, s.WScale
+	}
+	w := uint32(s.Window)
+	if !s.Flags.Has(spec.SYN) && info.wscale && peer.wscale {
+		w <<= min(info.shift, 14)
+	}
+	if c.mid {
+		w <<= 14
+	}
+	info.maxWnd = max(info.maxWnd, w)
+	if s.Flags.Has(spec.FIN) {
+		info.finSeen = true
+	}
+	if s.Flags.Has(spec.RST) {
+		info.rstSeen = true
+	}
+	if r.old {
+		return
+	}
+	end := s.Seq.Add(s.SegLen())
+	if !info.anySent {
+		info.anySent = true
+		if !s.Flags.Has(spec.SYN) {
+			info.synSeq = s.Seq - 1
+		}
+		info.maxEnd = end
+	} else if info.maxEnd.LessThan(end) {
+		info.maxEnd = end
+	}
+}
+
+// start sets up the shadows of host d at its first segment. A connection
+// whose first segment is a SYN starts with its sender in CLOSED and the
+// other host in LISTEN (or CLOSED: a refused connection); one seen from
+// the middle starts each host in ESTABLISHED, with sequence numbers from
+// its first segment.
+func (c *conn) start(d uint8, r *rec) {
+	c.init[d] = true
+	if c.segs == 1 && r.seg.Flags&(spec.SYN|spec.ACK) == spec.SYN {
+		c.cands[d] = append(c.spare.getCands(), shadow{tcb: spec.NewTCB()})
+		c.cands[d][0].hist.add(spec.Closed)
+		c.init[1-d] = true
+		l := shadow{tcb: spec.NewListenTCB()}
+		l.hist.add(spec.Listen)
+		cl := shadow{tcb: spec.NewTCB()}
+		cl.hist.add(spec.Closed)
+		c.cands[1-d] = append(c.spare.getCands(), l, cl)
+		return
+	}
+	if r.seg.Flags.Has(spec.SYN) && r.seg.Flags.Has(spec.ACK) && c.segs == 1 {
+		// The capture missed the SYN: the sender of the SYN,ACK is in
+		// SYN-RECEIVED, its peer in SYN-SENT.
+		p := spec.Params{ISS: r.seg.Seq, MSS: r.seg.MSS, WScale: r.seg.HasWScale, Shift: r.seg.WScale, RcvWnd: 65535}
+		srv := shadow{tcb: spec.NewListenTCB()}
+		syn := spec.Segment{Seq: r.seg.Ack - 1, Flags: spec.SYN, Window: 65535, HasWScale: r.seg.HasWScale, WScale: 7}
+		var eff spec.Effect
+		srv.step(spec.SegSYN, &syn, p, &eff)
+		srv.hist = history{}
+		srv.hist.add(spec.SynReceived)
+		c.cands[d] = append(c.spare.getCands(), srv)
+		cli := shadow{tcb: spec.NewTCB()}
+		eff.Reset()
+		cli.step(spec.ActiveOpen, nil, spec.Params{ISS: r.seg.Ack - 1, MSS: 65535, WScale: r.seg.HasWScale, Shift: 7}, &eff)
+		cli.hist = history{}
+		cli.hist.add(spec.SynSent)
+		c.cands[1-d] = append(c.spare.getCands(), cli)
+		c.init[1-d] = true
+		c.mid = true
+		return
+	}
+	// From the middle: a handshake of our own making puts the host in
+	// ESTABLISHED with SND.NXT at its first segment's SEQ and RCV.NXT at
+	// its ACK; windows are taken as scaled by 14 (the largest shift),
+	// since the SYNs that said the scale are not in the capture.
+	c.mid = true
+	iss := r.seg.Seq - 1
+	irs := r.seg.Ack - 1
+	if r.seg.Flags.Has(spec.SYN) {
+		iss = r.seg.Seq
+	}
+	sh := shadow{tcb: spec.NewTCB()}
+	p := spec.Params{ISS: iss, MSS: 65535, WScale: true, Shift: 14, RcvWnd: 1 << 30}
+	var eff spec.Effect
+	sh.tcb.Step(machine, spec.ActiveOpen, nil, p, &eff)
+	synack := spec.Segment{Seq: irs, Ack: iss + 1, Flags: spec.SYN | spec.ACK, Window: 65535, MSS: 65535, HasWScale: true, WScale: 14}
+	eff.Reset()
+	sh.tcb.Step(machine, spec.SegSYNACK, &synack, p, &eff)
+	sh.hist.add(sh.tcb.State())
+	c.cands[d] = append(c.spare.getCands(), sh)
+	c.info[d].wscale, c.info[d].shift = true, 14
+}
+
+// pendingFor returns the segments host d may receive next from its peer.
+func (c *conn) pendingFor(sh *shadow, d uint8) []rec {
+	peer := 1 - d
+	i := sh.next - c.base[peer]
+	if i < 0 {
+		i = 0
+	}
+	return c.sent[peer][i:]
+}
+
+// explain checks that some candidate state of host d, after the delivery
+// of some of the peer's captured segments, sends r. It keeps the
+// candidates that do, or records the finding.
+func (c *conn) explain(d uint8, r *rec) bool {
+	next := c.nbuf[:0]
+	var reasons []string // beyond those of the candidates
+	p := c.deliveryParams(d, &r.seg)
+	dev := ""
+	s := &r.seg
+	// The candidate that has taken the most of the peer's segments also
+	// yields the eager explanation (every pending segment delivered); the
+	// others yield their lazy one (the fewest): the eager ends of all of
+	// them would be the same state, at the cost of delivering each one's
+	// whole backlog again.
+	expanded := false
+again:
+	eagerDone := false
+	order := c.spare.order[:0]
+	for ci := range c.cands[d] {
+		order = append(order, ci)
+	}
+	// The candidate that took the most first (insertion sort: at most a
+	// handful).
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && c.cands[d][order[j]].next > c.cands[d][order[j-1]].next; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+	c.spare.order = order
+	failed := c.spare.failed[:0]
+	for _, ci := range order {
+		base := &c.cands[d][ci] // not changed while explaining: next is built apart
+		first, last := &c.spare.o1, &c.spare.o2
+		fdev, found := c.search(d, base, r, p, !eagerDone, first, last)
+		if !found {
+			// Why is rendered only if no candidate explains r.
+			failed = append(failed, ci)
+			continue
+		}
+		eagerDone = true
+		if dev == "" {
+			dev = fdev
+		}
+		next = appendCand(next, first)
+		next = appendCand(next, last)
+	}
+	if len(next) == 0 && c.nRecent[d] > 1 && sameSegment(c.recentRec(d, 1), r) {
+		// The very segment the host sent last, captured again (a capture
+		// on several interfaces, -i any across a bridge): nothing new.
+		c.twice++
+		return true
+	}
+	if len(next) == 0 && !expanded {
+		// No candidate explains r: let the timers and calls that change
+		// a closed or closing host without sending anything happen first
+		// (2MSL in TIME-WAIT ends it, RFC 9293 §3.10.8; a passive OPEN in
+		// CLOSED, §3.10.1), and try again from those states.
+		if more := c.silent(d); len(more) > 0 || len(c.cands[d]) > 0 {
+			// And copies of the peer's latest segments, delivered again
+			// (duplicated after the capture point).
+			for _, sh := range append(more, c.cands[d]...) {
+				more = append(more, c.duplicates(d, &sh)...)
+			}
+			c.cands[d] = more
+			expanded = true
+			reasons = nil
+			goto again
+		}
+	}
+	c.spare.failed = failed
+	if len(next) > 0 && dev != "" {
+		c.deviation(dev, r.frame)
+	}
+	if len(next) == 0 {
+		if peer := &c.info[1-d]; s.Flags.Has(spec.ACK) && peer.anySent && peer.maxEnd.LessThan(s.Ack) && !s.Flags.Has(spec.RST) {
+			reasons = append(reasons, fmt.Sprintf("its ACK %d is beyond everything the capture shows the peer sending (up to %d): if the capture dropped packets (tcpdump: \"dropped by kernel\"), the gap is in the capture, not in the host",
+				uint32(s.Ack), uint32(peer.maxEnd)))
+		}
+		c.fail = &Finding{Frame: r.frame, Host: hostName(d), Segment: segString(s), Reasons: append(c.reasons(d, r, p, failed), reasons...), Rows: c.rowsFor(d, r)}
+		return false
+	}
+	if len(next) > 2 {
+		next = prune(next)
+	}
+	c.nbuf = c.cands[d][:0]
+	c.cands[d] = next
+	return true
+}
+
+// reasons renders why each of host d's candidates cands[d][i], i in
+// failed, does not explain r: from the state as it was, and after every
+// pending delivery.
+func (c *conn) reasons(d uint8, r *rec, p spec.Params, failed []int) []string {
+	var reasons []string
+	c.info[d].quiet = false
+	for _, ci := range failed {
+		base := &c.cands[d][ci]
+		pend := c.pendingFor(base, d)
+		w0, wn := c.attempt(d, base, r, p, 0), c.attempt(d, base, r, p, len(pend))
+		st := base.tcb.State()
+		why := fmt.Sprintf("from %s (SND.UNA %d, SND.NXT %d, RCV.NXT %d): %s", st, uint32(base.tcb.SndUna()), uint32(base.tcb.SndNxt()), uint32(base.tcb.RcvNxt()), w0)
+		if len(pend) > 0 && wn != w0 {
+			why += fmt.Sprintf("; after the delivery of frames %d-%d: %s", pend[0].frame, pend[len(pend)-1].frame, wn)
+		}
+		if !slices.Contains(reasons, why) {
+			reasons = append(reasons, why)
+		}
+	}
+	return reasons
+}
+
+// silent returns the states host d's candidates reach by events that
+// send nothing, after any prefix of the pending segments: the 2MSL
+// timeout in TIME-WAIT, a passive OPEN in CLOSED (after the timeout too).
+func (c *conn) silent(d uint8) []shadow {
+	var out []shadow
+	var eff spec.Effect
+	p := c.info[d].params()
+	for _, base := range c.cands[d] {
+		pend := c.pendingFor(&base, d)
+		startAbs := max(base.next, c.base[1-d])
+		cur := base
+		for k := 0; ; k++ {
+			sh := cur
+			st := sh.tcb.State()
+			if st == spec.TimeWait {
+				eff.Reset()
+				sh.step(spec.TimeWaitTimeout, nil, p, &eff)
+				out = append(out, sh)
+				st = sh.tcb.State()
+			}
+			if st == spec.Closed {
+				sh.tcb = spec.NewListenTCB()
+				sh.hist.add(spec.Listen)
+				out = append(out, sh)
+			}
+			if k == len(pend) || len(out) > 16 {
+				break
+			}
+			eff.Reset()
+			cur.deliver(&pend[k].seg, p, &eff)
+			cur.next = startAbs + k + 1
+		}
+	}
+	return out
+}
+
+// duplicates returns sh after a copy of one of the peer's latest
+// segments that sh has taken arrives again, one state per segment.
+func (c *conn) duplicates(d uint8, sh *shadow) []shadow {
+	var out []shadow
+	var eff spec.Effect
+	peer := 1 - d
+	for i := 0; i < int(c.nRecent[peer]); i++ {
+		r := c.recentRec(peer, i)
+		x := *sh
+		eff.Reset()
+		x.deliver(&r.seg, c.info[d].params(), &eff)
+		if len(eff.Out) > 0 {
+			// What the copy makes it send goes into the capture after
+			// this: treat it as the explanation of r's sender only
+			// through the state it leaves.
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// deliveryParams are host d's parameters for deliveries before it sends s.
+func (c *conn) deliveryParams(d uint8, s *spec.Segment) spec.Params {
+	p := c.info[d].params()
+	p.ISS = s.Seq
+	if s.Flags.Has(spec.SYN) {
+		p.WScale, p.Shift, p.MSS = s.HasWScale, s.WScale, max(s.MSS, 1)
+	}
+	return p
+}
+
+// search looks for the explanations of r by a candidate of host d: the one
+// that takes the fewest of the peer's pending segments, and the one that
+// takes the most (nil, nil when there is none).
+func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, first, last *shadow) (dev string, ok bool) {
+	info, sp := &c.info[d], c.spare
+	info.quiet = true
+	pend := c.pendingFor(base, d)
+	startAbs := max(base.next, c.base[1-d])
+	cur := *base
+	outs := sp.outs[:0]
+	for k := 0; ; k++ {
+		*first = cur
+		o := emit(first, outs, &r.seg, info, r.frame, r.old)
+		if o.why == "" {
+			dev = o.dev
+			break
+		}
+		if k == len(pend) {
+			sp.outs = outs
+			return "", false
+		}
+		sp.eff.Reset()
+		cur.deliver(&pend[k].seg, p, &sp.eff)
+		cur.next = startAbs + k + 1
+		outs = append(outs, sp.eff.Out...)
+	}
+	// The eager end: every pending segment delivered.
+	*last = *first
+	if eager && cur.next < startAbs+len(pend) {
+		for k := cur.next - startAbs; k < len(pend); k++ {
+			sp.eff.Reset()
+			cur.deliver(&pend[k].seg, p, &sp.eff)
+			cur.next = startAbs + k + 1
+			outs = append(outs, sp.eff.Out...)
+		}
+		sp.tmp = cur
+		if o := emit(&sp.tmp, outs, &r.seg, info, r.frame, r.old); o.why == "" {
+			*last = sp.tmp
+		}
+	}
+	sp.outs = outs
+	return dev, true
+}
+
+// attempt renders why r is not explained after n of the pending segments.
+func (c *conn) attempt(d uint8, base *shadow, r *rec, p spec.Params, n int) string {
+	pend := c.pendingFor(base, d)
+	cur := *base
+	var outs []spec.Segment
+	var eff spec.Effect
+	for k := 0; k < n && k < len(pend); k++ {
+		eff.Reset()
+		cur.deliver(&pend[k].seg, p, &eff)
+		outs = append(outs, eff.Out...)
+	}
+	return emit(&cur, outs, &r.seg, &c.info[d], r.frame, r.old).why
+}
+
+// prune keeps the laziest candidate (the one that took the fewest of the
+// peer's segments: it can still take them), the eagerest (it took them
+// all), and those in other states than these two, at most maxCands. The
+// candidates in between differ from these only in how many of the peer's
+// segments they took, and the later segments reveal which is right no
+// better than they tell the two ends apart.
+func prune(cs []shadow) []shadow {
+	lo, hi := 0, 0
+	for i := range cs {
+		if cs[i].next < cs[lo].next {
+			lo = i
+		}
+		if cs[i].next > cs[hi].next {
+			hi = i
+		}
+	}
+	if lo == hi {
+		hi = (lo + 1) % len(cs)
+	}
+	keep := []shadow{cs[lo], cs[hi]}
+	for i := range cs {
+		if i == lo || i == hi || len(keep) == maxCands {
+			continue
+		}
+		if st := cs[i].tcb.State(); st != cs[lo].tcb.State() && st != cs[hi].tcb.State() {
+			keep = append(keep, cs[i])
+		}
+	}
+	return append(cs[:0], keep...)
+}
+
+// sameSegment reports whether a and b are the same segment (captured
+// twice, within a millisecond).
+func sameSegment(a, b *rec) bool {
+	return a.seg == b.seg && a.frame != b.frame && b.nanos-a.nanos <= int64(time.Millisecond)
+}
+
+// appendCand adds sh to cs unless a candidate with the same TCB is there
+// (the one that has taken fewer of the peer's segments is kept: it can
+// still take the rest).
+func appendCand(cs []shadow, sh *shadow) []shadow {
+	for i := range cs {
+		// The sequence variables first: they tell most candidates apart
+		// at less cost than the whole TCB.
+		t, u := &cs[i].tcb, &sh.tcb
+		if t.SndNxt() != u.SndNxt() || t.RcvNxt() != u.RcvNxt() || t.SndUna() != u.SndUna() {
+			continue
+		}
+		if *t == *u && slices.Equal(cs[i].held, sh.held) {
+			if sh.next < cs[i].next {
+				cs[i] = *sh
+			}
+			return cs
+		}
+	}
+	return append(cs, *sh)
+}
+
+func (c *conn) deviation(name string, frame int) {
+	if c.lastDev != nil && c.lastDev.Name == name {
+		c.lastDev.Count++
+		return
+	}
+	if c.devs == nil {
+		c.devs = map[string]*Deviation{}
+	}
+	dv := c.devs[name]
+	if dv == nil {
+		dv = &Deviation{Name: name, Where: deviationRFC[name], FirstFrame: frame}
+		c.devs[name] = dv
+	}
+	dv.Count++
+	c.lastDev = dv
+}
+
+// maxPending is how many of the peer's segments a candidate may leave
+// pending before it is dropped in favour of the candidates that took them.
+const maxPending = 256
+
+// trim forgets the peer segments every candidate of host d's peer has
+// taken, and of d's own sent segments those every candidate of the peer
+// has taken.
+func (c *conn) trim(d uint8) {
+	for x := uint8(0); x < 2; x++ {
+		// c.sent[x] is consumed by the candidates of host 1-x.
+		if !c.init[1-x] || len(c.cands[1-x]) == 0 {
+			continue
+		}
+		cs := c.cands[1-x]
+		end := c.base[x] + len(c.sent[x])
+		if len(c.sent[x]) > maxPending && len(cs) > 1 {
+			// A candidate that has left this many segments pending is
+			// dropped in favour of the one that took the most.
+			best := 0
+			for i := range cs {
+				if cs[i].next > cs[best].next {
+					best = i
+				}
+			}
+			keep := cs[:0]
+			for i := range cs {
+				if i == best || end-cs[i].next <= maxPending {
+					keep = append(keep, cs[i])
+				}
+			}
+			c.cands[1-x] = keep
+			cs = keep
+		}
+		lo := cs[0].next
+		for _, sh := range cs[1:] {
+			lo = min(lo, sh.next)
+		}
+		if n := lo - c.base[x]; n > 0 && n <= len(c.sent[x]) {
+			c.sent[x] = append(c.sent[x][:0], c.sent[x][n:]...)
+			c.base[x] = lo
+		}
+	}
+}
+
+// rowsFor lists, for the finding, the rows that could have applied in
+// each candidate state of the host, on the arrival of the peer's pending
+// segments, with their guards' outcomes.
+func (c *conn) rowsFor(d uint8, r *rec) []string {
+	var out []string
+	rows := machine.Rows()
+	seen := map[string]bool{}
+	for _, sh := range c.cands[d] {
+		pend := c.pendingFor(&sh, d)
+		if len(pend) > 3 {
+			pend = pend[len(pend)-3:]
+		}
+		st := sh.tcb.State()
+		for _, pr := range pend {
+			e := spec.Classify(pr.seg.Flags, int(pr.seg.Len))
+			x := sh.tcb.Ctx(&pr.seg, c.info[d].params().RcvWnd)
+			g := spec.EvalAll(&x)
+			for i := range rows {
+				row := &rows[i]
+				if row.From != st || row.On != e {
+					continue
+				}
+				var gs []string
+				for _, l := range row.When.Lits() {
+					v := g.Has(l.G)
+					mark := "holds"
+					if v == l.Neg {
+						mark = "fails"
+					}
+					gs = append(gs, fmt.Sprintf("%s %s", l.G, mark))
+				}
+				line := fmt.Sprintf("on frame %d (%s) in %s: %s -> %s [%s]", pr.frame, e, st, row.Name(), row.ActionString(), strings.Join(gs, ", "))
+				if len(gs) == 0 {
+					line = fmt.Sprintf("on frame %d (%s) in %s: %s -> %s", pr.frame, e, st, row.Name(), row.ActionString())
+				}
+				if !seen[line] {
+					seen[line] = true
+					out = append(out, line)
+				}
+			}
+		}
+		if len(pend) == 0 {
+			line := fmt.Sprintf("no segment of the peer was pending; in %s a user call or timer sends: %s", st, userSends(st))
+			if !seen[line] {
+				seen[line] = true
+				out = append(out, line)
+			}
+		}
+	}
+	return out
+}
+
+// userSends lists the rows of state st for user calls and timers that
+// send a segment.
+func userSends(st spec.State) string {
+	var names []string
+	for _, row := range machine.Rows() {
+		if row.From != st || row.On.IsSegment() {
+			continue
+		}
+		for _, a := range row.Do {
+			if a.Sends() {
+				names = append(names, row.On.String()+": "+row.ActionString())
+				break
+			}
+		}
+	}
+	if len(names) == 0 {
+		return "nothing"
+	}
+	sort.Strings(names)
+	return strings.Join(names, "; ")
+}
+
+// finalStates returns host d's state line (of its first candidate), with
+// the peer's segments it has not yet taken delivered at the end: the
+// capture shows they were sent, and nothing the host sent after them says
+// they were lost. Without a finding this is where each host ended.
+func (c *conn) finalStates(d uint8) []spec.State {
+	if len(c.cands[d]) == 0 {
+		return nil
+	}
+	sh := c.finalShadow(d)
+	return sh.hist.list()
+}
+
+// finalShadow is host d's first candidate with the pending segments
+// delivered (unless the connection has a finding).
+func (c *conn) finalShadow(d uint8) shadow {
+	sh := c.cands[d][0]
+	if c.fail == nil {
+		var eff spec.Effect
+		p := c.info[d].params()
+		pend := c.pendingFor(&sh, d)
+		for i := range pend {
+			eff.Reset()
+			sh.deliver(&pend[i].seg, p, &eff)
+		}
+		sh.next += len(pend)
+	}
+	return sh
+}

@@ -1,0 +1,327 @@
+package capture
+
+import (
+	"fmt"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// Named deviations: behaviours of real stacks that the table does not
+// have, which are reported as such and not as failures (unless --strict).
+const (
+	DevDelayedACK = "delayed-ack"           // RFC 1122 §4.2.3.2
+	DevRSTACK     = "abort-rst-carries-ack" // docs/linux.md
+	DevKeepAlive  = "keep-alive"            // RFC 1122 §4.2.3.6
+	// DevReorderedBefore is not the host's: text captured before the text
+	// ahead of it, which the capture shows later (or never).
+	DevReorderedBefore = "reordered-before-capture"
+)
+
+// deviationRFC says where each named deviation is described.
+var deviationRFC = map[string]string{
+	DevDelayedACK: "RFC 1122 §4.2.3.2: an ACK sent later than the table sends it, or folded into a later segment",
+	DevRSTACK:     "docs/linux.md: the reset of ABORT carries an ACK",
+	DevKeepAlive:  "RFC 1122 §4.2.3.6: a keep-alive probe <SEQ=SND.NXT-1>, which the table does not send",
+	DevReorderedBefore: "the capture point: text captured ahead of text sent before it, reordered (or dropped) between the host and the capture point, " +
+		"outside the model of DESIGN.md §5",
+}
+
+// maxCands bounds the candidate shadow states kept per host.
+const maxCands = 4
+
+// outcome says whether an attempt explains a sent segment (on success the
+// shadow it was given holds the state after the segment).
+type outcome struct {
+	dev string // a named deviation the explanation needs, "" for none
+	why string // for a failed attempt: why it does not explain the segment
+}
+
+// matchOut reports whether the segment s a host sent is the segment o the
+// table sends: the same control bits (PSH, URG, ECE and CWR aside), SEQ,
+// ACK when the ACK bit is set, and length. A reset is compared by SEQ and
+// RST alone; dev names the deviation when it carries an ACK the table's
+// does not.
+func matchOut(s, o *spec.Segment) (ok bool, dev string) {
+	const ignore = spec.PSH | spec.URG | spec.ECE | spec.CWR
+	if s.Flags.Has(spec.RST) || o.Flags.Has(spec.RST) {
+		if !s.Flags.Has(spec.RST) || !o.Flags.Has(spec.RST) {
+			return false, ""
+		}
+		if o.Flags.Has(spec.ACK) {
+			return s.Flags.Has(spec.ACK) && s.Ack == o.Ack && (s.Seq == o.Seq || !s.Flags.Has(spec.ACK)), ""
+		}
+		if s.Seq != o.Seq {
+			return false, ""
+		}
+		if s.Flags.Has(spec.ACK) {
+			return true, DevRSTACK
+		}
+		return true, ""
+	}
+	if s.Flags&^ignore != o.Flags&^ignore || s.Seq != o.Seq || s.Len != o.Len {
+		return false, ""
+	}
+	if s.Flags.Has(spec.ACK) && s.Ack != o.Ack {
+		return false, ""
+	}
+	return true, ""
+}
+
+// isPureACK reports whether o is an acknowledgment and nothing else.
+func isPureACK(o *spec.Segment) bool {
+	return o.Flags&^(spec.PSH|spec.URG|spec.ECE|spec.CWR) == spec.ACK && o.Len == 0
+}
+
+// emit says whether sh, after deliveries that made the table send outs,
+// explains the host sending s: as one of outs (those before it must be
+// acknowledgments it delayed), or as what a user call or a timer makes it
+// send next. On success sh holds the state after s.
+func emit(sh *shadow, outs []spec.Segment, s *spec.Segment, info *hostInfo, frame int, old bool) outcome {
+	for j := range outs {
+		ok, dev := matchOut(s, &outs[j])
+		if !ok {
+			continue
+		}
+		if d, ok := missed(outs[:j]); ok {
+			if d != "" {
+				dev = d
+				sh.delayed++
+				if sh.firstDelayed == 0 {
+					sh.firstDelayed = frame
+				}
+			}
+			return outcome{dev: dev}
+		}
+	}
+	dev, ok := missed(outs)
+	if !ok {
+		if info.quiet {
+			return quietMiss // no formatting while searching
+		}
+		return info.fail("the deliveries made it send %s, which is not in the capture", segString(firstNotACK(outs)))
+	}
+	if dev != "" {
+		sh.delayed++
+		if sh.firstDelayed == 0 {
+			sh.firstDelayed = frame
+		}
+	}
+	o := spontaneous(sh, s, info, old)
+	if o.why == "" && o.dev == "" {
+		o.dev = dev
+	}
+	if o.why == "" && s.Flags.Has(spec.ACK) && !s.Flags.Has(spec.RST) {
+		sh.tcb.AckSent(s.Ack) // the ACK rides on every segment (RFC 9293 §3.8.6.3)
+	}
+	return o
+}
+
+// missed checks the segments the table sent that the host did not: only
+// acknowledgments may be left out (sent later, or folded into another
+// segment: delayed ACK).
+func missed(outs []spec.Segment) (dev string, ok bool) {
+	for i := range outs {
+		if !isPureACK(&outs[i]) {
+			return "", false
+		}
+		dev = DevDelayedACK
+	}
+	return dev, true
+}
+
+func firstNotACK(outs []spec.Segment) *spec.Segment {
+	for i := range outs {
+		if !isPureACK(&outs[i]) {
+			return &outs[i]
+		}
+	}
+	return &outs[0]
+}
+
+// spontaneous explains s as sent on a user call (OPEN, SEND, CLOSE,
+// ABORT), a timer (retransmission) or the redelivery of a copy of a
+// segment the host has already had, from the state in sh.
+func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome {
+	t := &sh.tcb
+	st := t.State()
+	p := info.params()
+	p.ISS = s.Seq
+	eff := &info.eff // scratch: its Out slice is reused
+	try := func(e spec.Event, p spec.Params) outcome {
+		c := *sh
+		eff.Reset()
+		if c.step(e, nil, p, eff) < 0 {
+			return info.fail("%s: no row in %s", e, st)
+		}
+		for i := range eff.Out {
+			if ok, dev := matchOut(s, &eff.Out[i]); ok {
+				*sh = c
+				return outcome{dev: dev}
+			}
+		}
+		if len(eff.Out) == 0 {
+			return info.fail("%s in %s sends nothing", e, st)
+		}
+		if info.quiet {
+			return quietMiss // no formatting while searching
+		}
+		return info.fail("%s in %s sends %s", e, st, segString(&eff.Out[0]))
+	}
+	ackOK := !s.Flags.Has(spec.ACK) || s.Ack == t.RcvNxt()
+	text := s.Len > 0 || s.Flags.Has(spec.FIN)
+	switch {
+	case old:
+		// A copy of a segment of the connection's earlier incarnation:
+		// the host sent it then.
+		return outcome{}
+	case s.Flags.Has(spec.RST):
+		return try(spec.Abort, p)
+	case s.Flags.Has(spec.SYN):
+		if st == spec.Closed || st == spec.Listen {
+			if s.Flags.Has(spec.ACK) {
+				return info.fail("a SYN,ACK from %s needs the peer's SYN delivered first", st)
+			}
+			p.WScale, p.Shift, p.MSS = s.HasWScale, s.WScale, s.MSS
+			return try(spec.ActiveOpen, p)
+		}
+		return try(spec.RetransmitTimeout, p)
+	case text:
+		if !ackOK {
+			if info.quiet {
+				return quietMiss // the common miss while searching: no formatting
+			}
+			return info.fail("its ACK %d is not RCV.NXT %d", uint32(s.Ack), uint32(t.RcvNxt()))
+		}
+		end := s.Seq.Add(s.SegLen())
+		if !st.HasTCB() {
+			return info.fail("no connection sends text in %s", st)
+		}
+		if t.FinSent() {
+			if end == t.SndNxt() && s.Flags.Has(spec.FIN) && t.SndUna().LessEq(s.Seq) {
+				return outcome{} // retransmission of text and FIN
+			}
+			if t.SndNxt().LessThan(end) || (s.Seq.Add(s.Len) == t.SndNxt() && s.Len > 0) {
+				if info.quiet {
+					return quietMiss // no formatting while searching
+				}
+				return info.fail("text at %d..%d after its own FIN (SND.NXT %d)", uint32(s.Seq), uint32(s.Seq.Add(s.Len)), uint32(t.SndNxt()))
+			}
+			if t.SndUna().LessEq(s.Seq) {
+				return outcome{}
+			}
+			if info.quiet {
+				return quietMiss // no formatting while searching
+			}
+			return info.fail("SEQ %d is below SND.UNA %d", uint32(s.Seq), uint32(t.SndUna()))
+		}
+		if s.Seq.LessThan(t.SndUna()) {
+			if info.quiet {
+				return quietMiss // no formatting while searching
+			}
+			return info.fail("SEQ %d is below SND.UNA %d: octets the peer has acknowledged", uint32(s.Seq), uint32(t.SndUna()))
+		}
+		gap := ""
+		if t.SndNxt().LessThan(s.Seq) {
+			// Octets before this text were not captured yet: the segments
+			// were reordered (or dropped) between the host and the capture
+			// point. The host sent them first; this one with them.
+			if st != spec.Established && st != spec.CloseWait || s.Seq.Sub(t.SndNxt()) > 1<<20 {
+				if info.quiet {
+					return quietMiss // no formatting while searching
+				}
+				return info.fail("SEQ %d is beyond SND.NXT %d: octets %d..%d were never sent", uint32(s.Seq), uint32(t.SndNxt()), uint32(t.SndNxt()), uint32(s.Seq))
+			}
+			gap = DevReorderedBefore
+		}
+		newText := uint32(0)
+		if textEnd := s.Seq.Add(s.Len); t.SndNxt().LessThan(textEnd) {
+			newText = textEnd.Sub(t.SndNxt())
+		}
+		if !s.Flags.Has(spec.FIN) {
+			if newText == 0 {
+				return outcome{} // retransmission (RFC 6298 §5.4, RFC 5681)
+			}
+			if st != spec.Established && st != spec.CloseWait {
+				return info.fail("new text in %s", st)
+			}
+			c := *sh
+			p.Unsent, p.SendMSS = newText, newText
+			eff.Reset()
+			c.step(spec.Send, nil, p, eff)
+			if c.tcb.SndNxt() == s.Seq.Add(s.Len) {
+				*sh = c
+				return outcome{dev: gap}
+			}
+			if info.quiet {
+				return quietMiss // no formatting while searching
+			}
+			return info.fail("SEND of %d octets sends only up to %d: the send window (SND.WND %d from SND.UNA %d) does not hold octets up to %d",
+				newText, uint32(c.tcb.SndNxt()), t.SndWnd(), uint32(t.SndUna()), uint32(s.Seq.Add(s.Len)))
+		}
+		if gap != "" {
+			return info.fail("a FIN after text never captured")
+		}
+		// A FIN, perhaps with text: CLOSE after SEND.
+		switch st {
+		case spec.Established, spec.CloseWait, spec.SynReceived:
+		default:
+			return info.fail("CLOSE in %s sends no FIN", st)
+		}
+		c := *sh
+		p.Unsent, p.SendMSS, p.FinQueued = newText, max(newText, 1), true
+		eff.Reset()
+		c.step(spec.Close, nil, p, eff)
+		if !c.tcb.FinSent() || c.tcb.SndNxt() != end {
+			if info.quiet {
+				return quietMiss // no formatting while searching
+			}
+			return info.fail("CLOSE in %s with %d octets queued sends up to %d, not a FIN at %d", st, newText, uint32(c.tcb.SndNxt()), uint32(s.Seq.Add(s.Len)))
+		}
+		*sh = c
+		return outcome{}
+	case s.Flags.Has(spec.ACK):
+		if !ackOK {
+			if info.quiet {
+				return quietMiss // the common miss while searching: no formatting
+			}
+			return info.fail("its ACK %d is not RCV.NXT %d", uint32(s.Ack), uint32(t.RcvNxt()))
+		}
+		if st.Synchronized() || st == spec.SynReceived {
+			if s.Seq == t.SndNxt() && t.AckOwed() {
+				// The table's delayed ACK (RFC 1122 §4.2.3.2): its timer
+				// fired, at once or later.
+				return try(spec.DelayedAckTimeout, p)
+			}
+			if s.Seq == t.SndNxt() {
+				// The ACK the table sends on a copy of a segment the host
+				// has had (RFC 9293 §3.10.7.4, first check), or a window
+				// update.
+				return outcome{}
+			}
+			if s.Seq == t.SndNxt()-1 && st.Synchronized() {
+				return outcome{dev: DevKeepAlive}
+			}
+			if o := try(spec.RetransmitTimeout, p); o.why == "" {
+				return o // a window probe
+			}
+			if info.quiet {
+				return quietMiss // no formatting while searching
+			}
+			return info.fail("SEQ %d is not SND.NXT %d", uint32(s.Seq), uint32(t.SndNxt()))
+		}
+		return info.fail("no row sends an ACK in %s without a segment arriving", st)
+	}
+	return info.fail("a segment without ACK, SYN or RST from %s", st)
+}
+
+// quietMiss is a failed explanation while the checker searches.
+var quietMiss = outcome{why: "-"}
+
+// fail is a failed explanation; while the checker searches (quiet) the
+// reason is not rendered.
+func (h *hostInfo) fail(format string, args ...any) outcome {
+	if h.quiet {
+		return outcome{why: "-"}
+	}
+	return outcome{why: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,61 @@
+package capture
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteText writes the report on one connection for a person: a heading
+// with the verdict, the state line of each host, the named deviations,
+// and for a connection that does not conform the finding with a segment
+// table around it and the rows that could have applied.
+func (rep *ConnReport) WriteText(w io.Writer) error {
+	var b strings.Builder
+	verdict := "conforms"
+	switch {
+	case rep.Finding != nil:
+		verdict = fmt.Sprintf("DOES NOT CONFORM: frame %d", rep.Finding.Frame)
+	case !rep.Conforms:
+		verdict = "DOES NOT CONFORM (--strict: named deviations)"
+	case len(rep.Deviations) > 0:
+		verdict = "conforms, with named deviations"
+	}
+	fmt.Fprintf(&b, "connection %d: %s -> %s, frames %d-%d (%d segments): %s\n", rep.ID, rep.Client, rep.Server,
+		rep.FirstFrame, rep.LastFrame, rep.Segments, verdict)
+	if rep.MidStart {
+		fmt.Fprintf(&b, "  the capture starts after the connection opened: states inferred from the first segments\n")
+	}
+	fmt.Fprintf(&b, "  client: %s\n", strings.Join(rep.ClientStates, " "))
+	fmt.Fprintf(&b, "  server: %s\n", strings.Join(rep.ServerStates, " "))
+	for _, d := range rep.Deviations {
+		fmt.Fprintf(&b, "  named deviation %s (%s): %d times, first at frame %d\n", d.Name, d.Where, d.Count, d.FirstFrame)
+	}
+	if rep.BadChecksums > 0 {
+		fmt.Fprintf(&b, "  %d segments with a wrong TCP checksum (checked anyway: loopback and checksum offload capture them so)\n", rep.BadChecksums)
+	}
+	if rep.OldCopies > 0 {
+		fmt.Fprintf(&b, "  %d segments are copies from the 4-tuple's earlier incarnation\n", rep.OldCopies)
+	}
+	if rep.CapturedTwice > 0 {
+		fmt.Fprintf(&b, "  %d segments were captured twice (the same segment again within a millisecond)\n", rep.CapturedTwice)
+	}
+	if f := rep.Finding; f != nil {
+		fmt.Fprintf(&b, "  frame %d: the %s sent %s, which no delivery of the captured segments explains:\n", f.Frame, f.Host, f.Segment)
+		for _, r := range f.Reasons {
+			fmt.Fprintf(&b, "    - %s\n", r)
+		}
+		fmt.Fprintf(&b, "  %6s  %-15s  %-6s  %-44s  %6s\n", "frame", "time", "from", "segment", "window")
+		for _, r := range rep.Table {
+			fmt.Fprintf(&b, "  %6d  %-15s  %-6s  %-44s  %6d  %s\n", r.Frame, r.Time, r.From, r.Segment, r.Window, r.Note)
+		}
+		if len(f.Rows) > 0 {
+			fmt.Fprintf(&b, "  rows that could have applied:\n")
+			for _, r := range f.Rows {
+				fmt.Fprintf(&b, "    %s\n", r)
+			}
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,163 @@
+package capture
+
+import (
+	"fmt"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// machine is the table every shadow steps.
+var machine = func() *spec.Machine {
+	m, err := spec.NewMachine(spec.Table())
+	if err != nil {
+		panic(err) // the table is validated by spec's own tests
+	}
+	return m
+}()
+
+// rec is one captured segment of a connection, as the checker keeps it.
+type rec struct {
+	frame int
+	nanos int64
+	dir   uint8 // 0: sent by host 0 (the first to send), 1: by host 1
+	sack  bool
+	sum   Checksum
+	old   bool // a copy of a segment of the connection's earlier incarnation
+	seg   spec.Segment
+}
+
+// maxHistory is how many states a state line keeps.
+const maxHistory = 14
+
+// history is the states a shadow went through, as a plain value.
+type history struct {
+	n  uint8
+	st [maxHistory]spec.State
+}
+
+func (h *history) add(s spec.State) {
+	if h.n > 0 && h.st[h.n-1] == s {
+		return
+	}
+	if int(h.n) == maxHistory {
+		copy(h.st[1:], h.st[2:])
+		h.n--
+	}
+	h.st[h.n] = s
+	h.n++
+}
+
+func (h *history) list() []spec.State { return append([]spec.State(nil), h.st[:h.n]...) }
+
+const maxHeld = 4
+
+// shadow is one candidate state of a host: its TCB, how far it has taken
+// the peer's captured segments (next: the index of the first not yet
+// delivered), what it holds out of order, and the states it went through.
+type shadow struct {
+	tcb  spec.TCB
+	next int
+	// held is text that arrived beyond RCV.NXT, kept until the text
+	// before it is in. Shadows are copied to branch, so the slice is never
+	// changed in place: every change makes a new one.
+	held []spec.Segment
+	hist history
+	// delayed counts the acknowledgments the table would have sent that
+	// the host sent later or folded into another segment.
+	delayed int
+	// firstDelayed is the frame of the first such acknowledgment's cause.
+	firstDelayed int
+}
+
+// hostInfo is what a host's own segments say of its parameters.
+type hostInfo struct {
+	mss      uint16
+	wscale   bool
+	shift    uint8
+	maxWnd   uint32 // the largest window it advertised, scaled
+	sawSYN   bool
+	synSeq   spec.Seq // the SEQ of its SYN (or one before its first segment)
+	finSeen  bool
+	rstSeen  bool
+	maxEnd   spec.Seq // highest SEG.SEQ+SEG.LEN sent
+	anySent  bool
+	prevLo   spec.Seq // the earlier incarnation's sequence space of this host
+	prevHi   spec.Seq
+	havePrev bool
+	quiet    bool        // explanations are being searched: do not render reasons
+	eff      spec.Effect // scratch for spontaneous
+}
+
+func (h *hostInfo) params() spec.Params {
+	mss := h.mss
+	if mss == 0 {
+		mss = 65535
+	}
+	wnd := h.maxWnd
+	if wnd == 0 {
+		wnd = 65535
+	}
+	return spec.Params{MSS: mss, WScale: h.wscale, Shift: h.shift, RcvWnd: wnd}
+}
+
+// deliver delivers seg to sh (a segment arrival), holding text that
+// starts beyond RCV.NXT when the state holds out-of-order segments, and
+// then the held text that has become in order. It appends what the table
+// sends to eff.Out.
+func (sh *shadow) deliver(seg *spec.Segment, p spec.Params, eff *spec.Effect) {
+	if (seg.Len > 0 || seg.Flags.Has(spec.FIN)) && !seg.Flags.Has(spec.RST|spec.SYN) && seg.Flags.Has(spec.ACK) &&
+		sh.tcb.State().HoldsOutOfOrder() && sh.tcb.RcvNxt().LessThan(seg.Seq) && len(sh.held) < maxHeld {
+		x := sh.tcb.Ctx(seg, p.RcvWnd)
+		if spec.IsSeqOK(&x) {
+			sh.held = append(sh.held[:len(sh.held):len(sh.held)], *seg)
+		}
+	}
+	sh.step(spec.Classify(seg.Flags, int(seg.Len)), seg, p, eff)
+	for again := true; again && len(sh.held) > 0; {
+		again = false
+		for i, h := range sh.held {
+			if !h.Seq.LessEq(sh.tcb.RcvNxt()) {
+				continue
+			}
+			rest := make([]spec.Segment, 0, len(sh.held)-1)
+			rest = append(append(rest, sh.held[:i]...), sh.held[i+1:]...)
+			sh.held = rest
+			if !sh.tcb.State().HoldsOutOfOrder() {
+				break
+			}
+			before := sh.tcb.RcvNxt()
+			var e2 spec.Effect
+			sh.step(spec.Classify(h.Flags, int(h.Len)), &h, p, &e2)
+			if sh.tcb.RcvNxt() != before {
+				// One acknowledgment covers the text that came in and the
+				// text it made in order (RFC 9293 §3.10.7.4, seventh).
+				if n := len(eff.Out); n > 0 && eff.Out[n-1].Flags == spec.ACK && eff.Out[n-1].Len == 0 {
+					eff.Out = eff.Out[:n-1]
+				}
+				eff.Out = append(eff.Out, e2.Out...)
+				again = true
+			}
+			break
+		}
+	}
+}
+
+// step is TCB.Step that keeps the state line.
+func (sh *shadow) step(e spec.Event, in *spec.Segment, p spec.Params, eff *spec.Effect) int {
+	row := sh.tcb.Step(machine, e, in, p, eff)
+	sh.hist.add(sh.tcb.State())
+	return row
+}
+
+// segString renders a segment in the notation of RFC 9293 §3.10.
+func segString(s *spec.Segment) string {
+	out := fmt.Sprintf("<SEQ=%d>", uint32(s.Seq))
+	if s.Flags.Has(spec.ACK) {
+		out += fmt.Sprintf("<ACK=%d>", uint32(s.Ack))
+	}
+	out += "<CTL=" + (s.Flags &^ (spec.PSH | spec.ECE | spec.CWR | spec.URG)).String() + ">"
+	if s.Len > 0 {
+		out += fmt.Sprintf("<DATA=%d>", s.Len)
+	}
+	return out
+}
