@@ -139,7 +139,8 @@
 //     or as end of stream violates it).
 //   - GracefulCloseCompletes: unless a user aborted in this incarnation,
 //     some host's retries ran out (R2 fired, or the user timeout gave up on
-//     something unacknowledged) or the attacker's guess landed, no side's
+//     something unacknowledged) after the network lost a segment, or the
+//     attacker's guess landed, no side's
 //     synchronized TCB is deleted by a RST from the peer or by a timeout. RFC 9293 deletes the TCB on a RST in CLOSING and LAST-ACK
 //     without telling the user, so this is ghost state, not the user's
 //     signal. Injected RSTs are NoBlindReset's business.

@@ -49,7 +49,7 @@ func (s *System) properties() []Property {
 		{HandshakeAgreement, "unless the attacker's guess landed, when both sides are ESTABLISHED they agree on both ISNs and each RCV.NXT lies within what the peer has sent and not yet had acknowledged", handshakeAgreement},
 		{EstablishedOnlyWithLivePeer, "unless the attacker's guess landed, a side becomes synchronized only with a peer that opened the same incarnation with the ISS it took as IRS and still holds that TCB (or was synchronized and has ended it since)", bit(violEstablished)},
 		{IncarnationIsolation, "text and FIN a user receives in an incarnation were sent in that incarnation (no old duplicate is accepted)", bit(violIsolation)},
-		{GracefulCloseCompletes, "unless a user aborted, some host's retries ran out or the attacker's segment changed a host's state or drew a RST, no synchronized connection is deleted by the peer's RST or by a timeout", gracefulClose},
+		{GracefulCloseCompletes, "unless a user aborted, some host's retries ran out and the network lost a segment, or the attacker's segment changed a host's state or drew a RST, no synchronized connection is deleted by the peer's RST or by a timeout", s.gracefulClose},
 		{HalfCloseDelivers, "unless the attacker's guess landed, once a user has read end of stream it has received every octet the peer's user wrote", halfClose},
 		{TimeWaitHeld, "a side leaves TIME-WAIT (other than by ABORT) only 2*MSL ticks after it last entered or restarted it, and only a side that sent its FIN before receiving the peer's enters it", bit(violTimeWait)},
 		{NoBlindReset, "no connection is deleted by an injected RST that was not exactly at RCV.NXT", bit(violBlindReset)},
@@ -99,12 +99,27 @@ func handshakeAgreement(k Key) bool {
 	return agree(&a, &b) && agree(&b, &a)
 }
 
-func gracefulClose(k Key) bool {
+// gracefulClose is GracefulCloseCompletes. Retries that run out are its
+// premise only when the network lost a segment (the loss budget of the
+// state's scenario is not whole): with nothing lost, a host that gives up
+// was let down by its peer (an ACK withheld too long, say), not by the
+// network.
+func (s *System) gracefulClose(k Key) bool {
 	ga, gb := k[hostA+ghostByte], k[hostB+ghostByte]
-	if (ga|gb)&abortedBit != 0 || k[ghostOff]&(ghostRetriesOut|ghostInjectHit) != 0 {
+	if (ga|gb)&abortedBit != 0 || k[ghostOff]&ghostInjectHit != 0 {
+		return true
+	}
+	if k[ghostOff]&ghostRetriesOut != 0 && s.lossUsed(k) {
 		return true
 	}
 	return (ga|gb)&endedBadBits == 0
+}
+
+// lossUsed reports whether the network has lost a segment in the run that
+// led to k.
+func (s *System) lossUsed(k Key) bool {
+	sc := int(k[scenOff])
+	return sc < len(s.scen) && k[0]>>2&3 < s.scen[sc].loss
 }
 
 func halfClose(k Key) bool {

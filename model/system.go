@@ -552,13 +552,7 @@ func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 	}
 	if h.una != h.nxt && h.retries >= s.retries && w.n == 0 && !s.armed(p) && (!p.owed || s.ackUnbounded) {
 		w2 := *w
-		if w.loss < s.scen[w.scen].loss {
-			// The premise of GracefulCloseCompletes: the network lost
-			// more than the retries could make up for. Retries that run
-			// out with nothing lost (an ACK withheld too long, say) are
-			// no excuse.
-			w2.ghost |= ghostRetriesOut
-		}
+		w2.ghost |= ghostRetriesOut
 		st := Step{Kind: Timer, Host: uint8(i)}
 		buf = s.hostSteps(&w2, i, spec.RetriesExhausted, 0, false, 0, st, buf)
 	}
