@@ -98,8 +98,13 @@ type shadow struct {
 }
 
 // paid notes a segment with ACK sent: one carrying RCV.NXT pays the owed ACK.
-func (sh *shadow) paid(h *wire.Header) {
-	if h.Flags.Has(spec.ACK) && !h.Flags.Has(spec.RST) && h.Ack == sh.tcb.RcvNxt() {
+func (sh *shadow) paid(h *wire.Header) { sh.paidAt(h, sh.tcb.RcvNxt()) }
+
+// paidAt notes a segment sent when the owed ACK was for RCV.NXT = nxt: a
+// segment a row sends before the row accepts its text (a resend of loss
+// recovery, from process-ACK) pays the ACK owed for the text before.
+func (sh *shadow) paidAt(h *wire.Header, nxt spec.Seq) {
+	if h.Flags.Has(spec.ACK) && !h.Flags.Has(spec.RST) && (h.Ack == nxt || h.Ack == sh.tcb.RcvNxt()) {
 		sh.owed = false
 	}
 }
@@ -733,7 +738,7 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 			}
 		}
 		sh.advertise(h)
-		sh.paid(&h)
+		sh.paidAt(&h, mid)
 		carried = carried || f.Has(spec.ACK) && !f.Has(spec.RST) && h.Ack == tcb.RcvNxt()
 	}
 	if acts.Has(spec.SendACK) || acts.Has(spec.SendChallengeACK) {
