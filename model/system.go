@@ -462,7 +462,7 @@ func (s *System) call(w *world, i int, o op, buf []Transition) []Transition {
 // it is in order, lost, or too old.
 func (s *System) held(w *world, sg uint32) bool {
 	h := &w.h[1-segFrom(sg)]
-	if h.st != spec.SynReceived && !h.st.Synchronized() {
+	if !h.st.HoldsOutOfOrder() { // spec's rule, the one impl follows too
 		return false
 	}
 	f := segFlags(sg)
