@@ -115,3 +115,23 @@ func TestISNQuality(t *testing.T) {
 	bitBalance(t, "ISNs of two stacks for one 4-tuple (XOR)", xs)
 	t.Logf("%d 4-tuples at one instant: all distinct; %d of %d bits agree between two secrets", n, same, 32*n)
 }
+
+// TestEphemeralNeverMirrorsThePeer: a stack that shares its address with
+// the peer's never picks the peer's port as its own, so no connection has
+// local endpoint = remote endpoint (lincheck's stacks share 127.0.0.1 and
+// its checker keys connections by their two endpoints).
+func TestEphemeralNeverMirrorsThePeer(t *testing.T) {
+	_, a, _ := memPair(t, Options{}, time.Millisecond, Faults{}, 1)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	port := uint16(60000)
+	a.nextPort = port
+	got, err := a.ephemeral(netip.AddrPortFrom(a.local.Addr(), 9), port)
+	if err != nil || got == port {
+		t.Fatalf("ephemeral = %d, %v; want a port other than the peer's %d", got, err, port)
+	}
+	a.nextPort = port
+	if got, err := a.ephemeral(netip.MustParseAddrPort("192.0.2.200:9"), port); err != nil || got != port {
+		t.Fatalf("to another address: ephemeral = %d, %v; want %d", got, err, port)
+	}
+}

@@ -315,6 +315,13 @@ func (s *Stack) ephemeral(peer netip.AddrPort, peerPort uint16) (uint16, error) 
 		if _, used := s.conns[connKey{port: p, peer: peer, peerPort: peerPort}]; used {
 			continue
 		}
+		if p == peerPort && peer.Addr() == s.local.Addr() {
+			// Never local endpoint = remote endpoint: stacks that share an
+			// address (several on one host's loopback, each on its own
+			// link port) would make a 4-tuple whose two ends look alike
+			// to anyone who reads the segments (a tracer, a capture).
+			continue
+		}
 		return p, nil
 	}
 	return 0, errorf("no free ephemeral port for %v", peer)
