@@ -172,7 +172,14 @@ func (c *Conn) lookup(e spec.Event, x *spec.Ctx) (row int, do []spec.Action, to 
 // reports the transition. It returns the error a user call gets.
 func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	s := c.s
-	x := c.ctx(in)
+	// What the TCB reads of the segment, made once for the guards and
+	// every action of the row.
+	var v *spec.Segment
+	if in != nil {
+		view := in.view()
+		v = &view
+	}
+	x := c.tcb.Ctx(v, c.rcvWnd())
 	row, do, to := c.lookup(e, &x)
 	if row < 0 {
 		return errorf("no row of the table for %s + %s", c.tcb.State(), e)
@@ -189,7 +196,7 @@ func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	}
 	var err error
 	for _, a := range do {
-		if e := c.do(a, in, data); e != nil && err == nil {
+		if e := c.do(a, in, v, data); e != nil && err == nil {
 			err = e
 		}
 	}
@@ -207,10 +214,10 @@ func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	return err
 }
 
-// do carries out one action: spec's TCB applies it (the variables, and
+// do carries out one action (vp is what the TCB reads of in): spec's TCB applies it (the variables, and
 // the segments it sends), and the endpoint does the rest: buffers, timers,
 // RTT estimation and loss recovery, rate limits, the user's signals.
-func (c *Conn) do(a spec.Action, in *segment, data []byte) error {
+func (c *Conn) do(a spec.Action, in *segment, vp *spec.Segment, data []byte) error {
 	switch a {
 	case spec.QueueText, spec.SendText:
 		queueAppend(&c.sndBuf, &c.sndStore, data)
@@ -225,12 +232,6 @@ func (c *Conn) do(a spec.Action, in *segment, data []byte) error {
 	}
 	if int(a) >= spec.NumActions {
 		return errorf("action %s is unknown to the endpoint", a)
-	}
-	var v spec.Segment
-	var vp *spec.Segment
-	if in != nil {
-		v = in.view()
-		vp = &v
 	}
 	if a == spec.ProcessACK {
 		c.processACK(in, vp)

@@ -500,26 +500,10 @@ func init() {
 			}, err
 		}),
 		cmd("we read end of stream", do(func(e *env) error {
-			c, err := e.ourConn()
-			if err != nil {
-				return err
-			}
-			c.SetReadDeadline(time.Now().Add(ioWait()))
-			if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
-				return fmt.Errorf("our read: %d, %v; want end of stream (EOF)", n, err)
-			}
-			return nil
+			return readOne(e.ourConn, "our", io.EOF)
 		})),
 		cmd("we read: connection reset", do(func(e *env) error {
-			c, err := e.ourConn()
-			if err != nil {
-				return err
-			}
-			c.SetReadDeadline(time.Now().Add(ioWait()))
-			if _, err := c.Read(make([]byte, 1)); !errors.Is(err, impl.ErrConnReset) {
-				return fmt.Errorf("our read: %v, want %v", err, impl.ErrConnReset)
-			}
-			return nil
+			return readOne(e.ourConn, "our", impl.ErrConnReset)
 		})),
 		cmd("the kernel writes TEXT", func(m []string, c *cmdContext) (func(e *env) error, error) {
 			p, err := text(m[1])
@@ -542,26 +526,10 @@ func init() {
 			}, err
 		}),
 		cmd("the kernel reads end of stream", do(func(e *env) error {
-			k, err := e.kernelConn()
-			if err != nil {
-				return err
-			}
-			k.SetReadDeadline(time.Now().Add(ioWait()))
-			if n, err := k.Read(make([]byte, 1)); n != 0 || err != io.EOF {
-				return fmt.Errorf("kernel read: %d, %v; want end of stream (EOF)", n, err)
-			}
-			return nil
+			return readOne(e.kernelConn, "kernel", io.EOF)
 		})),
 		cmd("the kernel reads: connection reset", do(func(e *env) error {
-			k, err := e.kernelConn()
-			if err != nil {
-				return err
-			}
-			k.SetReadDeadline(time.Now().Add(ioWait()))
-			if _, err := k.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
-				return fmt.Errorf("kernel read: %v, want ECONNRESET", err)
-			}
-			return nil
+			return readOne(e.kernelConn, "kernel", syscall.ECONNRESET)
 		})),
 		cmd("we and the kernel each send N KiB at once", func(m []string, _ *cmdContext) (func(e *env) error, error) {
 			kib, err := strconv.Atoi(m[1])
@@ -911,6 +879,28 @@ type scriptVars struct {
 }
 
 // ourConn returns our connection of the script.
+// readOne reads one octet from the connection conn gives, within the
+// scripts' I/O bound, and wants the read to end with want (io.EOF: end of
+// stream and no text; else the error of a reset).
+func readOne[C interface {
+	SetReadDeadline(time.Time) error
+	Read([]byte) (int, error)
+}](conn func() (C, error), who string, want error) error {
+	c, err := conn()
+	if err != nil {
+		return err
+	}
+	c.SetReadDeadline(time.Now().Add(ioWait()))
+	n, err := c.Read(make([]byte, 1))
+	if want == io.EOF && (n != 0 || err != io.EOF) {
+		return fmt.Errorf("%s read: %d, %v; want end of stream (EOF)", who, n, err)
+	}
+	if want != io.EOF && !errors.Is(err, want) {
+		return fmt.Errorf("%s read: %v, want %v", who, err, want)
+	}
+	return nil
+}
+
 func (e *env) ourConn() (*impl.Conn, error) {
 	if e.sv.our == nil {
 		return nil, errors.New("we have no connection yet (we connect to the kernel, the kernel connects to us, we accept, ...)")

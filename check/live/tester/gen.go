@@ -117,6 +117,24 @@ func (w *world) heard(s spec.Segment) {
 // connection that reached a synchronized state is accepted (the user
 // holds it), and a connection deleted while a listener is open leaves the
 // listener as the TCB that receives the next segment on the 4-tuple.
+// moved updates the world after a move: the socket call it made, the
+// segment the tester sent (when sentSeg), and what the DUT's state now
+// implies.
+func (w *world) moved(call Call, sentSeg bool, seg spec.Segment) {
+	switch call {
+	case CallListen:
+		w.listener, w.opened = true, true
+	case CallConnect:
+		w.conn, w.opened = true, true
+	case CallCloseListener:
+		w.listener = false
+	}
+	if sentSeg {
+		w.sent(seg)
+	}
+	w.settle()
+}
+
 func (w *world) settle() {
 	t := &w.dut.tcb
 	if t.Passive() && t.State().Synchronized() {

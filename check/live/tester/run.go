@@ -351,18 +351,7 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 		r.delivered = append(r.delivered, textAt(in.Seq.Add(eff.Skip), eff.Deliver)...)
 	}
 	r.eof = r.eof || eff.EOF
-	switch m.Call {
-	case CallListen:
-		r.w.listener, r.w.opened = true, true
-	case CallConnect:
-		r.w.conn, r.w.opened = true, true
-	case CallCloseListener:
-		r.w.listener = false
-	}
-	if in != nil {
-		r.w.sent(seg)
-	}
-	r.w.settle()
+	r.w.moved(m.Call, in != nil, seg)
 	if m.Row >= 0 && st.Row != m.Row {
 		st.Note = fmt.Sprintf("generation predicted row %d (%s)", m.Row, r.md.rows[m.Row].Name())
 	}
@@ -451,18 +440,7 @@ func (r *caseRun) stepRef(m Move, in *spec.Segment, seg spec.Segment, iss spec.S
 	pre := *r.ref
 	var eff spec.Effect
 	row := r.opt.Reference.step(&r.ref.dut, m.Event, in, iss, write, &eff)
-	switch m.Call {
-	case CallListen:
-		r.ref.listener, r.ref.opened = true, true
-	case CallConnect:
-		r.ref.conn, r.ref.opened = true, true
-	case CallCloseListener:
-		r.ref.listener = false
-	}
-	if in != nil {
-		r.ref.sent(seg)
-	}
-	r.ref.settle()
+	r.ref.moved(m.Call, in != nil, seg)
 	for _, g := range got {
 		r.ref.heard(g.Spec())
 	}
