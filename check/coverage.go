@@ -70,6 +70,9 @@ func Family() []Member {
 	c.Incarnations, c.Loss, c.SendSize, c.WriteA, c.WriteB = 2, 1, 1, 2, 0
 	c.SpuriousRTO, c.RTOMax = true, 1
 	add("incarnations", "two incarnations, spurious RTOs and text sent an octet at a time", c)
+	c = base()
+	c.KeepAlive, c.Loss = 2, 2
+	add("keepalive", "keepalive (RFC 1122 §4.2.3.6), two probes: an idle peer is probed, and given up once two probes or their answers are lost", c)
 	return out
 }
 

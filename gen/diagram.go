@@ -71,7 +71,7 @@ type edge struct {
 // because it leads from (almost) anywhere back to CLOSED or LISTEN.
 func aborts(r spec.Row) bool {
 	switch r.On {
-	case spec.Abort, spec.SegRST, spec.RetriesExhausted, spec.UserTimeout:
+	case spec.Abort, spec.SegRST, spec.RetriesExhausted, spec.UserTimeout, spec.KeepAliveExhausted:
 		return true
 	case spec.SegSYN, spec.SegSYNACK:
 		return r.Actions().Has(spec.DeleteTCB)

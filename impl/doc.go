@@ -28,8 +28,8 @@
 //
 //  1. processing of the arriving segment (accept SYN, process ACK, accept
 //     text, accept FIN, queue text),
-//  2. transmissions (SYN, SYN,ACK, text, FIN, ACK, challenge ACK, RST,
-//     reply RST, retransmission),
+//  2. transmissions (SYN, SYN,ACK, text, FIN, ACK, challenge ACK,
+//     keepalive probe, RST, reply RST, retransmission),
 //  3. timers (start or restart 2MSL),
 //  4. signals to the user (connected, reset, refused, timeout, errors),
 //  5. deletion of the TCB,
@@ -41,7 +41,9 @@
 // the [Tracer], and arms or stops the retransmission and user timers
 // (RFC 6298 §5.1-5.3). A timer that fires becomes the event
 // RetransmitTimeout, or RetriesExhausted once the state's retry limit is
-// reached, TimeWaitTimeout or UserTimeout.
+// reached, TimeWaitTimeout, UserTimeout, or, for the keepalive timer of an
+// idle connection (Options.KeepAlive), KeepAliveTimeout, or
+// KeepAliveExhausted once Options.KeepAliveProbes probes went unanswered.
 //
 // What an action means for the byte stream is the shell's: send text
 // segmentizes the send buffer within the peer's window (sender SWS
@@ -80,9 +82,6 @@
 //     CVE-2016-5696, through which an off-path attacker counts challenge
 //     ACKs to learn whether a spoofed segment fell in another connection's
 //     window.
-//   - A keepalive probe (RFC 1122 §4.2.3.6), when Options.KeepAlive is
-//     set: an ACK with SEG.SEQ = SND.NXT-1 and no text after the
-//     connection has been idle that long, again every KeepAliveInterval.
 //   - Segments that fail to decode are counted and dropped.
 //
 // # Resource policy
@@ -115,9 +114,13 @@
 //   - A peer that vanishes without FIN or RST: with text outstanding the
 //     user timeout (RFC 9293 §3.8.4) or the retry limit R2 (RFC 1122
 //     §4.2.3.5) aborts the connection; an idle one is found by keepalive
-//     when it is on (RFC 1122 §4.2.3.6: off by default). The table has no
-//     keepalive event: after KeepAliveProbes unanswered probes the shell
-//     steps the user timeout event, whose rows abort and signal the user.
+//     when it is on (RFC 1122 §4.2.3.6: off by default): the keepalive
+//     timer, armed when the connection falls idle (Options.KeepAlive,
+//     then every KeepAliveInterval), is the table's keepalive event; its
+//     rows send the probe (an ACK with SEG.SEQ = SND.NXT-1) or, after
+//     KeepAliveProbes unanswered probes, reset the connection and tell
+//     the user it timed out. The shell counts the unanswered probes; an
+//     acceptable segment from the peer starts the count again.
 //   - Out-of-order segments are held up to 256 segments and the receive
 //     buffer's size per connection; the receive and send buffers are
 //     bounded by Options.RecvBuffer and Options.SendBuffer.

@@ -65,12 +65,13 @@ func (c *Conn) heard() {
 	c.kaProbes = 0
 }
 
-// armKeepAlive arms the keepalive timer of an idle synchronized
-// connection: nothing unacknowledged (else the retransmission and user
-// timers watch the peer) and Options.KeepAlive set.
+// armKeepAlive arms the keepalive timer of an idle connection in a state
+// where it runs (spec.State.Runs): nothing unacknowledged (else the
+// retransmission and user timers watch the peer) and Options.KeepAlive
+// set.
 func (c *Conn) armKeepAlive(now time.Time, outstanding bool) {
 	idle := c.s.opt.KeepAlive
-	if idle <= 0 || outstanding || !c.tcb.State().Synchronized() || c.tcb.State() == spec.TimeWait {
+	if idle <= 0 || outstanding || !c.tcb.State().Runs(spec.TimerKeepAlive) {
 		c.ka.stop()
 		return
 	}
@@ -84,24 +85,18 @@ func (c *Conn) armKeepAlive(now time.Time, outstanding bool) {
 	c.ka.set(c, at, c.onKeepAlive)
 }
 
-// onKeepAlive sends a keepalive probe, <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>
-// without text, which a live peer must answer with an ACK (RFC 9293
-// §3.10.7.4 first check), or, after KeepAliveProbes unanswered probes,
-// aborts the connection. The table has no keepalive event; the shell
-// presents the dead peer as the user timeout event, whose rows abort the
-// connection and signal the user (RFC 9293 §3.10.8).
+// onKeepAlive runs when the keepalive timer fires on an idle connection
+// (RFC 1122 §4.2.3.6): the table decides what happens, as it does for the
+// retransmission timer. With probes left the event is KeepAliveTimeout,
+// whose rows send the probe <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>; once
+// KeepAliveProbes probes went unanswered it is KeepAliveExhausted, whose
+// rows reset the connection and tell the user it timed out. The shell
+// keeps only the count of unanswered probes (heard starts it again) and
+// the timer's durations.
 func (c *Conn) onKeepAlive() {
+	e := spec.KeepAliveTimeout
 	if c.kaProbes >= c.s.opt.KeepAliveProbes {
-		c.handle(spec.UserTimeout, nil, nil)
-		return
+		e = spec.KeepAliveExhausted
 	}
-	c.kaProbes++
-	c.s.stats.KeepAliveProbes++
-	c.out = c.out[:0]
-	probe := c.tcb.KeepAlive()
-	c.emit(header(&probe), nil)
-	if len(c.out) > 0 {
-		c.s.traceExtraOut(c, c.out[0], ExtraKeepAlive)
-	}
-	c.armKeepAlive(c.s.clock.Now(), c.tcb.SndNxt() != c.tcb.SndUna())
+	c.handle(e, nil, nil)
 }

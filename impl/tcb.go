@@ -288,6 +288,11 @@ func (c *Conn) do(a spec.Action, in *segment, vp *spec.Segment, data []byte) err
 			c.s.stats.ChallengeACKs++
 			c.emit(header(&out[0]), nil)
 		}
+	case spec.SendKeepAlive:
+		// RFC 1122 §4.2.3.6: one more probe the peer has not answered.
+		c.kaProbes++
+		c.s.stats.KeepAliveProbes++
+		c.emit(header(&out[0]), nil)
 	case spec.SendRST, spec.ReplyRST:
 		for i := range out {
 			c.emit(header(&out[i]), nil)

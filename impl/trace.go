@@ -88,7 +88,6 @@ const (
 	ExtraHeldDropped  = "out of order, hold queue full: dropped"                           // received: not held
 	ExtraDupACK       = "duplicate ACK for out-of-order text"                              // sent (RFC 5681 §4.2)
 	ExtraWindowUpdate = "window update after a read"                                       // sent (RFC 9293 §3.8.6.2.2)
-	ExtraKeepAlive    = "keepalive probe (RFC 1122 §4.2.3.6)"                              // sent
 	ExtraCapReached   = "connection cap reached"                                           // received SYN: not admitted
 	ExtraBacklogFull  = "backlog full"                                                     // received SYN: not admitted
 	ExtraCookieFull   = "valid SYN cookie, but the accept queue or connection cap is full" // received ACK: not admitted

@@ -6,16 +6,16 @@ import "github.com/tcpcheck/tcpcheck/spec"
 
 // tableRows is the number of rows of spec.Table() this file was generated
 // from; a test compares it with spec.NumRows().
-const tableRows = 277
+const tableRows = 299
 
 // An "invalid argument: index out of bounds" compiler error here means the
 // spec's enums have changed: run go generate ./... again.
 func _() {
 	var x [1]struct{}
 	_ = x[spec.NumStates-11]
-	_ = x[spec.NumEvents-17]
+	_ = x[spec.NumEvents-19]
 	_ = x[spec.NumGuards-7]
-	_ = x[spec.NumActions-25]
+	_ = x[spec.NumActions-26]
 }
 
 // step returns the index in spec.Table() of the row that applies in state s
@@ -60,6 +60,10 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 254 // CLOSED + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 269 // CLOSED + DELACK
+		case spec.KeepAliveTimeout:
+			return 286 // CLOSED + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 294 // CLOSED + KEEPALIVE-OUT
 		}
 	case spec.Listen:
 		switch e {
@@ -97,6 +101,10 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 255 // LISTEN + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 270 // LISTEN + DELACK
+		case spec.KeepAliveTimeout:
+			return 287 // LISTEN + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 295 // LISTEN + KEEPALIVE-OUT
 		}
 	case spec.SynSent:
 		switch e {
@@ -149,6 +157,10 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 259 // SYN-SENT + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 271 // SYN-SENT + DELACK
+		case spec.KeepAliveTimeout:
+			return 288 // SYN-SENT + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 296 // SYN-SENT + KEEPALIVE-OUT
 		}
 	case spec.SynReceived:
 		switch e {
@@ -243,6 +255,10 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 258 // SYN-RECEIVED + USER-TIMEOUT [!Passive]
 		case spec.DelayedAckTimeout:
 			return 272 // SYN-RECEIVED + DELACK
+		case spec.KeepAliveTimeout:
+			return 289 // SYN-RECEIVED + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 297 // SYN-RECEIVED + KEEPALIVE-OUT
 		}
 	case spec.Established:
 		switch e {
@@ -307,6 +323,10 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 260 // ESTABLISHED + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 266 // ESTABLISHED + DELACK
+		case spec.KeepAliveTimeout:
+			return 277 // ESTABLISHED + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 280 // ESTABLISHED + KEEPALIVE-OUT
 		}
 	case spec.FinWait1:
 		switch e {
@@ -380,6 +400,10 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 261 // FIN-WAIT-1 + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 267 // FIN-WAIT-1 + DELACK
+		case spec.KeepAliveTimeout:
+			return 283 // FIN-WAIT-1 + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 291 // FIN-WAIT-1 + KEEPALIVE-OUT
 		}
 	case spec.FinWait2:
 		switch e {
@@ -444,6 +468,10 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 262 // FIN-WAIT-2 + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 268 // FIN-WAIT-2 + DELACK
+		case spec.KeepAliveTimeout:
+			return 278 // FIN-WAIT-2 + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 281 // FIN-WAIT-2 + KEEPALIVE-OUT
 		}
 	case spec.CloseWait:
 		switch e {
@@ -508,6 +536,10 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 263 // CLOSE-WAIT + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 273 // CLOSE-WAIT + DELACK
+		case spec.KeepAliveTimeout:
+			return 279 // CLOSE-WAIT + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 282 // CLOSE-WAIT + KEEPALIVE-OUT
 		}
 	case spec.Closing:
 		switch e {
@@ -581,6 +613,10 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 264 // CLOSING + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 274 // CLOSING + DELACK
+		case spec.KeepAliveTimeout:
+			return 284 // CLOSING + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 292 // CLOSING + KEEPALIVE-OUT
 		}
 	case spec.LastAck:
 		switch e {
@@ -654,6 +690,10 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 265 // LAST-ACK + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 275 // LAST-ACK + DELACK
+		case spec.KeepAliveTimeout:
+			return 285 // LAST-ACK + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 293 // LAST-ACK + KEEPALIVE-OUT
 		}
 	case spec.TimeWait:
 		switch e {
@@ -700,6 +740,10 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			return 256 // TIME-WAIT + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 276 // TIME-WAIT + DELACK
+		case spec.KeepAliveTimeout:
+			return 290 // TIME-WAIT + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 298 // TIME-WAIT + KEEPALIVE-OUT
 		}
 	}
 	return -1
@@ -984,6 +1028,28 @@ var tableTo = [tableRows]spec.State{
 	spec.Closing,     // 274 CLOSING + DELACK
 	spec.LastAck,     // 275 LAST-ACK + DELACK
 	spec.TimeWait,    // 276 TIME-WAIT + DELACK
+	spec.Established, // 277 ESTABLISHED + KEEPALIVE
+	spec.FinWait2,    // 278 FIN-WAIT-2 + KEEPALIVE
+	spec.CloseWait,   // 279 CLOSE-WAIT + KEEPALIVE
+	spec.Closed,      // 280 ESTABLISHED + KEEPALIVE-OUT
+	spec.Closed,      // 281 FIN-WAIT-2 + KEEPALIVE-OUT
+	spec.Closed,      // 282 CLOSE-WAIT + KEEPALIVE-OUT
+	spec.FinWait1,    // 283 FIN-WAIT-1 + KEEPALIVE
+	spec.Closing,     // 284 CLOSING + KEEPALIVE
+	spec.LastAck,     // 285 LAST-ACK + KEEPALIVE
+	spec.Closed,      // 286 CLOSED + KEEPALIVE
+	spec.Listen,      // 287 LISTEN + KEEPALIVE
+	spec.SynSent,     // 288 SYN-SENT + KEEPALIVE
+	spec.SynReceived, // 289 SYN-RECEIVED + KEEPALIVE
+	spec.TimeWait,    // 290 TIME-WAIT + KEEPALIVE
+	spec.FinWait1,    // 291 FIN-WAIT-1 + KEEPALIVE-OUT
+	spec.Closing,     // 292 CLOSING + KEEPALIVE-OUT
+	spec.LastAck,     // 293 LAST-ACK + KEEPALIVE-OUT
+	spec.Closed,      // 294 CLOSED + KEEPALIVE-OUT
+	spec.Listen,      // 295 LISTEN + KEEPALIVE-OUT
+	spec.SynSent,     // 296 SYN-SENT + KEEPALIVE-OUT
+	spec.SynReceived, // 297 SYN-RECEIVED + KEEPALIVE-OUT
+	spec.TimeWait,    // 298 TIME-WAIT + KEEPALIVE-OUT
 }
 
 // tableDo holds the actions of each row in execution order.
@@ -1265,4 +1331,26 @@ var tableDo = [tableRows][]spec.Action{
 	{spec.Drop},                                                                          // 274 CLOSING + DELACK
 	{spec.Drop},                                                                          // 275 LAST-ACK + DELACK
 	{spec.Drop},                                                                          // 276 TIME-WAIT + DELACK
+	{spec.SendKeepAlive},                                                                 // 277 ESTABLISHED + KEEPALIVE
+	{spec.SendKeepAlive},                                                                 // 278 FIN-WAIT-2 + KEEPALIVE
+	{spec.SendKeepAlive},                                                                 // 279 CLOSE-WAIT + KEEPALIVE
+	{spec.SendRST, spec.SignalTimeout, spec.DeleteTCB},                                   // 280 ESTABLISHED + KEEPALIVE-OUT
+	{spec.SendRST, spec.SignalTimeout, spec.DeleteTCB},                                   // 281 FIN-WAIT-2 + KEEPALIVE-OUT
+	{spec.SendRST, spec.SignalTimeout, spec.DeleteTCB},                                   // 282 CLOSE-WAIT + KEEPALIVE-OUT
+	{spec.Drop},                                                                          // 283 FIN-WAIT-1 + KEEPALIVE
+	{spec.Drop},                                                                          // 284 CLOSING + KEEPALIVE
+	{spec.Drop},                                                                          // 285 LAST-ACK + KEEPALIVE
+	{spec.Drop},                                                                          // 286 CLOSED + KEEPALIVE
+	{spec.Drop},                                                                          // 287 LISTEN + KEEPALIVE
+	{spec.Drop},                                                                          // 288 SYN-SENT + KEEPALIVE
+	{spec.Drop},                                                                          // 289 SYN-RECEIVED + KEEPALIVE
+	{spec.Drop},                                                                          // 290 TIME-WAIT + KEEPALIVE
+	{spec.Drop},                                                                          // 291 FIN-WAIT-1 + KEEPALIVE-OUT
+	{spec.Drop},                                                                          // 292 CLOSING + KEEPALIVE-OUT
+	{spec.Drop},                                                                          // 293 LAST-ACK + KEEPALIVE-OUT
+	{spec.Drop},                                                                          // 294 CLOSED + KEEPALIVE-OUT
+	{spec.Drop},                                                                          // 295 LISTEN + KEEPALIVE-OUT
+	{spec.Drop},                                                                          // 296 SYN-SENT + KEEPALIVE-OUT
+	{spec.Drop},                                                                          // 297 SYN-RECEIVED + KEEPALIVE-OUT
+	{spec.Drop},                                                                          // 298 TIME-WAIT + KEEPALIVE-OUT
 }

@@ -95,6 +95,14 @@ type Config struct {
 	// default uses them to cover simultaneous open and simultaneous close
 	// at a cost the one-minute default run can afford.
 	Also []Scenario `json:"also"`
+
+	// KeepAlive turns on the keepalive timer of RFC 1122 §4.2.3.6 in both
+	// hosts with this many probes (0..3; 0, the default, is off as the RFC
+	// wants): an idle connection (nothing outstanding, nothing in flight,
+	// the peer with nothing to retransmit or acknowledge) may be probed;
+	// after KeepAlive probes the peer has not answered, the timer's next
+	// expiry gives the peer up (see [System.Next]).
+	KeepAlive int `json:"keepalive,omitempty"`
 }
 
 // Scenario is one further scenario of [Config.Also]. Its fields mean what
@@ -186,6 +194,7 @@ const (
 	maxBudget      = 3
 	maxRetries     = 3
 	maxISS         = 160
+	maxKeepAlive   = 3 // two bits of the key per host
 )
 
 // DefaultConfig returns the configuration `tcpcheck explore` uses with no
@@ -335,6 +344,7 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	rng("keepalive", c.KeepAlive, 0, maxKeepAlive)
 	if top := maxISS + 32*(maxIncarnation-1) + 8; top > 255 {
 		// The abstract sequence space is a byte; this guards the limits above.
 		bad("internal: ISS limits exceed the sequence space (%d)", top)

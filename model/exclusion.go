@@ -95,6 +95,23 @@ func Exclusions() []Exclusion {
 					r.When.Mask.Has(spec.FinAcked) && r.When.Want.Has(spec.FinAcked) && r.When.Want.Has(spec.SeqOK)
 			},
 		},
+		{
+			Property: Property{Name: "KeepAliveOnlyWhenIdle",
+				Doc: "a host counts keepalive probes only in a synchronized state before TIME-WAIT, and in FIN-WAIT-1, CLOSING and LAST-ACK its FIN is unacknowledged (SND.UNA ≠ SND.NXT)",
+				Holds: forHosts(func(w *world, h *host, i int) bool {
+					counted := h.probes == 0 || h.st.Synchronized() && h.st != spec.TimeWait
+					switch h.st {
+					case spec.FinWait1, spec.Closing, spec.LastAck:
+						return counted && h.una != h.nxt
+					}
+					return counted
+				})},
+			Why: "the keepalive timer fires only on an idle connection, synchronized, before TIME-WAIT and with nothing unacknowledged " +
+				"(RFC 1122 §4.2.3.6), so of its rows only those of ESTABLISHED, FIN-WAIT-2 and CLOSE-WAIT apply",
+			Excludes: func(r spec.Row) bool {
+				return isEvent(r, spec.KeepAliveTimeout, spec.KeepAliveExhausted) && !r.From.Runs(spec.TimerKeepAlive)
+			},
+		},
 	}
 }
 

@@ -152,6 +152,11 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			default:
 				h.owed = true
 			}
+		case spec.SendKeepAlive:
+			// RFC 1122 §4.2.3.6: <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>,
+			// one more probe the peer has not answered.
+			send(spec.ACK, h.nxt-1, h.rcv, 0)
+			h.probes = min(h.probes+1, maxKeepAlive)
 		case spec.SendRST:
 			send(spec.RST, h.nxt, 0, 0)
 		case spec.ReplyRST:
@@ -187,7 +192,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			switch {
 			case e == spec.SegRST && !injected:
 				h.endRST = true
-			case e == spec.RetriesExhausted || e == spec.UserTimeout:
+			case e == spec.RetriesExhausted || e == spec.UserTimeout || e == spec.KeepAliveExhausted:
 				h.endTimeout = true
 			}
 		}
@@ -196,6 +201,11 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		if injected && e == spec.SegRST && ((from == spec.SynSent && segAck(sg) != issBefore+1) || (from != spec.SynSent && segSeq(sg) != rcvBefore)) {
 			w.viol |= violBlindReset
 		}
+	}
+	if e.IsSegment() && do.Has(spec.ProcessACK) {
+		// An acceptable segment from the peer (the rows that process
+		// its ACK): it is alive, and the keepalive count starts again.
+		h.probes = 0
 	}
 	// The Passive guard means "this connection came from LISTEN".
 	switch {
@@ -287,7 +297,7 @@ func (s *System) retransmit(h *host, send func(f spec.Flags, sq, ack, n uint8)) 
 func clearTCB(h *host) {
 	h.finSent, h.owed = false, false
 	h.iss, h.irs, h.una, h.nxt, h.rcv = 0, 0, 0, 0, 0
-	h.retries, h.rto, h.tw, h.queued = 0, 0, 0, 0
+	h.retries, h.rto, h.tw, h.queued, h.probes = 0, 0, 0, 0, 0
 }
 
 // livePeer is the check of EstablishedOnlyWithLivePeer at the moment host h

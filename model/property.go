@@ -118,7 +118,7 @@ func (s *System) gracefulClose(k Key) bool {
 // lossUsed reports whether the network has lost a segment in the run that
 // led to k.
 func (s *System) lossUsed(k Key) bool {
-	sc := int(k[scenOff])
+	sc := int(k[scenOff] & scenMask)
 	return sc < len(s.scen) && k[0]>>2&3 < s.scen[sc].loss
 }
 

@@ -541,6 +541,9 @@ func (s *System) networkSteps(w *world, buf []Transition) []Transition {
 //     bounded only by the peer's timers, see rtoEnabled);
 //   - the user timeout once nothing is in flight, the peer has no TCB and
 //     this host has nothing left to retransmit (a half-open connection).
+//   - the keepalive timer (Config.KeepAlive) when keepAliveDue says so:
+//     KEEPALIVE while probes are left, KEEPALIVE-OUT once Config.KeepAlive
+//     probes went unanswered.
 func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 	h := &w.h[i]
 	p := &w.h[1-i]
@@ -566,6 +569,16 @@ func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 		st := Step{Kind: Timer, Host: uint8(i)}
 		buf = s.hostSteps(&w2, i, spec.DelayedAckTimeout, 0, false, 0, st, buf)
 	}
+	if s.keepAliveDue(w, i) {
+		w2 := *w
+		e := spec.KeepAliveTimeout
+		if h.probes >= uint8(s.cfg.KeepAlive) {
+			e = spec.KeepAliveExhausted
+			w2.ghost |= ghostRetriesOut // it gives up on a peer it no longer hears
+		}
+		st := Step{Kind: Timer, Host: uint8(i)}
+		buf = s.hostSteps(&w2, i, e, 0, false, 0, st, buf)
+	}
 	if s.cfg.UserTimeout && h.st.HasTCB() && w.n == 0 && !p.st.HasTCB() && !s.armed(h) {
 		w2 := *w
 		if h.una != h.nxt {
@@ -575,6 +588,21 @@ func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 		buf = s.hostSteps(&w2, i, spec.UserTimeout, 0, false, 0, st, buf)
 	}
 	return buf
+}
+
+// keepAliveDue reports whether host i's keepalive timer may fire: keepalive
+// is on, the host is synchronized and not in TIME-WAIT with nothing
+// unacknowledged (the conditions impl's armKeepAlive arms it on; in
+// FIN-WAIT-1, CLOSING and LAST-ACK our FIN is never acknowledged, see the
+// exclusion FinUnackedWhileClosing), and the connection is idle: nothing
+// in flight, and the peer has nothing to retransmit and owes no ACK. The
+// idle time and the interval between probes (RFC 1122 §4.2.3.6: at least
+// two hours by default, 75 s on Linux) are longer than any round trip,
+// so a probe's answer, unless lost, arrives before the next expiry.
+func (s *System) keepAliveDue(w *world, i int) bool {
+	h, p := &w.h[i], &w.h[1-i]
+	return s.cfg.KeepAlive > 0 && h.st.Synchronized() && h.st != spec.TimeWait && h.una == h.nxt &&
+		w.n == 0 && !s.armed(p) && !p.owed
 }
 
 // tick advances time by one tick, if it can and anything changes: every

@@ -33,6 +33,12 @@ func TestCompactEffectsMatchSpecTCB(t *testing.T) {
 			c.Open, c.Closer, c.Abort, c.Inject, c.Also = "simultaneous", "both", "b", 1, nil
 			return c
 		},
+		func() model.Config {
+			// Keepalive probes and giving the peer up (RFC 1122 §4.2.3.6).
+			c, _ := model.Preset("small")
+			c.KeepAlive, c.Loss = 2, 2
+			return c
+		},
 	}
 	systems := make([]*model.System, len(cfgs))
 	for i, f := range cfgs {

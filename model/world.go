@@ -65,6 +65,7 @@ type host struct {
 	endRST, endTimeout      bool  // ghost: a synchronized TCB was deleted by the peer's RST / a timeout
 	activeCloser            bool  // ghost: sent its FIN before it received the peer's FIN
 	owed                    bool  // accepted text waits for its delayed ACK (RFC 1122 §4.2.3.2)
+	probes                  uint8 // keepalive probes the peer has not answered (RFC 1122 §4.2.3.6), 0..3
 }
 
 // world is the decoded global state.
@@ -92,6 +93,20 @@ const (
 const owedShift = 4
 
 func misusedBit(i int) uint8 { return ghostMisusedA << i }
+
+// The scenario byte of a key holds the scenario index in its low bits
+// (at most 1+maxAlso scenarios) and from probesShift on the hosts'
+// keepalive probe counts, two bits each, A's then B's.
+const (
+	scenMask    = 3
+	probesShift = 2
+)
+
+// The scenario index and the probe counts must fit their bits.
+var (
+	_ = [scenMask + 1 - (1 + maxAlso)]struct{}{}
+	_ = [3 - maxKeepAlive]struct{}{}
+)
 
 // A segment in flight is a 32-bit word:
 //
@@ -201,7 +216,7 @@ func (w *world) encodeInto(k *Key) {
 	k[1] = w.viol
 	w.h[0].encode(k[2 : 2+hostBytes])
 	w.h[1].encode(k[2+hostBytes : 2+2*hostBytes])
-	k[scenOff] = w.scen
+	k[scenOff] = w.scen | w.h[0].probes<<probesShift | w.h[1].probes<<(probesShift+2)
 	k[ghostOff] = w.ghost | b2u(w.h[0].owed)<<owedShift | b2u(w.h[1].owed)<<(owedShift+1)
 	for i := 0; i < int(w.n); i++ {
 		s := w.net[i]
@@ -215,7 +230,9 @@ func (w *world) decode(k *Key) {
 	w.viol = k[1]
 	w.h[0].decode(k[2 : 2+hostBytes])
 	w.h[1].decode(k[2+hostBytes : 2+2*hostBytes])
-	w.scen = k[scenOff]
+	w.scen = k[scenOff] & scenMask
+	w.h[0].probes = k[scenOff] >> probesShift & 3
+	w.h[1].probes = k[scenOff] >> (probesShift + 2) & 3
 	w.ghost = k[ghostOff] & (1<<owedShift - 1)
 	w.h[0].owed = k[ghostOff]&(1<<owedShift) != 0
 	w.h[1].owed = k[ghostOff]&(1<<(owedShift+1)) != 0

@@ -6,16 +6,16 @@ import "github.com/tcpcheck/tcpcheck/spec"
 
 // tableRows is the number of rows of spec.Table() this file was generated
 // from; a test compares it with spec.NumRows().
-const tableRows = 277
+const tableRows = 299
 
 // An "invalid argument: index out of bounds" compiler error here means the
 // spec's enums have changed: run go generate ./... again.
 func _() {
 	var x [1]struct{}
 	_ = x[spec.NumStates-11]
-	_ = x[spec.NumEvents-17]
+	_ = x[spec.NumEvents-19]
 	_ = x[spec.NumGuards-7]
-	_ = x[spec.NumActions-25]
+	_ = x[spec.NumActions-26]
 }
 
 // Guard bits of spec.GuardSet.
@@ -70,6 +70,10 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 254 // CLOSED + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 269 // CLOSED + DELACK
+		case spec.KeepAliveTimeout:
+			return 286 // CLOSED + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 294 // CLOSED + KEEPALIVE-OUT
 		}
 	case spec.Listen:
 		switch e {
@@ -107,6 +111,10 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 255 // LISTEN + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 270 // LISTEN + DELACK
+		case spec.KeepAliveTimeout:
+			return 287 // LISTEN + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 295 // LISTEN + KEEPALIVE-OUT
 		}
 	case spec.SynSent:
 		switch e {
@@ -169,6 +177,10 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 259 // SYN-SENT + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 271 // SYN-SENT + DELACK
+		case spec.KeepAliveTimeout:
+			return 288 // SYN-SENT + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 296 // SYN-SENT + KEEPALIVE-OUT
 		}
 	case spec.SynReceived:
 		switch e {
@@ -271,6 +283,10 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			}
 		case spec.DelayedAckTimeout:
 			return 272 // SYN-RECEIVED + DELACK
+		case spec.KeepAliveTimeout:
+			return 289 // SYN-RECEIVED + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 297 // SYN-RECEIVED + KEEPALIVE-OUT
 		}
 	case spec.Established:
 		switch e {
@@ -341,6 +357,10 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 260 // ESTABLISHED + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 266 // ESTABLISHED + DELACK
+		case spec.KeepAliveTimeout:
+			return 277 // ESTABLISHED + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 280 // ESTABLISHED + KEEPALIVE-OUT
 		}
 	case spec.FinWait1:
 		switch e {
@@ -417,6 +437,10 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 261 // FIN-WAIT-1 + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 267 // FIN-WAIT-1 + DELACK
+		case spec.KeepAliveTimeout:
+			return 283 // FIN-WAIT-1 + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 291 // FIN-WAIT-1 + KEEPALIVE-OUT
 		}
 	case spec.FinWait2:
 		switch e {
@@ -487,6 +511,10 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 262 // FIN-WAIT-2 + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 268 // FIN-WAIT-2 + DELACK
+		case spec.KeepAliveTimeout:
+			return 278 // FIN-WAIT-2 + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 281 // FIN-WAIT-2 + KEEPALIVE-OUT
 		}
 	case spec.CloseWait:
 		switch e {
@@ -557,6 +585,10 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 263 // CLOSE-WAIT + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 273 // CLOSE-WAIT + DELACK
+		case spec.KeepAliveTimeout:
+			return 279 // CLOSE-WAIT + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 282 // CLOSE-WAIT + KEEPALIVE-OUT
 		}
 	case spec.Closing:
 		switch e {
@@ -633,6 +665,10 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 264 // CLOSING + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 274 // CLOSING + DELACK
+		case spec.KeepAliveTimeout:
+			return 284 // CLOSING + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 292 // CLOSING + KEEPALIVE-OUT
 		}
 	case spec.LastAck:
 		switch e {
@@ -709,6 +745,10 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 265 // LAST-ACK + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 275 // LAST-ACK + DELACK
+		case spec.KeepAliveTimeout:
+			return 285 // LAST-ACK + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 293 // LAST-ACK + KEEPALIVE-OUT
 		}
 	case spec.TimeWait:
 		switch e {
@@ -761,6 +801,10 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 			return 256 // TIME-WAIT + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
 			return 276 // TIME-WAIT + DELACK
+		case spec.KeepAliveTimeout:
+			return 290 // TIME-WAIT + KEEPALIVE
+		case spec.KeepAliveExhausted:
+			return 298 // TIME-WAIT + KEEPALIVE-OUT
 		}
 	}
 	return -1
@@ -1045,6 +1089,28 @@ var tableTo = [tableRows]spec.State{
 	spec.Closing,     // 274 CLOSING + DELACK
 	spec.LastAck,     // 275 LAST-ACK + DELACK
 	spec.TimeWait,    // 276 TIME-WAIT + DELACK
+	spec.Established, // 277 ESTABLISHED + KEEPALIVE
+	spec.FinWait2,    // 278 FIN-WAIT-2 + KEEPALIVE
+	spec.CloseWait,   // 279 CLOSE-WAIT + KEEPALIVE
+	spec.Closed,      // 280 ESTABLISHED + KEEPALIVE-OUT
+	spec.Closed,      // 281 FIN-WAIT-2 + KEEPALIVE-OUT
+	spec.Closed,      // 282 CLOSE-WAIT + KEEPALIVE-OUT
+	spec.FinWait1,    // 283 FIN-WAIT-1 + KEEPALIVE
+	spec.Closing,     // 284 CLOSING + KEEPALIVE
+	spec.LastAck,     // 285 LAST-ACK + KEEPALIVE
+	spec.Closed,      // 286 CLOSED + KEEPALIVE
+	spec.Listen,      // 287 LISTEN + KEEPALIVE
+	spec.SynSent,     // 288 SYN-SENT + KEEPALIVE
+	spec.SynReceived, // 289 SYN-RECEIVED + KEEPALIVE
+	spec.TimeWait,    // 290 TIME-WAIT + KEEPALIVE
+	spec.FinWait1,    // 291 FIN-WAIT-1 + KEEPALIVE-OUT
+	spec.Closing,     // 292 CLOSING + KEEPALIVE-OUT
+	spec.LastAck,     // 293 LAST-ACK + KEEPALIVE-OUT
+	spec.Closed,      // 294 CLOSED + KEEPALIVE-OUT
+	spec.Listen,      // 295 LISTEN + KEEPALIVE-OUT
+	spec.SynSent,     // 296 SYN-SENT + KEEPALIVE-OUT
+	spec.SynReceived, // 297 SYN-RECEIVED + KEEPALIVE-OUT
+	spec.TimeWait,    // 298 TIME-WAIT + KEEPALIVE-OUT
 }
 
 // tableDo holds the actions of each row as a set.
@@ -1326,4 +1392,26 @@ var tableDo = [tableRows]spec.Actions{
 	1 << spec.Drop,                                                                                        // 274 CLOSING + DELACK
 	1 << spec.Drop,                                                                                        // 275 LAST-ACK + DELACK
 	1 << spec.Drop,                                                                                        // 276 TIME-WAIT + DELACK
+	1 << spec.SendKeepAlive,                                                                               // 277 ESTABLISHED + KEEPALIVE
+	1 << spec.SendKeepAlive,                                                                               // 278 FIN-WAIT-2 + KEEPALIVE
+	1 << spec.SendKeepAlive,                                                                               // 279 CLOSE-WAIT + KEEPALIVE
+	1<<spec.SendRST | 1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                           // 280 ESTABLISHED + KEEPALIVE-OUT
+	1<<spec.SendRST | 1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                           // 281 FIN-WAIT-2 + KEEPALIVE-OUT
+	1<<spec.SendRST | 1<<spec.SignalTimeout | 1<<spec.DeleteTCB,                                           // 282 CLOSE-WAIT + KEEPALIVE-OUT
+	1 << spec.Drop,                                                                                        // 283 FIN-WAIT-1 + KEEPALIVE
+	1 << spec.Drop,                                                                                        // 284 CLOSING + KEEPALIVE
+	1 << spec.Drop,                                                                                        // 285 LAST-ACK + KEEPALIVE
+	1 << spec.Drop,                                                                                        // 286 CLOSED + KEEPALIVE
+	1 << spec.Drop,                                                                                        // 287 LISTEN + KEEPALIVE
+	1 << spec.Drop,                                                                                        // 288 SYN-SENT + KEEPALIVE
+	1 << spec.Drop,                                                                                        // 289 SYN-RECEIVED + KEEPALIVE
+	1 << spec.Drop,                                                                                        // 290 TIME-WAIT + KEEPALIVE
+	1 << spec.Drop,                                                                                        // 291 FIN-WAIT-1 + KEEPALIVE-OUT
+	1 << spec.Drop,                                                                                        // 292 CLOSING + KEEPALIVE-OUT
+	1 << spec.Drop,                                                                                        // 293 LAST-ACK + KEEPALIVE-OUT
+	1 << spec.Drop,                                                                                        // 294 CLOSED + KEEPALIVE-OUT
+	1 << spec.Drop,                                                                                        // 295 LISTEN + KEEPALIVE-OUT
+	1 << spec.Drop,                                                                                        // 296 SYN-SENT + KEEPALIVE-OUT
+	1 << spec.Drop,                                                                                        // 297 SYN-RECEIVED + KEEPALIVE-OUT
+	1 << spec.Drop,                                                                                        // 298 TIME-WAIT + KEEPALIVE-OUT
 }

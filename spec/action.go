@@ -28,6 +28,7 @@ const (
 	SendACK          // send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
 	DelayACK         // acknowledge accepted text: nothing if this step's segment carried the ACK, send ACK if one was owed already, else owe it and start the delayed-ACK timer
 	SendChallengeACK // send the challenge ACK of RFC 5961 (the same segment as SendACK, rate-limited)
+	SendKeepAlive    // send the keepalive probe of RFC 1122 §4.2.3.6: <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>
 	SendRST          // abort: send <SEQ=SND.NXT><CTL=RST>
 	ReplyRST         // reply to the segment with the RST of RFC 9293 §3.10.7.1
 	Retransmit       // resend the earliest unacknowledged segment (SYN, SYN,ACK, text or FIN)
@@ -65,6 +66,7 @@ var actionNames = [...]string{
 	SendACK:          "send ACK",
 	DelayACK:         "delay ACK",
 	SendChallengeACK: "send challenge-ACK",
+	SendKeepAlive:    "send keepalive probe",
 	SendRST:          "send RST",
 	ReplyRST:         "reply RST",
 	Retransmit:       "retransmit",

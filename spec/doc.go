@@ -62,10 +62,20 @@
 //     ("the idealized segment" of RFC 9293 §3.10.7.4; impl:
 //     segmentArrives). Checked by conform's outOfRow.
 //   - Window updates after a read (receiver SWS avoidance, RFC 9293
-//     §3.8.6.2.2; impl: windowUpdate) and keepalive probes (RFC 1122
-//     §4.2.3.6; impl: onKeepAlive, [TCB.KeepAlive]). Checked by
-//     conform's Checker.Extra: an ACK at SND.NXT acknowledging RCV.NXT, or
-//     the probe at SND.NXT-1 with nothing outstanding.
+//     §3.8.6.2.2; impl: windowUpdate). Checked by conform's
+//     Checker.Extra: an ACK at SND.NXT acknowledging RCV.NXT.
+//   - The keepalive timer's durations and its count of unanswered probes
+//     (RFC 1122 §4.2.3.6): the caller steps [KeepAliveTimeout] when an
+//     idle connection (nothing outstanding, in a state where
+//     [State.Runs] says the timer runs) has heard nothing from the peer
+//     for its idle time, or for its interval after a probe, and
+//     [KeepAliveExhausted] instead once its number of probes went
+//     unanswered; an acceptable segment from the peer starts the count
+//     again (impl: Options.KeepAlive, KeepAliveInterval, KeepAliveProbes,
+//     armKeepAlive, heard, onKeepAlive). Whether to probe or give up, and
+//     what the probe is, are the rows' (send keepalive probe; send RST,
+//     signal timeout, delete TCB). Checked by conform: the timer fires
+//     only with nothing outstanding, and the probe is [TCB.KeepAlive].
 //   - Loss recovery: fast retransmit and NewReno resends of holes
 //     (RFC 5681, RFC 6582; impl: processACK, resend, [TCB.Resend]).
 //     Checked by conform: the resent segment must be what [TCB.Resend]

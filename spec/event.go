@@ -25,33 +25,37 @@ const (
 	SegNoACK  // none of SYN, RST, ACK (a bare or FIN-only segment)
 
 	// Timer expiries.
-	RetransmitTimeout // the retransmission timer (RFC 6298) fired
-	RetriesExhausted  // the retransmission limit R2 (RFC 1122 §4.2.3.5) was reached
-	TimeWaitTimeout   // the 2MSL timer of TIME-WAIT fired
-	UserTimeout       // the user timeout (RFC 9293 §3.8.4) fired
-	DelayedAckTimeout // the delayed-ACK timer (RFC 1122 §4.2.3.2) fired: the owed ACK is due
+	RetransmitTimeout  // the retransmission timer (RFC 6298) fired
+	RetriesExhausted   // the retransmission limit R2 (RFC 1122 §4.2.3.5) was reached
+	TimeWaitTimeout    // the 2MSL timer of TIME-WAIT fired
+	UserTimeout        // the user timeout (RFC 9293 §3.8.4) fired
+	DelayedAckTimeout  // the delayed-ACK timer (RFC 1122 §4.2.3.2) fired: the owed ACK is due
+	KeepAliveTimeout   // the keepalive timer (RFC 1122 §4.2.3.6) fired on an idle connection, with probes left
+	KeepAliveExhausted // the keepalive timer fired after the last probe the caller allows went unanswered
 
-	NumEvents = int(DelayedAckTimeout) + 1
+	NumEvents = int(KeepAliveExhausted) + 1
 )
 
 var eventNames = [...]string{
-	PassiveOpen:       "PASSIVE-OPEN",
-	ActiveOpen:        "ACTIVE-OPEN",
-	Send:              "SEND",
-	Close:             "CLOSE",
-	Abort:             "ABORT",
-	SegSYN:            "rcv SYN",
-	SegSYNACK:         "rcv SYN,ACK",
-	SegACK:            "rcv ACK",
-	SegData:           "rcv data",
-	SegFIN:            "rcv FIN",
-	SegRST:            "rcv RST",
-	SegNoACK:          "rcv no-ACK",
-	RetransmitTimeout: "RTO",
-	RetriesExhausted:  "R2",
-	TimeWaitTimeout:   "2MSL",
-	UserTimeout:       "USER-TIMEOUT",
-	DelayedAckTimeout: "DELACK",
+	PassiveOpen:        "PASSIVE-OPEN",
+	ActiveOpen:         "ACTIVE-OPEN",
+	Send:               "SEND",
+	Close:              "CLOSE",
+	Abort:              "ABORT",
+	SegSYN:             "rcv SYN",
+	SegSYNACK:          "rcv SYN,ACK",
+	SegACK:             "rcv ACK",
+	SegData:            "rcv data",
+	SegFIN:             "rcv FIN",
+	SegRST:             "rcv RST",
+	SegNoACK:           "rcv no-ACK",
+	RetransmitTimeout:  "RTO",
+	RetriesExhausted:   "R2",
+	TimeWaitTimeout:    "2MSL",
+	UserTimeout:        "USER-TIMEOUT",
+	DelayedAckTimeout:  "DELACK",
+	KeepAliveTimeout:   "KEEPALIVE",
+	KeepAliveExhausted: "KEEPALIVE-OUT",
 }
 
 // String returns a short label such as "rcv SYN,ACK" or "CLOSE".
@@ -88,7 +92,7 @@ func (e Event) IsUser() bool { return e <= Abort }
 func (e Event) IsSegment() bool { return e >= SegSYN && e <= SegNoACK }
 
 // IsTimer reports whether e is a timer expiry.
-func (e Event) IsTimer() bool { return e >= RetransmitTimeout && e <= DelayedAckTimeout }
+func (e Event) IsTimer() bool { return e >= RetransmitTimeout && e <= KeepAliveExhausted }
 
 // Flags are the TCP control bits of RFC 9293 §3.1.
 type Flags uint8

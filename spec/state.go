@@ -133,14 +133,17 @@ const (
 	TimerRetransmit Timer = iota // RFC 6298: its expiry is RetransmitTimeout or RetriesExhausted
 	TimerTimeWait                // 2MSL (RFC 9293 §3.6): TimeWaitTimeout
 	TimerUser                    // the user timeout (RFC 9293 §3.10.8): UserTimeout
-	TimerKeepAlive               // keepalive probes (RFC 1122 §4.2.3.6), outside the table
+	TimerKeepAlive               // keepalive (RFC 1122 §4.2.3.6): KeepAliveTimeout or KeepAliveExhausted
 	TimerDelayedAck              // the delayed ACK (RFC 1122 §4.2.3.2): DelayedAckTimeout
 )
 
 // Runs reports whether timer tm may run in state s: the retransmission
 // and user timers wherever a TCB is synchronizing or synchronized except
 // TIME-WAIT, 2MSL only in TIME-WAIT, keepalive only in the synchronized
-// states before TIME-WAIT, the delayed-ACK timer only where text is
+// states where nothing need be outstanding (ESTABLISHED, FIN-WAIT-2,
+// CLOSE-WAIT: it watches an idle connection, and in FIN-WAIT-1, CLOSING
+// and LAST-ACK our FIN is unacknowledged, so the retransmission timer
+// watches the peer), the delayed-ACK timer only where text is
 // accepted with a delayed ACK (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2: every
 // other state's rows send their ACK at once, and a row that leaves these
 // states for another one sends a segment that carries the ACK).
@@ -151,7 +154,7 @@ func (s State) Runs(tm Timer) bool {
 	case TimerTimeWait:
 		return s == TimeWait
 	case TimerKeepAlive:
-		return s.Synchronized() && s != TimeWait
+		return s == Established || s == FinWait2 || s == CloseWait
 	case TimerDelayedAck:
 		return s == Established || s == FinWait1 || s == FinWait2
 	}

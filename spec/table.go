@@ -29,6 +29,7 @@ const (
 	rfcTimeWait = "RFC 9293 §3.6"
 	rfcDelACK   = "RFC 9293 §3.8.6.3"
 	rfcDelACK2  = "RFC 1122 §4.2.3.2"
+	rfcKeep     = "RFC 1122 §4.2.3.6"
 )
 
 var (
@@ -82,6 +83,7 @@ func buildTable() []Row {
 	synchronizedStates(&t)
 	timeouts(&t)
 	delayedACK(&t)
+	keepAlive(&t)
 	return t
 }
 
@@ -334,4 +336,45 @@ func delayedACK(t *rows) {
 	}
 	t.add(owes, DelayedAckTimeout, always, same, rfcDelACK2, "the delayed ACK is due: send it", SendACK)
 	t.add(not, DelayedAckTimeout, always, same, rfcDelACK2, "no ACK is delayed in this state", Drop)
+}
+
+// keepAlive holds the keepalive timer of RFC 1122 §4.2.3.6: "Keep-alive
+// packets MUST only be sent when no data or acknowledgement packets have
+// been received for the connection within an interval", the interval
+// configurable, by default no less than two hours, and keepalive off
+// unless the application asks for it. The timer runs where
+// [State.Runs] says (ESTABLISHED, FIN-WAIT-2, CLOSE-WAIT) and fires only
+// when nothing is outstanding; the caller chooses its durations and counts
+// the probes the peer has not answered (any acceptable segment from the
+// peer starts the count again), as it counts retransmissions for R2.
+//
+// Its expiry with probes left sends the probe <SEQ=SND.NXT-1><ACK=RCV.NXT>
+// <CTL=ACK>, which a live peer acknowledges (an old sequence number is
+// unacceptable: RFC 9293 §3.10.7.4, first check). Its expiry after the
+// last probe went unanswered gives the peer up for dead: the user is told
+// the connection timed out, a RST goes to the peer in case it is alive
+// but unreachable until now (as ABORT sends one, RFC 9293 §3.10.5; Linux's
+// tcp_keepalive_timer does the same with tcp_send_active_reset), and the
+// TCB is deleted. "A keep-alive mechanism ... MUST NOT interpret failure
+// to respond to any specific probe as a dead connection": the caller's
+// count is at least one probe and (by default) several.
+func keepAlive(t *rows) {
+	var runs, before, finOut []State
+	for _, s := range all {
+		switch {
+		case s.Runs(TimerKeepAlive):
+			runs = append(runs, s)
+		case s == FinWait1 || s == Closing || s == LastAck:
+			finOut = append(finOut, s)
+		case !s.Synchronized():
+			before = append(before, s)
+		}
+	}
+	t.add(runs, KeepAliveTimeout, always, same, rfcKeep, "idle connection: probe the peer with <SEQ=SND.NXT-1>, which a live peer acknowledges", SendKeepAlive)
+	t.add(runs, KeepAliveExhausted, always, Closed, rfcKeep, "no probe answered: the peer is dead; reset and close the connection", SendRST, SignalTimeout, DeleteTCB)
+	for _, e := range []Event{KeepAliveTimeout, KeepAliveExhausted} {
+		t.add(finOut, e, always, same, rfcKeep, "our FIN is unacknowledged: the retransmission timer watches the peer, no keepalive timer runs", Drop)
+		t.add(before, e, always, same, rfcKeep, "no keepalive timer runs before the connection is synchronized", Drop)
+		t.add(st(TimeWait), e, always, same, rfcKeep, "both sides have closed: no keepalive timer runs in TIME-WAIT", Drop)
+	}
 }

@@ -183,7 +183,7 @@ func (t *TCB) AckOwed() bool { return t.ackOwed }
 
 // AckSent records that a segment carrying acknowledgment number ack went
 // out outside a row (a duplicate ACK, a window update, a retransmission
-// of loss recovery, a keepalive): when ack is RCV.NXT it pays an owed ACK
+// of loss recovery): when ack is RCV.NXT it pays an owed ACK
 // (RFC 9293 §3.8.6.3: the ACK rides on any segment we send). Segments of
 // the rows are recorded by Apply itself.
 func (t *TCB) AckSent(ack Seq) {
@@ -336,6 +336,11 @@ func (t *TCB) Apply(a Action, in *Segment, p Params, eff *Effect) {
 			t.ackOwed = true
 			eff.DelayACK = true
 		}
+	case SendKeepAlive:
+		// RFC 1122 §4.2.3.6: a segment the peer must acknowledge
+		// (RFC 9293 §3.10.7.4, first check), its sequence number one
+		// below SND.NXT so that it carries no new octet.
+		t.out(eff, t.KeepAlive())
 	case SendRST:
 		// RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST>.
 		eff.Out = append(eff.Out, Segment{Seq: t.sndNxt, Flags: RST})

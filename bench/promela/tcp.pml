@@ -31,6 +31,8 @@
 #define EV_2MSL 14
 #define EV_USER_TIMEOUT 15
 #define EV_DELACK 16
+#define EV_KEEPALIVE 17
+#define EV_KEEPALIVE_OUT 18
 #define G_SEQOK 1
 #define G_ACKOK 2
 #define G_ACKINRANGE 4
@@ -51,18 +53,19 @@
 #define A_SEND_ACK 1024
 #define A_DELAY_ACK 2048
 #define A_SEND_CHALLENGE_ACK 4096
-#define A_SEND_RST 8192
-#define A_REPLY_RST 16384
-#define A_RETRANSMIT 32768
-#define A_START_2MSL 65536
-#define A_SIGNAL_CONNECTED 131072
-#define A_SIGNAL_RESET 262144
-#define A_SIGNAL_REFUSED 524288
-#define A_SIGNAL_TIMEOUT 1048576
-#define A_ERROR_DOES_NOT_EXIST 2097152
-#define A_ERROR_ALREADY_EXISTS 4194304
-#define A_ERROR_CLOSING 8388608
-#define A_DELETE_TCB 16777216
+#define A_SEND_KEEPALIVE_PROBE 8192
+#define A_SEND_RST 16384
+#define A_REPLY_RST 32768
+#define A_RETRANSMIT 65536
+#define A_START_2MSL 131072
+#define A_SIGNAL_CONNECTED 262144
+#define A_SIGNAL_RESET 524288
+#define A_SIGNAL_REFUSED 1048576
+#define A_SIGNAL_TIMEOUT 2097152
+#define A_ERROR_DOES_NOT_EXIST 4194304
+#define A_ERROR_ALREADY_EXISTS 8388608
+#define A_ERROR_CLOSING 16777216
+#define A_DELETE_TCB 33554432
 
 #define NETCAP 10
 #define RCVWND 4
@@ -531,25 +534,25 @@ inline lookup0() {
     :: pe == EV_ACTIVE_OPEN ->
       pdo = 64; pto = ST_SYN_SENT /* row 11: CLOSED + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 2097152; pto = ST_CLOSED /* row 22: CLOSED + SEND */
+      pdo = 4194304; pto = ST_CLOSED /* row 22: CLOSED + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 2097152; pto = ST_CLOSED /* row 33: CLOSED + CLOSE */
+      pdo = 4194304; pto = ST_CLOSED /* row 33: CLOSED + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 2097152; pto = ST_CLOSED /* row 44: CLOSED + ABORT */
+      pdo = 4194304; pto = ST_CLOSED /* row 44: CLOSED + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 16384; pto = ST_CLOSED /* row 56: CLOSED + rcv SYN */
+      pdo = 32768; pto = ST_CLOSED /* row 56: CLOSED + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 16384; pto = ST_CLOSED /* row 57: CLOSED + rcv SYN,ACK */
+      pdo = 32768; pto = ST_CLOSED /* row 57: CLOSED + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
-      pdo = 16384; pto = ST_CLOSED /* row 58: CLOSED + rcv ACK */
+      pdo = 32768; pto = ST_CLOSED /* row 58: CLOSED + rcv ACK */
     :: pe == EV_RCV_DATA ->
-      pdo = 16384; pto = ST_CLOSED /* row 59: CLOSED + rcv data */
+      pdo = 32768; pto = ST_CLOSED /* row 59: CLOSED + rcv data */
     :: pe == EV_RCV_FIN ->
-      pdo = 16384; pto = ST_CLOSED /* row 60: CLOSED + rcv FIN */
+      pdo = 32768; pto = ST_CLOSED /* row 60: CLOSED + rcv FIN */
     :: pe == EV_RCV_RST ->
       pdo = 1; pto = ST_CLOSED /* row 55: CLOSED + rcv RST */
     :: pe == EV_RCV_NO_ACK ->
-      pdo = 16384; pto = ST_CLOSED /* row 61: CLOSED + rcv no-ACK */
+      pdo = 32768; pto = ST_CLOSED /* row 61: CLOSED + rcv no-ACK */
     :: pe == EV_RTO ->
       pdo = 1; pto = ST_CLOSED /* row 220: CLOSED + RTO */
     :: pe == EV_R2 ->
@@ -560,29 +563,33 @@ inline lookup0() {
       pdo = 1; pto = ST_CLOSED /* row 254: CLOSED + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_CLOSED /* row 269: CLOSED + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_CLOSED /* row 286: CLOSED + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_CLOSED /* row 294: CLOSED + KEEPALIVE-OUT */
     fi
   :: h0.st == ST_LISTEN ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_LISTEN /* row 1: LISTEN + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_LISTEN /* row 1: LISTEN + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
       pdo = 64; pto = ST_SYN_SENT /* row 12: LISTEN + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 96; pto = ST_SYN_SENT /* row 23: LISTEN + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 16777216; pto = ST_CLOSED /* row 34: LISTEN + CLOSE */
+      pdo = 33554432; pto = ST_CLOSED /* row 34: LISTEN + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16777216; pto = ST_CLOSED /* row 45: LISTEN + ABORT */
+      pdo = 33554432; pto = ST_CLOSED /* row 45: LISTEN + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 130; pto = ST_SYN_RECEIVED /* row 63: LISTEN + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 16384; pto = ST_LISTEN /* row 64: LISTEN + rcv SYN,ACK */
+      pdo = 32768; pto = ST_LISTEN /* row 64: LISTEN + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
-      pdo = 16384; pto = ST_LISTEN /* row 65: LISTEN + rcv ACK */
+      pdo = 32768; pto = ST_LISTEN /* row 65: LISTEN + rcv ACK */
     :: pe == EV_RCV_DATA ->
-      pdo = 16384; pto = ST_LISTEN /* row 66: LISTEN + rcv data */
+      pdo = 32768; pto = ST_LISTEN /* row 66: LISTEN + rcv data */
     :: pe == EV_RCV_FIN ->
-      pdo = 16384; pto = ST_LISTEN /* row 67: LISTEN + rcv FIN */
+      pdo = 32768; pto = ST_LISTEN /* row 67: LISTEN + rcv FIN */
     :: pe == EV_RCV_RST ->
       pdo = 1; pto = ST_LISTEN /* row 62: LISTEN + rcv RST */
     :: pe == EV_RCV_NO_ACK ->
@@ -597,77 +604,85 @@ inline lookup0() {
       pdo = 1; pto = ST_LISTEN /* row 255: LISTEN + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_LISTEN /* row 270: LISTEN + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_LISTEN /* row 287: LISTEN + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_LISTEN /* row 295: LISTEN + KEEPALIVE-OUT */
     fi
   :: h0.st == ST_SYN_SENT ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_SYN_SENT /* row 2: SYN-SENT + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_SYN_SENT /* row 2: SYN-SENT + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_SYN_SENT /* row 13: SYN-SENT + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_SYN_SENT /* row 13: SYN-SENT + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 32; pto = ST_SYN_SENT /* row 24: SYN-SENT + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 16777216; pto = ST_CLOSED /* row 35: SYN-SENT + CLOSE */
+      pdo = 33554432; pto = ST_CLOSED /* row 35: SYN-SENT + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16777216; pto = ST_CLOSED /* row 46: SYN-SENT + ABORT */
+      pdo = 33554432; pto = ST_CLOSED /* row 46: SYN-SENT + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 130; pto = ST_SYN_RECEIVED /* row 71: SYN-SENT + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
       if
-      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 70: SYN-SENT + rcv SYN,ACK */
-      :: (xg & 2) == 2 -> pdo = 132358; pto = ST_ESTABLISHED /* row 69: SYN-SENT + rcv SYN,ACK */
+      :: (xg & 2) == 0 -> pdo = 32768; pto = ST_SYN_SENT /* row 70: SYN-SENT + rcv SYN,ACK */
+      :: (xg & 2) == 2 -> pdo = 263430; pto = ST_ESTABLISHED /* row 69: SYN-SENT + rcv SYN,ACK */
       fi
     :: pe == EV_RCV_ACK ->
       if
-      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 73: SYN-SENT + rcv ACK */
+      :: (xg & 2) == 0 -> pdo = 32768; pto = ST_SYN_SENT /* row 73: SYN-SENT + rcv ACK */
       :: (xg & 2) == 2 -> pdo = 1; pto = ST_SYN_SENT /* row 72: SYN-SENT + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
-      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 75: SYN-SENT + rcv data */
+      :: (xg & 2) == 0 -> pdo = 32768; pto = ST_SYN_SENT /* row 75: SYN-SENT + rcv data */
       :: (xg & 2) == 2 -> pdo = 1; pto = ST_SYN_SENT /* row 74: SYN-SENT + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
-      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 77: SYN-SENT + rcv FIN */
+      :: (xg & 2) == 0 -> pdo = 32768; pto = ST_SYN_SENT /* row 77: SYN-SENT + rcv FIN */
       :: (xg & 2) == 2 -> pdo = 1; pto = ST_SYN_SENT /* row 76: SYN-SENT + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 2) == 0 -> pdo = 1; pto = ST_SYN_SENT /* row 79: SYN-SENT + rcv RST */
-      :: (xg & 2) == 2 -> pdo = 17301504; pto = ST_CLOSED /* row 78: SYN-SENT + rcv RST */
+      :: (xg & 2) == 2 -> pdo = 34603008; pto = ST_CLOSED /* row 78: SYN-SENT + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       pdo = 1; pto = ST_SYN_SENT /* row 80: SYN-SENT + rcv no-ACK */
     :: pe == EV_RTO ->
-      pdo = 32768; pto = ST_SYN_SENT /* row 224: SYN-SENT + RTO */
+      pdo = 65536; pto = ST_SYN_SENT /* row 224: SYN-SENT + RTO */
     :: pe == EV_R2 ->
-      pdo = 17825792; pto = ST_CLOSED /* row 235: SYN-SENT + R2 */
+      pdo = 35651584; pto = ST_CLOSED /* row 235: SYN-SENT + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_SYN_SENT /* row 246: SYN-SENT + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 17825792; pto = ST_CLOSED /* row 259: SYN-SENT + USER-TIMEOUT */
+      pdo = 35651584; pto = ST_CLOSED /* row 259: SYN-SENT + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_SYN_SENT /* row 271: SYN-SENT + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_SYN_SENT /* row 288: SYN-SENT + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_SYN_SENT /* row 296: SYN-SENT + KEEPALIVE-OUT */
     fi
   :: h0.st == ST_SYN_RECEIVED ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_SYN_RECEIVED /* row 3: SYN-RECEIVED + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_SYN_RECEIVED /* row 3: SYN-RECEIVED + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_SYN_RECEIVED /* row 14: SYN-RECEIVED + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_SYN_RECEIVED /* row 14: SYN-RECEIVED + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 32; pto = ST_SYN_RECEIVED /* row 25: SYN-RECEIVED + SEND */
     :: pe == EV_CLOSE ->
       pdo = 512; pto = ST_FIN_WAIT_1 /* row 36: SYN-RECEIVED + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16785408; pto = ST_CLOSED /* row 47: SYN-RECEIVED + ABORT */
+      pdo = 33570816; pto = ST_CLOSED /* row 47: SYN-RECEIVED + ABORT */
     :: pe == EV_RCV_SYN ->
       if
       :: (xg & 65) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 81: SYN-RECEIVED + rcv SYN */
       :: (xg & 65) == 1 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 87: SYN-RECEIVED + rcv SYN */
       :: (xg & 65) == 64 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 81: SYN-RECEIVED + rcv SYN */
-      :: (xg & 65) == 65 -> pdo = 16777216; pto = ST_LISTEN /* row 86: SYN-RECEIVED + rcv SYN */
+      :: (xg & 65) == 65 -> pdo = 33554432; pto = ST_LISTEN /* row 86: SYN-RECEIVED + rcv SYN */
       fi
     :: pe == EV_RCV_SYN_ACK ->
       if
@@ -677,48 +692,48 @@ inline lookup0() {
       :: (xg & 99) == 3 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 91: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 32 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 89: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 33 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 89: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 34 -> pdo = 132356; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 35 -> pdo = 132356; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 34 -> pdo = 263428; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 35 -> pdo = 263428; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 64 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 65 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 65 -> pdo = 33554432; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 66 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 67 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 67 -> pdo = 33554432; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 96 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 97 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 97 -> pdo = 33554432; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 98 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 99 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 99 -> pdo = 33554432; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       fi
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 3) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 82: SYN-RECEIVED + rcv ACK */
-      :: (xg & 3) == 1 -> pdo = 16384; pto = ST_SYN_RECEIVED /* row 97: SYN-RECEIVED + rcv ACK */
+      :: (xg & 3) == 1 -> pdo = 32768; pto = ST_SYN_RECEIVED /* row 97: SYN-RECEIVED + rcv ACK */
       :: (xg & 3) == 2 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 82: SYN-RECEIVED + rcv ACK */
-      :: (xg & 3) == 3 -> pdo = 131332; pto = ST_ESTABLISHED /* row 94: SYN-RECEIVED + rcv ACK */
+      :: (xg & 3) == 3 -> pdo = 262404; pto = ST_ESTABLISHED /* row 94: SYN-RECEIVED + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
       :: (xg & 3) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 83: SYN-RECEIVED + rcv data */
-      :: (xg & 3) == 1 -> pdo = 16384; pto = ST_SYN_RECEIVED /* row 98: SYN-RECEIVED + rcv data */
+      :: (xg & 3) == 1 -> pdo = 32768; pto = ST_SYN_RECEIVED /* row 98: SYN-RECEIVED + rcv data */
       :: (xg & 3) == 2 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 83: SYN-RECEIVED + rcv data */
-      :: (xg & 3) == 3 -> pdo = 132364; pto = ST_ESTABLISHED /* row 95: SYN-RECEIVED + rcv data */
+      :: (xg & 3) == 3 -> pdo = 263436; pto = ST_ESTABLISHED /* row 95: SYN-RECEIVED + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
       :: (xg & 3) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 84: SYN-RECEIVED + rcv FIN */
-      :: (xg & 3) == 1 -> pdo = 16384; pto = ST_SYN_RECEIVED /* row 99: SYN-RECEIVED + rcv FIN */
+      :: (xg & 3) == 1 -> pdo = 32768; pto = ST_SYN_RECEIVED /* row 99: SYN-RECEIVED + rcv FIN */
       :: (xg & 3) == 2 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 84: SYN-RECEIVED + rcv FIN */
-      :: (xg & 3) == 3 -> pdo = 132380; pto = ST_CLOSE_WAIT /* row 96: SYN-RECEIVED + rcv FIN */
+      :: (xg & 3) == 3 -> pdo = 263452; pto = ST_CLOSE_WAIT /* row 96: SYN-RECEIVED + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 81) == 0 -> pdo = 1; pto = ST_SYN_RECEIVED /* row 100: SYN-RECEIVED + rcv RST */
       :: (xg & 81) == 1 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 101: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 16 -> pdo = 17301504; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 17 -> pdo = 17301504; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 16 -> pdo = 34603008; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 17 -> pdo = 34603008; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
       :: (xg & 81) == 64 -> pdo = 1; pto = ST_SYN_RECEIVED /* row 100: SYN-RECEIVED + rcv RST */
       :: (xg & 81) == 65 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 101: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 80 -> pdo = 16777216; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 81 -> pdo = 16777216; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 80 -> pdo = 33554432; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 81 -> pdo = 33554432; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -726,34 +741,38 @@ inline lookup0() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_SYN_RECEIVED /* row 104: SYN-RECEIVED + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 32768; pto = ST_SYN_RECEIVED /* row 225: SYN-RECEIVED + RTO */
+      pdo = 65536; pto = ST_SYN_RECEIVED /* row 225: SYN-RECEIVED + RTO */
     :: pe == EV_R2 ->
       if
-      :: (xg & 64) == 0 -> pdo = 17825792; pto = ST_CLOSED /* row 237: SYN-RECEIVED + R2 */
-      :: (xg & 64) == 64 -> pdo = 16777216; pto = ST_LISTEN /* row 236: SYN-RECEIVED + R2 */
+      :: (xg & 64) == 0 -> pdo = 35651584; pto = ST_CLOSED /* row 237: SYN-RECEIVED + R2 */
+      :: (xg & 64) == 64 -> pdo = 33554432; pto = ST_LISTEN /* row 236: SYN-RECEIVED + R2 */
       fi
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_SYN_RECEIVED /* row 247: SYN-RECEIVED + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
       if
-      :: (xg & 64) == 0 -> pdo = 17825792; pto = ST_CLOSED /* row 258: SYN-RECEIVED + USER-TIMEOUT */
-      :: (xg & 64) == 64 -> pdo = 16777216; pto = ST_LISTEN /* row 257: SYN-RECEIVED + USER-TIMEOUT */
+      :: (xg & 64) == 0 -> pdo = 35651584; pto = ST_CLOSED /* row 258: SYN-RECEIVED + USER-TIMEOUT */
+      :: (xg & 64) == 64 -> pdo = 33554432; pto = ST_LISTEN /* row 257: SYN-RECEIVED + USER-TIMEOUT */
       fi
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_SYN_RECEIVED /* row 272: SYN-RECEIVED + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_SYN_RECEIVED /* row 289: SYN-RECEIVED + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_SYN_RECEIVED /* row 297: SYN-RECEIVED + KEEPALIVE-OUT */
     fi
   :: h0.st == ST_ESTABLISHED ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_ESTABLISHED /* row 4: ESTABLISHED + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_ESTABLISHED /* row 4: ESTABLISHED + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_ESTABLISHED /* row 15: ESTABLISHED + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_ESTABLISHED /* row 15: ESTABLISHED + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 256; pto = ST_ESTABLISHED /* row 26: ESTABLISHED + SEND */
     :: pe == EV_CLOSE ->
       pdo = 512; pto = ST_FIN_WAIT_1 /* row 37: ESTABLISHED + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16785408; pto = ST_CLOSED /* row 48: ESTABLISHED + ABORT */
+      pdo = 33570816; pto = ST_CLOSED /* row 48: ESTABLISHED + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 4096; pto = ST_ESTABLISHED /* row 151: ESTABLISHED + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
@@ -783,8 +802,8 @@ inline lookup0() {
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_ESTABLISHED /* row 132: ESTABLISHED + rcv RST */
       :: (xg & 17) == 1 -> pdo = 4096; pto = ST_ESTABLISHED /* row 138: ESTABLISHED + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 34078720; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 34078720; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -792,28 +811,32 @@ inline lookup0() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_ESTABLISHED /* row 165: ESTABLISHED + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 32768; pto = ST_ESTABLISHED /* row 226: ESTABLISHED + RTO */
+      pdo = 65536; pto = ST_ESTABLISHED /* row 226: ESTABLISHED + RTO */
     :: pe == EV_R2 ->
-      pdo = 17825792; pto = ST_CLOSED /* row 238: ESTABLISHED + R2 */
+      pdo = 35651584; pto = ST_CLOSED /* row 238: ESTABLISHED + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_ESTABLISHED /* row 248: ESTABLISHED + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 17825792; pto = ST_CLOSED /* row 260: ESTABLISHED + USER-TIMEOUT */
+      pdo = 35651584; pto = ST_CLOSED /* row 260: ESTABLISHED + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1024; pto = ST_ESTABLISHED /* row 266: ESTABLISHED + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 8192; pto = ST_ESTABLISHED /* row 277: ESTABLISHED + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 35667968; pto = ST_CLOSED /* row 280: ESTABLISHED + KEEPALIVE-OUT */
     fi
   :: h0.st == ST_FIN_WAIT_1 ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_FIN_WAIT_1 /* row 5: FIN-WAIT-1 + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_FIN_WAIT_1 /* row 5: FIN-WAIT-1 + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_FIN_WAIT_1 /* row 16: FIN-WAIT-1 + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_FIN_WAIT_1 /* row 16: FIN-WAIT-1 + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 8388608; pto = ST_FIN_WAIT_1 /* row 28: FIN-WAIT-1 + SEND */
+      pdo = 16777216; pto = ST_FIN_WAIT_1 /* row 28: FIN-WAIT-1 + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 8388608; pto = ST_FIN_WAIT_1 /* row 39: FIN-WAIT-1 + CLOSE */
+      pdo = 16777216; pto = ST_FIN_WAIT_1 /* row 39: FIN-WAIT-1 + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16785408; pto = ST_CLOSED /* row 49: FIN-WAIT-1 + ABORT */
+      pdo = 33570816; pto = ST_CLOSED /* row 49: FIN-WAIT-1 + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 4096; pto = ST_FIN_WAIT_1 /* row 152: FIN-WAIT-1 + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
@@ -849,14 +872,14 @@ inline lookup0() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 185: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
-      :: (xg & 13) == 13 -> pdo = 66588; pto = ST_TIME_WAIT /* row 201: FIN-WAIT-1 + rcv FIN */
+      :: (xg & 13) == 13 -> pdo = 132124; pto = ST_TIME_WAIT /* row 201: FIN-WAIT-1 + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_FIN_WAIT_1 /* row 133: FIN-WAIT-1 + rcv RST */
       :: (xg & 17) == 1 -> pdo = 4096; pto = ST_FIN_WAIT_1 /* row 139: FIN-WAIT-1 + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 34078720; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 34078720; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -864,28 +887,32 @@ inline lookup0() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_FIN_WAIT_1 /* row 166: FIN-WAIT-1 + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 32768; pto = ST_FIN_WAIT_1 /* row 227: FIN-WAIT-1 + RTO */
+      pdo = 65536; pto = ST_FIN_WAIT_1 /* row 227: FIN-WAIT-1 + RTO */
     :: pe == EV_R2 ->
-      pdo = 17825792; pto = ST_CLOSED /* row 239: FIN-WAIT-1 + R2 */
+      pdo = 35651584; pto = ST_CLOSED /* row 239: FIN-WAIT-1 + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_FIN_WAIT_1 /* row 249: FIN-WAIT-1 + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 17825792; pto = ST_CLOSED /* row 261: FIN-WAIT-1 + USER-TIMEOUT */
+      pdo = 35651584; pto = ST_CLOSED /* row 261: FIN-WAIT-1 + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1024; pto = ST_FIN_WAIT_1 /* row 267: FIN-WAIT-1 + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_FIN_WAIT_1 /* row 283: FIN-WAIT-1 + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_FIN_WAIT_1 /* row 291: FIN-WAIT-1 + KEEPALIVE-OUT */
     fi
   :: h0.st == ST_FIN_WAIT_2 ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_FIN_WAIT_2 /* row 6: FIN-WAIT-2 + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_FIN_WAIT_2 /* row 6: FIN-WAIT-2 + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_FIN_WAIT_2 /* row 17: FIN-WAIT-2 + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_FIN_WAIT_2 /* row 17: FIN-WAIT-2 + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 8388608; pto = ST_FIN_WAIT_2 /* row 29: FIN-WAIT-2 + SEND */
+      pdo = 16777216; pto = ST_FIN_WAIT_2 /* row 29: FIN-WAIT-2 + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 8388608; pto = ST_FIN_WAIT_2 /* row 40: FIN-WAIT-2 + CLOSE */
+      pdo = 16777216; pto = ST_FIN_WAIT_2 /* row 40: FIN-WAIT-2 + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16785408; pto = ST_CLOSED /* row 50: FIN-WAIT-2 + ABORT */
+      pdo = 33570816; pto = ST_CLOSED /* row 50: FIN-WAIT-2 + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 4096; pto = ST_FIN_WAIT_2 /* row 153: FIN-WAIT-2 + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
@@ -909,14 +936,14 @@ inline lookup0() {
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 128: FIN-WAIT-2 + rcv FIN */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 186: FIN-WAIT-2 + rcv FIN */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 128: FIN-WAIT-2 + rcv FIN */
-      :: (xg & 5) == 5 -> pdo = 66588; pto = ST_TIME_WAIT /* row 196: FIN-WAIT-2 + rcv FIN */
+      :: (xg & 5) == 5 -> pdo = 132124; pto = ST_TIME_WAIT /* row 196: FIN-WAIT-2 + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_FIN_WAIT_2 /* row 134: FIN-WAIT-2 + rcv RST */
       :: (xg & 17) == 1 -> pdo = 4096; pto = ST_FIN_WAIT_2 /* row 140: FIN-WAIT-2 + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 34078720; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 34078720; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -930,22 +957,26 @@ inline lookup0() {
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_FIN_WAIT_2 /* row 250: FIN-WAIT-2 + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 17825792; pto = ST_CLOSED /* row 262: FIN-WAIT-2 + USER-TIMEOUT */
+      pdo = 35651584; pto = ST_CLOSED /* row 262: FIN-WAIT-2 + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1024; pto = ST_FIN_WAIT_2 /* row 268: FIN-WAIT-2 + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 8192; pto = ST_FIN_WAIT_2 /* row 278: FIN-WAIT-2 + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 35667968; pto = ST_CLOSED /* row 281: FIN-WAIT-2 + KEEPALIVE-OUT */
     fi
   :: h0.st == ST_CLOSE_WAIT ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_CLOSE_WAIT /* row 7: CLOSE-WAIT + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_CLOSE_WAIT /* row 7: CLOSE-WAIT + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_CLOSE_WAIT /* row 18: CLOSE-WAIT + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_CLOSE_WAIT /* row 18: CLOSE-WAIT + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 256; pto = ST_CLOSE_WAIT /* row 27: CLOSE-WAIT + SEND */
     :: pe == EV_CLOSE ->
       pdo = 512; pto = ST_LAST_ACK /* row 38: CLOSE-WAIT + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16785408; pto = ST_CLOSED /* row 51: CLOSE-WAIT + ABORT */
+      pdo = 33570816; pto = ST_CLOSED /* row 51: CLOSE-WAIT + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 4096; pto = ST_CLOSE_WAIT /* row 154: CLOSE-WAIT + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
@@ -975,8 +1006,8 @@ inline lookup0() {
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_CLOSE_WAIT /* row 135: CLOSE-WAIT + rcv RST */
       :: (xg & 17) == 1 -> pdo = 4096; pto = ST_CLOSE_WAIT /* row 141: CLOSE-WAIT + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 34078720; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 34078720; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -984,28 +1015,32 @@ inline lookup0() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_CLOSE_WAIT /* row 168: CLOSE-WAIT + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 32768; pto = ST_CLOSE_WAIT /* row 228: CLOSE-WAIT + RTO */
+      pdo = 65536; pto = ST_CLOSE_WAIT /* row 228: CLOSE-WAIT + RTO */
     :: pe == EV_R2 ->
-      pdo = 17825792; pto = ST_CLOSED /* row 240: CLOSE-WAIT + R2 */
+      pdo = 35651584; pto = ST_CLOSED /* row 240: CLOSE-WAIT + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_CLOSE_WAIT /* row 251: CLOSE-WAIT + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 17825792; pto = ST_CLOSED /* row 263: CLOSE-WAIT + USER-TIMEOUT */
+      pdo = 35651584; pto = ST_CLOSED /* row 263: CLOSE-WAIT + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_CLOSE_WAIT /* row 273: CLOSE-WAIT + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 8192; pto = ST_CLOSE_WAIT /* row 279: CLOSE-WAIT + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 35667968; pto = ST_CLOSED /* row 282: CLOSE-WAIT + KEEPALIVE-OUT */
     fi
   :: h0.st == ST_CLOSING ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_CLOSING /* row 8: CLOSING + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_CLOSING /* row 8: CLOSING + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_CLOSING /* row 19: CLOSING + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_CLOSING /* row 19: CLOSING + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 8388608; pto = ST_CLOSING /* row 30: CLOSING + SEND */
+      pdo = 16777216; pto = ST_CLOSING /* row 30: CLOSING + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 8388608; pto = ST_CLOSING /* row 41: CLOSING + CLOSE */
+      pdo = 16777216; pto = ST_CLOSING /* row 41: CLOSING + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16777216; pto = ST_CLOSED /* row 52: CLOSING + ABORT */
+      pdo = 33554432; pto = ST_CLOSED /* row 52: CLOSING + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 4096; pto = ST_CLOSING /* row 155: CLOSING + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
@@ -1019,7 +1054,7 @@ inline lookup0() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 176: CLOSING + rcv ACK */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
-      :: (xg & 13) == 13 -> pdo = 65540; pto = ST_TIME_WAIT /* row 205: CLOSING + rcv ACK */
+      :: (xg & 13) == 13 -> pdo = 131076; pto = ST_TIME_WAIT /* row 205: CLOSING + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
@@ -1030,7 +1065,7 @@ inline lookup0() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 182: CLOSING + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
-      :: (xg & 13) == 13 -> pdo = 65540; pto = ST_TIME_WAIT /* row 209: CLOSING + rcv data */
+      :: (xg & 13) == 13 -> pdo = 131076; pto = ST_TIME_WAIT /* row 209: CLOSING + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
@@ -1041,14 +1076,14 @@ inline lookup0() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 188: CLOSING + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
-      :: (xg & 13) == 13 -> pdo = 65540; pto = ST_TIME_WAIT /* row 213: CLOSING + rcv FIN */
+      :: (xg & 13) == 13 -> pdo = 131076; pto = ST_TIME_WAIT /* row 213: CLOSING + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_CLOSING /* row 136: CLOSING + rcv RST */
       :: (xg & 17) == 1 -> pdo = 4096; pto = ST_CLOSING /* row 142: CLOSING + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 16777216; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 16777216; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 33554432; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 33554432; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1056,28 +1091,32 @@ inline lookup0() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_CLOSING /* row 169: CLOSING + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 32768; pto = ST_CLOSING /* row 229: CLOSING + RTO */
+      pdo = 65536; pto = ST_CLOSING /* row 229: CLOSING + RTO */
     :: pe == EV_R2 ->
-      pdo = 17825792; pto = ST_CLOSED /* row 241: CLOSING + R2 */
+      pdo = 35651584; pto = ST_CLOSED /* row 241: CLOSING + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_CLOSING /* row 252: CLOSING + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 17825792; pto = ST_CLOSED /* row 264: CLOSING + USER-TIMEOUT */
+      pdo = 35651584; pto = ST_CLOSED /* row 264: CLOSING + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_CLOSING /* row 274: CLOSING + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_CLOSING /* row 284: CLOSING + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_CLOSING /* row 292: CLOSING + KEEPALIVE-OUT */
     fi
   :: h0.st == ST_LAST_ACK ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_LAST_ACK /* row 9: LAST-ACK + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_LAST_ACK /* row 9: LAST-ACK + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_LAST_ACK /* row 20: LAST-ACK + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_LAST_ACK /* row 20: LAST-ACK + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 8388608; pto = ST_LAST_ACK /* row 31: LAST-ACK + SEND */
+      pdo = 16777216; pto = ST_LAST_ACK /* row 31: LAST-ACK + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 8388608; pto = ST_LAST_ACK /* row 42: LAST-ACK + CLOSE */
+      pdo = 16777216; pto = ST_LAST_ACK /* row 42: LAST-ACK + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16777216; pto = ST_CLOSED /* row 53: LAST-ACK + ABORT */
+      pdo = 33554432; pto = ST_CLOSED /* row 53: LAST-ACK + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 4096; pto = ST_LAST_ACK /* row 156: LAST-ACK + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
@@ -1091,7 +1130,7 @@ inline lookup0() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 177: LAST-ACK + rcv ACK */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
-      :: (xg & 13) == 13 -> pdo = 16777220; pto = ST_CLOSED /* row 207: LAST-ACK + rcv ACK */
+      :: (xg & 13) == 13 -> pdo = 33554436; pto = ST_CLOSED /* row 207: LAST-ACK + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
@@ -1102,7 +1141,7 @@ inline lookup0() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 183: LAST-ACK + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
-      :: (xg & 13) == 13 -> pdo = 16777220; pto = ST_CLOSED /* row 211: LAST-ACK + rcv data */
+      :: (xg & 13) == 13 -> pdo = 33554436; pto = ST_CLOSED /* row 211: LAST-ACK + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
@@ -1113,14 +1152,14 @@ inline lookup0() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 189: LAST-ACK + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */
-      :: (xg & 13) == 13 -> pdo = 16777220; pto = ST_CLOSED /* row 215: LAST-ACK + rcv FIN */
+      :: (xg & 13) == 13 -> pdo = 33554436; pto = ST_CLOSED /* row 215: LAST-ACK + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_LAST_ACK /* row 137: LAST-ACK + rcv RST */
       :: (xg & 17) == 1 -> pdo = 4096; pto = ST_LAST_ACK /* row 143: LAST-ACK + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 16777216; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 16777216; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 33554432; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 33554432; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1128,28 +1167,32 @@ inline lookup0() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_LAST_ACK /* row 170: LAST-ACK + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 32768; pto = ST_LAST_ACK /* row 230: LAST-ACK + RTO */
+      pdo = 65536; pto = ST_LAST_ACK /* row 230: LAST-ACK + RTO */
     :: pe == EV_R2 ->
-      pdo = 17825792; pto = ST_CLOSED /* row 242: LAST-ACK + R2 */
+      pdo = 35651584; pto = ST_CLOSED /* row 242: LAST-ACK + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_LAST_ACK /* row 253: LAST-ACK + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 17825792; pto = ST_CLOSED /* row 265: LAST-ACK + USER-TIMEOUT */
+      pdo = 35651584; pto = ST_CLOSED /* row 265: LAST-ACK + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_LAST_ACK /* row 275: LAST-ACK + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_LAST_ACK /* row 285: LAST-ACK + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_LAST_ACK /* row 293: LAST-ACK + KEEPALIVE-OUT */
     fi
   :: h0.st == ST_TIME_WAIT ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_TIME_WAIT /* row 10: TIME-WAIT + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_TIME_WAIT /* row 10: TIME-WAIT + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_TIME_WAIT /* row 21: TIME-WAIT + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_TIME_WAIT /* row 21: TIME-WAIT + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 8388608; pto = ST_TIME_WAIT /* row 32: TIME-WAIT + SEND */
+      pdo = 16777216; pto = ST_TIME_WAIT /* row 32: TIME-WAIT + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 8388608; pto = ST_TIME_WAIT /* row 43: TIME-WAIT + CLOSE */
+      pdo = 16777216; pto = ST_TIME_WAIT /* row 43: TIME-WAIT + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16777216; pto = ST_CLOSED /* row 54: TIME-WAIT + ABORT */
+      pdo = 33554432; pto = ST_CLOSED /* row 54: TIME-WAIT + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 4096; pto = ST_TIME_WAIT /* row 157: TIME-WAIT + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
@@ -1165,7 +1208,7 @@ inline lookup0() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_TIME_WAIT /* row 218: TIME-WAIT + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
-      pdo = 66560; pto = ST_TIME_WAIT /* row 219: TIME-WAIT + rcv FIN */
+      pdo = 132096; pto = ST_TIME_WAIT /* row 219: TIME-WAIT + rcv FIN */
     :: pe == EV_RCV_RST ->
       pdo = 1; pto = ST_TIME_WAIT /* row 150: TIME-WAIT + rcv RST */
     :: pe == EV_RCV_NO_ACK ->
@@ -1178,11 +1221,15 @@ inline lookup0() {
     :: pe == EV_R2 ->
       pdo = 1; pto = ST_TIME_WAIT /* row 234: TIME-WAIT + R2 */
     :: pe == EV_2MSL ->
-      pdo = 16777216; pto = ST_CLOSED /* row 243: TIME-WAIT + 2MSL */
+      pdo = 33554432; pto = ST_CLOSED /* row 243: TIME-WAIT + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
       pdo = 1; pto = ST_TIME_WAIT /* row 256: TIME-WAIT + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_TIME_WAIT /* row 276: TIME-WAIT + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_TIME_WAIT /* row 290: TIME-WAIT + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_TIME_WAIT /* row 298: TIME-WAIT + KEEPALIVE-OUT */
     fi
   fi
 }
@@ -1421,25 +1468,25 @@ inline lookup1() {
     :: pe == EV_ACTIVE_OPEN ->
       pdo = 64; pto = ST_SYN_SENT /* row 11: CLOSED + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 2097152; pto = ST_CLOSED /* row 22: CLOSED + SEND */
+      pdo = 4194304; pto = ST_CLOSED /* row 22: CLOSED + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 2097152; pto = ST_CLOSED /* row 33: CLOSED + CLOSE */
+      pdo = 4194304; pto = ST_CLOSED /* row 33: CLOSED + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 2097152; pto = ST_CLOSED /* row 44: CLOSED + ABORT */
+      pdo = 4194304; pto = ST_CLOSED /* row 44: CLOSED + ABORT */
     :: pe == EV_RCV_SYN ->
-      pdo = 16384; pto = ST_CLOSED /* row 56: CLOSED + rcv SYN */
+      pdo = 32768; pto = ST_CLOSED /* row 56: CLOSED + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 16384; pto = ST_CLOSED /* row 57: CLOSED + rcv SYN,ACK */
+      pdo = 32768; pto = ST_CLOSED /* row 57: CLOSED + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
-      pdo = 16384; pto = ST_CLOSED /* row 58: CLOSED + rcv ACK */
+      pdo = 32768; pto = ST_CLOSED /* row 58: CLOSED + rcv ACK */
     :: pe == EV_RCV_DATA ->
-      pdo = 16384; pto = ST_CLOSED /* row 59: CLOSED + rcv data */
+      pdo = 32768; pto = ST_CLOSED /* row 59: CLOSED + rcv data */
     :: pe == EV_RCV_FIN ->
-      pdo = 16384; pto = ST_CLOSED /* row 60: CLOSED + rcv FIN */
+      pdo = 32768; pto = ST_CLOSED /* row 60: CLOSED + rcv FIN */
     :: pe == EV_RCV_RST ->
       pdo = 1; pto = ST_CLOSED /* row 55: CLOSED + rcv RST */
     :: pe == EV_RCV_NO_ACK ->
-      pdo = 16384; pto = ST_CLOSED /* row 61: CLOSED + rcv no-ACK */
+      pdo = 32768; pto = ST_CLOSED /* row 61: CLOSED + rcv no-ACK */
     :: pe == EV_RTO ->
       pdo = 1; pto = ST_CLOSED /* row 220: CLOSED + RTO */
     :: pe == EV_R2 ->
@@ -1450,29 +1497,33 @@ inline lookup1() {
       pdo = 1; pto = ST_CLOSED /* row 254: CLOSED + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_CLOSED /* row 269: CLOSED + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_CLOSED /* row 286: CLOSED + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_CLOSED /* row 294: CLOSED + KEEPALIVE-OUT */
     fi
   :: h1.st == ST_LISTEN ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_LISTEN /* row 1: LISTEN + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_LISTEN /* row 1: LISTEN + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
       pdo = 64; pto = ST_SYN_SENT /* row 12: LISTEN + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 96; pto = ST_SYN_SENT /* row 23: LISTEN + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 16777216; pto = ST_CLOSED /* row 34: LISTEN + CLOSE */
+      pdo = 33554432; pto = ST_CLOSED /* row 34: LISTEN + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16777216; pto = ST_CLOSED /* row 45: LISTEN + ABORT */
+      pdo = 33554432; pto = ST_CLOSED /* row 45: LISTEN + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 130; pto = ST_SYN_RECEIVED /* row 63: LISTEN + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
-      pdo = 16384; pto = ST_LISTEN /* row 64: LISTEN + rcv SYN,ACK */
+      pdo = 32768; pto = ST_LISTEN /* row 64: LISTEN + rcv SYN,ACK */
     :: pe == EV_RCV_ACK ->
-      pdo = 16384; pto = ST_LISTEN /* row 65: LISTEN + rcv ACK */
+      pdo = 32768; pto = ST_LISTEN /* row 65: LISTEN + rcv ACK */
     :: pe == EV_RCV_DATA ->
-      pdo = 16384; pto = ST_LISTEN /* row 66: LISTEN + rcv data */
+      pdo = 32768; pto = ST_LISTEN /* row 66: LISTEN + rcv data */
     :: pe == EV_RCV_FIN ->
-      pdo = 16384; pto = ST_LISTEN /* row 67: LISTEN + rcv FIN */
+      pdo = 32768; pto = ST_LISTEN /* row 67: LISTEN + rcv FIN */
     :: pe == EV_RCV_RST ->
       pdo = 1; pto = ST_LISTEN /* row 62: LISTEN + rcv RST */
     :: pe == EV_RCV_NO_ACK ->
@@ -1487,77 +1538,85 @@ inline lookup1() {
       pdo = 1; pto = ST_LISTEN /* row 255: LISTEN + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_LISTEN /* row 270: LISTEN + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_LISTEN /* row 287: LISTEN + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_LISTEN /* row 295: LISTEN + KEEPALIVE-OUT */
     fi
   :: h1.st == ST_SYN_SENT ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_SYN_SENT /* row 2: SYN-SENT + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_SYN_SENT /* row 2: SYN-SENT + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_SYN_SENT /* row 13: SYN-SENT + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_SYN_SENT /* row 13: SYN-SENT + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 32; pto = ST_SYN_SENT /* row 24: SYN-SENT + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 16777216; pto = ST_CLOSED /* row 35: SYN-SENT + CLOSE */
+      pdo = 33554432; pto = ST_CLOSED /* row 35: SYN-SENT + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16777216; pto = ST_CLOSED /* row 46: SYN-SENT + ABORT */
+      pdo = 33554432; pto = ST_CLOSED /* row 46: SYN-SENT + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 130; pto = ST_SYN_RECEIVED /* row 71: SYN-SENT + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
       if
-      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 70: SYN-SENT + rcv SYN,ACK */
-      :: (xg & 2) == 2 -> pdo = 132358; pto = ST_ESTABLISHED /* row 69: SYN-SENT + rcv SYN,ACK */
+      :: (xg & 2) == 0 -> pdo = 32768; pto = ST_SYN_SENT /* row 70: SYN-SENT + rcv SYN,ACK */
+      :: (xg & 2) == 2 -> pdo = 263430; pto = ST_ESTABLISHED /* row 69: SYN-SENT + rcv SYN,ACK */
       fi
     :: pe == EV_RCV_ACK ->
       if
-      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 73: SYN-SENT + rcv ACK */
+      :: (xg & 2) == 0 -> pdo = 32768; pto = ST_SYN_SENT /* row 73: SYN-SENT + rcv ACK */
       :: (xg & 2) == 2 -> pdo = 1; pto = ST_SYN_SENT /* row 72: SYN-SENT + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
-      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 75: SYN-SENT + rcv data */
+      :: (xg & 2) == 0 -> pdo = 32768; pto = ST_SYN_SENT /* row 75: SYN-SENT + rcv data */
       :: (xg & 2) == 2 -> pdo = 1; pto = ST_SYN_SENT /* row 74: SYN-SENT + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
-      :: (xg & 2) == 0 -> pdo = 16384; pto = ST_SYN_SENT /* row 77: SYN-SENT + rcv FIN */
+      :: (xg & 2) == 0 -> pdo = 32768; pto = ST_SYN_SENT /* row 77: SYN-SENT + rcv FIN */
       :: (xg & 2) == 2 -> pdo = 1; pto = ST_SYN_SENT /* row 76: SYN-SENT + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 2) == 0 -> pdo = 1; pto = ST_SYN_SENT /* row 79: SYN-SENT + rcv RST */
-      :: (xg & 2) == 2 -> pdo = 17301504; pto = ST_CLOSED /* row 78: SYN-SENT + rcv RST */
+      :: (xg & 2) == 2 -> pdo = 34603008; pto = ST_CLOSED /* row 78: SYN-SENT + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       pdo = 1; pto = ST_SYN_SENT /* row 80: SYN-SENT + rcv no-ACK */
     :: pe == EV_RTO ->
-      pdo = 32768; pto = ST_SYN_SENT /* row 224: SYN-SENT + RTO */
+      pdo = 65536; pto = ST_SYN_SENT /* row 224: SYN-SENT + RTO */
     :: pe == EV_R2 ->
-      pdo = 17825792; pto = ST_CLOSED /* row 235: SYN-SENT + R2 */
+      pdo = 35651584; pto = ST_CLOSED /* row 235: SYN-SENT + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_SYN_SENT /* row 246: SYN-SENT + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 17825792; pto = ST_CLOSED /* row 259: SYN-SENT + USER-TIMEOUT */
+      pdo = 35651584; pto = ST_CLOSED /* row 259: SYN-SENT + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_SYN_SENT /* row 271: SYN-SENT + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_SYN_SENT /* row 288: SYN-SENT + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_SYN_SENT /* row 296: SYN-SENT + KEEPALIVE-OUT */
     fi
   :: h1.st == ST_SYN_RECEIVED ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_SYN_RECEIVED /* row 3: SYN-RECEIVED + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_SYN_RECEIVED /* row 3: SYN-RECEIVED + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_SYN_RECEIVED /* row 14: SYN-RECEIVED + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_SYN_RECEIVED /* row 14: SYN-RECEIVED + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 32; pto = ST_SYN_RECEIVED /* row 25: SYN-RECEIVED + SEND */
     :: pe == EV_CLOSE ->
       pdo = 512; pto = ST_FIN_WAIT_1 /* row 36: SYN-RECEIVED + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16785408; pto = ST_CLOSED /* row 47: SYN-RECEIVED + ABORT */
+      pdo = 33570816; pto = ST_CLOSED /* row 47: SYN-RECEIVED + ABORT */
     :: pe == EV_RCV_SYN ->
       if
       :: (xg & 65) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 81: SYN-RECEIVED + rcv SYN */
       :: (xg & 65) == 1 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 87: SYN-RECEIVED + rcv SYN */
       :: (xg & 65) == 64 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 81: SYN-RECEIVED + rcv SYN */
-      :: (xg & 65) == 65 -> pdo = 16777216; pto = ST_LISTEN /* row 86: SYN-RECEIVED + rcv SYN */
+      :: (xg & 65) == 65 -> pdo = 33554432; pto = ST_LISTEN /* row 86: SYN-RECEIVED + rcv SYN */
       fi
     :: pe == EV_RCV_SYN_ACK ->
       if
@@ -1567,48 +1626,48 @@ inline lookup1() {
       :: (xg & 99) == 3 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 91: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 32 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 89: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 33 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 89: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 34 -> pdo = 132356; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 35 -> pdo = 132356; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 34 -> pdo = 263428; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 35 -> pdo = 263428; pto = ST_ESTABLISHED /* row 88: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 64 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 65 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 65 -> pdo = 33554432; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 66 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 67 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 67 -> pdo = 33554432; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 96 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 97 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 97 -> pdo = 33554432; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       :: (xg & 99) == 98 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 92: SYN-RECEIVED + rcv SYN,ACK */
-      :: (xg & 99) == 99 -> pdo = 16777216; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
+      :: (xg & 99) == 99 -> pdo = 33554432; pto = ST_LISTEN /* row 93: SYN-RECEIVED + rcv SYN,ACK */
       fi
     :: pe == EV_RCV_ACK ->
       if
       :: (xg & 3) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 82: SYN-RECEIVED + rcv ACK */
-      :: (xg & 3) == 1 -> pdo = 16384; pto = ST_SYN_RECEIVED /* row 97: SYN-RECEIVED + rcv ACK */
+      :: (xg & 3) == 1 -> pdo = 32768; pto = ST_SYN_RECEIVED /* row 97: SYN-RECEIVED + rcv ACK */
       :: (xg & 3) == 2 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 82: SYN-RECEIVED + rcv ACK */
-      :: (xg & 3) == 3 -> pdo = 131332; pto = ST_ESTABLISHED /* row 94: SYN-RECEIVED + rcv ACK */
+      :: (xg & 3) == 3 -> pdo = 262404; pto = ST_ESTABLISHED /* row 94: SYN-RECEIVED + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
       :: (xg & 3) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 83: SYN-RECEIVED + rcv data */
-      :: (xg & 3) == 1 -> pdo = 16384; pto = ST_SYN_RECEIVED /* row 98: SYN-RECEIVED + rcv data */
+      :: (xg & 3) == 1 -> pdo = 32768; pto = ST_SYN_RECEIVED /* row 98: SYN-RECEIVED + rcv data */
       :: (xg & 3) == 2 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 83: SYN-RECEIVED + rcv data */
-      :: (xg & 3) == 3 -> pdo = 132364; pto = ST_ESTABLISHED /* row 95: SYN-RECEIVED + rcv data */
+      :: (xg & 3) == 3 -> pdo = 263436; pto = ST_ESTABLISHED /* row 95: SYN-RECEIVED + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
       :: (xg & 3) == 0 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 84: SYN-RECEIVED + rcv FIN */
-      :: (xg & 3) == 1 -> pdo = 16384; pto = ST_SYN_RECEIVED /* row 99: SYN-RECEIVED + rcv FIN */
+      :: (xg & 3) == 1 -> pdo = 32768; pto = ST_SYN_RECEIVED /* row 99: SYN-RECEIVED + rcv FIN */
       :: (xg & 3) == 2 -> pdo = 1024; pto = ST_SYN_RECEIVED /* row 84: SYN-RECEIVED + rcv FIN */
-      :: (xg & 3) == 3 -> pdo = 132380; pto = ST_CLOSE_WAIT /* row 96: SYN-RECEIVED + rcv FIN */
+      :: (xg & 3) == 3 -> pdo = 263452; pto = ST_CLOSE_WAIT /* row 96: SYN-RECEIVED + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 81) == 0 -> pdo = 1; pto = ST_SYN_RECEIVED /* row 100: SYN-RECEIVED + rcv RST */
       :: (xg & 81) == 1 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 101: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 16 -> pdo = 17301504; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 17 -> pdo = 17301504; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 16 -> pdo = 34603008; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 17 -> pdo = 34603008; pto = ST_CLOSED /* row 103: SYN-RECEIVED + rcv RST */
       :: (xg & 81) == 64 -> pdo = 1; pto = ST_SYN_RECEIVED /* row 100: SYN-RECEIVED + rcv RST */
       :: (xg & 81) == 65 -> pdo = 4096; pto = ST_SYN_RECEIVED /* row 101: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 80 -> pdo = 16777216; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
-      :: (xg & 81) == 81 -> pdo = 16777216; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 80 -> pdo = 33554432; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
+      :: (xg & 81) == 81 -> pdo = 33554432; pto = ST_LISTEN /* row 102: SYN-RECEIVED + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1616,34 +1675,38 @@ inline lookup1() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_SYN_RECEIVED /* row 104: SYN-RECEIVED + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 32768; pto = ST_SYN_RECEIVED /* row 225: SYN-RECEIVED + RTO */
+      pdo = 65536; pto = ST_SYN_RECEIVED /* row 225: SYN-RECEIVED + RTO */
     :: pe == EV_R2 ->
       if
-      :: (xg & 64) == 0 -> pdo = 17825792; pto = ST_CLOSED /* row 237: SYN-RECEIVED + R2 */
-      :: (xg & 64) == 64 -> pdo = 16777216; pto = ST_LISTEN /* row 236: SYN-RECEIVED + R2 */
+      :: (xg & 64) == 0 -> pdo = 35651584; pto = ST_CLOSED /* row 237: SYN-RECEIVED + R2 */
+      :: (xg & 64) == 64 -> pdo = 33554432; pto = ST_LISTEN /* row 236: SYN-RECEIVED + R2 */
       fi
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_SYN_RECEIVED /* row 247: SYN-RECEIVED + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
       if
-      :: (xg & 64) == 0 -> pdo = 17825792; pto = ST_CLOSED /* row 258: SYN-RECEIVED + USER-TIMEOUT */
-      :: (xg & 64) == 64 -> pdo = 16777216; pto = ST_LISTEN /* row 257: SYN-RECEIVED + USER-TIMEOUT */
+      :: (xg & 64) == 0 -> pdo = 35651584; pto = ST_CLOSED /* row 258: SYN-RECEIVED + USER-TIMEOUT */
+      :: (xg & 64) == 64 -> pdo = 33554432; pto = ST_LISTEN /* row 257: SYN-RECEIVED + USER-TIMEOUT */
       fi
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_SYN_RECEIVED /* row 272: SYN-RECEIVED + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_SYN_RECEIVED /* row 289: SYN-RECEIVED + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_SYN_RECEIVED /* row 297: SYN-RECEIVED + KEEPALIVE-OUT */
     fi
   :: h1.st == ST_ESTABLISHED ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_ESTABLISHED /* row 4: ESTABLISHED + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_ESTABLISHED /* row 4: ESTABLISHED + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_ESTABLISHED /* row 15: ESTABLISHED + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_ESTABLISHED /* row 15: ESTABLISHED + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 256; pto = ST_ESTABLISHED /* row 26: ESTABLISHED + SEND */
     :: pe == EV_CLOSE ->
       pdo = 512; pto = ST_FIN_WAIT_1 /* row 37: ESTABLISHED + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16785408; pto = ST_CLOSED /* row 48: ESTABLISHED + ABORT */
+      pdo = 33570816; pto = ST_CLOSED /* row 48: ESTABLISHED + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 4096; pto = ST_ESTABLISHED /* row 151: ESTABLISHED + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
@@ -1673,8 +1736,8 @@ inline lookup1() {
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_ESTABLISHED /* row 132: ESTABLISHED + rcv RST */
       :: (xg & 17) == 1 -> pdo = 4096; pto = ST_ESTABLISHED /* row 138: ESTABLISHED + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 34078720; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 34078720; pto = ST_CLOSED /* row 144: ESTABLISHED + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1682,28 +1745,32 @@ inline lookup1() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_ESTABLISHED /* row 165: ESTABLISHED + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 32768; pto = ST_ESTABLISHED /* row 226: ESTABLISHED + RTO */
+      pdo = 65536; pto = ST_ESTABLISHED /* row 226: ESTABLISHED + RTO */
     :: pe == EV_R2 ->
-      pdo = 17825792; pto = ST_CLOSED /* row 238: ESTABLISHED + R2 */
+      pdo = 35651584; pto = ST_CLOSED /* row 238: ESTABLISHED + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_ESTABLISHED /* row 248: ESTABLISHED + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 17825792; pto = ST_CLOSED /* row 260: ESTABLISHED + USER-TIMEOUT */
+      pdo = 35651584; pto = ST_CLOSED /* row 260: ESTABLISHED + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1024; pto = ST_ESTABLISHED /* row 266: ESTABLISHED + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 8192; pto = ST_ESTABLISHED /* row 277: ESTABLISHED + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 35667968; pto = ST_CLOSED /* row 280: ESTABLISHED + KEEPALIVE-OUT */
     fi
   :: h1.st == ST_FIN_WAIT_1 ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_FIN_WAIT_1 /* row 5: FIN-WAIT-1 + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_FIN_WAIT_1 /* row 5: FIN-WAIT-1 + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_FIN_WAIT_1 /* row 16: FIN-WAIT-1 + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_FIN_WAIT_1 /* row 16: FIN-WAIT-1 + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 8388608; pto = ST_FIN_WAIT_1 /* row 28: FIN-WAIT-1 + SEND */
+      pdo = 16777216; pto = ST_FIN_WAIT_1 /* row 28: FIN-WAIT-1 + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 8388608; pto = ST_FIN_WAIT_1 /* row 39: FIN-WAIT-1 + CLOSE */
+      pdo = 16777216; pto = ST_FIN_WAIT_1 /* row 39: FIN-WAIT-1 + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16785408; pto = ST_CLOSED /* row 49: FIN-WAIT-1 + ABORT */
+      pdo = 33570816; pto = ST_CLOSED /* row 49: FIN-WAIT-1 + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 4096; pto = ST_FIN_WAIT_1 /* row 152: FIN-WAIT-1 + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
@@ -1739,14 +1806,14 @@ inline lookup1() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 185: FIN-WAIT-1 + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_FIN_WAIT_1 /* row 127: FIN-WAIT-1 + rcv FIN */
-      :: (xg & 13) == 13 -> pdo = 66588; pto = ST_TIME_WAIT /* row 201: FIN-WAIT-1 + rcv FIN */
+      :: (xg & 13) == 13 -> pdo = 132124; pto = ST_TIME_WAIT /* row 201: FIN-WAIT-1 + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_FIN_WAIT_1 /* row 133: FIN-WAIT-1 + rcv RST */
       :: (xg & 17) == 1 -> pdo = 4096; pto = ST_FIN_WAIT_1 /* row 139: FIN-WAIT-1 + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 34078720; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 34078720; pto = ST_CLOSED /* row 145: FIN-WAIT-1 + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1754,28 +1821,32 @@ inline lookup1() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_FIN_WAIT_1 /* row 166: FIN-WAIT-1 + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 32768; pto = ST_FIN_WAIT_1 /* row 227: FIN-WAIT-1 + RTO */
+      pdo = 65536; pto = ST_FIN_WAIT_1 /* row 227: FIN-WAIT-1 + RTO */
     :: pe == EV_R2 ->
-      pdo = 17825792; pto = ST_CLOSED /* row 239: FIN-WAIT-1 + R2 */
+      pdo = 35651584; pto = ST_CLOSED /* row 239: FIN-WAIT-1 + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_FIN_WAIT_1 /* row 249: FIN-WAIT-1 + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 17825792; pto = ST_CLOSED /* row 261: FIN-WAIT-1 + USER-TIMEOUT */
+      pdo = 35651584; pto = ST_CLOSED /* row 261: FIN-WAIT-1 + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1024; pto = ST_FIN_WAIT_1 /* row 267: FIN-WAIT-1 + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_FIN_WAIT_1 /* row 283: FIN-WAIT-1 + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_FIN_WAIT_1 /* row 291: FIN-WAIT-1 + KEEPALIVE-OUT */
     fi
   :: h1.st == ST_FIN_WAIT_2 ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_FIN_WAIT_2 /* row 6: FIN-WAIT-2 + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_FIN_WAIT_2 /* row 6: FIN-WAIT-2 + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_FIN_WAIT_2 /* row 17: FIN-WAIT-2 + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_FIN_WAIT_2 /* row 17: FIN-WAIT-2 + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 8388608; pto = ST_FIN_WAIT_2 /* row 29: FIN-WAIT-2 + SEND */
+      pdo = 16777216; pto = ST_FIN_WAIT_2 /* row 29: FIN-WAIT-2 + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 8388608; pto = ST_FIN_WAIT_2 /* row 40: FIN-WAIT-2 + CLOSE */
+      pdo = 16777216; pto = ST_FIN_WAIT_2 /* row 40: FIN-WAIT-2 + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16785408; pto = ST_CLOSED /* row 50: FIN-WAIT-2 + ABORT */
+      pdo = 33570816; pto = ST_CLOSED /* row 50: FIN-WAIT-2 + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 4096; pto = ST_FIN_WAIT_2 /* row 153: FIN-WAIT-2 + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
@@ -1799,14 +1870,14 @@ inline lookup1() {
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 128: FIN-WAIT-2 + rcv FIN */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 186: FIN-WAIT-2 + rcv FIN */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_FIN_WAIT_2 /* row 128: FIN-WAIT-2 + rcv FIN */
-      :: (xg & 5) == 5 -> pdo = 66588; pto = ST_TIME_WAIT /* row 196: FIN-WAIT-2 + rcv FIN */
+      :: (xg & 5) == 5 -> pdo = 132124; pto = ST_TIME_WAIT /* row 196: FIN-WAIT-2 + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_FIN_WAIT_2 /* row 134: FIN-WAIT-2 + rcv RST */
       :: (xg & 17) == 1 -> pdo = 4096; pto = ST_FIN_WAIT_2 /* row 140: FIN-WAIT-2 + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 34078720; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 34078720; pto = ST_CLOSED /* row 146: FIN-WAIT-2 + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1820,22 +1891,26 @@ inline lookup1() {
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_FIN_WAIT_2 /* row 250: FIN-WAIT-2 + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 17825792; pto = ST_CLOSED /* row 262: FIN-WAIT-2 + USER-TIMEOUT */
+      pdo = 35651584; pto = ST_CLOSED /* row 262: FIN-WAIT-2 + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1024; pto = ST_FIN_WAIT_2 /* row 268: FIN-WAIT-2 + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 8192; pto = ST_FIN_WAIT_2 /* row 278: FIN-WAIT-2 + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 35667968; pto = ST_CLOSED /* row 281: FIN-WAIT-2 + KEEPALIVE-OUT */
     fi
   :: h1.st == ST_CLOSE_WAIT ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_CLOSE_WAIT /* row 7: CLOSE-WAIT + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_CLOSE_WAIT /* row 7: CLOSE-WAIT + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_CLOSE_WAIT /* row 18: CLOSE-WAIT + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_CLOSE_WAIT /* row 18: CLOSE-WAIT + ACTIVE-OPEN */
     :: pe == EV_SEND ->
       pdo = 256; pto = ST_CLOSE_WAIT /* row 27: CLOSE-WAIT + SEND */
     :: pe == EV_CLOSE ->
       pdo = 512; pto = ST_LAST_ACK /* row 38: CLOSE-WAIT + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16785408; pto = ST_CLOSED /* row 51: CLOSE-WAIT + ABORT */
+      pdo = 33570816; pto = ST_CLOSED /* row 51: CLOSE-WAIT + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 4096; pto = ST_CLOSE_WAIT /* row 154: CLOSE-WAIT + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
@@ -1865,8 +1940,8 @@ inline lookup1() {
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_CLOSE_WAIT /* row 135: CLOSE-WAIT + rcv RST */
       :: (xg & 17) == 1 -> pdo = 4096; pto = ST_CLOSE_WAIT /* row 141: CLOSE-WAIT + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 17039360; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 17039360; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 34078720; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 34078720; pto = ST_CLOSED /* row 147: CLOSE-WAIT + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1874,28 +1949,32 @@ inline lookup1() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_CLOSE_WAIT /* row 168: CLOSE-WAIT + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 32768; pto = ST_CLOSE_WAIT /* row 228: CLOSE-WAIT + RTO */
+      pdo = 65536; pto = ST_CLOSE_WAIT /* row 228: CLOSE-WAIT + RTO */
     :: pe == EV_R2 ->
-      pdo = 17825792; pto = ST_CLOSED /* row 240: CLOSE-WAIT + R2 */
+      pdo = 35651584; pto = ST_CLOSED /* row 240: CLOSE-WAIT + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_CLOSE_WAIT /* row 251: CLOSE-WAIT + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 17825792; pto = ST_CLOSED /* row 263: CLOSE-WAIT + USER-TIMEOUT */
+      pdo = 35651584; pto = ST_CLOSED /* row 263: CLOSE-WAIT + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_CLOSE_WAIT /* row 273: CLOSE-WAIT + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 8192; pto = ST_CLOSE_WAIT /* row 279: CLOSE-WAIT + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 35667968; pto = ST_CLOSED /* row 282: CLOSE-WAIT + KEEPALIVE-OUT */
     fi
   :: h1.st == ST_CLOSING ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_CLOSING /* row 8: CLOSING + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_CLOSING /* row 8: CLOSING + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_CLOSING /* row 19: CLOSING + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_CLOSING /* row 19: CLOSING + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 8388608; pto = ST_CLOSING /* row 30: CLOSING + SEND */
+      pdo = 16777216; pto = ST_CLOSING /* row 30: CLOSING + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 8388608; pto = ST_CLOSING /* row 41: CLOSING + CLOSE */
+      pdo = 16777216; pto = ST_CLOSING /* row 41: CLOSING + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16777216; pto = ST_CLOSED /* row 52: CLOSING + ABORT */
+      pdo = 33554432; pto = ST_CLOSED /* row 52: CLOSING + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 4096; pto = ST_CLOSING /* row 155: CLOSING + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
@@ -1909,7 +1988,7 @@ inline lookup1() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 176: CLOSING + rcv ACK */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 109: CLOSING + rcv ACK */
-      :: (xg & 13) == 13 -> pdo = 65540; pto = ST_TIME_WAIT /* row 205: CLOSING + rcv ACK */
+      :: (xg & 13) == 13 -> pdo = 131076; pto = ST_TIME_WAIT /* row 205: CLOSING + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
@@ -1920,7 +1999,7 @@ inline lookup1() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 182: CLOSING + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 116: CLOSING + rcv data */
-      :: (xg & 13) == 13 -> pdo = 65540; pto = ST_TIME_WAIT /* row 209: CLOSING + rcv data */
+      :: (xg & 13) == 13 -> pdo = 131076; pto = ST_TIME_WAIT /* row 209: CLOSING + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
@@ -1931,14 +2010,14 @@ inline lookup1() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_CLOSING /* row 188: CLOSING + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_CLOSING /* row 130: CLOSING + rcv FIN */
-      :: (xg & 13) == 13 -> pdo = 65540; pto = ST_TIME_WAIT /* row 213: CLOSING + rcv FIN */
+      :: (xg & 13) == 13 -> pdo = 131076; pto = ST_TIME_WAIT /* row 213: CLOSING + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_CLOSING /* row 136: CLOSING + rcv RST */
       :: (xg & 17) == 1 -> pdo = 4096; pto = ST_CLOSING /* row 142: CLOSING + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 16777216; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 16777216; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 33554432; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 33554432; pto = ST_CLOSED /* row 148: CLOSING + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -1946,28 +2025,32 @@ inline lookup1() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_CLOSING /* row 169: CLOSING + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 32768; pto = ST_CLOSING /* row 229: CLOSING + RTO */
+      pdo = 65536; pto = ST_CLOSING /* row 229: CLOSING + RTO */
     :: pe == EV_R2 ->
-      pdo = 17825792; pto = ST_CLOSED /* row 241: CLOSING + R2 */
+      pdo = 35651584; pto = ST_CLOSED /* row 241: CLOSING + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_CLOSING /* row 252: CLOSING + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 17825792; pto = ST_CLOSED /* row 264: CLOSING + USER-TIMEOUT */
+      pdo = 35651584; pto = ST_CLOSED /* row 264: CLOSING + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_CLOSING /* row 274: CLOSING + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_CLOSING /* row 284: CLOSING + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_CLOSING /* row 292: CLOSING + KEEPALIVE-OUT */
     fi
   :: h1.st == ST_LAST_ACK ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_LAST_ACK /* row 9: LAST-ACK + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_LAST_ACK /* row 9: LAST-ACK + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_LAST_ACK /* row 20: LAST-ACK + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_LAST_ACK /* row 20: LAST-ACK + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 8388608; pto = ST_LAST_ACK /* row 31: LAST-ACK + SEND */
+      pdo = 16777216; pto = ST_LAST_ACK /* row 31: LAST-ACK + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 8388608; pto = ST_LAST_ACK /* row 42: LAST-ACK + CLOSE */
+      pdo = 16777216; pto = ST_LAST_ACK /* row 42: LAST-ACK + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16777216; pto = ST_CLOSED /* row 53: LAST-ACK + ABORT */
+      pdo = 33554432; pto = ST_CLOSED /* row 53: LAST-ACK + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 4096; pto = ST_LAST_ACK /* row 156: LAST-ACK + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
@@ -1981,7 +2064,7 @@ inline lookup1() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 177: LAST-ACK + rcv ACK */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 110: LAST-ACK + rcv ACK */
-      :: (xg & 13) == 13 -> pdo = 16777220; pto = ST_CLOSED /* row 207: LAST-ACK + rcv ACK */
+      :: (xg & 13) == 13 -> pdo = 33554436; pto = ST_CLOSED /* row 207: LAST-ACK + rcv ACK */
       fi
     :: pe == EV_RCV_DATA ->
       if
@@ -1992,7 +2075,7 @@ inline lookup1() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 183: LAST-ACK + rcv data */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 117: LAST-ACK + rcv data */
-      :: (xg & 13) == 13 -> pdo = 16777220; pto = ST_CLOSED /* row 211: LAST-ACK + rcv data */
+      :: (xg & 13) == 13 -> pdo = 33554436; pto = ST_CLOSED /* row 211: LAST-ACK + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
       if
@@ -2003,14 +2086,14 @@ inline lookup1() {
       :: (xg & 13) == 8 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */
       :: (xg & 13) == 9 -> pdo = 1024; pto = ST_LAST_ACK /* row 189: LAST-ACK + rcv FIN */
       :: (xg & 13) == 12 -> pdo = 1024; pto = ST_LAST_ACK /* row 131: LAST-ACK + rcv FIN */
-      :: (xg & 13) == 13 -> pdo = 16777220; pto = ST_CLOSED /* row 215: LAST-ACK + rcv FIN */
+      :: (xg & 13) == 13 -> pdo = 33554436; pto = ST_CLOSED /* row 215: LAST-ACK + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
       :: (xg & 17) == 0 -> pdo = 1; pto = ST_LAST_ACK /* row 137: LAST-ACK + rcv RST */
       :: (xg & 17) == 1 -> pdo = 4096; pto = ST_LAST_ACK /* row 143: LAST-ACK + rcv RST */
-      :: (xg & 17) == 16 -> pdo = 16777216; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
-      :: (xg & 17) == 17 -> pdo = 16777216; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
+      :: (xg & 17) == 16 -> pdo = 33554432; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
+      :: (xg & 17) == 17 -> pdo = 33554432; pto = ST_CLOSED /* row 149: LAST-ACK + rcv RST */
       fi
     :: pe == EV_RCV_NO_ACK ->
       if
@@ -2018,28 +2101,32 @@ inline lookup1() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_LAST_ACK /* row 170: LAST-ACK + rcv no-ACK */
       fi
     :: pe == EV_RTO ->
-      pdo = 32768; pto = ST_LAST_ACK /* row 230: LAST-ACK + RTO */
+      pdo = 65536; pto = ST_LAST_ACK /* row 230: LAST-ACK + RTO */
     :: pe == EV_R2 ->
-      pdo = 17825792; pto = ST_CLOSED /* row 242: LAST-ACK + R2 */
+      pdo = 35651584; pto = ST_CLOSED /* row 242: LAST-ACK + R2 */
     :: pe == EV_2MSL ->
       pdo = 1; pto = ST_LAST_ACK /* row 253: LAST-ACK + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
-      pdo = 17825792; pto = ST_CLOSED /* row 265: LAST-ACK + USER-TIMEOUT */
+      pdo = 35651584; pto = ST_CLOSED /* row 265: LAST-ACK + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_LAST_ACK /* row 275: LAST-ACK + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_LAST_ACK /* row 285: LAST-ACK + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_LAST_ACK /* row 293: LAST-ACK + KEEPALIVE-OUT */
     fi
   :: h1.st == ST_TIME_WAIT ->
     if
     :: pe == EV_PASSIVE_OPEN ->
-      pdo = 4194304; pto = ST_TIME_WAIT /* row 10: TIME-WAIT + PASSIVE-OPEN */
+      pdo = 8388608; pto = ST_TIME_WAIT /* row 10: TIME-WAIT + PASSIVE-OPEN */
     :: pe == EV_ACTIVE_OPEN ->
-      pdo = 4194304; pto = ST_TIME_WAIT /* row 21: TIME-WAIT + ACTIVE-OPEN */
+      pdo = 8388608; pto = ST_TIME_WAIT /* row 21: TIME-WAIT + ACTIVE-OPEN */
     :: pe == EV_SEND ->
-      pdo = 8388608; pto = ST_TIME_WAIT /* row 32: TIME-WAIT + SEND */
+      pdo = 16777216; pto = ST_TIME_WAIT /* row 32: TIME-WAIT + SEND */
     :: pe == EV_CLOSE ->
-      pdo = 8388608; pto = ST_TIME_WAIT /* row 43: TIME-WAIT + CLOSE */
+      pdo = 16777216; pto = ST_TIME_WAIT /* row 43: TIME-WAIT + CLOSE */
     :: pe == EV_ABORT ->
-      pdo = 16777216; pto = ST_CLOSED /* row 54: TIME-WAIT + ABORT */
+      pdo = 33554432; pto = ST_CLOSED /* row 54: TIME-WAIT + ABORT */
     :: pe == EV_RCV_SYN ->
       pdo = 4096; pto = ST_TIME_WAIT /* row 157: TIME-WAIT + rcv SYN */
     :: pe == EV_RCV_SYN_ACK ->
@@ -2055,7 +2142,7 @@ inline lookup1() {
       :: (xg & 1) == 1 -> pdo = 1; pto = ST_TIME_WAIT /* row 218: TIME-WAIT + rcv data */
       fi
     :: pe == EV_RCV_FIN ->
-      pdo = 66560; pto = ST_TIME_WAIT /* row 219: TIME-WAIT + rcv FIN */
+      pdo = 132096; pto = ST_TIME_WAIT /* row 219: TIME-WAIT + rcv FIN */
     :: pe == EV_RCV_RST ->
       pdo = 1; pto = ST_TIME_WAIT /* row 150: TIME-WAIT + rcv RST */
     :: pe == EV_RCV_NO_ACK ->
@@ -2068,11 +2155,15 @@ inline lookup1() {
     :: pe == EV_R2 ->
       pdo = 1; pto = ST_TIME_WAIT /* row 234: TIME-WAIT + R2 */
     :: pe == EV_2MSL ->
-      pdo = 16777216; pto = ST_CLOSED /* row 243: TIME-WAIT + 2MSL */
+      pdo = 33554432; pto = ST_CLOSED /* row 243: TIME-WAIT + 2MSL */
     :: pe == EV_USER_TIMEOUT ->
       pdo = 1; pto = ST_TIME_WAIT /* row 256: TIME-WAIT + USER-TIMEOUT */
     :: pe == EV_DELACK ->
       pdo = 1; pto = ST_TIME_WAIT /* row 276: TIME-WAIT + DELACK */
+    :: pe == EV_KEEPALIVE ->
+      pdo = 1; pto = ST_TIME_WAIT /* row 290: TIME-WAIT + KEEPALIVE */
+    :: pe == EV_KEEPALIVE_OUT ->
+      pdo = 1; pto = ST_TIME_WAIT /* row 298: TIME-WAIT + KEEPALIVE-OUT */
     fi
   fi
 }

@@ -191,6 +191,7 @@ var configHelp = map[string]string{
 	"iss_a":        "A's possible initial sequence numbers, comma-separated (1..3 values, 0..160)",
 	"iss_b":        "B's possible initial sequence numbers, comma-separated (1..3 values, 0..160)",
 	"iss_stride":   "ISN advance per incarnation (0..32)",
+	"keepalive":    "keepalive probes (RFC 1122 §4.2.3.6) an idle connection sends before it gives the peer up (0..3; 0 is off)",
 	"also": "further scenarios explored in the same run: none, or 'OPEN/CLOSER inc=N loss=N dup=N' " +
 		"separated by ';' (each with its own incarnations and budgets; other knobs are shared)",
 }
@@ -214,6 +215,7 @@ var configRanges = map[string]struct {
 	"dup":          {0, 3, "segments per run"},
 	"inject":       {0, 3, "RSTs per run"},
 	"iss_stride":   {0, 32, ""},
+	"keepalive":    {0, 3, "probes; 0 is off"},
 }
 
 // configWords are the values each word knob takes, as model.Config's

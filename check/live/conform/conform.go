@@ -296,12 +296,6 @@ func (c *Checker) Extra(tm time.Time, local, remote netip.AddrPort, sent bool, s
 		if h.Flags != spec.ACK || s.Len != 0 {
 			return fmt.Sprintf("segment sent outside a row (%s) is %s, neither a bare ACK nor a retransmission", why, s)
 		}
-		if k := t.KeepAlive(); h.Seq == k.Seq && h.Ack == k.Ack && t.SndUna() == t.SndNxt() && t.State().Runs(spec.TimerKeepAlive) {
-			// A keepalive probe (RFC 1122 §4.2.3.6): SEG.SEQ = SND.NXT-1
-			// draws an ACK from a live peer; only with nothing
-			// unacknowledged, when no retransmission watches the peer.
-			return ""
-		}
 		if a := t.ACK(); h.Seq != a.Seq || h.Ack != a.Ack {
 			return fmt.Sprintf("ACK sent outside a row (%s) is seq=%d ack=%d; SND.NXT=%d RCV.NXT=%d",
 				why, uint32(h.Seq), uint32(h.Ack), uint32(a.Seq), uint32(a.Ack))
@@ -511,6 +505,13 @@ func (c *Checker) step(t *impl.Transition) (string, string) {
 		// the retransmission timer is turned off (a zero window keeps it
 		// for the probe of §3.8.6.1).
 		return CheckConformance, fmt.Sprintf("the retransmission timer fired with nothing unacknowledged (SND.UNA = SND.NXT = %d)", uint32(sh.tcb.SndNxt()))
+	}
+	if (t.Event == spec.KeepAliveTimeout || t.Event == spec.KeepAliveExhausted) && sh.tcb.State().Runs(spec.TimerKeepAlive) &&
+		sh.tcb.SndUna() != sh.tcb.SndNxt() {
+		// RFC 1122 §4.2.3.6: keepalive probes an idle connection; with
+		// something unacknowledged the retransmission timer watches the peer.
+		return CheckConformance, fmt.Sprintf("the keepalive timer fired with something unacknowledged (SND.UNA=%d, SND.NXT=%d)",
+			uint32(sh.tcb.SndUna()), uint32(sh.tcb.SndNxt()))
 	}
 	lo, hi := sh.window(c.opt.RecvBuffer)
 	v := view(in)
@@ -724,6 +725,10 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 				if h.Ack != mid && h.Ack != tcb.RcvNxt() {
 					return bad("must acknowledge RCV.NXT=%d", uint32(tcb.RcvNxt()))
 				}
+			case acts.Has(spec.SendKeepAlive):
+				if k := tcb.KeepAlive(); h.Seq != k.Seq || h.Ack != k.Ack {
+					return bad("the keepalive probe must be <SEQ=SND.NXT-1=%d><ACK=RCV.NXT=%d> (RFC 1122 §4.2.3.6)", uint32(k.Seq), uint32(k.Ack))
+				}
 			case acts.Has(spec.SendACK) || acts.Has(spec.SendChallengeACK) || acts.Has(spec.DelayACK):
 				if a := tcb.ACK(); h.Seq != a.Seq || h.Ack != a.Ack {
 					return bad("the ACK must be <SEQ=SND.NXT=%d><ACK=RCV.NXT=%d>", uint32(a.Seq), uint32(a.Ack))
@@ -763,6 +768,8 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 		return "the row sends a RST; the endpoint sent none"
 	case acts.Has(spec.Retransmit) && len(t.Out) == 0:
 		return "the row retransmits; the endpoint sent nothing"
+	case acts.Has(spec.SendKeepAlive) && !sentACK:
+		return "the row sends a keepalive probe; the endpoint sent none"
 	}
 	if acts.Has(spec.SendACK) && rateLimited(in, xlo, xhi) {
 		// impl sends at most one ACK per 500 ms to unacceptable empty

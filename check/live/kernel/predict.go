@@ -22,6 +22,7 @@ type predictor struct {
 	finPending bool
 	ooo        []span // text received beyond RCV.NXT, sorted, disjoint
 	listened   bool   // the side has listened on the port (a passive OPEN)
+	probes     int    // keepalive probes sent since the side last heard from its peer (RFC 1122 §4.2.3.6)
 }
 
 type span struct{ lo, hi spec.Seq } // [lo, hi)
@@ -77,6 +78,9 @@ func (p *predictor) step(e spec.Event, h *wire.Header, n int) (int, error) {
 			p.finPending, p.finSeq = true, h.Seq.Add(uint32(n))
 			p.advanceFIN()
 		}
+	}
+	if e.IsSegment() && r.Actions().Has(spec.ProcessACK) {
+		p.probes = 0 // an acceptable segment: the peer is alive
 	}
 	p.tcb.Enter(r.To)
 	p.listened = p.listened || r.To == spec.Listen
@@ -180,4 +184,49 @@ func (p *predictor) sent(h wire.Header, n int, wnd uint32) {
 	prm.Unsent, prm.SendMSS, prm.FinQueued = text, max(text, 1), fin
 	p.eff.Reset()
 	p.tcb.Apply(spec.SendText, nil, prm, &p.eff)
+}
+
+// keepAlive steps the side's keepalive timer when segment h (of n text
+// octets), which the side just put on the wire, is what the table's
+// keepalive rows send: with count (the side's TCP_KEEPCNT) probes, the
+// probe <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK> of an idle connection is
+// KeepAliveTimeout, and a RST once count probes went unanswered is
+// KeepAliveExhausted (RFC 1122 §4.2.3.6). It reports whether it stepped,
+// and an error when the side's segment is not what the row sends.
+func (p *predictor) keepAlive(h wire.Header, n, count int) (bool, error) {
+	t := &p.tcb
+	if count == 0 || !t.State().Runs(spec.TimerKeepAlive) || t.SndUna() != t.SndNxt() {
+		return false, nil
+	}
+	probe := t.KeepAlive()
+	e := spec.KeepAliveTimeout
+	switch {
+	case h.Flags&^spec.PSH == spec.ACK && n == 0 && h.Seq == probe.Seq && h.Ack == probe.Ack:
+		if p.probes >= count {
+			return false, fmt.Errorf("kernel: a keepalive probe after %d unanswered ones, its TCP_KEEPCNT; the table gives the peer up instead", p.probes)
+		}
+	case h.Flags.Has(spec.RST) && p.probes >= count:
+		e = spec.KeepAliveExhausted
+		if h.Seq != t.SndNxt() {
+			return false, fmt.Errorf("kernel: its keepalive reset has seq=%d, the table's <SEQ=SND.NXT=%d><CTL=RST>", uint32(h.Seq), uint32(t.SndNxt()))
+		}
+	default:
+		return false, nil
+	}
+	row, err := p.step(e, nil, 0)
+	if err != nil {
+		return false, err
+	}
+	want := spec.SendKeepAlive
+	if e == spec.KeepAliveExhausted {
+		want = spec.SendRST
+	}
+	if r := p.m.Rows()[row]; !r.Actions().Has(want) {
+		return false, fmt.Errorf("kernel: the kernel sent %s seq=%d ack=%d on its keepalive timer; the table's row %q does not %s",
+			h.Flags, uint32(h.Seq), uint32(h.Ack), r.Name(), want)
+	}
+	if e == spec.KeepAliveTimeout {
+		p.probes++
+	}
+	return true, nil
 }

@@ -156,6 +156,7 @@ type env struct {
 	lastOurs     spec.State
 	lastKern     spec.State
 	observeState bool
+	kaCount      int // the kernel socket's TCP_KEEPCNT once the script turned keepalive on, else 0
 	closers      []func()
 	sv           scriptVars // the script's sockets
 }
@@ -357,6 +358,16 @@ func (e *env) tap(p impl.TUNPacket, f impl.Fate) {
 			e.kISS, e.kISSKnown, e.kWS = p.Header.Seq, true, p.WScale
 		}
 		if f == impl.FateSent && in {
+			from := e.kern.state()
+			if ok, err := e.kern.keepAlive(p.Header, p.Len, e.kaCount); err != nil {
+				e.failures = append(e.failures, err.Error())
+			} else if ok {
+				what := fmt.Sprintf("KEEPALIVE, probe %d of %d", e.kern.probes, e.kaCount)
+				if !e.kern.state().HasTCB() {
+					what = fmt.Sprintf("KEEPALIVE-OUT, %d probes unanswered", e.kaCount)
+				}
+				e.log = append(e.log, entry{kind: eNote, text: fmt.Sprintf("kernel model: %s: %s -> %s", what, from, e.kern.state())})
+			}
 			e.kern.sent(p.Header, p.Len, e.window(Kernel, p.Header))
 			e.observeKernel(&x)
 		}

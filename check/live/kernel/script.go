@@ -531,6 +531,9 @@ func init() {
 		cmd("the kernel reads: connection reset", do(func(e *env) error {
 			return readOne(e.kernelConn, "kernel", syscall.ECONNRESET)
 		})),
+		cmd("the kernel reads: connection timed out", do(func(e *env) error {
+			return readOne(e.kernelConn, "kernel", syscall.ETIMEDOUT)
+		})),
 		cmd("we and the kernel each send N KiB at once", func(m []string, _ *cmdContext) (func(e *env) error, error) {
 			kib, err := strconv.Atoi(m[1])
 			if err != nil || kib < 1 || kib > 1<<14 {
@@ -625,6 +628,35 @@ func init() {
 			}, nil
 		}),
 
+		cmd("the kernel turns on keepalive: idle N s, interval N s, N probes", func(m []string, _ *cmdContext) (func(e *env) error, error) {
+			var v [3]int
+			for i := range v {
+				n, err := strconv.Atoi(m[i+1])
+				if err != nil || n < 1 || n > 60 {
+					return nil, fmt.Errorf("%s: want 1 to 60", m[i+1])
+				}
+				v[i] = n
+			}
+			return func(e *env) error {
+				k, err := e.kernelConn()
+				if err != nil {
+					return err
+				}
+				// SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT.
+				if err := k.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: time.Duration(v[0]) * time.Second,
+					Interval: time.Duration(v[1]) * time.Second, Count: v[2]}); err != nil {
+					return fmt.Errorf("setting the kernel socket's keepalive: %v", err)
+				}
+				e.mu.Lock()
+				e.kaCount = v[2]
+				e.log = append(e.log, entry{kind: eUser, side: Kernel,
+					text:  fmt.Sprintf("setsockopt SO_KEEPALIVE, TCP_KEEPIDLE %d, TCP_KEEPINTVL %d, TCP_KEEPCNT %d", v[0], v[1], v[2]),
+					mOurs: e.ours.state(), mKern: e.kern.state()})
+				e.mu.Unlock()
+				return nil
+			}, nil
+		}),
+
 		// The link.
 		cmd("hold SEGMENTS", func(m []string, _ *cmdContext) (func(e *env) error, error) {
 			match, err := parseSegments(m[1])
@@ -636,6 +668,13 @@ func init() {
 		cmd("drop the first SEGMENT", func(m []string, _ *cmdContext) (func(e *env) error, error) {
 			match, err := parseSegments(m[1])
 			return func(e *env) error { e.link.SetFilter(dropFirst(match)); return nil }, err
+		}),
+		cmd("drop all SEGMENTS", func(m []string, _ *cmdContext) (func(e *env) error, error) {
+			match, err := parseSegments(m[1])
+			return func(e *env) error {
+				e.link.SetFilter(func(p impl.TUNPacket) impl.Verdict { return impl.Verdict{Drop: match(p)} })
+				return nil
+			}, err
 		}),
 		cmd("drop N% of the data and ACK segments at random, seed N N", func(m []string, _ *cmdContext) (func(e *env) error, error) {
 			pct, err1 := strconv.Atoi(m[1])
