@@ -11,7 +11,6 @@ import (
 const (
 	DevDelayedACK = "delayed-ack"           // RFC 1122 §4.2.3.2
 	DevRSTACK     = "abort-rst-carries-ack" // docs/linux.md
-	DevKeepAlive  = "keep-alive"            // RFC 1122 §4.2.3.6
 	// DevReorderedBefore is not the host's: text captured before the text
 	// ahead of it, which the capture shows later (or never).
 	DevReorderedBefore = "reordered-before-capture"
@@ -21,7 +20,6 @@ const (
 var deviationRFC = map[string]string{
 	DevDelayedACK: "RFC 1122 §4.2.3.2: an ACK sent later than the table sends it, or folded into a later segment",
 	DevRSTACK:     "docs/linux.md: the reset of ABORT carries an ACK",
-	DevKeepAlive:  "RFC 1122 §4.2.3.6: a keep-alive probe <SEQ=SND.NXT-1>, which the table does not send",
 	DevReorderedBefore: "the capture point: text captured ahead of text sent before it, reordered (or dropped) between the host and the capture point, " +
 		"outside the model of DESIGN.md §5",
 }
@@ -298,8 +296,12 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 				// update.
 				return outcome{}
 			}
-			if s.Seq == t.SndNxt()-1 && st.Synchronized() {
-				return outcome{dev: DevKeepAlive}
+			if s.Seq == t.SndNxt()-1 && st.Runs(spec.TimerKeepAlive) {
+				// A keepalive probe (RFC 1122 §4.2.3.6): the table's
+				// KEEPALIVE rows send it.
+				if o := try(spec.KeepAliveTimeout, p); o.why == "" {
+					return o
+				}
 			}
 			if o := try(spec.RetransmitTimeout, p); o.why == "" {
 				return o // a window probe

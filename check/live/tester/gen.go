@@ -167,6 +167,10 @@ func notDrivable(s spec.State, e spec.Event) string {
 		return "the delayed-ACK timer is not a move of its own: the cases of the rows that owe an ACK (delay ACK) expect it within the move, as this row sends it"
 	case e == spec.DelayedAckTimeout:
 		return "no delayed-ACK timer runs in this state (an ACK owed is paid by the segment that leaves the states that receive text), so the event cannot be made to happen"
+	case (e == spec.KeepAliveTimeout || e == spec.KeepAliveExhausted) && s.Runs(spec.TimerKeepAlive):
+		return "the DUT interface turns on no keepalive (SO_KEEPALIVE); the kernel scenario keepalive-by-kernel holds Linux's keepalive to these rows"
+	case e == spec.KeepAliveTimeout || e == spec.KeepAliveExhausted:
+		return "no keepalive timer runs in this state (RFC 1122 §4.2.3.6: it probes an idle synchronized connection), so the event cannot be made to happen"
 	}
 	return ""
 }
