@@ -97,6 +97,10 @@ func (c *Conn) onKeepAlive() {
 	e := spec.KeepAliveTimeout
 	if c.kaProbes >= c.s.opt.KeepAliveProbes {
 		e = spec.KeepAliveExhausted
+	} else {
+		// Counted here, not by the row's action, so that the timer moves
+		// on by an interval whatever the row does.
+		c.kaProbes++
 	}
 	c.handle(e, nil, nil)
 }

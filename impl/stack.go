@@ -60,11 +60,13 @@ type Options struct {
 	MaxConns     int // connections (not listeners) a stack keeps at once; default 16384; beyond it SYNs are dropped and Dial fails
 	MaxTimeWait  int // connections in TIME-WAIT at once; default 4096; beyond it the oldest ends its 2MSL wait early
 	// KeepAlive, when positive, is the idle time after which a
-	// synchronized connection with nothing unacknowledged sends a
-	// keepalive probe (RFC 1122 §4.2.3.6: off by default, at least two
-	// hours when on; tests use less). KeepAliveInterval (default 75 s)
-	// separates the probes; after KeepAliveProbes (default 9)
-	// unanswered probes the connection is aborted as by the user timeout.
+	// connection in ESTABLISHED, FIN-WAIT-2 or CLOSE-WAIT with nothing
+	// unacknowledged sends a keepalive probe (RFC 1122 §4.2.3.6: off by
+	// default, at least two hours when on; tests use less): the table's
+	// KEEPALIVE event. KeepAliveInterval (default 75 s) separates the
+	// probes; after KeepAliveProbes (default 9) unanswered probes the
+	// timer is KEEPALIVE-OUT, whose rows reset the connection and fail
+	// the user's calls with ErrTimeout.
 	KeepAlive         time.Duration
 	KeepAliveInterval time.Duration
 	KeepAliveProbes   int

@@ -289,8 +289,7 @@ func (c *Conn) do(a spec.Action, in *segment, vp *spec.Segment, data []byte) err
 			c.emit(header(&out[0]), nil)
 		}
 	case spec.SendKeepAlive:
-		// RFC 1122 §4.2.3.6: one more probe the peer has not answered.
-		c.kaProbes++
+		// RFC 1122 §4.2.3.6 (onKeepAlive counted the probe).
 		c.s.stats.KeepAliveProbes++
 		c.emit(header(&out[0]), nil)
 	case spec.SendRST, spec.ReplyRST:

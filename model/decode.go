@@ -39,6 +39,7 @@ func (s *System) readable(w *world, i int) Host {
 		Retries:      int(h.retries),
 		RTOAge:       int(h.rto),
 		TimeWaitLeft: max(int(h.tw)-1, 0),
+		Probes:       int(h.probes),
 		Written:      int(h.written),
 		Delivered:    int(h.delivered),
 		Signal:       sigNames[min(int(h.sig), len(sigNames)-1)],

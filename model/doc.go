@@ -74,6 +74,16 @@
 //     connection: this host has a TCB (TIME-WAIT included, whose row drops
 //     it) and nothing left to retransmit, the peer has no TCB and nothing
 //     is in flight;
+//   - with Config.KeepAlive, the keepalive timer fires only on an idle
+//     connection (RFC 1122 §4.2.3.6): synchronized, not in TIME-WAIT,
+//     nothing unacknowledged, nothing in flight, and the peer with nothing
+//     to retransmit and no ACK owed; its idle time and interval are far
+//     longer than a round trip. It is KEEPALIVE while fewer than
+//     Config.KeepAlive probes went unanswered (a segment the peer's rows
+//     accept, one that processes its ACK, starts the count again), then
+//     KEEPALIVE-OUT; giving up counts as retries running out for
+//     GracefulCloseCompletes, which excuses it only when the network
+//     lost a segment;
 //   - a timer fires only while it is armed: the retransmission timer and R2
 //     while something is unacknowledged, 2MSL once StartTimeWait armed it,
 //     the user timeout while there is a TCB. Which states a timer cannot be

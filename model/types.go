@@ -104,6 +104,7 @@ type Host struct {
 	Retries                          int
 	RTOAge                           int // ticks since the retransmission timer started
 	TimeWaitLeft                     int // ticks left in TIME-WAIT (0 when not in TIME-WAIT)
+	Probes                           int // keepalive probes the peer has not answered (Config.KeepAlive)
 	Written, Delivered               int // octets the user wrote / octets delivered to this user (current incarnation)
 	Signal                           string
 	Program                          string // the scenario step this user is at, human-readable
@@ -124,6 +125,9 @@ func (h Host) String() string {
 	}
 	if h.State == spec.TimeWait {
 		fmt.Fprintf(&b, " 2msl=%d", h.TimeWaitLeft)
+	}
+	if h.Probes > 0 {
+		fmt.Fprintf(&b, " probes=%d", h.Probes)
 	}
 	fmt.Fprintf(&b, " inc=%d wrote=%d got=%d", h.Inc, h.Written, h.Delivered)
 	if h.Signal != "" {

@@ -146,6 +146,9 @@ type config struct {
 	// ackDelay is the endpoint's AckDelay (0: its default, 40 ms); the
 	// checker keeps harnessMaxAckDelay.
 	ackDelay time.Duration
+	// keepAlive turns on A's keepalive (RFC 1122 §4.2.3.6): a probe after
+	// 10 s idle, then every 2 s, the peer given up after 2 unanswered.
+	keepAlive bool
 }
 
 // harnessMaxAckDelay is the checker's bound on a delayed ACK in the
@@ -250,7 +253,12 @@ func newHarness(p plan, cfg config) (*harness, error) {
 		// RFC 6528 in miniature: each connection of a stack takes the
 		// next of a sequence of ISNs 64000 apart, starting at the plan's.
 		isn := p.ISN[i]
+		var ka, kaInterval time.Duration
+		if cfg.keepAlive && i == 0 {
+			ka, kaInterval = 10*time.Second, 2*time.Second
+		}
 		s, err := impl.NewStack(h.links[i], impl.Options{
+			KeepAlive: ka, KeepAliveInterval: kaInterval, KeepAliveProbes: 2,
 			Clock: h.clock, MSL: msl, RTOInitial: time.Second, RTOMin: 200 * time.Millisecond, RTOMax: 8 * time.Second,
 			SynRetries: 3, SynAckRetries: 3, DataRetries: 5, UserTimeout: 40 * time.Second,
 			ISN: func(local, remote netip.AddrPort) spec.Seq {
