@@ -151,3 +151,63 @@ func TestPredictor(t *testing.T) {
 	p.sent(*seg(spec.FIN|spec.ACK, 501, 122), 0, 1000)
 	mustStep(spec.SegACK, seg(spec.ACK, 122, 502), 0, spec.Closed)
 }
+
+// TestPredictorKeepAlive: the kernel side's model steps the keepalive rows
+// from the kernel's own segments: a probe while probes are left, a RST at
+// SND.NXT once TCP_KEEPCNT went unanswered; an acceptable ACK from the
+// peer starts the count again; a probe beyond the count and a RST
+// elsewhere than SND.NXT are failures.
+func TestPredictorKeepAlive(t *testing.T) {
+	established := func() *predictor {
+		p := newPredictor(machine)
+		if _, err := p.step(spec.PassiveOpen, nil, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.step(spec.SegSYN, &wire.Header{Seq: 1000, Flags: spec.SYN, Window: 1000}, 0); err != nil {
+			t.Fatal(err)
+		}
+		p.sent(wire.Header{Seq: 5000, Ack: 1001, Flags: spec.SYN | spec.ACK, Window: 1000}, 0, 1000)
+		if _, err := p.step(spec.SegACK, &wire.Header{Seq: 1001, Ack: 5001, Flags: spec.ACK, Window: 1000}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if p.state() != spec.Established {
+			t.Fatalf("predictor in %s, want ESTABLISHED", p.state())
+		}
+		return p
+	}
+	probe := wire.Header{Seq: 5000, Ack: 1001, Flags: spec.ACK}
+	answer := wire.Header{Seq: 1001, Ack: 5001, Flags: spec.ACK, Window: 1000}
+	rst := wire.Header{Seq: 5001, Ack: 1001, Flags: spec.RST | spec.ACK}
+
+	p := established()
+	for i, h := range []wire.Header{probe, probe} {
+		if ok, err := p.keepAlive(h, 0, 2); !ok || err != nil {
+			t.Fatalf("probe %d: %v, %v", i+1, ok, err)
+		}
+	}
+	if _, err := p.step(spec.SegACK, &answer, 0); err != nil { // the peer answers: the count starts again
+		t.Fatal(err)
+	}
+	for i, h := range []wire.Header{probe, probe, rst} {
+		if ok, err := p.keepAlive(h, 0, 2); !ok || err != nil {
+			t.Fatalf("after the answer, segment %d: %v, %v", i+1, ok, err)
+		}
+	}
+	if p.state() != spec.Closed {
+		t.Errorf("after KEEPALIVE-OUT: %s, want CLOSED", p.state())
+	}
+
+	p = established()
+	p.keepAlive(probe, 0, 1)
+	if _, err := p.keepAlive(probe, 0, 1); err == nil {
+		t.Error("a probe beyond TCP_KEEPCNT accepted")
+	}
+	p = established()
+	p.keepAlive(probe, 0, 1)
+	if _, err := p.keepAlive(wire.Header{Seq: 5002, Flags: spec.RST}, 0, 1); err == nil {
+		t.Error("a keepalive RST beyond SND.NXT accepted")
+	}
+	if ok, _ := established().keepAlive(wire.Header{Seq: 5001, Ack: 1001, Flags: spec.ACK}, 0, 2); ok {
+		t.Error("an ACK at SND.NXT taken for a probe")
+	}
+}
