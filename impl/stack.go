@@ -153,7 +153,7 @@ type Stats struct {
 	CookieDrops       uint64 // ACKs with a valid cookie dropped: accept queue or connection cap full
 	ConnLimitDrops    uint64 // SYNs dropped because the stack holds MaxConns connections
 	TimeWaitEvicted   uint64 // TIME-WAIT connections ended early because MaxTimeWait were waiting
-	KeepAliveProbes   uint64 // keepalive probes sent (RFC 1122 §4.2.3.6)
+	KeepAliveProbes   uint64 // keepalive probes sent by the KEEPALIVE rows (RFC 1122 §4.2.3.6)
 }
 
 // connKey identifies a connection within a stack.

@@ -312,3 +312,48 @@ func TestTCBDelayedACK(t *testing.T) {
 		t.Fatal("an ACK sent outside a row did not pay the debt")
 	}
 }
+
+// TestTCBKeepAlive holds the keepalive rows to RFC 1122 §4.2.3.6: where
+// the timer runs ([State.Runs]), KEEPALIVE sends <SEQ=SND.NXT-1>
+// <ACK=RCV.NXT><CTL=ACK>, which the peer's table answers with an ACK at
+// its SND.NXT without changing anything, and KEEPALIVE-OUT resets the
+// connection, tells the user it timed out and deletes the TCB; elsewhere
+// both events are dropped.
+func TestTCBKeepAlive(t *testing.T) {
+	p := establishedPair(t)
+	una, nxt, rcv := p.a.SndUna(), p.a.SndNxt(), p.a.RcvNxt()
+	probe := one(t, p.step(0, KeepAliveTimeout, nil))
+	if probe.Seq != nxt-1 || probe.Ack != rcv || probe.Flags != ACK || probe.Len != 0 || p.a.State() != Established {
+		t.Fatalf("probe %+v in %s; want seq=%d ack=%d ACK", probe, p.a.State(), uint32(nxt-1), uint32(rcv))
+	}
+	ans := one(t, p.deliver(1, probe))
+	if ans.Seq != p.b.SndNxt() || ans.Ack != p.b.RcvNxt() || ans.Flags != ACK || p.b.RcvNxt() != nxt {
+		t.Fatalf("the peer answers the probe with %+v (its RCV.NXT %d)", ans, uint32(p.b.RcvNxt()))
+	}
+	if out := p.deliver(0, ans); len(out) != 0 || p.a.SndUna() != una || p.a.SndNxt() != nxt || p.a.RcvNxt() != rcv {
+		t.Fatalf("the answer changed the prober: sent %+v, SND.UNA %d SND.NXT %d RCV.NXT %d", out, uint32(p.a.SndUna()), uint32(p.a.SndNxt()), uint32(p.a.RcvNxt()))
+	}
+	rst := one(t, p.step(0, KeepAliveExhausted, nil))
+	if rst.Flags != RST || rst.Seq != nxt || p.a.State() != Closed || p.eff.Signal != SignalTimeout || !p.eff.Deleted {
+		t.Fatalf("giving up: sent %+v, %s, signal %s, deleted %v", rst, p.a.State(), p.eff.Signal, p.eff.Deleted)
+	}
+	for _, r := range Table() {
+		if r.On != KeepAliveTimeout && r.On != KeepAliveExhausted {
+			continue
+		}
+		runs := r.From.Runs(TimerKeepAlive)
+		switch {
+		case !runs && (len(r.Do) != 1 || r.Do[0] != Drop || r.To != r.From):
+			t.Errorf("%s: no keepalive timer runs in %s, but the row does %s", r.Name(), r.From, r.ActionString())
+		case runs && r.On == KeepAliveTimeout && (!r.Actions().Has(SendKeepAlive) || r.To != r.From):
+			t.Errorf("%s: does %s to %s, want send keepalive probe", r.Name(), r.ActionString(), r.To)
+		case runs && r.On == KeepAliveExhausted && (!r.Actions().Has(SendRST) || !r.Actions().Has(SignalTimeout) || r.To != Closed):
+			t.Errorf("%s: does %s to %s, want send RST, signal timeout, delete TCB", r.Name(), r.ActionString(), r.To)
+		}
+	}
+	for _, s := range States() {
+		if s.Runs(TimerKeepAlive) && (!s.Synchronized() || s.RetryClass() != RetryData || s == FinWait1 || s == Closing || s == LastAck) {
+			t.Errorf("keepalive runs in %s, where our FIN is outstanding or the connection is not synchronized", s)
+		}
+	}
+}
