@@ -419,8 +419,8 @@ func renderLinux(b *bytes.Buffer, p Page) {
 	}
 	b.WriteString("\n## What Linux does\n\n")
 	if len(p.LinuxCases) > 0 {
-		b.WriteString("The conformance cases generated from the table (check/live/tester) run this exchange against the Linux TCP stack, " +
-			"the tester playing the peer segment by segment, with the kernel's state read after every move " +
+		b.WriteString("These conformance cases, generated from the table (check/live/tester), run this page's exchanges against the Linux TCP stack, " +
+			"the tester playing the peer segment by segment and reading the kernel's state after every move " +
 			"(`tcpcheck conform --dut linux --case NAME -v` prints a case's segment table; it needs root):\n\n")
 		for _, c := range p.LinuxCases {
 			if c.Deviation == "" {
