@@ -7,8 +7,9 @@
 // sequence diagram, a saved trace file and a short reading.
 //
 // Each page is a Markdown file of check/explain/pages, compiled into the
-// binary: a small header (its place in the index, the kernel scenarios and
-// related pages), the question, the answer, and one section per scene whose
+// binary: a small header (its place in the index, what Linux does in the
+// same case: cases of the generated conformance suite or kernel scenarios,
+// and related pages), the question, the answer, and one section per scene whose
 // first lines name a registered goal or a mutant (see [ParsePage]; pages/README.md
 // describes the format and lists the goals). Adding
 // a page is adding a file there and running go generate ./...; a new kind

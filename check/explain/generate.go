@@ -375,11 +375,7 @@ func RenderPage(p Page) ([]byte, []*Trace, error) {
 	if err := runsAt(len(p.Scenes)); err != nil {
 		return nil, nil, err
 	}
-	if len(p.Linux) > 0 {
-		fmt.Fprintf(&b, "\n## What Linux does\n\nThe kernel conformance suite (check/live/kernel) runs this case against the Linux TCP stack "+
-			"in a network namespace: scenario%s %s. What Linux did, and where it differs from RFC 9293, is in "+
-			"[docs/linux.md](../linux.md).\n", plural(len(p.Linux)), quoteList(p.Linux))
-	}
+	renderLinux(&b, p)
 	if len(p.Related) > 0 {
 		for _, r := range p.Related {
 			if !hasPage(r) {
@@ -412,6 +408,34 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// renderLinux writes the section "What Linux does": the generated
+// conformance cases and the kernel scenarios that run the page's exchange
+// against Linux, with what Linux did in each case.
+func renderLinux(b *bytes.Buffer, p Page) {
+	if len(p.Linux) == 0 && len(p.LinuxCases) == 0 {
+		return
+	}
+	b.WriteString("\n## What Linux does\n\n")
+	if len(p.LinuxCases) > 0 {
+		b.WriteString("These conformance cases, generated from the table (check/live/tester), run this page's exchanges against the Linux TCP stack, " +
+			"the tester playing the peer segment by segment and reading the kernel's state after every move " +
+			"(`tcpcheck conform --dut linux --case NAME -v` prints a case's segment table; it needs root):\n\n")
+		for _, c := range p.LinuxCases {
+			if c.Deviation == "" {
+				fmt.Fprintf(b, "- `%s`: Linux agrees with the table.\n", c.Name)
+			} else {
+				fmt.Fprintf(b, "- `%s`: Linux differs from the table here: [`%s`](../linux.md#%s).\n", c.Name, c.Deviation, c.Deviation)
+			}
+		}
+		b.WriteString("\n")
+	}
+	if len(p.Linux) > 0 {
+		fmt.Fprintf(b, "The kernel conformance suite (check/live/kernel) runs the same case between tcpcheck's endpoint and the Linux TCP stack "+
+			"in a network namespace: scenario%s %s (`tcpcheck conform --peer kernel --scenario NAME`). ", plural(len(p.Linux)), quoteList(p.Linux))
+	}
+	b.WriteString("What Linux did, and where it differs from RFC 9293, is in [docs/linux.md](../linux.md).\n")
 }
 
 func quoteList(xs []string) string {
@@ -543,7 +567,7 @@ func renderIndex(pages []Page, statesMMD []byte) []byte {
 	b.WriteString("- [table.md](table.md): the transition table, row by row, with RFC sections.\n")
 	b.WriteString("- [decisions.md](decisions.md): decisions taken where the model and the RFC needed one.\n")
 	b.WriteString("- [findings.md](findings.md): counterexamples the explorer found on the correct table, and what was decided.\n")
-	b.WriteString("- [linux.md](linux.md): what the Linux TCP stack did in the kernel conformance scenarios.\n")
+	b.WriteString("- [linux.md](linux.md): what the Linux TCP stack did in the generated conformance cases and the kernel scenarios, and where it differs from the table.\n")
 	b.WriteString("- [sharding.md](sharding.md): bitstate storage and runs split over several machines, with a worked example.\n")
 	b.WriteString("- [performance.md](performance.md): the explorer beside SPIN, the endpoint beside Linux TCP, porcupine at scale (from `go run ./bench`).\n")
 	return b.Bytes()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -90,6 +91,7 @@ func loadPageFiles(fsys fs.FS, dir, shown string) ([]Page, error) {
 //	---
 //	order: 10
 //	linux: kernel-client, refused-by-us
+//	linux: case LISTEN + rcv SYN
 //	related: lost-third-segment, simultaneous-open
 //	---
 //
@@ -105,9 +107,12 @@ func loadPageFiles(fsys fs.FS, dir, shown string) ([]Page, error) {
 //	What the reader sees in the trace, one or more paragraphs.
 //
 // The header gives the page's place in the index (order: pages are listed
-// by it, and it must be unique), the kernel scenarios that run the same
-// case (linux, optional, names of check/live/kernel/testdata/scenarios
-// files) and the related pages (related, optional, slugs). "# " starts the
+// by it, and it must be unique), what Linux does in the same case (linux,
+// optional and repeatable: "linux: case NAME" or "linux: case NAME
+// (deviation ID)", a case of the generated conformance suite run against
+// Linux, one a line, or "linux: NAME, ...", names of kernel scenarios, files
+// of check/live/kernel/testdata/scenarios) and the related pages (related,
+// optional, slugs). "# " starts the
 // question, and each "## " a scene; the lines right after a scene's title,
 // up to the first blank line, say how its trace is found:
 //
@@ -160,7 +165,7 @@ func ParsePage(name string, data []byte) (Page, error) {
 		if !ok || value == "" {
 			return Page{}, errf(i+1, "header line %q: want KEY: VALUE (order, linux, related)", line)
 		}
-		if at, dup := seen[key]; dup {
+		if at, dup := seen[key]; dup && key != "linux" {
 			return Page{}, errf(i+1, "%s is given twice (first on line %d)", key, at)
 		}
 		seen[key] = i + 1
@@ -172,7 +177,15 @@ func ParsePage(name string, data []byte) (Page, error) {
 			}
 			p.Order, hasOrder = n, true
 		case "linux":
-			p.Linux = splitList(value)
+			if name, ok := strings.CutPrefix(value, "case "); ok {
+				c, err := parseLinuxCase(strings.TrimSpace(name))
+				if err != nil {
+					return Page{}, errf(i+1, "linux: %v", err)
+				}
+				p.LinuxCases = append(p.LinuxCases, c)
+				break
+			}
+			p.Linux = append(p.Linux, splitList(value)...)
 		case "related":
 			p.Related = splitList(value)
 		case "group":
@@ -324,6 +337,28 @@ func skipBlank(lines []string, i int) int {
 		i++
 	}
 	return i
+}
+
+// linuxCaseDeviation is the end of a "linux: case" line that names the
+// deviation the case shows.
+var linuxCaseDeviation = regexp.MustCompile(` \(deviation ([a-z0-9]+(?:-[a-z0-9]+)*)\)$`)
+
+// parseLinuxCase reads "NAME" or "NAME (deviation ID)", the value of a
+// header line "linux: case ...".
+func parseLinuxCase(s string) (LinuxCase, error) {
+	var c LinuxCase
+	if m := linuxCaseDeviation.FindStringSubmatch(s); m != nil {
+		c.Deviation = m[1]
+		s = strings.TrimSuffix(s, m[0])
+	} else if strings.Contains(s, "(deviation") {
+		return c, fmt.Errorf("%q: want NAME (deviation ID), the ID in lower case with dashes", s)
+	}
+	// A case is named by its row, "STATE + EVENT [GUARD]", then variants.
+	if !strings.Contains(s, " + ") {
+		return c, fmt.Errorf("case %q: a case is named by its row, \"STATE + EVENT ...\", as `tcpcheck conform --dut linux -v` lists it", s)
+	}
+	c.Name = s
+	return c, nil
 }
 
 func splitList(s string) []string {

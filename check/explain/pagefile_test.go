@@ -186,15 +186,61 @@ func TestGoalNamesUsed(t *testing.T) {
 	}
 }
 
-// TestPageKernelScenarios checks that every kernel scenario a page names
-// (linux:) is a file of the kernel suite.
-func TestPageKernelScenarios(t *testing.T) {
+// TestParsePageLinux checks the header lines "linux:": kernel scenarios
+// as a list, generated cases one a line, with the deviation they show.
+func TestParsePageLinux(t *testing.T) {
+	head := "order: 1\n"
+	src := strings.Replace(goodPage, head, head+"linux: kernel-client, refused-by-us\n"+
+		"linux: case CLOSE-WAIT + CLOSE / close()\n"+
+		"linux: case ESTABLISHED + ABORT (deviation abort-rst-carries-ack)\n"+
+		"linux: close-with-unread-data\n", 1)
+	p, err := ParsePage("pages/why.md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"kernel-client", "refused-by-us", "close-with-unread-data"}; !slices.Equal(p.Linux, want) {
+		t.Errorf("scenarios %q, want %q", p.Linux, want)
+	}
+	if want := []LinuxCase{{Name: "CLOSE-WAIT + CLOSE / close()"}, {Name: "ESTABLISHED + ABORT", Deviation: "abort-rst-carries-ack"}}; !slices.Equal(p.LinuxCases, want) {
+		t.Errorf("cases %+v, want %+v", p.LinuxCases, want)
+	}
+	for _, c := range []struct{ line, want string }{
+		{"linux: case established", `pages/bad.md:3: linux: case "established": a case is named by its row`},
+		{"linux: case ESTABLISHED + ABORT (deviation Abort_RST)", `pages/bad.md:3: linux: "ESTABLISHED + ABORT (deviation Abort_RST)": want NAME (deviation ID)`},
+	} {
+		_, err := ParsePage("pages/bad.md", []byte(strings.Replace(goodPage, head, head+c.line+"\n", 1)))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v; want an error containing %q", c.line, err, c.want)
+		}
+	}
+}
+
+// TestPageLinuxEvidence checks what the pages cite as Linux's behaviour
+// (linux:): every kernel scenario is a file of the kernel suite, and every
+// deviation a generated case shows is registered in docs/linux.md. That
+// the cases exist and show what the pages say is checked by the tests of
+// package check/live/internal/evidence, which may depend on the tester.
+func TestPageLinuxEvidence(t *testing.T) {
 	dir := filepath.Join("..", "live", "kernel", "testdata", "scenarios")
+	doc, err := os.ReadFile(filepath.Join(docsDir, "linux.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cited := 0
 	for _, p := range mustPages(t) {
 		for _, n := range p.Linux {
 			if _, err := os.Stat(filepath.Join(dir, n+".txt")); err != nil {
 				t.Errorf("%s: linux: %s is not a kernel scenario: %v", p.File, n, err)
 			}
 		}
+		for _, c := range p.LinuxCases {
+			cited++
+			if c.Deviation != "" && !strings.Contains(string(doc), "\n#### `"+c.Deviation+"`\n") {
+				t.Errorf("%s: linux: case %s shows deviation %s, which docs/linux.md does not register", p.File, c.Name, c.Deviation)
+			}
+		}
+	}
+	if cited == 0 {
+		t.Error("no page cites a generated case as what Linux does")
 	}
 }

@@ -19,6 +19,9 @@ type Page struct {
 	// Linux names the scenarios of the kernel suite (check/live/kernel) that
 	// run the same case against Linux; their results are in docs/linux.md.
 	Linux []string
+	// LinuxCases are the cases of the generated conformance suite
+	// (check/live/tester) that run the same exchange against Linux.
+	LinuxCases []LinuxCase
 	// Related names other pages by slug.
 	Related []string
 	// Group is the page's group in the index, one of Groups ("" for
@@ -26,6 +29,18 @@ type Page struct {
 	Group string
 	// Runs are the scenes shown from runs rather than from the model.
 	Runs []RunScene
+}
+
+// LinuxCase is a case of the generated conformance suite (package
+// check/live/tester, `tcpcheck conform --dut linux --case NAME`) that a
+// page cites as what Linux does: run against the Linux kernel, it agrees
+// with the table, or shows the deviation of docs/linux.md named here. This
+// package only carries the citation; the tests of package
+// check/live/internal/evidence check that the case exists and, as root,
+// run it against Linux and check its verdict.
+type LinuxCase struct {
+	Name      string // the case's name: its row, then " / " and the variant
+	Deviation string // the ID of the registered deviation it shows; "" when Linux agrees
 }
 
 // Groups are the groups of the index, in its order.

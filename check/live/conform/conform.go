@@ -285,18 +285,16 @@ func (c *Checker) Extra(tm time.Time, local, remote netip.AddrPort, sent bool, s
 	if why := func() string {
 		if n := segLen(&s); n > 0 && h.Flags&^(spec.PSH|spec.FIN) == spec.ACK {
 			// A retransmission outside any row (loss recovery, RFC 5681 and
-			// RFC 6582): what spec's TCB resends from that sequence number.
-			want, ok := t.Resend(h.Seq, spec.Params{SendMSS: uint32(s.Len)})
-			if !ok || want.Len != uint32(s.Len) || want.Ack != h.Ack || want.Flags&^spec.PSH != h.Flags&^spec.PSH {
-				return fmt.Sprintf("retransmission outside a row (%s) %s is not what SND.UNA=%d, SND.NXT=%d and RCV.NXT=%d allow",
-					why, s, uint32(t.SndUna()), uint32(t.SndNxt()), uint32(t.RcvNxt()))
+			// RFC 6582).
+			if r := resent(t, &s, t.RcvNxt()); r != "" {
+				return fmt.Sprintf("retransmission outside a row (%s) %s: %s", why, s, r)
 			}
 			return ""
 		}
 		if h.Flags != spec.ACK || s.Len != 0 {
 			return fmt.Sprintf("segment sent outside a row (%s) is %s, neither a bare ACK nor a retransmission", why, s)
 		}
-		if a := t.ACK(); h.Seq != a.Seq || h.Ack != a.Ack {
+		if a := t.ACK(); !same(a, &s, a.Ack) {
 			return fmt.Sprintf("ACK sent outside a row (%s) is seq=%d ack=%d; SND.NXT=%d RCV.NXT=%d",
 				why, uint32(h.Seq), uint32(h.Ack), uint32(a.Seq), uint32(a.Ack))
 		}
@@ -623,7 +621,7 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 		bad := func(format string, args ...any) string {
 			return fmt.Sprintf("sent %s: ", s) + fmt.Sprintf(format, args...)
 		}
-		iss, haveISS := tcb.ISS()
+		iss, _ := tcb.ISS()
 		switch {
 		case f.Has(spec.RST):
 			sentRST = true
@@ -631,7 +629,7 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 			case acts.Has(spec.ReplyRST) && in != nil:
 				sh.eff.Reset()
 				tcb.Apply(spec.ReplyRST, v, p, &sh.eff)
-				if want := sh.eff.Out[0]; f != want.Flags || h.Seq != want.Seq || h.Ack != want.Ack {
+				if !same(sh.eff.Out[0], s, 0) {
 					if in.Header.Flags.Has(spec.ACK) {
 						return bad("the reply to a segment with ACK is <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.1)")
 					}
@@ -645,48 +643,31 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 				return bad("the row sends no RST")
 			}
 		case f.Has(spec.SYN):
-			if s.Len > 0 || f.Has(spec.FIN) {
-				return bad("a SYN with text or FIN")
-			}
+			// Our SYN or SYN,ACK: the one the row's send SYN or send
+			// SYN,ACK makes with the ISS the endpoint chose, or the one
+			// spec's TCB resends (<SEQ=ISS>, acknowledging RCV.NXT).
+			fresh, name := spec.SendSYN, "SYN"
 			if f.Has(spec.ACK) {
-				sentSYNACK = true
-				if h.Ack != tcb.RcvNxt() {
-					return bad("SYN,ACK must acknowledge RCV.NXT=%d", uint32(tcb.RcvNxt()))
-				}
-				switch {
-				case acts.Has(spec.SendSYNACK) && !haveISS:
-					q := p
-					q.ISS = h.Seq
-					sh.eff.Reset()
-					tcb.Apply(spec.SendSYNACK, v, q, &sh.eff)
-				case acts.Has(spec.SendSYNACK) || acts.Has(spec.Retransmit):
-					if h.Seq != iss {
-						return bad("SYN,ACK must carry ISS=%d", uint32(iss))
-					}
-					if !acts.Has(spec.SendSYNACK) && tcb.SndUna() != iss {
-						return bad("a retransmitted SYN,ACK, but the SYN was acknowledged (SND.UNA=%d)", uint32(tcb.SndUna()))
-					}
-				default:
-					return bad("the row sends no SYN,ACK")
-				}
-			} else {
-				sentSYN = true
-				switch {
-				case acts.Has(spec.SendSYN):
-					q := p
-					q.ISS = h.Seq
-					sh.eff.Reset()
-					tcb.Apply(spec.SendSYN, v, q, &sh.eff)
-				case acts.Has(spec.Retransmit) && haveISS:
-					if h.Seq != iss {
-						return bad("a retransmitted SYN must carry ISS=%d", uint32(iss))
-					}
-					if tcb.SndUna() != iss {
-						return bad("a retransmitted SYN, but the SYN was acknowledged (SND.UNA=%d)", uint32(tcb.SndUna()))
-					}
-				default:
-					return bad("the row sends no SYN")
-				}
+				fresh, name = spec.SendSYNACK, "SYN,ACK"
+			}
+			sentSYN, sentSYNACK = sentSYN || fresh == spec.SendSYN, sentSYNACK || fresh == spec.SendSYNACK
+			var want spec.Segment
+			ok := true
+			switch {
+			case acts.Has(fresh):
+				q := p
+				q.ISS = h.Seq
+				sh.eff.Reset()
+				tcb.Apply(fresh, v, q, &sh.eff)
+				want = sh.eff.Out[0]
+			case acts.Has(spec.Retransmit):
+				want, ok = tcb.Resend(h.Seq, p)
+			default:
+				return bad("the row sends no %s", name)
+			}
+			if !ok || !same(want, s, tcb.RcvNxt()) {
+				return bad("the %s must be <SEQ=ISS><ACK=RCV.NXT>, unacknowledged (ISS=%d SND.UNA=%d RCV.NXT=%d)",
+					name, uint32(iss), uint32(tcb.SndUna()), uint32(tcb.RcvNxt()))
 			}
 		default:
 			if !f.Has(spec.ACK) {
@@ -719,18 +700,15 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 				if !(acts.Has(spec.Retransmit) || acts.Has(spec.ProcessACK)) {
 					return bad("a retransmission from a row that neither retransmits nor processes an ACK")
 				}
-				if !tcb.SndUna().LessEq(h.Seq) || !h.Seq.Add(n).LessEq(tcb.SndNxt()) {
-					return bad("a retransmission outside [SND.UNA=%d, SND.NXT=%d)", uint32(tcb.SndUna()), uint32(tcb.SndNxt()))
-				}
-				if h.Ack != mid && h.Ack != tcb.RcvNxt() {
-					return bad("must acknowledge RCV.NXT=%d", uint32(tcb.RcvNxt()))
+				if why := resent(tcb, s, mid); why != "" {
+					return bad("%s", why)
 				}
 			case acts.Has(spec.SendKeepAlive):
-				if k := tcb.KeepAlive(); h.Seq != k.Seq || h.Ack != k.Ack {
+				if k := tcb.KeepAlive(); !same(k, s, k.Ack) {
 					return bad("the keepalive probe must be <SEQ=SND.NXT-1=%d><ACK=RCV.NXT=%d> (RFC 1122 §4.2.3.6)", uint32(k.Seq), uint32(k.Ack))
 				}
 			case acts.Has(spec.SendACK) || acts.Has(spec.SendChallengeACK) || acts.Has(spec.DelayACK):
-				if a := tcb.ACK(); h.Seq != a.Seq || h.Ack != a.Ack {
+				if a := tcb.ACK(); !same(a, s, a.Ack) {
 					return bad("the ACK must be <SEQ=SND.NXT=%d><ACK=RCV.NXT=%d>", uint32(a.Seq), uint32(a.Ack))
 				}
 			case acts.Has(spec.Retransmit):
@@ -799,6 +777,24 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 		case !allowed && sentACK:
 			return fmt.Sprintf("a challenge ACK beyond the limit of %d per second (RFC 5961 §7)", c.opt.ChallengeACKs)
 		}
+	}
+	return ""
+}
+
+// same reports whether the endpoint sent want as s: the same SEQ, control
+// bits (PSH aside) and text, and, when it carries an ACK, want's or alt.
+func same(want spec.Segment, s *impl.Segment, alt spec.Seq) bool {
+	h := &s.Header
+	return h.Seq == want.Seq && h.Flags&^spec.PSH == want.Flags&^spec.PSH && uint32(s.Len) == want.Len &&
+		(!h.Flags.Has(spec.ACK) || h.Ack == want.Ack || h.Ack == alt)
+}
+
+// resent returns why s is not what spec's TCB resends from its SEG.SEQ
+// (acknowledging RCV.NXT, or alt), or "".
+func resent(t *spec.TCB, s *impl.Segment, alt spec.Seq) string {
+	if want, ok := t.Resend(s.Header.Seq, spec.Params{SendMSS: uint32(s.Len)}); !ok || !same(want, s, alt) {
+		return fmt.Sprintf("not what spec's TCB resends from there (SND.UNA=%d SND.NXT=%d RCV.NXT=%d)",
+			uint32(t.SndUna()), uint32(t.SndNxt()), uint32(t.RcvNxt()))
 	}
 	return ""
 }

@@ -38,8 +38,11 @@
 // check/live/dut/linuxdut) hold Linux against every row the socket API can
 // drive; these scenarios keep what those cases cannot say: our endpoint
 // and the kernel together (bulk text with loss, a kernel client of our
-// listener), close() with unread data, and TIME-WAIT's 60 s measured
-// without waiting it out.
+// listener), close() with unread data, TIME-WAIT's 60 s measured without
+// waiting it out, and the errors the kernel's socket calls return on a
+// reset or a refused connect (the cases read its state, not its errors).
+// The scenarios those cases cover were dropped; docs/linux.md maps each to
+// the cases that took its place.
 //
 // Where Linux differs from RFC 9293 and the table, the scenario says so: a
 // Deviation (a "deviation:" paragraph of its file) names the RFC section,

@@ -17,4 +17,11 @@
 // made afresh. Either way `go generate ./...` (genruns) renders each
 // record into check/explain/runs/NAME.md, the fragment that a page's
 // "run: NAME" scene shows.
+//
+// The tests also hold the pages' other kind of Linux evidence: the cases
+// of the generated conformance suite (check/live/tester) that a page cites
+// with a header line "linux: case NAME", and those docs/linux.md names in
+// place of the kernel scenarios they replaced. Each must be a case the
+// tester generates; as root, each is run against Linux (linuxdut) and must
+// agree with the table or show the deviation cited beside it.
 package evidence
