@@ -305,6 +305,11 @@ type Suite struct {
 	// through the socket API, or not reached by the search.
 	Unexercised map[int]string
 	Nodes       int // search nodes visited
+	// Family says, for each row the coverage family applies, what its
+	// shortest trace gave the suite (nil before [Suite.AddFamily]).
+	Family map[int]*FamilyRow
+	// searchMissed are the rows the search reached with no case.
+	searchMissed map[int]bool
 }
 
 // Generate builds the suite of md: for every row, the shortest sequence of

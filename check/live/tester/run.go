@@ -24,9 +24,14 @@ const (
 	Deviation                  // a registered, documented difference showed
 	NotDrivable                // the socket API of the DUT cannot make one of the case's calls
 	Disagree                   // the DUT did something else than the table: a failure
+	// NeedsFull: the case waits for a timer the DUT keeps long whatever is
+	// asked (Linux's 60 s TIME-WAIT) and was not run; it runs with
+	// `tcpcheck conform --full` ([SplitFull]).
+	NeedsFull
+	numVerdicts
 )
 
-var verdictNames = [...]string{"agree", "deviation", "not drivable", "DISAGREE"}
+var verdictNames = [...]string{"agree", "deviation", "not drivable", "DISAGREE", "needs --full"}
 
 func (v Verdict) String() string { return verdictNames[v] }
 
@@ -768,4 +773,24 @@ func (r *caseRun) checkTimeWait() string {
 		time.Sleep(5 * time.Millisecond)
 	}
 	return fmt.Sprintf("the DUT still holds TIME-WAIT %v after the table's 2MSL of %v ended", time.Since(end).Round(time.Millisecond), time.Duration(f*float64(tw)))
+}
+
+// SplitFull separates the cases that wait for a timer the DUT keeps long
+// whatever is asked (waits reports it from a case's events; for Linux,
+// linuxdut.WaitsFixedTimer) from the others, and gives each of them a
+// NeedsFull result with the reason, so that a run without --full says
+// which cases it left out and why.
+func SplitFull(cases []*Case, waits func([]spec.Event) bool, reason string) (run []*Case, held []*Result) {
+	for _, c := range cases {
+		events := make([]spec.Event, len(c.Moves))
+		for i, m := range c.Moves {
+			events[i] = m.Event
+		}
+		if waits(events) {
+			held = append(held, &Result{Case: c, Verdict: NeedsFull, Reason: reason, FailStep: -1})
+			continue
+		}
+		run = append(run, c)
+	}
+	return run, held
 }
