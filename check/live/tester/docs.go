@@ -88,7 +88,11 @@ case of the row meets a registered deviation on its way there.
 		}
 		sort.Strings(why)
 		for _, w := range why {
-			fmt.Fprintf(&b, "- %d rows: %s.\n", reasons[w], strings.TrimPrefix(w, "not drivable: "))
+			n := fmt.Sprintf("%d rows", reasons[w])
+			if reasons[w] == 1 {
+				n = "1 row"
+			}
+			fmt.Fprintf(&b, "- %s: %s.\n", n, strings.TrimPrefix(w, "not drivable: "))
 		}
 		b.WriteString("\n")
 	}

@@ -308,7 +308,8 @@ type Suite struct {
 	// Family says, for each row the coverage family applies, what its
 	// shortest trace gave the suite (nil before [Suite.AddFamily]).
 	Family map[int]*FamilyRow
-	// searchMissed are the rows the search reached with no case.
+	// searchMissed are the rows the search of Generate left without a
+	// case (set by AddFamily).
 	searchMissed map[int]bool
 }
 

@@ -13,14 +13,14 @@ import (
 type Summary struct {
 	Cases       int
 	Verdicts    [numVerdicts]int // by Verdict
-	Rows        int            // rows of the table
-	Exercised   int            // rows with a case that reached the row's event and was judged there
-	Explained   int            // rows not exercised, with a reason: not drivable, needing --full, unreachable, or only reachable through a deviation
-	Shown       map[string]int // registered deviation ID -> cases that showed it
-	NotShown    []string       // registered deviations no case showed (a failure when the whole suite ran)
-	Unexplained []int          // rows neither exercised nor explained (should be empty)
-	Cells       []Cell         // one per row
-	Partial     bool           // the results cover only some of the suite's cases: row counts are not meaningful
+	Rows        int              // rows of the table
+	Exercised   int              // rows with a case that reached the row's event and was judged there
+	Explained   int              // rows not exercised, with a reason: not drivable, needing --full, unreachable, or only reachable through a deviation
+	Shown       map[string]int   // registered deviation ID -> cases that showed it
+	NotShown    []string         // registered deviations no case showed (a failure when the whole suite ran)
+	Unexplained []int            // rows neither exercised nor explained (should be empty)
+	Cells       []Cell           // one per row
+	Partial     bool             // the results cover only some of the suite's cases: row counts are not meaningful
 }
 
 // Cell is the outcome of one row on one DUT.
