@@ -77,13 +77,16 @@ type Options struct {
 	Progress func(done, total int, r *Result)
 }
 
+// defaultQuiet is Options.Quiet's default.
+const defaultQuiet = 150 * time.Millisecond
+
 func (o *Options) fill() {
 	if o.Parallel <= 0 {
 		// Cases spend most of their time waiting for the DUT.
 		o.Parallel = 24 * runtime.GOMAXPROCS(0)
 	}
 	if o.Quiet <= 0 {
-		o.Quiet = 150 * time.Millisecond
+		o.Quiet = defaultQuiet
 	}
 	if o.Deadline <= 0 {
 		o.Deadline = 30 * time.Second

@@ -2,6 +2,7 @@ package tester
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -285,6 +286,17 @@ func runTeeth(t *testing.T, base *Suite) []MutationResult {
 	<-done
 	for i, x := range flat {
 		results[x.j] = append(results[x.j], outs[i])
+	}
+	// A mutation that must be caught and was not runs its cases again,
+	// fewer at once and with a longer quiet time (on a loaded machine a
+	// segment can come after the quiet time of a move where the mutant
+	// expects nothing).
+	for j, jb := range jobs {
+		if jb.m.reason != "" || len(jb.cases) == 0 || slices.ContainsFunc(results[j], func(r *Result) bool { return r.Verdict == Disagree }) {
+			continue
+		}
+		t.Logf("mutation %s: no case caught it; running its %d cases again, 4 at once, with a quiet time of %v", jb.m.name, len(jb.cases), 4*defaultQuiet)
+		results[j] = RunCases(jb.md, jb.cases, gvisordut.New, Options{Deviations: gvisordut.Deviations, Reference: base.Model, Parallel: 4, Quiet: 4 * defaultQuiet})
 	}
 	var out []MutationResult
 	for j, jb := range jobs {
