@@ -55,7 +55,9 @@ deviation that stops showing fails the run); **not drivable** (the socket API
 cannot make the call, with the reason); **needs --full** (the case waits for a
 timer the stack keeps long whatever is asked, Linux's 60 s TIME-WAIT, and runs with
 ` + "`tcpcheck conform --full`" + `); **disagree** (a failure, printed as a
-segment table). A row no case reaches is **not drivable** or **unreachable**
+segment table; a case that disagrees runs once more after the others, and its
+second verdict stands, so that a machine too loaded to meet a wait does not make
+one). A row no case reaches is **not drivable** or **unreachable**
 for every stack, with the reason in the last column; **blocked** means every
 case of the row meets a registered deviation on its way there.
 
@@ -64,9 +66,9 @@ case of the row meets a registered deviation on its way there.
 	fmt.Fprintf(&b, "%d rows; %d cases generated for %d of them (%d rows are not drivable through a socket API or unreachable for any stack).\n\n",
 		len(s.Model.Rows()), len(s.Cases), len(s.Model.Rows())-len(s.Unexercised), len(s.Unexercised))
 	if s.Family != nil {
-		var cases, same, nd, gained int
+		var cases, same, nd, gained, ndHas int
 		reasons := map[string]int{}
-		for _, f := range s.Family {
+		for r, f := range s.Family {
 			switch {
 			case f.Case != nil:
 				cases++
@@ -78,10 +80,13 @@ case of the row meets a registered deviation on its way there.
 			default:
 				nd++
 				reasons[f.Why]++
+				if !s.searchMissed[r] {
+					ndHas++
+				}
 			}
 		}
-		fmt.Fprintf(&b, "The coverage family applies %d rows: %d of them have a case that follows its shortest trace (%d new cases, %d rows where the search's own case is that path; %d of the rows no case of the search reaches), %d are not drivable:\n\n",
-			len(s.Family), cases+same, cases, same, gained, nd)
+		fmt.Fprintf(&b, "The coverage family applies %d rows: %d of them have a case that follows its shortest trace (%d new cases, %d rows where the search's own case is that path; %d of the rows no case of the search reaches); the family's traces to %d rows are not drivable (%d of these rows have cases of the search all the same):\n\n",
+			len(s.Family), cases+same, cases, same, gained, nd, ndHas)
 		var why []string
 		for w := range reasons {
 			why = append(why, w)
