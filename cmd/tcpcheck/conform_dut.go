@@ -64,7 +64,10 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return &exitError{code: exitUsage, msg: err.Error()}
 	}
-	suite := tester.Generate(md)
+	suite, err := tester.GenerateAll(md)
+	if err != nil {
+		return err
+	}
 	rows := md.Rows()
 	if o.row != -1 {
 		if err := inRange("row", o.row, 0, len(rows)-1, "the table's row numbers; see 'tcpcheck table'"); err != nil {
@@ -93,13 +96,13 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 	for _, c := range cases {
 		left[c.Row]++
 	}
-	tally := map[int]*[4]int{}
+	tally := map[int]*[5]int{}
 	progress := isTerminal(stderr) && !o.json
 	start := time.Now()
 	opt := tester.Options{Deviations: devs, Progress: func(done, total int, r *tester.Result) {
 		t := tally[r.Case.Row]
 		if t == nil {
-			t = &[4]int{}
+			t = &[5]int{}
 			tally[r.Case.Row] = t
 		}
 		t[r.Verdict]++
@@ -151,7 +154,7 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 			out.Cases = append(out.Cases, jsonCase{Name: r.Case.Name, Row: r.Case.Row, RowName: rows[r.Case.Row].Name(), Verdict: r.Verdict.String(),
 				Reason: r.Reason, Deviation: r.Deviation, Signature: r.Signature, Expected: r.Expected, Seconds: r.Elapsed.Seconds()})
 		}
-		for v := tester.Agree; v <= tester.Disagree; v++ {
+		for v := tester.Agree; v <= tester.NeedsFull; v++ {
 			out.Verdicts[strings.ToLower(v.String())] = sum.Verdicts[v]
 		}
 		enc := json.NewEncoder(stdout)
@@ -181,20 +184,9 @@ func conformDUT(o *dutOptions, stdout, stderr io.Writer) error {
 }
 
 // splitFull separates the cases that wait for Linux's fixed TIME-WAIT and
-// gives each a not-drivable result that says to run it with --full.
+// gives each a "needs --full" result.
 func splitFull(cases []*tester.Case) (run []*tester.Case, skipped []*tester.Result) {
-	for _, c := range cases {
-		var events []spec.Event
-		for _, m := range c.Moves {
-			events = append(events, m.Event)
-		}
-		if linuxdut.WaitsFixedTimer(events) {
-			skipped = append(skipped, &tester.Result{Case: c, Verdict: tester.NotDrivable, Reason: linuxdut.FullOnly, FailStep: -1})
-			continue
-		}
-		run = append(run, c)
-	}
-	return run, skipped
+	return tester.SplitFull(cases, linuxdut.WaitsFixedTimer, linuxdut.FullOnly)
 }
 
 // isTerminal reports whether w is a terminal.

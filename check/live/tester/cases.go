@@ -132,6 +132,10 @@ type Case struct {
 	Moves  []Move
 	Wrap   bool // the tester's ISN is near 2^32, so that its sequence space wraps inside the window
 	Timers bool // the case waits for timers: the DUT runs with short ones
+	// DelayedAck: the row under test is the delayed-ACK timer's, which
+	// sends the ACK the last move owes (the last move's own row is
+	// another); the move expects that ACK within its collection.
+	DelayedAck bool
 }
 
 // Target returns the case's last move: the row's event.

@@ -18,14 +18,19 @@ var update = flag.Bool("update", false, "rewrite docs/conformance.md and docs/gv
 
 const docsDir = "../../../docs"
 
-// suiteOf generates the suite of the correct table.
+// suiteOf generates the suite of the correct table: the search's cases
+// and the coverage family's.
 func suiteOf(t *testing.T) *Suite {
 	t.Helper()
 	md, err := NewModel(spec.Table())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Generate(md)
+	s, err := GenerateAll(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // TestGenerate checks the generated suite itself: every case replays to
@@ -38,7 +43,7 @@ func TestGenerate(t *testing.T) {
 	var wrap, bnd int
 	for _, c := range s.Cases {
 		has[c.Row] = true
-		if c.Target().Row != c.Row && c.Target().Event != spec.RetriesExhausted {
+		if c.Target().Row != c.Row && c.Target().Event != spec.RetriesExhausted && !c.DelayedAck {
 			t.Errorf("case %q: target selects row %d, want %d", c.Name, c.Target().Row, c.Row)
 		}
 		if !s.Model.replays(c.Moves, c.Wrap) {
@@ -76,6 +81,64 @@ func TestGenerate(t *testing.T) {
 		}
 	}
 	t.Logf("%d cases (%d boundary, %d wrap) for %d of %d rows; %d search nodes", len(s.Cases), bnd, wrap, len(has), len(rows), s.Nodes)
+}
+
+// TestFamilyCases checks the cases drawn from the coverage family: every
+// row the family applies has a case that follows the family's trace (new,
+// or one the search made already) or is not drivable, with the reason;
+// none is left untranslated; a delayed-ACK case's last move owes the ACK
+// of its row; and the family reaches rows the search does not.
+func TestFamilyCases(t *testing.T) {
+	s := suiteOf(t)
+	rows := s.Model.Rows()
+	rep, err := familyTraces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	search := Generate(s.Model)
+	var applied, cases, same, nd, gained int
+	for _, rc := range rep.Rows {
+		if rc.Member == "" {
+			continue
+		}
+		applied++
+		f := s.Family[rc.Row]
+		switch {
+		case f == nil:
+			t.Errorf("row %d %s: the family applies it, the suite says nothing of it", rc.Row, rc.Name)
+		case f.Case != nil:
+			cases++
+			if _, was := search.Unexercised[rc.Row]; was {
+				gained++
+			}
+			if f.Case.DelayedAck {
+				w := newWorld(false)
+				var eff spec.Effect
+				for _, m := range f.Case.Moves {
+					s.Model.apply(&w, m, &eff)
+				}
+				if w.dut.delack != rc.Row {
+					t.Errorf("case %q: its last move owes no ACK that row %s sends", f.Case.Name, rc.Name)
+				}
+			}
+		case f.Same:
+			same++
+		case strings.HasPrefix(f.Why, "not drivable: "):
+			nd++
+		default:
+			t.Errorf("row %d %s: the family's trace (%s) is not translated: %s", rc.Row, rc.Name, rc.Member, f.Why)
+		}
+	}
+	for r, why := range s.Unexercised {
+		if f := s.Family[r]; f != nil && !strings.Contains(why, "coverage family") {
+			t.Errorf("row %d %s: the family reaches it, its reason does not say so: %s", r, rows[r].Name(), why)
+		}
+	}
+	if gained == 0 {
+		t.Errorf("the family's cases exercise no row the search does not reach")
+	}
+	t.Logf("the family applies %d rows: %d new cases (%d for rows the search does not reach), %d the same as the search's, %d not drivable; %d cases in all",
+		applied, cases, gained, same, nd, len(s.Cases))
 }
 
 // TestMutantSuiteDiffers checks that the cases are a function of the
@@ -167,7 +230,7 @@ func TestConformance(t *testing.T) {
 	var muts []MutationResult
 	var sweep sweepResult
 	var wg sync.WaitGroup
-	wg.Go(func() { muts = runTeeth(t) })
+	wg.Go(func() { muts = runTeeth(t, s) })
 	wg.Go(func() { sweep = runSweep(t, s) })
 	wg.Wait()
 	verdictOf := map[string]Verdict{}
@@ -198,7 +261,7 @@ func TestConformance(t *testing.T) {
 	}
 	docs := map[string]string{
 		"conformance.md": ConformanceDoc(s, cols, muts, sweep.runs, sweep.caught, sweep.missed),
-		"gvisor.md":      RegistryDoc("gVisor's netstack and the table", gvisorIntro, gvisordut.Deviations, rows, gv),
+		"gvisor.md":      RegistryDoc("gVisor", "gVisor's netstack and the table", gvisorIntro, gvisordut.Deviations, rows, gv),
 	}
 	if lin == nil {
 		delete(docs, "conformance.md") // its Linux column needs the run

@@ -41,6 +41,18 @@
 // table, mutated guards ([Model.Guards]) or mutated timing give another
 // suite.
 //
+// [GenerateAll] adds the coverage family's cases ([Suite.AddFamily]): for
+// every row a member of check's coverage family (`tcpcheck coverage`)
+// applies, the member's shortest trace to the row, translated for the
+// host that applies it last: its user's calls become socket calls, each
+// segment delivered or injected to it becomes the tester's segment that
+// selects the same row (preferring the one that stands where the trace's
+// segment stands against RCV.NXT, SND.UNA and SND.NXT), its timers become
+// waits, and the other host, the network and the attacker are the
+// tester's to play. The model only chooses the path: the expectation is
+// still spec.TCB's. A trace that needs a call no socket API makes leaves
+// the row not drivable, with the reason ([Suite.Family]).
+//
 // # Verdicts
 //
 // A case agrees when, at every move, the DUT sent exactly the segments
@@ -55,6 +67,8 @@
 // (signature), is looked up among the DUT's registered deviations
 // (dut.Deviation): a match is a deviation, anything else a disagreement,
 // printed as a segment table ([Result.Table]). A call the DUT's API cannot
-// make is not drivable, with the reason. Every wait is bounded, so a DUT
+// make is not drivable, with the reason; a case that waits for a timer the
+// DUT keeps long whatever is asked (Linux's 60 s TIME-WAIT) needs --full
+// ([SplitFull]). Every wait is bounded, so a DUT
 // that stops answering or answers garbage ends its case with a verdict.
 package tester

@@ -309,6 +309,12 @@ type Suite struct {
 	// through the socket API, or not reached by the search.
 	Unexercised map[int]string
 	Nodes       int // search nodes visited
+	// Family says, for each row the coverage family applies, what its
+	// shortest trace gave the suite (nil before [Suite.AddFamily]).
+	Family map[int]*FamilyRow
+	// searchMissed are the rows the search of Generate left without a
+	// case (set by AddFamily).
+	searchMissed map[int]bool
 }
 
 // Generate builds the suite of md: for every row, the shortest sequence of

@@ -67,6 +67,9 @@ type side struct {
 	finQueued bool   // CLOSE was called and the FIN waits behind unsent text
 	edge      spec.Seq
 	hasEdge   bool // edge is RCV.NXT+RCV.WND as the DUT last advertised it
+	// delack is the delayed-ACK timer row the last step applied after its
+	// own row (the ACK it owed), or -1.
+	delack int
 }
 
 // rcvWnd returns RCV.WND as the tester knows it: what is left of the
@@ -120,6 +123,7 @@ func (md *Model) held(s *side, e spec.Event, in *spec.Segment, rcvWnd uint32) bo
 // none. write is the number of octets a SEND hands over.
 func (md *Model) step(s *side, e spec.Event, in *spec.Segment, iss spec.Seq, write uint32, eff *spec.Effect) int {
 	eff.Reset()
+	s.delack = -1
 	if e == spec.Send {
 		s.unsent += write
 	}
@@ -154,6 +158,7 @@ func (md *Model) step(s *side, e spec.Event, in *spec.Segment, iss spec.Seq, wri
 				s.tcb.Apply(a, nil, p, eff)
 			}
 			s.tcb.Enter(md.rows[d].To)
+			s.delack = d
 		}
 	}
 	switch {

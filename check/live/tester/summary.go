@@ -12,25 +12,25 @@ import (
 // Summary counts a run's results and holds them row by row.
 type Summary struct {
 	Cases       int
-	Verdicts    [4]int         // by Verdict
-	Rows        int            // rows of the table
-	Exercised   int            // rows with a case that reached the row's event and was judged there
-	Explained   int            // rows not exercised, with a reason: not drivable, unreachable, or only reachable through a deviation
-	Shown       map[string]int // registered deviation ID -> cases that showed it
-	NotShown    []string       // registered deviations no case showed (a failure when the whole suite ran)
-	Unexplained []int          // rows neither exercised nor explained (should be empty)
-	Cells       []Cell         // one per row
-	Partial     bool           // the results cover only some of the suite's cases: row counts are not meaningful
+	Verdicts    [numVerdicts]int // by Verdict
+	Rows        int              // rows of the table
+	Exercised   int              // rows with a case that reached the row's event and was judged there
+	Explained   int              // rows not exercised, with a reason: not drivable, needing --full, unreachable, or only reachable through a deviation
+	Shown       map[string]int   // registered deviation ID -> cases that showed it
+	NotShown    []string         // registered deviations no case showed (a failure when the whole suite ran)
+	Unexplained []int            // rows neither exercised nor explained (should be empty)
+	Cells       []Cell           // one per row
+	Partial     bool             // the results cover only some of the suite's cases: row counts are not meaningful
 }
 
 // Cell is the outcome of one row on one DUT.
 type Cell struct {
 	Row        int
-	Kind       string   // "agree", "deviation", "not drivable", "unreachable", "blocked", "DISAGREE", "not run"
+	Kind       string   // "agree", "deviation", "not drivable", "needs --full", "unreachable", "blocked", "DISAGREE", "not run"
 	Cases      int      // cases of the row run
 	Agree      int      // of them agreeing
 	Deviations []string // deviation IDs shown at the row
-	Reason     string   // for not drivable, unreachable and blocked
+	Reason     string   // for not drivable, needs --full, unreachable and blocked
 	Global     bool     // no case targets the row: the reason is the suite's, the same for every stack
 }
 
@@ -56,8 +56,8 @@ func Summarize(s *Suite, results []*Result, devs []dut.Deviation) *Summary {
 		c := Cell{Row: i}
 		rs := byRow[i]
 		c.Cases = len(rs)
-		var reached, blocked, notDrivable int
-		var blockedBy, ndReason string
+		var reached, blocked, notDrivable, full int
+		var blockedBy, ndReason, fullReason string
 		for _, r := range rs {
 			last := r.FailStep < 0 || r.FailStep == len(r.Steps)-1 && r.Steps[r.FailStep].Move.Event == r.Case.Target().Event
 			switch {
@@ -68,6 +68,11 @@ func Summarize(s *Suite, results []*Result, devs []dut.Deviation) *Summary {
 				notDrivable++
 				if ndReason == "" {
 					ndReason = strings.Replace(r.Reason, dut.ErrNotDrivable.Error()+": ", "", 1)
+				}
+			case r.Verdict == NeedsFull:
+				full++
+				if fullReason == "" {
+					fullReason = r.Reason
 				}
 			case r.Verdict == Deviation && !last:
 				blocked++
@@ -98,13 +103,15 @@ func Summarize(s *Suite, results []*Result, devs []dut.Deviation) *Summary {
 			c.Kind = "agree"
 		case blocked > 0:
 			c.Kind, c.Reason = "blocked", "every case meets deviation "+blockedBy+" on its way to the row"
+		case full > 0:
+			c.Kind, c.Reason = "needs --full", fullReason
 		default:
 			c.Kind, c.Reason = "not drivable", ndReason
 		}
 		switch c.Kind {
 		case "agree", "deviation", "DISAGREE":
 			sum.Exercised++
-		case "not drivable", "unreachable", "blocked":
+		case "not drivable", "needs --full", "unreachable", "blocked":
 			sum.Explained++
 		default:
 			if len(results) > 0 && len(rs) == 0 && s.Unexercised[i] == "" {
@@ -127,10 +134,10 @@ func (sum *Summary) Failed(whole bool) bool {
 // String is the summary of counts printed at the end of a run.
 func (sum *Summary) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d cases: %d agree, %d deviation, %d not drivable, %d disagree\n",
-		sum.Cases, sum.Verdicts[Agree], sum.Verdicts[Deviation], sum.Verdicts[NotDrivable], sum.Verdicts[Disagree])
+	fmt.Fprintf(&b, "%d cases: %d agree, %d deviation, %d not drivable, %d need --full, %d disagree\n",
+		sum.Cases, sum.Verdicts[Agree], sum.Verdicts[Deviation], sum.Verdicts[NotDrivable], sum.Verdicts[NeedsFull], sum.Verdicts[Disagree])
 	if !sum.Partial {
-		fmt.Fprintf(&b, "%d rows: %d exercised, %d explained (not drivable, unreachable or blocked by a deviation), %d neither\n",
+		fmt.Fprintf(&b, "%d rows: %d exercised, %d explained (not drivable, needing --full, unreachable or blocked by a deviation), %d neither\n",
 			sum.Rows, sum.Exercised, sum.Explained, len(sum.Unexplained))
 	}
 	ids := make([]string, 0, len(sum.Shown))
@@ -160,7 +167,7 @@ func cellText(c Cell, page string) string {
 		return fmt.Sprintf("deviation %s (%d cases)", strings.Join(links, ", "), c.Cases)
 	case "DISAGREE":
 		return fmt.Sprintf("**DISAGREE** (%d cases)", c.Cases)
-	case "not drivable", "blocked":
+	case "not drivable", "blocked", "needs --full":
 		if c.Global {
 			return c.Kind
 		}
@@ -217,8 +224,8 @@ func Matrix(s *Suite, cols []Column) string {
 			continue
 		}
 		sm := c.Summary
-		fmt.Fprintf(&b, " %d cases: %d agree, %d deviation, %d not drivable, %d disagree; rows: %d exercised, %d explained of %d |",
-			sm.Cases, sm.Verdicts[Agree], sm.Verdicts[Deviation], sm.Verdicts[NotDrivable], sm.Verdicts[Disagree], sm.Exercised, sm.Explained, sm.Rows)
+		fmt.Fprintf(&b, " %d cases: %d agree, %d deviation, %d not drivable, %d need --full, %d disagree; rows: %d exercised, %d explained of %d |",
+			sm.Cases, sm.Verdicts[Agree], sm.Verdicts[Deviation], sm.Verdicts[NotDrivable], sm.Verdicts[NeedsFull], sm.Verdicts[Disagree], sm.Exercised, sm.Explained, sm.Rows)
 	}
 	b.WriteString(" |\n")
 	return b.String()

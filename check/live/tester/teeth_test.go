@@ -2,6 +2,7 @@ package tester
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -172,15 +173,77 @@ func caseKey(c *Case) string {
 // maxMutantCases bounds the cases run per mutation.
 const maxMutantCases = 12
 
-// runTeeth runs, for every mutation, the cases of the mutant suite that the
-// mutation changes against gVisor and reports which catch it.
-func runTeeth(t *testing.T) []MutationResult {
-	base := suiteOf(t)
+// teethCases builds the suite of mutation m and picks the cases to run
+// against a stack: those the mutation changes, first those whose last
+// move the original table answers with another row, then those with
+// another row on the way, then the rest that are new or cross a changed
+// row; keep (when not nil) filters them (a stack's cases it cannot run
+// here), and at most maxMutantCases are kept. base is the suite of the
+// correct table, orig the caseKeys of its cases.
+func teethCases(t *testing.T, base *Suite, orig map[string]bool, m mutation, keep func([]*Case) []*Case) (*Model, []*Case) {
+	t.Helper()
+	table := spec.Table()
+	rows := spec.Clone(table)
+	if m.rows != nil {
+		m.rows(rows)
+	}
+	md, err := NewModel(rows)
+	if err != nil {
+		t.Fatalf("mutation %s: %v", m.name, err)
+	}
+	if m.model != nil {
+		m.model(md)
+	}
+	changed := map[int]bool{}
+	for i := range rows {
+		if fmt.Sprint(rows[i]) != fmt.Sprint(table[i]) {
+			changed[i] = true
+		}
+	}
+	var first, second, rest []*Case
+	for _, c := range Generate(md).Cases {
+		if m.cases != nil {
+			if m.cases(c) {
+				first = append(first, c)
+			}
+			continue
+		}
+		om, ok := base.Model.rowsOf(c.Moves, c.Wrap)
+		if changed[c.Row] || !ok || om[len(om)-1].Row != c.Target().Row {
+			first = append(first, c)
+			continue
+		}
+		differs := false
+		for i, mv := range c.Moves {
+			differs = differs || om[i].Row != mv.Row || changed[mv.Row]
+		}
+		switch {
+		case differs:
+			second = append(second, c)
+		case !orig[caseKey(c)]:
+			rest = append(rest, c)
+		}
+	}
+	cs := append(append(first, second...), rest...)
+	if keep != nil {
+		cs = keep(cs)
+	}
+	return md, cs[:min(len(cs), maxMutantCases)]
+}
+
+// caseKeys returns the caseKeys of a suite's cases.
+func caseKeys(s *Suite) map[string]bool {
 	orig := map[string]bool{}
-	for _, c := range base.Cases {
+	for _, c := range s.Cases {
 		orig[caseKey(c)] = true
 	}
-	table := spec.Table()
+	return orig
+}
+
+// runTeeth runs, for every mutation, the cases of the mutant suite that the
+// mutation changes against gVisor and reports which catch it.
+func runTeeth(t *testing.T, base *Suite) []MutationResult {
+	orig := caseKeys(base)
 	type job struct {
 		m     mutation
 		md    *Model
@@ -188,56 +251,7 @@ func runTeeth(t *testing.T) []MutationResult {
 	}
 	var jobs []job
 	for _, m := range mutations() {
-		rows := spec.Clone(table)
-		if m.rows != nil {
-			m.rows(rows)
-		}
-		md, err := NewModel(rows)
-		if err != nil {
-			t.Fatalf("mutation %s: %v", m.name, err)
-		}
-		if m.model != nil {
-			m.model(md)
-		}
-		changed := map[int]bool{}
-		for i := range rows {
-			if fmt.Sprint(rows[i]) != fmt.Sprint(table[i]) {
-				changed[i] = true
-			}
-		}
-		ms := Generate(md)
-		// The cases the mutation changes, those whose last move the
-		// original table answers with another row first, then those with
-		// another row on the way, then the rest that are new or cross a
-		// changed row.
-		var first, second, rest []*Case
-		for _, c := range ms.Cases {
-			if m.cases != nil {
-				if m.cases(c) {
-					first = append(first, c)
-				}
-				continue
-			}
-			om, ok := base.Model.rowsOf(c.Moves, c.Wrap)
-			switch {
-			case changed[c.Row], !ok, om[len(om)-1].Row != c.Target().Row:
-				first = append(first, c)
-				continue
-			}
-			differs := false
-			for i, mv := range c.Moves {
-				differs = differs || om[i].Row != mv.Row || changed[mv.Row]
-			}
-			switch {
-			case differs:
-				second = append(second, c)
-			case !orig[caseKey(c)]:
-				rest = append(rest, c)
-			}
-		}
-		first = append(first, second...)
-		cs := append(first, rest...)
-		cs = cs[:min(len(cs), maxMutantCases)]
+		md, cs := teethCases(t, base, orig, m, nil)
 		jobs = append(jobs, job{m: m, md: md, cases: cs})
 	}
 	// Run every mutant's cases together, each with its own model.
@@ -272,6 +286,17 @@ func runTeeth(t *testing.T) []MutationResult {
 	<-done
 	for i, x := range flat {
 		results[x.j] = append(results[x.j], outs[i])
+	}
+	// A mutation that must be caught and was not runs its cases again,
+	// fewer at once and with a longer quiet time (on a loaded machine a
+	// segment can come after the quiet time of a move where the mutant
+	// expects nothing).
+	for j, jb := range jobs {
+		if jb.m.reason != "" || len(jb.cases) == 0 || slices.ContainsFunc(results[j], func(r *Result) bool { return r.Verdict == Disagree }) {
+			continue
+		}
+		t.Logf("mutation %s: no case caught it; running its %d cases again, 4 at once, with a quiet time of %v", jb.m.name, len(jb.cases), 4*defaultQuiet)
+		results[j] = RunCases(jb.md, jb.cases, gvisordut.New, Options{Deviations: gvisordut.Deviations, Reference: base.Model, Parallel: 4, Quiet: 4 * defaultQuiet})
 	}
 	var out []MutationResult
 	for j, jb := range jobs {

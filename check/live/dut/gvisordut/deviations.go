@@ -209,4 +209,22 @@ var Deviations = []dut.Deviation{
 		Table: "text that begins one octet before RCV.NXT (on the peer's SYN) is acceptable; its ACK completes the handshake and the rest of the text is taken",
 		Stack: "acknowledges the segment and stays in SYN-RECEIVED",
 	},
+	{
+		ID:    "retransmits-earliest-segment-only",
+		Row:   "FIN-WAIT-1 + RTO|CLOSING + RTO|LAST-ACK + RTO",
+		Got:   "ACK seq=SND.UNA ack=RCV.NXT len=* → FROM",
+		Want:  "FIN,ACK seq=SND.UNA ack=RCV.NXT len=* → FROM",
+		RFC:   "RFC 6298 §5.4 (retransmit the earliest segment not acknowledged) and RFC 1122 §4.2.2.15 (a retransmission may repacketize)",
+		Table: "the retransmission timer resends everything from SND.UNA: the unacknowledged text and the FIN behind it in one segment",
+		Stack: "resends the earliest unacknowledged segment as it was first sent, the text without the FIN (the FIN follows in a segment of its own); both are allowed, the table's repacketizes",
+	},
+	{
+		ID:    "simultaneous-open-unacceptable-dropped",
+		Row:   "SYN-RECEIVED + rcv ACK [!SeqOK]",
+		Got:   "nothing → SYN-RECEIVED",
+		Want:  "ACK seq=SND.NXT ack=RCV.NXT → SYN-RECEIVED",
+		RFC:   "RFC 9293 §3.10.7.4 (first check: an unacceptable segment is answered with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>)",
+		Table: "in SYN-RECEIVED an ACK whose sequence number is outside the window is answered with an ACK and dropped",
+		Stack: "in the SYN-RECEIVED of an active open (a SYN crossed its own) drops it without an answer (the passive open's SYN-RECEIVED answers with a RST: syn-received-ack-checked-first)",
+	},
 }

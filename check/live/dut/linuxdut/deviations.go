@@ -157,4 +157,13 @@ var Deviations = []dut.Deviation{
 		Table: "ABORT in TIME-WAIT deletes the connection",
 		Stack: "entering TIME-WAIT detaches the connection from its socket (a timewait socket takes its place), so close() with SO_LINGER 0 on the socket no longer reaches it: TIME-WAIT runs its 60 s",
 	},
+	{
+		ID:    "simultaneous-open-old-ack-completes",
+		Row:   "SYN-RECEIVED + rcv ACK [SeqOK & !AckOK]",
+		Got:   "nothing → ESTABLISHED|nothing → CLOSED",
+		Want:  "RST seq=SND.UNA → SYN-RECEIVED",
+		RFC:   "RFC 9293 §3.10.7.4 (fifth check, SYN-RECEIVED: if SND.UNA < SEG.ACK =< SND.NXT enter ESTABLISHED, else send <SEQ=SEG.ACK><CTL=RST>)",
+		Table: "an ACK that does not acknowledge our SYN (SEG.ACK = SND.UNA = ISS) is not acceptable in SYN-RECEIVED: it draws a RST and the connection stays",
+		Stack: "in the SYN-RECEIVED of an active open (a SYN crossed its own: the socket itself is in TCP_SYN_RECV, not a request socket) tcp_rcv_state_process() takes any ACK that tcp_ack() does not reject, SEG.ACK = SND.UNA included, and enters ESTABLISHED without a RST, its SYN still unacknowledged: it goes on retransmitting the SYN,ACK and, with short timers, gives up soon after (so the tester reads ESTABLISHED or, later, CLOSED); a passive open's request socket (tcp_check_req) resets such an ACK as the table does",
+	},
 }

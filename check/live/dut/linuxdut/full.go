@@ -7,8 +7,8 @@ import (
 )
 
 // FullOnly is the reason given for a case that waits for a timer Linux
-// fixes long when the suite runs without --full.
-const FullOnly = "runs only with --full: Linux's TIME-WAIT lasts a fixed 60 s (TCP_TIMEWAIT_LEN), no sysctl shortens it"
+// fixes long when the suite runs without --full (verdict "needs --full").
+const FullOnly = "Linux's TIME-WAIT lasts a fixed 60 s (TCP_TIMEWAIT_LEN), no sysctl shortens it"
 
 // FullDeadline bounds a case of a --full run: TIME-WAIT's 60 s, and the
 // tester's margin of 40% after it.
