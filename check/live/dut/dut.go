@@ -3,6 +3,7 @@ package dut
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -72,6 +73,36 @@ type Conn interface {
 	Close() error
 	// Abort closes the socket with SO_LINGER 0 (ABORT, RFC 9293 §3.10.5).
 	Abort() error
+	// Signal returns what the socket tells its user about the
+	// connection's failure (RFC 9293 §3.10.7: "connection reset",
+	// "connection refused", the timeout): the error a connect still
+	// under way ends with, else the error the socket holds for its next
+	// read (SO_ERROR), waiting until there is one or ctx is done (then
+	// SignalNone). err is the stack's own error, for the record (nil with
+	// SignalNone). It consumes no text.
+	Signal(ctx context.Context) (s Signal, err error)
+}
+
+// Signal is the error a socket call reports when the connection failed,
+// in the table's terms (spec.SignalReset, SignalRefused, SignalTimeout).
+type Signal uint8
+
+// The signals.
+const (
+	SignalNone    Signal = iota // no error: the connection has not failed
+	SignalReset                 // ECONNRESET: the peer reset the connection
+	SignalRefused               // ECONNREFUSED: the peer refused the connection
+	SignalTimeout               // ETIMEDOUT: retransmissions or keep-alive probes went unanswered
+	SignalOther                 // another error (err says which)
+)
+
+var signalNames = [...]string{"none", "reset", "refused", "timeout", "other"}
+
+func (s Signal) String() string {
+	if int(s) < len(signalNames) {
+		return signalNames[s]
+	}
+	return fmt.Sprintf("Signal(%d)", s)
 }
 
 // Timers are the protocol timers a test wants short. In a Config a zero

@@ -127,6 +127,25 @@ func (c myConn) Read(ctx context.Context, p []byte) (int, error) {
 func (c myConn) CloseWrite() error { return c.c.CloseWrite() }
 func (c myConn) Close() error      { return c.c.Close() }
 func (c myConn) Abort() error      { return c.c.Abort() }
+func (c myConn) Signal(ctx context.Context) (dut.Signal, error) {
+	for {
+		c.c.SetReadDeadline(time.Now())
+		_, err := c.c.Read(nil) // reports the connection's error, consumes no text
+		switch {
+		case errors.Is(err, impl.ErrConnReset):
+			return dut.SignalReset, err
+		case errors.Is(err, impl.ErrConnRefused):
+			return dut.SignalRefused, err
+		case errors.Is(err, impl.ErrTimeout):
+			return dut.SignalTimeout, err
+		}
+		select {
+		case <-ctx.Done():
+			return dut.SignalNone, nil
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
 
 // Example runs the suite's cases of three rows against the adapter. A CI
 // test would run them all and fail on any tester.Disagree, printing

@@ -60,7 +60,11 @@
 // where ACK is set, text length, and text that is what the user wrote at
 // that offset of the stream; nothing where the row sends nothing, within
 // [Options.Quiet]) and, where the DUT exposes its state, moved to the
-// row's state; and, at the end of a case whose connection is still
+// row's state; where the row signals the user that the connection
+// failed (spec.SignalReset, SignalRefused, SignalTimeout) and the user
+// still holds the socket, the socket reports that signal (dut.Conn's
+// Signal: ECONNRESET, ECONNREFUSED, ETIMEDOUT), compared once the
+// segments and the state agree; and, at the end of a case whose connection is still
 // synchronized, the user reads exactly the text the table delivered (the
 // tester's text is a function of its sequence number, so misplaced text
 // shows) and the end of stream when the peer's FIN was accepted. Otherwise the behaviour, rendered in the table's terms

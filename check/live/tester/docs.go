@@ -35,7 +35,10 @@ shortest sequence of socket calls and tester segments that brings the DUT to
 the row's state with the row's guard premise true, then makes the row's event
 and checks what the DUT sends (control bits, SEG.SEQ, SEG.ACK, text length and
 text, exactly; nothing where the row sends nothing, within a quiet time of 150 ms),
-the state it moves to, and at the end the text the user reads. Boundary cases put SEG.SEQ and SEG.ACK on every guard's
+the state it moves to, the error the user's socket reports where the row signals
+the user (` + "`signal reset`" + ` is ECONNRESET, ` + "`signal refused`" + ` ECONNREFUSED, ` + "`signal timeout`" + ` ETIMEDOUT,
+read as SO_ERROR or its stack's equivalent, unless the user closed the socket), and at
+the end the text the user reads. Boundary cases put SEG.SEQ and SEG.ACK on every guard's
 edges (RCV.NXT-1, RCV.NXT, RCV.NXT+1, RCV.NXT+RCV.WND-1, RCV.NXT+RCV.WND, IRS;
 SND.UNA-1, SND.UNA, SND.UNA+1, SND.NXT, SND.NXT+1, SND.UNA-MAX.SND.WND and one
 less), from the first node that allows the row and from the first with text of
@@ -122,7 +125,7 @@ case of the row meets a registered deviation on its way there.
 Write an adapter: a function of type ` + "`dut.New`" + ` that builds a fresh stack at the
 addresses of a ` + "`dut.Config`" + ` and returns a ` + "`dut.DUT`" + ` (inject an IPv4 packet, receive
 the next one the stack sent, listen, connect, and per connection write, read,
-shutdown-write, close and abort; the state of a connection if the stack exposes
+shutdown-write, close, abort and the error a failed connection reports; the state of a connection if the stack exposes
 it). ` + "`check/live/dut/example_test.go`" + ` is a complete one, about 100 lines, for a Go stack
 with a pluggable link and a socket API (impl stands in for yours), run by ` + "`go test ./...`" + `.
 Then generate and run the suite in a test of your own:

@@ -163,6 +163,9 @@ func (r *Result) Table(rows []spec.Row) string {
 		for _, g := range s.Ignored {
 			fmt.Fprintf(&b, " %-2s  %-40s  %-34s  %-34s  %-34s\n", "", "", "", "(retransmission allowed by RTO)", g.String())
 		}
+		if s.SignalSeen {
+			fmt.Fprintf(&b, " %-2s  user signal: table %s / DUT %s\n", "", s.WantSignal, renderSignal(s.GotSignal, s.SignalErr))
+		}
 		if s.Note != "" {
 			fmt.Fprintf(&b, " %-2s  note: %s\n", "", s.Note)
 		}

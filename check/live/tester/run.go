@@ -104,8 +104,16 @@ type Step struct {
 	WantState spec.State
 	GotState  spec.State
 	StateSeen bool // the DUT exposes its state and GotState was read
-	Note      string
-	At        time.Duration // when the step ended, from the start of the case
+	// WantSignal is the user signal of the step's row (spec.SignalReset,
+	// SignalRefused or SignalTimeout; zero for none), and GotSignal what
+	// the user's socket reported, when SignalSeen (the user still holds
+	// the socket); SignalErr is the stack's own error.
+	WantSignal spec.Action
+	GotSignal  dut.Signal
+	SignalErr  string
+	SignalSeen bool
+	Note       string
+	At         time.Duration // when the step ended, from the start of the case
 }
 
 // Result is the outcome of one case.
@@ -416,7 +424,7 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 	for _, g := range got {
 		r.w.heard(g.Spec())
 	}
-	refWant := r.stepRef(m, in, seg, iss, write, got)
+	refWant, refSignal := r.stepRef(m, in, seg, iss, write, got)
 
 	// The DUT's state.
 	st.WantState = r.w.dut.tcb.State()
@@ -433,9 +441,22 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 	if msg := r.checkText(got); msg != "" {
 		return r.fail(i, Disagree, msg)
 	}
-	if msg := compare(st.Want, got); msg != "" || (st.StateSeen && st.GotState != st.WantState) {
-		if msg == "" {
+	// The user's signal (RFC 9293 §3.10.7), where the row gives one and
+	// the user still holds the socket: compared once the segments and
+	// the state agree.
+	if _, ok := signalOf(eff.Signal); ok {
+		st.WantSignal = eff.Signal
+		r.signal(&st)
+	}
+	msg := compare(st.Want, got)
+	badState := st.StateSeen && st.GotState != st.WantState
+	badSignal := msg == "" && !badState && st.SignalSeen && st.GotSignal != signalWant(st.WantSignal)
+	if msg != "" || badState || badSignal {
+		switch {
+		case badState && msg == "":
 			msg = fmt.Sprintf("the DUT is in %v, the table says %v", st.GotState, st.WantState)
+		case badSignal:
+			msg = fmt.Sprintf("the user's socket reports %s, the table signals %s", renderSignal(st.GotSignal, st.SignalErr), st.WantSignal)
 		}
 		r.res.Signature = signature(&pre, &r.w, in, got, st)
 		rowName := "?"
@@ -446,6 +467,11 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 			rowName = "held out-of-order segment"
 		}
 		r.res.Expected = wantSignature(&pre, &r.w, in, st)
+		if badSignal {
+			r.res.Signature += ", signal " + renderSignal(st.GotSignal, st.SignalErr)
+			r.res.Expected += ", " + wantSignalText(st.WantSignal)
+			refWant += ", " + wantSignalText(refSignal)
+		}
 		from := pre.dut.tcb.State()
 		devs := r.opt.Deviations
 		if r.ref != nil && refWant != r.res.Expected {
@@ -459,18 +485,18 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 		}
 		return r.fail(i, Disagree, fmt.Sprintf("at %s (row %s): %s", m, rowName, msg))
 	}
-	if st.Note != "" && m.Row >= 0 && st.Row != m.Row {
+	if m.Row >= 0 && st.Row != m.Row {
 		return r.fail(i, Disagree, "the run took another row than the case was generated for: "+st.Note)
 	}
 	return true
 }
 
 // stepRef steps the reference model's world with the move just made and
-// returns its expectation rendered as wantSignature does, or "" without a
-// reference.
-func (r *caseRun) stepRef(m Move, in *spec.Segment, seg spec.Segment, iss spec.Seq, write uint32, got []Seg) string {
+// returns its expectation rendered as wantSignature does and its signal to
+// the user, or "" without a reference.
+func (r *caseRun) stepRef(m Move, in *spec.Segment, seg spec.Segment, iss spec.Seq, write uint32, got []Seg) (string, spec.Action) {
 	if r.ref == nil {
-		return ""
+		return "", 0
 	}
 	pre := *r.ref
 	var eff spec.Effect
@@ -480,7 +506,7 @@ func (r *caseRun) stepRef(m Move, in *spec.Segment, seg spec.Segment, iss spec.S
 		r.ref.heard(g.Spec())
 	}
 	st := Step{Row: row, Want: append([]spec.Segment(nil), eff.Out...), WantState: r.ref.dut.tcb.State()}
-	return wantSignature(&pre, r.ref, in, st)
+	return wantSignature(&pre, r.ref, in, st), eff.Signal
 }
 
 // textAt is the tester's text at sequence numbers seq..seq+n-1: a
@@ -560,6 +586,90 @@ func (r *caseRun) checkRead() string {
 		}
 	}
 	return ""
+}
+
+// signalOf returns the socket's report of a table's signal to the user
+// that ends a connection, and whether a is one.
+func signalOf(a spec.Action) (dut.Signal, bool) {
+	switch a {
+	case spec.SignalReset:
+		return dut.SignalReset, true
+	case spec.SignalRefused:
+		return dut.SignalRefused, true
+	case spec.SignalTimeout:
+		return dut.SignalTimeout, true
+	}
+	return dut.SignalNone, false
+}
+
+// signalWant is signalOf's signal, SignalNone for an action that is none.
+func signalWant(a spec.Action) dut.Signal {
+	s, _ := signalOf(a)
+	return s
+}
+
+// renderSignal renders what a socket reported: "reset", or "other
+// (broken pipe)" with the stack's error.
+func renderSignal(s dut.Signal, err string) string {
+	if s == dut.SignalOther {
+		return fmt.Sprintf("%s (%s)", s, err)
+	}
+	return s.String()
+}
+
+// wantSignalText renders the table's signal at a step: "signal reset",
+// or "signal none" where the row gives none that ends the connection.
+func wantSignalText(a spec.Action) string {
+	if _, ok := signalOf(a); ok {
+		return a.String()
+	}
+	return "signal none"
+}
+
+// signalWait bounds how long the tester waits for the socket to report
+// the connection's failure: the state already says the connection ended.
+const signalWait = time.Second
+
+// signal asks the user's socket what it reports and records it in st. A user who closed the
+// socket, or whose listener never handed out the connection, is told
+// nothing: st.SignalSeen stays false, with a note.
+func (r *caseRun) signal(st *Step) {
+	if r.closed || r.conn == nil && r.l == nil {
+		st.addNote("the user holds no socket of the connection: the table's " + st.WantSignal.String() + " reaches nobody")
+		return
+	}
+	if err := r.accept(); err != nil {
+		st.addNote("the listener did not hand out the connection, so no socket reports the table's " + st.WantSignal.String())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, signalWait)
+	defer cancel()
+	type res struct {
+		s   dut.Signal
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		s, err := r.conn.Signal(ctx)
+		ch <- res{s, err}
+	}()
+	select {
+	case x := <-ch:
+		st.GotSignal, st.SignalSeen = x.s, true
+		if x.err != nil {
+			st.SignalErr = x.err.Error()
+		}
+	case <-time.After(signalWait + callTimeout):
+		st.GotSignal, st.SignalSeen, st.SignalErr = dut.SignalOther, true, "the DUT did not return from Signal"
+	}
+}
+
+// addNote adds a note to the step's.
+func (st *Step) addNote(n string) {
+	if st.Note != "" {
+		st.Note += "; "
+	}
+	st.Note += n
 }
 
 func isErrSignal(a spec.Action) bool {

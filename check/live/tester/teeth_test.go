@@ -106,6 +106,8 @@ func mutations() []mutation {
 		rowMut("TIME-WAIT + rcv FIN", "retransmitted FIN not acknowledged", doTo(spec.TimeWait, spec.StartTimeWait), ""),
 		rowMut("SYN-RECEIVED + rcv RST [RstExact & Passive]", "ignored", doTo(spec.SynReceived, spec.Drop), ""),
 		rowMut("ESTABLISHED + ABORT", "no RST", doTo(spec.Closed, spec.DeleteTCB), ""),
+		rowMut("ESTABLISHED + rcv RST [RstExact]", "signals refused, not reset", doTo(spec.Closed, spec.SignalRefused, spec.DeleteTCB), ""),
+		rowMut("SYN-SENT + rcv RST [AckOK]", "signals reset, not refused", doTo(spec.Closed, spec.SignalReset, spec.DeleteTCB), ""),
 		rowMut("TIME-WAIT + rcv SYN", "no challenge ACK", do(spec.Drop),
 			"gVisor deviates there too (time-wait-ignores-syn): it answers no SYN in TIME-WAIT, which is what the mutant says"),
 

@@ -147,8 +147,10 @@ func Run(t *testing.T, newDUT dut.New) {
 		t.Fatalf("abort: %v", h)
 	}
 
-	// An active open names its port in the SYN.
-	if _, err := d.Connect(netip.AddrPortFrom(testerAddr, 40000)); err != nil {
+	// An active open names its port in the SYN; a RST acknowledging the
+	// SYN refuses it, and the socket says so.
+	cc, err := d.Connect(netip.AddrPortFrom(testerAddr, 40000))
+	if err != nil {
 		t.Fatal(err)
 	}
 	syn := receive(t, d)
@@ -156,4 +158,17 @@ func Run(t *testing.T, newDUT dut.New) {
 		t.Fatalf("connect sent %v", syn)
 	}
 	state(t, d, syn.SrcPort, spec.SynSent)
+	short, cancelShort := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancelShort()
+	if s, err := cc.Signal(short); s != dut.SignalNone || err != nil {
+		t.Fatalf("Signal in SYN-SENT: %v, %v; want none", s, err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel2()
+	if err := d.Inject(packet(t, wire.Header{SrcPort: 40000, DstPort: syn.SrcPort, Seq: 0, Ack: syn.Seq + 1, Flags: spec.RST | spec.ACK}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := cc.Signal(ctx2); s != dut.SignalRefused || err == nil {
+		t.Fatalf("Signal after a RST refused the connect: %v, %v; want refused with the stack's error", s, err)
+	}
 }

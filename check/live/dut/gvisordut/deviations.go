@@ -227,4 +227,13 @@ var Deviations = []dut.Deviation{
 		Table: "in SYN-RECEIVED an ACK whose sequence number is outside the window is answered with an ACK and dropped",
 		Stack: "in the SYN-RECEIVED of an active open (a SYN crossed its own) drops it without an answer (the passive open's SYN-RECEIVED answers with a RST: syn-received-ack-checked-first)",
 	},
+	{
+		ID:    "reset-in-close-wait-aborted",
+		Row:   "CLOSE-WAIT + rcv RST [RstExact]",
+		Got:   "nothing → *, signal other (operation aborted)",
+		Want:  "nothing → *, signal reset",
+		RFC:   "RFC 9293 §3.10.7.4 (second check, ESTABLISHED to CLOSE-WAIT: \"Users should also receive an unsolicited general 'connection reset' signal\")",
+		Table: "a RST at RCV.NXT in CLOSE-WAIT deletes the connection and signals the user \"connection reset\"",
+		Stack: "the reset handler of a CLOSE-WAIT endpoint sets its error to ErrAborted (\"operation aborted\", EPIPE at its socket layer, after Linux), not ErrConnectionReset; the connection is deleted as the table says",
+	},
 }

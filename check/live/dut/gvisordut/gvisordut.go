@@ -384,3 +384,27 @@ func (c *conn) Abort() error {
 	c.ep.Close()
 	return nil
 }
+
+// Signal implements dut.Conn: the endpoint's LastError (netstack's
+// SO_ERROR: the hard error a reset, a refused connect or a timeout left,
+// which Read returns too), polled until there is one or ctx is done.
+func (c *conn) Signal(ctx context.Context) (dut.Signal, error) {
+	for {
+		if err := c.ep.LastError(); err != nil {
+			switch err.(type) {
+			case *tcpip.ErrConnectionReset:
+				return dut.SignalReset, errors.New(err.String())
+			case *tcpip.ErrConnectionRefused:
+				return dut.SignalRefused, errors.New(err.String())
+			case *tcpip.ErrTimeout:
+				return dut.SignalTimeout, errors.New(err.String())
+			}
+			return dut.SignalOther, errors.New(err.String())
+		}
+		select {
+		case <-ctx.Done():
+			return dut.SignalNone, nil
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}

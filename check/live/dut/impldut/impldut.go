@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -351,4 +352,44 @@ func (c *conn) Abort() error {
 		return err
 	}
 	return ic.Abort()
+}
+
+// Signal implements dut.Conn: the error a Dial ended with, else the error
+// a read of nothing returns (impl's Read reports the connection's error
+// before end of stream and consumes no text when given no room), polled
+// until there is one or ctx is done.
+func (c *conn) Signal(ctx context.Context) (dut.Signal, error) {
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return dut.SignalNone, nil
+	}
+	if c.err != nil {
+		return signalOf(c.err), c.err
+	}
+	for {
+		c.c.SetReadDeadline(time.Now())
+		_, err := c.c.Read(nil)
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, io.EOF) {
+			return signalOf(err), err
+		}
+		select {
+		case <-ctx.Done():
+			return dut.SignalNone, nil
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// signalOf maps impl's errors to the table's signals.
+func signalOf(err error) dut.Signal {
+	switch {
+	case errors.Is(err, impl.ErrConnReset):
+		return dut.SignalReset
+	case errors.Is(err, impl.ErrConnRefused):
+		return dut.SignalRefused
+	case errors.Is(err, impl.ErrTimeout):
+		return dut.SignalTimeout
+	}
+	return dut.SignalOther
 }

@@ -166,4 +166,22 @@ var Deviations = []dut.Deviation{
 		Table: "an ACK that does not acknowledge our SYN (SEG.ACK = SND.UNA = ISS) is not acceptable in SYN-RECEIVED: it draws a RST and the connection stays",
 		Stack: "in the SYN-RECEIVED of an active open (a SYN crossed its own: the socket itself is in TCP_SYN_RECV, not a request socket) tcp_rcv_state_process() takes any ACK that tcp_ack() does not reject, SEG.ACK = SND.UNA included, and enters ESTABLISHED without a RST, its SYN still unacknowledged: it goes on retransmitting the SYN,ACK and, with short timers, gives up soon after (so the tester reads ESTABLISHED or, later, CLOSED); a passive open's request socket (tcp_check_req) resets such an ACK as the table does",
 	},
+	{
+		ID:    "reset-in-close-wait-epipe",
+		Row:   "CLOSE-WAIT + rcv RST [RstExact]",
+		Got:   "nothing → *, signal other (broken pipe)",
+		Want:  "nothing → *, signal reset",
+		RFC:   "RFC 9293 §3.10.7.4 (second check, ESTABLISHED to CLOSE-WAIT: \"any outstanding RECEIVEs and SEND should receive 'reset' responses ... Users should also receive an unsolicited general 'connection reset' signal\")",
+		Table: "a RST at RCV.NXT in CLOSE-WAIT deletes the connection and signals the user \"connection reset\"",
+		Stack: "tcp_reset() sets the socket's error to EPIPE instead of ECONNRESET in CLOSE-WAIT (the peer had already ended its stream, so the user's next call, a write, gets \"broken pipe\"); the connection is deleted as the table says",
+	},
+	{
+		ID:    "simultaneous-open-rst-is-reset",
+		Row:   "SYN-RECEIVED + rcv RST [RstExact & !Passive]",
+		Got:   "nothing → *, signal reset",
+		Want:  "nothing → *, signal refused",
+		RFC:   "RFC 9293 §3.10.7.4 (second check, SYN-RECEIVED: \"If this connection was initiated with an active OPEN (i.e., came from SYN-SENT state), then the connection was refused; signal the user 'connection refused'\")",
+		Table: "a RST at RCV.NXT in the SYN-RECEIVED of an active open deletes the connection and signals \"connection refused\"",
+		Stack: "tcp_reset() gives ECONNREFUSED only in SYN-SENT; the socket of a simultaneous open is in TCP_SYN_RECV, so its connect() fails with ECONNRESET",
+	},
 }

@@ -540,3 +540,41 @@ func (c *conn) CloseWrite() error {
 func (c *conn) Close() error { return c.s.close(false) }
 
 func (c *conn) Abort() error { return c.s.close(true) }
+
+// Signal implements dut.Conn: SO_ERROR, the error the kernel holds for the
+// socket's next call (sk_err: ECONNRESET after a RST, ECONNREFUSED for a
+// connect answered by one, ETIMEDOUT after the retransmissions or the
+// keep-alive probes), polled until there is one or ctx is done. Reading
+// it clears it, as the call it stands for would.
+func (c *conn) Signal(ctx context.Context) (dut.Signal, error) {
+	for {
+		c.s.mu.Lock()
+		errno, err := 0, error(nil)
+		if c.s.closed {
+			err = errors.New("linuxdut: the socket is closed")
+		} else {
+			errno, err = unix.GetsockoptInt(c.s.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		}
+		c.s.mu.Unlock()
+		if err != nil {
+			return dut.SignalOther, fmt.Errorf("linuxdut: SO_ERROR: %v", err)
+		}
+		if errno != 0 {
+			e := unix.Errno(errno)
+			switch e {
+			case unix.ECONNRESET:
+				return dut.SignalReset, e
+			case unix.ECONNREFUSED:
+				return dut.SignalRefused, e
+			case unix.ETIMEDOUT:
+				return dut.SignalTimeout, e
+			}
+			return dut.SignalOther, e
+		}
+		select {
+		case <-ctx.Done():
+			return dut.SignalNone, nil
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
