@@ -117,11 +117,27 @@ type Timers struct {
 	DataRetries   int           // retransmissions of text or FIN before the connection gives up (R2)
 }
 
+// KeepAlive asks for keep-alive probes (RFC 1122 §4.2.3.6) on every
+// connection: after Idle without a segment from the peer, a probe every
+// Interval; after Probes probes went unanswered, the connection is given
+// up (SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT). The
+// zero value turns none on.
+type KeepAlive struct {
+	Idle     time.Duration
+	Interval time.Duration
+	Probes   int
+}
+
 // Config is what an adapter needs to build a stack.
 type Config struct {
 	Addr   netip.Addr // the DUT's IPv4 address
 	Tester netip.Addr // the tester's IPv4 address; the DUT routes everything there
 	Timers Timers     // wanted timers
+	// KeepAlive, when its Idle is positive, turns keep-alive on for every
+	// socket the stack makes (listening sockets pass it on to the
+	// connections they accept). An adapter whose stack cannot do it
+	// returns an error wrapping ErrNotDrivable from New.
+	KeepAlive KeepAlive
 }
 
 // New builds a fresh stack for one test case. The tester calls it once per

@@ -53,7 +53,8 @@ func (l *chanLink) Close() error                                     { return ni
 func newMyDUT(cfg dut.Config) (dut.DUT, error) {
 	link := &chanLink{local: netip.AddrPortFrom(cfg.Addr, 0), out: make(chan []byte, 256)}
 	st, err := impl.NewStack(link, impl.Options{MSL: cfg.Timers.TimeWait / 2, RTOMin: cfg.Timers.RTOMin,
-		RTOInitial: max(time.Second, cfg.Timers.RTOMin), DataRetries: cfg.Timers.DataRetries})
+		RTOInitial: max(time.Second, cfg.Timers.RTOMin), DataRetries: cfg.Timers.DataRetries,
+		KeepAlive: cfg.KeepAlive.Idle, KeepAliveInterval: cfg.KeepAlive.Interval, KeepAliveProbes: cfg.KeepAlive.Probes})
 	if err != nil {
 		return nil, err
 	}

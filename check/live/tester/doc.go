@@ -35,7 +35,12 @@
 // case; the other moves there that select it, one number changed at a
 // time, are its boundary cases; again from the first node with text of the
 // DUT in flight (where SND.UNA < SND.NXT separates the ACK edges); and,
-// with the tester's ISN near 2^32, the wrap variants. Rows no move
+// with the tester's ISN near 2^32, the wrap variants. A timer ends a case:
+// the retransmission timer (before giving up, as many retransmissions as
+// the DUT's retry limit), 2MSL, and on an idle connection the keepalive
+// timer, for whose cases the DUT runs with keep-alive on
+// (dut.Config.KeepAlive: 1 s idle, 1 s apart, 2 probes; before giving up
+// the tester waits for the 2 probes and leaves them unanswered). Rows no move
 // reaches are listed with the reason: not drivable through a socket API,
 // or unreachable. The cases take the model as a parameter, so a mutated
 // table, mutated guards ([Model.Guards]) or mutated timing give another

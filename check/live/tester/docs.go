@@ -50,7 +50,10 @@ the segments delivered or injected to it become tester segments that select the 
 rows, its timers become waits; the other host, the network and the attacker are the
 tester's to play), unless the trace needs a call no socket API makes. The expectation
 is the table alone: spec.TCB, with the DUT's ISS and window learned from what it sends;
-package impl takes no part in it, and the model only chooses the paths.
+package impl takes no part in it, and the model only chooses the paths. The cases of the
+keepalive rows run with keep-alive on (` + "`dut.Config.KeepAlive`" + `: SO_KEEPALIVE with 1 s idle,
+1 s between probes and 2 probes, or the stack's equivalent); the tester waits for each
+probe and leaves it unanswered, so that the last case of a state ends in ` + "`KEEPALIVE-OUT`" + `.
 
 Verdicts: **agree**; **deviation** (registered in the stack's page, with the
 RFC section, what the table says and what the stack does; a registered

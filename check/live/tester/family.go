@@ -149,6 +149,12 @@ func (md *Model) translate(sys *model.System, rc check.RowCoverage) (*Case, stri
 			return tr[i].Step.Kind == model.Timer && tr[i].Step.Event == spec.RetransmitTimeout
 		})
 	}
+	if md.rows[target].On == spec.KeepAliveExhausted {
+		// Likewise the probes before giving up: the run waits for them.
+		steps = slices.DeleteFunc(steps, func(i int) bool {
+			return tr[i].Step.Kind == model.Timer && tr[i].Step.Event == spec.KeepAliveTimeout
+		})
+	}
 	w := newWorld(false)
 	var eff spec.Effect
 	var moves []Move

@@ -168,7 +168,7 @@ func notDrivable(s spec.State, e spec.Event) string {
 	case e == spec.DelayedAckTimeout:
 		return "no delayed-ACK timer runs in this state (an ACK owed is paid by the segment that leaves the states that receive text), so the event cannot be made to happen"
 	case (e == spec.KeepAliveTimeout || e == spec.KeepAliveExhausted) && s.Runs(spec.TimerKeepAlive):
-		return "the DUT interface turns on no keepalive (SO_KEEPALIVE); the kernel scenario keepalive-by-kernel holds Linux's keepalive to these rows"
+		return "" // the cases run with keep-alive on (dut.Config.KeepAlive)
 	case e == spec.KeepAliveTimeout || e == spec.KeepAliveExhausted:
 		return "no keepalive timer runs in this state (RFC 1122 §4.2.3.6: it probes an idle synchronized connection), so the event cannot be made to happen"
 	}
@@ -234,6 +234,12 @@ func (md *Model) candidates(w *world, eff *spec.Effect) []cand {
 	}
 	if st == spec.TimeWait {
 		try(Move{Event: spec.TimeWaitTimeout})
+	}
+	if st.Runs(spec.TimerKeepAlive) && t.SndUna() == t.SndNxt() && w.dut.unsent == 0 {
+		// An idle connection: the keepalive timer probes it (RFC 1122
+		// §4.2.3.6), and gives it up after the probes went unanswered.
+		try(Move{Event: spec.KeepAliveTimeout})
+		try(Move{Event: spec.KeepAliveExhausted})
 	}
 	return out
 }

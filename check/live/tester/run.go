@@ -53,7 +53,25 @@ const (
 var (
 	longTimers  = dut.Timers{TimeWait: 60 * time.Second, RTOMin: 3 * time.Second, RTOMax: 10 * time.Second, SynRetries: 6, SynAckRetries: 5, DataRetries: 15}
 	shortTimers = dut.Timers{TimeWait: 2 * time.Second, RTOMin: 200 * time.Millisecond, RTOMax: 2 * time.Second, SynRetries: 1, SynAckRetries: 1, DataRetries: 2}
+	// shortKeepAlive is the keep-alive of the cases of the keepalive rows
+	// (the others run without): probes after 1 s idle, 1 s apart, and the
+	// connection given up after 2 unanswered.
+	shortKeepAlive = dut.KeepAlive{Idle: time.Second, Interval: time.Second, Probes: 2}
 )
+
+// keepAliveCase reports whether case c waits for the keepalive timer.
+func keepAliveCase(c *Case) bool {
+	for _, m := range c.Moves {
+		if isKeepAlive(m.Event) {
+			return true
+		}
+	}
+	return false
+}
+
+func isKeepAlive(e spec.Event) bool {
+	return e == spec.KeepAliveTimeout || e == spec.KeepAliveExhausted
+}
 
 // Options tune a run.
 type Options struct {
@@ -234,7 +252,15 @@ func runCase(md *Model, c *Case, newDUT dut.New, opt *Options) *Result {
 	if c.Timers {
 		timers = shortTimers
 	}
-	d, err := newDUT(dut.Config{Addr: DUTAddr, Tester: TesterAddr, Timers: timers})
+	cfg := dut.Config{Addr: DUTAddr, Tester: TesterAddr, Timers: timers}
+	if keepAliveCase(c) {
+		cfg.KeepAlive = shortKeepAlive
+	}
+	d, err := newDUT(cfg)
+	if errors.Is(err, dut.ErrNotDrivable) {
+		res.Verdict, res.Reason = NotDrivable, err.Error()
+		return res
+	}
 	if err != nil {
 		res.Verdict, res.Reason = Disagree, fmt.Sprintf("the DUT could not be built: %v", err)
 		return res
@@ -272,9 +298,17 @@ func runCase(md *Model, c *Case, newDUT dut.New, opt *Options) *Result {
 
 // expand inserts, before a retries-exhausted target, the retransmissions
 // the DUT makes first: as many as its retry limit for the state (plus the
-// model's ExtraRetries).
+// model's ExtraRetries); before a keepalive-exhausted one, the probes it
+// sends first (shortKeepAlive.Probes), which the tester leaves unanswered.
 func (r *caseRun) expand(moves []Move) []Move {
 	last := moves[len(moves)-1]
+	if last.Event == spec.KeepAliveExhausted {
+		out := append([]Move(nil), moves[:len(moves)-1]...)
+		for range shortKeepAlive.Probes {
+			out = append(out, Move{Event: spec.KeepAliveTimeout, Row: -1})
+		}
+		return append(out, last)
+	}
 	if last.Event != spec.RetriesExhausted {
 		return moves
 	}
@@ -336,6 +370,13 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 	}
 
 	// Make the move.
+	if isKeepAlive(m.Event) && r.w.conn && r.conn == nil {
+		// A stack that does not pass keep-alive on from a listening
+		// socket (gVisor) has it from the accepted one.
+		if err := r.accept(); err != nil {
+			return r.fail(i, NotDrivable, fmt.Sprintf("%s: %v", m, err))
+		}
+	}
 	switch {
 	case m.Event.IsUser():
 		if err := r.call(m.Call); err != nil {
@@ -363,7 +404,12 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 	// Collect what the DUT sends: the segments the table expects, within
 	// a deadline that covers the timer the move waits for.
 	wait := 2 * time.Second
-	if m.Event.IsTimer() {
+	switch {
+	case isKeepAlive(m.Event):
+		// The first probe comes Idle after the last segment, the next
+		// ones (and the giving up) Interval apart.
+		wait = shortKeepAlive.Idle + shortKeepAlive.Interval + 2*time.Second
+	case m.Event.IsTimer():
 		wait = r.timerWait(i)
 	}
 	if m.Event == spec.RetriesExhausted || m.Event == spec.TimeWaitTimeout {
@@ -417,6 +463,10 @@ func (r *caseRun) step(i int, m Move, last bool) bool {
 		r.timerStep = true
 		r.quiet(&got, &ignored, wait)
 		r.timerStep = false
+	case isKeepAlive(m.Event) && len(st.Want) == 0:
+		// Likewise for the keepalive timer (a mutant's row that sends
+		// no probe or no RST).
+		r.quiet(&got, &ignored, wait)
 	case last || len(st.Want) == 0:
 		r.quiet(&got, &ignored, r.opt.Quiet)
 	}

@@ -236,4 +236,22 @@ var Deviations = []dut.Deviation{
 		Table: "a RST at RCV.NXT in CLOSE-WAIT deletes the connection and signals the user \"connection reset\"",
 		Stack: "the reset handler of a CLOSE-WAIT endpoint sets its error to ErrAborted (\"operation aborted\", EPIPE at its socket layer, after Linux), not ErrConnectionReset; the connection is deleted as the table says",
 	},
+	{
+		ID:    "keepalive-not-armed-by-handshake",
+		Row:   "ESTABLISHED + KEEPALIVE",
+		Got:   "nothing → ESTABLISHED",
+		Want:  "ACK seq=ISS ack=RCV.NXT → ESTABLISHED",
+		RFC:   "RFC 1122 §4.2.3.6 (a probe after an interval in which no data or acknowledgment was received)",
+		Table: "a connection idle since its handshake is probed once the keepalive idle time has passed",
+		Stack: "arms the keepalive timer when a segment is processed in a synchronized state, when text is sent, or when SO_KEEPALIVE or its times are set; an endpoint that had keep-alive on before Connect and has heard nothing since the SYN,ACK is never probed (a passive one, whose options are set on the accepted endpoint, is)",
+	},
+	{
+		ID:    "keepalive-out-sends-no-rst",
+		Row:   "* + KEEPALIVE-OUT",
+		Got:   "nothing → CLOSED|nothing → LISTEN",
+		Want:  "RST seq=SND.NXT → CLOSED|RST seq=SND.NXT → LISTEN",
+		RFC:   "RFC 1122 §4.2.3.6, and RFC 9293 §3.10.5 for the RST (the one ABORT sends)",
+		Table: "once the last keepalive probe went unanswered, the connection is reset with <SEQ=SND.NXT><CTL=RST>, the user is told it timed out, and the TCB is deleted",
+		Stack: "the keepalive timer's handler returns ErrTimeout, and the endpoint is cleaned up without a segment (resetConnectionLocked sends no RST for ErrTimeout either); the user is told it timed out, as the table says",
+	},
 }

@@ -32,6 +32,7 @@ type DUT struct {
 	addr   netip.Addr
 	tester netip.Addr
 	timers dut.Timers
+	ka     dut.KeepAlive
 
 	mu     sync.Mutex
 	closed bool
@@ -49,7 +50,7 @@ func New(cfg dut.Config) (dut.DUT, error) {
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol},
 	})
-	d := &DUT{s: s, ep: channel.New(1024, 1500, ""), addr: cfg.Addr, tester: cfg.Tester}
+	d := &DUT{s: s, ep: channel.New(1024, 1500, ""), addr: cfg.Addr, tester: cfg.Tester, ka: cfg.KeepAlive}
 	fail := func(what string, err tcpip.Error) (dut.DUT, error) {
 		s.Close()
 		s.Wait()
@@ -186,7 +187,33 @@ func (d *DUT) newEndpoint() (tcpip.Endpoint, *waiter.Queue, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("gvisordut: new endpoint: %s", err)
 	}
+	if err := d.keepAlive(ep); err != nil {
+		ep.Close()
+		return nil, nil, err
+	}
 	return ep, &wq, nil
+}
+
+// keepAlive turns on the keep-alive probes of dut.Config.KeepAlive on ep
+// (SO_KEEPALIVE, KeepaliveIdleOption, KeepaliveIntervalOption,
+// KeepaliveCountOption). netstack does not pass them on from a listening
+// endpoint to the endpoints it accepts, so Accept sets them too.
+func (d *DUT) keepAlive(ep tcpip.Endpoint) error {
+	if d.ka.Idle <= 0 {
+		return nil
+	}
+	idle, intvl := tcpip.KeepaliveIdleOption(d.ka.Idle), tcpip.KeepaliveIntervalOption(d.ka.Interval)
+	if err := ep.SetSockOpt(&idle); err != nil {
+		return fmt.Errorf("gvisordut: keepalive idle %v: %s", d.ka.Idle, err)
+	}
+	if err := ep.SetSockOpt(&intvl); err != nil {
+		return fmt.Errorf("gvisordut: keepalive interval %v: %s", d.ka.Interval, err)
+	}
+	if err := ep.SetSockOptInt(tcpip.KeepaliveCountOption, d.ka.Probes); err != nil {
+		return fmt.Errorf("gvisordut: keepalive count %d: %s", d.ka.Probes, err)
+	}
+	ep.SocketOptions().SetKeepAlive(true)
+	return nil
 }
 
 // Listen implements dut.DUT.
@@ -203,7 +230,7 @@ func (d *DUT) Listen(port uint16) (dut.Listener, error) {
 		ep.Close()
 		return nil, fmt.Errorf("gvisordut: listen on port %d: %s", port, err)
 	}
-	return &listener{ep: ep, wq: wq}, nil
+	return &listener{d: d, ep: ep, wq: wq}, nil
 }
 
 // Connect implements dut.DUT.
@@ -304,6 +331,7 @@ func (d *DUT) Close() error {
 }
 
 type listener struct {
+	d  *DUT
 	ep tcpip.Endpoint
 	wq *waiter.Queue
 }
@@ -315,6 +343,10 @@ func (l *listener) Accept(ctx context.Context) (dut.Conn, error) {
 	for {
 		n, wq, err := l.ep.Accept(nil)
 		if err == nil {
+			if err := l.d.keepAlive(n); err != nil {
+				n.Close()
+				return nil, err
+			}
 			return &conn{ep: n, wq: wq}, nil
 		}
 		if _, block := err.(*tcpip.ErrWouldBlock); !block {

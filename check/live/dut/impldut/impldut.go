@@ -44,6 +44,9 @@ func New(cfg dut.Config) (dut.DUT, error) {
 	d.link = &link{local: netip.AddrPortFrom(cfg.Addr, 0), d: d}
 	t := cfg.Timers
 	opt := impl.Options{MSL: t.TimeWait / 2, RTOMin: t.RTOMin, RTOMax: t.RTOMax, SynRetries: t.SynRetries, SynAckRetries: t.SynAckRetries, DataRetries: t.DataRetries}
+	if ka := cfg.KeepAlive; ka.Idle > 0 {
+		opt.KeepAlive, opt.KeepAliveInterval, opt.KeepAliveProbes = ka.Idle, ka.Interval, ka.Probes
+	}
 	if t.RTOMin > 0 {
 		// impl's initial RTO is 1 s (RFC 6298 §2.1); a longer minimum
 		// raises it as gVisor's does not need to (its handshake RTO is fixed).

@@ -184,4 +184,13 @@ var Deviations = []dut.Deviation{
 		Table: "a RST at RCV.NXT in the SYN-RECEIVED of an active open deletes the connection and signals \"connection refused\"",
 		Stack: "tcp_reset() gives ECONNREFUSED only in SYN-SENT; the socket of a simultaneous open is in TCP_SYN_RECV, so its connect() fails with ECONNRESET",
 	},
+	{
+		ID:    "keepalive-rst-carries-ack",
+		Row:   "* + KEEPALIVE-OUT",
+		Got:   "RST,ACK seq=SND.NXT ack=RCV.NXT → CLOSED|RST,ACK seq=SND.NXT ack=RCV.NXT → LISTEN",
+		Want:  "RST seq=SND.NXT → CLOSED|RST seq=SND.NXT → LISTEN",
+		RFC:   "RFC 1122 §4.2.3.6, and RFC 9293 §3.10.5 for the RST (the one ABORT sends)",
+		Table: "once the last keepalive probe went unanswered, the connection is reset with <SEQ=SND.NXT><CTL=RST>, the user is told it timed out, and the TCB is deleted",
+		Stack: "tcp_keepalive_timer gives up when icsk_probes_out has reached TCP_KEEPCNT, with tcp_send_active_reset (RST,ACK, the ACK field at RCV.NXT) and tcp_write_err (ETIMEDOUT); the probes, their number, the RST's sequence number, the state and the error agree with the table (the kernel scenario keepalive-by-kernel shows the same)",
+	},
 }

@@ -61,6 +61,7 @@ type DUT struct {
 	addr   netip.Addr
 	tester netip.Addr
 	timers dut.Timers
+	ka     dut.KeepAlive
 	in     chan []byte
 	readMu sync.Mutex // serializes reading the device, so d.in keeps the order sent
 	stop   chan struct{}
@@ -91,7 +92,7 @@ func New(cfg dut.Config) (dut.DUT, error) {
 	if err != nil {
 		return nil, fmt.Errorf("linuxdut: %v", err)
 	}
-	d := &DUT{ns: ns, diag: -1, addr: cfg.Addr, tester: cfg.Tester, in: make(chan []byte, 1024), stop: make(chan struct{})}
+	d := &DUT{ns: ns, diag: -1, addr: cfg.Addr, tester: cfg.Tester, ka: cfg.KeepAlive, in: make(chan []byte, 1024), stop: make(chan struct{})}
 	err = ns.Do(func() error {
 		var err error
 		if d.tun, err = impl.CreateTUNDevice(impl.TUNConfig{Name: "dut0", Kernel: pfx, Local: cfg.Tester}); err != nil {
@@ -283,7 +284,36 @@ func (d *DUT) socket() (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("linuxdut: socket: %v", err)
 	}
+	if err := d.keepAlive(fd); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
 	return fd, nil
+}
+
+// keepAlive turns on the keep-alive probes of dut.Config.KeepAlive on fd
+// (SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT; the times in
+// whole seconds, at least 1). A listening socket passes them on to the
+// connections it accepts.
+func (d *DUT) keepAlive(fd int) error {
+	if d.ka.Idle <= 0 {
+		return nil
+	}
+	secs := func(t time.Duration) int { return max(1, int((t+time.Second/2)/time.Second)) }
+	for _, o := range []struct {
+		level, opt, v int
+		name          string
+	}{
+		{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs(d.ka.Idle), "TCP_KEEPIDLE"},
+		{unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs(d.ka.Interval), "TCP_KEEPINTVL"},
+		{unix.IPPROTO_TCP, unix.TCP_KEEPCNT, d.ka.Probes, "TCP_KEEPCNT"},
+		{unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1, "SO_KEEPALIVE"},
+	} {
+		if err := unix.SetsockoptInt(fd, o.level, o.opt, o.v); err != nil {
+			return fmt.Errorf("linuxdut: %s %d: %v", o.name, o.v, err)
+		}
+	}
+	return nil
 }
 
 // Listen implements dut.DUT.
