@@ -6,15 +6,19 @@
 // reads the IPv4 packets the DUT sends back ([DUT.Receive]). On the DUT's
 // side it makes the socket calls of a user: listen, connect, write, read,
 // shutdown of the write side, close, and abort (close with SO_LINGER 0). It
-// reads the state of a connection where the stack exposes one ([DUT.State]),
-// and asks for short timers ([Timers]) so that TIME-WAIT, retransmission and
-// retry limits can be exercised in a test.
+// reads the state of a connection where the stack exposes one ([DUT.State])
+// and the error a failed connection reports to its user ([Conn]'s Signal:
+// reset, refused, timeout), asks for short timers ([Timers]) so that
+// TIME-WAIT, retransmission and retry limits can be exercised in a test,
+// and for keep-alive probes ([KeepAlive]) in the cases of the keepalive
+// rows.
 //
 // An adapter for a new stack is a [New] function: it builds a fresh stack at
 // the addresses of a [Config], with its timers set as short as the stack
 // allows. The adapters in this tree are gvisordut (gVisor's netstack in
-// process, through its link/channel endpoint) and impldut (tcpcheck's own
-// endpoint over its in-memory link); the package example shows the shape
+// process, through its link/channel endpoint), impldut (tcpcheck's own
+// endpoint over its in-memory link) and linuxdut (the Linux kernel in a
+// network namespace, over a TUN device); the package example shows the shape
 // of an adapter for a user's own Go stack.
 //
 // A call the stack's API cannot make (writing on a connection the API does

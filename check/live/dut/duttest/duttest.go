@@ -75,8 +75,45 @@ func state(t *testing.T, d dut.DUT, port uint16, want spec.State) {
 }
 
 // Run checks adapter newDUT: a passive open, text both ways, a close, an
-// active open, and bad input.
+// active open refused by a RST, bad input, and keep-alive probes.
 func Run(t *testing.T, newDUT dut.New) {
+	basic(t, newDUT)
+	keepAlive(t, newDUT)
+}
+
+// keepAlive checks that a stack built with dut.Config.KeepAlive probes an
+// idle accepted connection with <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>.
+func keepAlive(t *testing.T, newDUT dut.New) {
+	d, err := newDUT(dut.Config{Addr: dutAddr, Tester: testerAddr, Timers: dut.Timers{TimeWait: 30 * time.Second, RTOMin: 3 * time.Second},
+		KeepAlive: dut.KeepAlive{Idle: time.Second, Interval: time.Second, Probes: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	l, err := d.Listen(80)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Inject(packet(t, wire.Header{SrcPort: 40000, DstPort: 80, Seq: 1000, Flags: spec.SYN, Window: 65535, MSS: 1460}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	sa := receive(t, d)
+	if err := d.Inject(packet(t, wire.Header{SrcPort: 40000, DstPort: 80, Seq: 1001, Ack: sa.Seq + 1, Flags: spec.ACK, Window: 65535}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	state(t, d, 80, spec.Established)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := l.Accept(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p := receive(t, d); p.Flags&(spec.SYN|spec.FIN|spec.RST|spec.ACK) != spec.ACK || p.Seq != sa.Seq || p.Ack != 1001 {
+		t.Fatalf("keep-alive probe after 1 s idle: %v; want ACK seq=%d ack=1001", p, sa.Seq)
+	}
+}
+
+// basic checks the socket calls, the states and bad input.
+func basic(t *testing.T, newDUT dut.New) {
 	d, err := newDUT(dut.Config{Addr: dutAddr, Tester: testerAddr, Timers: dut.Timers{TimeWait: 30 * time.Second, RTOMin: 3 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
