@@ -264,3 +264,38 @@ func TestDelayedACKIsTableBehaviour(t *testing.T) {
 		}
 	}
 }
+
+// TestWithDuplicatesRangesOverACopy: the retry after no candidate explains
+// a segment adds the copies of the peer's latest segments to the silent
+// states (more) and to the candidates. When more has room beyond its
+// length, ranging over append(more, cands...) while appending to more
+// overwrote the candidates with the copies before their turn: the
+// candidates' own copies were never tried.
+func TestWithDuplicatesRangesOverACopy(t *testing.T) {
+	mk := func(n int) shadow { return shadow{next: n} }
+	dup := func(sh *shadow) []shadow { return []shadow{mk(sh.next + 100)} }
+	for room := 0; room < 4; room++ {
+		more := make([]shadow, 0, 3+room)
+		more = append(more, mk(1), mk(2), mk(3))
+		cands := []shadow{mk(10), mk(20)}
+		got := withDuplicates(more, cands, dup)
+		want := []int{1, 2, 3, 101, 102, 103, 110, 120}
+		if len(got) != len(want) {
+			t.Fatalf("room %d: %d states, want %d", room, len(got), len(want))
+		}
+		for i, w := range want {
+			if got[i].next != w {
+				t.Errorf("room %d: state %d took %d segments, want %d (the states: %v)", room, i, got[i].next, w, nexts(got))
+				break
+			}
+		}
+	}
+}
+
+func nexts(cs []shadow) []int {
+	var out []int
+	for _, c := range cs {
+		out = append(out, c.next)
+	}
+	return out
+}

@@ -448,10 +448,7 @@ again:
 		if more := c.silent(d); len(more) > 0 || len(c.cands[d]) > 0 {
 			// And copies of the peer's latest segments, delivered again
 			// (duplicated after the capture point).
-			for _, sh := range append(more, c.cands[d]...) {
-				more = append(more, c.duplicates(d, &sh)...)
-			}
-			c.cands[d] = more
+			c.cands[d] = withDuplicates(more, c.cands[d], func(sh *shadow) []shadow { return c.duplicates(d, sh) })
 			expanded = true
 			reasons = nil
 			goto again
@@ -554,6 +551,18 @@ func (c *conn) duplicates(d uint8, sh *shadow) []shadow {
 		}
 	}
 	return out
+}
+
+// withDuplicates returns more and, after it, dup of each state of more and
+// of cands, in that order. The states it ranges over are a copy: the
+// states dup yields, appended to more, cannot overwrite them (more may
+// have room beyond its length, where the copy would otherwise be).
+func withDuplicates(more, cands []shadow, dup func(*shadow) []shadow) []shadow {
+	from := append(more[:len(more):len(more)], cands...)
+	for i := range from {
+		more = append(more, dup(&from[i])...)
+	}
+	return more
 }
 
 // deliveryParams are host d's parameters for deliveries before it sends s.
