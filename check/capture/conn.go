@@ -136,11 +136,11 @@ type spares struct {
 	sent  [][]rec
 	cands [][]shadow
 
-	outs        []spec.Segment // what the deliveries of a search make the table send
-	order       []int          // the candidates in the order explain tries them
-	failed      []int          // the candidates that do not explain the segment
-	o1, o2, tmp shadow         // a search's explanations
-	eff         spec.Effect
+	outs   []spec.Segment // what the deliveries of a search make the table send
+	order  []int          // the candidates in the order explain tries them
+	failed []int          // the candidates that do not explain the segment
+	o1, o2 shadow         // a search's explanations
+	eff    spec.Effect
 }
 
 const (
@@ -421,7 +421,7 @@ again:
 	for _, ci := range order {
 		base := &c.cands[d][ci] // not changed while explaining: next is built apart
 		first, last := &c.spare.o1, &c.spare.o2
-		fdev, found := c.search(d, base, r, p, !eagerDone, first, last)
+		fdev, found, two := c.search(d, base, r, p, !eagerDone, first, last)
 		if !found {
 			// Why is rendered only if no candidate explains r.
 			failed = append(failed, ci)
@@ -432,7 +432,9 @@ again:
 			dev = fdev
 		}
 		next = appendCand(next, first)
-		next = appendCand(next, last)
+		if two {
+			next = appendCand(next, last)
+		}
 	}
 	if len(next) == 0 && c.nRecent[d] > 1 && sameSegment(c.recentRec(d, 1), r) {
 		// The very segment the host sent last, captured again (a capture
@@ -576,9 +578,10 @@ func (c *conn) deliveryParams(d uint8, s *spec.Segment) spec.Params {
 }
 
 // search looks for the explanations of r by a candidate of host d: the one
-// that takes the fewest of the peer's pending segments, and the one that
-// takes the most (nil, nil when there is none).
-func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, first, last *shadow) (dev string, ok bool) {
+// that takes the fewest of the peer's pending segments (in first), and
+// the one that takes the most (in last, when two says it is another than
+// first; ok is false when there is none).
+func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, first, last *shadow) (dev string, ok, two bool) {
 	info, sp := &c.info[d], c.spare
 	info.quiet = true
 	pend := c.pendingFor(base, d)
@@ -594,7 +597,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		}
 		if k == len(pend) {
 			sp.outs = outs
-			return "", false
+			return "", false, false
 		}
 		sp.eff.Reset()
 		cur.deliver(&pend[k].seg, p, &sp.eff)
@@ -602,7 +605,6 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		outs = append(outs, sp.eff.Out...)
 	}
 	// The eager end: every pending segment delivered.
-	*last = *first
 	if eager && cur.next < startAbs+len(pend) {
 		for k := cur.next - startAbs; k < len(pend); k++ {
 			sp.eff.Reset()
@@ -610,13 +612,13 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			cur.next = startAbs + k + 1
 			outs = append(outs, sp.eff.Out...)
 		}
-		sp.tmp = cur
-		if o := emit(&sp.tmp, outs, &r.seg, info, r.frame, r.old); o.why == "" {
-			*last = sp.tmp
+		*last = cur
+		if o := emit(last, outs, &r.seg, info, r.frame, r.old); o.why == "" {
+			two = true
 		}
 	}
 	sp.outs = outs
-	return dev, true
+	return dev, true, two
 }
 
 // attempt renders why r is not explained after n of the pending segments.
