@@ -110,6 +110,10 @@ type Reader struct {
 	layersOnly bool
 	// fastDecoded counts the packets the fast path decoded.
 	fastDecoded int
+	// part and parts: the reader returns only the segments of the
+	// connections that hash to part of parts (Check's workers each read
+	// the capture with their own reader when it can be opened again).
+	part, parts int
 }
 
 type truncFlag bool
@@ -265,9 +269,15 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 		r.Skip.LinkType++
 		return false
 	}
-	if !r.layersOnly && r.fast(next, payload, s) {
-		r.fastDecoded++
-		return true
+	if !r.layersOnly {
+		switch r.fast(next, payload, s) {
+		case fastDone:
+			r.fastDecoded++
+			return true
+		case fastOther:
+			r.fastDecoded++
+			return false
+		}
 	}
 	var src, dst netip.Addr
 	var ipPayload int // octets of the IP payload according to the IP header
@@ -347,6 +357,9 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 	}
 	s.Src = netip.AddrPortFrom(src, uint16(r.tcp.SrcPort))
 	s.Dst = netip.AddrPortFrom(dst, uint16(r.tcp.DstPort))
+	if !r.mine(s) {
+		return false
+	}
 	s.Seq, s.Ack = spec.Seq(r.tcp.Seq), spec.Seq(r.tcp.Ack)
 	s.Flags = spec.Flags(seg[13])
 	s.Window = r.tcp.Window
@@ -386,27 +399,43 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 	return true
 }
 
+// fastResult is the outcome of the fast path.
+type fastResult uint8
+
+const (
+	fastNo    fastResult = iota // not the common case: gopacket's layers decode it
+	fastDone                    // s holds the segment
+	fastOther                   // a segment of another part (see Reader.mine)
+)
+
+// mine reports whether the segment with s's endpoints belongs to the part
+// of the capture this reader reads (all of it unless parts > 1): the part
+// of the worker its connection hashes to, the same for both directions.
+func (r *Reader) mine(s *Segment) bool {
+	return r.parts <= 1 || int((endpointHash(s.Src)+endpointHash(s.Dst))%uint64(r.parts)) == r.part
+}
+
 // fast fills s from the IP packet b (of layer type next) when it is the
 // common case: IPv4 without options or IPv6 without extension headers,
 // not a fragment, carrying a TCP header that is all there and whose
 // options are plain. It reads the header fields straight from the octets
 // (the same fields, with the same outcome, as gopacket's layers, which
 // decode the rest: TestFastDecodeMatchesLayers holds the two together)
-// and answers false, changing nothing but s, for anything else.
-func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) bool {
+// and answers fastNo, changing nothing but s, for anything else.
+func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) fastResult {
 	var src, dst netip.Addr
 	var ipPayload int
 	var seg []byte
 	switch next {
 	case layers.LayerTypeIPv4:
 		if len(b) < 20 || b[0]&0x0f != 5 || b[9] != 6 {
-			return false
+			return fastNo
 		}
 		n := int(binary.BigEndian.Uint16(b[2:4]))
 		if n < 20 || binary.BigEndian.Uint16(b[6:8])&0x3fff != 0 {
 			// A length of 0 (segmentation offload), a bad length, or a
 			// fragment (more fragments, or an offset).
-			return false
+			return fastNo
 		}
 		if len(b) > n {
 			b = b[:n]
@@ -416,11 +445,11 @@ func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) bool {
 		ipPayload, seg = n-20, b[20:]
 	case layers.LayerTypeIPv6:
 		if len(b) < 40 || b[6] != 6 {
-			return false
+			return fastNo
 		}
 		n := int(binary.BigEndian.Uint16(b[4:6]))
 		if n == 0 {
-			return false
+			return fastNo
 		}
 		seg = b[40:]
 		if len(seg) > n {
@@ -430,14 +459,19 @@ func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) bool {
 		dst = netip.AddrFrom16([16]byte(b[24:40]))
 		ipPayload = n
 	default:
-		return false
+		return fastNo
 	}
 	if len(seg) < 20 {
-		return false
+		return fastNo
 	}
 	hl := int(seg[12]>>4) * 4
 	if hl < 20 || hl > len(seg) || ipPayload < hl {
-		return false
+		return fastNo
+	}
+	s.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(seg[0:2]))
+	s.Dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(seg[2:4]))
+	if !r.mine(s) {
+		return fastOther
 	}
 	s.MSS, s.HasWScale, s.WScale, s.SACKPerm, s.HasTS, s.TSVal, s.TSEcr, s.SACK = 0, false, 0, false, false, 0, 0, false
 	// The options as a receiver reads them: up to the end of the option
@@ -452,7 +486,7 @@ func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) bool {
 			continue
 		}
 		if kind == uint8(layers.TCPOptionKindMultipathTCP) {
-			return false // gopacket reads these by their subtypes
+			return fastNo // gopacket reads these by their subtypes
 		}
 		if len(o) < 2 || o[1] < 2 || int(o[1]) > len(o) {
 			break
@@ -480,8 +514,6 @@ func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) bool {
 		}
 		o = o[o[1]:]
 	}
-	s.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(seg[0:2]))
-	s.Dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(seg[2:4]))
 	s.Seq, s.Ack = spec.Seq(binary.BigEndian.Uint32(seg[4:8])), spec.Seq(binary.BigEndian.Uint32(seg[8:12]))
 	s.Flags = spec.Flags(seg[13])
 	s.Window = binary.BigEndian.Uint16(seg[14:16])
@@ -494,7 +526,7 @@ func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) bool {
 			s.Sum = SumBad
 		}
 	}
-	return true
+	return fastDone
 }
 
 // ipVersion returns the layer type of a raw IP packet by its version.
