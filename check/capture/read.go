@@ -423,7 +423,7 @@ func (r *Reader) mine(s *Segment) bool {
 // decode the rest: TestFastDecodeMatchesLayers holds the two together)
 // and answers fastNo, changing nothing but s, for anything else.
 func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) fastResult {
-	var src, dst netip.Addr
+	var src, dst []byte // the addresses
 	var ipPayload int
 	var seg []byte
 	switch next {
@@ -440,8 +440,7 @@ func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) fastResult 
 		if len(b) > n {
 			b = b[:n]
 		}
-		src = netip.AddrFrom4([4]byte(b[12:16]))
-		dst = netip.AddrFrom4([4]byte(b[16:20]))
+		src, dst = b[12:16], b[16:20]
 		ipPayload, seg = n-20, b[20:]
 	case layers.LayerTypeIPv6:
 		if len(b) < 40 || b[6] != 6 {
@@ -455,8 +454,7 @@ func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) fastResult 
 		if len(seg) > n {
 			seg = seg[:n]
 		}
-		src = netip.AddrFrom16([16]byte(b[8:24]))
-		dst = netip.AddrFrom16([16]byte(b[24:40]))
+		src, dst = b[8:24], b[24:40]
 		ipPayload = n
 	default:
 		return fastNo
@@ -468,11 +466,17 @@ func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) fastResult 
 	if hl < 20 || hl > len(seg) || ipPayload < hl {
 		return fastNo
 	}
-	s.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(seg[0:2]))
-	s.Dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(seg[2:4]))
-	if !r.mine(s) {
-		return fastOther
+	sp, dp := binary.BigEndian.Uint16(seg[0:2]), binary.BigEndian.Uint16(seg[2:4])
+	if r.parts > 1 && int((rawEndpointHash(src, sp)+rawEndpointHash(dst, dp))%uint64(r.parts)) != r.part {
+		return fastOther // the same as !r.mine(s), before the addresses are made
 	}
+	var sa, da netip.Addr
+	if len(src) == 4 {
+		sa, da = netip.AddrFrom4([4]byte(src)), netip.AddrFrom4([4]byte(dst))
+	} else {
+		sa, da = netip.AddrFrom16([16]byte(src)), netip.AddrFrom16([16]byte(dst))
+	}
+	s.Src, s.Dst = netip.AddrPortFrom(sa, sp), netip.AddrPortFrom(da, dp)
 	s.MSS, s.HasWScale, s.WScale, s.SACKPerm, s.HasTS, s.TSVal, s.TSEcr, s.SACK = 0, false, 0, false, false, 0, 0, false
 	// The options as a receiver reads them: up to the end of the option
 	// list, or to an option whose length cannot be followed.
@@ -520,7 +524,7 @@ func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) fastResult 
 	s.Len = uint32(ipPayload - hl)
 	s.Sum = SumUnknown
 	if len(seg) >= ipPayload {
-		if wire.Checksum(src, dst, seg[:ipPayload]) == 0 {
+		if wire.Checksum(sa, da, seg[:ipPayload]) == 0 {
 			s.Sum = SumOK
 		} else {
 			s.Sum = SumBad

@@ -541,15 +541,26 @@ func (c *conn) compact() {
 // endpointHash mixes an address and port into 64 bits (splitmix64's
 // finalizer over the folded address).
 func endpointHash(ap netip.AddrPort) uint64 {
-	var x uint64
-	if a := ap.Addr(); a.Is4() {
+	a := ap.Addr()
+	if a.Is4() {
 		b := a.As4()
-		x = uint64(binary.LittleEndian.Uint32(b[:]))
-	} else {
-		b := a.As16()
-		x = binary.LittleEndian.Uint64(b[:8]) ^ binary.LittleEndian.Uint64(b[8:])*0x9e3779b97f4a7c15
+		return rawEndpointHash(b[:], ap.Port())
 	}
-	x ^= uint64(ap.Port()) << 32
+	b := a.As16()
+	return rawEndpointHash(b[:], ap.Port())
+}
+
+// rawEndpointHash is endpointHash of the address in the 4 or 16 octets a
+// (an IPv4-mapped IPv6 address in 16 octets stays IPv6, as in
+// netip.AddrFrom16) and port.
+func rawEndpointHash(a []byte, port uint16) uint64 {
+	var x uint64
+	if len(a) == 4 {
+		x = uint64(binary.LittleEndian.Uint32(a))
+	} else {
+		x = binary.LittleEndian.Uint64(a[:8]) ^ binary.LittleEndian.Uint64(a[8:16])*0x9e3779b97f4a7c15
+	}
+	x ^= uint64(port) << 32
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 27
