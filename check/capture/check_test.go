@@ -3,8 +3,6 @@ package capture
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/netip"
 	"strings"
@@ -300,105 +298,4 @@ func nexts(cs []shadow) []int {
 		out = append(out, c.next)
 	}
 	return out
-}
-
-// TestReopenChecksTheSame checks captures of many interleaved connections
-// (IPv4 and IPv6, some with planted faults, a second incarnation, a bad
-// checksum, a file cut in the middle of a packet) with the segments
-// handed out by one reader (one worker and three) and with a reader per
-// worker (Options.Reopen, two workers and three): the same summary and
-// the same reports, frame for frame.
-func TestReopenChecksTheSame(t *testing.T) {
-	var pkts []pkt
-	var convs [][]pkt
-	for i := 0; i < 24; i++ {
-		a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(1 + i%5)}), uint16(40000+i))
-		b := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, 200}), 80)
-		if i%4 == 3 {
-			a = netip.AddrPortFrom(netip.MustParseAddr("2001:db8::1"), uint16(40000+i))
-			b = srv6
-		}
-		conv := conversation(a, b, uint32(1000+7919*i), uint32(4000000000+104729*i))
-		switch i % 6 {
-		case 1:
-			conv[4].ack += 100 // an ACK beyond what the peer sent
-		case 2:
-			conv[6].flags = spec.RST | spec.ACK // a RST, then further ACKs
-		case 4:
-			conv[5].badSum = true
-		}
-		for k := range conv {
-			// Headers that gopacket's layers decode (the reader's fast
-			// path reads the common ones).
-			switch i % 8 {
-			case 0:
-				conv[k].vlan = true
-			case 5:
-				conv[k].ipOptions = true
-			case 7:
-				conv[k].hopByHop = true
-			}
-		}
-		convs = append(convs, conv)
-	}
-	convs = append(convs, twoIncarnations())
-	for k := 0; ; k++ {
-		more := false
-		for _, c := range convs {
-			if k < len(c) {
-				pkts = append(pkts, c[k])
-				more = true
-			}
-		}
-		if !more {
-			break
-		}
-	}
-	whole := writePcap(t, layers.LinkTypeEthernet, false, pkts)
-	for _, data := range [][]byte{whole, whole[:len(whole)-37], writePcapng(t, []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL2}, pkts)} {
-		for _, opt := range []Options{{}, {Strict: true, VerifyChecksums: true}} {
-			var want string
-			for _, c := range []struct {
-				workers int
-				reopen  bool
-			}{{1, false}, {3, false}, {2, true}, {3, true}} {
-				o := opt
-				o.Workers = c.workers
-				opened := 0
-				if c.reopen {
-					o.Reopen = func() (io.ReadCloser, error) {
-						opened++
-						return io.NopCloser(bytes.NewReader(data)), nil
-					}
-				}
-				r, err := Open(bytes.NewReader(data))
-				if err != nil {
-					t.Fatal(err)
-				}
-				sum, err := Check(context.Background(), r, o)
-				if sum == nil {
-					t.Fatal(err)
-				}
-				if c.reopen && opened != c.workers-1 {
-					t.Fatalf("%d workers opened the capture %d more times", c.workers, opened)
-				}
-				sum.Elapsed = 0
-				js, jerr := json.Marshal(sum)
-				if jerr != nil {
-					t.Fatal(jerr)
-				}
-				got := fmt.Sprintf("%s\nerror: %v\n%s", js, err, reportText(sum))
-				if want == "" {
-					want = got
-					if sum.Connections != 26 || sum.Failing == 0 {
-						t.Fatalf("%d connections, %d failing:\n%s", sum.Connections, sum.Failing, got)
-					}
-					continue
-				}
-				if got != want {
-					t.Errorf("%d workers, reopen %v, %+v: the check differs from one worker's:\n%s\nwant\n%s", c.workers, c.reopen, opt, got, want)
-				}
-			}
-		}
-	}
 }

@@ -110,10 +110,6 @@ type Reader struct {
 	layersOnly bool
 	// fastDecoded counts the packets the fast path decoded.
 	fastDecoded int
-	// part and parts: the reader returns only the segments of the
-	// connections that hash to part of parts (Check's workers each read
-	// the capture with their own reader when it can be opened again).
-	part, parts int
 }
 
 type truncFlag bool
@@ -269,15 +265,9 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 		r.Skip.LinkType++
 		return false
 	}
-	if !r.layersOnly {
-		switch r.fast(next, payload, s) {
-		case fastDone:
-			r.fastDecoded++
-			return true
-		case fastOther:
-			r.fastDecoded++
-			return false
-		}
+	if !r.layersOnly && r.fast(next, payload, s) {
+		r.fastDecoded++
+		return true
 	}
 	var src, dst netip.Addr
 	var ipPayload int // octets of the IP payload according to the IP header
@@ -357,9 +347,6 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 	}
 	s.Src = netip.AddrPortFrom(src, uint16(r.tcp.SrcPort))
 	s.Dst = netip.AddrPortFrom(dst, uint16(r.tcp.DstPort))
-	if !r.mine(s) {
-		return false
-	}
 	s.Seq, s.Ack = spec.Seq(r.tcp.Seq), spec.Seq(r.tcp.Ack)
 	s.Flags = spec.Flags(seg[13])
 	s.Window = r.tcp.Window
@@ -399,84 +386,59 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 	return true
 }
 
-// fastResult is the outcome of the fast path.
-type fastResult uint8
-
-const (
-	fastNo    fastResult = iota // not the common case: gopacket's layers decode it
-	fastDone                    // s holds the segment
-	fastOther                   // a segment of another part (see Reader.mine)
-)
-
-// mine reports whether the segment with s's endpoints belongs to the part
-// of the capture this reader reads (all of it unless parts > 1): the part
-// of the worker its connection hashes to, the same for both directions.
-func (r *Reader) mine(s *Segment) bool {
-	return r.parts <= 1 || int((endpointHash(s.Src)+endpointHash(s.Dst))%uint64(r.parts)) == r.part
-}
-
 // fast fills s from the IP packet b (of layer type next) when it is the
 // common case: IPv4 without options or IPv6 without extension headers,
 // not a fragment, carrying a TCP header that is all there and whose
 // options are plain. It reads the header fields straight from the octets
 // (the same fields, with the same outcome, as gopacket's layers, which
 // decode the rest: TestFastDecodeMatchesLayers holds the two together)
-// and answers fastNo, changing nothing but s, for anything else.
-func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) fastResult {
-	var src, dst []byte // the addresses
+// and answers false, changing nothing but s, for anything else.
+func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) bool {
+	var src, dst netip.Addr
 	var ipPayload int
 	var seg []byte
 	switch next {
 	case layers.LayerTypeIPv4:
 		if len(b) < 20 || b[0]&0x0f != 5 || b[9] != 6 {
-			return fastNo
+			return false
 		}
 		n := int(binary.BigEndian.Uint16(b[2:4]))
 		if n < 20 || binary.BigEndian.Uint16(b[6:8])&0x3fff != 0 {
 			// A length of 0 (segmentation offload), a bad length, or a
 			// fragment (more fragments, or an offset).
-			return fastNo
+			return false
 		}
 		if len(b) > n {
 			b = b[:n]
 		}
-		src, dst = b[12:16], b[16:20]
+		src = netip.AddrFrom4([4]byte(b[12:16]))
+		dst = netip.AddrFrom4([4]byte(b[16:20]))
 		ipPayload, seg = n-20, b[20:]
 	case layers.LayerTypeIPv6:
 		if len(b) < 40 || b[6] != 6 {
-			return fastNo
+			return false
 		}
 		n := int(binary.BigEndian.Uint16(b[4:6]))
 		if n == 0 {
-			return fastNo
+			return false
 		}
 		seg = b[40:]
 		if len(seg) > n {
 			seg = seg[:n]
 		}
-		src, dst = b[8:24], b[24:40]
+		src = netip.AddrFrom16([16]byte(b[8:24]))
+		dst = netip.AddrFrom16([16]byte(b[24:40]))
 		ipPayload = n
 	default:
-		return fastNo
+		return false
 	}
 	if len(seg) < 20 {
-		return fastNo
+		return false
 	}
 	hl := int(seg[12]>>4) * 4
 	if hl < 20 || hl > len(seg) || ipPayload < hl {
-		return fastNo
+		return false
 	}
-	sp, dp := binary.BigEndian.Uint16(seg[0:2]), binary.BigEndian.Uint16(seg[2:4])
-	if r.parts > 1 && int((rawEndpointHash(src, sp)+rawEndpointHash(dst, dp))%uint64(r.parts)) != r.part {
-		return fastOther // the same as !r.mine(s), before the addresses are made
-	}
-	var sa, da netip.Addr
-	if len(src) == 4 {
-		sa, da = netip.AddrFrom4([4]byte(src)), netip.AddrFrom4([4]byte(dst))
-	} else {
-		sa, da = netip.AddrFrom16([16]byte(src)), netip.AddrFrom16([16]byte(dst))
-	}
-	s.Src, s.Dst = netip.AddrPortFrom(sa, sp), netip.AddrPortFrom(da, dp)
 	s.MSS, s.HasWScale, s.WScale, s.SACKPerm, s.HasTS, s.TSVal, s.TSEcr, s.SACK = 0, false, 0, false, false, 0, 0, false
 	// The options as a receiver reads them: up to the end of the option
 	// list, or to an option whose length cannot be followed.
@@ -490,7 +452,7 @@ func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) fastResult 
 			continue
 		}
 		if kind == uint8(layers.TCPOptionKindMultipathTCP) {
-			return fastNo // gopacket reads these by their subtypes
+			return false // gopacket reads these by their subtypes
 		}
 		if len(o) < 2 || o[1] < 2 || int(o[1]) > len(o) {
 			break
@@ -518,19 +480,21 @@ func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) fastResult 
 		}
 		o = o[o[1]:]
 	}
+	s.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(seg[0:2]))
+	s.Dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(seg[2:4]))
 	s.Seq, s.Ack = spec.Seq(binary.BigEndian.Uint32(seg[4:8])), spec.Seq(binary.BigEndian.Uint32(seg[8:12]))
 	s.Flags = spec.Flags(seg[13])
 	s.Window = binary.BigEndian.Uint16(seg[14:16])
 	s.Len = uint32(ipPayload - hl)
 	s.Sum = SumUnknown
 	if len(seg) >= ipPayload {
-		if wire.Checksum(sa, da, seg[:ipPayload]) == 0 {
+		if wire.Checksum(src, dst, seg[:ipPayload]) == 0 {
 			s.Sum = SumOK
 		} else {
 			s.Sum = SumBad
 		}
 	}
-	return fastDone
+	return true
 }
 
 // ipVersion returns the layer type of a raw IP packet by its version.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net/netip"
 	"strings"
 	"testing"
 
@@ -228,19 +227,6 @@ func TestReaderTruncatedFile(t *testing.T) {
 		}
 		if err == io.EOF || !strings.Contains(err.Error(), "truncated") {
 			t.Errorf("cut at %d: %v, want an error naming the truncation", cut, err)
-		}
-	}
-}
-
-// TestRawEndpointHash: the reader's fast path places a segment by the hash
-// of the octets of its addresses, the rest of the checker by the hash of
-// netip's addresses; they must agree.
-func TestRawEndpointHash(t *testing.T) {
-	for _, s := range []string{"192.0.2.1:40000", "0.0.0.0:0", "255.255.255.255:65535", "[2001:db8::1]:80", "[::ffff:192.0.2.1]:443", "[fe80::1:2:3:4]:1"} {
-		ap := netip.MustParseAddrPort(s)
-		raw := ap.Addr().AsSlice()
-		if got, want := rawEndpointHash(raw, ap.Port()), endpointHash(ap); got != want {
-			t.Errorf("%s: raw %x, netip %x", s, got, want)
 		}
 	}
 }

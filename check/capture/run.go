@@ -38,14 +38,6 @@ type Options struct {
 	// done (closed and silent, replaced by a new incarnation, or at the end
 	// of the capture), from any goroutine but one at a time.
 	OnConn func(*ConnReport)
-	// Reopen, when set, opens the capture again from its first octet: the
-	// same octets as the reader given to Check (a file that does not
-	// change while it is checked). Check then gives every worker a reader
-	// of its own, which reads the whole capture and decodes only the
-	// segments of the worker's connections: no worker waits for another,
-	// or for a reader that the machine's other work holds up, at the cost
-	// of reading the file once per worker. Not with ReportOnClose.
-	Reopen func() (io.ReadCloser, error)
 }
 
 // Summary is the outcome of checking a capture.
@@ -152,99 +144,6 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 			sum.Conns = append(sum.Conns, rep)
 		}
 	}
-	var readErr error
-	if rds, closers := reopen(r, &opt, nw); rds != nil {
-		sum.Segments, readErr = checkParts(ctx, rds, &opt, deliver)
-		for _, c := range closers {
-			c.Close()
-		}
-	} else {
-		sum.Segments, readErr = checkPipeline(ctx, r, &opt, nw, deliver)
-	}
-	sum.Frames = r.frame
-	sum.Skipped = r.Skip
-	sort.Slice(sum.Conns, func(i, j int) bool { return sum.Conns[i].FirstFrame < sum.Conns[j].FirstFrame })
-	for i, c := range sum.Conns {
-		c.ID = i + 1
-	}
-	sum.Elapsed = time.Since(start)
-	return sum, readErr
-}
-
-// reopen opens a reader of the capture for every worker but the first,
-// which reads with r, each for its own part of the connections; nil when
-// the capture is not to be read more than once (one worker, no
-// opt.Reopen, --follow) or cannot be (then the pipeline reads it once).
-func reopen(r *Reader, opt *Options, nw int) ([]*Reader, []io.Closer) {
-	if nw <= 1 || opt.Reopen == nil || opt.ReportOnClose {
-		return nil, nil
-	}
-	rds := []*Reader{r}
-	var closers []io.Closer
-	for len(rds) < nw {
-		f, err := opt.Reopen()
-		var rd *Reader
-		if err == nil {
-			closers = append(closers, f)
-			rd, err = Open(f)
-		}
-		if err != nil || rd.Format != r.Format || rd.link != r.link || rd.frame != r.frame {
-			for _, c := range closers {
-				c.Close()
-			}
-			return nil, nil
-		}
-		rds = append(rds, rd)
-	}
-	for i, rd := range rds {
-		rd.part, rd.parts = i, nw
-	}
-	return rds, closers
-}
-
-// checkParts runs one worker per reader, each on its own part of the
-// connections (Reader.mine), and returns the number of segments read and
-// the first reader's error (they read the same octets; another's when the
-// first has none).
-func checkParts(ctx context.Context, rds []*Reader, opt *Options, deliver func(*ConnReport)) (int, error) {
-	segs := make([]int, len(rds))
-	errs := make([]error, len(rds))
-	var wg sync.WaitGroup
-	for i, rd := range rds {
-		wg.Go(func() {
-			w := &worker{opt: opt, conns: map[connKey]*conn{}}
-			var s Segment
-			for ctx.Err() == nil {
-				if err := rd.Next(&s); err != nil {
-					if !errors.Is(err, io.EOF) {
-						errs[i] = err
-					}
-					break
-				}
-				segs[i]++
-				w.add(&s, deliver)
-			}
-			w.flush(deliver)
-		})
-	}
-	wg.Wait()
-	n := 0
-	for _, k := range segs {
-		n += k
-	}
-	for _, err := range errs {
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-// checkPipeline reads the capture once with r and hands each segment to
-// the worker its connection hashes to, in batches; it returns the number
-// of segments read and the reader's error.
-func checkPipeline(ctx context.Context, r *Reader, opt *Options, nw int, deliver func(*ConnReport)) (int, error) {
-	segments := 0
 	chans := make([]chan batch, nw)
 	// Batches go back to the reader once checked: writing into memory
 	// already touched is much cheaper than into fresh pages.
@@ -252,7 +151,7 @@ func checkPipeline(ctx context.Context, r *Reader, opt *Options, nw int, deliver
 	var wg sync.WaitGroup
 	for i := range chans {
 		chans[i] = make(chan batch, 8)
-		w := &worker{opt: opt, conns: map[connKey]*conn{}}
+		w := &worker{opt: &opt, conns: map[connKey]*conn{}}
 		wg.Add(1)
 		go func(ch chan batch) {
 			defer wg.Done()
@@ -288,7 +187,7 @@ func checkPipeline(ctx context.Context, r *Reader, opt *Options, nw int, deliver
 			}
 			break
 		}
-		segments++
+		sum.Segments++
 		i := 0
 		if nw > 1 {
 			// The same worker for both directions: a sum is symmetric.
@@ -311,7 +210,14 @@ func checkPipeline(ctx context.Context, r *Reader, opt *Options, nw int, deliver
 		close(chans[i])
 	}
 	wg.Wait()
-	return segments, readErr
+	sum.Frames = r.frame
+	sum.Skipped = r.Skip
+	sort.Slice(sum.Conns, func(i, j int) bool { return sum.Conns[i].FirstFrame < sum.Conns[j].FirstFrame })
+	for i, c := range sum.Conns {
+		c.ID = i + 1
+	}
+	sum.Elapsed = time.Since(start)
+	return sum, readErr
 }
 
 func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
@@ -541,26 +447,15 @@ func (c *conn) compact() {
 // endpointHash mixes an address and port into 64 bits (splitmix64's
 // finalizer over the folded address).
 func endpointHash(ap netip.AddrPort) uint64 {
-	a := ap.Addr()
-	if a.Is4() {
-		b := a.As4()
-		return rawEndpointHash(b[:], ap.Port())
-	}
-	b := a.As16()
-	return rawEndpointHash(b[:], ap.Port())
-}
-
-// rawEndpointHash is endpointHash of the address in the 4 or 16 octets a
-// (an IPv4-mapped IPv6 address in 16 octets stays IPv6, as in
-// netip.AddrFrom16) and port.
-func rawEndpointHash(a []byte, port uint16) uint64 {
 	var x uint64
-	if len(a) == 4 {
-		x = uint64(binary.LittleEndian.Uint32(a))
+	if a := ap.Addr(); a.Is4() {
+		b := a.As4()
+		x = uint64(binary.LittleEndian.Uint32(b[:]))
 	} else {
-		x = binary.LittleEndian.Uint64(a[:8]) ^ binary.LittleEndian.Uint64(a[8:16])*0x9e3779b97f4a7c15
+		b := a.As16()
+		x = binary.LittleEndian.Uint64(b[:8]) ^ binary.LittleEndian.Uint64(b[8:])*0x9e3779b97f4a7c15
 	}
-	x ^= uint64(port) << 32
+	x ^= uint64(ap.Port()) << 32
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 27

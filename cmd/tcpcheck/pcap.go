@@ -39,10 +39,6 @@ func openCapture(ctx context.Context, path string, follow bool) (*capture.Reader
 	var src io.Reader = f
 	if follow {
 		src = &followReader{ctx: ctx, f: f}
-	} else if size > 0 {
-		// The octets there were at the start: conform reads the file
-		// again for each worker, and they all read the same.
-		src = io.LimitReader(f, size)
 	}
 	cr := &countingReader{r: src}
 	r, err := capture.Open(cr)
@@ -74,16 +70,6 @@ func conformPcap(path string, fl pcapFlags, stdout, stderr io.Writer) error {
 	}
 	defer done()
 	opt := capture.Options{Strict: fl.strict, VerifyChecksums: fl.verify}
-	if !fl.follow && size > 0 {
-		// Each worker reads the file with a reader of its own.
-		opt.Reopen = func() (io.ReadCloser, error) {
-			f, err := os.Open(path)
-			if err != nil {
-				return nil, err
-			}
-			return limitedFile{io.LimitReader(f, size), f}, nil
-		}
-	}
 	if fl.follow {
 		opt.ReportOnClose = true
 		opt.OnConn = func(rep *capture.ConnReport) {
@@ -173,12 +159,6 @@ func isCaptureFile(path string) bool {
 		return true
 	}
 	return false
-}
-
-// limitedFile reads the first octets of a file and closes it.
-type limitedFile struct {
-	io.Reader
-	io.Closer
 }
 
 // countingReader counts the octets read, for the progress line.
