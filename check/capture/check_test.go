@@ -3,6 +3,8 @@ package capture
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/netip"
 	"strings"
@@ -298,4 +300,92 @@ func nexts(cs []shadow) []int {
 		out = append(out, c.next)
 	}
 	return out
+}
+
+// TestWorkersCheckTheSame checks captures of many interleaved connections
+// (IPv4 and IPv6, headers for the fast path and for gopacket's layers,
+// some with planted faults, a second incarnation, a bad checksum, a file
+// cut in the middle of a packet) with one, two and three workers: the
+// same summary and the same reports in the same order, frame for frame,
+// however the workers are scheduled.
+func TestWorkersCheckTheSame(t *testing.T) {
+	var pkts []pkt
+	var convs [][]pkt
+	for i := 0; i < 24; i++ {
+		a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(1 + i%5)}), uint16(40000+i))
+		b := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, 200}), 80)
+		if i%4 == 3 {
+			a = netip.AddrPortFrom(netip.MustParseAddr("2001:db8::1"), uint16(40000+i))
+			b = srv6
+		}
+		conv := conversation(a, b, uint32(1000+7919*i), uint32(4000000000+104729*i))
+		switch i % 6 {
+		case 1:
+			conv[4].ack += 100 // an ACK beyond what the peer sent
+		case 2:
+			conv[6].flags = spec.RST | spec.ACK // a RST, then further ACKs
+		case 4:
+			conv[5].badSum = true
+		}
+		for k := range conv {
+			// Headers that gopacket's layers decode (the reader's fast
+			// path reads the common ones).
+			switch i % 8 {
+			case 0:
+				conv[k].vlan = true
+			case 5:
+				conv[k].ipOptions = true
+			case 7:
+				conv[k].hopByHop = true
+			}
+		}
+		convs = append(convs, conv)
+	}
+	convs = append(convs, twoIncarnations())
+	for k := 0; ; k++ {
+		more := false
+		for _, c := range convs {
+			if k < len(c) {
+				pkts = append(pkts, c[k])
+				more = true
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	whole := writePcap(t, layers.LinkTypeEthernet, false, pkts)
+	for _, data := range [][]byte{whole, whole[:len(whole)-37], writePcapng(t, []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL2}, pkts)} {
+		for _, opt := range []Options{{}, {Strict: true, VerifyChecksums: true}} {
+			var want string
+			for _, workers := range []int{1, 2, 3, 1, 3} {
+				o := opt
+				o.Workers = workers
+				r, err := Open(bytes.NewReader(data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum, err := Check(context.Background(), r, o)
+				if sum == nil {
+					t.Fatal(err)
+				}
+				sum.Elapsed = 0
+				js, jerr := json.Marshal(sum)
+				if jerr != nil {
+					t.Fatal(jerr)
+				}
+				got := fmt.Sprintf("%s\nerror: %v\n%s", js, err, reportText(sum))
+				if want == "" {
+					want = got
+					if sum.Connections != 26 || sum.Failing == 0 {
+						t.Fatalf("%d connections, %d failing:\n%s", sum.Connections, sum.Failing, got)
+					}
+					continue
+				}
+				if got != want {
+					t.Errorf("%d workers, %+v: the check differs from one worker's:\n%s\nwant\n%s", workers, opt, got, want)
+				}
+			}
+		}
+	}
 }
