@@ -389,3 +389,28 @@ func TestWorkersCheckTheSame(t *testing.T) {
 		}
 	}
 }
+
+// TestForgottenConnectionIsNotFoundAgain: a connection silent for longer
+// than Options.Idle is reported and forgotten; its later segments start a
+// new connection (seen from the middle), not the forgotten one, which a
+// worker's lookup of recent connections must not hand back.
+func TestForgottenConnectionIsNotFoundAgain(t *testing.T) {
+	a := conversation(cliA, srvB, 1000, 4000000000)
+	cliC := netip.MustParseAddrPort("192.0.2.3:41000")
+	b := conversation(cliC, srvB, 7000, 9000)
+	pkts := append([]pkt(nil), a[:5]...)
+	pkts = append(pkts, b[:3]...)
+	for i := 0; i < 4200; i++ {
+		pkts = append(pkts, b[2]) // the client's ACK again and again: a sweep comes after 4096 segments
+	}
+	pkts = append(pkts, a[5:]...)
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, pkts), Options{Workers: 1, Idle: 100 * time.Millisecond})
+	txt := reportText(sum)
+	if sum.Connections != 3 {
+		t.Fatalf("%d connections, want 3 (the first one forgotten and seen again from the middle):\n%s", sum.Connections, txt)
+	}
+	last := sum.Conns[2]
+	if last.Client != srvB.String() && last.Server != srvB.String() || last.FirstFrame != 5+3+4200+1 || !last.MidStart {
+		t.Errorf("the third connection is not the first one's 4-tuple from frame %d on, seen from the middle:\n%s", 5+3+4200+1, txt)
+	}
+}

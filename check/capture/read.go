@@ -58,6 +58,8 @@ type Segment struct {
 	SACK      bool // the segment carries SACK blocks
 
 	Sum Checksum
+
+	hash uint64 // of the endpoints, symmetric (Check sets it)
 }
 
 // SegLen is SEG.LEN: text octets plus one for SYN and one for FIN.
