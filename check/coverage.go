@@ -70,6 +70,9 @@ func Family() []Member {
 	c.Incarnations, c.Loss, c.SendSize, c.WriteA, c.WriteB = 2, 1, 1, 2, 0
 	c.SpuriousRTO, c.RTOMax = true, 1
 	add("incarnations", "two incarnations, spurious RTOs and text sent an octet at a time", c)
+	c = base()
+	c.ZeroWindow, c.Loss = "both", 1
+	add("zero-window", "receive windows that close (a user stops reading: RCV.WND = 0) and reopen, with zero-window probes and a loss", c)
 	return out
 }
 

@@ -17,7 +17,7 @@ func (s *System) selectRow(w *world, i int, e spec.Event, sg uint32) (row int, c
 		SndUna:    seq(h.una),
 		SndNxt:    seq(h.nxt),
 		RcvNxt:    seq(h.rcv),
-		RcvWnd:    rcvWnd,
+		RcvWnd:    rcvWndOf(h),
 		MaxSndWnd: rcvWnd,
 		FinSent:   h.finSent,
 		Passive:   h.passive,
@@ -288,6 +288,7 @@ func clearTCB(h *host) {
 	h.finSent, h.owed = false, false
 	h.iss, h.irs, h.una, h.nxt, h.rcv = 0, 0, 0, 0, 0
 	h.retries, h.rto, h.tw, h.queued = 0, 0, 0, 0
+	h.rcvClosed = false // a new connection's receive buffer is empty
 }
 
 // livePeer is the check of EstablishedOnlyWithLivePeer at the moment host h
