@@ -120,7 +120,7 @@
 // which user aborted, whether a synchronized connection was deleted by the
 // peer's RST or by a timeout, whether each side was synchronized, sent its
 // FIN before receiving the peer's, and read end of stream; segments carry
-// the incarnation they were sent in. Sticky violation bits are set at the
+// the incarnation they were sent in. A sticky violation code is set at the
 // moment a bad transition happens. The invariants:
 //
 //   - HandshakeAgreement: when both sides are ESTABLISHED, each side's IRS is
@@ -167,6 +167,13 @@
 //     "timeout" only by a step that ends its connection (no TCB after it),
 //     and "connected" only by one that leaves it synchronized (RFC 9293
 //     §3.10.7, §3.10.8).
+//   - UnacceptableSegmentIgnored: in a synchronized state, a segment that
+//     fails the acceptability test (RFC 9293 §3.10.7.4, first check: the
+//     four cases over SEG.SEQ, SEG.LEN, RCV.NXT and RCV.WND, a closed
+//     window included) leaves the state, RCV.NXT, SND.UNA and the user's
+//     signal as they were and draws at most a bare ACK, and nothing when it
+//     is a RST ("an acknowledgment should be sent in reply (unless the RST
+//     bit is set, if so drop the segment and return)").
 //
 // "The attacker's guess landed" means that an injected segment changed a
 // host's state, SND.UNA or RCV.NXT, or drew a RST from it, in this

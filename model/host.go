@@ -63,11 +63,17 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 	h := &w.h[i]
 	from, to := h.st, s.to[row]
 	do := s.do[row]
-	rcvBefore, twBefore, issBefore, unaBefore := h.rcv, h.tw, h.iss, h.una
+	rcvBefore, twBefore, issBefore, unaBefore, sigBefore := h.rcv, h.tw, h.iss, h.una, h.sig
+	wndBefore := rcvWndOf(h)
 	tag := w.round
 	ok := true
 	sentACK := false
+	sentOther := 0 // segments sent other than bare ACKs, and all segments
 	send := func(f spec.Flags, sq, ack, n uint8) {
+		if f != spec.ACK || n > 0 {
+			sentOther |= 1
+		}
+		sentOther |= 2
 		if f.Has(spec.ACK) && ack == h.rcv {
 			h.owed, sentACK = false, true
 		}
@@ -106,7 +112,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 				h.rcv = end
 				h.delivered = min(h.delivered+got, 15)  // saturate: the key keeps 4 bits
 				if segInc(sg) != w.round && !injected { // injected and accepted: the attacker's guess landed
-					w.viol |= violIsolation
+					w.flag(violIsolation)
 				}
 			}
 		case spec.AcceptFIN:
@@ -114,7 +120,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 				h.rcv++
 				h.sawEOF = true
 				if segInc(sg) != w.round && !injected { // injected and accepted: the attacker's guess landed
-					w.viol |= violIsolation
+					w.flag(violIsolation)
 				}
 			}
 		case spec.SendSYN:
@@ -194,7 +200,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		// The attacker's exact guess is RCV.NXT, or in SYN-SENT (no
 		// RCV.NXT yet) an ACK of the SYN.
 		if injected && e == spec.SegRST && ((from == spec.SynSent && segAck(sg) != issBefore+1) || (from != spec.SynSent && segSeq(sg) != rcvBefore)) {
-			w.viol |= violBlindReset
+			w.flag(violBlindReset)
 		}
 	}
 	// The Passive guard means "this connection came from LISTEN".
@@ -212,7 +218,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		// A peer whose TCB the attacker's lucky guess deleted (an exact
 		// RST) is the attacker's doing, not the handshake's.
 		if !livePeer(h, &w.h[1-i]) && w.ghost&ghostInjectHit == 0 {
-			w.viol |= violEstablished
+			w.flag(violEstablished)
 		}
 		h.gsync = true
 	}
@@ -225,24 +231,33 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			held = int(s.twTicks) - int(twBefore-1)
 		}
 		if held < 2*int(s.msl) {
-			w.viol |= violTimeWait
+			w.flag(violTimeWait)
 		}
 	}
 	if from == spec.TimeWait && e == spec.SegFIN && !injected && segSeq(sg)+segLen(sg)+1 == rcvBefore &&
 		(to != spec.TimeWait || h.tw != s.twTicks+1) {
-		w.viol |= violTimeWaitRestart // a retransmission of the peer's FIN must restart 2MSL (RFC 9293 §3.10.7.4)
+		w.flag(violTimeWaitRestart) // a retransmission of the peer's FIN must restart 2MSL (RFC 9293 §3.10.7.4)
 	}
 	if e.IsSegment() && e != spec.SegRST && !sentRST && (from == spec.Closed || (from == spec.Listen && segHasACK)) {
-		w.viol |= violNoReply // RFC 9293 §3.10.7.1, §3.10.7.2: no connection, so reset the sender
+		w.flag(violNoReply) // RFC 9293 §3.10.7.1, §3.10.7.2: no connection, so reset the sender
 	}
 	if from == spec.SynSent && e == spec.SegRST && to != spec.SynSent && !(segHasACK && segAck(sg) == issBefore+1) {
-		w.viol |= violSynSentReset // RFC 9293 §3.10.7.3, RFC 5961 §3.2: the ACK must acknowledge our SYN
+		w.flag(violSynSentReset) // RFC 9293 §3.10.7.3, RFC 5961 §3.2: the ACK must acknowledge our SYN
+	}
+	if from.Synchronized() && e.IsSegment() {
+		c := spec.Ctx{RcvNxt: seq(rcvBefore), RcvWnd: wndBefore, SegSeq: seq(segSeq(sg)), SegLen: segSpaceLen(sg)}
+		if !spec.IsSeqOK(&c) && (to != from || h.rcv != rcvBefore || h.una != unaBefore || h.sig != sigBefore ||
+			sentOther&1 != 0 || (e == spec.SegRST && sentOther != 0)) {
+			// RFC 9293 §3.10.7.4, first check: an unacceptable segment is
+			// answered with an ACK (a RST with nothing) and dropped.
+			w.flag(violUnacceptable)
+		}
 	}
 	if (do.Has(spec.SignalReset) || do.Has(spec.SignalRefused) || do.Has(spec.SignalTimeout)) && to.HasTCB() {
-		w.viol |= violSignal // told the connection failed, but it goes on
+		w.flag(violSignal) // told the connection failed, but it goes on
 	}
 	if do.Has(spec.SignalConnected) && !to.Synchronized() && to != spec.Closed {
-		w.viol |= violSignal // told connected before the handshake is done
+		w.flag(violSignal) // told connected before the handshake is done
 	}
 	if e.IsUser() && from != spec.Closed && to == spec.Closed {
 		// A call that deletes the TCB (ABORT, or CLOSE before the
@@ -251,7 +266,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		h.aborted = true
 	}
 	if from != spec.TimeWait && to == spec.TimeWait && !h.activeCloser {
-		w.viol |= violTimeWait
+		w.flag(violTimeWait)
 	}
 	h.st = to
 	if !to.HasTCB() {

@@ -29,6 +29,7 @@ const (
 	SynSentResetNeedsAck        = "SynSentResetNeedsAck"
 	TimeWaitRestarts            = "TimeWaitRestarts"
 	SignalsMatchState           = "SignalsMatchState"
+	UnacceptableSegmentIgnored  = "UnacceptableSegmentIgnored"
 )
 
 // PropertyNames returns the names of every property, the invariants in
@@ -36,7 +37,7 @@ const (
 func PropertyNames() []string {
 	return []string{HandshakeAgreement, EstablishedOnlyWithLivePeer, IncarnationIsolation,
 		GracefulCloseCompletes, HalfCloseDelivers, TimeWaitHeld, NoBlindReset,
-		UnknownConnectionReset, SynSentResetNeedsAck, TimeWaitRestarts, SignalsMatchState, QuiescenceName}
+		UnknownConnectionReset, SynSentResetNeedsAck, TimeWaitRestarts, SignalsMatchState, UnacceptableSegmentIgnored, QuiescenceName}
 }
 
 // Invariants returns the safety properties, checked on every state. Their
@@ -44,7 +45,7 @@ func PropertyNames() []string {
 func (s *System) Invariants() []Property { return s.invs }
 
 func (s *System) properties() []Property {
-	bit := func(b uint8) func(Key) bool { return func(k Key) bool { return k[1]&b == 0 } }
+	bit := func(v uint8) func(Key) bool { return func(k Key) bool { return k[1] != v } }
 	return []Property{
 		{HandshakeAgreement, "unless the attacker's guess landed, when both sides are ESTABLISHED they agree on both ISNs and each RCV.NXT lies within what the peer has sent and not yet had acknowledged", handshakeAgreement},
 		{EstablishedOnlyWithLivePeer, "unless the attacker's guess landed, a side becomes synchronized only with a peer that opened the same incarnation with the ISS it took as IRS and still holds that TCB (or was synchronized and has ended it since)", bit(violEstablished)},
@@ -57,6 +58,7 @@ func (s *System) properties() []Property {
 		{SynSentResetNeedsAck, "a host in SYN-SENT is deleted by a RST only when its ACK acknowledges the SYN", bit(violSynSentReset)},
 		{TimeWaitRestarts, "a retransmission of the peer's FIN in TIME-WAIT is acknowledged and restarts the 2MSL timer", bit(violTimeWaitRestart)},
 		{SignalsMatchState, "a user is told reset, refused or timeout only when its connection ends, and connected only when it is synchronized", bit(violSignal)},
+		{UnacceptableSegmentIgnored, "in a synchronized state a segment that fails the acceptability test of RFC 9293 §3.10.7.4 changes neither the state, RCV.NXT, SND.UNA nor what the user was told, and draws at most a bare ACK (nothing for a RST)", bit(violUnacceptable)},
 	}
 }
 

@@ -50,18 +50,28 @@ const (
 
 var sigNames = [...]string{"", "connected", "reset", "refused", "timeout"}
 
-// Violation bits, one per safety property checked by ghost state at the
-// moment a bad transition happens.
+// Violation codes, one per safety property checked by ghost state at the
+// moment a bad transition happens, in the order of the properties. The
+// world keeps the first in that order (a code, not a bit: more properties
+// than a byte has bits); a violated state ends the search anyway.
 const (
-	violEstablished     uint8 = 1 << iota // EstablishedOnlyWithLivePeer
-	violIsolation                         // IncarnationIsolation
-	violTimeWait                          // TimeWaitHeld
-	violBlindReset                        // NoBlindReset
-	violNoReply                           // UnknownConnectionReset
-	violSynSentReset                      // SynSentResetNeedsAck
-	violTimeWaitRestart                   // TimeWaitRestarts
-	violSignal                            // SignalsMatchState
+	violEstablished     uint8 = 1 + iota // EstablishedOnlyWithLivePeer
+	violIsolation                        // IncarnationIsolation
+	violTimeWait                         // TimeWaitHeld
+	violBlindReset                       // NoBlindReset
+	violNoReply                          // UnknownConnectionReset
+	violSynSentReset                     // SynSentResetNeedsAck
+	violTimeWaitRestart                  // TimeWaitRestarts
+	violSignal                           // SignalsMatchState
+	violUnacceptable                     // UnacceptableSegmentIgnored
 )
+
+// flag records violation v, keeping the one first in property order.
+func (w *world) flag(v uint8) {
+	if w.viol == 0 || v < w.viol {
+		w.viol = v
+	}
+}
 
 // host is the decoded state of one endpoint: its TCB (sequence numbers in
 // the abstract byte-sized space, see seq), its user's program counter and
