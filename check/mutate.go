@@ -255,7 +255,7 @@ func Sweep(opt SweepOptions) (*SweepReport, error) {
 		keep = s
 	}
 	muts = keep
-	members, err := recordMembers(cov, rows)
+	members, err := recorded(cov, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -320,6 +320,28 @@ func Sweep(opt SweepOptions) (*SweepReport, error) {
 	rep.Outcomes = kept
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
+}
+
+var recordCache struct {
+	sync.Mutex
+	cov     *CoverageReport
+	members []*sweepMember
+}
+
+// recorded is recordMembers, kept for the last coverage report it was
+// asked about (the tests sweep a few mutations at a time).
+func recorded(cov *CoverageReport, rows []spec.Row) ([]*sweepMember, error) {
+	recordCache.Lock()
+	defer recordCache.Unlock()
+	if recordCache.cov == cov {
+		return recordCache.members, nil
+	}
+	ms, err := recordMembers(cov, rows)
+	if err != nil {
+		return nil, err
+	}
+	recordCache.cov, recordCache.members = cov, ms
+	return ms, nil
 }
 
 // recordMembers explores every member of cov that ran with the correct
