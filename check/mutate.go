@@ -144,6 +144,11 @@ type MutantOutcome struct {
 	Applied, Diverged []string
 	// Budget is the state budget that ran out, with VerdictBudget.
 	Budget int64
+	// States is the largest count of states an exploration of the mutant
+	// reached, in Largest, whose correct table has Base states (0 when the
+	// mutant was not explored).
+	States, Base int64
+	Largest      string
 	Why    string // the reason, in words, for every verdict but caught
 }
 
@@ -516,6 +521,9 @@ func judge(mu Mutation, rows []spec.Row, members []*sweepMember, excluded map[in
 		if err != nil {
 			out.Verdict, out.Member, out.Why = VerdictBudget, m.Name, err.Error()
 			return out
+		}
+		if res.States > out.States {
+			out.States, out.Base, out.Largest = res.States, m.Result.States, m.Name
 		}
 		if res.Violation != nil {
 			out.Verdict, out.Member, out.Property, out.Violation = VerdictCaught, m.Name, res.Violation.Property, res.Violation

@@ -23,6 +23,15 @@ func TestSweepCatchesTheIssuesMutants(t *testing.T) {
 		"CLOSED + rcv ACK|without reply RST": {model.UnknownConnectionReset},
 		// An in-window RST in CLOSING resets instead of a challenge ACK.
 		"CLOSING + rcv RST [SeqOK & !RstExact]|to CLOSED instead of CLOSING": {model.NoBlindReset},
+		// The properties the full sweep found missing, each with a
+		// survivor of the sweep before it.
+		"CLOSE-WAIT + rcv ACK [SeqOK & !AckInRange]|to ESTABLISHED instead of CLOSE-WAIT": {model.UnacceptableSegmentIgnored},
+		"CLOSED + rcv FIN|with send ACK":                             {model.SegmentWithoutConnectionIgnored},
+		"SYN-RECEIVED + RTO|without retransmit":                      {model.RetransmissionResendsEarliest},
+		"CLOSE-WAIT + USER-TIMEOUT|with send RST":                    {model.TimeoutEndsConnection},
+		"FIN-WAIT-2 + ABORT|without send RST":                        {model.AbortEndsConnection},
+		"TIME-WAIT + PASSIVE-OPEN|with send ACK":                     {model.RefusedCallChangesNothing},
+		"ESTABLISHED + ACTIVE-OPEN|to CLOSED instead of ESTABLISHED": {model.RefusedCallChangesNothing, model.SignalsMatchState},
 	}
 	rows := spec.Table()
 	cov, err := FamilyCoverage()

@@ -35,7 +35,12 @@ type System struct {
 	// ackUnbounded drops the delayed ACK's bound: the peer's timers do
 	// not wait for an ACK that is owed (the unbounded-delayed-ack mutant).
 	ackUnbounded bool
-	invs         []Property
+	// ref is the model of the same configuration running the correct
+	// table, for a system that runs another table: which guesses the blind
+	// attacker makes is a matter of the numbers, judged by the protocol,
+	// not by the table under test (see takenForPeer). nil: this system.
+	ref  *System
+	invs []Property
 	// guards[s][e] holds the guards the rows for state s and event e
 	// mention: only their outcomes can change the row chosen.
 	guards [spec.NumStates][spec.NumEvents]spec.GuardSet
@@ -88,7 +93,16 @@ func NewWithTable(cfg Config, rows []spec.Row) (*System, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	return build(cfg, m, m.Step, "")
+	s, err := build(cfg, m, m.Step, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Attack) > 0 || cfg.Inject > 0 {
+		if s.ref, err = New(cfg); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // build makes the system for cfg running the table of m, choosing rows with

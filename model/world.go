@@ -64,6 +64,13 @@ const (
 	violTimeWaitRestart                  // TimeWaitRestarts
 	violSignal                           // SignalsMatchState
 	violUnacceptable                     // UnacceptableSegmentIgnored
+	violNoConnection                     // SegmentWithoutConnectionIgnored
+	violRetransmit                       // RetransmissionResendsEarliest
+	violTimeout                          // TimeoutEndsConnection
+	violAbort                            // AbortEndsConnection
+	violRefused                          // RefusedCallChangesNothing
+	violReset                            // AcceptableResetCloses
+	violSignalCause                      // SignalsHaveCause
 )
 
 // flag records violation v, keeping the one first in property order.

@@ -421,6 +421,22 @@ func writeSweepMarkdown(ew io.Writer, sw *check.SweepReport) {
 		func(o check.MutantOutcome) bool { return o.Verdict == check.VerdictSurvivor }, why)
 	list("Stopped by a state budget", "Mutants that blow a member's state space up past four times its size plus 100,000 states.",
 		func(o check.MutantOutcome) bool { return o.Verdict == check.VerdictBudget }, why)
+	// The mutants that grow a member's state space the most: what the
+	// tests' state budgets are for.
+	var grow []check.MutantOutcome
+	for _, o := range sw.Outcomes {
+		if o.Base > 0 {
+			grow = append(grow, o)
+		}
+	}
+	sort.SliceStable(grow, func(a, b int) bool {
+		return float64(grow[a].States)/float64(grow[a].Base) > float64(grow[b].States)/float64(grow[b].Base)
+	})
+	fmt.Fprint(ew, "\n### Largest state spaces\n\nThe mutants whose exploration grew a member's state space the most (at a budget, the count where it stopped).\n\n"+
+		"| row | mutation | verdict | member | states | the table's |\n|---|---|---|---|---:|---:|\n")
+	for _, o := range grow[:min(len(grow), 10)] {
+		fmt.Fprintf(ew, "| %s | %s | %s | %s | %d | %d |\n", coverageCell(rows[o.Row].Name()), coverageCell(o.Change), o.Verdict, o.Largest, o.States, o.Base)
+	}
 	list("Equivalent: no change", "The mutated table chooses the same next state and actions as the table for every state, event and outcome of the guards.",
 		func(o check.MutantOutcome) bool { return o.Equivalence == check.EquivNoChange }, why)
 	list("Equivalent: never applied", "No member applies the row; the invariant named excludes it in every member.",
