@@ -149,7 +149,7 @@ type MutantOutcome struct {
 	// mutant was not explored).
 	States, Base int64
 	Largest      string
-	Why    string // the reason, in words, for every verdict but caught
+	Why          string // the reason, in words, for every verdict but caught
 }
 
 // SweepReport is the outcome of [Sweep].
