@@ -202,6 +202,10 @@ func TestZeroWindowMember(t *testing.T) {
 			if !seen[tr.To] {
 				seen[tr.To] = true
 				queue = append(queue, tr.To)
+				if len(seen) > testStateBudget {
+					t.Fatalf("check: the state budget ran out: more than %d states in configuration %+v; the correct table needs about 200,000",
+						testStateBudget, m.Config)
+				}
 			}
 		}
 	}
