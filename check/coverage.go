@@ -73,6 +73,9 @@ func Family() []Member {
 	c = base()
 	c.KeepAlive, c.Loss = 2, 2
 	add("keepalive", "keepalive (RFC 1122 §4.2.3.6), two probes: an idle peer is probed, and given up once two probes or their answers are lost", c)
+	c = base()
+	c.ZeroWindow, c.Loss = "both", 1
+	add("zero-window", "receive windows that close (a user stops reading: RCV.WND = 0) and reopen, with zero-window probes and a loss", c)
 	return out
 }
 

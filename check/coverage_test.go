@@ -153,3 +153,65 @@ func TestExclusionsHaveTeeth(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroWindowMember: the zero-window member closes a receive window and
+// reopens it. While it is closed a segment with text at RCV.NXT, which
+// the open window accepts, goes to the row for an unacceptable segment
+// (RFC 9293 §3.10.7.4: with RCV.WND = 0 no segment with text is
+// acceptable), and a bare ACK at RCV.NXT still goes to an acceptable
+// row; once the window reopens the text is accepted.
+func TestZeroWindowMember(t *testing.T) {
+	m, err := FindMember("zero-window")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := mustSystem(t, m.Config)
+	rows := sys.Rows()
+	seen := map[model.Key]bool{}
+	queue := sys.Init()
+	for _, k := range queue {
+		seen[k] = true
+	}
+	var closedText, closedAck, reopened, probe bool
+	var buf []model.Transition
+	for len(queue) > 0 {
+		k := queue[0]
+		queue = queue[1:]
+		buf = sys.Next(k, buf[:0])
+		for _, tr := range buf {
+			st := tr.Step
+			if st.Kind == model.User && st.Call == "read again" {
+				reopened = true
+			}
+			if st.Kind == model.Timer && st.Event == spec.RetransmitTimeout && sys.RcvWnd(k, 1-int(st.Host)) == 0 {
+				probe = true
+			}
+			if st.Kind == model.Deliver && sys.RcvWnd(k, int(st.Host)) == 0 {
+				rcv := sys.Decode(k).Hosts[st.Host]
+				if rcv.State.Synchronized() && st.Seg.Seq == rcv.RcvNxt {
+					seqOK := rows[st.Row].When.Mask.Has(spec.SeqOK) && rows[st.Row].When.Want.Has(spec.SeqOK)
+					switch {
+					case st.Seg.Len > 0 && !seqOK && strings.Contains(rows[st.Row].Name(), "!SeqOK"):
+						closedText = true
+					case st.Seg.Len == 0 && !st.Seg.Flags.Has(spec.FIN) && seqOK:
+						closedAck = true
+					case st.Seg.Len > 0 && seqOK:
+						t.Fatalf("%s accepted text at RCV.NXT with RCV.WND = 0", rows[st.Row].Name())
+					}
+				}
+			}
+			if !seen[tr.To] {
+				seen[tr.To] = true
+				queue = append(queue, tr.To)
+				if len(seen) > testStateBudget {
+					t.Fatalf("check: the state budget ran out: more than %d states in configuration %+v; the correct table needs about 200,000",
+						testStateBudget, m.Config)
+				}
+			}
+		}
+	}
+	if !closedText || !closedAck || !reopened || !probe {
+		t.Errorf("zero-window: text refused by a closed window %v, bare ACK accepted by it %v, window reopened %v, zero-window probe %v; want all",
+			closedText, closedAck, reopened, probe)
+	}
+}

@@ -2,11 +2,16 @@ package check
 
 import (
 	"fmt"
+	"io"
 	"runtime"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/tcpcheck/tcpcheck/check/engine"
 	"github.com/tcpcheck/tcpcheck/model"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
@@ -85,34 +90,100 @@ func Mutations(rows []spec.Row) []Mutation {
 	return out
 }
 
+// Verdicts of the sweep, as [MutantOutcome.Verdict] says them.
+const (
+	// VerdictCaught: a property or an exclusion invariant is violated in
+	// Member, with a counterexample (Violation).
+	VerdictCaught = "caught"
+	// VerdictEquivalent: the mutant is shown to behave as the correct
+	// table in every member of the family; Equivalence says how.
+	VerdictEquivalent = "equivalent"
+	// VerdictSurvivor: the mutant's reachable state graph differs from the
+	// correct table's in some member, and no property tells: a property is
+	// missing, or the difference is one TCP allows.
+	VerdictSurvivor = "survivor"
+	// VerdictInvalid: spec.Validate refuses the mutated table.
+	VerdictInvalid = "invalid"
+	// VerdictBudget: a member ran out of its state budget: the mutant
+	// blows the state space up, which the sweep reports without judging.
+	VerdictBudget = "budget"
+)
+
+// Kinds of equivalence, each checked, as [MutantOutcome.Equivalence] says
+// them.
+const (
+	// EquivNoChange: the mutated table chooses the same next state and the
+	// same actions as the correct table for every state, event and outcome
+	// of the guards (checked over spec.Machine).
+	EquivNoChange = "no change"
+	// EquivNeverApplied: no member of the family applies the row (nor, for
+	// a negated guard, any row of its state and event), so no member can
+	// tell; the row is excluded by the invariant Excluded.
+	EquivNeverApplied = "never applied"
+	// EquivSameGraph: in every member that applies the row, the mutant's
+	// successors equal the correct table's at every state where the row
+	// is applied (or could have been, had the network had room), so by
+	// induction from the same initial states the mutant's reachable state
+	// graph is the correct table's, states and transitions: it is
+	// observationally equivalent in the model.
+	EquivSameGraph = "same graph"
+)
+
 // MutantOutcome is what the sweep found for one mutation.
 type MutantOutcome struct {
 	Mutation
-	// Verdict: "caught" (a property or exclusion invariant is violated in
-	// Member, with Violation), "equivalent" (no member that applies the
-	// row, or a row its guard competes with, tells it from the correct
-	// table), "invalid" (spec.Validate refuses the table), or "budget"
-	// (a member ran out of its state budget: the mutant blows the state
-	// space up, which the sweep reports without judging).
-	Verdict   string
+	Verdict     string // VerdictCaught, VerdictEquivalent, ...
+	Equivalence string // for VerdictEquivalent: EquivNoChange, EquivNeverApplied or EquivSameGraph
+	// Member is where the mutant was caught (or ran out of its budget).
 	Member    string
 	Property  string
 	Violation *Violation
-	Why       string // for equivalent mutants: why no property can tell
+	// Applied lists the members that apply the row (for a negated guard,
+	// a row of its state and event); Diverged those of them where the
+	// mutant's state graph differs from the correct table's.
+	Applied, Diverged []string
+	// Budget is the state budget that ran out, with VerdictBudget.
+	Budget int64
+	// States is the largest count of states an exploration of the mutant
+	// reached, in Largest, whose correct table has Base states (0 when the
+	// mutant was not explored).
+	States, Base int64
+	Largest      string
+	Why          string // the reason, in words, for every verdict but caught
 }
 
 // SweepReport is the outcome of [Sweep].
 type SweepReport struct {
-	Outcomes                              []MutantOutcome
-	Caught, Equivalent, Invalid, Budgeted int
-	Skipped                               int // not run before the budget ran out
-	Seconds                               float64
+	Outcomes []MutantOutcome
+	// Caught, Equivalent, Survivors, Invalid and Budgeted count the
+	// outcomes by verdict.
+	Caught, Equivalent, Survivors, Invalid, Budgeted int
+	// ByEquivalence counts the equivalent mutants by kind.
+	ByEquivalence map[string]int
+	Skipped       int // not run before the budget ran out
+	// Sampled is the N of SweepOptions.Sample (0 or 1: every mutation).
+	Sampled int
+	Seconds float64
+	// RecordSeconds is the part of Seconds spent exploring the correct
+	// table's members to record where each row applies.
+	RecordSeconds float64
 }
 
-// Score is the share of valid mutants caught by a property: caught over
-// caught plus equivalent plus budgeted.
+// Score is the share of valid mutants that are caught by a property or
+// shown equivalent: (caught + equivalent) over caught plus equivalent plus
+// survivors plus budgeted.
 func (r *SweepReport) Score() float64 {
-	n := r.Caught + r.Equivalent + r.Budgeted
+	n := r.Caught + r.Equivalent + r.Survivors + r.Budgeted
+	if n == 0 {
+		return 0
+	}
+	return float64(r.Caught+r.Equivalent) / float64(n)
+}
+
+// CaughtShare is the share of the valid mutants that are not equivalent
+// caught by a property.
+func (r *SweepReport) CaughtShare() float64 {
+	n := r.Caught + r.Survivors + r.Budgeted
 	if n == 0 {
 		return 0
 	}
@@ -123,62 +194,84 @@ func (r *SweepReport) Score() float64 {
 type SweepOptions struct {
 	Coverage *CoverageReport // the coverage of the correct table (nil: Cover is run)
 	Budget   time.Duration   // 0: no limit; mutants not started within it are skipped
-	Parallel int             // mutants explored at once (0: GOMAXPROCS)
+	Parallel int             // mutants judged at once (0: GOMAXPROCS)
 	// Filter, when not nil, keeps the mutations to run.
 	Filter func(Mutation) bool
+	// Sample, when above 1, keeps every Sample-th mutation (after Filter):
+	// a quick estimate of the whole sweep.
+	Sample int
+	// Progress, when not nil, receives a line every 500 mutations.
+	Progress io.Writer
 }
 
-// Sweep runs every single-row mutation of the correct table over the
-// members of the coverage family that can tell it apart: those that apply
-// the mutated row (or, for a negated guard, a row of the same state and
-// event), smallest first, until a property or an exclusion invariant is
-// violated. Each member's exploration is bounded by a state budget of four
-// times the correct table's count plus 100,000 states.
+// sweepMember is one member of the family explored with the correct
+// table, recorded: every state, and for each row the states where a
+// transition applies it.
+type sweepMember struct {
+	MemberResult
+	orig  *model.System
+	keys  []model.Key
+	byRow [][]int32 // row -> indices into keys of the states that apply it
+	// crowded[n] lists the states with n segments in flight, for n from
+	// NetCap-maxSends+1 on: where a row that sends may have been refused
+	// for want of room in the network, so a mutant of it may step where
+	// the correct table does not.
+	crowded [model.NetCap + 1][]int32
+}
+
+// maxSends bounds the segments one step of a row sends.
+const maxSends = 4
+
+// Sweep runs every single-row mutation of the correct table and judges it
+// by the properties over the coverage family. A mutation of row R changes
+// nothing in a member until some transition applies R (for a negated
+// guard, a row of R's state and event), so Sweep first explores each
+// member once with the correct table, recording the states where each row
+// applies; then, for each mutation and member, it compares the mutant's
+// successors with the correct table's at those states only. A member where
+// they are all equal has the same reachable graph under the mutant (by
+// induction from the same initial states) and cannot tell; in a member
+// where they differ the mutant is explored with every property and
+// exclusion invariant, smallest member first, until one is violated. Each
+// such exploration is bounded by a state budget of four times the member's
+// count plus 100,000 states.
 func Sweep(opt SweepOptions) (*SweepReport, error) {
 	start := time.Now()
 	cov := opt.Coverage
 	if cov == nil {
 		var err error
-		if cov, err = Cover(CoverOptions{}); err != nil {
+		if cov, err = Cover(CoverOptions{NoQuiescence: true}); err != nil {
 			return nil, err
 		}
 	}
 	rows := spec.Table()
-	applies := make([]map[int]bool, len(cov.Members)) // member -> rows applied
-	for m, mr := range cov.Members {
-		applies[m] = map[int]bool{}
-		if mr.Result != nil {
-			for _, r := range mr.Result.Coverage.Covered {
-				applies[m][r] = true
-			}
+	muts := Mutations(rows)
+	var keep []Mutation
+	for _, m := range muts {
+		if opt.Filter == nil || opt.Filter(m) {
+			keep = append(keep, m)
 		}
 	}
-	order := make([]int, 0, len(cov.Members))
-	for m, mr := range cov.Members {
-		if mr.Result != nil {
-			order = append(order, m)
+	if opt.Sample > 1 {
+		var s []Mutation
+		for i := 0; i < len(keep); i += opt.Sample {
+			s = append(s, keep[i])
 		}
+		keep = s
 	}
-	sort.SliceStable(order, func(a, b int) bool {
-		return cov.Members[order[a]].Result.States < cov.Members[order[b]].Result.States
-	})
+	muts = keep
+	members, err := recorded(cov, rows)
+	if err != nil {
+		return nil, err
+	}
+	rep := &SweepReport{Outcomes: make([]MutantOutcome, len(muts)), ByEquivalence: map[string]int{}, Sampled: opt.Sample}
+	rep.RecordSeconds = time.Since(start).Seconds()
 	excluded := map[int]string{}
 	for _, rc := range cov.Rows {
 		if rc.Excluded != "" {
 			excluded[rc.Row] = rc.Excluded
 		}
 	}
-	muts := Mutations(rows)
-	if opt.Filter != nil {
-		var keep []Mutation
-		for _, m := range muts {
-			if opt.Filter(m) {
-				keep = append(keep, m)
-			}
-		}
-		muts = keep
-	}
-	rep := &SweepReport{Outcomes: make([]MutantOutcome, len(muts))}
 	par := opt.Parallel
 	if par <= 0 {
 		par = runtime.GOMAXPROCS(0)
@@ -186,6 +279,7 @@ func Sweep(opt SweepOptions) (*SweepReport, error) {
 	var wg sync.WaitGroup
 	next := make(chan int)
 	var skipped sync.Map
+	var done atomic.Int64
 	for range par {
 		wg.Add(1)
 		go func() {
@@ -195,7 +289,10 @@ func Sweep(opt SweepOptions) (*SweepReport, error) {
 					skipped.Store(i, true)
 					continue
 				}
-				rep.Outcomes[i] = judge(muts[i], rows, cov, order, applies, excluded)
+				rep.Outcomes[i] = judge(muts[i], rows, members, excluded)
+				if n := done.Add(1); opt.Progress != nil && n%500 == 0 {
+					fmt.Fprintf(opt.Progress, "sweep: %d of %d mutations judged (%.0f s)\n", n, len(muts), time.Since(start).Seconds())
+				}
 			}
 		}()
 	}
@@ -211,13 +308,16 @@ func Sweep(opt SweepOptions) (*SweepReport, error) {
 			continue
 		}
 		switch o.Verdict {
-		case "caught":
+		case VerdictCaught:
 			rep.Caught++
-		case "equivalent":
+		case VerdictEquivalent:
 			rep.Equivalent++
-		case "invalid":
+			rep.ByEquivalence[o.Equivalence]++
+		case VerdictSurvivor:
+			rep.Survivors++
+		case VerdictInvalid:
 			rep.Invalid++
-		case "budget":
+		case VerdictBudget:
 			rep.Budgeted++
 		}
 		kept = append(kept, o)
@@ -227,94 +327,304 @@ func Sweep(opt SweepOptions) (*SweepReport, error) {
 	return rep, nil
 }
 
-// judge explores one mutation.
-func judge(mu Mutation, rows []spec.Row, cov *CoverageReport, order []int, applies []map[int]bool, excluded map[int]string) MutantOutcome {
+var recordCache struct {
+	sync.Mutex
+	cov     *CoverageReport
+	members []*sweepMember
+}
+
+// recorded is recordMembers, kept for the last coverage report it was
+// asked about (the tests sweep a few mutations at a time).
+func recorded(cov *CoverageReport, rows []spec.Row) ([]*sweepMember, error) {
+	recordCache.Lock()
+	defer recordCache.Unlock()
+	if recordCache.cov == cov {
+		return recordCache.members, nil
+	}
+	ms, err := recordMembers(cov, rows)
+	if err != nil {
+		return nil, err
+	}
+	recordCache.cov, recordCache.members = cov, ms
+	return ms, nil
+}
+
+// recordMembers explores every member of cov that ran with the correct
+// table, recording where each row applies, smallest member first.
+func recordMembers(cov *CoverageReport, rows []spec.Row) ([]*sweepMember, error) {
+	var out []*sweepMember
+	for _, mr := range cov.Members {
+		if mr.Result == nil {
+			continue
+		}
+		sys, err := model.New(mr.Config)
+		if err != nil {
+			return nil, fmt.Errorf("check: sweep: member %s: %w", mr.Name, err)
+		}
+		sm := &sweepMember{MemberResult: mr, orig: sys, byRow: make([][]int32, len(rows))}
+		rs := &recordSpace{modelSpace: newModelSpaceWith(sys, nil)}
+		res, err := engine.Run(rs, engine.Options{MaxStates: maxMemberStates})
+		if err != nil {
+			return nil, fmt.Errorf("check: sweep: member %s: %w", mr.Name, err)
+		}
+		if res.Limit != "" {
+			return nil, fmt.Errorf("check: sweep: member %s: stopped by %s after %d states", mr.Name, res.Limit, res.States)
+		}
+		for _, x := range rs.exps {
+			base := int32(len(sm.keys))
+			sm.keys = append(sm.keys, x.keys...)
+			for r, list := range x.byRow {
+				for _, j := range list {
+					sm.byRow[r] = append(sm.byRow[r], base+j)
+				}
+			}
+			for n, list := range x.crowded {
+				for _, j := range list {
+					sm.crowded[n] = append(sm.crowded[n], base+j)
+				}
+			}
+		}
+		out = append(out, sm)
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Result.States < out[b].Result.States })
+	return out, nil
+}
+
+// recordSpace is the model's space with expanders that keep every state
+// they expand and the rows its transitions apply.
+type recordSpace struct {
+	*modelSpace
+	mu   sync.Mutex
+	exps []*recordExp
+}
+
+func (s *recordSpace) NewExpander() engine.Expander {
+	x := &recordExp{modelExp: modelExp{m: s.modelSpace, buf: make([]model.Transition, 0, 64)}, byRow: make([][]int32, len(s.sys.Rows()))}
+	s.mu.Lock()
+	s.exps = append(s.exps, x)
+	s.mu.Unlock()
+	return x
+}
+
+type recordExp struct {
+	modelExp
+	keys    []model.Key
+	byRow   [][]int32
+	crowded [model.NetCap + 1][]int32
+	seen    []int16
+}
+
+func (x *recordExp) Next(k []byte, keys []byte, rows []int32) ([]byte, []int32) {
+	n0 := len(rows)
+	keys, rows = x.modelExp.Next(k, keys, rows)
+	idx := int32(len(x.keys))
+	key := model.Key(k)
+	x.keys = append(x.keys, key)
+	x.seen = x.seen[:0]
+	for _, r := range rows[n0:] {
+		if r < 0 || slices.Contains(x.seen, int16(r)) {
+			continue
+		}
+		x.seen = append(x.seen, int16(r))
+		x.byRow[r] = append(x.byRow[r], idx)
+	}
+	if n := key.InFlight(); n > model.NetCap-maxSends {
+		x.crowded[n] = append(x.crowded[n], idx)
+	}
+	return keys, rows
+}
+
+// sends counts the actions of r that put a segment on the network.
+func sends(r spec.Row) int {
+	n := 0
+	for _, a := range r.Do {
+		switch a {
+		case spec.SendSYN, spec.SendSYNACK, spec.SendText, spec.SendFIN, spec.SendACK, spec.SendChallengeACK,
+			spec.DelayACK, spec.SendRST, spec.ReplyRST, spec.Retransmit:
+			n++
+		}
+	}
+	return n
+}
+
+// judge decides one mutation.
+func judge(mu Mutation, rows []spec.Row, members []*sweepMember, excluded map[int]string) MutantOutcome {
 	out := MutantOutcome{Mutation: mu}
 	if err := spec.Validate(mu.rows); err != nil {
-		out.Verdict = "invalid"
+		out.Verdict, out.Why = VerdictInvalid, "spec.Validate: "+err.Error()
+		return out
+	}
+	if noChange(rows, mu.rows) {
+		out.Verdict, out.Equivalence = VerdictEquivalent, EquivNoChange
+		out.Why = "the mutated table chooses the same next state and actions as the table for every state, event and outcome of the guards"
 		return out
 	}
 	r := rows[mu.Row]
-	relevant := func(m int) bool {
-		if applies[m][mu.Row] {
-			return true
-		}
-		if mu.Kind != "negate guard" {
-			return false
-		}
+	// The rows whose steps the mutation can change: the row itself, or
+	// for a negated guard every row of its state and event (the
+	// selection among them changes).
+	group := []int{mu.Row}
+	if mu.Kind == "negate guard" {
+		group = group[:0]
 		for k, o := range rows {
-			if o.From == r.From && o.On == r.On && applies[m][k] {
-				return true
+			if o.From == r.From && o.On == r.On {
+				group = append(group, k)
 			}
 		}
-		return false
 	}
-	ran := 0
-	excl := model.Exclusions()
-	for _, m := range order {
-		if !relevant(m) {
+	// A step of a row that sends s segments was refused where more than
+	// NetCap-s were in flight; there the mutant's may not be.
+	minCrowd := model.NetCap + 1
+	for _, k := range group {
+		if s := sends(rows[k]); s > 0 {
+			minCrowd = min(minCrowd, model.NetCap-s+1)
+		}
+	}
+	var firstDiff string
+	for _, m := range members {
+		var at []int32
+		for _, k := range group {
+			at = append(at, m.byRow[k]...)
+		}
+		applied := len(at) > 0
+		for n := minCrowd; n <= model.NetCap; n++ {
+			at = append(at, m.crowded[n]...)
+		}
+		if len(at) == 0 {
 			continue
 		}
-		ran++
-		mr := cov.Members[m]
-		sys, err := model.NewWithTable(mr.Config, mu.rows)
+		if applied {
+			out.Applied = append(out.Applied, m.Name)
+		}
+		sys, err := model.NewWithTable(m.Config, mu.rows)
 		if err != nil {
-			out.Verdict = "invalid"
+			out.Verdict, out.Why = VerdictInvalid, err.Error()
 			return out
+		}
+		d := diverges(m, sys, at)
+		if d == "" {
+			continue
+		}
+		if !applied {
+			out.Applied = append(out.Applied, m.Name)
+		}
+		out.Diverged = append(out.Diverged, m.Name)
+		if firstDiff == "" {
+			firstDiff = d
 		}
 		props := append([]model.Property{}, sys.Invariants()...)
-		for _, ex := range excl {
+		for _, ex := range model.Exclusions() {
 			props = append(props, ex.Property)
 		}
-		budget := 4*mr.Result.States + 100_000
+		budget := 4*m.Result.States + 100_000
 		res, err := exploreWith(sys, props, Options{Workers: 1, Quiescence: true, MaxStates: budget})
 		if err != nil {
-			out.Verdict, out.Why = "budget", err.Error()
+			out.Verdict, out.Member, out.Why = VerdictBudget, m.Name, err.Error()
 			return out
 		}
+		if res.States > out.States {
+			out.States, out.Base, out.Largest = res.States, m.Result.States, m.Name
+		}
 		if res.Violation != nil {
-			out.Verdict, out.Member, out.Property, out.Violation = "caught", mr.Name, res.Violation.Property, res.Violation
+			out.Verdict, out.Member, out.Property, out.Violation = VerdictCaught, m.Name, res.Violation.Property, res.Violation
 			return out
 		}
 		if res.Limit != "" {
-			out.Verdict, out.Member = "budget", mr.Name
-			out.Why = fmt.Sprintf("member %s ran out of its budget of %d states", mr.Name, budget)
+			out.Verdict, out.Member, out.Budget = VerdictBudget, m.Name, budget
+			out.Why = fmt.Sprintf("member %s ran out of its budget of %d states (the correct table has %d there)", m.Name, budget, m.Result.States)
 			return out
 		}
 	}
-	out.Verdict = "equivalent"
-	out.Why = equivalentWhy(mu, r, ran, excluded)
+	switch {
+	case len(out.Applied) == 0:
+		out.Verdict, out.Equivalence = VerdictEquivalent, EquivNeverApplied
+		if ex := excluded[mu.Row]; ex != "" {
+			out.Why = "no member applies the row: " + ex + " holds in every member and excludes it"
+		} else if mu.Kind == "negate guard" {
+			out.Why = "no member applies a row of " + r.From.String() + " + " + r.On.String()
+		} else {
+			out.Why = "no member applies the row (uncovered)"
+		}
+	case len(out.Diverged) == 0:
+		out.Verdict, out.Equivalence = VerdictEquivalent, EquivSameGraph
+		out.Why = "where the row applies (in " + strings.Join(out.Applied, ", ") + ") the mutant's successors are the table's, so its reachable state graph is the table's"
+	default:
+		out.Verdict = VerdictSurvivor
+		out.Why = "the state graph differs in " + strings.Join(out.Diverged, ", ") + " (" + firstDiff + ") and no property is violated"
+	}
 	return out
 }
 
-// equivalentWhy says why no property tells a mutant from the correct
-// table, where the reason is known from the kind of change; otherwise that
-// no member that applies the row does.
-func equivalentWhy(mu Mutation, r spec.Row, ran int, excluded map[int]string) string {
-	if ran == 0 {
-		if ex := excluded[mu.Row]; ex != "" {
-			return "the row is unreachable (" + ex + "), and the change does not make it reachable"
+// diverges compares the successors of the mutant sys with the correct
+// table's at the states at of member m, and describes the first
+// difference ("" when there is none).
+func diverges(m *sweepMember, sys *model.System, at []int32) string {
+	var a, b []model.Transition
+	for _, j := range at {
+		k := m.keys[j]
+		a = m.orig.Next(k, a[:0])
+		b = sys.Next(k, b[:0])
+		if d := diffSteps(a, b); d != "" {
+			return d
 		}
-		return "no member applies the row"
 	}
-	added := func(as ...spec.Action) bool {
-		for _, a := range as {
-			if mu.Kind == "add action" && mu.Change == "with "+a.String() {
-				return true
-			}
-			if mu.Kind == "drop action" && mu.Change == "without "+a.String() {
-				return true
-			}
+	return ""
+}
+
+// diffSteps describes the first difference between two successor lists.
+func diffSteps(a, b []model.Transition) string {
+	for i := range min(len(a), len(b)) {
+		if a[i].To != b[i].To {
+			return fmt.Sprintf("a step of %s leads elsewhere", stepName(b[i].Step))
 		}
-		return false
 	}
 	switch {
-	case added(spec.ErrNotExist, spec.ErrExists, spec.ErrClosing):
-		return "the model's users do not read the error a call returns (the endpoint's tests do)"
-	case added(spec.QueueText) && r.On != spec.Send:
-		return "queue-text takes the octets of a SEND; on any other event it has none to queue"
-	case added(spec.SendChallengeACK, spec.SendACK):
-		return "in the model a challenge ACK and an ACK are the same segment (the rate limit of RFC 5961 §7 is not modelled)"
+	case len(a) > len(b):
+		return fmt.Sprintf("a step of %s is gone", stepName(a[len(b)].Step))
+	case len(b) > len(a):
+		return fmt.Sprintf("a new step of %s", stepName(b[len(a)].Step))
 	}
-	return fmt.Sprintf("no property is violated in the %d member(s) that apply the row", ran)
+	return ""
+}
+
+func stepName(s model.Step) string {
+	host := "A"
+	if s.Host == 1 {
+		host = "B"
+	}
+	return fmt.Sprintf("%s on %s", host, s.Event)
+}
+
+// noChange reports whether the mutated table mut chooses, for every state,
+// event and outcome of the guards its rows mention, a row with the same
+// next state and actions as rows does.
+func noChange(rows, mut []spec.Row) bool {
+	a, err := spec.NewMachine(rows)
+	if err != nil {
+		return false
+	}
+	b, err := spec.NewMachine(mut)
+	if err != nil {
+		return false
+	}
+	for st := range spec.NumStates {
+		for e := range spec.NumEvents {
+			s, ev := spec.State(st), spec.Event(e)
+			mask := a.Guards(s, ev) | b.Guards(s, ev)
+			// Every subset of mask, by the standard enumeration.
+			for g := spec.GuardSet(0); ; g = (g - mask) & mask {
+				i, j := a.Step(s, ev, g), b.Step(s, ev, g)
+				if (i < 0) != (j < 0) {
+					return false
+				}
+				if i >= 0 && (rows[i].To != mut[j].To || rows[i].Actions() != mut[j].Actions()) {
+					return false
+				}
+				if g == mask {
+					break
+				}
+			}
+		}
+	}
+	return true
 }

@@ -186,10 +186,17 @@ func (s *System) injectSteps(w *world, buf []Transition) []Transition {
 // the SYN in SYN-SENT) is made: it deletes the TCB, which RFC 5961 §3
 // accepts as the price of a lucky guess, and the properties of the
 // connection take it into their premise.
+//
+// The guesses are the protocol's to judge, not the table's: a system that
+// runs another table (a mutant of the sweep) asks the correct table, so a
+// table that takes a wrong guess for the peer's is not spared that guess.
 func (s *System) takenForPeer(w *world, i int, e spec.Event, sg uint32) bool {
 	h := &w.h[i]
 	if !h.st.HasTCB() {
 		return false
+	}
+	if s.ref != nil {
+		s = s.ref
 	}
 	row, _ := s.selectRow(w, i, e, sg)
 	w3 := *w

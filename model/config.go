@@ -103,6 +103,18 @@ type Config struct {
 	// after KeepAlive probes the peer has not answered, the timer's next
 	// expiry gives the peer up (see [System.Next]).
 	KeepAlive int `json:"keepalive,omitempty"`
+
+	// ZeroWindow is "none", "a", "b" or "both": that user may stop reading
+	// while its host has a TCB, so the receive buffer fills and RCV.WND
+	// drops to 0, and read again later, reopening the window (RFC 9293
+	// §3.8.6). While a host's window is closed every segment it receives is
+	// held to the acceptability test with RCV.WND = 0 (§3.10.7.4: a segment
+	// without text is acceptable only at RCV.NXT, one with text or a FIN
+	// never), and its peer's retransmissions are zero-window probes (RFC
+	// 9293 §3.8.6.1, RFC 1122 §4.2.2.17): they do not count toward R2,
+	// which waits while the window is closed, since the receiver keeps
+	// acknowledging them. Empty means "none".
+	ZeroWindow string `json:"zero_window,omitempty"`
 }
 
 // Scenario is one further scenario of [Config.Also]. Its fields mean what
@@ -298,6 +310,11 @@ func (c Config) Validate() error {
 	case "", "none", "a", "b", "both":
 	default:
 		bad("misuse is %q; want \"none\", \"a\", \"b\" or \"both\"", c.Misuse)
+	}
+	switch c.ZeroWindow {
+	case "", "none", "a", "b", "both":
+	default:
+		bad("zero_window is %q; want \"none\", \"a\", \"b\" or \"both\"", c.ZeroWindow)
 	}
 	for i, a := range c.Attack {
 		if _, err := findAttack(a); err != nil {

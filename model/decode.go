@@ -85,3 +85,12 @@ func (s *System) describe(w *world, i int) string {
 	}
 	return d
 }
+
+// RcvWnd returns RCV.WND of host i (0 = A) in the state k: 0 while its
+// user has stopped reading ([Config.ZeroWindow]), else the model's
+// constant window.
+func (s *System) RcvWnd(k Key, i int) uint32 {
+	var w world
+	w.decode(&k)
+	return rcvWndOf(&w.h[i&1])
+}

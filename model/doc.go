@@ -118,6 +118,13 @@
 // program (listen, connect, write 1, close or abort); a stray write counts
 // as written only if the table takes it, and a stray close or abort (or any
 // call whose row deletes the TCB) ends the user's program. A program ends early when the user sees reset, refused or timeout.
+// A user named by Config.ZeroWindow may, once per incarnation while its host
+// has a TCB, stop reading, which closes its receive window (RCV.WND = 0:
+// every segment it receives is held to the acceptability test of RFC 9293
+// §3.10.7.4 with a zero window), and read again later, which reopens it.
+// While a host's window is closed its peer's retransmissions are
+// zero-window probes: they do not count toward R2, and R2 waits (RFC 1122
+// §4.2.2.17: a sender whose probes are acknowledged keeps the connection).
 // When both hosts have no TCB and both users are done (a server waiting in
 // LISTEN counts as done), the next incarnation may start: its first open
 // opens it. A server still in LISTEN keeps listening. A host's ISS in
@@ -130,7 +137,7 @@
 // which user aborted, whether a synchronized connection was deleted by the
 // peer's RST or by a timeout, whether each side was synchronized, sent its
 // FIN before receiving the peer's, and read end of stream; segments carry
-// the incarnation they were sent in. Sticky violation bits are set at the
+// the incarnation they were sent in. A sticky violation code is set at the
 // moment a bad transition happens. The invariants:
 //
 //   - HandshakeAgreement: when both sides are ESTABLISHED, each side's IRS is
@@ -177,6 +184,51 @@
 //     "timeout" only by a step that ends its connection (no TCB after it),
 //     and "connected" only by one that leaves it synchronized (RFC 9293
 //     §3.10.7, §3.10.8).
+//
+// The mutation sweep of issue 19 (check.Sweep) found mutants that change
+// what a host does and break none of the invariants above; these judge
+// one step by what it did (RFC 9293 §3.10), each checked at the step:
+//
+//   - UnacceptableSegmentIgnored: in a synchronized state, a segment that
+//     fails the acceptability test (§3.10.7.4, first check: the four cases
+//     over SEG.SEQ, SEG.LEN, RCV.NXT and RCV.WND, a closed window
+//     included), a RST in the window but not at RCV.NXT (RFC 5961 §3.2), a
+//     SYN (RFC 5961 §4.2), an ACK out of SND.UNA-MAX.SND.WND..SND.NXT (RFC
+//     5961 §5.2) or a segment without ACK (fifth check) leaves the state,
+//     RCV.NXT, SND.UNA, SND.NXT and the user's signal as they were and
+//     draws at most a bare ACK, and nothing for an unacceptable RST or a
+//     segment without ACK ("an acknowledgment should be sent in reply
+//     (unless the RST bit is set, if so drop the segment and return)");
+//     likewise in SYN-RECEIVED (but for a SYN at IRS, the peer's half of a
+//     simultaneous open), and in SYN-SENT a segment with neither SYN nor RST
+//     draws nothing, or a RST when its ACK is bad (§3.10.7.3).
+//   - SegmentWithoutConnectionIgnored: in CLOSED, and in LISTEN for
+//     anything but a SYN without ACK or RST, a segment changes nothing and
+//     draws at most a RST, none for a RST (§3.10.7.1, §3.10.7.2).
+//   - RetransmissionResendsEarliest: when the retransmission timer fires
+//     the host stays in its state and sends one segment, not a RST, that
+//     starts at SND.UNA (RFC 6298 §5.4).
+//   - TimeoutEndsConnection: when R2 or the user timeout fires the host
+//     sends nothing and ends in CLOSED with its user told timeout; a
+//     passive SYN-RECEIVED goes back to LISTEN, and TIME-WAIT lets its
+//     2MSL timer end it (§3.10.8, RFC 1122 §4.2.3.5).
+//   - AbortEndsConnection: ABORT leaves the host CLOSED, having sent
+//     <SEQ=SND.NXT><CTL=RST> from SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1,
+//     FIN-WAIT-2 and CLOSE-WAIT and nothing from LISTEN, SYN-SENT, CLOSING,
+//     LAST-ACK and TIME-WAIT; its user is told at most "connection reset"
+//     (§3.10.5).
+//   - RefusedCallChangesNothing: a user call the table answers with an
+//     error is not serviced: nothing changes and nothing is sent (§3.10.1
+//     to §3.10.5).
+//   - AcceptableResetCloses: an acceptable RST (at RCV.NXT; in SYN-SENT,
+//     acknowledging the SYN) deletes the TCB (a passive SYN-RECEIVED goes
+//     back to LISTEN) and draws nothing; SYN-SENT drops any other RST
+//     silently; TIME-WAIT ignores every RST (§3.10.7.3, §3.10.7.4; RFC 1337
+//     §3, docs/decisions.md).
+//   - SignalsHaveCause: a user is told "connection reset" only on a RST or
+//     its own ABORT, "refused" only on a RST before the connection is
+//     synchronized, "timeout" only on R2, the user timeout or keepalive
+//     giving up on a silent peer (§3.10.7, §3.10.8; RFC 1122 §4.2.3.6).
 //
 // "The attacker's guess landed" means that an injected segment changed a
 // host's state, SND.UNA or RCV.NXT, or drew a RST from it, in this

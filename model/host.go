@@ -13,20 +13,7 @@ import (
 // step has one outcome per ISS choice. It changes nothing.
 func (s *System) selectRow(w *world, i int, e spec.Event, sg uint32) (row int, choosesISS bool) {
 	h := &w.h[i]
-	c := spec.Ctx{
-		SndUna:    seq(h.una),
-		SndNxt:    seq(h.nxt),
-		RcvNxt:    seq(h.rcv),
-		RcvWnd:    rcvWnd,
-		MaxSndWnd: rcvWnd,
-		FinSent:   h.finSent,
-		Passive:   h.passive,
-	}
-	if e.IsSegment() {
-		c.SegSeq, c.SegAck = seq(segSeq(sg)), seq(segAck(sg))
-		c.SegLen = segSpaceLen(sg)
-		c.SegFlags = segFlags(sg)
-	}
+	c := ctxOf(h, e, sg)
 	// Evaluate the guards the rows for this state and event mention (the
 	// others cannot change the row; spec.EvalAll would give the same row).
 	var g spec.GuardSet
@@ -41,6 +28,26 @@ func (s *System) selectRow(w *world, i int, e spec.Event, sg uint32) (row int, c
 	}
 	do := s.do[row]
 	return row, do.Has(spec.SendSYN) || (do.Has(spec.SendSYNACK) && !h.st.HasTCB())
+}
+
+// ctxOf is the context of host h's guards for event e (with segment sg
+// when e is a segment event).
+func ctxOf(h *host, e spec.Event, sg uint32) spec.Ctx {
+	c := spec.Ctx{
+		SndUna:    seq(h.una),
+		SndNxt:    seq(h.nxt),
+		RcvNxt:    seq(h.rcv),
+		RcvWnd:    rcvWndOf(h),
+		MaxSndWnd: rcvWnd,
+		FinSent:   h.finSent,
+		Passive:   h.passive,
+	}
+	if e.IsSegment() {
+		c.SegSeq, c.SegAck = seq(segSeq(sg)), seq(segAck(sg))
+		c.SegLen = segSpaceLen(sg)
+		c.SegFlags = segFlags(sg)
+	}
+	return c
 }
 
 // textSent is the number of text octets h has sent: SND.NXT less the SYN
@@ -63,11 +70,22 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 	h := &w.h[i]
 	from, to := h.st, s.to[row]
 	do := s.do[row]
-	rcvBefore, twBefore, issBefore, unaBefore := h.rcv, h.tw, h.iss, h.una
+	rcvBefore, twBefore, issBefore, unaBefore, sigBefore := h.rcv, h.tw, h.iss, h.una, h.sig
+	nxtBefore, passiveBefore := h.nxt, h.passive
+	before := ctxOf(h, e, sg)
 	tag := w.round
 	ok := true
 	sentACK := false
+	// What the step sends, for the properties: how many segments, and the
+	// first one's flags, sequence number and length.
+	nSent := 0
+	var sent1 spec.Flags
+	var sent1Seq, sent1Len uint8
 	send := func(f spec.Flags, sq, ack, n uint8) {
+		if nSent == 0 {
+			sent1, sent1Seq, sent1Len = f, sq, n
+		}
+		nSent++
 		if f.Has(spec.ACK) && ack == h.rcv {
 			h.owed, sentACK = false, true
 		}
@@ -106,7 +124,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 				h.rcv = end
 				h.delivered = min(h.delivered+got, 15)  // saturate: the key keeps 4 bits
 				if segInc(sg) != w.round && !injected { // injected and accepted: the attacker's guess landed
-					w.viol |= violIsolation
+					w.flag(violIsolation)
 				}
 			}
 		case spec.AcceptFIN:
@@ -114,7 +132,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 				h.rcv++
 				h.sawEOF = true
 				if segInc(sg) != w.round && !injected { // injected and accepted: the attacker's guess landed
-					w.viol |= violIsolation
+					w.flag(violIsolation)
 				}
 			}
 		case spec.SendSYN:
@@ -199,7 +217,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		// The attacker's exact guess is RCV.NXT, or in SYN-SENT (no
 		// RCV.NXT yet) an ACK of the SYN.
 		if injected && e == spec.SegRST && ((from == spec.SynSent && segAck(sg) != issBefore+1) || (from != spec.SynSent && segSeq(sg) != rcvBefore)) {
-			w.viol |= violBlindReset
+			w.flag(violBlindReset)
 		}
 	}
 	if e.IsSegment() && do.Has(spec.ProcessACK) {
@@ -222,7 +240,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		// A peer whose TCB the attacker's lucky guess deleted (an exact
 		// RST) is the attacker's doing, not the handshake's.
 		if !livePeer(h, &w.h[1-i]) && w.ghost&ghostInjectHit == 0 {
-			w.viol |= violEstablished
+			w.flag(violEstablished)
 		}
 		h.gsync = true
 	}
@@ -235,24 +253,171 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			held = int(s.twTicks) - int(twBefore-1)
 		}
 		if held < 2*int(s.msl) {
-			w.viol |= violTimeWait
+			w.flag(violTimeWait)
 		}
 	}
 	if from == spec.TimeWait && e == spec.SegFIN && !injected && segSeq(sg)+segLen(sg)+1 == rcvBefore &&
 		(to != spec.TimeWait || h.tw != s.twTicks+1) {
-		w.viol |= violTimeWaitRestart // a retransmission of the peer's FIN must restart 2MSL (RFC 9293 §3.10.7.4)
+		w.flag(violTimeWaitRestart) // a retransmission of the peer's FIN must restart 2MSL (RFC 9293 §3.10.7.4)
 	}
 	if e.IsSegment() && e != spec.SegRST && !sentRST && (from == spec.Closed || (from == spec.Listen && segHasACK)) {
-		w.viol |= violNoReply // RFC 9293 §3.10.7.1, §3.10.7.2: no connection, so reset the sender
+		w.flag(violNoReply) // RFC 9293 §3.10.7.1, §3.10.7.2: no connection, so reset the sender
 	}
 	if from == spec.SynSent && e == spec.SegRST && to != spec.SynSent && !(segHasACK && segAck(sg) == issBefore+1) {
-		w.viol |= violSynSentReset // RFC 9293 §3.10.7.3, RFC 5961 §3.2: the ACK must acknowledge our SYN
+		w.flag(violSynSentReset) // RFC 9293 §3.10.7.3, RFC 5961 §3.2: the ACK must acknowledge our SYN
+	}
+	// The checks of the properties that judge one step by what it did.
+	// unchanged: the host's state, RCV.NXT, SND.UNA, SND.NXT and its
+	// user's signal are as they were.
+	unchanged := to == from && h.rcv == rcvBefore && h.una == unaBefore && h.nxt == nxtBefore && h.sig == sigBefore
+	bareACK := nSent == 0 || (nSent == 1 && sent1 == spec.ACK && sent1Len == 0)
+	onlyRST := nSent == 0 || (nSent == 1 && (sent1 == spec.RST || sent1 == spec.RST|spec.ACK))
+	if e.IsSegment() {
+		f := segFlags(sg)
+		rst := f.Has(spec.RST)
+		seqOK := spec.IsSeqOK(&before)
+		exact := segSeq(sg) == rcvBefore
+		// unacceptable: the segment is dropped, answered by at most a bare
+		// ACK (silent: by nothing).
+		unacceptable, silent := false, false
+		switch {
+		case from.Synchronized():
+			// RFC 9293 §3.10.7.4: the first check (sequence number; a RST
+			// is dropped silently), the second (a RST in the window but not
+			// at RCV.NXT: RFC 5961 §3.2, a challenge ACK), the fourth (a
+			// SYN: RFC 5961 §4.2, a challenge ACK) and the fifth (an ACK out
+			// of range: RFC 5961 §5.2, discard and ACK; no ACK bit: drop).
+			switch {
+			case !seqOK:
+				unacceptable, silent = true, rst
+			case rst:
+				unacceptable = !exact
+			case f.Has(spec.SYN):
+				unacceptable = true
+			case !f.Has(spec.ACK):
+				unacceptable, silent = true, true
+			default:
+				unacceptable = !spec.AckInRange.Eval(&before)
+			}
+		case from == spec.SynReceived && !(f.Has(spec.SYN) && segSeq(sg)+1 == rcvBefore):
+			// (A SYN at IRS is the peer's half of a simultaneous open.)
+			unacceptable, silent = !seqOK, rst && !seqOK
+			if seqOK && rst && !exact {
+				unacceptable = true // RFC 5961 §3.2
+			}
+		case from == spec.SynSent && !f.Has(spec.SYN) && !rst:
+			// RFC 9293 §3.10.7.3: neither SYN nor RST: a bad ACK draws a
+			// RST, anything else is dropped.
+			ackOK := f.Has(spec.ACK) && segAck(sg) == issBefore+1
+			if (f.Has(spec.ACK) && !ackOK) && (!unchanged || !onlyRST) || !(f.Has(spec.ACK) && !ackOK) && (!unchanged || nSent > 0) {
+				w.flag(violUnacceptable)
+			}
+		}
+		if unacceptable && (!unchanged || !bareACK || (silent && nSent > 0)) {
+			w.flag(violUnacceptable)
+		}
+		noConn := from == spec.Closed || (from == spec.Listen && (rst || f.Has(spec.ACK) || !f.Has(spec.SYN)))
+		if noConn && (!unchanged || !onlyRST || (rst && nSent > 0)) {
+			// RFC 9293 §3.10.7.1, §3.10.7.2: without a connection a segment
+			// is dropped, answered at most by a RST (a RST by nothing).
+			w.flag(violNoConnection)
+		}
+	}
+	if e == spec.SegRST && from != spec.Closed && from != spec.Listen {
+		// RFC 9293 §3.10.7.3, §3.10.7.4 (second check): an acceptable RST
+		// (at RCV.NXT; in SYN-SENT, acknowledging the SYN) deletes the TCB
+		// (a passive SYN-RECEIVED goes back to LISTEN) and draws nothing.
+		acceptable := segSeq(sg) == rcvBefore
+		if from == spec.SynSent {
+			acceptable = segFlags(sg).Has(spec.ACK) && segAck(sg) == issBefore+1
+		}
+		gone := to == spec.Closed || (from == spec.SynReceived && passiveBefore && to == spec.Listen)
+		var good bool
+		switch {
+		case from == spec.TimeWait:
+			// RFC 1337 §3: TIME-WAIT ignores RSTs (docs/decisions.md).
+			good = unchanged && nSent == 0
+		case acceptable:
+			good = gone && nSent == 0
+		case from == spec.SynSent:
+			good = unchanged && nSent == 0
+		default:
+			good = true // UnacceptableSegmentIgnored's business
+		}
+		if !good {
+			w.flag(violReset)
+		}
+	}
+	if h.sig != sigBefore {
+		// What a user is told has a cause: reset a RST or its own ABORT,
+		// refused a RST before the connection was synchronized (RFC 9293
+		// §3.10.7.3, §3.10.7.4), timeout R2 or the user timeout (§3.10.8)
+		// or keepalive giving up on a silent peer (RFC 1122 §4.2.3.6).
+		var caused bool
+		switch h.sig {
+		case sigReset:
+			caused = e == spec.SegRST || e == spec.Abort
+		case sigRefused:
+			caused = e == spec.SegRST && (from == spec.SynSent || from == spec.SynReceived)
+		case sigTimeout:
+			caused = e == spec.RetriesExhausted || e == spec.UserTimeout || e == spec.KeepAliveExhausted
+		default:
+			caused = true
+		}
+		if !caused {
+			w.flag(violSignalCause)
+		}
+	}
+	if e == spec.RetransmitTimeout && from.HasTCB() && unaBefore != nxtBefore &&
+		(to != from || h.sig != sigBefore || nSent != 1 || sent1Seq != unaBefore || sent1.Has(spec.RST)) {
+		// RFC 6298 §5.4: retransmit the earliest unacknowledged segment.
+		w.flag(violRetransmit)
+	}
+	if e == spec.RetriesExhausted || e == spec.UserTimeout {
+		// RFC 9293 §3.10.8, RFC 1122 §4.2.3.5: the connection is closed and
+		// the user told; a passive SYN-RECEIVED goes back to LISTEN, and
+		// TIME-WAIT waits for its 2MSL timer.
+		var good bool
+		switch {
+		case from == spec.TimeWait:
+			good = unchanged
+		case from == spec.SynReceived && passiveBefore && to == spec.Listen:
+			good = h.sig == sigBefore
+		default:
+			good = to == spec.Closed && h.sig == sigTimeout
+		}
+		if !good || nSent > 0 {
+			w.flag(violTimeout)
+		}
+	}
+	if e == spec.Abort && from != spec.Closed {
+		// RFC 9293 §3.10.5: ABORT deletes the TCB; it sends <SEQ=SND.NXT>
+		// <CTL=RST> from SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2
+		// and CLOSE-WAIT, nothing from the other states; the user may be
+		// told "connection reset".
+		var wantRST bool
+		switch from {
+		case spec.SynReceived, spec.Established, spec.FinWait1, spec.FinWait2, spec.CloseWait:
+			wantRST = true
+		}
+		sentOK := nSent == 0
+		if wantRST {
+			sentOK = nSent == 1 && sent1 == spec.RST && sent1Seq == nxtBefore
+		}
+		if to != spec.Closed || !sentOK || (h.sig != sigBefore && h.sig != sigReset) {
+			w.flag(violAbort)
+		}
+	}
+	if e.IsUser() && (do.Has(spec.ErrNotExist) || do.Has(spec.ErrExists) || do.Has(spec.ErrClosing)) && (!unchanged || nSent > 0) {
+		// RFC 9293 §3.10.1-§3.10.5: a call answered with an error is not
+		// serviced.
+		w.flag(violRefused)
 	}
 	if (do.Has(spec.SignalReset) || do.Has(spec.SignalRefused) || do.Has(spec.SignalTimeout)) && to.HasTCB() {
-		w.viol |= violSignal // told the connection failed, but it goes on
+		w.flag(violSignal) // told the connection failed, but it goes on
 	}
 	if do.Has(spec.SignalConnected) && !to.Synchronized() && to != spec.Closed {
-		w.viol |= violSignal // told connected before the handshake is done
+		w.flag(violSignal) // told connected before the handshake is done
 	}
 	if e.IsUser() && from != spec.Closed && to == spec.Closed {
 		// A call that deletes the TCB (ABORT, or CLOSE before the
@@ -261,7 +426,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		h.aborted = true
 	}
 	if from != spec.TimeWait && to == spec.TimeWait && !h.activeCloser {
-		w.viol |= violTimeWait
+		w.flag(violTimeWait)
 	}
 	h.st = to
 	if !to.HasTCB() {
@@ -298,6 +463,7 @@ func clearTCB(h *host) {
 	h.finSent, h.owed = false, false
 	h.iss, h.irs, h.una, h.nxt, h.rcv = 0, 0, 0, 0, 0
 	h.retries, h.rto, h.tw, h.queued, h.probes = 0, 0, 0, 0, 0
+	h.rcvClosed = false // a new connection's receive buffer is empty
 }
 
 // livePeer is the check of EstablishedOnlyWithLivePeer at the moment host h

@@ -29,6 +29,16 @@ const (
 	SynSentResetNeedsAck        = "SynSentResetNeedsAck"
 	TimeWaitRestarts            = "TimeWaitRestarts"
 	SignalsMatchState           = "SignalsMatchState"
+	UnacceptableSegmentIgnored  = "UnacceptableSegmentIgnored"
+	// The names below are of the properties issue 19's mutation sweep
+	// found missing.
+	SegmentWithoutConnectionIgnored = "SegmentWithoutConnectionIgnored"
+	RetransmissionResendsEarliest   = "RetransmissionResendsEarliest"
+	TimeoutEndsConnection           = "TimeoutEndsConnection"
+	AbortEndsConnection             = "AbortEndsConnection"
+	RefusedCallChangesNothing       = "RefusedCallChangesNothing"
+	AcceptableResetCloses           = "AcceptableResetCloses"
+	SignalsHaveCause                = "SignalsHaveCause"
 )
 
 // PropertyNames returns the names of every property, the invariants in
@@ -36,7 +46,9 @@ const (
 func PropertyNames() []string {
 	return []string{HandshakeAgreement, EstablishedOnlyWithLivePeer, IncarnationIsolation,
 		GracefulCloseCompletes, HalfCloseDelivers, TimeWaitHeld, NoBlindReset,
-		UnknownConnectionReset, SynSentResetNeedsAck, TimeWaitRestarts, SignalsMatchState, QuiescenceName}
+		UnknownConnectionReset, SynSentResetNeedsAck, TimeWaitRestarts, SignalsMatchState, UnacceptableSegmentIgnored,
+		SegmentWithoutConnectionIgnored, RetransmissionResendsEarliest, TimeoutEndsConnection, AbortEndsConnection,
+		RefusedCallChangesNothing, AcceptableResetCloses, SignalsHaveCause, QuiescenceName}
 }
 
 // Invariants returns the safety properties, checked on every state. Their
@@ -44,7 +56,7 @@ func PropertyNames() []string {
 func (s *System) Invariants() []Property { return s.invs }
 
 func (s *System) properties() []Property {
-	bit := func(b uint8) func(Key) bool { return func(k Key) bool { return k[1]&b == 0 } }
+	bit := func(v uint8) func(Key) bool { return func(k Key) bool { return k[1] != v } }
 	return []Property{
 		{HandshakeAgreement, "unless the attacker's guess landed, when both sides are ESTABLISHED they agree on both ISNs and each RCV.NXT lies within what the peer has sent and not yet had acknowledged", handshakeAgreement},
 		{EstablishedOnlyWithLivePeer, "unless the attacker's guess landed, a side becomes synchronized only with a peer that opened the same incarnation with the ISS it took as IRS and still holds that TCB (or was synchronized and has ended it since)", bit(violEstablished)},
@@ -57,6 +69,14 @@ func (s *System) properties() []Property {
 		{SynSentResetNeedsAck, "a host in SYN-SENT is deleted by a RST only when its ACK acknowledges the SYN", bit(violSynSentReset)},
 		{TimeWaitRestarts, "a retransmission of the peer's FIN in TIME-WAIT is acknowledged and restarts the 2MSL timer", bit(violTimeWaitRestart)},
 		{SignalsMatchState, "a user is told reset, refused or timeout only when its connection ends, and connected only when it is synchronized", bit(violSignal)},
+		{UnacceptableSegmentIgnored, "in a synchronized state a segment that fails the acceptability test of RFC 9293 §3.10.7.4, a RST in the window but not at RCV.NXT (RFC 5961 §3.2), a SYN (RFC 5961 §4.2), an ACK out of range (RFC 5961 §5.2) or a segment without ACK, in SYN-RECEIVED an unacceptable segment (but a SYN at IRS) or an inexact RST, and in SYN-SENT a segment with neither SYN nor RST, changes neither the state, RCV.NXT, SND.UNA, SND.NXT nor what the user was told, and draws at most a bare ACK (nothing for an unacceptable RST or a segment without ACK; in SYN-SENT nothing, or a RST for a bad ACK)", bit(violUnacceptable)},
+		{SegmentWithoutConnectionIgnored, "a segment in CLOSED, or in LISTEN anything but a SYN without ACK or RST, changes nothing and draws at most a RST (nothing for a RST) (RFC 9293 §3.10.7.1, §3.10.7.2)", bit(violNoConnection)},
+		{RetransmissionResendsEarliest, "when the retransmission timer fires the host stays in its state and sends one segment, not a RST, from SND.UNA (RFC 6298 §5.4)", bit(violRetransmit)},
+		{TimeoutEndsConnection, "when R2 or the user timeout fires the host sends nothing and closes telling its user timeout (a passive SYN-RECEIVED goes back to LISTEN; TIME-WAIT waits for 2MSL) (RFC 9293 §3.10.8, RFC 1122 §4.2.3.5)", bit(violTimeout)},
+		{AbortEndsConnection, "ABORT leaves the host CLOSED, having sent <SEQ=SND.NXT><CTL=RST> from SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 and CLOSE-WAIT and nothing from the other states, its user told at most reset (RFC 9293 §3.10.5)", bit(violAbort)},
+		{RefusedCallChangesNothing, "a user call the table answers with an error changes nothing and sends nothing (RFC 9293 §3.10.1-§3.10.5)", bit(violRefused)},
+		{AcceptableResetCloses, "an acceptable RST (at RCV.NXT; in SYN-SENT acknowledging the SYN) deletes the TCB (a passive SYN-RECEIVED goes back to LISTEN) and draws nothing, SYN-SENT drops any other RST silently, and TIME-WAIT ignores every RST (RFC 9293 §3.10.7.3, §3.10.7.4; RFC 1337 §3)", bit(violReset)},
+		{SignalsHaveCause, "a user is told reset only on a RST or its own ABORT, refused only on a RST before synchronization, timeout only on R2, the user timeout or keepalive giving up (RFC 9293 §3.10.7, §3.10.8; RFC 1122 §4.2.3.6)", bit(violSignalCause)},
 	}
 }
 

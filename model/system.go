@@ -29,12 +29,18 @@ type System struct {
 	retries uint8
 	abortBy int // host whose user may abort, or -1
 	misuse  [2]bool
-	attack  []int // indices into attackForms of Config.Attack
+	zeroWnd [2]bool // Config.ZeroWindow: the user may close its receive window
+	attack  []int   // indices into attackForms of Config.Attack
 	mutant  string
 	// ackUnbounded drops the delayed ACK's bound: the peer's timers do
 	// not wait for an ACK that is owed (the unbounded-delayed-ack mutant).
 	ackUnbounded bool
-	invs         []Property
+	// ref is the model of the same configuration running the correct
+	// table, for a system that runs another table: which guesses the blind
+	// attacker makes is a matter of the numbers, judged by the protocol,
+	// not by the table under test (see takenForPeer). nil: this system.
+	ref  *System
+	invs []Property
 	// guards[s][e] holds the guards the rows for state s and event e
 	// mention: only their outcomes can change the row chosen.
 	guards [spec.NumStates][spec.NumEvents]spec.GuardSet
@@ -87,7 +93,16 @@ func NewWithTable(cfg Config, rows []spec.Row) (*System, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	return build(cfg, m, m.Step, "")
+	s, err := build(cfg, m, m.Step, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Attack) > 0 || cfg.Inject > 0 {
+		if s.ref, err = New(cfg); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // build makes the system for cfg running the table of m, choosing rows with
@@ -125,6 +140,7 @@ func build(cfg Config, m *spec.Machine, stepRow func(spec.State, spec.Event, spe
 		s.abortBy = 1
 	}
 	s.misuse = [2]bool{cfg.Misuse == "a" || cfg.Misuse == "both", cfg.Misuse == "b" || cfg.Misuse == "both"}
+	s.zeroWnd = [2]bool{cfg.ZeroWindow == "a" || cfg.ZeroWindow == "both", cfg.ZeroWindow == "b" || cfg.ZeroWindow == "both"}
 	forms := cfg.Attack
 	if len(forms) == 0 {
 		forms = []string{"rst"}
@@ -338,6 +354,7 @@ func (s *System) resetRound(w *world) {
 		h := &w.h[i]
 		h.pc, h.sig, h.written, h.delivered = 0, sigNone, 0, 0
 		h.sawEOF, h.gsync, h.aborted, h.endRST, h.endTimeout, h.activeCloser = false, false, false, false, false, false
+		h.stopped = false
 		if h.st == spec.Listen && s.scen[w.scen].prog[i][0].call == "listen" {
 			h.pc = 1
 		}
@@ -354,7 +371,28 @@ func (s *System) userSteps(w *world, i int, buf []Transition) []Transition {
 	if s.misuse[i] && w.ghost&misusedBit(i) == 0 && (!done || h.st.HasTCB()) {
 		buf = s.strayCalls(w, i, buf)
 	}
+	if s.zeroWnd[i] && h.st.HasTCB() && (h.rcvClosed || !h.stopped) {
+		// The user stops reading (the buffer fills: RCV.WND = 0), once an
+		// incarnation, and reads again (the window reopens): no call of
+		// the table, a change of RCV.WND only.
+		w2 := *w
+		w2.h[i].rcvClosed, w2.h[i].stopped = !h.rcvClosed, true
+		st := Step{Kind: User, Host: uint8(i), Row: -1, Call: "stop reading"}
+		if h.rcvClosed {
+			st.Call = "read again"
+		}
+		buf = s.emit(&w2, &st, buf)
+	}
 	return buf
+}
+
+// rcvWndOf is host h's RCV.WND: 0 while its user has stopped reading
+// (Config.ZeroWindow), else the constant window.
+func rcvWndOf(h *host) uint32 {
+	if h.rcvClosed {
+		return 0
+	}
+	return rcvWnd
 }
 
 func (s *System) programSteps(w *world, i int, buf []Transition) []Transition {
@@ -472,7 +510,7 @@ func (s *System) held(w *world, sg uint32) bool {
 	if !seq(h.rcv).LessThan(seq(segSeq(sg))) {
 		return false
 	}
-	c := spec.Ctx{RcvNxt: seq(h.rcv), RcvWnd: rcvWnd, SegSeq: seq(segSeq(sg)), SegLen: segSpaceLen(sg)}
+	c := spec.Ctx{RcvNxt: seq(h.rcv), RcvWnd: rcvWndOf(h), SegSeq: seq(segSeq(sg)), SegLen: segSpaceLen(sg)}
 	return spec.IsSeqOK(&c)
 }
 
@@ -549,11 +587,16 @@ func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 	p := &w.h[1-i]
 	if s.rtoEnabled(w, i) {
 		w2 := *w
-		w2.h[i].retries++
+		if !p.rcvClosed {
+			// With the peer's window closed the retransmission is a
+			// zero-window probe, which the peer acknowledges: it does not
+			// count toward R2 (RFC 1122 §4.2.2.17).
+			w2.h[i].retries++
+		}
 		st := Step{Kind: Timer, Host: uint8(i)}
 		buf = s.hostSteps(&w2, i, spec.RetransmitTimeout, 0, false, 0, st, buf)
 	}
-	if h.una != h.nxt && h.retries >= s.retries && w.n == 0 && !s.armed(p) && (!p.owed || s.ackUnbounded) {
+	if h.una != h.nxt && h.retries >= s.retries && w.n == 0 && !s.armed(p) && (!p.owed || s.ackUnbounded) && !p.rcvClosed {
 		w2 := *w
 		w2.ghost |= ghostRetriesOut
 		st := Step{Kind: Timer, Host: uint8(i)}

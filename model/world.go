@@ -12,6 +12,23 @@ type Key [KeySize]byte
 // netCap is how many segments the network holds at most.
 const netCap = 10
 
+// NetCap is how many segments the network holds at most: a step that would
+// put more on it does not exist (the mutation sweep needs to know where a
+// row's step may have been refused for want of room).
+const NetCap = netCap
+
+// InFlight returns the number of segments in flight in the state k.
+func (k *Key) InFlight() int {
+	n := 0
+	for i := range netCap {
+		o := netOff + 4*i
+		if k[o]|k[o+1]|k[o+2]|k[o+3] != 0 {
+			n = i + 1
+		}
+	}
+	return n
+}
+
 // Layout of a key: two global bytes, two hosts of hostBytes bytes, then
 // netCap segment words of 4 bytes, little-endian, unused slots zero, then
 // the scenario index and the ghost byte of the world.
@@ -33,18 +50,35 @@ const (
 
 var sigNames = [...]string{"", "connected", "reset", "refused", "timeout"}
 
-// Violation bits, one per safety property checked by ghost state at the
-// moment a bad transition happens.
+// Violation codes, one per safety property checked by ghost state at the
+// moment a bad transition happens, in the order of the properties. The
+// world keeps the first in that order (a code, not a bit: more properties
+// than a byte has bits); a violated state ends the search anyway.
 const (
-	violEstablished     uint8 = 1 << iota // EstablishedOnlyWithLivePeer
-	violIsolation                         // IncarnationIsolation
-	violTimeWait                          // TimeWaitHeld
-	violBlindReset                        // NoBlindReset
-	violNoReply                           // UnknownConnectionReset
-	violSynSentReset                      // SynSentResetNeedsAck
-	violTimeWaitRestart                   // TimeWaitRestarts
-	violSignal                            // SignalsMatchState
+	violEstablished     uint8 = 1 + iota // EstablishedOnlyWithLivePeer
+	violIsolation                        // IncarnationIsolation
+	violTimeWait                         // TimeWaitHeld
+	violBlindReset                       // NoBlindReset
+	violNoReply                          // UnknownConnectionReset
+	violSynSentReset                     // SynSentResetNeedsAck
+	violTimeWaitRestart                  // TimeWaitRestarts
+	violSignal                           // SignalsMatchState
+	violUnacceptable                     // UnacceptableSegmentIgnored
+	violNoConnection                     // SegmentWithoutConnectionIgnored
+	violRetransmit                       // RetransmissionResendsEarliest
+	violTimeout                          // TimeoutEndsConnection
+	violAbort                            // AbortEndsConnection
+	violRefused                          // RefusedCallChangesNothing
+	violReset                            // AcceptableResetCloses
+	violSignalCause                      // SignalsHaveCause
 )
+
+// flag records violation v, keeping the one first in property order.
+func (w *world) flag(v uint8) {
+	if w.viol == 0 || v < w.viol {
+		w.viol = v
+	}
+}
 
 // host is the decoded state of one endpoint: its TCB (sequence numbers in
 // the abstract byte-sized space, see seq), its user's program counter and
@@ -66,6 +100,8 @@ type host struct {
 	activeCloser            bool  // ghost: sent its FIN before it received the peer's FIN
 	owed                    bool  // accepted text waits for its delayed ACK (RFC 1122 §4.2.3.2)
 	probes                  uint8 // keepalive probes the peer has not answered (RFC 1122 §4.2.3.6), 0..3
+	rcvClosed               bool  // the user has stopped reading: RCV.WND = 0 (Config.ZeroWindow)
+	stopped                 bool  // ghost: the user has stopped reading this incarnation (once per incarnation)
 }
 
 // world is the decoded global state.
@@ -91,6 +127,10 @@ const (
 // flags (a delayed ACK is owed) start, A's then B's: the host bytes and the
 // violation byte are full.
 const owedShift = 4
+
+// rcvClosedShift is the bit of the key's ghost byte where the hosts'
+// closed receive windows (Config.ZeroWindow) start, A's then B's.
+const rcvClosedShift = 6
 
 func misusedBit(i int) uint8 { return ghostMisusedA << i }
 
@@ -184,7 +224,7 @@ func (h *host) encode(p []byte) {
 	p[6] = h.retries | h.rto<<2 | b2u(h.aborted)<<5 | b2u(h.endRST)<<6 | b2u(h.endTimeout)<<7
 	p[7] = h.tw | h.sig<<4 | b2u(h.activeCloser)<<7
 	p[8] = h.written | h.queued<<4
-	p[9] = h.delivered | h.pc<<4
+	p[9] = h.delivered | h.pc<<4 | b2u(h.stopped)<<7 // pc < 8: a program has at most 5 calls
 }
 
 func (h *host) decode(p []byte) {
@@ -201,7 +241,7 @@ func (h *host) decode(p []byte) {
 	h.endTimeout = p[6]&(1<<7) != 0
 	h.tw, h.sig, h.activeCloser = p[7]&15, p[7]>>4&7, p[7]&(1<<7) != 0
 	h.written, h.queued = p[8]&15, p[8]>>4
-	h.delivered, h.pc = p[9]&15, p[9]>>4
+	h.delivered, h.pc, h.stopped = p[9]&15, p[9]>>4&7, p[9]&(1<<7) != 0
 }
 
 func (w *world) encode() Key {
@@ -217,7 +257,8 @@ func (w *world) encodeInto(k *Key) {
 	w.h[0].encode(k[2 : 2+hostBytes])
 	w.h[1].encode(k[2+hostBytes : 2+2*hostBytes])
 	k[scenOff] = w.scen | w.h[0].probes<<probesShift | w.h[1].probes<<(probesShift+2)
-	k[ghostOff] = w.ghost | b2u(w.h[0].owed)<<owedShift | b2u(w.h[1].owed)<<(owedShift+1)
+	k[ghostOff] = w.ghost | b2u(w.h[0].owed)<<owedShift | b2u(w.h[1].owed)<<(owedShift+1) |
+		b2u(w.h[0].rcvClosed)<<rcvClosedShift | b2u(w.h[1].rcvClosed)<<(rcvClosedShift+1)
 	for i := 0; i < int(w.n); i++ {
 		s := w.net[i]
 		o := netOff + 4*i
@@ -236,6 +277,8 @@ func (w *world) decode(k *Key) {
 	w.ghost = k[ghostOff] & (1<<owedShift - 1)
 	w.h[0].owed = k[ghostOff]&(1<<owedShift) != 0
 	w.h[1].owed = k[ghostOff]&(1<<(owedShift+1)) != 0
+	w.h[0].rcvClosed = k[ghostOff]&(1<<rcvClosedShift) != 0
+	w.h[1].rcvClosed = k[ghostOff]&(1<<(rcvClosedShift+1)) != 0
 	w.n = 0
 	for i := range netCap {
 		o := netOff + 4*i

@@ -1,31 +1,65 @@
 package capture
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"testing"
 )
 
 // BenchmarkCheck checks the capture in $TCPCHECK_BENCH_PCAP (for example
-// the one 'go run ./bench -parts capture -work DIR' leaves in DIR).
+// the one 'go run ./bench -parts capture -work DIR' leaves in DIR), read
+// from the file as 'conform --pcap' reads it (from the page cache after
+// the first run).
 func BenchmarkCheck(b *testing.B) {
 	path := os.Getenv("TCPCHECK_BENCH_PCAP")
 	if path == "" {
 		b.Skip("set TCPCHECK_BENCH_PCAP to a capture file")
 	}
-	data, err := os.ReadFile(path)
+	st, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(len(data)))
+	b.SetBytes(st.Size())
 	for b.Loop() {
-		r, err := Open(bytes.NewReader(data))
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := Open(f)
 		if err != nil {
 			b.Fatal(err)
 		}
 		if _, err := Check(context.Background(), r, Options{OnConn: func(*ConnReport) {}}); err != nil {
 			b.Fatal(err)
 		}
+		f.Close()
+	}
+}
+
+// BenchmarkRead only reads and decodes the segments of the capture in
+// $TCPCHECK_BENCH_PCAP: the serial part of a check.
+func BenchmarkRead(b *testing.B) {
+	path := os.Getenv("TCPCHECK_BENCH_PCAP")
+	if path == "" {
+		b.Skip("set TCPCHECK_BENCH_PCAP to a capture file")
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := Open(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var s Segment
+		for r.Next(&s) == nil {
+		}
+		f.Close()
 	}
 }

@@ -3,6 +3,8 @@ package capture
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/netip"
 	"strings"
@@ -262,5 +264,153 @@ func TestDelayedACKIsTableBehaviour(t *testing.T) {
 		if len(devs) != 1 || devs[0].Name != DevDelayedACK || devs[0].Count != 1 || devs[0].FirstFrame != c.finAt {
 			t.Errorf("%s: want only the FIN's folded ACK at frame %d as a deviation:\n%s", c.name, c.finAt, txt)
 		}
+	}
+}
+
+// TestWithDuplicatesRangesOverACopy: the retry after no candidate explains
+// a segment adds the copies of the peer's latest segments to the silent
+// states (more) and to the candidates. When more has room beyond its
+// length, ranging over append(more, cands...) while appending to more
+// overwrote the candidates with the copies before their turn: the
+// candidates' own copies were never tried.
+func TestWithDuplicatesRangesOverACopy(t *testing.T) {
+	mk := func(n int) shadow { return shadow{next: n} }
+	dup := func(sh *shadow) []shadow { return []shadow{mk(sh.next + 100)} }
+	for room := 0; room < 4; room++ {
+		more := make([]shadow, 0, 3+room)
+		more = append(more, mk(1), mk(2), mk(3))
+		cands := []shadow{mk(10), mk(20)}
+		got := withDuplicates(more, cands, dup)
+		want := []int{1, 2, 3, 101, 102, 103, 110, 120}
+		if len(got) != len(want) {
+			t.Fatalf("room %d: %d states, want %d", room, len(got), len(want))
+		}
+		for i, w := range want {
+			if got[i].next != w {
+				t.Errorf("room %d: state %d took %d segments, want %d (the states: %v)", room, i, got[i].next, w, nexts(got))
+				break
+			}
+		}
+	}
+}
+
+func nexts(cs []shadow) []int {
+	var out []int
+	for _, c := range cs {
+		out = append(out, c.next)
+	}
+	return out
+}
+
+// TestWorkersCheckTheSame checks captures of many interleaved connections
+// (IPv4 and IPv6, headers for the fast path and for gopacket's layers,
+// some with planted faults, a second incarnation, a bad checksum, a file
+// cut in the middle of a packet) with one, two and three workers: the
+// same summary and the same reports in the same order, frame for frame,
+// however the workers are scheduled.
+func TestWorkersCheckTheSame(t *testing.T) {
+	var pkts []pkt
+	var convs [][]pkt
+	for i := 0; i < 24; i++ {
+		a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(1 + i%5)}), uint16(40000+i))
+		b := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, 200}), 80)
+		if i%4 == 3 {
+			a = netip.AddrPortFrom(netip.MustParseAddr("2001:db8::1"), uint16(40000+i))
+			b = srv6
+		}
+		conv := conversation(a, b, uint32(1000+7919*i), uint32(4000000000+104729*i))
+		switch i % 6 {
+		case 1:
+			conv[4].ack += 100 // an ACK beyond what the peer sent
+		case 2:
+			conv[6].flags = spec.RST | spec.ACK // a RST, then further ACKs
+		case 4:
+			conv[5].badSum = true
+		}
+		for k := range conv {
+			// Headers that gopacket's layers decode (the reader's fast
+			// path reads the common ones).
+			switch i % 8 {
+			case 0:
+				conv[k].vlan = true
+			case 5:
+				conv[k].ipOptions = true
+			case 7:
+				conv[k].hopByHop = true
+			}
+		}
+		convs = append(convs, conv)
+	}
+	convs = append(convs, twoIncarnations())
+	for k := 0; ; k++ {
+		more := false
+		for _, c := range convs {
+			if k < len(c) {
+				pkts = append(pkts, c[k])
+				more = true
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	whole := writePcap(t, layers.LinkTypeEthernet, false, pkts)
+	for _, data := range [][]byte{whole, whole[:len(whole)-37], writePcapng(t, []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL2}, pkts)} {
+		for _, opt := range []Options{{}, {Strict: true, VerifyChecksums: true}} {
+			var want string
+			for _, workers := range []int{1, 2, 3, 1, 3} {
+				o := opt
+				o.Workers = workers
+				r, err := Open(bytes.NewReader(data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum, err := Check(context.Background(), r, o)
+				if sum == nil {
+					t.Fatal(err)
+				}
+				sum.Elapsed = 0
+				js, jerr := json.Marshal(sum)
+				if jerr != nil {
+					t.Fatal(jerr)
+				}
+				got := fmt.Sprintf("%s\nerror: %v\n%s", js, err, reportText(sum))
+				if want == "" {
+					want = got
+					if sum.Connections != 26 || sum.Failing == 0 {
+						t.Fatalf("%d connections, %d failing:\n%s", sum.Connections, sum.Failing, got)
+					}
+					continue
+				}
+				if got != want {
+					t.Errorf("%d workers, %+v: the check differs from one worker's:\n%s\nwant\n%s", workers, opt, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestForgottenConnectionIsNotFoundAgain: a connection silent for longer
+// than Options.Idle is reported and forgotten; its later segments start a
+// new connection (seen from the middle), not the forgotten one, which a
+// worker's lookup of recent connections must not hand back.
+func TestForgottenConnectionIsNotFoundAgain(t *testing.T) {
+	a := conversation(cliA, srvB, 1000, 4000000000)
+	cliC := netip.MustParseAddrPort("192.0.2.3:41000")
+	b := conversation(cliC, srvB, 7000, 9000)
+	pkts := append([]pkt(nil), a[:5]...)
+	pkts = append(pkts, b[:3]...)
+	for i := 0; i < 4200; i++ {
+		pkts = append(pkts, b[2]) // the client's ACK again and again: a sweep comes after 4096 segments
+	}
+	pkts = append(pkts, a[5:]...)
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, pkts), Options{Workers: 1, Idle: 100 * time.Millisecond})
+	txt := reportText(sum)
+	if sum.Connections != 3 {
+		t.Fatalf("%d connections, want 3 (the first one forgotten and seen again from the middle):\n%s", sum.Connections, txt)
+	}
+	last := sum.Conns[2]
+	if last.Client != srvB.String() && last.Server != srvB.String() || last.FirstFrame != 5+3+4200+1 || !last.MidStart {
+		t.Errorf("the third connection is not the first one's 4-tuple from frame %d on, seen from the middle:\n%s", 5+3+4200+1, txt)
 	}
 }

@@ -136,11 +136,11 @@ type spares struct {
 	sent  [][]rec
 	cands [][]shadow
 
-	outs        []spec.Segment // what the deliveries of a search make the table send
-	order       []int          // the candidates in the order explain tries them
-	failed      []int          // the candidates that do not explain the segment
-	o1, o2, tmp shadow         // a search's explanations
-	eff         spec.Effect
+	outs   []spec.Segment // what the deliveries of a search make the table send
+	order  []int          // the candidates in the order explain tries them
+	failed []int          // the candidates that do not explain the segment
+	o1, o2 shadow         // a search's explanations
+	eff    spec.Effect
 }
 
 const (
@@ -421,7 +421,7 @@ again:
 	for _, ci := range order {
 		base := &c.cands[d][ci] // not changed while explaining: next is built apart
 		first, last := &c.spare.o1, &c.spare.o2
-		fdev, found := c.search(d, base, r, p, !eagerDone, first, last)
+		fdev, found, two := c.search(d, base, r, p, !eagerDone, first, last)
 		if !found {
 			// Why is rendered only if no candidate explains r.
 			failed = append(failed, ci)
@@ -432,7 +432,9 @@ again:
 			dev = fdev
 		}
 		next = appendCand(next, first)
-		next = appendCand(next, last)
+		if two {
+			next = appendCand(next, last)
+		}
 	}
 	if len(next) == 0 && c.nRecent[d] > 1 && sameSegment(c.recentRec(d, 1), r) {
 		// The very segment the host sent last, captured again (a capture
@@ -448,10 +450,7 @@ again:
 		if more := c.silent(d); len(more) > 0 || len(c.cands[d]) > 0 {
 			// And copies of the peer's latest segments, delivered again
 			// (duplicated after the capture point).
-			for _, sh := range append(more, c.cands[d]...) {
-				more = append(more, c.duplicates(d, &sh)...)
-			}
-			c.cands[d] = more
+			c.cands[d] = withDuplicates(more, c.cands[d], func(sh *shadow) []shadow { return c.duplicates(d, sh) })
 			expanded = true
 			reasons = nil
 			goto again
@@ -556,6 +555,18 @@ func (c *conn) duplicates(d uint8, sh *shadow) []shadow {
 	return out
 }
 
+// withDuplicates returns more and, after it, dup of each state of more and
+// of cands, in that order. The states it ranges over are a copy: the
+// states dup yields, appended to more, cannot overwrite them (more may
+// have room beyond its length, where the copy would otherwise be).
+func withDuplicates(more, cands []shadow, dup func(*shadow) []shadow) []shadow {
+	from := append(more[:len(more):len(more)], cands...)
+	for i := range from {
+		more = append(more, dup(&from[i])...)
+	}
+	return more
+}
+
 // deliveryParams are host d's parameters for deliveries before it sends s.
 func (c *conn) deliveryParams(d uint8, s *spec.Segment) spec.Params {
 	p := c.info[d].params()
@@ -567,9 +578,10 @@ func (c *conn) deliveryParams(d uint8, s *spec.Segment) spec.Params {
 }
 
 // search looks for the explanations of r by a candidate of host d: the one
-// that takes the fewest of the peer's pending segments, and the one that
-// takes the most (nil, nil when there is none).
-func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, first, last *shadow) (dev string, ok bool) {
+// that takes the fewest of the peer's pending segments (in first), and
+// the one that takes the most (in last, when two says it is another than
+// first; ok is false when there is none).
+func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, first, last *shadow) (dev string, ok, two bool) {
 	info, sp := &c.info[d], c.spare
 	info.quiet = true
 	pend := c.pendingFor(base, d)
@@ -585,7 +597,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		}
 		if k == len(pend) {
 			sp.outs = outs
-			return "", false
+			return "", false, false
 		}
 		sp.eff.Reset()
 		cur.deliver(&pend[k].seg, p, &sp.eff)
@@ -593,7 +605,6 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		outs = append(outs, sp.eff.Out...)
 	}
 	// The eager end: every pending segment delivered.
-	*last = *first
 	if eager && cur.next < startAbs+len(pend) {
 		for k := cur.next - startAbs; k < len(pend); k++ {
 			sp.eff.Reset()
@@ -601,13 +612,13 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			cur.next = startAbs + k + 1
 			outs = append(outs, sp.eff.Out...)
 		}
-		sp.tmp = cur
-		if o := emit(&sp.tmp, outs, &r.seg, info, r.frame, r.old); o.why == "" {
-			*last = sp.tmp
+		*last = cur
+		if o := emit(last, outs, &r.seg, info, r.frame, r.old); o.why == "" {
+			two = true
 		}
 	}
 	sp.outs = outs
-	return dev, true
+	return dev, true, two
 }
 
 // attempt renders why r is not explained after n of the pending segments.

@@ -73,7 +73,8 @@ func isPureACK(o *spec.Segment) bool {
 // emit says whether sh, after deliveries that made the table send outs,
 // explains the host sending s: as one of outs (those before it must be
 // acknowledgments it delayed), or as what a user call or a timer makes it
-// send next. On success sh holds the state after s.
+// send next. On success sh holds the state after s; on failure sh is
+// spoilt (its callers give it a copy).
 func emit(sh *shadow, outs []spec.Segment, s *spec.Segment, info *hostInfo, frame int, old bool) outcome {
 	for j := range outs {
 		ok, dev := matchOut(s, &outs[j])
@@ -242,19 +243,20 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			if st != spec.Established && st != spec.CloseWait {
 				return info.fail("new text in %s", st)
 			}
-			c := *sh
+			// sh steps in place: emit's callers drop it when the
+			// explanation fails.
+			wnd, una := t.SndWnd(), t.SndUna()
 			p.Unsent, p.SendMSS = newText, newText
 			eff.Reset()
-			c.step(spec.Send, nil, p, eff)
-			if c.tcb.SndNxt() == s.Seq.Add(s.Len) {
-				*sh = c
+			sh.step(spec.Send, nil, p, eff)
+			if t.SndNxt() == s.Seq.Add(s.Len) {
 				return outcome{dev: gap}
 			}
 			if info.quiet {
 				return quietMiss // no formatting while searching
 			}
 			return info.fail("SEND of %d octets sends only up to %d: the send window (SND.WND %d from SND.UNA %d) does not hold octets up to %d",
-				newText, uint32(c.tcb.SndNxt()), t.SndWnd(), uint32(t.SndUna()), uint32(s.Seq.Add(s.Len)))
+				newText, uint32(t.SndNxt()), wnd, uint32(una), uint32(s.Seq.Add(s.Len)))
 		}
 		if gap != "" {
 			return info.fail("a FIN after text never captured")

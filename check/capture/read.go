@@ -58,6 +58,8 @@ type Segment struct {
 	SACK      bool // the segment carries SACK blocks
 
 	Sum Checksum
+
+	hash uint64 // of the endpoints, symmetric (Check sets it)
 }
 
 // SegLen is SEG.LEN: text octets plus one for SYN and one for FIN.
@@ -105,6 +107,11 @@ type Reader struct {
 	ip6   layers.IPv6
 	tcp   layers.TCP
 	trunc truncFlag
+	// layersOnly decodes every packet with gopacket's layers (tests hold
+	// the fast path to them).
+	layersOnly bool
+	// fastDecoded counts the packets the fast path decoded.
+	fastDecoded int
 }
 
 type truncFlag bool
@@ -210,6 +217,20 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 	var payload []byte
 	switch link {
 	case layers.LinkTypeEthernet:
+		if len(data) >= 14 {
+			// The common frame, IPv4 or IPv6 right after the header, needs
+			// no layer; anything else (VLAN tags, 802.3 lengths) goes
+			// through gopacket's.
+			switch binary.BigEndian.Uint16(data[12:14]) {
+			case 0x0800:
+				next, payload = layers.LayerTypeIPv4, data[14:]
+			case 0x86dd:
+				next, payload = layers.LayerTypeIPv6, data[14:]
+			}
+			if next != gopacket.LayerTypeZero {
+				break
+			}
+		}
 		if r.eth.DecodeFromBytes(data, df) != nil {
 			r.Skip.Truncated++
 			return false
@@ -245,6 +266,10 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 	default:
 		r.Skip.LinkType++
 		return false
+	}
+	if !r.layersOnly && r.fast(next, payload, s) {
+		r.fastDecoded++
+		return true
 	}
 	var src, dst netip.Addr
 	var ipPayload int // octets of the IP payload according to the IP header
@@ -352,6 +377,117 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 			}
 		}
 	}
+	s.Sum = SumUnknown
+	if len(seg) >= ipPayload {
+		if wire.Checksum(src, dst, seg[:ipPayload]) == 0 {
+			s.Sum = SumOK
+		} else {
+			s.Sum = SumBad
+		}
+	}
+	return true
+}
+
+// fast fills s from the IP packet b (of layer type next) when it is the
+// common case: IPv4 without options or IPv6 without extension headers,
+// not a fragment, carrying a TCP header that is all there and whose
+// options are plain. It reads the header fields straight from the octets
+// (the same fields, with the same outcome, as gopacket's layers, which
+// decode the rest: TestFastDecodeMatchesLayers holds the two together)
+// and answers false, changing nothing but s, for anything else.
+func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) bool {
+	var src, dst netip.Addr
+	var ipPayload int
+	var seg []byte
+	switch next {
+	case layers.LayerTypeIPv4:
+		if len(b) < 20 || b[0]&0x0f != 5 || b[9] != 6 {
+			return false
+		}
+		n := int(binary.BigEndian.Uint16(b[2:4]))
+		if n < 20 || binary.BigEndian.Uint16(b[6:8])&0x3fff != 0 {
+			// A length of 0 (segmentation offload), a bad length, or a
+			// fragment (more fragments, or an offset).
+			return false
+		}
+		if len(b) > n {
+			b = b[:n]
+		}
+		src = netip.AddrFrom4([4]byte(b[12:16]))
+		dst = netip.AddrFrom4([4]byte(b[16:20]))
+		ipPayload, seg = n-20, b[20:]
+	case layers.LayerTypeIPv6:
+		if len(b) < 40 || b[6] != 6 {
+			return false
+		}
+		n := int(binary.BigEndian.Uint16(b[4:6]))
+		if n == 0 {
+			return false
+		}
+		seg = b[40:]
+		if len(seg) > n {
+			seg = seg[:n]
+		}
+		src = netip.AddrFrom16([16]byte(b[8:24]))
+		dst = netip.AddrFrom16([16]byte(b[24:40]))
+		ipPayload = n
+	default:
+		return false
+	}
+	if len(seg) < 20 {
+		return false
+	}
+	hl := int(seg[12]>>4) * 4
+	if hl < 20 || hl > len(seg) || ipPayload < hl {
+		return false
+	}
+	s.MSS, s.HasWScale, s.WScale, s.SACKPerm, s.HasTS, s.TSVal, s.TSEcr, s.SACK = 0, false, 0, false, false, 0, 0, false
+	// The options as a receiver reads them: up to the end of the option
+	// list, or to an option whose length cannot be followed.
+	for o := seg[20:hl]; len(o) > 0; {
+		kind := o[0]
+		if kind == 0 {
+			break
+		}
+		if kind == 1 {
+			o = o[1:]
+			continue
+		}
+		if kind == uint8(layers.TCPOptionKindMultipathTCP) {
+			return false // gopacket reads these by their subtypes
+		}
+		if len(o) < 2 || o[1] < 2 || int(o[1]) > len(o) {
+			break
+		}
+		d := o[2:o[1]]
+		switch layers.TCPOptionKind(kind) {
+		case layers.TCPOptionKindMSS:
+			if len(d) == 2 {
+				s.MSS = binary.BigEndian.Uint16(d)
+			}
+		case layers.TCPOptionKindWindowScale:
+			if len(d) == 1 {
+				s.HasWScale, s.WScale = true, d[0]
+			}
+		case layers.TCPOptionKindSACKPermitted:
+			s.SACKPerm = true
+		case layers.TCPOptionKindSACK:
+			s.SACK = true
+		case layers.TCPOptionKindTimestamps:
+			if len(d) == 8 {
+				s.HasTS = true
+				s.TSVal = binary.BigEndian.Uint32(d)
+				s.TSEcr = binary.BigEndian.Uint32(d[4:])
+			}
+		}
+		o = o[o[1]:]
+	}
+	s.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(seg[0:2]))
+	s.Dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(seg[2:4]))
+	s.Seq, s.Ack = spec.Seq(binary.BigEndian.Uint32(seg[4:8])), spec.Seq(binary.BigEndian.Uint32(seg[8:12]))
+	s.Flags = spec.Flags(seg[13])
+	s.Window = binary.BigEndian.Uint16(seg[14:16])
+	s.Len = uint32(ipPayload - hl)
 	s.Sum = SumUnknown
 	if len(seg) >= ipPayload {
 		if wire.Checksum(src, dst, seg[:ipPayload]) == 0 {

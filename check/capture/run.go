@@ -98,9 +98,12 @@ type worker struct {
 	sweep int
 	swept int64 // capture time of the last sweep
 	spare spares
-	// last is the connection of the last segment, in conns under lastKey.
-	last    *conn
-	lastKey connKey
+	// last is the connection of the last segment (in conns).
+	last *conn
+	// recent holds connections of conns by their segments' hash (Check
+	// sets Segment.hash), so that most segments find theirs without the
+	// key and the map; a slot is nil or a connection in conns.
+	recent [256]*conn
 }
 
 // Check reads every segment of r, checks each connection, and returns the
@@ -188,11 +191,10 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 			break
 		}
 		sum.Segments++
-		i := 0
-		if nw > 1 {
-			// The same worker for both directions: a sum is symmetric.
-			i = int((endpointHash(s.Src) + endpointHash(s.Dst)) % uint64(nw))
-		}
+		// The same worker, and the same slot of its recent connections,
+		// for both directions: a sum is symmetric.
+		s.hash = endpointHash(s.Src) + endpointHash(s.Dst)
+		i := int(s.hash % uint64(nw))
 		bufs[i] = append(bufs[i], s)
 		if len(bufs[i]) == batchSize {
 			chans[i] <- bufs[i]
@@ -220,17 +222,23 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 	return sum, readErr
 }
 
+// carries reports whether s is a segment of c's 4-tuple (false for a nil
+// c).
+func (c *conn) carries(s *Segment) bool {
+	return c != nil && (s.Src == c.hosts[0] && s.Dst == c.hosts[1] || s.Src == c.hosts[1] && s.Dst == c.hosts[0])
+}
+
 func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 	w.now = s.Time.UnixNano()
 	// Segments of one connection often come in runs: the connection of
 	// the last segment is at hand without a key and a lookup.
-	var k connKey
+	slot := &w.recent[s.hash%uint64(len(w.recent))]
 	c := w.last
-	if c != nil && (s.Src == c.hosts[0] && s.Dst == c.hosts[1] || s.Src == c.hosts[1] && s.Dst == c.hosts[0]) {
-		k = w.lastKey
-	} else {
-		k = keyOf(s.Src, s.Dst)
-		c = w.conns[k]
+	if !c.carries(s) {
+		if c = *slot; !c.carries(s) {
+			c = w.conns[keyOf(s.Src, s.Dst)]
+			*slot = c
+		}
 	}
 	if c != nil && s.Flags&(spec.SYN|spec.ACK|spec.RST) == spec.SYN {
 		d := c.dirOf(s)
@@ -252,14 +260,16 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 					c.info[nd].havePrev, c.info[nd].prevLo, c.info[nd].prevHi = true, pi.synSeq, pi.maxEnd
 				}
 			}
-			w.conns[k] = c
+			w.conns[keyOf(s.Src, s.Dst)] = c
+			*slot = c
 		}
 	}
 	if c == nil {
 		c = newConn(0, s, &w.spare)
-		w.conns[k] = c
+		w.conns[keyOf(s.Src, s.Dst)] = c
+		*slot = c
 	}
-	w.last, w.lastKey = c, k
+	w.last = c
 	c.add(s)
 	if w.opt.VerifyChecksums && s.Sum == SumBad && c.fail == nil {
 		c.fail = &Finding{Frame: s.Frame, Host: hostName(c.dirOf(s)), Segment: segString(&spec.Segment{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Len: s.Len}),
@@ -290,6 +300,7 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 // expire reports and forgets the connections silent for opt.Idle.
 func (w *worker) expire(deliver func(*ConnReport)) {
 	w.last = nil
+	clear(w.recent[:])
 	limit := w.now - int64(w.opt.Idle)
 	for k, c := range w.conns {
 		if c.lastNanos < limit || (c.fail != nil && c.after >= afterFinding) {
@@ -305,6 +316,7 @@ func (w *worker) expire(deliver func(*ConnReport)) {
 // flush reports every connection left.
 func (w *worker) flush(deliver func(*ConnReport)) {
 	w.last = nil
+	clear(w.recent[:])
 	for k, c := range w.conns {
 		if !c.reported {
 			deliver(c.report(w.opt))

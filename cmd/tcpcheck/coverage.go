@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -40,8 +41,9 @@ func setupCoverage(fs *flag.FlagSet) func(args []string, stdout, stderr io.Write
 	row := fs.String("row", "", "print the shortest trace to this `ROW` (a row name as the table prints it, e.g. \"CLOSING + rcv SYN\") in the member that covers it")
 	workers := fs.Int("workers", 0, "exploration workers per member (0 is one per CPU)")
 	quiet := fs.Bool("quiet", false, "no progress lines")
-	sweep := fs.Bool("sweep", false, "also run the mutation sweep: every single-row mutation of the table over the members that apply the row, judged by the properties (about half an hour on 2 cores)")
+	sweep := fs.Bool("sweep", false, "also run the mutation sweep: every single-row mutation of the table over the members that apply the row, judged by the properties (about twenty minutes on 2 cores)")
 	sweepBudget := fs.Duration("sweep-budget", 0, "with --sweep: stop starting mutants after this `DURATION` (0 = no limit)")
+	sweepSample := fs.Int("sweep-sample", 0, "with --sweep: judge only every `N`th mutation, a quick estimate (0 = all)")
 	markdown := fs.Bool("markdown", false, "print the report as docs/coverage.md is written")
 	return func(args []string, stdout, stderr io.Writer) error {
 		if len(args) > 0 {
@@ -51,6 +53,7 @@ func setupCoverage(fs *flag.FlagSet) func(args []string, stdout, stderr io.Write
 			atLeast("budget", *budget, 0, "0 is no limit; e.g. 30s"),
 			atLeast("sweep-budget", *sweepBudget, 0, "0 is no limit; e.g. 10m"),
 			inRange("workers", *workers, 0, 255, "0 is one per CPU"),
+			atLeast("sweep-sample", *sweepSample, 0, "0 judges every mutation; e.g. 20"),
 		); err != nil {
 			return err
 		}
@@ -67,7 +70,7 @@ func setupCoverage(fs *flag.FlagSet) func(args []string, stdout, stderr io.Write
 		}
 		var sw *check.SweepReport
 		if *sweep {
-			if sw, err = check.Sweep(check.SweepOptions{Coverage: rep, Budget: *sweepBudget}); err != nil {
+			if sw, err = check.Sweep(check.SweepOptions{Coverage: rep, Budget: *sweepBudget, Sample: *sweepSample, Progress: opt.Progress}); err != nil {
 				return err
 			}
 		}
@@ -87,8 +90,14 @@ func setupCoverage(fs *flag.FlagSet) func(args []string, stdout, stderr io.Write
 			return err
 		}
 		if sw != nil && !*markdown {
-			fmt.Fprintf(stdout, "\nmutation sweep: %d caught, %d equivalent, %d budget, %d refused by validation, %d skipped; score %.1f%% (%.0f s)\n",
-				sw.Caught, sw.Equivalent, sw.Budgeted, sw.Invalid, sw.Skipped, 100*sw.Score(), sw.Seconds)
+			fmt.Fprintf(stdout, "\nmutation sweep: %d caught, %d equivalent (%d never applied, %d same graph, %d no change), %d survivors, %d budget, %d refused by validation, %d skipped; %.1f%% caught or shown equivalent (%.0f s)\n",
+				sw.Caught, sw.Equivalent, sw.ByEquivalence[check.EquivNeverApplied], sw.ByEquivalence[check.EquivSameGraph], sw.ByEquivalence[check.EquivNoChange],
+				sw.Survivors, sw.Budgeted, sw.Invalid, sw.Skipped, 100*sw.Score(), sw.Seconds)
+			for _, o := range sw.Outcomes {
+				if o.Verdict == check.VerdictSurvivor || o.Verdict == check.VerdictBudget {
+					fmt.Fprintf(stdout, "  %s: %s: %s: %s\n", o.Verdict, spec.Table()[o.Row].Name(), o.Change, o.Why)
+				}
+			}
 		}
 		switch {
 		case len(rep.Violated) > 0:
@@ -327,48 +336,145 @@ func writeCoverageMarkdown(w io.Writer, rep *check.CoverageReport, sw *check.Swe
 		}
 	}
 	if sw != nil {
-		fmt.Fprint(ew, "\n## Mutation sweep\n\n")
-		fmt.Fprintf(ew, "Every single-row mutation of the table (next state changed, one action dropped, one action "+
-			"added, one guard literal negated together with the row it is exclusive with) explored over the members "+
-			"that apply the row, judged by the properties and the exclusion invariants, not by pinned counts.\n\n"+
-			"**Score: %.1f%%** (%d caught by a property with a counterexample, of %d valid mutants; %d equivalent, "+
-			"%d stopped by a member's state budget; %d more are refused by the table's validation; %d not run within the budget).\n\n",
-			100*sw.Score(), sw.Caught, sw.Caught+sw.Equivalent+sw.Budgeted, sw.Equivalent, sw.Budgeted, sw.Invalid, sw.Skipped)
-		byKind := map[string][2]int{}
-		byProp := map[string]int{}
+		writeSweepMarkdown(ew, sw)
+	}
+	return ew.err
+}
+
+// writeSweepMarkdown writes the "Mutation sweep" section of
+// docs/coverage.md: the score, the caught mutants by row with the
+// properties that caught them, and every mutant not caught with its
+// checked reason.
+func writeSweepMarkdown(ew io.Writer, sw *check.SweepReport) {
+	rows := spec.Table()
+	fmt.Fprint(ew, "\n## Mutation sweep\n\n")
+	fmt.Fprint(ew, "Every single-row mutation of the table (next state changed, one action dropped, one action "+
+		"added, one guard literal negated together with the row it is exclusive with), judged over the coverage "+
+		"family by the properties and the exclusion invariants, not by pinned counts. The sweep explores each member "+
+		"once with the table, recording the states where each row applies; a mutation can change a member's state "+
+		"graph only there, so it compares the mutant's successors with the table's at those states, and explores the "+
+		"mutant (every property, Quiescence included, smallest member first, until one is violated) only in the "+
+		"members where they differ. A mutant not caught is equivalent for a checked reason: *no change* (the mutated "+
+		"table chooses the same next state and actions in every situation), *never applied* (no member applies the row; "+
+		"the exclusion invariant that makes it unreachable is named), or *same graph* (where the row applies, the "+
+		"mutant's successors are the table's, so its reachable state graph is the table's: equivalent in the model). "+
+		"Anything else is a *survivor*, a finding of a missing property.\n\n")
+	if sw.Sampled > 1 {
+		fmt.Fprintf(ew, "This run judged every %dth mutation only.\n\n", sw.Sampled)
+	}
+	valid := sw.Caught + sw.Equivalent + sw.Survivors + sw.Budgeted
+	fmt.Fprintf(ew, "**%d valid mutants: %d caught** by a property with a counterexample, **%d equivalent** "+
+		"(%d no change, %d never applied, %d same graph), **%d survivors**, %d stopped by a member's state budget; "+
+		"%d more are refused by the table's validation; %d not run within the budget. "+
+		"Caught or shown equivalent: **%.1f%%**; of the mutants that are not equivalent, %.1f%% are caught. "+
+		"(%.0f s on %d CPUs, %.0f s of it recording the members.)\n\n",
+		valid, sw.Caught, sw.Equivalent, sw.ByEquivalence[check.EquivNoChange], sw.ByEquivalence[check.EquivNeverApplied],
+		sw.ByEquivalence[check.EquivSameGraph], sw.Survivors, sw.Budgeted, sw.Invalid, sw.Skipped,
+		100*sw.Score(), 100*sw.CaughtShare(), sw.Seconds, runtime.GOMAXPROCS(0), sw.RecordSeconds)
+	kinds := []string{"next state", "drop action", "add action", "negate guard"}
+	verdicts := []string{check.VerdictCaught, check.VerdictEquivalent, check.VerdictSurvivor, check.VerdictBudget, check.VerdictInvalid}
+	count := map[[2]string]int{}
+	byProp := map[string]int{}
+	for _, o := range sw.Outcomes {
+		count[[2]string{o.Kind, o.Verdict}]++
+		if o.Verdict == check.VerdictCaught {
+			byProp[o.Property]++
+		}
+	}
+	fmt.Fprint(ew, "| mutation | caught | equivalent | survivors | budget | invalid |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, k := range kinds {
+		fmt.Fprintf(ew, "| %s |", k)
+		for _, v := range verdicts {
+			fmt.Fprintf(ew, " %d |", count[[2]string{k, v}])
+		}
+		fmt.Fprintln(ew)
+	}
+	fmt.Fprint(ew, "\n| property | mutants it caught first |\n|---|---:|\n")
+	var props []string
+	for p := range byProp {
+		props = append(props, p)
+	}
+	sort.Strings(props)
+	for _, p := range props {
+		fmt.Fprintf(ew, "| %s | %d |\n", p, byProp[p])
+	}
+	list := func(title, intro string, keep func(o check.MutantOutcome) bool, cell func(o check.MutantOutcome) string) {
+		n := 0
 		for _, o := range sw.Outcomes {
-			k := byKind[o.Kind]
-			switch o.Verdict {
-			case "caught":
-				k[0]++
-				byProp[o.Property]++
-			case "equivalent", "budget":
-				k[1]++
+			if keep(o) {
+				n++
 			}
-			byKind[o.Kind] = k
 		}
-		fmt.Fprint(ew, "| mutation | caught | not caught |\n|---|---:|---:|\n")
-		for _, k := range []string{"next state", "drop action", "add action", "negate guard"} {
-			fmt.Fprintf(ew, "| %s | %d | %d |\n", k, byKind[k][0], byKind[k][1])
+		fmt.Fprintf(ew, "\n### %s (%d)\n\n%s\n\n", title, n, intro)
+		if n == 0 {
+			return
 		}
-		fmt.Fprint(ew, "\n| property | mutants it caught first |\n|---|---:|\n")
-		var props []string
-		for p := range byProp {
-			props = append(props, p)
-		}
-		sort.Strings(props)
-		for _, p := range props {
-			fmt.Fprintf(ew, "| %s | %d |\n", p, byProp[p])
-		}
-		fmt.Fprint(ew, "\n### Mutants no property caught, with why\n\n| row | mutation | why |\n|---|---|---|\n")
-		rows := spec.Table()
+		fmt.Fprint(ew, "| row | mutation | why |\n|---|---|---|\n")
 		for _, o := range sw.Outcomes {
-			if o.Verdict == "equivalent" || o.Verdict == "budget" {
-				fmt.Fprintf(ew, "| %s | %s | %s |\n", coverageCell(rows[o.Row].Name()), coverageCell(o.Change), coverageCell(o.Why))
+			if keep(o) {
+				fmt.Fprintf(ew, "| %s | %s | %s |\n", coverageCell(rows[o.Row].Name()), coverageCell(o.Change), coverageCell(cell(o)))
 			}
 		}
 	}
-	return ew.err
+	why := func(o check.MutantOutcome) string { return o.Why }
+	list("Survivors", "Mutants whose state graph differs from the table's in some member while every property holds: each is a finding (a property missing, or a difference TCP allows).",
+		func(o check.MutantOutcome) bool { return o.Verdict == check.VerdictSurvivor }, why)
+	list("Stopped by a state budget", "Mutants that blow a member's state space up past four times its size plus 100,000 states.",
+		func(o check.MutantOutcome) bool { return o.Verdict == check.VerdictBudget }, why)
+	// The mutants that grow a member's state space the most: what the
+	// tests' state budgets are for.
+	var grow []check.MutantOutcome
+	for _, o := range sw.Outcomes {
+		if o.Base > 0 {
+			grow = append(grow, o)
+		}
+	}
+	sort.SliceStable(grow, func(a, b int) bool {
+		return float64(grow[a].States)/float64(grow[a].Base) > float64(grow[b].States)/float64(grow[b].Base)
+	})
+	fmt.Fprint(ew, "\n### Largest state spaces\n\nThe mutants whose exploration grew a member's state space the most (at a budget, the count where it stopped).\n\n"+
+		"| row | mutation | verdict | member | states | the table's |\n|---|---|---|---|---:|---:|\n")
+	for _, o := range grow[:min(len(grow), 10)] {
+		fmt.Fprintf(ew, "| %s | %s | %s | %s | %d | %d |\n", coverageCell(rows[o.Row].Name()), coverageCell(o.Change), o.Verdict, o.Largest, o.States, o.Base)
+	}
+	list("Equivalent: no change", "The mutated table chooses the same next state and actions as the table for every state, event and outcome of the guards.",
+		func(o check.MutantOutcome) bool { return o.Equivalence == check.EquivNoChange }, why)
+	list("Equivalent: never applied", "No member applies the row; the invariant named excludes it in every member.",
+		func(o check.MutantOutcome) bool { return o.Equivalence == check.EquivNeverApplied }, why)
+	list("Equivalent: same graph", "Where the row applies, the mutant's successors are the table's (the members listed), so its reachable state graph is the table's.",
+		func(o check.MutantOutcome) bool { return o.Equivalence == check.EquivSameGraph },
+		func(o check.MutantOutcome) string { return "same graph in " + strings.Join(o.Applied, ", ") })
+	// The caught mutants, one line per row: how many, and by what.
+	type caught struct {
+		n     int
+		props map[string]int
+	}
+	per := map[int]*caught{}
+	for _, o := range sw.Outcomes {
+		if o.Verdict != check.VerdictCaught {
+			continue
+		}
+		c := per[o.Row]
+		if c == nil {
+			c = &caught{props: map[string]int{}}
+			per[o.Row] = c
+		}
+		c.n++
+		c.props[o.Property+" in "+o.Member]++
+	}
+	fmt.Fprintf(ew, "\n### Caught, by row (%d)\n\nFor each row, how many of its mutants a property caught, and which property in which member caught them first (each with a counterexample that replays on the mutated table).\n\n| row | caught | by |\n|---|---:|---|\n", sw.Caught)
+	for i, r := range rows {
+		c := per[i]
+		if c == nil {
+			continue
+		}
+		var by []string
+		for p, n := range c.props {
+			by = append(by, fmt.Sprintf("%s ×%d", p, n))
+		}
+		sort.Strings(by)
+		fmt.Fprintf(ew, "| %s | %d | %s |\n", coverageCell(r.Name()), c.n, coverageCell(strings.Join(by, ", ")))
+	}
 }
 
 func coverageCell(s string) string { return strings.ReplaceAll(s, "|", "\\|") }

@@ -568,12 +568,25 @@ func reportProperties(w io.Writer, sys *model.System, res *check.Result, rf *run
 		}
 	}
 	fmt.Fprintln(w, "properties:")
-	for _, p := range res.Properties {
-		note := ""
+	// Two to a line, so that the answer stays in a screen; a property with
+	// a note has a line of its own.
+	cell := func(p check.PropertyResult) (string, bool) {
 		if p.Name == model.QuiescenceName && p.Verdict == check.Incomplete && res.Storage.Mode == "bitstate" && res.Limit == "" {
-			note = " (bitstate storage checks it for deadlocks only: none found)"
+			return fmt.Sprintf("%-31s %s (bitstate storage checks it for deadlocks only: none found)", p.Name, p.Verdict), true
 		}
-		fmt.Fprintf(w, "  %-28s %s%s\n", p.Name, p.Verdict, note)
+		return fmt.Sprintf("%-31s %s", p.Name, p.Verdict), false
+	}
+	ps := res.Properties
+	for i := 0; i < len(ps); i++ {
+		a, long := cell(ps[i])
+		if i+1 < len(ps) && !long {
+			if b, blong := cell(ps[i+1]); !blong {
+				fmt.Fprintf(w, "  %-44s %s\n", a, b)
+				i++
+				continue
+			}
+		}
+		fmt.Fprintf(w, "  %s\n", a)
 	}
 	cov := res.Coverage
 	if !rf.rows || len(cov.Dead) == 0 {

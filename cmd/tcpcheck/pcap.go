@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -95,6 +96,11 @@ func conformPcap(path string, fl pcapFlags, stdout, stderr io.Writer) error {
 		}
 		stdout.Write(b.Bytes())
 	} else {
+		// One write per 64 KiB, not one per connection: a big capture has
+		// tens of thousands of them.
+		out := bufio.NewWriterSize(stdout, 64<<10)
+		defer out.Flush()
+		stdout := out
 		for _, rep := range sum.Conns {
 			rep.WriteText(stdout)
 		}
