@@ -617,12 +617,17 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 		// Hash every successor first and touch its visited-set slot, so
 		// that the cache misses of the lookups below overlap instead of
 		// coming one after another.
+		// A packed set's lookup reads two places, the bucket's offsets and
+		// then its entries, so the successors are touched twice.
 		w.fps = w.fps[:0]
 		var touch uint64
 		for j := 0; j < n; j++ {
 			fp := e.hash(w.keys[j*k : (j+1)*k])
 			w.fps = append(w.fps, fp)
 			touch += e.vis.touch(fp)
+		}
+		for _, fp := range w.fps {
+			touch += e.vis.touchMore(fp)
 		}
 		w.touch += touch
 		for j := 0; j < n; j++ {

@@ -38,7 +38,12 @@ type stateSet interface {
 	// kept) and whether the state is present. With keys != nil (exact
 	// mode) an entry only matches when its stored key equals key.
 	lookup(fp uint64, key []byte, keys *keyStore) (uint32, bool)
+	// touch and touchMore load what a lookup of fp reads first and next,
+	// so that a loop that calls touch for every successor, then touchMore,
+	// then lookup, has their cache misses overlap; each returns the word
+	// it read so that the loads are not optimised away.
 	touch(fp uint64) uint64
+	touchMore(fp uint64) uint64
 	add(si int, fps []uint64, xs []uint32)
 	walk(f func([]uint64) error) error
 	bytes() int64
@@ -133,6 +138,15 @@ func (v *visited) reserve(si, extra int) {
 func (v *visited) touch(fp uint64) uint64 {
 	s := &v.shards[shardOf(fp)]
 	return s.fps[home(fp, len(s.fps))]
+}
+
+// touchMore loads fp's home index, the second array a lookup reads.
+func (v *visited) touchMore(fp uint64) uint64 {
+	s := &v.shards[shardOf(fp)]
+	if s.idx == nil {
+		return 0
+	}
+	return uint64(s.idx[home(fp, len(s.idx))])
 }
 
 // add inserts the states of shard si, whose fingerprints are fps and
