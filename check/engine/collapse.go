@@ -86,6 +86,14 @@ func (s *keyStore) equal(i int, key []byte) bool {
 	return true
 }
 
+// touch loads the start of state i's stored key.
+func (s *keyStore) touch(i int) uint64 {
+	if s.chunks == 0 {
+		return uint64(s.wholeAt(i)[0])
+	}
+	return uint64(*s.ids.at(i * s.chunks))
+}
+
 // wholeAt is state i's key when keys are stored whole.
 func (s *keyStore) wholeAt(i int) []byte {
 	o := (i & blockMask) * s.k

@@ -249,18 +249,20 @@ func newEngine(sp Space, opt Options) *engine {
 	// The Quiescence check keeps the graph by state index, which bitstate
 	// storage has not; there Quiescence is checked for deadlocks only.
 	e.graph = opt.Quiescence && opt.Bitstate == 0
+	if opt.Exact {
+		e.keys = newKeyStore(e.k)
+	}
 	switch {
 	case opt.Bitstate > 0:
 		e.vis = newBitSet(uint(opt.Bitstate), opt.BitstateHashes)
-	case opt.Exact || opt.Quiescence:
+	case opt.Exact:
+		e.vis = newExactSet(e.keys, e.hash)
+	case opt.Quiescence:
 		e.vis = newVisited(true)
 	default:
 		e.vis = newPackedSet()
 	}
 	e.lvl = newLevel()
-	if opt.Exact {
-		e.keys = newKeyStore(e.k)
-	}
 	// Keys of a level are only needed whole for exact-mode comparisons
 	// and the key store; otherwise they are delta-coded.
 	e.pool = &blockPool{k: e.k, delta: !opt.Exact}

@@ -208,6 +208,130 @@ func (v *visited) bytes() int64 {
 	return b
 }
 
+// exactSet is the visited set of exact mode: an open-addressing table
+// (linear probing) per shard whose slot is one word, the low 32 bits of
+// the fingerprint (those that place it; the top bits chose the shard)
+// beside the state's index plus one (0 is an empty slot). A lookup reads
+// one slot where a table of whole fingerprints and indices reads two
+// arrays, and compares the stored key whenever the 32 bits match, so
+// hash collisions still cannot merge states. The whole fingerprints, when
+// a walk needs them, are computed again from the stored keys.
+type exactSet struct {
+	shards [numShards]eshard
+	keys   *keyStore
+	hash   func([]byte) uint64
+}
+
+type eshard struct {
+	slots []uint64
+	n     int
+}
+
+func newExactSet(keys *keyStore, hash func([]byte) uint64) *exactSet {
+	v := &exactSet{keys: keys, hash: hash}
+	for i := range v.shards {
+		v.shards[i].slots = make([]uint64, vinit)
+	}
+	return v
+}
+
+func exactTag(fp uint64) uint64 { return uint64(uint32(fp)) << 32 }
+
+func (v *exactSet) lookup(fp uint64, key []byte, keys *keyStore) (uint32, bool) {
+	s := &v.shards[shardOf(fp)]
+	n := len(s.slots)
+	tag := exactTag(fp)
+	for i := home(fp, n); ; i = next(i, n) {
+		x := s.slots[i]
+		if x == 0 {
+			return 0, false
+		}
+		if x&^(1<<32-1) == tag && keys.equal(int(uint32(x)-1), key) {
+			return uint32(x) - 1, true
+		}
+	}
+}
+
+// touch loads fp's home slot.
+func (v *exactSet) touch(fp uint64) uint64 {
+	s := &v.shards[shardOf(fp)]
+	return s.slots[home(fp, len(s.slots))]
+}
+
+// touchMore loads the stored key of the state in fp's home slot when its
+// tag is fp's, which the lookup compares next.
+func (v *exactSet) touchMore(fp uint64) uint64 {
+	s := &v.shards[shardOf(fp)]
+	x := s.slots[home(fp, len(s.slots))]
+	if x == 0 || x&^(1<<32-1) != exactTag(fp) {
+		return 0
+	}
+	return v.keys.touch(int(uint32(x) - 1))
+}
+
+// add inserts the states of shard si, whose fingerprints are fps and
+// indices xs; none is present yet.
+func (v *exactSet) add(si int, fps []uint64, xs []uint32) {
+	s := &v.shards[si]
+	if need := s.n + len(fps); need*10 > len(s.slots)*7 {
+		size := len(s.slots)
+		for need*10 > size*7 {
+			size += size / 2
+		}
+		old := s.slots
+		s.slots = make([]uint64, size)
+		for _, x := range old {
+			if x != 0 {
+				s.insert(x)
+			}
+		}
+	}
+	for i, fp := range fps {
+		s.insert(exactTag(fp) | uint64(xs[i]+1))
+	}
+}
+
+// insert places slot x, whose top half is the low half of its fingerprint.
+func (s *eshard) insert(x uint64) {
+	n := len(s.slots)
+	i := home(x>>32, n)
+	for s.slots[i] != 0 {
+		i = next(i, n)
+	}
+	s.slots[i] = x
+	s.n++
+}
+
+// walk calls f with each shard's fingerprints in increasing order,
+// hashing the stored keys again.
+func (v *exactSet) walk(f func([]uint64) error) error {
+	var buf []uint64
+	for i := range v.shards {
+		buf = buf[:0]
+		for _, x := range v.shards[i].slots {
+			if x != 0 {
+				buf = append(buf, v.hash(v.keys.key(int(uint32(x)-1))))
+			}
+		}
+		slices.Sort(buf)
+		buf = slices.Compact(buf)
+		if len(buf) > 0 {
+			if err := f(buf); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (v *exactSet) bytes() int64 {
+	var b int64
+	for i := range v.shards {
+		b += int64(len(v.shards[i].slots)) * 8
+	}
+	return b
+}
+
 // level is the table of the states found in the level being expanded:
 // fingerprint, the smallest claim seen so far (parent index << 16 |
 // successor number, which orders states as a one-worker breadth-first search
