@@ -166,6 +166,8 @@ type worker struct {
 	fps         []uint64
 	xs          []uint32
 	cur         []byte     // the key being expanded, decoded
+	skip        []bool     // successors of the state being expanded that recent knows
+	recent      *recentSet // fingerprint mode: the states this worker met lately; nil in exact mode
 	chunks      chunkCache // exact mode: chunks this worker interned lately
 	levelStart  int64      // transitions before this level
 	touch       uint64     // sums the touched slots so the loads are not optimised away
@@ -268,6 +270,9 @@ func newEngine(sp Space, opt Options) *engine {
 	e.pool = &blockPool{k: e.k, delta: !opt.Exact}
 	for i := 0; i < opt.Workers; i++ {
 		w := &worker{id: i, e: e, exp: sp.NewExpander(), covered: make([]bool, sp.Rows()), deadMin: noState}
+		if e.keys == nil && !e.graph {
+			w.recent = &recentSet{}
+		}
 		e.ws = append(e.ws, w)
 		e.cur = append(e.cur, newArena(e.k, e.pool))
 		e.next = append(e.next, newArena(e.k, e.pool))
@@ -540,6 +545,9 @@ func (e *engine) expand(probe bool) error {
 		w.sawNew = false
 		w.newCount.Store(0)
 		w.levelStart = w.transitions
+		if w.recent != nil {
+			w.recent.size(e.states)
+		}
 	}
 	if !probe && e.grown > 0 {
 		// Size the level table for the level this one will probably
@@ -621,20 +629,32 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 		// coming one after another.
 		// A packed set's lookup reads two places, the bucket's offsets and
 		// then its entries, so the successors are touched twice.
+		// Successors the worker met lately are answered by its cache of
+		// them and looked up nowhere else.
 		w.fps = w.fps[:0]
+		w.skip = resize(w.skip, n)
 		var touch uint64
 		for j := 0; j < n; j++ {
 			fp := e.hash(w.keys[j*k : (j+1)*k])
 			w.fps = append(w.fps, fp)
+			if w.recent != nil && w.recent.known(fp, e.depth, uint64(pidx)<<16|uint64(j)) {
+				w.skip[j] = true
+				continue
+			}
 			touch += e.vis.touch(fp)
 		}
-		for _, fp := range w.fps {
-			touch += e.vis.touchMore(fp)
+		for j, fp := range w.fps {
+			if !w.skip[j] {
+				touch += e.vis.touchMore(fp)
+			}
 		}
 		w.touch += touch
 		for j := 0; j < n; j++ {
 			if r := w.rows[j]; r >= 0 && int(r) < len(w.covered) {
 				w.covered[r] = true
+			}
+			if w.skip[j] {
+				continue
 			}
 			sk := w.keys[j*k : (j+1)*k : (j+1)*k]
 			fp := w.fps[j]
@@ -643,6 +663,9 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 				if e.graph {
 					w.edgeAdd(uint64(x))
 				}
+				if w.recent != nil {
+					w.recent.placed(fp)
+				}
 				continue
 			}
 			if probe {
@@ -650,10 +673,14 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 				e.probeHit.Store(true)
 				return false
 			}
-			ref, isNew, err := e.insertNew(w, fp, uint64(pidx)<<16|uint64(j), sk)
+			claim := uint64(pidx)<<16 | uint64(j)
+			ref, isNew, err := e.insertNew(w, fp, claim, sk)
 			if err != nil {
 				w.err = err
 				return false
+			}
+			if w.recent != nil {
+				w.recent.found(fp, e.depth, claim)
 			}
 			if e.graph {
 				w.edgeAdd(edgeFlag | ref)
@@ -950,6 +977,9 @@ func (e *engine) memory() int64 {
 	}
 	b += int64(cap(e.cnt)+cap(e.cursor))*4 + int64(cap(e.order))*8
 	for _, w := range e.ws {
+		if w.recent != nil {
+			b += w.recent.bytes()
+		}
 		for _, c := range w.edgeTmp {
 			b += int64(cap(c)) * 8
 		}

@@ -249,3 +249,45 @@ func TestByteMask(t *testing.T) {
 		}
 	}
 }
+
+// TestExactSetFindsByKey adds states to exact mode's visited set in levels
+// and checks that each is found by its key with its index, that a key
+// whose fingerprint matches a stored state's is not, and that the table
+// stays within its load (8-byte slots at least 0.7/1.5 full once grown).
+func TestExactSetFindsByKey(t *testing.T) {
+	const k = 40
+	keys := newKeyStore(k)
+	v := newExactSet(keys, fingerprint)
+	key := func(i int) []byte {
+		b := make([]byte, k)
+		b[0], b[1], b[2], b[39] = byte(i), byte(i>>8), byte(i>>16), 7
+		return b
+	}
+	n := 0
+	for level := 0; level < 10; level++ {
+		byShard := map[int][]uint64{}
+		idx := map[int][]uint32{}
+		keys.grow(n + 1000<<level)
+		for i := n; i < n+1000<<level; i++ {
+			keys.put(i, key(i), nil)
+			fp := fingerprint(key(i))
+			byShard[shardOf(fp)] = append(byShard[shardOf(fp)], fp)
+			idx[shardOf(fp)] = append(idx[shardOf(fp)], uint32(i))
+		}
+		n += 1000 << level
+		for si, fps := range byShard {
+			v.add(si, fps, idx[si])
+		}
+	}
+	for i := 0; i < n; i += 7 {
+		if x, ok := v.lookup(fingerprint(key(i)), key(i), keys); !ok || int(x) != i {
+			t.Fatalf("state %d: lookup = %d, %v", i, x, ok)
+		}
+		if _, ok := v.lookup(fingerprint(key(i)), key(n+i), keys); ok {
+			t.Fatalf("state %d's fingerprint with another key found", i)
+		}
+	}
+	if per := float64(v.bytes()) / float64(n); per > 8/0.7*1.5+1 {
+		t.Errorf("%.1f bytes a state in the exact set, want at most %.1f", per, 8/0.7*1.5+1)
+	}
+}

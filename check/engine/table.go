@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math/bits"
 	"slices"
 	"sync"
 )
@@ -279,7 +280,7 @@ func (v *exactSet) add(si int, fps []uint64, xs []uint32) {
 			size += size / 2
 		}
 		old := s.slots
-		s.slots = make([]uint64, size)
+		s.slots, s.n = make([]uint64, size), 0
 		for _, x := range old {
 			if x != 0 {
 				s.insert(x)
@@ -418,3 +419,66 @@ const refPosBits = 40
 func makeRef(w, p int) uint64 { return uint64(w)<<refPosBits | uint64(p) }
 
 func splitRef(r uint64) (w, p int) { return int(r >> refPosBits), int(r & (1<<refPosBits - 1)) }
+
+// recentSet is a worker's cache of the states it met lately, by
+// fingerprint (fingerprint and bitstate modes only, where a fingerprint
+// stands for its state): a direct-mapped table small enough to stay in
+// the processor's caches. A successor it holds needs no lookup in the
+// visited set or the level table: either it was placed in an earlier
+// level, or the worker found it in this level with a claim no larger, so
+// the level table already holds that claim or a smaller one. Successors
+// of states expanded one after another are often the same states (two
+// independent steps taken in either order), so in the model more than half
+// of all successors are answered here.
+type recentSet struct {
+	slots []recentSlot
+}
+
+type recentSlot struct {
+	fp  uint64 // 0: empty
+	tag uint64 // 0: placed in an earlier level; else the level it was found in, plus one, << 48 | the claim
+}
+
+// The cache has 2^10 to 2^17 slots of 16 bytes (2 MiB at most), about
+// one for every 8 states stored.
+const (
+	recentMinBits = 10
+	recentMaxBits = 17
+)
+
+// size makes the cache fit a run that has stored states so far; growing
+// it forgets what it held.
+func (r *recentSet) size(states int64) {
+	b := min(max(bits.Len64(uint64(states)/8), recentMinBits), recentMaxBits)
+	if len(r.slots) < 1<<b {
+		r.slots = make([]recentSlot, 1<<b)
+	}
+}
+
+func (r *recentSet) slot(fp uint64) *recentSlot {
+	return &r.slots[(fp>>24)&uint64(len(r.slots)-1)]
+}
+
+// known reports whether a successor with fingerprint fp and claim, met in
+// the expansion of level depth, needs no other lookup.
+func (r *recentSet) known(fp uint64, depth int, claim uint64) bool {
+	s := r.slot(fp)
+	if s.fp != fp || fp == 0 {
+		return false
+	}
+	if s.tag>>48 != uint64(depth)+1 {
+		return true // placed before this level began
+	}
+	return s.tag&(1<<48-1) <= claim
+}
+
+// placed records fp as a state of an earlier level.
+func (r *recentSet) placed(fp uint64) { *r.slot(fp) = recentSlot{fp: fp} }
+
+// found records fp as found in level depth with claim, which the level
+// table now holds, or a smaller one.
+func (r *recentSet) found(fp uint64, depth int, claim uint64) {
+	*r.slot(fp) = recentSlot{fp: fp, tag: (uint64(depth)+1)<<48 | claim}
+}
+
+func (r *recentSet) bytes() int64 { return int64(len(r.slots)) * 16 }
