@@ -167,7 +167,7 @@ type worker struct {
 	xs          []uint32
 	cur         []byte     // the key being expanded, decoded
 	skip        []bool     // successors of the state being expanded that recent knows
-	recent      *recentSet // fingerprint mode: the states this worker met lately; nil in exact mode
+	recent      *recentSet // the states this worker met lately; nil when the graph is recorded
 	chunks      chunkCache // exact mode: chunks this worker interned lately
 	levelStart  int64      // transitions before this level
 	touch       uint64     // sums the touched slots so the loads are not optimised away
@@ -270,8 +270,11 @@ func newEngine(sp Space, opt Options) *engine {
 	e.pool = &blockPool{k: e.k, delta: !opt.Exact}
 	for i := 0; i < opt.Workers; i++ {
 		w := &worker{id: i, e: e, exp: sp.NewExpander(), covered: make([]bool, sp.Rows()), deadMin: noState}
-		if e.keys == nil && !e.graph {
+		if !e.graph {
 			w.recent = &recentSet{}
+			if opt.Exact {
+				w.recent.k = e.k
+			}
 		}
 		e.ws = append(e.ws, w)
 		e.cur = append(e.cur, newArena(e.k, e.pool))
@@ -637,7 +640,7 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 		for j := 0; j < n; j++ {
 			fp := e.hash(w.keys[j*k : (j+1)*k])
 			w.fps = append(w.fps, fp)
-			if w.recent != nil && w.recent.known(fp, e.depth, uint64(pidx)<<16|uint64(j)) {
+			if w.recent != nil && w.recent.known(fp, w.keys[j*k:(j+1)*k], e.depth, uint64(pidx)<<16|uint64(j)) {
 				w.skip[j] = true
 				continue
 			}
@@ -664,7 +667,7 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 					w.edgeAdd(uint64(x))
 				}
 				if w.recent != nil {
-					w.recent.placed(fp)
+					w.recent.placed(fp, sk)
 				}
 				continue
 			}
@@ -680,7 +683,7 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 				return false
 			}
 			if w.recent != nil {
-				w.recent.found(fp, e.depth, claim)
+				w.recent.found(fp, sk, e.depth, claim)
 			}
 			if e.graph {
 				w.edgeAdd(edgeFlag | ref)

@@ -420,18 +420,20 @@ func makeRef(w, p int) uint64 { return uint64(w)<<refPosBits | uint64(p) }
 
 func splitRef(r uint64) (w, p int) { return int(r >> refPosBits), int(r & (1<<refPosBits - 1)) }
 
-// recentSet is a worker's cache of the states it met lately, by
-// fingerprint (fingerprint and bitstate modes only, where a fingerprint
-// stands for its state): a direct-mapped table small enough to stay in
-// the processor's caches. A successor it holds needs no lookup in the
-// visited set or the level table: either it was placed in an earlier
+// recentSet is a worker's cache of the states it met lately: a
+// direct-mapped table small enough to stay in the processor's caches, by
+// fingerprint, with the state's key in exact mode (where a fingerprint
+// alone does not name a state). A successor it holds needs no lookup in
+// the visited set or the level table: either it was placed in an earlier
 // level, or the worker found it in this level with a claim no larger, so
 // the level table already holds that claim or a smaller one. Successors
 // of states expanded one after another are often the same states (two
 // independent steps taken in either order), so in the model more than half
 // of all successors are answered here.
 type recentSet struct {
+	k     int // key size in exact mode; 0 in fingerprint mode
 	slots []recentSlot
+	keys  []byte // exact mode: slot i's key at i*k
 }
 
 type recentSlot struct {
@@ -439,31 +441,35 @@ type recentSlot struct {
 	tag uint64 // 0: placed in an earlier level; else the level it was found in, plus one, << 48 | the claim
 }
 
-// The cache has 2^10 to 2^17 slots of 16 bytes (2 MiB at most), about
-// one for every 8 states stored.
+// The cache has 2^6 slots at least, about one for every 8 states stored,
+// and takes at most about 2 MiB.
 const (
-	recentMinBits = 10
-	recentMaxBits = 17
+	recentMinBits = 6
+	recentBytes   = 2 << 20
 )
 
 // size makes the cache fit a run that has stored states so far; growing
 // it forgets what it held.
 func (r *recentSet) size(states int64) {
-	b := min(max(bits.Len64(uint64(states)/8), recentMinBits), recentMaxBits)
+	maxBits := bits.Len(uint(recentBytes/(16+r.k))) - 1
+	b := min(max(bits.Len64(uint64(states)/8), recentMinBits), maxBits)
 	if len(r.slots) < 1<<b {
 		r.slots = make([]recentSlot, 1<<b)
+		r.keys = make([]byte, r.k<<b)
 	}
 }
 
-func (r *recentSet) slot(fp uint64) *recentSlot {
-	return &r.slots[(fp>>24)&uint64(len(r.slots)-1)]
-}
+func (r *recentSet) slot(fp uint64) int { return int((fp >> 24) & uint64(len(r.slots)-1)) }
 
-// known reports whether a successor with fingerprint fp and claim, met in
-// the expansion of level depth, needs no other lookup.
-func (r *recentSet) known(fp uint64, depth int, claim uint64) bool {
-	s := r.slot(fp)
+// known reports whether a successor with fingerprint fp, key and claim,
+// met in the expansion of level depth, needs no other lookup.
+func (r *recentSet) known(fp uint64, key []byte, depth int, claim uint64) bool {
+	i := r.slot(fp)
+	s := &r.slots[i]
 	if s.fp != fp || fp == 0 {
+		return false
+	}
+	if r.k > 0 && string(r.keys[i*r.k:(i+1)*r.k]) != string(key) {
 		return false
 	}
 	if s.tag>>48 != uint64(depth)+1 {
@@ -472,13 +478,19 @@ func (r *recentSet) known(fp uint64, depth int, claim uint64) bool {
 	return s.tag&(1<<48-1) <= claim
 }
 
-// placed records fp as a state of an earlier level.
-func (r *recentSet) placed(fp uint64) { *r.slot(fp) = recentSlot{fp: fp} }
+// placed records a state of an earlier level.
+func (r *recentSet) placed(fp uint64, key []byte) { r.put(fp, key, 0) }
 
-// found records fp as found in level depth with claim, which the level
+// found records a state found in level depth with claim, which the level
 // table now holds, or a smaller one.
-func (r *recentSet) found(fp uint64, depth int, claim uint64) {
-	*r.slot(fp) = recentSlot{fp: fp, tag: (uint64(depth)+1)<<48 | claim}
+func (r *recentSet) found(fp uint64, key []byte, depth int, claim uint64) {
+	r.put(fp, key, (uint64(depth)+1)<<48|claim)
 }
 
-func (r *recentSet) bytes() int64 { return int64(len(r.slots)) * 16 }
+func (r *recentSet) put(fp uint64, key []byte, tag uint64) {
+	i := r.slot(fp)
+	r.slots[i] = recentSlot{fp: fp, tag: tag}
+	copy(r.keys[i*r.k:(i+1)*r.k], key)
+}
+
+func (r *recentSet) bytes() int64 { return int64(len(r.slots))*16 + int64(len(r.keys)) }
