@@ -165,8 +165,9 @@ type worker struct {
 	sawNew      bool
 	fps         []uint64
 	xs          []uint32
-	cur         []byte     // the key being expanded, decoded
-	skip        []bool     // successors of the state being expanded that recent knows
+	cur         []byte // the key being expanded, decoded
+	skip        []bool // successors of the batch being expanded that recent knows
+	parents     []parentRec
 	recent      *recentSet // the states this worker met lately; nil when the graph is recorded
 	chunks      chunkCache // exact mode: chunks this worker interned lately
 	levelStart  int64      // transitions before this level
@@ -575,6 +576,20 @@ func (e *engine) expand(probe bool) error {
 	return nil
 }
 
+// batchStates is how many states a worker expands together: their
+// successors are hashed and looked up in passes over the whole batch, so
+// that many cache misses are in flight at once.
+const batchStates = 16
+
+// parentRec is a state of a batch: its index, where its successors start
+// in the worker's keys, how many it has, and whether it is quiescent.
+type parentRec struct {
+	idx      uint32
+	from, n  int
+	quiet    bool
+	hasQuiet bool
+}
+
 // expandChunk expands the states of c and reports whether it got through
 // all of them.
 func (w *worker) expandChunk(c chunk, probe bool) bool {
@@ -582,42 +597,105 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 	k := e.k
 	w.cur = resize(w.cur, k)
 	rd := c.a.reader(c.from, w.cur)
-	for p := c.from; p < c.to; p++ {
+	for p := c.from; p < c.to; {
 		if e.abort.Load() != 0 || (probe && e.probeHit.Load()) {
 			return false
 		}
-		key := rd.next()
-		pidx := *c.a.idx(p)
-		if e.depth == e.splitDepth && !e.owns(key) {
-			// Another shard explores this state further; for the
-			// Quiescence check it stands for the states it leads to,
-			// which that shard checks.
-			if e.graph {
-				atomic.OrUint64(e.quiet.at(int(pidx>>6)), 1<<(pidx&63))
+		// Expand a batch of states, their successors one after another.
+		w.keys, w.rows, w.parents = w.keys[:0], w.rows[:0], w.parents[:0]
+		for ; p < c.to && len(w.parents) < batchStates; p++ {
+			key := rd.next()
+			pidx := *c.a.idx(p)
+			if e.depth == e.splitDepth && !e.owns(key) {
+				// Another shard explores this state further; for the
+				// Quiescence check it stands for the states it leads to,
+				// which that shard checks.
+				if e.graph {
+					atomic.OrUint64(e.quiet.at(int(pidx>>6)), 1<<(pidx&63))
+				}
+				continue
 			}
-			continue
+			from := len(w.rows)
+			w.keys, w.rows = w.exp.Next(key, w.keys, w.rows)
+			n := len(w.rows) - from
+			if n > maxSucc {
+				w.err = fmt.Errorf("engine: a state has %d successors, at most %d supported", n, maxSucc)
+				return false
+			}
+			if len(w.keys) != len(w.rows)*k {
+				w.err = fmt.Errorf("engine: successor keys of %d bytes for %d successors of %d bytes", len(w.keys)-from*k, n, k)
+				return false
+			}
+			pr := parentRec{idx: pidx, from: from, n: n}
+			if e.opt.Quiescence || n == 0 {
+				pr.quiet, pr.hasQuiet = w.exp.Quiescent(key), true
+			}
+			w.parents = append(w.parents, pr)
 		}
-		w.keys, w.rows = w.exp.Next(key, w.keys[:0], w.rows[:0])
-		n := len(w.rows)
-		if n > maxSucc {
-			w.err = fmt.Errorf("engine: a state has %d successors, at most %d supported", n, maxSucc)
+		if !w.expandBatch(probe) {
 			return false
 		}
-		if len(w.keys) != n*k {
-			w.err = fmt.Errorf("engine: successor keys of %d bytes for %d successors of %d bytes", len(w.keys), n, k)
-			return false
+	}
+	if e.opt.MaxStates > 0 {
+		e.checkMaxStates()
+	}
+	return true
+}
+
+// expandBatch looks up the successors of the batch in w.parents, whose keys
+// and rows are w.keys and w.rows, and records the new ones; it reports
+// whether it got through all of them.
+func (w *worker) expandBatch(probe bool) bool {
+	e := w.e
+	k := e.k
+	total := len(w.rows)
+	// Hash every successor first and touch what its lookup reads, so that
+	// the cache misses of the lookups below overlap instead of coming one
+	// after another. Successors the worker met lately are answered by its
+	// cache of them and looked up nowhere else; a packed set's lookup reads
+	// two places, the bucket's offsets and then its entries. Each pass only
+	// loads what the next one reads, with no branch on a load still in
+	// flight.
+	w.fps = w.fps[:0]
+	w.skip = resize(w.skip, total)
+	var touch uint64
+	for j := 0; j < total; j++ {
+		fp := e.hash(w.keys[j*k : (j+1)*k])
+		w.fps = append(w.fps, fp)
+		if w.recent != nil {
+			touch += w.recent.touch(fp)
 		}
+	}
+	if w.recent != nil {
+		for _, pr := range w.parents {
+			for j := 0; j < pr.n; j++ {
+				i := pr.from + j
+				if w.recent.known(w.fps[i], w.keys[i*k:(i+1)*k], e.depth, uint64(pr.idx)<<16|uint64(j)) {
+					w.skip[i] = true
+				}
+			}
+		}
+	}
+	for i, fp := range w.fps {
+		if !w.skip[i] {
+			touch += e.vis.touch(fp)
+		}
+	}
+	for i, fp := range w.fps {
+		if !w.skip[i] {
+			touch += e.vis.touchMore(fp)
+		}
+	}
+	w.touch += touch
+	for _, pr := range w.parents {
+		n, pidx := pr.n, pr.idx
 		w.transitions += int64(n)
-		quiet := false
-		if e.opt.Quiescence || n == 0 {
-			quiet = w.exp.Quiescent(key)
-		}
-		if n == 0 && !quiet {
+		if n == 0 && !pr.quiet {
 			w.deadlocks++
 			w.deadMin = min(w.deadMin, pidx)
 		}
 		if e.graph {
-			if quiet {
+			if pr.quiet {
 				q := e.quiet.at(int(pidx >> 6))
 				atomic.OrUint64(q, 1<<(pidx&63))
 			}
@@ -627,40 +705,17 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 				w.edgeAdd(uint64(n))
 			}
 		}
-		// Hash every successor first and touch its visited-set slot, so
-		// that the cache misses of the lookups below overlap instead of
-		// coming one after another.
-		// A packed set's lookup reads two places, the bucket's offsets and
-		// then its entries, so the successors are touched twice.
-		// Successors the worker met lately are answered by its cache of
-		// them and looked up nowhere else.
-		w.fps = w.fps[:0]
-		w.skip = resize(w.skip, n)
-		var touch uint64
 		for j := 0; j < n; j++ {
-			fp := e.hash(w.keys[j*k : (j+1)*k])
-			w.fps = append(w.fps, fp)
-			if w.recent != nil && w.recent.known(fp, w.keys[j*k:(j+1)*k], e.depth, uint64(pidx)<<16|uint64(j)) {
-				w.skip[j] = true
-				continue
-			}
-			touch += e.vis.touch(fp)
-		}
-		for j, fp := range w.fps {
-			if !w.skip[j] {
-				touch += e.vis.touchMore(fp)
-			}
-		}
-		w.touch += touch
-		for j := 0; j < n; j++ {
-			if r := w.rows[j]; r >= 0 && int(r) < len(w.covered) {
+			i := pr.from + j
+			if r := w.rows[i]; r >= 0 && int(r) < len(w.covered) {
 				w.covered[r] = true
 			}
-			if w.skip[j] {
+			sk := w.keys[i*k : (i+1)*k : (i+1)*k]
+			fp := w.fps[i]
+			// Known before the batch, or met earlier in it.
+			if w.skip[i] || (w.recent != nil && w.recent.known(fp, sk, e.depth, uint64(pidx)<<16|uint64(j))) {
 				continue
 			}
-			sk := w.keys[j*k : (j+1)*k : (j+1)*k]
-			fp := w.fps[j]
 			x, found := e.vis.lookup(fp, sk, e.keys)
 			if found {
 				if e.graph {
@@ -699,9 +754,6 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 				e.checkMaxStates()
 			}
 		}
-	}
-	if e.opt.MaxStates > 0 {
-		e.checkMaxStates()
 	}
 	return true
 }

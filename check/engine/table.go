@@ -461,6 +461,9 @@ func (r *recentSet) size(states int64) {
 
 func (r *recentSet) slot(fp uint64) int { return int((fp >> 24) & uint64(len(r.slots)-1)) }
 
+// touch loads fp's slot.
+func (r *recentSet) touch(fp uint64) uint64 { return r.slots[r.slot(fp)].fp }
+
 // known reports whether a successor with fingerprint fp, key and claim,
 // met in the expansion of level depth, needs no other lookup.
 func (r *recentSet) known(fp uint64, key []byte, depth int, claim uint64) bool {
