@@ -168,6 +168,7 @@ type worker struct {
 	cur         []byte // the key being expanded, decoded
 	skip        []bool // successors of the batch being expanded that recent knows
 	parents     []parentRec
+	look        []uint32   // the visited set's index of each successor of the batch looked up, noState if absent
 	recent      *recentSet // the states this worker met lately; nil when the graph is recorded
 	chunks      chunkCache // exact mode: chunks this worker interned lately
 	levelStart  int64      // transitions before this level
@@ -686,6 +687,34 @@ func (w *worker) expandBatch(probe bool) bool {
 			touch += e.vis.touchMore(fp)
 		}
 	}
+	// Look up every successor not known yet; those not in the visited set
+	// go to the level table, whose slots are touched here in turn.
+	w.look = resize(w.look, total)
+	for _, pr := range w.parents {
+		for j := 0; j < pr.n; j++ {
+			i := pr.from + j
+			if w.skip[i] {
+				continue
+			}
+			sk := w.keys[i*k : (i+1)*k : (i+1)*k]
+			fp := w.fps[i]
+			// Met earlier in this batch.
+			if w.recent != nil && w.recent.known(fp, sk, e.depth, uint64(pr.idx)<<16|uint64(j)) {
+				w.skip[i] = true
+				continue
+			}
+			x, found := e.vis.lookup(fp, sk, e.keys)
+			if found {
+				w.look[i] = x
+				if w.recent != nil {
+					w.recent.placed(fp, sk)
+				}
+				continue
+			}
+			w.look[i] = noState
+			touch += e.lvl.touch(fp)
+		}
+	}
 	w.touch += touch
 	for _, pr := range w.parents {
 		n, pidx := pr.n, pr.idx
@@ -710,19 +739,12 @@ func (w *worker) expandBatch(probe bool) bool {
 			if r := w.rows[i]; r >= 0 && int(r) < len(w.covered) {
 				w.covered[r] = true
 			}
-			sk := w.keys[i*k : (i+1)*k : (i+1)*k]
-			fp := w.fps[i]
-			// Known before the batch, or met earlier in it.
-			if w.skip[i] || (w.recent != nil && w.recent.known(fp, sk, e.depth, uint64(pidx)<<16|uint64(j))) {
+			if w.skip[i] {
 				continue
 			}
-			x, found := e.vis.lookup(fp, sk, e.keys)
-			if found {
+			if x := w.look[i]; x != noState {
 				if e.graph {
 					w.edgeAdd(uint64(x))
-				}
-				if w.recent != nil {
-					w.recent.placed(fp, sk)
 				}
 				continue
 			}
@@ -731,7 +753,13 @@ func (w *worker) expandBatch(probe bool) bool {
 				e.probeHit.Store(true)
 				return false
 			}
+			sk := w.keys[i*k : (i+1)*k : (i+1)*k]
+			fp := w.fps[i]
 			claim := uint64(pidx)<<16 | uint64(j)
+			// Found earlier in this batch with a claim no larger.
+			if w.recent != nil && w.recent.known(fp, sk, e.depth, claim) {
+				continue
+			}
 			ref, isNew, err := e.insertNew(w, fp, claim, sk)
 			if err != nil {
 				w.err = err
@@ -795,7 +823,8 @@ func (e *engine) insertNew(w *worker, fp, claim uint64, key []byte) (uint64, boo
 				return 0, false, err
 			}
 			ref := makeRef(w.id, p)
-			*sl = lslot{fp, claim, ref}
+			sl.claim, sl.ref = claim, ref
+			atomic.StoreUint64(&sl.fp, fp) // level.touch reads it without the lock
 			s.n++
 			return ref, true, nil
 		}

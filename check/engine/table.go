@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Both hash tables are split into shards by the top bits of the
@@ -347,7 +348,10 @@ type lshard struct {
 	mu    sync.Mutex
 	slots []lslot
 	n     int
-	_     [32]byte // keep shards' locks on separate cache lines
+	// view is slots for touch, which reads without the lock: published
+	// after the slots are filled, and every slot's fp is stored atomically.
+	view atomic.Pointer[[]lslot]
+	_    [16]byte // keep shards' locks on separate cache lines
 }
 
 // lslot is one entry of the level table; the three words sit together so
@@ -369,6 +373,19 @@ func newLevel() *level {
 func (s *lshard) alloc(size int) {
 	s.slots = make([]lslot, size)
 	s.n = 0
+	s.publish()
+}
+
+func (s *lshard) publish() {
+	v := s.slots
+	s.view.Store(&v)
+}
+
+// touch loads fp's home slot in the level table without the lock, so that
+// its cache miss overlaps with others before insertNew takes the lock.
+func (l *level) touch(fp uint64) uint64 {
+	v := *l.shards[shardOf(fp)].view.Load()
+	return atomic.LoadUint64(&v[home(fp, len(v))].fp)
 }
 
 // grow makes the shard half as large again; any size works, since slots
@@ -388,6 +405,7 @@ func (s *lshard) grow() {
 		s.slots[i] = o
 		s.n++
 	}
+	s.publish()
 }
 
 // clear empties the shard for the next level.
