@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // keyStore holds every state's key by index (exact mode). Keys longer than
@@ -89,9 +90,11 @@ func (s *keyStore) equal(i int, key []byte) bool {
 // touch loads the start of state i's stored key.
 func (s *keyStore) touch(i int) uint64 {
 	if s.chunks == 0 {
-		return uint64(s.wholeAt(i)[0])
+		prefetch(unsafe.Pointer(&s.wholeAt(i)[0]))
+	} else {
+		prefetch(unsafe.Pointer(s.ids.at(i * s.chunks)))
 	}
-	return uint64(*s.ids.at(i * s.chunks))
+	return 0
 }
 
 // wholeAt is state i's key when keys are stored whole.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // packedSet keeps every 64-bit fingerprint in about 6 bytes: the top
@@ -119,7 +120,8 @@ func (p *packedSet) lookup(fp uint64, _ []byte, _ *keyStore) (uint32, bool) {
 // touches every successor first wants misses that overlap.
 func (p *packedSet) touch(fp uint64) uint64 {
 	s := &p.shards[shardOf(fp)]
-	return uint64(s.off[(fp&(1<<restBits-1))>>s.w])
+	prefetch(unsafe.Pointer(&s.off[(fp&(1<<restBits-1))>>s.w]))
+	return 0
 }
 
 // touchMore loads the entry where the lookup of fp starts, once touch has
@@ -128,7 +130,8 @@ func (p *packedSet) touchMore(fp uint64) uint64 {
 	s := &p.shards[shardOf(fp)]
 	v := fp & (1<<restBits - 1)
 	_, i, _ := s.guess(v>>s.w, v&(1<<s.w-1))
-	return uint64(s.data[i*s.nb])
+	prefetch(unsafe.Pointer(&s.data[i*s.nb]))
+	return 0
 }
 
 // add merges fps (in any order; they are sorted here) into shard si.

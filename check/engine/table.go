@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Both hash tables are split into shards by the top bits of the
@@ -257,7 +258,8 @@ func (v *exactSet) lookup(fp uint64, key []byte, keys *keyStore) (uint32, bool) 
 // touch loads fp's home slot.
 func (v *exactSet) touch(fp uint64) uint64 {
 	s := &v.shards[shardOf(fp)]
-	return s.slots[home(fp, len(s.slots))]
+	prefetch(unsafe.Pointer(&s.slots[home(fp, len(s.slots))]))
+	return 0
 }
 
 // touchMore loads the stored key of the state in fp's home slot when its
@@ -385,7 +387,8 @@ func (s *lshard) publish() {
 // its cache miss overlaps with others before insertNew takes the lock.
 func (l *level) touch(fp uint64) uint64 {
 	v := *l.shards[shardOf(fp)].view.Load()
-	return atomic.LoadUint64(&v[home(fp, len(v))].fp)
+	prefetch(unsafe.Pointer(&v[home(fp, len(v))]))
+	return 0
 }
 
 // grow makes the shard half as large again; any size works, since slots
@@ -480,7 +483,10 @@ func (r *recentSet) size(states int64) {
 func (r *recentSet) slot(fp uint64) int { return int((fp >> 24) & uint64(len(r.slots)-1)) }
 
 // touch loads fp's slot.
-func (r *recentSet) touch(fp uint64) uint64 { return r.slots[r.slot(fp)].fp }
+func (r *recentSet) touch(fp uint64) uint64 {
+	prefetch(unsafe.Pointer(&r.slots[r.slot(fp)]))
+	return 0
+}
 
 // known reports whether a successor with fingerprint fp, key and claim,
 // met in the expansion of level depth, needs no other lookup.
