@@ -87,14 +87,13 @@ func (s *keyStore) equal(i int, key []byte) bool {
 	return true
 }
 
-// touch loads the start of state i's stored key.
-func (s *keyStore) touch(i int) uint64 {
+// prefetch asks for the start of state i's stored key.
+func (s *keyStore) prefetch(i int) {
 	if s.chunks == 0 {
 		prefetch(unsafe.Pointer(&s.wholeAt(i)[0]))
 	} else {
 		prefetch(unsafe.Pointer(s.ids.at(i * s.chunks)))
 	}
-	return 0
 }
 
 // wholeAt is state i's key when keys are stored whole.

@@ -172,7 +172,6 @@ type worker struct {
 	recent      *recentSet // the states this worker met lately; nil when the graph is recorded
 	chunks      chunkCache // exact mode: chunks this worker interned lately
 	levelStart  int64      // transitions before this level
-	touch       uint64     // sums the touched slots so the loads are not optimised away
 	edgeTmp     [][]uint64 // this level's edges, in chunks: from, n, targets...
 	edgeUsed    int        // chunks of edgeTmp in use
 	edges       [][]uint32 // permanent edge lists: from, n, targets...
@@ -650,21 +649,20 @@ func (w *worker) expandBatch(probe bool) bool {
 	e := w.e
 	k := e.k
 	total := len(w.rows)
-	// Hash every successor first and touch what its lookup reads, so that
-	// the cache misses of the lookups below overlap instead of coming one
-	// after another. Successors the worker met lately are answered by its
-	// cache of them and looked up nowhere else; a packed set's lookup reads
-	// two places, the bucket's offsets and then its entries. Each pass only
-	// loads what the next one reads, with no branch on a load still in
-	// flight.
+	// Hash every successor first and prefetch what its lookup reads, so
+	// that the cache misses of the lookups below overlap instead of coming
+	// one after another. Successors the worker met lately are answered by
+	// its cache of them and looked up nowhere else; a lookup in the
+	// visited set reads two places (a packed set's bucket offsets and then
+	// its entries; exact mode's slot and then the stored key), so each is
+	// asked for in a pass of its own.
 	w.fps = w.fps[:0]
 	w.skip = resize(w.skip, total)
-	var touch uint64
 	for j := 0; j < total; j++ {
 		fp := e.hash(w.keys[j*k : (j+1)*k])
 		w.fps = append(w.fps, fp)
 		if w.recent != nil {
-			touch += w.recent.touch(fp)
+			w.recent.prefetch(fp)
 		}
 	}
 	if w.recent != nil {
@@ -679,16 +677,16 @@ func (w *worker) expandBatch(probe bool) bool {
 	}
 	for i, fp := range w.fps {
 		if !w.skip[i] {
-			touch += e.vis.touch(fp)
+			e.vis.prefetch(fp)
 		}
 	}
 	for i, fp := range w.fps {
 		if !w.skip[i] {
-			touch += e.vis.touchMore(fp)
+			e.vis.prefetchMore(fp)
 		}
 	}
 	// Look up every successor not known yet; those not in the visited set
-	// go to the level table, whose slots are touched here in turn.
+	// go to the level table, whose slots are prefetched here in turn.
 	w.look = resize(w.look, total)
 	for _, pr := range w.parents {
 		for j := 0; j < pr.n; j++ {
@@ -712,10 +710,9 @@ func (w *worker) expandBatch(probe bool) bool {
 				continue
 			}
 			w.look[i] = noState
-			touch += e.lvl.touch(fp)
+			e.lvl.prefetch(fp)
 		}
 	}
-	w.touch += touch
 	for _, pr := range w.parents {
 		n, pidx := pr.n, pr.idx
 		w.transitions += int64(n)
@@ -823,8 +820,7 @@ func (e *engine) insertNew(w *worker, fp, claim uint64, key []byte) (uint64, boo
 				return 0, false, err
 			}
 			ref := makeRef(w.id, p)
-			sl.claim, sl.ref = claim, ref
-			atomic.StoreUint64(&sl.fp, fp) // level.touch reads it without the lock
+			*sl = lslot{fp, claim, ref}
 			s.n++
 			return ref, true, nil
 		}

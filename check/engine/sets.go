@@ -115,23 +115,19 @@ func (p *packedSet) lookup(fp uint64, _ []byte, _ *keyStore) (uint32, bool) {
 	return 0, x == r
 }
 
-// touch loads the bucket's offset. Loading the entries too would chain a
-// second miss behind the first inside one call, where the loop that
-// touches every successor first wants misses that overlap.
-func (p *packedSet) touch(fp uint64) uint64 {
+// prefetch asks for the bucket's offsets.
+func (p *packedSet) prefetch(fp uint64) {
 	s := &p.shards[shardOf(fp)]
 	prefetch(unsafe.Pointer(&s.off[(fp&(1<<restBits-1))>>s.w]))
-	return 0
 }
 
-// touchMore loads the entry where the lookup of fp starts, once touch has
-// brought the bucket's offsets in.
-func (p *packedSet) touchMore(fp uint64) uint64 {
+// prefetchMore asks for the entry where the lookup of fp starts, reading
+// the bucket's offsets that prefetch asked for.
+func (p *packedSet) prefetchMore(fp uint64) {
 	s := &p.shards[shardOf(fp)]
 	v := fp & (1<<restBits - 1)
 	_, i, _ := s.guess(v>>s.w, v&(1<<s.w-1))
 	prefetch(unsafe.Pointer(&s.data[i*s.nb]))
-	return 0
 }
 
 // add merges fps (in any order; they are sorted here) into shard si.
@@ -352,16 +348,16 @@ func (s *bitSet) lookup(fp uint64, _ []byte, _ *keyStore) (uint32, bool) {
 	return 0, true
 }
 
-func (s *bitSet) touch(fp uint64) uint64 {
+func (s *bitSet) prefetch(fp uint64) {
 	h1, _ := s.hashes(fp)
 	b := s.pos(h1, 0, 0)
-	return s.bits[b>>6]
+	prefetch(unsafe.Pointer(&s.bits[b>>6]))
 }
 
-func (s *bitSet) touchMore(fp uint64) uint64 {
+func (s *bitSet) prefetchMore(fp uint64) {
 	h1, h2 := s.hashes(fp)
 	b := s.pos(h1, h2, 1)
-	return s.bits[b>>6]
+	prefetch(unsafe.Pointer(&s.bits[b>>6]))
 }
 
 func (s *bitSet) add(_ int, fps []uint64, _ []uint32) {

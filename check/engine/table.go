@@ -41,12 +41,12 @@ type stateSet interface {
 	// kept) and whether the state is present. With keys != nil (exact
 	// mode) an entry only matches when its stored key equals key.
 	lookup(fp uint64, key []byte, keys *keyStore) (uint32, bool)
-	// touch and touchMore load what a lookup of fp reads first and next,
-	// so that a loop that calls touch for every successor, then touchMore,
-	// then lookup, has their cache misses overlap; each returns the word
-	// it read so that the loads are not optimised away.
-	touch(fp uint64) uint64
-	touchMore(fp uint64) uint64
+	// prefetch and prefetchMore ask for what a lookup of fp reads first
+	// and next, so that a loop that calls prefetch for every successor,
+	// then prefetchMore (which reads what prefetch asked for), then
+	// lookup, has the cache misses of all of them overlap.
+	prefetch(fp uint64)
+	prefetchMore(fp uint64)
 	add(si int, fps []uint64, xs []uint32)
 	walk(f func([]uint64) error) error
 	bytes() int64
@@ -136,20 +136,18 @@ func (v *visited) reserve(si, extra int) {
 	}
 }
 
-// touch loads fp's home slot, so that the cache miss of a lookup soon
-// after overlaps with other work.
-func (v *visited) touch(fp uint64) uint64 {
+// prefetch asks for fp's home slot.
+func (v *visited) prefetch(fp uint64) {
 	s := &v.shards[shardOf(fp)]
-	return s.fps[home(fp, len(s.fps))]
+	prefetch(unsafe.Pointer(&s.fps[home(fp, len(s.fps))]))
 }
 
-// touchMore loads fp's home index, the second array a lookup reads.
-func (v *visited) touchMore(fp uint64) uint64 {
+// prefetchMore asks for fp's home index, the second array a lookup reads.
+func (v *visited) prefetchMore(fp uint64) {
 	s := &v.shards[shardOf(fp)]
-	if s.idx == nil {
-		return 0
+	if s.idx != nil {
+		prefetch(unsafe.Pointer(&s.idx[home(fp, len(s.idx))]))
 	}
-	return uint64(s.idx[home(fp, len(s.idx))])
 }
 
 // add inserts the states of shard si, whose fingerprints are fps and
@@ -255,22 +253,20 @@ func (v *exactSet) lookup(fp uint64, key []byte, keys *keyStore) (uint32, bool) 
 	}
 }
 
-// touch loads fp's home slot.
-func (v *exactSet) touch(fp uint64) uint64 {
+// prefetch asks for fp's home slot.
+func (v *exactSet) prefetch(fp uint64) {
 	s := &v.shards[shardOf(fp)]
 	prefetch(unsafe.Pointer(&s.slots[home(fp, len(s.slots))]))
-	return 0
 }
 
-// touchMore loads the stored key of the state in fp's home slot when its
-// tag is fp's, which the lookup compares next.
-func (v *exactSet) touchMore(fp uint64) uint64 {
+// prefetchMore asks for the stored key of the state in fp's home slot
+// when its tag is fp's, which the lookup compares next.
+func (v *exactSet) prefetchMore(fp uint64) {
 	s := &v.shards[shardOf(fp)]
 	x := s.slots[home(fp, len(s.slots))]
-	if x == 0 || x&^(1<<32-1) != exactTag(fp) {
-		return 0
+	if x != 0 && x&^(1<<32-1) == exactTag(fp) {
+		v.keys.prefetch(int(uint32(x) - 1))
 	}
-	return v.keys.touch(int(uint32(x) - 1))
 }
 
 // add inserts the states of shard si, whose fingerprints are fps and
@@ -350,8 +346,8 @@ type lshard struct {
 	mu    sync.Mutex
 	slots []lslot
 	n     int
-	// view is slots for touch, which reads without the lock: published
-	// after the slots are filled, and every slot's fp is stored atomically.
+	// view is slots for prefetch, which runs without the lock; published
+	// whenever slots is replaced.
 	view atomic.Pointer[[]lslot]
 	_    [16]byte // keep shards' locks on separate cache lines
 }
@@ -383,12 +379,13 @@ func (s *lshard) publish() {
 	s.view.Store(&v)
 }
 
-// touch loads fp's home slot in the level table without the lock, so that
-// its cache miss overlaps with others before insertNew takes the lock.
-func (l *level) touch(fp uint64) uint64 {
+// prefetch asks for fp's home slot in the level table, without the lock,
+// so that its cache miss overlaps with others before insertNew takes the
+// lock. (The slots may be replaced meanwhile: a prefetch of the old ones
+// is only wasted.)
+func (l *level) prefetch(fp uint64) {
 	v := *l.shards[shardOf(fp)].view.Load()
 	prefetch(unsafe.Pointer(&v[home(fp, len(v))]))
-	return 0
 }
 
 // grow makes the shard half as large again; any size works, since slots
@@ -482,11 +479,8 @@ func (r *recentSet) size(states int64) {
 
 func (r *recentSet) slot(fp uint64) int { return int((fp >> 24) & uint64(len(r.slots)-1)) }
 
-// touch loads fp's slot.
-func (r *recentSet) touch(fp uint64) uint64 {
-	prefetch(unsafe.Pointer(&r.slots[r.slot(fp)]))
-	return 0
-}
+// prefetch asks for fp's slot.
+func (r *recentSet) prefetch(fp uint64) { prefetch(unsafe.Pointer(&r.slots[r.slot(fp)])) }
 
 // known reports whether a successor with fingerprint fp, key and claim,
 // met in the expansion of level depth, needs no other lookup.
