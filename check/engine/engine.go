@@ -584,10 +584,9 @@ const batchStates = 16
 // parentRec is a state of a batch: its index, where its successors start
 // in the worker's keys, how many it has, and whether it is quiescent.
 type parentRec struct {
-	idx      uint32
-	from, n  int
-	quiet    bool
-	hasQuiet bool
+	idx     uint32
+	from, n int
+	quiet   bool
 }
 
 // expandChunk expands the states of c and reports whether it got through
@@ -628,7 +627,7 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 			}
 			pr := parentRec{idx: pidx, from: from, n: n}
 			if e.opt.Quiescence || n == 0 {
-				pr.quiet, pr.hasQuiet = w.exp.Quiescent(key), true
+				pr.quiet = w.exp.Quiescent(key)
 			}
 			w.parents = append(w.parents, pr)
 		}
