@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // keyStore holds every state's key by index (exact mode). Keys longer than
@@ -84,6 +85,15 @@ func (s *keyStore) equal(i int, key []byte) bool {
 		}
 	}
 	return true
+}
+
+// prefetch asks for the start of state i's stored key.
+func (s *keyStore) prefetch(i int) {
+	if s.chunks == 0 {
+		prefetch(unsafe.Pointer(&s.wholeAt(i)[0]))
+	} else {
+		prefetch(unsafe.Pointer(s.ids.at(i * s.chunks)))
+	}
 }
 
 // wholeAt is state i's key when keys are stored whole.

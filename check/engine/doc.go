@@ -37,16 +37,35 @@
 // forms:
 //
 //   - fingerprint mode keeps each shard's fingerprints sorted, cut into
-//     buckets by their next bits and packed to the bits the bucket does
-//     not imply: every fingerprint in about 6 bytes, looked up by
-//     interpolation within its bucket. With Quiescence, which records the
-//     graph by state index, an open-addressing table of fingerprints and
-//     indices is used instead.
+//     buckets by their next bits and packed to the whole bytes that hold
+//     the bits the bucket does not imply: every fingerprint in about 6
+//     bytes, looked up by interpolation within its bucket. A level is
+//     merged into a shard by copying the runs of old entries between the
+//     new ones. With Quiescence, which records the graph by state index,
+//     an open-addressing table of fingerprints and indices is used
+//     instead.
 //   - Exact mode also stores every key (long keys collapsed into interned
-//     16-byte chunks, as SPIN's COLLAPSE mode does) and compares keys on a
-//     fingerprint match, so hash collisions cannot merge states.
+//     16-byte chunks, as SPIN's COLLAPSE mode does) in a table whose slot
+//     is one word, 32 bits of the fingerprint and the state's index, and
+//     compares keys whenever those bits match, so hash collisions cannot
+//     merge states.
 //   - Bitstate mode (SPIN's supertrace) sets k bits of a 2^m-bit table per
 //     state; Result.Storage gives the expected number of states missed.
+//
+// Each worker keeps a small cache (at most about 2 MiB) of the states it
+// met lately, with their keys in exact mode: successors of states expanded
+// one after another are often the same states, and those it holds need no
+// lookup in the visited set or the level table (a state found in the level
+// being expanded is skipped only when the worker found it with a claim no
+// larger, so the smallest claim still wins). The cache is not used when
+// the Quiescence check records the graph, which needs every edge's target
+// by index. A worker expands states in batches of 16 and looks their
+// successors up in passes over the whole batch, each pass prefetching
+// (PREFETCHT0 on amd64) what the next one reads: the cache, the visited
+// set's first and second places, the level table's slot. So the cache
+// misses of a batch's lookups are in flight together instead of one after
+// another, which is where the search spends its time once the visited set
+// outgrows the processor's caches.
 //
 // How each state was reached (its parent and successor number) takes
 // about 1.3 bytes: per level, a bit vector of the children of each state

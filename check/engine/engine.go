@@ -165,10 +165,13 @@ type worker struct {
 	sawNew      bool
 	fps         []uint64
 	xs          []uint32
-	cur         []byte     // the key being expanded, decoded
+	cur         []byte // the key being expanded, decoded
+	skip        []bool // successors of the batch being expanded that recent knows
+	parents     []parentRec
+	look        []uint32   // the visited set's index of each successor of the batch looked up, noState if absent
+	recent      *recentSet // the states this worker met lately; nil when the graph is recorded
 	chunks      chunkCache // exact mode: chunks this worker interned lately
 	levelStart  int64      // transitions before this level
-	touch       uint64     // sums the touched slots so the loads are not optimised away
 	edgeTmp     [][]uint64 // this level's edges, in chunks: from, n, targets...
 	edgeUsed    int        // chunks of edgeTmp in use
 	edges       [][]uint32 // permanent edge lists: from, n, targets...
@@ -249,23 +252,31 @@ func newEngine(sp Space, opt Options) *engine {
 	// The Quiescence check keeps the graph by state index, which bitstate
 	// storage has not; there Quiescence is checked for deadlocks only.
 	e.graph = opt.Quiescence && opt.Bitstate == 0
+	if opt.Exact {
+		e.keys = newKeyStore(e.k)
+	}
 	switch {
 	case opt.Bitstate > 0:
 		e.vis = newBitSet(uint(opt.Bitstate), opt.BitstateHashes)
-	case opt.Exact || opt.Quiescence:
+	case opt.Exact:
+		e.vis = newExactSet(e.keys, e.hash)
+	case opt.Quiescence:
 		e.vis = newVisited(true)
 	default:
 		e.vis = newPackedSet()
 	}
 	e.lvl = newLevel()
-	if opt.Exact {
-		e.keys = newKeyStore(e.k)
-	}
 	// Keys of a level are only needed whole for exact-mode comparisons
 	// and the key store; otherwise they are delta-coded.
 	e.pool = &blockPool{k: e.k, delta: !opt.Exact}
 	for i := 0; i < opt.Workers; i++ {
 		w := &worker{id: i, e: e, exp: sp.NewExpander(), covered: make([]bool, sp.Rows()), deadMin: noState}
+		if !e.graph {
+			w.recent = &recentSet{}
+			if opt.Exact {
+				w.recent.k = e.k
+			}
+		}
 		e.ws = append(e.ws, w)
 		e.cur = append(e.cur, newArena(e.k, e.pool))
 		e.next = append(e.next, newArena(e.k, e.pool))
@@ -538,6 +549,9 @@ func (e *engine) expand(probe bool) error {
 		w.sawNew = false
 		w.newCount.Store(0)
 		w.levelStart = w.transitions
+		if w.recent != nil {
+			w.recent.size(e.states)
+		}
 	}
 	if !probe && e.grown > 0 {
 		// Size the level table for the level this one will probably
@@ -562,6 +576,19 @@ func (e *engine) expand(probe bool) error {
 	return nil
 }
 
+// batchStates is how many states a worker expands together: their
+// successors are hashed and looked up in passes over the whole batch, so
+// that many cache misses are in flight at once.
+const batchStates = 16
+
+// parentRec is a state of a batch: its index, where its successors start
+// in the worker's keys, how many it has, and whether it is quiescent.
+type parentRec struct {
+	idx     uint32
+	from, n int
+	quiet   bool
+}
+
 // expandChunk expands the states of c and reports whether it got through
 // all of them.
 func (w *worker) expandChunk(c chunk, probe bool) bool {
@@ -569,42 +596,131 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 	k := e.k
 	w.cur = resize(w.cur, k)
 	rd := c.a.reader(c.from, w.cur)
-	for p := c.from; p < c.to; p++ {
+	for p := c.from; p < c.to; {
 		if e.abort.Load() != 0 || (probe && e.probeHit.Load()) {
 			return false
 		}
-		key := rd.next()
-		pidx := *c.a.idx(p)
-		if e.depth == e.splitDepth && !e.owns(key) {
-			// Another shard explores this state further; for the
-			// Quiescence check it stands for the states it leads to,
-			// which that shard checks.
-			if e.graph {
-				atomic.OrUint64(e.quiet.at(int(pidx>>6)), 1<<(pidx&63))
+		// Expand a batch of states, their successors one after another.
+		w.keys, w.rows, w.parents = w.keys[:0], w.rows[:0], w.parents[:0]
+		for ; p < c.to && len(w.parents) < batchStates; p++ {
+			key := rd.next()
+			pidx := *c.a.idx(p)
+			if e.depth == e.splitDepth && !e.owns(key) {
+				// Another shard explores this state further; for the
+				// Quiescence check it stands for the states it leads to,
+				// which that shard checks.
+				if e.graph {
+					atomic.OrUint64(e.quiet.at(int(pidx>>6)), 1<<(pidx&63))
+				}
+				continue
 			}
-			continue
+			from := len(w.rows)
+			w.keys, w.rows = w.exp.Next(key, w.keys, w.rows)
+			n := len(w.rows) - from
+			if n > maxSucc {
+				w.err = fmt.Errorf("engine: a state has %d successors, at most %d supported", n, maxSucc)
+				return false
+			}
+			if len(w.keys) != len(w.rows)*k {
+				w.err = fmt.Errorf("engine: successor keys of %d bytes for %d successors of %d bytes", len(w.keys)-from*k, n, k)
+				return false
+			}
+			pr := parentRec{idx: pidx, from: from, n: n}
+			if e.opt.Quiescence || n == 0 {
+				pr.quiet = w.exp.Quiescent(key)
+			}
+			w.parents = append(w.parents, pr)
 		}
-		w.keys, w.rows = w.exp.Next(key, w.keys[:0], w.rows[:0])
-		n := len(w.rows)
-		if n > maxSucc {
-			w.err = fmt.Errorf("engine: a state has %d successors, at most %d supported", n, maxSucc)
+		if !w.expandBatch(probe) {
 			return false
 		}
-		if len(w.keys) != n*k {
-			w.err = fmt.Errorf("engine: successor keys of %d bytes for %d successors of %d bytes", len(w.keys), n, k)
-			return false
+	}
+	if e.opt.MaxStates > 0 {
+		e.checkMaxStates()
+	}
+	return true
+}
+
+// expandBatch looks up the successors of the batch in w.parents, whose keys
+// and rows are w.keys and w.rows, and records the new ones; it reports
+// whether it got through all of them.
+func (w *worker) expandBatch(probe bool) bool {
+	e := w.e
+	k := e.k
+	total := len(w.rows)
+	// Hash every successor first and prefetch what its lookup reads, so
+	// that the cache misses of the lookups below overlap instead of coming
+	// one after another. Successors the worker met lately are answered by
+	// its cache of them and looked up nowhere else; a lookup in the
+	// visited set reads two places (a packed set's bucket offsets and then
+	// its entries; exact mode's slot and then the stored key), so each is
+	// asked for in a pass of its own.
+	w.fps = w.fps[:0]
+	w.skip = resize(w.skip, total)
+	for j := 0; j < total; j++ {
+		fp := e.hash(w.keys[j*k : (j+1)*k])
+		w.fps = append(w.fps, fp)
+		if w.recent != nil {
+			w.recent.prefetch(fp)
 		}
+	}
+	if w.recent != nil {
+		for _, pr := range w.parents {
+			for j := 0; j < pr.n; j++ {
+				i := pr.from + j
+				if w.recent.known(w.fps[i], w.keys[i*k:(i+1)*k], e.depth, uint64(pr.idx)<<16|uint64(j)) {
+					w.skip[i] = true
+				}
+			}
+		}
+	}
+	for i, fp := range w.fps {
+		if !w.skip[i] {
+			e.vis.prefetch(fp)
+		}
+	}
+	for i, fp := range w.fps {
+		if !w.skip[i] {
+			e.vis.prefetchMore(fp)
+		}
+	}
+	// Look up every successor not known yet; those not in the visited set
+	// go to the level table, whose slots are prefetched here in turn.
+	w.look = resize(w.look, total)
+	for _, pr := range w.parents {
+		for j := 0; j < pr.n; j++ {
+			i := pr.from + j
+			if w.skip[i] {
+				continue
+			}
+			sk := w.keys[i*k : (i+1)*k : (i+1)*k]
+			fp := w.fps[i]
+			// Met earlier in this batch.
+			if w.recent != nil && w.recent.known(fp, sk, e.depth, uint64(pr.idx)<<16|uint64(j)) {
+				w.skip[i] = true
+				continue
+			}
+			x, found := e.vis.lookup(fp, sk, e.keys)
+			if found {
+				w.look[i] = x
+				if w.recent != nil {
+					w.recent.placed(fp, sk)
+				}
+				continue
+			}
+			w.look[i] = noState
+			e.lvl.prefetch(fp)
+		}
+	}
+	for _, pr := range w.parents {
+		n, pidx := pr.n, pr.idx
 		w.transitions += int64(n)
-		quiet := false
-		if e.opt.Quiescence || n == 0 {
-			quiet = w.exp.Quiescent(key)
-		}
-		if n == 0 && !quiet {
+		if n == 0 && !pr.quiet {
 			w.deadlocks++
 			w.deadMin = min(w.deadMin, pidx)
 		}
 		if e.graph {
-			if quiet {
+			if pr.quiet {
 				q := e.quiet.at(int(pidx >> 6))
 				atomic.OrUint64(q, 1<<(pidx&63))
 			}
@@ -614,25 +730,15 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 				w.edgeAdd(uint64(n))
 			}
 		}
-		// Hash every successor first and touch its visited-set slot, so
-		// that the cache misses of the lookups below overlap instead of
-		// coming one after another.
-		w.fps = w.fps[:0]
-		var touch uint64
 		for j := 0; j < n; j++ {
-			fp := e.hash(w.keys[j*k : (j+1)*k])
-			w.fps = append(w.fps, fp)
-			touch += e.vis.touch(fp)
-		}
-		w.touch += touch
-		for j := 0; j < n; j++ {
-			if r := w.rows[j]; r >= 0 && int(r) < len(w.covered) {
+			i := pr.from + j
+			if r := w.rows[i]; r >= 0 && int(r) < len(w.covered) {
 				w.covered[r] = true
 			}
-			sk := w.keys[j*k : (j+1)*k : (j+1)*k]
-			fp := w.fps[j]
-			x, found := e.vis.lookup(fp, sk, e.keys)
-			if found {
+			if w.skip[i] {
+				continue
+			}
+			if x := w.look[i]; x != noState {
 				if e.graph {
 					w.edgeAdd(uint64(x))
 				}
@@ -643,10 +749,20 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 				e.probeHit.Store(true)
 				return false
 			}
-			ref, isNew, err := e.insertNew(w, fp, uint64(pidx)<<16|uint64(j), sk)
+			sk := w.keys[i*k : (i+1)*k : (i+1)*k]
+			fp := w.fps[i]
+			claim := uint64(pidx)<<16 | uint64(j)
+			// Found earlier in this batch with a claim no larger.
+			if w.recent != nil && w.recent.known(fp, sk, e.depth, claim) {
+				continue
+			}
+			ref, isNew, err := e.insertNew(w, fp, claim, sk)
 			if err != nil {
 				w.err = err
 				return false
+			}
+			if w.recent != nil {
+				w.recent.found(fp, sk, e.depth, claim)
 			}
 			if e.graph {
 				w.edgeAdd(edgeFlag | ref)
@@ -662,9 +778,6 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 				e.checkMaxStates()
 			}
 		}
-	}
-	if e.opt.MaxStates > 0 {
-		e.checkMaxStates()
 	}
 	return true
 }
@@ -943,6 +1056,9 @@ func (e *engine) memory() int64 {
 	}
 	b += int64(cap(e.cnt)+cap(e.cursor))*4 + int64(cap(e.order))*8
 	for _, w := range e.ws {
+		if w.recent != nil {
+			b += w.recent.bytes()
+		}
 		for _, c := range w.edgeTmp {
 			b += int64(cap(c)) * 8
 		}

@@ -1,38 +1,44 @@
 package engine
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
-// packedSet keeps every 64-bit fingerprint in about 5.5 bytes: the top
+// packedSet keeps every 64-bit fingerprint in about 6 bytes: the top
 // shardBits choose the shard, as in the hash tables; within a shard the
 // fingerprints are sorted and cut into 2^q buckets by their next q bits,
-// and only the remaining 56-q bits of each are stored, packed end to end.
+// and only the remaining w = 56-q bits of each are stored, in as few whole
+// bytes as hold them (6 bytes from 2^11 to 2^18 entries a shard, 5 above).
 // off[b] is the position of bucket b's first entry, so a lookup reads two
 // offsets and scans a bucket of 8 to 16 entries. Nothing is lost: a
 // fingerprint is its shard, its bucket and its stored bits.
 //
-// A level is added by merging its sorted fingerprints into each shard,
-// which is rebuilt (with q chosen for its new size); the arrays a rebuild
-// frees are kept for the next shard that needs that size (sizes are
-// rounded to classes and shards grow together, so most rebuilds reuse
-// one).
+// A level is added by merging its sorted fingerprints into each shard. The
+// entries are whole bytes so that, while the number of buckets stays the
+// same, the merge copies the runs of old entries between two new ones as
+// they are, with no decoding; when the shard has grown enough for one more
+// bucket bit it is rebuilt entry by entry. The arrays a merge frees are
+// kept for the next shard that needs that size (sizes are rounded to
+// classes and shards grow together, so most merges reuse one).
 type packedSet struct {
 	shards [numShards]pshard
-	pool   wordPool
+	pool   bytePool
 }
 
 type pshard struct {
 	q    uint     // bucket bits
-	w    uint     // stored bits per entry: 56 - q
+	w    uint     // significant stored bits per entry: 56 - q
+	nb   int      // bytes per entry: w rounded up to bytes
 	n    int      // entries
 	off  []uint32 // 2^q+1 offsets
-	data []uint64 // n entries of w bits, plus a word of padding
+	data []byte   // n entries of nb bytes, plus 8 bytes of padding
 }
 
 // restBits are the bits of a fingerprint below the shard bits.
@@ -41,17 +47,22 @@ const restBits = 64 - shardBits
 // bucketTarget is the fewest entries a bucket holds on average.
 const bucketTarget = 8
 
+// entryPad is the padding after a shard's entries, so that an entry is
+// always read with one 8-byte load.
+const entryPad = 8
+
 func newPackedSet() *packedSet {
 	p := &packedSet{}
 	for i := range p.shards {
 		p.shards[i].init(0)
-		p.shards[i].data = make([]uint64, 1) // touch reads a word even when empty
+		p.shards[i].data = make([]byte, entryPad)
 	}
 	return p
 }
 
 func (s *pshard) init(q uint) {
 	s.q, s.w = q, restBits-q
+	s.nb = int(s.w+7) / 8
 	s.off = make([]uint32, 1<<q+1)
 }
 
@@ -63,15 +74,9 @@ func bucketBits(n int) uint {
 	return uint(min(bits.Len(uint(n/bucketTarget))-1, 24))
 }
 
-// get returns entry i.
+// get returns entry i's stored bits.
 func (s *pshard) get(i int) uint64 {
-	p := uint(i) * s.w
-	wd, sh := p>>6, p&63
-	x := s.data[wd] >> sh
-	if sh+s.w > 64 {
-		x |= s.data[wd+1] << (64 - sh)
-	}
-	return x & (1<<s.w - 1)
+	return binary.LittleEndian.Uint64(s.data[i*s.nb:]) & (1<<s.w - 1)
 }
 
 // guess is where r would sit in bucket b if the stored bits of its
@@ -110,12 +115,19 @@ func (p *packedSet) lookup(fp uint64, _ []byte, _ *keyStore) (uint32, bool) {
 	return 0, x == r
 }
 
-// touch loads the bucket's offset. Loading the entries too would chain a
-// second miss behind the first inside one call, where the loop that
-// touches every successor first wants misses that overlap.
-func (p *packedSet) touch(fp uint64) uint64 {
+// prefetch asks for the bucket's offsets.
+func (p *packedSet) prefetch(fp uint64) {
 	s := &p.shards[shardOf(fp)]
-	return uint64(s.off[(fp&(1<<restBits-1))>>s.w])
+	prefetch(unsafe.Pointer(&s.off[(fp&(1<<restBits-1))>>s.w]))
+}
+
+// prefetchMore asks for the entry where the lookup of fp starts, reading
+// the bucket's offsets that prefetch asked for.
+func (p *packedSet) prefetchMore(fp uint64) {
+	s := &p.shards[shardOf(fp)]
+	v := fp & (1<<restBits - 1)
+	_, i, _ := s.guess(v>>s.w, v&(1<<s.w-1))
+	prefetch(unsafe.Pointer(&s.data[i*s.nb]))
 }
 
 // add merges fps (in any order; they are sorted here) into shard si.
@@ -128,22 +140,72 @@ func (p *packedSet) add(si int, fps []uint64, _ []uint32) {
 	}
 	slices.Sort(fps)
 	s := &p.shards[si]
-	n := s.n + len(fps)
 	var t pshard
-	t.init(bucketBits(n))
-	t.data = p.pool.get((n*int(t.w)+63)/64 + 1)
-	var out bitWriter
-	out.data, out.w = t.data, t.w
+	t.init(bucketBits(s.n + len(fps)))
+	if t.q == s.q {
+		p.merge(s, &t, fps)
+	} else {
+		p.rebuild(s, &t, fps)
+	}
+	p.pool.put(s.data)
+	*s = t
+}
+
+// merge adds fps to s in t, which has s's buckets: the old entries between
+// two new ones are copied as bytes.
+func (p *packedSet) merge(s, t *pshard, fps []uint64) {
+	nb := s.nb
+	t.data = p.pool.get((s.n+len(fps))*nb + entryPad)
+	old, out := s.data, t.data
+	oi, o := 0, 0     // entries of s read, bytes of t written
+	ob, added := 0, 0 // the next bucket whose offset is to be set; new entries written
+	last := uint64(math.MaxUint64)
+	for _, v := range fps {
+		if v == last {
+			continue // the caller promised distinct fingerprints, but a set stays a set
+		}
+		last = v
+		b, r := int(v>>s.w), v&(1<<s.w-1)
+		i, hi := max(oi, int(s.off[b])), int(s.off[b+1])
+		for i < hi && s.get(i) < r {
+			i++
+		}
+		if i < hi && s.get(i) == r {
+			continue
+		}
+		for ; ob <= b; ob++ {
+			t.off[ob] = s.off[ob] + uint32(added)
+		}
+		o += copy(out[o:], old[oi*nb:i*nb])
+		oi = i
+		binary.LittleEndian.PutUint64(out[o:], r)
+		o += nb
+		added++
+	}
+	copy(out[o:], old[oi*nb:s.n*nb])
+	for ; ob <= 1<<s.q; ob++ {
+		t.off[ob] = s.off[ob] + uint32(added)
+	}
+	t.n = s.n + added
+	t.data = t.data[:t.n*nb+entryPad]
+}
+
+// rebuild writes s's entries and fps, merged, into t, whose number of
+// buckets differs from s's, entry by entry.
+func (p *packedSet) rebuild(s, t *pshard, fps []uint64) {
+	t.data = p.pool.get((s.n+len(fps))*t.nb + entryPad)
+	o, bucket := 0, 0
 	j, last := 0, uint64(math.MaxUint64)
 	put := func(v uint64) {
 		if v == last {
 			return // already present: the caller promised it is not, but a set stays a set
 		}
 		last = v
-		for b := int(v >> t.w); out.bucket < b; out.bucket++ {
-			t.off[out.bucket+1] = uint32(out.n)
+		for b := int(v >> t.w); bucket < b; bucket++ {
+			t.off[bucket+1] = uint32(o)
 		}
-		out.put(v & (1<<t.w - 1))
+		binary.LittleEndian.PutUint64(t.data[o*t.nb:], v&(1<<t.w-1))
+		o++
 	}
 	for b := 0; b < 1<<s.q; b++ {
 		for i, end := int(s.off[b]), int(s.off[b+1]); i < end; i++ {
@@ -158,12 +220,11 @@ func (p *packedSet) add(si int, fps []uint64, _ []uint32) {
 	for ; j < len(fps); j++ {
 		put(fps[j])
 	}
-	for ; out.bucket < 1<<t.q; out.bucket++ {
-		t.off[out.bucket+1] = uint32(out.n)
+	for ; bucket < 1<<t.q; bucket++ {
+		t.off[bucket+1] = uint32(o)
 	}
-	t.n = out.n
-	p.pool.put(s.data)
-	*s = t
+	t.n = o
+	t.data = t.data[:t.n*t.nb+entryPad]
 }
 
 func (p *packedSet) walk(f func([]uint64) error) error {
@@ -189,36 +250,18 @@ func (p *packedSet) bytes() int64 {
 	var b int64
 	for i := range p.shards {
 		s := &p.shards[i]
-		b += int64(cap(s.off))*4 + int64(cap(s.data))*8
+		b += int64(cap(s.off))*4 + int64(cap(s.data))
 	}
 	return b + p.pool.bytes()
 }
 
-// bitWriter appends w-bit entries to data.
-type bitWriter struct {
-	data   []uint64
-	w      uint
-	n      int // entries written
-	bucket int // bucket of the last entry written
-}
-
-func (o *bitWriter) put(x uint64) {
-	p := uint(o.n) * o.w
-	wd, sh := p>>6, p&63
-	o.data[wd] |= x << sh
-	if sh+o.w > 64 {
-		o.data[wd+1] |= x >> (64 - sh)
-	}
-	o.n++
-}
-
-// wordPool recycles the arrays of rebuilt shards. Sizes are rounded up to
+// bytePool recycles the arrays of merged shards. Sizes are rounded up to
 // classes a sixteenth apart, so that an array freed by one shard fits the
 // next shard of about the same size.
-type wordPool struct {
+type bytePool struct {
 	mu   sync.Mutex
-	free map[int][][]uint64 // by class size
-	held int64              // words in free
+	free map[int][][]byte // by class size
+	held int64            // bytes in free
 }
 
 func sizeClass(n int) int {
@@ -229,8 +272,9 @@ func sizeClass(n int) int {
 	return (n + step - 1) / step * step
 }
 
-// get returns a zeroed array of at least n words.
-func (p *wordPool) get(n int) []uint64 {
+// get returns an array of n bytes (not cleared: a merge writes every
+// byte it reads, and the padding is never compared).
+func (p *bytePool) get(n int) []byte {
 	c := sizeClass(n)
 	p.mu.Lock()
 	if l := p.free[c]; len(l) > 0 {
@@ -238,14 +282,13 @@ func (p *wordPool) get(n int) []uint64 {
 		p.free[c] = l[:len(l)-1]
 		p.held -= int64(c)
 		p.mu.Unlock()
-		clear(a)
 		return a[:n]
 	}
 	p.mu.Unlock()
-	return make([]uint64, n, c)
+	return make([]byte, n, c)
 }
 
-func (p *wordPool) put(a []uint64) {
+func (p *bytePool) put(a []byte) {
 	if cap(a) < 64 {
 		return
 	}
@@ -253,9 +296,9 @@ func (p *wordPool) put(a []uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.free == nil {
-		p.free = map[int][][]uint64{}
+		p.free = map[int][][]byte{}
 	}
-	// Keep a few arrays of a class: a level rebuilds the shards one per
+	// Keep a few arrays of a class: a level merges the shards one per
 	// worker at a time, so more would only sit there.
 	if len(p.free[c]) >= 4 {
 		return
@@ -264,10 +307,10 @@ func (p *wordPool) put(a []uint64) {
 	p.held += int64(c)
 }
 
-func (p *wordPool) bytes() int64 {
+func (p *bytePool) bytes() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.held * 8
+	return p.held
 }
 
 // bitSet is bitstate storage: a table of 2^m bits; a state sets k bits
@@ -305,10 +348,16 @@ func (s *bitSet) lookup(fp uint64, _ []byte, _ *keyStore) (uint32, bool) {
 	return 0, true
 }
 
-func (s *bitSet) touch(fp uint64) uint64 {
+func (s *bitSet) prefetch(fp uint64) {
 	h1, _ := s.hashes(fp)
 	b := s.pos(h1, 0, 0)
-	return s.bits[b>>6]
+	prefetch(unsafe.Pointer(&s.bits[b>>6]))
+}
+
+func (s *bitSet) prefetchMore(fp uint64) {
+	h1, h2 := s.hashes(fp)
+	b := s.pos(h1, h2, 1)
+	prefetch(unsafe.Pointer(&s.bits[b>>6]))
 }
 
 func (s *bitSet) add(_ int, fps []uint64, _ []uint32) {

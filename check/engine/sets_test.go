@@ -8,14 +8,20 @@ import (
 
 // TestPackedSetAgainstMap adds levels of random fingerprints, some sharing
 // buckets and stored bits with others, and compares every lookup and the
-// walk with a map.
+// walk with a map. The levels double the set at first, so that shards are
+// rebuilt with more buckets, and then add a few each, so that they are
+// merged into the same buckets.
 func TestPackedSetAgainstMap(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	p := newPackedSet()
 	want := map[uint64]bool{}
-	for level := 0; level < 12; level++ {
+	for level := 0; level < 18; level++ {
+		size := 1 << level * 40
+		if level >= 12 {
+			size = 1000 << (level - 12)
+		}
 		byShard := map[int][]uint64{}
-		for i := 0; i < 1<<level*40; i++ {
+		for i := 0; i < size; i++ {
 			fp := r.Uint64() | 1
 			if i%7 == 0 {
 				fp = fp&^0xffff | 0x1234 // same low bits as others
@@ -53,8 +59,10 @@ func TestPackedSetAgainstMap(t *testing.T) {
 			t.Fatalf("walk returned %#x, never added", fp)
 		}
 	}
-	if per := float64(p.bytes()) / float64(len(want)); per > 8 {
-		t.Errorf("%.1f bytes per fingerprint, want at most 8 (about 6.5 at this size)", per)
+	// At this size a shard holds under 2^11 entries, of 7 bytes each;
+	// BenchmarkSetLookup reports the 6.5 of larger shards.
+	if per := float64(p.bytes()) / float64(len(want)); per > 9 {
+		t.Errorf("%.1f bytes per fingerprint, want at most 9 (about 8.5 at this size)", per)
 	}
 }
 
@@ -217,5 +225,69 @@ func TestKeyStoreCollapse(t *testing.T) {
 				t.Fatalf("k=%d state %d: equal(a different key) is true", k, i)
 			}
 		}
+	}
+}
+
+// TestByteMask compares byteMask with a loop over the bytes.
+func TestByteMask(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for i := 0; i < 100000; i++ {
+		x := r.Uint64()
+		for b := 0; b < 8; b++ {
+			if r.IntN(2) == 0 {
+				x &^= 0xff << (8 * b)
+			}
+		}
+		var want byte
+		for b := 0; b < 8; b++ {
+			if x>>(8*b)&0xff != 0 {
+				want |= 1 << b
+			}
+		}
+		if got := byteMask(x); got != want {
+			t.Fatalf("byteMask(%#x) = %08b, want %08b", x, got, want)
+		}
+	}
+}
+
+// TestExactSetFindsByKey adds states to exact mode's visited set in levels
+// and checks that each is found by its key with its index, that a key
+// whose fingerprint matches a stored state's is not, and that the table
+// stays within its load (8-byte slots at least 0.7/1.5 full once grown).
+func TestExactSetFindsByKey(t *testing.T) {
+	const k = 40
+	keys := newKeyStore(k)
+	v := newExactSet(keys, fingerprint)
+	key := func(i int) []byte {
+		b := make([]byte, k)
+		b[0], b[1], b[2], b[39] = byte(i), byte(i>>8), byte(i>>16), 7
+		return b
+	}
+	n := 0
+	for level := 0; level < 10; level++ {
+		byShard := map[int][]uint64{}
+		idx := map[int][]uint32{}
+		keys.grow(n + 1000<<level)
+		for i := n; i < n+1000<<level; i++ {
+			keys.put(i, key(i), nil)
+			fp := fingerprint(key(i))
+			byShard[shardOf(fp)] = append(byShard[shardOf(fp)], fp)
+			idx[shardOf(fp)] = append(idx[shardOf(fp)], uint32(i))
+		}
+		n += 1000 << level
+		for si, fps := range byShard {
+			v.add(si, fps, idx[si])
+		}
+	}
+	for i := 0; i < n; i += 7 {
+		if x, ok := v.lookup(fingerprint(key(i)), key(i), keys); !ok || int(x) != i {
+			t.Fatalf("state %d: lookup = %d, %v", i, x, ok)
+		}
+		if _, ok := v.lookup(fingerprint(key(i)), key(n+i), keys); ok {
+			t.Fatalf("state %d's fingerprint with another key found", i)
+		}
+	}
+	if per := float64(v.bytes()) / float64(n); per > 8/0.7*1.5+1 {
+		t.Errorf("%.1f bytes a state in the exact set, want at most %.1f", per, 8/0.7*1.5+1)
 	}
 }

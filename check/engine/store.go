@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -140,56 +143,83 @@ func (r *keyReader) next() []byte {
 // 8-byte words that differ (one bit a word, in as many bytes as the key
 // needs), then for each of those words a mask of the bytes that differ and
 // the new bytes. A successor differs from its sibling in a few bytes, so a
-// 64-byte key takes 10 to 20.
+// 64-byte key takes 10 to 20. Whole words are compared as words and their
+// byte masks computed without a loop over the bytes.
 func deltaEncode(dst, prev, key []byte) []byte {
 	words := (len(key) + 7) / 8
+	wmBytes := (words + 7) / 8
 	at := len(dst)
-	for i := 0; i < (words+7)/8; i++ {
-		dst = append(dst, 0)
+	dst = slices.Grow(dst, wmBytes+words+len(key))
+	out := dst[:at+wmBytes+words+len(key)]
+	clear(out[at : at+wmBytes])
+	o := at + wmBytes
+	full := len(key) / 8
+	for w := 0; w < full; w++ {
+		lo := w * 8
+		kw := binary.LittleEndian.Uint64(key[lo:])
+		m := byteMask(kw ^ binary.LittleEndian.Uint64(prev[lo:]))
+		if m == 0 {
+			continue
+		}
+		out[at+w/8] |= 1 << (w % 8)
+		out[o] = m
+		o++
+		for ; m != 0; m &= m - 1 {
+			out[o] = byte(kw >> (8 * bits.TrailingZeros8(m)))
+			o++
+		}
 	}
-	for w := 0; w < words; w++ {
-		lo, hi := w*8, min(w*8+8, len(key))
+	if full < words {
+		lo := full * 8
 		var m byte
-		for i := lo; i < hi; i++ {
+		for i := lo; i < len(key); i++ {
 			if key[i] != prev[i] {
 				m |= 1 << (i - lo)
 			}
 		}
-		if m == 0 {
-			continue
-		}
-		dst[at+w/8] |= 1 << (w % 8)
-		dst = append(dst, m)
-		for i := lo; i < hi; i++ {
-			if m&(1<<(i-lo)) != 0 {
-				dst = append(dst, key[i])
+		if m != 0 {
+			out[at+full/8] |= 1 << (full % 8)
+			out[o] = m
+			o++
+			for i := lo; i < len(key); i++ {
+				if m&(1<<(i-lo)) != 0 {
+					out[o] = key[i]
+					o++
+				}
 			}
 		}
 	}
-	return dst
+	return out[:o]
+}
+
+// byteMask has bit i set when byte i (little-endian) of x is not zero.
+func byteMask(x uint64) byte {
+	x |= x >> 4
+	x |= x >> 2
+	x |= x >> 1
+	x &= 0x0101010101010101
+	return byte((x * 0x0102040810204080) >> 56)
 }
 
 // deltaDecode applies the coded key at the start of src to cur and returns
 // the rest of src.
 func deltaDecode(src, cur []byte) []byte {
 	words := (len(cur) + 7) / 8
-	wm := src[:(words+7)/8]
-	src = src[len(wm):]
-	for w := 0; w < words; w++ {
-		if wm[w/8]&(1<<(w%8)) == 0 {
-			continue
-		}
-		m := src[0]
-		src = src[1:]
-		for i := w * 8; m != 0; i++ {
-			if m&1 != 0 {
-				cur[i] = src[0]
-				src = src[1:]
+	wmBytes := (words + 7) / 8
+	i := wmBytes
+	for b := 0; b < wmBytes; b++ {
+		for wm := src[b]; wm != 0; wm &= wm - 1 {
+			w := b*8 + bits.TrailingZeros8(wm)
+			m := src[i]
+			i++
+			base := w * 8
+			for ; m != 0; m &= m - 1 {
+				cur[base+bits.TrailingZeros8(m)] = src[i]
+				i++
 			}
-			m >>= 1
 		}
 	}
-	return src
+	return src[i:]
 }
 
 func (a *arena) idx(p int) *uint32 { return &a.blocks[p>>blockShift].idx[p&blockMask] }

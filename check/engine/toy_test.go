@@ -450,3 +450,28 @@ func TestDepthLimitAtTheDiameterKeepsQuiescence(t *testing.T) {
 		}
 	}
 }
+
+// TestVisitedSameInEveryStorage lists the visited fingerprints of one
+// space stored as packed fingerprints, as the Quiescence check's table,
+// and in exact mode (which computes them again from the stored keys): the
+// lists must be the same, sorted, one per state.
+func TestVisitedSameInEveryStorage(t *testing.T) {
+	var lists [][]uint64
+	for _, opt := range []Options{{}, {Quiescence: true}, {Exact: true}, {Exact: true, Workers: 2}} {
+		var fps []uint64
+		opt.Visited = func(b []uint64) error { fps = append(fps, b...); return nil }
+		got, err := Run(&grid{d: 3, m: 12, k: 40}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.IsSorted(fps) || int64(len(fps)) != got.States || got.States != 12*12*12 {
+			t.Fatalf("%+v: %d fingerprints (sorted %v) for %d states", opt, len(fps), slices.IsSorted(fps), got.States)
+		}
+		lists = append(lists, fps)
+	}
+	for i := 1; i < len(lists); i++ {
+		if !slices.Equal(lists[i], lists[0]) {
+			t.Errorf("storage %d lists other fingerprints than storage 0", i)
+		}
+	}
+}
