@@ -74,6 +74,32 @@ func (s *Segment) SegLen() uint32 {
 	return n
 }
 
+// option notes one TCP option the guards or the report read (RFC 9293
+// §3.2 MSS, RFC 7323 window scale and timestamps, RFC 2018 SACK); a
+// malformed length leaves it out, as a receiver would.
+func (s *Segment) option(kind layers.TCPOptionKind, d []byte) {
+	switch kind {
+	case layers.TCPOptionKindMSS:
+		if len(d) == 2 {
+			s.MSS = binary.BigEndian.Uint16(d)
+		}
+	case layers.TCPOptionKindWindowScale:
+		if len(d) == 1 {
+			s.HasWScale, s.WScale = true, d[0]
+		}
+	case layers.TCPOptionKindSACKPermitted:
+		s.SACKPerm = true
+	case layers.TCPOptionKindSACK:
+		s.SACK = true
+	case layers.TCPOptionKindTimestamps:
+		if len(d) == 8 {
+			s.HasTS = true
+			s.TSVal = binary.BigEndian.Uint32(d)
+			s.TSEcr = binary.BigEndian.Uint32(d[4:])
+		}
+	}
+}
+
 // Skip counts the packets of a capture that are not TCP segments the
 // checker can use, by reason.
 type Skip struct {
@@ -355,27 +381,7 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 	s.Len = uint32(ipPayload - hl)
 	s.MSS, s.HasWScale, s.WScale, s.SACKPerm, s.HasTS, s.TSVal, s.TSEcr, s.SACK = 0, false, 0, false, false, 0, 0, false
 	for _, o := range r.tcp.Options {
-		d := o.OptionData
-		switch o.OptionType {
-		case layers.TCPOptionKindMSS:
-			if len(d) == 2 {
-				s.MSS = binary.BigEndian.Uint16(d)
-			}
-		case layers.TCPOptionKindWindowScale:
-			if len(d) == 1 {
-				s.HasWScale, s.WScale = true, d[0]
-			}
-		case layers.TCPOptionKindSACKPermitted:
-			s.SACKPerm = true
-		case layers.TCPOptionKindSACK:
-			s.SACK = true
-		case layers.TCPOptionKindTimestamps:
-			if len(d) == 8 {
-				s.HasTS = true
-				s.TSVal = binary.BigEndian.Uint32(d)
-				s.TSEcr = binary.BigEndian.Uint32(d[4:])
-			}
-		}
+		s.option(o.OptionType, o.OptionData)
 	}
 	s.Sum = SumUnknown
 	if len(seg) >= ipPayload {
@@ -459,27 +465,7 @@ func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) bool {
 		if len(o) < 2 || o[1] < 2 || int(o[1]) > len(o) {
 			break
 		}
-		d := o[2:o[1]]
-		switch layers.TCPOptionKind(kind) {
-		case layers.TCPOptionKindMSS:
-			if len(d) == 2 {
-				s.MSS = binary.BigEndian.Uint16(d)
-			}
-		case layers.TCPOptionKindWindowScale:
-			if len(d) == 1 {
-				s.HasWScale, s.WScale = true, d[0]
-			}
-		case layers.TCPOptionKindSACKPermitted:
-			s.SACKPerm = true
-		case layers.TCPOptionKindSACK:
-			s.SACK = true
-		case layers.TCPOptionKindTimestamps:
-			if len(d) == 8 {
-				s.HasTS = true
-				s.TSVal = binary.BigEndian.Uint32(d)
-				s.TSEcr = binary.BigEndian.Uint32(d[4:])
-			}
-		}
+		s.option(layers.TCPOptionKind(kind), o[2:o[1]])
 		o = o[o[1]:]
 	}
 	s.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(seg[0:2]))
