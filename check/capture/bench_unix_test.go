@@ -3,7 +3,6 @@
 package capture
 
 import (
-	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -13,19 +12,9 @@ import (
 // $TCPCHECK_BENCH_PCAP, read into memory first, on one worker: the
 // checking alone, without the reader.
 func BenchmarkWorker(b *testing.B) {
-	path := os.Getenv("TCPCHECK_BENCH_PCAP")
-	if path == "" {
-		b.Skip("set TCPCHECK_BENCH_PCAP to a capture file")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	path, _ := benchPcap(b)
+	f, r := openBench(b, path)
 	defer f.Close()
-	r, err := Open(f)
-	if err != nil {
-		b.Fatal(err)
-	}
 	segs := make([]Segment, 400000)
 	for i := range segs {
 		if err := r.Next(&segs[i]); err != nil {
