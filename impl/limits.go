@@ -78,10 +78,8 @@ func (c *Conn) armKeepAlive(now time.Time, outstanding bool) {
 	if c.lastHeard.IsZero() {
 		c.lastHeard = now
 	}
-	at := c.lastHeard.Add(idle)
-	if c.kaProbes > 0 {
-		at = c.lastHeard.Add(idle + time.Duration(c.kaProbes)*c.s.opt.KeepAliveInterval)
-	}
+	// The first probe after the idle time, each next one an interval later.
+	at := c.lastHeard.Add(idle + time.Duration(c.kaProbes)*c.s.opt.KeepAliveInterval)
 	c.ka.set(c, at, c.onKeepAlive)
 }
 
