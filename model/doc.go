@@ -178,8 +178,9 @@
 //   - SynSentResetNeedsAck: a host in SYN-SENT leaves it on a RST only when
 //     the RST's ACK acknowledges its SYN (RFC 9293 §3.10.7.3, RFC 5961 §3.2).
 //   - TimeWaitRestarts: a retransmission of the peer's FIN in TIME-WAIT
-//     leaves the host in TIME-WAIT with its 2MSL timer restarted (RFC 9293
-//     §3.10.7.4).
+//     leaves the host in TIME-WAIT with its 2MSL timer restarted, and
+//     nothing else restarts it (RFC 9293 §3.10.7.4: "the only thing that
+//     can arrive in this state is a retransmission of the remote FIN").
 //   - SignalsMatchState: a user is told "connection reset", "refused" or
 //     "timeout" only by a step that ends its connection (no TCB after it),
 //     and "connected" only by one that leaves it synchronized (RFC 9293
@@ -196,12 +197,15 @@
 //     SYN (RFC 5961 §4.2), an ACK out of SND.UNA-MAX.SND.WND..SND.NXT (RFC
 //     5961 §5.2) or a segment without ACK (fifth check) leaves the state,
 //     RCV.NXT, SND.UNA, SND.NXT and the user's signal as they were and
-//     draws at most a bare ACK, and nothing for an unacceptable RST or a
+//     draws exactly one bare ACK, and nothing for an unacceptable RST or a
 //     segment without ACK ("an acknowledgment should be sent in reply
-//     (unless the RST bit is set, if so drop the segment and return)");
-//     likewise in SYN-RECEIVED (but for a SYN at IRS, the peer's half of a
-//     simultaneous open), and in SYN-SENT a segment with neither SYN nor RST
-//     draws nothing, or a RST when its ACK is bad (§3.10.7.3).
+//     (unless the RST bit is set, if so drop the segment and return)"), nor
+//     in TIME-WAIT for anything but the peer's FIN; likewise in SYN-RECEIVED
+//     (but for a SYN at IRS, the peer's half of a simultaneous open), where
+//     a SYN in the window of an active open draws a challenge ACK and an
+//     unacceptable ACK exactly one RST; in SYN-SENT a segment with neither
+//     SYN nor RST draws nothing, and one with a bad ACK (a SYN,ACK too)
+//     exactly one RST (§3.10.7.3).
 //   - SegmentWithoutConnectionIgnored: in CLOSED, and in LISTEN for
 //     anything but a SYN without ACK or RST, a segment changes nothing and
 //     draws at most a RST, none for a RST (§3.10.7.1, §3.10.7.2).
@@ -211,24 +215,86 @@
 //   - TimeoutEndsConnection: when R2 or the user timeout fires the host
 //     sends nothing and ends in CLOSED with its user told timeout; a
 //     passive SYN-RECEIVED goes back to LISTEN, and TIME-WAIT lets its
-//     2MSL timer end it (§3.10.8, RFC 1122 §4.2.3.5).
+//     2MSL timer end it (§3.10.8, RFC 1122 §4.2.3.5). When keepalive gives
+//     the peer up the host ends in CLOSED with its user told timeout,
+//     having sent at most <SEQ=SND.NXT><CTL=RST> (RFC 1122 §4.2.3.6).
 //   - AbortEndsConnection: ABORT leaves the host CLOSED, having sent
 //     <SEQ=SND.NXT><CTL=RST> from SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1,
 //     FIN-WAIT-2 and CLOSE-WAIT and nothing from LISTEN, SYN-SENT, CLOSING,
-//     LAST-ACK and TIME-WAIT; its user is told at most "connection reset"
-//     (§3.10.5).
+//     LAST-ACK and TIME-WAIT; its user is told at most "connection reset",
+//     and nothing in CLOSING, LAST-ACK and TIME-WAIT, where the RFC says
+//     "respond with ok" (§3.10.5).
 //   - RefusedCallChangesNothing: a user call the table answers with an
 //     error is not serviced: nothing changes and nothing is sent (§3.10.1
 //     to §3.10.5).
 //   - AcceptableResetCloses: an acceptable RST (at RCV.NXT; in SYN-SENT,
 //     acknowledging the SYN) deletes the TCB (a passive SYN-RECEIVED goes
-//     back to LISTEN) and draws nothing; SYN-SENT drops any other RST
-//     silently; TIME-WAIT ignores every RST (§3.10.7.3, §3.10.7.4; RFC 1337
-//     §3, docs/decisions.md).
-//   - SignalsHaveCause: a user is told "connection reset" only on a RST or
-//     its own ABORT, "refused" only on a RST before the connection is
-//     synchronized, "timeout" only on R2, the user timeout or keepalive
-//     giving up on a silent peer (§3.10.7, §3.10.8; RFC 1122 §4.2.3.6).
+//     back to LISTEN) and draws nothing, telling the user "refused" in
+//     SYN-SENT and an active SYN-RECEIVED, "connection reset" in
+//     ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 and CLOSE-WAIT, and nothing in a
+//     passive SYN-RECEIVED ("the user need not be informed"), CLOSING and
+//     LAST-ACK; SYN-SENT drops any other RST silently; TIME-WAIT ignores
+//     every RST (§3.10.7.3, §3.10.7.4; RFC 1337 §3, docs/decisions.md).
+//   - SignalsHaveCause: a user is told "connected" only by a segment that
+//     makes its connection synchronized, and of a failure only when a TCB
+//     it had ends: "connection reset" only on a RST or its own ABORT,
+//     "refused" only on a RST before the connection is synchronized,
+//     "timeout" only on R2, the user timeout or keepalive giving up on a
+//     silent peer (§3.10.7, §3.10.8; RFC 1122 §4.2.3.6).
+//
+// The second sweep found mutants that send what nothing asked for, leave a
+// host in a state that contradicts its sequence variables, or drop an
+// obligation of an acceptable segment. These judge a step by what its
+// event causes in RFC 9293, independently of the rows (model/cause.go):
+//
+//   - SegmentsHaveCause: every segment a step sends has its cause in the
+//     step's event: a SYN an OPEN, or a SEND in LISTEN (§3.10.1,
+//     §3.10.2), and its retransmission; a SYN,ACK a SYN received in LISTEN
+//     or SYN-SENT, and its retransmission while unacknowledged; new text a
+//     SEND, a CLOSE or an acceptable segment once synchronized; a FIN the
+//     CLOSE (§3.10.4); a segment from below SND.NXT the retransmission
+//     timer (RFC 6298 §5.4); a keepalive probe <SEQ=SND.NXT-1> the
+//     keepalive timer of an idle connection (RFC 1122 §4.2.3.6); a bare
+//     ACK a segment whose SYN, text or FIN RCV.NXT passed over, an
+//     unacceptable segment (not a silent one), a duplicate of the peer's
+//     SYN, the peer's FIN in TIME-WAIT, or an owed delayed ACK (RFC 1122
+//     §4.2.3.2), one per step and none beside a SYN,ACK (an acceptable
+//     segment that brings nothing new is not acknowledged; a second ACK is
+//     a duplicate ACK to the peer, RFC 5681 §2); a RST an ABORT where
+//     §3.10.5 sends one, keepalive giving up, or a segment (not a RST)
+//     with no connection or with an unacceptable ACK before
+//     synchronization, in the form §3.10.7.1 gives. Only RSTs come from a
+//     host that ends the step in CLOSED or LISTEN.
+//   - StateMatchesSequence: a host's state agrees with what it has sent,
+//     received and had acknowledged (§3.3.2): SYN-SENT and SYN-RECEIVED
+//     wait for the ACK of our SYN and ESTABLISHED, CLOSE-WAIT, FIN-WAIT-2,
+//     LAST-ACK and TIME-WAIT have it; FIN-WAIT-1, FIN-WAIT-2, CLOSING,
+//     LAST-ACK and TIME-WAIT are exactly the states with our FIN sent, with
+//     it acknowledged exactly in FIN-WAIT-2 and TIME-WAIT; LAST-ACK is the
+//     passive closer's, the others the active closer's; CLOSE-WAIT,
+//     LAST-ACK, CLOSING and TIME-WAIT are entered by accepting the peer's
+//     FIN and never left for a state with a TCB; SYN-SENT is entered only
+//     by an open, SYN-RECEIVED only on a SYN; a synchronized connection
+//     stays synchronized; and a TCB ends only for a cause (ABORT, CLOSE in
+//     SYN-SENT, a RST, a timeout, 2MSL in TIME-WAIT, the ACK of our FIN in
+//     LAST-ACK; only a passive SYN-RECEIVED goes back to LISTEN).
+//   - AcceptableSegmentProcessed: an acceptable segment's new ACK sets
+//     SND.UNA to SEG.ACK, and its text and FIN at RCV.NXT advance RCV.NXT
+//     in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2 (§3.10.7.4,
+//     fifth, seventh and eighth checks); IRS is set only from a SYN in
+//     LISTEN or SYN-SENT; SND.UNA, RCV.NXT and the text delivered to the
+//     user move for no other reason; what RCV.NXT passed over is
+//     acknowledged at once, text possibly by the delayed ACK but never
+//     two segments late (RFC 1122 §4.2.3.2), and a duplicate of the peer's
+//     SYN in SYN-RECEIVED is acknowledged; text queued before
+//     synchronization goes out when the connection is synchronized
+//     (§3.10.2); an acceptable segment restarts the keepalive count (RFC
+//     1122 §4.2.3.6); a SEND that is not refused takes the text.
+//   - DelayedAckAndProbeSent: the delayed-ACK timer sends the owed ACK,
+//     one <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, and the keepalive timer of
+//     an idle connection one probe <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>;
+//     neither changes the state, SND.UNA, SND.NXT, RCV.NXT or the user's
+//     signal (RFC 1122 §4.2.3.2, §4.2.3.6).
 //
 // "The attacker's guess landed" means that an injected segment changed a
 // host's state, SND.UNA or RCV.NXT, or drew a RST from it, in this

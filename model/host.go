@@ -72,6 +72,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 	do := s.do[row]
 	rcvBefore, twBefore, issBefore, unaBefore, sigBefore := h.rcv, h.tw, h.iss, h.una, h.sig
 	nxtBefore, passiveBefore := h.nxt, h.passive
+	irsBefore, queuedBefore, owedBefore, deliveredBefore := h.irs, h.queued, h.owed, h.delivered
 	before := ctxOf(h, e, sg)
 	tag := w.round
 	ok := true
@@ -81,9 +82,13 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 	nSent := 0
 	var sent1 spec.Flags
 	var sent1Seq, sent1Len uint8
+	var out [maxOut]outSeg // the first maxOut segments sent, for SegmentsHaveCause
 	send := func(f spec.Flags, sq, ack, n uint8) {
 		if nSent == 0 {
 			sent1, sent1Seq, sent1Len = f, sq, n
+		}
+		if nSent < maxOut {
+			out[nSent] = outSeg{f, sq, ack, n, h.nxt}
 		}
 		nSent++
 		if f.Has(spec.ACK) && ack == h.rcv {
@@ -102,6 +107,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		h.queued += sendN
 	}
 	sentRST := false
+	gotFIN := false // the peer's FIN was accepted in this step
 	segHasACK := segFlags(sg).Has(spec.ACK)
 	for set := uint32(do); set != 0; set &= set - 1 {
 		switch a := spec.Action(bits.TrailingZeros32(set)); a {
@@ -131,6 +137,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			if segFlags(sg).Has(spec.FIN) && segSeq(sg)+segLen(sg) == h.rcv {
 				h.rcv++
 				h.sawEOF = true
+				gotFIN = true
 				if segInc(sg) != w.round && !injected { // injected and accepted: the attacker's guess landed
 					w.flag(violIsolation)
 				}
@@ -272,14 +279,14 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 	unchanged := to == from && h.rcv == rcvBefore && h.una == unaBefore && h.nxt == nxtBefore && h.sig == sigBefore
 	bareACK := nSent == 0 || (nSent == 1 && sent1 == spec.ACK && sent1Len == 0)
 	onlyRST := nSent == 0 || (nSent == 1 && (sent1 == spec.RST || sent1 == spec.RST|spec.ACK))
+	// unacceptable: the segment is dropped, answered by one bare ACK
+	// (silent: by nothing).
+	unacceptable, silent := false, false
 	if e.IsSegment() {
 		f := segFlags(sg)
 		rst := f.Has(spec.RST)
 		seqOK := spec.IsSeqOK(&before)
 		exact := segSeq(sg) == rcvBefore
-		// unacceptable: the segment is dropped, answered by at most a bare
-		// ACK (silent: by nothing).
-		unacceptable, silent := false, false
 		switch {
 		case from.Synchronized():
 			// RFC 9293 §3.10.7.4: the first check (sequence number; a RST
@@ -291,29 +298,41 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			case !seqOK:
 				unacceptable, silent = true, rst
 			case rst:
-				unacceptable = !exact
+				// RFC 1337 §3: TIME-WAIT ignores every RST (docs/decisions.md).
+				unacceptable, silent = !exact, from == spec.TimeWait
 			case f.Has(spec.SYN):
 				unacceptable = true
 			case !f.Has(spec.ACK):
 				unacceptable, silent = true, true
 			default:
-				unacceptable = !spec.AckInRange.Eval(&before)
+				// TIME-WAIT expects only the peer's FIN, which it
+				// acknowledges whatever its ACK, and drops the rest
+				// without looking at it.
+				unacceptable, silent = !spec.AckInRange.Eval(&before), from == spec.TimeWait && !f.Has(spec.FIN)
 			}
 		case from == spec.SynReceived && !(f.Has(spec.SYN) && segSeq(sg)+1 == rcvBefore):
 			// (A SYN at IRS is the peer's half of a simultaneous open.)
 			unacceptable, silent = !seqOK, rst && !seqOK
-			if seqOK && rst && !exact {
-				unacceptable = true // RFC 5961 §3.2
+			switch {
+			case seqOK && rst && !exact:
+				unacceptable = true // RFC 5961 §3.2: a challenge ACK
+			case seqOK && f.Has(spec.SYN) && !passiveBefore:
+				unacceptable = true // RFC 5961 §4.2: a challenge ACK
+			case seqOK && !rst && !f.Has(spec.SYN) && f.Has(spec.ACK) && !spec.AckOK.Eval(&before) && (!unchanged || nSent != 1 || !onlyRST):
+				// RFC 9293 §3.10.7.4, fifth check: an unacceptable ACK in
+				// SYN-RECEIVED draws <SEQ=SEG.ACK><CTL=RST>.
+				w.flag(violUnacceptable)
 			}
-		case from == spec.SynSent && !f.Has(spec.SYN) && !rst:
-			// RFC 9293 §3.10.7.3: neither SYN nor RST: a bad ACK draws a
-			// RST, anything else is dropped.
-			ackOK := f.Has(spec.ACK) && segAck(sg) == issBefore+1
-			if (f.Has(spec.ACK) && !ackOK) && (!unchanged || !onlyRST) || !(f.Has(spec.ACK) && !ackOK) && (!unchanged || nSent > 0) {
+		case from == spec.SynSent && !rst && (!f.Has(spec.SYN) || f.Has(spec.ACK) && segAck(sg) != issBefore+1):
+			// RFC 9293 §3.10.7.3: a bad ACK draws a RST (also on a
+			// SYN,ACK); neither SYN nor RST with an acceptable ACK, or no
+			// ACK, is dropped.
+			badACK := f.Has(spec.ACK) && segAck(sg) != issBefore+1
+			if badACK && (!unchanged || nSent != 1 || !onlyRST) || !badACK && (!unchanged || nSent > 0) {
 				w.flag(violUnacceptable)
 			}
 		}
-		if unacceptable && (!unchanged || !bareACK || (silent && nSent > 0)) {
+		if unacceptable && (!unchanged || (silent && nSent > 0) || (!silent && (nSent != 1 || !bareACK))) {
 			w.flag(violUnacceptable)
 		}
 		noConn := from == spec.Closed || (from == spec.Listen && (rst || f.Has(spec.ACK) || !f.Has(spec.SYN)))
@@ -338,7 +357,19 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			// RFC 1337 §3: TIME-WAIT ignores RSTs (docs/decisions.md).
 			good = unchanged && nSent == 0
 		case acceptable:
-			good = gone && nSent == 0
+			// The user is told refused in SYN-SENT and an active
+			// SYN-RECEIVED (docs/decisions.md), reset in ESTABLISHED,
+			// FIN-WAIT-1, FIN-WAIT-2 and CLOSE-WAIT, and nothing in a
+			// passive SYN-RECEIVED ("the user need not be informed"),
+			// CLOSING and LAST-ACK.
+			want := sigBefore
+			switch {
+			case from == spec.SynSent, from == spec.SynReceived && !passiveBefore:
+				want = sigRefused
+			case from == spec.Established, from == spec.FinWait1, from == spec.FinWait2, from == spec.CloseWait:
+				want = sigReset
+			}
+			good = gone && nSent == 0 && h.sig == want
 		case from == spec.SynSent:
 			good = unchanged && nSent == 0
 		default:
@@ -361,8 +392,13 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			caused = e == spec.SegRST && (from == spec.SynSent || from == spec.SynReceived)
 		case sigTimeout:
 			caused = e == spec.RetriesExhausted || e == spec.UserTimeout || e == spec.KeepAliveExhausted
+		case sigConnected:
+			caused = e.IsSegment() && !from.Synchronized() && to.Synchronized()
 		default:
 			caused = true
+		}
+		if h.sig != sigConnected && !from.HasTCB() {
+			caused = false // a failure is told of a connection the host had
 		}
 		if !caused {
 			w.flag(violSignalCause)
@@ -372,6 +408,21 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		(to != from || h.sig != sigBefore || nSent != 1 || sent1Seq != unaBefore || sent1.Has(spec.RST)) {
 		// RFC 6298 §5.4: retransmit the earliest unacknowledged segment.
 		w.flag(violRetransmit)
+	}
+	if from == spec.TimeWait && to == spec.TimeWait && e != spec.SegFIN && h.tw != twBefore {
+		w.flag(violTimeWaitRestart) // only the peer's FIN restarts 2MSL (RFC 9293 §3.10.7.4, eighth check)
+	}
+	if e == spec.KeepAliveExhausted {
+		// RFC 1122 §4.2.3.6: keepalive gives the peer up for dead: the
+		// connection is closed, the user told timeout, at most a RST
+		// <SEQ=SND.NXT> sent; where no keepalive timer runs, nothing.
+		good := unchanged && nSent == 0
+		if from.Runs(spec.TimerKeepAlive) {
+			good = to == spec.Closed && h.sig == sigTimeout && (nSent == 0 || nSent == 1 && sent1 == spec.RST && sent1Seq == nxtBefore)
+		}
+		if !good {
+			w.flag(violTimeout)
+		}
 	}
 	if e == spec.RetriesExhausted || e == spec.UserTimeout {
 		// RFC 9293 §3.10.8, RFC 1122 §4.2.3.5: the connection is closed and
@@ -404,11 +455,15 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		if wantRST {
 			sentOK = nSent == 1 && sent1 == spec.RST && sent1Seq == nxtBefore
 		}
-		if to != spec.Closed || !sentOK || (h.sig != sigBefore && h.sig != sigReset) {
+		// In CLOSING, LAST-ACK and TIME-WAIT no call can be pending: "respond
+		// with ok", and the user is told nothing.
+		told := h.sig == sigBefore || h.sig == sigReset && from != spec.Closing && from != spec.LastAck && from != spec.TimeWait
+		if to != spec.Closed || !sentOK || !told {
 			w.flag(violAbort)
 		}
 	}
-	if e.IsUser() && (do.Has(spec.ErrNotExist) || do.Has(spec.ErrExists) || do.Has(spec.ErrClosing)) && (!unchanged || nSent > 0) {
+	refused := do.Has(spec.ErrNotExist) || do.Has(spec.ErrExists) || do.Has(spec.ErrClosing)
+	if e.IsUser() && refused && (!unchanged || nSent > 0) {
 		// RFC 9293 §3.10.1-§3.10.5: a call answered with an error is not
 		// serviced.
 		w.flag(violRefused)
@@ -424,6 +479,24 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 		// connection is synchronized) ends the user's program.
 		h.pc = uint8(len(s.scen[w.scen].prog[i]))
 		h.aborted = true
+	}
+	sent := out[:min(nSent, maxOut)]
+	if nSent > maxOut || !sendsHaveCause(h, e, sg, from, to, sent, stepFacts{
+		owedBefore: owedBefore, unacceptable: unacceptable, silent: silent, rcvBefore: rcvBefore,
+		unaBefore: unaBefore, nxtBefore: nxtBefore, issBefore: issBefore,
+	}) {
+		w.flag(violCause)
+	}
+	if !stateMatches(h, e, sg, from, to, gotFIN, unaBefore, nxtBefore, passiveBefore) {
+		w.flag(violStateMeaning)
+	}
+	if !segmentProcessed(h, e, sg, from, to, &before, unacceptable, rcvBefore, irsBefore, unaBefore, nxtBefore, owedBefore, sent) ||
+		e == spec.Send && !refused && sendN > 0 && h.queued == queuedBefore || // RFC 9293 §3.10.2: a SEND not refused takes the text
+		h.delivered != deliveredBefore && !receives(from) { // §3.10.7.4, seventh check: no text after the peer's FIN
+		w.flag(violProcessed)
+	}
+	if !timerDuty(h, e, from, to, unchanged, owedBefore, sent, nSent) {
+		w.flag(violTimerDuty)
 	}
 	if from != spec.TimeWait && to == spec.TimeWait && !h.activeCloser {
 		w.flag(violTimeWait)

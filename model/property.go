@@ -39,6 +39,12 @@ const (
 	RefusedCallChangesNothing       = "RefusedCallChangesNothing"
 	AcceptableResetCloses           = "AcceptableResetCloses"
 	SignalsHaveCause                = "SignalsHaveCause"
+	// The names below are of the properties the second sweep found
+	// missing: what a step must send and may not, and what a state means.
+	SegmentsHaveCause          = "SegmentsHaveCause"
+	StateMatchesSequence       = "StateMatchesSequence"
+	AcceptableSegmentProcessed = "AcceptableSegmentProcessed"
+	DelayedAckAndProbeSent     = "DelayedAckAndProbeSent"
 )
 
 // PropertyNames returns the names of every property, the invariants in
@@ -48,7 +54,8 @@ func PropertyNames() []string {
 		GracefulCloseCompletes, HalfCloseDelivers, TimeWaitHeld, NoBlindReset,
 		UnknownConnectionReset, SynSentResetNeedsAck, TimeWaitRestarts, SignalsMatchState, UnacceptableSegmentIgnored,
 		SegmentWithoutConnectionIgnored, RetransmissionResendsEarliest, TimeoutEndsConnection, AbortEndsConnection,
-		RefusedCallChangesNothing, AcceptableResetCloses, SignalsHaveCause, QuiescenceName}
+		RefusedCallChangesNothing, AcceptableResetCloses, SignalsHaveCause,
+		SegmentsHaveCause, StateMatchesSequence, AcceptableSegmentProcessed, DelayedAckAndProbeSent, QuiescenceName}
 }
 
 // Invariants returns the safety properties, checked on every state. Their
@@ -67,16 +74,20 @@ func (s *System) properties() []Property {
 		{NoBlindReset, "no connection is deleted by an injected RST that was not exactly at RCV.NXT", bit(violBlindReset)},
 		{UnknownConnectionReset, "a host answers a segment for a connection it does not have (in CLOSED, or carrying an ACK in LISTEN) with a RST", bit(violNoReply)},
 		{SynSentResetNeedsAck, "a host in SYN-SENT is deleted by a RST only when its ACK acknowledges the SYN", bit(violSynSentReset)},
-		{TimeWaitRestarts, "a retransmission of the peer's FIN in TIME-WAIT is acknowledged and restarts the 2MSL timer", bit(violTimeWaitRestart)},
+		{TimeWaitRestarts, "a retransmission of the peer's FIN in TIME-WAIT is acknowledged and restarts the 2MSL timer, and nothing else restarts it", bit(violTimeWaitRestart)},
 		{SignalsMatchState, "a user is told reset, refused or timeout only when its connection ends, and connected only when it is synchronized", bit(violSignal)},
-		{UnacceptableSegmentIgnored, "in a synchronized state a segment that fails the acceptability test of RFC 9293 §3.10.7.4, a RST in the window but not at RCV.NXT (RFC 5961 §3.2), a SYN (RFC 5961 §4.2), an ACK out of range (RFC 5961 §5.2) or a segment without ACK, in SYN-RECEIVED an unacceptable segment (but a SYN at IRS) or an inexact RST, and in SYN-SENT a segment with neither SYN nor RST, changes neither the state, RCV.NXT, SND.UNA, SND.NXT nor what the user was told, and draws at most a bare ACK (nothing for an unacceptable RST or a segment without ACK; in SYN-SENT nothing, or a RST for a bad ACK)", bit(violUnacceptable)},
+		{UnacceptableSegmentIgnored, "in a synchronized state a segment that fails the acceptability test of RFC 9293 §3.10.7.4, a RST in the window but not at RCV.NXT (RFC 5961 §3.2), a SYN (RFC 5961 §4.2), an ACK out of range (RFC 5961 §5.2) or a segment without ACK, in SYN-RECEIVED an unacceptable segment (but a SYN at IRS), an inexact RST or, in an active open, a SYN in the window, changes neither the state, RCV.NXT, SND.UNA, SND.NXT nor what the user was told, and draws exactly one bare ACK (nothing for an unacceptable RST, a segment without ACK, or in TIME-WAIT, which expects only the peer's FIN, anything else); an unacceptable ACK in SYN-SENT (also on a SYN,ACK) or SYN-RECEIVED changes nothing and draws exactly one RST, and in SYN-SENT any other segment with neither SYN nor RST changes nothing and draws nothing", bit(violUnacceptable)},
 		{SegmentWithoutConnectionIgnored, "a segment in CLOSED, or in LISTEN anything but a SYN without ACK or RST, changes nothing and draws at most a RST (nothing for a RST) (RFC 9293 §3.10.7.1, §3.10.7.2)", bit(violNoConnection)},
 		{RetransmissionResendsEarliest, "when the retransmission timer fires the host stays in its state and sends one segment, not a RST, from SND.UNA (RFC 6298 §5.4)", bit(violRetransmit)},
-		{TimeoutEndsConnection, "when R2 or the user timeout fires the host sends nothing and closes telling its user timeout (a passive SYN-RECEIVED goes back to LISTEN; TIME-WAIT waits for 2MSL) (RFC 9293 §3.10.8, RFC 1122 §4.2.3.5)", bit(violTimeout)},
-		{AbortEndsConnection, "ABORT leaves the host CLOSED, having sent <SEQ=SND.NXT><CTL=RST> from SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 and CLOSE-WAIT and nothing from the other states, its user told at most reset (RFC 9293 §3.10.5)", bit(violAbort)},
+		{TimeoutEndsConnection, "when R2 or the user timeout fires the host sends nothing and closes telling its user timeout (a passive SYN-RECEIVED goes back to LISTEN; TIME-WAIT waits for 2MSL), and when keepalive gives up it closes telling timeout and sends at most a RST <SEQ=SND.NXT> (RFC 9293 §3.10.8, RFC 1122 §4.2.3.5, §4.2.3.6)", bit(violTimeout)},
+		{AbortEndsConnection, "ABORT leaves the host CLOSED, having sent <SEQ=SND.NXT><CTL=RST> from SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 and CLOSE-WAIT and nothing from the other states, its user told at most reset, and nothing from CLOSING, LAST-ACK and TIME-WAIT, where no call is pending (RFC 9293 §3.10.5)", bit(violAbort)},
 		{RefusedCallChangesNothing, "a user call the table answers with an error changes nothing and sends nothing (RFC 9293 §3.10.1-§3.10.5)", bit(violRefused)},
-		{AcceptableResetCloses, "an acceptable RST (at RCV.NXT; in SYN-SENT acknowledging the SYN) deletes the TCB (a passive SYN-RECEIVED goes back to LISTEN) and draws nothing, SYN-SENT drops any other RST silently, and TIME-WAIT ignores every RST (RFC 9293 §3.10.7.3, §3.10.7.4; RFC 1337 §3)", bit(violReset)},
-		{SignalsHaveCause, "a user is told reset only on a RST or its own ABORT, refused only on a RST before synchronization, timeout only on R2, the user timeout or keepalive giving up (RFC 9293 §3.10.7, §3.10.8; RFC 1122 §4.2.3.6)", bit(violSignalCause)},
+		{AcceptableResetCloses, "an acceptable RST (at RCV.NXT; in SYN-SENT acknowledging the SYN) deletes the TCB (a passive SYN-RECEIVED goes back to LISTEN) and draws nothing, telling the user refused in SYN-SENT and an active SYN-RECEIVED, reset in ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 and CLOSE-WAIT, and nothing elsewhere; SYN-SENT drops any other RST silently, and TIME-WAIT ignores every RST (RFC 9293 §3.10.7.3, §3.10.7.4; RFC 1337 §3)", bit(violReset)},
+		{SignalsHaveCause, "a user is told connected only when its connection becomes synchronized, and of a failure only when a TCB it had ends: reset only on a RST or its own ABORT, refused only on a RST before synchronization, timeout only on R2, the user timeout or keepalive giving up (RFC 9293 §3.10.7, §3.10.8; RFC 1122 §4.2.3.6)", bit(violSignalCause)},
+		{SegmentsHaveCause, "every segment a host sends has its cause in the step: a SYN an open (or SEND in LISTEN), a SYN,ACK a SYN received, new text a SEND, CLOSE or acceptable segment once synchronized, a FIN the CLOSE, a retransmission the retransmission timer, a keepalive probe the keepalive timer of an idle connection, one bare ACK a segment that occupies sequence space or fails the acceptability checks or an owed delayed ACK (an acceptable ACK is not acknowledged), a RST an ABORT, keepalive giving up, or a segment without a connection or with an unacceptable ACK before synchronization; only RSTs come from a host that ends the step without a TCB (RFC 9293 §3.10, RFC 6298 §5.4, RFC 1122 §4.2.3.2, §4.2.3.6)", bit(violCause)},
+		{StateMatchesSequence, "a host's state agrees with what it has sent, received and had acknowledged: SYN-SENT and SYN-RECEIVED wait for the ACK of the SYN and the other states have it, the FIN-sent states are those with our FIN sent and FIN-WAIT-2 and TIME-WAIT those with it acknowledged, LAST-ACK is the passive closer's, the FIN-received states are entered by accepting the peer's FIN and never left for a state with a TCB, a synchronized connection stays synchronized, and a TCB ends only for a cause (RFC 9293 §3.3.2, §3.10)", bit(violStateMeaning)},
+		{AcceptableSegmentProcessed, "an acceptable segment's new ACK sets SND.UNA to SEG.ACK, its text and FIN at RCV.NXT advance RCV.NXT in the states before the peer's FIN, IRS is set only from a SYN in LISTEN or SYN-SENT, SND.UNA and RCV.NXT move for no other reason, what RCV.NXT passes over is acknowledged at once (text may wait for the delayed ACK, not for a second segment), and a SEND not refused takes the text (RFC 9293 §3.10.2, §3.10.7; RFC 1122 §4.2.3.2)", bit(violProcessed)},
+		{DelayedAckAndProbeSent, "the delayed-ACK timer sends the owed ACK, one <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, and the keepalive timer of an idle connection one probe <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>, and neither changes the state, SND.UNA, SND.NXT, RCV.NXT or the user's signal (RFC 1122 §4.2.3.2, §4.2.3.6)", bit(violTimerDuty)},
 	}
 }
 

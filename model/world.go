@@ -71,6 +71,10 @@ const (
 	violRefused                          // RefusedCallChangesNothing
 	violReset                            // AcceptableResetCloses
 	violSignalCause                      // SignalsHaveCause
+	violCause                            // SegmentsHaveCause
+	violStateMeaning                     // StateMatchesSequence
+	violProcessed                        // AcceptableSegmentProcessed
+	violTimerDuty                        // DelayedAckAndProbeSent
 )
 
 // flag records violation v, keeping the one first in property order.
