@@ -127,6 +127,13 @@ const (
 	// graph is the correct table's, states and transitions: it is
 	// observationally equivalent in the model.
 	EquivSameGraph = "same graph"
+	// EquivAllowed: the mutant's state graph differs and every property
+	// holds, and the difference is one the RFCs allow: the mutation is of
+	// a kind [allowedDifference] lists with its reason (an ACK sent sooner
+	// than the table sends it, a signal or a RST the RFC leaves to the
+	// implementation). Such a mutant is a second correct TCP, not a
+	// missing property.
+	EquivAllowed = "TCP allows"
 )
 
 // MutantOutcome is what the sweep found for one mutation.
@@ -551,8 +558,41 @@ func judge(mu Mutation, rows []spec.Row, members []*sweepMember, excluded map[in
 	default:
 		out.Verdict = VerdictSurvivor
 		out.Why = "the state graph differs in " + strings.Join(out.Diverged, ", ") + " (" + firstDiff + ") and no property is violated"
+		if why := allowedDifference(r, mu.rows[mu.Row]); why != "" {
+			out.Verdict, out.Equivalence = VerdictEquivalent, EquivAllowed
+			out.Why = "the state graph differs in " + strings.Join(out.Diverged, ", ") + " and every property holds: " + why
+		}
 	}
 	return out
+}
+
+// allowedDifference says why the change from row r to m, which every
+// property accepts, is one TCP allows, or "" when it is not a kind of
+// change listed here. The list is short and each entry cites the RFC text
+// that leaves the choice open; a mutant it names still has to pass every
+// property first.
+func allowedDifference(r, m spec.Row) string {
+	if r.To != m.To || r.When != m.When {
+		return ""
+	}
+	had, has := r.Actions(), m.Actions()
+	added, dropped := has&^had, (had&^has)&^spec.SetOf(spec.Drop)
+	only := func(set spec.Actions, a spec.Action) bool { return set == spec.SetOf(a) }
+	switch {
+	case dropped == 0 && only(added, spec.SignalReset) && r.On == spec.Abort &&
+		(r.From == spec.SynSent || r.From == spec.SynReceived || r.From.Synchronized() && r.From != spec.Closing && r.From != spec.LastAck && r.From != spec.TimeWait):
+		return "RFC 9293 §3.10.5 gives the SENDs and RECEIVEs pending at an ABORT \"connection reset\"; the table tells the user nothing, as the user made the call"
+	case added == 0 && only(dropped, spec.SendRST) && r.On == spec.KeepAliveExhausted:
+		return "RFC 1122 §4.2.3.6 does not say what a host sends when it gives a silent peer up; the table sends a RST as Linux does, gVisor sends none (docs/gvisor.md)"
+	case dropped == 0 && only(added, spec.DelayACK) && r.On.IsSegment() && r.From.Runs(spec.TimerDelayedAck) &&
+		!had.Has(spec.AcceptText) && !had.Has(spec.AcceptFIN) && !had.Has(spec.AcceptSYN):
+		return "the row then sends an owed delayed ACK at once; RFC 1122 §4.2.3.2 bounds the delay from above only, and an ACK may always be sent sooner"
+	case dropped == 0 && (only(added, spec.SendACK) || only(added, spec.SendChallengeACK)) && had.Has(spec.DelayACK):
+		return "the row then acknowledges at once the text it would acknowledge with a delay; RFC 1122 §4.2.3.2 makes the delayed ACK a SHOULD, and an immediate ACK is always allowed"
+	case dropped == 0 && only(added, spec.ProcessACK) && (r.From == spec.FinWait2 || r.From == spec.TimeWait) && r.On.IsSegment():
+		return "in " + r.From.String() + " everything sent is acknowledged (the exclusion AllAckedAfterFinAcked), so processing the ACK changes nothing but the keepalive count, which RFC 1122 §4.2.3.6 lets any segment received restart"
+	}
+	return ""
 }
 
 // diverges compares the successors of the mutant sys with the correct

@@ -32,6 +32,18 @@ func TestSweepCatchesTheIssuesMutants(t *testing.T) {
 		"FIN-WAIT-2 + ABORT|without send RST":                        {model.AbortEndsConnection},
 		"TIME-WAIT + PASSIVE-OPEN|with send ACK":                     {model.RefusedCallChangesNothing},
 		"ESTABLISHED + ACTIVE-OPEN|to CLOSED instead of ESTABLISHED": {model.RefusedCallChangesNothing, model.SignalsMatchState},
+		// The properties the second sweep found missing (model/cause.go),
+		// each with a survivor of the sweep before them.
+		"CLOSE-WAIT + rcv FIN [SeqOK & AckInRange]|with send ACK":                         {model.SegmentsHaveCause},
+		"LISTEN + SEND|with send challenge-ACK":                                           {model.SegmentsHaveCause},
+		"CLOSE-WAIT + rcv data [SeqOK & AckInRange]|to ESTABLISHED instead of CLOSE-WAIT": {model.StateMatchesSequence},
+		"ESTABLISHED + CLOSE|to CLOSED instead of FIN-WAIT-1":                             {model.SegmentsHaveCause, model.StateMatchesSequence},
+		"SYN-RECEIVED + rcv SYN,ACK [AckOK & SeqAtIRS & !Passive]|without send ACK":       {model.AcceptableSegmentProcessed},
+		"LISTEN + SEND|without queue-text":                                                {model.AcceptableSegmentProcessed},
+		"CLOSE-WAIT + rcv RST [RstExact]|without signal reset":                            {model.AcceptableResetCloses},
+		"SYN-RECEIVED + CLOSE|with signal connected":                                      {model.SignalsHaveCause},
+		"TIME-WAIT + ABORT|with signal reset":                                             {model.AbortEndsConnection},
+		"SYN-RECEIVED + rcv data [SeqOK & !AckOK]|without reply RST":                      {model.UnacceptableSegmentIgnored},
 	}
 	rows := spec.Table()
 	cov, err := FamilyCoverage()
@@ -110,6 +122,10 @@ func TestSweepReasonsAreChecked(t *testing.T) {
 		"ESTABLISHED + PASSIVE-OPEN|with error: does not exist": {VerdictEquivalent, EquivSameGraph, ""},
 		// An in-window RST in ESTABLISHED resets instead of a challenge ACK.
 		"ESTABLISHED + rcv RST [SeqOK & !RstExact]|to CLOSED instead of ESTABLISHED": {VerdictCaught, "", ""},
+		// Differences the RFCs leave open: no RST when keepalive gives
+		// up, and text acknowledged at once instead of with a delay.
+		"ESTABLISHED + KEEPALIVE-OUT|without send RST":              {VerdictEquivalent, EquivAllowed, "RFC 1122 §4.2.3.6"},
+		"ESTABLISHED + rcv data [SeqOK & AckInRange]|with send ACK": {VerdictEquivalent, EquivAllowed, "RFC 1122 §4.2.3.2"},
 	}
 	cov, err := FamilyCoverage()
 	if err != nil {

@@ -90,8 +90,8 @@ func setupCoverage(fs *flag.FlagSet) func(args []string, stdout, stderr io.Write
 			return err
 		}
 		if sw != nil && !*markdown {
-			fmt.Fprintf(stdout, "\nmutation sweep: %d caught, %d equivalent (%d never applied, %d same graph, %d no change), %d survivors, %d budget, %d refused by validation, %d skipped; %.1f%% caught or shown equivalent (%.0f s)\n",
-				sw.Caught, sw.Equivalent, sw.ByEquivalence[check.EquivNeverApplied], sw.ByEquivalence[check.EquivSameGraph], sw.ByEquivalence[check.EquivNoChange],
+			fmt.Fprintf(stdout, "\nmutation sweep: %d caught, %d equivalent (%d never applied, %d same graph, %d no change, %d TCP allows), %d survivors, %d budget, %d refused by validation, %d skipped; %.1f%% caught or shown equivalent (%.0f s)\n",
+				sw.Caught, sw.Equivalent, sw.ByEquivalence[check.EquivNeverApplied], sw.ByEquivalence[check.EquivSameGraph], sw.ByEquivalence[check.EquivNoChange], sw.ByEquivalence[check.EquivAllowed],
 				sw.Survivors, sw.Budgeted, sw.Invalid, sw.Skipped, 100*sw.Score(), sw.Seconds)
 			for _, o := range sw.Outcomes {
 				if o.Verdict == check.VerdictSurvivor || o.Verdict == check.VerdictBudget {
@@ -356,20 +356,22 @@ func writeSweepMarkdown(ew io.Writer, sw *check.SweepReport) {
 		"mutant (every property, Quiescence included, smallest member first, until one is violated) only in the "+
 		"members where they differ. A mutant not caught is equivalent for a checked reason: *no change* (the mutated "+
 		"table chooses the same next state and actions in every situation), *never applied* (no member applies the row; "+
-		"the exclusion invariant that makes it unreachable is named), or *same graph* (where the row applies, the "+
-		"mutant's successors are the table's, so its reachable state graph is the table's: equivalent in the model). "+
+		"the exclusion invariant that makes it unreachable is named), *same graph* (where the row applies, the "+
+		"mutant's successors are the table's, so its reachable state graph is the table's: equivalent in the model), "+
+		"or *TCP allows* (the graph differs, every property holds, and the change is of a kind the RFCs leave open, "+
+		"listed with its RFC text: an ACK sent sooner, a signal or a RST left to the implementation). "+
 		"Anything else is a *survivor*, a finding of a missing property.\n\n")
 	if sw.Sampled > 1 {
 		fmt.Fprintf(ew, "This run judged every %dth mutation only.\n\n", sw.Sampled)
 	}
 	valid := sw.Caught + sw.Equivalent + sw.Survivors + sw.Budgeted
 	fmt.Fprintf(ew, "**%d valid mutants: %d caught** by a property with a counterexample, **%d equivalent** "+
-		"(%d no change, %d never applied, %d same graph), **%d survivors**, %d stopped by a member's state budget; "+
+		"(%d no change, %d never applied, %d same graph, %d TCP allows), **%d survivors**, %d stopped by a member's state budget; "+
 		"%d more are refused by the table's validation; %d not run within the budget. "+
 		"Caught or shown equivalent: **%.1f%%**; of the mutants that are not equivalent, %.1f%% are caught. "+
 		"(%.0f s on %d CPUs, %.0f s of it recording the members.)\n\n",
 		valid, sw.Caught, sw.Equivalent, sw.ByEquivalence[check.EquivNoChange], sw.ByEquivalence[check.EquivNeverApplied],
-		sw.ByEquivalence[check.EquivSameGraph], sw.Survivors, sw.Budgeted, sw.Invalid, sw.Skipped,
+		sw.ByEquivalence[check.EquivSameGraph], sw.ByEquivalence[check.EquivAllowed], sw.Survivors, sw.Budgeted, sw.Invalid, sw.Skipped,
 		100*sw.Score(), 100*sw.CaughtShare(), sw.Seconds, runtime.GOMAXPROCS(0), sw.RecordSeconds)
 	kinds := []string{"next state", "drop action", "add action", "negate guard"}
 	verdicts := []string{check.VerdictCaught, check.VerdictEquivalent, check.VerdictSurvivor, check.VerdictBudget, check.VerdictInvalid}
@@ -441,6 +443,8 @@ func writeSweepMarkdown(ew io.Writer, sw *check.SweepReport) {
 		func(o check.MutantOutcome) bool { return o.Equivalence == check.EquivNoChange }, why)
 	list("Equivalent: never applied", "No member applies the row; the invariant named excludes it in every member.",
 		func(o check.MutantOutcome) bool { return o.Equivalence == check.EquivNeverApplied }, why)
+	list("Equivalent: TCP allows", "The mutant's state graph differs and every property holds, and the difference is one the RFCs leave open: the reason, with its RFC text, is beside each.",
+		func(o check.MutantOutcome) bool { return o.Equivalence == check.EquivAllowed }, why)
 	list("Equivalent: same graph", "Where the row applies, the mutant's successors are the table's (the members listed), so its reachable state graph is the table's.",
 		func(o check.MutantOutcome) bool { return o.Equivalence == check.EquivSameGraph },
 		func(o check.MutantOutcome) string { return "same graph in " + strings.Join(o.Applied, ", ") })
