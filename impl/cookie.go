@@ -117,7 +117,7 @@ func (l *Listener) cookieACK(key connKey, in *segment) (handled bool) {
 	}
 	if len(l.queue) >= s.opt.Backlog || len(s.conns) >= s.opt.MaxConns {
 		s.stats.CookieDrops++
-		s.traceExtra(s.newConn(key, spec.Listen), false, in, ExtraCookieFull)
+		s.traceExtra(s.newConn(key, spec.Listen), false, *in.trace(), ExtraCookieFull)
 		return true
 	}
 	s.stats.CookiesAccepted++

@@ -37,7 +37,7 @@ func (l *Listener) segmentArrives(key connKey, in *segment) {
 	}
 	if len(s.conns) >= s.opt.MaxConns {
 		s.stats.ConnLimitDrops++
-		s.traceExtra(s.newConn(key, spec.Listen), false, in, ExtraCapReached)
+		s.traceExtra(s.newConn(key, spec.Listen), false, *in.trace(), ExtraCapReached)
 		return
 	}
 	if len(l.queue)+l.pending >= s.opt.Backlog {
@@ -48,7 +48,7 @@ func (l *Listener) segmentArrives(key connKey, in *segment) {
 		// The backlog is full: the SYN is not processed at all, as if it
 		// had been lost; the peer retransmits it.
 		s.stats.BacklogDrops++
-		s.traceExtra(s.newConn(key, spec.Listen), false, in, ExtraBacklogFull)
+		s.traceExtra(s.newConn(key, spec.Listen), false, *in.trace(), ExtraBacklogFull)
 		return
 	}
 	c := s.newConn(key, spec.Listen)
