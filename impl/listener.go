@@ -60,15 +60,13 @@ func (l *Listener) segmentArrives(key connKey, in *segment) {
 
 // established moves child c to the accept queue.
 func (l *Listener) established(c *Conn) {
-	if c.inBacklog {
-		c.inBacklog = false
-		l.pending--
-	}
+	l.forget(c)
 	l.queue = append(l.queue, c)
 	l.notify()
 }
 
-// forget removes child c, deleted before it was established.
+// forget takes child c out of the half-open part of the backlog: it was
+// established, or deleted before.
 func (l *Listener) forget(c *Conn) {
 	if c.inBacklog {
 		c.inBacklog = false

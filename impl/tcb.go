@@ -162,9 +162,9 @@ func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	from := c.tcb.State()
 	c.out = c.out[:0]
 	c.ackedNew = false
-	c.invalid = in != nil && v.SegLen() == 0 &&
-		(!spec.IsSeqOK(&x) || in.h.Flags.Has(spec.ACK) && !spec.IsAckInRange(&x))
-	if in != nil && spec.IsSeqOK(&x) && (!in.h.Flags.Has(spec.ACK) || spec.IsAckInRange(&x)) {
+	acceptable := in != nil && spec.IsSeqOK(&x) && (!in.h.Flags.Has(spec.ACK) || spec.IsAckInRange(&x))
+	c.invalid = in != nil && v.SegLen() == 0 && !acceptable
+	if acceptable {
 		// Only an acceptable segment shows the peer alive: a blind
 		// attacker's must not keep a dead connection from keepalive.
 		c.heard()
@@ -599,11 +599,9 @@ func (c *Conn) retransmit(out []spec.Segment) {
 // table, and a child not yet established leaves its listener's backlog.
 func (c *Conn) delete() {
 	c.deleted = true
-	c.rtx.release()
-	c.tw.release()
-	c.ut.release()
-	c.dack.release()
-	c.ka.release()
+	for _, t := range []*ctimer{&c.rtx, &c.tw, &c.ut, &c.dack, &c.ka} {
+		t.release()
+	}
 	c.rd.release()
 	c.wd.release()
 	c.held, c.heldBytes = nil, 0

@@ -88,7 +88,8 @@ type shadow struct {
 	twSince        time.Time
 	held           map[spec.Seq][]spec.Seq // SEG.SEQ -> SEG.ACKs of segments the endpoint holds out of order
 	lastInvalidACK time.Time               // when an ACK answering an unacceptable empty segment last went out
-	chal           challenge               // the connection's challenge ACK budget
+	chalStart      time.Time               // start of the challenge ACK interval (RFC 5961 §7)
+	chalCount      int                     // challenge ACKs the endpoint could send in it
 	owed           bool                    // accepted text waits for its delayed ACK
 	owedSince      time.Time               // when that ACK became owed
 }
@@ -101,19 +102,6 @@ func (sh *shadow) paidAt(h *wire.Header, nxt spec.Seq) {
 	if h.Flags.Has(spec.ACK) && !h.Flags.Has(spec.RST) && (h.Ack == nxt || h.Ack == sh.tcb.RcvNxt()) {
 		sh.owed = false
 	}
-}
-
-func newShadow(st spec.State) *shadow {
-	if st == spec.Listen {
-		return &shadow{tcb: spec.NewListenTCB()}
-	}
-	return &shadow{tcb: spec.NewTCB()}
-}
-
-// challenge mirrors one connection's challenge ACK budget (RFC 5961 §7).
-type challenge struct {
-	start time.Time
-	count int
 }
 
 // Checker replays an endpoint's transitions through the reference table.
@@ -441,7 +429,10 @@ func (c *Checker) step(t *impl.Transition) (string, string) {
 		if t.From.HasTCB() {
 			return CheckConformance, fmt.Sprintf("the connection is in %s, but the model saw no OPEN for it", t.From)
 		}
-		sh = newShadow(t.From)
+		sh = &shadow{tcb: spec.NewTCB()}
+		if t.From == spec.Listen {
+			sh.tcb = spec.NewListenTCB()
+		}
 		c.conns[k] = sh
 	}
 	if t.From != sh.tcb.State() {
@@ -734,17 +725,16 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 		return "the row sends an ACK; the endpoint sent none"
 	}
 	if acts.Has(spec.SendChallengeACK) && c.opt.ChallengeACKs > 0 {
-		ch := &sh.chal
-		if t.Time.Sub(ch.start) >= time.Second {
-			ch.start, ch.count = t.Time, 0
+		if t.Time.Sub(sh.chalStart) >= time.Second {
+			sh.chalStart, sh.chalCount = t.Time, 0
 		}
-		allowed := ch.count < c.opt.ChallengeACKs
+		allowed := sh.chalCount < c.opt.ChallengeACKs
 		if allowed {
-			ch.count++
+			sh.chalCount++
 		}
 		switch {
 		case allowed && !sentACK:
-			return fmt.Sprintf("the row sends a challenge ACK (RFC 5961); the endpoint sent none with %d of %d this second", ch.count-1, c.opt.ChallengeACKs)
+			return fmt.Sprintf("the row sends a challenge ACK (RFC 5961); the endpoint sent none with %d of %d this second", sh.chalCount-1, c.opt.ChallengeACKs)
 		case !allowed && sentACK:
 			return fmt.Sprintf("a challenge ACK beyond the limit of %d per second (RFC 5961 §7)", c.opt.ChallengeACKs)
 		}
