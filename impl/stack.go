@@ -241,15 +241,18 @@ func (s *Stack) isn(local, remote netip.AddrPort) spec.Seq {
 		return s.opt.ISN(local, remote)
 	}
 	m := uint32(s.clock.Now().UnixNano() / 4000)
-	mac := hmac.New(sha256.New, s.key[:])
-	var b [36]byte
+	return spec.Seq(m + tupleMAC(s.key[:], local, remote))
+}
+
+// tupleMAC returns the first 32 bits of HMAC-SHA256 under key of the
+// 4-tuple (local IP, local port, remote IP, remote port) followed by more.
+func tupleMAC(key []byte, local, remote netip.AddrPort, more ...byte) uint32 {
 	l16, r16 := local.Addr().As16(), remote.Addr().As16()
-	copy(b[0:], l16[:])
-	binary.BigEndian.PutUint16(b[16:], local.Port())
-	copy(b[18:], r16[:])
-	binary.BigEndian.PutUint16(b[34:], remote.Port())
-	mac.Write(b[:])
-	return spec.Seq(m + binary.BigEndian.Uint32(mac.Sum(nil)))
+	b := binary.BigEndian.AppendUint16(l16[:], local.Port())
+	b = binary.BigEndian.AppendUint16(append(b, r16[:]...), remote.Port())
+	mac := hmac.New(sha256.New, key)
+	mac.Write(append(b, more...))
+	return binary.BigEndian.Uint32(mac.Sum(nil))
 }
 
 // input is the link's receive function: decode, demultiplex, process.

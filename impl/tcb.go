@@ -3,6 +3,7 @@ package impl
 import (
 	"net/netip"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/impl/wire"
@@ -776,15 +777,7 @@ func (c *Conn) hold(in *segment) {
 		return
 	}
 	g := &segment{h: in.h, payload: append([]byte(nil), in.payload...)}
-	i, _ := slices.BinarySearchFunc(c.held, g, func(a, b *segment) int {
-		switch {
-		case a.h.Seq.LessThan(b.h.Seq):
-			return -1
-		case a.h.Seq == b.h.Seq:
-			return 0
-		}
-		return 1
-	})
+	i := sort.Search(len(c.held), func(i int) bool { return !c.held[i].h.Seq.LessThan(g.h.Seq) })
 	c.held = slices.Insert(c.held, i, g)
 	c.heldBytes += len(g.payload)
 	c.extraACK(in, ExtraHeld)
