@@ -1,6 +1,7 @@
 package impl
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -93,11 +94,8 @@ func (c *FakeClock) remove(t *fakeTimer) {
 		return
 	}
 	t.on = false
-	for i, x := range c.timers {
-		if x == t {
-			c.timers = append(c.timers[:i], c.timers[i+1:]...)
-			return
-		}
+	if i := slices.Index(c.timers, t); i >= 0 {
+		c.timers = slices.Delete(c.timers, i, i+1)
 	}
 }
 

@@ -47,14 +47,20 @@ func (c *Conn) Read(p []byte) (int, error) {
 		case c.rd.passed():
 			return 0, os.ErrDeadlineExceeded
 		}
-		ch, dl := c.wake, c.rd.done()
-		s.unlock()
-		select {
-		case <-ch:
-		case <-dl:
-		}
-		s.mu.Lock()
+		c.wait(&c.rd)
 	}
+}
+
+// wait releases the stack's lock until the connection is notified or
+// deadline d passes, and takes it again.
+func (c *Conn) wait(d *deadline) {
+	ch, dl := c.wake, d.ch
+	c.s.unlock()
+	select {
+	case <-ch:
+	case <-dl:
+	}
+	c.s.mu.Lock()
 }
 
 // Write queues p for sending (SEND, RFC 9293 §3.10.2), blocking while
@@ -87,13 +93,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			p = p[len(chunk):]
 			continue
 		}
-		ch, dl := c.wake, c.wd.done()
-		s.unlock()
-		select {
-		case <-ch:
-		case <-dl:
-		}
-		s.mu.Lock()
+		c.wait(&c.wd)
 	}
 	return total, nil
 }
@@ -165,27 +165,20 @@ func (c *Conn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.local) }
 func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote) }
 
 // SetDeadline sets the read and write deadlines.
-func (c *Conn) SetDeadline(t time.Time) error {
-	c.s.mu.Lock()
-	defer c.s.unlock()
-	c.rd.set(t, !c.deleted)
-	c.wd.set(t, !c.deleted)
-	return nil
-}
+func (c *Conn) SetDeadline(t time.Time) error { return c.setDeadlines(t, &c.rd, &c.wd) }
 
 // SetReadDeadline sets the deadline for Read; zero means none.
-func (c *Conn) SetReadDeadline(t time.Time) error {
-	c.s.mu.Lock()
-	defer c.s.unlock()
-	c.rd.set(t, !c.deleted)
-	return nil
-}
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.setDeadlines(t, &c.rd) }
 
 // SetWriteDeadline sets the deadline for Write; zero means none.
-func (c *Conn) SetWriteDeadline(t time.Time) error {
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.setDeadlines(t, &c.wd) }
+
+func (c *Conn) setDeadlines(t time.Time, ds ...*deadline) error {
 	c.s.mu.Lock()
 	defer c.s.unlock()
-	c.wd.set(t, !c.deleted)
+	for _, d := range ds {
+		d.set(t, !c.deleted)
+	}
 	return nil
 }
 
@@ -207,8 +200,6 @@ func (d *deadline) passed() bool {
 		return false
 	}
 }
-
-func (d *deadline) done() <-chan struct{} { return d.ch }
 
 // set moves the deadline to at (zero: none). A timer runs only when live.
 func (d *deadline) set(at time.Time, live bool) {

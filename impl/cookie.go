@@ -2,8 +2,8 @@ package impl
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/binary"
+	"net/netip"
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/impl/wire"
@@ -33,19 +33,12 @@ func cookieTime(now time.Time) uint32 { return uint32(now.Unix() / int64(cookieT
 
 // cookieHash is the keyed hash of a cookie.
 func (s *Stack) cookieHash(k connKey, irs spec.Seq, t uint32, idx int) uint32 {
-	mac := hmac.New(sha256.New, s.cookieKey[:])
-	var b [49]byte
-	l16, r16 := s.local.Addr().As16(), k.peer.Addr().As16()
-	copy(b[0:], l16[:])
-	binary.BigEndian.PutUint16(b[16:], k.port)
-	copy(b[18:], r16[:])
-	binary.BigEndian.PutUint16(b[34:], k.peerPort)
-	binary.BigEndian.PutUint16(b[36:], k.peer.Port()) // the link port too: on the udp link it tells peers apart
-	binary.BigEndian.PutUint32(b[38:], uint32(irs))
-	binary.BigEndian.PutUint32(b[42:], t)
-	b[46] = byte(idx)
-	mac.Write(b[:47])
-	return binary.BigEndian.Uint32(mac.Sum(nil)) & 0xffffff
+	var b [11]byte
+	binary.BigEndian.PutUint16(b[0:], k.peer.Port()) // the link port too: on the udp link it tells peers apart
+	binary.BigEndian.PutUint32(b[2:], uint32(irs))
+	binary.BigEndian.PutUint32(b[6:], t)
+	b[10] = byte(idx)
+	return tupleMAC(s.cookieKey[:], netip.AddrPortFrom(s.local.Addr(), k.port), netip.AddrPortFrom(k.peer.Addr(), k.peerPort), b[:]...) & 0xffffff
 }
 
 // makeCookie returns the ISS for a SYN whose sequence number is irs and
@@ -117,7 +110,7 @@ func (l *Listener) cookieACK(key connKey, in *segment) (handled bool) {
 	}
 	if len(l.queue) >= s.opt.Backlog || len(s.conns) >= s.opt.MaxConns {
 		s.stats.CookieDrops++
-		s.traceExtra(s.newConn(key, spec.Listen), false, in, ExtraCookieFull)
+		s.traceExtra(s.newConn(key, spec.Listen), false, *in.trace(), ExtraCookieFull)
 		return true
 	}
 	s.stats.CookiesAccepted++

@@ -13,12 +13,6 @@ type outSeg struct {
 	off, end int
 }
 
-// batchLink is a link that can take several segments in one call (the udp
-// link sends them with one sendmmsg where the system has it).
-type batchLink interface {
-	sendBatch(q []outSeg, buf []byte)
-}
-
 // enqueue encodes a segment into the output queue; the stack's lock is
 // held. Segments leave in the order they were queued, when the lock is
 // released (unlock): a step never makes a system call with the lock held,
@@ -54,12 +48,8 @@ func (s *Stack) unlock() {
 		q, buf := s.outQ, s.outBuf
 		s.outQ, s.outBuf = s.spareQ[:0], s.spareBuf[:0]
 		s.mu.Unlock()
-		if bl, ok := s.link.(batchLink); ok {
-			bl.sendBatch(q, buf)
-		} else {
-			for _, o := range q {
-				s.link.Send(o.to, buf[o.off:o.end])
-			}
+		for _, o := range q {
+			s.link.Send(o.to, buf[o.off:o.end])
 		}
 		s.mu.Lock()
 		s.spareQ, s.spareBuf = q[:0], nil

@@ -37,7 +37,7 @@ func (l *Listener) segmentArrives(key connKey, in *segment) {
 	}
 	if len(s.conns) >= s.opt.MaxConns {
 		s.stats.ConnLimitDrops++
-		s.traceExtra(s.newConn(key, spec.Listen), false, in, ExtraCapReached)
+		s.traceExtra(s.newConn(key, spec.Listen), false, *in.trace(), ExtraCapReached)
 		return
 	}
 	if len(l.queue)+l.pending >= s.opt.Backlog {
@@ -48,7 +48,7 @@ func (l *Listener) segmentArrives(key connKey, in *segment) {
 		// The backlog is full: the SYN is not processed at all, as if it
 		// had been lost; the peer retransmits it.
 		s.stats.BacklogDrops++
-		s.traceExtra(s.newConn(key, spec.Listen), false, in, ExtraBacklogFull)
+		s.traceExtra(s.newConn(key, spec.Listen), false, *in.trace(), ExtraBacklogFull)
 		return
 	}
 	c := s.newConn(key, spec.Listen)
@@ -60,15 +60,13 @@ func (l *Listener) segmentArrives(key connKey, in *segment) {
 
 // established moves child c to the accept queue.
 func (l *Listener) established(c *Conn) {
-	if c.inBacklog {
-		c.inBacklog = false
-		l.pending--
-	}
+	l.forget(c)
 	l.queue = append(l.queue, c)
 	l.notify()
 }
 
-// forget removes child c, deleted before it was established.
+// forget takes child c out of the half-open part of the backlog: it was
+// established, or deleted before.
 func (l *Listener) forget(c *Conn) {
 	if c.inBacklog {
 		c.inBacklog = false

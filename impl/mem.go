@@ -3,6 +3,7 @@ package impl
 import (
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
@@ -199,9 +200,7 @@ func (n *MemNet) schedule(p MemPacket) {
 	for i > 0 && (p.due.Before(dst.q[i-1].due)) {
 		i--
 	}
-	dst.q = append(dst.q, MemPacket{})
-	copy(dst.q[i+1:], dst.q[i:])
-	dst.q[i] = p
+	dst.q = slices.Insert(dst.q, i, p)
 	if dst.timer == nil {
 		dst.timer = n.clock.AfterFunc(p.due.Sub(n.clock.Now()), dst.flush)
 		dst.timerAt = p.due

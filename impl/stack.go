@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -82,37 +83,33 @@ type Options struct {
 	Table []spec.Row
 }
 
+// def sets *v to d when it is the zero value.
+func def[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
+}
+
 func (o *Options) fill() error {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	defd := func(v *time.Duration, d time.Duration) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	if o.Clock == nil {
-		o.Clock = RealClock{}
-	}
+	def[Clock](&o.Clock, RealClock{})
 	def(&o.MSS, 1400)
 	def(&o.RecvBuffer, 65535)
 	def(&o.SendBuffer, 256<<10)
 	def(&o.Backlog, 128)
-	defd(&o.MSL, 2*time.Minute)
-	defd(&o.RTOInitial, time.Second)
-	defd(&o.RTOMin, 200*time.Millisecond)
-	defd(&o.RTOMax, 60*time.Second)
+	def(&o.MSL, 2*time.Minute)
+	def(&o.RTOInitial, time.Second)
+	def(&o.RTOMin, 200*time.Millisecond)
+	def(&o.RTOMax, 60*time.Second)
 	def(&o.SynRetries, 6)
 	def(&o.SynAckRetries, 5)
 	def(&o.DataRetries, 15)
-	defd(&o.UserTimeout, 5*time.Minute)
+	def(&o.UserTimeout, 5*time.Minute)
 	def(&o.ChallengeACKs, 10)
-	defd(&o.AckDelay, 40*time.Millisecond)
+	def(&o.AckDelay, 40*time.Millisecond)
 	def(&o.MaxConns, 16384)
 	def(&o.MaxTimeWait, 4096)
-	defd(&o.KeepAliveInterval, 75*time.Second)
+	def(&o.KeepAliveInterval, 75*time.Second)
 	def(&o.KeepAliveProbes, 9)
 	switch {
 	case o.MSS < 64 || o.MSS > 65495:
@@ -244,15 +241,18 @@ func (s *Stack) isn(local, remote netip.AddrPort) spec.Seq {
 		return s.opt.ISN(local, remote)
 	}
 	m := uint32(s.clock.Now().UnixNano() / 4000)
-	mac := hmac.New(sha256.New, s.key[:])
-	var b [36]byte
+	return spec.Seq(m + tupleMAC(s.key[:], local, remote))
+}
+
+// tupleMAC returns the first 32 bits of HMAC-SHA256 under key of the
+// 4-tuple (local IP, local port, remote IP, remote port) followed by more.
+func tupleMAC(key []byte, local, remote netip.AddrPort, more ...byte) uint32 {
 	l16, r16 := local.Addr().As16(), remote.Addr().As16()
-	copy(b[0:], l16[:])
-	binary.BigEndian.PutUint16(b[16:], local.Port())
-	copy(b[18:], r16[:])
-	binary.BigEndian.PutUint16(b[34:], remote.Port())
-	mac.Write(b[:])
-	return spec.Seq(m + binary.BigEndian.Uint32(mac.Sum(nil)))
+	b := binary.BigEndian.AppendUint16(l16[:], local.Port())
+	b = binary.BigEndian.AppendUint16(append(b, r16[:]...), remote.Port())
+	mac := hmac.New(sha256.New, key)
+	mac.Write(append(b, more...))
+	return binary.BigEndian.Uint32(mac.Sum(nil))
 }
 
 // input is the link's receive function: decode, demultiplex, process.
@@ -457,11 +457,7 @@ func (s *Stack) Listen(addr string) (*Listener, error) {
 
 // sortedConns returns the registered connections in key order.
 func (s *Stack) sortedConns() []*Conn {
-	keys := make([]connKey, 0, len(s.conns))
-	for k := range s.conns {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, connKey.compare)
+	keys := slices.SortedFunc(maps.Keys(s.conns), connKey.compare)
 	out := make([]*Conn, len(keys))
 	for i, k := range keys {
 		out[i] = s.conns[k]
@@ -487,12 +483,7 @@ func (s *Stack) Connections() []ConnInfo {
 	s.mu.Lock()
 	defer s.unlock()
 	var out []ConnInfo
-	ports := make([]uint16, 0, len(s.listeners))
-	for p := range s.listeners {
-		ports = append(ports, p)
-	}
-	slices.Sort(ports)
-	for _, p := range ports {
+	for _, p := range slices.Sorted(maps.Keys(s.listeners)) {
 		out = append(out, ConnInfo{Local: netip.AddrPortFrom(s.local.Addr(), p), State: spec.Listen})
 	}
 	for _, c := range s.sortedConns() {
@@ -516,12 +507,7 @@ func (s *Stack) Close() error {
 		}
 		c.kill(net.ErrClosed)
 	}
-	ports := make([]uint16, 0, len(s.listeners))
-	for p := range s.listeners {
-		ports = append(ports, p)
-	}
-	slices.Sort(ports)
-	for _, p := range ports {
+	for _, p := range slices.Sorted(maps.Keys(s.listeners)) {
 		s.listeners[p].closeLocked()
 	}
 	s.closed = true
@@ -538,11 +524,11 @@ func (s *Stack) Close() error {
 	return s.link.Close()
 }
 
-// wantShift is the window scale shift our receive buffer needs
-// (RFC 7323 §2.3): the least that brings it within 16 bits.
-func (s *Stack) wantShift() uint8 {
+// WindowShift is the window scale shift a receive buffer of buf octets
+// needs (RFC 7323 §2.3): the least that brings it within 16 bits.
+func WindowShift(buf int) uint8 {
 	var sh uint8
-	for s.opt.RecvBuffer>>sh > 65535 && sh < 14 {
+	for buf>>sh > 65535 && sh < 14 {
 		sh++
 	}
 	return sh

@@ -3,6 +3,7 @@ package impl
 import (
 	"net/netip"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/impl/wire"
@@ -15,24 +16,8 @@ type segment struct {
 	payload []byte
 }
 
-// segLen is SEG.LEN: text octets plus one for SYN and one for FIN.
-func (g *segment) segLen() uint32 {
-	n := uint32(len(g.payload))
-	if g.h.Flags.Has(spec.SYN) {
-		n++
-	}
-	if g.h.Flags.Has(spec.FIN) {
-		n++
-	}
-	return n
-}
-
 // view returns what the TCB reads of the segment.
-func (g *segment) view() spec.Segment {
-	h := &g.h
-	return spec.Segment{Seq: h.Seq, Ack: h.Ack, Flags: h.Flags, Window: h.Window, Len: uint32(len(g.payload)),
-		MSS: h.MSS, HasWScale: h.HasWScale, WScale: h.WScale}
-}
+func (g *segment) view() spec.Segment { return g.h.Spec(len(g.payload)) }
 
 // header returns the wire header of a segment the TCB sends; emit fills in
 // the ports and the window.
@@ -120,23 +105,14 @@ type Conn struct {
 	kaProbes  int       // probes sent since then
 }
 
-// invalidACKInterval is the least time between two ACKs that answer
+// InvalidACKInterval is the least time between two ACKs that answer
 // unacceptable segments of zero length on one connection.
-const invalidACKInterval = 500 * time.Millisecond
-
-// ctx fills the guards' view of the TCB and of the segment in.
-func (c *Conn) ctx(in *segment) spec.Ctx {
-	if in == nil {
-		return c.tcb.Ctx(nil, c.rcvWnd())
-	}
-	v := in.view()
-	return c.tcb.Ctx(&v, c.rcvWnd())
-}
+const InvalidACKInterval = 500 * time.Millisecond
 
 // params are the endpoint's inputs to spec's TCB: its receive window, its
 // options, what is queued to send; the ISS when the action chooses one.
 func (c *Conn) params(a spec.Action) spec.Params {
-	p := spec.Params{RcvWnd: c.rcvWnd(), MSS: uint16(c.s.opt.MSS), WScale: !c.cookie, Shift: c.s.wantShift(),
+	p := spec.Params{RcvWnd: c.rcvWnd(), MSS: uint16(c.s.opt.MSS), WScale: !c.cookie, Shift: WindowShift(c.s.opt.RecvBuffer),
 		Unsent: uint32(len(c.sndBuf) - c.sentText()), FinQueued: c.finPending,
 		QuickACK: c.s.opt.AckDelay < 0 || c.fillsGap || c.draining}
 	if _, have := c.tcb.ISS(); a == spec.SendSYN || a == spec.SendSYNACK && !have {
@@ -187,9 +163,9 @@ func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	from := c.tcb.State()
 	c.out = c.out[:0]
 	c.ackedNew = false
-	c.invalid = in != nil && in.segLen() == 0 &&
-		(!spec.IsSeqOK(&x) || in.h.Flags.Has(spec.ACK) && !spec.IsAckInRange(&x))
-	if in != nil && spec.IsSeqOK(&x) && (!in.h.Flags.Has(spec.ACK) || spec.IsAckInRange(&x)) {
+	acceptable := in != nil && spec.IsSeqOK(&x) && (!in.h.Flags.Has(spec.ACK) || spec.IsAckInRange(&x))
+	c.invalid = in != nil && v.SegLen() == 0 && !acceptable
+	if acceptable {
 		// Only an acceptable segment shows the peer alive: a blind
 		// attacker's must not keep a dead connection from keepalive.
 		c.heard()
@@ -269,7 +245,7 @@ func (c *Conn) do(a spec.Action, in *segment, vp *spec.Segment, data []byte) err
 			// ACKs for ever. Like Linux (net.ipv4.tcp_invalid_ratelimit),
 			// send at most one such ACK per 500 ms per connection.
 			now := c.s.clock.Now()
-			if !c.lastInvalidACK.IsZero() && now.Sub(c.lastInvalidACK) < invalidACKInterval {
+			if !c.lastInvalidACK.IsZero() && now.Sub(c.lastInvalidACK) < InvalidACKInterval {
 				c.s.stats.ACKsLimited++
 				break
 			}
@@ -405,7 +381,6 @@ func (c *Conn) processACK(in *segment, v *spec.Segment) {
 			if ack.LessThan(c.recover) {
 				// A partial ACK: the next hole is lost too (RFC 6582 §3.2).
 				c.resend(c.tcb.SndUna())
-				c.markResend()
 			} else {
 				c.inRecovery = false
 			}
@@ -416,9 +391,7 @@ func (c *Conn) processACK(in *segment, v *spec.Segment) {
 		switch {
 		case c.dupAcks == 3 && !c.inRecovery:
 			c.inRecovery, c.recover = true, nxt
-			c.rttOn = false
 			c.resend(una)
-			c.markResend()
 		case c.inRecovery:
 			// Each segment beyond the hole draws at most one duplicate
 			// ACK. Three more than were in flight when the hole was
@@ -428,7 +401,6 @@ func (c *Conn) processACK(in *segment, v *spec.Segment) {
 			c.dupSince++
 			if c.dupSince > c.markFlight+3 {
 				c.resend(una)
-				c.markResend()
 			}
 		}
 	default:
@@ -484,7 +456,6 @@ func (c *Conn) resendIfStale(in *segment) {
 	if una := c.tcb.SndUna(); in.h.Flags.Has(spec.ACK) && in.h.Ack == una && c.inRecovery && c.tcb.SndNxt() != una && c.hasRTT &&
 		c.s.clock.Now().Sub(c.resentAt) > max(4*c.srtt, c.s.opt.RTOMin/20) {
 		c.resend(c.tcb.SndUna())
-		c.markResend()
 	}
 }
 
@@ -547,11 +518,15 @@ func (c *Conn) sendSYN(syn *spec.Segment) {
 	c.emit(header(syn), nil)
 }
 
-// sendACK sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> outside a row: a
-// duplicate ACK or a window update.
-func (c *Conn) sendACK() {
+// sendACK sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> outside a row, a
+// duplicate ACK or a window update (why), and reports it to the tracer.
+func (c *Conn) sendACK(why string) {
 	a := c.tcb.ACK()
+	c.out = c.out[:0]
 	c.emit(header(&a), nil)
+	if len(c.out) > 0 {
+		c.s.traceExtra(c, true, c.out[0], why)
+	}
 }
 
 // sentText is the number of text octets of sndBuf sent (SND.NXT less the
@@ -577,15 +552,14 @@ func (c *Conn) sendData(g *spec.Segment) {
 
 // resend sends again the segment that starts at seq, an unacknowledged
 // sequence number (spec.TCB.Resend says which): loss recovery's
-// retransmission of a hole.
+// retransmission of a hole, noted by markResend.
 func (c *Conn) resend(seq spec.Seq) {
 	c.s.stats.Retransmits++
 	c.rttOn = false // Karn: no RTT sample once anything was sent twice
-	g, ok := c.tcb.Resend(seq, c.params(spec.Retransmit))
-	if !ok {
-		return
+	if g, ok := c.tcb.Resend(seq, c.params(spec.Retransmit)); ok {
+		c.resent(&g)
 	}
-	c.resent(&g)
+	c.markResend()
 }
 
 // resent sends a retransmitted segment with its text.
@@ -626,11 +600,9 @@ func (c *Conn) retransmit(out []spec.Segment) {
 // table, and a child not yet established leaves its listener's backlog.
 func (c *Conn) delete() {
 	c.deleted = true
-	c.rtx.release()
-	c.tw.release()
-	c.ut.release()
-	c.dack.release()
-	c.ka.release()
+	for _, t := range []*ctimer{&c.rtx, &c.tw, &c.ut, &c.dack, &c.ka} {
+		t.release()
+	}
 	c.rd.release()
 	c.wd.release()
 	c.held, c.heldBytes = nil, 0
@@ -723,7 +695,8 @@ func (c *Conn) onDelayedACK() {
 func (c *Conn) segmentArrives(in *segment) {
 	e := spec.Classify(in.h.Flags, len(in.payload))
 	if (e == spec.SegData || e == spec.SegFIN) && c.holds() {
-		x := c.ctx(in)
+		v := in.view()
+		x := c.tcb.Ctx(&v, c.rcvWnd())
 		if spec.IsSeqOK(&x) {
 			if end := x.RcvNxt.Add(x.RcvWnd); end.LessThan(in.h.Seq.Add(uint32(len(in.payload)))) {
 				in.payload = in.payload[:end.Sub(in.h.Seq)]
@@ -800,19 +773,11 @@ func (c *Conn) hold(in *segment) {
 	}
 	if len(c.held) >= maxHeld || c.heldBytes+len(in.payload) > s.opt.RecvBuffer {
 		s.stats.HeldDrops++
-		s.traceExtra(c, false, in, ExtraHeldDropped)
+		s.traceExtra(c, false, *in.trace(), ExtraHeldDropped)
 		return
 	}
 	g := &segment{h: in.h, payload: append([]byte(nil), in.payload...)}
-	i, _ := slices.BinarySearchFunc(c.held, g, func(a, b *segment) int {
-		switch {
-		case a.h.Seq.LessThan(b.h.Seq):
-			return -1
-		case a.h.Seq == b.h.Seq:
-			return 0
-		}
-		return 1
-	})
+	i := sort.Search(len(c.held), func(i int) bool { return !c.held[i].h.Seq.LessThan(g.h.Seq) })
 	c.held = slices.Insert(c.held, i, g)
 	c.heldBytes += len(g.payload)
 	c.extraACK(in, ExtraHeld)
@@ -820,14 +785,10 @@ func (c *Conn) hold(in *segment) {
 
 // extraACK reports the held segment and sends the duplicate ACK.
 func (c *Conn) extraACK(in *segment, why string) {
-	c.s.traceExtra(c, false, in, why)
-	c.out = c.out[:0]
+	c.s.traceExtra(c, false, *in.trace(), why)
 	c.sameWnd = true
-	c.sendACK()
+	c.sendACK(ExtraDupACK)
 	c.sameWnd = false
-	if len(c.out) > 0 {
-		c.s.traceExtraOut(c, c.out[0], ExtraDupACK)
-	}
 	c.notify()
 }
 
@@ -835,7 +796,8 @@ func (c *Conn) extraACK(in *segment, why string) {
 func (c *Conn) drainHeld() {
 	for len(c.held) > 0 && !c.deleted && c.holds() {
 		g := c.held[0]
-		end := g.h.Seq.Add(g.segLen())
+		v := g.view()
+		end := g.h.Seq.Add(v.SegLen())
 		nxt := c.tcb.RcvNxt()
 		if nxt.LessThan(g.h.Seq) {
 			return
@@ -870,22 +832,13 @@ func (c *Conn) windowUpdate() {
 	if !c.rcvAdvEdge.LessThan(edge) || int(edge.Sub(c.rcvAdvEdge)) < min(c.mss(), c.s.opt.RecvBuffer/2) {
 		return
 	}
-	c.out = c.out[:0]
-	c.sendACK()
-	if len(c.out) > 0 {
-		c.s.traceExtraOut(c, c.out[0], ExtraWindowUpdate)
-	}
+	c.sendACK(ExtraWindowUpdate)
 }
 
-func (s *Stack) traceExtra(c *Conn, sent bool, in *segment, why string) {
+// traceExtra reports a segment sent or received outside any row.
+func (s *Stack) traceExtra(c *Conn, sent bool, seg Segment, why string) {
 	if s.opt.Tracer.Extra != nil {
-		s.opt.Tracer.Extra(s.clock.Now(), c.local, c.remote, sent, *in.trace(), why)
-	}
-}
-
-func (s *Stack) traceExtraOut(c *Conn, seg Segment, why string) {
-	if s.opt.Tracer.Extra != nil {
-		s.opt.Tracer.Extra(s.clock.Now(), c.local, c.remote, true, seg, why)
+		s.opt.Tracer.Extra(s.clock.Now(), c.local, c.remote, sent, seg, why)
 	}
 }
 

@@ -117,18 +117,12 @@ type TUNConfig struct {
 var testNet1 = netip.MustParsePrefix("192.0.2.0/24")
 
 func (c *TUNConfig) fill() error {
-	if c.Name == "" {
-		c.Name = "tcpcheck0"
-	}
+	def(&c.Name, "tcpcheck0")
 	if !c.Kernel.IsValid() {
 		c.Kernel = netip.MustParsePrefix("192.0.2.1/24")
 	}
-	if !c.Local.IsValid() {
-		c.Local = netip.MustParseAddr("192.0.2.2")
-	}
-	if c.MTU == 0 {
-		c.MTU = 1500
-	}
+	def(&c.Local, netip.MustParseAddr("192.0.2.2"))
+	def(&c.MTU, 1500)
 	switch {
 	case len(c.Name) >= unix.IFNAMSIZ:
 		return errorf("TUN device name %q is longer than %d octets", c.Name, unix.IFNAMSIZ-1)
@@ -205,31 +199,28 @@ func OpenTUN(cfg TUNConfig) (*TUNLink, error) {
 			return nil, err
 		}
 	}
-	var fd int
-	err := inNetns(path, func() error {
-		if err := checkNotInitialNetns(); err != nil {
-			return err
-		}
-		var err error
-		fd, err = createTUN(cfg)
+	var file *os.File
+	err := inNetns(path, func() (err error) {
+		file, err = CreateTUNDevice(cfg)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	l := &TUNLink{cfg: cfg, file: os.NewFile(uintptr(fd), "/dev/net/tun"),
+	return &TUNLink{cfg: cfg, file: file,
 		local:    netip.AddrPortFrom(cfg.Local, 0),
 		rng:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x243f6a8885a308d3)),
 		timers:   map[*time.Timer]struct{}{},
 		kick:     make(chan struct{}, 1),
-		stopping: make(chan struct{})}
-	return l, nil
+		stopping: make(chan struct{})}, nil
 }
 
 // CreateTUNDevice creates and configures a TUN device as cfg says (cfg.Netns
 // is ignored) in the calling thread's network namespace, which must be one
 // of its own (run it through ThreadNetns.Do), and returns the device's file,
 // non-blocking: whoever holds it exchanges raw IPv4 packets with the kernel.
+// It opens /dev/net/tun, names the device, gives the kernel its address,
+// sets the MTU and brings the device (and loopback) up.
 func CreateTUNDevice(cfg TUNConfig) (*os.File, error) {
 	cfg.Netns = ""
 	if err := cfg.fill(); err != nil {
@@ -241,24 +232,13 @@ func CreateTUNDevice(cfg TUNConfig) (*os.File, error) {
 	if err := checkNotInitialNetns(); err != nil {
 		return nil, err
 	}
-	fd, err := createTUN(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return os.NewFile(uintptr(fd), "/dev/net/tun"), nil
-}
-
-// createTUN opens /dev/net/tun, names the device, gives the kernel its
-// address, sets the MTU and brings the device (and loopback) up. It runs on
-// the thread that is in the target namespace.
-func createTUN(cfg TUNConfig) (int, error) {
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
-		return -1, errorf("opening /dev/net/tun: %v", err)
+		return nil, errorf("opening /dev/net/tun: %v", err)
 	}
-	fail := func(what string, err error) (int, error) {
+	fail := func(what string, err error) (*os.File, error) {
 		unix.Close(fd)
-		return -1, errorf("TUN device %s: %s: %v", cfg.Name, what, err)
+		return nil, errorf("TUN device %s: %s: %v", cfg.Name, what, err)
 	}
 	ifr, err := unix.NewIfreq(cfg.Name)
 	if err != nil {
@@ -273,18 +253,8 @@ func createTUN(cfg TUNConfig) (int, error) {
 		return fail("control socket", err)
 	}
 	defer unix.Close(s)
-	set := func(req uint, what string, f func(*unix.Ifreq) error) error {
-		r, _ := unix.NewIfreq(cfg.Name)
-		if err := f(r); err != nil {
-			return err
-		}
-		if err := unix.IoctlIfreq(s, req, r); err != nil {
-			return errorf("%s: %v", what, err)
-		}
-		return nil
-	}
 	mask := netip.AddrFrom4([4]byte(net.CIDRMask(cfg.Kernel.Bits(), 32)))
-	steps := []struct {
+	for _, st := range []struct {
 		req  uint
 		what string
 		f    func(*unix.Ifreq) error
@@ -292,10 +262,13 @@ func createTUN(cfg TUNConfig) (int, error) {
 		{unix.SIOCSIFADDR, "setting address " + cfg.Kernel.Addr().String(), func(r *unix.Ifreq) error { return r.SetInet4Addr(cfg.Kernel.Addr().AsSlice()) }},
 		{unix.SIOCSIFNETMASK, "setting netmask " + mask.String(), func(r *unix.Ifreq) error { return r.SetInet4Addr(mask.AsSlice()) }},
 		{unix.SIOCSIFMTU, "setting the MTU", func(r *unix.Ifreq) error { r.SetUint32(uint32(cfg.MTU)); return nil }},
-	}
-	for _, st := range steps {
-		if err := set(st.req, st.what, st.f); err != nil {
+	} {
+		r, _ := unix.NewIfreq(cfg.Name)
+		if err := st.f(r); err != nil {
 			return fail("configuring", err)
+		}
+		if err := unix.IoctlIfreq(s, st.req, r); err != nil {
+			return fail("configuring", errorf("%s: %v", st.what, err))
 		}
 	}
 	for _, name := range []string{cfg.Name, "lo"} {
@@ -308,7 +281,7 @@ func createTUN(cfg TUNConfig) (int, error) {
 			return fail("bringing "+name+" up", err)
 		}
 	}
-	return fd, nil
+	return os.NewFile(uintptr(fd), "/dev/net/tun"), nil
 }
 
 // Name returns the device's name.

@@ -51,6 +51,13 @@ type Header struct {
 	WScale           uint8  // its shift count, as sent (RFC 7323 caps its use at 14)
 }
 
+// Spec returns what spec's TCB reads of a segment with header h and n
+// octets of text.
+func (h *Header) Spec(n int) spec.Segment {
+	return spec.Segment{Seq: h.Seq, Ack: h.Ack, Flags: h.Flags, Window: h.Window, Len: uint32(n),
+		MSS: h.MSS, HasWScale: h.HasWScale, WScale: h.WScale}
+}
+
 // Len returns the encoded length of h: 20 octets, plus 4 for the MSS
 // option and 4 for the window scale option (with a NOP before it).
 func (h Header) Len() int {

@@ -43,10 +43,6 @@ type Options struct {
 // 0.5 seconds" (RFC 1122 §4.2.3.2).
 const rfcMaxAckDelay = 500 * time.Millisecond
 
-// invalidACKInterval is impl's least time between two ACKs that answer
-// unacceptable segments of zero length on one connection (impl/doc.go).
-const invalidACKInterval = 500 * time.Millisecond
-
 // Checks named in a [Divergence].
 const (
 	CheckConformance = "conformance"  // the transition is not the table's
@@ -92,34 +88,20 @@ type shadow struct {
 	twSince        time.Time
 	held           map[spec.Seq][]spec.Seq // SEG.SEQ -> SEG.ACKs of segments the endpoint holds out of order
 	lastInvalidACK time.Time               // when an ACK answering an unacceptable empty segment last went out
-	chal           challenge               // the connection's challenge ACK budget
+	chalStart      time.Time               // start of the challenge ACK interval (RFC 5961 §7)
+	chalCount      int                     // challenge ACKs the endpoint could send in it
 	owed           bool                    // accepted text waits for its delayed ACK
 	owedSince      time.Time               // when that ACK became owed
 }
 
-// paid notes a segment with ACK sent: one carrying RCV.NXT pays the owed ACK.
-func (sh *shadow) paid(h *wire.Header) { sh.paidAt(h, sh.tcb.RcvNxt()) }
-
-// paidAt notes a segment sent when the owed ACK was for RCV.NXT = nxt: a
-// segment a row sends before the row accepts its text (a resend of loss
-// recovery, from process-ACK) pays the ACK owed for the text before.
+// paidAt notes a segment with ACK sent when the owed ACK was for RCV.NXT
+// = nxt: one carrying RCV.NXT pays the owed ACK, and so does a segment a
+// row sends before the row accepts its text (a resend of loss recovery,
+// from process-ACK), for the text before.
 func (sh *shadow) paidAt(h *wire.Header, nxt spec.Seq) {
 	if h.Flags.Has(spec.ACK) && !h.Flags.Has(spec.RST) && (h.Ack == nxt || h.Ack == sh.tcb.RcvNxt()) {
 		sh.owed = false
 	}
-}
-
-func newShadow(st spec.State) *shadow {
-	if st == spec.Listen {
-		return &shadow{tcb: spec.NewListenTCB()}
-	}
-	return &shadow{tcb: spec.NewTCB()}
-}
-
-// challenge mirrors one connection's challenge ACK budget (RFC 5961 §7).
-type challenge struct {
-	start time.Time
-	count int
 }
 
 // Checker replays an endpoint's transitions through the reference table.
@@ -270,41 +252,40 @@ func (c *Checker) Extra(tm time.Time, local, remote netip.AddrPort, sent bool, s
 	if c.div != nil {
 		return
 	}
-	if !sent {
-		if reason := c.received(local, remote, s, why); reason != "" {
-			c.div = &Divergence{Check: CheckConformance, Step: c.steps, Reason: reason, Table: append([]string(nil), c.ring...)}
-		}
-		return
+	var reason string
+	if sent {
+		reason = c.sent(local, remote, s, why)
+	} else {
+		reason = c.received(local, remote, s, why)
 	}
+	if reason != "" {
+		c.div = &Divergence{Check: CheckConformance, Step: c.steps, Reason: reason, Table: append([]string(nil), c.ring...)}
+	}
+}
+
+// sent checks a segment the endpoint sent outside any row and notes it.
+// It returns why that was wrong, or "".
+func (c *Checker) sent(local, remote netip.AddrPort, s impl.Segment, why string) string {
 	sh := c.conns[pair{local, remote}]
 	if sh == nil || !sh.tcb.State().HasTCB() {
-		return
-	}
-	h := s.Header
-	t := &sh.tcb
-	if why := func() string {
-		if n := segLen(&s); n > 0 && h.Flags&^(spec.PSH|spec.FIN) == spec.ACK {
-			// A retransmission outside any row (loss recovery, RFC 5681 and
-			// RFC 6582).
-			if r := resent(t, &s, t.RcvNxt()); r != "" {
-				return fmt.Sprintf("retransmission outside a row (%s) %s: %s", why, s, r)
-			}
-			return ""
-		}
-		if h.Flags != spec.ACK || s.Len != 0 {
-			return fmt.Sprintf("segment sent outside a row (%s) is %s, neither a bare ACK nor a retransmission", why, s)
-		}
-		if a := t.ACK(); !same(a, &s, a.Ack) {
-			return fmt.Sprintf("ACK sent outside a row (%s) is seq=%d ack=%d; SND.NXT=%d RCV.NXT=%d",
-				why, uint32(h.Seq), uint32(h.Ack), uint32(a.Seq), uint32(a.Ack))
-		}
 		return ""
-	}(); why != "" {
-		c.div = &Divergence{Check: CheckConformance, Step: c.steps, Reason: why, Table: append([]string(nil), c.ring...)}
-		return
+	}
+	h, t := s.Header, &sh.tcb
+	if view(&s).SegLen() > 0 && h.Flags&^(spec.PSH|spec.FIN) == spec.ACK {
+		// A retransmission outside any row (loss recovery, RFC 5681 and
+		// RFC 6582).
+		if r := resent(t, &s, t.RcvNxt()); r != "" {
+			return fmt.Sprintf("retransmission outside a row (%s) %s: %s", why, s, r)
+		}
+	} else if h.Flags != spec.ACK || s.Len != 0 {
+		return fmt.Sprintf("segment sent outside a row (%s) is %s, neither a bare ACK nor a retransmission", why, s)
+	} else if a := t.ACK(); !same(a, &s, a.Ack) {
+		return fmt.Sprintf("ACK sent outside a row (%s) is seq=%d ack=%d; SND.NXT=%d RCV.NXT=%d",
+			why, uint32(h.Seq), uint32(h.Ack), uint32(a.Seq), uint32(a.Ack))
 	}
 	sh.advertise(h)
-	sh.paid(&h)
+	sh.paidAt(&h, t.RcvNxt())
+	return ""
 }
 
 // received checks a segment the endpoint took outside any row: held for
@@ -407,35 +388,13 @@ func addr(a netip.AddrPort) string {
 	return a.String()
 }
 
-// segLen is SEG.LEN: text plus one for SYN and one for FIN.
-func segLen(s *impl.Segment) uint32 {
-	n := uint32(s.Len)
-	if s.Header.Flags.Has(spec.SYN) {
-		n++
-	}
-	if s.Header.Flags.Has(spec.FIN) {
-		n++
-	}
-	return n
-}
-
 // view returns what spec's TCB reads of a recorded segment.
 func view(s *impl.Segment) *spec.Segment {
 	if s == nil {
 		return nil
 	}
-	h := &s.Header
-	return &spec.Segment{Seq: h.Seq, Ack: h.Ack, Flags: h.Flags, Window: h.Window, Len: uint32(s.Len),
-		MSS: h.MSS, HasWScale: h.HasWScale, WScale: h.WScale}
-}
-
-// wantShift is impl's window scale shift for a receive buffer (RFC 7323 §2.3).
-func wantShift(buf int) uint8 {
-	var sh uint8
-	for buf>>sh > 65535 && sh < 14 {
-		sh++
-	}
-	return sh
+	v := s.Header.Spec(s.Len)
+	return &v
 }
 
 // window returns the bounds of RCV.WND: what was last advertised, and the
@@ -470,7 +429,10 @@ func (c *Checker) step(t *impl.Transition) (string, string) {
 		if t.From.HasTCB() {
 			return CheckConformance, fmt.Sprintf("the connection is in %s, but the model saw no OPEN for it", t.From)
 		}
-		sh = newShadow(t.From)
+		sh = &shadow{tcb: spec.NewTCB()}
+		if t.From == spec.Listen {
+			sh.tcb = spec.NewListenTCB()
+		}
 		c.conns[k] = sh
 	}
 	if t.From != sh.tcb.State() {
@@ -594,7 +556,7 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 	in := t.In
 	v := view(in)
 	tcb := &sh.tcb
-	p := spec.Params{RcvWnd: xhi.RcvWnd, WScale: true, Shift: wantShift(c.opt.RecvBuffer)}
+	p := spec.Params{RcvWnd: xhi.RcvWnd, WScale: true, Shift: impl.WindowShift(c.opt.RecvBuffer)}
 	if acts.Has(spec.SendFIN) {
 		sh.finFirst = !tcb.FinReceived()
 	}
@@ -674,7 +636,7 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 				return bad("a segment without ACK, SYN or RST")
 			}
 			sentACK = true
-			n := segLen(s)
+			n := view(s).SegLen()
 			switch {
 			case n > 0 && h.Seq == tcb.SndNxt() && !tcb.FinSent():
 				if !(acts.Has(spec.SendText) || acts.Has(spec.SendFIN)) {
@@ -756,24 +718,23 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 		switch {
 		case sentACK:
 			sh.lastInvalidACK = t.Time
-		case sh.lastInvalidACK.IsZero() || t.Time.Sub(sh.lastInvalidACK) >= invalidACKInterval:
-			return fmt.Sprintf("the row sends an ACK; the endpoint sent none, and its last ACK to an unacceptable segment was not within %v", invalidACKInterval)
+		case sh.lastInvalidACK.IsZero() || t.Time.Sub(sh.lastInvalidACK) >= impl.InvalidACKInterval:
+			return fmt.Sprintf("the row sends an ACK; the endpoint sent none, and its last ACK to an unacceptable segment was not within %v", impl.InvalidACKInterval)
 		}
 	} else if acts.Has(spec.SendACK) && !sentACK {
 		return "the row sends an ACK; the endpoint sent none"
 	}
 	if acts.Has(spec.SendChallengeACK) && c.opt.ChallengeACKs > 0 {
-		ch := &sh.chal
-		if t.Time.Sub(ch.start) >= time.Second {
-			ch.start, ch.count = t.Time, 0
+		if t.Time.Sub(sh.chalStart) >= time.Second {
+			sh.chalStart, sh.chalCount = t.Time, 0
 		}
-		allowed := ch.count < c.opt.ChallengeACKs
+		allowed := sh.chalCount < c.opt.ChallengeACKs
 		if allowed {
-			ch.count++
+			sh.chalCount++
 		}
 		switch {
 		case allowed && !sentACK:
-			return fmt.Sprintf("the row sends a challenge ACK (RFC 5961); the endpoint sent none with %d of %d this second", ch.count-1, c.opt.ChallengeACKs)
+			return fmt.Sprintf("the row sends a challenge ACK (RFC 5961); the endpoint sent none with %d of %d this second", sh.chalCount-1, c.opt.ChallengeACKs)
 		case !allowed && sentACK:
 			return fmt.Sprintf("a challenge ACK beyond the limit of %d per second (RFC 5961 §7)", c.opt.ChallengeACKs)
 		}
@@ -809,7 +770,7 @@ func (sh *shadow) finPendingOK(acts spec.Actions) bool {
 // rateLimited reports whether the endpoint may leave out the ACK of a row:
 // impl rate-limits ACKs to unacceptable segments of zero length.
 func rateLimited(in *impl.Segment, xlo, xhi *spec.Ctx) bool {
-	if in == nil || segLen(in) != 0 {
+	if in == nil || view(in).SegLen() != 0 {
 		return false
 	}
 	for _, x := range []*spec.Ctx{xlo, xhi} {
