@@ -54,13 +54,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 // wait releases the stack's lock until the connection is notified or
 // deadline d passes, and takes it again.
 func (c *Conn) wait(d *deadline) {
-	ch, dl := c.wake, d.ch
-	c.s.unlock()
-	select {
-	case <-ch:
-	case <-dl:
-	}
-	c.s.mu.Lock()
+	c.s.park(c.wake, d.ch)
 }
 
 // Write queues p for sending (SEND, RFC 9293 §3.10.2), blocking while
@@ -213,6 +207,7 @@ func (d *deadline) set(at time.Time, live bool) {
 	wait := at.Sub(d.s.clock.Now())
 	if wait <= 0 {
 		close(d.ch)
+		d.s.kick(d.ch)
 		return
 	}
 	if !live {
@@ -224,6 +219,7 @@ func (d *deadline) set(at time.Time, live bool) {
 		defer d.s.unlock()
 		if d.ch == ch && !d.passed() {
 			close(ch)
+			d.s.kick(ch)
 		}
 	})
 }

@@ -75,8 +75,10 @@ func (l *Listener) forget(c *Conn) {
 }
 
 func (l *Listener) notify() {
-	close(l.wake)
+	ch := l.wake
+	close(ch)
 	l.wake = make(chan struct{})
+	l.s.kick(ch)
 }
 
 // Accept waits for and returns the next established connection.
@@ -99,10 +101,7 @@ func (l *Listener) AcceptConn() (*Conn, error) {
 			s.unlock()
 			return c, nil
 		}
-		ch := l.wake
-		s.unlock()
-		<-ch
-		s.mu.Lock()
+		s.park(l.wake, nil)
 	}
 }
 

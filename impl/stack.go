@@ -189,6 +189,19 @@ type Stack struct {
 	timeWait  []*Conn       // connections that entered TIME-WAIT, oldest first (some may have left it since)
 	twCount   int           // connections in TIME-WAIT now
 	machine   *spec.Machine // Options.Table interpreted; nil for the generated step
+
+	// Receiving on a direct link (direct.go).
+	direct   directLink      // nil for a link with its own reader goroutine, or once the link closed
+	rbuf     []byte          // the receiving goroutine's buffer
+	reading  bool            // a goroutine holds the reader's role: it alone receives
+	readCh   <-chan struct{} // what that goroutine waits for (nil for the background one)
+	readDl   <-chan struct{}
+	inInput  bool          // the receiving goroutine holds the lock, in input
+	wanting  int           // users waiting on channels while another goroutine receives
+	freed    chan struct{} // closed when the role is given up while users wait
+	released time.Time     // when the role was last given up
+	bgArmed  bool          // bgTimer is set
+	bgTimer  *time.Timer   // starts background
 }
 
 // NewStack returns a stack on link and starts receiving from it.
@@ -216,6 +229,11 @@ func NewStack(link Link, opt Options) (*Stack, error) {
 	}
 	if _, err := rand.Read(s.cookieKey[:]); err != nil {
 		return nil, errorf("reading the SYN cookie secret: %v", err)
+	}
+	if dl, ok := link.(directLink); ok {
+		s.direct, s.rbuf, s.freed, s.bgArmed = dl, make([]byte, 65536), make(chan struct{}), true
+		s.bgTimer = time.AfterFunc(backgroundDelay, s.background)
+		return s, nil
 	}
 	link.Start(s.input)
 	return s, nil
@@ -257,9 +275,14 @@ func tupleMAC(key []byte, local, remote netip.AddrPort, more ...byte) uint32 {
 
 // input is the link's receive function: decode, demultiplex, process.
 func (s *Stack) input(from netip.AddrPort, b []byte) {
-	h, payload, err := wire.Decode(b, from.Addr(), s.local.Addr())
 	s.mu.Lock()
 	defer s.unlock()
+	s.inputLocked(from, b)
+}
+
+// inputLocked is input with the stack's lock held.
+func (s *Stack) inputLocked(from netip.AddrPort, b []byte) {
+	h, payload, err := wire.Decode(b, from.Addr(), s.local.Addr())
 	if s.closed {
 		return
 	}
@@ -394,6 +417,13 @@ func (s *Stack) connect(ap netip.AddrPort) (*Conn, error) {
 // aborts the connection.
 func (c *Conn) waitConnected(ctx context.Context) error {
 	s := c.s
+	// The context's end wakes the wait like any change to the connection.
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		c.notify()
+		s.unlock()
+	})
+	defer stop()
 	s.mu.Lock()
 	defer s.unlock()
 	for {
@@ -404,20 +434,12 @@ func (c *Conn) waitConnected(ctx context.Context) error {
 			return c.err
 		case c.deleted:
 			return ErrNotExist
+		case ctx.Err() != nil:
+			c.userClosed = true
+			c.handle(spec.Abort, nil, nil)
+			return ctx.Err()
 		}
-		ch := c.wake
-		s.unlock()
-		select {
-		case <-ch:
-			s.mu.Lock()
-		case <-ctx.Done():
-			s.mu.Lock()
-			if !c.deleted && !c.connected {
-				c.userClosed = true
-				c.handle(spec.Abort, nil, nil)
-				return ctx.Err()
-			}
-		}
+		s.park(c.wake, nil)
 	}
 }
 
@@ -511,6 +533,9 @@ func (s *Stack) Close() error {
 		s.listeners[p].closeLocked()
 	}
 	s.closed = true
+	if s.bgTimer != nil {
+		s.bgTimer.Stop()
+	}
 	s.unlock()
 	// Another goroutine may still be sending what was queued before the
 	// RSTs above (flush.go): let it finish before the link closes.

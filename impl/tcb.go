@@ -651,8 +651,10 @@ func (c *Conn) after() {
 
 // notify wakes every goroutine waiting on the connection.
 func (c *Conn) notify() {
-	close(c.wake)
+	ch := c.wake
+	close(ch)
 	c.wake = make(chan struct{})
+	c.s.kick(ch)
 }
 
 // retryLimit is how many retransmissions the current state allows.

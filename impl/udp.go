@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 )
@@ -115,24 +116,68 @@ func (l *UDPLink) Send(to netip.AddrPort, seg []byte) error {
 	return nil
 }
 
-// Start runs the reader goroutine.
+// Start runs the reader goroutine. A Stack does not call it: it
+// receives through receive, in the goroutines of its waiting users.
 func (l *UDPLink) Start(recv func(from netip.AddrPort, seg []byte)) {
-	l.wg.Add(1)
-	go func() {
-		defer l.wg.Done()
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := l.conn.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				if errors.Is(err, net.ErrClosed) {
-					return
-				}
-				continue // e.g. ICMP port unreachable reported on a later read
-			}
-			recv(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), buf[:n])
-		}
-	}()
+	go l.receive(make([]byte, 65536), func(from netip.AddrPort, seg []byte) bool {
+		recv(from, seg)
+		return false
+	})
 }
+
+// receive reads datagrams into buf and hands each to recv, in the calling
+// goroutine, until recv returns true, interrupt is called, or the link
+// closes (net.ErrClosed). The caller makes sure that one goroutine at a
+// time receives (directLink). Once recv has returned true, the datagrams
+// already queued in the socket (up to drainMax) are handed over too,
+// without waiting: the caller returns to its user with nothing left
+// unprocessed (a sender, say, with every ACK that has arrived).
+func (l *UDPLink) receive(buf []byte, recv func(from netip.AddrPort, seg []byte) bool) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return net.ErrClosed
+	}
+	l.wg.Add(1)
+	l.mu.Unlock()
+	defer l.wg.Done()
+	err := l.receiveLoop(buf, recv)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// interrupt: clear it before the caller looks at why (interrupt's
+		// order makes that safe).
+		l.conn.SetReadDeadline(time.Time{})
+		return nil
+	}
+	return err
+}
+
+// drainMax bounds the datagrams receive hands over once recv asked to
+// stop.
+const drainMax = 64
+
+// receiveBlocking is receiveLoop through package net: a read that waits,
+// with no draining.
+func (l *UDPLink) receiveBlocking(buf []byte, recv func(from netip.AddrPort, seg []byte) bool) error {
+	for {
+		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+				return err
+			}
+			continue // e.g. ICMP port unreachable reported on a later read
+		}
+		if recv(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), buf[:n]) {
+			return nil
+		}
+	}
+}
+
+// interrupt makes a receive in progress (or the next one) return. The
+// caller first makes the reason visible (closes the channel the receiving
+// goroutine checks) and then interrupts; receive clears the interrupt
+// before it returns, so the receiving goroutine, which checks after the
+// return, sees the reason.
+func (l *UDPLink) interrupt() { l.conn.SetReadDeadline(time.Unix(1, 0)) }
 
 // Close closes the socket, drops the held-back datagrams, and waits for
 // the reader to finish.

@@ -1,0 +1,142 @@
+package impl
+
+import (
+	"net/netip"
+	"time"
+)
+
+// directLink is a link whose arriving segments a stack receives in the
+// goroutine of a user who waits (the udp link). A user blocked in Read,
+// Write, Dial or Accept then reads the socket itself and is woken by the
+// socket, as with the kernel's TCP, instead of being woken by a reader
+// goroutine: a wakeup that crosses goroutines costs a round trip the
+// kernel's TCP does not pay (and, when a processor is idle, the wakeup of
+// a thread), the largest part of a request/response round trip's tail.
+type directLink interface {
+	Link
+	// receive reads segments into buf and hands each to recv in the
+	// calling goroutine until recv returns true, interrupt is called,
+	// or the link closes (an error). One goroutine at a time receives.
+	receive(buf []byte, recv func(from netip.AddrPort, seg []byte) bool) error
+	// interrupt makes the receive in progress, or the next one, return.
+	interrupt()
+}
+
+// backgroundDelay is how long the link may go unread while no user
+// waits: after it, a background goroutine receives until a user waits
+// again. It bounds how late a segment that arrives while every user is
+// busy (an ACK for text written, a SYN for a listener nobody accepts on)
+// is processed.
+const backgroundDelay = 250 * time.Microsecond
+
+// park releases the stack's lock until ch or dl is closed (either may be
+// nil), or something else may have changed (the caller checks again), and
+// takes the lock again. On a direct link, when no goroutine is receiving,
+// the caller receives itself meanwhile (it holds the reader's role) and
+// stops once ch or dl is closed; otherwise it waits on the channels.
+func (s *Stack) park(ch, dl <-chan struct{}) {
+	if s.direct != nil && !s.reading && !s.closed {
+		s.reading = true
+		s.readCh, s.readDl = ch, dl
+		s.unlock()
+		err := s.direct.receive(s.rbuf, func(from netip.AddrPort, seg []byte) bool {
+			s.mu.Lock()
+			s.inInput = true
+			s.inputLocked(from, seg)
+			s.inInput = false
+			s.unlock()
+			return closed(ch) || closed(dl)
+		})
+		s.mu.Lock()
+		s.release(err)
+		return
+	}
+	freed := s.freed
+	s.wanting++
+	s.unlock()
+	select {
+	case <-ch:
+	case <-dl:
+	case <-freed:
+	}
+	s.mu.Lock()
+	s.wanting--
+}
+
+// closed reports whether ch (not nil) is closed.
+func closed(ch <-chan struct{}) bool {
+	if ch == nil {
+		return false
+	}
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// release gives up the reader's role: to the users waiting on channels,
+// who are woken to take it, and to the background goroutine, which takes
+// it when nobody has after backgroundDelay. err is receive's: once the link is
+// closed, nobody receives and users wait on channels only.
+func (s *Stack) release(err error) {
+	s.reading = false
+	if err != nil {
+		s.direct = nil
+	}
+	s.readCh, s.readDl = nil, nil
+	s.released = time.Now()
+	if s.wanting > 0 {
+		// They may no longer need to wait once woken: the timer below
+		// then makes sure somebody receives.
+		close(s.freed)
+		s.freed = make(chan struct{})
+	}
+	if !s.bgArmed && !s.closed && s.direct != nil {
+		s.bgArmed = true
+		s.bgTimer.Reset(backgroundDelay)
+	}
+}
+
+// background runs when backgroundDelay has passed since the reader's role
+// was last given up: when nobody has taken it since, it receives until a
+// user waits on a channel (and should take the role) or the link closes.
+func (s *Stack) background() {
+	s.mu.Lock()
+	s.bgArmed = false
+	if s.closed || s.reading || s.direct == nil {
+		s.mu.Unlock()
+		return
+	}
+	if idle := time.Since(s.released); idle < backgroundDelay {
+		// A user had the role a moment ago and will likely again soon.
+		s.bgArmed = true
+		s.bgTimer.Reset(backgroundDelay - idle)
+		s.mu.Unlock()
+		return
+	}
+	s.reading = true
+	s.unlock()
+	err := s.direct.receive(s.rbuf, func(from netip.AddrPort, seg []byte) bool {
+		s.mu.Lock()
+		s.inInput = true
+		s.inputLocked(from, seg)
+		s.inInput = false
+		stop := s.wanting > 0
+		s.unlock()
+		return stop
+	})
+	s.mu.Lock()
+	s.release(err)
+	s.unlock()
+}
+
+// kick interrupts the goroutine receiving for the stack when it waits
+// for ch, which the caller has just closed, and is not itself the caller
+// (inside input, it checks ch once input returns).
+func (s *Stack) kick(ch <-chan struct{}) {
+	if s.reading && !s.inInput && ch != nil && (s.readCh == ch || s.readDl == ch) {
+		s.direct.interrupt()
+	}
+}

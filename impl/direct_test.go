@@ -1,0 +1,163 @@
+package impl
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+)
+
+// directPair returns a udp-link pair with one connection between them.
+func directPair(t *testing.T) (a, b *Stack, ca, cb *Conn, l *Listener) {
+	t.Helper()
+	a, b = udpPair(t, Options{}, Faults{})
+	t.Cleanup(func() { a.Close(); b.Close() })
+	l, err := b.Listen(b.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), budget(5*time.Second))
+	defer cancel()
+	if ca, err = a.Dial(ctx, b.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	if cb, err = l.AcceptConn(); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, ca, cb, l
+}
+
+// within runs f in a goroutine and fails unless it returns within the
+// (load-stretched) bound, the error it returns being want.
+func within(t *testing.T, what string, start func(), f func() error, want error) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	// Let f block (and, on the udp link, become the receiving goroutine).
+	time.Sleep(20 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("%s: returned before it was woken: %v", what, err)
+	default:
+	}
+	start()
+	select {
+	case err := <-done:
+		if !errors.Is(err, want) {
+			t.Fatalf("%s: %v, want %v", what, err, want)
+		}
+	case <-time.After(budget(5 * time.Second)):
+		t.Fatalf("%s: still blocked", what)
+	}
+}
+
+// TestDirectWakeups checks that a user blocked on the udp link, where it
+// receives the link's segments itself (direct.go), is woken by what other
+// goroutines do: a deadline set, a Close, a cancelled Dial, a closed
+// listener, a stack closed.
+func TestDirectWakeups(t *testing.T) {
+	a, b, ca, cb, l := directPair(t)
+	buf := make([]byte, 10)
+	within(t, "Read, deadline set by another goroutine",
+		func() { ca.SetReadDeadline(time.Now()) },
+		func() error { _, err := ca.Read(buf); return err }, os.ErrDeadlineExceeded)
+	ca.SetReadDeadline(time.Time{})
+	within(t, "Read, deadline passing",
+		func() { ca.SetReadDeadline(time.Now().Add(10 * time.Millisecond)) },
+		func() error { _, err := ca.Read(buf); return err }, os.ErrDeadlineExceeded)
+	ca.SetReadDeadline(time.Time{})
+	within(t, "Read, data arriving",
+		func() { cb.Write([]byte("x")) },
+		func() error { _, err := ca.Read(buf); return err }, nil)
+	within(t, "Read, the peer's FIN",
+		func() { cb.CloseWrite() },
+		func() error { _, err := ca.Read(buf); return err }, io.EOF)
+	within(t, "Read, Close by another goroutine",
+		func() { cb.Close() },
+		func() error { _, err := cb.Read(buf); return err }, net.ErrClosed)
+	// A Dial to a port nobody answers on (the SYN goes to a UDP port
+	// with no stack behind it), cancelled from another goroutine.
+	silent, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	within(t, "Dial, context cancelled", cancel,
+		func() error { _, err := a.Dial(ctx, silent.LocalAddr().String()); return err }, context.Canceled)
+	within(t, "Accept, listener closed", func() { l.Close() },
+		func() error { _, err := l.AcceptConn(); return err }, net.ErrClosed)
+	l2, err := b.Listen(":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	within(t, "Accept, stack closed", func() { b.Close() },
+		func() error { _, err := l2.AcceptConn(); return err }, net.ErrClosed)
+}
+
+// TestDirectHandover runs two connections of one stack with a reader
+// blocked on each: one receives for both, and when it leaves, the other
+// takes over. Then nobody waits, and the background goroutine still
+// processes what arrives (the ACK of written text).
+func TestDirectHandover(t *testing.T) {
+	_, b, ca, cb, l := directPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), budget(5*time.Second))
+	defer cancel()
+	ca2, err := ca.s.Dial(ctx, b.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb2, err := l.AcceptConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 2)
+	for _, c := range []*Conn{ca, ca2} {
+		go func() {
+			buf := make([]byte, 10)
+			for {
+				n, err := c.Read(buf)
+				if err != nil {
+					return
+				}
+				got <- string(buf[:n])
+			}
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	for i, w := range []struct {
+		c   *Conn
+		msg string
+	}{{cb, "one"}, {cb2, "two"}, {cb2, "three"}, {cb, "four"}} {
+		if _, err := w.c.Write([]byte(w.msg)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-got:
+			if m != w.msg {
+				t.Fatalf("message %d: %q, want %q", i, m, w.msg)
+			}
+		case <-time.After(budget(5 * time.Second)):
+			t.Fatalf("message %d (%q) not received", i, w.msg)
+		}
+	}
+	// Nobody waits on b: its background goroutine receives the ACK.
+	if _, err := cb.Write([]byte("five")); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(budget(5 * time.Second)); ; time.Sleep(time.Millisecond) {
+		sendQ := 0
+		for _, ci := range b.Connections() {
+			sendQ += ci.SendQ
+		}
+		if sendQ == 0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("text written on b still unacknowledged: %v", b.Connections())
+		}
+	}
+}
