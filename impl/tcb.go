@@ -855,7 +855,17 @@ type ctimer struct {
 
 func (t *ctimer) armed() bool { return !t.at.IsZero() }
 
-func (t *ctimer) stop() { t.at = time.Time{} }
+// stop disarms the timer and stops the clock's timer: a disarmed timer
+// left to fire would only take the stack's lock to find nothing to do,
+// and connections that linger (TIME-WAIT, a child in the accept queue)
+// would each leave one behind.
+func (t *ctimer) stop() {
+	t.at = time.Time{}
+	if !t.sched.IsZero() {
+		t.sched = time.Time{}
+		t.t.Stop()
+	}
+}
 
 // release disarms the timer and stops the clock's timer too.
 func (t *ctimer) release() {
