@@ -47,14 +47,14 @@ func (c *Conn) Read(p []byte) (int, error) {
 		case c.rd.passed():
 			return 0, os.ErrDeadlineExceeded
 		}
-		c.wait(&c.rd)
+		c.wait(&c.rd, false)
 	}
 }
 
 // wait releases the stack's lock until the connection is notified or
-// deadline d passes, and takes it again.
-func (c *Conn) wait(d *deadline) {
-	c.s.park(c.wake, d.ch)
+// deadline d passes, and takes it again (drain: Stack.park).
+func (c *Conn) wait(d *deadline, drain bool) {
+	c.s.park(c.wake, d.ch, drain)
 }
 
 // Write queues p for sending (SEND, RFC 9293 §3.10.2), blocking while
@@ -87,7 +87,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			p = p[len(chunk):]
 			continue
 		}
-		c.wait(&c.wd)
+		c.wait(&c.wd, true)
 	}
 	return total, nil
 }

@@ -15,12 +15,21 @@ import (
 type directLink interface {
 	Link
 	// receive reads segments into buf and hands each to recv in the
-	// calling goroutine until recv returns true, interrupt is called,
-	// or the link closes (an error). One goroutine at a time receives.
-	receive(buf []byte, recv func(from netip.AddrPort, seg []byte) bool) error
+	// calling goroutine until recv says to stop, interrupt is called, or
+	// the link closes (an error). One goroutine at a time receives.
+	receive(buf []byte, recv func(from netip.AddrPort, seg []byte) verdict) error
 	// interrupt makes the receive in progress, or the next one, return.
 	interrupt()
 }
+
+// verdict is what a receiving goroutine tells the link after a segment.
+type verdict uint8
+
+const (
+	recvMore  verdict = iota // go on receiving
+	recvStop                 // return now
+	recvDrain                // return once the segments already queued are handed over too
+)
 
 // backgroundDelay is how long the link may go unread while no user
 // waits: after it, a background goroutine receives until a user waits
@@ -34,18 +43,29 @@ const backgroundDelay = 250 * time.Microsecond
 // takes the lock again. On a direct link, when no goroutine is receiving,
 // the caller receives itself meanwhile (it holds the reader's role) and
 // stops once ch or dl is closed; otherwise it waits on the channels.
-func (s *Stack) park(ch, dl <-chan struct{}) {
+// drain asks to process the segments queued behind the one that ended
+// the wait before returning: a writer waiting for the window takes every
+// ACK that has arrived at once (and then queues its text in one go), where
+// a reader returns the text that woke it without another system call.
+func (s *Stack) park(ch, dl <-chan struct{}, drain bool) {
+	stop := recvStop
+	if drain {
+		stop = recvDrain
+	}
 	if s.direct != nil && !s.reading && !s.closed {
 		s.reading = true
 		s.readCh, s.readDl = ch, dl
 		s.unlock()
-		err := s.direct.receive(s.rbuf, func(from netip.AddrPort, seg []byte) bool {
+		err := s.direct.receive(s.rbuf, func(from netip.AddrPort, seg []byte) verdict {
 			s.mu.Lock()
 			s.inInput = true
 			s.inputLocked(from, seg)
 			s.inInput = false
 			s.unlock()
-			return closed(ch) || closed(dl)
+			if closed(ch) || closed(dl) {
+				return stop
+			}
+			return recvMore
 		})
 		s.mu.Lock()
 		s.release(err)
@@ -118,14 +138,17 @@ func (s *Stack) background() {
 	}
 	s.reading = true
 	s.unlock()
-	err := s.direct.receive(s.rbuf, func(from netip.AddrPort, seg []byte) bool {
+	err := s.direct.receive(s.rbuf, func(from netip.AddrPort, seg []byte) verdict {
 		s.mu.Lock()
 		s.inInput = true
 		s.inputLocked(from, seg)
 		s.inInput = false
 		stop := s.wanting > 0
 		s.unlock()
-		return stop
+		if stop {
+			return recvStop
+		}
+		return recvMore
 	})
 	s.mu.Lock()
 	s.release(err)

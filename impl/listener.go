@@ -101,7 +101,7 @@ func (l *Listener) AcceptConn() (*Conn, error) {
 			s.unlock()
 			return c, nil
 		}
-		s.park(l.wake, nil)
+		s.park(l.wake, nil, false)
 	}
 }
 

@@ -439,7 +439,7 @@ func (c *Conn) waitConnected(ctx context.Context) error {
 			c.handle(spec.Abort, nil, nil)
 			return ctx.Err()
 		}
-		s.park(c.wake, nil)
+		s.park(c.wake, nil, false)
 	}
 }
 

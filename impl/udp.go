@@ -119,20 +119,19 @@ func (l *UDPLink) Send(to netip.AddrPort, seg []byte) error {
 // Start runs the reader goroutine. A Stack does not call it: it
 // receives through receive, in the goroutines of its waiting users.
 func (l *UDPLink) Start(recv func(from netip.AddrPort, seg []byte)) {
-	go l.receive(make([]byte, 65536), func(from netip.AddrPort, seg []byte) bool {
+	go l.receive(make([]byte, 65536), func(from netip.AddrPort, seg []byte) verdict {
 		recv(from, seg)
-		return false
+		return recvMore
 	})
 }
 
 // receive reads datagrams into buf and hands each to recv, in the calling
-// goroutine, until recv returns true, interrupt is called, or the link
+// goroutine, until recv says to stop, interrupt is called, or the link
 // closes (net.ErrClosed). The caller makes sure that one goroutine at a
-// time receives (directLink). Once recv has returned true, the datagrams
-// already queued in the socket (up to drainMax) are handed over too,
-// without waiting: the caller returns to its user with nothing left
-// unprocessed (a sender, say, with every ACK that has arrived).
-func (l *UDPLink) receive(buf []byte, recv func(from netip.AddrPort, seg []byte) bool) error {
+// time receives (directLink). After recvDrain, the datagrams already
+// queued in the socket (up to drainMax) are handed over too, without
+// waiting (on Linux; elsewhere it is recvStop).
+func (l *UDPLink) receive(buf []byte, recv func(from netip.AddrPort, seg []byte) verdict) error {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -151,13 +150,12 @@ func (l *UDPLink) receive(buf []byte, recv func(from netip.AddrPort, seg []byte)
 	return err
 }
 
-// drainMax bounds the datagrams receive hands over once recv asked to
-// stop.
+// drainMax bounds the datagrams receive hands over after recvDrain.
 const drainMax = 64
 
 // receiveBlocking is receiveLoop through package net: a read that waits,
 // with no draining.
-func (l *UDPLink) receiveBlocking(buf []byte, recv func(from netip.AddrPort, seg []byte) bool) error {
+func (l *UDPLink) receiveBlocking(buf []byte, recv func(from netip.AddrPort, seg []byte) verdict) error {
 	for {
 		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -166,7 +164,7 @@ func (l *UDPLink) receiveBlocking(buf []byte, recv func(from netip.AddrPort, seg
 			}
 			continue // e.g. ICMP port unreachable reported on a later read
 		}
-		if recv(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), buf[:n]) {
+		if recv(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), buf[:n]) != recvMore {
 			return nil
 		}
 	}

@@ -14,9 +14,9 @@ import (
 // receiveLoop reads and hands over datagrams for receive: recvfrom with
 // MSG_DONTWAIT inside the runtime's poller (syscall.RawConn.Read), which
 // waits for the socket to be readable only when nothing is queued. So
-// the datagrams queued behind the one that satisfied recv are taken in
-// the same go, and no address is allocated per datagram.
-func (l *UDPLink) receiveLoop(buf []byte, recv func(from netip.AddrPort, seg []byte) bool) error {
+// after recvDrain the datagrams queued behind the one that satisfied recv
+// are taken in the same go, and no address is allocated per datagram.
+func (l *UDPLink) receiveLoop(buf []byte, recv func(from netip.AddrPort, seg []byte) verdict) error {
 	raw, err := l.conn.SyscallConn()
 	if err != nil {
 		return l.receiveBlocking(buf, recv)
@@ -55,7 +55,10 @@ func (l *UDPLink) receiveLoop(buf []byte, recv func(from netip.AddrPort, seg []b
 			if stopped {
 				drained++
 			}
-			if recv(from, buf[:n]) {
+			switch recv(from, buf[:n]) {
+			case recvStop:
+				return true
+			case recvDrain:
 				stopped = true
 			}
 		}
