@@ -50,7 +50,7 @@ func (s *Stack) makeCookie(k connKey, irs spec.Seq, mss int) spec.Seq {
 			idx = i
 		}
 	}
-	t := cookieTime(s.clock.Now())
+	t := cookieTime(s.now())
 	return spec.Seq(t&0x1f<<27 | uint32(idx)<<24 | s.cookieHash(k, irs, t, idx))
 }
 
@@ -59,7 +59,7 @@ func (s *Stack) makeCookie(k connKey, irs spec.Seq, mss int) spec.Seq {
 func (s *Stack) checkCookie(k connKey, iss, irs spec.Seq) (mss int, ok bool) {
 	c := uint32(iss)
 	idx := int(c >> 24 & 7)
-	now := cookieTime(s.clock.Now())
+	now := cookieTime(s.now())
 	for _, t := range []uint32{now, now - 1} {
 		if t&0x1f == c>>27 && hmac.Equal(be24(s.cookieHash(k, irs, t, idx)), be24(c&0xffffff)) {
 			return int(cookieMSS[idx]), true

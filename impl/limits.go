@@ -61,7 +61,7 @@ func (s *Stack) TimeWait() int {
 // heard notes that a segment from the peer arrived: the keepalive count
 // starts again (RFC 1122 §4.2.3.6).
 func (c *Conn) heard() {
-	c.lastHeard = c.s.clock.Now()
+	c.lastHeard = c.s.now()
 	c.kaProbes = 0
 }
 

@@ -148,6 +148,9 @@ func (c *Conn) lookup(e spec.Event, x *spec.Ctx) (row int, do []spec.Action, to 
 // reports the transition. It returns the error a user call gets.
 func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	s := c.s
+	if s.instant() {
+		defer s.endInstant()
+	}
 	// What the TCB reads of the segment, made once for the guards and
 	// every action of the row.
 	var v *spec.Segment
@@ -178,7 +181,7 @@ func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	}
 	c.tcb.Enter(to)
 	if tr := s.opt.Tracer.Transition; tr != nil {
-		t := Transition{Time: s.clock.Now(), Local: c.local, Remote: c.remote, From: from, Event: e, Row: row, To: to,
+		t := Transition{Time: s.now(), Local: c.local, Remote: c.remote, From: from, Event: e, Row: row, To: to,
 			Out: slices.Clone(c.out), Replayed: c.replay, Held: c.draining}
 		if in != nil {
 			t.In = in.trace()
@@ -244,7 +247,7 @@ func (c *Conn) do(a spec.Action, in *segment, vp *spec.Segment, data []byte) err
 			// (after a blind injection, say) would answer each other's
 			// ACKs for ever. Like Linux (net.ipv4.tcp_invalid_ratelimit),
 			// send at most one such ACK per 500 ms per connection.
-			now := c.s.clock.Now()
+			now := c.s.now()
 			if !c.lastInvalidACK.IsZero() && now.Sub(c.lastInvalidACK) < InvalidACKInterval {
 				c.s.stats.ACKsLimited++
 				break
@@ -257,7 +260,7 @@ func (c *Conn) do(a spec.Action, in *segment, vp *spec.Segment, data []byte) err
 			c.emit(header(&out[0]), nil)
 		}
 		if c.eff.DelayACK {
-			c.dack.set(c, c.s.clock.Now().Add(c.s.opt.AckDelay), c.onDelayedACK)
+			c.dack.set(c, c.s.now().Add(c.s.opt.AckDelay), c.onDelayedACK)
 		}
 	case spec.SendChallengeACK:
 		if c.challengeAllowed() {
@@ -275,7 +278,7 @@ func (c *Conn) do(a spec.Action, in *segment, vp *spec.Segment, data []byte) err
 	case spec.Retransmit:
 		c.retransmit(out)
 	case spec.StartTimeWait:
-		c.tw.set(c, c.s.clock.Now().Add(2*c.s.opt.MSL), c.onTimeWait)
+		c.tw.set(c, c.s.now().Add(2*c.s.opt.MSL), c.onTimeWait)
 	case spec.SignalConnected:
 		c.connected = true
 		if c.listener != nil {
@@ -346,7 +349,7 @@ func (c *Conn) processACK(in *segment, v *spec.Segment) {
 		nxt != una && uint32(h.Window)<<c.tcb.SndShift() == c.tcb.SndWnd()
 	c.eff.Reset()
 	c.tcb.Apply(spec.ProcessACK, v, c.params(spec.ProcessACK), &c.eff)
-	now := c.s.clock.Now()
+	now := c.s.now()
 	switch {
 	case c.eff.Acked > 0:
 		// Free the acknowledged text; the SYN and FIN octets hold none.
@@ -454,14 +457,14 @@ func (c *Conn) rcvWnd() uint32 {
 // notice.
 func (c *Conn) resendIfStale(in *segment) {
 	if una := c.tcb.SndUna(); in.h.Flags.Has(spec.ACK) && in.h.Ack == una && c.inRecovery && c.tcb.SndNxt() != una && c.hasRTT &&
-		c.s.clock.Now().Sub(c.resentAt) > max(4*c.srtt, c.s.opt.RTOMin/20) {
+		c.s.now().Sub(c.resentAt) > max(4*c.srtt, c.s.opt.RTOMin/20) {
 		c.resend(c.tcb.SndUna())
 	}
 }
 
 // markResend notes that the hole at SND.UNA was just resent.
 func (c *Conn) markResend() {
-	c.resentAt = c.s.clock.Now()
+	c.resentAt = c.s.now()
 	c.dupSince = 0
 	mss := c.mss()
 	c.markFlight = (int(c.tcb.SndNxt().Sub(c.tcb.SndUna())) + mss - 1) / max(mss, 1)
@@ -500,7 +503,7 @@ func (c *Conn) emit(h wire.Header, payload []byte) {
 	if err := s.enqueue(c.key.peer, h, s.local.Addr(), c.key.peer.Addr(), payload); err != nil {
 		return // addresses of different families: nothing can be sent
 	}
-	now := s.clock.Now()
+	now := s.now()
 	if s.opt.Pcap != nil {
 		s.opt.Pcap.WriteSegment(now, c.local, netip.AddrPortFrom(c.key.peer.Addr(), c.key.peerPort), h, payload)
 	}
@@ -513,7 +516,7 @@ func (c *Conn) emit(h wire.Header, payload []byte) {
 // retransmission (Karn) or the replay of a cookie connection.
 func (c *Conn) sendSYN(syn *spec.Segment) {
 	if !c.rttOn && c.retries == 0 && !c.replay { // a replayed SYN,ACK left earlier, at an unknown time
-		c.rttOn, c.rttSeq, c.rttStart = true, syn.Seq+1, c.s.clock.Now()
+		c.rttOn, c.rttSeq, c.rttStart = true, syn.Seq+1, c.s.now()
 	}
 	c.emit(header(syn), nil)
 }
@@ -544,7 +547,7 @@ func (c *Conn) sentText() int {
 // when no segment is timed.
 func (c *Conn) sendData(g *spec.Segment) {
 	if !c.rttOn {
-		c.rttOn, c.rttSeq, c.rttStart = true, g.Seq.Add(g.SegLen()), c.s.clock.Now()
+		c.rttOn, c.rttSeq, c.rttStart = true, g.Seq.Add(g.SegLen()), c.s.now()
 	}
 	off := int(g.Seq.Sub(c.sndBufSeq))
 	c.emit(header(g), c.sndBuf[off:off+int(g.Len)])
@@ -622,7 +625,7 @@ func (c *Conn) after() {
 	if c.deleted || !st.HasTCB() || c.stateless {
 		return
 	}
-	now := c.s.clock.Now()
+	now := c.s.now()
 	outstanding := c.tcb.SndNxt() != c.tcb.SndUna()
 	probe := !outstanding && c.tcb.SndWnd() == 0 && len(c.sndBuf) > c.sentText() && st.Synchronized()
 	switch {
@@ -840,7 +843,7 @@ func (c *Conn) windowUpdate() {
 // traceExtra reports a segment sent or received outside any row.
 func (s *Stack) traceExtra(c *Conn, sent bool, seg Segment, why string) {
 	if s.opt.Tracer.Extra != nil {
-		s.opt.Tracer.Extra(s.clock.Now(), c.local, c.remote, sent, seg, why)
+		s.opt.Tracer.Extra(s.now(), c.local, c.remote, sent, seg, why)
 	}
 }
 
@@ -878,7 +881,7 @@ func (t *ctimer) release() {
 // set arms the timer to call fn (with the stack locked) at at.
 func (t *ctimer) set(c *Conn, at time.Time, fn func()) {
 	t.at = at
-	now := c.s.clock.Now()
+	now := c.s.now()
 	if !t.sched.IsZero() && !t.sched.After(at) {
 		return // fires no later than at, and will set itself again
 	}
@@ -898,7 +901,10 @@ func (t *ctimer) fire(c *Conn, fn func()) {
 	if s.closed || c.deleted || t.at.IsZero() {
 		return
 	}
-	now := s.clock.Now()
+	if s.instant() {
+		defer s.endInstant()
+	}
+	now := s.now()
 	if now.Before(t.at) {
 		t.sched = t.at
 		t.t.Reset(t.at.Sub(now))
