@@ -38,7 +38,7 @@ func (s *Stack) cookieHash(k connKey, irs spec.Seq, t uint32, idx int) uint32 {
 	binary.BigEndian.PutUint32(b[2:], uint32(irs))
 	binary.BigEndian.PutUint32(b[6:], t)
 	b[10] = byte(idx)
-	return tupleMAC(s.cookieKey[:], netip.AddrPortFrom(s.local.Addr(), k.port), netip.AddrPortFrom(k.peer.Addr(), k.peerPort), b[:]...) & 0xffffff
+	return tupleMAC(s.cookieMAC, netip.AddrPortFrom(s.local.Addr(), k.port), netip.AddrPortFrom(k.peer.Addr(), k.peerPort), b[:]...) & 0xffffff
 }
 
 // makeCookie returns the ISS for a SYN whose sequence number is irs and

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"maps"
 	"net"
 	"net/netip"
@@ -174,6 +175,8 @@ type Stack struct {
 	local     netip.AddrPort // link address
 	key       [32]byte       // RFC 6528 secret
 	cookieKey [32]byte       // SYN cookie secret (RFC 4987 §3.6)
+	isnMAC    hash.Hash      // HMAC-SHA256 under key, reused under the lock
+	cookieMAC hash.Hash      // and under cookieKey
 
 	mu        sync.Mutex
 	closed    bool
@@ -255,6 +258,7 @@ func NewStack(link Link, opt Options) (*Stack, error) {
 	if _, err := rand.Read(s.cookieKey[:]); err != nil {
 		return nil, errorf("reading the SYN cookie secret: %v", err)
 	}
+	s.isnMAC, s.cookieMAC = hmac.New(sha256.New, s.key[:]), hmac.New(sha256.New, s.cookieKey[:])
 	if dl, ok := link.(directLink); ok {
 		s.direct, s.rbuf, s.freed, s.bgArmed = dl, make([]byte, 65536), make(chan struct{}), true
 		s.bgTimer = time.AfterFunc(backgroundDelay, s.background)
@@ -284,18 +288,20 @@ func (s *Stack) isn(local, remote netip.AddrPort) spec.Seq {
 		return s.opt.ISN(local, remote)
 	}
 	m := uint32(s.now().UnixNano() / 4000)
-	return spec.Seq(m + tupleMAC(s.key[:], local, remote))
+	return spec.Seq(m + tupleMAC(s.isnMAC, local, remote))
 }
 
-// tupleMAC returns the first 32 bits of HMAC-SHA256 under key of the
-// 4-tuple (local IP, local port, remote IP, remote port) followed by more.
-func tupleMAC(key []byte, local, remote netip.AddrPort, more ...byte) uint32 {
+// tupleMAC returns the first 32 bits of mac, an HMAC-SHA256 under a
+// secret key (reset and reused: the stack's lock is held), of the 4-tuple
+// (local IP, local port, remote IP, remote port) followed by more.
+func tupleMAC(mac hash.Hash, local, remote netip.AddrPort, more ...byte) uint32 {
+	var buf [64]byte
 	l16, r16 := local.Addr().As16(), remote.Addr().As16()
-	b := binary.BigEndian.AppendUint16(l16[:], local.Port())
+	b := binary.BigEndian.AppendUint16(append(buf[:0], l16[:]...), local.Port())
 	b = binary.BigEndian.AppendUint16(append(b, r16[:]...), remote.Port())
-	mac := hmac.New(sha256.New, key)
+	mac.Reset()
 	mac.Write(append(b, more...))
-	return binary.BigEndian.Uint32(mac.Sum(nil))
+	return binary.BigEndian.Uint32(mac.Sum(buf[:0]))
 }
 
 // input is the link's receive function: decode, demultiplex, process.
@@ -467,7 +473,7 @@ func (c *Conn) waitConnected(ctx context.Context) error {
 			c.handle(spec.Abort, nil, nil)
 			return ctx.Err()
 		}
-		s.park(c.wake, nil, false)
+		s.park(c.wakeChan(), nil, false)
 	}
 }
 
