@@ -26,11 +26,16 @@ func queueAppend(q, store *[]byte, p []byte) {
 }
 
 // keepStore returns the store of a queue that has just emptied, or nil
-// when it is small: a connection that moves little text (most of them)
-// then holds no buffer while idle, and one that streams keeps its array.
+// when it is of middling size: a connection that moves little text (most
+// of them) then holds no more than a small buffer while idle, one that
+// streams keeps its array, and one that exchanges small messages
+// (request/response) does not allocate a buffer for each.
 func keepStore(store []byte) []byte {
-	if cap(store) < 64<<10 {
+	if cap(store) > smallStore && cap(store) < 64<<10 {
 		return nil
 	}
 	return store
 }
+
+// smallStore is the largest store kept however little it is used.
+const smallStore = 2 << 10

@@ -54,19 +54,9 @@ func (s *Stack) park(ch, dl <-chan struct{}, drain bool) {
 	}
 	if s.direct != nil && !s.reading && !s.closed {
 		s.reading = true
-		s.readCh, s.readDl = ch, dl
+		s.readCh, s.readDl, s.readStop = ch, dl, stop
 		s.unlock()
-		err := s.direct.receive(s.rbuf, func(from netip.AddrPort, seg []byte) verdict {
-			s.mu.Lock()
-			s.inInput = true
-			s.inputLocked(from, seg)
-			s.inInput = false
-			s.unlock()
-			if closed(ch) || closed(dl) {
-				return stop
-			}
-			return recvMore
-		})
+		err := s.direct.receive(s.rbuf, s.userRecv)
 		s.mu.Lock()
 		s.release(err)
 		return
@@ -138,21 +128,40 @@ func (s *Stack) background() {
 	}
 	s.reading = true
 	s.unlock()
-	err := s.direct.receive(s.rbuf, func(from netip.AddrPort, seg []byte) verdict {
-		s.mu.Lock()
-		s.inInput = true
-		s.inputLocked(from, seg)
-		s.inInput = false
-		stop := s.wanting > 0
-		s.unlock()
-		if stop {
-			return recvStop
-		}
-		return recvMore
-	})
+	err := s.direct.receive(s.rbuf, s.bgRecv)
 	s.mu.Lock()
 	s.release(err)
 	s.unlock()
+}
+
+// recvUser is what a user holding the reader's role does with a segment
+// (Stack.userRecv, made once: a closure per wait would be allocated).
+func (s *Stack) recvUser(from netip.AddrPort, seg []byte) verdict {
+	s.mu.Lock()
+	s.inInput = true
+	s.inputLocked(from, seg)
+	s.inInput = false
+	ch, dl, stop := s.readCh, s.readDl, s.readStop
+	s.unlock()
+	if closed(ch) || closed(dl) {
+		return stop
+	}
+	return recvMore
+}
+
+// recvBackground is what the background goroutine does with a segment:
+// it stops when a user waits, to leave it the role.
+func (s *Stack) recvBackground(from netip.AddrPort, seg []byte) verdict {
+	s.mu.Lock()
+	s.inInput = true
+	s.inputLocked(from, seg)
+	s.inInput = false
+	stop := s.wanting > 0
+	s.unlock()
+	if stop {
+		return recvStop
+	}
+	return recvMore
 }
 
 // kick interrupts the goroutine receiving for the stack when it waits

@@ -80,7 +80,7 @@ func (c *Conn) armKeepAlive(now time.Time, outstanding bool) {
 	}
 	// The first probe after the idle time, each next one an interval later.
 	at := c.lastHeard.Add(idle + time.Duration(c.kaProbes)*c.s.opt.KeepAliveInterval)
-	c.ka.set(c, at, c.onKeepAlive)
+	c.ka.set(c, at, (*Conn).onKeepAlive)
 }
 
 // onKeepAlive runs when the keepalive timer fires on an idle connection

@@ -199,6 +199,9 @@ type Stack struct {
 	reading  bool            // a goroutine holds the reader's role: it alone receives
 	readCh   <-chan struct{} // what that goroutine waits for (nil for the background one)
 	readDl   <-chan struct{}
+	readStop verdict                              // how it stops (Stack.park)
+	userRecv func(netip.AddrPort, []byte) verdict // recvUser and recvBackground, made once
+	bgRecv   func(netip.AddrPort, []byte) verdict
 	inInput  bool          // the receiving goroutine holds the lock, in input
 	wanting  int           // users waiting on channels while another goroutine receives
 	freed    chan struct{} // closed when the role is given up while users wait
@@ -261,6 +264,7 @@ func NewStack(link Link, opt Options) (*Stack, error) {
 	s.isnMAC, s.cookieMAC = hmac.New(sha256.New, s.key[:]), hmac.New(sha256.New, s.cookieKey[:])
 	if dl, ok := link.(directLink); ok {
 		s.direct, s.rbuf, s.freed, s.bgArmed = dl, make([]byte, 65536), make(chan struct{}), true
+		s.userRecv, s.bgRecv = s.recvUser, s.recvBackground
 		s.bgTimer = time.AfterFunc(backgroundDelay, s.background)
 		return s, nil
 	}

@@ -261,7 +261,7 @@ func (c *Conn) do(a spec.Action, in *segment, vp *spec.Segment, data []byte) err
 			c.emit(header(&out[0]), nil)
 		}
 		if c.eff.DelayACK {
-			c.dack.set(c, c.s.now().Add(c.s.opt.AckDelay), c.onDelayedACK)
+			c.dack.set(c, c.s.now().Add(c.s.opt.AckDelay), (*Conn).onDelayedACK)
 		}
 	case spec.SendChallengeACK:
 		if c.challengeAllowed() {
@@ -279,7 +279,7 @@ func (c *Conn) do(a spec.Action, in *segment, vp *spec.Segment, data []byte) err
 	case spec.Retransmit:
 		c.retransmit(out)
 	case spec.StartTimeWait:
-		c.tw.set(c, c.s.now().Add(2*c.s.opt.MSL), c.onTimeWait)
+		c.tw.set(c, c.s.now().Add(2*c.s.opt.MSL), (*Conn).onTimeWait)
 	case spec.SignalConnected:
 		c.connected = true
 		if c.listener != nil {
@@ -633,16 +633,16 @@ func (c *Conn) after() {
 	case !st.Runs(spec.TimerRetransmit) || !(outstanding || probe):
 		c.rtx.stop()
 	case !c.rtx.armed() || c.ackedNew:
-		c.rtx.set(c, now.Add(c.rto), c.onRTO)
+		c.rtx.set(c, now.Add(c.rto), (*Conn).onRTO)
 	}
 	switch {
 	case outstanding && st.Runs(spec.TimerUser) && (!c.ut.armed() || c.ackedNew):
-		c.ut.set(c, now.Add(c.s.opt.UserTimeout), c.onUserTimeout)
+		c.ut.set(c, now.Add(c.s.opt.UserTimeout), (*Conn).onUserTimeout)
 	case st == spec.FinWait2 && c.userClosed:
 		// An orphaned FIN-WAIT-2 (the user has closed) must not wait for
 		// the peer for ever: the user timeout bounds it.
 		if !c.ut.armed() {
-			c.ut.set(c, now.Add(c.s.opt.UserTimeout), c.onUserTimeout)
+			c.ut.set(c, now.Add(c.s.opt.UserTimeout), (*Conn).onUserTimeout)
 		}
 	case !outstanding:
 		c.ut.stop()
@@ -890,7 +890,9 @@ func (t *ctimer) release() {
 }
 
 // set arms the timer to call fn (with the stack locked) at at.
-func (t *ctimer) set(c *Conn, at time.Time, fn func()) {
+// fn is a method expression ((*Conn).onRTO): a method value would be
+// allocated at every call.
+func (t *ctimer) set(c *Conn, at time.Time, fn func(*Conn)) {
 	t.at = at
 	now := c.s.now()
 	if !t.sched.IsZero() && !t.sched.After(at) {
@@ -904,7 +906,7 @@ func (t *ctimer) set(c *Conn, at time.Time, fn func()) {
 	t.t.Reset(at.Sub(now))
 }
 
-func (t *ctimer) fire(c *Conn, fn func()) {
+func (t *ctimer) fire(c *Conn, fn func(*Conn)) {
 	s := c.s
 	s.mu.Lock()
 	defer s.unlock()
@@ -922,6 +924,6 @@ func (t *ctimer) fire(c *Conn, fn func()) {
 		return
 	}
 	t.at = time.Time{}
-	fn()
+	fn(c)
 	c.drainHeld()
 }
