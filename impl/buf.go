@@ -6,7 +6,10 @@ package impl
 // new, larger store) before p is appended. A send or receive buffer in
 // steady use then allocates nothing, where plain append would allocate a
 // new array every time the tail filled and leave the old one to the
-// garbage collector.
+// garbage collector. The store is kept at least twice the live octets it
+// slides, so that sliding copies no more than one octet for each octet
+// appended: a full send buffer whose store were just its size would slide
+// all of it for each ACK's worth of room (most of a bulk sender's time).
 func queueAppend(q, store *[]byte, p []byte) {
 	if len(p) == 0 {
 		return
@@ -16,8 +19,8 @@ func queueAppend(q, store *[]byte, p []byte) {
 		return
 	}
 	need := len(*q) + len(p)
-	if cap(*store) < need {
-		s := make([]byte, 0, max(need, 2*cap(*store)))
+	if cap(*store) < need || len(*q) > cap(*store)/2 {
+		s := make([]byte, 0, 2*need)
 		*store = s[:cap(s)]
 	}
 	s := (*store)[:cap(*store)]
