@@ -71,7 +71,11 @@ func (c *Conn) heard() {
 // set.
 func (c *Conn) armKeepAlive(now time.Time, outstanding bool) {
 	idle := c.s.opt.KeepAlive
-	if idle <= 0 || outstanding || !c.tcb.State().Runs(spec.TimerKeepAlive) {
+	if !c.tcb.State().Runs(spec.TimerKeepAlive) {
+		c.ka.halt()
+		return
+	}
+	if idle <= 0 || outstanding {
 		c.ka.stop()
 		return
 	}

@@ -630,7 +630,9 @@ func (c *Conn) after() {
 	outstanding := c.tcb.SndNxt() != c.tcb.SndUna()
 	probe := !outstanding && c.tcb.SndWnd() == 0 && len(c.sndBuf) > c.sentText() && st.Synchronized()
 	switch {
-	case !st.Runs(spec.TimerRetransmit) || !(outstanding || probe):
+	case !st.Runs(spec.TimerRetransmit):
+		c.rtx.halt()
+	case !(outstanding || probe):
 		c.rtx.stop()
 	case !c.rtx.armed() || c.ackedNew:
 		c.rtx.set(c, now.Add(c.rto), (*Conn).onRTO)
@@ -644,11 +646,16 @@ func (c *Conn) after() {
 		if !c.ut.armed() {
 			c.ut.set(c, now.Add(c.s.opt.UserTimeout), (*Conn).onUserTimeout)
 		}
+	case !st.Runs(spec.TimerUser):
+		c.ut.halt()
 	case !outstanding:
 		c.ut.stop()
 	}
 	c.armKeepAlive(now, outstanding)
-	if !c.tcb.AckOwed() {
+	switch {
+	case !st.Runs(spec.TimerRetransmit):
+		c.dack.halt() // TIME-WAIT: the FIN's ACK went out at once
+	case !c.tcb.AckOwed():
 		c.dack.stop() // a segment we sent carried the ACK
 	}
 }
@@ -869,11 +876,18 @@ type ctimer struct {
 
 func (t *ctimer) armed() bool { return !t.at.IsZero() }
 
-// stop disarms the timer and stops the clock's timer: a disarmed timer
-// left to fire would only take the stack's lock to find nothing to do,
-// and connections that linger (TIME-WAIT, a child in the accept queue)
-// would each leave one behind.
-func (t *ctimer) stop() {
+// stop disarms the timer; the clock's timer may still fire, and finds
+// nothing to do, so that a timer stopped and set again at every round
+// trip (the delayed ACK, the retransmission timer) costs no timer
+// operation.
+func (t *ctimer) stop() { t.at = time.Time{} }
+
+// halt disarms the timer and stops the clock's timer too, where the
+// state no longer runs the timer: left to fire, it would only take the
+// stack's lock to find nothing to do, and connections that linger in
+// TIME-WAIT would each leave one behind (the RTO of their acknowledged
+// FIN, most of the lock's contention in handshake+close cycles).
+func (t *ctimer) halt() {
 	t.at = time.Time{}
 	if !t.sched.IsZero() {
 		t.sched = time.Time{}
