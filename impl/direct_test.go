@@ -30,18 +30,28 @@ func directPair(t *testing.T) (a, b *Stack, ca, cb *Conn, l *Listener) {
 	return a, b, ca, cb, l
 }
 
-// within runs f in a goroutine and fails unless it returns within the
-// (load-stretched) bound, the error it returns being want.
-func within(t *testing.T, what string, start func(), f func() error, want error) {
+// within runs f in a goroutine, waits until it blocks on stack s (it
+// receives for s, or waits while another goroutine does), calls start,
+// and fails unless f then returns within the (load-stretched) bound, the
+// error it returns being want.
+func within(t *testing.T, s *Stack, what string, start func(), f func() error, want error) {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- f() }()
-	// Let f block (and, on the udp link, become the receiving goroutine).
-	time.Sleep(20 * time.Millisecond)
-	select {
-	case err := <-done:
-		t.Fatalf("%s: returned before it was woken: %v", what, err)
-	default:
+	blocked := func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.readCh != nil || s.wanting > 0
+	}
+	for end := time.Now().Add(budget(5 * time.Second)); !blocked(); time.Sleep(time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("%s: returned before it was woken: %v", what, err)
+		default:
+		}
+		if time.Now().After(end) {
+			t.Fatalf("%s: never blocked", what)
+		}
 	}
 	start()
 	select {
@@ -61,21 +71,21 @@ func within(t *testing.T, what string, start func(), f func() error, want error)
 func TestDirectWakeups(t *testing.T) {
 	a, b, ca, cb, l := directPair(t)
 	buf := make([]byte, 10)
-	within(t, "Read, deadline set by another goroutine",
+	within(t, a, "Read, deadline set by another goroutine",
 		func() { ca.SetReadDeadline(time.Now()) },
 		func() error { _, err := ca.Read(buf); return err }, os.ErrDeadlineExceeded)
 	ca.SetReadDeadline(time.Time{})
-	within(t, "Read, deadline passing",
+	within(t, a, "Read, deadline passing",
 		func() { ca.SetReadDeadline(time.Now().Add(10 * time.Millisecond)) },
 		func() error { _, err := ca.Read(buf); return err }, os.ErrDeadlineExceeded)
 	ca.SetReadDeadline(time.Time{})
-	within(t, "Read, data arriving",
+	within(t, a, "Read, data arriving",
 		func() { cb.Write([]byte("x")) },
 		func() error { _, err := ca.Read(buf); return err }, nil)
-	within(t, "Read, the peer's FIN",
+	within(t, a, "Read, the peer's FIN",
 		func() { cb.CloseWrite() },
 		func() error { _, err := ca.Read(buf); return err }, io.EOF)
-	within(t, "Read, Close by another goroutine",
+	within(t, b, "Read, Close by another goroutine",
 		func() { cb.Close() },
 		func() error { _, err := cb.Read(buf); return err }, net.ErrClosed)
 	// A Dial to a port nobody answers on (the SYN goes to a UDP port
@@ -86,15 +96,15 @@ func TestDirectWakeups(t *testing.T) {
 	}
 	defer silent.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	within(t, "Dial, context cancelled", cancel,
+	within(t, a, "Dial, context cancelled", cancel,
 		func() error { _, err := a.Dial(ctx, silent.LocalAddr().String()); return err }, context.Canceled)
-	within(t, "Accept, listener closed", func() { l.Close() },
+	within(t, b, "Accept, listener closed", func() { l.Close() },
 		func() error { _, err := l.AcceptConn(); return err }, net.ErrClosed)
 	l2, err := b.Listen(":0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	within(t, "Accept, stack closed", func() { b.Close() },
+	within(t, b, "Accept, stack closed", func() { b.Close() },
 		func() error { _, err := l2.AcceptConn(); return err }, net.ErrClosed)
 }
 
@@ -127,7 +137,19 @@ func TestDirectHandover(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(20 * time.Millisecond)
+	// Both readers block: one receives for the stack, the other waits.
+	a := ca.s
+	for end := time.Now().Add(budget(5 * time.Second)); ; time.Sleep(time.Millisecond) {
+		a.mu.Lock()
+		both := a.readCh != nil && a.wanting == 1 || a.wanting == 2
+		a.mu.Unlock()
+		if both {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the two readers never blocked")
+		}
+	}
 	for i, w := range []struct {
 		c   *Conn
 		msg string
