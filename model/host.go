@@ -80,7 +80,8 @@ type sender struct {
 func (o *sender) send(f spec.Flags, sq, ack, n uint8) {
 	h := o.h
 	if o.n < maxOut {
-		o.out[o.n] = outSeg{f, sq, ack, n, h.nxt}
+		p := &o.out[o.n]
+		p.f, p.sq, p.ack, p.n, p.nxt = f, sq, ack, n, h.nxt
 	}
 	o.n++
 	if f.Has(spec.ACK) && ack == h.rcv {
@@ -89,7 +90,7 @@ func (o *sender) send(f spec.Flags, sq, ack, n uint8) {
 	word := mkSeg(o.from, f, sq, ack, n, o.tag)
 	st := o.st
 	if st.NSent < 2 {
-		st.Sent[st.NSent] = segmentOf(word, false)
+		setSegment(&st.Sent[st.NSent], word, false)
 	}
 	st.NSent++
 	if !o.w.push(word, o.reorder) {
@@ -114,7 +115,8 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, before
 	irsBefore, queuedBefore, owedBefore, deliveredBefore := h.irs, h.queued, h.owed, h.delivered
 	// What the step sends, for the properties: how many segments, and the
 	// first maxOut of them.
-	snd := sender{w: w, h: h, st: st, from: uint8(i), tag: w.round, reorder: s.cfg.Reorder}
+	var snd sender
+	snd.w, snd.h, snd.st, snd.from, snd.tag, snd.reorder = w, h, st, uint8(i), w.round, s.cfg.Reorder
 	if e == spec.Send && (do.Has(spec.QueueText) || do.Has(spec.SendText)) {
 		h.queued += sendN
 	}
@@ -495,7 +497,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, before
 		h.aborted = true
 	}
 	sent := snd.out[:min(nSent, maxOut)]
-	if nSent > maxOut || !sendsHaveCause(h, e, sg, from, to, sent, stepFacts{
+	if nSent > maxOut || !sendsHaveCause(h, e, sg, from, to, sent, &stepFacts{
 		owedBefore: owedBefore, unacceptable: unacceptable, silent: silent, rcvBefore: rcvBefore,
 		unaBefore: unaBefore, nxtBefore: nxtBefore, issBefore: issBefore,
 	}) {

@@ -332,7 +332,7 @@ func (s *System) hostSteps(w *world, i int, ev hostEvent, buf []Transition) []Tr
 		t := &buf[n]
 		t.Step.Kind, t.Step.Host, t.Step.Event, t.Step.Row, t.Step.Call = ev.kind, uint8(i), ev.e, int16(row), ev.call
 		if ev.kind == Deliver || ev.kind == Inject {
-			t.Step.Seg = segmentOf(ev.sg, ev.injected)
+			setSegment(&t.Step.Seg, ev.sg, ev.injected)
 		}
 		if !s.apply(w, i, row, ev.e, ev.sg, &c, ev.injected, ev.sendN, 0, &t.Step) {
 			return buf[:n]
@@ -347,7 +347,7 @@ func (s *System) hostSteps(w *world, i int, ev hostEvent, buf []Transition) []Tr
 		t := &buf[n]
 		t.Step.Kind, t.Step.Host, t.Step.Event, t.Step.Row, t.Step.Call = ev.kind, uint8(i), ev.e, int16(row), ev.call
 		if ev.kind == Deliver || ev.kind == Inject {
-			t.Step.Seg = segmentOf(ev.sg, ev.injected)
+			setSegment(&t.Step.Seg, ev.sg, ev.injected)
 		}
 		if s.apply(&w2, i, row, ev.e, ev.sg, &c, ev.injected, ev.sendN, base+iss, &t.Step) {
 			s.finish(&w2, &t.To)

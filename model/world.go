@@ -1,6 +1,10 @@
 package model
 
-import "github.com/tcpcheck/tcpcheck/spec"
+import (
+	"encoding/binary"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
 
 // KeySize is the size in bytes of a [Key].
 const KeySize = 64
@@ -264,9 +268,7 @@ func (w *world) encodeInto(k *Key) {
 	k[ghostOff] = w.ghost | b2u(w.h[0].owed)<<owedShift | b2u(w.h[1].owed)<<(owedShift+1) |
 		b2u(w.h[0].rcvClosed)<<rcvClosedShift | b2u(w.h[1].rcvClosed)<<(rcvClosedShift+1)
 	for i := 0; i < int(w.n); i++ {
-		s := w.net[i]
-		o := netOff + 4*i
-		k[o], k[o+1], k[o+2], k[o+3] = byte(s), byte(s>>8), byte(s>>16), byte(s>>24)
+		binary.LittleEndian.PutUint32(k[netOff+4*i:], w.net[i])
 	}
 }
 
@@ -286,7 +288,7 @@ func (w *world) decode(k *Key) {
 	w.n = 0
 	for i := range netCap {
 		o := netOff + 4*i
-		s := uint32(k[o]) | uint32(k[o+1])<<8 | uint32(k[o+2])<<16 | uint32(k[o+3])<<24
+		s := binary.LittleEndian.Uint32(k[o:])
 		w.net[i] = s
 		if s != 0 {
 			w.n = uint8(i + 1)
@@ -337,9 +339,12 @@ func (w *world) push(s uint32, reorder bool) bool {
 
 // remove deletes the segment at index i, keeping the order of the rest.
 func (w *world) remove(i int) {
-	copy(w.net[i:w.n], w.net[i+1:w.n])
-	w.n--
-	w.net[w.n] = 0
+	n := int(w.n) - 1
+	for ; i < n; i++ { // a loop, not copy: the network is short
+		w.net[i] = w.net[i+1]
+	}
+	w.net[n] = 0
+	w.n = uint8(n)
 }
 
 // dupAt inserts a copy of the segment at index i right after it.
