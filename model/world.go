@@ -267,7 +267,7 @@ func (w *world) encodeInto(k *Key) {
 	k[scenOff] = w.scen | w.h[0].probes<<probesShift | w.h[1].probes<<(probesShift+2)
 	k[ghostOff] = w.ghost | b2u(w.h[0].owed)<<owedShift | b2u(w.h[1].owed)<<(owedShift+1) |
 		b2u(w.h[0].rcvClosed)<<rcvClosedShift | b2u(w.h[1].rcvClosed)<<(rcvClosedShift+1)
-	for i := 0; i < int(w.n); i++ {
+	for i := range netCap { // the slots past w.n are zero (see remove, tick, decode)
 		binary.LittleEndian.PutUint32(k[netOff+4*i:], w.net[i])
 	}
 }
