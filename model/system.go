@@ -288,7 +288,9 @@ func (s *System) rtoEnabled(w *world, i int) bool {
 
 // Next appends every successor of k to buf in a deterministic order and
 // returns it: user calls (A, then B), deliveries, drops, duplications (in
-// network order), timers (A, then B), injections, then a tick.
+// network order), timers (A, then B), injections, then a tick. k is a
+// state of the model (from Init or Next): its network is in canonical
+// order, which the successors of a host step keep (see canonFrom).
 func (s *System) Next(k Key, buf []Transition) []Transition {
 	var w world
 	w.decode(&k)
@@ -327,6 +329,7 @@ func (s *System) hostSteps(w *world, i int, ev hostEvent, buf []Transition) []Tr
 	fillCtx(&c, h, ev.e, ev.sg)
 	row, choose := s.selectRowCtx(h, ev.e, &c)
 	n := len(buf)
+	sorted := int(w.n) // the network is in canonical order but for what the step sends
 	if !choose {
 		buf = append(buf, Transition{})
 		t := &buf[n]
@@ -337,7 +340,7 @@ func (s *System) hostSteps(w *world, i int, ev hostEvent, buf []Transition) []Tr
 		if !s.apply(w, i, row, ev.e, ev.sg, &c, ev.injected, ev.sendN, 0, &t.Step) {
 			return buf[:n]
 		}
-		s.finish(w, &t.To)
+		s.finish(w, &t.To, sorted)
 		return buf
 	}
 	base := uint8(int(w.round-1) * s.cfg.ISSStride)
@@ -350,7 +353,7 @@ func (s *System) hostSteps(w *world, i int, ev hostEvent, buf []Transition) []Tr
 			setSegment(&t.Step.Seg, ev.sg, ev.injected)
 		}
 		if s.apply(&w2, i, row, ev.e, ev.sg, &c, ev.injected, ev.sendN, base+iss, &t.Step) {
-			s.finish(&w2, &t.To)
+			s.finish(&w2, &t.To, sorted)
 			n++
 		} else {
 			buf = buf[:n]
@@ -364,15 +367,16 @@ func (s *System) emit(w *world, st *Step, buf []Transition) []Transition {
 	buf = append(buf, Transition{})
 	t := &buf[len(buf)-1]
 	t.Step = *st
-	s.finish(w, &t.To)
+	s.finish(w, &t.To, 0)
 	return buf
 }
 
 // finish writes the key of the successor w into k, which must be zero:
 // the world in canonical form (network order, retransmission timers that
-// may not run reset), encoded.
-func (s *System) finish(w *world, k *Key) {
-	w.canon(s.cfg.Reorder)
+// may not run reset), encoded. The segments before index sorted are in
+// canonical order already (see canonFrom).
+func (s *System) finish(w *world, k *Key, sorted int) {
+	w.canonFrom(s.cfg.Reorder, sorted)
 	for i := range 2 {
 		if w.h[i].rto != 0 && !s.rtoEnabled(w, i) {
 			w.h[i].rto = 0

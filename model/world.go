@@ -296,15 +296,19 @@ func (w *world) decode(k *Key) {
 	}
 }
 
-// canon puts the network in canonical order. With reordering the network is
-// a multiset: words sorted in decreasing order. Without it each direction is
-// a FIFO queue whose order matters: segments from A first, in sending
-// order, then segments from B; send and duplicate keep that layout.
-func (w *world) canon(reorder bool) {
-	if reorder && w.n > 1 {
+// canonFrom puts the network in canonical order. With reordering the
+// network is a multiset: words sorted in decreasing order. Without it each
+// direction is a FIFO queue whose order matters: segments from A first, in
+// sending order, then segments from B; send and duplicate keep that layout.
+// The segments before index sorted are in canonical order already (0: none
+// is known to be): a host step's network is its state's, canonical, with
+// at most a segment taken out, and what the step sent pushed at the end;
+// only those are sorted in.
+func (w *world) canonFrom(reorder bool, sorted int) {
+	if reorder && int(w.n) > max(sorted, 1) {
 		s := w.net[:w.n]
 		// Insertion sort: the network is small and mostly sorted.
-		for i := 1; i < len(s); i++ {
+		for i := max(sorted, 1); i < len(s); i++ {
 			v := s[i]
 			j := i
 			for j > 0 && s[j-1] < v {
