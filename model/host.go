@@ -420,13 +420,73 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, before
 			w.flag(violSignalCause)
 		}
 	}
+	if !e.IsSegment() {
+		timerCallChecks(w, h, e, from, to, unchanged, nSent, sent1, sent1Seq, unaBefore, nxtBefore, sigBefore, passiveBefore)
+	}
+	if from == spec.TimeWait && to == spec.TimeWait && e != spec.SegFIN && h.tw != twBefore {
+		w.flag(violTimeWaitRestart) // only the peer's FIN restarts 2MSL (RFC 9293 §3.10.7.4, eighth check)
+	}
+	refused := do.Has(spec.ErrNotExist) || do.Has(spec.ErrExists) || do.Has(spec.ErrClosing)
+	if e.IsUser() && refused && (!unchanged || nSent > 0) {
+		// RFC 9293 §3.10.1-§3.10.5: a call answered with an error is not
+		// serviced.
+		w.flag(violRefused)
+	}
+	if (do.Has(spec.SignalReset) || do.Has(spec.SignalRefused) || do.Has(spec.SignalTimeout)) && to.HasTCB() {
+		w.flag(violSignal) // told the connection failed, but it goes on
+	}
+	if do.Has(spec.SignalConnected) && !to.Synchronized() && to != spec.Closed {
+		w.flag(violSignal) // told connected before the handshake is done
+	}
+	if e.IsUser() && from != spec.Closed && to == spec.Closed {
+		// A call that deletes the TCB (ABORT, or CLOSE before the
+		// connection is synchronized) ends the user's program.
+		h.pc = uint8(len(s.scen[w.scen].prog[i]))
+		h.aborted = true
+	}
+	sent := snd.out[:min(nSent, maxOut)]
+	// (A step that sends nothing has nothing to justify, and only the
+	// delayed-ACK and keepalive timers have a duty: the calls are skipped
+	// where the checks hold trivially.)
+	if nSent > maxOut || nSent > 0 && !sendsHaveCause(h, e, sg, from, to, sent, &stepFacts{
+		owedBefore: owedBefore, unacceptable: unacceptable, silent: silent, rcvBefore: rcvBefore,
+		unaBefore: unaBefore, nxtBefore: nxtBefore, issBefore: issBefore,
+	}) {
+		w.flag(violCause)
+	}
+	if !stateMatches(h, e, sg, from, to, gotFIN, unaBefore, nxtBefore, passiveBefore) {
+		w.flag(violStateMeaning)
+	}
+	if !segmentProcessed(h, e, sg, from, to, before, unacceptable, rcvBefore, irsBefore, unaBefore, nxtBefore, owedBefore, sent) ||
+		e == spec.Send && !refused && sendN > 0 && h.queued == queuedBefore || // RFC 9293 §3.10.2: a SEND not refused takes the text
+		h.delivered != deliveredBefore && !receives(from) { // §3.10.7.4, seventh check: no text after the peer's FIN
+		w.flag(violProcessed)
+	}
+	if (e == spec.DelayedAckTimeout || e == spec.KeepAliveTimeout) && !timerDuty(h, e, from, to, unchanged, owedBefore, sent, nSent) {
+		w.flag(violTimerDuty)
+	}
+	if from != spec.TimeWait && to == spec.TimeWait && !h.activeCloser {
+		w.flag(violTimeWait)
+	}
+	h.st = to
+	if !to.HasTCB() {
+		clearTCB(h)
+	}
+	return !snd.full
+}
+
+// timerCallChecks are apply's checks of the steps of a host's timers and
+// its user's ABORT (no segment arrives): host h went from state from to
+// state to, sending nSent segments, the first with flags sent1 and
+// sequence number sent1Seq; unchanged says whether its state, RCV.NXT,
+// SND.UNA, SND.NXT and signal are as they were. (Apart from apply, whose
+// segment steps are the hot path.)
+func timerCallChecks(w *world, h *host, e spec.Event, from, to spec.State, unchanged bool, nSent int, sent1 spec.Flags, sent1Seq,
+	unaBefore, nxtBefore, sigBefore uint8, passiveBefore bool) {
 	if e == spec.RetransmitTimeout && from.HasTCB() && unaBefore != nxtBefore &&
 		(to != from || h.sig != sigBefore || nSent != 1 || sent1Seq != unaBefore || sent1.Has(spec.RST)) {
 		// RFC 6298 §5.4: retransmit the earliest unacknowledged segment.
 		w.flag(violRetransmit)
-	}
-	if from == spec.TimeWait && to == spec.TimeWait && e != spec.SegFIN && h.tw != twBefore {
-		w.flag(violTimeWaitRestart) // only the peer's FIN restarts 2MSL (RFC 9293 §3.10.7.4, eighth check)
 	}
 	if e == spec.KeepAliveExhausted {
 		// RFC 1122 §4.2.3.6: keepalive gives the peer up for dead: the
@@ -478,53 +538,6 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, before
 			w.flag(violAbort)
 		}
 	}
-	refused := do.Has(spec.ErrNotExist) || do.Has(spec.ErrExists) || do.Has(spec.ErrClosing)
-	if e.IsUser() && refused && (!unchanged || nSent > 0) {
-		// RFC 9293 §3.10.1-§3.10.5: a call answered with an error is not
-		// serviced.
-		w.flag(violRefused)
-	}
-	if (do.Has(spec.SignalReset) || do.Has(spec.SignalRefused) || do.Has(spec.SignalTimeout)) && to.HasTCB() {
-		w.flag(violSignal) // told the connection failed, but it goes on
-	}
-	if do.Has(spec.SignalConnected) && !to.Synchronized() && to != spec.Closed {
-		w.flag(violSignal) // told connected before the handshake is done
-	}
-	if e.IsUser() && from != spec.Closed && to == spec.Closed {
-		// A call that deletes the TCB (ABORT, or CLOSE before the
-		// connection is synchronized) ends the user's program.
-		h.pc = uint8(len(s.scen[w.scen].prog[i]))
-		h.aborted = true
-	}
-	sent := snd.out[:min(nSent, maxOut)]
-	// (A step that sends nothing has nothing to justify, and only the
-	// delayed-ACK and keepalive timers have a duty: the calls are skipped
-	// where the checks hold trivially.)
-	if nSent > maxOut || nSent > 0 && !sendsHaveCause(h, e, sg, from, to, sent, &stepFacts{
-		owedBefore: owedBefore, unacceptable: unacceptable, silent: silent, rcvBefore: rcvBefore,
-		unaBefore: unaBefore, nxtBefore: nxtBefore, issBefore: issBefore,
-	}) {
-		w.flag(violCause)
-	}
-	if !stateMatches(h, e, sg, from, to, gotFIN, unaBefore, nxtBefore, passiveBefore) {
-		w.flag(violStateMeaning)
-	}
-	if !segmentProcessed(h, e, sg, from, to, before, unacceptable, rcvBefore, irsBefore, unaBefore, nxtBefore, owedBefore, sent) ||
-		e == spec.Send && !refused && sendN > 0 && h.queued == queuedBefore || // RFC 9293 §3.10.2: a SEND not refused takes the text
-		h.delivered != deliveredBefore && !receives(from) { // §3.10.7.4, seventh check: no text after the peer's FIN
-		w.flag(violProcessed)
-	}
-	if (e == spec.DelayedAckTimeout || e == spec.KeepAliveTimeout) && !timerDuty(h, e, from, to, unchanged, owedBefore, sent, nSent) {
-		w.flag(violTimerDuty)
-	}
-	if from != spec.TimeWait && to == spec.TimeWait && !h.activeCloser {
-		w.flag(violTimeWait)
-	}
-	h.st = to
-	if !to.HasTCB() {
-		clearTCB(h)
-	}
-	return !snd.full
 }
 
 // retransmit resends the earliest unacknowledged segment: the SYN (or
