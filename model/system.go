@@ -575,7 +575,7 @@ func (s *System) networkSteps(w *world, buf []Transition) []Transition {
 		w2 := *w
 		w2.remove(j)
 		to := int(1 - segFrom(sg))
-		buf = s.hostSteps(&w2, to, hostEvent{kind: Deliver, e: spec.Classify(segFlags(sg), int(segLen(sg))), sg: sg}, buf)
+		buf = s.hostSteps(&w2, to, hostEvent{kind: Deliver, e: segEvent(sg), sg: sg}, buf)
 	}
 	if w.loss > 0 {
 		for j := range n {

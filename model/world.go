@@ -191,6 +191,21 @@ func segFlags(w uint32) spec.Flags {
 	return f4&(spec.FIN|spec.SYN|spec.RST) | (f4&8)<<1
 }
 
+// segEvents is spec.Classify of every combination of a segment word's
+// text length and flags (bits 21-26), so that delivering a segment looks
+// its event up rather than branching on its flags.
+var segEvents = func() (t [64]spec.Event) {
+	for x := range uint32(64) {
+		w := x << segLenShift
+		t[x] = spec.Classify(segFlags(w), int(segLen(w)))
+	}
+	return t
+}()
+
+// segEvent is the event of receiving segment w: spec.Classify of its flags
+// and text length.
+func segEvent(w uint32) spec.Event { return segEvents[w>>segLenShift&63] }
+
 // segSpaceLen is SEG.LEN: text plus one for SYN and one for FIN.
 func segSpaceLen(w uint32) uint32 {
 	n := uint32(segLen(w))
