@@ -167,8 +167,7 @@ func (s *System) injectSteps(w *world, buf []Transition) []Transition {
 					}
 					w2 := *w
 					w2.inject--
-					st := Step{Kind: Inject, Host: uint8(i), Seg: segmentOf(sg, true)}
-					buf = s.hostSteps(&w2, i, e, sg, true, 0, st, buf)
+					buf = s.hostSteps(&w2, i, hostEvent{kind: Inject, e: e, sg: sg, injected: true}, buf)
 				}
 			}
 		}
@@ -198,10 +197,12 @@ func (s *System) takenForPeer(w *world, i int, e spec.Event, sg uint32) bool {
 	if s.ref != nil {
 		s = s.ref
 	}
-	row, _ := s.selectRow(w, i, e, sg)
+	var c spec.Ctx
+	fillCtx(&c, h, e, sg)
+	row, _ := s.selectRowCtx(h, e, &c)
 	w3 := *w
 	var st Step
-	s.apply(&w3, i, row, e, sg, true, 0, 0, &st)
+	s.apply(&w3, i, row, e, sg, &c, true, 0, 0, &st)
 	after := &w3.h[i]
 	if !after.st.HasTCB() {
 		return false

@@ -48,9 +48,10 @@ func receives(s spec.State) bool {
 
 // sendsHaveCause is the check of SegmentsHaveCause for one step of host h
 // on event e (segment sg) from state from to state to, which sent out.
-func sendsHaveCause(h *host, e spec.Event, sg uint32, from, to spec.State, out []outSeg, fx stepFacts) bool {
+func sendsHaveCause(h *host, e spec.Event, sg uint32, from, to spec.State, out []outSeg, fx *stepFacts) bool {
 	bare, syns, rsts := 0, 0, 0
-	for _, o := range out {
+	for k := range out {
+		o := &out[k]
 		if !to.HasTCB() && !o.f.Has(spec.RST) {
 			return false // only RSTs come from a host without a connection (RFC 9293 §3.10.7.1, §3.10.7.2)
 		}
@@ -129,7 +130,7 @@ func sentSYNACK(out []outSeg) bool {
 // giving up, or a segment (not itself a RST) that has no connection, or
 // that carries an unacceptable ACK before the connection is synchronized,
 // answered in the form §3.10.7.1 gives.
-func rstCaused(e spec.Event, sg uint32, from spec.State, o outSeg, fx stepFacts) bool {
+func rstCaused(e spec.Event, sg uint32, from spec.State, o *outSeg, fx *stepFacts) bool {
 	switch {
 	case e == spec.Abort:
 		return (from == spec.SynReceived || from == spec.Established || from == spec.FinWait1 || from == spec.FinWait2 || from == spec.CloseWait) &&

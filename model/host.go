@@ -12,14 +12,21 @@ import (
 // whether the row selects an initial sequence number, in which case the
 // step has one outcome per ISS choice. It changes nothing.
 func (s *System) selectRow(w *world, i int, e spec.Event, sg uint32) (row int, choosesISS bool) {
+	var c spec.Ctx
 	h := &w.h[i]
-	c := ctxOf(h, e, sg)
+	fillCtx(&c, h, e, sg)
+	return s.selectRowCtx(h, e, &c)
+}
+
+// selectRowCtx is selectRow for host h whose context for event e is c,
+// filled by fillCtx (a host step fills it once for selectRowCtx and apply).
+func (s *System) selectRowCtx(h *host, e spec.Event, c *spec.Ctx) (row int, choosesISS bool) {
 	// Evaluate the guards the rows for this state and event mention (the
 	// others cannot change the row; spec.EvalAll would give the same row).
 	var g spec.GuardSet
 	for mask := s.guards[h.st][e]; mask != 0; mask &= mask - 1 {
 		gd := spec.Guard(bits.TrailingZeros8(uint8(mask)))
-		g = g.With(gd, gd.Eval(&c))
+		g = g.With(gd, gd.Eval(c))
 	}
 	row = s.stepRow(h.st, e, g)
 	if row < 0 {
@@ -30,24 +37,17 @@ func (s *System) selectRow(w *world, i int, e spec.Event, sg uint32) (row int, c
 	return row, do.Has(spec.SendSYN) || (do.Has(spec.SendSYNACK) && !h.st.HasTCB())
 }
 
-// ctxOf is the context of host h's guards for event e (with segment sg
-// when e is a segment event).
-func ctxOf(h *host, e spec.Event, sg uint32) spec.Ctx {
-	c := spec.Ctx{
-		SndUna:    seq(h.una),
-		SndNxt:    seq(h.nxt),
-		RcvNxt:    seq(h.rcv),
-		RcvWnd:    rcvWndOf(h),
-		MaxSndWnd: rcvWnd,
-		FinSent:   h.finSent,
-		Passive:   h.passive,
-	}
+// fillCtx sets c to the context of host h's guards for event e (with
+// segment sg when e is a segment event). c must be zero.
+func fillCtx(c *spec.Ctx, h *host, e spec.Event, sg uint32) {
+	c.SndUna, c.SndNxt, c.RcvNxt = seq(h.una), seq(h.nxt), seq(h.rcv)
+	c.RcvWnd, c.MaxSndWnd = rcvWndOf(h), rcvWnd
+	c.FinSent, c.Passive = h.finSent, h.passive
 	if e.IsSegment() {
 		c.SegSeq, c.SegAck = seq(segSeq(sg)), seq(segAck(sg))
 		c.SegLen = segSpaceLen(sg)
 		c.SegFlags = segFlags(sg)
 	}
-	return c
 }
 
 // textSent is the number of text octets h has sent: SND.NXT less the SYN
@@ -59,50 +59,64 @@ func textSent(h *host) uint8 {
 	return h.nxt - h.iss - 1 - b2u(h.finSent)
 }
 
+// sender puts the segments of one host step on the network and keeps what
+// the step properties look at: how many were sent, the first maxOut of
+// them, and whether one carried the ACK of RCV.NXT.
+type sender struct {
+	w       *world
+	h       *host
+	st      *Step
+	from    uint8 // the sending host
+	tag     uint8 // the incarnation tag of what it sends
+	reorder bool  // Config.Reorder
+	sentACK bool  // a segment acknowledged RCV.NXT
+	full    bool  // a segment did not fit in the network
+	n       int   // segments sent
+	out     [maxOut]outSeg
+}
+
+// send puts the segment <SEQ=sq><ACK=ack><CTL=f> with n octets of text on
+// the network, recording it in the step.
+func (o *sender) send(f spec.Flags, sq, ack, n uint8) {
+	h := o.h
+	if o.n < maxOut {
+		p := &o.out[o.n]
+		p.f, p.sq, p.ack, p.n, p.nxt = f, sq, ack, n, h.nxt
+	}
+	o.n++
+	if f.Has(spec.ACK) && ack == h.rcv {
+		h.owed, o.sentACK = false, true
+	}
+	word := mkSeg(o.from, f, sq, ack, n, o.tag)
+	st := o.st
+	if st.NSent < 2 {
+		setSegment(&st.Sent[st.NSent], word, false)
+	}
+	st.NSent++
+	if !o.w.push(word, o.reorder) {
+		o.full = true
+	}
+}
+
 // apply is the second half of a host step: it carries out the actions of
 // row in order (RFC 9293 §3.10; see spec.Action for each) on w and moves
 // host i to the row's To state, updating ghost state, and records what was
-// sent in st. w and st are the caller's; apply leaves the world after the
-// step in them and returns to the caller, calling nothing back. It reports
-// false when a segment did not fit in the network, in which case the
-// transition does not exist.
-func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, injected bool, sendN, iss uint8, st *Step) bool {
+// sent in st. before is host i's context for the event, filled by fillCtx
+// before the step. w and st are the caller's; apply leaves the world after
+// the step in them and returns to the caller, calling nothing back. It
+// reports false when a segment did not fit in the network, in which case
+// the transition does not exist.
+func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, before *spec.Ctx, injected bool, sendN, iss uint8, st *Step) bool {
 	h := &w.h[i]
 	from, to := h.st, s.to[row]
 	do := s.do[row]
 	rcvBefore, twBefore, issBefore, unaBefore, sigBefore := h.rcv, h.tw, h.iss, h.una, h.sig
 	nxtBefore, passiveBefore := h.nxt, h.passive
 	irsBefore, queuedBefore, owedBefore, deliveredBefore := h.irs, h.queued, h.owed, h.delivered
-	before := ctxOf(h, e, sg)
-	tag := w.round
-	ok := true
-	sentACK := false
 	// What the step sends, for the properties: how many segments, and the
-	// first one's flags, sequence number and length.
-	nSent := 0
-	var sent1 spec.Flags
-	var sent1Seq, sent1Len uint8
-	var out [maxOut]outSeg // the first maxOut segments sent, for SegmentsHaveCause
-	send := func(f spec.Flags, sq, ack, n uint8) {
-		if nSent == 0 {
-			sent1, sent1Seq, sent1Len = f, sq, n
-		}
-		if nSent < maxOut {
-			out[nSent] = outSeg{f, sq, ack, n, h.nxt}
-		}
-		nSent++
-		if f.Has(spec.ACK) && ack == h.rcv {
-			h.owed, sentACK = false, true
-		}
-		word := mkSeg(uint8(i), f, sq, ack, n, tag)
-		if st.NSent < 2 {
-			st.Sent[st.NSent] = segmentOf(word, false)
-		}
-		st.NSent++
-		if !w.push(word, s.cfg.Reorder) {
-			ok = false
-		}
-	}
+	// first maxOut of them.
+	var snd sender
+	snd.w, snd.h, snd.st, snd.from, snd.tag, snd.reorder = w, h, st, uint8(i), w.round, s.cfg.Reorder
 	if e == spec.Send && (do.Has(spec.QueueText) || do.Has(spec.SendText)) {
 		h.queued += sendN
 	}
@@ -144,57 +158,57 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			}
 		case spec.SendSYN:
 			h.iss, h.una, h.nxt = iss, iss, iss+1
-			send(spec.SYN, h.iss, 0, 0)
+			snd.send(spec.SYN, h.iss, 0, 0)
 		case spec.SendSYNACK:
 			if !h.st.HasTCB() {
 				h.iss, h.una, h.nxt = iss, iss, iss+1
 			}
-			send(spec.SYN|spec.ACK, h.iss, h.rcv, 0)
+			snd.send(spec.SYN|spec.ACK, h.iss, h.rcv, 0)
 		case spec.SendText:
 			if n := h.queued - textSent(h); n > 0 && !h.finSent {
-				send(spec.ACK, h.nxt, h.rcv, n)
+				snd.send(spec.ACK, h.nxt, h.rcv, n)
 				h.nxt += n
 			}
 		case spec.SendFIN:
 			n := h.queued - textSent(h)
-			send(spec.FIN|spec.ACK, h.nxt, h.rcv, n)
+			snd.send(spec.FIN|spec.ACK, h.nxt, h.rcv, n)
 			h.nxt += n + 1
 			h.finSent = true
 			if !h.sawEOF {
 				h.activeCloser = true
 			}
 		case spec.SendACK, spec.SendChallengeACK:
-			send(spec.ACK, h.nxt, h.rcv, 0)
+			snd.send(spec.ACK, h.nxt, h.rcv, 0)
 		case spec.DelayACK:
 			// spec.TCB's delay ACK: a segment of this step carried the
 			// ACK, or nothing new was accepted and nothing is owed; a
 			// second segment while one is owed is acknowledged at once;
 			// else the ACK is owed.
 			switch {
-			case sentACK || !h.owed && h.rcv == rcvBefore:
+			case snd.sentACK || !h.owed && h.rcv == rcvBefore:
 			case h.owed:
-				send(spec.ACK, h.nxt, h.rcv, 0)
+				snd.send(spec.ACK, h.nxt, h.rcv, 0)
 			default:
 				h.owed = true
 			}
 		case spec.SendKeepAlive:
 			// RFC 1122 §4.2.3.6: <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>,
 			// one more probe the peer has not answered.
-			send(spec.ACK, h.nxt-1, h.rcv, 0)
+			snd.send(spec.ACK, h.nxt-1, h.rcv, 0)
 			h.probes = min(h.probes+1, maxKeepAlive)
 		case spec.SendRST:
-			send(spec.RST, h.nxt, 0, 0)
+			snd.send(spec.RST, h.nxt, 0, 0)
 		case spec.ReplyRST:
 			sentRST = true
 			// RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST> if the segment had
 			// ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
 			if segHasACK {
-				send(spec.RST, segAck(sg), 0, 0)
+				snd.send(spec.RST, segAck(sg), 0, 0)
 			} else {
-				send(spec.RST|spec.ACK, unseq(0), segSeq(sg)+uint8(segSpaceLen(sg)), 0)
+				snd.send(spec.RST|spec.ACK, unseq(0), segSeq(sg)+uint8(segSpaceLen(sg)), 0)
 			}
 		case spec.Retransmit:
-			s.retransmit(h, send)
+			s.retransmit(h, &snd)
 		case spec.StartTimeWait:
 			h.tw = s.twTicks + 1
 		case spec.SignalConnected:
@@ -209,6 +223,8 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			clearTCB(h)
 		}
 	}
+	nSent := snd.n
+	sent1, sent1Seq, sent1Len := snd.out[0].f, snd.out[0].sq, snd.out[0].n // zero when nothing was sent
 	// The ghost bookkeeping of a connection's end goes by what happened,
 	// not by which actions the row lists: a TCB ends when the host leaves
 	// the states that have one, whether or not the row says delete-TCB.
@@ -285,7 +301,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 	if e.IsSegment() {
 		f := segFlags(sg)
 		rst := f.Has(spec.RST)
-		seqOK := spec.IsSeqOK(&before)
+		seqOK := spec.IsSeqOK(before)
 		exact := segSeq(sg) == rcvBefore
 		switch {
 		case from.Synchronized():
@@ -308,7 +324,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 				// TIME-WAIT expects only the peer's FIN, which it
 				// acknowledges whatever its ACK, and drops the rest
 				// without looking at it.
-				unacceptable, silent = !spec.AckInRange.Eval(&before), from == spec.TimeWait && !f.Has(spec.FIN)
+				unacceptable, silent = !spec.AckInRange.Eval(before), from == spec.TimeWait && !f.Has(spec.FIN)
 			}
 		case from == spec.SynReceived && !(f.Has(spec.SYN) && segSeq(sg)+1 == rcvBefore):
 			// (A SYN at IRS is the peer's half of a simultaneous open.)
@@ -318,7 +334,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 				unacceptable = true // RFC 5961 §3.2: a challenge ACK
 			case seqOK && f.Has(spec.SYN) && !passiveBefore:
 				unacceptable = true // RFC 5961 §4.2: a challenge ACK
-			case seqOK && !rst && !f.Has(spec.SYN) && f.Has(spec.ACK) && !spec.AckOK.Eval(&before) && (!unchanged || nSent != 1 || !onlyRST):
+			case seqOK && !rst && !f.Has(spec.SYN) && f.Has(spec.ACK) && !spec.AckOK.Eval(before) && (!unchanged || nSent != 1 || !onlyRST):
 				// RFC 9293 §3.10.7.4, fifth check: an unacceptable ACK in
 				// SYN-RECEIVED draws <SEQ=SEG.ACK><CTL=RST>.
 				w.flag(violUnacceptable)
@@ -404,13 +420,73 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			w.flag(violSignalCause)
 		}
 	}
+	if !e.IsSegment() {
+		timerCallChecks(w, h, e, from, to, unchanged, nSent, sent1, sent1Seq, unaBefore, nxtBefore, sigBefore, passiveBefore)
+	}
+	if from == spec.TimeWait && to == spec.TimeWait && e != spec.SegFIN && h.tw != twBefore {
+		w.flag(violTimeWaitRestart) // only the peer's FIN restarts 2MSL (RFC 9293 §3.10.7.4, eighth check)
+	}
+	refused := do.Has(spec.ErrNotExist) || do.Has(spec.ErrExists) || do.Has(spec.ErrClosing)
+	if e.IsUser() && refused && (!unchanged || nSent > 0) {
+		// RFC 9293 §3.10.1-§3.10.5: a call answered with an error is not
+		// serviced.
+		w.flag(violRefused)
+	}
+	if (do.Has(spec.SignalReset) || do.Has(spec.SignalRefused) || do.Has(spec.SignalTimeout)) && to.HasTCB() {
+		w.flag(violSignal) // told the connection failed, but it goes on
+	}
+	if do.Has(spec.SignalConnected) && !to.Synchronized() && to != spec.Closed {
+		w.flag(violSignal) // told connected before the handshake is done
+	}
+	if e.IsUser() && from != spec.Closed && to == spec.Closed {
+		// A call that deletes the TCB (ABORT, or CLOSE before the
+		// connection is synchronized) ends the user's program.
+		h.pc = uint8(len(s.scen[w.scen].prog[i]))
+		h.aborted = true
+	}
+	sent := snd.out[:min(nSent, maxOut)]
+	// (A step that sends nothing has nothing to justify, and only the
+	// delayed-ACK and keepalive timers have a duty: the calls are skipped
+	// where the checks hold trivially.)
+	if nSent > maxOut || nSent > 0 && !sendsHaveCause(h, e, sg, from, to, sent, &stepFacts{
+		owedBefore: owedBefore, unacceptable: unacceptable, silent: silent, rcvBefore: rcvBefore,
+		unaBefore: unaBefore, nxtBefore: nxtBefore, issBefore: issBefore,
+	}) {
+		w.flag(violCause)
+	}
+	if !stateMatches(h, e, sg, from, to, gotFIN, unaBefore, nxtBefore, passiveBefore) {
+		w.flag(violStateMeaning)
+	}
+	if !segmentProcessed(h, e, sg, from, to, before, unacceptable, rcvBefore, irsBefore, unaBefore, nxtBefore, owedBefore, sent) ||
+		e == spec.Send && !refused && sendN > 0 && h.queued == queuedBefore || // RFC 9293 §3.10.2: a SEND not refused takes the text
+		h.delivered != deliveredBefore && !receives(from) { // §3.10.7.4, seventh check: no text after the peer's FIN
+		w.flag(violProcessed)
+	}
+	if (e == spec.DelayedAckTimeout || e == spec.KeepAliveTimeout) && !timerDuty(h, e, from, to, unchanged, owedBefore, sent, nSent) {
+		w.flag(violTimerDuty)
+	}
+	if from != spec.TimeWait && to == spec.TimeWait && !h.activeCloser {
+		w.flag(violTimeWait)
+	}
+	h.st = to
+	if !to.HasTCB() {
+		clearTCB(h)
+	}
+	return !snd.full
+}
+
+// timerCallChecks are apply's checks of the steps of a host's timers and
+// its user's ABORT (no segment arrives): host h went from state from to
+// state to, sending nSent segments, the first with flags sent1 and
+// sequence number sent1Seq; unchanged says whether its state, RCV.NXT,
+// SND.UNA, SND.NXT and signal are as they were. (Apart from apply, whose
+// segment steps are the hot path.)
+func timerCallChecks(w *world, h *host, e spec.Event, from, to spec.State, unchanged bool, nSent int, sent1 spec.Flags, sent1Seq,
+	unaBefore, nxtBefore, sigBefore uint8, passiveBefore bool) {
 	if e == spec.RetransmitTimeout && from.HasTCB() && unaBefore != nxtBefore &&
 		(to != from || h.sig != sigBefore || nSent != 1 || sent1Seq != unaBefore || sent1.Has(spec.RST)) {
 		// RFC 6298 §5.4: retransmit the earliest unacknowledged segment.
 		w.flag(violRetransmit)
-	}
-	if from == spec.TimeWait && to == spec.TimeWait && e != spec.SegFIN && h.tw != twBefore {
-		w.flag(violTimeWaitRestart) // only the peer's FIN restarts 2MSL (RFC 9293 §3.10.7.4, eighth check)
 	}
 	if e == spec.KeepAliveExhausted {
 		// RFC 1122 §4.2.3.6: keepalive gives the peer up for dead: the
@@ -462,62 +538,18 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, inject
 			w.flag(violAbort)
 		}
 	}
-	refused := do.Has(spec.ErrNotExist) || do.Has(spec.ErrExists) || do.Has(spec.ErrClosing)
-	if e.IsUser() && refused && (!unchanged || nSent > 0) {
-		// RFC 9293 §3.10.1-§3.10.5: a call answered with an error is not
-		// serviced.
-		w.flag(violRefused)
-	}
-	if (do.Has(spec.SignalReset) || do.Has(spec.SignalRefused) || do.Has(spec.SignalTimeout)) && to.HasTCB() {
-		w.flag(violSignal) // told the connection failed, but it goes on
-	}
-	if do.Has(spec.SignalConnected) && !to.Synchronized() && to != spec.Closed {
-		w.flag(violSignal) // told connected before the handshake is done
-	}
-	if e.IsUser() && from != spec.Closed && to == spec.Closed {
-		// A call that deletes the TCB (ABORT, or CLOSE before the
-		// connection is synchronized) ends the user's program.
-		h.pc = uint8(len(s.scen[w.scen].prog[i]))
-		h.aborted = true
-	}
-	sent := out[:min(nSent, maxOut)]
-	if nSent > maxOut || !sendsHaveCause(h, e, sg, from, to, sent, stepFacts{
-		owedBefore: owedBefore, unacceptable: unacceptable, silent: silent, rcvBefore: rcvBefore,
-		unaBefore: unaBefore, nxtBefore: nxtBefore, issBefore: issBefore,
-	}) {
-		w.flag(violCause)
-	}
-	if !stateMatches(h, e, sg, from, to, gotFIN, unaBefore, nxtBefore, passiveBefore) {
-		w.flag(violStateMeaning)
-	}
-	if !segmentProcessed(h, e, sg, from, to, &before, unacceptable, rcvBefore, irsBefore, unaBefore, nxtBefore, owedBefore, sent) ||
-		e == spec.Send && !refused && sendN > 0 && h.queued == queuedBefore || // RFC 9293 §3.10.2: a SEND not refused takes the text
-		h.delivered != deliveredBefore && !receives(from) { // §3.10.7.4, seventh check: no text after the peer's FIN
-		w.flag(violProcessed)
-	}
-	if !timerDuty(h, e, from, to, unchanged, owedBefore, sent, nSent) {
-		w.flag(violTimerDuty)
-	}
-	if from != spec.TimeWait && to == spec.TimeWait && !h.activeCloser {
-		w.flag(violTimeWait)
-	}
-	h.st = to
-	if !to.HasTCB() {
-		clearTCB(h)
-	}
-	return ok
 }
 
 // retransmit resends the earliest unacknowledged segment: the SYN (or
 // SYN,ACK once the peer's SYN is in), else the unacknowledged text with the
 // FIN when it was sent.
-func (s *System) retransmit(h *host, send func(f spec.Flags, sq, ack, n uint8)) {
+func (s *System) retransmit(h *host, snd *sender) {
 	switch {
 	case h.una == h.nxt:
 	case h.una == h.iss && h.st == spec.SynSent:
-		send(spec.SYN, h.iss, 0, 0)
+		snd.send(spec.SYN, h.iss, 0, 0)
 	case h.una == h.iss:
-		send(spec.SYN|spec.ACK, h.iss, h.rcv, 0)
+		snd.send(spec.SYN|spec.ACK, h.iss, h.rcv, 0)
 	default:
 		end := h.iss + 1 + textSent(h)
 		var n uint8
@@ -528,7 +560,7 @@ func (s *System) retransmit(h *host, send func(f spec.Flags, sq, ack, n uint8)) 
 		if h.finSent {
 			f |= spec.FIN
 		}
-		send(f, h.una, h.rcv, n)
+		snd.send(f, h.una, h.rcv, n)
 	}
 }
 

@@ -122,6 +122,13 @@ func TestKeyRoundTrip(t *testing.T) {
 			if got := w.encode(); got != k {
 				t.Fatalf("%s: decode/encode changed the key\n got %x\nwant %x", name, got, k)
 			}
+			// Next relies on the network of a reachable state being in
+			// canonical order (canonFrom sorts in only what a step sends).
+			for j := 1; cfg.Reorder && j < int(w.n); j++ {
+				if w.net[j-1] < w.net[j] {
+					t.Fatalf("%s: the network of %x is not in canonical order", name, k)
+				}
+			}
 			// Decode must render every field without panicking and agree
 			// with the key on what it shows.
 			st := sys.Decode(k)

@@ -288,7 +288,9 @@ func (s *System) rtoEnabled(w *world, i int) bool {
 
 // Next appends every successor of k to buf in a deterministic order and
 // returns it: user calls (A, then B), deliveries, drops, duplications (in
-// network order), timers (A, then B), injections, then a tick.
+// network order), timers (A, then B), injections, then a tick. k is a
+// state of the model (from Init or Next): its network is in canonical
+// order, which the successors of a host step keep (see canonFrom).
 func (s *System) Next(k Key, buf []Transition) []Transition {
 	var w world
 	w.decode(&k)
@@ -303,46 +305,84 @@ func (s *System) Next(k Key, buf []Transition) []Transition {
 	return s.tick(&w, buf)
 }
 
+// hostEvent is an event a host step processes, with what the step's
+// record says about it.
+type hostEvent struct {
+	kind     StepKind   // User, Deliver, Timer or Inject
+	e        spec.Event // the table's event
+	sg       uint32     // the segment, for a segment event
+	injected bool       // sg comes from the off-path attacker
+	sendN    uint8      // the octet count of a SEND
+	call     string     // what the user did, for a User step
+}
+
 // hostSteps lets host i take a step on w, a copy the caller hands over:
-// it calls the host step (selectRow, then apply), which returns the world
-// after the step and the step's record, and emits the successor; when the
-// row selects an initial sequence number, one successor per ISS choice, in
-// the order of the configuration's list. sendN is the octet count of a
-// SEND; st is the step so far (kind, host, segment, call).
-func (s *System) hostSteps(w *world, i int, e spec.Event, sg uint32, injected bool, sendN uint8, st Step, buf []Transition) []Transition {
-	row, choose := s.selectRow(w, i, e, sg)
-	st.Row, st.Event = int16(row), e
+// it calls the host step (selectRowCtx, then apply), which leaves the
+// world after the step in w and the step's record in the transition, and
+// appends the successor; when the row selects an initial sequence number,
+// one successor per ISS choice, in the order of the configuration's list.
+// The transition is built in place in buf, and taken back when apply says
+// it does not exist.
+func (s *System) hostSteps(w *world, i int, ev hostEvent, buf []Transition) []Transition {
+	h := &w.h[i]
+	var c spec.Ctx
+	fillCtx(&c, h, ev.e, ev.sg)
+	row, choose := s.selectRowCtx(h, ev.e, &c)
+	n := len(buf)
+	sorted := int(w.n) // the network is in canonical order but for what the step sends
 	if !choose {
-		if s.apply(w, i, row, e, sg, injected, sendN, 0, &st) {
-			buf = s.emit(w, &st, buf)
+		buf = append(buf, Transition{})
+		t := &buf[n]
+		t.Step.Kind, t.Step.Host, t.Step.Event, t.Step.Row, t.Step.Call = ev.kind, uint8(i), ev.e, int16(row), ev.call
+		if ev.kind == Deliver || ev.kind == Inject {
+			setSegment(&t.Step.Seg, ev.sg, ev.injected)
 		}
+		if !s.apply(w, i, row, ev.e, ev.sg, &c, ev.injected, ev.sendN, 0, &t.Step) {
+			return buf[:n]
+		}
+		s.finish(w, &t.To, sorted)
 		return buf
 	}
 	base := uint8(int(w.round-1) * s.cfg.ISSStride)
 	for _, iss := range s.iss[i] {
-		w2, st2 := *w, st
-		if s.apply(&w2, i, row, e, sg, injected, sendN, base+iss, &st2) {
-			buf = s.emit(&w2, &st2, buf)
+		w2 := *w
+		buf = append(buf, Transition{})
+		t := &buf[n]
+		t.Step.Kind, t.Step.Host, t.Step.Event, t.Step.Row, t.Step.Call = ev.kind, uint8(i), ev.e, int16(row), ev.call
+		if ev.kind == Deliver || ev.kind == Inject {
+			setSegment(&t.Step.Seg, ev.sg, ev.injected)
+		}
+		if s.apply(&w2, i, row, ev.e, ev.sg, &c, ev.injected, ev.sendN, base+iss, &t.Step) {
+			s.finish(&w2, &t.To, sorted)
+			n++
+		} else {
+			buf = buf[:n]
 		}
 	}
 	return buf
 }
 
-// emit appends the successor w, reached by step st, to buf: the world in
-// canonical form (network order, retransmission timers that may not run
-// reset), encoded.
+// emit appends the successor w, reached by step st, to buf.
 func (s *System) emit(w *world, st *Step, buf []Transition) []Transition {
-	w.canon(s.cfg.Reorder)
+	buf = append(buf, Transition{})
+	t := &buf[len(buf)-1]
+	t.Step = *st
+	s.finish(w, &t.To, 0)
+	return buf
+}
+
+// finish writes the key of the successor w into k, which must be zero:
+// the world in canonical form (network order, retransmission timers that
+// may not run reset), encoded. The segments before index sorted are in
+// canonical order already (see canonFrom).
+func (s *System) finish(w *world, k *Key, sorted int) {
+	w.canonFrom(s.cfg.Reorder, sorted)
 	for i := range 2 {
 		if w.h[i].rto != 0 && !s.rtoEnabled(w, i) {
 			w.h[i].rto = 0
 		}
 	}
-	buf = append(buf, Transition{})
-	t := &buf[len(buf)-1]
-	t.Step = *st
-	w.encodeInto(&t.To)
-	return buf
+	w.encodeInto(k)
 }
 
 // resetRound starts incarnation w.round+1: per-incarnation user and ghost
@@ -421,8 +461,7 @@ func (s *System) programSteps(w *world, i int, buf []Transition) []Transition {
 		w2 := *w
 		w2.h[i].aborted = true
 		w2.h[i].pc = uint8(len(prog))
-		st := Step{Kind: User, Host: uint8(i), Call: "abort"}
-		buf = s.hostSteps(&w2, i, spec.Abort, 0, false, 0, st, buf)
+		buf = s.hostSteps(&w2, i, hostEvent{kind: User, e: spec.Abort, call: "abort"}, buf)
 	}
 	return buf
 }
@@ -448,7 +487,6 @@ func (s *System) strayCalls(w *world, i int, buf []Transition) []Transition {
 			w2.h[i].pc = uint8(len(s.scen[w.scen].prog[i]))
 			w2.h[i].aborted = w2.h[i].aborted || o.kind == opAbort
 		}
-		st := Step{Kind: User, Host: uint8(i), Call: o.call}
 		e := spec.Abort
 		switch {
 		case o.kind == opOpen && o.call == "listen (stray)":
@@ -468,7 +506,7 @@ func (s *System) strayCalls(w *world, i int, buf []Transition) []Transition {
 				w2.h[i].written += o.n
 			}
 		}
-		buf = s.hostSteps(&w2, i, e, 0, false, o.n, st, buf)
+		buf = s.hostSteps(&w2, i, hostEvent{kind: User, e: e, sendN: o.n, call: o.call}, buf)
 	}
 	return buf
 }
@@ -477,19 +515,18 @@ func (s *System) strayCalls(w *world, i int, buf []Transition) []Transition {
 func (s *System) call(w *world, i int, o op, buf []Transition) []Transition {
 	h := &w.h[i]
 	h.pc++
-	st := Step{Kind: User, Host: uint8(i), Call: o.call}
 	switch o.kind {
 	case opOpen:
 		e := spec.ActiveOpen
 		if o.call == "listen" {
 			e = spec.PassiveOpen
 		}
-		return s.hostSteps(w, i, e, 0, false, 0, st, buf)
+		return s.hostSteps(w, i, hostEvent{kind: User, e: e, call: o.call}, buf)
 	case opWrite:
 		h.written += o.n
-		return s.hostSteps(w, i, spec.Send, 0, false, o.n, st, buf)
+		return s.hostSteps(w, i, hostEvent{kind: User, e: spec.Send, sendN: o.n, call: o.call}, buf)
 	default:
-		return s.hostSteps(w, i, spec.Close, 0, false, 0, st, buf)
+		return s.hostSteps(w, i, hostEvent{kind: User, e: spec.Close, call: o.call}, buf)
 	}
 }
 
@@ -538,8 +575,7 @@ func (s *System) networkSteps(w *world, buf []Transition) []Transition {
 		w2 := *w
 		w2.remove(j)
 		to := int(1 - segFrom(sg))
-		st := Step{Kind: Deliver, Host: uint8(to), Seg: segmentOf(sg, false)}
-		buf = s.hostSteps(&w2, to, spec.Classify(segFlags(sg), int(segLen(sg))), sg, false, 0, st, buf)
+		buf = s.hostSteps(&w2, to, hostEvent{kind: Deliver, e: segEvent(sg), sg: sg}, buf)
 	}
 	if w.loss > 0 {
 		for j := range n {
@@ -593,24 +629,20 @@ func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 			// count toward R2 (RFC 1122 §4.2.2.17).
 			w2.h[i].retries++
 		}
-		st := Step{Kind: Timer, Host: uint8(i)}
-		buf = s.hostSteps(&w2, i, spec.RetransmitTimeout, 0, false, 0, st, buf)
+		buf = s.hostSteps(&w2, i, hostEvent{kind: Timer, e: spec.RetransmitTimeout}, buf)
 	}
 	if h.una != h.nxt && h.retries >= s.retries && w.n == 0 && !s.armed(p) && (!p.owed || s.ackUnbounded) && !p.rcvClosed {
 		w2 := *w
 		w2.ghost |= ghostRetriesOut
-		st := Step{Kind: Timer, Host: uint8(i)}
-		buf = s.hostSteps(&w2, i, spec.RetriesExhausted, 0, false, 0, st, buf)
+		buf = s.hostSteps(&w2, i, hostEvent{kind: Timer, e: spec.RetriesExhausted}, buf)
 	}
 	if h.tw == 1 {
 		w2 := *w
-		st := Step{Kind: Timer, Host: uint8(i)}
-		buf = s.hostSteps(&w2, i, spec.TimeWaitTimeout, 0, false, 0, st, buf)
+		buf = s.hostSteps(&w2, i, hostEvent{kind: Timer, e: spec.TimeWaitTimeout}, buf)
 	}
 	if h.owed {
 		w2 := *w
-		st := Step{Kind: Timer, Host: uint8(i)}
-		buf = s.hostSteps(&w2, i, spec.DelayedAckTimeout, 0, false, 0, st, buf)
+		buf = s.hostSteps(&w2, i, hostEvent{kind: Timer, e: spec.DelayedAckTimeout}, buf)
 	}
 	if s.keepAliveDue(w, i) {
 		w2 := *w
@@ -619,16 +651,14 @@ func (s *System) timerSteps(w *world, i int, buf []Transition) []Transition {
 			e = spec.KeepAliveExhausted
 			w2.ghost |= ghostRetriesOut // it gives up on a peer it no longer hears
 		}
-		st := Step{Kind: Timer, Host: uint8(i)}
-		buf = s.hostSteps(&w2, i, e, 0, false, 0, st, buf)
+		buf = s.hostSteps(&w2, i, hostEvent{kind: Timer, e: e}, buf)
 	}
 	if s.cfg.UserTimeout && h.st.HasTCB() && w.n == 0 && !p.st.HasTCB() && !s.armed(h) {
 		w2 := *w
 		if h.una != h.nxt {
 			w2.ghost |= ghostRetriesOut // it gives up on what it could not retransmit
 		}
-		st := Step{Kind: Timer, Host: uint8(i)}
-		buf = s.hostSteps(&w2, i, spec.UserTimeout, 0, false, 0, st, buf)
+		buf = s.hostSteps(&w2, i, hostEvent{kind: Timer, e: spec.UserTimeout}, buf)
 	}
 	return buf
 }

@@ -71,6 +71,19 @@ func (s Segment) String() string {
 	return t
 }
 
+// setSegment sets *p to the segment of word w, field by field (a segment
+// built elsewhere and copied costs a stalled load on the hot path).
+func setSegment(p *Segment, w uint32, injected bool) {
+	p.From = segFrom(w)
+	p.Flags = segFlags(w)
+	p.Seq = seq(segSeq(w))
+	p.Ack = seq(segAck(w))
+	p.Len = segLen(w)
+	p.Inc = segInc(w)
+	p.Age = segAge(w)
+	p.Injected = injected
+}
+
 func segmentOf(w uint32, injected bool) Segment {
 	return Segment{
 		From:     segFrom(w),

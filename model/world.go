@@ -1,6 +1,10 @@
 package model
 
-import "github.com/tcpcheck/tcpcheck/spec"
+import (
+	"encoding/binary"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
 
 // KeySize is the size in bytes of a [Key].
 const KeySize = 64
@@ -187,6 +191,21 @@ func segFlags(w uint32) spec.Flags {
 	return f4&(spec.FIN|spec.SYN|spec.RST) | (f4&8)<<1
 }
 
+// segEvents is spec.Classify of every combination of a segment word's
+// text length and flags (bits 21-26), so that delivering a segment looks
+// its event up rather than branching on its flags.
+var segEvents = func() (t [64]spec.Event) {
+	for x := range uint32(64) {
+		w := x << segLenShift
+		t[x] = spec.Classify(segFlags(w), int(segLen(w)))
+	}
+	return t
+}()
+
+// segEvent is the event of receiving segment w: spec.Classify of its flags
+// and text length.
+func segEvent(w uint32) spec.Event { return segEvents[w>>segLenShift&63] }
+
 // segSpaceLen is SEG.LEN: text plus one for SYN and one for FIN.
 func segSpaceLen(w uint32) uint32 {
 	n := uint32(segLen(w))
@@ -263,10 +282,8 @@ func (w *world) encodeInto(k *Key) {
 	k[scenOff] = w.scen | w.h[0].probes<<probesShift | w.h[1].probes<<(probesShift+2)
 	k[ghostOff] = w.ghost | b2u(w.h[0].owed)<<owedShift | b2u(w.h[1].owed)<<(owedShift+1) |
 		b2u(w.h[0].rcvClosed)<<rcvClosedShift | b2u(w.h[1].rcvClosed)<<(rcvClosedShift+1)
-	for i := 0; i < int(w.n); i++ {
-		s := w.net[i]
-		o := netOff + 4*i
-		k[o], k[o+1], k[o+2], k[o+3] = byte(s), byte(s>>8), byte(s>>16), byte(s>>24)
+	for i := range netCap { // the slots past w.n are zero (see remove, tick, decode)
+		binary.LittleEndian.PutUint32(k[netOff+4*i:], w.net[i])
 	}
 }
 
@@ -286,7 +303,7 @@ func (w *world) decode(k *Key) {
 	w.n = 0
 	for i := range netCap {
 		o := netOff + 4*i
-		s := uint32(k[o]) | uint32(k[o+1])<<8 | uint32(k[o+2])<<16 | uint32(k[o+3])<<24
+		s := binary.LittleEndian.Uint32(k[o:])
 		w.net[i] = s
 		if s != 0 {
 			w.n = uint8(i + 1)
@@ -294,15 +311,19 @@ func (w *world) decode(k *Key) {
 	}
 }
 
-// canon puts the network in canonical order. With reordering the network is
-// a multiset: words sorted in decreasing order. Without it each direction is
-// a FIFO queue whose order matters: segments from A first, in sending
-// order, then segments from B; send and duplicate keep that layout.
-func (w *world) canon(reorder bool) {
-	if reorder && w.n > 1 {
+// canonFrom puts the network in canonical order. With reordering the
+// network is a multiset: words sorted in decreasing order. Without it each
+// direction is a FIFO queue whose order matters: segments from A first, in
+// sending order, then segments from B; send and duplicate keep that layout.
+// The segments before index sorted are in canonical order already (0: none
+// is known to be): a host step's network is its state's, canonical, with
+// at most a segment taken out, and what the step sent pushed at the end;
+// only those are sorted in.
+func (w *world) canonFrom(reorder bool, sorted int) {
+	if reorder && int(w.n) > max(sorted, 1) {
 		s := w.net[:w.n]
 		// Insertion sort: the network is small and mostly sorted.
-		for i := 1; i < len(s); i++ {
+		for i := max(sorted, 1); i < len(s); i++ {
 			v := s[i]
 			j := i
 			for j > 0 && s[j-1] < v {
@@ -337,9 +358,12 @@ func (w *world) push(s uint32, reorder bool) bool {
 
 // remove deletes the segment at index i, keeping the order of the rest.
 func (w *world) remove(i int) {
-	copy(w.net[i:w.n], w.net[i+1:w.n])
-	w.n--
-	w.net[w.n] = 0
+	n := int(w.n) - 1
+	for ; i < n; i++ { // a loop, not copy: the network is short
+		w.net[i] = w.net[i+1]
+	}
+	w.net[n] = 0
+	w.n = uint8(n)
 }
 
 // dupAt inserts a copy of the segment at index i right after it.
