@@ -506,11 +506,13 @@ func epMachine() []string {
 	return m
 }
 
-// Targets of issue 8 for the endpoint.
+// Targets of issues 8 and 20 for the endpoint.
 const (
-	epCycleTarget   = 1.0 // handshake+close rate at concurrency 1, over the kernel's
+	epCycleTarget   = 1.0 // handshake+close rate at concurrency 1 and (issue 20) 4, over the kernel's
 	epLatencyTarget = 1.5 // request/response p50, over the raw UDP round trip
 	epGoodputTarget = 2e9 // bits per second
+	epTailTarget    = 2.0 // issue 20: request/response p99, over the kernel's p99
+	epBulkTarget    = 1.0 // issue 20: bulk goodput, over the kernel's
 )
 
 func (r *endpointReport) targets() []target {
@@ -527,6 +529,15 @@ func (r *endpointReport) targets() []target {
 		{What: "endpoint: bulk goodput at least 2 Gbit/s on loopback",
 			Measured: fmt.Sprintf("%.2f Gbit/s (the kernel: %.2f Gbit/s)", gbit/1e9, r.Goodput.linux()*8/1e9),
 			Met:      gbit >= epGoodputTarget},
+		{What: "endpoint (issue 20): handshake+close cycles/s at concurrency 4 at least 1.0x the kernel's",
+			Measured: fmt.Sprintf("%.2fx (%s/s vs %s/s)", r.Conc4.ratio(), commas(int64(r.Conc4.ours())), commas(int64(r.Conc4.linux()))),
+			Met:      r.Conc4.ratio() >= epCycleTarget},
+		{What: "endpoint (issue 20): request/response p99 at most 2x the kernel's p99",
+			Measured: fmt.Sprintf("%.2fx (%.1f µs vs %.1f µs)", r.P99.ratio(), r.P99.ours(), r.P99.linux()),
+			Met:      r.P99.ratio() <= epTailTarget},
+		{What: "endpoint (issue 20): bulk goodput at least 1.0x the kernel's",
+			Measured: fmt.Sprintf("%.2fx (%.2f vs %.2f Gbit/s)", r.Goodput.ratio(), gbit/1e9, r.Goodput.linux()*8/1e9),
+			Met:      r.Goodput.ratio() >= epBulkTarget},
 	}
 }
 
