@@ -42,6 +42,9 @@ func TestEndpointRatiosAndTargets(t *testing.T) {
 		"at least 1.0x the kernel's | 1.10x (11,000/s vs 10,000/s) | met |",
 		"raw UDP round trip | 1.50x (15.0 µs vs 10.0 µs) | met |",
 		"at least 2 Gbit/s on loopback | 2.00 Gbit/s (the kernel: 16.00 Gbit/s) | met |",
+		"concurrency 4 at least 1.0x the kernel's | 2.00x (20,000/s vs 10,000/s) | met |",
+		"p99 at most 2x the kernel's p99 | 2.00x (40.0 µs vs 20.0 µs) | met |",
+		"bulk goodput at least 1.0x the kernel's | 0.12x (2.00 vs 16.00 Gbit/s) | NOT met |",
 	} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("report lacks %q:\n%s", want, doc)
@@ -51,6 +54,8 @@ func TestEndpointRatiosAndTargets(t *testing.T) {
 	r.Conc1.Ours = []float64{9999, 9999, 9999}
 	r.P50.Ours = []float64{15.1, 15.1, 15.1}
 	r.Goodput.Ours = []float64{249e6, 249e6, 249e6}
+	r.Conc4.Ours = []float64{9999, 9999, 9999}
+	r.P99.Ours = []float64{40.1, 40.1, 40.1}
 	for _, tg := range r.targets() {
 		if tg.Met {
 			t.Errorf("target %q met by %s", tg.What, tg.Measured)
