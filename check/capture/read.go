@@ -383,14 +383,7 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 	for _, o := range r.tcp.Options {
 		s.option(o.OptionType, o.OptionData)
 	}
-	s.Sum = SumUnknown
-	if len(seg) >= ipPayload {
-		if wire.Checksum(src, dst, seg[:ipPayload]) == 0 {
-			s.Sum = SumOK
-		} else {
-			s.Sum = SumBad
-		}
-	}
+	s.Sum = checksum(src, dst, seg, ipPayload)
 	return true
 }
 
@@ -474,15 +467,21 @@ func (r *Reader) fast(next gopacket.LayerType, b []byte, s *Segment) bool {
 	s.Flags = spec.Flags(seg[13])
 	s.Window = binary.BigEndian.Uint16(seg[14:16])
 	s.Len = uint32(ipPayload - hl)
-	s.Sum = SumUnknown
-	if len(seg) >= ipPayload {
-		if wire.Checksum(src, dst, seg[:ipPayload]) == 0 {
-			s.Sum = SumOK
-		} else {
-			s.Sum = SumBad
-		}
-	}
+	s.Sum = checksum(src, dst, seg, ipPayload)
 	return true
+}
+
+// checksum verifies the TCP checksum of seg, the IP payload from the TCP
+// header on, whose IP header says it is ipPayload octets long: unknown
+// when the capture cut the segment short.
+func checksum(src, dst netip.Addr, seg []byte, ipPayload int) Checksum {
+	switch {
+	case len(seg) < ipPayload:
+		return SumUnknown
+	case wire.Checksum(src, dst, seg[:ipPayload]) == 0:
+		return SumOK
+	}
+	return SumBad
 }
 
 // ipVersion returns the layer type of a raw IP packet by its version.

@@ -176,15 +176,22 @@ func (v *visited) walk(f func([]uint64) error) error {
 				buf = append(buf, fp)
 			}
 		}
-		slices.Sort(buf)
-		buf = slices.Compact(buf)
-		if len(buf) > 0 {
-			if err := f(buf); err != nil {
-				return err
-			}
+		if err := sortedTo(buf, f); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// sortedTo sorts buf, drops repeats and, when any is left, calls f with
+// it (the walks' last step for each shard).
+func sortedTo(buf []uint64, f func([]uint64) error) error {
+	slices.Sort(buf)
+	buf = slices.Compact(buf)
+	if len(buf) == 0 {
+		return nil
+	}
+	return f(buf)
 }
 
 func (v *visited) insertShard(s *vshard, fp uint64, x uint32) {
@@ -313,12 +320,8 @@ func (v *exactSet) walk(f func([]uint64) error) error {
 				buf = append(buf, v.hash(v.keys.key(int(uint32(x)-1))))
 			}
 		}
-		slices.Sort(buf)
-		buf = slices.Compact(buf)
-		if len(buf) > 0 {
-			if err := f(buf); err != nil {
-				return err
-			}
+		if err := sortedTo(buf, f); err != nil {
+			return err
 		}
 	}
 	return nil
