@@ -53,3 +53,36 @@ func benchExplore(b *testing.B, sys *model.System, opt Options) {
 		b.ReportMetric(float64(res.States), "states")
 	}
 }
+
+// pgoConfig is bench's inc2-dup1 configuration (1,592,165 states), the
+// explorer's part of cmd/tcpcheck/default.pgo.
+const pgoConfig = `{"open":"client-server","closer":"a","write_a":1,"write_b":1,"send_size":3,"abort":"none","incarnations":2,"msl":2,"time_wait":0,"rto_max":0,"spurious_rto":false,"user_timeout":true,"max_retries":1,"loss":1,"dup":1,"inject":0,"reorder":true,"iss_a":[30],"iss_b":[60],"iss_stride":8,"also":null}`
+
+// BenchmarkExplorePGO explores bench's inc2-dup1 configuration with one
+// worker exact, one worker fingerprint and two workers exact: about 6 s
+// of CPU, as much as the capture checker's profile, so that merged into
+// cmd/tcpcheck/default.pgo neither outweighs the other (docs/performance.md
+// says how):
+//
+//	go test ./check -run '^$' -bench ExplorePGO -benchtime 1x -cpuprofile explore.prof
+func BenchmarkExplorePGO(b *testing.B) {
+	cfg, err := model.ParseConfig([]byte(pgoConfig))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sys, err := model.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		for _, opt := range []Options{{Workers: 1, Exact: true}, {Workers: 1}, {Workers: 2, Exact: true}} {
+			res, err := Explore(sys, opt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.States != 1_592_165 {
+				b.Fatalf("%d states, want bench's inc2-dup1 count 1,592,165", res.States)
+			}
+		}
+	}
+}

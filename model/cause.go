@@ -330,7 +330,7 @@ func segmentProcessed(h *host, e spec.Event, sg uint32, from, to spec.State, bef
 // timerDuty is the check of DelayedAckAndProbeSent: the delayed-ACK timer
 // sends the owed ACK and the keepalive timer one probe, and neither
 // changes the connection (RFC 1122 §4.2.3.2, §4.2.3.6).
-func timerDuty(h *host, e spec.Event, from, to spec.State, unchanged, owedBefore bool, out []outSeg, nSent int) bool {
+func timerDuty(h *host, e spec.Event, from spec.State, unchanged, owedBefore bool, out []outSeg, nSent int) bool {
 	switch {
 	case e == spec.DelayedAckTimeout && owedBefore:
 		return unchanged && nSent == 1 && out[0].f == spec.ACK && out[0].n == 0 && out[0].sq == h.nxt && out[0].ack == h.rcv && !h.owed

@@ -462,7 +462,7 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, before
 		h.delivered != deliveredBefore && !receives(from) { // §3.10.7.4, seventh check: no text after the peer's FIN
 		w.flag(violProcessed)
 	}
-	if (e == spec.DelayedAckTimeout || e == spec.KeepAliveTimeout) && !timerDuty(h, e, from, to, unchanged, owedBefore, sent, nSent) {
+	if (e == spec.DelayedAckTimeout || e == spec.KeepAliveTimeout) && !timerDuty(h, e, from, unchanged, owedBefore, sent, nSent) {
 		w.flag(violTimerDuty)
 	}
 	if from != spec.TimeWait && to == spec.TimeWait && !h.activeCloser {
