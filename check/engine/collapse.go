@@ -130,14 +130,20 @@ func (s *keyStore) bytes() int64 {
 // synchronisation (the level table's locks, the barrier between levels),
 // after the value was written.
 type chunkTab struct {
-	mu    sync.Mutex
-	vals  atomic.Pointer[[]*[blockSize][2]uint64] // replaced, never changed, when it grows
-	n     uint32
-	slots []uint32 // open addressing: number+1, 0 empty
+	mu   sync.Mutex
+	vals atomic.Pointer[[]*[blockSize][2]uint64] // replaced, never changed, when it grows
+	n    uint32
+	// slots is the open-addressing table, number+1 per slot, 0 empty. A
+	// slot is written once, atomically, after its value; a grown table is
+	// filled before it is published. So a chunk already interned is found
+	// without the lock, and only a new one (rare: a model repeats few
+	// chunks) takes it.
+	slots atomic.Pointer[[]uint32]
 }
 
 func newChunkTab() *chunkTab {
-	t := &chunkTab{slots: make([]uint32, 64)}
+	t := &chunkTab{}
+	t.slots.Store(new(make([]uint32, 64)))
 	t.vals.Store(&[]*[blockSize][2]uint64{})
 	return t
 }
@@ -156,25 +162,36 @@ func (t *chunkTab) intern(v [2]uint64, c *cacheLine) uint32 {
 			return e.id
 		}
 	}
-	t.mu.Lock()
-	id := t.lookupLocked(v, h)
-	t.mu.Unlock()
+	id, ok := t.find(v, h)
+	if !ok {
+		t.mu.Lock()
+		id = t.lookupLocked(v, h)
+		t.mu.Unlock()
+	}
 	if e != nil {
 		*e = cacheEntry{v: v, id: id, ok: true}
 	}
 	return id
 }
 
-func (t *chunkTab) lookupLocked(v [2]uint64, h uint64) uint32 {
-	n := len(t.slots)
+// find returns v's number if v is in the table; it takes no lock.
+func (t *chunkTab) find(v [2]uint64, h uint64) (uint32, bool) {
+	slots := *t.slots.Load()
+	n := len(slots)
 	for i := home(h, n); ; i = next(i, n) {
-		x := t.slots[i]
+		x := atomic.LoadUint32(&slots[i])
 		if x == 0 {
-			break
+			return 0, false
 		}
 		if t.value(x-1) == v {
-			return x - 1
+			return x - 1, true
 		}
+	}
+}
+
+func (t *chunkTab) lookupLocked(v [2]uint64, h uint64) uint32 {
+	if id, ok := t.find(v, h); ok {
+		return id
 	}
 	id := t.n
 	vals := *t.vals.Load()
@@ -185,30 +202,34 @@ func (t *chunkTab) lookupLocked(v [2]uint64, h uint64) uint32 {
 	}
 	vals[id>>blockShift][id&blockMask] = v
 	t.n++
-	if int(t.n)*2 > n {
-		old := t.slots
-		t.slots = make([]uint32, 2*n)
-		for _, x := range old {
+	slots := *t.slots.Load()
+	if int(t.n)*2 > len(slots) {
+		grown := fresh[uint32](2 * len(slots))
+		for _, x := range slots {
 			if x != 0 {
-				t.place(x, chunkHash(t.value(x-1)))
+				place(grown, x, chunkHash(t.value(x-1)))
 			}
 		}
+		place(grown, id+1, h)
+		t.slots.Store(&grown)
+		return id
 	}
-	t.place(id+1, h)
+	place(slots, id+1, h)
 	return id
 }
 
-func (t *chunkTab) place(x uint32, h uint64) {
-	n := len(t.slots)
+// place writes number+1 x into the first free slot of h's probe sequence.
+func place(slots []uint32, x uint32, h uint64) {
+	n := len(slots)
 	i := home(h, n)
-	for t.slots[i] != 0 {
+	for atomic.LoadUint32(&slots[i]) != 0 {
 		i = next(i, n)
 	}
-	t.slots[i] = x
+	atomic.StoreUint32(&slots[i], x)
 }
 
 func (t *chunkTab) bytes() int64 {
-	return int64(len(*t.vals.Load()))*blockSize*16 + int64(len(t.slots))*4
+	return int64(len(*t.vals.Load()))*blockSize*16 + int64(len(*t.slots.Load()))*4
 }
 
 // chunkCache is a worker's cache of recently interned chunks, one line per

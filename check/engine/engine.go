@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Space is what the engine explores: a transition system whose states are
@@ -837,6 +838,20 @@ func (e *engine) candKey(ref uint64) []byte {
 	return e.next[w].key(p)
 }
 
+// placeAhead is how many new states ahead place asks for a candidate.
+const placeAhead = 8
+
+// prefetchCand asks for candidate ref's number and, in exact mode, its
+// key, which place reads next.
+func (e *engine) prefetchCand(ref uint64) {
+	prefetch(unsafe.Pointer(e.cand(ref)))
+	if e.keys != nil {
+		key := e.candKey(ref)
+		prefetch(unsafe.Pointer(&key[0]))
+		prefetch(unsafe.Pointer(&key[len(key)-1]))
+	}
+}
+
 func (e *engine) cand(ref uint64) *uint32 {
 	w, p := splitRef(ref)
 	return e.next[w].idx(p)
@@ -891,19 +906,28 @@ func (e *engine) place() error {
 	}
 	const span = 4096
 	e.parallel((e.curN+span-1)/span, func(w *worker, c int) {
-		for q := c * span; q < min((c+1)*span, e.curN); q++ {
-			g := order[cnt[q]:cnt[q+1]]
-			if len(g) > 1 {
+		lo, hi := c*span, min((c+1)*span, e.curN)
+		for q := lo; q < hi; q++ {
+			if g := order[cnt[q]:cnt[q+1]]; len(g) > 1 {
 				slices.Sort(g)
 			}
-			for j, o := range g {
-				idx := nextStart + int(cnt[q]) + j
-				ref := o & (1<<48 - 1)
-				*e.cand(ref) = uint32(idx)
-				ll.setSucc(idx-nextStart, uint16(o>>48))
-				if e.keys != nil {
-					e.keys.put(idx, e.candKey(ref), &w.chunks)
-				}
+		}
+		// The span's new states in their final order. Their candidates
+		// lie in the workers' arenas in the order they were found, so
+		// each is asked for a few states ahead, and the cache misses of
+		// reading their keys and writing their numbers overlap.
+		first := int(cnt[lo])
+		run := order[first:cnt[hi]]
+		for j, o := range run {
+			if j+placeAhead < len(run) {
+				e.prefetchCand(run[j+placeAhead] & (1<<48 - 1))
+			}
+			idx := nextStart + first + j
+			ref := o & (1<<48 - 1)
+			*e.cand(ref) = uint32(idx)
+			ll.setSucc(idx-nextStart, uint16(o>>48))
+			if e.keys != nil {
+				e.keys.put(idx, e.candKey(ref), &w.chunks)
 			}
 		}
 	})

@@ -75,9 +75,9 @@ func newVisited(withIdx bool) *visited {
 	v := &visited{withIdx: withIdx}
 	for i := range v.shards {
 		s := &v.shards[i]
-		s.fps = make([]uint64, vinit)
+		s.fps = fresh[uint64](vinit)
 		if withIdx {
-			s.idx = make([]uint32, vinit)
+			s.idx = fresh[uint32](vinit)
 		}
 	}
 	return v
@@ -120,9 +120,9 @@ func (v *visited) reserve(si, extra int) {
 		size += size / 2
 	}
 	old, oldIdx := s.fps, s.idx
-	s.fps = make([]uint64, size)
+	s.fps = fresh[uint64](size)
 	if v.withIdx {
-		s.idx = make([]uint32, size)
+		s.idx = fresh[uint32](size)
 	}
 	s.n = 0
 	for i, f := range old {
@@ -238,7 +238,7 @@ type eshard struct {
 func newExactSet(keys *keyStore, hash func([]byte) uint64) *exactSet {
 	v := &exactSet{keys: keys, hash: hash}
 	for i := range v.shards {
-		v.shards[i].slots = make([]uint64, vinit)
+		v.shards[i].slots = fresh[uint64](vinit)
 	}
 	return v
 }
@@ -286,7 +286,7 @@ func (v *exactSet) add(si int, fps []uint64, xs []uint32) {
 			size += size / 2
 		}
 		old := s.slots
-		s.slots, s.n = make([]uint64, size), 0
+		s.slots, s.n = fresh[uint64](size), 0
 		for _, x := range old {
 			if x != 0 {
 				s.insert(x)
@@ -372,7 +372,7 @@ func newLevel() *level {
 }
 
 func (s *lshard) alloc(size int) {
-	s.slots = make([]lslot, size)
+	s.slots = fresh[lslot](size)
 	s.n = 0
 	s.publish()
 }
