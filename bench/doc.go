@@ -10,7 +10,9 @@
 //
 // For each configuration of increasing size it writes the configuration as
 // JSON, runs `tcpcheck explore --config FILE --json` in exact and
-// fingerprint mode with one and two workers, generates the Promela model of
+// fingerprint mode with one and two workers (in -rounds rounds, 3 by
+// default, the median kept with its spread: a shared machine's speed
+// drifts by several percent from one minute to the next), generates the Promela model of
 // the same configuration (package bench/promela), compiles SPIN's verifier
 // with exact storage and with -DCOLLAPSE, runs it exhaustively, checks that
 // every run found the same number of states, and prints one table: states,
@@ -20,7 +22,7 @@
 //
 // Usage:
 //
-//	go run ./bench [-quick] [-parts explorer,endpoint,lin] [-out docs/performance.md] [-work DIR]
+//	go run ./bench [-quick] [-rounds N] [-parts explorer,endpoint,lin] [-out docs/performance.md] [-work DIR]
 //	go run ./bench -gen   # rewrite bench/promela/tcp.pml
 //	go run ./bench -from DIR/results.json   # render a kept run again
 //

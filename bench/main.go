@@ -26,6 +26,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	work := fs.String("work", "", "directory for configurations, Promela models and verifiers (default: a new temporary directory, removed at the end)")
 	gen := fs.Bool("gen", false, "rewrite "+promela.RefFile+" from the generator and exit")
 	from := fs.String("from", "", "render the report from FILE, the results.json of an earlier run's -work directory, instead of measuring; with -parts, measure those parts again and keep the others from FILE")
+	rounds := fs.Int("rounds", 3, "rounds of tcpcheck's explorer runs on each configuration (1..9): each figure is the median, with its spread (SPIN, whose runs take minutes, runs once)")
 	parts := fs.String("parts", "explorer,endpoint,lin", "the comparisons to run, comma-separated: explorer (against SPIN), endpoint (against Linux TCP), lin (porcupine at scale)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./bench [-quick] [-out FILE] [-work DIR] | go run ./bench -gen\n\n"+
@@ -38,6 +39,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "bench: unexpected argument %q; see -h\n", fs.Arg(0))
+		return 2
+	}
+	if *rounds < 1 || *rounds > 9 {
+		fmt.Fprintf(stderr, "bench: -rounds %d: give 1 to 9 rounds\n", *rounds)
 		return 2
 	}
 	if err := checkOut(*out, *quick); err != nil {
@@ -112,7 +117,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if want["explorer"] {
 		endpoint, lin := rep.Endpoint, rep.Lin
-		if rep, err = measure(dir, configs(*quick), *quick, stderr); err != nil {
+		if rep, err = measure(dir, configs(*quick), *quick, *rounds, stderr); err != nil {
 			fmt.Fprintln(stderr, "bench:", err)
 			return 2
 		}

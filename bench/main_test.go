@@ -69,6 +69,44 @@ func TestReportRatiosAndTargets(t *testing.T) {
 	}
 }
 
+// TestReportRounds: with repeated runs, the seconds shown are the median
+// with the spread, and scaling gives the spread of each round's ratio.
+func TestReportRounds(t *testing.T) {
+	rep := sample(1000)
+	for i := range rep.Results[0].Runs {
+		r := &rep.Results[0].Runs[i]
+		switch {
+		case r.Checker == "tcpcheck" && r.Mode == "exact" && r.Workers == 1:
+			r.Rounds = []float64{1.4, 1.5, 1.9}
+		case r.Checker == "tcpcheck" && r.Mode == "exact" && r.Workers == 2:
+			r.Rounds = []float64{0.7, 1.0, 0.95}
+		}
+	}
+	var b bytes.Buffer
+	rep.write(&b)
+	doc := b.String()
+	for _, want := range []string{
+		"repeated in 3 rounds",
+		"| inc1-dup0 | tcpcheck | exact | 1 | 1,000 | 1.50 (1.40–1.90) | 666 |",
+		// per round: 1.4/0.7, 1.5/1.0, 1.9/0.95
+		"| inc1-dup0 | 2.00x | 1.50x (1.50x–2.00x) |",
+		"scaling from 1 to 2 workers at least 1.8x (inc1-dup0, 1,000 states) | fingerprint 2.00x, exact 1.50x (1.50x–2.00x) | NOT met |",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("report lacks %q:\n%s", want, doc)
+		}
+	}
+}
+
+func TestRoundsFlag(t *testing.T) {
+	for _, n := range []string{"0", "10"} {
+		var out, errb bytes.Buffer
+		if code := run([]string{"-rounds", n}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "-rounds") {
+			t.Errorf("run(-rounds %s) = %d, stderr %q; want 2 naming -rounds", n, code, errb.String())
+		}
+	}
+}
+
 func TestReportMismatch(t *testing.T) {
 	var b bytes.Buffer
 	sample(999).write(&b)

@@ -31,6 +31,9 @@ type runResult struct {
 	Vector  int     // SPIN's state vector in bytes
 	Sink    bool    // SPIN reached the sink state of dropped transitions (bench/promela)
 	Command string
+	// Rounds holds the seconds of each round when the run was repeated;
+	// Seconds is then their median.
+	Rounds []float64 `json:",omitempty"`
 }
 
 func (r runResult) rate() float64 { return float64(r.States) / r.Seconds }
@@ -106,7 +109,7 @@ const collapseMax = 20_000_000
 // limit close to the machine's.
 var panFlags = []string{"-O2", "-DSAFETY", "-DNOFAIR"}
 
-func measure(dir string, list []benchConfig, quick bool, log io.Writer) (*report, error) {
+func measure(dir string, list []benchConfig, quick bool, rounds int, log io.Writer) (*report, error) {
 	for _, tool := range []string{"spin", "gcc"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return nil, errMissing
@@ -136,17 +139,11 @@ func measure(dir string, list []benchConfig, quick bool, log io.Writer) (*report
 		if err := os.WriteFile(cfgFile, js, 0o644); err != nil {
 			return nil, err
 		}
-		for _, m := range []struct {
-			mode    string
-			workers int
-		}{{"fingerprint", 2}, {"fingerprint", 1}, {"exact", 2}, {"exact", 1}} {
-			fmt.Fprintf(log, "bench: %s: tcpcheck %s, %d worker(s)\n", bc.Name, m.mode, m.workers)
-			r, err := runTcpcheck(bin, cfgFile, m.mode == "exact", m.workers)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", bc.Name, err)
-			}
-			cr.Runs = append(cr.Runs, r)
+		runs, err := tcpcheckRounds(bin, cfgFile, bc.Name, rounds, log)
+		if err != nil {
+			return nil, err
 		}
+		cr.Runs = runs
 		pml, err := promela.Generate(bc.Cfg)
 		if err != nil {
 			return nil, err
@@ -181,6 +178,47 @@ func measure(dir string, list []benchConfig, quick bool, log io.Writer) (*report
 		rep.Results = append(rep.Results, cr)
 	}
 	return rep, nil
+}
+
+// tcpcheckModes are the explorer's runs on each configuration.
+var tcpcheckModes = []struct {
+	mode    string
+	workers int
+}{{"fingerprint", 2}, {"fingerprint", 1}, {"exact", 2}, {"exact", 1}}
+
+// tcpcheckRounds runs every mode of tcpcheckModes in each of rounds rounds,
+// in reverse order in every second round so that a drift of the machine's
+// speed during the run weighs on no mode more than another, and returns one
+// result per mode whose Seconds is the median of its rounds.
+func tcpcheckRounds(bin, cfgFile, name string, rounds int, log io.Writer) ([]runResult, error) {
+	out := make([]runResult, len(tcpcheckModes))
+	for round := range rounds {
+		for i := range tcpcheckModes {
+			if round%2 == 1 {
+				i = len(tcpcheckModes) - 1 - i
+			}
+			m := tcpcheckModes[i]
+			fmt.Fprintf(log, "bench: %s: tcpcheck %s, %d worker(s), round %d of %d\n", name, m.mode, m.workers, round+1, rounds)
+			r, err := runTcpcheck(bin, cfgFile, m.mode == "exact", m.workers)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			if round > 0 && r.States != out[i].States {
+				return nil, fmt.Errorf("%s: tcpcheck %s with %d worker(s) found %d states in round %d and %d before: a search must give the same count every time",
+					name, m.mode, m.workers, r.States, round+1, out[i].States)
+			}
+			r.Rounds = append(out[i].Rounds, r.Seconds)
+			r.RSS = max(r.RSS, out[i].RSS)
+			out[i] = r
+		}
+	}
+	for i := range out {
+		out[i].Seconds = epMedian(out[i].Rounds)
+		if rounds == 1 {
+			out[i].Rounds = nil
+		}
+	}
+	return out, nil
 }
 
 // timed runs cmd in dir and returns its output, wall-clock seconds and peak
