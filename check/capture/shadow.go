@@ -67,6 +67,58 @@ type shadow struct {
 	delayed int
 	// firstDelayed is the frame of the first such acknowledgment's cause.
 	firstDelayed int
+	// owedFrame is the frame of the peer's segment whose accepted text
+	// (or FIN) this host has not yet acknowledged: the first since its
+	// last ACK (0: every accepted octet is acknowledged). owedAt is the
+	// capture time from which the ACK counts as owed, owedEnd the RCV.NXT
+	// that segment reached (an ACK at or beyond it pays it).
+	owedFrame int
+	owedAt    int64
+	owedEnd   spec.Seq
+	// lastSent is the capture time of the latest segment of this host
+	// the candidate explains: a segment it delivers later arrived, in
+	// this candidate's account, after that one was sent.
+	lastSent int64
+	// late is set by the segment just explained when it came, or
+	// went out without the owed ACK, later than the bound: lateCause is
+	// the frame that made the ACK owed (0: in time), lateBy the delay.
+	lateCause int
+	lateBy    int64
+}
+
+// owe notes that the delivery of r (RCV.NXT was before) made sh owe an
+// ACK: text or a FIN accepted, RCV.NXT moved (RFC 1122 §4.2.3.2 bounds
+// how long the ACK may wait). The ACK is owed from r's capture time, or
+// from the host's latest segment this candidate explained if that is
+// later: a delivery the candidate deferred (the segment delayed in the
+// network) cannot have arrived before the host sent that segment
+// without its ACK, so only the delay the capture shows is counted.
+func (sh *shadow) owe(r *rec, before spec.Seq) {
+	if sh.owedFrame != 0 || r.seg.Flags.Has(spec.SYN) || sh.tcb.RcvNxt() == before {
+		return
+	}
+	sh.owedFrame, sh.owedAt, sh.owedEnd = r.frame, max(r.nanos, sh.lastSent), sh.tcb.RcvNxt()
+}
+
+// sent checks the ACK sh owes against the host's segment r, just
+// explained: when r comes more than bound nanoseconds (0: no bound known)
+// after the ACK became owed, late notes it; an ACK at or beyond owedEnd
+// pays the owed one, and a late segment ends it either way (it is
+// reported once).
+func (sh *shadow) sent(r *rec, bound int64) {
+	sh.lateCause, sh.lateBy = 0, 0
+	sh.lastSent = max(sh.lastSent, r.nanos)
+	if sh.owedFrame == 0 {
+		return
+	}
+	if d := r.nanos - sh.owedAt; bound > 0 && d > bound {
+		sh.lateCause, sh.lateBy = sh.owedFrame, d
+		sh.owedFrame = 0
+		return
+	}
+	if s := &r.seg; s.Flags.Has(spec.ACK) && sh.owedEnd.LessEq(s.Ack) || s.Flags.Has(spec.RST) {
+		sh.owedFrame = 0
+	}
 }
 
 // hostInfo is what a host's own segments say of its parameters.
