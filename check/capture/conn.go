@@ -156,6 +156,7 @@ type spares struct {
 	order  []int          // the candidates in the order explain tries them
 	failed []int          // the candidates that do not explain the segment
 	o1, o2 shadow         // a search's explanations
+	late   [2]lateNote    // and whether each came later than the ACK bound
 	eff    spec.Effect
 }
 
@@ -518,13 +519,13 @@ again:
 		if dev == "" {
 			dev = fdev
 		}
-		for i, sh := range []*shadow{first, last} {
+		for i, n := range c.spare.late {
 			switch {
 			case i == 1 && !two:
-			case sh.lateCause == 0:
+			case n.cause == 0:
 				inTime = true
-			case lateCause == 0 || sh.lateBy < lateBy:
-				lateCause, lateBy = sh.lateCause, sh.lateBy
+			case lateCause == 0 || n.by < lateBy:
+				lateCause, lateBy = n.cause, n.by
 			}
 		}
 		next = appendCand(next, first)
@@ -572,6 +573,7 @@ again:
 	}
 	c.nbuf = c.cands[d][:0]
 	c.cands[d] = next
+	c.info[d].lastSent = max(c.info[d].lastSent, r.nanos)
 	return true
 }
 
@@ -693,7 +695,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		o := emit(first, outs, &r.seg, info, r.frame, r.old)
 		if o.why == "" {
 			dev = o.dev
-			first.sent(r, bound)
+			sp.late[0] = first.sent(r, bound)
 			break
 		}
 		if k == len(pend) {
@@ -703,7 +705,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		sp.eff.Reset()
 		before := cur.tcb.RcvNxt()
 		cur.deliver(&pend[k].seg, p, &sp.eff)
-		cur.owe(&pend[k], before)
+		cur.owe(&pend[k], before, info.lastSent)
 		cur.next = startAbs + k + 1
 		outs = append(outs, sp.eff.Out...)
 	}
@@ -713,13 +715,13 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			sp.eff.Reset()
 			before := cur.tcb.RcvNxt()
 			cur.deliver(&pend[k].seg, p, &sp.eff)
-			cur.owe(&pend[k], before)
+			cur.owe(&pend[k], before, info.lastSent)
 			cur.next = startAbs + k + 1
 			outs = append(outs, sp.eff.Out...)
 		}
 		*last = cur
 		if o := emit(last, outs, &r.seg, info, r.frame, r.old); o.why == "" {
-			last.sent(r, bound)
+			sp.late[1] = last.sent(r, bound)
 			two = true
 		}
 	}
