@@ -90,6 +90,12 @@ type conn struct {
 	old         int
 	twice       int // segments captured twice
 
+	// The handshake as captured (hsStep 3: SYN, SYN,ACK and ACK seen,
+	// the SYN sent by host hsFrom), for the round trip of ackBound.
+	hsStep                 uint8
+	hsFrom                 uint8
+	hsSyn, hsSynAck, hsAck int64
+
 	fail     *Finding
 	nbuf     []shadow  // the next candidates, reused
 	recent   [2][4]rec // the latest segments each host sent (recentRec), a power of two
@@ -115,6 +121,16 @@ type Deviation struct {
 	Where      string `json:"where"`
 	Count      int    `json:"count"`
 	FirstFrame int    `json:"first_frame"`
+	// Detail says more of the first one, when its name needs it: for
+	// DevLateACK which frame made the ACK owed, how late it came, and the
+	// bound.
+	Detail string `json:"detail,omitempty"`
+	// CauseFrame, Delay and Bound are the first late ACK's (DevLateACK):
+	// the frame that made the ACK owed, the time from it to FirstFrame,
+	// and the bound that time exceeded.
+	CauseFrame int           `json:"cause_frame,omitempty"`
+	Delay      time.Duration `json:"delay_ns,omitempty"`
+	Bound      time.Duration `json:"bound_ns,omitempty"`
 }
 
 func newConn(id int, first *Segment, sp *spares) *conn {
@@ -140,6 +156,7 @@ type spares struct {
 	order  []int          // the candidates in the order explain tries them
 	failed []int          // the candidates that do not explain the segment
 	o1, o2 shadow         // a search's explanations
+	late   [2]lateNote    // and whether each came later than the ACK bound
 	eff    spec.Effect
 }
 
@@ -305,6 +322,7 @@ func (c *conn) note(d uint8, r *rec) {
 	if r.old {
 		return
 	}
+	c.handshake(d, r)
 	end := s.Seq.Add(s.SegLen())
 	if !info.anySent {
 		info.anySent = true
@@ -315,6 +333,73 @@ func (c *conn) note(d uint8, r *rec) {
 	} else if info.maxEnd.LessThan(end) {
 		info.maxEnd = end
 	}
+}
+
+// handshake follows the opening handshake as captured: the first SYN,
+// the first SYN,ACK after it from the other host, and the first ACK
+// after that from the SYN's sender.
+func (c *conn) handshake(d uint8, r *rec) {
+	f := r.seg.Flags
+	if f.Has(spec.RST) {
+		return
+	}
+	switch {
+	case c.hsStep == 0 && f&(spec.SYN|spec.ACK) == spec.SYN:
+		c.hsStep, c.hsFrom, c.hsSyn = 1, d, r.nanos
+	case c.hsStep == 1 && d != c.hsFrom && f.Has(spec.SYN|spec.ACK):
+		c.hsStep, c.hsSynAck = 2, r.nanos
+	case c.hsStep == 2 && d == c.hsFrom && f&(spec.SYN|spec.ACK) == spec.ACK:
+		c.hsStep, c.hsAck = 3, r.nanos
+	}
+}
+
+// rfcMaxAckDelay is RFC 1122 §4.2.3.2's bound on a delayed ACK: "the
+// delay MUST be less than 0.5 seconds".
+const rfcMaxAckDelay = 500 * time.Millisecond
+
+// handshakeRTT returns the round trip the captured handshake shows: the
+// larger of its SYN to SYN,ACK and SYN,ACK to ACK gaps (at the capture
+// point, each is the round trip between it and one of the hosts, with
+// that host's processing), and false when the capture lacks the
+// handshake.
+func (c *conn) handshakeRTT() (time.Duration, bool) {
+	if c.hsStep < 3 {
+		return 0, false
+	}
+	return time.Duration(max(c.hsSynAck-c.hsSyn, c.hsAck-c.hsSynAck, 0)), true
+}
+
+// ackBound is how long after the segment that made it owed an ACK may
+// come, as the capture sees it, in nanoseconds: RFC 1122's 0.5 s plus the
+// handshake's round trip, since the capture point may be anywhere on the
+// path (at the sender of the text, the time between the text and its ACK
+// includes a round trip to the receiver). 0 when the capture lacks the
+// handshake: the round trip is then unknown, and no bound is checked.
+func (c *conn) ackBound() int64 {
+	rtt, ok := c.handshakeRTT()
+	if !ok {
+		return 0
+	}
+	return int64(rfcMaxAckDelay + rtt)
+}
+
+// lateACK records that host's segment r came later than the bound after
+// the segment of frame cause made an ACK owed (by nanoseconds), without
+// an earlier ACK.
+func (c *conn) lateACK(r *rec, cause int, by int64) {
+	c.deviation(DevLateACK, r.frame)
+	dv := c.devs[DevLateACK]
+	if dv.Count > 1 {
+		return
+	}
+	rtt, _ := c.handshakeRTT()
+	dv.CauseFrame, dv.Delay, dv.Bound = cause, time.Duration(by), rfcMaxAckDelay+rtt
+	what := "acknowledged it"
+	if !r.seg.Flags.Has(spec.ACK) || r.seg.Flags.Has(spec.RST) {
+		what = "went out without acknowledging it"
+	}
+	dv.Detail = fmt.Sprintf("the %s owed an ACK from frame %d; frame %d %s %v later, beyond the bound of %v (%v + the handshake's round trip of %v)",
+		hostName(r.dir), cause, r.frame, what, dv.Delay.Round(time.Microsecond), dv.Bound.Round(time.Microsecond), rfcMaxAckDelay, rtt.Round(time.Microsecond))
 }
 
 // start sets up the shadows of host d at its first segment. A connection
@@ -405,6 +490,9 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	expanded := false
 again:
 	eagerDone := false
+	// An ACK later than its bound is reported only when every
+	// explanation of r has it late.
+	inTime, lateCause, lateBy := false, 0, int64(0)
 	order := c.spare.order[:0]
 	for ci := range c.cands[d] {
 		order = append(order, ci)
@@ -430,6 +518,15 @@ again:
 		eagerDone = true
 		if dev == "" {
 			dev = fdev
+		}
+		for i, n := range c.spare.late {
+			switch {
+			case i == 1 && !two:
+			case n.cause == 0:
+				inTime = true
+			case lateCause == 0 || n.by < lateBy:
+				lateCause, lateBy = n.cause, n.by
+			}
 		}
 		next = appendCand(next, first)
 		if two {
@@ -460,6 +557,9 @@ again:
 	if len(next) > 0 && dev != "" {
 		c.deviation(dev, r.frame)
 	}
+	if len(next) > 0 && !inTime && lateCause != 0 {
+		c.lateACK(r, lateCause, lateBy)
+	}
 	if len(next) == 0 {
 		if peer := &c.info[1-d]; s.Flags.Has(spec.ACK) && peer.anySent && peer.maxEnd.LessThan(s.Ack) && !s.Flags.Has(spec.RST) {
 			reasons = append(reasons, fmt.Sprintf("its ACK %d is beyond everything the capture shows the peer sending (up to %d): if the capture dropped packets (tcpdump: \"dropped by kernel\"), the gap is in the capture, not in the host",
@@ -473,6 +573,7 @@ again:
 	}
 	c.nbuf = c.cands[d][:0]
 	c.cands[d] = next
+	c.info[d].lastSent = max(c.info[d].lastSent, r.nanos)
 	return true
 }
 
@@ -584,6 +685,7 @@ func (c *conn) deliveryParams(d uint8, s *spec.Segment) spec.Params {
 func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, first, last *shadow) (dev string, ok, two bool) {
 	info, sp := &c.info[d], c.spare
 	info.quiet = true
+	bound := c.ackBound()
 	pend := c.pendingFor(base, d)
 	startAbs := max(base.next, c.base[1-d])
 	cur := *base
@@ -593,6 +695,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		o := emit(first, outs, &r.seg, info, r.frame, r.old)
 		if o.why == "" {
 			dev = o.dev
+			sp.late[0] = first.sent(r, bound)
 			break
 		}
 		if k == len(pend) {
@@ -600,7 +703,9 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			return "", false, false
 		}
 		sp.eff.Reset()
+		before := cur.tcb.RcvNxt()
 		cur.deliver(&pend[k].seg, p, &sp.eff)
+		cur.owe(&pend[k], before, info.lastSent)
 		cur.next = startAbs + k + 1
 		outs = append(outs, sp.eff.Out...)
 	}
@@ -608,12 +713,15 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 	if eager && cur.next < startAbs+len(pend) {
 		for k := cur.next - startAbs; k < len(pend); k++ {
 			sp.eff.Reset()
+			before := cur.tcb.RcvNxt()
 			cur.deliver(&pend[k].seg, p, &sp.eff)
+			cur.owe(&pend[k], before, info.lastSent)
 			cur.next = startAbs + k + 1
 			outs = append(outs, sp.eff.Out...)
 		}
 		*last = cur
 		if o := emit(last, outs, &r.seg, info, r.frame, r.old); o.why == "" {
+			sp.late[1] = last.sent(r, bound)
 			two = true
 		}
 	}

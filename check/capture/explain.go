@@ -11,6 +11,11 @@ import (
 const (
 	DevDelayedACK = "delayed-ack"           // RFC 1122 §4.2.3.2
 	DevRSTACK     = "abort-rst-carries-ack" // docs/linux.md
+	// DevLateACK is an ACK later than RFC 1122 §4.2.3.2 allows (a MUST):
+	// the segments are table behaviour, their timing is not. It is
+	// always listed, with the frames and the delay, and the summary
+	// counts its connections.
+	DevLateACK = "delayed-ack-late"
 	// DevReorderedBefore is not the host's: text captured before the text
 	// ahead of it, which the capture shows later (or never).
 	DevReorderedBefore = "reordered-before-capture"
@@ -20,6 +25,8 @@ const (
 var deviationRFC = map[string]string{
 	DevDelayedACK: "RFC 1122 §4.2.3.2: an ACK sent later than the table sends it, or folded into a later segment",
 	DevRSTACK:     "docs/linux.md: the reset of ABORT carries an ACK",
+	DevLateACK: "RFC 1122 §4.2.3.2, a MUST: an ACK of accepted text later than 0.5 s, plus the round trip the capture's handshake shows " +
+		"(the capture point may be at the sender of the text)",
 	DevReorderedBefore: "the capture point: text captured ahead of text sent before it, reordered (or dropped) between the host and the capture point, " +
 		"outside the model of DESIGN.md §5",
 }

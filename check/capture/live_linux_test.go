@@ -164,6 +164,10 @@ wait $C || true; kill $S || true`,
 			if sum.Connections != c.conns+1 || sum.Failing != 0 {
 				t.Fatalf("want %d conforming connections and the marker", c.conns)
 			}
+			if sum.LateACKs != 0 {
+				// Linux delays an ACK by at most 200 ms (TCP_DELACK_MAX).
+				t.Errorf("%d connections with %s: Linux's delayed ACK is within RFC 1122's bound", sum.LateACKs, DevLateACK)
+			}
 			rep := sum.Conns[0]
 			if got := strings.Join(rep.ClientStates, " "); !strings.HasPrefix(got, c.client) {
 				t.Errorf("client states %q, want %q", got, c.client)

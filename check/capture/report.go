@@ -30,6 +30,9 @@ func (rep *ConnReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  server: %s\n", strings.Join(rep.ServerStates, " "))
 	for _, d := range rep.Deviations {
 		fmt.Fprintf(&b, "  named deviation %s (%s): %d times, first at frame %d\n", d.Name, d.Where, d.Count, d.FirstFrame)
+		if d.Detail != "" {
+			fmt.Fprintf(&b, "    first: %s\n", d.Detail)
+		}
 	}
 	if rep.BadChecksums > 0 {
 		fmt.Fprintf(&b, "  %d segments with a wrong TCP checksum (checked anyway: loopback and checksum offload capture them so)\n", rep.BadChecksums)

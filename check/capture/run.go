@@ -52,6 +52,7 @@ type Summary struct {
 	Deviating    int           `json:"deviating"` // conforming but for named deviations
 	Failing      int           `json:"failing"`
 	MidStart     int           `json:"mid_start"`
+	LateACKs     int           `json:"late_acks"` // connections with an ACK later than RFC 1122 §4.2.3.2 allows (DevLateACK)
 	BadChecksums int           `json:"bad_checksums"`
 	Elapsed      time.Duration `json:"elapsed_ns"`
 	Conns        []*ConnReport `json:"connections_checked,omitempty"`
@@ -137,6 +138,11 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 		}
 		if rep.MidStart {
 			sum.MidStart++
+		}
+		for _, d := range rep.Deviations {
+			if d.Name == DevLateACK {
+				sum.LateACKs++
+			}
 		}
 		sum.BadChecksums += rep.BadChecksums
 		if opt.OnConn != nil {
@@ -362,8 +368,12 @@ func (c *conn) report(opt *Options) *ConnReport {
 
 // String renders a duration of the summary.
 func (s *Summary) String() string {
-	return fmt.Sprintf("%d connections checked: %d conform (%d of them with named deviations), %d do not; %d segments in %d frames, %v",
-		s.Connections, s.Conforming, s.Deviating, s.Failing, s.Segments, s.Frames, s.Elapsed.Round(time.Millisecond))
+	late := ""
+	if s.LateACKs > 0 {
+		late = fmt.Sprintf(", %d with %s: an ACK later than RFC 1122 §4.2.3.2 allows", s.LateACKs, DevLateACK)
+	}
+	return fmt.Sprintf("%d connections checked: %d conform (%d of them with named deviations%s), %d do not; %d segments in %d frames, %v",
+		s.Connections, s.Conforming, s.Deviating, late, s.Failing, s.Segments, s.Frames, s.Elapsed.Round(time.Millisecond))
 }
 
 // closed reports whether both hosts of c are done: the connection ended

@@ -55,8 +55,12 @@ const maxHeld = 4
 // the peer's captured segments (next: the index of the first not yet
 // delivered), what it holds out of order, and the states it went through.
 type shadow struct {
-	tcb  spec.TCB
-	next int
+	tcb spec.TCB
+	// owedEnd is the RCV.NXT that the segment of owedFrame reached: an
+	// ACK at or beyond it pays the owed ACK. (Beside tcb, where it costs
+	// no padding: the checker copies shadows at every step.)
+	owedEnd spec.Seq
+	next    int
 	// held is text that arrived beyond RCV.NXT, kept until the text
 	// before it is in. Shadows are copied to branch, so the slice is never
 	// changed in place: every change makes a new one.
@@ -67,6 +71,55 @@ type shadow struct {
 	delayed int
 	// firstDelayed is the frame of the first such acknowledgment's cause.
 	firstDelayed int
+	// owedFrame is the frame of the peer's segment whose accepted text
+	// (or FIN) this host has not yet acknowledged: the first since its
+	// last ACK (0: every accepted octet is acknowledged). owedAt is the
+	// capture time from which the ACK counts as owed.
+	owedFrame int
+	owedAt    int64
+}
+
+// lateNote is what shadow.sent finds: cause is the frame that made an
+// ACK owed which the segment just explained came, or went out without,
+// later than the bound (0: in time); by is the delay in nanoseconds.
+type lateNote struct {
+	cause int
+	by    int64
+}
+
+// owe notes that the delivery of r (RCV.NXT was before) made sh owe an
+// ACK: text or a FIN accepted, RCV.NXT moved (RFC 1122 §4.2.3.2 bounds
+// how long the ACK may wait). The ACK is owed from r's capture time, or
+// from prev, the capture time of the host's segment before the one being
+// explained, if that is later: in the account of a candidate that
+// delivers r only now (r delayed in the network), r arrived after the
+// host sent that segment without its ACK, so only the delay the capture
+// shows is counted.
+func (sh *shadow) owe(r *rec, before spec.Seq, prev int64) {
+	if sh.owedFrame != 0 || r.seg.Flags.Has(spec.SYN) || sh.tcb.RcvNxt() == before {
+		return
+	}
+	sh.owedFrame, sh.owedAt, sh.owedEnd = r.frame, max(r.nanos, prev), sh.tcb.RcvNxt()
+}
+
+// sent checks the ACK sh owes against the host's segment r, just
+// explained: when r comes more than bound nanoseconds (0: no bound known)
+// after the ACK became owed, it says so; an ACK at or beyond owedEnd
+// pays the owed one, a RST ends it, and so does a late segment (it is
+// reported once).
+func (sh *shadow) sent(r *rec, bound int64) lateNote {
+	if sh.owedFrame == 0 {
+		return lateNote{}
+	}
+	if d := r.nanos - sh.owedAt; bound > 0 && d > bound {
+		n := lateNote{cause: sh.owedFrame, by: d}
+		sh.owedFrame = 0
+		return n
+	}
+	if s := &r.seg; s.Flags.Has(spec.ACK) && sh.owedEnd.LessEq(s.Ack) || s.Flags.Has(spec.RST) {
+		sh.owedFrame = 0
+	}
+	return lateNote{}
 }
 
 // hostInfo is what a host's own segments say of its parameters.
@@ -86,6 +139,9 @@ type hostInfo struct {
 	havePrev bool
 	quiet    bool        // explanations are being searched: do not render reasons
 	eff      spec.Effect // scratch for spontaneous
+	// lastSent is the capture time of the latest segment of this host
+	// that the checker explained (every candidate explains the same ones).
+	lastSent int64
 }
 
 func (h *hostInfo) params() spec.Params {
