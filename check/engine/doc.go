@@ -52,6 +52,16 @@
 //   - Bitstate mode (SPIN's supertrace) sets k bits of a 2^m-bit table per
 //     state; Result.Storage gives the expected number of states missed.
 //
+// Between levels the workers place the new states together: they number
+// them in claim order (each asking for the candidates a few states ahead,
+// so that the misses overlap), intern their chunks (a chunk already
+// interned is found without a lock; only a new one takes its position's
+// lock) and add them to the visited set's shards. Every hash table but
+// bitstate's (which may stay sparse) is written page by page when it is
+// made, before it is probed: a probe of a page the kernel has not yet
+// given would map the shared zero page, and the write after it would cost
+// an interrupt to every other processor.
+//
 // Each worker keeps a small cache (at most about 2 MiB) of the states it
 // met lately, with their keys in exact mode: successors of states expanded
 // one after another are often the same states, and those it holds need no
