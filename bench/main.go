@@ -29,7 +29,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	rounds := fs.Int("rounds", 3, "rounds of tcpcheck's explorer runs on each configuration (1..9): each figure is the median, with its spread (SPIN, whose runs take minutes, runs once)")
 	parts := fs.String("parts", "explorer,endpoint,lin", "the comparisons to run, comma-separated: explorer (against SPIN), endpoint (against Linux TCP), lin (porcupine at scale)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: go run ./bench [-quick] [-out FILE] [-work DIR] | go run ./bench -gen\n\n"+
+		fmt.Fprintf(stderr, "usage: go run ./bench [-quick] [-rounds N] [-parts LIST] [-out FILE] [-work DIR] | go run ./bench -gen\n\n"+
 			"Runs tcpcheck's explorer and SPIN on the same configurations and prints a report.\n"+
 			"Run it from the repository root; -out %s updates the docs (a full run only).\n\nflags:\n", docsReport)
 		fs.PrintDefaults()

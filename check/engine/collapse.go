@@ -204,22 +204,24 @@ func (t *chunkTab) lookupLocked(v [2]uint64, h uint64) uint32 {
 	t.n++
 	slots := *t.slots.Load()
 	if int(t.n)*2 > len(slots) {
+		// A reader of the grown table that misses id takes the lock we
+		// hold, and finds it.
 		grown := fresh[uint32](2 * len(slots))
 		for _, x := range slots {
 			if x != 0 {
-				place(grown, x, chunkHash(t.value(x-1)))
+				placeSlot(grown, x, chunkHash(t.value(x-1)))
 			}
 		}
-		place(grown, id+1, h)
 		t.slots.Store(&grown)
-		return id
+		slots = grown
 	}
-	place(slots, id+1, h)
+	placeSlot(slots, id+1, h)
 	return id
 }
 
-// place writes number+1 x into the first free slot of h's probe sequence.
-func place(slots []uint32, x uint32, h uint64) {
+// placeSlot writes number+1 x into the first free slot of h's probe
+// sequence.
+func placeSlot(slots []uint32, x uint32, h uint64) {
 	n := len(slots)
 	i := home(h, n)
 	for atomic.LoadUint32(&slots[i]) != 0 {
