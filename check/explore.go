@@ -374,6 +374,7 @@ func (m *modelSpace) NewExpander() engine.Expander {
 type modelExp struct {
 	m   *modelSpace
 	buf []model.Transition
+	_   [64]byte // written at every state: keep workers' expanders apart (engine.Space)
 }
 
 // Next appends the keys and rows of System.Next's successors of k.

@@ -22,7 +22,11 @@ type Space interface {
 	// starts with the number of its initial state in this list.
 	Initial() [][]byte
 	// NewExpander returns a successor generator for one worker; Run calls
-	// it once per worker, so an Expander may keep scratch buffers.
+	// it once per worker, so an Expander may keep scratch buffers. Fields
+	// an Expander writes on every call should not share a cache line with
+	// another worker's (pad a small struct to 64 bytes past them): the
+	// workers run on different processors, and a shared line would move
+	// between them at every state.
 	NewExpander() Expander
 	// Rows is the number of labels (table rows) a transition may carry,
 	// for Result.Covered.

@@ -59,6 +59,7 @@ type cblock struct {
 	keys []byte
 	idx  []uint32
 	grp  []uint32
+	_    [64]byte // see arena
 }
 
 // arena holds the states of one level found by one worker.
@@ -69,6 +70,11 @@ type arena struct {
 	n      int
 	pool   *blockPool
 	last   []byte // delta mode: the key added last
+	// Arenas and blocks are small, allocated one after another for
+	// different workers, and written by their worker at every new state:
+	// without the pad, two workers' would share a cache line, which would
+	// move between their processors at every write.
+	_ [64]byte
 }
 
 func newArena(k int, pool *blockPool) *arena {
