@@ -9,13 +9,14 @@
 // with the figure it was judged on.
 //
 // For each configuration of increasing size it writes the configuration as
-// JSON, runs `tcpcheck explore --config FILE --json` in exact and
-// fingerprint mode with one and two workers (in -rounds rounds, 3 by
-// default, the median kept with its spread: a shared machine's speed
-// drifts by several percent from one minute to the next), generates the Promela model of
-// the same configuration (package bench/promela), compiles SPIN's verifier
-// with exact storage and with -DCOLLAPSE, runs it exhaustively, checks that
-// every run found the same number of states, and prints one table: states,
+// JSON, generates the Promela model of the same configuration (package
+// bench/promela), compiles SPIN's verifiers (exact storage, -DCOLLAPSE and
+// -DNCORE=2), then runs `tcpcheck explore --config FILE --json` in exact
+// and fingerprint mode with one and two workers and each verifier
+// exhaustively, all of them in -rounds rounds (3 by default, the median
+// kept with its spread: a shared machine's speed drifts by several percent
+// from one minute to the next), checks that every run found the same
+// number of states, and prints one table: states,
 // seconds, states per second, bytes per state (each tool's own report and
 // peak resident memory), and the ratios against SPIN. The machine and the
 // exact commands are part of the report.

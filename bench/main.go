@@ -26,7 +26,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	work := fs.String("work", "", "directory for configurations, Promela models and verifiers (default: a new temporary directory, removed at the end)")
 	gen := fs.Bool("gen", false, "rewrite "+promela.RefFile+" from the generator and exit")
 	from := fs.String("from", "", "render the report from FILE, the results.json of an earlier run's -work directory, instead of measuring; with -parts, measure those parts again and keep the others from FILE")
-	rounds := fs.Int("rounds", 3, "rounds of tcpcheck's explorer runs on each configuration (1..9): each figure is the median, with its spread (SPIN, whose runs take minutes, runs once)")
+	rounds := fs.Int("rounds", 3, "rounds of the explorer comparison's runs, tcpcheck's and SPIN's, on each configuration (1..9): each figure is the median, with its spread")
 	parts := fs.String("parts", "explorer,endpoint,lin", "the comparisons to run, comma-separated: explorer (against SPIN), endpoint (against Linux TCP), lin (porcupine at scale)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./bench [-quick] [-rounds N] [-parts LIST] [-out FILE] [-work DIR] | go run ./bench -gen\n\n"+

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -86,7 +87,27 @@ func TestReportRounds(t *testing.T) {
 		// per round: 1.4/0.7, 1.5/1.0, 1.9/0.95
 		"| inc1-dup0 | 2.00x | 1.50x (1.50x–2.00x) |",
 		"scaling from 1 to 2 workers at least 1.8x (inc1-dup0, 1,000 states) | fingerprint 2.00x, exact 1.50x (1.50x–2.00x) | NOT met |",
+		"SPIN ran once per mode.",
 	)
+
+	// SPIN's runs repeated too: their seconds show their spread, and the
+	// text says that every run was repeated.
+	for i := range rep.Results[0].Runs {
+		if r := &rep.Results[0].Runs[i]; r.Checker == "SPIN" {
+			r.Rounds = []float64{r.Seconds * 0.9, r.Seconds, r.Seconds * 1.2}
+		}
+	}
+	b.Reset()
+	rep.write(&b)
+	doc := b.String()
+	reportHas(t, doc, "Every run on each configuration, tcpcheck's four and SPIN's, was repeated in 3 rounds")
+	if strings.Contains(doc, "SPIN ran once") {
+		t.Error("report says SPIN ran once though its runs were repeated")
+	}
+	spinRow := regexp.MustCompile(`\| inc1-dup0 \| SPIN \| exact \(vector \d+ B\) \| 1 \| [\d,]+ \| [\d.]+ \([\d.]+–[\d.]+\) \|`)
+	if !spinRow.MatchString(doc) {
+		t.Errorf("SPIN's row lacks the spread of its rounds:\n%s", doc)
+	}
 }
 
 // reportHas fails t for each of wants that doc lacks.

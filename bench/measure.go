@@ -139,11 +139,6 @@ func measure(dir string, list []benchConfig, quick bool, rounds int, log io.Writ
 		if err := os.WriteFile(cfgFile, js, 0o644); err != nil {
 			return nil, err
 		}
-		runs, err := tcpcheckRounds(bin, cfgFile, bc.Name, rounds, log)
-		if err != nil {
-			return nil, err
-		}
-		cr.Runs = runs
 		pml, err := promela.Generate(bc.Cfg)
 		if err != nil {
 			return nil, err
@@ -151,25 +146,19 @@ func measure(dir string, list []benchConfig, quick bool, rounds int, log io.Writ
 		if err := os.WriteFile(filepath.Join(cdir, "tcp.pml"), pml, 0o644); err != nil {
 			return nil, err
 		}
-		states := cr.Runs[0].States
 		fmt.Fprintf(log, "bench: %s: building SPIN's verifiers\n", bc.Name)
 		if err := buildSpin(cdir, memMB); err != nil {
 			return nil, fmt.Errorf("%s: %w", bc.Name, err)
 		}
-		var spin []runResult
-		for _, mode := range panModes {
-			if mode == "collapse" && states > collapseMax {
-				rep.Skipped = append(rep.Skipped, bc.Name)
-				continue
-			}
-			fmt.Fprintf(log, "bench: %s: SPIN %s\n", bc.Name, mode)
-			r, err := runSpin(cdir, mode, states, memMB)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", bc.Name, err)
-			}
-			spin = append(spin, r)
+		runs, skipped, err := measureRounds(bin, cfgFile, bc.Name, rounds, memMB, log)
+		if err != nil {
+			return nil, err
 		}
-		cr.Runs = append(spin, cr.Runs...)
+		if skipped {
+			rep.Skipped = append(rep.Skipped, bc.Name)
+		}
+		cr.Runs = runs
+		states := runs[len(runs)-1].States // tcpcheck's, whose runs come last
 		for _, r := range cr.Runs {
 			if r.States != states+promela.ExtraStates(r.Sink) {
 				rep.Mismatch = true
@@ -186,39 +175,84 @@ var tcpcheckModes = []struct {
 	workers int
 }{{"fingerprint", 2}, {"fingerprint", 1}, {"exact", 2}, {"exact", 1}}
 
-// tcpcheckRounds runs every mode of tcpcheckModes in each of rounds rounds,
-// in reverse order in every second round so that a drift of the machine's
-// speed during the run weighs on no mode more than another, and returns one
-// result per mode whose Seconds is the median of its rounds.
-func tcpcheckRounds(bin, cfgFile, name string, rounds int, log io.Writer) ([]runResult, error) {
-	out := make([]runResult, len(tcpcheckModes))
+// measureRounds runs every mode of tcpcheckModes and then every mode of
+// panModes on one configuration, in each of rounds rounds, in reverse order
+// in every second round, so that a drift of the machine's speed during the
+// run weighs on no checker and no mode more than another. It returns one
+// result per mode, SPIN's first, whose Seconds is the median of its rounds,
+// and whether SPIN's COLLAPSE mode was left out (more than collapseMax
+// states). The first round starts with tcpcheck, which gives the state
+// count SPIN's hash table is sized for.
+func measureRounds(bin, cfgFile, name string, rounds, memMB int, log io.Writer) ([]runResult, bool, error) {
+	n := len(tcpcheckModes) + len(panModes)
+	out := make([]runResult, n)
+	done := make([]bool, n)
+	var states int64
+	skipped := false
 	for round := range rounds {
-		for i := range tcpcheckModes {
+		for j := range n {
 			if round%2 == 1 {
-				i = len(tcpcheckModes) - 1 - i
+				j = n - 1 - j
 			}
-			m := tcpcheckModes[i]
-			fmt.Fprintf(log, "bench: %s: tcpcheck %s, %d worker(s), round %d of %d\n", name, m.mode, m.workers, round+1, rounds)
-			r, err := runTcpcheck(bin, cfgFile, m.mode == "exact", m.workers)
+			var r runResult
+			var err error
+			if j < len(tcpcheckModes) {
+				m := tcpcheckModes[j]
+				fmt.Fprintf(log, "bench: %s: tcpcheck %s, %d worker(s), round %d of %d\n", name, m.mode, m.workers, round+1, rounds)
+				r, err = runTcpcheck(bin, cfgFile, m.mode == "exact", m.workers)
+				states = r.States
+			} else {
+				mode := panModes[j-len(tcpcheckModes)]
+				if mode == "collapse" && states > collapseMax {
+					skipped = true
+					continue
+				}
+				fmt.Fprintf(log, "bench: %s: SPIN %s, round %d of %d\n", name, mode, round+1, rounds)
+				r, err = runSpin(filepath.Dir(cfgFile), mode, states, memMB)
+			}
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
+				return nil, false, fmt.Errorf("%s: %w", name, err)
 			}
-			if round > 0 && r.States != out[i].States {
-				return nil, fmt.Errorf("%s: tcpcheck %s with %d worker(s) found %d states in round %d and %d before: a search must give the same count every time",
-					name, m.mode, m.workers, r.States, round+1, out[i].States)
+			if done[j] && r.States != out[j].States {
+				return nil, false, fmt.Errorf("%s: %s %s with %d worker(s) found %d states in round %d and %d before: a search must give the same count every time",
+					name, r.Checker, r.Mode, r.Workers, r.States, round+1, out[j].States)
 			}
-			r.Rounds = append(out[i].Rounds, r.Seconds)
-			r.RSS = max(r.RSS, out[i].RSS)
-			out[i] = r
+			r.Rounds = append(out[j].Rounds, r.Seconds)
+			r.RSS = max(r.RSS, out[j].RSS)
+			out[j], done[j] = r, true
 		}
 	}
-	for i := range out {
-		out[i].Seconds = epMedian(out[i].Rounds)
+	// Whether the sink is reachable is the model's, not the search's: the
+	// multi-core verifier's list of unreached statements is not reliable
+	// (about one run in twelve lists none at all, not even its "-end-"),
+	// so its runs take the single-core verifier's verdict.
+	for j := len(tcpcheckModes); j < n; j++ {
+		if done[j] && out[j].Workers == panCores && done[len(tcpcheckModes)] {
+			out[j].Sink = out[len(tcpcheckModes)].Sink // panModes[0] is "exact"
+		}
+	}
+	var runs []runResult
+	for _, j := range append(seq(len(tcpcheckModes), n), seq(0, len(tcpcheckModes))...) {
+		if !done[j] {
+			continue
+		}
+		r := out[j]
+		r.Seconds = epMedian(r.Rounds)
 		if rounds == 1 {
-			out[i].Rounds = nil
+			r.Rounds = nil
 		}
+		runs = append(runs, r)
 	}
-	return out, nil
+	return runs, skipped, nil
+}
+
+// seq is from, from+1, ..., to-1.
+func seq(from, to int) []int {
+	var s []int
+	for i := from; i < to; i++ {
+		s = append(s, i)
+	}
+	return s
 }
 
 // timed runs cmd in dir and returns its output, wall-clock seconds and peak

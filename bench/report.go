@@ -69,7 +69,11 @@ func (rep *report) write(w io.Writer) {
 	p("\"bytes/state (RSS)\" is the process's peak resident memory over the states, the same measure for both. ")
 	p("Ratios compare with SPIN's exact storage in the same run: speed = states/s over SPIN's, memory = SPIN's own bytes/state over this row's.\n\n")
 	if n := rep.rounds(); n > 1 {
-		p("tcpcheck's four runs on each configuration were repeated in %d rounds (in reverse order in every second round); its seconds are the median, with the spread over the rounds (min–max) in brackets, and every figure below uses the median. SPIN ran once per mode. ", n)
+		if rep.spinRounds() {
+			p("Every run on each configuration, tcpcheck's four and SPIN's, was repeated in %d rounds, in a fixed order (tcpcheck's, then SPIN's) reversed in every second round; seconds are the median, with the spread over the rounds (min–max) in brackets, and every figure below uses the median, so that a ratio to SPIN compares medians measured under the same drift of the machine. ", n)
+		} else {
+			p("tcpcheck's four runs on each configuration were repeated in %d rounds (in reverse order in every second round); its seconds are the median, with the spread over the rounds (min–max) in brackets, and every figure below uses the median. SPIN ran once per mode. ", n)
+		}
 		p("Scaling gives, in brackets, the spread of the ratio within each round, the runs with 1 and 2 workers of one round being measured one after the other.\n\n")
 	}
 	p("SPIN runs on one core and, with exact storage, on %d (pan's multi-core mode, -DNCORE=%d); \"per core\" is states/s over the workers (cores) the run used.\n\n", panCores, panCores)
@@ -149,7 +153,20 @@ func scaling(cr *configResult, mode string) string {
 	return s
 }
 
-// rounds is how many rounds tcpcheck's runs had (1 when not repeated).
+// spinRounds reports whether SPIN's runs were repeated in rounds too
+// (results of earlier bench runs have them once).
+func (rep *report) spinRounds() bool {
+	for _, cr := range rep.Results {
+		for _, r := range cr.Runs {
+			if r.Checker == "SPIN" && len(r.Rounds) > 1 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// rounds is how many rounds the explorer's runs had (1 when not repeated).
 func (rep *report) rounds() int {
 	n := 1
 	for _, cr := range rep.Results {
