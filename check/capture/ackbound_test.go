@@ -1,41 +1,15 @@
 package capture
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tcpcheck/tcpcheck/spec"
 )
-
-// writePcapAt writes pkts as an Ethernet pcap, packet i at at[i] after
-// the capture's start.
-func writePcapAt(t *testing.T, pkts []pkt, at []time.Duration) []byte {
-	t.Helper()
-	if len(at) != len(pkts) {
-		t.Fatalf("%d times for %d packets", len(at), len(pkts))
-	}
-	var b bytes.Buffer
-	w := pcapgo.NewWriterNanos(&b)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	for i, p := range pkts {
-		data := p.frame(t, layers.LinkTypeEthernet)
-		ci := gopacket.CaptureInfo{Timestamp: t0.Add(at[i]), CaptureLength: len(data), Length: len(data)}
-		if err := w.WritePacket(ci, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.Bytes()
-}
 
 // conversationAt times the segments of conversation: the handshake's
 // gaps are rtt apart (SYN to SYN,ACK) and 1 ms (SYN,ACK to ACK), the
@@ -102,7 +76,7 @@ func TestDelayedACKBound(t *testing.T) {
 				conv = append(conv[:4:4], conv[5:]...)
 				at = append(at[:4:4], at[5:]...)
 			}
-			data := writePcapAt(t, conv, at)
+			data := writePcapAt(t, layers.LinkTypeEthernet, true, conv, at)
 			sum := checkBytes(t, data, Options{})
 			txt := reportText(sum)
 			if sum.Connections != 1 || sum.Failing != 0 {
@@ -158,13 +132,13 @@ func TestLateACKOnlyWhenTheCaptureShowsIt(t *testing.T) {
 	// not 897 ms.
 	pkts := append(conv[:4:4], srvData, cliAck, srvAck)
 	at := []time.Duration{0, ms, 2 * ms, 3 * ms, 600 * ms, 601 * ms, 900 * ms}
-	sum := checkBytes(t, writePcapAt(t, pkts, at), Options{})
+	sum := checkBytes(t, writePcapAt(t, layers.LinkTypeEthernet, true, pkts, at), Options{})
 	if sum.Failing != 0 || lateDev(sum.Conns[0]) != nil {
 		t.Errorf("a delivery deferred past the server's own text counted from the request's capture:\n%s", reportText(sum))
 	}
 	// The same with the server's ACK at 1200 ms: 600 ms after its text.
 	at[6] = 1200 * ms
-	sum = checkBytes(t, writePcapAt(t, pkts, at), Options{})
+	sum = checkBytes(t, writePcapAt(t, layers.LinkTypeEthernet, true, pkts, at), Options{})
 	if d := lateDev(sum.Conns[0]); sum.Failing != 0 || d == nil || d.CauseFrame != 4 || d.FirstFrame != 7 || d.Delay != 600*ms {
 		t.Errorf("want the ACK at frame 7 late by 600 ms (from the server's text at frame 5):\n%s", reportText(sum))
 	}
@@ -175,7 +149,7 @@ func TestLateACKOnlyWhenTheCaptureShowsIt(t *testing.T) {
 	for _, tail := range [][]pkt{nil, {{src: srvB, dst: cliA, seq: 4000000001, flags: spec.RST, wscale: -1}}} {
 		pkts := append(conv[:4:4], tail...)
 		at := []time.Duration{0, ms, 2 * ms, 3 * ms, 900 * ms}[:len(pkts)]
-		sum := checkBytes(t, writePcapAt(t, pkts, at), Options{})
+		sum := checkBytes(t, writePcapAt(t, layers.LinkTypeEthernet, true, pkts, at), Options{})
 		if sum.Failing != 0 || lateDev(sum.Conns[0]) != nil {
 			t.Errorf("an ACK never sent reported late (%d segments after the request):\n%s", len(tail), reportText(sum))
 		}
@@ -183,7 +157,7 @@ func TestLateACKOnlyWhenTheCaptureShowsIt(t *testing.T) {
 
 	// Without the handshake the round trip is unknown: no bound.
 	conv2, at2 := conversationAt(ms, 4, 800*ms)
-	sum = checkBytes(t, writePcapAt(t, conv2[3:], at2[3:]), Options{})
+	sum = checkBytes(t, writePcapAt(t, layers.LinkTypeEthernet, true, conv2[3:], at2[3:]), Options{})
 	if sum.Failing != 0 || !sum.Conns[0].MidStart || lateDev(sum.Conns[0]) != nil {
 		t.Errorf("a capture without the handshake checked against a bound:\n%s", reportText(sum))
 	}

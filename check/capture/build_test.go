@@ -161,6 +161,20 @@ func (p pkt) frame(t testing.TB, link layers.LinkType) []byte {
 // millisecond apart; nanos chooses the nanosecond format.
 func writePcap(t testing.TB, link layers.LinkType, nanos bool, pkts []pkt) []byte {
 	t.Helper()
+	at := make([]time.Duration, len(pkts))
+	for i := range at {
+		at[i] = time.Duration(i) * time.Millisecond
+	}
+	return writePcapAt(t, link, nanos, pkts, at)
+}
+
+// writePcapAt is writePcap with packet i at at[i] after the capture's
+// start.
+func writePcapAt(t testing.TB, link layers.LinkType, nanos bool, pkts []pkt, at []time.Duration) []byte {
+	t.Helper()
+	if len(at) != len(pkts) {
+		t.Fatalf("%d times for %d packets", len(at), len(pkts))
+	}
 	var b bytes.Buffer
 	w := pcapgo.NewWriter(&b)
 	if nanos {
@@ -174,7 +188,7 @@ func writePcap(t testing.TB, link layers.LinkType, nanos bool, pkts []pkt) []byt
 		full := p
 		full.snapTo = 0
 		data := p.frame(t, link)
-		ci := gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(data), Length: len(full.frame(t, link))}
+		ci := gopacket.CaptureInfo{Timestamp: t0.Add(at[i]), CaptureLength: len(data), Length: len(full.frame(t, link))}
 		if err := w.WritePacket(ci, data); err != nil {
 			t.Fatal(err)
 		}
