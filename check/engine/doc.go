@@ -23,7 +23,12 @@
 // levels the new states are numbered in claim order, which is the order a
 // one-worker breadth-first search discovers them; so the state numbering,
 // the parent of each state, the counts and the reported counterexample are
-// the same for any number of workers. A counterexample is the first
+// the same for any number of workers. Each worker expands first the
+// states it found itself, in the order it found them, and then takes what
+// is left of the others' from the end: neighbouring states share many
+// successors, and one worker meeting them answers most from its own cache
+// (below) instead of both looking them up in the level table. A
+// counterexample is the first
 // violating state of the shallowest violating level in that order. A goal
 // "some state satisfies X" is checked as the invariant "no state satisfies
 // X": its counterexample is the shortest witness, the first in that order.

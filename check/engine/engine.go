@@ -506,21 +506,72 @@ func (e *engine) initLevel(out *Result) error {
 // in order from a shared counter.
 func (e *engine) parallel(n int, f func(w *worker, i int)) {
 	var next atomic.Int64
+	e.onWorkers(func(w *worker) {
+		for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+			f(w, i)
+		}
+	})
+}
+
+// parallelOwned runs f on every item of lists, where list i is worker
+// i's own: each worker works through its own list from the front and then
+// takes what is left of the others' from their backs. A worker expands the
+// states it found itself, in the order it found them, so the successors
+// that neighbouring states share are met by one worker (and mostly answered
+// by its recent set) rather than by two that would each look them up in
+// the other's part of the level table.
+func (e *engine) parallelOwned(lists [][]chunk, f func(w *worker, c chunk)) {
+	spans := make([]ownedSpan, len(lists))
+	for i, l := range lists {
+		spans[i].v.Store(uint64(len(l)))
+	}
+	e.onWorkers(func(w *worker) {
+		for d := range spans {
+			o := (w.id + d) % len(spans)
+			for i, ok := spans[o].take(d == 0); ok; i, ok = spans[o].take(d == 0) {
+				f(w, lists[o][i])
+			}
+		}
+	})
+}
+
+// onWorkers runs f on every worker, each on a goroutine of its own, and
+// waits for them all.
+func (e *engine) onWorkers(f func(w *worker)) {
 	var wg sync.WaitGroup
 	for _, w := range e.ws {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				f(w, i)
-			}
+			f(w)
 		}()
 	}
 	wg.Wait()
+}
+
+// ownedSpan is the range [lo, hi) of a list's items not yet taken, as
+// lo<<32 | hi, on a cache line of its own.
+type ownedSpan struct {
+	v atomic.Uint64
+	_ [56]byte
+}
+
+// take takes the first item of the span (front) or its last.
+func (s *ownedSpan) take(front bool) (int, bool) {
+	for {
+		v := s.v.Load()
+		lo, hi := v>>32, v&(1<<32-1)
+		if lo >= hi {
+			return 0, false
+		}
+		i, nv := lo, (lo+1)<<32|hi
+		if !front {
+			i, nv = hi-1, lo<<32|(hi-1)
+		}
+		if s.v.CompareAndSwap(v, nv) {
+			return int(i), true
+		}
+	}
 }
 
 // chunk is a range of states of the current level, within one block of
@@ -539,13 +590,13 @@ func (e *engine) expand(probe bool) error {
 	// Chunks start at a group boundary, where delta-coded keys can be
 	// decoded from.
 	size := max(1, min(4096, e.curN/(8*len(e.ws)))/groupSize) * groupSize
-	var chunks []chunk
-	for _, a := range e.cur {
+	chunks := make([][]chunk, len(e.cur))
+	for ai, a := range e.cur {
 		for b := 0; b*blockSize < a.n; b++ {
 			left := new(atomic.Int32)
 			end := min((b+1)*blockSize, a.n)
 			for p := b * blockSize; p < end; p += size {
-				chunks = append(chunks, chunk{a, p, min(p+size, end), left})
+				chunks[ai] = append(chunks[ai], chunk{a, p, min(p+size, end), left})
 				left.Add(1)
 			}
 		}
@@ -565,9 +616,8 @@ func (e *engine) expand(probe bool) error {
 		per := int(float64(e.curN)*e.grown*1.1)/numShards + 1
 		e.parallel(numShards, func(_ *worker, si int) { e.lvl.shards[si].reserve(per) })
 	}
-	e.parallel(len(chunks), func(w *worker, i int) {
-		if w.err == nil && w.expandChunk(chunks[i], probe) {
-			c := chunks[i]
+	e.parallelOwned(chunks, func(w *worker, c chunk) {
+		if w.err == nil && w.expandChunk(c, probe) {
 			if c.left.Add(-1) == 0 {
 				e.pool.put(c.a.blocks[c.from>>blockShift])
 			}
