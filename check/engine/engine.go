@@ -181,7 +181,8 @@ type worker struct {
 	edgeUsed    int        // chunks of edgeTmp in use
 	edges       [][]uint32 // permanent edge lists: from, n, targets...
 	err         error
-	newCount    atomic.Int64
+	newLocal    int64        // new states this worker found in this level
+	newCount    atomic.Int64 // newLocal as last published, for the limit and the progress line
 	_           [56]byte
 }
 
@@ -603,6 +604,7 @@ func (e *engine) expand(probe bool) error {
 	}
 	for _, w := range e.ws {
 		w.sawNew = false
+		w.newLocal = 0
 		w.newCount.Store(0)
 		w.levelStart = w.transitions
 		if w.recent != nil {
@@ -690,6 +692,7 @@ func (w *worker) expandChunk(c chunk, probe bool) bool {
 			return false
 		}
 	}
+	w.newCount.Store(w.newLocal)
 	if e.opt.MaxStates > 0 {
 		e.checkMaxStates()
 	}
@@ -828,9 +831,15 @@ func (w *worker) expandBatch(probe bool) bool {
 			if v := w.exp.Violated(sk); v >= 0 {
 				w.viol = append(w.viol, violRec{ref, v})
 			}
-			c := w.newCount.Add(1)
-			if e.opt.MaxStates > 0 && c&255 == 0 {
-				e.checkMaxStates()
+			// The count is published every 256 states and at the end of
+			// each chunk: an atomic add per state would wait for the
+			// processor's pending stores each time.
+			w.newLocal++
+			if w.newLocal&255 == 0 {
+				w.newCount.Store(w.newLocal)
+				if e.opt.MaxStates > 0 {
+					e.checkMaxStates()
+				}
 			}
 		}
 	}
@@ -857,11 +866,23 @@ func (e *engine) checkMaxStates() {
 
 // insertNew records a successor that is not in the visited set: a new
 // candidate if no worker has found it in this level yet, otherwise the
-// claim of the existing one is lowered to claim when smaller.
+// claim of the existing one is lowered to claim when smaller. The shard's
+// lock is taken only when other workers may insert beside this one: even
+// uncontended, a lock and an unlock are two atomic operations that wait
+// for the processor's pending stores, several percent of a one-worker run.
 func (e *engine) insertNew(w *worker, fp, claim uint64, key []byte) (uint64, bool, error) {
 	s := &e.lvl.shards[shardOf(fp)]
+	if len(e.ws) == 1 {
+		return e.insertIn(s, w, fp, claim, key)
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	ref, isNew, err := e.insertIn(s, w, fp, claim, key)
+	s.mu.Unlock()
+	return ref, isNew, err
+}
+
+// insertIn is insertNew's work in shard s, under its lock if any.
+func (e *engine) insertIn(s *lshard, w *worker, fp, claim uint64, key []byte) (uint64, bool, error) {
 	if (s.n+1)*10 > len(s.slots)*7 {
 		s.grow()
 	}
@@ -906,6 +927,16 @@ func (e *engine) prefetchCand(ref uint64) {
 	}
 }
 
+// inc adds one to *p and returns the sum: atomically when other workers
+// may add beside this one.
+func (e *engine) inc(p *uint32) uint32 {
+	if len(e.ws) == 1 {
+		*p++
+		return *p
+	}
+	return atomic.AddUint32(p, 1)
+}
+
 func (e *engine) cand(ref uint64) *uint32 {
 	w, p := splitRef(ref)
 	return e.next[w].idx(p)
@@ -932,7 +963,7 @@ func (e *engine) place() error {
 		s := &e.lvl.shards[si]
 		for i := range s.slots {
 			if sl := &s.slots[i]; sl.fp != 0 {
-				atomic.AddUint32(&cnt[sl.claim>>16-curStart+1], 1)
+				e.inc(&cnt[sl.claim>>16-curStart+1])
 			}
 		}
 	})
@@ -945,7 +976,7 @@ func (e *engine) place() error {
 		for i := range s.slots {
 			if sl := &s.slots[i]; sl.fp != 0 {
 				c := sl.claim
-				pos := atomic.AddUint32(&cursor[c>>16-curStart], 1) - 1
+				pos := e.inc(&cursor[c>>16-curStart]) - 1
 				order[pos] = (c&0xffff)<<48 | sl.ref
 			}
 		}
@@ -1071,6 +1102,7 @@ func (e *engine) advance() {
 	e.pool.trim(len(e.ws) + (e.curN>>blockShift)/4)
 	e.depth++
 	for _, w := range e.ws {
+		w.newLocal = 0
 		w.newCount.Store(0)
 	}
 	e.maybeSplit()
