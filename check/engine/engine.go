@@ -869,7 +869,8 @@ func (e *engine) checkMaxStates() {
 // claim of the existing one is lowered to claim when smaller. The shard's
 // lock is taken only when other workers may insert beside this one: even
 // uncontended, a lock and an unlock are two atomic operations that wait
-// for the processor's pending stores, several percent of a one-worker run.
+// for the processor's pending stores (2-3% of a one-worker run on bench's
+// inc2-dup2; within the noise on inc2-dup3, which waits on memory).
 func (e *engine) insertNew(w *worker, fp, claim uint64, key []byte) (uint64, bool, error) {
 	s := &e.lvl.shards[shardOf(fp)]
 	if len(e.ws) == 1 {

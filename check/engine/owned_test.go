@@ -20,6 +20,7 @@ func TestParallelOwnedTakesEachChunkOnce(t *testing.T) {
 					n = trial * 3
 				}
 				for p := 0; p < n; p++ {
+					// The chunk names itself: from is its list, to its place there.
 					lists[i] = append(lists[i], chunk{from: i, to: p})
 				}
 				seen = append(seen, make([]atomic.Int32, n))
