@@ -216,7 +216,7 @@ func exploreSpace(sp *modelSpace, sys *model.System, opt Options) (*Result, erro
 				return nil, fmt.Errorf("check: unknown property %q; the properties are %s and %s", n, strings.Join(known, ", "), model.QuiescenceName)
 			}
 		}
-		sp.props = keep
+		sp.props, sp.all = keep, false
 	}
 	eo := engine.Options{Workers: opt.Workers, Exact: opt.Exact, MaxDepth: opt.MaxDepth, MaxStates: opt.MaxStates,
 		Timeout: opt.Timeout, Quiescence: opt.Quiescence, Progress: opt.Progress,
@@ -340,10 +340,13 @@ func storageOpts(eo *engine.Options, opt Options) error {
 type modelSpace struct {
 	sys   *model.System
 	props []model.Property
+	all   bool // props are sys.Invariants(), which System.Violated checks at once
 }
 
 func newModelSpace(sys *model.System) *modelSpace {
-	return newModelSpaceWith(sys, sys.Invariants())
+	m := newModelSpaceWith(sys, sys.Invariants())
+	m.all = true
+	return m
 }
 
 // newModelSpaceWith is the space of sys checking props.
@@ -392,6 +395,9 @@ func (x *modelExp) Next(k []byte, keys []byte, rows []int32) ([]byte, []int32) {
 // or -1.
 func (x *modelExp) Violated(k []byte) int {
 	key := (*model.Key)(k)
+	if x.m.all {
+		return x.m.sys.Violated(key)
+	}
 	for i, p := range x.m.props {
 		if !p.Holds(*key) {
 			return i

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -424,5 +425,58 @@ func TestPropertyFastPaths(t *testing.T) {
 		if failed[p] == 0 {
 			t.Errorf("%s never fails in these systems: the comparison proves nothing", p)
 		}
+	}
+}
+
+// TestViolatedIsFirstFailing holds System.Violated to its definition, the
+// index of the first invariant whose Holds is false: over the reachable
+// states of the test configurations and of every mutant (where properties
+// fail), and over random keys, whose violation byte takes every value.
+func TestViolatedIsFirstFailing(t *testing.T) {
+	firstFailing := func(sys *System, k Key) int {
+		for i, p := range sys.Invariants() {
+			if !p.Holds(k) {
+				return i
+			}
+		}
+		return -1
+	}
+	systems := map[string]*System{}
+	for name, cfg := range testConfigs() {
+		systems[name] = mustNew(t, cfg)
+	}
+	// The mutants whose broken tables stay small in their configurations.
+	for _, m := range []string{"two-way-handshake", "no-time-wait", "three-way-close", "no-fin-retransmit", "accept-any-rst", "unbounded-delayed-ack"} {
+		cfg, err := MutantConfig(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys, err := NewMutant(cfg, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		systems["mutant "+m] = sys
+	}
+	broken := map[int]bool{}
+	r := rand.New(rand.NewPCG(1, 2))
+	for name, sys := range systems {
+		keys := reachable(t, sys, 300_000)
+		for range 20000 {
+			var k Key
+			for i := range k {
+				k[i] = byte(r.Uint32())
+			}
+			keys = append(keys, k)
+		}
+		for _, k := range keys {
+			want := firstFailing(sys, k)
+			if got := sys.Violated(&k); got != want {
+				t.Fatalf("%s: Violated(%x) = %d, the first failing invariant is %d", name, k, got, want)
+			}
+			broken[want] = true
+		}
+	}
+	if len(broken) < 4 {
+		t.Errorf("only %d outcomes seen: the comparison proves little", len(broken))
 	}
 }

@@ -62,33 +62,73 @@ func PropertyNames() []string {
 // precise definitions are in the package documentation.
 func (s *System) Invariants() []Property { return s.invs }
 
-func (s *System) properties() []Property {
-	bit := func(v uint8) func(Key) bool { return func(k Key) bool { return k[1] != v } }
-	return []Property{
-		{HandshakeAgreement, "unless the attacker's guess landed, when both sides are ESTABLISHED they agree on both ISNs and each RCV.NXT lies within what the peer has sent and not yet had acknowledged", handshakeAgreement},
-		{EstablishedOnlyWithLivePeer, "unless the attacker's guess landed, a side becomes synchronized only with a peer that opened the same incarnation with the ISS it took as IRS and still holds that TCB (or was synchronized and has ended it since)", bit(violEstablished)},
-		{IncarnationIsolation, "text and FIN a user receives in an incarnation were sent in that incarnation (no old duplicate is accepted)", bit(violIsolation)},
-		{GracefulCloseCompletes, "unless a user aborted, some host's retries ran out and the network lost a segment, or the attacker's segment changed a host's state or drew a RST, no synchronized connection is deleted by the peer's RST or by a timeout", s.gracefulClose},
-		{HalfCloseDelivers, "unless the attacker's guess landed, once a user has read end of stream it has received every octet the peer's user wrote", halfClose},
-		{TimeWaitHeld, "a side leaves TIME-WAIT (other than by ABORT) only 2*MSL ticks after it last entered or restarted it, and only a side that sent its FIN before receiving the peer's enters it", bit(violTimeWait)},
-		{NoBlindReset, "no connection is deleted by an injected RST that was not exactly at RCV.NXT", bit(violBlindReset)},
-		{UnknownConnectionReset, "a host answers a segment for a connection it does not have (in CLOSED, or carrying an ACK in LISTEN) with a RST", bit(violNoReply)},
-		{SynSentResetNeedsAck, "a host in SYN-SENT is deleted by a RST only when its ACK acknowledges the SYN", bit(violSynSentReset)},
-		{TimeWaitRestarts, "a retransmission of the peer's FIN in TIME-WAIT is acknowledged and restarts the 2MSL timer, and nothing else restarts it", bit(violTimeWaitRestart)},
-		{SignalsMatchState, "a user is told reset, refused or timeout only when its connection ends, and connected only when it is synchronized", bit(violSignal)},
-		{UnacceptableSegmentIgnored, "in a synchronized state a segment that fails the acceptability test of RFC 9293 §3.10.7.4, a RST in the window but not at RCV.NXT (RFC 5961 §3.2), a SYN (RFC 5961 §4.2), an ACK out of range (RFC 5961 §5.2) or a segment without ACK, in SYN-RECEIVED an unacceptable segment (but a SYN at IRS), an inexact RST or, in an active open, a SYN in the window, changes neither the state, RCV.NXT, SND.UNA, SND.NXT nor what the user was told, and draws exactly one bare ACK (nothing for an unacceptable RST, a segment without ACK, or in TIME-WAIT, which expects only the peer's FIN, anything else); an unacceptable ACK in SYN-SENT (also on a SYN,ACK) or SYN-RECEIVED changes nothing and draws exactly one RST, and in SYN-SENT any other segment with neither SYN nor RST changes nothing and draws nothing", bit(violUnacceptable)},
-		{SegmentWithoutConnectionIgnored, "a segment in CLOSED, or in LISTEN anything but a SYN without ACK or RST, changes nothing and draws at most a RST (nothing for a RST) (RFC 9293 §3.10.7.1, §3.10.7.2)", bit(violNoConnection)},
-		{RetransmissionResendsEarliest, "when the retransmission timer fires the host stays in its state and sends one segment, not a RST, from SND.UNA (RFC 6298 §5.4)", bit(violRetransmit)},
-		{TimeoutEndsConnection, "when R2 or the user timeout fires the host sends nothing and closes telling its user timeout (a passive SYN-RECEIVED goes back to LISTEN; TIME-WAIT waits for 2MSL), and when keepalive gives up it closes telling timeout and sends at most a RST <SEQ=SND.NXT> (RFC 9293 §3.10.8, RFC 1122 §4.2.3.5, §4.2.3.6)", bit(violTimeout)},
-		{AbortEndsConnection, "ABORT leaves the host CLOSED, having sent <SEQ=SND.NXT><CTL=RST> from SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 and CLOSE-WAIT and nothing from the other states, its user told at most reset, and nothing from CLOSING, LAST-ACK and TIME-WAIT, where no call is pending (RFC 9293 §3.10.5)", bit(violAbort)},
-		{RefusedCallChangesNothing, "a user call the table answers with an error changes nothing and sends nothing (RFC 9293 §3.10.1-§3.10.5)", bit(violRefused)},
-		{AcceptableResetCloses, "an acceptable RST (at RCV.NXT; in SYN-SENT acknowledging the SYN) deletes the TCB (a passive SYN-RECEIVED goes back to LISTEN) and draws nothing, telling the user refused in SYN-SENT and an active SYN-RECEIVED, reset in ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 and CLOSE-WAIT, and nothing elsewhere; SYN-SENT drops any other RST silently, and TIME-WAIT ignores every RST (RFC 9293 §3.10.7.3, §3.10.7.4; RFC 1337 §3)", bit(violReset)},
-		{SignalsHaveCause, "a user is told connected only when its connection becomes synchronized, and of a failure only when a TCB it had ends: reset only on a RST or its own ABORT, refused only on a RST before synchronization, timeout only on R2, the user timeout or keepalive giving up (RFC 9293 §3.10.7, §3.10.8; RFC 1122 §4.2.3.6)", bit(violSignalCause)},
-		{SegmentsHaveCause, "every segment a host sends has its cause in the step: a SYN an open (or SEND in LISTEN), a SYN,ACK a SYN received, new text a SEND, CLOSE or acceptable segment once synchronized, a FIN the CLOSE, a retransmission the retransmission timer, a keepalive probe the keepalive timer of an idle connection, one bare ACK a segment that occupies sequence space or fails the acceptability checks or an owed delayed ACK (an acceptable ACK is not acknowledged), a RST an ABORT, keepalive giving up, or a segment without a connection or with an unacceptable ACK before synchronization; only RSTs come from a host that ends the step without a TCB (RFC 9293 §3.10, RFC 6298 §5.4, RFC 1122 §4.2.3.2, §4.2.3.6)", bit(violCause)},
-		{StateMatchesSequence, "a host's state agrees with what it has sent, received and had acknowledged: SYN-SENT and SYN-RECEIVED wait for the ACK of the SYN and the other states have it, the FIN-sent states are those with our FIN sent and FIN-WAIT-2 and TIME-WAIT those with it acknowledged, LAST-ACK is the passive closer's, the FIN-received states are entered by accepting the peer's FIN and never left for a state with a TCB, a synchronized connection stays synchronized, and a TCB ends only for a cause (RFC 9293 §3.3.2, §3.10)", bit(violStateMeaning)},
-		{AcceptableSegmentProcessed, "an acceptable segment's new ACK sets SND.UNA to SEG.ACK, its text and FIN at RCV.NXT advance RCV.NXT in the states before the peer's FIN, IRS is set only from a SYN in LISTEN or SYN-SENT, SND.UNA and RCV.NXT move for no other reason, what RCV.NXT passes over is acknowledged at once (text may wait for the delayed ACK, not for a second segment), and a SEND not refused takes the text (RFC 9293 §3.10.2, §3.10.7; RFC 1122 §4.2.3.2)", bit(violProcessed)},
-		{DelayedAckAndProbeSent, "the delayed-ACK timer sends the owed ACK, one <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, and the keepalive timer of an idle connection one probe <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>, and neither changes the state, SND.UNA, SND.NXT, RCV.NXT or the user's signal (RFC 1122 §4.2.3.2, §4.2.3.6)", bit(violTimerDuty)},
+// properties builds the invariants, and the index Violated reads them by.
+func (s *System) properties() {
+	// A property with a flag holds unless the key's violation byte, k[1],
+	// is that flag: the step that breaks it records the flag. The others
+	// are functions of the key.
+	defs := []struct {
+		name, doc string
+		holds     func(Key) bool
+		flag      uint8
+	}{
+		{HandshakeAgreement, "unless the attacker's guess landed, when both sides are ESTABLISHED they agree on both ISNs and each RCV.NXT lies within what the peer has sent and not yet had acknowledged", handshakeAgreement, 0},
+		{EstablishedOnlyWithLivePeer, "unless the attacker's guess landed, a side becomes synchronized only with a peer that opened the same incarnation with the ISS it took as IRS and still holds that TCB (or was synchronized and has ended it since)", nil, violEstablished},
+		{IncarnationIsolation, "text and FIN a user receives in an incarnation were sent in that incarnation (no old duplicate is accepted)", nil, violIsolation},
+		{GracefulCloseCompletes, "unless a user aborted, some host's retries ran out and the network lost a segment, or the attacker's segment changed a host's state or drew a RST, no synchronized connection is deleted by the peer's RST or by a timeout", s.gracefulClose, 0},
+		{HalfCloseDelivers, "unless the attacker's guess landed, once a user has read end of stream it has received every octet the peer's user wrote", halfClose, 0},
+		{TimeWaitHeld, "a side leaves TIME-WAIT (other than by ABORT) only 2*MSL ticks after it last entered or restarted it, and only a side that sent its FIN before receiving the peer's enters it", nil, violTimeWait},
+		{NoBlindReset, "no connection is deleted by an injected RST that was not exactly at RCV.NXT", nil, violBlindReset},
+		{UnknownConnectionReset, "a host answers a segment for a connection it does not have (in CLOSED, or carrying an ACK in LISTEN) with a RST", nil, violNoReply},
+		{SynSentResetNeedsAck, "a host in SYN-SENT is deleted by a RST only when its ACK acknowledges the SYN", nil, violSynSentReset},
+		{TimeWaitRestarts, "a retransmission of the peer's FIN in TIME-WAIT is acknowledged and restarts the 2MSL timer, and nothing else restarts it", nil, violTimeWaitRestart},
+		{SignalsMatchState, "a user is told reset, refused or timeout only when its connection ends, and connected only when it is synchronized", nil, violSignal},
+		{UnacceptableSegmentIgnored, "in a synchronized state a segment that fails the acceptability test of RFC 9293 §3.10.7.4, a RST in the window but not at RCV.NXT (RFC 5961 §3.2), a SYN (RFC 5961 §4.2), an ACK out of range (RFC 5961 §5.2) or a segment without ACK, in SYN-RECEIVED an unacceptable segment (but a SYN at IRS), an inexact RST or, in an active open, a SYN in the window, changes neither the state, RCV.NXT, SND.UNA, SND.NXT nor what the user was told, and draws exactly one bare ACK (nothing for an unacceptable RST, a segment without ACK, or in TIME-WAIT, which expects only the peer's FIN, anything else); an unacceptable ACK in SYN-SENT (also on a SYN,ACK) or SYN-RECEIVED changes nothing and draws exactly one RST, and in SYN-SENT any other segment with neither SYN nor RST changes nothing and draws nothing", nil, violUnacceptable},
+		{SegmentWithoutConnectionIgnored, "a segment in CLOSED, or in LISTEN anything but a SYN without ACK or RST, changes nothing and draws at most a RST (nothing for a RST) (RFC 9293 §3.10.7.1, §3.10.7.2)", nil, violNoConnection},
+		{RetransmissionResendsEarliest, "when the retransmission timer fires the host stays in its state and sends one segment, not a RST, from SND.UNA (RFC 6298 §5.4)", nil, violRetransmit},
+		{TimeoutEndsConnection, "when R2 or the user timeout fires the host sends nothing and closes telling its user timeout (a passive SYN-RECEIVED goes back to LISTEN; TIME-WAIT waits for 2MSL), and when keepalive gives up it closes telling timeout and sends at most a RST <SEQ=SND.NXT> (RFC 9293 §3.10.8, RFC 1122 §4.2.3.5, §4.2.3.6)", nil, violTimeout},
+		{AbortEndsConnection, "ABORT leaves the host CLOSED, having sent <SEQ=SND.NXT><CTL=RST> from SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 and CLOSE-WAIT and nothing from the other states, its user told at most reset, and nothing from CLOSING, LAST-ACK and TIME-WAIT, where no call is pending (RFC 9293 §3.10.5)", nil, violAbort},
+		{RefusedCallChangesNothing, "a user call the table answers with an error changes nothing and sends nothing (RFC 9293 §3.10.1-§3.10.5)", nil, violRefused},
+		{AcceptableResetCloses, "an acceptable RST (at RCV.NXT; in SYN-SENT acknowledging the SYN) deletes the TCB (a passive SYN-RECEIVED goes back to LISTEN) and draws nothing, telling the user refused in SYN-SENT and an active SYN-RECEIVED, reset in ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 and CLOSE-WAIT, and nothing elsewhere; SYN-SENT drops any other RST silently, and TIME-WAIT ignores every RST (RFC 9293 §3.10.7.3, §3.10.7.4; RFC 1337 §3)", nil, violReset},
+		{SignalsHaveCause, "a user is told connected only when its connection becomes synchronized, and of a failure only when a TCB it had ends: reset only on a RST or its own ABORT, refused only on a RST before synchronization, timeout only on R2, the user timeout or keepalive giving up (RFC 9293 §3.10.7, §3.10.8; RFC 1122 §4.2.3.6)", nil, violSignalCause},
+		{SegmentsHaveCause, "every segment a host sends has its cause in the step: a SYN an open (or SEND in LISTEN), a SYN,ACK a SYN received, new text a SEND, CLOSE or acceptable segment once synchronized, a FIN the CLOSE, a retransmission the retransmission timer, a keepalive probe the keepalive timer of an idle connection, one bare ACK a segment that occupies sequence space or fails the acceptability checks or an owed delayed ACK (an acceptable ACK is not acknowledged), a RST an ABORT, keepalive giving up, or a segment without a connection or with an unacceptable ACK before synchronization; only RSTs come from a host that ends the step without a TCB (RFC 9293 §3.10, RFC 6298 §5.4, RFC 1122 §4.2.3.2, §4.2.3.6)", nil, violCause},
+		{StateMatchesSequence, "a host's state agrees with what it has sent, received and had acknowledged: SYN-SENT and SYN-RECEIVED wait for the ACK of the SYN and the other states have it, the FIN-sent states are those with our FIN sent and FIN-WAIT-2 and TIME-WAIT those with it acknowledged, LAST-ACK is the passive closer's, the FIN-received states are entered by accepting the peer's FIN and never left for a state with a TCB, a synchronized connection stays synchronized, and a TCB ends only for a cause (RFC 9293 §3.3.2, §3.10)", nil, violStateMeaning},
+		{AcceptableSegmentProcessed, "an acceptable segment's new ACK sets SND.UNA to SEG.ACK, its text and FIN at RCV.NXT advance RCV.NXT in the states before the peer's FIN, IRS is set only from a SYN in LISTEN or SYN-SENT, SND.UNA and RCV.NXT move for no other reason, what RCV.NXT passes over is acknowledged at once (text may wait for the delayed ACK, not for a second segment), and a SEND not refused takes the text (RFC 9293 §3.10.2, §3.10.7; RFC 1122 §4.2.3.2)", nil, violProcessed},
+		{DelayedAckAndProbeSent, "the delayed-ACK timer sends the owed ACK, one <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, and the keepalive timer of an idle connection one probe <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>, and neither changes the state, SND.UNA, SND.NXT, RCV.NXT or the user's signal (RFC 1122 §4.2.3.2, §4.2.3.6)", nil, violTimerDuty},
 	}
+	s.invs = s.invs[:0]
+	s.called = s.called[:0]
+	for i, d := range defs {
+		p := Property{Name: d.name, Doc: d.doc, Holds: d.holds}
+		if d.flag != 0 {
+			f := d.flag
+			p.Holds = func(k Key) bool { return k[1] != f }
+			if s.flagProp[f] == 0 {
+				s.flagProp[f] = uint8(i + 1)
+			}
+		} else {
+			s.called = append(s.called, i)
+		}
+		s.invs = append(s.invs, p)
+	}
+}
+
+// Violated returns the index in [System.Invariants] of the first property
+// k breaks, or -1: what calling each property's Holds in order returns,
+// with one read of the violation byte for the properties a step records
+// there (a key holds one such flag) and calls only for the others. The
+// explorer asks it of every new state.
+func (s *System) Violated(k *Key) int {
+	first := int(s.flagProp[k[1]]) - 1
+	for _, i := range s.called {
+		if first >= 0 && i > first {
+			break
+		}
+		if !s.invs[i].Holds(*k) {
+			return i
+		}
+	}
+	return first
 }
 
 func decodeHosts(k *Key) (a, b host) {

@@ -41,6 +41,11 @@ type System struct {
 	// not by the table under test (see takenForPeer). nil: this system.
 	ref  *System
 	invs []Property
+	// flagProp is the index+1 in invs of the property broken when the
+	// key's violation byte holds the flag, 0 for none; called lists the
+	// properties Violated must call (see properties).
+	flagProp [256]uint8
+	called   []int
 	// guards[s][e] holds the guards the rows for state s and event e
 	// mention: only their outcomes can change the row chosen.
 	guards [spec.NumStates][spec.NumEvents]spec.GuardSet
@@ -163,7 +168,7 @@ func build(cfg Config, m *spec.Machine, stepRow func(spec.State, spec.Event, spe
 		}
 		s.scen = append(s.scen, x)
 	}
-	s.invs = s.properties()
+	s.properties()
 	return s, nil
 }
 
