@@ -140,13 +140,20 @@ func decodeHosts(k *Key) (a, b host) {
 // Offsets of a host's bytes in a key (see host.encode), for the properties'
 // fast paths that read a few bits without decoding the whole state.
 const (
-	hostA        = 2
-	hostB        = 2 + hostBytes
-	stByte       = 0 // state in the low 4 bits, sawEOF in bit 6
-	ghostByte    = 6 // aborted bit 5, endRST bit 6, endTimeout bit 7
-	eofBit       = 1 << 6
-	abortedBit   = 1 << 5
-	endedBadBits = 1<<6 | 1<<7
+	hostA         = 2
+	hostB         = 2 + hostBytes
+	stByte        = 0 // state in the low 4 bits, sawEOF in bit 6
+	ghostByte     = 6 // aborted bit 5, endRST bit 6, endTimeout bit 7
+	issByte       = 1
+	irsByte       = 2
+	unaByte       = 3
+	nxtByte       = 4
+	rcvByte       = 5
+	writtenByte   = 8 // written in the low 4 bits
+	deliveredByte = 9 // delivered in the low 4 bits
+	eofBit        = 1 << 6
+	abortedBit    = 1 << 5
+	endedBadBits  = 1<<6 | 1<<7
 )
 
 // attacked reports whether an injected segment changed a host's state,
@@ -163,11 +170,11 @@ func handshakeAgreement(k Key) bool {
 	if spec.State(k[hostA+stByte]&15) != spec.Established || spec.State(k[hostB+stByte]&15) != spec.Established {
 		return true
 	}
-	a, b := decodeHosts(&k)
-	agree := func(h, p *host) bool {
-		return h.irs == p.iss && seq(p.una).LessEq(seq(h.rcv)) && seq(h.rcv).LessEq(seq(p.nxt))
+	a, b := k[hostA:hostA+hostBytes], k[hostB:hostB+hostBytes]
+	agree := func(h, p []byte) bool {
+		return h[irsByte] == p[issByte] && seq(p[unaByte]).LessEq(seq(h[rcvByte])) && seq(h[rcvByte]).LessEq(seq(p[nxtByte]))
 	}
-	return agree(&a, &b) && agree(&b, &a)
+	return agree(a, b) && agree(b, a)
 }
 
 // gracefulClose is GracefulCloseCompletes. Retries that run out are its
@@ -197,9 +204,10 @@ func halfClose(k Key) bool {
 	if attacked(&k) {
 		return true
 	}
-	if (k[hostA+stByte]|k[hostB+stByte])&eofBit == 0 {
+	a, b := k[hostA:hostA+hostBytes], k[hostB:hostB+hostBytes]
+	if (a[stByte]|b[stByte])&eofBit == 0 {
 		return true
 	}
-	a, b := decodeHosts(&k)
-	return (!a.sawEOF || a.delivered == b.written) && (!b.sawEOF || b.delivered == a.written)
+	return (a[stByte]&eofBit == 0 || a[deliveredByte]&15 == b[writtenByte]&15) &&
+		(b[stByte]&eofBit == 0 || b[deliveredByte]&15 == a[writtenByte]&15)
 }
