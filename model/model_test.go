@@ -388,12 +388,12 @@ func TestNextConcurrent(t *testing.T) {
 	}
 }
 
-// TestPropertyFastPaths compares the properties' byte-level fast paths with
-// their definitions over decoded hosts.
 // smallMutants are the mutants whose broken tables stay small in their
 // configurations (short-time-wait's does not).
 var smallMutants = []string{"two-way-handshake", "no-time-wait", "three-way-close", "no-fin-retransmit", "accept-any-rst", "unbounded-delayed-ack"}
 
+// TestPropertyFastPaths compares the properties' byte-level fast paths with
+// their definitions over decoded hosts.
 func TestPropertyFastPaths(t *testing.T) {
 	systems := map[string]*System{}
 	for name, cfg := range testConfigs() {
