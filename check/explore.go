@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -216,7 +217,7 @@ func exploreSpace(sp *modelSpace, sys *model.System, opt Options) (*Result, erro
 				return nil, fmt.Errorf("check: unknown property %q; the properties are %s and %s", n, strings.Join(known, ", "), model.QuiescenceName)
 			}
 		}
-		sp.props, sp.all = keep, false
+		sp.props = keep
 	}
 	eo := engine.Options{Workers: opt.Workers, Exact: opt.Exact, MaxDepth: opt.MaxDepth, MaxStates: opt.MaxStates,
 		Timeout: opt.Timeout, Quiescence: opt.Quiescence, Progress: opt.Progress,
@@ -340,13 +341,10 @@ func storageOpts(eo *engine.Options, opt Options) error {
 type modelSpace struct {
 	sys   *model.System
 	props []model.Property
-	all   bool // props are sys.Invariants(), which System.Violated checks at once
 }
 
 func newModelSpace(sys *model.System) *modelSpace {
-	m := newModelSpaceWith(sys, sys.Invariants())
-	m.all = true
-	return m
+	return newModelSpaceWith(sys, sys.Invariants())
 }
 
 // newModelSpaceWith is the space of sys checking props.
@@ -371,11 +369,13 @@ func (m *modelSpace) Initial() [][]byte {
 
 // NewExpander returns a successor generator with its own buffer.
 func (m *modelSpace) NewExpander() engine.Expander {
-	return &modelExp{m: m, buf: make([]model.Transition, 0, 64)}
+	all := slices.EqualFunc(m.props, m.sys.Invariants(), func(a, b model.Property) bool { return a.Name == b.Name })
+	return &modelExp{m: m, all: all, buf: make([]model.Transition, 0, 64)}
 }
 
 type modelExp struct {
 	m   *modelSpace
+	all bool // m.props are the system's invariants, in their order: System.Violated checks them at once
 	buf []model.Transition
 	_   [64]byte // written at every state: keep workers' expanders apart (engine.Space)
 }
@@ -395,7 +395,7 @@ func (x *modelExp) Next(k []byte, keys []byte, rows []int32) ([]byte, []int32) {
 // or -1.
 func (x *modelExp) Violated(k []byte) int {
 	key := (*model.Key)(k)
-	if x.m.all {
+	if x.all {
 		return x.m.sys.Violated(key)
 	}
 	for i, p := range x.m.props {

@@ -388,27 +388,34 @@ func TestNextConcurrent(t *testing.T) {
 	}
 }
 
-// smallMutants are the mutants whose broken tables stay small in their
-// configurations (short-time-wait's does not).
-var smallMutants = []string{"two-way-handshake", "no-time-wait", "three-way-close", "no-fin-retransmit", "accept-any-rst", "unbounded-delayed-ack"}
-
-// TestPropertyFastPaths compares the properties' byte-level fast paths with
-// their definitions over decoded hosts.
-func TestPropertyFastPaths(t *testing.T) {
+// propertySystems are the systems the property tests run over: the test
+// configurations with the correct table, and the mutants whose broken
+// tables stay small in their configurations (short-time-wait's does not),
+// where properties do fail.
+func propertySystems(t *testing.T) map[string]*System {
 	systems := map[string]*System{}
 	for name, cfg := range testConfigs() {
 		systems[name] = mustNew(t, cfg)
 	}
-	for _, m := range smallMutants { // where the properties do fail
-		cfg, _ := MutantConfig(m)
+	for _, m := range []string{"two-way-handshake", "no-time-wait", "three-way-close", "no-fin-retransmit", "accept-any-rst", "unbounded-delayed-ack"} {
+		cfg, err := MutantConfig(m)
+		if err != nil {
+			t.Fatal(err)
+		}
 		sys, err := NewMutant(cfg, m)
 		if err != nil {
 			t.Fatal(err)
 		}
 		systems["mutant "+m] = sys
 	}
+	return systems
+}
+
+// TestPropertyFastPaths compares the properties' byte-level fast paths with
+// their definitions over decoded hosts.
+func TestPropertyFastPaths(t *testing.T) {
 	failed := map[string]int{}
-	for name, sys := range systems {
+	for name, sys := range propertySystems(t) {
 		keys := reachable(t, sys, 2_000_000)
 		// HandshakeAgreement fails in no system here: its variants, where
 		// both sides are ESTABLISHED, are keys whose sequence bytes are
@@ -467,24 +474,9 @@ func TestViolatedIsFirstFailing(t *testing.T) {
 		}
 		return -1
 	}
-	systems := map[string]*System{}
-	for name, cfg := range testConfigs() {
-		systems[name] = mustNew(t, cfg)
-	}
-	for _, m := range smallMutants {
-		cfg, err := MutantConfig(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sys, err := NewMutant(cfg, m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		systems["mutant "+m] = sys
-	}
 	broken := map[int]bool{}
 	r := rand.New(rand.NewPCG(1, 2))
-	for name, sys := range systems {
+	for name, sys := range propertySystems(t) {
 		keys := reachable(t, sys, 300_000)
 		for range 20000 {
 			var k Key

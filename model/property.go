@@ -96,8 +96,6 @@ func (s *System) properties() {
 		{AcceptableSegmentProcessed, "an acceptable segment's new ACK sets SND.UNA to SEG.ACK, its text and FIN at RCV.NXT advance RCV.NXT in the states before the peer's FIN, IRS is set only from a SYN in LISTEN or SYN-SENT, SND.UNA and RCV.NXT move for no other reason, what RCV.NXT passes over is acknowledged at once (text may wait for the delayed ACK, not for a second segment), and a SEND not refused takes the text (RFC 9293 §3.10.2, §3.10.7; RFC 1122 §4.2.3.2)", nil, violProcessed},
 		{DelayedAckAndProbeSent, "the delayed-ACK timer sends the owed ACK, one <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, and the keepalive timer of an idle connection one probe <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>, and neither changes the state, SND.UNA, SND.NXT, RCV.NXT or the user's signal (RFC 1122 §4.2.3.2, §4.2.3.6)", nil, violTimerDuty},
 	}
-	s.invs = s.invs[:0]
-	s.called = s.called[:0]
 	for i, d := range defs {
 		p := Property{Name: d.name, Doc: d.doc, Holds: d.holds}
 		if d.flag != 0 {
