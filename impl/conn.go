@@ -54,7 +54,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 // wait releases the stack's lock until the connection is notified or
 // deadline d passes, and takes it again (drain: Stack.park).
 func (c *Conn) wait(d *deadline, drain bool) {
-	c.s.park(c.wakeChan(), d.ch, drain)
+	c.s.park(&c.wake, d.ch, drain)
 }
 
 // Write queues p for sending (SEND, RFC 9293 §3.10.2), blocking while

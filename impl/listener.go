@@ -17,7 +17,7 @@ type Listener struct {
 	queue   []*Conn
 	pending int // children not yet established (the half-open part of the backlog)
 	closed  bool
-	wake    chan struct{}
+	wake    waker
 }
 
 var _ net.Listener = (*Listener)(nil)
@@ -74,12 +74,8 @@ func (l *Listener) forget(c *Conn) {
 	}
 }
 
-func (l *Listener) notify() {
-	ch := l.wake
-	close(ch)
-	l.wake = make(chan struct{})
-	l.s.kick(ch)
-}
+// notify wakes the goroutines waiting in Accept.
+func (l *Listener) notify() { l.s.notify(&l.wake) }
 
 // Accept waits for and returns the next established connection.
 func (l *Listener) Accept() (net.Conn, error) { return l.AcceptConn() }
@@ -101,7 +97,7 @@ func (l *Listener) AcceptConn() (*Conn, error) {
 			s.unlock()
 			return c, nil
 		}
-		s.park(l.wake, nil, false)
+		s.park(&l.wake, nil, false)
 	}
 }
 

@@ -194,20 +194,22 @@ type Stack struct {
 	machine   *spec.Machine // Options.Table interpreted; nil for the generated step
 
 	// Receiving on a direct link (direct.go).
-	direct   directLink      // nil for a link with its own reader goroutine, or once the link closed
-	rbuf     []byte          // the receiving goroutine's buffer
-	reading  bool            // a goroutine holds the reader's role: it alone receives
-	readCh   <-chan struct{} // what that goroutine waits for (nil for the background one)
-	readDl   <-chan struct{}
-	readStop verdict                              // how it stops (Stack.park)
-	userRecv func(netip.AddrPort, []byte) verdict // recvUser and recvBackground, made once
-	bgRecv   func(netip.AddrPort, []byte) verdict
-	inInput  bool          // the receiving goroutine holds the lock, in input
-	wanting  int           // users waiting on channels while another goroutine receives
-	freed    chan struct{} // closed when the role is given up while users wait
-	released time.Time     // when the role was last given up
-	bgArmed  bool          // bgTimer is set
-	bgTimer  *time.Timer   // starts background
+	direct    directLink // nil for a link with its own reader goroutine, or once the link closed
+	rbuf      []byte     // the receiving goroutine's buffer
+	reading   bool       // a goroutine holds the reader's role: it alone receives
+	readW     *waker     // what that goroutine waits for (nil for the background one)
+	readWoken bool       // readW was notified
+	readDl    <-chan struct{}
+	readStop  verdict                              // how it stops (Stack.park)
+	userRecv  func(netip.AddrPort, []byte) verdict // recvUser and recvBackground, made once
+	bgRecv    func(netip.AddrPort, []byte) verdict
+	inInput   bool          // the receiving goroutine holds the lock, in input
+	wanting   int           // users waiting on channels while another goroutine receives
+	freed     chan struct{} // closed when the role is given up while users wait
+	released  time.Time     // when the role was last given up
+	bgArmed   bool          // bgTimer is set
+	bgDelay   time.Duration // how long the link may go unread before background receives (direct.go)
+	bgTimer   *time.Timer   // starts background
 
 	nowT   time.Time // the clock's reading for the step being taken (now)
 	nowSet bool
@@ -263,7 +265,7 @@ func NewStack(link Link, opt Options) (*Stack, error) {
 	}
 	s.isnMAC, s.cookieMAC = hmac.New(sha256.New, s.key[:]), hmac.New(sha256.New, s.cookieKey[:])
 	if dl, ok := link.(directLink); ok {
-		s.direct, s.rbuf, s.freed, s.bgArmed = dl, make([]byte, 65536), make(chan struct{}), true
+		s.direct, s.rbuf, s.freed, s.bgArmed, s.bgDelay = dl, make([]byte, 65536), make(chan struct{}), true, backgroundDelay
 		s.userRecv, s.bgRecv = s.recvUser, s.recvBackground
 		s.bgTimer = time.AfterFunc(backgroundDelay, s.background)
 		return s, nil
@@ -352,7 +354,7 @@ func (s *Stack) inputLocked(from netip.AddrPort, b []byte) {
 
 // newConn returns an unregistered connection for key in state st.
 func (s *Stack) newConn(key connKey, st spec.State) *Conn {
-	c := &Conn{s: s, key: key, tcb: spec.NewTCB(), wake: make(chan struct{}),
+	c := &Conn{s: s, key: key, tcb: spec.NewTCB(),
 		local:  netip.AddrPortFrom(s.local.Addr(), key.port),
 		remote: netip.AddrPortFrom(key.peer.Addr(), key.peerPort),
 		rto:    s.opt.RTOInitial}
@@ -477,7 +479,7 @@ func (c *Conn) waitConnected(ctx context.Context) error {
 			c.handle(spec.Abort, nil, nil)
 			return ctx.Err()
 		}
-		s.park(c.wakeChan(), nil, false)
+		s.park(&c.wake, nil, false)
 	}
 }
 
@@ -506,7 +508,7 @@ func (s *Stack) Listen(addr string) (*Listener, error) {
 	if _, used := s.listeners[port]; used {
 		return nil, fmt.Errorf("listen %s: %w", addr, ErrExists)
 	}
-	l := &Listener{s: s, port: port, wake: make(chan struct{})}
+	l := &Listener{s: s, port: port}
 	l.tcb = s.newConn(connKey{port: port}, spec.Closed)
 	if err := l.tcb.handle(spec.PassiveOpen, nil, nil); err != nil {
 		return nil, err

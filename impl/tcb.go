@@ -81,8 +81,7 @@ type Conn struct {
 	err        error // what the user sees once the connection failed
 	userClosed bool  // Close or Abort was called: no more reads
 	deleted    bool
-	wake       chan struct{}
-	waited     bool // a goroutine took wake to wait on it (wakeChan)
+	wake       waker
 	rd, wd     deadline
 
 	out []Segment // segments sent by the current step, for the tracer
@@ -661,22 +660,7 @@ func (c *Conn) after() {
 }
 
 // notify wakes every goroutine waiting on the connection.
-func (c *Conn) notify() {
-	if !c.waited {
-		return // nobody has the channel: nobody to wake, keep it
-	}
-	ch := c.wake
-	close(ch)
-	c.wake, c.waited = make(chan struct{}), false
-	c.s.kick(ch)
-}
-
-// wakeChan returns the channel notify closes, for a goroutine about to
-// wait on it.
-func (c *Conn) wakeChan() chan struct{} {
-	c.waited = true
-	return c.wake
-}
+func (c *Conn) notify() { c.s.notify(&c.wake) }
 
 // retryLimit is how many retransmissions the current state allows.
 func (c *Conn) retryLimit() int {
