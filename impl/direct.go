@@ -162,17 +162,14 @@ func (s *Stack) background() {
 		s.mu.Unlock()
 		return
 	}
-	if s.reading {
-		// A user has the role: the next release sets the timer again.
+	if idle := time.Since(s.released); s.reading || idle < s.bgDelay {
+		// Users keep receiving: check less often. While one has the role,
+		// its release sets the timer again.
 		s.bgDelay = min(2*s.bgDelay, backgroundMax)
-		s.mu.Unlock()
-		return
-	}
-	if idle := time.Since(s.released); idle < s.bgDelay {
-		// A user had the role a moment ago and will likely again soon.
-		s.bgDelay = min(2*s.bgDelay, backgroundMax)
-		s.bgArmed = true
-		s.bgTimer.Reset(s.bgDelay - idle)
+		if !s.reading {
+			s.bgArmed = true
+			s.bgTimer.Reset(s.bgDelay - idle)
+		}
 		s.mu.Unlock()
 		return
 	}

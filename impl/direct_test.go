@@ -206,6 +206,7 @@ func TestRoundTripAllocatesNothing(t *testing.T) {
 			}
 		}
 	}()
+	ca.SetDeadline(time.Now().Add(budget(10 * time.Second))) // fail, not hang, if the echo stops
 	req, resp := make([]byte, size), make([]byte, size)
 	var err error
 	roundTrip := func() {
