@@ -21,6 +21,15 @@ type outSeg struct {
 // window's worth of text, say) go to the link together.
 func (s *Stack) enqueue(to netip.AddrPort, h wire.Header, src, dst netip.Addr, payload []byte) error {
 	off := len(s.outBuf)
+	if need := h.Len() + len(payload); cap(s.outBuf)-off < need {
+		// Double the buffer here rather than let Encode's appends grow
+		// it: append grows a large slice by a quarter, copying it each
+		// time, and its capacities would not be the powers of two that
+		// unlock keeps.
+		b := make([]byte, off, max(2*cap(s.outBuf), off+need, 4<<10))
+		copy(b, s.outBuf)
+		s.outBuf = b
+	}
 	b, err := h.Encode(s.outBuf, src, dst, payload)
 	if err != nil {
 		return err
@@ -30,8 +39,17 @@ func (s *Stack) enqueue(to netip.AddrPort, h wire.Header, src, dst netip.Addr, p
 	return nil
 }
 
-// maxSpare bounds the queue buffer a stack keeps for reuse.
+// maxSpare bounds the queue buffer a stack keeps for reuse, unless its
+// send buffer is larger (spareLimit).
 const maxSpare = 1 << 20
+
+// spareLimit is the largest queue buffer the stack keeps for reuse. One
+// lock holding can queue a whole send buffer's text (a window's worth of
+// segments after a large Write), and the buffer that holds it, doubled
+// from a power of two, is at most twice that and its headers: a stack
+// that dropped it would allocate and grow a new one for every such burst,
+// and a bulk sender would spend more time copying than sending.
+func (s *Stack) spareLimit() int { return max(maxSpare, 2*s.opt.SendBuffer+s.opt.SendBuffer/4) }
 
 // unlock releases the stack's lock and sends the queued segments. One
 // goroutine at a time sends (s.flushing); segments queued meanwhile by
@@ -53,7 +71,7 @@ func (s *Stack) unlock() {
 		}
 		s.mu.Lock()
 		s.spareQ, s.spareBuf = q[:0], nil
-		if cap(buf) <= maxSpare {
+		if cap(buf) <= s.spareLimit() {
 			s.spareBuf = buf[:0]
 		}
 	}
