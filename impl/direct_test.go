@@ -13,7 +13,13 @@ import (
 // directPair returns a udp-link pair with one connection between them.
 func directPair(t *testing.T) (a, b *Stack, ca, cb *Conn, l *Listener) {
 	t.Helper()
-	a, b = udpPair(t, Options{}, Faults{})
+	return directPairWith(t, Options{})
+}
+
+// directPairWith is directPair with stacks of options opt.
+func directPairWith(t *testing.T, opt Options) (a, b *Stack, ca, cb *Conn, l *Listener) {
+	t.Helper()
+	a, b = udpPair(t, opt, Faults{})
 	t.Cleanup(func() { a.Close(); b.Close() })
 	l, err := b.Listen(b.Addr().String())
 	if err != nil {

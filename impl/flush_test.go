@@ -1,7 +1,6 @@
 package impl
 
 import (
-	"context"
 	"io"
 	"runtime"
 	"testing"
@@ -19,22 +18,7 @@ func TestLargeWritesReuseTheQueueBuffer(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	a, b := udpPair(t, Options{MSS: 65495, RecvBuffer: 4 << 20, SendBuffer: 4 << 20}, Faults{})
-	t.Cleanup(func() { a.Close(); b.Close() })
-	l, err := b.Listen(b.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), budget(5*time.Second))
-	defer cancel()
-	ca, err := a.Dial(ctx, b.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cb, err := l.AcceptConn()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, ca, cb, _ := directPairWith(t, Options{MSS: 65495, RecvBuffer: 4 << 20, SendBuffer: 4 << 20})
 	done := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(io.Discard, cb)
@@ -51,13 +35,13 @@ func TestLargeWritesReuseTheQueueBuffer(t *testing.T) {
 		}
 	}
 	write(16) // warm up: buffers grown once, timers and goroutines made
-	retx := a.Stats().Retransmits
+	retx := ca.s.Stats().Retransmits
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	const n = 64
 	write(n)
 	runtime.ReadMemStats(&m1)
-	retx = a.Stats().Retransmits - retx
+	retx = ca.s.Stats().Retransmits - retx
 	// Count objects, not octets: a burst larger than any before grows the
 	// buffer once more (to 8 MiB), which is not a leak. A lost datagram (a
 	// busy machine overflowing the socket's buffer) makes the receiver
