@@ -36,6 +36,23 @@ func directPairWith(t *testing.T, opt Options) (a, b *Stack, ca, cb *Conn, l *Li
 	return a, b, ca, cb, l
 }
 
+// bothBlocked waits (bounded) until two users of s block: one receives
+// for the stack, the other waits for it.
+func bothBlocked(t *testing.T, s *Stack) {
+	t.Helper()
+	for end := time.Now().Add(budget(5 * time.Second)); ; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		both := s.readW != nil && s.wanting.Load() == 1 || s.wanting.Load() == 2
+		s.mu.Unlock()
+		if both {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatal("the two users never blocked")
+		}
+	}
+}
+
 // within runs f in a goroutine, waits until it blocks on stack s (it
 // receives for s, or waits while another goroutine does), calls start,
 // and fails unless f then returns within the (load-stretched) bound, the
@@ -47,7 +64,7 @@ func within(t *testing.T, s *Stack, what string, start func(), f func() error, w
 	blocked := func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.readW != nil || s.wanting > 0
+		return s.readW != nil || s.wanting.Load() > 0
 	}
 	for end := time.Now().Add(budget(5 * time.Second)); !blocked(); time.Sleep(time.Millisecond) {
 		select {
@@ -143,19 +160,7 @@ func TestDirectHandover(t *testing.T) {
 			}
 		}()
 	}
-	// Both readers block: one receives for the stack, the other waits.
-	a := ca.s
-	for end := time.Now().Add(budget(5 * time.Second)); ; time.Sleep(time.Millisecond) {
-		a.mu.Lock()
-		both := a.readW != nil && a.wanting == 1 || a.wanting == 2
-		a.mu.Unlock()
-		if both {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatal("the two readers never blocked")
-		}
-	}
+	bothBlocked(t, ca.s)
 	for i, w := range []struct {
 		c   *Conn
 		msg string

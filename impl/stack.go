@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/impl/wire"
@@ -203,8 +204,9 @@ type Stack struct {
 	readStop  verdict                              // how it stops (Stack.park)
 	userRecv  func(netip.AddrPort, []byte) verdict // recvUser and recvBackground, made once
 	bgRecv    func(netip.AddrPort, []byte) verdict
+	userPoll  func() bool   // pollAgain, made once
 	inInput   bool          // the receiving goroutine holds the lock, in input
-	wanting   int           // users waiting on channels while another goroutine receives
+	wanting   atomic.Int32  // users waiting on channels while another goroutine receives (read by it without the lock: userPoll)
 	freed     chan struct{} // closed when the role is given up while users wait
 	released  time.Time     // when the role was last given up
 	bgArmed   bool          // bgTimer is set
@@ -266,7 +268,7 @@ func NewStack(link Link, opt Options) (*Stack, error) {
 	s.isnMAC, s.cookieMAC = hmac.New(sha256.New, s.key[:]), hmac.New(sha256.New, s.cookieKey[:])
 	if dl, ok := link.(directLink); ok {
 		s.direct, s.rbuf, s.freed, s.bgArmed, s.bgDelay = dl, make([]byte, 65536), make(chan struct{}), true, backgroundDelay
-		s.userRecv, s.bgRecv = s.recvUser, s.recvBackground
+		s.userRecv, s.bgRecv, s.userPoll = s.recvUser, s.recvBackground, s.pollAgain
 		s.bgTimer = time.AfterFunc(backgroundDelay, s.background)
 		return s, nil
 	}

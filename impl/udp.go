@@ -122,7 +122,7 @@ func (l *UDPLink) Start(recv func(from netip.AddrPort, seg []byte)) {
 	go l.receive(make([]byte, 65536), func(from netip.AddrPort, seg []byte) verdict {
 		recv(from, seg)
 		return recvMore
-	})
+	}, nil)
 }
 
 // receive reads datagrams into buf and hands each to recv, in the calling
@@ -131,7 +131,7 @@ func (l *UDPLink) Start(recv func(from netip.AddrPort, seg []byte)) {
 // time receives (directLink). After recvDrain, the datagrams already
 // queued in the socket (up to drainMax) are handed over too, without
 // waiting (on Linux; elsewhere it is recvStop).
-func (l *UDPLink) receive(buf []byte, recv func(from netip.AddrPort, seg []byte) verdict) error {
+func (l *UDPLink) receive(buf []byte, recv func(from netip.AddrPort, seg []byte) verdict, poll func() bool) error {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -140,7 +140,7 @@ func (l *UDPLink) receive(buf []byte, recv func(from netip.AddrPort, seg []byte)
 	l.wg.Add(1)
 	l.mu.Unlock()
 	defer l.wg.Done()
-	err := l.receiveLoop(buf, recv)
+	err := l.receiveLoop(buf, recv, poll)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// interrupt: clear it before the caller looks at why (interrupt's
 		// order makes that safe).

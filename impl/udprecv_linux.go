@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -16,12 +17,14 @@ import (
 // waits for the socket to be readable only when nothing is queued. So
 // after recvDrain the datagrams queued behind the one that satisfied recv
 // are taken in the same go, and no address is allocated per datagram.
-func (l *UDPLink) receiveLoop(buf []byte, recv func(from netip.AddrPort, seg []byte) verdict) error {
+// While poll says so, an empty socket is read again after a
+// runtime.Gosched, up to pollMax times, before the poller waits for it.
+func (l *UDPLink) receiveLoop(buf []byte, recv func(from netip.AddrPort, seg []byte) verdict, poll func() bool) error {
 	raw, err := l.conn.SyscallConn()
 	if err != nil {
 		return l.receiveBlocking(buf, recv)
 	}
-	stopped, drained, failed := false, 0, 0
+	stopped, drained, failed, polls := false, 0, 0, 0
 	var rsa unix.RawSockaddrAny
 	err = raw.Read(func(fd uintptr) bool {
 		for {
@@ -33,10 +36,16 @@ func (l *UDPLink) receiveLoop(buf []byte, recv func(from netip.AddrPort, seg []b
 				unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&salen)))
 			switch errno {
 			case 0:
-				failed = 0
+				failed, polls = 0, 0
 			case unix.EINTR:
 				continue
 			case unix.EAGAIN:
+				if !stopped && poll != nil && polls < pollMax && poll() {
+					polls++
+					runtime.Gosched()
+					continue
+				}
+				polls = 0
 				return stopped // nothing queued: done, or wait until readable
 			default:
 				// An error reported for an earlier datagram (ICMP port
