@@ -16,8 +16,9 @@
 //     link would implement the same interface. On the udp link, a user
 //     blocked in Read, Write, Dial or Accept receives the stack's datagrams
 //     itself, one such goroutine at a time, and is woken by the socket as
-//     with the kernel's TCP; a background goroutine receives when no user
-//     has for a moment (direct.go).
+//     with the kernel's TCP; while other users wait for it, it polls the
+//     empty socket a while before it waits, and a background goroutine
+//     receives when no user has for a moment (direct.go).
 //   - The shell ([Stack], [Conn], [Listener]): TCBs, buffers and timers.
 //     The API is Go's own: Listen returns a net.Listener, Dial a *Conn that
 //     implements net.Conn and adds CloseWrite (half-close), Abort (RST) and
