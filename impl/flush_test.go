@@ -19,6 +19,7 @@ func TestLargeWritesReuseTheQueueBuffer(t *testing.T) {
 		t.Skip("the race detector allocates")
 	}
 	_, _, ca, cb, _ := directPairWith(t, Options{MSS: 65495, RecvBuffer: 4 << 20, SendBuffer: 4 << 20})
+	cb.SetReadDeadline(time.Now().Add(budget(20 * time.Second))) // fail, not hang, if the writer stops
 	done := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(io.Discard, cb)
