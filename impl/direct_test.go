@@ -25,15 +25,24 @@ func directPairWith(t *testing.T, opt Options) (a, b *Stack, ca, cb *Conn, l *Li
 	if err != nil {
 		t.Fatal(err)
 	}
+	ca, cb = connect(t, a, b, l)
+	return a, b, ca, cb, l
+}
+
+// connect dials from a to b's listener l (within a load-stretched bound)
+// and accepts the connection: its two ends.
+func connect(t *testing.T, a, b *Stack, l *Listener) (ca, cb *Conn) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), budget(5*time.Second))
 	defer cancel()
-	if ca, err = a.Dial(ctx, b.Addr().String()); err != nil {
+	ca, err := a.Dial(ctx, b.Addr().String())
+	if err != nil {
 		t.Fatal(err)
 	}
 	if cb, err = l.AcceptConn(); err != nil {
 		t.Fatal(err)
 	}
-	return a, b, ca, cb, l
+	return ca, cb
 }
 
 // bothBlocked waits (bounded) until two users of s block: one receives
@@ -136,17 +145,8 @@ func TestDirectWakeups(t *testing.T) {
 // takes over. Then nobody waits, and the background goroutine still
 // processes what arrives (the ACK of written text).
 func TestDirectHandover(t *testing.T) {
-	_, b, ca, cb, l := directPair(t)
-	ctx, cancel := context.WithTimeout(context.Background(), budget(5*time.Second))
-	defer cancel()
-	ca2, err := ca.s.Dial(ctx, b.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cb2, err := l.AcceptConn()
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b, ca, cb, l := directPair(t)
+	ca2, cb2 := connect(t, a, b, l)
 	got := make(chan string, 2)
 	for _, c := range []*Conn{ca, ca2} {
 		go func() {
@@ -160,7 +160,7 @@ func TestDirectHandover(t *testing.T) {
 			}
 		}()
 	}
-	bothBlocked(t, ca.s)
+	bothBlocked(t, a)
 	for i, w := range []struct {
 		c   *Conn
 		msg string

@@ -1,7 +1,6 @@
 package impl
 
 import (
-	"context"
 	"syscall"
 	"testing"
 	"time"
@@ -14,13 +13,8 @@ import (
 // may use only a small part of one processor, where a reader that kept
 // polling would use all of it.
 func TestWaitingReadersIdle(t *testing.T) {
-	_, b, ca, _, _ := directPair(t)
-	ctx, cancel := context.WithTimeout(context.Background(), budget(5*time.Second))
-	defer cancel()
-	ca2, err := ca.s.Dial(ctx, b.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b, ca, _, l := directPair(t)
+	ca2, _ := connect(t, a, b, l)
 	done := make(chan error, 2)
 	for _, c := range []*Conn{ca, ca2} {
 		go func() {
@@ -28,7 +22,7 @@ func TestWaitingReadersIdle(t *testing.T) {
 			done <- err
 		}()
 	}
-	bothBlocked(t, ca.s)
+	bothBlocked(t, a)
 	// Text from a: b's ACK of it (delayed, at most 40 ms) wakes neither
 	// reader, but the one receiving takes it up and then polls.
 	if _, err := ca.Write([]byte("x")); err != nil {
