@@ -24,9 +24,8 @@ func (s *Stack) enqueue(to netip.AddrPort, h wire.Header, src, dst netip.Addr, p
 	if need := h.Len() + len(payload); cap(s.outBuf)-off < need {
 		// Double the buffer here rather than let Encode's appends grow
 		// it: append grows a large slice by a quarter, copying it each
-		// time, and its capacities would not be the powers of two that
-		// unlock keeps.
-		b := make([]byte, off, max(2*cap(s.outBuf), off+need, 4<<10))
+		// time.
+		b := make([]byte, off, max(2*cap(s.outBuf), off+need))
 		copy(b, s.outBuf)
 		s.outBuf = b
 	}
@@ -70,9 +69,19 @@ func (s *Stack) unlock() {
 			s.link.Send(o.to, buf[o.off:o.end])
 		}
 		s.mu.Lock()
-		s.spareQ, s.spareBuf = q[:0], nil
-		if cap(buf) <= s.spareLimit() {
-			s.spareBuf = buf[:0]
+		if cap(buf) > s.spareLimit() {
+			buf = nil
+		}
+		if len(s.outQ) == 0 {
+			// Nothing was queued meanwhile: the sent buffer becomes the
+			// queue's again, and the spare stays whatever it was (none,
+			// unless a send once overlapped a step). A stack that sends
+			// one burst at a time (a client's, most of them) then holds
+			// one buffer, not two.
+			s.spareQ, s.spareBuf = s.outQ[:0], s.outBuf[:0]
+			s.outQ, s.outBuf = q[:0], buf[:0]
+		} else {
+			s.spareQ, s.spareBuf = q[:0], buf[:0]
 		}
 	}
 	s.flushing = false
