@@ -186,14 +186,7 @@ type deadline struct {
 
 func (d *deadline) init(s *Stack) { d.s, d.ch = s, make(chan struct{}) }
 
-func (d *deadline) passed() bool {
-	select {
-	case <-d.ch:
-		return true
-	default:
-		return false
-	}
-}
+func (d *deadline) passed() bool { return closed(d.ch) }
 
 // set moves the deadline to at (zero: none). A timer runs only when live.
 func (d *deadline) set(at time.Time, live bool) {

@@ -1,6 +1,9 @@
 package impl
 
-import "net/netip"
+import (
+	"math/rand/v2"
+	"net/netip"
+)
 
 // Link carries TCP segments between stacks. A link address identifies a
 // stack: for the udp link it is the stack's UDP socket address, for the
@@ -31,6 +34,19 @@ type Faults struct {
 	Loss    float64 // a segment is dropped
 	Dup     float64 // a segment is sent twice
 	Reorder float64 // a segment is held back so that later ones overtake it
+}
+
+// copies draws how many copies of a segment the faults let through: 0
+// (lost), 1, or 2 (duplicated). Loss is drawn first, so that seeded runs
+// repeat.
+func (f Faults) copies(rng *rand.Rand) int {
+	switch {
+	case f.Loss > 0 && rng.Float64() < f.Loss:
+		return 0
+	case f.Dup > 0 && rng.Float64() < f.Dup:
+		return 2
+	}
+	return 1
 }
 
 func (f Faults) validate() error {

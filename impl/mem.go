@@ -161,12 +161,7 @@ func (n *MemNet) send(p MemPacket) {
 		n.mu.Unlock()
 		return
 	}
-	copies := 1
-	if n.faults.Loss > 0 && n.rng.Float64() < n.faults.Loss {
-		copies = 0
-	} else if n.faults.Dup > 0 && n.rng.Float64() < n.faults.Dup {
-		copies = 2
-	}
+	copies := n.faults.copies(n.rng)
 	ps := make([]MemPacket, 0, copies)
 	for range copies {
 		q := p

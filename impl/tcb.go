@@ -166,7 +166,7 @@ func (c *Conn) handle(e spec.Event, in *segment, data []byte) error {
 	from := c.tcb.State()
 	c.out = c.out[:0]
 	c.ackedNew = false
-	acceptable := in != nil && spec.IsSeqOK(&x) && (!in.h.Flags.Has(spec.ACK) || spec.IsAckInRange(&x))
+	acceptable := in != nil && spec.IsAcceptable(&x)
 	c.invalid = in != nil && v.SegLen() == 0 && !acceptable
 	if acceptable {
 		// Only an acceptable segment shows the peer alive: a blind
@@ -701,7 +701,7 @@ func (c *Conn) onDelayedACK() {
 // processing"), with a duplicate ACK at once (RFC 5681 §4.2).
 func (c *Conn) segmentArrives(in *segment) {
 	e := spec.Classify(in.h.Flags, len(in.payload))
-	if (e == spec.SegData || e == spec.SegFIN) && c.holds() {
+	if (e == spec.SegData || e == spec.SegFIN) && c.tcb.State().HoldsOutOfOrder() {
 		v := in.view()
 		x := c.tcb.Ctx(&v, c.rcvWnd())
 		if spec.IsSeqOK(&x) {
@@ -762,10 +762,6 @@ func (c *Conn) mergeHeld(in *segment) *segment {
 	return out
 }
 
-// holds reports whether the state holds text that comes out of order
-// (spec.State.HoldsOutOfOrder).
-func (c *Conn) holds() bool { return c.tcb.State().HoldsOutOfOrder() }
-
 const maxHeld = 256
 
 // hold keeps an out-of-order segment (bounded by the window and a count)
@@ -801,7 +797,7 @@ func (c *Conn) extraACK(in *segment, why string) {
 
 // drainHeld steps the held segments that RCV.NXT has reached.
 func (c *Conn) drainHeld() {
-	for len(c.held) > 0 && !c.deleted && c.holds() {
+	for len(c.held) > 0 && !c.deleted && c.tcb.State().HoldsOutOfOrder() {
 		g := c.held[0]
 		v := g.view()
 		end := g.h.Seq.Add(v.SegLen())

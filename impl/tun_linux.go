@@ -421,14 +421,11 @@ func (l *TUNLink) route(h heldPacket) {
 		return
 	}
 	f := l.cfg.Faults
-	copies := 1
-	if f.Loss > 0 && l.rng.Float64() < f.Loss {
+	copies := f.copies(l.rng)
+	if copies == 0 {
 		l.stats.Lost++
 		l.tell(h.p, FateLost)
 		return
-	}
-	if f.Dup > 0 && l.rng.Float64() < f.Dup {
-		copies = 2
 	}
 	delay := v.Delay
 	if f.Reorder > 0 && l.rng.Float64() < f.Reorder {

@@ -76,12 +76,7 @@ func (l *UDPLink) Send(to netip.AddrPort, seg []byte) error {
 		l.mu.Unlock()
 		return net.ErrClosed
 	}
-	copies, delay := 1, time.Duration(0)
-	if l.faults.Loss > 0 && l.rng.Float64() < l.faults.Loss {
-		copies = 0
-	} else if l.faults.Dup > 0 && l.rng.Float64() < l.faults.Dup {
-		copies = 2
-	}
+	copies, delay := l.faults.copies(l.rng), time.Duration(0)
 	if copies > 0 && l.faults.Reorder > 0 && l.rng.Float64() < l.faults.Reorder {
 		delay = time.Millisecond + time.Duration(l.rng.Int64N(int64(4*time.Millisecond)))
 	}

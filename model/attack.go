@@ -106,14 +106,12 @@ func AttackForms() [][2]string {
 }
 
 func findAttack(name string) (int, error) {
+	var names []string
 	for i, f := range attackForms {
 		if f.name == name {
 			return i, nil
 		}
-	}
-	names := make([]string, len(attackForms))
-	for i, f := range attackForms {
-		names[i] = f.name
+		names = append(names, f.name)
 	}
 	return -1, fmt.Errorf("attack form %q is unknown; want one of %s", name, strings.Join(names, ", "))
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -278,6 +279,11 @@ func (c Config) timeWait() int {
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("model: config: "+format, args...)) }
+	rng := func(name string, v, lo, hi int) {
+		if v < lo || v > hi {
+			bad("%s is %d; want %d..%d", name, v, lo, hi)
+		}
+	}
 	if len(c.Also) > maxAlso {
 		bad("also lists %d scenarios; want at most %d", len(c.Also), maxAlso)
 	}
@@ -293,28 +299,18 @@ func (c Config) Validate() error {
 			bad("%scloser is %q; want \"a\", \"b\" or \"both\"", where, sc.Closer)
 		}
 		if i > 0 {
-			rng := func(name string, v, lo, hi int) {
-				if v < lo || v > hi {
-					bad("%s%s is %d; want %d..%d", where, name, v, lo, hi)
-				}
-			}
-			rng("incarnations", sc.Incarnations, 1, maxIncarnation)
-			rng("loss", sc.Loss, 0, maxBudget)
-			rng("dup", sc.Dup, 0, maxBudget)
+			rng(where+"incarnations", sc.Incarnations, 1, maxIncarnation)
+			rng(where+"loss", sc.Loss, 0, maxBudget)
+			rng(where+"dup", sc.Dup, 0, maxBudget)
 		}
 	}
 	if c.Abort != "none" && c.Abort != "a" && c.Abort != "b" {
 		bad("abort is %q; want \"none\", \"a\" or \"b\"", c.Abort)
 	}
-	switch c.Misuse {
-	case "", "none", "a", "b", "both":
-	default:
-		bad("misuse is %q; want \"none\", \"a\", \"b\" or \"both\"", c.Misuse)
-	}
-	switch c.ZeroWindow {
-	case "", "none", "a", "b", "both":
-	default:
-		bad("zero_window is %q; want \"none\", \"a\", \"b\" or \"both\"", c.ZeroWindow)
+	for _, k := range [][2]string{{"misuse", c.Misuse}, {"zero_window", c.ZeroWindow}} {
+		if !slices.Contains([]string{"", "none", "a", "b", "both"}, k[1]) {
+			bad("%s is %q; want \"none\", \"a\", \"b\" or \"both\"", k[0], k[1])
+		}
 	}
 	for i, a := range c.Attack {
 		if _, err := findAttack(a); err != nil {
@@ -324,11 +320,6 @@ func (c Config) Validate() error {
 			if a == b {
 				bad("attack lists %q twice", a)
 			}
-		}
-	}
-	rng := func(name string, v, lo, hi int) {
-		if v < lo || v > hi {
-			bad("%s is %d; want %d..%d", name, v, lo, hi)
 		}
 	}
 	rng("write_a", c.WriteA, 0, maxWrite)

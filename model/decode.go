@@ -69,7 +69,7 @@ func (s *System) describe(w *world, i int) string {
 	}
 	o := prog[h.pc]
 	d := o.call
-	if o.kind != opOpen {
+	if !o.opens() {
 		switch {
 		case h.sig != sigConnected:
 			d += " (once connected)"

@@ -89,14 +89,12 @@ var mutants = []Mutant{
 func Mutants() []Mutant { return append([]Mutant(nil), mutants...) }
 
 func findMutant(name string) (Mutant, error) {
+	var names []string
 	for _, m := range mutants {
 		if m.Name == name {
 			return m, nil
 		}
-	}
-	names := make([]string, len(mutants))
-	for i, m := range mutants {
-		names[i] = m.Name
+		names = append(names, m.Name)
 	}
 	return Mutant{}, fmt.Errorf("model: unknown mutant %q; known mutants: %v", name, names)
 }

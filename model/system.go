@@ -61,20 +61,17 @@ type scenario struct {
 	loss, dup    uint8
 }
 
-// op is one call of a user's program.
+// op is one call of a user's program: the table's event for it (ABORT
+// only outside the program, Config.Misuse).
 type op struct {
-	kind    uint8 // opOpen, opWrite, opClose
-	n       uint8 // octets, for opWrite
+	e       spec.Event
+	n       uint8 // octets, for SEND
 	needEOF bool  // only after the user has read end of stream
 	call    string
 }
 
-const (
-	opOpen uint8 = iota
-	opWrite
-	opClose
-	opAbort // only outside the program (Config.Misuse)
-)
+// opens reports whether o opens a connection (LISTEN or CONNECT).
+func (o op) opens() bool { return o.e == spec.PassiveOpen || o.e == spec.ActiveOpen }
 
 // New returns the model of cfg running the correct table, [spec.Table],
 // through the step function generated from it (zz_step.go).
@@ -177,9 +174,9 @@ func (s *System) program(sc Scenario, passiveB bool, h int) []op {
 	c := s.cfg
 	var p []op
 	if h == 1 && passiveB {
-		p = append(p, op{kind: opOpen, call: "listen"})
+		p = append(p, op{e: spec.PassiveOpen, call: "listen"})
 	} else {
-		p = append(p, op{kind: opOpen, call: "connect"})
+		p = append(p, op{e: spec.ActiveOpen, call: "connect"})
 	}
 	first := sc.Closer == "both" || (sc.Closer == "a") == (h == 0)
 	n := c.WriteA
@@ -188,10 +185,10 @@ func (s *System) program(sc Scenario, passiveB bool, h int) []op {
 	}
 	for n > 0 {
 		k := min(n, c.SendSize)
-		p = append(p, op{kind: opWrite, n: uint8(k), needEOF: !first, call: "write " + strconv.Itoa(k)})
+		p = append(p, op{e: spec.Send, n: uint8(k), needEOF: !first, call: "write " + strconv.Itoa(k)})
 		n -= k
 	}
-	p = append(p, op{kind: opClose, needEOF: !first, call: "close"})
+	p = append(p, op{e: spec.Close, needEOF: !first, call: "close"})
 	return p
 }
 
@@ -400,7 +397,7 @@ func (s *System) resetRound(w *world) {
 		h.pc, h.sig, h.written, h.delivered = 0, sigNone, 0, 0
 		h.sawEOF, h.gsync, h.aborted, h.endRST, h.endTimeout, h.activeCloser = false, false, false, false, false, false
 		h.stopped = false
-		if h.st == spec.Listen && s.scen[w.scen].prog[i][0].call == "listen" {
+		if h.st == spec.Listen && s.scen[w.scen].prog[i][0].e == spec.PassiveOpen {
 			h.pc = 1
 		}
 	}
@@ -456,7 +453,7 @@ func (s *System) programSteps(w *world, i int, buf []Transition) []Transition {
 		return buf
 	}
 	o := prog[h.pc]
-	enabled := o.kind == opOpen ||
+	enabled := o.opens() ||
 		(h.sig == sigConnected && (!o.needEOF || h.sawEOF))
 	if enabled {
 		w2 := *w
@@ -474,11 +471,11 @@ func (s *System) programSteps(w *world, i int, buf []Transition) []Transition {
 // strayOps are the calls a user may make outside its program
 // (Config.Misuse), in the order they are tried.
 var strayOps = []op{
-	{kind: opOpen, call: "listen (stray)"},
-	{kind: opOpen, call: "connect (stray)"},
-	{kind: opWrite, n: 1, call: "write 1 (stray)"},
-	{kind: opClose, call: "close (stray)"},
-	{kind: opAbort, call: "abort (stray)"},
+	{e: spec.PassiveOpen, call: "listen (stray)"},
+	{e: spec.ActiveOpen, call: "connect (stray)"},
+	{e: spec.Send, n: 1, call: "write 1 (stray)"},
+	{e: spec.Close, call: "close (stray)"},
+	{e: spec.Abort, call: "abort (stray)"},
 }
 
 // strayCalls appends the successors of user i's calls outside its program.
@@ -486,32 +483,21 @@ func (s *System) strayCalls(w *world, i int, buf []Transition) []Transition {
 	for _, o := range strayOps {
 		w2 := *w
 		w2.ghost |= misusedBit(i)
-		if o.kind == opClose || o.kind == opAbort {
+		if o.e == spec.Close || o.e == spec.Abort {
 			// The user closes or aborts instead of going on: its program
 			// ends here.
 			w2.h[i].pc = uint8(len(s.scen[w.scen].prog[i]))
-			w2.h[i].aborted = w2.h[i].aborted || o.kind == opAbort
+			w2.h[i].aborted = w2.h[i].aborted || o.e == spec.Abort
 		}
-		e := spec.Abort
-		switch {
-		case o.kind == opOpen && o.call == "listen (stray)":
-			e = spec.PassiveOpen
-		case o.kind == opOpen:
-			e = spec.ActiveOpen
-		case o.kind == opWrite:
-			e = spec.Send
-		case o.kind == opClose:
-			e = spec.Close
-		}
-		if e == spec.Send {
+		if o.e == spec.Send {
 			// A stray write counts as written only when the table takes
 			// the text (a program's writes count as attempted: a write
 			// the table refuses is text the user wanted to send).
-			if row, _ := s.selectRow(&w2, i, e, 0); s.do[row].Has(spec.QueueText) || s.do[row].Has(spec.SendText) {
+			if row, _ := s.selectRow(&w2, i, o.e, 0); s.do[row].Has(spec.QueueText) || s.do[row].Has(spec.SendText) {
 				w2.h[i].written += o.n
 			}
 		}
-		buf = s.hostSteps(&w2, i, hostEvent{kind: User, e: e, sendN: o.n, call: o.call}, buf)
+		buf = s.hostSteps(&w2, i, hostEvent{kind: User, e: o.e, sendN: o.n, call: o.call}, buf)
 	}
 	return buf
 }
@@ -520,19 +506,10 @@ func (s *System) strayCalls(w *world, i int, buf []Transition) []Transition {
 func (s *System) call(w *world, i int, o op, buf []Transition) []Transition {
 	h := &w.h[i]
 	h.pc++
-	switch o.kind {
-	case opOpen:
-		e := spec.ActiveOpen
-		if o.call == "listen" {
-			e = spec.PassiveOpen
-		}
-		return s.hostSteps(w, i, hostEvent{kind: User, e: e, call: o.call}, buf)
-	case opWrite:
+	if o.e == spec.Send {
 		h.written += o.n
-		return s.hostSteps(w, i, hostEvent{kind: User, e: spec.Send, sendN: o.n, call: o.call}, buf)
-	default:
-		return s.hostSteps(w, i, hostEvent{kind: User, e: spec.Close, call: o.call}, buf)
 	}
+	return s.hostSteps(w, i, hostEvent{kind: User, e: o.e, sendN: o.n, call: o.call}, buf)
 }
 
 // held reports whether segment sg may not be processed yet by its

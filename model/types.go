@@ -84,17 +84,10 @@ func setSegment(p *Segment, w uint32, injected bool) {
 	p.Injected = injected
 }
 
-func segmentOf(w uint32, injected bool) Segment {
-	return Segment{
-		From:     segFrom(w),
-		Flags:    segFlags(w),
-		Seq:      seq(segSeq(w)),
-		Ack:      seq(segAck(w)),
-		Len:      segLen(w),
-		Inc:      segInc(w),
-		Age:      segAge(w),
-		Injected: injected,
-	}
+// segmentOf is the segment of word w.
+func segmentOf(w uint32, injected bool) (g Segment) {
+	setSegment(&g, w, injected)
+	return g
 }
 
 // State is a readable global state, for rendering traces.

@@ -179,13 +179,12 @@ func mkSeg(from uint8, f spec.Flags, seq, ack, n, inc uint8) uint32 {
 		f4<<segFlagsShift | uint32(from&1)<<segFromShift
 }
 
-func segAck(w uint32) uint8    { return uint8(w) }
-func segSeq(w uint32) uint8    { return uint8(w >> 8) }
-func segAge(w uint32) uint8    { return uint8(w>>segAgeShift) & 7 }
-func segInc(w uint32) uint8    { return uint8(w>>segIncShift) & 3 }
-func segLen(w uint32) uint8    { return uint8(w>>segLenShift) & 3 }
-func segFrom(w uint32) uint8   { return uint8(w>>segFromShift) & 1 }
-func segNoAge(w uint32) uint32 { return w &^ (7 << segAgeShift) }
+func segAck(w uint32) uint8  { return uint8(w) }
+func segSeq(w uint32) uint8  { return uint8(w >> 8) }
+func segAge(w uint32) uint8  { return uint8(w>>segAgeShift) & 7 }
+func segInc(w uint32) uint8  { return uint8(w>>segIncShift) & 3 }
+func segLen(w uint32) uint8  { return uint8(w>>segLenShift) & 3 }
+func segFrom(w uint32) uint8 { return uint8(w>>segFromShift) & 1 }
 func segFlags(w uint32) spec.Flags {
 	f4 := spec.Flags(w>>segFlagsShift) & 15
 	return f4&(spec.FIN|spec.SYN|spec.RST) | (f4&8)<<1

@@ -136,6 +136,13 @@ func IsAckInRange(c *Ctx) bool {
 	return c.SegFlags.Has(ACK) && lo.LessEq(c.SegAck) && c.SegAck.LessEq(c.SndNxt)
 }
 
+// IsAcceptable reports whether an arriving segment is acceptable: its
+// sequence numbers pass the test of RFC 9293 §3.10.7.4 (IsSeqOK) and its
+// ACK, if it has one, is in the range RFC 5961 §5.2 accepts
+// (IsAckInRange). Only such a segment shows the peer alive, and the
+// endpoint rate-limits its answers to the others.
+func IsAcceptable(c *Ctx) bool { return IsSeqOK(c) && (!c.SegFlags.Has(ACK) || IsAckInRange(c)) }
+
 // IsFinAcked reports whether our FIN has been sent and the segment
 // acknowledges it (SEG.ACK = SND.NXT, the FIN being the last octet sent).
 func IsFinAcked(c *Ctx) bool {

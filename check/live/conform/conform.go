@@ -132,6 +132,9 @@ func New(opt Options) (*Checker, error) {
 	if opt.Context == 0 {
 		opt.Context = 16
 	}
+	if opt.MaxAckDelay <= 0 || opt.MaxAckDelay > rfcMaxAckDelay {
+		opt.MaxAckDelay = rfcMaxAckDelay
+	}
 	if opt.RecvBuffer < 0 || opt.MSL < 0 || opt.Context < 0 || opt.ChallengeACKs < 0 {
 		return nil, fmt.Errorf("conform: options must not be negative")
 	}
@@ -438,9 +441,9 @@ func (c *Checker) step(t *impl.Transition) (string, string) {
 	if t.From != sh.tcb.State() {
 		return CheckConformance, fmt.Sprintf("the endpoint stepped from %s, the model is in %s", t.From, sh.tcb.State())
 	}
-	if c.live && sh.owed && t.Time.Sub(sh.owedSince) > c.maxAckDelay() {
+	if c.live && sh.owed && t.Time.Sub(sh.owedSince) > c.opt.MaxAckDelay {
 		return CheckConformance, fmt.Sprintf("an ACK owed since %s (delay ACK) was still not sent %v later, beyond the bound of %v (RFC 1122 §4.2.3.2)",
-			sh.owedSince.Format("15:04:05.000"), t.Time.Sub(sh.owedSince), c.maxAckDelay())
+			sh.owedSince.Format("15:04:05.000"), t.Time.Sub(sh.owedSince), c.opt.MaxAckDelay)
 	}
 	if t.Event == spec.DelayedAckTimeout && !sh.owed {
 		return CheckConformance, "the delayed-ACK timer fired with no ACK owed"
@@ -500,7 +503,7 @@ func (c *Checker) step(t *impl.Transition) (string, string) {
 			want = append(want, fmt.Sprintf("%q to %s", c.rows[ri].Name(), c.rows[ri].To))
 		}
 		return CheckConformance, fmt.Sprintf("the endpoint applied %s and went to %s; the table applies %s (guards %s; %s)",
-			got, t.To, strings.Join(want, " or "), guardString(spec.EvalAll(&xlo)), sh.describe())
+			got, t.To, strings.Join(want, " or "), spec.Cond{Mask: 1<<spec.NumGuards - 1, Want: spec.EvalAll(&xlo)}, sh.describe())
 	}
 	row := c.rows[r]
 	if why := sh.outOfRow(t, v, lo, hi); why != "" {
@@ -533,18 +536,6 @@ func (c *Checker) step(t *impl.Transition) (string, string) {
 
 func (sh *shadow) describe() string {
 	return fmt.Sprintf("SND.UNA=%d SND.NXT=%d RCV.NXT=%d", uint32(sh.tcb.SndUna()), uint32(sh.tcb.SndNxt()), uint32(sh.tcb.RcvNxt()))
-}
-
-func guardString(g spec.GuardSet) string {
-	var parts []string
-	for i := spec.Guard(0); int(i) < spec.NumGuards; i++ {
-		if g.Has(i) {
-			parts = append(parts, i.String())
-		} else {
-			parts = append(parts, "!"+i.String())
-		}
-	}
-	return strings.Join(parts, " ")
 }
 
 // apply moves the shadow TCB through row's actions with spec's TCB,
@@ -645,7 +636,10 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 				if h.Ack != mid && h.Ack != tcb.RcvNxt() {
 					return bad("must acknowledge RCV.NXT=%d", uint32(tcb.RcvNxt()))
 				}
-				if f.Has(spec.FIN) && !acts.Has(spec.SendFIN) && !sh.finPendingOK(acts) {
+				// A FIN from a row without send FIN: one that sends queued
+				// text, or retransmits, after CLOSE was called earlier and
+				// left the FIN waiting behind the text.
+				if f.Has(spec.FIN) && !acts.Has(spec.SendFIN) && !acts.Has(spec.SendText) && !acts.Has(spec.Retransmit) {
 					return bad("a FIN from a row that does not send one")
 				}
 				// The segment as spec's TCB sends this much text (and FIN)
@@ -760,13 +754,6 @@ func resent(t *spec.TCB, s *impl.Segment, alt spec.Seq) string {
 	return ""
 }
 
-// finPendingOK reports whether a FIN may go out in a row without send FIN:
-// one that sends queued text, or retransmits, after CLOSE was called
-// earlier and left the FIN waiting behind the text.
-func (sh *shadow) finPendingOK(acts spec.Actions) bool {
-	return acts.Has(spec.SendText) || acts.Has(spec.Retransmit)
-}
-
 // rateLimited reports whether the endpoint may leave out the ACK of a row:
 // impl rate-limits ACKs to unacceptable segments of zero length.
 func rateLimited(in *impl.Segment, xlo, xhi *spec.Ctx) bool {
@@ -774,7 +761,7 @@ func rateLimited(in *impl.Segment, xlo, xhi *spec.Ctx) bool {
 		return false
 	}
 	for _, x := range []*spec.Ctx{xlo, xhi} {
-		if !spec.IsSeqOK(x) || in.Header.Flags.Has(spec.ACK) && !spec.IsAckInRange(x) {
+		if !spec.IsAcceptable(x) {
 			return true
 		}
 	}
@@ -791,11 +778,4 @@ func Check(trace []impl.Transition, opt Options) error {
 		c.Transition(t)
 	}
 	return c.Err()
-}
-
-func (c *Checker) maxAckDelay() time.Duration {
-	if d := c.opt.MaxAckDelay; d > 0 && d < rfcMaxAckDelay {
-		return d
-	}
-	return rfcMaxAckDelay
 }
