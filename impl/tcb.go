@@ -710,7 +710,7 @@ func (c *Conn) segmentArrives(in *segment) {
 				in.h.Flags &^= spec.FIN
 				e = spec.Classify(in.h.Flags, len(in.payload))
 			}
-			if x.RcvNxt.LessThan(in.h.Seq) {
+			if c.tcb.State().HoldsSegment(&x) {
 				c.hold(in)
 				return
 			}

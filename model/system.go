@@ -515,22 +515,13 @@ func (s *System) call(w *world, i int, o op, buf []Transition) []Transition {
 // held reports whether segment sg may not be processed yet by its
 // receiver: RFC 9293 §3.10.7.4 processes text and FIN in sequence order,
 // and "segments with higher beginning sequence numbers may be held for
-// later processing". The model holds such a segment in the network until
-// it is in order, lost, or too old.
+// later processing" (spec.State.HoldsSegment, the rule impl follows too).
+// The model holds such a segment in the network until it is in order,
+// lost, or too old.
 func (s *System) held(w *world, sg uint32) bool {
 	h := &w.h[1-segFrom(sg)]
-	if !h.st.HoldsOutOfOrder() { // spec's rule, the one impl follows too
-		return false
-	}
-	f := segFlags(sg)
-	if f.Has(spec.SYN) || f.Has(spec.RST) || (segLen(sg) == 0 && !f.Has(spec.FIN)) {
-		return false
-	}
-	if !seq(h.rcv).LessThan(seq(segSeq(sg))) {
-		return false
-	}
-	c := spec.Ctx{RcvNxt: seq(h.rcv), RcvWnd: rcvWndOf(h), SegSeq: seq(segSeq(sg)), SegLen: segSpaceLen(sg)}
-	return spec.IsSeqOK(&c)
+	c := spec.Ctx{RcvNxt: seq(h.rcv), RcvWnd: rcvWndOf(h), SegSeq: seq(segSeq(sg)), SegLen: segSpaceLen(sg), SegFlags: segFlags(sg)}
+	return h.st.HoldsSegment(&c)
 }
 
 // deliverable reports whether the segment at index j may be delivered now:

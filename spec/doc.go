@@ -40,15 +40,16 @@
 // other stacks and the capture checker all step this type; the model keeps
 // a compact copy over byte-sized sequence numbers, held to it by a
 // differential test (model/tcb_diff_test.go). Rules per state live here
-// too: [State.HoldsOutOfOrder], [State.RetryClass] and [State.Runs].
+// too: [State.HoldsOutOfOrder] and [State.HoldsSegment], [State.RetryClass]
+// and [State.Runs].
 //
 // # What the table leaves to the caller
 //
 // These decisions are made outside the rows. Each is named here with the
 // function that makes it and the check that holds it to the table:
 //
-//   - Holding out-of-order text and FIN until RCV.NXT reaches it, in the
-//     states [State.HoldsOutOfOrder] names (impl: Conn.segmentArrives,
+//   - Holding out-of-order text and FIN until RCV.NXT reaches it: the
+//     segments [State.HoldsSegment] names (impl: Conn.segmentArrives,
 //     hold, drainHeld), with a duplicate ACK for each held segment
 //     (impl: extraACK, RFC 5681 §4.2). Checked by check/live/conform:
 //     Checker.received (only acceptable text beyond RCV.NXT in such a

@@ -98,6 +98,17 @@ func itoa(n int) string {
 // the package documentation); in the other states it is stepped at once.
 func (s State) HoldsOutOfOrder() bool { return s == SynReceived || s.Synchronized() }
 
+// HoldsSegment reports whether a connection in s holds the arriving
+// segment x for later processing (RFC 9293 §3.10.7.4: "segments with
+// higher beginning sequence numbers may be held for later processing"):
+// in a state that holds out-of-order segments, an acceptable segment
+// (IsSeqOK) with an ACK, with text or a FIN and neither SYN nor RST, that
+// begins beyond RCV.NXT. Every other segment is stepped at once.
+func (s State) HoldsSegment(x *Ctx) bool {
+	return s.HoldsOutOfOrder() && x.SegFlags&(SYN|RST) == 0 && x.SegFlags.Has(ACK) && x.SegLen > 0 &&
+		x.RcvNxt.LessThan(x.SegSeq) && IsSeqOK(x)
+}
+
 // RetryClass says which retransmission limit applies in a state: the
 // limits differ for a SYN, a SYN,ACK and everything after the handshake
 // (RFC 1122 §4.2.3.5 and §4.2.3.2; Linux's tcp_syn_retries,

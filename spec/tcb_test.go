@@ -250,6 +250,35 @@ func TestStateRules(t *testing.T) {
 	}
 }
 
+// TestHoldsSegment: only an acceptable segment with an ACK and text or
+// FIN, no SYN or RST, beginning beyond RCV.NXT, in a state that holds
+// out-of-order segments, is held for later (RFC 9293 §3.10.7.4).
+func TestHoldsSegment(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		st    State
+		f     Flags
+		seq   Seq
+		len   uint32
+		holds bool
+	}{
+		{"text beyond RCV.NXT", Established, ACK, 1010, 5, true},
+		{"FIN beyond RCV.NXT", FinWait1, ACK | FIN, 1010, 1, true},
+		{"text at RCV.NXT", Established, ACK, 1000, 5, false},
+		{"no ACK", Established, PSH, 1010, 5, false},
+		{"RST with text", Established, RST | ACK, 1010, 5, false},
+		{"SYN,ACK", Established, SYN | ACK, 1010, 1, false},
+		{"beyond the window", Established, ACK, 1100, 5, false},
+		{"an ACK without text", Established, ACK, 1010, 0, false},
+		{"a state that does not hold", SynSent, ACK, 1010, 5, false},
+	} {
+		x := Ctx{RcvNxt: 1000, RcvWnd: 100, SegSeq: c.seq, SegLen: c.len, SegFlags: c.f}
+		if got := c.st.HoldsSegment(&x); got != c.holds {
+			t.Errorf("%s: HoldsSegment = %v, want %v", c.name, got, c.holds)
+		}
+	}
+}
+
 // TestTCBDelayedACK holds delay ACK to RFC 1122 §4.2.3.2: the first
 // segment owes its ACK and starts the timer, the second is acknowledged at
 // once, the timer's expiry sends an owed ACK, a response carries it, and

@@ -161,12 +161,8 @@ func (h *hostInfo) params() spec.Params {
 // then the held text that has become in order. It appends what the table
 // sends to eff.Out.
 func (sh *shadow) deliver(seg *spec.Segment, p spec.Params, eff *spec.Effect) {
-	if (seg.Len > 0 || seg.Flags.Has(spec.FIN)) && !seg.Flags.Has(spec.RST|spec.SYN) && seg.Flags.Has(spec.ACK) &&
-		sh.tcb.State().HoldsOutOfOrder() && sh.tcb.RcvNxt().LessThan(seg.Seq) && len(sh.held) < maxHeld {
-		x := sh.tcb.Ctx(seg, p.RcvWnd)
-		if spec.IsSeqOK(&x) {
-			sh.held = append(sh.held[:len(sh.held):len(sh.held)], *seg)
-		}
+	if x := sh.tcb.Ctx(seg, p.RcvWnd); sh.tcb.State().HoldsSegment(&x) && len(sh.held) < maxHeld {
+		sh.held = append(sh.held[:len(sh.held):len(sh.held)], *seg)
 	}
 	sh.step(spec.Classify(seg.Flags, int(seg.Len)), seg, p, eff)
 	for again := true; again && len(sh.held) > 0; {

@@ -300,7 +300,7 @@ func (c *Checker) received(local, remote netip.AddrPort, s impl.Segment, why str
 	case impl.ExtraHeld, impl.ExtraHeldDup, impl.ExtraHeldDropped:
 		// RFC 9293 §3.10.7.4: an acceptable segment with text or FIN that
 		// begins beyond RCV.NXT, in a state that holds such segments
-		// (spec.State.HoldsOutOfOrder).
+		// (spec.State.HoldsSegment).
 		if sh == nil || !sh.tcb.State().HoldsOutOfOrder() {
 			st := spec.Closed
 			if sh != nil {
@@ -311,8 +311,8 @@ func (c *Checker) received(local, remote netip.AddrPort, s impl.Segment, why str
 		_, hi := sh.window(c.opt.RecvBuffer)
 		v := view(&s)
 		x := sh.tcb.Ctx(v, hi)
-		if f.Has(spec.SYN) || f.Has(spec.RST) || v.SegLen() == 0 || !spec.IsSeqOK(&x) || !sh.tcb.RcvNxt().LessThan(v.Seq) {
-			return fmt.Sprintf("segment %s %s, but only an acceptable segment with text or FIN beyond RCV.NXT=%d is held",
+		if !sh.tcb.State().HoldsSegment(&x) {
+			return fmt.Sprintf("segment %s %s, but only an acceptable segment with an ACK and text or FIN beyond RCV.NXT=%d is held",
 				s, why, uint32(sh.tcb.RcvNxt()))
 		}
 		if why == impl.ExtraHeld {
