@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/spec"
@@ -76,8 +77,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 			return total, os.ErrDeadlineExceeded
 		}
 		space := s.opt.SendBuffer - len(c.sndBuf)
-		canQueue := c.tcb.State() == spec.Established || c.tcb.State() == spec.CloseWait ||
-			c.tcb.State() == spec.SynSent || c.tcb.State() == spec.SynReceived
+		// Wait for room only where the table's SEND takes text; elsewhere
+		// SEND's row (an error, say) is the answer.
+		x := c.tcb.Ctx(nil, c.rcvWnd())
+		_, do, _ := c.lookup(spec.Send, &x)
+		canQueue := slices.Contains(do, spec.QueueText) || slices.Contains(do, spec.SendText)
 		if space > 0 || !canQueue {
 			chunk := p[:min(len(p), max(space, 0))]
 			if err := c.handle(spec.Send, nil, chunk); err != nil {
