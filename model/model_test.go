@@ -497,3 +497,10 @@ func TestViolatedIsFirstFailing(t *testing.T) {
 		t.Errorf("only %d outcomes seen: the comparison proves little", len(broken))
 	}
 }
+
+// decodeHosts decodes both hosts of a key.
+func decodeHosts(k *Key) (a, b host) {
+	a.decode(k[2 : 2+hostBytes])
+	b.decode(k[2+hostBytes : 2+2*hostBytes])
+	return a, b
+}

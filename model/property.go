@@ -129,12 +129,6 @@ func (s *System) Violated(k *Key) int {
 	return first
 }
 
-func decodeHosts(k *Key) (a, b host) {
-	a.decode(k[2 : 2+hostBytes])
-	b.decode(k[2+hostBytes : 2+2*hostBytes])
-	return a, b
-}
-
 // Offsets of a host's bytes in a key (see host.encode), for the properties'
 // fast paths that read a few bits without decoding the whole state.
 const (

@@ -151,11 +151,10 @@ func build(cfg Config, m *spec.Machine, stepRow func(spec.State, spec.Event, spe
 		fi, _ := findAttack(a) // checked by Validate
 		s.attack = append(s.attack, fi)
 	}
-	for _, v := range cfg.ISSA {
-		s.iss[0] = append(s.iss[0], uint8(v))
-	}
-	for _, v := range cfg.ISSB {
-		s.iss[1] = append(s.iss[1], uint8(v))
+	for i, l := range [2][]int{cfg.ISSA, cfg.ISSB} {
+		for _, v := range l {
+			s.iss[i] = append(s.iss[i], uint8(v))
+		}
 	}
 	for _, sc := range cfg.scenarios() {
 		x := scenario{name: sc.String(), passiveB: sc.Open == "client-server",
