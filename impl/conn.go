@@ -77,12 +77,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			return total, os.ErrDeadlineExceeded
 		}
 		space := s.opt.SendBuffer - len(c.sndBuf)
-		// Wait for room only where the table's SEND takes text; elsewhere
-		// SEND's row (an error, say) is the answer.
-		x := c.tcb.Ctx(nil, c.rcvWnd())
-		_, do, _ := c.lookup(spec.Send, &x)
-		canQueue := slices.Contains(do, spec.QueueText) || slices.Contains(do, spec.SendText)
-		if space > 0 || !canQueue {
+		if space > 0 || !c.sendTakesText() {
 			chunk := p[:min(len(p), max(space, 0))]
 			if err := c.handle(spec.Send, nil, chunk); err != nil {
 				return total, err
@@ -94,6 +89,17 @@ func (c *Conn) Write(p []byte) (int, error) {
 		c.wait(&c.wd, true)
 	}
 	return total, nil
+}
+
+// sendTakesText reports whether the table's SEND in the connection's
+// state queues or sends text: only there does a Write wait for room in
+// the send buffer; elsewhere SEND's row (an error, say) is the answer.
+// Looked up only when the buffer is full, off the path of a Write that
+// fits.
+func (c *Conn) sendTakesText() bool {
+	x := c.tcb.Ctx(nil, c.rcvWnd())
+	_, do, _ := c.lookup(spec.Send, &x)
+	return slices.Contains(do, spec.QueueText) || slices.Contains(do, spec.SendText)
 }
 
 // Close closes the connection for the user: CLOSE (RFC 9293 §3.10.4) sends
