@@ -164,13 +164,13 @@ func Open(r io.Reader) (*Reader, error) {
 	case "\x0a\x0d\x0d\x0a":
 		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {
-			return nil, fmt.Errorf("capture: pcapng: %v", err)
+			return nil, headerError("pcapng", err)
 		}
 		rd.src, rd.ng, rd.link, rd.Format = ng, ng, ng.LinkType(), "pcapng"
 	case "\xa1\xb2\xc3\xd4", "\xd4\xc3\xb2\xa1", "\xa1\xb2\x3c\x4d", "\x4d\x3c\xb2\xa1":
 		p, err := pcapgo.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("capture: pcap: %v", err)
+			return nil, headerError("pcap", err)
 		}
 		rd.src, rd.link, rd.Format = p, p.LinkType(), "pcap"
 	default:
@@ -183,6 +183,14 @@ func Open(r io.Reader) (*Reader, error) {
 		return nil, fmt.Errorf("capture: link type %v (%d) is not one the reader knows: Ethernet, Linux cooked (SLL, SLL2), raw IP or BSD loopback", rd.link, int(rd.link))
 	}
 	return rd, nil
+}
+
+// headerError explains why a file's pcap or pcapng header cannot be read.
+func headerError(format string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("capture: the file ends inside its %s header: it was cut short (copied in part, or the capture never started writing)", format)
+	}
+	return fmt.Errorf("capture: %s header: %v", format, err)
 }
 
 func looksJSON(b []byte) bool {

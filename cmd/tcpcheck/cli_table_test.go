@@ -126,6 +126,9 @@ func cliCases() []cliCase {
 		{"zero MSL", []string{"conform", "--peer", "kernel", "--msl", "0s"}, false},
 		{"missing capture", []string{"conform", "--pcap", "missing.pcap"}, false},
 		{"not a capture", []string{"conform", "--pcap", "garbage.trace"}, false},
+		{"empty capture", []string{"conform", "--pcap", "empty.pcap"}, false},
+		{"truncated capture header", []string{"conform", "--pcap", "truncated.pcap"}, false},
+		{"a capture without --pcap", []string{"conform", "empty.pcap"}, false},
 		{"a trace to --pcap", []string{"conform", "--pcap", "good.trace"}, false},
 		{"--pcap with --peer", []string{"conform", "--pcap", "good.trace", "--peer", "kernel"}, false},
 		{"--json without --pcap", []string{"conform", "--trace", "good.trace", "--json"}, false},
@@ -176,6 +179,10 @@ func cliFiles(t *testing.T, dir string) {
 		"good.trace":            []byte(endpointTrace),
 		"garbage.trace":         []byte("\x00\x01 this is not JSON\n"),
 		"truncated.trace":       []byte(endpointTrace[:40]),
+		"empty.pcap":            nil,
+		// The first half of a pcap file with no packets, which is its
+		// 24-octet header: magic, version 2.4, then cut.
+		"truncated.pcap": []byte("\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00"),
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			t.Fatal(err)

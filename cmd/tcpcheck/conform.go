@@ -39,7 +39,10 @@ func init() {
 			dutFlags := dutSetup(fs)
 			return func(args []string, stdout, stderr io.Writer) error {
 				if len(args) != 0 {
-					return usagef("unexpected arguments %q", args)
+					if len(args) == 1 && !strings.HasPrefix(args[0], "-") {
+						return usagef("unexpected argument %q: a file goes after --pcap (a capture) or --trace (a JSON trace)", args[0])
+					}
+					return usagef("unexpected arguments %q (flags go before any other argument)", args)
 				}
 				set := map[string]bool{}
 				fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

@@ -49,7 +49,10 @@ func openCapture(ctx context.Context, path string, follow bool) (*capture.Reader
 		case errors.Is(err, capture.ErrJSONTrace):
 			return nil, nil, 0, nil, &exitError{code: exitUsage, msg: fmt.Sprintf("%s is a JSON trace, not a capture: check it with 'tcpcheck conform --trace %s'", path, path)}
 		case errors.Is(err, capture.ErrNotCapture):
-			return nil, nil, 0, nil, &exitError{code: exitUsage, msg: fmt.Sprintf("%s: not a pcap or pcapng file", path)}
+			if cr.n.Load() == 0 {
+				return nil, nil, 0, nil, &exitError{code: exitUsage, msg: fmt.Sprintf("%s is empty: a capture starts with a pcap or pcapng header (write one with tcpdump -w or Wireshark)", path)}
+			}
+			return nil, nil, 0, nil, &exitError{code: exitUsage, msg: fmt.Sprintf("%s: not a pcap or pcapng file (it does not start with either's magic number; write one with tcpdump -w or Wireshark)", path)}
 		}
 		return nil, nil, 0, nil, &exitError{code: exitUsage, msg: fmt.Sprintf("%s: %v", path, err)}
 	}

@@ -91,6 +91,14 @@ func TestConformPcap(t *testing.T) {
 	if code, _, errs := runCLI(t, "conform", "--pcap", text); code != exitUsage || !strings.Contains(errs, "not a pcap or pcapng file") {
 		t.Errorf("text file: code %d, %q", code, errs)
 	}
+	empty := filepath.Join(dir, "empty.pcap")
+	os.WriteFile(empty, nil, 0o644)
+	if code, _, errs := runCLI(t, "conform", "--pcap", empty); code != exitUsage || !strings.Contains(errs, "is empty") {
+		t.Errorf("empty file: code %d, %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "conform", good); code != exitUsage || !strings.Contains(errs, "--pcap") {
+		t.Errorf("capture without --pcap: code %d, %q", code, errs)
+	}
 	js := filepath.Join("..", "..", "docs", "questions", "three-way-handshake.1.trace.json")
 	if code, _, errs := runCLI(t, "conform", "--pcap", js); code != exitUsage || !strings.Contains(errs, "--trace") {
 		t.Errorf("JSON trace to --pcap: code %d, %q", code, errs)
