@@ -255,7 +255,7 @@ func (c *conn) add(s *Segment) {
 	}
 	c.push(r)
 	c.note(d, &r)
-	c.sent[d] = append(c.sent[d], r)
+	c.sent[d] = c.appendPieces(c.sent[d], d, r, s.HasTS)
 	if c.nRecent[d] < uint8(len(c.recent[d])) {
 		c.nRecent[d]++
 	}
@@ -268,6 +268,36 @@ func (c *conn) add(s *Segment) {
 		return
 	}
 	c.trim(d)
+}
+
+// appendPieces appends r, a segment host d sent, to sent as its peer
+// receives it. A segment with more text than the peer's MSS allows was
+// captured before segmentation offload (TSO or GSO) cut it into segments
+// of at most that size, each of which the peer may acknowledge on its
+// own (RFC 9293 §3.10.7.4): it is appended as those segments, the MSS
+// less the 12 octets of the timestamps option when the segment carries
+// it (RFC 7323 §3), with the FIN and PSH on the last. The host's own
+// explanation keeps the segment whole.
+func (c *conn) appendPieces(sent []rec, d uint8, r rec, hasTS bool) []rec {
+	piece := uint32(c.info[1-d].mss)
+	if hasTS {
+		piece -= min(piece, 12)
+	}
+	if piece == 0 || r.seg.Len <= piece || r.seg.Flags.Has(spec.SYN) || r.seg.Flags.Has(spec.RST) {
+		return append(sent, r)
+	}
+	last := r.seg.Flags & (spec.FIN | spec.PSH)
+	for off := uint32(0); off < r.seg.Len; off += piece {
+		p := r
+		p.seg.Seq = r.seg.Seq.Add(off)
+		p.seg.Len = min(piece, r.seg.Len-off)
+		p.seg.Flags = r.seg.Flags &^ last
+		if off+p.seg.Len == r.seg.Len {
+			p.seg.Flags |= last
+		}
+		sent = append(sent, p)
+	}
+	return sent
 }
 
 // push adds r to the ring of the latest segments (the oldest goes when it
@@ -321,6 +351,9 @@ func (c *conn) note(d uint8, r *rec) {
 	}
 	if r.old {
 		return
+	}
+	if s.Flags.Has(spec.ACK) && !s.Flags.Has(spec.RST) && (!info.ackSent || info.maxAck.LessThan(s.Ack)) {
+		info.ackSent, info.maxAck = true, s.Ack
 	}
 	c.handshake(d, r)
 	end := s.Seq.Add(s.SegLen())
@@ -488,6 +521,8 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	// them would be the same state, at the cost of delivering each one's
 	// whole backlog again.
 	expanded := false
+	var orig []shadow    // the candidates before the retry, when it fails
+	var origFailed []int // and those of them that failed (all)
 again:
 	eagerDone := false
 	// An ACK later than its bound is reported only when every
@@ -543,12 +578,17 @@ again:
 		// No candidate explains r: let the timers and calls that change
 		// a closed or closing host without sending anything happen first
 		// (2MSL in TIME-WAIT ends it, RFC 9293 §3.10.8; a passive OPEN in
-		// CLOSED, §3.10.1), and try again from those states.
-		if more := c.silent(d); len(more) > 0 || len(c.cands[d]) > 0 {
-			// And copies of the peer's latest segments, delivered again
-			// (duplicated after the capture point).
-			c.cands[d] = withDuplicates(more, c.cands[d], func(sh *shadow) []shadow { return c.duplicates(d, sh) })
-			expanded = true
+		// CLOSED, §3.10.1), and copies of the peer's latest segments
+		// arrive again (duplicated after the capture point), and try
+		// again from those states.
+		more := withDuplicates(c.silent(d), c.cands[d], func(sh *shadow) []shadow { return c.duplicates(d, sh) })
+		expanded = true
+		if len(more) > 0 {
+			// The candidates as they were stay for the report, with why
+			// they failed, if the new ones fail too.
+			orig = c.cands[d]
+			origFailed = append([]int(nil), failed...)
+			c.cands[d] = more
 			reasons = nil
 			goto again
 		}
@@ -565,7 +605,16 @@ again:
 			reasons = append(reasons, fmt.Sprintf("its ACK %d is beyond everything the capture shows the peer sending (up to %d): if the capture dropped packets (tcpdump: \"dropped by kernel\"), the gap is in the capture, not in the host",
 				uint32(s.Ack), uint32(peer.maxEnd)))
 		}
-		c.fail = &Finding{Frame: r.frame, Host: hostName(d), Segment: segString(s), Reasons: append(c.reasons(d, r, p, failed), reasons...), Rows: c.rowsFor(d, r)}
+		why := c.reasons(d, r, p, c.cands[d], failed)
+		if orig != nil {
+			for _, w := range c.reasons(d, r, p, orig, origFailed) {
+				if !slices.Contains(why, w) {
+					why = append(why, w)
+				}
+			}
+			c.cands[d] = orig // the state line shows the states the host was in
+		}
+		c.fail = &Finding{Frame: r.frame, Host: hostName(d), Segment: segString(s), Reasons: append(why, reasons...), Rows: c.rowsFor(d, r)}
 		return false
 	}
 	if len(next) > 2 {
@@ -577,14 +626,14 @@ again:
 	return true
 }
 
-// reasons renders why each of host d's candidates cands[d][i], i in
+// reasons renders why each of host d's candidates cands[i], i in
 // failed, does not explain r: from the state as it was, and after every
 // pending delivery.
-func (c *conn) reasons(d uint8, r *rec, p spec.Params, failed []int) []string {
+func (c *conn) reasons(d uint8, r *rec, p spec.Params, cands []shadow, failed []int) []string {
 	var reasons []string
 	c.info[d].quiet = false
 	for _, ci := range failed {
-		base := &c.cands[d][ci]
+		base := &cands[ci]
 		pend := c.pendingFor(base, d)
 		w0, wn := c.attempt(d, base, r, p, 0), c.attempt(d, base, r, p, len(pend))
 		st := base.tcb.State()
@@ -600,8 +649,9 @@ func (c *conn) reasons(d uint8, r *rec, p spec.Params, failed []int) []string {
 }
 
 // silent returns the states host d's candidates reach by events that
-// send nothing, after any prefix of the pending segments: the 2MSL
-// timeout in TIME-WAIT, a passive OPEN in CLOSED (after the timeout too).
+// send nothing, after any prefix of the pending segments: giving up on
+// outstanding octets (R2 or the user timeout), the 2MSL timeout in
+// TIME-WAIT, a passive OPEN in CLOSED (after the timeout too).
 func (c *conn) silent(d uint8) []shadow {
 	var out []shadow
 	var eff spec.Effect
@@ -613,6 +663,17 @@ func (c *conn) silent(d uint8) []shadow {
 		for k := 0; ; k++ {
 			sh := cur
 			st := sh.tcb.State()
+			if st.RetryClass() != spec.RetryNone && sh.tcb.SndUna() != sh.tcb.SndNxt() {
+				// The host gave up on what it has outstanding: its
+				// retransmissions ran out (R2, RFC 1122 §4.2.3.5) or its
+				// user timeout expired (RFC 9293 §3.10.8), rows that delete
+				// the TCB and send nothing.
+				g := sh
+				eff.Reset()
+				if g.step(spec.RetriesExhausted, nil, p, &eff) >= 0 && len(eff.Out) == 0 && g.tcb.State() != st {
+					out = append(out, g)
+				}
+			}
 			if st == spec.TimeWait {
 				eff.Reset()
 				sh.step(spec.TimeWaitTimeout, nil, p, &eff)

@@ -17,7 +17,8 @@ const (
 	// counts its connections.
 	DevLateACK = "delayed-ack-late"
 	// DevReorderedBefore is not the host's: text captured before the text
-	// ahead of it, which the capture shows later (or never).
+	// ahead of it, which the capture shows later (or never), or a segment
+	// captured after segments its host sent later.
 	DevReorderedBefore = "reordered-before-capture"
 )
 
@@ -27,8 +28,8 @@ var deviationRFC = map[string]string{
 	DevRSTACK:     "docs/linux.md: the reset of ABORT carries an ACK",
 	DevLateACK: "RFC 1122 §4.2.3.2, a MUST: an ACK of accepted text later than 0.5 s, plus the round trip the capture's handshake shows " +
 		"(the capture point may be at the sender of the text)",
-	DevReorderedBefore: "the capture point: text captured ahead of text sent before it, reordered (or dropped) between the host and the capture point, " +
-		"outside the model of DESIGN.md §5",
+	DevReorderedBefore: "the capture point: text captured ahead of text sent before it, or a segment captured after segments sent later " +
+		"(its ACK older than theirs), reordered (or dropped) between the host and the capture point, outside the model of DESIGN.md §5",
 }
 
 // maxCands bounds the candidate shadow states kept per host.
@@ -175,6 +176,11 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 	}
 	ackOK := !s.Flags.Has(spec.ACK) || s.Ack == t.RcvNxt()
 	text := s.Len > 0 || s.Flags.Has(spec.FIN)
+	if !ackOK && staleCopy(t, s, info) {
+		// A segment the host sent before the ones captured ahead of it:
+		// reordered between the host and the capture point.
+		return outcome{dev: DevReorderedBefore}
+	}
 	switch {
 	case old:
 		// A copy of a segment of the connection's earlier incarnation:
@@ -201,6 +207,12 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		end := s.Seq.Add(s.SegLen())
 		if !st.HasTCB() {
 			return info.fail("no connection sends text in %s", st)
+		}
+		if !s.Flags.Has(spec.FIN) && s.Seq.Add(s.Len).LessEq(t.SndUna()) && st.Synchronized() {
+			// Octets the peer has acknowledged, all of them: a copy the
+			// host sent before the peer's ACK, captured after it (delayed
+			// on the way to the capture point).
+			return outcome{dev: DevReorderedBefore}
 		}
 		if t.FinSent() {
 			if end == t.SndNxt() && s.Flags.Has(spec.FIN) && t.SndUna().LessEq(s.Seq) {
@@ -265,10 +277,8 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			return info.fail("SEND of %d octets sends only up to %d: the send window (SND.WND %d from SND.UNA %d) does not hold octets up to %d",
 				newText, uint32(t.SndNxt()), wnd, uint32(una), uint32(s.Seq.Add(s.Len)))
 		}
-		if gap != "" {
-			return info.fail("a FIN after text never captured")
-		}
-		// A FIN, perhaps with text: CLOSE after SEND.
+		// A FIN, perhaps with text: CLOSE after SEND (after text the
+		// capture point has not seen yet, when there is a gap).
 		switch st {
 		case spec.Established, spec.CloseWait, spec.SynReceived:
 		default:
@@ -285,7 +295,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			return info.fail("CLOSE in %s with %d octets queued sends up to %d, not a FIN at %d", st, newText, uint32(c.tcb.SndNxt()), uint32(s.Seq.Add(s.Len)))
 		}
 		*sh = c
-		return outcome{}
+		return outcome{dev: gap}
 	case s.Flags.Has(spec.ACK):
 		if !ackOK {
 			if info.quiet {
@@ -315,6 +325,22 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			if o := try(spec.RetransmitTimeout, p); o.why == "" {
 				return o // a window probe
 			}
+			if gap := s.Seq.Sub(t.SndNxt()); t.SndNxt().LessThan(s.Seq) && gap <= 1<<20 && (st == spec.Established || st == spec.CloseWait) {
+				// The host sent text up to SEQ before this ACK, and the
+				// capture point has not seen it yet (reordered or dropped
+				// on the way there, as for text above).
+				c := *sh
+				p.Unsent, p.SendMSS = gap, gap
+				eff.Reset()
+				c.step(spec.Send, nil, p, eff)
+				if c.tcb.SndNxt() == s.Seq {
+					*sh = c
+					return outcome{dev: DevReorderedBefore}
+				}
+			}
+			if staleCopy(t, s, info) {
+				return outcome{dev: DevReorderedBefore}
+			}
 			if info.quiet {
 				return quietMiss // no formatting while searching
 			}
@@ -323,6 +349,27 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		return info.fail("no row sends an ACK in %s without a segment arriving", st)
 	}
 	return info.fail("a segment without ACK, SYN or RST from %s", st)
+}
+
+// staleCopy reports whether s is a segment t's host sent earlier,
+// captured only after segments it sent later (delayed on the way to the
+// capture point). It sends nothing new: no SYN, RST or FIN, text (if any)
+// that ends at or before SND.NXT, and an acknowledgment of text t has
+// received (after IRS, up to RCV.NXT). And it is older than what the
+// capture showed: an ACK below RCV.NXT, where the capture has already
+// shown the host acknowledging more (retransmissions carry the ACK of
+// their day, RCV.NXT, and a host that had not acknowledged further yet
+// is not excused), or a pure ACK whose SEQ is below SND.NXT.
+func staleCopy(t *spec.TCB, s *spec.Segment, info *hostInfo) bool {
+	irs, ok := t.IRS()
+	if !ok || !t.State().Synchronized() || !s.Flags.Has(spec.ACK) || s.Flags&(spec.SYN|spec.RST|spec.FIN) != 0 ||
+		!irs.LessThan(s.Ack) || t.RcvNxt().LessThan(s.Ack) || !s.Seq.Add(s.Len).LessEq(t.SndNxt()) {
+		return false
+	}
+	if s.Ack != t.RcvNxt() {
+		return info.ackSent && s.Ack.LessThan(info.maxAck)
+	}
+	return s.Len == 0 && s.Seq.LessThan(t.SndNxt())
 }
 
 // quietMiss is a failed explanation while the checker searches.

@@ -248,8 +248,9 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 	}
 	if c != nil && s.Flags&(spec.SYN|spec.ACK|spec.RST) == spec.SYN {
 		d := c.dirOf(s)
-		if c.ended() && !(c.info[d].sawSYN && c.info[d].synSeq == s.Seq) {
-			// A new SYN after the connection ended: a new incarnation.
+		if (c.ended() || c.fail != nil) && !(c.info[d].sawSYN && c.info[d].synSeq == s.Seq) {
+			// A new SYN after the connection ended (or failed the check):
+			// a new incarnation.
 			prev := c
 			if !prev.reported {
 				deliver(prev.report(w.opt))
@@ -303,18 +304,25 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 	}
 }
 
-// expire reports and forgets the connections silent for opt.Idle.
+// expire reports and forgets the connections silent for opt.Idle, and
+// lets go of the buffers of those that failed.
 func (w *worker) expire(deliver func(*ConnReport)) {
 	w.last = nil
 	clear(w.recent[:])
 	limit := w.now - int64(w.opt.Idle)
 	for k, c := range w.conns {
-		if c.lastNanos < limit || (c.fail != nil && c.after >= afterFinding) {
+		switch {
+		case c.lastNanos < limit:
 			if !c.reported {
 				deliver(c.report(w.opt))
 			}
 			c.release()
 			delete(w.conns, k)
+		case c.fail != nil && c.after >= afterFinding && !c.compacted:
+			// The verdict is in: let go of the buffers, but keep the
+			// 4-tuple, so that the connection's later segments are
+			// counted with it and do not start a connection of their own.
+			c.compact()
 		}
 	}
 }

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/tcpcheck/tcpcheck/spec"
 )
@@ -49,7 +50,12 @@ func (h *history) add(s spec.State) {
 
 func (h *history) list() []spec.State { return append([]spec.State(nil), h.st[:h.n]...) }
 
-const maxHeld = 4
+// maxHeld bounds the segments a shadow holds out of order. A receiver
+// holds whatever arrives ahead of RCV.NXT within its window (RFC 9293
+// §3.10.7.4), which at the largest window (2^30 octets, RFC 7323) and
+// the smallest MSS is far more; the bound keeps a candidate's memory in
+// reach, and a capture that needs more fails with a reason saying so.
+const maxHeld = 1 << 14
 
 // shadow is one candidate state of a host: its TCB, how far it has taken
 // the peer's captured segments (next: the index of the first not yet
@@ -133,6 +139,8 @@ type hostInfo struct {
 	finSeen  bool
 	rstSeen  bool
 	maxEnd   spec.Seq // highest SEG.SEQ+SEG.LEN sent
+	maxAck   spec.Seq // highest SEG.ACK sent (when ackSent)
+	ackSent  bool
 	anySent  bool
 	prevLo   spec.Seq // the earlier incarnation's sequence space of this host
 	prevHi   spec.Seq
@@ -156,41 +164,78 @@ func (h *hostInfo) params() spec.Params {
 	return spec.Params{MSS: mss, WScale: h.wscale, Shift: h.shift, RcvWnd: wnd}
 }
 
-// deliver delivers seg to sh (a segment arrival), holding text that
-// starts beyond RCV.NXT when the state holds out-of-order segments, and
-// then the held text that has become in order. It appends what the table
-// sends to eff.Out.
+// deliver delivers seg to sh (a segment arrival). A segment that
+// [spec.State.HoldsSegment] names is held until RCV.NXT reaches it (RFC
+// 9293 §3.10.7.4), and what it says at once is stepped now: its ACK and
+// window are processed and its text answered with a duplicate ACK (RFC
+// 5681 §4.2), as real stacks do, but a FIN it carries is left for its
+// turn ("if the FIN bit is set ... in sequence", the eighth step), so the
+// state does not move past text not yet received. Then the held segments
+// that have become in order are stepped. What the table sends is
+// appended to eff.Out.
 func (sh *shadow) deliver(seg *spec.Segment, p spec.Params, eff *spec.Effect) {
-	if x := sh.tcb.Ctx(seg, p.RcvWnd); sh.tcb.State().HoldsSegment(&x) && len(sh.held) < maxHeld {
-		sh.held = append(sh.held[:len(sh.held):len(sh.held)], *seg)
+	x := sh.tcb.Ctx(seg, p.RcvWnd)
+	if !sh.tcb.State().HoldsSegment(&x) {
+		sh.step(spec.Classify(seg.Flags, int(seg.Len)), seg, p, eff)
+		sh.drain(p, eff)
+		return
 	}
-	sh.step(spec.Classify(seg.Flags, int(seg.Len)), seg, p, eff)
-	for again := true; again && len(sh.held) > 0; {
-		again = false
-		for i, h := range sh.held {
-			if !h.Seq.LessEq(sh.tcb.RcvNxt()) {
-				continue
-			}
-			rest := make([]spec.Segment, 0, len(sh.held)-1)
-			rest = append(append(rest, sh.held[:i]...), sh.held[i+1:]...)
-			sh.held = rest
-			if !sh.tcb.State().HoldsOutOfOrder() {
-				break
-			}
-			before := sh.tcb.RcvNxt()
-			var e2 spec.Effect
-			sh.step(spec.Classify(h.Flags, int(h.Len)), &h, p, &e2)
-			if sh.tcb.RcvNxt() != before {
-				// One acknowledgment covers the text that came in and the
-				// text it made in order (RFC 9293 §3.10.7.4, seventh).
-				if n := len(eff.Out); n > 0 && eff.Out[n-1].Flags == spec.ACK && eff.Out[n-1].Len == 0 {
-					eff.Out = eff.Out[:n-1]
-				}
-				eff.Out = append(eff.Out, e2.Out...)
-				again = true
-			}
-			break
+	sh.hold(seg)
+	early := *seg
+	early.Flags &^= spec.FIN
+	n := len(eff.Out)
+	sh.step(spec.Classify(early.Flags, int(early.Len)), &early, p, eff)
+	if len(eff.Out) == n && early.Len == 0 {
+		eff.Out = append(eff.Out, sh.tcb.ACK()) // a FIN alone beyond RCV.NXT: its duplicate ACK
+	}
+}
+
+// hold adds seg to sh.held, which is kept in sequence order; a copy of a
+// segment already held is not added again. The slice is shared with the
+// shadows sh was copied from, so it is replaced, never changed in place.
+func (sh *shadow) hold(seg *spec.Segment) {
+	i, _ := slices.BinarySearchFunc(sh.held, seg.Seq, func(h spec.Segment, q spec.Seq) int {
+		switch {
+		case h.Seq == q:
+			return 0
+		case h.Seq.LessThan(q):
+			return -1
 		}
+		return 1
+	})
+	for j := i; j < len(sh.held) && sh.held[j].Seq == seg.Seq; j++ {
+		if sh.held[j].Len == seg.Len && sh.held[j].Flags == seg.Flags {
+			return
+		}
+	}
+	if len(sh.held) >= maxHeld {
+		return // beyond the bound: as if lost; the sender's retransmission fills the gap
+	}
+	held := make([]spec.Segment, 0, len(sh.held)+1)
+	held = append(append(append(held, sh.held[:i]...), *seg), sh.held[i:]...)
+	sh.held = held
+}
+
+// drain steps the held segments that RCV.NXT has reached, in sequence
+// order, while the state still holds segments out of order.
+func (sh *shadow) drain(p spec.Params, eff *spec.Effect) {
+	for len(sh.held) > 0 && sh.held[0].Seq.LessEq(sh.tcb.RcvNxt()) && sh.tcb.State().HoldsOutOfOrder() {
+		h := sh.held[0]
+		sh.held = sh.held[1:]
+		before := sh.tcb.RcvNxt()
+		var e2 spec.Effect
+		sh.step(spec.Classify(h.Flags, int(h.Len)), &h, p, &e2)
+		if sh.tcb.RcvNxt() != before {
+			// One acknowledgment covers the text that came in and the
+			// text it made in order (RFC 9293 §3.10.7.4, seventh).
+			if n := len(eff.Out); n > 0 && eff.Out[n-1].Flags == spec.ACK && eff.Out[n-1].Len == 0 {
+				eff.Out = eff.Out[:n-1]
+			}
+			eff.Out = append(eff.Out, e2.Out...)
+		}
+	}
+	if !sh.tcb.State().HoldsOutOfOrder() {
+		sh.held = nil
 	}
 }
 

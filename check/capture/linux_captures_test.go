@@ -1,0 +1,105 @@
+package capture
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// TestLinuxCaptures checks captures of Linux 6.18's TCP made in network
+// namespaces (addresses from 192.0.2.0/24), cut to 96 octets a packet:
+// behaviour the RFCs allow that the checker once reported as failures.
+// Each file's connection must conform, with the named deviations listed
+// and no others.
+func TestLinuxCaptures(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		why  string
+		devs []string
+	}{
+		// The receiver's side of a transfer whose segment before the FIN
+		// was lost on the way (so the capture names it
+		// reordered-before-capture): the FIN arrives ahead of RCV.NXT and
+		// is held, and the receiver stays in ESTABLISHED until the
+		// retransmission fills the hole (RFC 9293 §3.10.7.4, eighth step).
+		{"linux-fin-out-of-order.pcap", "a FIN ahead of RCV.NXT", []string{DevDelayedACK, DevReorderedBefore}},
+		// A hole with many segments after it, all held by the receiver
+		// and acknowledged together once the hole is filled.
+		{"linux-hole-more-than-four-held.pcap", "more than four segments held", []string{DevReorderedBefore}},
+		// The client's retransmissions ran out (tcp_retries2=3): it
+		// deleted its TCB without a word (R2, RFC 1122 §4.2.3.5) and
+		// answered the server's late text from CLOSED with a RST
+		// (RFC 9293 §3.10.7.1).
+		{"linux-retries-exhausted.pcap", "R2, then a RST from CLOSED", nil},
+		// Captured on a sender with segmentation offload: segments of
+		// 7240 octets, which the receiver acknowledges 1448 at a time.
+		{"linux-tso-sender.pcap", "TSO super-segments", []string{DevDelayedACK}},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := checkBytes(t, data, Options{})
+			if sum.Connections != 1 || sum.Failing != 0 {
+				t.Fatalf("%s: %v\n%s", c.why, sum, reportText(sum))
+			}
+			var devs []string
+			for _, d := range sum.Conns[0].Deviations {
+				devs = append(devs, d.Name)
+			}
+			if diff := cmp.Diff(c.devs, devs); diff != "" {
+				t.Errorf("%s: named deviations (-want +got):\n%s\n%s", c.why, diff, reportText(sum))
+			}
+		})
+	}
+}
+
+// TestFailedConnectionKeepsItsSegments: a connection that failed early
+// keeps the segments that follow, however many, instead of losing them
+// to a connection of their own when the checker lets go of its buffers.
+func TestFailedConnectionKeepsItsSegments(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	conv[6].ack += 1000 // the client acknowledges text never sent
+	pkts := append([]pkt(nil), conv...)
+	for range 5000 {
+		pkts = append(pkts, conv[6])
+	}
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, pkts), Options{})
+	if sum.Connections != 1 || sum.Failing != 1 || sum.Conns[0].Finding.Frame != 7 {
+		t.Fatalf("%v\n%s", sum, reportText(sum))
+	}
+	if got := sum.Conns[0].Segments; got != len(pkts) {
+		t.Errorf("the connection has %d segments, want all %d", got, len(pkts))
+	}
+	if strings.Contains(reportText(sum), "starts after the connection opened") {
+		t.Errorf("its later segments made a connection of their own:\n%s", reportText(sum))
+	}
+}
+
+// TestStaleACKReordered: a copy of the client's handshake ACK, delayed on
+// its way to the capture point, is captured after the client acknowledged
+// the server's reply: an older ACK on a segment that sends nothing new,
+// named reordered-before-capture. An ACK the client cannot have sent
+// before (of part of the reply, which it had not acknowledged yet) is no
+// copy: a finding.
+func TestStaleACKReordered(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	late := append(append(append([]pkt(nil), conv[:7]...), conv[2]), conv[7:]...)
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, late), Options{})
+	if sum.Failing != 0 || !slices.ContainsFunc(sum.Conns[0].Deviations, func(d *Deviation) bool { return d.Name == DevReorderedBefore }) {
+		t.Fatalf("a late copy of an old ACK: %v\n%s", sum, reportText(sum))
+	}
+	part := conv[6]
+	part.ack -= 20
+	bad := append(append(append([]pkt(nil), conv[:6]...), part), conv[6:]...)
+	sum = checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, bad), Options{})
+	if sum.Failing != 1 || sum.Conns[0].Finding.Frame != 7 {
+		t.Fatalf("an ACK of part of the reply: %v\n%s", sum, reportText(sum))
+	}
+}
