@@ -103,3 +103,12 @@ func TestStaleACKReordered(t *testing.T) {
 		t.Fatalf("an ACK of part of the reply: %v\n%s", sum, reportText(sum))
 	}
 }
+
+// TestPcapngLinkType: the summary names the link type of a pcapng file's
+// first interface, which the reader learns only from the file's body.
+func TestPcapngLinkType(t *testing.T) {
+	data := writePcapng(t, []layers.LinkType{layers.LinkTypeRaw}, conversation(cliA, srvB, 1000, 4000000000))
+	if sum := checkBytes(t, data, Options{}); sum.Format != "pcapng" || sum.LinkType != layers.LinkTypeRaw.String() {
+		t.Errorf("format %q link type %q, want pcapng and %q", sum.Format, sum.LinkType, layers.LinkTypeRaw.String())
+	}
+}

@@ -200,7 +200,14 @@ func looksJSON(b []byte) bool {
 
 // LinkType returns the link type of the capture (of the first interface
 // for pcapng).
-func (r *Reader) LinkType() layers.LinkType { return r.link }
+func (r *Reader) LinkType() layers.LinkType {
+	if r.ng != nil {
+		if ifc, err := r.ng.Interface(0); err == nil {
+			return ifc.LinkType
+		}
+	}
+	return r.link
+}
 
 func knownLink(l layers.LinkType) bool {
 	switch l {

@@ -224,6 +224,7 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 	for i, c := range sum.Conns {
 		c.ID = i + 1
 	}
+	sum.LinkType = r.LinkType().String() // a pcapng file names its first interface's once it has been read
 	sum.Elapsed = time.Since(start)
 	return sum, readErr
 }
