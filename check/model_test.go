@@ -270,7 +270,7 @@ func TestPcapReadsCleanly(t *testing.T) {
 	for _, m := range model.Mutants() {
 		_, v := mutantViolation(t, m.Name)
 		var buf bytes.Buffer
-		if err := WritePcap(&buf, v); err != nil {
+		if err := WritePcap(&buf, v, model.DefaultConfig().MSL); err != nil {
 			t.Fatal(err)
 		}
 		path := filepath.Join(dir, m.Name+".pcap")

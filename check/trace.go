@@ -213,11 +213,24 @@ func mermaidText(s string) string {
 }
 
 // StepPcap writes a trace of the model as a capture on the wire between A
-// and B: A and B on TEST-NET-1 (RFC 5737), the attacker spoofing them, one
-// step every 10 ms from a fixed epoch, the model's sequence numbers as they
-// are and text octets as 'x'. Counterexamples ([WritePcap]) and the
-// question pages' traces (package check/explain) both write through it.
-type StepPcap struct{ pw *wire.PcapWriter }
+// and B: A and B on TEST-NET-1 (RFC 5737), the attacker spoofing them, the
+// model's sequence numbers as they are and text octets as 'x'. Its clock
+// starts at a fixed epoch and moves 10 ms a step and [PcapMSL] over the
+// model's MSL at every tick, so that the model's timers last in the
+// capture what they stand for: a TIME-WAIT of 2MSL ticks lasts at least
+// 2*PcapMSL, as the capture checker asks by default (conform --pcap
+// --msl), and one cut short is seen to be. Counterexamples ([WritePcap])
+// and the question pages' traces (package check/explain) both write
+// through it.
+type StepPcap struct {
+	pw    *wire.PcapWriter
+	tick  time.Duration
+	ticks int
+}
+
+// PcapMSL is the time a model MSL lasts in the captures StepPcap writes:
+// the default MSL of conform's --msl.
+const PcapMSL = 500 * time.Millisecond
 
 var (
 	pcapAddr = [2]netip.AddrPort{
@@ -227,20 +240,24 @@ var (
 	pcapEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// NewStepPcap writes the capture's file header to w.
-func NewStepPcap(w io.Writer) (*StepPcap, error) {
+// NewStepPcap writes the capture's file header to w; msl is the model's
+// MSL in ticks (model.Config.MSL).
+func NewStepPcap(w io.Writer, msl int) (*StepPcap, error) {
 	pw, err := wire.NewPcapWriter(w)
 	if err != nil {
 		return nil, err
 	}
-	return &StepPcap{pw: pw}, nil
+	return &StepPcap{pw: pw, tick: PcapMSL / time.Duration(max(msl, 1))}, nil
 }
+
+// Tick moves the capture's clock on by a tick of the model.
+func (p *StepPcap) Tick() { p.ticks++ }
 
 // Segment writes the segment that host from (0 = A, 1 = B) put on the
 // wire at step (1-based).
 func (p *StepPcap) Segment(step, from int, flags spec.Flags, seq, ack spec.Seq, n int) error {
 	h := wire.Header{Seq: seq, Ack: ack, Flags: flags, Window: 4096}
-	at := pcapEpoch.Add(time.Duration(step) * 10 * time.Millisecond)
+	at := pcapEpoch.Add(time.Duration(step)*10*time.Millisecond + time.Duration(p.ticks)*p.tick)
 	if err := p.pw.WriteSegment(at, pcapAddr[from&1], pcapAddr[1-from&1], h, bytes.Repeat([]byte("x"), n)); err != nil {
 		return fmt.Errorf("check: pcap: %w", err)
 	}
@@ -251,8 +268,9 @@ func (p *StepPcap) Segment(step, from int, flags spec.Flags, seq, ack spec.Seq, 
 // and B ([StepPcap]): every segment a host sends, every duplicate the
 // network makes and every RST the attacker injects, in step order. Lost
 // segments appear when they are sent (the capture point is at the sender).
-func WritePcap(w io.Writer, v *Violation) error {
-	p, err := NewStepPcap(w)
+// msl is the MSL in ticks of the configuration that found it.
+func WritePcap(w io.Writer, v *Violation, msl int) error {
+	p, err := NewStepPcap(w, msl)
 	if err != nil {
 		return err
 	}
@@ -262,6 +280,8 @@ func WritePcap(w io.Writer, v *Violation) error {
 	for i, t := range v.Trace {
 		st := t.Step
 		switch st.Kind {
+		case model.Tick:
+			p.Tick()
 		case model.Duplicate:
 			if err := write(i+1, st.Seg, st.Seg.From); err != nil {
 				return err

@@ -96,6 +96,7 @@ type conn struct {
 	hsFrom                 uint8
 	hsSyn, hsSynAck, hsAck int64
 
+	minTW    int64 // the least TIME-WAIT, nanoseconds (Options.MinTimeWait); 0: not checked
 	fail     *Finding
 	nbuf     []shadow  // the next candidates, reused
 	recent   [2][4]rec // the latest segments each host sent (recentRec), a power of two
@@ -435,6 +436,32 @@ func (c *conn) lateACK(r *rec, cause int, by int64) {
 		hostName(r.dir), cause, r.frame, what, dv.Delay.Round(time.Microsecond), dv.Bound.Round(time.Microsecond), rfcMaxAckDelay, rtt.Round(time.Microsecond))
 }
 
+// timeWaitShort reports TIME-WAIT cut short when every explanation of r
+// (the candidates in next) ended it sooner than c.minTW after the
+// segment that started its 2MSL timer (RFC 9293 §3.10.8; RFC 1122
+// §4.2.2.13: a connection MUST stay in TIME-WAIT for 2MSL). The
+// connection's first such account is reported, once.
+func (c *conn) timeWaitShort(r *rec, next []shadow) {
+	short := int64(0)
+	for i := range next {
+		if next[i].twShort == 0 {
+			return
+		}
+		short = max(short, next[i].twShort)
+	}
+	for i := range next {
+		next[i].twShort = 0
+	}
+	if c.devs[DevTimeWaitShort] != nil {
+		return
+	}
+	c.deviation(DevTimeWaitShort, r.frame)
+	dv := c.devs[DevTimeWaitShort]
+	dv.CauseFrame, dv.Delay, dv.Bound = next[0].twFrame, time.Duration(short), time.Duration(c.minTW)
+	dv.Detail = fmt.Sprintf("the %s had left TIME-WAIT by frame %d, %v after frame %d (re)started its 2MSL timer; TIME-WAIT lasts 2*MSL, here at least %v (--msl)",
+		hostName(r.dir), r.frame, dv.Delay.Round(time.Microsecond), dv.CauseFrame, dv.Bound)
+}
+
 // start sets up the shadows of host d at its first segment. A connection
 // whose first segment is a SYN starts with its sender in CLOSED and the
 // other host in LISTEN (or CLOSED: a refused connection); one seen from
@@ -581,7 +608,7 @@ again:
 		// CLOSED, §3.10.1), and copies of the peer's latest segments
 		// arrive again (duplicated after the capture point), and try
 		// again from those states.
-		more := withDuplicates(c.silent(d), c.cands[d], func(sh *shadow) []shadow { return c.duplicates(d, sh) })
+		more := withDuplicates(c.silent(d, r.nanos), c.cands[d], func(sh *shadow) []shadow { return c.duplicates(d, sh) })
 		expanded = true
 		if len(more) > 0 {
 			// The candidates as they were stay for the report, with why
@@ -599,6 +626,9 @@ again:
 	}
 	if len(next) > 0 && !inTime && lateCause != 0 {
 		c.lateACK(r, lateCause, lateBy)
+	}
+	if len(next) > 0 && expanded {
+		c.timeWaitShort(r, next)
 	}
 	if len(next) == 0 {
 		if peer := &c.info[1-d]; s.Flags.Has(spec.ACK) && peer.anySent && peer.maxEnd.LessThan(s.Ack) && !s.Flags.Has(spec.RST) {
@@ -652,7 +682,7 @@ func (c *conn) reasons(d uint8, r *rec, p spec.Params, cands []shadow, failed []
 // send nothing, after any prefix of the pending segments: giving up on
 // outstanding octets (R2 or the user timeout), the 2MSL timeout in
 // TIME-WAIT, a passive OPEN in CLOSED (after the timeout too).
-func (c *conn) silent(d uint8) []shadow {
+func (c *conn) silent(d uint8, now int64) []shadow {
 	var out []shadow
 	var eff spec.Effect
 	p := c.info[d].params()
@@ -676,6 +706,9 @@ func (c *conn) silent(d uint8) []shadow {
 			}
 			if st == spec.TimeWait {
 				eff.Reset()
+				if held := now - sh.twAt; c.minTW > 0 && held < c.minTW {
+					sh.twShort = max(held, 1)
+				}
 				sh.step(spec.TimeWaitTimeout, nil, p, &eff)
 				out = append(out, sh)
 				st = sh.tcb.State()
@@ -689,7 +722,7 @@ func (c *conn) silent(d uint8) []shadow {
 				break
 			}
 			eff.Reset()
-			cur.deliver(&pend[k].seg, p, &eff)
+			cur.deliver(&pend[k], p, &eff)
 			cur.next = startAbs + k + 1
 		}
 	}
@@ -706,7 +739,7 @@ func (c *conn) duplicates(d uint8, sh *shadow) []shadow {
 		r := c.recentRec(peer, i)
 		x := *sh
 		eff.Reset()
-		x.deliver(&r.seg, c.info[d].params(), &eff)
+		x.deliver(r, c.info[d].params(), &eff)
 		if len(eff.Out) > 0 {
 			// What the copy makes it send goes into the capture after
 			// this: treat it as the explanation of r's sender only
@@ -765,7 +798,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		}
 		sp.eff.Reset()
 		before := cur.tcb.RcvNxt()
-		cur.deliver(&pend[k].seg, p, &sp.eff)
+		cur.deliver(&pend[k], p, &sp.eff)
 		cur.owe(&pend[k], before, info.lastSent)
 		cur.next = startAbs + k + 1
 		outs = append(outs, sp.eff.Out...)
@@ -775,7 +808,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		for k := cur.next - startAbs; k < len(pend); k++ {
 			sp.eff.Reset()
 			before := cur.tcb.RcvNxt()
-			cur.deliver(&pend[k].seg, p, &sp.eff)
+			cur.deliver(&pend[k], p, &sp.eff)
 			cur.owe(&pend[k], before, info.lastSent)
 			cur.next = startAbs + k + 1
 			outs = append(outs, sp.eff.Out...)
@@ -798,7 +831,7 @@ func (c *conn) attempt(d uint8, base *shadow, r *rec, p spec.Params, n int) stri
 	var eff spec.Effect
 	for k := 0; k < n && k < len(pend); k++ {
 		eff.Reset()
-		cur.deliver(&pend[k].seg, p, &eff)
+		cur.deliver(&pend[k], p, &eff)
 		outs = append(outs, eff.Out...)
 	}
 	return emit(&cur, outs, &r.seg, &c.info[d], r.frame, r.old).why
@@ -1019,7 +1052,7 @@ func (c *conn) finalShadow(d uint8) shadow {
 		pend := c.pendingFor(&sh, d)
 		for i := range pend {
 			eff.Reset()
-			sh.deliver(&pend[i].seg, p, &eff)
+			sh.deliver(&pend[i], p, &eff)
 		}
 		sh.next += len(pend)
 	}

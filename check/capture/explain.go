@@ -20,6 +20,11 @@ const (
 	// ahead of it, which the capture shows later (or never), or a segment
 	// captured after segments its host sent later.
 	DevReorderedBefore = "reordered-before-capture"
+	// DevTimeWaitShort is a TIME-WAIT that ended sooner than 2*MSL
+	// (Options.MinTimeWait) after its 2MSL timer started, which RFC 1122
+	// §4.2.2.13 forbids (a MUST); like DevLateACK it is a violation the
+	// table's rows cannot see, because the table has no clock.
+	DevTimeWaitShort = "time-wait-short"
 )
 
 // deviationRFC says where each named deviation is described.
@@ -28,6 +33,8 @@ var deviationRFC = map[string]string{
 	DevRSTACK:     "docs/linux.md: the reset of ABORT carries an ACK",
 	DevLateACK: "RFC 1122 §4.2.3.2, a MUST: an ACK of accepted text later than 0.5 s, plus the round trip the capture's handshake shows " +
 		"(the capture point may be at the sender of the text)",
+	DevTimeWaitShort: "RFC 1122 §4.2.2.13, a MUST, and RFC 9293 §3.10.8: a host left TIME-WAIT before 2*MSL had passed " +
+		"(Linux: when tcp_max_tw_buckets is reached; FreeBSD: nolocaltimewait on loopback)",
 	DevReorderedBefore: "the capture point: text captured ahead of text sent before it, or a segment captured after segments sent later " +
 		"(its ACK older than theirs), reordered (or dropped) between the host and the capture point, outside the model of DESIGN.md §5",
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gopacket/gopacket/layers"
@@ -39,6 +40,11 @@ func TestLinuxCaptures(t *testing.T) {
 		// Captured on a sender with segmentation offload: segments of
 		// 7240 octets, which the receiver acknowledges 1448 at a time.
 		{"linux-tso-sender.pcap", "TSO super-segments", []string{DevDelayedACK}},
+		// tcp_max_tw_buckets=0: the client keeps no TIME-WAIT, and answers
+		// the server's retransmitted FIN 209 ms later with a RST, from
+		// CLOSED, where RFC 1122 §4.2.2.13 says it MUST still be in
+		// TIME-WAIT, acknowledging the FIN.
+		{"linux-time-wait-cut-short.pcap", "TIME-WAIT skipped", []string{DevTimeWaitShort}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", c.file))
@@ -110,5 +116,28 @@ func TestPcapngLinkType(t *testing.T) {
 	data := writePcapng(t, []layers.LinkType{layers.LinkTypeRaw}, conversation(cliA, srvB, 1000, 4000000000))
 	if sum := checkBytes(t, data, Options{}); sum.Format != "pcapng" || sum.LinkType != layers.LinkTypeRaw.String() {
 		t.Errorf("format %q link type %q, want pcapng and %q", sum.Format, sum.LinkType, layers.LinkTypeRaw.String())
+	}
+}
+
+// TestTimeWaitFloor: a TIME-WAIT of 209 ms is short beside 2*MSL for an
+// MSL of 500 ms (the default) or more, and not for a floor below it; a
+// negative floor turns the check off.
+func TestTimeWaitFloor(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "linux-time-wait-cut-short.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		floor time.Duration
+		short int
+	}{{0, 1}, {time.Second, 1}, {210 * time.Millisecond, 1}, {200 * time.Millisecond, 0}, {-1, 0}} {
+		sum := checkBytes(t, data, Options{MinTimeWait: c.floor})
+		if sum.Failing != 0 || sum.ShortTimeWaits != c.short {
+			t.Errorf("floor %v: %d short TIME-WAITs, want %d\n%s", c.floor, sum.ShortTimeWaits, c.short, reportText(sum))
+		}
+	}
+	sum := checkBytes(t, data, Options{Strict: true})
+	if sum.Failing != 1 {
+		t.Errorf("--strict: a short TIME-WAIT should fail the connection\n%s", reportText(sum))
 	}
 }

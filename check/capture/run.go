@@ -31,6 +31,12 @@ type Options struct {
 	// ReportOnClose reports a connection as soon as both hosts have
 	// closed (for --follow), rather than when it falls silent.
 	ReportOnClose bool
+	// MinTimeWait is the least time a host stays in TIME-WAIT, 2*MSL for
+	// the shortest MSL its hosts may use: a host that leaves it sooner
+	// after its 2MSL timer started is reported ([DevTimeWaitShort]). 0
+	// means 1 s (2*500 ms, the shortest MSL of tcpcheck's own tools);
+	// negative turns the check off.
+	MinTimeWait time.Duration
 	// Idle is how long (in capture time) a connection may be silent before
 	// it is reported and forgotten; 0 means 2 minutes.
 	Idle time.Duration
@@ -42,20 +48,23 @@ type Options struct {
 
 // Summary is the outcome of checking a capture.
 type Summary struct {
-	Format       string        `json:"format"`
-	LinkType     string        `json:"link_type"`
-	Frames       int           `json:"frames"`
-	Segments     int           `json:"segments"`
-	Skipped      Skip          `json:"skipped"`
-	Connections  int           `json:"connections"`
-	Conforming   int           `json:"conforming"`
-	Deviating    int           `json:"deviating"` // conforming but for named deviations
-	Failing      int           `json:"failing"`
-	MidStart     int           `json:"mid_start"`
-	LateACKs     int           `json:"late_acks"` // connections with an ACK later than RFC 1122 §4.2.3.2 allows (DevLateACK)
-	BadChecksums int           `json:"bad_checksums"`
-	Elapsed      time.Duration `json:"elapsed_ns"`
-	Conns        []*ConnReport `json:"connections_checked,omitempty"`
+	Format      string `json:"format"`
+	LinkType    string `json:"link_type"`
+	Frames      int    `json:"frames"`
+	Segments    int    `json:"segments"`
+	Skipped     Skip   `json:"skipped"`
+	Connections int    `json:"connections"`
+	Conforming  int    `json:"conforming"`
+	Deviating   int    `json:"deviating"` // conforming but for named deviations
+	Failing     int    `json:"failing"`
+	MidStart    int    `json:"mid_start"`
+	LateACKs    int    `json:"late_acks"` // connections with an ACK later than RFC 1122 §4.2.3.2 allows (DevLateACK)
+	// ShortTimeWaits counts the connections with a TIME-WAIT shorter than
+	// Options.MinTimeWait (DevTimeWaitShort).
+	ShortTimeWaits int           `json:"short_time_waits"`
+	BadChecksums   int           `json:"bad_checksums"`
+	Elapsed        time.Duration `json:"elapsed_ns"`
+	Conns          []*ConnReport `json:"connections_checked,omitempty"`
 }
 
 // ConnReport is the verdict on one connection.
@@ -117,6 +126,12 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 	if nw <= 0 {
 		nw = runtime.GOMAXPROCS(0)
 	}
+	switch {
+	case opt.MinTimeWait == 0:
+		opt.MinTimeWait = time.Second
+	case opt.MinTimeWait < 0:
+		opt.MinTimeWait = 0
+	}
 	if opt.Idle <= 0 {
 		opt.Idle = 2 * time.Minute
 	}
@@ -140,8 +155,11 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 			sum.MidStart++
 		}
 		for _, d := range rep.Deviations {
-			if d.Name == DevLateACK {
+			switch d.Name {
+			case DevLateACK:
 				sum.LateACKs++
+			case DevTimeWaitShort:
+				sum.ShortTimeWaits++
 			}
 		}
 		sum.BadChecksums += rep.BadChecksums
@@ -258,6 +276,7 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 			}
 			prev.release()
 			c = newConn(0, s, &w.spare)
+			c.minTW = int64(w.opt.MinTimeWait)
 			for x := uint8(0); x < 2; x++ {
 				pi := &prev.info[x]
 				nd := x
@@ -274,6 +293,7 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 	}
 	if c == nil {
 		c = newConn(0, s, &w.spare)
+		c.minTW = int64(w.opt.MinTimeWait)
 		w.conns[keyOf(s.Src, s.Dst)] = c
 		*slot = c
 	}
@@ -380,6 +400,9 @@ func (s *Summary) String() string {
 	late := ""
 	if s.LateACKs > 0 {
 		late = fmt.Sprintf(", %d with %s: an ACK later than RFC 1122 §4.2.3.2 allows", s.LateACKs, DevLateACK)
+	}
+	if s.ShortTimeWaits > 0 {
+		late += fmt.Sprintf(", %d with %s: TIME-WAIT shorter than 2*MSL", s.ShortTimeWaits, DevTimeWaitShort)
 	}
 	return fmt.Sprintf("%d connections checked: %d conform (%d of them with named deviations%s), %d do not; %d segments in %d frames, %v",
 		s.Connections, s.Conforming, s.Deviating, late, s.Failing, s.Segments, s.Frames, s.Elapsed.Round(time.Millisecond))

@@ -83,6 +83,14 @@ type shadow struct {
 	// capture time from which the ACK counts as owed.
 	owedFrame int
 	owedAt    int64
+	// twAt and twFrame are the capture time and frame of the segment
+	// whose delivery (re)started the 2MSL timer, entering TIME-WAIT or on
+	// a retransmitted FIN in it; twShort is how long TIME-WAIT had lasted
+	// when this account ended it, when that was shorter than the floor
+	// (0: not short).
+	twAt    int64
+	twFrame int
+	twShort int64
 }
 
 // lateNote is what shadow.sent finds: cause is the frame that made an
@@ -173,11 +181,12 @@ func (h *hostInfo) params() spec.Params {
 // state does not move past text not yet received. Then the held segments
 // that have become in order are stepped. What the table sends is
 // appended to eff.Out.
-func (sh *shadow) deliver(seg *spec.Segment, p spec.Params, eff *spec.Effect) {
+func (sh *shadow) deliver(r *rec, p spec.Params, eff *spec.Effect) {
+	seg := &r.seg
 	x := sh.tcb.Ctx(seg, p.RcvWnd)
 	if !sh.tcb.State().HoldsSegment(&x) {
-		sh.step(spec.Classify(seg.Flags, int(seg.Len)), seg, p, eff)
-		sh.drain(p, eff)
+		sh.timed(sh.step(spec.Classify(seg.Flags, int(seg.Len)), seg, p, eff), r)
+		sh.drain(r, p, eff)
 		return
 	}
 	sh.hold(seg)
@@ -218,13 +227,13 @@ func (sh *shadow) hold(seg *spec.Segment) {
 
 // drain steps the held segments that RCV.NXT has reached, in sequence
 // order, while the state still holds segments out of order.
-func (sh *shadow) drain(p spec.Params, eff *spec.Effect) {
+func (sh *shadow) drain(r *rec, p spec.Params, eff *spec.Effect) {
 	for len(sh.held) > 0 && sh.held[0].Seq.LessEq(sh.tcb.RcvNxt()) && sh.tcb.State().HoldsOutOfOrder() {
 		h := sh.held[0]
 		sh.held = sh.held[1:]
 		before := sh.tcb.RcvNxt()
 		var e2 spec.Effect
-		sh.step(spec.Classify(h.Flags, int(h.Len)), &h, p, &e2)
+		sh.timed(sh.step(spec.Classify(h.Flags, int(h.Len)), &h, p, &e2), r)
 		if sh.tcb.RcvNxt() != before {
 			// One acknowledgment covers the text that came in and the
 			// text it made in order (RFC 9293 §3.10.7.4, seventh).
@@ -238,6 +247,24 @@ func (sh *shadow) drain(p spec.Params, eff *spec.Effect) {
 		sh.held = nil
 	}
 }
+
+// timed notes the time of r, whose delivery had row run, when the row
+// (re)starts the 2MSL timer.
+func (sh *shadow) timed(row int, r *rec) {
+	if row >= 0 && startsTimeWait[row] {
+		sh.twAt, sh.twFrame = r.nanos, r.frame
+	}
+}
+
+// startsTimeWait says, by row, whether the row starts the 2MSL timer.
+var startsTimeWait = func() []bool {
+	rows := machine.Rows()
+	out := make([]bool, len(rows))
+	for i := range rows {
+		out[i] = slices.Contains(rows[i].Do, spec.StartTimeWait)
+	}
+	return out
+}()
 
 // step is TCB.Step that keeps the state line.
 func (sh *shadow) step(e spec.Event, in *spec.Segment, p spec.Params, eff *spec.Effect) int {

@@ -353,11 +353,11 @@ func (t *Trace) WriteMermaid(w io.Writer) error {
 // [check.WritePcap] for the addresses and timing).
 func (t *Trace) WritePcap(w io.Writer) error {
 	if t.Model != nil {
-		_, init, tr, err := t.Replay()
+		sys, init, tr, err := t.Replay()
 		if err != nil {
 			return err
 		}
-		return check.WritePcap(w, &check.Violation{Property: t.Property, Init: init, Trace: tr})
+		return check.WritePcap(w, &check.Violation{Property: t.Property, Init: init, Trace: tr}, sys.Config().MSL)
 	}
 	return t.readablePcap(w)
 }
@@ -557,7 +557,7 @@ func (t *Trace) readableMermaid(w io.Writer) error {
 }
 
 func (t *Trace) readablePcap(w io.Writer) error {
-	p, err := check.NewStepPcap(w)
+	p, err := check.NewStepPcap(w, model.DefaultConfig().MSL) // a recorded trace's ticks, if any, at the default MSL
 	if err != nil {
 		return err
 	}
@@ -575,6 +575,9 @@ func (t *Trace) readablePcap(w io.Writer) error {
 		return 0
 	}
 	for i, s := range t.Steps {
+		if s.Kind == "tick" {
+			p.Tick()
+		}
 		if (s.Kind == "duplicate" || s.Kind == "inject") && s.Segment != nil {
 			if err := write(i+1, *s.Segment, from(s.Segment.From)); err != nil {
 				return err

@@ -27,7 +27,8 @@ func init() {
 			list := fs.Bool("list", false, "list the scenarios and exit")
 			full := fs.Bool("full", false, "print every packet in transcripts (long runs of data segments are summarised otherwise); "+
 				"with --dut linux, also run the cases that wait for Linux's fixed 60 s TIME-WAIT")
-			msl := fs.Duration("msl", 500*time.Millisecond, "our endpoint's MSL; TIME-WAIT lasts 2*MSL")
+			msl := fs.Duration("msl", 500*time.Millisecond, "our endpoint's MSL; TIME-WAIT lasts 2*MSL; with --pcap, the shortest MSL the capture's hosts may use: "+
+				"a TIME-WAIT shorter than 2*MSL is reported (time-wait-short)")
 			traceFile := fs.String("trace", "", "instead of the kernel suite, check a trace `file` written by 'tcpcheck listen/dial --trace' "+
 				"against the table (with --msl, also that TIME-WAIT lasted 2*MSL)")
 			pcapFile := fs.String("pcap", "", "instead of the kernel suite, check every connection of a capture `file` (pcap or pcapng: tcpdump, Wireshark) against the table; see docs/capture.md")
@@ -47,11 +48,15 @@ func init() {
 				set := map[string]bool{}
 				fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 				if *pcapFile != "" {
-					for _, other := range []string{"peer", "scenario", "list", "full", "trace", "msl", "dut", "row", "case", "v"} {
+					for _, other := range []string{"peer", "scenario", "list", "full", "trace", "dut", "row", "case", "v"} {
 						if set[other] {
 							return usagef("--%s does not go with --pcap FILE, which checks a capture: give one of them", other)
 						}
 					}
+					if err := inRange("msl", *msl, time.Millisecond, time.Hour, "TIME-WAIT lasts 2*MSL; e.g. 30s"); err != nil {
+						return err
+					}
+					pf.minTimeWait = 2 * *msl
 					return conformPcap(*pcapFile, pf, stdout, stderr)
 				}
 				if dutFlags.dut != "" {

@@ -444,7 +444,7 @@ func counterexampleMermaid(sys *model.System, res *check.Result, rf *runFlags) (
 
 // writeFiles writes the counterexample's pcap, after the report is out
 // (its directory was checked before the run).
-func writeFiles(res *check.Result, rf *runFlags, stderr io.Writer) error {
+func writeFiles(res *check.Result, rf *runFlags, msl int, stderr io.Writer) error {
 	if rf.pcap == "" {
 		return nil
 	}
@@ -452,7 +452,7 @@ func writeFiles(res *check.Result, rf *runFlags, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "tcpcheck: no counterexample, so %s was not written\n", rf.pcap)
 		return nil
 	}
-	return writePcap(rf.pcap, res.Violation)
+	return writePcap(rf.pcap, res.Violation, msl)
 }
 
 // report prints a result (human or JSON), then writes the pcap. extra adds
@@ -498,7 +498,7 @@ func report(w, stderr io.Writer, sys *model.System, res *check.Result, rf *runFl
 		if _, err = fmt.Fprintf(w, "%s\n", data); err != nil {
 			return err
 		}
-		return writeFiles(res, rf, stderr)
+		return writeFiles(res, rf, sys.Config().MSL, stderr)
 	}
 	why := ""
 	if res.Limit != "" {
@@ -520,7 +520,7 @@ func report(w, stderr io.Writer, sys *model.System, res *check.Result, rf *runFl
 		fmt.Fprintln(w, shardLine(sh))
 	}
 	reportProperties(w, sys, res, rf)
-	return writeFiles(res, rf, stderr)
+	return writeFiles(res, rf, sys.Config().MSL, stderr)
 }
 
 // verdictLine is the result line's text: the verdict, what stopped a run
@@ -628,9 +628,9 @@ func familyLine(w io.Writer, sys *model.System, cov check.Coverage) {
 	fmt.Fprintf(w, "      the coverage family applies %d more and proves %d unreachable ('tcpcheck coverage')\n", more, excluded)
 }
 
-func writePcap(path string, v *check.Violation) error {
+func writePcap(path string, v *check.Violation, msl int) error {
 	var buf bytes.Buffer
-	if err := check.WritePcap(&buf, v); err != nil {
+	if err := check.WritePcap(&buf, v, msl); err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {

@@ -135,7 +135,7 @@ func mergeReport(w, stderr io.Writer, m *check.Merged, rf *runFlags) error {
 		return err
 	}
 	reportProperties(w, sys, res, rf)
-	return writeFiles(res, rf, stderr)
+	return writeFiles(res, rf, sys.Config().MSL, stderr)
 }
 
 func mergeJSONOf(m *check.Merged) mergeJSON {

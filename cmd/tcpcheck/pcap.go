@@ -20,6 +20,7 @@ import (
 // pcapFlags are the flags of 'conform --pcap'.
 type pcapFlags struct {
 	json, strict, verify, follow bool
+	minTimeWait                  time.Duration // 2*MSL (--msl)
 }
 
 // openCapture opens a capture file for the checker, with a byte counter
@@ -73,7 +74,7 @@ func conformPcap(path string, fl pcapFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer done()
-	opt := capture.Options{Strict: fl.strict, VerifyChecksums: fl.verify}
+	opt := capture.Options{Strict: fl.strict, VerifyChecksums: fl.verify, MinTimeWait: fl.minTimeWait}
 	if fl.follow {
 		opt.ReportOnClose = true
 		opt.OnConn = func(rep *capture.ConnReport) {
