@@ -308,6 +308,16 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 		r.Skip.LinkType++
 		return false
 	}
+	// The packet as it was on the wire: a frame cut by the snap length
+	// (or the file) is truncated; one that is whole but whose headers do
+	// not fit it is malformed.
+	cut := len(data) < wireLen
+	if ipLen, ok := ipLength(next, payload); ok && ipLen > wireLen-(len(data)-len(payload)) {
+		// The IP header claims more octets than the packet had on the
+		// wire: no receiver would take it.
+		r.Skip.Malformed++
+		return false
+	}
 	if !r.layersOnly && r.fast(next, payload, s) {
 		r.fastDecoded++
 		return true
@@ -318,7 +328,7 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 	switch next {
 	case layers.LayerTypeIPv4:
 		if err := r.ip4.DecodeFromBytes(payload, df); err != nil {
-			if r.trunc {
+			if bool(r.trunc) && cut {
 				r.Skip.Truncated++
 			} else {
 				r.Skip.Malformed++
@@ -339,7 +349,7 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 		seg = r.ip4.Payload
 	case layers.LayerTypeIPv6:
 		if err := r.ip6.DecodeFromBytes(payload, df); err != nil {
-			if r.trunc {
+			if bool(r.trunc) && cut {
 				r.Skip.Truncated++
 			} else {
 				r.Skip.Malformed++
@@ -347,12 +357,27 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 			return false
 		}
 		nh := r.ip6.NextHeader
+		ipPayload = int(r.ip6.Length)
 		if r.ip6.HopByHop != nil {
 			nh = r.ip6.HopByHop.NextHeader
+			ipPayload -= len(r.ip6.HopByHop.Contents)
+		}
+		seg = r.ip6.Payload
+		// Routing and destination options headers (RFC 8200 §4.4, §4.6)
+		// are stepped over, as the receiver does.
+		for nh == layers.IPProtocolIPv6Routing || nh == layers.IPProtocolIPv6Destination {
+			if len(seg) < 8 || int(seg[1]+1)*8 > len(seg) {
+				if cut {
+					r.Skip.Truncated++
+				} else {
+					r.Skip.Malformed++
+				}
+				return false
+			}
+			n := int(seg[1]+1) * 8
+			nh, seg, ipPayload = layers.IPProtocol(seg[0]), seg[n:], ipPayload-n
 		}
 		if nh != layers.IPProtocolTCP {
-			// Extension headers other than hop-by-hop (which the IPv6
-			// layer folds in) are not followed.
 			if nh == layers.IPProtocolIPv6Fragment {
 				r.Skip.Fragment++
 			} else {
@@ -362,21 +387,20 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 		}
 		src, _ = netip.AddrFromSlice(r.ip6.SrcIP)
 		dst, _ = netip.AddrFromSlice(r.ip6.DstIP)
-		ipPayload = int(r.ip6.Length)
-		if r.ip6.HopByHop != nil {
-			ipPayload -= len(r.ip6.HopByHop.Contents)
-		}
-		seg = r.ip6.Payload
 	default:
 		r.Skip.NotTCP++
 		return false
 	}
-	if len(seg) < 20 {
-		r.Skip.Truncated++
+	if len(seg) < 20 || int(seg[12]>>4)*4 > len(seg) {
+		if cut {
+			r.Skip.Truncated++
+		} else {
+			r.Skip.Malformed++ // a data offset beyond the whole packet
+		}
 		return false
 	}
 	if err := r.tcp.DecodeFromBytes(seg, df); err != nil {
-		if r.trunc {
+		if bool(r.trunc) && cut {
 			r.Skip.Truncated++
 		} else {
 			r.Skip.Malformed++
@@ -400,6 +424,22 @@ func (r *Reader) decode(link layers.LinkType, data []byte, wireLen int, s *Segme
 	}
 	s.Sum = checksum(src, dst, seg, ipPayload)
 	return true
+}
+
+// ipLength returns the length of the IP packet b (of layer type next) as
+// its header gives it, when the header is there and gives one (IPv4's
+// total length; IPv6's payload length plus its header; 0, as segmentation
+// offload and jumbograms leave it, gives none).
+func ipLength(next gopacket.LayerType, b []byte) (int, bool) {
+	switch {
+	case next == layers.LayerTypeIPv4 && len(b) >= 4:
+		n := int(binary.BigEndian.Uint16(b[2:4]))
+		return n, n != 0
+	case next == layers.LayerTypeIPv6 && len(b) >= 6:
+		n := int(binary.BigEndian.Uint16(b[4:6]))
+		return 40 + n, n != 0
+	}
+	return 0, false
 }
 
 // fast fills s from the IP packet b (of layer type next) when it is the

@@ -2,12 +2,18 @@ package capture
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tcpcheck/tcpcheck/spec"
 )
@@ -228,5 +234,72 @@ func TestReaderTruncatedFile(t *testing.T) {
 		if err == io.EOF || !strings.Contains(err.Error(), "truncated") {
 			t.Errorf("cut at %d: %v, want an error naming the truncation", cut, err)
 		}
+	}
+}
+
+// writeRaw writes whole raw-IP packets (captured length = length on the
+// wire) as a pcap.
+func writeRaw(t *testing.T, packets ...[]byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := pcapgo.NewWriter(&b)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeRaw); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range packets {
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(1, 0), CaptureLength: len(p), Length: len(p)}, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.Bytes()
+}
+
+// readOne reads the first segment of a capture, and its skip counts.
+func readOne(t *testing.T, data []byte) (Segment, Skip, error) {
+	t.Helper()
+	r, err := Open(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Segment
+	err = r.Next(&s)
+	return s, r.Skip, err
+}
+
+// TestWholePacketsWithBadHeaders: a packet that is all there, whose IP
+// length claims more than it carried or whose TCP data offset runs past
+// its end, is malformed (a receiver drops it), not cut by the snap length
+// and not a segment with text it never had.
+func TestWholePacketsWithBadHeaders(t *testing.T) {
+	syn := pkt{src: cliA, dst: srvB, seq: 1000, flags: spec.SYN}.ipBytes(t)
+	v6 := pkt{src: netip.MustParseAddrPort("[2001:db8::1]:40000"), dst: netip.MustParseAddrPort("[2001:db8::2]:80"), seq: 1000, flags: spec.SYN}.ipBytes(t)
+	long4 := slices.Clone(syn)
+	binary.BigEndian.PutUint16(long4[2:4], 60000)
+	long6 := slices.Clone(v6)
+	binary.BigEndian.PutUint16(long6[4:6], 65535)
+	offset := slices.Clone(syn)
+	offset[20+12] = 15 << 4 // 60 octets of TCP header in a packet that has 20
+	for name, p := range map[string][]byte{"IPv4 length": long4, "IPv6 payload length": long6, "data offset": offset} {
+		_, skip, err := readOne(t, writeRaw(t, p))
+		if err != io.EOF || skip.Malformed != 1 || skip.Total() != 1 {
+			t.Errorf("%s: %v, skipped %+v; want it skipped as malformed", name, err, skip)
+		}
+	}
+}
+
+// TestIPv6ExtensionHeaders: TCP behind a routing and a destination options
+// header is read, its length less theirs.
+func TestIPv6ExtensionHeaders(t *testing.T) {
+	v6 := pkt{src: netip.MustParseAddrPort("[2001:db8::1]:40000"), dst: netip.MustParseAddrPort("[2001:db8::2]:80"), seq: 1000, flags: spec.ACK, payload: []byte("hello")}.ipBytes(t)
+	// Routing (type 0 segments left 0: 8 octets), then destination
+	// options (a PadN of 6: 8 octets), then TCP.
+	rt := []byte{60, 0, 0, 0, 0, 0, 0, 0}
+	do := []byte{6, 0, 1, 4, 0, 0, 0, 0}
+	p := slices.Concat(v6[:40], rt, do, v6[40:])
+	p[6] = 43
+	binary.BigEndian.PutUint16(p[4:6], uint16(len(p)-40))
+	s, skip, err := readOne(t, writeRaw(t, p))
+	if err != nil || s.Len != 5 || s.Seq != 1000 || s.Dst.Port() != 80 {
+		t.Fatalf("%v: %+v, skipped %+v", err, s, skip)
 	}
 }
