@@ -254,8 +254,13 @@ func NewStepPcap(w io.Writer, msl int) (*StepPcap, error) {
 func (p *StepPcap) Tick() { p.ticks++ }
 
 // Segment writes the segment that host from (0 = A, 1 = B) put on the
-// wire at step (1-based).
+// wire at step (1-based), with n octets of text. A length no segment can
+// have (negative, or more than [wire.MaxPcapText]) is an error, and
+// nothing is written.
 func (p *StepPcap) Segment(step, from int, flags spec.Flags, seq, ack spec.Seq, n int) error {
+	if n < 0 || n > wire.MaxPcapText {
+		return fmt.Errorf("check: pcap: step %d: a segment with %d octets of text; a segment carries 0..%d", step, n, wire.MaxPcapText)
+	}
 	h := wire.Header{Seq: seq, Ack: ack, Flags: flags, Window: 4096}
 	at := pcapEpoch.Add(time.Duration(step)*10*time.Millisecond + time.Duration(p.ticks)*p.tick)
 	if err := p.pw.WriteSegment(at, pcapAddr[from&1], pcapAddr[1-from&1], h, bytes.Repeat([]byte("x"), n)); err != nil {

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -361,7 +364,7 @@ func (c Config) Validate() error {
 }
 
 // LoadConfig reads a JSON configuration file. Fields not given keep the
-// values of [DefaultConfig]; unknown fields are errors.
+// values of [DefaultConfig]; see [ParseConfig] for what is refused.
 func LoadConfig(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -370,19 +373,321 @@ func LoadConfig(path string) (Config, error) {
 	return ParseConfig(data)
 }
 
-// ParseConfig is [LoadConfig] for JSON already in memory.
+// ParseConfig is [LoadConfig] for JSON already in memory: one JSON object
+// whose fields are those of [Config] by their JSON names. Fields not given
+// keep the values of [DefaultConfig]; a scenario of "also" starts from
+// inc=1 and budgets 0, as the --also flag's do. Refused, with the field
+// named: unknown fields, a field given twice, a value of the wrong type,
+// a number that is not whole, and null, except "also": null, which is no
+// further scenario (json.Marshal writes a Config without them so). The
+// values are then checked by [Config.Validate].
 func ParseConfig(data []byte) (Config, error) {
 	c := DefaultConfig()
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("model: config JSON: %w", err)
-	}
-	if dec.More() {
-		return Config{}, errors.New("model: config JSON: trailing data after the object")
+	if err := decodeConfig(data, &c); err != nil {
+		return Config{}, err
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// configExample is the configuration error messages show as an example.
+const configExample = `{"incarnations": 1}`
+
+// decodeConfig reads one JSON object into c, field by field.
+func decodeConfig(data []byte, c *Config) error {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a byte-order mark some editors write
+	if len(bytes.TrimSpace(data)) == 0 {
+		return fmt.Errorf("model: config: the file is empty: want a JSON object such as %s", configExample)
+	}
+	d := &configDecoder{dec: json.NewDecoder(bytes.NewReader(data)), data: data}
+	d.dec.UseNumber()
+	tok, err := d.token()
+	if err != nil {
+		return err
+	}
+	if tok != json.Delim('{') {
+		return fmt.Errorf("model: config: the file holds %s; want a JSON object such as %s", given(tok), configExample)
+	}
+	if err := d.object("", reflect.ValueOf(c).Elem()); err != nil {
+		return err
+	}
+	if off := d.dec.InputOffset(); len(bytes.TrimSpace(data[off:])) > 0 {
+		off += int64(len(data[off:]) - len(bytes.TrimLeft(data[off:], " \t\r\n")))
+		return fmt.Errorf("model: config: %s: more after the object's closing }; the file must hold one JSON object", d.where(off))
+	}
+	return nil
+}
+
+// configDecoder reads a configuration token by token, so that every error
+// can name the field (by its JSON name: "msl", "also[0].open") and say what
+// was given and what the field takes.
+type configDecoder struct {
+	dec  *json.Decoder
+	data []byte
+}
+
+// where renders the position of the byte at offset off as "line 2, column 7".
+func (d *configDecoder) where(off int64) string {
+	off = min(max(off, 0), int64(len(d.data)))
+	before := d.data[:off]
+	line := 1 + bytes.Count(before, []byte("\n"))
+	col := len(before) - bytes.LastIndexByte(before, '\n')
+	return fmt.Sprintf("line %d, column %d", line, col)
+}
+
+func (d *configDecoder) token() (json.Token, error) {
+	tok, err := d.dec.Token()
+	if err == nil {
+		return tok, nil
+	}
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		// The decoder's offsets count from its buffer; a scan of the
+		// whole input finds the byte.
+		var raw json.RawMessage
+		if err := json.Unmarshal(d.data, &raw); errors.As(err, &se) {
+			return nil, fmt.Errorf("model: config: %s: not JSON: %s", d.where(se.Offset-1), se)
+		}
+		return nil, fmt.Errorf("model: config: not JSON: %s", se)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, errors.New("model: config: the JSON ends early: a value, a closing } or a closing ] is missing")
+	}
+	return nil, fmt.Errorf("model: config: %v", err)
+}
+
+// object reads the fields of the struct v up to the closing brace (the
+// opening one read); prefix names v ("" or "also[0].").
+func (d *configDecoder) object(prefix string, v reflect.Value) error {
+	seen := map[int]bool{}
+	for d.dec.More() {
+		tok, err := d.token()
+		if err != nil {
+			return err
+		}
+		name, _ := tok.(string)
+		i, ok := fieldIndex(v.Type(), name)
+		if !ok {
+			what := "a configuration"
+			if prefix != "" {
+				what = "a scenario of also"
+			}
+			return fmt.Errorf("model: config: unknown field %q; the fields of %s are %s", prefix+name, what, strings.Join(jsonNames(v.Type()), ", "))
+		}
+		path := prefix + jsonName(v.Type().Field(i))
+		if seen[i] {
+			return fmt.Errorf("model: config: field %s is given twice; give it once", path)
+		}
+		seen[i] = true
+		if err := d.value(path, v.Field(i)); err != nil {
+			return err
+		}
+	}
+	_, err := d.token() // the closing brace
+	return err
+}
+
+// value reads one JSON value into v, the field path names.
+func (d *configDecoder) value(path string, v reflect.Value) error {
+	tok, err := d.token()
+	if err != nil {
+		return err
+	}
+	want := wantOf(path, v)
+	if tok == nil {
+		if path == "also" {
+			v.SetZero() // no further scenario, as json.Marshal writes it
+			return nil
+		}
+		hint := " (leave the field out to keep its default)"
+		if strings.Contains(path, "[") {
+			hint = ""
+		}
+		return fmt.Errorf("model: config: field %s: null; want %s%s", path, want, hint)
+	}
+	mismatch := func() error {
+		return fmt.Errorf("model: config: field %s: %s; want %s", path, given(tok), want)
+	}
+	switch v.Kind() {
+	case reflect.String:
+		s, ok := tok.(string)
+		if !ok {
+			return mismatch()
+		}
+		v.SetString(s)
+	case reflect.Bool:
+		b, ok := tok.(bool)
+		if !ok {
+			return mismatch()
+		}
+		v.SetBool(b)
+	case reflect.Int:
+		n, ok := tok.(json.Number)
+		if !ok {
+			return mismatch()
+		}
+		i, err := wholeNumber(n)
+		if err != "" {
+			return fmt.Errorf("model: config: field %s: %s %s; want %s", path, n, err, want)
+		}
+		v.SetInt(i)
+	case reflect.Slice:
+		if tok != json.Delim('[') {
+			return mismatch()
+		}
+		list := reflect.MakeSlice(v.Type(), 0, 0)
+		for i := 0; d.dec.More(); i++ {
+			e := reflect.New(v.Type().Elem()).Elem()
+			if sc, ok := e.Addr().Interface().(*Scenario); ok {
+				*sc = Scenario{Incarnations: 1} // as ParseScenarios starts one
+			}
+			if err := d.value(fmt.Sprintf("%s[%d]", path, i), e); err != nil {
+				return err
+			}
+			list = reflect.Append(list, e)
+		}
+		if _, err := d.token(); err != nil { // the closing bracket
+			return err
+		}
+		v.Set(list)
+	case reflect.Struct:
+		if tok != json.Delim('{') {
+			return mismatch()
+		}
+		return d.object(path+".", v)
+	default:
+		return fmt.Errorf("model: config: internal: field %s has a type the decoder does not know (%v)", path, v.Type())
+	}
+	return nil
+}
+
+// wholeNumber reads a JSON number as an int: "2", or "2.0" and "2e0"
+// too; it says what is wrong otherwise.
+func wholeNumber(n json.Number) (int64, string) {
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		return i, ""
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	switch {
+	case err == nil && f != math.Trunc(f):
+		return 0, "is not a whole number"
+	case err != nil || math.Abs(f) > 1<<53:
+		return 0, "is far out of range"
+	}
+	return int64(f), ""
+}
+
+// given describes a token as an error message shows what the file gave:
+// `the string "rst"`, "the number 2.5", "true", "a list", "an object".
+func given(tok json.Token) string {
+	switch t := tok.(type) {
+	case nil:
+		return "null"
+	case string:
+		return fmt.Sprintf("the string %q", t)
+	case json.Number:
+		return "the number " + t.String()
+	case bool:
+		return fmt.Sprint(t)
+	case json.Delim:
+		if t == '[' {
+			return "a list"
+		}
+		return "an object"
+	}
+	return fmt.Sprint(tok)
+}
+
+// wantOf says what the field at path (of kind v) takes, with an example
+// drawn from the default configuration: "a whole number such as 2".
+func wantOf(path string, v reflect.Value) string {
+	js := func(x any) string {
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+	scenario := DefaultConfig().Also[0]
+	field, _, _ := strings.Cut(path, "[")
+	element := strings.HasSuffix(path, "]")
+	var ex string // an example value, as JSON
+	switch {
+	case field == "also" && strings.Contains(path, "."):
+		sv := reflect.ValueOf(scenario)
+		i, _ := fieldIndex(sv.Type(), path[strings.LastIndexByte(path, '.')+1:])
+		ex = js(sv.Field(i).Interface())
+	case field == "also" && element:
+		ex = js(scenario)
+	case field == "also":
+		ex = "[" + js(scenario) + "]"
+	case field == "attack" && element:
+		ex = `"rst"`
+	case field == "attack":
+		ex = `["rst"]`
+	default:
+		dv := reflect.ValueOf(DefaultConfig())
+		i, _ := fieldIndex(dv.Type(), field)
+		f := dv.Field(i)
+		if element && f.Kind() == reflect.Slice && f.Len() > 0 {
+			f = f.Index(0)
+		}
+		ex = js(f.Interface())
+	}
+	if ex == `""` {
+		ex = `"none"`
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return "a string such as " + ex
+	case reflect.Int:
+		return "a whole number such as " + ex
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Struct:
+		return "a scenario such as " + ex
+	case reflect.Slice:
+		switch v.Type().Elem().Kind() {
+		case reflect.String:
+			return "a list of strings such as " + ex + ", or [] for none"
+		case reflect.Int:
+			return "a list of whole numbers such as " + ex
+		case reflect.Struct:
+			return "a list of scenarios such as " + ex + ", or [] for none"
+		}
+	}
+	return v.Type().String()
+}
+
+// jsonName is the name of a field in JSON.
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if name == "" {
+		return f.Name
+	}
+	return name
+}
+
+// jsonNames lists the JSON names of t's fields.
+func jsonNames(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		out = append(out, jsonName(t.Field(i)))
+	}
+	return out
+}
+
+// fieldIndex finds the field of t named name in JSON, matching case as
+// encoding/json does: exactly, else ignoring case.
+func fieldIndex(t reflect.Type, name string) (int, bool) {
+	fold := -1
+	for i := range t.NumField() {
+		n := jsonName(t.Field(i))
+		if n == name {
+			return i, true
+		}
+		if fold < 0 && strings.EqualFold(n, name) {
+			fold = i
+		}
+	}
+	return fold, fold >= 0
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -287,10 +288,10 @@ func TestLoadConfig(t *testing.T) {
 	}
 	for _, tc := range []struct{ text, want string }{
 		{`{"los": 2}`, `unknown field "los"`},
-		{`{"loss": "2"}`, "cannot unmarshal"},
+		{`{"loss": "2"}`, `field loss: the string "2"; want a whole number such as 1`},
 		{`{"loss": 9}`, "loss is 9"},
-		{`{} {}`, "trailing data"},
-		{`{`, "unexpected EOF"},
+		{`{} {}`, "more after the object's closing }"},
+		{`{`, "the JSON ends early"},
 	} {
 		_, err := LoadConfig(write("bad.json", tc.text))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -299,6 +300,109 @@ func TestLoadConfig(t *testing.T) {
 	}
 	if _, err := LoadConfig(filepath.Join(dir, "missing.json")); err == nil || !strings.HasPrefix(err.Error(), "model: ") {
 		t.Errorf("LoadConfig(missing) = %v", err)
+	}
+}
+
+// TestConfigDecodingErrors: every error of a config file names the field
+// by its JSON name, says what the file gave and what the field takes;
+// none speaks of Go types or passes encoding/json's text through.
+func TestConfigDecodingErrors(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{``, `model: config: the file is empty: want a JSON object such as {"incarnations": 1}`},
+		{" \n\t", `the file is empty`},
+		{`[]`, `model: config: the file holds a list; want a JSON object such as {"incarnations": 1}`},
+		{`"msl"`, `the file holds the string "msl"; want a JSON object`},
+		{`{"attack":"rst"}`, `model: config: field attack: the string "rst"; want a list of strings such as ["rst"], or [] for none`},
+		{`{"attack":[1]}`, `field attack[0]: the number 1; want a string such as "rst"`},
+		{`{"also":"none"}`, `model: config: field also: the string "none"; want a list of scenarios such as [{"open":"simultaneous",`},
+		{`{"also":[[]]}`, `field also[0]: a list; want a scenario such as {"open":"simultaneous"`},
+		{`{"also":[{"loss":"1"}]}`, `field also[0].loss: the string "1"; want a whole number such as 1`},
+		{`{"also":[{"bogus":1}]}`, `unknown field "also[0].bogus"; the fields of a scenario of also are open, closer, incarnations, loss, dup`},
+		{`{"msl":"2"}`, `model: config: field msl: the string "2"; want a whole number such as 2`},
+		{`{"msl":2.5}`, `model: config: field msl: 2.5 is not a whole number`},
+		{`{"msl":1e300}`, `field msl: 1e300 is far out of range`},
+		{`{"msl":9999999999999999999}`, `field msl: 9999999999999999999 is far out of range`},
+		{`{"msl":[2]}`, `field msl: a list; want a whole number such as 2`},
+		{`{"reorder":1}`, `field reorder: the number 1; want true or false`},
+		{`{"open":{}}`, `field open: an object; want a string such as "client-server"`},
+		{`{"iss_a":30}`, `field iss_a: the number 30; want a list of whole numbers such as [30]`},
+		{`{"frob":1}`, `model: config: unknown field "frob"; the fields of a configuration are open, closer,`},
+		{`{"msl":2,"msl":3}`, `field msl is given twice`},
+		{`{"msl" 2}`, `model: config: line 1, column 8: not JSON: invalid character '2'`},
+		{`  x`, `line 1, column 3: not JSON: invalid character 'x'`},
+		{"{\n\"msl\":\n  x}", `line 3, column 3: not JSON: invalid character 'x'`},
+		{"{\n  \"msl\": 2,\n}", `line 3, column 1: not JSON`},
+		{`{"msl":2} x`, `line 1, column 11: more after the object's closing }`},
+		{`{"msl":`, `the JSON ends early`},
+		{`{"also":[` + strings.Repeat("[", 100000), `field also[0]: a list`},
+	} {
+		_, err := ParseConfig([]byte(tc.text))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "model: config: ") {
+			t.Errorf("ParseConfig(%.40s) = %v; want an error containing %q", tc.text, err, tc.want)
+			continue
+		}
+		for _, leak := range []string{"json:", "Go ", "model.", "int ", "Scenario belongs", "EOF"} {
+			if strings.Contains(err.Error(), leak) {
+				t.Errorf("ParseConfig(%.40s) = %v: %q leaks from the decoder", tc.text, err, leak)
+			}
+		}
+	}
+}
+
+// TestConfigRefusesNull: a null does not quietly keep a default (or make a
+// zero): the file, a field and a list element are refused by name. Only
+// "also": null is read, as no further scenario, the way json.Marshal
+// writes a Config without them.
+func TestConfigRefusesNull(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{`null`, `model: config: the file holds null; want a JSON object such as {"incarnations": 1}`},
+		{`{"also":[null]}`, `model: config: field also[0]: null; want a scenario such as {"open":"simultaneous"`},
+		{`{"iss_a":[30,null]}`, `model: config: field iss_a[1]: null; want a whole number such as 30`},
+		{`{"iss_a":null}`, `field iss_a: null; want a list of whole numbers such as [30] (leave the field out to keep its default)`},
+		{`{"msl":null}`, `field msl: null; want a whole number such as 2 (leave the field out`},
+		{`{"attack":null}`, `field attack: null`},
+		{`{"also":[{"open":null}]}`, `field also[0].open: null; want a string such as "simultaneous"`},
+	} {
+		_, err := ParseConfig([]byte(tc.text))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseConfig(%s) = %v; want an error containing %q", tc.text, err, tc.want)
+		}
+	}
+	c, err := ParseConfig([]byte(`{"also":null}`))
+	if err != nil || len(c.Also) != 0 {
+		t.Errorf(`ParseConfig({"also":null}) = %v, %v; want no further scenario`, c.Also, err)
+	}
+	// What json.Marshal writes reads back as it was, nulls and all.
+	for _, name := range Presets() {
+		p, err := Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseConfig(b)
+		if err != nil || fmt.Sprint(back) != fmt.Sprint(p) {
+			t.Errorf("preset %s: %s read back as %+v, %v", name, b, back, err)
+		}
+	}
+}
+
+// TestConfigScenarioDefaults: a scenario of "also" starts as the --also
+// flag's do (inc=1, no loss or duplication), not from whichever default
+// scenario happened to sit at its index.
+func TestConfigScenarioDefaults(t *testing.T) {
+	c, err := ParseConfig([]byte(`{"also":[{"open":"simultaneous","closer":"both"},{"open":"client-server","closer":"b","loss":2}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Scenario{{Open: "simultaneous", Closer: "both", Incarnations: 1}, {Open: "client-server", Closer: "b", Incarnations: 1, Loss: 2}}
+	if fmt.Sprint(c.Also) != fmt.Sprint(want) {
+		t.Errorf("also = %v; want %v", c.Also, want)
+	}
+	if c, err := ParseConfig([]byte("\xef\xbb\xbf{\"MSL\": 3}")); err != nil || c.MSL != 3 {
+		t.Errorf("a byte-order mark and a field name in other case: %v, %v", c.MSL, err)
 	}
 }
 

@@ -336,11 +336,66 @@ func TestParseTraceErrors(t *testing.T) {
 	}
 }
 
+// TestParseTraceRefusesImpossibleSegments: a recorded trace (no model path)
+// is drawn from its readable steps alone, so every segment is checked when
+// the file is read: a length no segment can have panicked the capture
+// ("bytes: negative Repeat count", makeslice) or ran out of memory.
+func TestParseTraceRefusesImpossibleSegments(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join(docsDir, "questions", "three-way-handshake.1.trace.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := func(f func(sent map[string]any)) []byte {
+		var m map[string]any
+		if err := json.Unmarshal(good, &m); err != nil {
+			t.Fatal(err)
+		}
+		delete(m, "model")
+		f(m["trace"].([]any)[0].(map[string]any)["sent"].([]any)[0].(map[string]any))
+		b, _ := json.Marshal(m)
+		return b
+	}
+	for _, tc := range []struct {
+		field string
+		value any
+		want  string
+	}{
+		{"len", -1, "step 1: sent[0]: len is -1; a segment carries 0..65495 octets of text"},
+		{"len", 1 << 62, "len is 4611686018427387904; a segment carries 0..65495"},
+		{"len", 1e12, "len is 1000000000000; a segment carries 0..65495"},
+		{"len", 65496, "len is 65496"},
+		{"flags", "SYN,SYN", `step 1: sent[0]: flags "SYN,SYN" name SYN twice`},
+		{"flags", "SYN,,ACK", `unknown TCP flag "" in flags "SYN,,ACK"`},
+		{"from", "C", `step 1: sent[0]: from is "C"; want A or B`},
+	} {
+		_, err := ParseTrace(recorded(func(s map[string]any) { s[tc.field] = tc.value }))
+		if err == nil || !strings.HasPrefix(err.Error(), "explain: trace: ") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %v: %v; want an error containing %q", tc.field, tc.value, err, tc.want)
+		}
+	}
+	tr, err := ParseTrace(recorded(func(s map[string]any) { s["len"] = 65495 }))
+	if err != nil {
+		t.Fatalf("the longest segment: %v", err)
+	}
+	var b bytes.Buffer
+	if err := tr.WritePcap(&b); err != nil {
+		t.Fatalf("pcap of the longest segment: %v", err)
+	}
+	// A trace built in memory is not checked by ParseTrace: the capture
+	// refuses the length itself.
+	tr.Steps[0].Sent[0].Len = -1
+	if err := tr.WritePcap(&b); err == nil || !strings.Contains(err.Error(), "step 1") {
+		t.Errorf("pcap of a segment of length -1: %v; want an error naming step 1", err)
+	}
+}
+
 func FuzzParseTrace(f *testing.F) {
 	good, _ := os.ReadFile(filepath.Join(docsDir, "questions", "abort-rst.1.trace.json"))
 	f.Add(good)
 	f.Add([]byte(`{"result":"violated","violation":{"property":"X","init":{"a":"CLOSED","b":"LISTEN"},"trace":[{"kind":"drop","host":"network","a":"CLOSED","b":"LISTEN"}]}}`))
 	f.Add([]byte(`{"format":"tcpcheck-trace","version":1,"init":{},"trace":[]}`))
+	// a recorded trace whose segment has an impossible length (it panicked the capture)
+	f.Add([]byte(`{"format":"tcpcheck-trace","version":1,"init":{"a":"CLOSED","b":"LISTEN"},"trace":[{"kind":"user","host":"A","sent":[{"from":"A","flags":"SYN","len":-1}],"a":"SYN-SENT","b":"LISTEN"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tr, err := ParseTrace(data)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/tcpcheck/tcpcheck/check"
+	"github.com/tcpcheck/tcpcheck/impl/wire"
 	"github.com/tcpcheck/tcpcheck/model"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
@@ -158,7 +159,7 @@ func (t *Trace) fromViolation(raw []byte) error {
 var stepKinds = map[string]bool{"user": true, "deliver": true, "drop": true, "duplicate": true, "tick": true, "timer": true, "inject": true}
 
 // check looks at the readable steps: known kinds, hosts and states, and
-// flags that parse.
+// segments that could be on the wire (see [checkSegment]).
 func (t *Trace) check() error {
 	okState := func(s string) bool {
 		_, ok := spec.ParseState(s)
@@ -166,6 +167,9 @@ func (t *Trace) check() error {
 	}
 	if !okState(t.Init.A) || !okState(t.Init.B) {
 		return fmt.Errorf("explain: trace: the initial state names unknown TCP states %q and %q", t.Init.A, t.Init.B)
+	}
+	if err := checkSegments("explain: trace: the initial state", t.Init); err != nil {
+		return err
 	}
 	for i, s := range t.Steps {
 		where := fmt.Sprintf("explain: trace: step %d", i+1)
@@ -178,17 +182,8 @@ func (t *Trace) check() error {
 		if !okState(s.A) || !okState(s.B) {
 			return fmt.Errorf("%s: unknown TCP state in %q / %q", where, s.A, s.B)
 		}
-		segs := append([]check.SegmentJSON(nil), s.Sent...)
-		if s.Segment != nil {
-			segs = append(segs, *s.Segment)
-		}
-		for _, g := range segs {
-			if _, err := parseFlags(g.Flags); err != nil {
-				return fmt.Errorf("%s: %v", where, err)
-			}
-			if g.From != "A" && g.From != "B" {
-				return fmt.Errorf("%s: a segment is from %q; want A or B", where, g.From)
-			}
+		if err := checkSegments(where, s); err != nil {
+			return err
 		}
 		switch s.Kind {
 		case "deliver", "drop", "duplicate", "inject":
@@ -200,22 +195,59 @@ func (t *Trace) check() error {
 	return nil
 }
 
-// parseFlags reads flags as [spec.Flags.String] writes them ("SYN,ACK").
+// checkSegments checks the segments of a step (the one it moved and those
+// it sent) with [checkSegment]; where names the step in errors.
+func checkSegments(where string, s check.StepJSON) error {
+	if s.Segment != nil {
+		if err := checkSegment(*s.Segment); err != nil {
+			return fmt.Errorf("%s: segment: %v", where, err)
+		}
+	}
+	for j, g := range s.Sent {
+		if err := checkSegment(g); err != nil {
+			return fmt.Errorf("%s: sent[%d]: %v", where, j, err)
+		}
+	}
+	return nil
+}
+
+// checkSegment says what makes g a segment that cannot be on the wire: a
+// sender other than A or B, flags that do not parse, or a length outside
+// 0..[wire.MaxPcapText] (what one segment carries, and what a capture of
+// the trace can hold).
+func checkSegment(g check.SegmentJSON) error {
+	if g.From != "A" && g.From != "B" {
+		return fmt.Errorf("from is %q; want A or B", g.From)
+	}
+	if _, err := parseFlags(g.Flags); err != nil {
+		return err
+	}
+	if g.Len < 0 || g.Len > wire.MaxPcapText {
+		return fmt.Errorf("len is %d; a segment carries 0..%d octets of text", g.Len, wire.MaxPcapText)
+	}
+	return nil
+}
+
+// parseFlags reads flags as [spec.Flags.String] writes them ("SYN,ACK"):
+// known names, each at most once.
 func parseFlags(s string) (spec.Flags, error) {
 	var f spec.Flags
-	if s == "" {
+	if s == "" || s == "none" {
 		return 0, nil
 	}
 	for _, name := range strings.Split(s, ",") {
 		found := false
 		for b := 0; b < 8; b++ {
 			if spec.Flags(1<<b).String() == name {
+				if f.Has(spec.Flags(1 << b)) {
+					return 0, fmt.Errorf("flags %q name %s twice", s, name)
+				}
 				f |= spec.Flags(1 << b)
 				found = true
 			}
 		}
 		if !found {
-			return 0, fmt.Errorf("unknown TCP flag %q in %q", name, s)
+			return 0, fmt.Errorf("unknown TCP flag %q in flags %q (want names such as SYN,ACK: SYN, ACK, FIN, RST, PSH, URG, ECE, CWR)", name, s)
 		}
 	}
 	return f, nil

@@ -12,6 +12,12 @@ import (
 // linkTypeRaw is LINKTYPE_RAW: each packet starts with an IPv4 or IPv6 header.
 const linkTypeRaw = 101
 
+// MaxPcapText is the most octets of text [PcapWriter.WriteSegment] can put
+// in one IPv4 packet: the 65535 octets of an IPv4 packet less its 20-octet
+// header and a TCP header without options. (An IPv6 packet, whose length
+// field leaves out its own header, holds 20 more.)
+const MaxPcapText = 0xffff - IPv4HeaderLen - HeaderLen
+
 // PcapWriter writes TCP segments to a classic libpcap file (LINKTYPE_RAW),
 // wrapping each in a synthesized IPv4 (or IPv6) header, so that Wireshark
 // and tshark dissect them as TCP. It is safe for concurrent use.
@@ -39,15 +45,22 @@ func NewPcapWriter(w io.Writer) (*PcapWriter, error) {
 
 // WriteSegment writes one packet captured at t: the segment h with payload
 // from src to dst. The ports of src and dst replace h's; the TCP and IP
-// checksums are computed.
+// checksums are computed. A segment too long for one packet (more than
+// [MaxPcapText] octets of text in IPv4) is an error, and nothing is written.
 func (p *PcapWriter) WriteSegment(t time.Time, src, dst netip.AddrPort, h Header, payload []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	h.SrcPort, h.DstPort = src.Port(), dst.Port()
 	sa, da := src.Addr().Unmap(), dst.Addr().Unmap()
-	ipLen := 40
+	ipLen, family, room := 40, "IPv6", 0xffff
 	if sa.Is4() {
-		ipLen = 20
+		ipLen, family, room = IPv4HeaderLen, "IPv4", 0xffff-IPv4HeaderLen
+	}
+	// The length is checked before any buffer is built: an impossible one
+	// is an error, never an allocation of that size.
+	if tcpLen := h.Len() + len(payload); tcpLen > room {
+		return fmt.Errorf("wire: a segment with %d octets of text does not fit an %s packet: with this header it can carry at most %d",
+			len(payload), family, room-h.Len())
 	}
 	b := append(p.buf[:0], make([]byte, 16+ipLen)...)
 	b, err := h.Encode(b, sa, da, payload)
@@ -57,9 +70,6 @@ func (p *PcapWriter) WriteSegment(t time.Time, src, dst netip.AddrPort, h Header
 	tcpLen := len(b) - 16 - ipLen
 	ip := b[16 : 16+ipLen]
 	if sa.Is4() {
-		if 20+tcpLen > 0xffff {
-			return fmt.Errorf("wire: segment of %d octets does not fit an IPv4 packet", tcpLen)
-		}
 		p.id++
 		ip[0] = 0x45
 		binary.BigEndian.PutUint16(ip[2:], uint16(20+tcpLen))
@@ -72,9 +82,6 @@ func (p *PcapWriter) WriteSegment(t time.Time, src, dst netip.AddrPort, h Header
 		copy(ip[16:], d4[:])
 		binary.BigEndian.PutUint16(ip[10:], ^fold(sumBytes(0, ip)))
 	} else {
-		if tcpLen > 0xffff {
-			return fmt.Errorf("wire: segment of %d octets does not fit an IPv6 packet", tcpLen)
-		}
 		ip[0] = 0x60
 		binary.BigEndian.PutUint16(ip[4:], uint16(tcpLen))
 		ip[6] = ProtoTCP

@@ -109,3 +109,38 @@ func TestPcapTshark(t *testing.T) {
 		t.Fatalf("tshark read: %q", flags)
 	}
 }
+
+// TestPcapRefusesOversizedSegment: a segment longer than a packet holds is
+// an error naming the limit, and nothing of it reaches the file.
+func TestPcapRefusesOversizedSegment(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewPcapWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, dst := netip.MustParseAddrPort("192.0.2.1:1024"), netip.MustParseAddrPort("192.0.2.2:80")
+	at := time.Unix(1700000000, 0)
+	if err := w.WriteSegment(at, src, dst, Header{Flags: spec.ACK}, make([]byte, MaxPcapText)); err != nil {
+		t.Fatalf("the largest segment: %v", err)
+	}
+	size := buf.Len()
+	for _, tc := range []struct {
+		name     string
+		src, dst netip.AddrPort
+		h        Header
+		n        int
+		want     string
+	}{
+		{"IPv4", src, dst, Header{Flags: spec.ACK}, MaxPcapText + 1, "at most 65495"},
+		{"IPv4 with options", src, dst, Header{Flags: spec.SYN, MSS: 1400, HasWScale: true}, MaxPcapText, "at most 65487"},
+		{"IPv6", netip.MustParseAddrPort("[2001:db8::1]:1024"), netip.MustParseAddrPort("[2001:db8::2]:80"), Header{Flags: spec.ACK}, 0xffff, "at most 65515"},
+	} {
+		err := w.WriteSegment(at, tc.src, tc.dst, tc.h, make([]byte, tc.n))
+		if err == nil || !strings.HasPrefix(err.Error(), "wire: ") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s, %d octets: %v; want an error saying %q", tc.name, tc.n, err, tc.want)
+		}
+	}
+	if buf.Len() != size {
+		t.Errorf("a refused segment wrote %d octets", buf.Len()-size)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -121,10 +122,125 @@ func TestTamperedTraceDiverges(t *testing.T) {
 }
 
 func TestReadTraceRejectsJunk(t *testing.T) {
-	_, err := ReadTrace(strings.NewReader("\n{\"Time\":\"2026-01-01T00:00:00Z\"}\n{\"Bogus\":1}\n"))
+	_, err := ReadTrace(strings.NewReader("\n" + goodLine + "\n{\"Bogus\":1}\n"))
 	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.HasPrefix(err.Error(), "conform: ") {
 		t.Fatalf("err = %v, want a conform error naming line 3", err)
 	}
+}
+
+// goodLine is a transition as WriteTrace writes it: A's SYN.
+const goodLine = `{"Time":"2023-11-14T22:13:20Z","Local":"10.0.0.1:49152","Remote":"10.0.0.2:80","From":0,"Event":1,"Row":11,"To":2,"In":null,` +
+	`"Out":[{"Header":{"SrcPort":49152,"DstPort":80,"Seq":4294967280,"Ack":0,"Flags":2,"Window":65535,"Checksum":0,"Urgent":0,"MSS":1400,"HasWScale":true,"WScale":0},"Len":0}],"Replayed":false}`
+
+// TestReadTraceRefusesBadLines: a line that is not a transition an
+// endpoint records is a *TraceError naming the line and the field, not a
+// transition the checker then reports as the endpoint leaving the table,
+// nor one it accepts (a length of 2^32 wrapped to 0 and passed).
+func TestReadTraceRefusesBadLines(t *testing.T) {
+	if tr, err := ReadTrace(strings.NewReader(goodLine + "\r\n")); err != nil || len(tr) != 1 || tr[0].Out[0].Header.Seq != 4294967280 {
+		t.Fatalf("the good line: %v, %v", tr, err)
+	}
+	edit := func(old, new string) string {
+		if !strings.Contains(goodLine, old) {
+			t.Fatalf("%q is not in the good line", old)
+		}
+		return strings.Replace(goodLine, old, new, 1)
+	}
+	for _, tc := range []struct {
+		name, line, want string
+	}{
+		{"null", "null", "null; want one impl.Transition"},
+		{"array", "[]", "a JSON array, not an object"},
+		{"number", "7", "a JSON number, not an object"},
+		{"From 99", edit(`"From":0`, `"From":99`), "From is 99, not a state; want 0..10"},
+		{"To -1", edit(`"To":2`, `"To":-1`), "To is -1; a state is a number 0..10"},
+		{"To 256", edit(`"To":2`, `"To":256`), "To is 256; a state is a number 0..10"},
+		{"Event 99", edit(`"Event":1`, `"Event":99`), "Event is 99, not an event; want 0..18"},
+		{"Row 99999", edit(`"Row":11`, `"Row":99999`), "Row is 99999, not a row of the table"},
+		{"Row -1", edit(`"Row":11`, `"Row":-1`), "Row is -1, not a row of the table"},
+		{"Len 2^32", edit(`"Len":0`, `"Len":4294967296`), "Out[0].Len is 4294967296; a segment carries 0..65535 octets of text"},
+		{"Len -1", edit(`"Len":0`, `"Len":-1`), "Out[0].Len is -1"},
+		{"Len 65536", edit(`"Len":0`, `"Len":65536`), "Out[0].Len is 65536"},
+		{"In Len", edit(`"In":null`, `"In":{"Header":{"Flags":2},"Len":-7}`), "In.Len is -7"},
+		{"Seq 2^40", edit(`"Seq":4294967280`, `"Seq":1099511627776`), "Out.Header.Seq is 1099511627776; a sequence number is a whole number 0..4294967295"},
+		{"Seq -1", edit(`"Seq":4294967280`, `"Seq":-1`), "Out.Header.Seq is -1"},
+		{"Window -1", edit(`"Window":65535`, `"Window":-1`), "Out.Header.Window is -1; the field takes a whole number 0..65535"},
+		{"missing", `{"Time":"2023-11-14T22:13:20Z","Local":"10.0.0.1:49152","Remote":"10.0.0.2:80","To":2}`, "From, Event, Row missing or null"},
+		{"null field", edit(`"Row":11`, `"Row":null`), "Row missing or null"},
+		{"null segment", edit(`"Out":[{`, `"Out":[null,{`), "Out[0] is null"},
+		{"null header", edit(`"In":null`, `"In":{"Header":null,"Len":0}`), "In.Header is missing or null"},
+		{"no Len", edit(`"In":null`, `"In":{"Header":{"Flags":2}}`), "In.Len is missing or null"},
+		{"two objects", goodLine + goodLine, "more after the transition's closing } (from column"},
+		{"trailing junk", goodLine + " x", "more after the transition's closing }"},
+		{"unknown field", edit(`"Replayed":false`, `"Replayed":false,"Extra":1`), `unknown field "Extra"`},
+	} {
+		_, err := ReadTrace(strings.NewReader(goodLine + "\n\n" + tc.line + "\n" + goodLine + "\n"))
+		var te *TraceError
+		if !errors.As(err, &te) || te.Line != 3 || !strings.HasPrefix(err.Error(), "conform: trace line 3: ") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v; want a *TraceError for line 3 saying %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestReadTraceLongLine: a line beyond the limit is an error naming the
+// line and the limit, not "bufio.Scanner: token too long".
+func TestReadTraceLongLine(t *testing.T) {
+	long := `{"Time":"` + strings.Repeat("x", MaxTraceLine) + `"}`
+	_, err := ReadTrace(strings.NewReader(goodLine + "\n" + goodLine + "\n" + long + "\n"))
+	var te *TraceError
+	if !errors.As(err, &te) || te.Line != 3 || !strings.Contains(err.Error(), "longer than 16 MiB") || strings.Contains(err.Error(), "token too long") {
+		t.Errorf("a line of %d bytes: %v; want a *TraceError for line 3 naming the limit", len(long), err)
+	}
+}
+
+// TestCheckFileTellsInputFromDivergence: a bad line is a *TraceError, a
+// transition the table does not allow a *Divergence.
+func TestCheckFileTellsInputFromDivergence(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var te *TraceError
+	var d *Divergence
+	err := CheckFile(write("bad", "null\n"), Options{})
+	if !errors.As(err, &te) || errors.As(err, &d) || !strings.Contains(err.Error(), "(file ") {
+		t.Errorf("a null line: %v; want a *TraceError naming the file", err)
+	}
+	// A SYN with one octet of text: the row sends a bare SYN.
+	err = CheckFile(write("diverges", strings.Replace(goodLine, `"Len":0`, `"Len":1`, 1)+"\n"), Options{})
+	if !errors.As(err, &d) || errors.As(err, &te) {
+		t.Errorf("a SYN with text: %v; want a *Divergence", err)
+	}
+}
+
+// TestTransitionLineMirrorsTransition: the form ReadTrace decodes has the
+// fields of impl.Transition (and impl.Segment), so that every field
+// WriteTrace writes is read back.
+func TestTransitionLineMirrorsTransition(t *testing.T) {
+	same := func(line, real reflect.Type) {
+		if line.NumField() != real.NumField() {
+			t.Fatalf("%v has %d fields, %v %d", line, line.NumField(), real, real.NumField())
+		}
+		for i := range real.NumField() {
+			l, r := line.Field(i), real.Field(i)
+			lt := l.Type
+			if lt.Kind() == reflect.Pointer {
+				lt = lt.Elem()
+			}
+			if l.Name != r.Name {
+				t.Errorf("%v field %d is %s, %v's %s", line, i, l.Name, real, r.Name)
+			}
+			if lt != r.Type && !(l.Name == "In" || l.Name == "Out") {
+				t.Errorf("%v.%s is %v, %v's %v", line, l.Name, l.Type, real, r.Type)
+			}
+		}
+	}
+	same(reflect.TypeFor[transitionLine](), reflect.TypeFor[impl.Transition]())
+	same(reflect.TypeFor[segmentLine](), reflect.TypeFor[impl.Segment]())
 }
 
 // eofAfterFlush: A writes two octets and half-closes; B receives them and

@@ -691,9 +691,6 @@ func (h *harness) queues(i int, ci impl.ConnInfo) error {
 	return nil
 }
 
-// referenceRows is the correct table, which says what each row must do.
-var referenceRows = spec.Table()
-
 // check runs the checks that hold after every step.
 func (h *harness) check() error {
 	if err := h.chk.Err(); err != nil {
