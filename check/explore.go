@@ -88,7 +88,7 @@ type Options struct {
 // explored by each of them; the union of the shards' visited sets is
 // exactly the visited set of a single run.
 type Shard struct {
-	I, N int
+	I, N int // 0 <= I < N <= MaxShards
 	// SplitWidth is the level size per shard at which the frontier is
 	// split; 0 means 256.
 	SplitWidth int
@@ -321,8 +321,8 @@ func storageOpts(eo *engine.Options, opt Options) error {
 	}
 	sh := opt.Shard
 	if sh.N != 0 || sh.I != 0 {
-		if sh.N < 1 || sh.I < 0 || sh.I >= sh.N {
-			return fmt.Errorf("check: shard %d/%d: want I/N with 0 <= I < N", sh.I, sh.N)
+		if sh.N < 1 || sh.N > MaxShards || sh.I < 0 || sh.I >= sh.N {
+			return fmt.Errorf("check: shard %d/%d: want I/N with 0 <= I < N <= %d", sh.I, sh.N, MaxShards)
 		}
 		if sh.SplitWidth < 0 {
 			return fmt.Errorf("check: shard split width %d: want >= 0", sh.SplitWidth)

@@ -330,6 +330,36 @@ type ShardPart struct {
 	Result *Result // its own result (Result.Shard set when N > 1)
 }
 
+// MaxShards is the most parts a run may be split into: far more than
+// machines or processes anyone runs it on, and a bound on what a damaged
+// shard file's header can make Merge list.
+const MaxShards = 4096
+
+// missingShown is how many runs of missing shards MissingRuns names.
+const missingShown = 8
+
+// MissingRuns returns the missing shards as runs of consecutive parts
+// ("3/64" or "2/64..9/64"), the first few of them, and the number of
+// shards in the runs after those.
+func (m *Merged) MissingRuns() (runs []string, rest int) {
+	for i := 0; i < len(m.Missing); {
+		j := i
+		for j+1 < len(m.Missing) && m.Missing[j+1] == m.Missing[j]+1 {
+			j++
+		}
+		switch {
+		case len(runs) == missingShown:
+			rest += j - i + 1
+		case i == j:
+			runs = append(runs, fmt.Sprintf("%d/%d", m.Missing[i], m.N))
+		default:
+			runs = append(runs, fmt.Sprintf("%d/%d..%d/%d", m.Missing[i], m.N, m.Missing[j], m.N))
+		}
+		i = j + 1
+	}
+	return runs, rest
+}
+
 // Merged is the combined result of the shards of one run.
 type Merged struct {
 	Sys    *model.System // the model the shards explored, rebuilt from their header
@@ -459,6 +489,9 @@ func (s *shardIn) readHeader() error {
 	}
 	if s.h.Format != "tcpcheck-shard" || s.h.Version != shardVersion {
 		return s.errf("corrupt header: format %q version %d", s.h.Format, s.h.Version)
+	}
+	if s.h.Shards > MaxShards {
+		return s.errf("a shard of a run split into %d parts; a run is split into at most %d (is the file damaged?)", s.h.Shards, MaxShards)
 	}
 	if s.h.Shards < 1 || s.h.Shard < 0 || s.h.Shard >= s.h.Shards {
 		return s.errf("corrupt header: shard %d of %d", s.h.Shard, s.h.Shards)
@@ -823,11 +856,12 @@ func (m *Merged) combine(h shardHeader, union int64) {
 		r.Storage.Bits = 64
 	}
 	if len(m.Missing) > 0 {
-		var ps []string
-		for _, i := range m.Missing {
-			ps = append(ps, fmt.Sprintf("%d/%d", i, m.N))
+		runs, rest := m.MissingRuns()
+		why := "shards missing: " + strings.Join(runs, ", ")
+		if rest > 0 {
+			why += fmt.Sprintf(" and %d more (%d in all)", rest, len(m.Missing))
 		}
-		m.Why = append(m.Why, "shards missing: "+strings.Join(ps, ", "))
+		m.Why = append(m.Why, why)
 	}
 	for _, p := range m.Parts {
 		if p.Result.Verdict == Incomplete {

@@ -375,3 +375,26 @@ func TestShardedMutant(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingRuns: missing shards are named as runs of consecutive parts,
+// the first few of them, and a count of the rest, however many there are.
+func TestMissingRuns(t *testing.T) {
+	for _, c := range []struct {
+		missing []int
+		n       int
+		want    string
+	}{
+		{[]int{1}, 3, "1/3"},
+		{[]int{0, 1, 2, 4, 6, 7}, 9, "0/9..2/9, 4/9, 6/9..7/9"},
+		{[]int{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 19, 20}, 21, "0/21, 2/21, 4/21, 6/21, 8/21, 10/21, 12/21, 14/21 +4"},
+	} {
+		runs, rest := (&Merged{Missing: c.missing, N: c.n}).MissingRuns()
+		got := strings.Join(runs, ", ")
+		if rest > 0 {
+			got += fmt.Sprintf(" +%d", rest)
+		}
+		if got != c.want {
+			t.Errorf("MissingRuns(%v) = %q, want %q", c.missing, got, c.want)
+		}
+	}
+}

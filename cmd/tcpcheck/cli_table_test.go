@@ -30,11 +30,14 @@ type cliCase struct {
 // cliCases are the bad inputs of docs/cli.md, command by command. Files
 // are made in the directory the cases run in: missing.json does not
 // exist, garbage.* holds bytes that are no JSON, truncated.* the first half
-// of a good file; PORT is a port in use.
+// of a good file, huge-shard a shard file that claims a million shards,
+// header.pcap a capture without packets, udp.pcap one without TCP,
+// snapped.pcap one cut by its snap length; PORT is a port in use.
 func cliCases() []cliCase {
 	return []cliCase{
 		{"no command", nil, false},
 		{"an unknown command", []string{"frobnicate"}, false},
+		{"help for an unknown command", []string{"help", "frobnicate"}, false},
 
 		{"unknown format", []string{"table", "--format", "xml"}, false},
 		{"an argument", []string{"table", "rows"}, false},
@@ -43,6 +46,7 @@ func cliCases() []cliCase {
 		{"output in a missing directory", []string{"diagram", "-o", "missing/dir/states.mmd"}, false},
 
 		{"an unknown flag", []string{"explore", "--frobnicate"}, false},
+		{"-h with a value", []string{"explore", "-h=true"}, false},
 		{"a flag without its value", []string{"explore", "--pcap"}, false},
 		{"not true or false", []string{"explore", "--json=maybe"}, false},
 		{"negative workers", []string{"explore", "--workers", "-1"}, false},
@@ -62,25 +66,38 @@ func cliCases() []cliCase {
 		{"truncated config file", []string{"explore", "--config", "truncated-config.json"}, false},
 		{"unknown preset", []string{"explore", "--preset", "nosuch"}, false},
 		{"unknown property", []string{"explore", "--property", "Nope", "--max-states", "10"}, false},
+		{"a config file that never ends", []string{"explore", "--config", "/dev/zero"}, false},
 		{"pcap in a missing directory", []string{"explore", "--pcap", "missing/dir/x.pcap"}, false},
+		{"pcap the same file as the config", []string{"explore", "--config", "truncated-config.json", "--pcap", "truncated-config.json"}, false},
+		{"pcap the same file as the shard file", []string{"explore", "--shard", "0/1", "--shard-out", "s0", "--pcap", "s0"}, false},
 		{"shard out of range", []string{"explore", "--shard", "3/2"}, false},
+		{"too many shards", []string{"explore", "--shard", "0/5000", "--shard-out", "s0"}, false},
 		{"shard file without a shard", []string{"explore", "--shard-out", "s0"}, false},
 		{"bitstate too small", []string{"explore", "--bitstate", "5"}, false},
+		{"Quiescence listed and turned off", []string{"explore", "--quiescence=false", "--property", "Quiescence"}, false},
+		{"serve at a bad address", []string{"explore", "--serve=nohost"}, false},
+		{"serve with a run's flag", []string{"explore", "--serve", "--json"}, false},
 		{"an argument", []string{"explore", "now"}, false},
 
 		{"no mutant", []string{"why"}, false},
 		{"unknown mutant", []string{"why", "nosuch"}, false},
 		{"pcap in a missing directory", []string{"why", "--pcap", "missing/dir/x.pcap", "two-way-handshake"}, false},
+		{"--list with --pcap", []string{"why", "--list", "--pcap", "x.pcap"}, false},
 
 		{"an argument", []string{"coverage", "all"}, false},
 		{"a negative budget", []string{"coverage", "--budget", "-1s"}, false},
 		{"a budget without a unit", []string{"coverage", "--budget", "30"}, false},
 		{"a row the table lacks", []string{"coverage", "--row", "NO + SUCH"}, false},
+		{"a sweep budget without --sweep", []string{"coverage", "--sweep-budget", "10m"}, false},
+		{"a sweep sample without --sweep", []string{"coverage", "--sweep-sample", "20"}, false},
+		{"--row with --json", []string{"coverage", "--row", "CLOSED + PASSIVE-OPEN", "--json"}, false},
 
 		{"no files", []string{"merge"}, false},
 		{"missing file", []string{"merge", "missing.json"}, false},
 		{"garbage file", []string{"merge", "garbage.json"}, false},
 		{"truncated shard file", []string{"merge", "truncated-shard"}, false},
+		{"a shard of a million", []string{"merge", "huge-shard"}, false},
+		{"pcap the same file as a shard", []string{"merge", "--pcap", "truncated-shard", "truncated-shard"}, false},
 
 		{"no file", []string{"trace"}, false},
 		{"missing file", []string{"trace", "missing.json"}, false},
@@ -89,6 +106,12 @@ func cliCases() []cliCase {
 		{"a directory", []string{"trace", "."}, false},
 		{"unknown format", []string{"trace", "--format", "svg", "good.json"}, false},
 		{"output in a missing directory", []string{"trace", "-o", "missing/dir/x", "good.json"}, false},
+		{"output the same file as the input", []string{"trace", "--format", "json", "-o", "good.json", "good.json"}, false},
+		{"a file that never ends", []string{"trace", "/dev/zero"}, false},
+		{"an endpoint's trace", []string{"trace", "good.trace"}, false},
+		{"a saved trace to --pcap", []string{"trace", "--pcap", "good.json"}, false},
+		{"--format with --pcap", []string{"trace", "--pcap", "header.pcap", "--format", "mermaid"}, false},
+		{"a capture without packets", []string{"trace", "--pcap", "header.pcap"}, false},
 
 		{"unknown mutant", []string{"browse", "--mutant", "nosuch"}, false},
 		{"a bad address", []string{"browse", "--addr", "nohost"}, false},
@@ -100,9 +123,12 @@ func cliCases() []cliCase {
 		{"zero MSL", []string{"listen", "--msl", "0s", "127.0.0.1:0"}, false},
 		{"the tun link", []string{"listen", "--link", "tun", "127.0.0.1:0"}, false},
 		{"pcap in a missing directory", []string{"listen", "--pcap", "missing/dir/x.pcap", "127.0.0.1:0"}, false},
+		{"pcap and trace the same file", []string{"listen", "--pcap", "x", "--trace", "x", "127.0.0.1:0"}, false},
 
 		{"no address", []string{"dial"}, false},
 		{"no port", []string{"dial", "nohost"}, false},
+		{"a host name", []string{"dial", "nohost:9"}, false},
+		{"port 0", []string{"dial", "127.0.0.1:0"}, false},
 		{"a negative timeout", []string{"dial", "--timeout", "-1s", "127.0.0.1:9"}, false},
 		{"a timeout without unit", []string{"dial", "--timeout", "5", "127.0.0.1:9"}, false},
 		{"zero RTO", []string{"dial", "--rto-min", "0s", "127.0.0.1:9"}, false},
@@ -130,6 +156,11 @@ func cliCases() []cliCase {
 		{"truncated capture header", []string{"conform", "--pcap", "truncated.pcap"}, false},
 		{"a capture without --pcap", []string{"conform", "empty.pcap"}, false},
 		{"a trace to --pcap", []string{"conform", "--pcap", "good.trace"}, false},
+		{"a saved model trace to --pcap", []string{"conform", "--pcap", "good.json"}, false},
+		{"a saved model trace to --trace", []string{"conform", "--trace", "good.json"}, false},
+		{"a capture without packets", []string{"conform", "--pcap", "header.pcap"}, false},
+		{"a capture without TCP", []string{"conform", "--pcap", "udp.pcap"}, false},
+		{"a capture cut by the snap length", []string{"conform", "--pcap", "snapped.pcap"}, false},
 		{"--pcap with --peer", []string{"conform", "--pcap", "good.trace", "--peer", "kernel"}, false},
 		{"--json without --pcap", []string{"conform", "--trace", "good.trace", "--json"}, false},
 		{"no root", []string{"conform", "--peer", "kernel"}, true},
@@ -169,6 +200,14 @@ func cliFiles(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A capture with its header only, one of UDP datagrams, one whose SYNs
+	// the snap length cut (robust_test.go).
+	for name, frames := range map[string]struct {
+		snap   int
+		frames [][]byte
+	}{"header.pcap": {65535, nil}, "udp.pcap": {65535, [][]byte{udpFrame, udpFrame}}, "snapped.pcap": {30, [][]byte{synFrame, synFrame}}} {
+		writePcapFrames(t, filepath.Join(dir, name), frames.snap, frames.frames...)
+	}
 	endpointTrace := `{"Time":"2026-01-01T00:00:00Z","Local":"127.0.0.1:9555","Remote":"","From":0,"Event":0,"Row":0,"To":1,"In":null,"Out":null,"Replayed":false}` + "\n"
 	for name, data := range map[string][]byte{
 		"good.json":             goodTrace,
@@ -176,6 +215,7 @@ func cliFiles(t *testing.T, dir string) {
 		"truncated.json":        goodTrace[:len(goodTrace)/2],
 		"truncated-config.json": []byte(`{"incarnations": 1, "loss":`),
 		"truncated-shard":       shardData[:len(shardData)/2],
+		"huge-shard":            bytes.Replace(shardData, []byte(`"shards":1`), []byte(`"shards":1000000`), 1),
 		"good.trace":            []byte(endpointTrace),
 		"garbage.trace":         []byte("\x00\x01 this is not JSON\n"),
 		"truncated.trace":       []byte(endpointTrace[:40]),
@@ -223,7 +263,9 @@ func TestCLIErrorTable(t *testing.T) {
 		"message is what the command prints on standard error (a usage error adds a line pointing to\n" +
 		"`tcpcheck COMMAND -h`). A test runs every line of this table, so it stays true.\n" +
 		"In the commands, missing.json does not exist, garbage.* holds bytes that are not JSON,\n" +
-		"truncated.* the first half of a good file, and PORT is a port another program holds.\n")
+		"truncated.* the first half of a good file, huge-shard a shard file that claims a million shards,\n" +
+		"header.pcap a capture without packets, udp.pcap one without TCP, snapped.pcap one cut by its snap\n" +
+		"length, and PORT is a port another program holds.\n")
 	last := "-"
 	for _, c := range cliCases() {
 		cmd := "tcpcheck"

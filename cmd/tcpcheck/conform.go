@@ -20,7 +20,11 @@ func init() {
 	register(&command{
 		name:    "conform",
 		summary: "hold TCP against the table: generated cases against a stack (--dut), the kernel scenarios (--peer kernel), a trace or a capture",
-		usage:   "--dut gvisor|impl|linux [--full] [--row N] [--case NAME] [--json] [-v] | --peer kernel [--scenario NAME] [--list] [--full] | --trace FILE | --pcap FILE [--json] [--strict] [--verify-checksums] [--follow]",
+		usage: "--dut gvisor|impl|linux [--full] [--row N] [--case NAME] [--json] [-v] | --peer kernel [--scenario NAME] [--list] [--full] | --trace FILE | --pcap FILE [--json] [--strict] [--verify-checksums] [--follow]\n\n" +
+			"Exit status: 0 every case, scenario, transition or connection conforms, 1 one does not,\n" +
+			"2 usage or environment error. With --pcap, a capture that holds no connection to check\n" +
+			"(no packets, or every frame skipped: not TCP, cut by the snap length...) is exit 2:\n" +
+			"nothing was checked, which is not a pass; the summary says why.",
 		setup: func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
 			peer := fs.String("peer", "", "the peer to conform with: kernel (the Linux TCP stack over a TUN link; needs root and /dev/net/tun)")
 			scenario := fs.String("scenario", "", "run only the scenario of this `name` (see --list)")
@@ -100,6 +104,9 @@ func init() {
 					if err := inputFile("trace", *traceFile); err != nil {
 						return err
 					}
+					if jsonKind(*traceFile) == "model" {
+						return usagef("%s is a saved model trace (JSON in the \"tcpcheck-trace\" format, or explore --json), not an endpoint's transitions: print it with 'tcpcheck trace %s'; --trace takes the JSON lines 'tcpcheck listen/dial --trace FILE' writes", *traceFile, *traceFile)
+					}
 					return conformTrace(*traceFile, *msl, set["msl"], stdout)
 				}
 				all, err := kernel.Scenarios()
@@ -129,7 +136,13 @@ func init() {
 					if *scenario != "" {
 						again = append(again, "--scenario", *scenario)
 					}
-					code, err := impl.ReexecInPrivateNetns(again, os.Stdin, stdout, stderr)
+					// The child gets standard output itself (a terminal stays
+					// one), and reports a failed write to it as its own.
+					var out io.Writer = stdout
+					if f, ok := fileOf(stdout); ok {
+						out = f
+					}
+					code, err := impl.ReexecInPrivateNetns(again, os.Stdin, out, stderr)
 					if err != nil {
 						return &exitError{code: exitUsage, msg: err.Error()}
 					}

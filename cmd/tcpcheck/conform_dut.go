@@ -191,7 +191,7 @@ func splitFull(cases []*tester.Case) (run []*tester.Case, skipped []*tester.Resu
 
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := fileOf(w)
 	if !ok {
 		return false
 	}

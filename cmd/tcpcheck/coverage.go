@@ -57,8 +57,26 @@ func setupCoverage(fs *flag.FlagSet) func(args []string, stdout, stderr io.Write
 		); err != nil {
 			return err
 		}
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for _, name := range []string{"sweep-budget", "sweep-sample"} {
+			if set[name] && !*sweep {
+				return usagef("--%s goes with --sweep, which it limits; add --sweep or drop it", name)
+			}
+		}
+		switch {
+		case *asJSON && *markdown:
+			return usagef("--json and --markdown both given; choose one")
+		case *asJSON && *sweep:
+			return usagef("--sweep with --json: the JSON report has no sweep; the text report and --markdown have it")
+		}
 		if *row != "" {
-			return coverageRow(stdout, *row)
+			for _, name := range []string{"json", "markdown", "sweep", "sweep-budget", "sweep-sample", "budget"} {
+				if set[name] {
+					return usagef("--%s does not go with --row, which prints the trace to one row; give one of them", name)
+				}
+			}
+			return coverageRow(stdout, *row, *workers)
 		}
 		opt := check.CoverOptions{Budget: *budget, Workers: *workers, Traces: true}
 		if !*quiet && isTerminal(stderr) {
@@ -170,13 +188,13 @@ func writeCoverage(w io.Writer, rep *check.CoverageReport) error {
 
 // coverageRow prints the shortest trace to one row in the smallest member
 // that applies it.
-func coverageRow(w io.Writer, name string) error {
+func coverageRow(w io.Writer, name string, workers int) error {
 	rows := spec.Table()
 	i := spec.Find(rows, name)
 	if i < 0 {
 		return usagef("--row %q: the table has no such row ('tcpcheck table' lists them)", name)
 	}
-	rep, err := check.Cover(check.CoverOptions{})
+	rep, err := check.Cover(check.CoverOptions{Workers: workers})
 	if err != nil {
 		return err
 	}
@@ -279,21 +297,6 @@ func coverageJSON(rep *check.CoverageReport) ([]byte, error) {
 		out.Rows = append(out.Rows, rj)
 	}
 	return json.Marshal(out)
-}
-
-// errWriter remembers the first write error.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
 }
 
 // newSystemFor is the model of a family member on the correct table.

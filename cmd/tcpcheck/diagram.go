@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
-	"os"
 
 	"github.com/tcpcheck/tcpcheck/gen"
 )
@@ -56,10 +54,7 @@ func init() {
 					_, err := stdout.Write(b.Bytes())
 					return err
 				}
-				if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
-					return fmt.Errorf("-o %s: %v", *out, unwrapPath(err))
-				}
-				return nil
+				return writeOutput("o", *out, b.Bytes())
 			}
 		},
 	})

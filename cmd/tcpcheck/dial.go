@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
+	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/impl"
@@ -28,13 +31,17 @@ func init() {
 				if len(args) != 1 {
 					return usagef("want one address to dial, such as 127.0.0.1:9000 (where 'tcpcheck listen 127.0.0.1:9000' runs)")
 				}
-				if err := inRange("timeout", *timeout, 0, 24*time.Hour, "0 waits for the SYN retries; e.g. 5s"); err != nil {
+				if err := firstError(
+					inRange("timeout", *timeout, 0, 24*time.Hour, "0 waits for the SYN retries; e.g. 5s"),
+					dialAddr(args[0]),
+				); err != nil {
 					return err
 				}
 				e, err := newEndpoint(f, "127.0.0.1:0", stdout, stderr)
 				if err != nil {
 					return err
 				}
+				defer e.exitOnInterrupt("dial")()
 				e.dial.enabled, e.dial.timeout, e.dial.addr = true, *timeout, args[0]
 				e.header()
 				ctx := context.Background()
@@ -51,6 +58,29 @@ func init() {
 			}
 		},
 	})
+}
+
+// dialAddr checks the address dial is given as the endpoint reads it
+// (HOST:PORT, the host an IP address or localhost, the port 1..65535)
+// before any file is made.
+func dialAddr(addr string) error {
+	why := ""
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		why = err.Error()
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			why = ae.Err
+		}
+	} else if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+		why = fmt.Sprintf("port %q is not a number from 1 to 65535", port)
+	} else if _, err := netip.ParseAddr(host); err != nil && host != "" && host != "localhost" {
+		why = fmt.Sprintf("host %q is not an IP address (names are not looked up)", host)
+	}
+	if why == "" {
+		return nil
+	}
+	return usagef("ADDR %q: %s; want IP:PORT, such as 127.0.0.1:9000 (where 'tcpcheck listen 127.0.0.1:9000' runs)", addr, why)
 }
 
 // dialProgress follows the connection dial opens through the table: the

@@ -11,6 +11,7 @@ import (
 	"math/bits"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,12 +86,19 @@ func (r *runFlags) options(stderr io.Writer) check.Options {
 	if !r.quiet {
 		o.Progress = newProgress(stderr, r.maxStates, r.timeout)
 	}
+	o.Properties = r.propertyList()
+	return o
+}
+
+// propertyList is --property as a list (nil: every property).
+func (r *runFlags) propertyList() []string {
+	var list []string
 	if r.properties != "" {
 		for _, p := range strings.Split(r.properties, ",") {
-			o.Properties = append(o.Properties, strings.TrimSpace(p))
+			list = append(list, strings.TrimSpace(p))
 		}
 	}
-	return o
+	return list
 }
 
 // explore runs check.Explore until it ends or Ctrl-C stops it (then the
@@ -302,7 +310,15 @@ func (cf *configFlags) config() (model.Config, error) {
 		if err := inputFile("config", cf.file); err != nil {
 			return cfg, err
 		}
-		c, err := model.LoadConfig(cf.file)
+		data, err := readFileLimited(cf.file, maxConfigFile)
+		switch {
+		case errors.Is(err, errTooLarge):
+			return cfg, flagError("config", cf.file, fmt.Sprintf("is larger than %s, the most a configuration file may be", byteSize(maxConfigFile)),
+				"a configuration is a few hundred octets of JSON; is it the right file?")
+		case err != nil:
+			return cfg, flagError("config", cf.file, "cannot be read: "+unwrapPath(err), "")
+		}
+		c, err := model.ParseConfig(data)
 		if err != nil {
 			return cfg, usagef("--config %s: %v", cf.file, err)
 		}
@@ -381,7 +397,24 @@ func setupExplore(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer
 		if err := rf.validate(); err != nil {
 			return err
 		}
+		if serve.set {
+			// The explorer checks nothing: the flags of a run would be
+			// ignored.
+			var ignored []string
+			fs.Visit(func(f *flag.Flag) {
+				if f.Name != "serve" && f.Name != "config" && f.Name != "preset" && !slices.ContainsFunc(cf.flags, func(c *configFlag) bool { return c.name == f.Name }) {
+					ignored = append(ignored, "--"+f.Name)
+				}
+			})
+			if len(ignored) > 0 {
+				return usagef("%s does not go with --serve, which serves the explorer instead of checking; give --serve with configuration flags only", orList(ignored))
+			}
+		}
 		if err := sf.validate(fs, &rf, stderr); err != nil {
+			return err
+		}
+		if err := distinctFiles(fileArg{flag: "config", path: cf.file}, fileArg{flag: "pcap", path: rf.pcap, output: true},
+			fileArg{flag: "shard-out", path: sf.out, output: true}); err != nil {
 			return err
 		}
 		cfg, err := cf.config()
@@ -633,10 +666,7 @@ func writePcap(path string, v *check.Violation, msl int) error {
 	if err := check.WritePcap(&buf, v, msl); err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		return errors.New("writing the pcap: " + err.Error())
-	}
-	return nil
+	return writeOutput("pcap", path, buf.Bytes())
 }
 
 // maxLoss is the largest loss budget of the configuration's scenarios.
@@ -674,6 +704,16 @@ func (sf *storageFlags) register(fs *flag.FlagSet) {
 func (sf *storageFlags) validate(fs *flag.FlagSet, rf *runFlags, stderr io.Writer) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["quiescence"] && rf.properties != "" {
+		// --property decides: Quiescence is checked if and only if listed.
+		listed := slices.Contains(rf.propertyList(), model.QuiescenceName)
+		switch {
+		case listed && !rf.quiescence:
+			return usagef("--quiescence=false with --property %s: the list asks for Quiescence and the flag turns it off; give one of them", rf.properties)
+		case !listed && rf.quiescence:
+			return usagef("--quiescence with --property %s: --property names every property checked; add %s to it instead", rf.properties, model.QuiescenceName)
+		}
+	}
 	if sf.bitstate != 0 {
 		switch {
 		case sf.bitstate < 10 || sf.bitstate > 40:
@@ -682,6 +722,9 @@ func (sf *storageFlags) validate(fs *flag.FlagSet, rf *runFlags, stderr io.Write
 			return usagef("--bitstate and --exact both given; bitstate storage keeps no states, so choose one")
 		case sf.out != "":
 			return usagef("--shard-out lists the visited states' fingerprints, which --bitstate does not keep; use fingerprint storage for shards")
+		}
+		if err := bitstateTooLarge(sf.bitstate); err != nil {
+			return err
 		}
 		// Under bitstate storage Quiescence can only be checked for
 		// deadlocks (the rest needs the state graph), which leaves it
@@ -703,6 +746,9 @@ func (sf *storageFlags) validate(fs *flag.FlagSet, rf *runFlags, stderr io.Write
 		n, err2 := strconv.Atoi(b)
 		if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
 			return flagError("shard", sf.shard, "want I/N with 0 <= I < N", "e.g. 0/4 for the first of four shards")
+		}
+		if n > check.MaxShards {
+			return flagError("shard", sf.shard, fmt.Sprintf("want N from 1 to %d", check.MaxShards), "the shards of a run, one per machine or process; 'tcpcheck merge' reads them all")
 		}
 		sf.i, sf.n = i, n
 		if n > 1 && sf.bitstate != 0 {
@@ -729,25 +775,67 @@ func (sf *storageFlags) apply(o *check.Options) {
 }
 
 // writeShardFile runs the shard and writes its file, through a temporary
-// file renamed at the end, so a run that fails leaves no half a shard.
+// file of a name of its own renamed at the end, so a run that fails
+// leaves no half a shard and whatever the path held.
 func writeShardFile(path string, sys *model.System, opt check.Options) (*check.Result, error) {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	f, err := createOutput("shard-out", path)
 	if err != nil {
-		return nil, fmt.Errorf("--shard-out: %v", err)
+		return nil, err
 	}
 	res, err := check.WriteShard(f, sys, opt)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("--shard-out: %v", cerr)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
 	if err != nil {
-		os.Remove(tmp)
+		f.discard()
+		return nil, err
+	}
+	if err := f.commit(); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// memAvailable returns the memory available for a new table, in octets,
+// and whether it is known (Linux: MemAvailable in /proc/meminfo); tests
+// replace it.
+var memAvailable = func() (int64, bool) {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, false
+	}
+	return parseMemAvailable(string(data))
+}
+
+// parseMemAvailable reads the MemAvailable line of /proc/meminfo.
+func parseMemAvailable(meminfo string) (int64, bool) {
+	for _, l := range strings.Split(meminfo, "\n") {
+		if rest, ok := strings.CutPrefix(l, "MemAvailable:"); ok {
+			f := strings.Fields(rest)
+			if len(f) != 2 || f[1] != "kB" {
+				return 0, false
+			}
+			kb, err := strconv.ParseInt(f[0], 10, 64)
+			return kb << 10, err == nil && kb >= 0
+		}
+	}
+	return 0, false
+}
+
+// bitstateTooLarge refuses a --bitstate table larger than the memory
+// available, before the run allocates it (and the runtime dies of it),
+// naming the largest that fits.
+func bitstateTooLarge(n int) error {
+	avail, ok := memAvailable()
+	if !ok || int64(1)<<n/8 <= avail {
+		return nil
+	}
+	fits := "no table fits"
+	for m := n - 1; m >= 10; m-- {
+		if int64(1)<<m/8 <= avail {
+			fits = fmt.Sprintf("the largest that fits is --bitstate %d, %s", m, byteSize(float64(int64(1)<<m/8)))
+			break
+		}
+	}
+	return flagError("bitstate", strconv.Itoa(n), fmt.Sprintf("a table of 2^%d bits takes %s, more than the memory available, %s",
+		n, byteSize(float64(int64(1)<<n/8)), byteSize(float64(avail))), fits)
 }
 
 // byteSize renders a size in bytes as KiB, MiB or GiB.

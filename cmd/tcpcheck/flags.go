@@ -139,22 +139,6 @@ func unwrapPath(err error) string {
 	return err.Error()
 }
 
-// createOutput creates the file --name names now, before the work that
-// writes it starts, and says what went wrong in the flag's terms.
-func createOutput(name, path string) (*os.File, error) {
-	if path == "" {
-		return nil, nil
-	}
-	if err := outputFile(name, path); err != nil {
-		return nil, err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, flagError(name, path, "cannot be written: "+unwrapPath(err), "give a writable path")
-	}
-	return f, nil
-}
-
 // libraryPrefixes are the package prefixes of the library's errors
 // ("check: merge: ...", "model: config: ..."): right inside a program,
 // noise at the command line, where the command's name comes first.
@@ -227,8 +211,12 @@ func flagParseError(fs *flag.FlagSet, err error) string {
 	}
 	if rest, ok := strings.CutPrefix(msg, "invalid boolean value "); ok {
 		value, name, _ := strings.Cut(rest, " for -")
-		name, _, _ = strings.Cut(name, ":")
-		return fmt.Sprintf("--%s=%s: want true or false (--%s alone is true)", name, strings.Trim(value, `"`), name)
+		name, reason, _ := strings.Cut(name, ": ")
+		if reason == "parse error" || reason == "want true or false" {
+			reason = fmt.Sprintf("want true or false (--%s alone is true)", name)
+		}
+		// Otherwise the flag's own Set said what it takes (--serve=ADDR).
+		return fmt.Sprintf("--%s=%s: %s", name, strings.Trim(value, `"`), reason)
 	}
 	var value, name, reason string
 	rest, ok := strings.CutPrefix(msg, "invalid value ")

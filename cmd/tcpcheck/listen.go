@@ -45,21 +45,22 @@ func (f *endpointFlags) register(fs *flag.FlagSet) {
 
 // endpoint is one side of a netcat-like session.
 type endpoint struct {
-	f      endpointFlags
-	opt    impl.Options
-	stack  *impl.Stack
-	pcapF  *os.File
-	pcapW  *bufio.Writer
-	traceF *os.File
-	traceW *bufio.Writer
-	traceE *json.Encoder
-	logMu  sync.Mutex
-	held   *bytes.Buffer // -v lines kept back until listen says where it listens (holdLog)
-	log    *bufio.Writer // -v lines and progress; flushed line by line
-	start  time.Time
-	stdin  io.Reader
-	stdout *bufio.Writer
-	dial   dialProgress // dial only: the SYNs sent, for the progress line and the error
+	f       endpointFlags
+	opt     impl.Options
+	stack   *impl.Stack
+	filesMu sync.Mutex // closeFiles may race with Ctrl-C's
+	pcapF   *pendingFile
+	pcapW   *bufio.Writer
+	traceF  *pendingFile
+	traceW  *bufio.Writer
+	traceE  *json.Encoder
+	logMu   sync.Mutex
+	held    *bytes.Buffer // -v lines kept back until listen says where it listens (holdLog)
+	log     *bufio.Writer // -v lines and progress; flushed line by line
+	start   time.Time
+	stdin   io.Reader
+	stdout  *bufio.Writer
+	dial    dialProgress // dial only: the SYNs sent, for the progress line and the error
 }
 
 // validate checks the flags listen and dial share.
@@ -76,13 +77,20 @@ func (f *endpointFlags) validate() error {
 		inRange("rto-min", f.rtoMin, time.Millisecond, time.Minute, "the least retransmission timeout; e.g. 200ms"),
 		outputFile("pcap", f.pcap),
 		outputFile("trace", f.trace),
+		distinctFiles(fileArg{flag: "pcap", path: f.pcap, output: true}, fileArg{flag: "trace", path: f.trace, output: true}),
 	)
 }
 
-// newEndpoint checks the flags, creates the output files and opens the
-// stack on a UDP socket bound to bind.
+// newEndpoint checks the flags, binds a UDP socket to bind, starts the
+// output files and opens the stack on the socket. The files are written
+// under temporary names and put in place when the endpoint closes (close),
+// so that an address refused here leaves the files the paths held.
 func newEndpoint(f endpointFlags, bind string, stdout, stderr io.Writer) (*endpoint, error) {
 	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	link, err := impl.NewUDPLink(bind, impl.Faults{Loss: f.loss, Dup: f.dup, Reorder: f.reorder}, f.seed)
+	if err != nil {
 		return nil, err
 	}
 	e := &endpoint{f: f, log: bufio.NewWriter(stderr), start: time.Now(), stdin: os.Stdin, stdout: bufio.NewWriterSize(stdout, 1<<16)}
@@ -90,22 +98,19 @@ func newEndpoint(f endpointFlags, bind string, stdout, stderr io.Writer) (*endpo
 	// dial's progress line can say when it will give up.
 	e.opt = impl.Options{MSL: f.msl, RTOMin: f.rtoMin, RTOInitial: max(time.Second, f.rtoMin),
 		RTOMax: max(60*time.Second, f.rtoMin), SynRetries: 6}
-	var err error
 	if e.pcapF, err = createOutput("pcap", f.pcap); err != nil {
+		link.Close()
 		return nil, err
 	}
 	if e.traceF, err = createOutput("trace", f.trace); err != nil {
-		return nil, errors.Join(err, e.closeFiles())
-	}
-	link, err := impl.NewUDPLink(bind, impl.Faults{Loss: f.loss, Dup: f.dup, Reorder: f.reorder}, f.seed)
-	if err != nil {
-		return nil, errors.Join(err, e.closeFiles())
+		link.Close()
+		return nil, errors.Join(err, e.closeFiles(false))
 	}
 	if e.pcapF != nil {
 		e.pcapW = bufio.NewWriterSize(e.pcapF, 1<<16)
 		if e.opt.Pcap, err = wire.NewPcapWriter(e.pcapW); err != nil {
 			link.Close()
-			return nil, errors.Join(err, e.closeFiles())
+			return nil, errors.Join(err, e.closeFiles(false))
 		}
 	}
 	if e.traceF != nil {
@@ -118,9 +123,24 @@ func newEndpoint(f endpointFlags, bind string, stdout, stderr io.Writer) (*endpo
 	e.opt.Tracer.Transition = e.transition
 	if e.stack, err = impl.NewStack(link, e.opt); err != nil {
 		link.Close()
-		return nil, errors.Join(err, e.closeFiles())
+		return nil, errors.Join(err, e.closeFiles(false))
 	}
 	return e, nil
+}
+
+// exitOnInterrupt makes Ctrl-C end the command the way a finished session
+// ends for its files: the connection is aborted (an RST tells the peer),
+// --pcap and --trace are put in place, and the process exits with 130.
+// Without it they would stay under their temporary names.
+func (e *endpoint) exitOnInterrupt(cmd string) (release func()) {
+	return onInterrupt(func() {
+		err := e.close()
+		e.logf("tcpcheck %s: interrupted: any open connection was aborted (RST)\n", cmd)
+		if err != nil {
+			e.logf("tcpcheck %s: %s\n", cmd, plainMessage(err.Error()))
+		}
+		os.Exit(exitInterrupted)
+	})
 }
 
 // logf writes to stderr at once: -v lines and progress are read as they
@@ -265,28 +285,35 @@ func (e *endpoint) close() error {
 	e.logMu.Lock()
 	e.log.Flush()
 	e.logMu.Unlock()
-	return errors.Join(err, e.closeFiles())
+	return errors.Join(err, e.closeFiles(true))
 }
 
-// closeFiles flushes and closes the --pcap and --trace files, reporting
-// every error (a full disk shows here, not as a short file found later).
-func (e *endpoint) closeFiles() error {
+// closeFiles flushes the --pcap and --trace files and puts them in place
+// (keep) or removes them (the endpoint never ran: the paths keep what they
+// held), reporting every error (a full disk shows here, not as a short
+// file found later).
+func (e *endpoint) closeFiles(keep bool) error {
+	e.filesMu.Lock()
+	defer e.filesMu.Unlock()
 	var errs []error
 	for _, f := range []struct {
-		name string
-		w    *bufio.Writer
-		f    *os.File
-	}{{"pcap", e.pcapW, e.pcapF}, {"trace", e.traceW, e.traceF}} {
+		w *bufio.Writer
+		f *pendingFile
+	}{{e.pcapW, e.pcapF}, {e.traceW, e.traceF}} {
 		if f.f == nil {
+			continue
+		}
+		if !keep {
+			f.f.discard()
 			continue
 		}
 		if f.w != nil {
 			if err := f.w.Flush(); err != nil {
-				errs = append(errs, fmt.Errorf("--%s %s: %v", f.name, f.f.Name(), err))
+				errs = append(errs, f.f.fail(err))
 			}
 		}
-		if err := f.f.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("--%s %s: %v", f.name, f.f.Name(), err))
+		if err := f.f.commit(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	e.pcapF, e.traceF = nil, nil
@@ -309,6 +336,7 @@ func init() {
 				if err != nil {
 					return err
 				}
+				defer e.exitOnInterrupt("listen")()
 				// Listen before saying so: whoever reads the line may dial
 				// at once. The -v line of the PASSIVE-OPEN waits for it.
 				e.holdLog()

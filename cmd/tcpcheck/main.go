@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 )
 
 // Exit codes shared by every subcommand.
@@ -60,15 +61,44 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
+// run runs the command args name and returns the exit code. Standard
+// output goes through an errWriter: when a write to it failed (a full
+// disk, a closed pipe), what the command printed is lost, and run says so
+// and exits 2 whatever the command returned.
 func run(args []string, stdout, stderr io.Writer) int {
+	out := &errWriter{w: stdout}
+	code := dispatch(args, out, stderr)
+	if err := out.failed(); err != nil {
+		name := "tcpcheck"
+		if len(args) > 0 && commands[args[0]] != nil {
+			name += " " + args[0]
+		}
+		fmt.Fprintf(stderr, "%s: cannot write to standard output: %s; the output is lost (is the disk full, or the pipe closed?)\n", name, unwrapPath(err))
+		return exitUsage
+	}
+	return code
+}
+
+// isHelp reports whether a word asks for help.
+func isHelp(a string) bool {
+	return a == "help" || a == "-h" || a == "-help" || a == "--help" || a == "--h"
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
 		return printVersion(stdout)
 	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
-		if len(args) == 2 && args[0] == "help" {
+	if len(args) == 0 || isHelp(args[0]) {
+		switch {
+		case len(args) == 2:
 			if c, ok := commands[args[1]]; ok {
 				return runCommand(c, []string{"-h"}, stdout, stderr)
 			}
+			fmt.Fprintf(stderr, "tcpcheck: no command %q; the commands are %s\n", args[1], orList(commandNames()))
+			return exitUsage
+		case len(args) > 2:
+			fmt.Fprintf(stderr, "tcpcheck: %s takes one command name, got %q; the commands are %s\n", args[0], args[1:], orList(commandNames()))
+			return exitUsage
 		}
 		mainUsage(stdout)
 		if len(args) == 0 {
@@ -97,7 +127,16 @@ func runCommand(c *command, args []string, stdout, stderr io.Writer) int {
 		if a == "--" {
 			break
 		}
-		help = help || a == "-h" || a == "-help" || a == "--help" || a == "--h"
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "h" && name != "help" {
+			continue
+		}
+		if hasValue {
+			// The flag package takes -h=false for -h, and prints nothing.
+			fmt.Fprintf(stderr, "tcpcheck %s: %s: -h and --help take no value; 'tcpcheck %s -h' prints the flags\n", c.name, a, c.name)
+			return exitUsage
+		}
+		help = true
 	}
 	fs.Usage = func() {
 		if !help {
@@ -120,6 +159,9 @@ func runCommand(c *command, args []string, stdout, stderr io.Writer) int {
 	err = body(positional, stdout, stderr)
 	if err == nil {
 		return exitOK
+	}
+	if ew, ok := stdout.(*errWriter); ok && ew.failed() != nil && errors.Is(err, ew.failed()) {
+		return exitUsage // run says what failed
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
@@ -161,15 +203,20 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func mainUsage(w io.Writer) {
-	fmt.Fprintln(w, "tcpcheck: a model-checked model of TCP connection management")
-	fmt.Fprintln(w, "\nusage: tcpcheck COMMAND [flags] [args]\n\ncommands:")
+// commandNames lists the commands in order.
+func commandNames() []string {
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	for _, n := range names {
+	return names
+}
+
+func mainUsage(w io.Writer) {
+	fmt.Fprintln(w, "tcpcheck: a model-checked model of TCP connection management")
+	fmt.Fprintln(w, "\nusage: tcpcheck COMMAND [flags] [args]\n\ncommands:")
+	for _, n := range commandNames() {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nrun 'tcpcheck COMMAND -h' for a command's flags; 'tcpcheck --version' for the version and the table's digest")

@@ -37,10 +37,15 @@ func setupMerge(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) 
 		if err := rf.validate(); err != nil {
 			return err
 		}
+		files := []fileArg{{flag: "pcap", path: rf.pcap, output: true}}
 		for _, a := range args {
 			if err := inputFile("", a); err != nil {
 				return err
 			}
+			files = append(files, fileArg{path: a, what: "the shard file"})
+		}
+		if err := distinctFiles(files...); err != nil {
+			return err
 		}
 		m, err := check.Merge(args...)
 		if err != nil {
@@ -128,8 +133,12 @@ func mergeReport(w, stderr io.Writer, m *check.Merged, rf *runFlags) error {
 		fmt.Fprintf(tw, "%d/%d\t%s\t%s\t%s\t%d\t%d\t%d\t%.2f\t%s\t%s\t  %s\n", p.I, m.N, split, frontier, owned,
 			r.States, r.Transitions, r.Depth, r.Seconds, byteSize(r.BytesPerState*float64(r.States)), verdict, p.Name)
 	}
-	for _, i := range m.Missing {
-		fmt.Fprintf(tw, "%d/%d\t\t\t\t\t\t\t\t\tmissing\t\n", i, m.N)
+	runs, rest := m.MissingRuns()
+	for _, r := range runs {
+		fmt.Fprintf(tw, "%s\t\t\t\t\t\t\t\t\tmissing\t\n", r)
+	}
+	if rest > 0 {
+		fmt.Fprintf(tw, "%d more\t\t\t\t\t\t\t\t\tmissing\t\n", rest)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

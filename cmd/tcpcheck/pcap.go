@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -47,6 +48,8 @@ func openCapture(ctx context.Context, path string, follow bool) (*capture.Reader
 	if err != nil {
 		f.Close()
 		switch {
+		case errors.Is(err, capture.ErrJSONTrace) && jsonKind(path) == "model":
+			return nil, nil, 0, nil, &exitError{code: exitUsage, msg: fmt.Sprintf("%s is a saved model trace (JSON in the \"tcpcheck-trace\" format, or explore --json), not a capture: print it with 'tcpcheck trace %s'", path, path)}
 		case errors.Is(err, capture.ErrJSONTrace):
 			return nil, nil, 0, nil, &exitError{code: exitUsage, msg: fmt.Sprintf("%s is a JSON trace, not a capture: check it with 'tcpcheck conform --trace %s'", path, path)}
 		case errors.Is(err, capture.ErrNotCapture):
@@ -61,7 +64,8 @@ func openCapture(ctx context.Context, path string, follow bool) (*capture.Reader
 }
 
 // conformPcap checks a capture against the table: exit 0 when every
-// connection conforms, 1 when one does not, 2 when the file cannot be read.
+// connection conforms, 1 when one does not, 2 when the file cannot be read
+// or holds no connection to check (nothingChecked).
 func conformPcap(path string, fl pcapFlags, stdout, stderr io.Writer) error {
 	ctx := context.Background()
 	if fl.follow {
@@ -124,38 +128,95 @@ func conformPcap(path string, fl pcapFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return &exitError{code: exitUsage, msg: fmt.Sprintf("%s: %v (the connections read before it are reported above)", path, err)}
 	}
+	if sum.Connections == 0 {
+		return nothingChecked(path, sum.Frames, sum.Skipped, "checked")
+	}
 	if sum.Failing > 0 {
 		return &exitError{code: exitViolated, msg: fmt.Sprintf("%s: %d of %d connections do not conform (above)", path, sum.Failing, sum.Connections)}
 	}
 	return nil
 }
 
-// tracePcap prints each connection of a capture as a segment table.
-func tracePcap(path string, stdout io.Writer) error {
+// nothingChecked is the error for a capture without a TCP connection the
+// reader can use: nothing was checked (done: "checked", "printed"), which
+// is no pass (exit 2). It says why: no packets at all, or why each frame
+// was skipped.
+func nothingChecked(path string, frames int, skip capture.Skip, done string) error {
+	if frames == 0 {
+		return &exitError{code: exitUsage, msg: fmt.Sprintf("%s holds no packets (its header and nothing after it): nothing was %s; "+
+			"capture again with traffic (tcpdump -w FILE stopped after the connections)", path, done)}
+	}
+	var why []string
+	for _, k := range []struct {
+		n    int
+		what string
+	}{
+		{skip.Truncated, "cut by the snap length (capture again with tcpdump -s 0)"},
+		{skip.NotTCP, "not TCP (ARP, UDP, ICMP...; a capture filter such as 'tcp' keeps only TCP)"},
+		{skip.Fragment, "IP fragments (not reassembled)"},
+		{skip.Malformed, "malformed"},
+		{skip.LinkType, "of a link type the reader does not know (it reads Ethernet, Linux cooked, raw IP and BSD loopback)"},
+	} {
+		if k.n > 0 {
+			why = append(why, fmt.Sprintf("%d %s", k.n, k.what))
+		}
+	}
+	return &exitError{code: exitUsage, msg: fmt.Sprintf("%s: no connection could be %s: none of its %d frames is a TCP segment the reader can use: %s",
+		path, done, frames, strings.Join(why, "; "))}
+}
+
+// tracePcap prints each connection of a capture as a segment table, on
+// stdout or (-o) into the file out.
+func tracePcap(path, out string, stdout io.Writer) error {
 	r, _, _, done, err := openCapture(context.Background(), path, false)
 	if err != nil {
 		return err
 	}
 	defer done()
+	w := stdout
+	var f *pendingFile
+	var buf *bufio.Writer
+	if out != "" {
+		if f, err = createOutput("o", out); err != nil {
+			return err
+		}
+		buf = bufio.NewWriterSize(f, 64<<10)
+		w = buf
+	}
 	conns, err := capture.Connections(r)
 	for i, c := range conns {
-		fmt.Fprintf(stdout, "connection %d: %s -> %s (%d segments)\n", i+1, c.Client, c.Server, len(c.Rows))
-		fmt.Fprintf(stdout, "  %6s  %-15s  %-6s  %-44s  %6s\n", "frame", "time", "from", "segment", "window")
+		fmt.Fprintf(w, "connection %d: %s -> %s (%d segments)\n", i+1, c.Client, c.Server, len(c.Rows))
+		fmt.Fprintf(w, "  %6s  %-15s  %-6s  %-44s  %6s\n", "frame", "time", "from", "segment", "window")
 		for _, row := range c.Rows {
-			fmt.Fprintf(stdout, "  %6d  %-15s  %-6s  %-44s  %6d\n", row.Frame, row.Time, row.From, row.Segment, row.Window)
+			fmt.Fprintf(w, "  %6d  %-15s  %-6s  %-44s  %6d\n", row.Frame, row.Time, row.From, row.Segment, row.Window)
 		}
-		fmt.Fprintln(stdout)
+		fmt.Fprintln(w)
+	}
+	if f != nil {
+		// The tables of a capture cut short are kept, as on standard
+		// output; without a table the path keeps what it held.
+		if len(conns) == 0 {
+			f.discard()
+		} else if ferr := buf.Flush(); ferr != nil {
+			f.discard()
+			return f.fail(ferr)
+		} else if cerr := f.commit(); cerr != nil {
+			return cerr
+		}
 	}
 	if err != nil {
 		return &exitError{code: exitUsage, msg: fmt.Sprintf("%s: %v", path, err)}
+	}
+	if len(conns) == 0 {
+		return nothingChecked(path, r.Skip.Total(), r.Skip, "printed")
 	}
 	return nil
 }
 
 // isCaptureFile reports whether the file at path starts like a pcap or
-// pcapng file.
+// pcapng file (false for a pipe, whose start the command reads next).
 func isCaptureFile(path string) bool {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return false
 	}

@@ -100,7 +100,9 @@ func TestConformPcap(t *testing.T) {
 		t.Errorf("capture without --pcap: code %d, %q", code, errs)
 	}
 	js := filepath.Join("..", "..", "docs", "questions", "three-way-handshake.1.trace.json")
-	if code, _, errs := runCLI(t, "conform", "--pcap", js); code != exitUsage || !strings.Contains(errs, "--trace") {
+	// A saved model trace goes to 'tcpcheck trace', not to conform --trace,
+	// which reads an endpoint's transitions.
+	if code, _, errs := runCLI(t, "conform", "--pcap", js); code != exitUsage || !strings.Contains(errs, "print it with 'tcpcheck trace "+js+"'") {
 		t.Errorf("JSON trace to --pcap: code %d, %q", code, errs)
 	}
 	if code, _, errs := runCLI(t, "conform", "--trace", good); code != exitUsage || !strings.Contains(errs, "--pcap") {

@@ -123,24 +123,27 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 		defer func() { fmt.Fprintf(stderr, "tun link: %+v\n", tl.Stats()) }()
 	}
 	opt := impl.Options{MSL: f.msl}
-	var pcapF *os.File
+	var pcapF *pendingFile
 	var pcapW *bufio.Writer
-	// closePcap flushes and closes the capture, errors included; every
-	// way out of serve after this point calls it.
-	closePcap := func() error {
+	// closePcap flushes the capture and puts it in place (keep: the server
+	// ran) or removes it (it never started: the path keeps what it held),
+	// errors included; every way out of serve after this point calls it.
+	closePcap := func(keep bool) error {
 		if pcapF == nil {
 			return nil
 		}
-		var ferr error
+		defer func() { pcapF = nil }()
+		if !keep {
+			pcapF.discard()
+			return nil
+		}
 		if pcapW != nil {
-			ferr = pcapW.Flush()
+			if err := pcapW.Flush(); err != nil {
+				pcapF.discard()
+				return pcapF.fail(err)
+			}
 		}
-		err := errors.Join(ferr, pcapF.Close())
-		pcapF = nil
-		if err != nil {
-			return fmt.Errorf("--pcap %s: %v", f.pcap, err)
-		}
-		return nil
+		return pcapF.commit()
 	}
 	if pcapF, err = createOutput("pcap", f.pcap); err != nil {
 		link.Close()
@@ -150,18 +153,18 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 		pcapW = bufio.NewWriter(pcapF)
 		if opt.Pcap, err = wire.NewPcapWriter(pcapW); err != nil {
 			link.Close()
-			return errors.Join(err, closePcap())
+			return errors.Join(err, closePcap(false))
 		}
 	}
 	stack, err := impl.NewStack(link, opt)
 	if err != nil {
 		link.Close()
-		return errors.Join(err, closePcap())
+		return errors.Join(err, closePcap(false))
 	}
 	l, err := stack.Listen(f.addr)
 	if err != nil {
 		stack.Close()
-		return errors.Join(err, closePcap())
+		return errors.Join(err, closePcap(false))
 	}
 	var logMu sync.Mutex
 	logf := func(format string, args ...any) {
@@ -208,7 +211,7 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	stack.Close()
-	return errors.Join(err, closePcap())
+	return errors.Join(err, closePcap(true))
 }
 
 // reachHint says how to reach the server: over the udp link only tcpcheck

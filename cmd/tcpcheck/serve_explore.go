@@ -64,7 +64,7 @@ func (f *serveFlag) Set(s string) error {
 		f.addr, f.set = "", false
 	default:
 		if _, _, err := net.SplitHostPort(s); err != nil {
-			return fmt.Errorf("want --serve or --serve=HOST:PORT, e.g. --serve=127.0.0.1:8080: %v", err)
+			return fmt.Errorf("not a HOST:PORT (%v); want --serve alone (127.0.0.1, a free port) or --serve=HOST:PORT, e.g. --serve=127.0.0.1:8080", err)
 		}
 		f.addr, f.set = s, true
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,14 +15,15 @@ func init() {
 	register(&command{
 		name:    "trace",
 		summary: "render a saved trace as a segment table, a Mermaid sequence diagram or a pcap capture",
-		usage: "[--format table|mermaid|pcap|json] [-o FILE] FILE | --pcap CAPTURE\n\n" +
+		usage: "[--format table|mermaid|pcap|json] [-o FILE] FILE | --pcap CAPTURE [-o FILE]\n\n" +
 			"FILE is a saved trace (the \"tcpcheck-trace\" JSON format: docs/questions/*.trace.json,\n" +
 			"the export of tcpcheck browse), or the output of tcpcheck explore --json or\n" +
 			"tcpcheck why --json (its \"violation\"). \"-\" reads standard input. A trace that\n" +
 			"carries its model path is replayed through the model first and must match it.\n" +
 			"--format json writes the trace in the saved-trace format (e.g. to keep what why --json found).\n" +
 			"The format is described in the doc of package check/explain (type Trace).\n" +
-			"--pcap CAPTURE prints each TCP connection of a pcap or pcapng capture as a segment table.",
+			"--pcap CAPTURE prints each TCP connection of a pcap or pcapng capture as a segment table\n" +
+			"(exit 2 when it holds none the reader can use: no packets, or every frame skipped).",
 		setup: setupTrace,
 	})
 }
@@ -35,7 +37,16 @@ func setupTrace(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) 
 			if len(args) != 0 {
 				return usagef("--pcap takes the capture; unexpected arguments %q", args)
 			}
-			return tracePcap(*pcapFile, stdout)
+			formatSet := false
+			fs.Visit(func(f *flag.Flag) { formatSet = formatSet || f.Name == "format" })
+			if formatSet && *format != "table" {
+				return usagef("--format %s does not go with --pcap, which prints segment tables; --format renders a saved trace FILE", *format)
+			}
+			if err := firstError(outputFile("o", *out),
+				distinctFiles(fileArg{flag: "pcap", path: *pcapFile}, fileArg{flag: "o", path: *out, output: true})); err != nil {
+				return err
+			}
+			return tracePcap(*pcapFile, *out, stdout)
 		}
 		if len(args) != 1 {
 			return usagef("want one trace FILE (or - for standard input)")
@@ -44,16 +55,24 @@ func setupTrace(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		if args[0] != "-" {
-			if err := inputFile("", args[0]); err != nil {
+			if err := firstError(inputFile("", args[0]),
+				distinctFiles(fileArg{path: args[0], what: "the trace FILE"}, fileArg{flag: "o", path: *out, output: true})); err != nil {
 				return err
 			}
 		}
 		var data []byte
 		var err error
 		if args[0] == "-" {
-			data, err = io.ReadAll(os.Stdin)
+			data, err = readLimited(os.Stdin, maxTraceFile)
 		} else {
-			data, err = os.ReadFile(args[0])
+			data, err = readFileLimited(args[0], maxTraceFile)
+		}
+		if errors.Is(err, errTooLarge) {
+			name := args[0]
+			if name == "-" {
+				name = "standard input"
+			}
+			return usagef("%s: larger than %s, the most trace reads (a saved trace is kilobytes): is it the right file?", name, byteSize(maxTraceFile))
 		}
 		if err != nil {
 			return fmt.Errorf("reading the trace: %v", err)
@@ -61,6 +80,9 @@ func setupTrace(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) 
 		t, err := explain.ParseTrace(data)
 		if err != nil && args[0] != "-" && isCaptureFile(args[0]) {
 			return usagef("%s is a pcap or pcapng capture: print its connections with 'tcpcheck trace --pcap %s'", args[0], args[0])
+		}
+		if err != nil && jsonKindOf(bytes.NewReader(data)) == "endpoint" {
+			return usagef("%s holds the transitions of 'tcpcheck listen/dial --trace', not a model trace: check them against the table with 'tcpcheck conform --trace %s'", args[0], args[0])
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %v", args[0], err)
@@ -77,12 +99,8 @@ func setupTrace(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) 
 		case "json":
 			err = t.WriteJSON(&b)
 		case "pcap":
-			if *out == "" {
-				if f, ok := stdout.(*os.File); ok {
-					if st, e := f.Stat(); e == nil && st.Mode()&os.ModeCharDevice != 0 {
-						return usagef("a pcap is binary: give -o FILE or redirect standard output")
-					}
-				}
+			if *out == "" && isTerminal(stdout) {
+				return usagef("a pcap is binary: give -o FILE or redirect standard output")
 			}
 			err = t.WritePcap(&b)
 		}
@@ -90,10 +108,7 @@ func setupTrace(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) 
 			return fmt.Errorf("%s: %v", args[0], err)
 		}
 		if *out != "" {
-			if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
-				return fmt.Errorf("-o %s: %v", *out, unwrapPath(err))
-			}
-			return nil
+			return writeOutput("o", *out, b.Bytes())
 		}
 		_, err = stdout.Write(b.Bytes())
 		return err

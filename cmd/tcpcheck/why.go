@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -36,14 +37,38 @@ func mutantNames() []string {
 func setupWhy(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error {
 	var rf runFlags
 	rf.register(fs, false)
-	list := fs.Bool("list", false, "list the mutants and the question each answers")
+	list := fs.Bool("list", false, "list the mutants and the question each answers (with --json as a JSON array)")
 	return func(args []string, stdout, stderr io.Writer) error {
 		if err := rf.validate(); err != nil {
 			return err
 		}
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		if *list {
 			if len(args) > 0 {
 				return usagef("--list takes no NAME")
+			}
+			for _, name := range []string{"pcap", "mermaid", "rows"} {
+				if set[name] {
+					return usagef("--%s goes with a mutant NAME, which runs it; --list only names the mutants", name)
+				}
+			}
+			if rf.json {
+				type mutantJSON struct {
+					Name     string `json:"name"`
+					Question string `json:"question"`
+					Property string `json:"property"`
+				}
+				list := []mutantJSON{}
+				for _, m := range model.Mutants() {
+					list = append(list, mutantJSON{m.Name, m.Question, m.Property})
+				}
+				data, err := json.Marshal(list)
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(stdout, "%s\n", data)
+				return err
 			}
 			for _, m := range model.Mutants() {
 				fmt.Fprintf(stdout, "%-18s %s (breaks %s)\n", m.Name, m.Question, m.Property)
