@@ -85,5 +85,6 @@ func (s *Stack) unlock() {
 		}
 	}
 	s.flushing = false
+	s.flushed.Broadcast()
 	s.mu.Unlock()
 }

@@ -190,6 +190,7 @@ type Stack struct {
 	spareQ    []outSeg
 	spareBuf  []byte
 	flushing  bool          // a goroutine is sending the queue
+	flushed   sync.Cond     // signalled (on mu) when a goroutine stops sending the queue
 	timeWait  []*Conn       // connections that entered TIME-WAIT, oldest first (some may have left it since)
 	twCount   int           // connections in TIME-WAIT now
 	machine   *spec.Machine // Options.Table interpreted; nil for the generated step
@@ -249,6 +250,7 @@ func NewStack(link Link, opt Options) (*Stack, error) {
 	}
 	s := &Stack{link: link, opt: opt, clock: opt.Clock, local: link.LocalAddr(),
 		conns: map[connKey]*Conn{}, listeners: map[uint16]*Listener{}, nextPort: ephemeralLo}
+	s.flushed.L = &s.mu
 	if !s.local.Addr().IsValid() || s.local.Addr().IsUnspecified() {
 		return nil, errorf("link address %v is not a specific IP address", s.local)
 	}
@@ -581,14 +583,23 @@ func (s *Stack) Close() error {
 	s.unlock()
 	// Another goroutine may still be sending what was queued before the
 	// RSTs above (flush.go): let it finish before the link closes.
+	s.Sync()
+	return s.link.Close()
+}
+
+// Sync waits until every segment the stack has queued so far is handed to
+// its link. A step's segments leave when the stack's lock is released, sent
+// by whichever goroutine is sending at that moment (flush.go), which may be
+// another than the one whose step queued them and may still be sending
+// when that one returns: a harness that drives stacks one step at a time
+// calls Sync between steps, so that each step's segments are on the link
+// before the next step begins.
+func (s *Stack) Sync() {
 	s.mu.Lock()
 	for s.flushing {
-		s.mu.Unlock()
-		time.Sleep(20 * time.Microsecond)
-		s.mu.Lock()
+		s.flushed.Wait()
 	}
 	s.mu.Unlock()
-	return s.link.Close()
 }
 
 // WindowShift is the window scale shift a receive buffer of buf octets

@@ -923,6 +923,13 @@ func (h *harness) run(p plan) error {
 		if err := h.do(o); err != nil {
 			return err
 		}
+		// The step's segments may still be on their way to the link, sent
+		// by another goroutine (a Dial's, say, that is sending the queue):
+		// wait for them, so that the next op sees the same segments in
+		// flight whatever the scheduling.
+		for _, s := range h.stacks {
+			s.Sync()
+		}
 		if err := h.check(); err != nil {
 			return err
 		}
