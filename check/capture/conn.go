@@ -271,6 +271,15 @@ func (c *conn) add(s *Segment) {
 	c.trim(d)
 }
 
+// minPiece and maxPieces bound the cutting of appendPieces: Linux's least
+// MSS (TCP_MIN_MSS, 88) less the timestamps, and far more pieces than a
+// 64 KiB super-segment makes, so that an MSS option of 1 in a crafted
+// capture cannot turn one segment into 65,535.
+const (
+	minPiece  = 76
+	maxPieces = 1024
+)
+
 // appendPieces appends r, a segment host d sent, to sent as its peer
 // receives it. A segment with more text than the peer's MSS allows was
 // captured before segmentation offload (TSO or GSO) cut it into segments
@@ -284,7 +293,7 @@ func (c *conn) appendPieces(sent []rec, d uint8, r rec, hasTS bool) []rec {
 	if hasTS {
 		piece -= min(piece, 12)
 	}
-	if piece == 0 || r.seg.Len <= piece || r.seg.Flags.Has(spec.SYN) || r.seg.Flags.Has(spec.RST) {
+	if piece < minPiece || r.seg.Len <= piece || r.seg.Len/piece >= maxPieces || r.seg.Flags.Has(spec.SYN) || r.seg.Flags.Has(spec.RST) {
 		return append(sent, r)
 	}
 	last := r.seg.Flags & (spec.FIN | spec.PSH)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tcpcheck/tcpcheck/spec"
 )
 
 // TestLinuxCaptures checks captures of Linux 6.18's TCP made in network
@@ -139,5 +141,28 @@ func TestTimeWaitFloor(t *testing.T) {
 	sum := checkBytes(t, data, Options{Strict: true})
 	if sum.Failing != 1 {
 		t.Errorf("--strict: a short TIME-WAIT should fail the connection\n%s", reportText(sum))
+	}
+}
+
+// TestPiecesBounded: a segment is cut into pieces of the peer's MSS only
+// for an MSS a stack could use, so that a crafted MSS of 1 leaves a
+// 60,000-octet segment whole rather than 60,000 deliveries.
+func TestPiecesBounded(t *testing.T) {
+	c := &conn{}
+	r := rec{seg: spec.Segment{Seq: 1, Flags: spec.ACK | spec.FIN, Len: 60000}}
+	for _, c2 := range []struct {
+		mss  uint16
+		ts   bool
+		want int
+	}{{1, false, 1}, {75, false, 1}, {1460, true, 42}, {1460, false, 42}, {65535, false, 1}} {
+		c.info[1].mss = c2.mss
+		got := c.appendPieces(nil, 0, r, c2.ts)
+		if len(got) != c2.want {
+			t.Errorf("MSS %d (timestamps %v): %d pieces, want %d", c2.mss, c2.ts, len(got), c2.want)
+			continue
+		}
+		if last := got[len(got)-1]; !last.seg.Flags.Has(spec.FIN) || last.seg.Seq.Add(last.seg.Len) != r.seg.Seq.Add(r.seg.Len) {
+			t.Errorf("MSS %d: the last piece %+v does not end the segment with its FIN", c2.mss, last.seg)
+		}
 	}
 }

@@ -52,10 +52,12 @@ func (h *history) list() []spec.State { return append([]spec.State(nil), h.st[:h
 
 // maxHeld bounds the segments a shadow holds out of order. A receiver
 // holds whatever arrives ahead of RCV.NXT within its window (RFC 9293
-// §3.10.7.4), which at the largest window (2^30 octets, RFC 7323) and
-// the smallest MSS is far more; the bound keeps a candidate's memory in
-// reach, and a capture that needs more fails with a reason saying so.
-const maxHeld = 1 << 14
+// §3.10.7.4): 4096 segments of 1448 octets are a window of 6 MB, more than
+// Linux's default largest receive buffer. The bound keeps a candidate's
+// memory, and the copying of its sorted list (a crafted capture of
+// segments all beyond a hole), in reach; beyond it a segment is taken as
+// lost, and its retransmission fills the gap.
+const maxHeld = 1 << 12
 
 // shadow is one candidate state of a host: its TCB, how far it has taken
 // the peer's captured segments (next: the index of the first not yet
