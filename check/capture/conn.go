@@ -165,6 +165,10 @@ const (
 	maxSpares    = 64   // buffers of each kind kept
 	maxSpareRecs = 1024 // larger sent buffers are left to the collector
 	candsCap     = 2 * maxCands
+	// firstCands is the room a new connection's candidates start with:
+	// most hosts have one or two, and a capture of a SYN flood holds
+	// hundreds of thousands of connections that never get more.
+	firstCands = 2
 )
 
 func (sp *spares) getSent() []rec {
@@ -184,7 +188,7 @@ func (sp *spares) putSent(b []rec) {
 
 func (sp *spares) getCands() []shadow {
 	if sp == nil || len(sp.cands) == 0 {
-		return make([]shadow, 0, candsCap)
+		return make([]shadow, 0, firstCands)
 	}
 	b := sp.cands[len(sp.cands)-1]
 	sp.cands = sp.cands[:len(sp.cands)-1]
@@ -192,7 +196,7 @@ func (sp *spares) getCands() []shadow {
 }
 
 func (sp *spares) putCands(b []shadow) {
-	if sp != nil && cap(b) == candsCap && len(sp.cands) < maxSpares {
+	if sp != nil && cap(b) >= firstCands && cap(b) <= 2*candsCap && len(sp.cands) < maxSpares {
 		clear(b[:cap(b)]) // let the held text go
 		sp.cands = append(sp.cands, b[:0])
 	}
