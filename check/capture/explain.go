@@ -11,6 +11,9 @@ import (
 const (
 	DevDelayedACK = "delayed-ack"           // RFC 1122 §4.2.3.2
 	DevRSTACK     = "abort-rst-carries-ack" // docs/linux.md
+	// DevKeepaliveRSTACK is DevRSTACK for the RST that ends a connection
+	// whose keepalive probes went unanswered (docs/linux.md).
+	DevKeepaliveRSTACK = "keepalive-rst-carries-ack"
 	// DevLateACK is an ACK later than RFC 1122 §4.2.3.2 allows (a MUST):
 	// the segments are table behaviour, their timing is not. It is
 	// always listed, with the frames and the delay, and the summary
@@ -29,8 +32,9 @@ const (
 
 // deviationRFC says where each named deviation is described.
 var deviationRFC = map[string]string{
-	DevDelayedACK: "RFC 1122 §4.2.3.2: an ACK sent later than the table sends it, or folded into a later segment",
-	DevRSTACK:     "docs/linux.md: the reset of ABORT carries an ACK",
+	DevDelayedACK:      "RFC 1122 §4.2.3.2: an ACK sent later than the table sends it, or folded into a later segment",
+	DevRSTACK:          "docs/linux.md: the reset of ABORT carries an ACK",
+	DevKeepaliveRSTACK: "docs/linux.md: the reset of a connection whose keepalive probes went unanswered (RFC 1122 §4.2.3.6) carries an ACK",
 	DevLateACK: "RFC 1122 §4.2.3.2, a MUST: an ACK of accepted text later than 0.5 s, plus the round trip the capture's handshake shows " +
 		"(the capture point may be at the sender of the text)",
 	DevTimeWaitShort: "RFC 1122 §4.2.2.13, a MUST, and RFC 9293 §3.10.8: a host left TIME-WAIT before 2*MSL had passed " +
@@ -181,6 +185,8 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		}
 		return info.fail("%s in %s sends %s", e, st, segString(&eff.Out[0]))
 	}
+	probed := sh.kaProbed // the host's last segment was a keepalive probe
+	sh.kaProbed = false
 	ackOK := !s.Flags.Has(spec.ACK) || s.Ack == t.RcvNxt()
 	text := s.Len > 0 || s.Flags.Has(spec.FIN)
 	if !ackOK && staleCopy(t, s, info) {
@@ -194,6 +200,17 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		// the host sent it then.
 		return outcome{}
 	case s.Flags.Has(spec.RST):
+		if probed && st.Runs(spec.TimerKeepAlive) {
+			// The last thing the host sent was a keepalive probe, and
+			// nothing came back: the table's KEEPALIVE rows give up with
+			// this RST (RFC 1122 §4.2.3.6).
+			if o := try(spec.KeepAliveExhausted, p); o.why == "" {
+				if o.dev == DevRSTACK {
+					o.dev = DevKeepaliveRSTACK
+				}
+				return o
+			}
+		}
 		return try(spec.Abort, p)
 	case s.Flags.Has(spec.SYN):
 		if st == spec.Closed || st == spec.Listen {
@@ -326,6 +343,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 				// A keepalive probe (RFC 1122 §4.2.3.6): the table's
 				// KEEPALIVE rows send it.
 				if o := try(spec.KeepAliveTimeout, p); o.why == "" {
+					sh.kaProbed = true
 					return o
 				}
 			}

@@ -93,6 +93,9 @@ type shadow struct {
 	twAt    int64
 	twFrame int
 	twShort int64
+	// kaProbed: the host's last explained segment was a keepalive probe,
+	// and nothing from the peer has been delivered since.
+	kaProbed bool
 }
 
 // lateNote is what shadow.sent finds: cause is the frame that made an
@@ -185,6 +188,7 @@ func (h *hostInfo) params() spec.Params {
 // appended to eff.Out.
 func (sh *shadow) deliver(r *rec, p spec.Params, eff *spec.Effect) {
 	seg := &r.seg
+	sh.kaProbed = false
 	x := sh.tcb.Ctx(seg, p.RcvWnd)
 	if !sh.tcb.State().HoldsSegment(&x) {
 		sh.timed(sh.step(spec.Classify(seg.Flags, int(seg.Len)), seg, p, eff), r)
