@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/tcpcheck/tcpcheck/internal/testenv"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -270,13 +270,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestLoadConfig(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, text string) string { return testenv.WriteFile(t, dir, name, text) }
 	c, err := LoadConfig(write("ok.json", `{"closer": "both", "loss": 2}`))
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+
+	"github.com/tcpcheck/tcpcheck/check/explain"
 )
 
 // The files a command reads and writes: an output is written to a
@@ -249,7 +251,7 @@ func jsonKindOf(r io.Reader) string {
 	var format string
 	_ = json.Unmarshal(obj["format"], &format)
 	switch {
-	case format == "tcpcheck-trace", obj["result"] != nil && obj["violation"] != nil:
+	case format == explain.TraceFormat, obj["result"] != nil && obj["violation"] != nil:
 		return "model"
 	case obj["From"] != nil && obj["Event"] != nil && obj["To"] != nil:
 		return "endpoint"

@@ -65,13 +65,7 @@ func TestTraceExploreJSON(t *testing.T) {
 
 func TestTraceBadFiles(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, s string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, text string) string { return testenv.WriteFile(t, dir, name, text) }
 	for name, c := range map[string]struct {
 		args []string
 		want string

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -45,4 +46,15 @@ func Tool(t testing.TB, pkg string, names ...string) string {
 func Chromium(t testing.TB) string {
 	t.Helper()
 	return Tool(t, "chromium", "chromium", "chromium-browser")
+}
+
+// WriteFile writes text to the file name in dir (a test's t.TempDir) and
+// returns its path, failing the test if it cannot.
+func WriteFile(t testing.TB, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

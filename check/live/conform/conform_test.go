@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tcpcheck/tcpcheck/impl"
+	"github.com/tcpcheck/tcpcheck/internal/testenv"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -197,13 +198,7 @@ func TestReadTraceLongLine(t *testing.T) {
 // transition the table does not allow a *Divergence.
 func TestCheckFileTellsInputFromDivergence(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, text string) string { return testenv.WriteFile(t, dir, name, text) }
 	var te *TraceError
 	var d *Divergence
 	err := CheckFile(write("bad", "null\n"), Options{})
