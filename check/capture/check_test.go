@@ -414,3 +414,61 @@ func TestForgottenConnectionIsNotFoundAgain(t *testing.T) {
 		t.Errorf("the third connection is not the first one's 4-tuple from frame %d on, seen from the middle:\n%s", 5+3+4200+1, txt)
 	}
 }
+
+// TestWindowShrink: a server that takes back the window it offered
+// (a window of 0 at the ACK of the request, the text after it dropped),
+// then reopens 1,280 octets of it and acknowledges only those of the
+// retransmission, conforms with window-shrink named at the segment that
+// shrank the window (RFC 9293 §3.8.6), and fails under --strict. The same
+// drop without a shrinking advertisement is a finding: the server had
+// offered room for the text and did not take it.
+func TestWindowShrink(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	req := conv[3]
+	text := req
+	text.seq = req.seq + uint32(len(req.payload))
+	text.payload = bytes.Repeat([]byte("w"), 2000)
+	text.flags = spec.ACK
+	after := text.seq
+	srv := func(ack uint32, win uint16) pkt {
+		p := conv[4]
+		p.ack, p.win = ack, win
+		return p
+	}
+	out := append([]pkt(nil), conv[:4]...)
+	out = append(out,
+		text,               // 5: text the server offered room for
+		srv(after, 0),      // 6: the request acknowledged, the window taken back
+		srv(after, 10),     // 7: 10<<7 = 1,280 octets reopened
+		text,               // 8: the retransmission
+		srv(after+1280, 0), // 9: what the reopened window held
+	)
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, out), Options{})
+	if sum.Connections != 1 || sum.Failing != 0 {
+		t.Fatalf("a window shrunk: %v\n%s", sum, reportText(sum))
+	}
+	var dv *Deviation
+	for _, d := range sum.Conns[0].Deviations {
+		if d.Name == DevWindowShrink {
+			dv = d
+		}
+	}
+	if dv == nil || dv.FirstFrame != 6 {
+		t.Errorf("want %s first at frame 6, got %+v\n%s", DevWindowShrink, sum.Conns[0].Deviations, reportText(sum))
+	}
+	if sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, out), Options{Strict: true}); sum.Failing != 1 {
+		t.Errorf("--strict: a shrunk window should fail the connection\n%s", reportText(sum))
+	}
+
+	// The window is never taken back (509<<7 at every ACK): the dropped
+	// text is the server's fault.
+	kept := append([]pkt(nil), out...)
+	kept[5], kept[6], kept[8] = srv(after, 509), srv(after, 509), srv(after+1280, 509)
+	sum = checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, kept), Options{})
+	if sum.Failing != 1 || sum.Conns[0].Finding.Frame != 9 {
+		t.Fatalf("text dropped without a shrink: want the finding at frame 9, got %v\n%s", sum, reportText(sum))
+	}
+	if txt := reportText(sum); strings.Contains(txt, DevWindowShrink) {
+		t.Errorf("no window was shrunk, yet:\n%s", txt)
+	}
+}

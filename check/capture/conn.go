@@ -343,20 +343,13 @@ func (c *conn) recentRec(d uint8, i int) *rec {
 
 // note records what a host's segment says of its parameters.
 func (c *conn) note(d uint8, r *rec) {
-	info, peer := &c.info[d], &c.info[1-d]
+	info := &c.info[d]
 	s := &r.seg
 	if s.Flags.Has(spec.SYN) {
 		info.sawSYN, info.synSeq = true, s.Seq
 		info.mss, info.wscale, info.shift = s.MSS, s.HasWScale, s.WScale
 	}
-	w := uint32(s.Window)
-	if !s.Flags.Has(spec.SYN) && info.wscale && peer.wscale {
-		w <<= min(info.shift, 14)
-	}
-	if c.mid {
-		w <<= 14
-	}
-	info.maxWnd = max(info.maxWnd, w)
+	info.maxWnd = max(info.maxWnd, c.window(d, s))
 	if s.Flags.Has(spec.FIN) {
 		info.finSeen = true
 	}
@@ -380,6 +373,20 @@ func (c *conn) note(d uint8, r *rec) {
 	} else if info.maxEnd.LessThan(end) {
 		info.maxEnd = end
 	}
+}
+
+// window returns the receive window host d's segment s offers, in
+// octets: scaled by the shift of d's SYN when both SYNs agreed on scaling
+// (RFC 7323 §2.2), or by 14 in a capture that started mid-connection.
+func (c *conn) window(d uint8, s *spec.Segment) uint32 {
+	w := uint32(s.Window)
+	if !s.Flags.Has(spec.SYN) && c.info[d].wscale && c.info[1-d].wscale {
+		w <<= min(c.info[d].shift, 14)
+	}
+	if c.mid {
+		w <<= 14
+	}
+	return w
 }
 
 // handshake follows the opening handshake as captured: the first SYN,
@@ -560,9 +567,11 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	// others yield their lazy one (the fewest): the eager ends of all of
 	// them would be the same state, at the cost of delivering each one's
 	// whole backlog again.
-	expanded := false
+	expanded, edged := false, false
 	var orig []shadow    // the candidates before the retry, when it fails
 	var origFailed []int // and those of them that failed (all)
+	var silentCands []shadow
+	var silentFailed []int
 again:
 	eagerDone := false
 	// An ACK later than its bound is reported only when every
@@ -633,9 +642,38 @@ again:
 			goto again
 		}
 	}
+	if info := &c.info[d]; len(next) == 0 && !edged && info.shrank != 0 {
+		// The host moved the right edge of its window to the left: try
+		// again from the candidates as they were, with deliveries held to
+		// the window it advertised last, so that text it had offered room
+		// for and then dropped stays pending (RFC 9293 §3.8.6).
+		edged = true
+		if orig == nil {
+			orig = c.cands[d]
+			origFailed = append([]int(nil), failed...)
+		} else {
+			// The report gives why the states after silent events failed,
+			// not why the edged accounts did.
+			silentCands, silentFailed = c.cands[d], append([]int(nil), failed...)
+		}
+		more := make([]shadow, len(orig))
+		for i := range orig {
+			more[i] = orig[i]
+			more[i].edged, more[i].edge = true, info.edge
+		}
+		c.cands[d] = more
+		reasons = nil
+		goto again
+	}
 	c.spare.failed = failed
 	if len(next) > 0 && dev != "" {
 		c.deviation(dev, r.frame)
+	}
+	if len(next) > 0 && edged {
+		c.deviation(DevWindowShrink, c.info[d].shrank)
+		for i := range next {
+			next[i].edged = false
+		}
 	}
 	if len(next) > 0 && !inTime && lateCause != 0 {
 		c.lateACK(r, lateCause, lateBy)
@@ -648,7 +686,13 @@ again:
 			reasons = append(reasons, fmt.Sprintf("its ACK %d is beyond everything the capture shows the peer sending (up to %d): if the capture dropped packets (tcpdump: \"dropped by kernel\"), the gap is in the capture, not in the host",
 				uint32(s.Ack), uint32(peer.maxEnd)))
 		}
-		why := c.reasons(d, r, p, c.cands[d], failed)
+		var why []string
+		switch {
+		case !edged:
+			why = c.reasons(d, r, p, c.cands[d], failed)
+		case silentCands != nil:
+			why = c.reasons(d, r, p, silentCands, silentFailed)
+		}
 		if orig != nil {
 			for _, w := range c.reasons(d, r, p, orig, origFailed) {
 				if !slices.Contains(why, w) {
@@ -666,6 +710,7 @@ again:
 	c.nbuf = c.cands[d][:0]
 	c.cands[d] = next
 	c.info[d].lastSent = max(c.info[d].lastSent, r.nanos)
+	c.info[d].advertise(r, c.window(d, s))
 	return true
 }
 

@@ -28,6 +28,10 @@ const (
 	// §4.2.2.13 forbids (a MUST); like DevLateACK it is a violation the
 	// table's rows cannot see, because the table has no clock.
 	DevTimeWaitShort = "time-wait-short"
+	// DevWindowShrink is a receiver that moved the right edge of its
+	// window to the left and dropped text it had offered room for, which
+	// RFC 9293 §3.8.6 says it SHOULD NOT do.
+	DevWindowShrink = "window-shrink"
 )
 
 // deviationRFC says where each named deviation is described.
@@ -39,6 +43,8 @@ var deviationRFC = map[string]string{
 		"(the capture point may be at the sender of the text)",
 	DevTimeWaitShort: "RFC 1122 §4.2.2.13, a MUST, and RFC 9293 §3.10.8: a host left TIME-WAIT before 2*MSL had passed " +
 		"(Linux: when tcp_max_tw_buckets is reached; FreeBSD: nolocaltimewait on loopback)",
+	DevWindowShrink: "RFC 9293 §3.8.6, a SHOULD NOT: a receiver moved the right edge of its window to the left and dropped text it had offered room for " +
+		"(Linux: when its receive buffer is lowered or memory runs short)",
 	DevReorderedBefore: "the capture point: text captured ahead of text sent before it, or a segment captured after segments sent later " +
 		"(its ACK older than theirs), reordered (or dropped) between the host and the capture point, outside the model of DESIGN.md §5",
 }

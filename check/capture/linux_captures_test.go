@@ -52,6 +52,13 @@ func TestLinuxCaptures(t *testing.T) {
 		// connection with a RST that carries an ACK, as docs/linux.md
 		// registers, and answers the server's late text from CLOSED.
 		{"linux-keepalive-dead.pcap", "keepalive gives up", []string{DevKeepaliveRSTACK}},
+		// The server lowered SO_RCVBUF to 4096 under a connection whose
+		// client had text in flight: it dropped text it had offered room
+		// for and advertised a window of 0 (frame 8), moving the right
+		// edge of its window to the left, which RFC 9293 §3.8.6 says it
+		// SHOULD NOT; the client's retransmissions then fill the window
+		// it reopens 7 KB at a time. (The first 120 frames.)
+		{"linux-window-shrink.pcap", "the receiver shrinks its window", []string{DevDelayedACK, DevWindowShrink}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", c.file))

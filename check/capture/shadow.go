@@ -96,6 +96,12 @@ type shadow struct {
 	// kaProbed: the host's last explained segment was a keepalive probe,
 	// and nothing from the peer has been delivered since.
 	kaProbed bool
+	// edged: this account takes the host to have shrunk its window, so
+	// that RCV.WND is what is left of it up to edge, the right edge it
+	// advertised last, and not the largest window it ever advertised
+	// (the host dropped text it had offered room for, RFC 9293 §3.8.6).
+	edged bool
+	edge  spec.Seq
 }
 
 // lateNote is what shadow.sent finds: cause is the frame that made an
@@ -163,6 +169,36 @@ type hostInfo struct {
 	// lastSent is the capture time of the latest segment of this host
 	// that the checker explained (every candidate explains the same ones).
 	lastSent int64
+	// edge is the right edge of the receive window this host advertised
+	// last (SEG.ACK + SEG.WND, scaled, of its latest explained segment
+	// with an ACK); maxEdge the rightmost it ever advertised. shrank is
+	// the frame of its first segment that moved the edge to the left of
+	// an earlier one by more than the rounding of window scaling (RFC
+	// 7323 §2.4), which RFC 9293 §3.8.6 says it SHOULD NOT (0: never).
+	edge, maxEdge spec.Seq
+	haveEdge      bool
+	shrank        int
+}
+
+// advertise notes the receive window that host's explained segment r
+// offers, scaled to w octets.
+func (h *hostInfo) advertise(r *rec, w uint32) {
+	s := &r.seg
+	if r.old || !s.Flags.Has(spec.ACK) || s.Flags.Has(spec.RST) {
+		return
+	}
+	h.edge = s.Ack.Add(w)
+	if !h.haveEdge || h.maxEdge.LessThan(h.edge) {
+		h.haveEdge, h.maxEdge = true, h.edge
+		return
+	}
+	unit := uint32(1)
+	if h.wscale {
+		unit <<= min(h.shift, 14)
+	}
+	if h.shrank == 0 && h.maxEdge.Sub(h.edge) >= unit {
+		h.shrank = r.frame
+	}
 }
 
 func (h *hostInfo) params() spec.Params {
@@ -189,6 +225,7 @@ func (h *hostInfo) params() spec.Params {
 func (sh *shadow) deliver(r *rec, p spec.Params, eff *spec.Effect) {
 	seg := &r.seg
 	sh.kaProbed = false
+	p = sh.window(p)
 	x := sh.tcb.Ctx(seg, p.RcvWnd)
 	if !sh.tcb.State().HoldsSegment(&x) {
 		sh.timed(sh.step(spec.Classify(seg.Flags, int(seg.Len)), seg, p, eff), r)
@@ -272,9 +309,22 @@ var startsTimeWait = func() []bool {
 	return out
 }()
 
+// window returns p with RCV.WND what is left up to the edge of an
+// edged account: the window advertised last, less the text accepted
+// since.
+func (sh *shadow) window(p spec.Params) spec.Params {
+	if sh.edged && sh.tcb.State().Synchronized() {
+		p.RcvWnd = 0
+		if n := sh.tcb.RcvNxt(); n.LessThan(sh.edge) {
+			p.RcvWnd = sh.edge.Sub(n)
+		}
+	}
+	return p
+}
+
 // step is TCB.Step that keeps the state line.
 func (sh *shadow) step(e spec.Event, in *spec.Segment, p spec.Params, eff *spec.Effect) int {
-	row := sh.tcb.Step(machine, e, in, p, eff)
+	row := sh.tcb.Step(machine, e, in, sh.window(p), eff)
 	sh.hist.add(sh.tcb.State())
 	return row
 }
