@@ -472,3 +472,17 @@ func TestWindowShrink(t *testing.T) {
 		t.Errorf("no window was shrunk, yet:\n%s", txt)
 	}
 }
+
+// TestSYNWithText: a SYN that carries text (TCP Fast Open) is not what
+// the table's OPEN sends; the finding says what it is.
+func TestSYNWithText(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	conv[0].payload = []byte("hello")
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, conv[:2]), Options{})
+	if sum.Failing != 1 || sum.Conns[0].Finding.Frame != 1 {
+		t.Fatalf("want the SYN with text as the finding: %v\n%s", sum, reportText(sum))
+	}
+	if txt := reportText(sum); !strings.Contains(txt, "RFC 7413") {
+		t.Errorf("the finding should name TCP Fast Open:\n%s", txt)
+	}
+}

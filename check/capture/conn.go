@@ -686,6 +686,9 @@ again:
 			reasons = append(reasons, fmt.Sprintf("its ACK %d is beyond everything the capture shows the peer sending (up to %d): if the capture dropped packets (tcpdump: \"dropped by kernel\"), the gap is in the capture, not in the host",
 				uint32(s.Ack), uint32(peer.maxEnd)))
 		}
+		if s.Flags.Has(spec.SYN) && s.Len > 0 {
+			reasons = append(reasons, fmt.Sprintf("it is a SYN with %d octets of text, as TCP Fast Open (RFC 7413) sends: the table's OPEN sends a SYN alone, and text only after the handshake, so a connection that opens this way is not checked past its SYN", s.Len))
+		}
 		var why []string
 		switch {
 		case !edged:
