@@ -176,8 +176,7 @@ func parseInts(s string) ([]int, error) {
 	return out, nil
 }
 
-// configHelp describes the knobs; a knob the model adds later still gets
-// a flag, with a generic description.
+// configHelp describes the knobs (TestConfigFlagsHaveHelp: each one).
 var configHelp = map[string]string{
 	"open":         `"client-server" (A connects, B listens) or "simultaneous" (both connect)`,
 	"closer":       `who calls CLOSE first: "a", "b" or "both"`,
@@ -200,6 +199,10 @@ var configHelp = map[string]string{
 	"iss_b":        "B's possible initial sequence numbers, comma-separated (1..3 values, 0..160)",
 	"iss_stride":   "ISN advance per incarnation (0..32)",
 	"keepalive":    "keepalive probes (RFC 1122 §4.2.3.6) an idle connection sends before it gives the peer up (0..3; 0 is off)",
+	"misuse": `"none", "a", "b" or "both": that user may make one call outside its program per incarnation ` +
+		"(listen, connect, send 1 octet, close or abort), answered by the table",
+	"zero_window": `"none", "a", "b" or "both": that user may stop reading, so its window drops to 0 ` +
+		"and its peer sends zero-window probes (RFC 9293 §3.8.6.1), and read again later",
 	"also": "further scenarios explored in the same run: none, or 'OPEN/CLOSER inc=N loss=N dup=N' " +
 		"separated by ';' (each with its own incarnations and budgets; other knobs are shared)",
 }
@@ -229,9 +232,11 @@ var configRanges = map[string]struct {
 // configWords are the values each word knob takes, as model.Config's
 // Validate checks them (a test keeps the two in step).
 var configWords = map[string][]string{
-	"open":   {"client-server", "simultaneous"},
-	"closer": {"a", "b", "both"},
-	"abort":  {"none", "a", "b"},
+	"open":        {"client-server", "simultaneous"},
+	"closer":      {"a", "b", "both"},
+	"abort":       {"none", "a", "b"},
+	"misuse":      {"none", "a", "b", "both"},
+	"zero_window": {"none", "a", "b", "both"},
 }
 
 // configFlags registers one flag per model.Config field, plus --config and
@@ -263,11 +268,7 @@ func (cf *configFlags) register(fs *flag.FlagSet) {
 			continue
 		}
 		c := &configFlag{field: i, name: strings.ReplaceAll(tag, "_", "-"), json: tag, kind: kind, value: formatValue(def.Field(i))}
-		help := configHelp[tag]
-		if help == "" {
-			help = "model configuration field " + tag
-		}
-		fs.Var(c, c.name, help)
+		fs.Var(c, c.name, configHelp[tag])
 		cf.flags = append(cf.flags, c)
 	}
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -521,6 +523,24 @@ func TestConfigWordsAreTheModels(t *testing.T) {
 		name := strings.ReplaceAll(knob, "_", "-")
 		if code, _, stderr := runCLI(t, "explore", "--"+name, "nosuch"); code != exitUsage || !strings.Contains(stderr, "--"+name+` "nosuch": want `+orList(words)) {
 			t.Errorf("--%s nosuch: exit %d, %q", name, code, stderr)
+		}
+	}
+}
+
+// TestConfigFlagsHaveHelp: every knob's flag says what it does, in words
+// of its own.
+func TestConfigFlagsHaveHelp(t *testing.T) {
+	fs := flag.NewFlagSet("explore", flag.ContinueOnError)
+	var cf configFlags
+	cf.register(fs)
+	for _, c := range cf.flags {
+		if configHelp[c.json] == "" {
+			t.Errorf("--%s has no description in configHelp", c.name)
+		}
+	}
+	for knob := range configHelp {
+		if !slices.ContainsFunc(cf.flags, func(c *configFlag) bool { return c.json == knob }) {
+			t.Errorf("configHelp describes %q, which is no knob", knob)
 		}
 	}
 }
