@@ -38,7 +38,7 @@ func init() {
 			pcapFile := fs.String("pcap", "", "instead of the kernel suite, check every connection of a capture `file` (pcap or pcapng: tcpdump, Wireshark) against the table; see docs/capture.md")
 			var pf pcapFlags
 			fs.BoolVar(&pf.json, "json", false, "with --pcap or --dut: print the reports as JSON")
-			fs.BoolVar(&pf.strict, "strict", false, "with --pcap: named deviations (delayed ACK, Linux's in docs/linux.md) are failures")
+			fs.BoolVar(&pf.strict, "strict", false, "with --pcap: every named deviation (docs/capture.md: delayed ACKs, Linux's RST with ACK, a shrunk window, reordering before the capture point...) fails its connection")
 			fs.BoolVar(&pf.verify, "verify-checksums", false, "with --pcap: a segment with a wrong TCP checksum fails its connection")
 			fs.BoolVar(&pf.follow, "follow", false, "with --pcap: keep reading a capture still being written (tcpdump -U -w), report connections as they close; stop with Ctrl-C")
 			dutFlags := dutSetup(fs)
