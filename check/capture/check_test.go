@@ -229,16 +229,33 @@ func TestOutOfOrderHeld(t *testing.T) {
 		t.Fatalf("%v\n%s", sum, reportText(sum))
 	}
 	// The client may not acknowledge the second half before the first
-	// arrived: its duplicate ACK covering the held text is the finding.
+	// arrived, unless the first passed the capture point unseen (the
+	// capture dropped it, and the copy it shows later is a
+	// retransmission): its ACK covering the held text is named
+	// missed-by-capture, at its frame, and fails under --strict.
 	bad := append([]pkt(nil), out...)
 	bad[6].ack = rep.seq + uint32(len(rep.payload))
 	sum = checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, bad), Options{})
-	if sum.Failing != 1 || sum.Conns[0].Finding.Frame != 7 {
-		t.Fatalf("an ACK over a hole: %v\n%s", sum, reportText(sum))
+	if sum.Failing != 0 || firstFrame(sum.Conns[0], DevMissedByCapture) != 7 {
+		t.Fatalf("an ACK over a hole: want %s at frame 7\n%s", DevMissedByCapture, reportText(sum))
 	}
-	if !strings.Contains(reportText(sum), "reordered-before-capture") {
-		t.Errorf("the reordering before the capture point should be named")
+	if firstFrame(sum.Conns[0], DevReorderedBefore) != 6 {
+		t.Errorf("the reordering before the capture point should be named at frame 6\n%s", reportText(sum))
 	}
+	if sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, bad), Options{Strict: true}); sum.Failing != 1 {
+		t.Errorf("--strict: an ACK over a hole should fail\n%s", reportText(sum))
+	}
+}
+
+// firstFrame returns the frame where c's deviation name is first named,
+// 0 when it is not.
+func firstFrame(c *ConnReport, name string) int {
+	for _, d := range c.Deviations {
+		if d.Name == name {
+			return d.FirstFrame
+		}
+	}
+	return 0
 }
 
 // TestDelayedACKIsTableBehaviour: the table delays the ACK of text (delay
@@ -447,13 +464,7 @@ func TestWindowShrink(t *testing.T) {
 	if sum.Connections != 1 || sum.Failing != 0 {
 		t.Fatalf("a window shrunk: %v\n%s", sum, reportText(sum))
 	}
-	var dv *Deviation
-	for _, d := range sum.Conns[0].Deviations {
-		if d.Name == DevWindowShrink {
-			dv = d
-		}
-	}
-	if dv == nil || dv.FirstFrame != 6 {
+	if firstFrame(sum.Conns[0], DevWindowShrink) != 6 {
 		t.Errorf("want %s first at frame 6, got %+v\n%s", DevWindowShrink, sum.Conns[0].Deviations, reportText(sum))
 	}
 	if sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, out), Options{Strict: true}); sum.Failing != 1 {
@@ -484,5 +495,42 @@ func TestSYNWithText(t *testing.T) {
 	}
 	if txt := reportText(sum); !strings.Contains(txt, "RFC 7413") {
 		t.Errorf("the finding should name TCP Fast Open:\n%s", txt)
+	}
+}
+
+// TestCaptureDroppedText: the capture dropped the middle of the server's
+// response (tcpdump's "packets dropped by kernel"): the client
+// acknowledges all of it. The server is taken to have sent the missing
+// text first (reordered-before-capture), the client to have received it
+// (missed-by-capture, at its ACK), and the connection conforms; under
+// --strict it does not.
+func TestCaptureDroppedText(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	rep := conv[5]
+	a, c := rep, rep
+	a.payload = rep.payload[:10]
+	c.payload = rep.payload[25:]
+	c.seq = rep.seq + 25
+	out := append([]pkt(nil), conv[:5]...)
+	out = append(out, a, c, conv[6], conv[7], conv[8], conv[9])
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, out), Options{})
+	if sum.Failing != 0 {
+		t.Fatalf("%v\n%s", sum, reportText(sum))
+	}
+	if f := firstFrame(sum.Conns[0], DevReorderedBefore); f != 7 {
+		t.Errorf("%s at frame %d, want 7\n%s", DevReorderedBefore, f, reportText(sum))
+	}
+	if f := firstFrame(sum.Conns[0], DevMissedByCapture); f != 8 {
+		t.Errorf("%s at frame %d, want 8\n%s", DevMissedByCapture, f, reportText(sum))
+	}
+	if sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, out), Options{Strict: true}); sum.Failing != 1 {
+		t.Errorf("--strict: want the connection to fail\n%s", reportText(sum))
+	}
+	// Without the gap the client's ACK of text never sent is a finding.
+	over := append([]pkt(nil), conv...)
+	over[6].ack += 5
+	sum = checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, over), Options{})
+	if sum.Failing != 1 || sum.Conns[0].Finding.Frame != 7 {
+		t.Errorf("an ACK beyond the server's text: want the finding at frame 7\n%s", reportText(sum))
 	}
 }

@@ -158,6 +158,7 @@ type spares struct {
 	failed []int          // the candidates that do not explain the segment
 	o1, o2 shadow         // a search's explanations
 	late   [2]lateNote    // and whether each came later than the ACK bound
+	gap    outcome        // the gap the first explanation of a search takes (gapN 0: none)
 	eff    spec.Effect
 }
 
@@ -260,6 +261,7 @@ func (c *conn) add(s *Segment) {
 	}
 	c.push(r)
 	c.note(d, &r)
+	c.info[d].ts = s.HasTS
 	c.sent[d] = c.appendPieces(c.sent[d], d, r, s.HasTS)
 	if c.nRecent[d] < uint8(len(c.recent[d])) {
 		c.nRecent[d]++
@@ -567,9 +569,11 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	// others yield their lazy one (the fewest): the eager ends of all of
 	// them would be the same state, at the cost of delivering each one's
 	// whole backlog again.
-	expanded, edged := false, false
-	var orig []shadow    // the candidates before the retry, when it fails
-	var origFailed []int // and those of them that failed (all)
+	expanded := false
+	var tried, mode loose // the loose accounts tried, and the one being tried
+	var gap outcome       // text the explanation takes the host to have sent before r, uncaptured
+	var orig []shadow     // the candidates before the retry, when it fails
+	var origFailed []int  // and those of them that failed (all)
 	var silentCands []shadow
 	var silentFailed []int
 again:
@@ -602,6 +606,9 @@ again:
 		eagerDone = true
 		if dev == "" {
 			dev = fdev
+		}
+		if gap.gapN == 0 {
+			gap = c.spare.gap
 		}
 		for i, n := range c.spare.late {
 			switch {
@@ -642,24 +649,30 @@ again:
 			goto again
 		}
 	}
-	if info := &c.info[d]; len(next) == 0 && !edged && info.shrank != 0 {
-		// The host moved the right edge of its window to the left: try
-		// again from the candidates as they were, with deliveries held to
-		// the window it advertised last, so that text it had offered room
-		// for and then dropped stays pending (RFC 9293 §3.8.6).
-		edged = true
+	if len(next) == 0 {
+		mode = c.looseNext(d, tried)
+	}
+	if len(next) == 0 && mode != 0 {
+		// Accounts beyond the model of the capture point, each named when
+		// it explains r: the host moved the right edge of its window to
+		// the left (try again with deliveries held to the window it
+		// advertised last, so that text it had offered room for and then
+		// dropped stays pending, RFC 9293 §3.8.6); the host received text
+		// of its peer's that the capture missed. Each starts from the
+		// candidates as they were.
+		tried |= mode
 		if orig == nil {
 			orig = c.cands[d]
 			origFailed = append([]int(nil), failed...)
 		} else {
 			// The report gives why the states after silent events failed,
-			// not why the edged accounts did.
+			// not why the loose accounts did.
 			silentCands, silentFailed = c.cands[d], append([]int(nil), failed...)
 		}
 		more := make([]shadow, len(orig))
 		for i := range orig {
 			more[i] = orig[i]
-			more[i].edged, more[i].edge = true, info.edge
+			more[i].loose, more[i].edge = mode, c.info[d].edge
 		}
 		c.cands[d] = more
 		reasons = nil
@@ -669,10 +682,14 @@ again:
 	if len(next) > 0 && dev != "" {
 		c.deviation(dev, r.frame)
 	}
-	if len(next) > 0 && edged {
-		c.deviation(DevWindowShrink, c.info[d].shrank)
+	if len(next) > 0 && mode != 0 {
+		if mode == looseEdge {
+			c.deviation(DevWindowShrink, c.info[d].shrank)
+		} else {
+			c.deviation(DevMissedByCapture, r.frame)
+		}
 		for i := range next {
-			next[i].edged = false
+			next[i].loose = 0
 		}
 	}
 	if len(next) > 0 && !inTime && lateCause != 0 {
@@ -691,7 +708,7 @@ again:
 		}
 		var why []string
 		switch {
-		case !edged:
+		case tried == 0:
 			why = c.reasons(d, r, p, c.cands[d], failed)
 		case silentCands != nil:
 			why = c.reasons(d, r, p, silentCands, silentFailed)
@@ -714,6 +731,9 @@ again:
 	c.cands[d] = next
 	c.info[d].lastSent = max(c.info[d].lastSent, r.nanos)
 	c.info[d].advertise(r, c.window(d, s))
+	if gap.gapN > 0 {
+		c.uncaptured(d, r, gap.gapFrom, gap.gapN)
+	}
 	return true
 }
 
@@ -851,6 +871,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		if o.why == "" {
 			dev = o.dev
 			sp.late[0] = first.sent(r, bound)
+			sp.gap = o
 			break
 		}
 		if k == len(pend) {
@@ -896,6 +917,44 @@ func (c *conn) attempt(d uint8, base *shadow, r *rec, p spec.Params, n int) stri
 		outs = append(outs, eff.Out...)
 	}
 	return emit(&cur, outs, &r.seg, &c.info[d], r.frame, r.old).why
+}
+
+// looseNext returns the next loose account to try for host d, not among
+// tried, that may explain what the others do not (0: none).
+func (c *conn) looseNext(d uint8, tried loose) loose {
+	switch {
+	case tried&looseEdge == 0 && c.info[d].shrank != 0:
+		return looseEdge
+	case tried&looseGaps == 0 && c.info[1-d].gaps > 0:
+		return looseGaps
+	}
+	return 0
+}
+
+// uncaptured adds to host d's segments, before r, the text of n octets
+// from from that the explanation of r takes the host to have sent first
+// though the capture has not shown it: reordered or dropped between the
+// host and the capture point, or missed by the capture itself (tcpdump's
+// "packets dropped by kernel"). Its peer may have received it, and may
+// acknowledge it; a copy the capture shows later is then a duplicate. It
+// is cut to the peer's MSS as a sender's segments are.
+func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32) {
+	sent := c.sent[d]
+	i := len(sent)
+	for i > 0 && sent[i-1].frame == r.frame {
+		i-- // r's own pieces: the peer has not taken them
+	}
+	ack := r.seg.Ack
+	if c.nRecent[d] > 1 {
+		if prev := c.recentRec(d, 1); prev.seg.Flags.Has(spec.ACK) {
+			ack = prev.seg.Ack // sent before r, it carried the ACK of its day
+		}
+	}
+	m := rec{frame: r.frame, nanos: r.nanos, dir: d, uncaptured: true,
+		seg: spec.Segment{Seq: from, Ack: ack, Flags: spec.ACK, Window: r.seg.Window, Len: n}}
+	pieces := c.appendPieces(nil, d, m, c.info[d].ts)
+	c.sent[d] = slices.Insert(sent, i, pieces...)
+	c.info[d].gaps++
 }
 
 // prune keeps the laziest candidate (the one that took the fewest of the

@@ -32,6 +32,10 @@ const (
 	// window to the left and dropped text it had offered room for, which
 	// RFC 9293 §3.8.6 says it SHOULD NOT do.
 	DevWindowShrink = "window-shrink"
+	// DevMissedByCapture is not the host's: it received text of its
+	// peer's that the capture had not shown, which the capture point's
+	// model leaves out (a host receives only captured segments).
+	DevMissedByCapture = "missed-by-capture"
 )
 
 // deviationRFC says where each named deviation is described.
@@ -45,6 +49,8 @@ var deviationRFC = map[string]string{
 		"(Linux: when tcp_max_tw_buckets is reached; FreeBSD: nolocaltimewait on loopback)",
 	DevWindowShrink: "RFC 9293 §3.8.6, a SHOULD NOT: a receiver moved the right edge of its window to the left and dropped text it had offered room for " +
 		"(Linux: when its receive buffer is lowered or memory runs short)",
+	DevMissedByCapture: "the capture point: a host received text of its peer's that the capture had not shown (tcpdump's \"packets dropped by kernel\"), " +
+		"or that reached it before the capture point saw it, outside the model of DESIGN.md §5",
 	DevReorderedBefore: "the capture point: text captured ahead of text sent before it, or a segment captured after segments sent later " +
 		"(its ACK older than theirs), reordered (or dropped) between the host and the capture point, outside the model of DESIGN.md §5",
 }
@@ -57,6 +63,11 @@ const maxCands = 4
 type outcome struct {
 	dev string // a named deviation the explanation needs, "" for none
 	why string // for a failed attempt: why it does not explain the segment
+	// gap is the text the explanation takes the host to have sent before
+	// the segment though the capture has not shown it: octets gapN from
+	// gapFrom (0: none).
+	gapFrom spec.Seq
+	gapN    uint32
 }
 
 // matchOut reports whether the segment s a host sent is the segment o the
@@ -268,7 +279,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			}
 			return info.fail("SEQ %d is below SND.UNA %d: octets the peer has acknowledged", uint32(s.Seq), uint32(t.SndUna()))
 		}
-		gap := ""
+		gap, gapFrom, gapN := "", t.SndNxt(), uint32(0)
 		if t.SndNxt().LessThan(s.Seq) {
 			// Octets before this text were not captured yet: the segments
 			// were reordered (or dropped) between the host and the capture
@@ -279,7 +290,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 				}
 				return info.fail("SEQ %d is beyond SND.NXT %d: octets %d..%d were never sent", uint32(s.Seq), uint32(t.SndNxt()), uint32(t.SndNxt()), uint32(s.Seq))
 			}
-			gap = DevReorderedBefore
+			gap, gapN = DevReorderedBefore, s.Seq.Sub(t.SndNxt())
 		}
 		newText := uint32(0)
 		if textEnd := s.Seq.Add(s.Len); t.SndNxt().LessThan(textEnd) {
@@ -299,7 +310,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			eff.Reset()
 			sh.step(spec.Send, nil, p, eff)
 			if t.SndNxt() == s.Seq.Add(s.Len) {
-				return outcome{dev: gap}
+				return outcome{dev: gap, gapFrom: gapFrom, gapN: gapN}
 			}
 			if info.quiet {
 				return quietMiss // no formatting while searching
@@ -325,7 +336,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			return info.fail("CLOSE in %s with %d octets queued sends up to %d, not a FIN at %d", st, newText, uint32(c.tcb.SndNxt()), uint32(s.Seq.Add(s.Len)))
 		}
 		*sh = c
-		return outcome{dev: gap}
+		return outcome{dev: gap, gapFrom: gapFrom, gapN: gapN}
 	case s.Flags.Has(spec.ACK):
 		if !ackOK {
 			if info.quiet {
@@ -360,13 +371,13 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 				// The host sent text up to SEQ before this ACK, and the
 				// capture point has not seen it yet (reordered or dropped
 				// on the way there, as for text above).
-				c := *sh
+				c, from := *sh, t.SndNxt()
 				p.Unsent, p.SendMSS = gap, gap
 				eff.Reset()
 				c.step(spec.Send, nil, p, eff)
 				if c.tcb.SndNxt() == s.Seq {
 					*sh = c
-					return outcome{dev: DevReorderedBefore}
+					return outcome{dev: DevReorderedBefore, gapFrom: from, gapN: gap}
 				}
 			}
 			if staleCopy(t, s, info) {

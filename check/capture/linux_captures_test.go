@@ -59,6 +59,13 @@ func TestLinuxCaptures(t *testing.T) {
 		// SHOULD NOT; the client's retransmissions then fill the window
 		// it reopens 7 KB at a time. (The first 120 frames.)
 		{"linux-window-shrink.pcap", "the receiver shrinks its window", []string{DevDelayedACK, DevWindowShrink}},
+		// A bulk transfer captured at the client, with ten of the
+		// server's segments (frames after 399) cut out of the file, as a
+		// capture that dropped packets shows them: the server's next
+		// segment comes ahead of text never captured (frame 400), and the
+		// client acknowledges that text (frame 401). (The first 420
+		// frames.)
+		{"linux-capture-dropped.pcap", "the capture dropped packets", []string{DevDelayedACK, DevMissedByCapture, DevReorderedBefore}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", c.file))

@@ -24,7 +24,12 @@ type rec struct {
 	sack  bool
 	sum   Checksum
 	old   bool // a copy of a segment of the connection's earlier incarnation
-	seg   spec.Segment
+	// uncaptured: not a captured segment but text its host sent that the
+	// capture has not shown (conn.uncaptured). Only an account that takes
+	// the capture to have missed it delivers it (looseGaps); to the others
+	// it is lost.
+	uncaptured bool
+	seg        spec.Segment
 }
 
 // maxHistory is how many states a state line keeps.
@@ -96,13 +101,25 @@ type shadow struct {
 	// kaProbed: the host's last explained segment was a keepalive probe,
 	// and nothing from the peer has been delivered since.
 	kaProbed bool
-	// edged: this account takes the host to have shrunk its window, so
-	// that RCV.WND is what is left of it up to edge, the right edge it
-	// advertised last, and not the largest window it ever advertised
-	// (the host dropped text it had offered room for, RFC 9293 §3.8.6).
-	edged bool
+	// loose says how this account goes beyond the model of the capture
+	// point, tried only when no other explains a segment (conn.explain).
+	// With looseEdge it takes the host to have shrunk its window, so that
+	// RCV.WND is what is left of it up to edge, the right edge it
+	// advertised last, and not the largest window it ever advertised (the
+	// host dropped text it had offered room for, RFC 9293 §3.8.6). With
+	// looseGaps it delivers the peer's text the capture missed.
+	loose loose
 	edge  spec.Seq
 }
+
+// loose is a set of the ways an account may go beyond the model of the
+// capture point.
+type loose uint8
+
+const (
+	looseEdge loose = 1 << iota // the host shrank its window
+	looseGaps                   // the capture missed text the host received
+)
 
 // lateNote is what shadow.sent finds: cause is the frame that made an
 // ACK owed which the segment just explained came, or went out without,
@@ -178,6 +195,10 @@ type hostInfo struct {
 	edge, maxEdge spec.Seq
 	haveEdge      bool
 	shrank        int
+	ts            bool // its latest segment carried timestamps (RFC 7323)
+	// gaps counts the runs of its text the capture had not shown when a
+	// later segment of it was explained (conn.uncaptured).
+	gaps int
 }
 
 // advertise notes the receive window that host's explained segment r
@@ -224,6 +245,9 @@ func (h *hostInfo) params() spec.Params {
 // appended to eff.Out.
 func (sh *shadow) deliver(r *rec, p spec.Params, eff *spec.Effect) {
 	seg := &r.seg
+	if r.uncaptured && sh.loose&looseGaps == 0 {
+		return // text the capture missed, in an account where it was lost
+	}
 	sh.kaProbed = false
 	p = sh.window(p)
 	x := sh.tcb.Ctx(seg, p.RcvWnd)
@@ -309,11 +333,11 @@ var startsTimeWait = func() []bool {
 	return out
 }()
 
-// window returns p with RCV.WND what is left up to the edge of an
-// edged account: the window advertised last, less the text accepted
+// window returns p with RCV.WND what is left up to the edge in a
+// looseEdge account: the window advertised last, less the text accepted
 // since.
 func (sh *shadow) window(p spec.Params) spec.Params {
-	if sh.edged && sh.tcb.State().Synchronized() {
+	if sh.loose&looseEdge != 0 && sh.tcb.State().Synchronized() {
 		p.RcvWnd = 0
 		if n := sh.tcb.RcvNxt(); n.LessThan(sh.edge) {
 			p.RcvWnd = sh.edge.Sub(n)
