@@ -534,3 +534,39 @@ func TestCaptureDroppedText(t *testing.T) {
 		t.Errorf("an ACK beyond the server's text: want the finding at frame 7\n%s", reportText(sum))
 	}
 }
+
+// TestAfterClose: segments captured after a host's TCB is gone. The
+// server, back in CLOSED after the client's last ACK, answers a late
+// copy of one of the client's earlier ACKs with <SEQ=SEG.ACK><CTL=RST>
+// (RFC 9293 §3.10.7.1), and a copy of its response, delayed on the way to
+// the capture point, is captured after the close: the connection
+// conforms, the copy named reordered-before-capture. A RST whose SEQ no
+// ACK of the client's carried, and text the server never sent, are
+// findings.
+func TestAfterClose(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	rst := pkt{src: srvB, dst: cliA, seq: conv[6].ack, flags: spec.RST, wscale: -1}
+	late := conv[5] // the response, with its text
+	out := append(append([]pkt(nil), conv...), rst, late)
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, out), Options{})
+	if sum.Failing != 0 {
+		t.Fatalf("%v\n%s", sum, reportText(sum))
+	}
+	if f := firstFrame(sum.Conns[0], DevReorderedBefore); f != 12 {
+		t.Errorf("%s at frame %d, want 12\n%s", DevReorderedBefore, f, reportText(sum))
+	}
+	for _, c := range []struct {
+		what string
+		edit func(p *pkt)
+	}{
+		{"a RST answering no ACK the client sent", func(p *pkt) { p.seq = conv[8].seq + 100 }},
+		{"text the server never sent", func(p *pkt) { p.flags, p.seq, p.payload = spec.ACK, conv[8].seq+1, []byte("more") }},
+	} {
+		bad := append([]pkt(nil), out[:11]...)
+		c.edit(&bad[10])
+		sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, bad), Options{})
+		if sum.Failing != 1 || sum.Conns[0].Finding.Frame != 11 {
+			t.Errorf("%s: want the finding at frame 11\n%s", c.what, reportText(sum))
+		}
+	}
+}

@@ -361,6 +361,7 @@ func (c *conn) note(d uint8, r *rec) {
 	if r.old {
 		return
 	}
+	info.after = c.afterClose(d, s)
 	if s.Flags.Has(spec.ACK) && !s.Flags.Has(spec.RST) && (!info.ackSent || info.maxAck.LessThan(s.Ack)) {
 		info.ackSent, info.maxAck = true, s.Ack
 	}
@@ -375,6 +376,26 @@ func (c *conn) note(d uint8, r *rec) {
 	} else if info.maxEnd.LessThan(end) {
 		info.maxEnd = end
 	}
+}
+
+// afterClose says what host d's segment s, about to be noted, can be if
+// the host no longer has the connection's TCB (see afterClose's values).
+func (c *conn) afterClose(d uint8, s *spec.Segment) afterClose {
+	info, peer := &c.info[d], &c.info[1-d]
+	if !info.anySent || s.Flags.Has(spec.SYN) {
+		return afterNone
+	}
+	if s.Flags.Has(spec.RST) {
+		if !s.Flags.Has(spec.ACK) && peer.ackSent && info.synSeq.LessThan(s.Seq) && s.Seq.LessEq(peer.maxAck) {
+			return afterAnswer
+		}
+		return afterNone
+	}
+	if s.Flags.Has(spec.ACK) && info.synSeq.LessThan(s.Seq) && s.Seq.Add(s.SegLen()).LessEq(info.maxEnd) &&
+		info.ackSent && s.Ack.LessEq(info.maxAck) {
+		return afterCopy
+	}
+	return afterNone
 }
 
 // window returns the receive window host d's segment s offers, in

@@ -211,6 +211,20 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		// reordered between the host and the capture point.
 		return outcome{dev: DevReorderedBefore}
 	}
+	if !st.HasTCB() {
+		switch info.after {
+		case afterCopy:
+			// A segment the host sent while it had the connection,
+			// captured after its TCB was gone: delayed on the way to the
+			// capture point.
+			return outcome{dev: DevReorderedBefore}
+		case afterAnswer:
+			// The answer in CLOSED or LISTEN to a late copy of one of the
+			// peer's segments (RFC 9293 §3.10.7.1): delayed, or
+			// duplicated, after the capture point.
+			return outcome{}
+		}
+	}
 	switch {
 	case old:
 		// A copy of a segment of the connection's earlier incarnation:

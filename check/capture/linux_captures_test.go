@@ -66,6 +66,16 @@ func TestLinuxCaptures(t *testing.T) {
 		// client acknowledges that text (frame 401). (The first 420
 		// frames.)
 		{"linux-capture-dropped.pcap", "the capture dropped packets", []string{DevDelayedACK, DevMissedByCapture, DevReorderedBefore}},
+		// A request and a 900 KB response through a relay that delayed
+		// 5% of the segments each way by 30 ms (the capture at the client,
+		// in a namespace where tcp_max_tw_buckets was 0). The server's
+		// segments come reordered (before the capture point); the
+		// client's are delivered out of order after it: the server, back
+		// in CLOSED, answers the client's late ACKs with RSTs (frames
+		// 1535-1540, RFC 9293 §3.10.7.1), and the client, which kept no
+		// TIME-WAIT (time-wait-short, a MUST broken), answers the server's
+		// late segments from CLOSED too.
+		{"linux-reordered-after-capture.pcap", "delayed copies after both hosts closed", []string{DevDelayedACK, DevReorderedBefore, DevTimeWaitShort}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", c.file))

@@ -199,7 +199,28 @@ type hostInfo struct {
 	// gaps counts the runs of its text the capture had not shown when a
 	// later segment of it was explained (conn.uncaptured).
 	gaps int
+	// after is what the segment being explained can be when the host has
+	// no TCB any more (conn.afterClose).
+	after afterClose
 }
+
+// afterClose is what a segment of a host whose TCB is gone (CLOSED, or
+// LISTEN again) can be, besides what the table sends there.
+type afterClose uint8
+
+const (
+	afterNone afterClose = iota
+	// afterCopy: a copy of a segment the host sent before, captured late
+	// (delayed between the host and the capture point): it sends nothing
+	// the capture has not shown before, its text and FIN within what the
+	// host sent, its ACK within what it acknowledged.
+	afterCopy
+	// afterAnswer: a RST without ACK whose SEQ is an acknowledgment the
+	// peer's segments have carried: the table's answer in CLOSED or
+	// LISTEN, <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.1, §3.10.7.2), to
+	// a late copy of one of them (delayed after the capture point).
+	afterAnswer
+)
 
 // advertise notes the receive window that host's explained segment r
 // offers, scaled to w octets.
