@@ -375,7 +375,18 @@ func configLine(cfg model.Config) string {
 		if tag == "" || tag == "-" {
 			continue
 		}
-		parts = append(parts, tag+"="+formatValue(v.Field(i)))
+		val := formatValue(v.Field(i))
+		switch {
+		case tag == "attack":
+			// Empty means "rst" (model.Config.Attack).
+			val = strings.Join(cfg.Attack, ",")
+			if val == "" {
+				val = "rst"
+			}
+		case val == "" && v.Field(i).Kind() == reflect.String:
+			val = "none" // misuse, zero_window: empty is none
+		}
+		parts = append(parts, tag+"="+val)
 	}
 	half := (len(parts) + 1) / 2
 	return "config: " + strings.Join(parts[:half], " ") + "\n        " + strings.Join(parts[half:], " ")
