@@ -347,6 +347,7 @@ func (c *conn) recentRec(d uint8, i int) *rec {
 func (c *conn) note(d uint8, r *rec) {
 	info := &c.info[d]
 	s := &r.seg
+	info.after = afterNone
 	if s.Flags.Has(spec.SYN) {
 		info.sawSYN, info.synSeq = true, s.Seq
 		info.mss, info.wscale, info.shift = s.MSS, s.HasWScale, s.WScale
@@ -751,7 +752,7 @@ again:
 	c.nbuf = c.cands[d][:0]
 	c.cands[d] = next
 	c.info[d].lastSent = max(c.info[d].lastSent, r.nanos)
-	c.info[d].advertise(r, c.window(d, s))
+	c.info[d].advertise(r, c.window(d, s), c.window(d, &spec.Segment{Flags: spec.ACK, Window: 1}))
 	if gap.gapN > 0 {
 		c.uncaptured(d, r, gap.gapFrom, gap.gapN)
 	}

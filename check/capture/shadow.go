@@ -215,16 +215,19 @@ const (
 	// the capture has not shown before, its text and FIN within what the
 	// host sent, its ACK within what it acknowledged.
 	afterCopy
-	// afterAnswer: a RST without ACK whose SEQ is an acknowledgment the
-	// peer's segments have carried: the table's answer in CLOSED or
-	// LISTEN, <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.1, §3.10.7.2), to
-	// a late copy of one of them (delayed after the capture point).
+	// afterAnswer: a RST without ACK whose SEQ may be an acknowledgment
+	// the peer's segments have carried (after the host's SYN, at or before
+	// the highest the peer sent: the checker keeps no list of them): the
+	// table's answer in CLOSED or LISTEN, <SEQ=SEG.ACK><CTL=RST> (RFC 9293
+	// §3.10.7.1, §3.10.7.2), to a late copy of one of them (delayed after
+	// the capture point).
 	afterAnswer
 )
 
 // advertise notes the receive window that host's explained segment r
-// offers, scaled to w octets.
-func (h *hostInfo) advertise(r *rec, w uint32) {
+// offers, scaled to w octets; unit is what one step of its window field
+// is worth, by which scaling rounds the window down (RFC 7323 §2.4).
+func (h *hostInfo) advertise(r *rec, w, unit uint32) {
 	s := &r.seg
 	if r.old || !s.Flags.Has(spec.ACK) || s.Flags.Has(spec.RST) {
 		return
@@ -233,10 +236,6 @@ func (h *hostInfo) advertise(r *rec, w uint32) {
 	if !h.haveEdge || h.maxEdge.LessThan(h.edge) {
 		h.haveEdge, h.maxEdge = true, h.edge
 		return
-	}
-	unit := uint32(1)
-	if h.wscale {
-		unit <<= min(h.shift, 14)
 	}
 	if h.shrank == 0 && h.maxEdge.Sub(h.edge) >= unit {
 		h.shrank = r.frame
