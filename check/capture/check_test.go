@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tcpcheck/tcpcheck/spec"
 )
@@ -568,5 +570,37 @@ func TestAfterClose(t *testing.T) {
 		if sum.Failing != 1 || sum.Conns[0].Finding.Frame != 11 {
 			t.Errorf("%s: want the finding at frame 11\n%s", c.what, reportText(sum))
 		}
+	}
+}
+
+// TestCaptureDroppedCount: the packets a pcapng file's interface
+// statistics count as dropped by the capture are in the summary; a pcap
+// file does not say.
+func TestCaptureDroppedCount(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	var b bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&b, pcapgo.NgInterface{Name: "if0", LinkType: layers.LinkTypeEthernet, SnapLength: 65535}, pcapgo.DefaultNgWriterOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i, p := range conv {
+		data := p.frame(t, layers.LinkTypeEthernet)
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(data), Length: len(data)}, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.WriteInterfaceStats(0, pcapgo.NgInterfaceStatistics{LastUpdate: t0, PacketsReceived: 17, PacketsDropped: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	sum := checkBytes(t, b.Bytes(), Options{})
+	if sum.CaptureDropped == nil || *sum.CaptureDropped != 7 || sum.Failing != 0 {
+		t.Errorf("pcapng with 7 dropped: got %v (%v)", sum.CaptureDropped, sum)
+	}
+	if sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, conv), Options{}); sum.CaptureDropped != nil {
+		t.Errorf("a pcap file does not say what it dropped, yet the summary says %d", *sum.CaptureDropped)
 	}
 }

@@ -118,7 +118,11 @@ type Reader struct {
 	src interface {
 		ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
 	}
-	ng     *pcapgo.NgReader
+	ng *pcapgo.NgReader
+	// drops holds, by pcapng interface, the packets its latest statistics
+	// block counts as dropped by the capture (isb_ifdrop), for the
+	// interfaces whose blocks say.
+	drops  map[int]uint64
 	link   layers.LinkType
 	Format string // "pcap" or "pcapng"
 	frame  int
@@ -144,6 +148,16 @@ type truncFlag bool
 
 func (t *truncFlag) SetTruncated() { *t = true }
 
+// Dropped returns how many packets the capture itself dropped, as the
+// interface statistics of a pcapng file count them (dumpcap writes them
+// at the end; tcpdump's pcap files carry none), and whether the file said.
+func (r *Reader) Dropped() (n uint64, ok bool) {
+	for _, d := range r.drops {
+		n += d
+	}
+	return n, len(r.drops) > 0
+}
+
 // Open starts reading a capture from r. It tells a pcap file from a
 // pcapng file by the first four octets, and answers [ErrNotCapture] or
 // [ErrJSONTrace] for other files.
@@ -162,7 +176,15 @@ func Open(r io.Reader) (*Reader, error) {
 	rd := &Reader{}
 	switch string(head) {
 	case "\x0a\x0d\x0d\x0a":
-		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true,
+			StatisticsCallback: func(id int, st pcapgo.NgInterfaceStatistics) {
+				if st.PacketsDropped != pcapgo.NgNoValue64 {
+					if rd.drops == nil {
+						rd.drops = map[int]uint64{}
+					}
+					rd.drops[id] = st.PacketsDropped
+				}
+			}})
 		if err != nil {
 			return nil, headerError("pcapng", err)
 		}

@@ -61,8 +61,13 @@ type Summary struct {
 	LateACKs    int    `json:"late_acks"` // connections with an ACK later than RFC 1122 §4.2.3.2 allows (DevLateACK)
 	// ShortTimeWaits counts the connections with a TIME-WAIT shorter than
 	// Options.MinTimeWait (DevTimeWaitShort).
-	ShortTimeWaits int           `json:"short_time_waits"`
-	BadChecksums   int           `json:"bad_checksums"`
+	ShortTimeWaits int `json:"short_time_waits"`
+	BadChecksums   int `json:"bad_checksums"`
+	// CaptureDropped is how many packets the capture itself dropped, as
+	// a pcapng file's interface statistics count them (nil: the file does
+	// not say). Text it missed shows as the deviations
+	// reordered-before-capture and missed-by-capture.
+	CaptureDropped *uint64       `json:"capture_dropped,omitempty"`
 	Elapsed        time.Duration `json:"elapsed_ns"`
 	Conns          []*ConnReport `json:"connections_checked,omitempty"`
 }
@@ -238,6 +243,9 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 	wg.Wait()
 	sum.Frames = r.frame
 	sum.Skipped = r.Skip
+	if n, ok := r.Dropped(); ok {
+		sum.CaptureDropped = &n
+	}
 	sort.Slice(sum.Conns, func(i, j int) bool { return sum.Conns[i].FirstFrame < sum.Conns[j].FirstFrame })
 	for i, c := range sum.Conns {
 		c.ID = i + 1

@@ -124,6 +124,9 @@ func conformPcap(path string, fl pcapFlags, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "  %d frames skipped: %d not TCP, %d IP fragments, %d cut by the snap length, %d malformed, %d of an unknown link type\n",
 				n, sum.Skipped.NotTCP, sum.Skipped.Fragment, sum.Skipped.Truncated, sum.Skipped.Malformed, sum.Skipped.LinkType)
 		}
+		if d := sum.CaptureDropped; d != nil && *d > 0 {
+			fmt.Fprintf(stdout, "  the capture dropped %d packets (its interface statistics): text it missed shows as reordered-before-capture and missed-by-capture, and can fail a connection; capture again with a larger buffer (dumpcap -B, tcpdump -B)\n", *d)
+		}
 	}
 	if err != nil {
 		return &exitError{code: exitUsage, msg: fmt.Sprintf("%s: %v (the connections read before it are reported above)", path, err)}
