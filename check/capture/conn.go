@@ -975,9 +975,20 @@ func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32) {
 	m := rec{frame: r.frame, nanos: r.nanos, dir: d, uncaptured: true,
 		seg: spec.Segment{Seq: from, Ack: ack, Flags: spec.ACK, Window: r.seg.Window, Len: n}}
 	pieces := c.appendPieces(nil, d, m, c.info[d].ts)
+	if len(pieces) > maxGapPieces || len(sent) > 4*maxPending {
+		// Whole: a capture (a crafted one) that makes every segment a gap
+		// would otherwise multiply the segments kept.
+		pieces = append(pieces[:0], m)
+	}
 	c.sent[d] = slices.Insert(sent, i, pieces...)
 	c.info[d].gaps++
 }
+
+// maxGapPieces bounds the pieces uncaptured cuts a gap into: 64 segments
+// of an Ethernet MSS are 92 KB the capture missed. A larger gap, or one
+// while more than 4*maxPending segments of the host are kept, is added
+// whole; its receiver can take it only whole.
+const maxGapPieces = 64
 
 // prune keeps the laziest candidate (the one that took the fewest of the
 // peer's segments: it can still take them), the eagerest (it took them
