@@ -10,7 +10,7 @@
 //
 // The checker ([Check]) splits the segments into connections by 4-tuple
 // and incarnation, and steps two shadow copies of spec's pure TCB per
-// connection, one per host. The model of the capture point (DESIGN.md §5):
+// connection, one per host. The model of the capture point (docs/capture.md):
 // every captured segment was sent by its host; a host received only
 // captured segments or copies of them, possibly lost, duplicated, delayed
 // or reordered after the capture point. A connection conforms when some

@@ -50,9 +50,9 @@ var deviationRFC = map[string]string{
 	DevWindowShrink: "RFC 9293 §3.8.6, a SHOULD NOT: a receiver moved the right edge of its window to the left and dropped text it had offered room for " +
 		"(Linux: when its receive buffer is lowered or memory runs short)",
 	DevMissedByCapture: "the capture point: a host received text of its peer's that the capture had not shown (tcpdump's \"packets dropped by kernel\"), " +
-		"or that reached it before the capture point saw it, outside the model of DESIGN.md §5",
+		"or that reached it before the capture point saw it, outside the checker's model of the capture point (docs/capture.md)",
 	DevReorderedBefore: "the capture point: text captured ahead of text sent before it, or a segment captured after segments sent later " +
-		"(its ACK older than theirs), reordered (or dropped) between the host and the capture point, outside the model of DESIGN.md §5",
+		"(its ACK older than theirs), reordered (or dropped) between the host and the capture point, outside the checker's model of the capture point (docs/capture.md)",
 }
 
 // maxCands bounds the candidate shadow states kept per host.
