@@ -101,9 +101,13 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 		if f.addr == "" {
 			f.addr = "127.0.0.1:8080"
 		}
-		if link, err = impl.NewUDPLink(f.addr, impl.Faults{}, 1); err != nil {
+		ul, err := impl.NewUDPLink(f.addr, impl.Faults{}, 1)
+		if err != nil {
 			return err
 		}
+		// The connection's address is the datagram socket's, the port the
+		// kernel chose when ADDR asked for any (port 0).
+		link, f.addr = ul, ul.LocalAddr().String()
 	case "tun":
 		if f.netns == "" {
 			return usagef("--link tun needs --netns NAME (make it with 'ip netns add NAME'), so that clients can reach the server with 'ip netns exec NAME ...'")
@@ -183,6 +187,7 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 			}
 		},
 	}
+	f.addr = l.Addr().String() // on tun, the port bound when ADDR asked for any (port 0)
 	where := f.link
 	if f.netns != "" {
 		where += " in netns " + f.netns
