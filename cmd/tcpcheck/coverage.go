@@ -41,7 +41,7 @@ func setupCoverage(fs *flag.FlagSet) func(args []string, stdout, stderr io.Write
 	row := fs.String("row", "", "print the shortest trace to this `ROW` (a row name as the table prints it, e.g. \"CLOSING + rcv SYN\") in the member that covers it")
 	workers := fs.Int("workers", 0, "exploration workers per member (0 is one per CPU)")
 	quiet := fs.Bool("quiet", false, "no progress lines")
-	sweep := fs.Bool("sweep", false, "also run the mutation sweep: every single-row mutation of the table over the members that apply the row, judged by the properties (about twenty minutes on 2 cores)")
+	sweep := fs.Bool("sweep", false, "also run the mutation sweep: every single-row mutation of the table over the members that apply the row, judged by the properties (a few minutes on 2 cores: docs/coverage.md gives the last run's time)")
 	sweepBudget := fs.Duration("sweep-budget", 0, "with --sweep: stop starting mutants after this `DURATION` (0 = no limit)")
 	sweepSample := fs.Int("sweep-sample", 0, "with --sweep: judge only every `N`th mutation, a quick estimate (0 = all)")
 	markdown := fs.Bool("markdown", false, "print the report as docs/coverage.md is written")

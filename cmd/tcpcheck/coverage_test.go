@@ -65,7 +65,7 @@ func TestCoverageCommand(t *testing.T) {
 
 // TestCoverageDocCurrent: docs/coverage.md starts with what `coverage
 // --markdown` writes now (the mutation sweep below it is regenerated with
-// --sweep, which takes about twenty minutes on 2 cores, and is not rerun
+// --sweep, which takes a few minutes on 2 cores, and is not rerun
 // here).
 func TestCoverageDocCurrent(t *testing.T) {
 	data, err := os.ReadFile("../../docs/coverage.md")

@@ -129,7 +129,7 @@ Write an adapter: a function of type ` + "`dut.New`" + ` that builds a fresh sta
 addresses of a ` + "`dut.Config`" + ` and returns a ` + "`dut.DUT`" + ` (inject an IPv4 packet, receive
 the next one the stack sent, listen, connect, and per connection write, read,
 shutdown-write, close, abort and the error a failed connection reports; the state of a connection if the stack exposes
-it). ` + "`check/live/dut/example_test.go`" + ` is a complete one, about 100 lines, for a Go stack
+it). ` + "`check/live/dut/example_test.go`" + ` is a complete one, about 170 lines with its comments, for a Go stack
 with a pluggable link and a socket API (impl stands in for yours), run by ` + "`go test ./...`" + `.
 Then generate and run the suite in a test of your own:
 
