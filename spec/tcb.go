@@ -181,6 +181,10 @@ func (t *TCB) FinReceived() bool { return t.finRcvd }
 // ACK owed it, and no segment carrying ACK = RCV.NXT went out since.
 func (t *TCB) AckOwed() bool { return t.ackOwed }
 
+// LastAckSent returns the ACK field of the last segment sent with ACK
+// (RFC 7323's Last.ACK.sent).
+func (t *TCB) LastAckSent() Seq { return t.lastAck }
+
 // AckSent records that a segment carrying acknowledgment number ack went
 // out outside a row (a duplicate ACK, a window update, a retransmission
 // of loss recovery): when ack is RCV.NXT it pays an owed ACK

@@ -239,7 +239,7 @@ func hostName(d uint8) string {
 // add checks one segment of the connection.
 func (c *conn) add(s *Segment) {
 	d := c.dirOf(s)
-	r := rec{frame: s.Frame, nanos: s.Time.UnixNano(), dir: d, sack: s.SACK, sum: s.Sum,
+	r := rec{frame: s.Frame, nanos: s.Time.UnixNano(), dir: d, sack: s.SACK, sum: s.Sum, hasTS: s.HasTS, tsVal: s.TSVal,
 		seg: spec.Segment{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Window: s.Window, Len: s.Len, MSS: s.MSS, HasWScale: s.HasWScale, WScale: s.WScale}}
 	info := &c.info[d]
 	if info.havePrev && !s.Flags.Has(spec.SYN) && s.Seq.InRange(info.prevLo, info.prevHi+1) &&
@@ -363,7 +363,9 @@ func (c *conn) note(d uint8, r *rec) {
 		return
 	}
 	info.after = c.afterClose(d, s)
-	if s.Flags.Has(spec.ACK) && !s.Flags.Has(spec.RST) && (!info.ackSent || info.maxAck.LessThan(s.Ack)) {
+	if s.Flags.Has(spec.ACK) && (!info.ackSent || info.maxAck.LessThan(s.Ack)) {
+		// A RST,ACK's acknowledgment counts too: a segment the host sent
+		// before it may be captured after it.
 		info.ackSent, info.maxAck = true, s.Ack
 	}
 	c.handshake(d, r)
@@ -1067,7 +1069,12 @@ func (c *conn) deviation(name string, frame int) {
 
 // maxPending is how many of the peer's segments a candidate may leave
 // pending before it is dropped in favour of the candidates that took them.
-const maxPending = 256
+// A sender may have as many segments in flight as the receiver's window
+// holds (RFC 9293 §3.8.6), and a capture at the sender sees them all
+// before the receiver answers: 4096 segments of 1448 octets are a window
+// of 6 MB, as maxHeld. (256 failed a Linux transfer with a 725 KB window
+// captured at the sender.)
+const maxPending = 1 << 12
 
 // trim forgets the peer segments every candidate of host d's peer has
 // taken, and of d's own sent segments those every candidate of the peer

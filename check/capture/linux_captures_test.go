@@ -76,6 +76,15 @@ func TestLinuxCaptures(t *testing.T) {
 		// TIME-WAIT (time-wait-short, a MUST broken), answers the server's
 		// late segments from CLOSED too.
 		{"linux-reordered-after-capture.pcap", "delayed copies after both hosts closed", []string{DevDelayedACK, DevReorderedBefore, DevTimeWaitShort}},
+		// A 3 MB download through a relay that lost, duplicated and
+		// reordered segments, captured at the receiver (the first 1330
+		// frames). The retransmission at RCV.NXT (frame 1211, TSval
+		// ...4933) sets TS.Recent; two late originals beyond a hole
+		// (frames 1263 and 1265, TSval ...4914) fail PAWS and are dropped,
+		// not held (RFC 7323 §5.3), so when the hole is filled (frame
+		// 1312) the receiver acknowledges up to the first of them (frame
+		// 1313).
+		{"linux-paws.pcap", "PAWS drops old segments", []string{DevDelayedACK, DevReorderedBefore}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", c.file))

@@ -29,6 +29,8 @@ type rec struct {
 	// the capture to have missed it delivers it (looseGaps); to the others
 	// it is lost.
 	uncaptured bool
+	hasTS      bool   // it carried the timestamps option (RFC 7323 §3)
+	tsVal      uint32 // its TSval
 	seg        spec.Segment
 }
 
@@ -110,6 +112,10 @@ type shadow struct {
 	// looseGaps it delivers the peer's text the capture missed.
 	loose loose
 	edge  spec.Seq
+	// tsRecent is RFC 7323's TS.Recent (when tsSet): the TSval PAWS holds
+	// the peer's segments to.
+	tsRecent uint32
+	tsSet    bool
 }
 
 // loose is a set of the ways an account may go beyond the model of the
@@ -269,8 +275,18 @@ func (sh *shadow) deliver(r *rec, p spec.Params, eff *spec.Effect) {
 		return // text the capture missed, in an account where it was lost
 	}
 	sh.kaProbed = false
+	if sh.pawsDrops(r) {
+		// PAWS (RFC 7323 §5.3, R1): a segment whose TSval is older than
+		// TS.Recent is not acceptable: it is acknowledged and dropped.
+		eff.Out = append(eff.Out, sh.tcb.ACK())
+		return
+	}
 	p = sh.window(p)
 	x := sh.tcb.Ctx(seg, p.RcvWnd)
+	if r.hasTS && (seg.Flags.Has(spec.SYN) || spec.IsSeqOK(&x)) {
+		// R3 holds for acceptable segments only (R2 rejects the others).
+		defer sh.tsUpdate(r, sh.tcb.LastAckSent(), sh.tcb.State())
+	}
 	if !sh.tcb.State().HoldsSegment(&x) {
 		sh.timed(sh.step(spec.Classify(seg.Flags, int(seg.Len)), seg, p, eff), r)
 		sh.drain(r, p, eff)
@@ -283,6 +299,34 @@ func (sh *shadow) deliver(r *rec, p spec.Params, eff *spec.Effect) {
 	sh.step(spec.Classify(early.Flags, int(early.Len)), &early, p, eff)
 	if len(eff.Out) == n && early.Len == 0 {
 		eff.Out = append(eff.Out, sh.tcb.ACK()) // a FIN alone beyond RCV.NXT: its duplicate ACK
+	}
+}
+
+// pawsDrops reports whether PAWS (RFC 7323 §5.3) drops r in sh: a
+// segment with text or a FIN whose TSval is below TS.Recent in a
+// synchronized state. Linux lets a TSval one below TS.Recent through
+// (TCP_PAWS_WINDOW) and accepts old pure ACKs (tcp_disordered_ack), so
+// PAWS here holds only the segments that would change RCV.NXT.
+func (sh *shadow) pawsDrops(r *rec) bool {
+	s := &r.seg
+	return r.hasTS && sh.tsSet && (s.Len > 0 || s.Flags.Has(spec.FIN)) && s.Flags&(spec.RST|spec.SYN) == 0 &&
+		sh.tcb.State().Synchronized() && int32(r.tsVal-sh.tsRecent) < -1
+}
+
+// tsUpdate keeps TS.Recent after the delivery of r, an acceptable
+// segment, which arrived when Last.ACK.sent was lastAck in state st: a
+// SYN's TSval starts it (RFC 7323 §4.3), and a later TSval not older
+// replaces it when SEG.SEQ is at or before Last.ACK.sent (R3, as Linux's
+// tcp_replace_ts_recent).
+func (sh *shadow) tsUpdate(r *rec, lastAck spec.Seq, st spec.State) {
+	if !r.hasTS {
+		return
+	}
+	switch {
+	case r.seg.Flags.Has(spec.SYN):
+		sh.tsRecent, sh.tsSet = r.tsVal, true
+	case sh.tsSet && st.Synchronized() && int32(r.tsVal-sh.tsRecent) >= 0 && r.seg.Seq.LessEq(lastAck):
+		sh.tsRecent = r.tsVal
 	}
 }
 
