@@ -604,3 +604,26 @@ func TestCaptureDroppedCount(t *testing.T) {
 		t.Errorf("a pcap file does not say what it dropped, yet the summary says %d", *sum.CaptureDropped)
 	}
 }
+
+// TestRSTKillsTimeWait: the server, back in CLOSED, answers a late copy
+// of the client's last ACK with a RST at the client's RCV.NXT; the client
+// in TIME-WAIT takes it (RFC 9293 §3.10.7.4; the table keeps TIME-WAIT,
+// RFC 1337) and answers a late copy of the server's FIN from CLOSED. That
+// is named rst-kills-time-wait, not time-wait-short. Without the RST, the
+// client left TIME-WAIT too soon: time-wait-short.
+func TestRSTKillsTimeWait(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	rst := pkt{src: srvB, dst: cliA, seq: conv[9].ack, flags: spec.RST, wscale: -1}
+	fin := conv[8]
+	answer := pkt{src: cliA, dst: srvB, seq: conv[9].seq, flags: spec.RST, wscale: -1}
+	with := append(append([]pkt(nil), conv...), rst, fin, answer)
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, with), Options{MinTimeWait: time.Second})
+	if sum.Failing != 0 || firstFrame(sum.Conns[0], DevRSTKillsTimeWait) != 13 || firstFrame(sum.Conns[0], DevTimeWaitShort) != 0 {
+		t.Errorf("a RST ends TIME-WAIT: want %s at frame 13 and no %s\n%s", DevRSTKillsTimeWait, DevTimeWaitShort, reportText(sum))
+	}
+	without := append(append([]pkt(nil), conv...), fin, answer)
+	sum = checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, without), Options{MinTimeWait: time.Second})
+	if sum.Failing != 0 || firstFrame(sum.Conns[0], DevTimeWaitShort) != 12 || firstFrame(sum.Conns[0], DevRSTKillsTimeWait) != 0 {
+		t.Errorf("no RST: want %s at frame 12\n%s", DevTimeWaitShort, reportText(sum))
+	}
+}

@@ -488,6 +488,24 @@ func (c *conn) lateACK(r *rec, cause int, by int64) {
 // §4.2.2.13: a connection MUST stay in TIME-WAIT for 2MSL). The
 // connection's first such account is reported, once.
 func (c *conn) timeWaitShort(r *rec, next []shadow) {
+	// A RST that ended TIME-WAIT (RFC 9293 §3.10.7.4) is named when every
+	// account ended TIME-WAIT early, one of them by the RST; too soon
+	// (twShort) only when every account did.
+	early, killed := true, false
+	for i := range next {
+		early = early && (next[i].twShort > 0 || next[i].twKilled)
+		killed = killed || next[i].twKilled
+	}
+	if early && killed {
+		for i := range next {
+			next[i].twShort, next[i].twKilled = 0, false
+		}
+		c.deviation(DevRSTKillsTimeWait, r.frame)
+		return
+	}
+	for i := range next {
+		next[i].twKilled = false
+	}
 	short := int64(0)
 	for i := range next {
 		if next[i].twShort == 0 {
@@ -783,6 +801,11 @@ func (c *conn) reasons(d uint8, r *rec, p spec.Params, cands []shadow, failed []
 	return reasons
 }
 
+// maxSilent bounds the states silent returns (it stops after the
+// delivery that passes it): each pending delivery can add three (a
+// TIME-WAIT ended, a LISTEN reopened, retries given up).
+const maxSilent = 64
+
 // silent returns the states host d's candidates reach by events that
 // send nothing, after any prefix of the pending segments: giving up on
 // outstanding octets (R2 or the user timeout), the 2MSL timeout in
@@ -811,7 +834,12 @@ func (c *conn) silent(d uint8, now int64) []shadow {
 			}
 			if st == spec.TimeWait {
 				eff.Reset()
-				if held := now - sh.twAt; c.minTW > 0 && held < c.minTW {
+				if sh.twRST {
+					// A RST at RCV.NXT came in TIME-WAIT: RFC 9293 §3.10.7.4
+					// closes the connection on it, where the table follows
+					// RFC 1337 and keeps TIME-WAIT.
+					sh.twKilled = true
+				} else if held := now - sh.twAt; c.minTW > 0 && held < c.minTW {
 					sh.twShort = max(held, 1)
 				}
 				sh.step(spec.TimeWaitTimeout, nil, p, &eff)
@@ -823,7 +851,7 @@ func (c *conn) silent(d uint8, now int64) []shadow {
 				sh.hist.add(spec.Listen)
 				out = append(out, sh)
 			}
-			if k == len(pend) || len(out) > 16 {
+			if k == len(pend) || len(out) > maxSilent {
 				break
 			}
 			eff.Reset()
@@ -1041,13 +1069,28 @@ func appendCand(cs []shadow, sh *shadow) []shadow {
 			continue
 		}
 		if *t == *u && slices.Equal(cs[i].held, sh.held) {
+			short, killed := cs[i].twShort, cs[i].twKilled
 			if sh.next < cs[i].next {
 				cs[i] = *sh
 			}
+			cs[i].twShort, cs[i].twKilled = mergeTWEnd(short, killed, sh.twShort, sh.twKilled)
 			return cs
 		}
 	}
 	return append(cs, *sh)
+}
+
+// mergeTWEnd merges how two accounts that reach the same state ended
+// TIME-WAIT, keeping the least blame: in time (twShort 0, not killed),
+// then by a RST (killed), then too soon (twShort > 0).
+func mergeTWEnd(shortA int64, killedA bool, shortB int64, killedB bool) (int64, bool) {
+	switch {
+	case shortA == 0 && !killedA || shortB == 0 && !killedB:
+		return 0, false
+	case killedA || killedB:
+		return 0, true
+	}
+	return max(shortA, shortB), false
 }
 
 func (c *conn) deviation(name string, frame int) {

@@ -36,6 +36,10 @@ const (
 	// peer's that the capture had not shown, which the capture point's
 	// model leaves out (a host receives only captured segments).
 	DevMissedByCapture = "missed-by-capture"
+	// DevRSTKillsTimeWait is a host that left TIME-WAIT on a RST at
+	// RCV.NXT, as RFC 9293 §3.10.7.4 says, where the table keeps
+	// TIME-WAIT (RFC 1337); docs/linux.md registers it for Linux.
+	DevRSTKillsTimeWait = "rst-kills-time-wait"
 )
 
 // deviationRFC says where each named deviation is described.
@@ -49,6 +53,7 @@ var deviationRFC = map[string]string{
 		"(Linux: when tcp_max_tw_buckets is reached; FreeBSD: nolocaltimewait on loopback)",
 	DevWindowShrink: "RFC 9293 §3.8.6, a SHOULD NOT: a receiver moved the right edge of its window to the left and dropped text it had offered room for " +
 		"(Linux: when its receive buffer is lowered or memory runs short)",
+	DevRSTKillsTimeWait: "docs/linux.md: a RST at RCV.NXT ended TIME-WAIT, as RFC 9293 §3.10.7.4 says, where the table ignores it (RFC 1337; Linux: tcp_rfc1337=0, the default)",
 	DevMissedByCapture: "the capture point: a host received text of its peer's that the capture had not shown (tcpdump's \"packets dropped by kernel\"), " +
 		"or that reached it before the capture point saw it, outside the checker's model of the capture point (docs/capture.md)",
 	DevReorderedBefore: "the capture point: text captured ahead of text sent before it, or a segment captured after segments sent later " +
@@ -409,8 +414,9 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 
 // staleCopy reports whether s is a segment t's host sent earlier,
 // captured only after segments it sent later (delayed on the way to the
-// capture point). It sends nothing new: no SYN, RST or FIN, text (if any)
-// that ends at or before SND.NXT, and an acknowledgment of text t has
+// capture point). It sends nothing new: no SYN or RST, text and FIN (if
+// any, and a FIN only once the host has sent its FIN) that end at or
+// before SND.NXT, and an acknowledgment of text t has
 // received (after IRS, up to RCV.NXT). And it is older than what the
 // capture showed: an ACK below RCV.NXT, where the capture has already
 // shown the host acknowledging more (retransmissions carry the ACK of
@@ -418,8 +424,9 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 // is not excused), or a pure ACK whose SEQ is below SND.NXT.
 func staleCopy(t *spec.TCB, s *spec.Segment, info *hostInfo) bool {
 	irs, ok := t.IRS()
-	if !ok || !t.State().Synchronized() || !s.Flags.Has(spec.ACK) || s.Flags&(spec.SYN|spec.RST|spec.FIN) != 0 ||
-		!irs.LessThan(s.Ack) || t.RcvNxt().LessThan(s.Ack) || !s.Seq.Add(s.Len).LessEq(t.SndNxt()) {
+	if !ok || !t.State().Synchronized() || !s.Flags.Has(spec.ACK) || s.Flags&(spec.SYN|spec.RST) != 0 ||
+		s.Flags.Has(spec.FIN) && !t.FinSent() ||
+		!irs.LessThan(s.Ack) || t.RcvNxt().LessThan(s.Ack) || !s.Seq.Add(s.SegLen()).LessEq(t.SndNxt()) {
 		return false
 	}
 	if s.Ack != t.RcvNxt() {

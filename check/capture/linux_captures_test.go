@@ -67,15 +67,15 @@ func TestLinuxCaptures(t *testing.T) {
 		// frames.)
 		{"linux-capture-dropped.pcap", "the capture dropped packets", []string{DevDelayedACK, DevMissedByCapture, DevReorderedBefore}},
 		// A request and a 900 KB response through a relay that delayed
-		// 5% of the segments each way by 30 ms (the capture at the client,
-		// in a namespace where tcp_max_tw_buckets was 0). The server's
-		// segments come reordered (before the capture point); the
-		// client's are delivered out of order after it: the server, back
-		// in CLOSED, answers the client's late ACKs with RSTs (frames
-		// 1535-1540, RFC 9293 §3.10.7.1), and the client, which kept no
-		// TIME-WAIT (time-wait-short, a MUST broken), answers the server's
-		// late segments from CLOSED too.
-		{"linux-reordered-after-capture.pcap", "delayed copies after both hosts closed", []string{DevDelayedACK, DevReorderedBefore, DevTimeWaitShort}},
+		// 5% of the segments each way by 30 ms (the capture at the
+		// client). The server's segments come reordered (before the
+		// capture point); the client's are delivered out of order after
+		// it: the server, back in CLOSED, answers the client's late ACKs
+		// with RSTs at the client's RCV.NXT (frames 1535-1540, RFC 9293
+		// §3.10.7.1), which end the client's TIME-WAIT (Linux's
+		// rst-kills-time-wait), and the client answers the server's late
+		// segments from CLOSED too.
+		{"linux-reordered-after-capture.pcap", "delayed copies after both hosts closed", []string{DevDelayedACK, DevReorderedBefore, DevRSTKillsTimeWait}},
 		// A 3 MB download through a relay that lost, duplicated and
 		// reordered segments, captured at the receiver (the first 1330
 		// frames). The retransmission at RCV.NXT (frame 1211, TSval

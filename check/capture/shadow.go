@@ -116,6 +116,10 @@ type shadow struct {
 	// the peer's segments to.
 	tsRecent uint32
 	tsSet    bool
+	// twRST: a RST at RCV.NXT was delivered in TIME-WAIT, which the table
+	// ignores (RFC 1337) and RFC 9293 §3.10.7.4 closes on; twKilled: this
+	// account then ended TIME-WAIT (conn.silent), as Linux does.
+	twRST, twKilled bool
 }
 
 // loose is a set of the ways an account may go beyond the model of the
@@ -275,6 +279,9 @@ func (sh *shadow) deliver(r *rec, p spec.Params, eff *spec.Effect) {
 		return // text the capture missed, in an account where it was lost
 	}
 	sh.kaProbed = false
+	if seg.Flags.Has(spec.RST) && sh.tcb.State() == spec.TimeWait && seg.Seq == sh.tcb.RcvNxt() {
+		sh.twRST = true
+	}
 	if sh.pawsDrops(r) {
 		// PAWS (RFC 7323 §5.3, R1): a segment whose TSval is older than
 		// TS.Recent is not acceptable: it is acknowledged and dropped.
