@@ -162,3 +162,29 @@ func TestLateACKOnlyWhenTheCaptureShowsIt(t *testing.T) {
 		t.Errorf("a capture without the handshake checked against a bound:\n%s", reportText(sum))
 	}
 }
+
+// TestLateACKAfterLostCopies: the server's response is captured, then a
+// retransmission of it 700 ms later, and the client's ACK 10 ms after
+// that. In the account where the first copy was lost after the capture
+// point, the ACK came 10 ms after the text: no delayed-ack-late. Without
+// the retransmission the same ACK is 710 ms late.
+func TestLateACKAfterLostCopies(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	at := func(gaps ...time.Duration) []time.Duration {
+		out := make([]time.Duration, len(gaps))
+		for i := 1; i < len(gaps); i++ {
+			out[i] = out[i-1] + gaps[i]
+		}
+		return out
+	}
+	ms := time.Millisecond
+	with := append(append(append([]pkt(nil), conv[:6]...), conv[5]), conv[6:]...)
+	sum := checkBytes(t, writePcapAt(t, layers.LinkTypeEthernet, false, with, at(0, ms, ms, ms, ms, ms, 700*ms, 10*ms, ms, ms, ms)), Options{})
+	if sum.Failing != 0 || sum.LateACKs != 0 {
+		t.Errorf("an ACK 10 ms after the copy that got through: want no %s\n%s", DevLateACK, reportText(sum))
+	}
+	sum = checkBytes(t, writePcapAt(t, layers.LinkTypeEthernet, false, conv, at(0, ms, ms, ms, ms, ms, 710*ms, ms, ms, ms)), Options{})
+	if sum.LateACKs != 1 {
+		t.Errorf("an ACK 710 ms after the only copy: want %s\n%s", DevLateACK, reportText(sum))
+	}
+}

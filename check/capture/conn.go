@@ -922,6 +922,9 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		o := emit(first, outs, &r.seg, info, r.frame, r.old)
 		if o.why == "" {
 			dev = o.dev
+			for j := k; j < len(pend); j++ {
+				first.copyOfOwed(&pend[j], info.lastSent) // copies still pending came before r too
+			}
 			sp.late[0] = first.sent(r, bound)
 			sp.gap = o
 			break

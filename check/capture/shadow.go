@@ -115,6 +115,9 @@ type shadow struct {
 	// tsRecent is RFC 7323's TS.Recent (when tsSet): the TSval PAWS holds
 	// the peer's segments to.
 	tsRecent uint32
+	// owedFrom is where the text whose ACK is owed starts (RCV.NXT before
+	// the delivery of owedFrame).
+	owedFrom spec.Seq
 	tsSet    bool
 	// twRST: a RST at RCV.NXT was delivered in TIME-WAIT, which the table
 	// ignores (RFC 1337) and RFC 9293 §3.10.7.4 closes on; twKilled: this
@@ -148,10 +151,29 @@ type lateNote struct {
 // host sent that segment without its ACK, so only the delay the capture
 // shows is counted.
 func (sh *shadow) owe(r *rec, before spec.Seq, prev int64) {
+	if sh.owedFrame != 0 && sh.tcb.RcvNxt() == before {
+		sh.copyOfOwed(r, prev)
+		return
+	}
 	if sh.owedFrame != 0 || r.seg.Flags.Has(spec.SYN) || sh.tcb.RcvNxt() == before {
 		return
 	}
-	sh.owedFrame, sh.owedAt, sh.owedEnd = r.frame, max(r.nanos, prev), sh.tcb.RcvNxt()
+	sh.owedFrame, sh.owedAt, sh.owedFrom, sh.owedEnd = r.frame, max(r.nanos, prev), before, sh.tcb.RcvNxt()
+}
+
+// copyOfOwed notes r, captured later, when it is a copy of text sh has
+// taken and owes the ACK of: in the account where the earlier copies were
+// lost after the capture point, r brought the text, and the ACK is owed
+// from r (or from prev, the host's segment before, if later). That
+// account is within the model, so a late ACK is reported only when it is
+// late in this one too.
+func (sh *shadow) copyOfOwed(r *rec, prev int64) {
+	if sh.owedFrame == 0 || r.seg.Len == 0 {
+		return
+	}
+	if end := r.seg.Seq.Add(r.seg.Len); sh.owedFrom.LessThan(end) && end.LessEq(sh.owedEnd) && sh.owedAt < r.nanos {
+		sh.owedFrame, sh.owedAt = r.frame, max(r.nanos, prev)
+	}
 }
 
 // sent checks the ACK sh owes against the host's segment r, just
