@@ -73,6 +73,11 @@ type conn struct {
 	info  [2]hostInfo
 	sent  [2][]rec // sent[d][i] is the segment base[d]+i that host d sent
 	base  [2]int
+	// gaps are the latest pieces of host d's text the capture had not
+	// shown (conn.uncaptured), by where they lie in sent, numbered from 0
+	// in gapN: an account that passed them as lost may take them later.
+	gaps  [2][]gapPiece
+	gapN  [2]uint32
 	cands [2][]shadow
 	init  [2]bool
 	mid   bool // the capture starts after the connection opened
@@ -261,6 +266,9 @@ func (c *conn) add(s *Segment) {
 	}
 	c.push(r)
 	c.note(d, &r)
+	if len(c.gaps[d]) > 0 {
+		c.seenGaps(d, &r.seg)
+	}
 	c.info[d].ts = s.HasTS
 	c.sent[d] = c.appendPieces(c.sent[d], d, r, s.HasTS)
 	if c.nRecent[d] < uint8(len(c.recent[d])) {
@@ -702,19 +710,22 @@ again:
 		// dropped stays pending, RFC 9293 §3.8.6); the host received text
 		// of its peer's that the capture missed. Each starts from the
 		// candidates as they were.
-		tried |= mode
 		if orig == nil {
 			orig = c.cands[d]
 			origFailed = append([]int(nil), failed...)
-		} else {
+		} else if tried == 0 {
 			// The report gives why the states after silent events failed,
 			// not why the loose accounts did.
 			silentCands, silentFailed = c.cands[d], append([]int(nil), failed...)
 		}
+		tried |= mode
 		more := make([]shadow, len(orig))
 		for i := range orig {
 			more[i] = orig[i]
-			more[i].loose, more[i].edge = mode, c.info[d].edge
+			more[i].loose, more[i].edge = mode&^looseUnseen, c.info[d].edge
+			if mode&looseGaps != 0 {
+				c.takeGaps(d, &more[i], p, mode&looseUnseen != 0, s)
+			}
 		}
 		c.cands[d] = more
 		reasons = nil
@@ -982,6 +993,8 @@ func (c *conn) looseNext(d uint8, tried loose) loose {
 		return looseEdge
 	case tried&looseGaps == 0 && c.info[1-d].gaps > 0:
 		return looseGaps
+	case tried&looseUnseen == 0 && c.info[1-d].gaps > 0:
+		return looseGaps | looseUnseen
 	}
 	return 0
 }
@@ -1015,6 +1028,64 @@ func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32) {
 	}
 	c.sent[d] = slices.Insert(sent, i, pieces...)
 	c.info[d].gaps++
+	for j := range pieces {
+		if len(c.gaps[d]) == maxGapsKept {
+			c.gaps[d] = append(c.gaps[d][:0], c.gaps[d][1:]...)
+		}
+		c.gaps[d] = append(c.gaps[d], gapPiece{at: c.base[d] + i + j, num: c.gapN[d], r: pieces[j]})
+		c.gapN[d]++
+	}
+}
+
+// gapPiece is a piece of text the capture had not shown: sent[d][at-base[d]]
+// while it is kept there, the num-th of its host.
+type gapPiece struct {
+	at  int
+	num uint32
+	r   rec
+	// seen: the capture showed this text later (a retransmission, or
+	// the segment reordered before the capture point), which accounts
+	// take in its turn.
+	seen bool
+}
+
+// seenGaps marks the pieces of host d's uncaptured text that s, its
+// segment just captured, carries.
+func (c *conn) seenGaps(d uint8, s *spec.Segment) {
+	if s.Len == 0 {
+		return
+	}
+	end := s.Seq.Add(s.Len)
+	for i := range c.gaps[d] {
+		g := &c.gaps[d][i]
+		if !g.seen && s.Seq.LessEq(g.r.seg.Seq) && g.r.seg.Seq.Add(g.r.seg.Len).LessEq(end) {
+			g.seen = true
+		}
+	}
+}
+
+// maxGapsKept bounds the pieces of uncaptured text a connection keeps
+// for accounts that passed them as lost (takeGaps).
+const maxGapsKept = 256
+
+// takeGaps delivers to sh, an account of host d that now takes the
+// capture to have missed text (looseGaps), the pieces it passed as lost:
+// they arrived late, after the segments it has taken (reordered after the
+// capture point), those that s, the host's segment to explain,
+// acknowledges. With unseen, only those whose text the capture has not
+// shown since; a piece whose text was captured later is then taken with
+// that copy.
+func (c *conn) takeGaps(d uint8, sh *shadow, p spec.Params, unseen bool, s *spec.Segment) {
+	var eff spec.Effect
+	for i := range c.gaps[1-d] {
+		g := &c.gaps[1-d][i]
+		acked := !s.Flags.Has(spec.ACK) || g.r.seg.Seq.Add(g.r.seg.Len).LessEq(s.Ack)
+		if g.num >= sh.gapsDone && g.at < sh.next && acked && !(unseen && g.seen) {
+			sh.gapsDone = g.num
+			eff.Reset()
+			sh.deliver(&g.r, p, &eff)
+		}
+	}
 }
 
 // maxGapPieces bounds the pieces uncaptured cuts a gap into: 64 segments

@@ -118,6 +118,9 @@ type shadow struct {
 	// owedFrom is where the text whose ACK is owed starts (RCV.NXT before
 	// the delivery of owedFrame).
 	owedFrom spec.Seq
+	// gapsDone is the number of the first piece of the peer's uncaptured
+	// text (conn.gaps) this account has not delivered.
+	gapsDone uint32
 	tsSet    bool
 	// twRST: a RST at RCV.NXT was delivered in TIME-WAIT, which the table
 	// ignores (RFC 1337) and RFC 9293 §3.10.7.4 closes on; twKilled: this
@@ -130,8 +133,9 @@ type shadow struct {
 type loose uint8
 
 const (
-	looseEdge loose = 1 << iota // the host shrank its window
-	looseGaps                   // the capture missed text the host received
+	looseEdge   loose = 1 << iota // the host shrank its window
+	looseGaps                     // the capture missed text the host received
+	looseUnseen                   // (a retry's) only text the capture never showed later (conn.takeGaps)
 )
 
 // lateNote is what shadow.sent finds: cause is the frame that made an
@@ -297,8 +301,11 @@ func (h *hostInfo) params() spec.Params {
 // appended to eff.Out.
 func (sh *shadow) deliver(r *rec, p spec.Params, eff *spec.Effect) {
 	seg := &r.seg
-	if r.uncaptured && sh.loose&looseGaps == 0 {
-		return // text the capture missed, in an account where it was lost
+	if r.uncaptured {
+		if sh.loose&looseGaps == 0 {
+			return // text the capture missed, in an account where it was lost
+		}
+		sh.gapsDone++ // pieces are taken in order (conn.takeGaps)
 	}
 	sh.kaProbed = false
 	if seg.Flags.Has(spec.RST) && sh.tcb.State() == spec.TimeWait && seg.Seq == sh.tcb.RcvNxt() {
