@@ -759,20 +759,28 @@ again:
 		if s.Flags.Has(spec.SYN) && s.Len > 0 {
 			reasons = append(reasons, fmt.Sprintf("it is a SYN with %d octets of text, as TCP Fast Open (RFC 7413) sends: the table's OPEN sends a SYN alone, and text only after the handshake, so a connection that opens this way is not checked past its SYN", s.Len))
 		}
-		var why []string
+		// Why the states the host was in fail first, then why those after
+		// silent events do (not the loose accounts'), at most maxReasons.
+		var why, more []string
 		switch {
 		case tried == 0:
-			why = c.reasons(d, r, p, c.cands[d], failed)
+			more = c.reasons(d, r, p, c.cands[d], failed)
 		case silentCands != nil:
-			why = c.reasons(d, r, p, silentCands, silentFailed)
+			more = c.reasons(d, r, p, silentCands, silentFailed)
 		}
 		if orig != nil {
-			for _, w := range c.reasons(d, r, p, orig, origFailed) {
-				if !slices.Contains(why, w) {
-					why = append(why, w)
-				}
-			}
+			why = c.reasons(d, r, p, orig, origFailed)
 			c.cands[d] = orig // the state line shows the states the host was in
+		}
+		for _, w := range more {
+			if !slices.Contains(why, w) {
+				why = append(why, w)
+			}
+		}
+		if len(why) > maxReasons {
+			// The accounts after silent events differ mostly in how many
+			// of the peer's segments they took: the first say why.
+			why = append(why[:maxReasons:maxReasons], fmt.Sprintf("and %d more accounts like these, after other deliveries", len(why)-maxReasons))
 		}
 		c.fail = &Finding{Frame: r.frame, Host: hostName(d), Segment: segString(s), Reasons: append(why, reasons...), Rows: c.rowsFor(d, r)}
 		return false
@@ -811,6 +819,9 @@ func (c *conn) reasons(d uint8, r *rec, p spec.Params, cands []shadow, failed []
 	}
 	return reasons
 }
+
+// maxReasons bounds the accounts a finding says why each fails.
+const maxReasons = 8
 
 // maxSilent bounds the states silent returns (it stops after the
 // delivery that passes it): each pending delivery can add three (a
