@@ -941,10 +941,10 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 	outs := sp.outs[:0]
 	for k := 0; ; k++ {
 		*first = cur
-		o := emit(first, outs, &r.seg, info, r.frame, r.old)
+		o := emit(first, outs, &r.seg, info, r.old)
 		if o.why == "" {
 			dev = o.dev
-			for j := k; j < len(pend); j++ {
+			for j := k; j < len(pend) && first.owedFrame != 0; j++ {
 				first.copyOfOwed(&pend[j], info.lastSent) // copies still pending came before r too
 			}
 			sp.late[0] = first.sent(r, bound)
@@ -973,7 +973,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			outs = append(outs, sp.eff.Out...)
 		}
 		*last = cur
-		if o := emit(last, outs, &r.seg, info, r.frame, r.old); o.why == "" {
+		if o := emit(last, outs, &r.seg, info, r.old); o.why == "" {
 			sp.late[1] = last.sent(r, bound)
 			two = true
 		}
@@ -993,7 +993,7 @@ func (c *conn) attempt(d uint8, base *shadow, r *rec, p spec.Params, n int) stri
 		cur.deliver(&pend[k], p, &eff)
 		outs = append(outs, eff.Out...)
 	}
-	return emit(&cur, outs, &r.seg, &c.info[d], r.frame, r.old).why
+	return emit(&cur, outs, &r.seg, &c.info[d], r.old).why
 }
 
 // looseNext returns the next loose account to try for host d, not among

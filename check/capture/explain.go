@@ -116,7 +116,7 @@ func isPureACK(o *spec.Segment) bool {
 // acknowledgments it delayed), or as what a user call or a timer makes it
 // send next. On success sh holds the state after s; on failure sh is
 // spoilt (its callers give it a copy).
-func emit(sh *shadow, outs []spec.Segment, s *spec.Segment, info *hostInfo, frame int, old bool) outcome {
+func emit(sh *shadow, outs []spec.Segment, s *spec.Segment, info *hostInfo, old bool) outcome {
 	for j := range outs {
 		ok, dev := matchOut(s, &outs[j])
 		if !ok {
@@ -125,10 +125,6 @@ func emit(sh *shadow, outs []spec.Segment, s *spec.Segment, info *hostInfo, fram
 		if d, ok := missed(outs[:j]); ok {
 			if d != "" {
 				dev = d
-				sh.delayed++
-				if sh.firstDelayed == 0 {
-					sh.firstDelayed = frame
-				}
 			}
 			return outcome{dev: dev}
 		}
@@ -139,12 +135,6 @@ func emit(sh *shadow, outs []spec.Segment, s *spec.Segment, info *hostInfo, fram
 			return quietMiss // no formatting while searching
 		}
 		return info.fail("the deliveries made it send %s, which is not in the capture", segString(firstNotACK(outs)))
-	}
-	if dev != "" {
-		sh.delayed++
-		if sh.firstDelayed == 0 {
-			sh.firstDelayed = frame
-		}
 	}
 	o := spontaneous(sh, s, info, old)
 	if o.why == "" && o.dev == "" {

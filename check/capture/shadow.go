@@ -81,11 +81,6 @@ type shadow struct {
 	// changed in place: every change makes a new one.
 	held []spec.Segment
 	hist history
-	// delayed counts the acknowledgments the table would have sent that
-	// the host sent later or folded into another segment.
-	delayed int
-	// firstDelayed is the frame of the first such acknowledgment's cause.
-	firstDelayed int
 	// owedFrame is the frame of the peer's segment whose accepted text
 	// (or FIN) this host has not yet acknowledged: the first since its
 	// last ACK (0: every accepted octet is acknowledged). owedAt is the
