@@ -627,3 +627,23 @@ func TestRSTKillsTimeWait(t *testing.T) {
 		t.Errorf("no RST: want %s at frame 12\n%s", DevTimeWaitShort, reportText(sum))
 	}
 }
+
+// TestResetNotCaptured: the client loses its connection without a RST the
+// capture shows (it restarted; RFC 9293 §3.5.1) and opens anew on the same
+// 4-tuple: the server answers the SYN with a challenge ACK, the client
+// resets the half-open connection, and its retransmitted SYN opens a new
+// one. That conforms with reset-not-captured named at the first SYN.
+func TestResetNotCaptured(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	syn := conv[0]
+	syn.seq = 7000000
+	challenge := pkt{src: srvB, dst: cliA, seq: conv[6].ack, ack: conv[6].seq, flags: spec.ACK, win: 509, wscale: -1, ts: true}
+	rst := pkt{src: cliA, dst: srvB, seq: conv[6].seq, flags: spec.RST, wscale: -1}
+	synack := conv[1]
+	synack.seq, synack.ack = 9000000, syn.seq+1
+	out := append(append([]pkt(nil), conv[:7]...), syn, challenge, rst, syn, synack)
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, out), Options{})
+	if sum.Failing != 0 || firstFrame(sum.Conns[0], DevResetNotCaptured) != 8 {
+		t.Fatalf("want %s at frame 8\n%s", DevResetNotCaptured, reportText(sum))
+	}
+}

@@ -687,7 +687,8 @@ again:
 		// CLOSED, §3.10.1), and copies of the peer's latest segments
 		// arrive again (duplicated after the capture point), and try
 		// again from those states.
-		more := withDuplicates(c.silent(d, r.nanos), c.cands[d], func(sh *shadow) []shadow { return c.duplicates(d, sh) })
+		syn := s.Flags&(spec.SYN|spec.ACK) == spec.SYN
+		more := withDuplicates(c.silent(d, r.nanos, syn), c.cands[d], func(sh *shadow) []shadow { return c.duplicates(d, sh) })
 		expanded = true
 		if len(more) > 0 {
 			// The candidates as they were stay for the report, with why
@@ -750,6 +751,14 @@ again:
 	}
 	if len(next) > 0 && expanded {
 		c.timeWaitShort(r, next)
+		lost := true
+		for i := range next {
+			lost = lost && next[i].tcbLost
+			next[i].tcbLost = false
+		}
+		if lost {
+			c.deviation(DevResetNotCaptured, r.frame)
+		}
 	}
 	if len(next) == 0 {
 		if peer := &c.info[1-d]; s.Flags.Has(spec.ACK) && peer.anySent && peer.maxEnd.LessThan(s.Ack) && !s.Flags.Has(spec.RST) {
@@ -832,7 +841,7 @@ const maxSilent = 64
 // send nothing, after any prefix of the pending segments: giving up on
 // outstanding octets (R2 or the user timeout), the 2MSL timeout in
 // TIME-WAIT, a passive OPEN in CLOSED (after the timeout too).
-func (c *conn) silent(d uint8, now int64) []shadow {
+func (c *conn) silent(d uint8, now int64, syn bool) []shadow {
 	var out []shadow
 	var eff spec.Effect
 	p := c.info[d].params()
@@ -843,6 +852,20 @@ func (c *conn) silent(d uint8, now int64) []shadow {
 		for k := 0; ; k++ {
 			sh := cur
 			st := sh.tcb.State()
+			if syn && st.HasTCB() && st != spec.TimeWait { // TIME-WAIT ends by 2MSL, below
+				// The host opens anew on the 4-tuple while it has the
+				// connection: it lost the TCB without a captured RST (it
+				// crashed and restarted: RFC 9293 §3.5.1's half-open
+				// connection; or its ABORT's RST was lost before the
+				// capture point).
+				g := sh
+				eff.Reset()
+				g.step(spec.Abort, nil, p, &eff)
+				if !g.tcb.State().HasTCB() {
+					g.tcbLost = true
+					out = append(out, g)
+				}
+			}
 			if st.RetryClass() != spec.RetryNone && sh.tcb.SndUna() != sh.tcb.SndNxt() {
 				// The host gave up on what it has outstanding: its
 				// retransmissions ran out (R2, RFC 1122 §4.2.3.5) or its
@@ -1154,11 +1177,12 @@ func appendCand(cs []shadow, sh *shadow) []shadow {
 			continue
 		}
 		if *t == *u && slices.Equal(cs[i].held, sh.held) {
-			short, killed := cs[i].twShort, cs[i].twKilled
+			short, killed, lost := cs[i].twShort, cs[i].twKilled, cs[i].tcbLost
 			if sh.next < cs[i].next {
 				cs[i] = *sh
 			}
 			cs[i].twShort, cs[i].twKilled = mergeTWEnd(short, killed, sh.twShort, sh.twKilled)
+			cs[i].tcbLost = lost && sh.tcbLost // the least blame
 			return cs
 		}
 	}

@@ -40,6 +40,10 @@ const (
 	// RCV.NXT, as RFC 9293 §3.10.7.4 says, where the table keeps
 	// TIME-WAIT (RFC 1337); docs/linux.md registers it for Linux.
 	DevRSTKillsTimeWait = "rst-kills-time-wait"
+	// DevResetNotCaptured is a host that opened anew on the 4-tuple while
+	// the capture shows it still had the connection: it lost the TCB
+	// without a RST the capture shows.
+	DevResetNotCaptured = "reset-not-captured"
 )
 
 // deviationRFC says where each named deviation is described.
@@ -53,6 +57,8 @@ var deviationRFC = map[string]string{
 		"(Linux: when tcp_max_tw_buckets is reached; FreeBSD: nolocaltimewait on loopback)",
 	DevWindowShrink: "RFC 9293 §3.8.6, a SHOULD NOT: a receiver moved the right edge of its window to the left and dropped text it had offered room for " +
 		"(Linux: when its receive buffer is lowered or memory runs short)",
+	DevResetNotCaptured: "RFC 9293 §3.5.1: a host sent a SYN while it had the connection: it lost its TCB without a RST in the capture " +
+		"(it crashed and restarted, leaving a half-open connection, or its RST was lost before the capture point)",
 	DevRSTKillsTimeWait: "docs/linux.md: a RST at RCV.NXT ended TIME-WAIT, as RFC 9293 §3.10.7.4 says, where the table ignores it (RFC 1337; Linux: tcp_rfc1337=0, the default)",
 	DevMissedByCapture: "the capture point: a host received text of its peer's that the capture had not shown (tcpdump's \"packets dropped by kernel\"), " +
 		"or that reached it before the capture point saw it, outside the checker's model of the capture point (docs/capture.md)",

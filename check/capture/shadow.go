@@ -121,6 +121,9 @@ type shadow struct {
 	// ignores (RFC 1337) and RFC 9293 §3.10.7.4 closes on; twKilled: this
 	// account then ended TIME-WAIT (conn.silent), as Linux does.
 	twRST, twKilled bool
+	// tcbLost: this account dropped the host's TCB without a segment
+	// (conn.silent) before the SYN being explained.
+	tcbLost bool
 }
 
 // loose is a set of the ways an account may go beyond the model of the
