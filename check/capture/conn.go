@@ -164,6 +164,8 @@ type spares struct {
 	o1, o2 shadow         // a search's explanations
 	late   [2]lateNote    // and whether each came later than the ACK bound
 	gap    outcome        // the gap the first explanation of a search takes (gapN 0: none)
+	alt    shadow         // another state the first explanation leaves (hostInfo.alt)
+	hasAlt bool
 	eff    spec.Effect
 }
 
@@ -670,6 +672,9 @@ again:
 			}
 		}
 		next = appendCand(next, first)
+		if c.spare.hasAlt {
+			next = appendCand(next, &c.spare.alt)
+		}
 		if two {
 			next = appendCand(next, last)
 		}
@@ -972,6 +977,12 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			}
 			sp.late[0] = first.sent(r, bound)
 			sp.gap = o
+			if sp.hasAlt = info.hasAlt; sp.hasAlt {
+				sp.alt = *info.alt
+				if s := &r.seg; s.Flags.Has(spec.ACK) {
+					sp.alt.tcb.AckSent(s.Ack) // as emit does
+				}
+			}
 			break
 		}
 		if k == len(pend) {

@@ -205,6 +205,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 	}
 	probed := sh.kaProbed // the host's last segment was a keepalive probe
 	sh.kaProbed = false
+	info.hasAlt = false
 	ackOK := !s.Flags.Has(spec.ACK) || s.Ack == t.RcvNxt()
 	text := s.Len > 0 || s.Flags.Has(spec.FIN)
 	if !ackOK && staleCopy(t, s, info) {
@@ -387,6 +388,21 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 				// capture point has not seen it yet (reordered or dropped
 				// on the way there, as for text above).
 				c, from := *sh, t.SndNxt()
+				if gap == 1 && !t.FinSent() {
+					// One past SND.NXT may be the host's FIN (CLOSE), not
+					// captured yet, as well as one octet of text: the
+					// explanation offers that account too (info.alt).
+					f, q := *sh, p
+					q.Unsent, q.SendMSS, q.FinQueued = 0, 1, true
+					eff.Reset()
+					f.step(spec.Close, nil, q, eff)
+					if f.tcb.FinSent() && f.tcb.SndNxt() == s.Seq {
+						if info.alt == nil {
+							info.alt = new(shadow)
+						}
+						*info.alt, info.hasAlt = f, true
+					}
+				}
 				p.Unsent, p.SendMSS = gap, gap
 				eff.Reset()
 				c.step(spec.Send, nil, p, eff)

@@ -236,6 +236,11 @@ type hostInfo struct {
 	// after is what the segment being explained can be when the host has
 	// no TCB any more (conn.afterClose).
 	after afterClose
+	// alt is another state after the segment just explained (when
+	// hasAlt), for an explanation that has two: a gap of one octet before
+	// it taken as the host's FIN rather than text (spontaneous).
+	alt    *shadow
+	hasAlt bool
 }
 
 // afterClose is what a segment of a host whose TCB is gone (CLOSED, or
