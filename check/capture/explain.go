@@ -123,6 +123,7 @@ func isPureACK(o *spec.Segment) bool {
 // send next. On success sh holds the state after s; on failure sh is
 // spoilt (its callers give it a copy).
 func emit(sh *shadow, outs []spec.Segment, s *spec.Segment, info *hostInfo, old bool) outcome {
+	info.hasAlt = false // set by spontaneous when its explanation has two states
 	for j := range outs {
 		ok, dev := matchOut(s, &outs[j])
 		if !ok {
@@ -205,7 +206,6 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 	}
 	probed := sh.kaProbed // the host's last segment was a keepalive probe
 	sh.kaProbed = false
-	info.hasAlt = false
 	ackOK := !s.Flags.Has(spec.ACK) || s.Ack == t.RcvNxt()
 	text := s.Len > 0 || s.Flags.Has(spec.FIN)
 	if !ackOK && staleCopy(t, s, info) {
