@@ -982,6 +982,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 				if s := &r.seg; s.Flags.Has(spec.ACK) {
 					sp.alt.tcb.AckSent(s.Ack) // as emit does
 				}
+				sp.alt.sent(r, bound) // r pays what it pays in the first account
 			}
 			break
 		}
