@@ -647,3 +647,24 @@ func TestResetNotCaptured(t *testing.T) {
 		t.Fatalf("want %s at frame 8\n%s", DevResetNotCaptured, reportText(sum))
 	}
 }
+
+// TestFINLostBeforeCaptureZeroWindow: the server's FIN was lost before
+// the capture point and its next segment is one past it; the client's
+// window is closed, so the missing octet cannot be text: the FIN alone
+// explains it (reordered-before-capture).
+func TestFINLostBeforeCaptureZeroWindow(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	closed := conv[6] // text, and a window of 0
+	closed.win, closed.flags, closed.payload = 0, spec.ACK|spec.PSH, []byte("more!")
+	acked := pkt{src: srvB, dst: cliA, seq: conv[8].seq, ack: conv[6].seq + 5, flags: spec.ACK, win: 509, wscale: -1, ts: true}
+	past := acked
+	past.seq++
+	out := append(append([]pkt(nil), conv[:6]...), closed, acked, past)
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, out), Options{})
+	if sum.Failing != 0 || firstFrame(sum.Conns[0], DevReorderedBefore) != 9 {
+		t.Fatalf("want %s at frame 9\n%s", DevReorderedBefore, reportText(sum))
+	}
+	if got := strings.Join(sum.Conns[0].ServerStates, " "); !strings.HasSuffix(got, "FIN-WAIT-1") {
+		t.Errorf("server states %q: want it in FIN-WAIT-1 after its uncaptured FIN", got)
+	}
+}

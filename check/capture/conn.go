@@ -271,7 +271,6 @@ func (c *conn) add(s *Segment) {
 	if len(c.gaps[d]) > 0 {
 		c.seenGaps(d, &r.seg)
 	}
-	c.info[d].ts = s.HasTS
 	c.sent[d] = c.appendPieces(c.sent[d], d, r, s.HasTS)
 	if c.nRecent[d] < uint8(len(c.recent[d])) {
 		c.nRecent[d]++
@@ -415,14 +414,22 @@ func (c *conn) afterClose(d uint8, s *spec.Segment) afterClose {
 // octets: scaled by the shift of d's SYN when both SYNs agreed on scaling
 // (RFC 7323 §2.2), or by 14 in a capture that started mid-connection.
 func (c *conn) window(d uint8, s *spec.Segment) uint32 {
-	w := uint32(s.Window)
-	if !s.Flags.Has(spec.SYN) && c.info[d].wscale && c.info[1-d].wscale {
-		w <<= min(c.info[d].shift, 14)
+	if s.Flags.Has(spec.SYN) {
+		return uint32(s.Window) // never scaled (RFC 7323 §2.2)
 	}
-	if c.mid {
-		w <<= 14
+	return uint32(s.Window) << c.windowShift(d)
+}
+
+// windowShift is the shift that scales the windows of host d's segments
+// other than its SYN.
+func (c *conn) windowShift(d uint8) uint8 {
+	switch {
+	case c.mid:
+		return 14
+	case c.info[d].wscale && c.info[1-d].wscale:
+		return min(c.info[d].shift, 14)
 	}
-	return w
+	return 0
 }
 
 // handshake follows the opening handshake as captured: the first SYN,
@@ -805,7 +812,7 @@ again:
 	c.nbuf = c.cands[d][:0]
 	c.cands[d] = next
 	c.info[d].lastSent = max(c.info[d].lastSent, r.nanos)
-	c.info[d].advertise(r, c.window(d, s), c.window(d, &spec.Segment{Flags: spec.ACK, Window: 1}))
+	c.info[d].advertise(r, c.window(d, s), 1<<c.windowShift(d))
 	if gap.gapN > 0 {
 		c.uncaptured(d, r, gap.gapFrom, gap.gapN)
 	}
@@ -1037,9 +1044,9 @@ func (c *conn) looseNext(d uint8, tried loose) loose {
 	switch {
 	case tried&looseEdge == 0 && c.info[d].shrank != 0:
 		return looseEdge
-	case tried&looseGaps == 0 && c.info[1-d].gaps > 0:
+	case tried&looseGaps == 0 && c.gapN[1-d] > 0:
 		return looseGaps
-	case tried&looseUnseen == 0 && c.info[1-d].gaps > 0:
+	case tried&looseUnseen == 0 && c.gapN[1-d] > 0:
 		return looseGaps | looseUnseen
 	}
 	return 0
@@ -1066,14 +1073,13 @@ func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32) {
 	}
 	m := rec{frame: r.frame, nanos: r.nanos, dir: d, uncaptured: true,
 		seg: spec.Segment{Seq: from, Ack: ack, Flags: spec.ACK, Window: r.seg.Window, Len: n}}
-	pieces := c.appendPieces(nil, d, m, c.info[d].ts)
+	pieces := c.appendPieces(nil, d, m, r.hasTS)
 	if len(pieces) > maxGapPieces || len(sent) > 4*maxPending {
 		// Whole: a capture (a crafted one) that makes every segment a gap
 		// would otherwise multiply the segments kept.
 		pieces = append(pieces[:0], m)
 	}
 	c.sent[d] = slices.Insert(sent, i, pieces...)
-	c.info[d].gaps++
 	for j := range pieces {
 		if len(c.gaps[d]) == maxGapsKept {
 			c.gaps[d] = append(c.gaps[d][:0], c.gaps[d][1:]...)

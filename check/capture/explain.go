@@ -410,6 +410,11 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 					*sh = c
 					return outcome{dev: DevReorderedBefore, gapFrom: from, gapN: gap}
 				}
+				if info.hasAlt {
+					// The send window does not hold the octet: the FIN alone.
+					*sh, info.hasAlt = *info.alt, false
+					return outcome{dev: DevReorderedBefore}
+				}
 			}
 			if staleCopy(t, s, info) {
 				return outcome{dev: DevReorderedBefore}

@@ -229,10 +229,6 @@ type hostInfo struct {
 	edge, maxEdge spec.Seq
 	haveEdge      bool
 	shrank        int
-	ts            bool // its latest segment carried timestamps (RFC 7323)
-	// gaps counts the runs of its text the capture had not shown when a
-	// later segment of it was explained (conn.uncaptured).
-	gaps int
 	// after is what the segment being explained can be when the host has
 	// no TCB any more (conn.afterClose).
 	after afterClose
