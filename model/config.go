@@ -495,7 +495,7 @@ func (d *configDecoder) value(path string, v reflect.Value) error {
 	if err != nil {
 		return err
 	}
-	want := wantOf(path, v)
+	want := func() string { return wantOf(path, v) } // for errors only: it builds examples
 	if tok == nil {
 		if path == "also" {
 			v.SetZero() // no further scenario, as json.Marshal writes it
@@ -505,10 +505,10 @@ func (d *configDecoder) value(path string, v reflect.Value) error {
 		if strings.Contains(path, "[") {
 			hint = ""
 		}
-		return fmt.Errorf("model: config: field %s: null; want %s%s", path, want, hint)
+		return fmt.Errorf("model: config: field %s: null; want %s%s", path, want(), hint)
 	}
 	mismatch := func() error {
-		return fmt.Errorf("model: config: field %s: %s; want %s", path, given(tok), want)
+		return fmt.Errorf("model: config: field %s: %s; want %s", path, given(tok), want())
 	}
 	switch v.Kind() {
 	case reflect.String:
@@ -530,7 +530,7 @@ func (d *configDecoder) value(path string, v reflect.Value) error {
 		}
 		i, err := wholeNumber(n)
 		if err != "" {
-			return fmt.Errorf("model: config: field %s: %s %s; want %s", path, n, err, want)
+			return fmt.Errorf("model: config: field %s: %s %s; want %s", path, n, err, want())
 		}
 		v.SetInt(i)
 	case reflect.Slice:

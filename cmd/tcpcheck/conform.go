@@ -49,8 +49,7 @@ func init() {
 					}
 					return usagef("unexpected arguments %q (flags go before any other argument)", args)
 				}
-				set := map[string]bool{}
-				fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+				set := flagsGiven(fs)
 				if *pcapFile != "" {
 					for _, other := range []string{"peer", "scenario", "list", "full", "trace", "dut", "row", "case", "v"} {
 						if set[other] {

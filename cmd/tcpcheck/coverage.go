@@ -57,8 +57,7 @@ func setupCoverage(fs *flag.FlagSet) func(args []string, stdout, stderr io.Write
 		); err != nil {
 			return err
 		}
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		set := flagsGiven(fs)
 		for _, name := range []string{"sweep-budget", "sweep-sample"} {
 			if set[name] && !*sweep {
 				return usagef("--%s goes with --sweep, which it limits; add --sweep or drop it", name)

@@ -714,8 +714,7 @@ func (sf *storageFlags) register(fs *flag.FlagSet) {
 // with --bitstate it turns the Quiescence check off unless it was asked
 // for (--quiescence or by name), which then checks deadlocks only.
 func (sf *storageFlags) validate(fs *flag.FlagSet, rf *runFlags, stderr io.Writer) error {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := flagsGiven(fs)
 	if set["quiescence"] && rf.properties != "" {
 		// --property decides: Quiescence is checked if and only if listed.
 		listed := slices.Contains(rf.propertyList(), model.QuiescenceName)

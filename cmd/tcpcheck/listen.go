@@ -300,19 +300,7 @@ func (e *endpoint) closeFiles(keep bool) error {
 		w *bufio.Writer
 		f *pendingFile
 	}{{e.pcapW, e.pcapF}, {e.traceW, e.traceF}} {
-		if f.f == nil {
-			continue
-		}
-		if !keep {
-			f.f.discard()
-			continue
-		}
-		if f.w != nil {
-			if err := f.w.Flush(); err != nil {
-				errs = append(errs, f.f.fail(err))
-			}
-		}
-		if err := f.f.commit(); err != nil {
+		if err := f.f.finish(f.w, keep); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -93,6 +95,27 @@ func (p *pendingFile) commit() error {
 		os.Remove(p.File.Name())
 	}
 	return p.fail(err)
+}
+
+// finish ends the file written through w (nil: unbuffered): with keep,
+// it flushes w and commits the file, or discards it if the flush fails,
+// so that path never holds a file cut short; without keep it discards it.
+// A nil file finishes nothing.
+func (p *pendingFile) finish(w *bufio.Writer, keep bool) error {
+	if p == nil {
+		return nil
+	}
+	if !keep {
+		p.discard()
+		return nil
+	}
+	if w != nil {
+		if err := w.Flush(); err != nil {
+			p.discard()
+			return p.fail(err)
+		}
+	}
+	return p.commit()
 }
 
 // discard closes and removes the file: path keeps what it held.
@@ -311,4 +334,11 @@ func fileOf(w io.Writer) (*os.File, bool) {
 			return nil, false
 		}
 	}
+}
+
+// flagsGiven returns the names of the flags given on the command line.
+func flagsGiven(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
 }

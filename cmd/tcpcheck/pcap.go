@@ -198,13 +198,8 @@ func tracePcap(path, out string, stdout io.Writer) error {
 	if f != nil {
 		// The tables of a capture cut short are kept, as on standard
 		// output; without a table the path keeps what it held.
-		if len(conns) == 0 {
-			f.discard()
-		} else if ferr := buf.Flush(); ferr != nil {
-			f.discard()
-			return f.fail(ferr)
-		} else if cerr := f.commit(); cerr != nil {
-			return cerr
+		if ferr := f.finish(buf, len(conns) > 0); ferr != nil {
+			return ferr
 		}
 	}
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tcpcheck/tcpcheck/internal/testenv"
 )
 
 // The robustness sweep of the command line: output files, inputs that are
@@ -26,9 +28,7 @@ var smallRun = []string{"--quiet", "--also", "none", "--incarnations", "1", "--l
 func makeFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
 	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		testenv.WriteFile(t, dir, name, data)
 	}
 }
 

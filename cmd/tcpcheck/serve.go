@@ -51,9 +51,7 @@ func init() {
 				defer stop()
 				// --netns names where curl will run: it means the tun
 				// link, unless --link says otherwise.
-				linkSet := false
-				fs.Visit(func(fl *flag.Flag) { linkSet = linkSet || fl.Name == "link" })
-				if f.netns != "" && !linkSet {
+				if f.netns != "" && !flagsGiven(fs)["link"] {
 					f.link = "tun"
 				}
 				return serve(ctx, f, stderr)
@@ -132,23 +130,7 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 	// closePcap flushes the capture and puts it in place (keep: the server
 	// ran) or removes it (it never started: the path keeps what it held),
 	// errors included; every way out of serve after this point calls it.
-	closePcap := func(keep bool) error {
-		if pcapF == nil {
-			return nil
-		}
-		defer func() { pcapF = nil }()
-		if !keep {
-			pcapF.discard()
-			return nil
-		}
-		if pcapW != nil {
-			if err := pcapW.Flush(); err != nil {
-				pcapF.discard()
-				return pcapF.fail(err)
-			}
-		}
-		return pcapF.commit()
-	}
+	closePcap := func(keep bool) error { return pcapF.finish(pcapW, keep) }
 	if pcapF, err = createOutput("pcap", f.pcap); err != nil {
 		link.Close()
 		return err

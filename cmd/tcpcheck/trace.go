@@ -37,9 +37,7 @@ func setupTrace(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) 
 			if len(args) != 0 {
 				return usagef("--pcap takes the capture; unexpected arguments %q", args)
 			}
-			formatSet := false
-			fs.Visit(func(f *flag.Flag) { formatSet = formatSet || f.Name == "format" })
-			if formatSet && *format != "table" {
+			if flagsGiven(fs)["format"] && *format != "table" {
 				return usagef("--format %s does not go with --pcap, which prints segment tables; --format renders a saved trace FILE", *format)
 			}
 			if err := firstError(outputFile("o", *out),

@@ -42,8 +42,7 @@ func setupWhy(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) er
 		if err := rf.validate(); err != nil {
 			return err
 		}
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		set := flagsGiven(fs)
 		if *list {
 			if len(args) > 0 {
 				return usagef("--list takes no NAME")
