@@ -629,10 +629,12 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	// them would be the same state, at the cost of delivering each one's
 	// whole backlog again.
 	expanded := false
-	var tried, mode loose // the loose accounts tried, and the one being tried
-	var gap outcome       // text the explanation takes the host to have sent before r, uncaptured
-	var orig []shadow     // the candidates before the retry, when it fails
-	var origFailed []int  // and those of them that failed (all)
+	var mode loose       // the loose account being tried
+	tried := 0           // how many of looseOrder are passed
+	loosened := false    // some loose account has been tried
+	var gap outcome      // text the explanation takes the host to have sent before r, uncaptured
+	var orig []shadow    // the candidates before the retry, when it fails
+	var origFailed []int // and those of them that failed (all)
 	var silentCands []shadow
 	var silentFailed []int
 again:
@@ -713,10 +715,11 @@ again:
 		}
 	}
 	if len(next) == 0 {
-		mode = c.looseNext(d, tried)
+		mode, tried = c.looseNext(d, tried)
 	}
 	if len(next) == 0 && mode != 0 {
-		// Accounts beyond the model of the capture point, each named when
+		// Segments lost after the capture point (shadow.arrive), and
+		// accounts beyond the model of the capture point, each named when
 		// it explains r: the host moved the right edge of its window to
 		// the left (try again with deliveries held to the window it
 		// advertised last, so that text it had offered room for and then
@@ -726,12 +729,12 @@ again:
 		if orig == nil {
 			orig = c.cands[d]
 			origFailed = append([]int(nil), failed...)
-		} else if tried == 0 {
+		} else if !loosened {
 			// The report gives why the states after silent events failed,
 			// not why the loose accounts did.
 			silentCands, silentFailed = c.cands[d], append([]int(nil), failed...)
 		}
-		tried |= mode
+		loosened = true
 		more := make([]shadow, len(orig))
 		for i := range orig {
 			more[i] = orig[i]
@@ -749,9 +752,12 @@ again:
 		c.deviation(dev, r.frame)
 	}
 	if len(next) > 0 && mode != 0 {
-		if mode == looseEdge {
+		switch mode {
+		case looseLost:
+			// Within the model of the capture point: no deviation.
+		case looseEdge:
 			c.deviation(DevWindowShrink, c.info[d].shrank)
-		} else {
+		default:
 			c.deviation(DevMissedByCapture, r.frame)
 		}
 		for i := range next {
@@ -784,7 +790,7 @@ again:
 		// silent events do (not the loose accounts'), at most maxReasons.
 		var why, more []string
 		switch {
-		case tried == 0:
+		case !loosened:
 			more = c.reasons(d, r, p, c.cands[d], failed)
 		case silentCands != nil:
 			more = c.reasons(d, r, p, silentCands, silentFailed)
@@ -974,9 +980,26 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 	startAbs := max(base.next, c.base[1-d])
 	cur := *base
 	outs := sp.outs[:0]
+	from := 0 // outs[:from] are acknowledgments that are not r (emit)
+	if cur.loose&looseLost != 0 {
+		sp.eff.Reset()
+		cur.arrive(&r.seg, p, &sp.eff, info.lastSent)
+		outs = append(outs, sp.eff.Out...)
+	}
 	for k := 0; ; k++ {
 		*first = cur
-		o := emit(first, outs, &r.seg, info, r.old)
+		o := emit(first, outs, from, &r.seg, info, r.old)
+		if o.why != "" {
+			// outs only grows: once it holds a segment other than an
+			// acknowledgment that s is not, no further delivery explains
+			// r (emit); acknowledgments that are not s need no second look.
+			for ; from < len(outs) && isPureACK(&outs[from]); from++ {
+			}
+			if from < len(outs) {
+				sp.outs = outs
+				return "", false, false
+			}
+		}
 		if o.why == "" {
 			dev = o.dev
 			for j := k; j < len(pend) && first.owedFrame != 0; j++ {
@@ -998,9 +1021,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			return "", false, false
 		}
 		sp.eff.Reset()
-		before := cur.tcb.RcvNxt()
-		cur.deliver(&pend[k], p, &sp.eff)
-		cur.owe(&pend[k], before, info.lastSent)
+		cur.take(&pend[k], p, &sp.eff, info.lastSent, &r.seg)
 		cur.next = startAbs + k + 1
 		outs = append(outs, sp.eff.Out...)
 	}
@@ -1008,14 +1029,12 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 	if eager && cur.next < startAbs+len(pend) {
 		for k := cur.next - startAbs; k < len(pend); k++ {
 			sp.eff.Reset()
-			before := cur.tcb.RcvNxt()
-			cur.deliver(&pend[k], p, &sp.eff)
-			cur.owe(&pend[k], before, info.lastSent)
+			cur.take(&pend[k], p, &sp.eff, info.lastSent, &r.seg)
 			cur.next = startAbs + k + 1
 			outs = append(outs, sp.eff.Out...)
 		}
 		*last = cur
-		if o := emit(last, outs, &r.seg, info, r.old); o.why == "" {
+		if o := emit(last, outs, from, &r.seg, info, r.old); o.why == "" {
 			sp.late[1] = last.sent(r, bound)
 			two = true
 		}
@@ -1035,21 +1054,31 @@ func (c *conn) attempt(d uint8, base *shadow, r *rec, p spec.Params, n int) stri
 		cur.deliver(&pend[k], p, &eff)
 		outs = append(outs, eff.Out...)
 	}
-	return emit(&cur, outs, &r.seg, &c.info[d], r.old).why
+	return emit(&cur, outs, 0, &r.seg, &c.info[d], r.old).why
 }
 
-// looseNext returns the next loose account to try for host d, not among
-// tried, that may explain what the others do not (0: none).
-func (c *conn) looseNext(d uint8, tried loose) loose {
-	switch {
-	case tried&looseEdge == 0 && c.info[d].shrank != 0:
-		return looseEdge
-	case tried&looseGaps == 0 && c.gapN[1-d] > 0:
-		return looseGaps
-	case tried&looseUnseen == 0 && c.gapN[1-d] > 0:
-		return looseGaps | looseUnseen
+// looseOrder is the order in which conn.explain tries the loose
+// accounts: a shrunk window first (tried only for a host whose window's
+// right edge did move left, and the more telling account where it
+// explains), then loss after the capture point (within the model), the
+// capture's gaps, and the gaps with loss.
+var looseOrder = [...]loose{looseEdge, looseLost, looseGaps, looseGaps | looseUnseen, looseGaps | looseLost, looseGaps | looseUnseen | looseLost}
+
+// looseNext returns the next loose account to try for host d after the
+// first tried of looseOrder, that may explain what the others do not,
+// and how many are tried with it (0: none left).
+func (c *conn) looseNext(d uint8, tried int) (loose, int) {
+	for ; tried < len(looseOrder); tried++ {
+		m := looseOrder[tried]
+		switch {
+		case m&looseGaps != 0 && c.gapN[1-d] == 0:
+		case m&looseEdge != 0 && c.info[d].shrank == 0:
+		case m&looseLost != 0 && len(c.sent[1-d]) == 0:
+		default:
+			return m, tried + 1
+		}
 	}
-	return 0
+	return 0, tried
 }
 
 // uncaptured adds to host d's segments, before r, the text of n octets

@@ -120,28 +120,32 @@ func isPureACK(o *spec.Segment) bool {
 // emit says whether sh, after deliveries that made the table send outs,
 // explains the host sending s: as one of outs (those before it must be
 // acknowledgments it delayed), or as what a user call or a timer makes it
-// send next. On success sh holds the state after s; on failure sh is
-// spoilt (its callers give it a copy).
-func emit(sh *shadow, outs []spec.Segment, s *spec.Segment, info *hostInfo, old bool) outcome {
+// send next. The first from of outs are known to be acknowledgments that
+// are not s (conn.search scans each only once). On success sh holds the
+// state after s; on failure sh is spoilt (its callers give it a copy).
+func emit(sh *shadow, outs []spec.Segment, from int, s *spec.Segment, info *hostInfo, old bool) outcome {
 	info.hasAlt = false // set by spontaneous when its explanation has two states
-	for j := range outs {
+	for j := from; j < len(outs); j++ {
 		ok, dev := matchOut(s, &outs[j])
 		if !ok {
 			continue
 		}
-		if d, ok := missed(outs[:j]); ok {
-			if d != "" {
-				dev = d
+		if d, ok := missed(outs[from:j]); ok {
+			if d != "" || from > 0 {
+				dev = DevDelayedACK
 			}
 			return outcome{dev: dev}
 		}
 	}
-	dev, ok := missed(outs)
+	dev, ok := missed(outs[from:])
 	if !ok {
 		if info.quiet {
 			return quietMiss // no formatting while searching
 		}
 		return info.fail("the deliveries made it send %s, which is not in the capture", segString(firstNotACK(outs)))
+	}
+	if from > 0 {
+		dev = DevDelayedACK
 	}
 	o := spontaneous(sh, s, info, old)
 	if o.why == "" && o.dev == "" {

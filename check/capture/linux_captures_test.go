@@ -106,6 +106,27 @@ func TestLinuxCaptures(t *testing.T) {
 		// as a FIN: the explanation keeps both accounts, and the FIN's
 		// lives on.
 		{"linux-fin-lost-before-capture.pcap", "a FIN the capture never saw first", []string{DevReorderedBefore}},
+		// A transfer both ways through a relay that lost 5% of the
+		// segments and delayed 5% past later ones, captured at the
+		// client (the first 1600 frames). The client's segment at
+		// 3584512435 is lost after the capture point; the server holds
+		// the client's later segments and goes on sending on their ACKs
+		// (frame 257, ACK still 3584512435, SEQ where only those ACKs
+		// leave it room): the account of segments lost after the capture
+		// point takes the one holding the octet the server acknowledges
+		// next as lost. The client's segment at 3584804715 is delayed,
+		// not lost: it arrives after the server has held what follows,
+		// and the server acknowledges up to 3584870035 at once (frame
+		// 1569).
+		{"linux-loss-both-ways.pcap", "loss and delay after the capture point, both ways", []string{DevDelayedACK, DevReorderedBefore}},
+		// A transfer both ways through a relay that lost 3% of the
+		// segments, captured at the server (the first 3130 frames). Its
+		// segment at 4272968302 (frame 1609) is lost after the capture
+		// point, and the capture missed the one at 4272990022 (between
+		// frames 1623 and 1625): the client's ACK 4273010294 (frame 3118)
+		// needs both accounts at once, the uncaptured text delivered and
+		// the captured text lost.
+		{"linux-loss-both-ways-capture-dropped.pcap", "loss after the capture point and a segment the capture missed", []string{DevDelayedACK, DevMissedByCapture, DevReorderedBefore}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", c.file))
