@@ -392,12 +392,13 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 				// capture point has not seen it yet (reordered or dropped
 				// on the way there, as for text above).
 				c, from := *sh, t.SndNxt()
-				if gap == 1 && !t.FinSent() {
-					// One past SND.NXT may be the host's FIN (CLOSE), not
-					// captured yet, as well as one octet of text: the
-					// explanation offers that account too (info.alt).
+				if !t.FinSent() {
+					// The last octet before SEQ may be the host's FIN
+					// (CLOSE after SEND), not captured yet, as well as
+					// text: the explanation offers that account too
+					// (info.alt).
 					f, q := *sh, p
-					q.Unsent, q.SendMSS, q.FinQueued = 0, 1, true
+					q.Unsent, q.SendMSS, q.FinQueued = gap-1, max(gap-1, 1), true
 					eff.Reset()
 					f.step(spec.Close, nil, q, eff)
 					if f.tcb.FinSent() && f.tcb.SndNxt() == s.Seq {
@@ -415,9 +416,10 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 					return outcome{dev: DevReorderedBefore, gapFrom: from, gapN: gap}
 				}
 				if info.hasAlt {
-					// The send window does not hold the octet: the FIN alone.
+					// The send window does not hold the octets as text:
+					// the FIN after the text before it.
 					*sh, info.hasAlt = *info.alt, false
-					return outcome{dev: DevReorderedBefore}
+					return outcome{dev: DevReorderedBefore, gapFrom: from, gapN: gap - 1}
 				}
 			}
 			if staleCopy(t, s, info) {

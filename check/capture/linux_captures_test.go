@@ -106,6 +106,15 @@ func TestLinuxCaptures(t *testing.T) {
 		// as a FIN: the explanation keeps both accounts, and the FIN's
 		// lives on.
 		{"linux-fin-lost-before-capture.pcap", "a FIN the capture never saw first", []string{DevReorderedBefore}},
+		// The same relay dropped the server's last two segments (the
+		// second with its FIN) before the client's capture point (the first 58
+		// frames): the server's next segment (frame 52) is one past the
+		// FIN, 2,489 octets past the text captured, and the
+		// retransmissions (frames 53 and 55) show the last octet was the
+		// FIN. The account that takes the octets before SEQ as text and
+		// then a FIN lives on; the one that takes them all as text fails
+		// at the retransmitted FIN.
+		{"linux-fin-after-text-lost-before-capture.pcap", "text and a FIN the capture never saw first", []string{DevDelayedACK, DevReorderedBefore}},
 		// A transfer both ways through a relay that lost 5% of the
 		// segments and delayed 5% past later ones, captured at the
 		// client (the first 1600 frames). The client's segment at

@@ -247,8 +247,8 @@ type hostInfo struct {
 	// no TCB any more (conn.afterClose).
 	after afterClose
 	// alt is another state after the segment just explained (when
-	// hasAlt), for an explanation that has two: a gap of one octet before
-	// it taken as the host's FIN rather than text (spontaneous).
+	// hasAlt), for an explanation that has two: the last octet of a gap
+	// before it taken as the host's FIN rather than text (spontaneous).
 	alt    *shadow
 	hasAlt bool
 }
