@@ -535,6 +535,12 @@ func TestCaptureDroppedText(t *testing.T) {
 	if sum.Failing != 1 || sum.Conns[0].Finding.Frame != 7 {
 		t.Errorf("an ACK beyond the server's text: want the finding at frame 7\n%s", reportText(sum))
 	}
+	// With Options.CaptureDropped it is text the capture missed, until
+	// the client's next segment (frame 8) acknowledges less than it did.
+	sum = checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, over), Options{CaptureDropped: true})
+	if sum.Failing != 1 || sum.Conns[0].Finding.Frame != 8 || firstFrame(sum.Conns[0], DevMissedByCapture) != 7 {
+		t.Errorf("an ACK beyond the server's text, --capture-dropped: want missed-by-capture at frame 7, the finding at frame 8\n%s", reportText(sum))
+	}
 }
 
 // TestAfterClose: segments captured after a host's TCB is gone. The

@@ -102,6 +102,7 @@ type conn struct {
 	hsSyn, hsSynAck, hsAck int64
 
 	minTW    int64 // the least TIME-WAIT, nanoseconds (Options.MinTimeWait); 0: not checked
+	dropped  bool  // the capture may have dropped packets (Options.CaptureDropped)
 	fail     *Finding
 	nbuf     []shadow  // the next candidates, reused
 	recent   [2][4]rec // the latest segments each host sent (recentRec), a power of two
@@ -715,7 +716,10 @@ again:
 		}
 	}
 	if len(next) == 0 {
-		mode, tried = c.looseNext(d, tried)
+		mode, tried = c.looseNext(d, r, tried)
+		if mode&looseAhead != 0 {
+			c.ahead(d, r)
+		}
 	}
 	if len(next) == 0 && mode != 0 {
 		// Segments lost after the capture point (shadow.arrive), and
@@ -780,8 +784,12 @@ again:
 	}
 	if len(next) == 0 {
 		if peer := &c.info[1-d]; s.Flags.Has(spec.ACK) && peer.anySent && peer.maxEnd.LessThan(s.Ack) && !s.Flags.Has(spec.RST) {
-			reasons = append(reasons, fmt.Sprintf("its ACK %d is beyond everything the capture shows the peer sending (up to %d): if the capture dropped packets (tcpdump: \"dropped by kernel\"), the gap is in the capture, not in the host",
-				uint32(s.Ack), uint32(peer.maxEnd)))
+			hint := "if the capture dropped packets (tcpdump: \"dropped by kernel\"), the gap may be in the capture, not in the host: check it again with --capture-dropped"
+			if c.dropped {
+				hint = "not as text the capture missed either (--capture-dropped)"
+			}
+			reasons = append(reasons, fmt.Sprintf("its ACK %d is beyond everything the capture shows the peer sending (up to %d): %s",
+				uint32(s.Ack), uint32(peer.maxEnd), hint))
 		}
 		if s.Flags.Has(spec.SYN) && s.Len > 0 {
 			reasons = append(reasons, fmt.Sprintf("it is a SYN with %d octets of text, as TCP Fast Open (RFC 7413) sends: the table's OPEN sends a SYN alone, and text only after the handshake, so a connection that opens this way is not checked past its SYN", s.Len))
@@ -1062,16 +1070,18 @@ func (c *conn) attempt(d uint8, base *shadow, r *rec, p spec.Params, n int) stri
 // right edge did move left, and the more telling account where it
 // explains), then loss after the capture point (within the model), the
 // capture's gaps, and the gaps with loss.
-var looseOrder = [...]loose{looseEdge, looseLost, looseGaps, looseGaps | looseUnseen, looseGaps | looseLost, looseGaps | looseUnseen | looseLost}
+var looseOrder = [...]loose{looseEdge, looseLost, looseGaps, looseGaps | looseUnseen, looseGaps | looseLost, looseGaps | looseUnseen | looseLost,
+	looseGaps | looseAhead}
 
 // looseNext returns the next loose account to try for host d after the
 // first tried of looseOrder, that may explain what the others do not,
 // and how many are tried with it (0: none left).
-func (c *conn) looseNext(d uint8, tried int) (loose, int) {
+func (c *conn) looseNext(d uint8, r *rec, tried int) (loose, int) {
 	for ; tried < len(looseOrder); tried++ {
 		m := looseOrder[tried]
 		switch {
-		case m&looseGaps != 0 && c.gapN[1-d] == 0:
+		case m&looseAhead != 0 && !c.aheadOf(d, r):
+		case m&looseGaps != 0 && m&looseAhead == 0 && c.gapN[1-d] == 0:
 		case m&looseEdge != 0 && c.info[d].shrank == 0:
 		case m&looseLost != 0 && len(c.sent[1-d]) == 0:
 		default:
@@ -1089,6 +1099,16 @@ func (c *conn) looseNext(d uint8, tried int) (loose, int) {
 // acknowledge it; a copy the capture shows later is then a duplicate. It
 // is cut to the peer's MSS as a sender's segments are.
 func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32) {
+	for _, g := range c.gaps[d] {
+		// Text added before (conn.ahead) is not added again.
+		if end := g.r.seg.Seq.Add(g.r.seg.Len); n > 0 && g.r.seg.Seq.LessEq(from) && from.LessThan(end) {
+			k := min(end.Sub(from), n)
+			from, n = from.Add(k), n-k
+		}
+	}
+	if n == 0 {
+		return
+	}
 	sent := c.sent[d]
 	i := len(sent)
 	for i > 0 && sent[i-1].frame == r.frame {
@@ -1116,6 +1136,32 @@ func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32) {
 		c.gaps[d] = append(c.gaps[d], gapPiece{at: c.base[d] + i + j, num: c.gapN[d], r: pieces[j]})
 		c.gapN[d]++
 	}
+}
+
+// aheadOf reports whether r, host d's segment, acknowledges text beyond
+// everything the capture has shown its peer sending, by at most 1 MB, in
+// a capture that may have dropped packets (Options.CaptureDropped).
+func (c *conn) aheadOf(d uint8, r *rec) bool {
+	peer := &c.info[1-d]
+	s := &r.seg
+	return c.dropped && s.Flags.Has(spec.ACK) && !s.Flags.Has(spec.RST) && peer.anySent && c.nRecent[1-d] > 0 &&
+		peer.maxEnd.LessThan(s.Ack) && s.Ack.Sub(peer.maxEnd) <= 1<<20
+}
+
+// ahead adds to the segments of host d's peer the text that r, host d's
+// segment, acknowledges beyond everything the capture has shown the peer
+// sending (aheadOf): the capture missed it, a burst tcpdump dropped that
+// the receiver acknowledged before any later segment of the sender showed
+// the gap. Only the accounts that take the capture to have missed text
+// deliver it (looseGaps); the peer's own account takes it as sent when its
+// next segment comes beyond SND.NXT, and uncaptured then adds none again.
+func (c *conn) ahead(d uint8, r *rec) {
+	peer := 1 - d
+	from := c.info[peer].maxEnd
+	last := c.recentRec(peer, 0)
+	m := rec{frame: r.frame, nanos: r.nanos, dir: peer, hasTS: last.hasTS, tsVal: last.tsVal,
+		seg: spec.Segment{Seq: from, Ack: last.seg.Ack, Flags: spec.ACK, Window: last.seg.Window}}
+	c.uncaptured(peer, &m, from, r.seg.Ack.Sub(from))
 }
 
 // gapPiece is a piece of text the capture had not shown: sent[d][at-base[d]]

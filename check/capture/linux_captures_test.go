@@ -157,6 +157,32 @@ func TestLinuxCaptures(t *testing.T) {
 	}
 }
 
+// TestCaptureDroppedBurst checks a bulk download captured at the client
+// with 34 of the server's segments (frames after 600) cut out of the
+// file, as a capture that dropped packets shows them (the first 700
+// frames): the client acknowledges the missed text (frame 601) before
+// any later segment of the server's shows the gap. That is a host
+// acknowledging text never sent unless the capture may have dropped
+// packets (Options.CaptureDropped); then it is text the capture missed.
+func TestCaptureDroppedBurst(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "linux-capture-dropped-burst.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := checkBytes(t, data, Options{})
+	if sum.Failing != 1 || sum.Conns[0].Finding == nil || sum.Conns[0].Finding.Frame != 601 ||
+		!slices.ContainsFunc(sum.Conns[0].Finding.Reasons, func(r string) bool { return strings.Contains(r, "--capture-dropped") }) {
+		t.Fatalf("want a finding at frame 601 that names --capture-dropped\n%s", reportText(sum))
+	}
+	sum = checkBytes(t, data, Options{CaptureDropped: true})
+	if sum.Connections != 1 || sum.Failing != 0 {
+		t.Fatalf("with CaptureDropped: %v\n%s", sum, reportText(sum))
+	}
+	if f := firstFrame(sum.Conns[0], DevMissedByCapture); f != 601 {
+		t.Errorf("%s at frame %d, want 601\n%s", DevMissedByCapture, f, reportText(sum))
+	}
+}
+
 // TestFailedConnectionKeepsItsSegments: a connection that failed early
 // keeps the segments that follow, however many, instead of losing them
 // to a connection of their own when the checker lets go of its buffers.

@@ -37,6 +37,12 @@ type Options struct {
 	// means 1 s (2*500 ms, the shortest MSL of tcpcheck's own tools);
 	// negative turns the check off.
 	MinTimeWait time.Duration
+	// CaptureDropped says the capture may have dropped packets (tcpdump's
+	// "packets dropped by kernel"): an ACK beyond everything the capture
+	// showed its peer sending is then taken as acknowledging text the
+	// capture missed ([DevMissedByCapture]), where otherwise it is a
+	// finding (a host acknowledging text never sent).
+	CaptureDropped bool
 	// Idle is how long (in capture time) a connection may be silent before
 	// it is reported and forgotten; 0 means 2 minutes.
 	Idle time.Duration
@@ -284,7 +290,7 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 			}
 			prev.release()
 			c = newConn(0, s, &w.spare)
-			c.minTW = int64(w.opt.MinTimeWait)
+			c.minTW, c.dropped = int64(w.opt.MinTimeWait), w.opt.CaptureDropped
 			for x := uint8(0); x < 2; x++ {
 				pi := &prev.info[x]
 				nd := x
@@ -301,7 +307,7 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 	}
 	if c == nil {
 		c = newConn(0, s, &w.spare)
-		c.minTW = int64(w.opt.MinTimeWait)
+		c.minTW, c.dropped = int64(w.opt.MinTimeWait), w.opt.CaptureDropped
 		w.conns[keyOf(s.Src, s.Dst)] = c
 		*slot = c
 	}

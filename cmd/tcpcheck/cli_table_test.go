@@ -163,6 +163,8 @@ func cliCases() []cliCase {
 		{"a capture cut by the snap length", []string{"conform", "--pcap", "snapped.pcap"}, false},
 		{"--pcap with --peer", []string{"conform", "--pcap", "good.trace", "--peer", "kernel"}, false},
 		{"--json without --pcap", []string{"conform", "--trace", "good.trace", "--json"}, false},
+		{"--capture-dropped without --pcap", []string{"conform", "--trace", "good.trace", "--capture-dropped"}, false},
+		{"--capture-dropped with --dut", []string{"conform", "--dut", "impl", "--capture-dropped"}, false},
 		{"no root", []string{"conform", "--peer", "kernel"}, true},
 
 		{"no directory", []string{"serve"}, false},

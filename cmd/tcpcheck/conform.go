@@ -20,7 +20,7 @@ func init() {
 	register(&command{
 		name:    "conform",
 		summary: "hold TCP against the table: generated cases against a stack (--dut), the kernel scenarios (--peer kernel), a trace or a capture",
-		usage: "--dut gvisor|impl|linux [--full] [--row N] [--case NAME] [--json] [-v] | --peer kernel [--scenario NAME] [--list] [--full] | --trace FILE | --pcap FILE [--json] [--strict] [--verify-checksums] [--follow]\n\n" +
+		usage: "--dut gvisor|impl|linux [--full] [--row N] [--case NAME] [--json] [-v] | --peer kernel [--scenario NAME] [--list] [--full] | --trace FILE | --pcap FILE [--json] [--strict] [--verify-checksums] [--capture-dropped] [--follow]\n\n" +
 			"Exit status: 0 every case, scenario, transition or connection conforms, 1 one does not,\n" +
 			"2 usage or environment error. With --pcap, a capture that holds no connection to check\n" +
 			"(no packets, or every frame skipped: not TCP, cut by the snap length...) is exit 2:\n" +
@@ -40,6 +40,7 @@ func init() {
 			fs.BoolVar(&pf.json, "json", false, "with --pcap or --dut: print the reports as JSON")
 			fs.BoolVar(&pf.strict, "strict", false, "with --pcap: every named deviation (docs/capture.md: delayed ACKs, Linux's RST with ACK, a shrunk window, reordering before the capture point...) fails its connection")
 			fs.BoolVar(&pf.verify, "verify-checksums", false, "with --pcap: a segment with a wrong TCP checksum fails its connection")
+			fs.BoolVar(&pf.dropped, "capture-dropped", false, "with --pcap: the capture may have dropped packets (tcpdump: \"dropped by kernel\"): an ACK beyond everything captured from its peer acknowledges text the capture missed (missed-by-capture), not text never sent")
 			fs.BoolVar(&pf.follow, "follow", false, "with --pcap: keep reading a capture still being written (tcpdump -U -w), report connections as they close; stop with Ctrl-C")
 			dutFlags := dutSetup(fs)
 			return func(args []string, stdout, stderr io.Writer) error {
@@ -63,7 +64,7 @@ func init() {
 					return conformPcap(*pcapFile, pf, stdout, stderr)
 				}
 				if dutFlags.dut != "" {
-					for _, other := range []string{"peer", "scenario", "list", "msl", "trace", "strict", "verify-checksums", "follow"} {
+					for _, other := range []string{"peer", "scenario", "list", "msl", "trace", "strict", "verify-checksums", "capture-dropped", "follow"} {
 						if set[other] {
 							return usagef("--%s does not go with --dut, which runs the generated cases: give one of them", other)
 						}
@@ -75,7 +76,7 @@ func init() {
 					dutFlags.json = pf.json
 					return conformDUT(dutFlags, stdout, stderr)
 				}
-				for _, f := range []string{"strict", "verify-checksums", "follow"} {
+				for _, f := range []string{"strict", "verify-checksums", "capture-dropped", "follow"} {
 					if set[f] {
 						return usagef("--%s goes with --pcap FILE", f)
 					}

@@ -20,8 +20,8 @@ import (
 
 // pcapFlags are the flags of 'conform --pcap'.
 type pcapFlags struct {
-	json, strict, verify, follow bool
-	minTimeWait                  time.Duration // 2*MSL (--msl)
+	json, strict, verify, follow, dropped bool
+	minTimeWait                           time.Duration // 2*MSL (--msl)
 }
 
 // openCapture opens a capture file for the checker, with a byte counter
@@ -78,7 +78,7 @@ func conformPcap(path string, fl pcapFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer done()
-	opt := capture.Options{Strict: fl.strict, VerifyChecksums: fl.verify, MinTimeWait: fl.minTimeWait}
+	opt := capture.Options{Strict: fl.strict, VerifyChecksums: fl.verify, CaptureDropped: fl.dropped, MinTimeWait: fl.minTimeWait}
 	if fl.follow {
 		opt.ReportOnClose = true
 		opt.OnConn = func(rep *capture.ConnReport) {
@@ -125,7 +125,11 @@ func conformPcap(path string, fl pcapFlags, stdout, stderr io.Writer) error {
 				n, sum.Skipped.NotTCP, sum.Skipped.Fragment, sum.Skipped.Truncated, sum.Skipped.Malformed, sum.Skipped.LinkType)
 		}
 		if d := sum.CaptureDropped; d != nil && *d > 0 {
-			fmt.Fprintf(stdout, "  the capture dropped %d packets (its interface statistics): text it missed shows as reordered-before-capture and missed-by-capture, and can fail a connection; capture again with a larger buffer (dumpcap -B, tcpdump -B)\n", *d)
+			more := "; --capture-dropped takes an ACK beyond the text captured as acknowledging text the capture missed"
+			if fl.dropped {
+				more = ""
+			}
+			fmt.Fprintf(stdout, "  the capture dropped %d packets (its interface statistics): text it missed shows as reordered-before-capture and missed-by-capture, and can fail a connection%s; capture again with a larger buffer (dumpcap -B, tcpdump -B)\n", *d, more)
 		}
 	}
 	if err != nil {
