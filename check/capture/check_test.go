@@ -145,6 +145,18 @@ func TestMidConnectionCapture(t *testing.T) {
 	}
 }
 
+// TestMidConnectionOneHostSilent: a capture that starts after the
+// connection opened and shows segments of one host only says that the
+// other's states are not known, not a blank state line.
+func TestMidConnectionOneHostSilent(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, []pkt{conv[3], conv[6]}), Options{})
+	txt := reportText(sum)
+	if sum.Connections != 1 || !strings.Contains(txt, "server: (not known: the capture shows no segment from it)") {
+		t.Fatalf("%v\n%s", sum, txt)
+	}
+}
+
 // TestReportOnClose feeds a capture through a pipe, as a capture still
 // being written: each connection's report comes as soon as it has closed,
 // before the rest of the capture exists.

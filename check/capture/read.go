@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -202,9 +203,19 @@ func Open(r io.Reader) (*Reader, error) {
 		return nil, ErrNotCapture
 	}
 	if rd.ng == nil && !knownLink(rd.link) {
-		return nil, fmt.Errorf("capture: link type %v (%d) is not one the reader knows: Ethernet, Linux cooked (SLL, SLL2), raw IP or BSD loopback", rd.link, int(rd.link))
+		return nil, fmt.Errorf("capture: link type %s is not one the reader knows: Ethernet, Linux cooked (SLL, SLL2), raw IP or BSD loopback", linkName(rd.link))
 	}
 	return rd, nil
+}
+
+// linkName names a link type by gopacket's name and its number, or by
+// the number alone where gopacket has no name for it
+// (https://www.tcpdump.org/linktypes.html lists them).
+func linkName(l layers.LinkType) string {
+	if s := l.String(); !strings.HasPrefix(s, "Unknown") {
+		return fmt.Sprintf("%s (%d)", s, int(l))
+	}
+	return fmt.Sprintf("%d (see tcpdump.org/linktypes.html)", int(l))
 }
 
 // headerError explains why a file's pcap or pcapng header cannot be read.

@@ -217,6 +217,18 @@ func TestOpenRefusesOtherFiles(t *testing.T) {
 	}
 }
 
+// TestUnknownLinkTypeNamed: a capture of a link type the reader does not
+// decode is refused by the type's number, with gopacket's name when it
+// has one, never as "UnknownLinkType".
+func TestUnknownLinkTypeNamed(t *testing.T) {
+	for link, want := range map[layers.LinkType]string{107: "link type 107 (see", layers.LinkTypePPP: "link type PPP (9)"} {
+		_, err := Open(bytes.NewReader(writePcap(t, link, false, nil)))
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "Unknown") {
+			t.Errorf("link type %d: %v, want %q", int(link), err, want)
+		}
+	}
+}
+
 func TestReaderTruncatedFile(t *testing.T) {
 	data := writePcap(t, layers.LinkTypeEthernet, false, conversation(cliA, srvB, 1, 2))
 	for _, cut := range []int{10, 24 + 8, len(data) - 5} {

@@ -26,8 +26,18 @@ func (rep *ConnReport) WriteText(w io.Writer) error {
 	if rep.MidStart {
 		fmt.Fprintf(&b, "  the capture starts after the connection opened: states inferred from the first segments\n")
 	}
-	fmt.Fprintf(&b, "  client: %s\n", strings.Join(rep.ClientStates, " "))
-	fmt.Fprintf(&b, "  server: %s\n", strings.Join(rep.ServerStates, " "))
+	for _, h := range []struct {
+		name   string
+		states []string
+	}{{"client", rep.ClientStates}, {"server", rep.ServerStates}} {
+		if len(h.states) == 0 {
+			// A capture that starts after the connection opened infers a
+			// host's states from its segments: this host sent none.
+			fmt.Fprintf(&b, "  %s: (not known: the capture shows no segment from it)\n", h.name)
+			continue
+		}
+		fmt.Fprintf(&b, "  %s: %s\n", h.name, strings.Join(h.states, " "))
+	}
 	for _, d := range rep.Deviations {
 		fmt.Fprintf(&b, "  named deviation %s (%s): %d times, first at frame %d\n", d.Name, d.Where, d.Count, d.FirstFrame)
 		if d.Detail != "" {
