@@ -1073,9 +1073,9 @@ func (c *conn) attempt(d uint8, base *shadow, r *rec, p spec.Params, n int) stri
 var looseOrder = [...]loose{looseEdge, looseLost, looseGaps, looseGaps | looseUnseen, looseGaps | looseLost, looseGaps | looseUnseen | looseLost,
 	looseGaps | looseAhead}
 
-// looseNext returns the next loose account to try for host d after the
-// first tried of looseOrder, that may explain what the others do not,
-// and how many are tried with it (0: none left).
+// looseNext returns the next loose account to try for host d, after the
+// first tried of looseOrder, that may explain r where the others do not
+// (0: none left), and how many of looseOrder are passed with it.
 func (c *conn) looseNext(d uint8, r *rec, tried int) (loose, int) {
 	for ; tried < len(looseOrder); tried++ {
 		m := looseOrder[tried]
