@@ -555,6 +555,30 @@ func TestCaptureDroppedText(t *testing.T) {
 	}
 }
 
+// TestCaptureDroppedLastText: the capture missed the server's response
+// (dropped it), and the client acknowledges it and closes: with
+// Options.CaptureDropped the client's ACK is of text the capture missed,
+// and the server, to take that ACK and the client's FIN as the table
+// does, sent the text before them (an ACK of text not yet sent is
+// dropped, RFC 9293 §3.10.7.4): the connection conforms, missed-by-capture
+// named where the client's ACK is. Without the option that ACK is the
+// finding.
+func TestCaptureDroppedLastText(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	out := append(append([]pkt(nil), conv[:5]...), conv[6:]...)
+	data := writePcap(t, layers.LinkTypeEthernet, false, out)
+	sum := checkBytes(t, data, Options{CaptureDropped: true})
+	if sum.Failing != 0 {
+		t.Fatalf("%v\n%s", sum, reportText(sum))
+	}
+	if f := firstFrame(sum.Conns[0], DevMissedByCapture); f != 6 {
+		t.Errorf("%s at frame %d, want 6\n%s", DevMissedByCapture, f, reportText(sum))
+	}
+	if sum := checkBytes(t, data, Options{}); sum.Failing != 1 || sum.Conns[0].Finding.Frame != 6 {
+		t.Errorf("without CaptureDropped: want the finding at frame 6\n%s", reportText(sum))
+	}
+}
+
 // TestAfterClose: segments captured after a host's TCB is gone. The
 // server, back in CLOSED after the client's last ACK, answers a late
 // copy of one of the client's earlier ACKs with <SEQ=SEG.ACK><CTL=RST>

@@ -994,6 +994,9 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		cur.arrive(&r.seg, p, &sp.eff, info.lastSent)
 		outs = append(outs, sp.eff.Out...)
 	}
+	if cur.loose&looseSent != 0 {
+		c.sendGaps(d, &cur, p)
+	}
 	for k := 0; ; k++ {
 		*first = cur
 		o := emit(first, outs, from, &r.seg, info, r.old)
@@ -1071,7 +1074,7 @@ func (c *conn) attempt(d uint8, base *shadow, r *rec, p spec.Params, n int) stri
 // explains), then loss after the capture point (within the model), the
 // capture's gaps, and the gaps with loss.
 var looseOrder = [...]loose{looseEdge, looseLost, looseGaps, looseGaps | looseUnseen, looseGaps | looseLost, looseGaps | looseUnseen | looseLost,
-	looseGaps | looseAhead}
+	looseGaps | looseAhead, looseSent}
 
 // looseNext returns the next loose account to try for host d, after the
 // first tried of looseOrder, that may explain r where the others do not
@@ -1081,6 +1084,7 @@ func (c *conn) looseNext(d uint8, r *rec, tried int) (loose, int) {
 		m := looseOrder[tried]
 		switch {
 		case m&looseAhead != 0 && !c.aheadOf(d, r):
+		case m&looseSent != 0 && (!c.dropped || len(c.gaps[d]) == 0):
 		case m&looseGaps != 0 && m&looseAhead == 0 && c.gapN[1-d] == 0:
 		case m&looseEdge != 0 && c.info[d].shrank == 0:
 		case m&looseLost != 0 && len(c.sent[1-d]) == 0:
@@ -1162,6 +1166,26 @@ func (c *conn) ahead(d uint8, r *rec) {
 	m := rec{frame: r.frame, nanos: r.nanos, dir: peer, hasTS: last.hasTS, tsVal: last.tsVal,
 		seg: spec.Segment{Seq: from, Ack: last.seg.Ack, Flags: spec.ACK, Window: last.seg.Window}}
 	c.uncaptured(peer, &m, from, r.seg.Ack.Sub(from))
+}
+
+// sendGaps takes sh, an account of host d in which the host sent text
+// the capture missed before the segment being explained (looseSent), to
+// have sent the pieces of its uncaptured text (conn.gaps: its peer
+// acknowledged them, conn.ahead) that start at SND.NXT, in order: SEND
+// steps whose segments the capture did not show. Then the peer's ACKs of
+// them are acceptable.
+func (c *conn) sendGaps(d uint8, sh *shadow, p spec.Params) {
+	var eff spec.Effect
+	for i := range c.gaps[d] {
+		g := &c.gaps[d][i].r.seg
+		if g.Seq != sh.tcb.SndNxt() {
+			continue
+		}
+		q := p
+		q.Unsent, q.SendMSS = g.Len, g.Len
+		eff.Reset()
+		sh.step(spec.Send, nil, q, &eff)
+	}
 }
 
 // gapPiece is a piece of text the capture had not shown: sent[d][at-base[d]]

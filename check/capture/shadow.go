@@ -147,6 +147,7 @@ const (
 	looseLost   loose = 1 << iota
 	looseEdge         // the host shrank its window
 	looseAhead        // the capture missed the peer's text acknowledged beyond everything it showed (conn.ahead)
+	looseSent         // the host sent that text before the segment (conn.sendGaps)
 	looseGaps         // the capture missed text the host received
 	looseUnseen       // (a retry's) only text the capture never showed later (conn.takeGaps)
 )
