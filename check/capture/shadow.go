@@ -131,27 +131,6 @@ type shadow struct {
 	astray []rec
 }
 
-// maxAstray bounds shadow.astray: the oldest go first.
-const maxAstray = 64
-
-// loose is a set of the ways an account may go beyond the model of the
-// capture point.
-type loose uint8
-
-const (
-	// looseLost is not beyond the model: segments lost or delayed after
-	// the capture point (shadow.take, shadow.arrive). It is a retry of its
-	// own, because a search that asked of every segment whether it was
-	// lost would branch at each one; the segment the host sends says
-	// which were.
-	looseLost   loose = 1 << iota
-	looseEdge         // the host shrank its window
-	looseAhead        // the capture missed the peer's text acknowledged beyond everything it showed (conn.ahead)
-	looseSent         // the host sent that text before the segment (conn.sendGaps)
-	looseGaps         // the capture missed text the host received
-	looseUnseen       // (a retry's) only text the capture never showed later (conn.takeGaps)
-)
-
 // lateNote is what shadow.sent finds: cause is the frame that made an
 // ACK owed which the segment just explained came, or went out without,
 // later than the bound (0: in time); by is the delay in nanoseconds.
@@ -351,81 +330,6 @@ func (sh *shadow) deliver(r *rec, p spec.Params, eff *spec.Effect) {
 	if len(eff.Out) == n && early.Len == 0 {
 		eff.Out = append(eff.Out, sh.tcb.ACK()) // a FIN alone beyond RCV.NXT: its duplicate ACK
 	}
-}
-
-// take delivers r, the peer's next pending segment, to sh for the
-// explanation of s, the host's segment, and notes the ACK it makes owed.
-// Every captured segment may have been lost or delayed after the capture
-// point; in the account that takes that into view (sh.loose has
-// looseLost; see arrive), one that holds the octet s acknowledges next is:
-// the host did not have that octet when it sent s. The segment goes
-// astray.
-func (sh *shadow) take(r *rec, p spec.Params, eff *spec.Effect, lastSent int64, s *spec.Segment) {
-	if sh.loose&looseLost != 0 && s.Flags.Has(spec.ACK) && holdsOctet(&r.seg, s.Ack) {
-		sh.goAstray(*r)
-		return
-	}
-	before := sh.tcb.RcvNxt()
-	sh.deliver(r, p, eff)
-	sh.owe(r, before, lastSent)
-}
-
-// arrive begins the account of segments lost or delayed after the
-// capture point, in which sh is to explain the host sending s. What sh
-// holds out of order that holds the octet s acknowledges next goes
-// astray: the host did not have it (held text that RCV.NXT reached would
-// have been in order). The segments astray that do not hold it arrive
-// now, delayed: those that still bring something new. This is the account
-// of a transfer both ways through a path that loses or reorders, where
-// the host goes on sending on the ACKs of the segments that arrived
-// beyond the hole, and the capture point is before the hole: the lost
-// segments are captured, and their retransmissions, later, fill it.
-func (sh *shadow) arrive(s *spec.Segment, p spec.Params, eff *spec.Effect, lastSent int64) {
-	if sh.loose&looseLost == 0 || !s.Flags.Has(spec.ACK) {
-		return
-	}
-	if i := slices.IndexFunc(sh.held, func(h spec.Segment) bool { return holdsOctet(&h, s.Ack) }); i >= 0 {
-		held := slices.Clone(sh.held[:i]) // the slice is shared: a new one
-		for _, h := range sh.held[i:] {
-			if holdsOctet(&h, s.Ack) {
-				sh.goAstray(rec{frame: -1, seg: h})
-			} else {
-				held = append(held, h)
-			}
-		}
-		sh.held = held
-	}
-	astray := sh.astray
-	sh.astray = nil
-	for i := range astray {
-		r := &astray[i]
-		switch {
-		case holdsOctet(&r.seg, s.Ack):
-			sh.goAstray(*r)
-		case sh.tcb.RcvNxt().LessThan(r.seg.Seq.Add(r.seg.SegLen())):
-			before := sh.tcb.RcvNxt()
-			sh.deliver(r, p, eff)
-			if r.frame > 0 {
-				sh.owe(r, before, lastSent)
-			}
-		}
-	}
-}
-
-// goAstray adds r to sh.astray.
-func (sh *shadow) goAstray(r rec) {
-	a := sh.astray
-	if len(a) == maxAstray {
-		a = a[1:]
-	}
-	sh.astray = append(slices.Clip(a), r)
-}
-
-// holdsOctet reports whether seg carries the octet a (in sequence space:
-// a SYN or FIN is an octet).
-func holdsOctet(seg *spec.Segment, a spec.Seq) bool {
-	n := seg.SegLen()
-	return n > 0 && seg.Seq.LessEq(a) && a.LessThan(seg.Seq.Add(n))
 }
 
 // pawsDrops reports whether PAWS (RFC 7323 §5.3) drops r in sh: a

@@ -1,0 +1,286 @@
+package capture
+
+// The accounts conn.explain tries only when no candidate explains a
+// segment (docs/capture.md): segments lost or delayed after the capture
+// point, a window that shrank, and text the capture missed.
+
+import (
+	"slices"
+
+	"github.com/tcpcheck/tcpcheck/spec"
+)
+
+// loose is a set of the ways an account may go beyond the model of the
+// capture point.
+type loose uint8
+
+const (
+	// looseLost is not beyond the model: segments lost or delayed after
+	// the capture point (shadow.take, shadow.arrive). It is a retry of its
+	// own, because a search that asked of every segment whether it was
+	// lost would branch at each one; the segment the host sends says
+	// which were.
+	looseLost   loose = 1 << iota
+	looseEdge         // the host shrank its window
+	looseAhead        // the capture missed the peer's text acknowledged beyond everything it showed (conn.ahead)
+	looseSent         // the host sent that text before the segment (conn.sendGaps)
+	looseGaps         // the capture missed text the host received
+	looseUnseen       // (a retry's) only text the capture never showed later (conn.takeGaps)
+)
+
+// looseOrder is the order in which conn.explain tries the loose
+// accounts: a shrunk window first (tried only for a host whose window's
+// right edge did move left, and the more telling account where it
+// explains), then loss after the capture point (within the model), the
+// capture's gaps, the gaps with loss, and, in a capture that may have
+// dropped packets (Options.CaptureDropped), text acknowledged beyond
+// everything captured: received, and sent.
+var looseOrder = [...]loose{looseEdge, looseLost, looseGaps, looseGaps | looseUnseen, looseGaps | looseLost, looseGaps | looseUnseen | looseLost,
+	looseGaps | looseAhead, looseSent}
+
+// looseNext returns the next loose account to try for host d, after the
+// first tried of looseOrder, that may explain r where the others do not
+// (0: none left), and how many of looseOrder are passed with it.
+func (c *conn) looseNext(d uint8, r *rec, tried int) (loose, int) {
+	for ; tried < len(looseOrder); tried++ {
+		m := looseOrder[tried]
+		switch {
+		case m&looseAhead != 0 && !c.aheadOf(d, r):
+		case m&looseSent != 0 && (!c.dropped || len(c.gaps[d]) == 0):
+		case m&looseGaps != 0 && m&looseAhead == 0 && c.gapN[1-d] == 0:
+		case m&looseEdge != 0 && c.info[d].shrank == 0:
+		case m&looseLost != 0 && len(c.sent[1-d]) == 0:
+		default:
+			return m, tried + 1
+		}
+	}
+	return 0, tried
+}
+
+// uncaptured adds to host d's segments, before r, the text of n octets
+// from from that the explanation of r takes the host to have sent first
+// though the capture has not shown it: reordered or dropped between the
+// host and the capture point, or missed by the capture itself (tcpdump's
+// "packets dropped by kernel"). Its peer may have received it, and may
+// acknowledge it; a copy the capture shows later is then a duplicate. It
+// is cut to the peer's MSS as a sender's segments are.
+func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32) {
+	for _, g := range c.gaps[d] {
+		// Text added before (conn.ahead) is not added again.
+		if end := g.r.seg.Seq.Add(g.r.seg.Len); n > 0 && g.r.seg.Seq.LessEq(from) && from.LessThan(end) {
+			k := min(end.Sub(from), n)
+			from, n = from.Add(k), n-k
+		}
+	}
+	if n == 0 {
+		return
+	}
+	sent := c.sent[d]
+	i := len(sent)
+	for i > 0 && sent[i-1].frame == r.frame {
+		i-- // r's own pieces: the peer has not taken them
+	}
+	ack := r.seg.Ack
+	if c.nRecent[d] > 1 {
+		if prev := c.recentRec(d, 1); prev.seg.Flags.Has(spec.ACK) {
+			ack = prev.seg.Ack // sent before r, it carried the ACK of its day
+		}
+	}
+	m := rec{frame: r.frame, nanos: r.nanos, dir: d, uncaptured: true,
+		seg: spec.Segment{Seq: from, Ack: ack, Flags: spec.ACK, Window: r.seg.Window, Len: n}}
+	pieces := c.appendPieces(nil, d, m, r.hasTS)
+	if len(pieces) > maxGapPieces || len(sent) > 4*maxPending {
+		// Whole: a capture (a crafted one) that makes every segment a gap
+		// would otherwise multiply the segments kept.
+		pieces = append(pieces[:0], m)
+	}
+	c.sent[d] = slices.Insert(sent, i, pieces...)
+	for j := range pieces {
+		if len(c.gaps[d]) == maxGapsKept {
+			c.gaps[d] = append(c.gaps[d][:0], c.gaps[d][1:]...)
+		}
+		c.gaps[d] = append(c.gaps[d], gapPiece{at: c.base[d] + i + j, num: c.gapN[d], r: pieces[j]})
+		c.gapN[d]++
+	}
+}
+
+// aheadOf reports whether r, host d's segment, acknowledges text beyond
+// everything the capture has shown its peer sending, by at most 1 MB, in
+// a capture that may have dropped packets (Options.CaptureDropped).
+func (c *conn) aheadOf(d uint8, r *rec) bool {
+	peer := &c.info[1-d]
+	s := &r.seg
+	return c.dropped && s.Flags.Has(spec.ACK) && !s.Flags.Has(spec.RST) && peer.anySent && c.nRecent[1-d] > 0 &&
+		peer.maxEnd.LessThan(s.Ack) && s.Ack.Sub(peer.maxEnd) <= 1<<20
+}
+
+// ahead adds to the segments of host d's peer the text that r, host d's
+// segment, acknowledges beyond everything the capture has shown the peer
+// sending (aheadOf): the capture missed it, a burst tcpdump dropped that
+// the receiver acknowledged before any later segment of the sender showed
+// the gap. Only the accounts that take the capture to have missed text
+// deliver it (looseGaps); the peer's own account takes it as sent when its
+// next segment comes beyond SND.NXT, and uncaptured then adds none again.
+func (c *conn) ahead(d uint8, r *rec) {
+	peer := 1 - d
+	from := c.info[peer].maxEnd
+	last := c.recentRec(peer, 0)
+	m := rec{frame: r.frame, nanos: r.nanos, dir: peer, hasTS: last.hasTS, tsVal: last.tsVal,
+		seg: spec.Segment{Seq: from, Ack: last.seg.Ack, Flags: spec.ACK, Window: last.seg.Window}}
+	c.uncaptured(peer, &m, from, r.seg.Ack.Sub(from))
+}
+
+// sendGaps takes sh, an account of host d in which the host sent text
+// the capture missed before the segment being explained (looseSent), to
+// have sent the pieces of its uncaptured text (conn.gaps: its peer
+// acknowledged them, conn.ahead) that start at SND.NXT, in order: SEND
+// steps whose segments the capture did not show. Then the peer's ACKs of
+// them are acceptable.
+func (c *conn) sendGaps(d uint8, sh *shadow, p spec.Params) {
+	var eff spec.Effect
+	for i := range c.gaps[d] {
+		g := &c.gaps[d][i].r.seg
+		if g.Seq != sh.tcb.SndNxt() {
+			continue
+		}
+		q := p
+		q.Unsent, q.SendMSS = g.Len, g.Len
+		eff.Reset()
+		sh.step(spec.Send, nil, q, &eff)
+	}
+}
+
+// gapPiece is a piece of text the capture had not shown: sent[d][at-base[d]]
+// while it is kept there, the num-th of its host.
+type gapPiece struct {
+	at  int
+	num uint32
+	r   rec
+	// seen: the capture showed this text later (a retransmission, or
+	// the segment reordered before the capture point), which accounts
+	// take in its turn.
+	seen bool
+}
+
+// seenGaps marks the pieces of host d's uncaptured text that s, its
+// segment just captured, carries.
+func (c *conn) seenGaps(d uint8, s *spec.Segment) {
+	if s.Len == 0 {
+		return
+	}
+	end := s.Seq.Add(s.Len)
+	for i := range c.gaps[d] {
+		g := &c.gaps[d][i]
+		if !g.seen && s.Seq.LessEq(g.r.seg.Seq) && g.r.seg.Seq.Add(g.r.seg.Len).LessEq(end) {
+			g.seen = true
+		}
+	}
+}
+
+// maxGapsKept bounds the pieces of uncaptured text a connection keeps
+// for accounts that passed them as lost (takeGaps).
+const maxGapsKept = 256
+
+// takeGaps delivers to sh, an account of host d that now takes the
+// capture to have missed text (looseGaps), the pieces it passed as lost:
+// they arrived late, after the segments it has taken (reordered after the
+// capture point), those that s, the host's segment to explain,
+// acknowledges. With unseen, only those whose text the capture has not
+// shown since; a piece whose text was captured later is then taken with
+// that copy.
+func (c *conn) takeGaps(d uint8, sh *shadow, p spec.Params, unseen bool, s *spec.Segment) {
+	var eff spec.Effect
+	for i := range c.gaps[1-d] {
+		g := &c.gaps[1-d][i]
+		acked := !s.Flags.Has(spec.ACK) || g.r.seg.Seq.Add(g.r.seg.Len).LessEq(s.Ack)
+		if g.num >= sh.gapsDone && g.at < sh.next && acked && !(unseen && g.seen) {
+			sh.gapsDone = g.num
+			eff.Reset()
+			sh.deliver(&g.r, p, &eff)
+		}
+	}
+}
+
+// maxGapPieces bounds the pieces uncaptured cuts a gap into: 64 segments
+// of an Ethernet MSS are 92 KB the capture missed. A larger gap, or one
+// while more than 4*maxPending segments of the host are kept, is added
+// whole; its receiver can take it only whole.
+const maxGapPieces = 64
+
+// take delivers r, the peer's next pending segment, to sh for the
+// explanation of s, the host's segment, and notes the ACK it makes owed.
+// Every captured segment may have been lost or delayed after the capture
+// point; in the account that takes that into view (sh.loose has
+// looseLost; see arrive), one that holds the octet s acknowledges next is:
+// the host did not have that octet when it sent s. The segment goes
+// astray.
+func (sh *shadow) take(r *rec, p spec.Params, eff *spec.Effect, lastSent int64, s *spec.Segment) {
+	if sh.loose&looseLost != 0 && s.Flags.Has(spec.ACK) && holdsOctet(&r.seg, s.Ack) {
+		sh.goAstray(*r)
+		return
+	}
+	before := sh.tcb.RcvNxt()
+	sh.deliver(r, p, eff)
+	sh.owe(r, before, lastSent)
+}
+
+// arrive begins the account of segments lost or delayed after the
+// capture point, in which sh is to explain the host sending s. What sh
+// holds out of order that holds the octet s acknowledges next goes
+// astray: the host did not have it (held text that RCV.NXT reached would
+// have been in order). The segments astray that do not hold it arrive
+// now, delayed: those that still bring something new. This is the account
+// of a transfer both ways through a path that loses or reorders, where
+// the host goes on sending on the ACKs of the segments that arrived
+// beyond the hole, and the capture point is before the hole: the lost
+// segments are captured, and their retransmissions, later, fill it.
+func (sh *shadow) arrive(s *spec.Segment, p spec.Params, eff *spec.Effect, lastSent int64) {
+	if sh.loose&looseLost == 0 || !s.Flags.Has(spec.ACK) {
+		return
+	}
+	if i := slices.IndexFunc(sh.held, func(h spec.Segment) bool { return holdsOctet(&h, s.Ack) }); i >= 0 {
+		held := slices.Clone(sh.held[:i]) // the slice is shared: a new one
+		for _, h := range sh.held[i:] {
+			if holdsOctet(&h, s.Ack) {
+				sh.goAstray(rec{frame: -1, seg: h})
+			} else {
+				held = append(held, h)
+			}
+		}
+		sh.held = held
+	}
+	astray := sh.astray
+	sh.astray = nil
+	for i := range astray {
+		r := &astray[i]
+		switch {
+		case holdsOctet(&r.seg, s.Ack):
+			sh.goAstray(*r)
+		case sh.tcb.RcvNxt().LessThan(r.seg.Seq.Add(r.seg.SegLen())):
+			before := sh.tcb.RcvNxt()
+			sh.deliver(r, p, eff)
+			if r.frame > 0 {
+				sh.owe(r, before, lastSent)
+			}
+		}
+	}
+}
+
+// maxAstray bounds shadow.astray: the oldest go first.
+const maxAstray = 64
+
+// goAstray adds r to sh.astray.
+func (sh *shadow) goAstray(r rec) {
+	a := sh.astray
+	if len(a) == maxAstray {
+		a = a[1:]
+	}
+	sh.astray = append(slices.Clip(a), r)
+}
+
+// holdsOctet reports whether seg carries the octet a (in sequence space:
+// a SYN or FIN is an octet).
+func holdsOctet(seg *spec.Segment, a spec.Seq) bool {
+	n := seg.SegLen()
+	return n > 0 && seg.Seq.LessEq(a) && a.LessThan(seg.Seq.Add(n))
+}
