@@ -579,6 +579,96 @@ func TestCaptureDroppedLastText(t *testing.T) {
 	}
 }
 
+// TestAstrayWithNothingPending: a server segment (A) is delayed after the
+// capture point past five later ones, the last of which opens the
+// client's send window; the client sends on it while it still
+// acknowledges A's start (A astray), and then acknowledges everything, A
+// having arrived, when nothing of the server's is pending any more. Near
+// the top of the sequence space too.
+func TestAstrayWithNothingPending(t *testing.T) {
+	for _, irs := range []uint32{5000, 0xffffffff - 30} {
+		const iss = 1000
+		seg := func(from, to netip.AddrPort, seq, ack uint32, n int, win uint16) pkt {
+			return pkt{src: from, dst: to, seq: seq, ack: ack, flags: spec.ACK, win: win, wscale: -1, payload: make([]byte, n)}
+		}
+		s0 := irs + 1
+		out := []pkt{
+			{src: cliA, dst: srvB, seq: iss, flags: spec.SYN, win: 65000, mss: 1460, wscale: -1},
+			{src: srvB, dst: cliA, seq: irs, ack: iss + 1, flags: spec.SYN | spec.ACK, win: 100, mss: 1460, wscale: -1},
+			seg(cliA, srvB, iss+1, s0, 0, 65000),
+			seg(cliA, srvB, iss+1, s0, 100, 65000), // fills the server's window
+			seg(srvB, cliA, s0, iss+1, 10, 100),    // A
+		}
+		for i := uint32(1); i <= 4; i++ {
+			out = append(out, seg(srvB, cliA, s0+10*i, iss+1, 10, 100))
+		}
+		out = append(out,
+			seg(srvB, cliA, s0+50, iss+101, 10, 100),  // acknowledges the client's text: room for more
+			seg(cliA, srvB, iss+101, s0, 100, 65000),  // sent on that room, A not yet in
+			seg(cliA, srvB, iss+201, s0+60, 0, 65000)) // A arrived
+		sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, out), Options{})
+		if sum.Failing != 0 {
+			t.Errorf("irs %d: %v\n%s", irs, sum, reportText(sum))
+		}
+	}
+}
+
+// TestCaptureDroppedHandshakeACK: the capture missed the client's
+// handshake ACK and its request. With Options.CaptureDropped the
+// server's ACK of the request is of text the capture missed, which
+// carried the ACK of the server's SYN (the client's last captured
+// segment is its SYN, which has none), and the client sent it once the
+// SYN,ACK let it.
+func TestCaptureDroppedHandshakeACK(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	out := []pkt{conv[0], conv[1], conv[4], conv[5], conv[6], conv[7], conv[8], conv[9]}
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, out), Options{CaptureDropped: true})
+	if sum.Failing != 0 || firstFrame(sum.Conns[0], DevMissedByCapture) != 3 {
+		t.Errorf("want conformance, missed-by-capture at frame 3\n%s", reportText(sum))
+	}
+	// An ACK more than maxAhead beyond is not taken so, and says why.
+	far := append([]pkt(nil), conv...)
+	far[6].ack += 2 * maxAhead
+	sum = checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, far), Options{CaptureDropped: true})
+	if sum.Failing != 1 || !strings.Contains(reportText(sum), "too many for text the capture missed") {
+		t.Errorf("an ACK 2 MB beyond: want a finding that says it is too far\n%s", reportText(sum))
+	}
+}
+
+// TestFINLostWithTextBeforeCapture: the server's response and its FIN
+// were lost before the capture point, and the server's next segment, an
+// ACK of the client's second request, comes one past the FIN. The
+// client's window cannot hold the octets as text, so only the account of
+// text then a FIN explains it: the client receives the FIN too, and the
+// hosts end as they did, not in CLOSE-WAIT and FIN-WAIT-2.
+func TestFINLostWithTextBeforeCapture(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	rep := conv[5]
+	n := uint32(len(rep.payload))
+	req2 := conv[3]
+	req2.seq += uint32(len(conv[3].payload))
+	sAck := pkt{src: srvB, dst: cliA, seq: rep.seq + n + 1, ack: req2.seq + uint32(len(req2.payload)), flags: spec.ACK, win: 509, wscale: -1, ts: true}
+	cAck := pkt{src: cliA, dst: srvB, seq: sAck.ack, ack: rep.seq + n + 1, flags: spec.ACK, win: 38, wscale: -1, ts: true}
+	cFin := cAck
+	cFin.flags |= spec.FIN
+	sLast := pkt{src: srvB, dst: cliA, seq: rep.seq + n + 1, ack: cFin.seq + 1, flags: spec.ACK, win: 509, wscale: -1, ts: true}
+	out := []pkt{conv[0], conv[1], conv[2], conv[3], conv[4], req2, sAck, cAck, cFin, sLast}
+	out[0].wscale, out[1].wscale = -1, -1
+	for i := 2; i < len(out); i++ {
+		if out[i].src == cliA {
+			out[i].win = 38 // room for the response's text, not one more octet
+		}
+	}
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, out), Options{})
+	if sum.Failing != 0 {
+		t.Fatalf("%v\n%s", sum, reportText(sum))
+	}
+	c := sum.Conns[0]
+	if got := c.ClientStates[len(c.ClientStates)-1] + " " + c.ServerStates[len(c.ServerStates)-1]; got != "CLOSED TIME-WAIT" {
+		t.Errorf("final states %q, want CLOSED TIME-WAIT\n%s", got, reportText(sum))
+	}
+}
+
 // TestAfterClose: segments captured after a host's TCB is gone. The
 // server, back in CLOSED after the client's last ACK, answers a late
 // copy of one of the client's earlier ACKs with <SEQ=SEG.ACK><CTL=RST>

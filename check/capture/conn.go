@@ -164,7 +164,7 @@ type spares struct {
 	failed []int          // the candidates that do not explain the segment
 	o1, o2 shadow         // a search's explanations
 	late   [2]lateNote    // and whether each came later than the ACK bound
-	gap    outcome        // the gap the first explanation of a search takes (gapN 0: none)
+	gap    outcome        // the gap the first explanation of a search takes (gapN 0 and no gapFIN: none)
 	alt    shadow         // another state the first explanation leaves (hostInfo.alt)
 	hasAlt bool
 	eff    spec.Effect
@@ -636,6 +636,7 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	var gap outcome      // text the explanation takes the host to have sent before r, uncaptured
 	var orig []shadow    // the candidates before the retry, when it fails
 	var origFailed []int // and those of them that failed (all)
+	var undo *keptGaps   // the peer's segments before conn.ahead added to them
 	var silentCands []shadow
 	var silentFailed []int
 again:
@@ -669,7 +670,7 @@ again:
 		if dev == "" {
 			dev = fdev
 		}
-		if gap.gapN == 0 {
+		if gap.gapN == 0 && !gap.gapFIN {
 			gap = c.spare.gap
 		}
 		for i, n := range c.spare.late {
@@ -718,6 +719,7 @@ again:
 	if len(next) == 0 {
 		mode, tried = c.looseNext(d, r, tried)
 		if mode&looseAhead != 0 {
+			undo = c.keepGaps(1 - d)
 			c.ahead(d, r)
 		}
 	}
@@ -757,8 +759,10 @@ again:
 	}
 	if len(next) > 0 && mode != 0 {
 		switch mode {
-		case looseLost:
-			// Within the model of the capture point: no deviation.
+		case looseLost, looseSent:
+			// Within the model of the capture point; or (looseSent) the
+			// sender's side of text whose receipt the peer's account
+			// named missed-by-capture already.
 		case looseEdge:
 			c.deviation(DevWindowShrink, c.info[d].shrank)
 		default:
@@ -783,9 +787,15 @@ again:
 		}
 	}
 	if len(next) == 0 {
+		if undo != nil {
+			undo.restore(c, 1-d) // the report shows the peer's captured segments
+		}
 		if peer := &c.info[1-d]; s.Flags.Has(spec.ACK) && peer.anySent && peer.maxEnd.LessThan(s.Ack) && !s.Flags.Has(spec.RST) {
 			hint := "if the capture dropped packets (tcpdump: \"dropped by kernel\"), the gap may be in the capture, not in the host: check it again with --capture-dropped"
-			if c.dropped {
+			switch {
+			case c.dropped && s.Ack.Sub(peer.maxEnd) > maxAhead:
+				hint = fmt.Sprintf("more than %d octets beyond, too many for text the capture missed (--capture-dropped)", maxAhead)
+			case c.dropped:
 				hint = "not as text the capture missed either (--capture-dropped)"
 			}
 			reasons = append(reasons, fmt.Sprintf("its ACK %d is beyond everything the capture shows the peer sending (up to %d): %s",
@@ -823,12 +833,21 @@ again:
 	if len(next) > 2 {
 		next = prune(next)
 	}
+	for i := range next {
+		next[i].dropArrived()
+	}
 	c.nbuf = c.cands[d][:0]
 	c.cands[d] = next
 	c.info[d].lastSent = max(c.info[d].lastSent, r.nanos)
 	c.info[d].advertise(r, c.window(d, s), 1<<c.windowShift(d))
-	if gap.gapN > 0 {
-		c.uncaptured(d, r, gap.gapFrom, gap.gapN)
+	if gap.gapN > 0 || gap.gapFIN {
+		ack := r.seg.Ack
+		if c.nRecent[d] > 1 {
+			if prev := c.recentRec(d, 1); prev.seg.Flags.Has(spec.ACK) {
+				ack = prev.seg.Ack // sent before r, it carried the ACK of its day
+			}
+		}
+		c.uncaptured(d, r, gap.gapFrom, gap.gapN, gap.gapFIN, ack)
 	}
 	return true
 }
@@ -1035,6 +1054,9 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		cur.take(&pend[k], p, &sp.eff, info.lastSent, &r.seg)
 		cur.next = startAbs + k + 1
 		outs = append(outs, sp.eff.Out...)
+		if cur.loose&looseSent != 0 {
+			c.sendGaps(d, &cur, p) // once the delivery let it send them
+		}
 	}
 	// The eager end: every pending segment delivered.
 	if eager && cur.next < startAbs+len(pend) {
@@ -1043,6 +1065,9 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			cur.take(&pend[k], p, &sp.eff, info.lastSent, &r.seg)
 			cur.next = startAbs + k + 1
 			outs = append(outs, sp.eff.Out...)
+			if cur.loose&looseSent != 0 {
+				c.sendGaps(d, &cur, p)
+			}
 		}
 		*last = cur
 		if o := emit(last, outs, from, &r.seg, info, r.old); o.why == "" {

@@ -76,9 +76,10 @@ type outcome struct {
 	why string // for a failed attempt: why it does not explain the segment
 	// gap is the text the explanation takes the host to have sent before
 	// the segment though the capture has not shown it: octets gapN from
-	// gapFrom (0: none).
+	// gapFrom (0: none), and then its FIN when gapFIN.
 	gapFrom spec.Seq
 	gapN    uint32
+	gapFIN  bool
 }
 
 // matchOut reports whether the segment s a host sent is the segment o the
@@ -419,7 +420,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 					// The send window does not hold the octets as text:
 					// the FIN after the text before it.
 					*sh, info.hasAlt = *info.alt, false
-					return outcome{dev: DevReorderedBefore, gapFrom: from, gapN: gap - 1}
+					return outcome{dev: DevReorderedBefore, gapFrom: from, gapN: gap - 1, gapFIN: true}
 				}
 			}
 			if staleCopy(t, s, info) {

@@ -48,8 +48,8 @@ func (c *conn) looseNext(d uint8, r *rec, tried int) (loose, int) {
 		case m&looseAhead != 0 && !c.aheadOf(d, r):
 		case m&looseSent != 0 && (!c.dropped || len(c.gaps[d]) == 0):
 		case m&looseGaps != 0 && m&looseAhead == 0 && c.gapN[1-d] == 0:
-		case m&looseEdge != 0 && c.info[d].shrank == 0:
-		case m&looseLost != 0 && len(c.sent[1-d]) == 0:
+		case m&looseEdge != 0 && !c.info[d].shrunk():
+		case m&looseLost != 0 && len(c.sent[1-d]) == 0 && !c.anyAstray(d):
 		default:
 			return m, tried + 1
 		}
@@ -57,14 +57,27 @@ func (c *conn) looseNext(d uint8, r *rec, tried int) (loose, int) {
 	return 0, tried
 }
 
+// anyAstray reports whether a candidate of host d holds segments out of
+// order or has segments astray: an account of loss after the capture
+// point may explain its segment with none of the peer's pending.
+func (c *conn) anyAstray(d uint8) bool {
+	for i := range c.cands[d] {
+		if len(c.cands[d][i].held) > 0 || len(c.cands[d][i].astray) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // uncaptured adds to host d's segments, before r, the text of n octets
-// from from that the explanation of r takes the host to have sent first
-// though the capture has not shown it: reordered or dropped between the
-// host and the capture point, or missed by the capture itself (tcpdump's
-// "packets dropped by kernel"). Its peer may have received it, and may
-// acknowledge it; a copy the capture shows later is then a duplicate. It
-// is cut to the peer's MSS as a sender's segments are.
-func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32) {
+// from from, and then its FIN when fin, that the explanation of r takes
+// the host to have sent first though the capture has not shown it:
+// reordered or dropped between the host and the capture point, or missed
+// by the capture itself (tcpdump's "packets dropped by kernel"). They
+// carry ack, the host's ACK when it sent them. Its peer may have received
+// them, and may acknowledge them; a copy the capture shows later is then
+// a duplicate. They are cut to the peer's MSS as a sender's segments are.
+func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32, fin bool, ack spec.Seq) {
 	for _, g := range c.gaps[d] {
 		// Text added before (conn.ahead) is not added again.
 		if end := g.r.seg.Seq.Add(g.r.seg.Len); n > 0 && g.r.seg.Seq.LessEq(from) && from.LessThan(end) {
@@ -72,7 +85,7 @@ func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32) {
 			from, n = from.Add(k), n-k
 		}
 	}
-	if n == 0 {
+	if n == 0 && !fin {
 		return
 	}
 	sent := c.sent[d]
@@ -80,14 +93,11 @@ func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32) {
 	for i > 0 && sent[i-1].frame == r.frame {
 		i-- // r's own pieces: the peer has not taken them
 	}
-	ack := r.seg.Ack
-	if c.nRecent[d] > 1 {
-		if prev := c.recentRec(d, 1); prev.seg.Flags.Has(spec.ACK) {
-			ack = prev.seg.Ack // sent before r, it carried the ACK of its day
-		}
-	}
 	m := rec{frame: r.frame, nanos: r.nanos, dir: d, uncaptured: true,
 		seg: spec.Segment{Seq: from, Ack: ack, Flags: spec.ACK, Window: r.seg.Window, Len: n}}
+	if fin {
+		m.seg.Flags |= spec.FIN
+	}
 	pieces := c.appendPieces(nil, d, m, r.hasTS)
 	if len(pieces) > maxGapPieces || len(sent) > 4*maxPending {
 		// Whole: a capture (a crafted one) that makes every segment a gap
@@ -105,13 +115,36 @@ func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32) {
 }
 
 // aheadOf reports whether r, host d's segment, acknowledges text beyond
-// everything the capture has shown its peer sending, by at most 1 MB, in
-// a capture that may have dropped packets (Options.CaptureDropped).
+// everything the capture has shown its peer sending, by at most maxAhead,
+// in a capture that may have dropped packets (Options.CaptureDropped).
 func (c *conn) aheadOf(d uint8, r *rec) bool {
 	peer := &c.info[1-d]
 	s := &r.seg
 	return c.dropped && s.Flags.Has(spec.ACK) && !s.Flags.Has(spec.RST) && peer.anySent && c.nRecent[1-d] > 0 &&
-		peer.maxEnd.LessThan(s.Ack) && s.Ack.Sub(peer.maxEnd) <= 1<<20
+		peer.maxEnd.LessThan(s.Ack) && s.Ack.Sub(peer.maxEnd) <= maxAhead
+}
+
+// maxAhead bounds the text conn.ahead takes a capture to have missed.
+const maxAhead = 1 << 20
+
+// keptGaps is a host's segments and uncaptured text as they were before
+// conn.ahead added to them, for a retry that fails.
+type keptGaps struct {
+	sent int
+	gaps []gapPiece
+	gapN uint32
+}
+
+// keepGaps returns host d's segments and uncaptured text as they are.
+func (c *conn) keepGaps(d uint8) *keptGaps {
+	return &keptGaps{sent: len(c.sent[d]), gaps: slices.Clone(c.gaps[d]), gapN: c.gapN[d]}
+}
+
+// restore puts back host d's segments and uncaptured text as k kept
+// them: conn.ahead appends to them only.
+func (k *keptGaps) restore(c *conn, d uint8) {
+	c.sent[d] = c.sent[d][:k.sent]
+	c.gaps[d], c.gapN[d] = k.gaps, k.gapN
 }
 
 // ahead adds to the segments of host d's peer the text that r, host d's
@@ -123,11 +156,18 @@ func (c *conn) aheadOf(d uint8, r *rec) bool {
 // next segment comes beyond SND.NXT, and uncaptured then adds none again.
 func (c *conn) ahead(d uint8, r *rec) {
 	peer := 1 - d
-	from := c.info[peer].maxEnd
+	pi := &c.info[peer]
+	from := pi.maxEnd
 	last := c.recentRec(peer, 0)
+	// The peer's ACK of its day: the highest it sent, at least host d's
+	// SYN (the peer's last segment may be its SYN,ACK, or a SYN).
+	ack := c.info[d].synSeq.Add(1)
+	if pi.ackSent && ack.LessThan(pi.maxAck) {
+		ack = pi.maxAck
+	}
 	m := rec{frame: r.frame, nanos: r.nanos, dir: peer, hasTS: last.hasTS, tsVal: last.tsVal,
-		seg: spec.Segment{Seq: from, Ack: last.seg.Ack, Flags: spec.ACK, Window: last.seg.Window}}
-	c.uncaptured(peer, &m, from, r.seg.Ack.Sub(from))
+		seg: spec.Segment{Window: last.seg.Window}}
+	c.uncaptured(peer, &m, from, r.seg.Ack.Sub(from), false, ack)
 }
 
 // sendGaps takes sh, an account of host d in which the host sent text
@@ -135,12 +175,17 @@ func (c *conn) ahead(d uint8, r *rec) {
 // have sent the pieces of its uncaptured text (conn.gaps: its peer
 // acknowledged them, conn.ahead) that start at SND.NXT, in order: SEND
 // steps whose segments the capture did not show. Then the peer's ACKs of
-// them are acceptable.
+// them are acceptable. conn.search calls it before the first delivery
+// and after each, so the text goes once the host can send it (after the
+// SYN,ACK, for a client whose request the capture missed).
 func (c *conn) sendGaps(d uint8, sh *shadow, p spec.Params) {
+	if st := sh.tcb.State(); st != spec.Established && st != spec.CloseWait {
+		return // SEND sends text only in these (RFC 9293 §3.10.2)
+	}
 	var eff spec.Effect
 	for i := range c.gaps[d] {
 		g := &c.gaps[d][i].r.seg
-		if g.Seq != sh.tcb.SndNxt() {
+		if g.Seq != sh.tcb.SndNxt() || g.Len == 0 {
 			continue
 		}
 		q := p
@@ -165,13 +210,13 @@ type gapPiece struct {
 // seenGaps marks the pieces of host d's uncaptured text that s, its
 // segment just captured, carries.
 func (c *conn) seenGaps(d uint8, s *spec.Segment) {
-	if s.Len == 0 {
+	if s.SegLen() == 0 {
 		return
 	}
-	end := s.Seq.Add(s.Len)
+	end := s.Seq.Add(s.SegLen())
 	for i := range c.gaps[d] {
 		g := &c.gaps[d][i]
-		if !g.seen && s.Seq.LessEq(g.r.seg.Seq) && g.r.seg.Seq.Add(g.r.seg.Len).LessEq(end) {
+		if !g.seen && s.Seq.LessEq(g.r.seg.Seq) && g.r.seg.Seq.Add(g.r.seg.SegLen()).LessEq(end) {
 			g.seen = true
 		}
 	}
@@ -192,7 +237,7 @@ func (c *conn) takeGaps(d uint8, sh *shadow, p spec.Params, unseen bool, s *spec
 	var eff spec.Effect
 	for i := range c.gaps[1-d] {
 		g := &c.gaps[1-d][i]
-		acked := !s.Flags.Has(spec.ACK) || g.r.seg.Seq.Add(g.r.seg.Len).LessEq(s.Ack)
+		acked := !s.Flags.Has(spec.ACK) || g.r.seg.Seq.Add(g.r.seg.SegLen()).LessEq(s.Ack)
 		if g.num >= sh.gapsDone && g.at < sh.next && acked && !(unseen && g.seen) {
 			sh.gapsDone = g.num
 			eff.Reset()
@@ -266,12 +311,33 @@ func (sh *shadow) arrive(s *spec.Segment, p spec.Params, eff *spec.Effect, lastS
 	}
 }
 
+// dropArrived forgets the segments astray that RCV.NXT has passed: a
+// copy of one that arrived now would bring nothing new.
+func (sh *shadow) dropArrived() {
+	passed := func(r rec) bool { return !sh.tcb.RcvNxt().LessThan(r.seg.Seq.Add(r.seg.SegLen())) }
+	if !slices.ContainsFunc(sh.astray, passed) {
+		return
+	}
+	var keep []rec // the slice is shared: a new one
+	for _, r := range sh.astray {
+		if sh.tcb.RcvNxt().LessThan(r.seg.Seq.Add(r.seg.SegLen())) {
+			keep = append(keep, r)
+		}
+	}
+	sh.astray = keep
+}
+
 // maxAstray bounds shadow.astray: the oldest go first.
 const maxAstray = 64
 
 // goAstray adds r to sh.astray.
 func (sh *shadow) goAstray(r rec) {
 	a := sh.astray
+	for i := range a {
+		if a[i].seg == r.seg {
+			return // a retransmission of one already astray
+		}
+	}
 	if len(a) == maxAstray {
 		a = a[1:]
 	}

@@ -272,6 +272,13 @@ func (h *hostInfo) advertise(r *rec, w, unit uint32) {
 	}
 }
 
+// shrunk reports whether the right edge of the window the host
+// advertised last is left of the rightmost it ever advertised, by at
+// least the window's unit (advertise): its window is shrunk now.
+func (h *hostInfo) shrunk() bool {
+	return h.shrank != 0 && h.edge.LessThan(h.maxEdge)
+}
+
 func (h *hostInfo) params() spec.Params {
 	mss := h.mss
 	if mss == 0 {
