@@ -1058,8 +1058,14 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			c.sendGaps(d, &cur, p) // once the delivery let it send them
 		}
 	}
-	// The eager end: every pending segment delivered.
+	// The eager end: every pending segment delivered. It stops as soon as
+	// it cannot explain r (a host far down a long pipe from the capture
+	// point acknowledges much less than everything in flight, and the
+	// segments pending for it run to thousands).
 	if eager && cur.next < startAbs+len(pend) {
+		rest := pend[cur.next-startAbs:]
+		byACK := eagerEndsByACK(r, info, &cur, rest)
+		efrom, matched := from, false
 		for k := cur.next - startAbs; k < len(pend); k++ {
 			sp.eff.Reset()
 			cur.take(&pend[k], p, &sp.eff, info.lastSent, &r.seg)
@@ -1067,6 +1073,20 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			outs = append(outs, sp.eff.Out...)
 			if cur.loose&looseSent != 0 {
 				c.sendGaps(d, &cur, p)
+			}
+			// As emit reads outs: r among them after acknowledgments
+			// only, or a segment the host did not send first (emit fails).
+			for ; !matched && efrom < len(outs); efrom++ {
+				if ok, _ := matchOut(&r.seg, &outs[efrom]); ok {
+					matched = true
+				} else if !isPureACK(&outs[efrom]) {
+					sp.outs = outs
+					return dev, true, false
+				}
+			}
+			if byACK && !matched && r.seg.Ack.LessThan(cur.tcb.RcvNxt()) {
+				sp.outs = outs
+				return dev, true, false // RCV.NXT only grows: emit fails
 			}
 		}
 		*last = cur
@@ -1077,6 +1097,32 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 	}
 	sp.outs = outs
 	return dev, true, two
+}
+
+// eagerEndsByACK reports whether the eager end of a search for r, host
+// d's segment, from cur with rest pending, fails as soon as RCV.NXT passes
+// r's ACK while no output of the table's is r: r carries an ACK and is no
+// RST, SYN or copy from an earlier incarnation, its ACK is the highest the
+// host has sent (so it is no stale copy, staleCopy), and cur keeps its
+// TCB, and RCV.NXT only grows, whatever of rest it takes (it is in a
+// synchronized state other than LAST-ACK, and rest holds no RST or SYN).
+// Then spontaneous, which needs SEG.ACK = RCV.NXT, cannot explain r.
+func eagerEndsByACK(r *rec, info *hostInfo, cur *shadow, rest []rec) bool {
+	s := &r.seg
+	if !s.Flags.Has(spec.ACK) || s.Flags&(spec.RST|spec.SYN) != 0 || r.old || !info.ackSent || s.Ack != info.maxAck {
+		return false
+	}
+	switch cur.tcb.State() {
+	case spec.Established, spec.FinWait1, spec.FinWait2, spec.CloseWait, spec.Closing, spec.TimeWait:
+	default:
+		return false
+	}
+	for i := range rest {
+		if rest[i].seg.Flags&(spec.RST|spec.SYN) != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // attempt renders why r is not explained after n of the pending segments.
