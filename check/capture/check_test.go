@@ -669,6 +669,33 @@ func TestFINLostWithTextBeforeCapture(t *testing.T) {
 	}
 }
 
+// TestKeepaliveGarbageOctet: an idle client's keepalive probes carry one
+// garbage octet, the last one it sent (RFC 1122 §4.2.3.6 allows it;
+// Windows does it), and the server acknowledges each: the table's probe
+// carries none, so each is named keepalive-garbage-octet, not taken for
+// a copy reordered before the capture point.
+func TestKeepaliveGarbageOctet(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	idle := conv[6] // the client's ACK of the response: nothing outstanding
+	probe := idle
+	probe.seq--
+	probe.payload = []byte{'T'}
+	ack := pkt{src: srvB, dst: cliA, seq: idle.ack, ack: idle.seq, flags: spec.ACK, win: 509, wscale: -1, ts: true}
+	out := append(append([]pkt(nil), conv[:7]...), probe, ack, probe, ack)
+	out = append(out, conv[7:]...)
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, out), Options{})
+	if sum.Failing != 0 {
+		t.Fatalf("%v\n%s", sum, reportText(sum))
+	}
+	c := sum.Conns[0]
+	if f := firstFrame(c, DevKeepaliveGarbage); f != 8 {
+		t.Errorf("%s at frame %d, want 8\n%s", DevKeepaliveGarbage, f, reportText(sum))
+	}
+	if f := firstFrame(c, DevReorderedBefore); f != 0 {
+		t.Errorf("%s at frame %d, want none\n%s", DevReorderedBefore, f, reportText(sum))
+	}
+}
+
 // TestAfterClose: segments captured after a host's TCB is gone. The
 // server, back in CLOSED after the client's last ACK, answers a late
 // copy of one of the client's earlier ACKs with <SEQ=SEG.ACK><CTL=RST>

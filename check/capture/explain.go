@@ -40,6 +40,10 @@ const (
 	// RCV.NXT, as RFC 9293 §3.10.7.4 says, where the table keeps
 	// TIME-WAIT (RFC 1337); docs/linux.md registers it for Linux.
 	DevRSTKillsTimeWait = "rst-kills-time-wait"
+	// DevKeepaliveGarbage is a keepalive probe that carries one garbage
+	// octet, which RFC 1122 §4.2.3.6 allows (a MAY) and the table's
+	// KEEPALIVE rows do not send.
+	DevKeepaliveGarbage = "keepalive-garbage-octet"
 	// DevResetNotCaptured is a host that opened anew on the 4-tuple while
 	// the capture shows it still had the connection: it lost the TCB
 	// without a RST the capture shows.
@@ -51,6 +55,8 @@ var deviationRFC = map[string]string{
 	DevDelayedACK:      "RFC 1122 §4.2.3.2: an ACK sent later than the table sends it, or folded into a later segment",
 	DevRSTACK:          "docs/linux.md: the reset of ABORT carries an ACK",
 	DevKeepaliveRSTACK: "docs/linux.md: the reset of a connection whose keepalive probes went unanswered (RFC 1122 §4.2.3.6) carries an ACK",
+	DevKeepaliveGarbage: "RFC 1122 §4.2.3.6, a MAY: a keepalive probe carrying one garbage octet (the last octet sent, again), " +
+		"where the table's probe carries none (Windows sends such probes)",
 	DevLateACK: "RFC 1122 §4.2.3.2, a MUST: an ACK of accepted text later than 0.5 s, plus the round trip the capture's handshake shows " +
 		"(the capture point may be at the sender of the text)",
 	DevTimeWaitShort: "RFC 1122 §4.2.2.13, a MUST, and RFC 9293 §3.10.8: a host left TIME-WAIT before 2*MSL had passed " +
@@ -269,6 +275,24 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		end := s.Seq.Add(s.SegLen())
 		if !st.HasTCB() {
 			return info.fail("no connection sends text in %s", st)
+		}
+		if s.Len == 1 && !s.Flags.Has(spec.FIN) && s.Seq.Add(1) == t.SndNxt() && t.SndUna() == t.SndNxt() && st.Runs(spec.TimerKeepAlive) {
+			// A keepalive probe with one garbage octet, the last one
+			// sent (RFC 1122 §4.2.3.6 MAY; Windows sends them): the
+			// table's KEEPALIVE rows send the probe without it.
+			c := *sh
+			eff.Reset()
+			if c.step(spec.KeepAliveTimeout, nil, p, eff) >= 0 {
+				probe := *s
+				probe.Len = 0
+				for i := range eff.Out {
+					if ok, _ := matchOut(&probe, &eff.Out[i]); ok {
+						*sh = c
+						sh.kaProbed = true
+						return outcome{dev: DevKeepaliveGarbage}
+					}
+				}
+			}
 		}
 		if !s.Flags.Has(spec.FIN) && s.Seq.Add(s.Len).LessEq(t.SndUna()) && st.Synchronized() {
 			// Octets the peer has acknowledged, all of them: a copy the
