@@ -188,3 +188,41 @@ func TestLateACKAfterLostCopies(t *testing.T) {
 		t.Errorf("an ACK 710 ms after the only copy: want %s\n%s", DevLateACK, reportText(sum))
 	}
 }
+
+// TestLateACKAfterCopiesThatGrew: a retransmission may carry more than
+// the copy before it (text written since, or the FIN), and a FIN may be
+// retransmitted alone. In the account where the earlier copy was lost
+// after the capture point, the ACK is owed from the one that got
+// through: 10 ms, not 710.
+func TestLateACKAfterCopiesThatGrew(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	ms := time.Millisecond
+	at := func(gaps ...time.Duration) []time.Duration {
+		out := make([]time.Duration, len(gaps))
+		for i := 1; i < len(gaps); i++ {
+			out[i] = out[i-1] + gaps[i]
+		}
+		return out
+	}
+	// The server's response, first its first 20 octets, then 700 ms
+	// later all of it.
+	part := conv[5]
+	part.payload = part.payload[:20]
+	grew := append(append(append([]pkt(nil), conv[:5]...), part), conv[5:]...)
+	sum := checkBytes(t, writePcapAt(t, layers.LinkTypeEthernet, false, grew, at(0, ms, ms, ms, ms, ms, 700*ms, 10*ms, ms, ms, ms)), Options{})
+	if sum.Failing != 0 || sum.LateACKs != 0 {
+		t.Errorf("an ACK 10 ms after a copy with more text: want no %s\n%s", DevLateACK, reportText(sum))
+	}
+	// The server's FIN, then 700 ms later the FIN again, and the client's
+	// ACK of it 10 ms after that.
+	fin := append(append([]pkt(nil), conv[:9]...), conv[8], conv[9])
+	sum = checkBytes(t, writePcapAt(t, layers.LinkTypeEthernet, false, fin, at(0, ms, ms, ms, ms, ms, ms, ms, ms, 700*ms, 10*ms)), Options{})
+	if sum.Failing != 0 || sum.LateACKs != 0 {
+		t.Errorf("an ACK 10 ms after the FIN's retransmission: want no %s\n%s", DevLateACK, reportText(sum))
+	}
+	// Without the copies, the same ACKs are late.
+	sum = checkBytes(t, writePcapAt(t, layers.LinkTypeEthernet, false, conv, at(0, ms, ms, ms, ms, ms, ms, ms, ms, 710*ms)), Options{})
+	if sum.LateACKs != 1 {
+		t.Errorf("an ACK of the FIN 710 ms after the only copy: want %s\n%s", DevLateACK, reportText(sum))
+	}
+}

@@ -152,23 +152,31 @@ func (sh *shadow) owe(r *rec, before spec.Seq, prev int64) {
 		sh.copyOfOwed(r, prev)
 		return
 	}
+	if s := &r.seg; sh.owedFrame != 0 && s.Seq.LessEq(sh.owedFrom) && sh.owedFrom.LessThan(s.Seq.Add(s.SegLen())) && sh.owedAt < r.nanos {
+		// A copy of the owed text with more text after it (a
+		// retransmission that took in later writes): in the account
+		// where the earlier copies were lost after the capture point, r
+		// brought it all, and the ACK is owed from r.
+		sh.owedFrame, sh.owedAt, sh.owedEnd = r.frame, max(r.nanos, prev), sh.tcb.RcvNxt()
+		return
+	}
 	if sh.owedFrame != 0 || r.seg.Flags.Has(spec.SYN) || sh.tcb.RcvNxt() == before {
 		return
 	}
 	sh.owedFrame, sh.owedAt, sh.owedFrom, sh.owedEnd = r.frame, max(r.nanos, prev), before, sh.tcb.RcvNxt()
 }
 
-// copyOfOwed notes r, captured later, when it is a copy of text sh has
-// taken and owes the ACK of: in the account where the earlier copies were
+// copyOfOwed notes r, captured later, when it is a copy of text (or the
+// FIN) sh has taken and owes the ACK of: in the account where the earlier copies were
 // lost after the capture point, r brought the text, and the ACK is owed
 // from r (or from prev, the host's segment before, if later). That
 // account is within the model, so a late ACK is reported only when it is
 // late in this one too.
 func (sh *shadow) copyOfOwed(r *rec, prev int64) {
-	if sh.owedFrame == 0 || r.seg.Len == 0 {
+	if sh.owedFrame == 0 || r.seg.SegLen() == 0 {
 		return
 	}
-	if end := r.seg.Seq.Add(r.seg.Len); sh.owedFrom.LessThan(end) && end.LessEq(sh.owedEnd) && sh.owedAt < r.nanos {
+	if end := r.seg.Seq.Add(r.seg.SegLen()); sh.owedFrom.LessThan(end) && end.LessEq(sh.owedEnd) && sh.owedAt < r.nanos {
 		sh.owedFrame, sh.owedAt = r.frame, max(r.nanos, prev)
 	}
 }
