@@ -167,11 +167,11 @@ func (sh *shadow) owe(r *rec, before spec.Seq, prev int64) {
 }
 
 // copyOfOwed notes r, captured later, when it is a copy of text (or the
-// FIN) sh has taken and owes the ACK of: in the account where the earlier copies were
-// lost after the capture point, r brought the text, and the ACK is owed
-// from r (or from prev, the host's segment before, if later). That
-// account is within the model, so a late ACK is reported only when it is
-// late in this one too.
+// FIN) sh has taken and owes the ACK of: in the account where the
+// earlier copies were lost after the capture point, r brought the text,
+// and the ACK is owed from r (or from prev, the host's segment before, if
+// later). That account is within the model, so a late ACK is reported
+// only when it is late in this one too.
 func (sh *shadow) copyOfOwed(r *rec, prev int64) {
 	if sh.owedFrame == 0 || r.seg.SegLen() == 0 {
 		return
