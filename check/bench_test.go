@@ -15,14 +15,7 @@ import (
 //
 // Run with: go test -run '^$' -bench . -benchtime 1x ./check/...
 func BenchmarkExplore(b *testing.B) {
-	cfg, err := model.Preset("large")
-	if err != nil {
-		b.Fatal(err)
-	}
-	sys, err := model.New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
+	sys := presetSystem(b, "large")
 	for _, exact := range []bool{false, true} {
 		for _, workers := range []int{1, 2} {
 			name := fmt.Sprintf("model/workers=%d", workers)

@@ -13,6 +13,20 @@ import (
 	"github.com/tcpcheck/tcpcheck/model"
 )
 
+// presetSystem builds the model's preset name, failing tb if it cannot.
+func presetSystem(tb testing.TB, name string) *model.System {
+	tb.Helper()
+	cfg, err := model.Preset(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sys, err := model.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sys
+}
+
 // smallConfigs are three small configurations of the correct model.
 func smallConfigs(t *testing.T) map[string]model.Config {
 	t.Helper()

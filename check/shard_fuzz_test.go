@@ -3,22 +3,13 @@ package check
 import (
 	"bytes"
 	"testing"
-
-	"github.com/tcpcheck/tcpcheck/model"
 )
 
 // FuzzMerge: merge reads shard files that may be damaged or of another
 // run; whatever the bytes of one of two shards, it returns a result or an
 // error, never a panic. The seeds are both shards of the small preset.
 func FuzzMerge(f *testing.F) {
-	small, err := model.Preset("small")
-	if err != nil {
-		f.Fatal(err)
-	}
-	sys, err := model.New(small)
-	if err != nil {
-		f.Fatal(err)
-	}
+	sys := presetSystem(f, "small")
 	var files [][]byte
 	for i := 0; i < 2; i++ {
 		var buf bytes.Buffer

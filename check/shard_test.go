@@ -270,8 +270,7 @@ func TestMergeRefuses(t *testing.T) {
 // TestWriteShardRefusesBitstate: a bitstate run has no fingerprints to
 // list.
 func TestWriteShardRefusesBitstate(t *testing.T) {
-	small, _ := model.Preset("small")
-	sys, _ := model.New(small)
+	sys := presetSystem(t, "small")
 	if _, err := WriteShard(io.Discard, sys, Options{Bitstate: 20}); err == nil || !strings.Contains(err.Error(), "bitstate") {
 		t.Errorf("bitstate: %v", err)
 	}

@@ -1063,8 +1063,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 	// point acknowledges much less than everything in flight, and the
 	// segments pending for it run to thousands).
 	if eager && cur.next < startAbs+len(pend) {
-		rest := pend[cur.next-startAbs:]
-		byACK := eagerEndsByACK(r, info, &cur, rest)
+		byACK := eagerEndsByACK(r, info)
 		efrom, matched := from, false
 		for k := cur.next - startAbs; k < len(pend); k++ {
 			sp.eff.Reset()
@@ -1076,21 +1075,27 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			}
 			// As emit reads outs: r among them after acknowledgments
 			// only, or a segment the host did not send first (emit fails).
-			for ; !matched && efrom < len(outs); efrom++ {
+			for !matched && efrom < len(outs) {
 				if ok, _ := matchOut(&r.seg, &outs[efrom]); ok {
 					matched = true
-				} else if !isPureACK(&outs[efrom]) {
+					break
+				}
+				if !isPureACK(&outs[efrom]) {
 					sp.outs = outs
 					return dev, true, false
 				}
+				efrom++
 			}
 			if byACK && !matched && r.seg.Ack.LessThan(cur.tcb.RcvNxt()) {
-				sp.outs = outs
-				return dev, true, false // RCV.NXT only grows: emit fails
+				if keepsGrowing(&cur, pend[k+1:]) {
+					sp.outs = outs
+					return dev, true, false // RCV.NXT only grows: emit fails
+				}
+				byACK = false
 			}
 		}
 		*last = cur
-		if o := emit(last, outs, from, &r.seg, info, r.old); o.why == "" {
+		if o := emit(last, outs, efrom, &r.seg, info, r.old); o.why == "" {
 			sp.late[1] = last.sent(r, bound)
 			two = true
 		}
@@ -1100,18 +1105,22 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 }
 
 // eagerEndsByACK reports whether the eager end of a search for r, host
-// d's segment, from cur with rest pending, fails as soon as RCV.NXT passes
-// r's ACK while no output of the table's is r: r carries an ACK and is no
-// RST, SYN or copy from an earlier incarnation, its ACK is the highest the
-// host has sent (so it is no stale copy, staleCopy), and cur keeps its
-// TCB, and RCV.NXT only grows, whatever of rest it takes (it is in a
-// synchronized state other than LAST-ACK, and rest holds no RST or SYN).
-// Then spontaneous, which needs SEG.ACK = RCV.NXT, cannot explain r.
-func eagerEndsByACK(r *rec, info *hostInfo, cur *shadow, rest []rec) bool {
+// d's segment, fails once RCV.NXT passes r's ACK while no output of the
+// table's is r, if from then on the host keeps its TCB and RCV.NXT only
+// grows (keepsGrowing): r carries an ACK and is no RST, SYN or copy from
+// an earlier incarnation, and its ACK is the highest the host has sent,
+// so it is no stale copy (staleCopy). Then spontaneous, which needs
+// SEG.ACK = RCV.NXT, cannot explain r.
+func eagerEndsByACK(r *rec, info *hostInfo) bool {
 	s := &r.seg
-	if !s.Flags.Has(spec.ACK) || s.Flags&(spec.RST|spec.SYN) != 0 || r.old || !info.ackSent || s.Ack != info.maxAck {
-		return false
-	}
+	return s.Flags.Has(spec.ACK) && s.Flags&(spec.RST|spec.SYN) == 0 && !r.old && info.ackSent && s.Ack == info.maxAck
+}
+
+// keepsGrowing reports whether cur keeps its TCB, and RCV.NXT only grows,
+// whatever of rest it takes: it is in a synchronized state other than
+// LAST-ACK (no delivery takes it to CLOSED but a RST), and rest holds no
+// RST or SYN.
+func keepsGrowing(cur *shadow, rest []rec) bool {
 	switch cur.tcb.State() {
 	case spec.Established, spec.FinWait1, spec.FinWait2, spec.CloseWait, spec.Closing, spec.TimeWait:
 	default:
