@@ -24,7 +24,7 @@ var stateRecipes = []struct {
 	{spec.SynReceived, "B", "listen B 80; connect A B:80; deliver 1"},
 	{spec.Established, "A", "listen B 80; connect A B:80; deliver all"},
 	{spec.FinWait1, "A", "listen B 80; connect A B:80; deliver all; close A"},
-	{spec.FinWait2, "A", "listen B 80; connect A B:80; deliver all; close A; deliver all"},
+	{spec.FinWait2, "A", "listen B 80; connect A B:80; deliver all; close A; deliver all; advance 40ms; deliver all"}, // B delays the ACK of the FIN
 	{spec.CloseWait, "B", "listen B 80; connect A B:80; deliver all; accept B; close A; deliver all"},
 	{spec.LastAck, "B", "listen B 80; connect A B:80; deliver all; accept B; close A; deliver all; close B"},
 	{spec.Closing, "A", "listen B 80; connect A B:80; deliver all; accept B; close A; close B; deliver 1; deliver 1"},

@@ -51,8 +51,9 @@ type Options struct {
 	DataRetries   int           // retransmissions of text or FIN before RetriesExhausted (R2, RFC 1122 §4.2.3.5); default 15
 	UserTimeout   time.Duration // RFC 9293 §3.8.4: abort when sent data stays unacknowledged this long; default 5 min
 	ChallengeACKs int           // challenge ACKs per second per connection (RFC 5961 §7); default 10
-	// AckDelay is how long accepted text may wait for its ACK (the
-	// table's delay ACK, RFC 1122 §4.2.3.2; RFC 9293 §3.8.6.3): default
+	// AckDelay is how long accepted text, and the FIN that takes
+	// ESTABLISHED to CLOSE-WAIT, may wait for its ACK (the table's delay
+	// ACK, RFC 1122 §4.2.3.2; RFC 9293 §3.8.6.3): default
 	// 40 ms, Linux's minimum; at most 500 ms as RFC 1122 requires. A
 	// negative value disables the delay (every segment of text is
 	// acknowledged at once); 0, like every zero option, is the default.

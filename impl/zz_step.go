@@ -59,7 +59,7 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 		case spec.UserTimeout:
 			return 254 // CLOSED + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
-			return 269 // CLOSED + DELACK
+			return 270 // CLOSED + DELACK
 		case spec.KeepAliveTimeout:
 			return 286 // CLOSED + KEEPALIVE
 		case spec.KeepAliveExhausted:
@@ -100,7 +100,7 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 		case spec.UserTimeout:
 			return 255 // LISTEN + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
-			return 270 // LISTEN + DELACK
+			return 271 // LISTEN + DELACK
 		case spec.KeepAliveTimeout:
 			return 287 // LISTEN + KEEPALIVE
 		case spec.KeepAliveExhausted:
@@ -156,7 +156,7 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 		case spec.UserTimeout:
 			return 259 // SYN-SENT + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
-			return 271 // SYN-SENT + DELACK
+			return 272 // SYN-SENT + DELACK
 		case spec.KeepAliveTimeout:
 			return 288 // SYN-SENT + KEEPALIVE
 		case spec.KeepAliveExhausted:
@@ -254,7 +254,7 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 			}
 			return 258 // SYN-RECEIVED + USER-TIMEOUT [!Passive]
 		case spec.DelayedAckTimeout:
-			return 272 // SYN-RECEIVED + DELACK
+			return 273 // SYN-RECEIVED + DELACK
 		case spec.KeepAliveTimeout:
 			return 289 // SYN-RECEIVED + KEEPALIVE
 		case spec.KeepAliveExhausted:
@@ -535,7 +535,7 @@ func step(s spec.State, e spec.Event, c *spec.Ctx) int {
 		case spec.UserTimeout:
 			return 263 // CLOSE-WAIT + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
-			return 273 // CLOSE-WAIT + DELACK
+			return 269 // CLOSE-WAIT + DELACK
 		case spec.KeepAliveTimeout:
 			return 279 // CLOSE-WAIT + KEEPALIVE
 		case spec.KeepAliveExhausted:
@@ -1020,11 +1020,11 @@ var tableTo = [tableRows]spec.State{
 	spec.Established, // 266 ESTABLISHED + DELACK
 	spec.FinWait1,    // 267 FIN-WAIT-1 + DELACK
 	spec.FinWait2,    // 268 FIN-WAIT-2 + DELACK
-	spec.Closed,      // 269 CLOSED + DELACK
-	spec.Listen,      // 270 LISTEN + DELACK
-	spec.SynSent,     // 271 SYN-SENT + DELACK
-	spec.SynReceived, // 272 SYN-RECEIVED + DELACK
-	spec.CloseWait,   // 273 CLOSE-WAIT + DELACK
+	spec.CloseWait,   // 269 CLOSE-WAIT + DELACK
+	spec.Closed,      // 270 CLOSED + DELACK
+	spec.Listen,      // 271 LISTEN + DELACK
+	spec.SynSent,     // 272 SYN-SENT + DELACK
+	spec.SynReceived, // 273 SYN-RECEIVED + DELACK
 	spec.Closing,     // 274 CLOSING + DELACK
 	spec.LastAck,     // 275 LAST-ACK + DELACK
 	spec.TimeWait,    // 276 TIME-WAIT + DELACK
@@ -1249,7 +1249,7 @@ var tableDo = [tableRows][]spec.Action{
 	{spec.ProcessACK},                    // 192 FIN-WAIT-2 + rcv ACK [SeqOK & AckInRange]
 	{spec.ProcessACK, spec.AcceptText, spec.SendText, spec.DelayACK},                     // 193 ESTABLISHED + rcv data [SeqOK & AckInRange]
 	{spec.ProcessACK, spec.AcceptText, spec.DelayACK},                                    // 194 FIN-WAIT-2 + rcv data [SeqOK & AckInRange]
-	{spec.ProcessACK, spec.AcceptText, spec.AcceptFIN, spec.SendText, spec.SendACK},      // 195 ESTABLISHED + rcv FIN [SeqOK & AckInRange]
+	{spec.ProcessACK, spec.AcceptText, spec.AcceptFIN, spec.SendText, spec.DelayACK},     // 195 ESTABLISHED + rcv FIN [SeqOK & AckInRange]
 	{spec.ProcessACK, spec.AcceptText, spec.AcceptFIN, spec.SendACK, spec.StartTimeWait}, // 196 FIN-WAIT-2 + rcv FIN [SeqOK & AckInRange]
 	{spec.ProcessACK},                                                                    // 197 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & FinAcked]
 	{spec.ProcessACK, spec.SendText},                                                     // 198 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & !FinAcked]
@@ -1323,11 +1323,11 @@ var tableDo = [tableRows][]spec.Action{
 	{spec.SendACK},                                                                       // 266 ESTABLISHED + DELACK
 	{spec.SendACK},                                                                       // 267 FIN-WAIT-1 + DELACK
 	{spec.SendACK},                                                                       // 268 FIN-WAIT-2 + DELACK
-	{spec.Drop},                                                                          // 269 CLOSED + DELACK
-	{spec.Drop},                                                                          // 270 LISTEN + DELACK
-	{spec.Drop},                                                                          // 271 SYN-SENT + DELACK
-	{spec.Drop},                                                                          // 272 SYN-RECEIVED + DELACK
-	{spec.Drop},                                                                          // 273 CLOSE-WAIT + DELACK
+	{spec.SendACK},                                                                       // 269 CLOSE-WAIT + DELACK
+	{spec.Drop},                                                                          // 270 CLOSED + DELACK
+	{spec.Drop},                                                                          // 271 LISTEN + DELACK
+	{spec.Drop},                                                                          // 272 SYN-SENT + DELACK
+	{spec.Drop},                                                                          // 273 SYN-RECEIVED + DELACK
 	{spec.Drop},                                                                          // 274 CLOSING + DELACK
 	{spec.Drop},                                                                          // 275 LAST-ACK + DELACK
 	{spec.Drop},                                                                          // 276 TIME-WAIT + DELACK

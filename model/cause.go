@@ -295,9 +295,11 @@ func segmentProcessed(h *host, e spec.Event, sg uint32, from, to spec.State, bef
 			return false
 		}
 	}
-	// What RCV.NXT passed over is acknowledged: a SYN or FIN at once,
-	// text at once or by the delayed ACK, at once when an ACK was owed
-	// already (at least every second segment). A duplicate of the peer's
+	// What RCV.NXT passed over is acknowledged: a SYN at once, text at
+	// once or by the delayed ACK, and so a FIN that leaves the host in a
+	// state whose delayed-ACK timer runs (ESTABLISHED to CLOSE-WAIT), any
+	// other FIN at once; at once when an ACK was owed already (at least
+	// every second segment). A duplicate of the peer's
 	// SYN in SYN-RECEIVED (SEQ = IRS) is acknowledged too (§3.10.7.4,
 	// first check), also when it completes a simultaneous open.
 	acked := false
@@ -305,7 +307,7 @@ func segmentProcessed(h *host, e spec.Event, sg uint32, from, to spec.State, bef
 		acked = acked || o.f.Has(spec.ACK) && o.ack == h.rcv
 	}
 	if h.rcv != rcvBefore {
-		delayed := !isSYN && !f.Has(spec.FIN) && h.owed && !owedBefore && to.Runs(spec.TimerDelayedAck)
+		delayed := !isSYN && (!f.Has(spec.FIN) || from.Runs(spec.TimerDelayedAck)) && h.owed && !owedBefore && to.Runs(spec.TimerDelayedAck)
 		if !acked && !delayed {
 			return false
 		}

@@ -35,6 +35,7 @@ func (s *System) readable(w *world, i int) Host {
 		Inc:          int(w.round),
 		Passive:      h.passive,
 		FinSent:      h.finSent,
+		AckOwed:      h.owed,
 		RetxArmed:    s.armed(h),
 		Retries:      int(h.retries),
 		RTOAge:       int(h.rto),

@@ -60,10 +60,11 @@ func Exclusions() []Exclusion {
 		},
 		{
 			Property: Property{Name: "AckOwedOnlyWhereDelayed",
-				Doc:   "a host owes a delayed ACK only in the states where the delayed-ACK timer runs (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2)",
+				Doc:   "a host owes a delayed ACK only in the states where the delayed-ACK timer runs (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT)",
 				Holds: forHosts(func(w *world, h *host, i int) bool { return !h.owed || h.st.Runs(spec.TimerDelayedAck) })},
 			Why: "the delayed-ACK timer fires only while an ACK is owed, and only the states that receive text in sequence delay " +
-				"an ACK; a FIN, which moves them on, is acknowledged at once (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3)",
+				"an ACK, and ESTABLISHED the ACK of the FIN that takes it to CLOSE-WAIT; every other FIN is acknowledged at once " +
+				"(RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3)",
 			Excludes: func(r spec.Row) bool {
 				return r.On == spec.DelayedAckTimeout && !r.From.Runs(spec.TimerDelayedAck)
 			},

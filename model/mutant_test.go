@@ -9,9 +9,9 @@ import (
 // shortestCounterexample pins the length of each mutant's shortest
 // counterexample in its MutantConfig (the engine reports the same).
 var shortestCounterexample = map[string]int{
-	"two-way-handshake":     21,
-	"no-time-wait":          13,
-	"short-time-wait":       20,
+	"two-way-handshake":     20,
+	"no-time-wait":          14,
+	"short-time-wait":       19,
 	"three-way-close":       8,
 	"no-fin-retransmit":     5,
 	"accept-any-rst":        4,

@@ -106,6 +106,7 @@ type Host struct {
 	Inc                              int // current incarnation (1-based)
 	ISS, IRS, SndUna, SndNxt, RcvNxt spec.Seq
 	Passive, FinSent                 bool
+	AckOwed                          bool // an ACK waits for the delayed-ACK timer (spec.TCB.AckOwed)
 	RetxArmed                        bool
 	Retries                          int
 	RTOAge                           int // ticks since the retransmission timer started

@@ -69,7 +69,7 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 		case spec.UserTimeout:
 			return 254 // CLOSED + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
-			return 269 // CLOSED + DELACK
+			return 270 // CLOSED + DELACK
 		case spec.KeepAliveTimeout:
 			return 286 // CLOSED + KEEPALIVE
 		case spec.KeepAliveExhausted:
@@ -110,7 +110,7 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 		case spec.UserTimeout:
 			return 255 // LISTEN + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
-			return 270 // LISTEN + DELACK
+			return 271 // LISTEN + DELACK
 		case spec.KeepAliveTimeout:
 			return 287 // LISTEN + KEEPALIVE
 		case spec.KeepAliveExhausted:
@@ -176,7 +176,7 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 		case spec.UserTimeout:
 			return 259 // SYN-SENT + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
-			return 271 // SYN-SENT + DELACK
+			return 272 // SYN-SENT + DELACK
 		case spec.KeepAliveTimeout:
 			return 288 // SYN-SENT + KEEPALIVE
 		case spec.KeepAliveExhausted:
@@ -282,7 +282,7 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 				return 258
 			}
 		case spec.DelayedAckTimeout:
-			return 272 // SYN-RECEIVED + DELACK
+			return 273 // SYN-RECEIVED + DELACK
 		case spec.KeepAliveTimeout:
 			return 289 // SYN-RECEIVED + KEEPALIVE
 		case spec.KeepAliveExhausted:
@@ -584,7 +584,7 @@ func step(s spec.State, e spec.Event, g spec.GuardSet) int {
 		case spec.UserTimeout:
 			return 263 // CLOSE-WAIT + USER-TIMEOUT
 		case spec.DelayedAckTimeout:
-			return 273 // CLOSE-WAIT + DELACK
+			return 269 // CLOSE-WAIT + DELACK
 		case spec.KeepAliveTimeout:
 			return 279 // CLOSE-WAIT + KEEPALIVE
 		case spec.KeepAliveExhausted:
@@ -1081,11 +1081,11 @@ var tableTo = [tableRows]spec.State{
 	spec.Established, // 266 ESTABLISHED + DELACK
 	spec.FinWait1,    // 267 FIN-WAIT-1 + DELACK
 	spec.FinWait2,    // 268 FIN-WAIT-2 + DELACK
-	spec.Closed,      // 269 CLOSED + DELACK
-	spec.Listen,      // 270 LISTEN + DELACK
-	spec.SynSent,     // 271 SYN-SENT + DELACK
-	spec.SynReceived, // 272 SYN-RECEIVED + DELACK
-	spec.CloseWait,   // 273 CLOSE-WAIT + DELACK
+	spec.CloseWait,   // 269 CLOSE-WAIT + DELACK
+	spec.Closed,      // 270 CLOSED + DELACK
+	spec.Listen,      // 271 LISTEN + DELACK
+	spec.SynSent,     // 272 SYN-SENT + DELACK
+	spec.SynReceived, // 273 SYN-RECEIVED + DELACK
 	spec.Closing,     // 274 CLOSING + DELACK
 	spec.LastAck,     // 275 LAST-ACK + DELACK
 	spec.TimeWait,    // 276 TIME-WAIT + DELACK
@@ -1310,7 +1310,7 @@ var tableDo = [tableRows]spec.Actions{
 	1 << spec.ProcessACK,                      // 192 FIN-WAIT-2 + rcv ACK [SeqOK & AckInRange]
 	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.SendText | 1<<spec.DelayACK,                         // 193 ESTABLISHED + rcv data [SeqOK & AckInRange]
 	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.DelayACK,                                            // 194 FIN-WAIT-2 + rcv data [SeqOK & AckInRange]
-	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.AcceptFIN | 1<<spec.SendText | 1<<spec.SendACK,      // 195 ESTABLISHED + rcv FIN [SeqOK & AckInRange]
+	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.AcceptFIN | 1<<spec.SendText | 1<<spec.DelayACK,     // 195 ESTABLISHED + rcv FIN [SeqOK & AckInRange]
 	1<<spec.ProcessACK | 1<<spec.AcceptText | 1<<spec.AcceptFIN | 1<<spec.SendACK | 1<<spec.StartTimeWait, // 196 FIN-WAIT-2 + rcv FIN [SeqOK & AckInRange]
 	1 << spec.ProcessACK,                                                                                  // 197 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & FinAcked]
 	1<<spec.ProcessACK | 1<<spec.SendText,                                                                 // 198 FIN-WAIT-1 + rcv ACK [SeqOK & AckInRange & !FinAcked]
@@ -1384,11 +1384,11 @@ var tableDo = [tableRows]spec.Actions{
 	1 << spec.SendACK,                                                                                     // 266 ESTABLISHED + DELACK
 	1 << spec.SendACK,                                                                                     // 267 FIN-WAIT-1 + DELACK
 	1 << spec.SendACK,                                                                                     // 268 FIN-WAIT-2 + DELACK
-	1 << spec.Drop,                                                                                        // 269 CLOSED + DELACK
-	1 << spec.Drop,                                                                                        // 270 LISTEN + DELACK
-	1 << spec.Drop,                                                                                        // 271 SYN-SENT + DELACK
-	1 << spec.Drop,                                                                                        // 272 SYN-RECEIVED + DELACK
-	1 << spec.Drop,                                                                                        // 273 CLOSE-WAIT + DELACK
+	1 << spec.SendACK,                                                                                     // 269 CLOSE-WAIT + DELACK
+	1 << spec.Drop,                                                                                        // 270 CLOSED + DELACK
+	1 << spec.Drop,                                                                                        // 271 LISTEN + DELACK
+	1 << spec.Drop,                                                                                        // 272 SYN-SENT + DELACK
+	1 << spec.Drop,                                                                                        // 273 SYN-RECEIVED + DELACK
 	1 << spec.Drop,                                                                                        // 274 CLOSING + DELACK
 	1 << spec.Drop,                                                                                        // 275 LAST-ACK + DELACK
 	1 << spec.Drop,                                                                                        // 276 TIME-WAIT + DELACK

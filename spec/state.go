@@ -155,9 +155,11 @@ const (
 // CLOSE-WAIT: it watches an idle connection, and in FIN-WAIT-1, CLOSING
 // and LAST-ACK our FIN is unacknowledged, so the retransmission timer
 // watches the peer), the delayed-ACK timer only where text is
-// accepted with a delayed ACK (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2: every
-// other state's rows send their ACK at once, and a row that leaves these
-// states for another one sends a segment that carries the ACK).
+// accepted with a delayed ACK (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2) and
+// in CLOSE-WAIT, which ESTABLISHED enters on the peer's FIN with its ACK
+// delayed (the user's CLOSE, soon after, sends a FIN that carries it):
+// every other state's rows send their ACK at once, and a row that leaves
+// these states for another one sends a segment that carries the ACK.
 func (s State) Runs(tm Timer) bool {
 	switch tm {
 	case TimerRetransmit, TimerUser:
@@ -167,7 +169,7 @@ func (s State) Runs(tm Timer) bool {
 	case TimerKeepAlive:
 		return s == Established || s == FinWait2 || s == CloseWait
 	case TimerDelayedAck:
-		return s == Established || s == FinWait1 || s == FinWait2
+		return s == Established || s == FinWait1 || s == FinWait2 || s == CloseWait
 	}
 	return false
 }

@@ -306,15 +306,25 @@ func timeouts(t *rows) {
 // send ACK) acknowledge it with delay ACK instead: no ACK when a segment of
 // the same step carries it (the response piggybacks it), an ACK at once
 // when one is owed already (the second segment), else the ACK is owed and
-// the delayed-ACK timer starts. Its expiry sends the owed ACK. A FIN, an
-// unacceptable segment and the handshake's last segment are still
-// acknowledged at once by their own rows; an out-of-order segment is
-// acknowledged at once by its caller (see the package documentation), and
-// every segment we send carries the ACK and pays the debt (see [TCB]).
+// the delayed-ACK timer starts. Its expiry sends the owed ACK.
+//
+// So does the row of a FIN that leaves the host in a state whose
+// delayed-ACK timer runs: ESTABLISHED's, to CLOSE-WAIT. RFC 9293
+// §3.10.7.4 says to "send an acknowledgment for the FIN" in the words it
+// uses for text, and §3.8.6.3 lets either wait; Linux waits (the peer's
+// FIN puts its socket in delayed-ACK "pingpong" mode) so that the FIN of
+// the user's CLOSE, which usually follows at once, carries the ACK: the
+// passive close takes three segments, not four. A FIN that ends
+// FIN-WAIT-1 or FIN-WAIT-2 (to CLOSING or TIME-WAIT), an unacceptable
+// segment and the handshake's last segment are still acknowledged at once
+// by their own rows; an out-of-order segment is acknowledged at once by
+// its caller (see the package documentation), and every segment we send
+// carries the ACK and pays the debt (see [TCB]).
 func delayedACK(t *rows) {
 	for i := range *t {
 		r := &(*t)[i]
-		if r.On != SegData || !r.From.Runs(TimerDelayedAck) || !r.When.Mask.Has(AckInRange) || !r.When.Want.Has(AckInRange) {
+		delays := r.On == SegData || r.On == SegFIN && r.To.Runs(TimerDelayedAck)
+		if !delays || !r.From.Runs(TimerDelayedAck) || !r.When.Mask.Has(AckInRange) || !r.When.Want.Has(AckInRange) {
 			continue
 		}
 		do := append([]Action(nil), r.Do...) // rows built by one add share their slice

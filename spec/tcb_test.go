@@ -130,9 +130,12 @@ func TestTCBCloseSendsFINAfterText(t *testing.T) {
 		t.Fatalf("FIN = %+v, SND.NXT %d", fin, p.a.SndNxt())
 	}
 	p.pa.Unsent = 0
-	ack := one(t, p.deliver(1, fin))
-	if p.b.State() != CloseWait || ack.Ack != 1012 || p.eff.Deliver != 10 || !p.eff.EOF {
-		t.Fatalf("B: %s ack %d deliver %d eof %v", p.b.State(), ack.Ack, p.eff.Deliver, p.eff.EOF)
+	if got := p.deliver(1, fin); len(got) != 0 || p.b.State() != CloseWait || !p.b.AckOwed() || p.eff.Deliver != 10 || !p.eff.EOF {
+		t.Fatalf("B: sent %+v, %s, owed %v, deliver %d eof %v; want CLOSE-WAIT with the ACK delayed", got, p.b.State(), p.b.AckOwed(), p.eff.Deliver, p.eff.EOF)
+	}
+	ack := one(t, p.step(1, DelayedAckTimeout, nil))
+	if ack.Ack != 1012 || p.b.AckOwed() {
+		t.Fatalf("B's delayed ACK of text and FIN: %+v, owed %v", ack, p.b.AckOwed())
 	}
 	// The retransmission of text with the FIN behind it.
 	r := one(t, p.step(0, RetransmitTimeout, nil))
@@ -331,6 +334,19 @@ func TestTCBDelayedACK(t *testing.T) {
 	if ack := one(t, p.deliver(1, seg)); ack.Ack != 3031 || p.b.AckOwed() {
 		t.Fatalf("quick ACK %+v, owed %v", ack, p.b.AckOwed())
 	}
+	// The peer's FIN, ESTABLISHED to CLOSE-WAIT, owes its ACK too, and
+	// the FIN of B's CLOSE carries it: the passive close in three
+	// segments (RFC 9293 §3.8.6.3), as Linux closes.
+	p.pa.Unsent, p.pb.Unsent, p.pb.QuickACK = 0, 0, false
+	fin := one(t, p.step(0, Close, nil))
+	if got := p.deliver(1, fin); len(got) != 0 || p.b.State() != CloseWait || !p.b.AckOwed() {
+		t.Fatalf("FIN: sent %+v, %s, owed %v; want CLOSE-WAIT with the ACK owed", got, p.b.State(), p.b.AckOwed())
+	}
+	if fb := one(t, p.step(1, Close, nil)); !fb.Flags.Has(FIN) || fb.Ack != fin.Seq.Add(1) || p.b.AckOwed() {
+		t.Fatalf("B's FIN %+v, owed %v: want it to carry the ACK of A's FIN", fb, p.b.AckOwed())
+	}
+	p = establishedPair(t)
+
 	// Outside a row: an ACK the caller sends pays the debt.
 	p.pb.QuickACK = false
 	p.pa.Unsent = 10

@@ -562,7 +562,7 @@ inline lookup0() {
     :: pe == EV_USER_TIMEOUT ->
       pdo = 1; pto = ST_CLOSED /* row 254: CLOSED + USER-TIMEOUT */
     :: pe == EV_DELACK ->
-      pdo = 1; pto = ST_CLOSED /* row 269: CLOSED + DELACK */
+      pdo = 1; pto = ST_CLOSED /* row 270: CLOSED + DELACK */
     :: pe == EV_KEEPALIVE ->
       pdo = 1; pto = ST_CLOSED /* row 286: CLOSED + KEEPALIVE */
     :: pe == EV_KEEPALIVE_OUT ->
@@ -603,7 +603,7 @@ inline lookup0() {
     :: pe == EV_USER_TIMEOUT ->
       pdo = 1; pto = ST_LISTEN /* row 255: LISTEN + USER-TIMEOUT */
     :: pe == EV_DELACK ->
-      pdo = 1; pto = ST_LISTEN /* row 270: LISTEN + DELACK */
+      pdo = 1; pto = ST_LISTEN /* row 271: LISTEN + DELACK */
     :: pe == EV_KEEPALIVE ->
       pdo = 1; pto = ST_LISTEN /* row 287: LISTEN + KEEPALIVE */
     :: pe == EV_KEEPALIVE_OUT ->
@@ -659,7 +659,7 @@ inline lookup0() {
     :: pe == EV_USER_TIMEOUT ->
       pdo = 35651584; pto = ST_CLOSED /* row 259: SYN-SENT + USER-TIMEOUT */
     :: pe == EV_DELACK ->
-      pdo = 1; pto = ST_SYN_SENT /* row 271: SYN-SENT + DELACK */
+      pdo = 1; pto = ST_SYN_SENT /* row 272: SYN-SENT + DELACK */
     :: pe == EV_KEEPALIVE ->
       pdo = 1; pto = ST_SYN_SENT /* row 288: SYN-SENT + KEEPALIVE */
     :: pe == EV_KEEPALIVE_OUT ->
@@ -755,7 +755,7 @@ inline lookup0() {
       :: (xg & 64) == 64 -> pdo = 33554432; pto = ST_LISTEN /* row 257: SYN-RECEIVED + USER-TIMEOUT */
       fi
     :: pe == EV_DELACK ->
-      pdo = 1; pto = ST_SYN_RECEIVED /* row 272: SYN-RECEIVED + DELACK */
+      pdo = 1; pto = ST_SYN_RECEIVED /* row 273: SYN-RECEIVED + DELACK */
     :: pe == EV_KEEPALIVE ->
       pdo = 1; pto = ST_SYN_RECEIVED /* row 289: SYN-RECEIVED + KEEPALIVE */
     :: pe == EV_KEEPALIVE_OUT ->
@@ -796,7 +796,7 @@ inline lookup0() {
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_ESTABLISHED /* row 126: ESTABLISHED + rcv FIN */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_ESTABLISHED /* row 184: ESTABLISHED + rcv FIN */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_ESTABLISHED /* row 126: ESTABLISHED + rcv FIN */
-      :: (xg & 5) == 5 -> pdo = 1308; pto = ST_CLOSE_WAIT /* row 195: ESTABLISHED + rcv FIN */
+      :: (xg & 5) == 5 -> pdo = 2332; pto = ST_CLOSE_WAIT /* row 195: ESTABLISHED + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
@@ -1023,7 +1023,7 @@ inline lookup0() {
     :: pe == EV_USER_TIMEOUT ->
       pdo = 35651584; pto = ST_CLOSED /* row 263: CLOSE-WAIT + USER-TIMEOUT */
     :: pe == EV_DELACK ->
-      pdo = 1; pto = ST_CLOSE_WAIT /* row 273: CLOSE-WAIT + DELACK */
+      pdo = 1024; pto = ST_CLOSE_WAIT /* row 269: CLOSE-WAIT + DELACK */
     :: pe == EV_KEEPALIVE ->
       pdo = 8192; pto = ST_CLOSE_WAIT /* row 279: CLOSE-WAIT + KEEPALIVE */
     :: pe == EV_KEEPALIVE_OUT ->
@@ -1496,7 +1496,7 @@ inline lookup1() {
     :: pe == EV_USER_TIMEOUT ->
       pdo = 1; pto = ST_CLOSED /* row 254: CLOSED + USER-TIMEOUT */
     :: pe == EV_DELACK ->
-      pdo = 1; pto = ST_CLOSED /* row 269: CLOSED + DELACK */
+      pdo = 1; pto = ST_CLOSED /* row 270: CLOSED + DELACK */
     :: pe == EV_KEEPALIVE ->
       pdo = 1; pto = ST_CLOSED /* row 286: CLOSED + KEEPALIVE */
     :: pe == EV_KEEPALIVE_OUT ->
@@ -1537,7 +1537,7 @@ inline lookup1() {
     :: pe == EV_USER_TIMEOUT ->
       pdo = 1; pto = ST_LISTEN /* row 255: LISTEN + USER-TIMEOUT */
     :: pe == EV_DELACK ->
-      pdo = 1; pto = ST_LISTEN /* row 270: LISTEN + DELACK */
+      pdo = 1; pto = ST_LISTEN /* row 271: LISTEN + DELACK */
     :: pe == EV_KEEPALIVE ->
       pdo = 1; pto = ST_LISTEN /* row 287: LISTEN + KEEPALIVE */
     :: pe == EV_KEEPALIVE_OUT ->
@@ -1593,7 +1593,7 @@ inline lookup1() {
     :: pe == EV_USER_TIMEOUT ->
       pdo = 35651584; pto = ST_CLOSED /* row 259: SYN-SENT + USER-TIMEOUT */
     :: pe == EV_DELACK ->
-      pdo = 1; pto = ST_SYN_SENT /* row 271: SYN-SENT + DELACK */
+      pdo = 1; pto = ST_SYN_SENT /* row 272: SYN-SENT + DELACK */
     :: pe == EV_KEEPALIVE ->
       pdo = 1; pto = ST_SYN_SENT /* row 288: SYN-SENT + KEEPALIVE */
     :: pe == EV_KEEPALIVE_OUT ->
@@ -1689,7 +1689,7 @@ inline lookup1() {
       :: (xg & 64) == 64 -> pdo = 33554432; pto = ST_LISTEN /* row 257: SYN-RECEIVED + USER-TIMEOUT */
       fi
     :: pe == EV_DELACK ->
-      pdo = 1; pto = ST_SYN_RECEIVED /* row 272: SYN-RECEIVED + DELACK */
+      pdo = 1; pto = ST_SYN_RECEIVED /* row 273: SYN-RECEIVED + DELACK */
     :: pe == EV_KEEPALIVE ->
       pdo = 1; pto = ST_SYN_RECEIVED /* row 289: SYN-RECEIVED + KEEPALIVE */
     :: pe == EV_KEEPALIVE_OUT ->
@@ -1730,7 +1730,7 @@ inline lookup1() {
       :: (xg & 5) == 0 -> pdo = 1024; pto = ST_ESTABLISHED /* row 126: ESTABLISHED + rcv FIN */
       :: (xg & 5) == 1 -> pdo = 1024; pto = ST_ESTABLISHED /* row 184: ESTABLISHED + rcv FIN */
       :: (xg & 5) == 4 -> pdo = 1024; pto = ST_ESTABLISHED /* row 126: ESTABLISHED + rcv FIN */
-      :: (xg & 5) == 5 -> pdo = 1308; pto = ST_CLOSE_WAIT /* row 195: ESTABLISHED + rcv FIN */
+      :: (xg & 5) == 5 -> pdo = 2332; pto = ST_CLOSE_WAIT /* row 195: ESTABLISHED + rcv FIN */
       fi
     :: pe == EV_RCV_RST ->
       if
@@ -1957,7 +1957,7 @@ inline lookup1() {
     :: pe == EV_USER_TIMEOUT ->
       pdo = 35651584; pto = ST_CLOSED /* row 263: CLOSE-WAIT + USER-TIMEOUT */
     :: pe == EV_DELACK ->
-      pdo = 1; pto = ST_CLOSE_WAIT /* row 273: CLOSE-WAIT + DELACK */
+      pdo = 1024; pto = ST_CLOSE_WAIT /* row 269: CLOSE-WAIT + DELACK */
     :: pe == EV_KEEPALIVE ->
       pdo = 8192; pto = ST_CLOSE_WAIT /* row 279: CLOSE-WAIT + KEEPALIVE */
     :: pe == EV_KEEPALIVE_OUT ->

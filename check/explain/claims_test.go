@@ -45,21 +45,50 @@ func sent(st check.StepJSON, host, flags string) bool {
 	return false
 }
 
+// finAcked returns the step at which B, having received A's FIN, first
+// acknowledged it: the FIN's delivery, or a later step (B's delayed-ACK
+// timer, or a segment of B's that carries the ACK), and B's state then;
+// -1 when the trace has neither.
+func finAcked(steps []check.StepJSON) (at int, state string) {
+	var want uint32
+	got := false
+	for i, st := range steps {
+		if !got && st.Kind == "deliver" && st.Host == "B" && st.Segment != nil && strings.Contains(st.Segment.Flags, "FIN") {
+			want, got = st.Segment.Seq+uint32(st.Segment.Len)+1, true
+		}
+		if !got {
+			continue
+		}
+		for _, g := range st.Sent {
+			if g.From == "B" && strings.Contains(g.Flags, "ACK") && g.Ack == want {
+				return i, st.B
+			}
+		}
+	}
+	return -1, ""
+}
+
 // TestPassiveCloserStates holds the claim of passive-close-states.md: the
-// passive closer (B) acknowledges the peer's FIN in CLOSE-WAIT, sends its
-// own FIN in the step that takes it to LAST-ACK, and leaves LAST-ACK for
-// CLOSED on the ACK of that FIN.
+// passive closer (B) goes to CLOSE-WAIT on the peer's FIN and acknowledges
+// it from there, sends its own FIN in the step that takes it to LAST-ACK,
+// and leaves LAST-ACK for CLOSED on the ACK of that FIN.
 func TestPassiveCloserStates(t *testing.T) {
 	steps := sceneSteps(t, "passive-close-states")
-	ackAt, finAt, closedAt := -1, -1, -1
+	for i, st := range steps {
+		if st.Kind == "deliver" && st.Host == "B" && st.Segment != nil && strings.Contains(st.Segment.Flags, "FIN") {
+			if st.B != "CLOSE-WAIT" {
+				t.Fatalf("step %d: A's FIN reached B, which went to %s; the page says CLOSE-WAIT", i+1, st.B)
+			}
+			break
+		}
+	}
+	ackAt, in := finAcked(steps)
+	if ackAt >= 0 && in != "CLOSE-WAIT" {
+		t.Fatalf("step %d: B acknowledged A's FIN in %s; the page says from CLOSE-WAIT", ackAt+1, in)
+	}
+	finAt, closedAt := -1, -1
 	prevB := ""
 	for i, st := range steps {
-		if st.Kind == "deliver" && st.Host == "B" && st.Segment != nil && strings.Contains(st.Segment.Flags, "FIN") && ackAt < 0 {
-			if st.B != "CLOSE-WAIT" || !sent(st, "B", "ACK") {
-				t.Fatalf("step %d: A's FIN reached B, which went to %s sending %v; the page says CLOSE-WAIT and an ACK", i+1, st.B, st.Sent)
-			}
-			ackAt = i
-		}
 		if sent(st, "B", "FIN") {
 			if prevB != "CLOSE-WAIT" || st.B != "LAST-ACK" || st.Kind != "user" {
 				t.Fatalf("step %d: B sent its FIN going from %s to %s (%s); the page says from CLOSE-WAIT to LAST-ACK on its user's close", i+1, prevB, st.B, st.Kind)
@@ -80,11 +109,9 @@ func TestPassiveCloserStates(t *testing.T) {
 // acknowledges A's FIN, and sends text after that ACK.
 func TestAckOfFirstFin(t *testing.T) {
 	steps := sceneSteps(t, "ack-of-first-fin")
-	acked, dataAfter := -1, -1
+	acked, _ := finAcked(steps)
+	dataAfter := -1
 	for i, st := range steps {
-		if acked < 0 && st.Kind == "deliver" && st.Host == "B" && st.Segment != nil && strings.Contains(st.Segment.Flags, "FIN") && sent(st, "B", "ACK") {
-			acked = i
-		}
 		if acked >= 0 && i > acked && dataAfter < 0 {
 			for _, g := range st.Sent {
 				if g.From == "B" && g.Len > 0 && !strings.Contains(g.Flags, "FIN") {

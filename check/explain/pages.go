@@ -109,9 +109,9 @@ var namedGoals = map[string]Goal{
 			return m&1 != 0 && st.Hosts[0].State == spec.TimeWait && closedPair(st)
 		}},
 
-	"half-close-data": {Name: "A has read B's octet after its own close, A in TIME-WAIT, B CLOSED",
+	"half-close-data": {Name: "A has read B's octet, written after B acknowledged A's FIN, A in TIME-WAIT, B CLOSED",
 		Marks: stepMark(1, func(before, after model.State, st model.Step) bool {
-			return st.Kind == model.User && st.Host == 1 && before.Hosts[1].State == spec.CloseWait &&
+			return st.Kind == model.User && st.Host == 1 && before.Hosts[1].State == spec.CloseWait && !before.Hosts[1].AckOwed &&
 				before.Hosts[1].Written < after.Hosts[1].Written
 		}),
 		Done: func(st model.State, m uint8) bool {

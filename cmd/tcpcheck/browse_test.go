@@ -180,6 +180,7 @@ func TestBrowserHandshakeAndClose(t *testing.T) {
 		{"deliver to B: ACK", "ESTABLISHED", "ESTABLISHED"},
 		{"A close", "FIN-WAIT-1", "ESTABLISHED"},
 		{"deliver to B: FIN,ACK", "FIN-WAIT-1", "CLOSE-WAIT"},
+		{"B DELACK timer fires", "FIN-WAIT-1", "CLOSE-WAIT"}, // B delays the ACK of the FIN
 		{"deliver to A: ACK", "FIN-WAIT-2", "CLOSE-WAIT"},
 		{"B close", "FIN-WAIT-2", "LAST-ACK"},
 		{"deliver to A: FIN,ACK", "TIME-WAIT", "LAST-ACK"},

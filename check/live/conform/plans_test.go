@@ -47,8 +47,12 @@ var targeted = []struct {
 		write(0, 10), write(1, 10), deliver, op{Kind: opDrop, Index: 1}, write(1, 10), deliver, deliver)}},
 	{"text acknowledging our FIN, then time", "FIN-WAIT-1 + rcv data [SeqOK & AckInRange & FinAcked]", false, plan{Ops: ops(handshake(),
 		closeWrite(0), deliver, drop, write(1, 10), deliver, advance(time.Second))}},
+	// B delays the ACK of A's FIN (RFC 9293 §3.8.6.3): time passes before
+	// it is sent, and A reaches FIN-WAIT-2 when it is delivered.
 	{"RST in FIN-WAIT-2 while the user reads", "FIN-WAIT-2 + rcv RST [RstExact]", false, plan{Ops: ops(handshake(),
-		closeWrite(0), deliver, deliver, op{Kind: opAbort, Host: 1}, deliver, read(0))}},
+		closeWrite(0), deliver, advance(100*time.Millisecond), deliver, op{Kind: opAbort, Host: 1}, deliver, read(0))}},
+	{"CLOSE again in FIN-WAIT-2", "FIN-WAIT-2 + CLOSE", false, plan{Ops: ops(handshake(),
+		closeWrite(0), deliver, advance(100*time.Millisecond), deliver, closeWrite(0))}},
 	{"retransmissions exhausted in CLOSE-WAIT while the user writes", "CLOSE-WAIT + R2", false, plan{Ops: ops(handshake(),
 		closeWrite(1), deliver, deliver, write(0, 10),
 		drop, advance(8*time.Second), drop, advance(8*time.Second), drop, advance(8*time.Second),
