@@ -320,7 +320,7 @@ func (sh *shadow) dropArrived() {
 	}
 	var keep []rec // the slice is shared: a new one
 	for _, r := range sh.astray {
-		if sh.tcb.RcvNxt().LessThan(r.seg.Seq.Add(r.seg.SegLen())) {
+		if !passed(r) {
 			keep = append(keep, r)
 		}
 	}

@@ -100,9 +100,9 @@ func (p *pendingFile) commit() error {
 // finish ends the file written through w (nil: unbuffered): with keep,
 // it flushes w and commits the file, or discards it if the flush fails,
 // so that path never holds a file cut short; without keep it discards it.
-// A nil file finishes nothing.
+// A nil file, or one already finished, finishes nothing.
 func (p *pendingFile) finish(w *bufio.Writer, keep bool) error {
-	if p == nil {
+	if p == nil || p.done {
 		return nil
 	}
 	if !keep {
