@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/tcpcheck/tcpcheck/impl"
 	"github.com/tcpcheck/tcpcheck/internal/testenv"
 )
@@ -146,7 +148,10 @@ func TestRecords(t *testing.T) {
 				t.Fatalf("%v: run go generate ./...", err)
 			}
 			if !bytes.Equal(got, r.Fragment()) {
-				t.Errorf("check/explain/runs/%s.md is not the record's rendering: run go generate ./...", run.Name)
+				// The diff shows whether the record moved (a run that is
+				// not the same every time) or the file is stale.
+				t.Errorf("check/explain/runs/%s.md is not the record's rendering: run go generate ./...; (-file +record):\n%s",
+					run.Name, cmp.Diff(string(got), string(r.Fragment())))
 			}
 		})
 	}
