@@ -830,3 +830,104 @@ func TestFINLostBeforeCaptureZeroWindow(t *testing.T) {
 		t.Errorf("server states %q: want it in FIN-WAIT-1 after its uncaptured FIN", got)
 	}
 }
+
+// upload is a client that sends text in segments of the given sizes after
+// the handshake (MSS 1000 each way, no options after the SYNs) and closes;
+// the server acknowledges as acks says (after[i]: the ACK that follows
+// client segment i, none when absent) and closes after the client's FIN.
+func upload(sizes []int, acks map[int]uint32) ([]pkt, uint32) {
+	const iss, irs = 1000, 4000000000
+	conv := []pkt{
+		{src: cliA, dst: srvB, seq: iss, flags: spec.SYN, win: 65535, mss: 1000, wscale: -1},
+		{src: srvB, dst: cliA, seq: irs, ack: iss + 1, flags: spec.SYN | spec.ACK, win: 65535, mss: 1000, wscale: -1},
+		{src: cliA, dst: srvB, seq: iss + 1, ack: irs + 1, flags: spec.ACK, win: 65535, wscale: -1},
+	}
+	seq := uint32(iss + 1)
+	for i, n := range sizes {
+		conv = append(conv, pkt{src: cliA, dst: srvB, seq: seq, ack: irs + 1, flags: spec.ACK, win: 65535, wscale: -1, payload: make([]byte, n)})
+		seq += uint32(n)
+		if a, ok := acks[i]; ok {
+			conv = append(conv, pkt{src: srvB, dst: cliA, seq: irs + 1, ack: iss + 1 + a, flags: spec.ACK, win: 65535, wscale: -1})
+		}
+	}
+	return append(conv,
+		pkt{src: cliA, dst: srvB, seq: seq, ack: irs + 1, flags: spec.ACK | spec.FIN, win: 65535, wscale: -1},
+		pkt{src: srvB, dst: cliA, seq: irs + 1, ack: seq + 1, flags: spec.ACK | spec.FIN, win: 65535, wscale: -1},
+		pkt{src: cliA, dst: srvB, seq: seq + 1, ack: irs + 2, flags: spec.ACK, win: 65535, wscale: -1},
+	), seq
+}
+
+// TestOffloadedSegmentACKedWhole: a segment of five MSS captured before
+// segmentation offload cut it (or on loopback, where it is never cut)
+// reaches its receiver as five segments or, joined again by receive
+// offload, as one. A receiver that acknowledges it once, at its end, as
+// Linux does, conforms without a named deviation, and so does one that
+// acknowledges the pieces as the table does. Two segments the receiver
+// did have apart (two captured segments) and acknowledged only after a
+// third are still the delayed-ack the table names: its ACK for at least
+// every second segment.
+func TestOffloadedSegmentACKedWhole(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		sizes  []int
+		acks   map[int]uint32
+		pieces bool // the server also acknowledges the second and fourth pieces first
+		want   string
+	}{
+		{"one ACK at the end", []int{5000}, map[int]uint32{0: 5000}, false, ""},
+		{"ACKs at the second and fourth piece", []int{5000}, map[int]uint32{0: 5000}, true, ""},
+		{"three segments, one ACK", []int{1000, 1000, 1000}, map[int]uint32{2: 3000}, false, DevDelayedACK},
+	} {
+		conv, _ := upload(c.sizes, c.acks)
+		if c.pieces {
+			mid := []pkt{conv[4], conv[4]}
+			mid[0].ack, mid[1].ack = conv[4].ack-3000, conv[4].ack-1000
+			conv = append(append(append([]pkt(nil), conv[:4]...), mid...), conv[4:]...)
+		}
+		wantNamed(t, c.name, checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, conv), Options{}), c.want)
+	}
+}
+
+// wantNamed fails t unless sum has one connection, which conforms with
+// the deviation want named, or with none when want is "".
+func wantNamed(t *testing.T, what string, sum *Summary, want string) {
+	t.Helper()
+	txt := reportText(sum)
+	if sum.Failing != 0 || len(sum.Conns) != 1 {
+		t.Fatalf("%s: %v\n%s", what, sum, txt)
+	}
+	switch {
+	case want == "" && len(sum.Conns[0].Deviations) != 0:
+		t.Errorf("%s: want no deviation:\n%s", what, txt)
+	case want != "" && firstFrame(sum.Conns[0], want) == 0:
+		t.Errorf("%s: want %s named:\n%s", what, want, txt)
+	}
+}
+
+// TestRateLimitedACKOfUnacceptable: the client sends two keepalive probes
+// (RFC 1122 §4.2.3.6: SEQ one below RCV.NXT, no text), which are
+// unacceptable: the table answers each with an ACK (RFC 9293 §3.10.7.4). A server that answers the first and not a
+// second that comes within 500 ms rate-limits those ACKs, as spec's
+// package documentation allows (Linux: tcp_invalid_ratelimit): no named
+// deviation. A second that comes later than that and goes unanswered is
+// an ACK the table sends and the host did not: delayed-ack.
+func TestRateLimitedACKOfUnacceptable(t *testing.T) {
+	for _, c := range []struct {
+		gap  time.Duration
+		want string
+	}{{300 * time.Millisecond, ""}, {700 * time.Millisecond, DevDelayedACK}} {
+		conv, end := upload(nil, nil)
+		probe := pkt{src: cliA, dst: srvB, seq: end - 1, ack: conv[2].ack, flags: spec.ACK, win: 65535, wscale: -1}
+		answer := pkt{src: srvB, dst: cliA, seq: conv[2].ack, ack: end, flags: spec.ACK, win: 65535, wscale: -1}
+		conv = append(append(append([]pkt(nil), conv[:3]...), probe, answer, probe), conv[3:]...)
+		at := make([]time.Duration, len(conv))
+		for i := 1; i < len(at); i++ {
+			at[i] = at[i-1] + time.Millisecond
+			if i == 5 {
+				at[i] = at[3] + c.gap
+			}
+		}
+		sum := checkBytes(t, writePcapAt(t, layers.LinkTypeEthernet, false, conv, at), Options{})
+		wantNamed(t, fmt.Sprintf("gap %v", c.gap), sum, c.want)
+	}
+}

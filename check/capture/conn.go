@@ -318,6 +318,7 @@ func (c *conn) appendPieces(sent []rec, d uint8, r rec, hasTS bool) []rec {
 		p.seg.Seq = r.seg.Seq.Add(off)
 		p.seg.Len = min(piece, r.seg.Len-off)
 		p.seg.Flags = r.seg.Flags &^ last
+		p.piece = true
 		if off+p.seg.Len == r.seg.Len {
 			p.seg.Flags |= last
 		}
@@ -623,6 +624,10 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	var reasons []string // beyond those of the candidates
 	p := c.deliveryParams(d, &r.seg)
 	dev := ""
+	// A delayed ACK is named only when every explanation of r needs one,
+	// as a late ACK is below: an account that took the peer's segments
+	// later than another may owe an ACK the other has sent.
+	delayed, clean := false, false
 	s := &r.seg
 	// The candidate that has taken the most of the peer's segments also
 	// yields the eager explanation (every pending segment delivered); the
@@ -667,7 +672,12 @@ again:
 			continue
 		}
 		eagerDone = true
-		if dev == "" {
+		switch {
+		case fdev == "":
+			clean = true
+		case fdev == DevDelayedACK:
+			delayed = true
+		case dev == "":
 			dev = fdev
 		}
 		if gap.gapN == 0 && !gap.gapFIN {
@@ -754,6 +764,9 @@ again:
 		goto again
 	}
 	c.spare.failed = failed
+	if dev == "" && delayed && !clean {
+		dev = DevDelayedACK
+	}
 	if len(next) > 0 && dev != "" {
 		c.deviation(dev, r.frame)
 	}
@@ -1051,9 +1064,8 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			return "", false, false
 		}
 		sp.eff.Reset()
-		cur.take(&pend[k], p, &sp.eff, info.lastSent, &r.seg)
+		outs = cur.takeOuts(&pend[k], p, &sp.eff, info.lastSent, &r.seg, outs)
 		cur.next = startAbs + k + 1
-		outs = append(outs, sp.eff.Out...)
 		if cur.loose&looseSent != 0 {
 			c.sendGaps(d, &cur, p) // once the delivery let it send them
 		}
@@ -1067,9 +1079,8 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		efrom, matched := from, false
 		for k := cur.next - startAbs; k < len(pend); k++ {
 			sp.eff.Reset()
-			cur.take(&pend[k], p, &sp.eff, info.lastSent, &r.seg)
+			outs = cur.takeOuts(&pend[k], p, &sp.eff, info.lastSent, &r.seg, outs)
 			cur.next = startAbs + k + 1
-			outs = append(outs, sp.eff.Out...)
 			if cur.loose&looseSent != 0 {
 				c.sendGaps(d, &cur, p)
 			}
@@ -1142,8 +1153,9 @@ func (c *conn) attempt(d uint8, base *shadow, r *rec, p spec.Params, n int) stri
 	var eff spec.Effect
 	for k := 0; k < n && k < len(pend); k++ {
 		eff.Reset()
+		st, rcv := cur.tcb.State(), cur.tcb.RcvNxt()
 		cur.deliver(&pend[k], p, &eff)
-		outs = append(outs, eff.Out...)
+		outs = cur.appendOuts(outs, &pend[k], &eff, st, rcv)
 	}
 	return emit(&cur, outs, 0, &r.seg, &c.info[d], r.old).why
 }
@@ -1197,12 +1209,15 @@ func appendCand(cs []shadow, sh *shadow) []shadow {
 			continue
 		}
 		if *t == *u && slices.Equal(cs[i].held, sh.held) {
-			short, killed, lost := cs[i].twShort, cs[i].twKilled, cs[i].tcbLost
+			short, killed, lost, inv := cs[i].twShort, cs[i].twKilled, cs[i].tcbLost, cs[i].invalidAt
 			if sh.next < cs[i].next {
 				cs[i] = *sh
 			}
 			cs[i].twShort, cs[i].twKilled = mergeTWEnd(short, killed, sh.twShort, sh.twKilled)
 			cs[i].tcbLost = lost && sh.tcbLost // the least blame
+			// The latest answer to an unacceptable segment: its rate limit
+			// leaves out the most ACKs after it (appendOuts), the least blame.
+			cs[i].invalidAt = max(inv, sh.invalidAt)
 			return cs
 		}
 	}

@@ -6,6 +6,7 @@ package capture
 
 import (
 	"slices"
+	"time"
 
 	"github.com/tcpcheck/tcpcheck/spec"
 )
@@ -267,6 +268,58 @@ func (sh *shadow) take(r *rec, p spec.Params, eff *spec.Effect, lastSent int64, 
 	before := sh.tcb.RcvNxt()
 	sh.deliver(r, p, eff)
 	sh.owe(r, before, lastSent)
+}
+
+// takeOuts takes r as take does and appends to outs what the table sent
+// on it, less the acknowledgments the host may leave out (appendOuts).
+func (sh *shadow) takeOuts(r *rec, p spec.Params, eff *spec.Effect, lastSent int64, s *spec.Segment, outs []spec.Segment) []spec.Segment {
+	st, rcv := sh.tcb.State(), sh.tcb.RcvNxt()
+	sh.take(r, p, eff, lastSent, s)
+	return sh.appendOuts(outs, r, eff, st, rcv)
+}
+
+// invalidACKInterval is the least time between two ACKs a host sends to
+// unacceptable segments without text: Linux's default
+// (net.ipv4.tcp_invalid_ratelimit), which impl keeps too.
+const invalidACKInterval = 500 * time.Millisecond
+
+// appendOuts appends to outs the segments the table sent (eff.Out) on the
+// delivery of r, which found the host in st with RCV.NXT rcv, less the
+// acknowledgments among them that the host may leave out:
+//   - Those it sends on a piece of a segment that segmentation offload
+//     cut (appendPieces). The receiver may have had the segment whole:
+//     receive offload (GRO, LRO) joins the pieces again, and on loopback
+//     they are never cut. The table's ACK "for at least every second
+//     segment" (RFC 1122 §4.2.3.2) then counts the segment once.
+//   - The ACK of an empty segment that changed nothing (unacceptable,
+//     below the PAWS floor, or acknowledging what was never sent) within
+//     invalidACKInterval of the last such segment the host answered: the
+//     rate limit that spec's package documentation lists among the
+//     caller's decisions (RFC 5961 §7 asks for one; Linux limits these
+//     ACKs so, and so does impl).
+//
+// One of them that the host sends all the same is an ACK of RCV.NXT, which
+// it may send at any time (spontaneous); and the bound on a delayed ACK
+// (shadow.sent) still holds the ACK of any text taken.
+func (sh *shadow) appendOuts(outs []spec.Segment, r *rec, eff *spec.Effect, st spec.State, rcv spec.Seq) []spec.Segment {
+	drop := r.piece
+	if s := &r.seg; !drop && s.SegLen() == 0 && !s.Flags.Has(spec.RST) && st.Synchronized() &&
+		sh.tcb.State() == st && sh.tcb.RcvNxt() == rcv && len(eff.Out) == 1 && isPureACK(&eff.Out[0]) {
+		if sh.invalidAt != 0 && r.nanos-sh.invalidAt < int64(invalidACKInterval) {
+			drop = true
+		} else {
+			sh.invalidAt = r.nanos
+		}
+	}
+	if !drop {
+		return append(outs, eff.Out...)
+	}
+	for i := range eff.Out {
+		if !isPureACK(&eff.Out[i]) {
+			outs = append(outs, eff.Out[i])
+		}
+	}
+	return outs
 }
 
 // arrive begins the account of segments lost or delayed after the

@@ -29,9 +29,12 @@ type rec struct {
 	// the capture to have missed it delivers it (looseGaps); to the others
 	// it is lost.
 	uncaptured bool
-	hasTS      bool   // it carried the timestamps option (RFC 7323 §3)
-	tsVal      uint32 // its TSval
-	seg        spec.Segment
+	hasTS      bool // it carried the timestamps option (RFC 7323 §3)
+	// piece: cut from a larger captured segment (conn.appendPieces); the
+	// peer may have had that segment whole.
+	piece bool
+	tsVal uint32 // its TSval
+	seg   spec.Segment
 }
 
 // maxHistory is how many states a state line keeps.
@@ -121,6 +124,10 @@ type shadow struct {
 	// ignores (RFC 1337) and RFC 9293 §3.10.7.4 closes on; twKilled: this
 	// account then ended TIME-WAIT (conn.silent), as Linux does.
 	twRST, twKilled bool
+	// invalidAt is the capture time of the latest unacceptable empty
+	// segment this account took whose ACK it did not take to be
+	// rate-limited (appendOuts; 0: none).
+	invalidAt int64
 	// tcbLost: this account dropped the host's TCB without a segment
 	// (conn.silent) before the SYN being explained.
 	tcbLost bool
