@@ -180,9 +180,11 @@ func (s *System) apply(w *world, i int, row int, e spec.Event, sg uint32, before
 		case spec.SendACK, spec.SendChallengeACK:
 			snd.send(spec.ACK, h.nxt, h.rcv, 0)
 		case spec.DelayACK:
-			// spec.TCB's delay ACK: a segment of this step carried the
-			// ACK, or nothing new was accepted and nothing is owed; a
-			// second segment while one is owed is acknowledged at once;
+			// spec.TCB's delay ACK, where an octet of the model stands
+			// for a full-sized segment: a segment of this step carried
+			// the ACK, or nothing new was accepted and nothing is owed; a
+			// second segment while one is owed brings two full-sized
+			// segments not yet acknowledged and is acknowledged at once;
 			// else the ACK is owed.
 			switch {
 			case snd.sentACK || !h.owed && h.rcv == rcvBefore:

@@ -136,7 +136,10 @@ func (m *mirror) step(tr model.Transition, after model.State) error {
 		}
 		m.queued[h] += uint32(n)
 	}
-	p := spec.Params{RcvWnd: 4, MSS: 255, ISS: m.real(after.Hosts[h].ISS),
+	// The model's octet stands for a full-sized segment in the delayed
+	// ACK's count (RFC 9293 §3.8.6.3: an ACK for at least every second
+	// one): MSS 1, and no cutting of the model's text (SendMSS).
+	p := spec.Params{RcvWnd: 4, MSS: 1, SendMSS: 255, ISS: m.real(after.Hosts[h].ISS),
 		Unsent: m.queued[h] - t.TextSent(), FinQueued: false}
 	m.eff.Reset()
 	for _, a := range row.Do {

@@ -103,7 +103,8 @@
 //     reports the segments it sends outside rows, which pay the debt
 //     ([TCB.AckSent]; impl: Conn.emit). Checked by conform on a live
 //     endpoint: an owed ACK within Options.MaxAckDelay (at most 500 ms),
-//     and an ACK at least for every second segment.
+//     and an ACK at least for every second full-sized segment (2*RMSS
+//     octets, [Params.MSS]).
 //
 // Package spec imports nothing of tcpcheck's own.
 package spec

@@ -299,14 +299,17 @@ func timeouts(t *rows) {
 // RFC 1122 §4.2.3.2: "a TCP SHOULD implement a delayed ACK, but an ACK
 // should not be excessively delayed; in particular, the delay MUST be less
 // than 0.5 seconds, and in a stream of full-sized segments there SHOULD be
-// an ACK for at least every second segment".
+// an ACK for at least every second segment"; RFC 9293 §3.8.6.3 counts
+// "every second full-sized segment or 2*RMSS bytes of new data".
 //
 // The rows that accept in-order text in the states that keep receiving
 // (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2; built in [synchronizedStates] with
 // send ACK) acknowledge it with delay ACK instead: no ACK when a segment of
 // the same step carries it (the response piggybacks it), an ACK at once
-// when one is owed already (the second segment), else the ACK is owed and
-// the delayed-ACK timer starts. Its expiry sends the owed ACK.
+// when one is owed already and the octets not yet acknowledged reach
+// 2*RMSS (the second full-sized segment), else the ACK is owed and the
+// delayed-ACK timer, started by the first segment that owes it, runs on.
+// Its expiry sends the owed ACK.
 //
 // So does the row of a FIN that leaves the host in a state whose
 // delayed-ACK timer runs: ESTABLISHED's, to CLOSE-WAIT. RFC 9293

@@ -36,8 +36,9 @@ type Params struct {
 	ISS Seq
 	// RcvWnd is RCV.WND now: what the receive buffer can take.
 	RcvWnd uint32
-	// MSS is our maximum segment size: the MSS option our SYNs carry and
-	// the most text we put in a segment.
+	// MSS is our maximum segment size: the MSS option our SYNs carry, the
+	// most text we put in a segment, and the full-sized segment of the
+	// delayed ACK's count (RFC 9293 §3.8.6.3's RMSS; 536 when 0).
 	MSS uint16
 	// SendMSS, when not 0, is the most text we put in one segment, chosen
 	// by the caller; when 0 it is min(MSS, the peer's MSS).
@@ -328,14 +329,19 @@ func (t *TCB) Apply(a Action, in *Segment, p Params, eff *Effect) {
 		t.out(eff, Segment{Seq: t.sndNxt, Ack: t.rcvNxt, Flags: ACK})
 	case DelayACK:
 		// RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2: a segment this step sent
-		// carries the ACK already; a second segment while one is owed is
-		// acknowledged at once (an ACK for at least every second
-		// segment), and so is every segment when the caller does not
-		// delay; else the ACK is owed and the delayed-ACK timer starts.
+		// carries the ACK already. A later segment while one is owed is
+		// acknowledged at once once the octets not yet acknowledged
+		// reach two full-sized segments ("an ACK SHOULD be generated for
+		// at least every second full-sized segment or 2*RMSS bytes of new
+		// data"), and so is every segment when the caller does not
+		// delay. Else the ACK is owed: the delayed-ACK timer starts with
+		// the first segment that owes it and is not restarted, so that
+		// the first octet waits less than the delay.
 		switch {
 		case t.lastAck == t.rcvNxt && !t.ackOwed:
-		case t.ackOwed || p.QuickACK:
+		case p.QuickACK || t.ackOwed && t.rcvNxt.Sub(t.lastAck) >= 2*rmss(p):
 			t.out(eff, Segment{Seq: t.sndNxt, Ack: t.rcvNxt, Flags: ACK})
+		case t.ackOwed:
 		default:
 			t.ackOwed = true
 			eff.DelayACK = true
@@ -376,6 +382,15 @@ func (t *TCB) Apply(a Action, in *Segment, p Params, eff *Effect) {
 func (t *TCB) chooseISS(iss Seq) {
 	t.iss, t.haveISS = iss, true
 	t.sndUna, t.sndNxt = iss, iss+1
+}
+
+// rmss is the full-sized segment of the delayed ACK's count: our MSS, or
+// the default of RFC 9293 §3.7.1 when the caller gives none.
+func rmss(p Params) uint32 {
+	if p.MSS == 0 {
+		return 536
+	}
+	return uint32(p.MSS)
 }
 
 // syn returns our SYN (or SYN,ACK) with its options: the MSS always; the

@@ -283,8 +283,9 @@ func TestHoldsSegment(t *testing.T) {
 }
 
 // TestTCBDelayedACK holds delay ACK to RFC 1122 §4.2.3.2: the first
-// segment owes its ACK and starts the timer, the second is acknowledged at
-// once, the timer's expiry sends an owed ACK, a response carries it, and
+// segment owes its ACK and starts the timer, the second full-sized one is
+// acknowledged at once (small ones once 2*RMSS octets are owed), the
+// timer's expiry sends an owed ACK, a response carries it, and
 // QuickACK acknowledges every segment at once.
 func TestTCBDelayedACK(t *testing.T) {
 	p := establishedPair(t)
@@ -299,6 +300,23 @@ func TestTCBDelayedACK(t *testing.T) {
 	ack := one(t, p.deliver(1, out[1]))
 	if ack.Ack != 3001 || p.eff.DelayACK || p.b.AckOwed() {
 		t.Fatalf("second segment: ACK %+v, DelayACK %v, owed %v; want an ACK of both at once", ack, p.eff.DelayACK, p.b.AckOwed())
+	}
+
+	// Small segments: the ACK waits for two full-sized segments' worth
+	// (2*RMSS octets, RFC 9293 §3.8.6.3) or the timer, which the first
+	// started and the later ones do not restart.
+	q := establishedPair(t)
+	for i, n := range []uint32{600, 600, 600, 300} {
+		q.pa.Unsent = n
+		seg := one(t, q.step(0, Send, nil))
+		got := q.deliver(1, seg)
+		switch {
+		case i < 3 && (len(got) != 0 || q.eff.DelayACK != (i == 0) || !q.b.AckOwed()):
+			t.Fatalf("small segment %d: sent %+v, DelayACK %v, owed %v; want the ACK owed, the timer started by the first only",
+				i, got, q.eff.DelayACK, q.b.AckOwed())
+		case i == 3 && (len(got) != 1 || got[0].Ack != 3101 || q.b.AckOwed()):
+			t.Fatalf("small segment %d (2100 octets owed, RMSS 1000): sent %+v, owed %v; want an ACK of all at once", i, got, q.b.AckOwed())
+		}
 	}
 
 	// One segment, then the timer.

@@ -92,6 +92,8 @@ type shadow struct {
 	chalCount      int                     // challenge ACKs the endpoint could send in it
 	owed           bool                    // accepted text waits for its delayed ACK
 	owedSince      time.Time               // when that ACK became owed
+	owedFrom       spec.Seq                // RCV.NXT when it became owed: what the last ACK acknowledged
+	mss            uint16                  // the MSS option of the endpoint's SYN: the RMSS of its delayed ACK
 }
 
 // paidAt notes a segment with ACK sent when the owed ACK was for RCV.NXT
@@ -547,7 +549,7 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 	in := t.In
 	v := view(in)
 	tcb := &sh.tcb
-	p := spec.Params{RcvWnd: xhi.RcvWnd, WScale: true, Shift: impl.WindowShift(c.opt.RecvBuffer)}
+	p := spec.Params{RcvWnd: xhi.RcvWnd, MSS: sh.mss, WScale: true, Shift: impl.WindowShift(c.opt.RecvBuffer)}
 	if acts.Has(spec.SendFIN) {
 		sh.finFirst = !tcb.FinReceived()
 	}
@@ -606,6 +608,9 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 			sentSYN, sentSYNACK = sentSYN || fresh == spec.SendSYN, sentSYNACK || fresh == spec.SendSYNACK
 			var want spec.Segment
 			ok := true
+			if h.MSS != 0 {
+				sh.mss = h.MSS
+			}
 			switch {
 			case acts.Has(fresh):
 				q := p
@@ -687,11 +692,20 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 	}
 	if acts.Has(spec.DelayACK) && tcb.RcvNxt() != mid && !carried {
 		// RFC 1122 §4.2.3.2: the ACK of new text may wait, but at least
-		// every second segment is acknowledged at once.
-		if sh.owed && c.live {
-			return "a second segment of text while an ACK was owed, and no ACK: at least every second segment is acknowledged (RFC 1122 §4.2.3.2)"
+		// every second full-sized segment is acknowledged at once
+		// (RFC 9293 §3.8.6.3: "or 2*RMSS bytes of new data"), and the
+		// delay counts from the first segment that owes it.
+		rmss := uint32(sh.mss)
+		if rmss == 0 {
+			rmss = 536 // RFC 9293 §3.7.1
 		}
-		sh.owed, sh.owedSince = true, t.Time
+		switch {
+		case !sh.owed:
+			sh.owed, sh.owedSince, sh.owedFrom = true, t.Time, mid
+		case c.live && tcb.RcvNxt().Sub(sh.owedFrom) >= 2*rmss:
+			return fmt.Sprintf("%d octets of text unacknowledged, and no ACK: at least every second full-sized segment (2*RMSS = %d octets) is acknowledged at once (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3)",
+				tcb.RcvNxt().Sub(sh.owedFrom), 2*rmss)
+		}
 	}
 	switch {
 	case acts.Has(spec.SendSYN) && !sentSYN:

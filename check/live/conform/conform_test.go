@@ -391,18 +391,8 @@ func TestDelayedACKBound(t *testing.T) {
 	if !delayed {
 		t.Fatal("the trace has no delayed ACK sent by its timer")
 	}
-	// The checker as the endpoint's tracer (the plan has no segments
-	// outside rows, so the recorded transitions are all it would see).
 	live := func(max time.Duration) error {
-		c, err := New(Options{MSL: harnessMSL, MaxAckDelay: max})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := c.Tracer(impl.Tracer{})
-		for _, x := range trace {
-			tr.Transition(x)
-		}
-		return c.Err()
+		return checkLive(t, trace, Options{MSL: harnessMSL, MaxAckDelay: max})
 	}
 	if err := live(0); err != nil {
 		t.Fatalf("a delayed ACK within 500 ms: %v", err)
@@ -416,4 +406,74 @@ func TestDelayedACKBound(t *testing.T) {
 	if err := Check(trace, Options{MSL: harnessMSL, MaxAckDelay: 20 * time.Millisecond}); err != nil {
 		t.Fatalf("from a trace file: %v", err)
 	}
+}
+
+// TestDelayedACKEverySecondFullSized records two writes to a receiver
+// whose MSS is the endpoint's default: two full-sized segments, the second
+// acknowledged at once, and two small ones, acknowledged together by the
+// delayed-ACK timer (RFC 9293 §3.8.6.3: an ACK for at least every second
+// full-sized segment or 2*RMSS octets). Both traces conform; with the
+// ACK of the second full-sized segment taken out, the checker reports it.
+func TestDelayedACKEverySecondFullSized(t *testing.T) {
+	record := func(n int) []impl.Transition {
+		p := plan{ISN: [2]spec.Seq{100, 5000}, Ops: []op{
+			{Kind: opListen, Host: 1}, {Kind: opDial},
+			{Kind: opDeliver}, {Kind: opDeliver}, {Kind: opDeliver},
+			{Kind: opWrite, Host: 0, N: n}, {Kind: opDeliver}, {Kind: opWrite, Host: 0, N: n}, {Kind: opDeliver},
+			{Kind: opAdvance, D: 100 * time.Millisecond}, {Kind: opDeliver},
+		}}
+		trace, err := recordPlan(p, config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return trace
+	}
+	live := func(trace []impl.Transition) error { return checkLive(t, trace, Options{MSL: harnessMSL}) }
+	// textSteps returns the indexes of the receiver's steps that took text.
+	textSteps := func(trace []impl.Transition) []int {
+		var at []int
+		for i, x := range trace {
+			if x.In != nil && x.In.Len > 0 {
+				at = append(at, i)
+			}
+		}
+		return at
+	}
+
+	small := record(10)
+	if at := textSteps(small); len(at) != 2 || len(small[at[0]].Out) != 0 || len(small[at[1]].Out) != 0 {
+		t.Fatalf("two small segments: want both ACKs owed to the timer, got steps %v of\n%v", at, small)
+	}
+	if err := live(small); err != nil {
+		t.Fatalf("two small segments, one delayed ACK: %v", err)
+	}
+
+	full := record(1400) // the endpoint's default MSS (impl.Options.MSS)
+	at := textSteps(full)
+	if len(at) != 2 || len(full[at[1]].Out) != 1 {
+		t.Fatalf("two full-sized segments: want the second acknowledged at once, got steps %v of\n%v", at, full)
+	}
+	if err := live(full); err != nil {
+		t.Fatalf("two full-sized segments: %v", err)
+	}
+	full[at[1]].Out = nil
+	if err := live(full); err == nil || !strings.Contains(err.Error(), "every second full-sized segment") {
+		t.Fatalf("the second full-sized segment without its ACK: %v", err)
+	}
+}
+
+// checkLive runs trace through a checker as the endpoint's tracer would
+// (the plans have no segments outside rows, so the recorded transitions
+// are all it would see) and returns its verdict.
+func checkLive(t *testing.T, trace []impl.Transition, opt Options) error {
+	t.Helper()
+	c, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := c.Tracer(impl.Tracer{})
+	for _, x := range trace {
+		tr.Transition(x)
+	}
+	return c.Err()
 }
