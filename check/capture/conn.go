@@ -296,6 +296,11 @@ const (
 	maxPieces = 1024
 )
 
+// tsSpace is the room the timestamps option takes in a segment that
+// carries it, with its padding (RFC 7323 §3): a full-sized segment holds
+// the MSS less this much text.
+const tsSpace = 12
+
 // appendPieces appends r, a segment host d sent, to sent as its peer
 // receives it. A segment with more text than the peer's MSS allows was
 // captured before segmentation offload (TSO or GSO) cut it into segments
@@ -307,7 +312,7 @@ const (
 func (c *conn) appendPieces(sent []rec, d uint8, r rec, hasTS bool) []rec {
 	piece := uint32(c.info[1-d].mss)
 	if hasTS {
-		piece -= min(piece, 12)
+		piece -= min(piece, tsSpace)
 	}
 	if piece < minPiece || r.seg.Len <= piece || r.seg.Len/piece >= maxPieces || r.seg.Flags.Has(spec.SYN) || r.seg.Flags.Has(spec.RST) {
 		return append(sent, r)

@@ -334,6 +334,12 @@ func (sh *shadow) deliver(r *rec, p spec.Params, eff *spec.Effect) {
 		return
 	}
 	p = sh.window(p)
+	if r.hasTS && !seg.Flags.Has(spec.SYN) && p.MSS > tsSpace {
+		// A full-sized segment of a peer that sends timestamps holds the
+		// MSS less the option (appendPieces): the delayed ACK's count of
+		// full-sized segments is of those (spec.Params.MSS).
+		p.MSS -= tsSpace
+	}
 	x := sh.tcb.Ctx(seg, p.RcvWnd)
 	if r.hasTS && (seg.Flags.Has(spec.SYN) || spec.IsSeqOK(&x)) {
 		// R3 holds for acceptable segments only (R2 rejects the others).
