@@ -52,7 +52,7 @@ const (
 
 // deviationRFC says where each named deviation is described.
 var deviationRFC = map[string]string{
-	DevDelayedACK:      "RFC 1122 §4.2.3.2: an ACK sent later than the table sends it, or folded into a later segment",
+	DevDelayedACK:      "RFC 1122 §4.2.3.2, a SHOULD: an ACK the table sends at once (for a second full-sized segment, an out-of-order or unacceptable one) sent later, or folded into a later segment",
 	DevRSTACK:          "docs/linux.md: the reset of ABORT carries an ACK",
 	DevKeepaliveRSTACK: "docs/linux.md: the reset of a connection whose keepalive probes went unanswered (RFC 1122 §4.2.3.6) carries an ACK",
 	DevKeepaliveGarbage: "RFC 1122 §4.2.3.6, a MAY: a keepalive probe carrying one garbage octet (the last octet sent, again), " +
