@@ -141,7 +141,8 @@ func (n *MemNet) Inject(from, to netip.AddrPort, seg []byte) {
 }
 
 // Observe calls f with every segment sent on the network (before the
-// faults), or stops observing when f is nil. f runs in the sender's
+// faults, once the copies they leave are queued), or stops observing when
+// f is nil. f runs in the sender's
 // goroutine, possibly with the sending stack's lock held: it must not call
 // into a stack or the network, and must not keep p.Seg.
 func (n *MemNet) Observe(f func(p MemPacket)) {
@@ -150,31 +151,28 @@ func (n *MemNet) Observe(f func(p MemPacket)) {
 	n.mu.Unlock()
 }
 
-// send applies the faults and schedules the copies of p.
+// send applies the faults and schedules the copies of p. The tap sees p
+// once they are queued, in the same critical section: a run that waits to
+// observe a segment sent by another goroutine and then advances a fake
+// clock has it delivered at the time it was sent, not a step later.
 func (n *MemNet) send(p MemPacket) {
 	n.mu.Lock()
-	if n.tap != nil {
-		n.tap(p)
-	}
+	defer n.mu.Unlock()
 	if n.manual {
 		n.held = append(n.held, p)
-		n.mu.Unlock()
-		return
-	}
-	copies := n.faults.copies(n.rng)
-	ps := make([]MemPacket, 0, copies)
-	for range copies {
-		q := p
-		q.due = n.clock.Now().Add(n.delay)
-		if n.faults.Reorder > 0 && n.rng.Float64() < n.faults.Reorder {
-			extra := time.Millisecond + time.Duration(n.rng.Int64N(int64(4*time.Millisecond+2*n.delay)))
-			q.due = q.due.Add(extra)
+	} else {
+		for range n.faults.copies(n.rng) {
+			q := p
+			q.due = n.clock.Now().Add(n.delay)
+			if n.faults.Reorder > 0 && n.rng.Float64() < n.faults.Reorder {
+				extra := time.Millisecond + time.Duration(n.rng.Int64N(int64(4*time.Millisecond+2*n.delay)))
+				q.due = q.due.Add(extra)
+			}
+			n.scheduleLocked(q)
 		}
-		ps = append(ps, q)
 	}
-	n.mu.Unlock()
-	for _, q := range ps {
-		n.schedule(q)
+	if n.tap != nil {
+		n.tap(p)
 	}
 }
 
@@ -182,6 +180,11 @@ func (n *MemNet) send(p MemPacket) {
 func (n *MemNet) schedule(p MemPacket) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.scheduleLocked(p)
+}
+
+// scheduleLocked is schedule with n.mu held.
+func (n *MemNet) scheduleLocked(p MemPacket) {
 	dst := n.links[p.To.Addr()]
 	if dst == nil || dst.closed {
 		return
