@@ -26,7 +26,7 @@ const (
 	SendText         // send queued text, and a FIN queued behind it, as far as the send window allows
 	SendFIN          // after all queued text, send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>; SND.NXT+1
 	SendACK          // send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
-	DelayACK         // acknowledge accepted text: nothing if this step's segment carried the ACK, send ACK if one was owed already, else owe it and start the delayed-ACK timer
+	DelayACK         // acknowledge accepted text: nothing if this step's segment carried the ACK, send ACK if one was owed already and two full-sized segments (2*MSS octets) are unacknowledged, else owe it (the delayed-ACK timer starts with the first segment that owes it)
 	SendChallengeACK // send the challenge ACK of RFC 5961 (the same segment as SendACK, rate-limited)
 	SendKeepAlive    // send the keepalive probe of RFC 1122 §4.2.3.6: <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>
 	SendRST          // abort: send <SEQ=SND.NXT><CTL=RST>

@@ -330,7 +330,7 @@ func (t *TCB) Apply(a Action, in *Segment, p Params, eff *Effect) {
 	case DelayACK:
 		// RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2: a segment this step sent
 		// carries the ACK already. A later segment while one is owed is
-		// acknowledged at once once the octets not yet acknowledged
+		// acknowledged at once when the octets not yet acknowledged
 		// reach two full-sized segments ("an ACK SHOULD be generated for
 		// at least every second full-sized segment or 2*RMSS bytes of new
 		// data"), and so is every segment when the caller does not
