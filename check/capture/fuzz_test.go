@@ -21,6 +21,12 @@ func FuzzReader(f *testing.F) {
 	f.Add(writePcapng(f, []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL2}, conv))
 	f.Add(swapPcapOrder(f, writePcap(f, layers.LinkTypeEthernet, false, conv[:3])))
 	f.Add([]byte("{\"format\":\"tcpcheck-trace\"}"))
+	// A segment cut into pieces for its receiver (appendPieces), and an
+	// upload of small segments acknowledged once (the delayed ACK's count).
+	big, _ := upload([]int{5000}, map[int]uint32{0: 5000})
+	f.Add(writePcap(f, layers.LinkTypeEthernet, false, big))
+	small, _ := upload([]int{10, 10, 10}, map[int]uint32{2: 30})
+	f.Add(writePcap(f, layers.LinkTypeEthernet, false, small))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Open(bytes.NewReader(data))
 		if err != nil {
