@@ -289,8 +289,9 @@ const invalidACKInterval = 500 * time.Millisecond
 //   - Those it sends on a piece of a segment that segmentation offload
 //     cut (appendPieces). The receiver may have had the segment whole:
 //     receive offload (GRO, LRO) joins the pieces again, and on loopback
-//     they are never cut. The table's ACK "for at least every second
-//     segment" (RFC 1122 §4.2.3.2) then counts the segment once.
+//     they are never cut. The table's ACK for at least every second
+//     full-sized segment (RFC 9293 §3.8.6.3) then counts the whole
+//     segment, once.
 //   - The ACK of an empty segment that changed nothing (unacceptable,
 //     below the PAWS floor, or acknowledging what was never sent) within
 //     invalidACKInterval of the last such segment the host answered: the
