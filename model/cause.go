@@ -299,7 +299,8 @@ func segmentProcessed(h *host, e spec.Event, sg uint32, from, to spec.State, bef
 	// once or by the delayed ACK, and so a FIN that leaves the host in a
 	// state whose delayed-ACK timer runs (ESTABLISHED to CLOSE-WAIT), any
 	// other FIN at once; at once when an ACK was owed already (at least
-	// every second segment). A duplicate of the peer's
+	// every second full-sized segment: the model's octet stands for one).
+	// A duplicate of the peer's
 	// SYN in SYN-RECEIVED (SEQ = IRS) is acknowledged too (§3.10.7.4,
 	// first check), also when it completes a simultaneous open.
 	acked := false

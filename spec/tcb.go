@@ -339,7 +339,7 @@ func (t *TCB) Apply(a Action, in *Segment, p Params, eff *Effect) {
 		// the first octet waits less than the delay.
 		switch {
 		case t.lastAck == t.rcvNxt && !t.ackOwed:
-		case p.QuickACK || t.ackOwed && t.rcvNxt.Sub(t.lastAck) >= 2*rmss(p):
+		case p.QuickACK || t.ackOwed && t.rcvNxt.Sub(t.lastAck) >= 2*p.RMSS():
 			t.out(eff, Segment{Seq: t.sndNxt, Ack: t.rcvNxt, Flags: ACK})
 		case t.ackOwed:
 		default:
@@ -384,9 +384,9 @@ func (t *TCB) chooseISS(iss Seq) {
 	t.sndUna, t.sndNxt = iss, iss+1
 }
 
-// rmss is the full-sized segment of the delayed ACK's count: our MSS, or
-// the default of RFC 9293 §3.7.1 when the caller gives none.
-func rmss(p Params) uint32 {
+// RMSS is the full-sized segment of the delayed ACK's count (RFC 9293
+// §3.8.6.3): our MSS, or the default of §3.7.1, 536, when p gives none.
+func (p Params) RMSS() uint32 {
 	if p.MSS == 0 {
 		return 536
 	}

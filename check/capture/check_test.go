@@ -15,6 +15,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/tcpcheck/tcpcheck/impl"
 	"github.com/tcpcheck/tcpcheck/spec"
 )
 
@@ -929,5 +930,15 @@ func TestRateLimitedACKOfUnacceptable(t *testing.T) {
 		}
 		sum := checkBytes(t, writePcapAt(t, layers.LinkTypeEthernet, false, conv, at), Options{})
 		wantNamed(t, fmt.Sprintf("gap %v", c.gap), sum, c.want)
+	}
+}
+
+// TestInvalidACKIntervalIsImpls: the rate limit the checker allows on ACKs
+// of unacceptable empty segments is the one our endpoint keeps (and
+// Linux's default), written on each side of the import graph (the checker
+// does not import the endpoint) and held equal here.
+func TestInvalidACKIntervalIsImpls(t *testing.T) {
+	if invalidACKInterval != impl.InvalidACKInterval {
+		t.Errorf("capture allows %v between ACKs of unacceptable segments, impl keeps %v", invalidACKInterval, impl.InvalidACKInterval)
 	}
 }

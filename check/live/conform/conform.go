@@ -695,10 +695,7 @@ func (c *Checker) apply(sh *shadow, row spec.Row, t *impl.Transition, xlo, xhi *
 		// every second full-sized segment is acknowledged at once
 		// (RFC 9293 §3.8.6.3: "or 2*RMSS bytes of new data"), and the
 		// delay counts from the first segment that owes it.
-		rmss := uint32(sh.mss)
-		if rmss == 0 {
-			rmss = 536 // RFC 9293 §3.7.1
-		}
+		rmss := p.RMSS() // the endpoint's MSS, from its SYN
 		switch {
 		case !sh.owed:
 			sh.owed, sh.owedSince, sh.owedFrom = true, t.Time, mid
