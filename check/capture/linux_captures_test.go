@@ -159,29 +159,55 @@ func TestLinuxCaptures(t *testing.T) {
 	}
 }
 
-// TestCaptureDroppedBurst checks a bulk download captured at the client
-// with 34 of the server's segments (frames after 600) cut out of the
-// file, as a capture that dropped packets shows them (the first 700
-// frames): the client acknowledges the missed text (frame 601) before
-// any later segment of the server's shows the gap. That is a host
-// acknowledging text never sent unless the capture may have dropped
-// packets (Options.CaptureDropped); then it is text the capture missed.
-func TestCaptureDroppedBurst(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "linux-capture-dropped-burst.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := checkBytes(t, data, Options{})
-	if sum.Failing != 1 || sum.Conns[0].Finding == nil || sum.Conns[0].Finding.Frame != 601 ||
-		!slices.ContainsFunc(sum.Conns[0].Finding.Reasons, func(r string) bool { return strings.Contains(r, "--capture-dropped") }) {
-		t.Fatalf("want a finding at frame 601 that names --capture-dropped\n%s", reportText(sum))
-	}
-	sum = checkBytes(t, data, Options{CaptureDropped: true})
-	if sum.Connections != 1 || sum.Failing != 0 {
-		t.Fatalf("with CaptureDropped: %v\n%s", sum, reportText(sum))
-	}
-	if f := firstFrame(sum.Conns[0], DevMissedByCapture); f != 601 {
-		t.Errorf("%s at frame %d, want 601\n%s", DevMissedByCapture, f, reportText(sum))
+// TestCaptureDropped checks captures of Linux TCP that miss packets the
+// hosts exchanged, as a capture that dropped packets shows them: each has
+// an ACK of text the capture never showed, before any later segment of
+// the sender shows the gap. That is a host acknowledging text never sent
+// unless the capture may have dropped packets (Options.CaptureDropped);
+// then it is text the capture missed.
+func TestCaptureDropped(t *testing.T) {
+	for _, c := range []struct {
+		file, why string
+		finding   int // the frame of the finding without CaptureDropped
+		missed    int // the first frame of missed-by-capture with it
+	}{
+		// A bulk download captured at the client with 34 of the
+		// server's segments (frames after 600) cut out of the file (the
+		// first 700 frames): the client acknowledges the missed text
+		// (frame 601).
+		{"linux-capture-dropped-burst.pcap", "a burst of the sender's text cut out", 601, 601},
+		// 100 requests and responses of 100 to 3,763 octets, captured
+		// with a small buffer (tcpdump -B 256: 4 packets dropped by
+		// kernel; the payloads cut to 96 octets a frame later). After
+		// frame 239 the capture missed the client's request, which the
+		// server acknowledges (frame 240). After frame 252 it missed the
+		// server's response, the client's ACK of it and the client's
+		// next request: the server's next segment acknowledges that
+		// request and comes after its own missed response (frame 253),
+		// and the client's next one comes after its missed request and
+		// acknowledges the missed response (frame 255), which takes both
+		// accounts at once, the host's own text sent uncaptured and its
+		// peer's received.
+		{"linux-capture-dropped-ping-pong.pcap", "requests and responses missed both ways", 240, 240},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := checkBytes(t, data, Options{})
+			if sum.Failing != 1 || sum.Conns[0].Finding == nil || sum.Conns[0].Finding.Frame != c.finding ||
+				!slices.ContainsFunc(sum.Conns[0].Finding.Reasons, func(r string) bool { return strings.Contains(r, "--capture-dropped") }) {
+				t.Fatalf("%s: want a finding at frame %d that names --capture-dropped\n%s", c.why, c.finding, reportText(sum))
+			}
+			sum = checkBytes(t, data, Options{CaptureDropped: true})
+			if sum.Connections != 1 || sum.Failing != 0 {
+				t.Fatalf("%s, with CaptureDropped: %v\n%s", c.why, sum, reportText(sum))
+			}
+			if f := firstFrame(sum.Conns[0], DevMissedByCapture); f != c.missed {
+				t.Errorf("%s: %s at frame %d, want %d\n%s", c.why, DevMissedByCapture, f, c.missed, reportText(sum))
+			}
+		})
 	}
 }
 

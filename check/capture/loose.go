@@ -35,9 +35,10 @@ const (
 // explains), then loss after the capture point (within the model), the
 // capture's gaps, the gaps with loss, and, in a capture that may have
 // dropped packets (Options.CaptureDropped), text acknowledged beyond
-// everything captured: received, and sent.
+// everything captured: received, sent, and both at once (a request the
+// capture missed, sent, and the missed response to it, received).
 var looseOrder = [...]loose{looseEdge, looseLost, looseGaps, looseGaps | looseUnseen, looseGaps | looseLost, looseGaps | looseUnseen | looseLost,
-	looseGaps | looseAhead, looseSent}
+	looseGaps | looseAhead, looseSent, looseSent | looseGaps}
 
 // looseNext returns the next loose account to try for host d, after the
 // first tried of looseOrder, that may explain r where the others do not
