@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -580,6 +581,42 @@ func TestCaptureDroppedLastText(t *testing.T) {
 	}
 	if sum := checkBytes(t, data, Options{}); sum.Failing != 1 || sum.Conns[0].Finding.Frame != 6 {
 		t.Errorf("without CaptureDropped: want the finding at frame 6\n%s", reportText(sum))
+	}
+}
+
+// TestCaptureDroppedSYNACK: the capture missed the server's SYN,ACK. The
+// client's next segment acknowledges it, or the server's own first
+// segment comes after it: with Options.CaptureDropped that is a SYN,ACK
+// the capture missed (missed-by-capture), without it a finding. A client
+// segment whose SEQ is not one past its SYN is not taken so.
+func TestCaptureDroppedSYNACK(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	for _, c := range []struct {
+		name    string
+		pkts    []pkt
+		dropped bool // conforms with CaptureDropped
+	}{
+		{"the client's ACK after it", append(conv[:1:1], conv[2:]...), true},
+		// The client's ACK and request are missed too: the server's
+		// first segment acknowledges the request.
+		{"the server's first segment after it", append(conv[:1:1], conv[4:]...), true},
+		{"the client's ACK one octet off", append(conv[:1:1], func() []pkt {
+			rest := slices.Clone(conv[2:])
+			rest[0].seq++
+			return rest
+		}()...), false},
+	} {
+		data := writePcap(t, layers.LinkTypeEthernet, false, c.pkts)
+		if sum := checkBytes(t, data, Options{}); sum.Failing != 1 || sum.Conns[0].Finding.Frame != 2 {
+			t.Errorf("%s: want the finding at frame 2\n%s", c.name, reportText(sum))
+		}
+		sum := checkBytes(t, data, Options{CaptureDropped: true})
+		switch {
+		case !c.dropped && (sum.Failing != 1 || sum.Conns[0].Finding.Frame != 2):
+			t.Errorf("%s, CaptureDropped: want the finding at frame 2\n%s", c.name, reportText(sum))
+		case c.dropped && (sum.Failing != 0 || firstFrame(sum.Conns[0], DevMissedByCapture) != 2):
+			t.Errorf("%s, CaptureDropped: want it to conform, missed-by-capture at frame 2\n%s", c.name, reportText(sum))
+		}
 	}
 }
 

@@ -268,16 +268,10 @@ func (c *conn) add(s *Segment) {
 		return
 	}
 	c.push(r)
-	c.note(d, &r)
-	if len(c.gaps[d]) > 0 {
-		c.seenGaps(d, &r.seg)
+	if c.missedSYNACK(d, &r) && c.fail != nil {
+		return
 	}
-	c.sent[d] = c.appendPieces(c.sent[d], d, r, s.HasTS)
-	if c.nRecent[d] < uint8(len(c.recent[d])) {
-		c.nRecent[d]++
-	}
-	c.recentAt[d] = (c.recentAt[d] + 1) & uint8(len(c.recent[d])-1)
-	c.recent[d][c.recentAt[d]] = r
+	c.record(d, &r)
 	if !c.init[d] {
 		c.start(d, &r)
 	}
@@ -286,6 +280,69 @@ func (c *conn) add(s *Segment) {
 	}
 	c.trim(d)
 }
+
+// record notes r, a segment host d sent, among its segments.
+func (c *conn) record(d uint8, r *rec) {
+	c.note(d, r)
+	if len(c.gaps[d]) > 0 {
+		c.seenGaps(d, &r.seg)
+	}
+	c.sent[d] = c.appendPieces(c.sent[d], d, *r, r.hasTS)
+	if c.nRecent[d] < uint8(len(c.recent[d])) {
+		c.nRecent[d]++
+	}
+	c.recentAt[d] = (c.recentAt[d] + 1) & uint8(len(c.recent[d])-1)
+	c.recent[d][c.recentAt[d]] = *r
+}
+
+// missedSYNACK reports whether it took r, host d's segment, to come after
+// the SYN,ACK that the capture missed, and explained that SYN,ACK (c.fail
+// is set if it could not). After a SYN the capture shows, with no segment
+// of the other host yet: the SYN's sender sends an ACK only for a SYN,ACK
+// it received (RFC 9293 §3.10.7.3), and the other host sends one only
+// after its SYN,ACK (§3.10.7.2), so an ACK from either acknowledges or
+// follows a SYN,ACK the capture missed. That is taken so only in a capture
+// that may have dropped packets (Options.CaptureDropped), and named
+// missed-by-capture. The SYN,ACK's SEQ is one before what the ACK
+// acknowledges, or (the other host's own first segment) one before its
+// SEQ; its options are not known: it is given the largest MSS and window
+// shift and no timestamps, which leave segment sizes, windows and delayed
+// ACKs unchecked rather than wrongly checked, and the handshake no round
+// trip (no bound on ACK delays).
+func (c *conn) missedSYNACK(d uint8, r *rec) bool {
+	if !c.dropped || !c.synAckMissing(d, r) {
+		return false
+	}
+	s := &r.seg
+	cli := c.hsFrom
+	srv := 1 - cli
+	iss := s.Seq - 1
+	if d == cli {
+		iss = s.Ack - 1
+	}
+	m := rec{frame: r.frame, nanos: r.nanos, dir: srv,
+		seg: spec.Segment{Seq: iss, Ack: c.info[cli].synSeq.Add(1), Flags: spec.SYN | spec.ACK, Window: 65535,
+			MSS: 65535, HasWScale: c.info[cli].wscale, WScale: 14}}
+	c.record(srv, &m)
+	c.hsStep = hsMissed
+	if c.explain(srv, &m) {
+		c.trim(srv)
+		c.deviation(DevMissedByCapture, r.frame)
+	}
+	return true
+}
+
+// synAckMissing reports whether r, host d's segment, acknowledges or
+// follows a SYN,ACK the capture does not show (conn.missedSYNACK).
+func (c *conn) synAckMissing(d uint8, r *rec) bool {
+	s := &r.seg
+	return c.hsStep == 1 && !c.info[1-c.hsFrom].anySent && s.Flags&(spec.SYN|spec.ACK|spec.RST) == spec.ACK &&
+		(d != c.hsFrom || s.Seq == c.info[d].synSeq.Add(1))
+}
+
+// hsMissed is conn.hsStep once the capture is known to have missed a
+// segment of the handshake: it gives no round trip.
+const hsMissed = 4
 
 // minPiece and maxPieces bound the cutting of appendPieces: Linux's least
 // MSS (TCP_MIN_MSS, 88) less the timestamps, and far more pieces than a
@@ -467,7 +524,7 @@ const rfcMaxAckDelay = 500 * time.Millisecond
 // that host's processing), and false when the capture lacks the
 // handshake.
 func (c *conn) handshakeRTT() (time.Duration, bool) {
-	if c.hsStep < 3 {
+	if c.hsStep != 3 {
 		return 0, false
 	}
 	return time.Duration(max(c.hsSynAck-c.hsSyn, c.hsAck-c.hsSynAck, 0)), true
@@ -818,6 +875,10 @@ again:
 			}
 			reasons = append(reasons, fmt.Sprintf("its ACK %d is beyond everything the capture shows the peer sending (up to %d): %s",
 				uint32(s.Ack), uint32(peer.maxEnd), hint))
+		}
+		if !c.dropped && c.synAckMissing(d, r) {
+			reasons = append(reasons, "it comes after a SYN,ACK the capture does not show: if the capture dropped packets "+
+				"(tcpdump: \"dropped by kernel\"), the SYN,ACK may be missing from the capture, not from the network: check it again with --capture-dropped")
 		}
 		if s.Flags.Has(spec.SYN) && s.Len > 0 {
 			reasons = append(reasons, fmt.Sprintf("it is a SYN with %d octets of text, as TCP Fast Open (RFC 7413) sends: the table's OPEN sends a SYN alone, and text only after the handshake, so a connection that opens this way is not checked past its SYN", s.Len))

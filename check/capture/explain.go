@@ -32,9 +32,10 @@ const (
 	// window to the left and dropped text it had offered room for, which
 	// RFC 9293 §3.8.6 says it SHOULD NOT do.
 	DevWindowShrink = "window-shrink"
-	// DevMissedByCapture is not the host's: it received text of its
-	// peer's that the capture had not shown, which the capture point's
-	// model leaves out (a host receives only captured segments).
+	// DevMissedByCapture is not the host's: it received text (or the
+	// SYN,ACK) of its peer's that the capture had not shown, which the
+	// capture point's model leaves out (a host receives only captured
+	// segments).
 	DevMissedByCapture = "missed-by-capture"
 	// DevRSTKillsTimeWait is a host that left TIME-WAIT on a RST at
 	// RCV.NXT, as RFC 9293 §3.10.7.4 says, where the table keeps
@@ -66,7 +67,7 @@ var deviationRFC = map[string]string{
 	DevResetNotCaptured: "RFC 9293 §3.5.1: a host sent a SYN while it had the connection: it lost its TCB without a RST in the capture " +
 		"(it crashed and restarted, leaving a half-open connection, or its RST was lost before the capture point)",
 	DevRSTKillsTimeWait: "docs/linux.md: a RST at RCV.NXT ended TIME-WAIT, as RFC 9293 §3.10.7.4 says, where the table ignores it (RFC 1337; Linux: tcp_rfc1337=0, the default)",
-	DevMissedByCapture: "the capture point: a host received text of its peer's that the capture had not shown (tcpdump's \"packets dropped by kernel\"), " +
+	DevMissedByCapture: "the capture point: a host received text (or the SYN,ACK) of its peer's that the capture had not shown (tcpdump's \"packets dropped by kernel\"), " +
 		"or that reached it before the capture point saw it, outside the checker's model of the capture point (docs/capture.md)",
 	DevReorderedBefore: "the capture point: text captured ahead of text sent before it, or a segment captured after segments sent later " +
 		"(its ACK older than theirs), reordered (or dropped) between the host and the capture point, outside the checker's model of the capture point (docs/capture.md)",

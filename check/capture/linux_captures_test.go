@@ -168,14 +168,14 @@ func TestLinuxCaptures(t *testing.T) {
 func TestCaptureDropped(t *testing.T) {
 	for _, c := range []struct {
 		file, why string
-		finding   int // the frame of the finding without CaptureDropped
-		missed    int // the first frame of missed-by-capture with it
+		finding   []int // each connection's frame of the finding without CaptureDropped
+		missed    []int // each one's first frame of missed-by-capture with it
 	}{
 		// A bulk download captured at the client with 34 of the
 		// server's segments (frames after 600) cut out of the file (the
 		// first 700 frames): the client acknowledges the missed text
 		// (frame 601).
-		{"linux-capture-dropped-burst.pcap", "a burst of the sender's text cut out", 601, 601},
+		{"linux-capture-dropped-burst.pcap", "a burst of the sender's text cut out", []int{601}, []int{601}},
 		// 100 requests and responses of 100 to 3,763 octets, captured
 		// with a small buffer (tcpdump -B 256: 4 packets dropped by
 		// kernel; the payloads cut to 96 octets a frame later). After
@@ -188,7 +188,15 @@ func TestCaptureDropped(t *testing.T) {
 		// acknowledges the missed response (frame 255), which takes both
 		// accounts at once, the host's own text sent uncaptured and its
 		// peer's received.
-		{"linux-capture-dropped-ping-pong.pcap", "requests and responses missed both ways", 240, 240},
+		{"linux-capture-dropped-ping-pong.pcap", "requests and responses missed both ways", []int{240}, []int{240}},
+		// Two connections of the same, captured with tcpdump -B 64,
+		// which dropped 402 packets of 668. Both miss the server's
+		// SYN,ACK: in the first the server's first segment (frame 2)
+		// acknowledges 25,515 octets of the client's text, all missed;
+		// in the second the client's ACK that carries its first request
+		// (frame 87) acknowledges the SYN,ACK, and its next segment
+		// (frame 88) the server's first response, missed too.
+		{"linux-capture-dropped-handshake.pcap", "handshakes missed", []int{2, 87}, []int{2, 87}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", c.file))
@@ -196,16 +204,23 @@ func TestCaptureDropped(t *testing.T) {
 				t.Fatal(err)
 			}
 			sum := checkBytes(t, data, Options{})
-			if sum.Failing != 1 || sum.Conns[0].Finding == nil || sum.Conns[0].Finding.Frame != c.finding ||
-				!slices.ContainsFunc(sum.Conns[0].Finding.Reasons, func(r string) bool { return strings.Contains(r, "--capture-dropped") }) {
-				t.Fatalf("%s: want a finding at frame %d that names --capture-dropped\n%s", c.why, c.finding, reportText(sum))
+			if len(sum.Conns) != len(c.finding) {
+				t.Fatalf("%s: %d connections, want %d\n%s", c.why, len(sum.Conns), len(c.finding), reportText(sum))
+			}
+			for i, rep := range sum.Conns {
+				if rep.Finding == nil || rep.Finding.Frame != c.finding[i] ||
+					!slices.ContainsFunc(rep.Finding.Reasons, func(r string) bool { return strings.Contains(r, "--capture-dropped") }) {
+					t.Errorf("%s: want connection %d's finding at frame %d, naming --capture-dropped\n%s", c.why, i+1, c.finding[i], reportText(sum))
+				}
 			}
 			sum = checkBytes(t, data, Options{CaptureDropped: true})
-			if sum.Connections != 1 || sum.Failing != 0 {
+			if sum.Connections != len(c.missed) || sum.Failing != 0 {
 				t.Fatalf("%s, with CaptureDropped: %v\n%s", c.why, sum, reportText(sum))
 			}
-			if f := firstFrame(sum.Conns[0], DevMissedByCapture); f != c.missed {
-				t.Errorf("%s: %s at frame %d, want %d\n%s", c.why, DevMissedByCapture, f, c.missed, reportText(sum))
+			for i, rep := range sum.Conns {
+				if f := firstFrame(rep, DevMissedByCapture); f != c.missed[i] {
+					t.Errorf("%s: connection %d: %s at frame %d, want %d\n%s", c.why, i+1, DevMissedByCapture, f, c.missed[i], reportText(sum))
+				}
 			}
 		})
 	}

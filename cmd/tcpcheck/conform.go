@@ -40,7 +40,7 @@ func init() {
 			fs.BoolVar(&pf.json, "json", false, "with --pcap or --dut: print the reports as JSON")
 			fs.BoolVar(&pf.strict, "strict", false, "with --pcap: every named deviation (docs/capture.md: delayed ACKs, Linux's RST with ACK, a shrunk window, reordering before the capture point...) fails its connection")
 			fs.BoolVar(&pf.verify, "verify-checksums", false, "with --pcap: a segment with a wrong TCP checksum fails its connection")
-			fs.BoolVar(&pf.dropped, "capture-dropped", false, "with --pcap: the capture may have dropped packets (tcpdump: \"dropped by kernel\"): an ACK beyond everything captured from its peer acknowledges text the capture missed (missed-by-capture), not text never sent")
+			fs.BoolVar(&pf.dropped, "capture-dropped", false, "with --pcap: the capture may have dropped packets (tcpdump: \"dropped by kernel\"): an ACK beyond everything captured from its peer acknowledges text the capture missed (missed-by-capture), not text never sent; an ACK after a SYN its peer never answered in the capture, a SYN,ACK it missed")
 			fs.BoolVar(&pf.follow, "follow", false, "with --pcap: keep reading a capture still being written (tcpdump -U -w), report connections as they close; stop with Ctrl-C")
 			dutFlags := dutSetup(fs)
 			return func(args []string, stdout, stderr io.Writer) error {
