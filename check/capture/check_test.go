@@ -588,7 +588,7 @@ func TestCaptureDroppedLastText(t *testing.T) {
 // client's next segment acknowledges it, or the server's own first
 // segment comes after it: with Options.CaptureDropped that is a SYN,ACK
 // the capture missed (missed-by-capture), without it a finding. A client
-// segment whose SEQ is not one past its SYN is not taken so.
+// segment whose SEQ is not past its SYN's is not taken so.
 func TestCaptureDroppedSYNACK(t *testing.T) {
 	conv := conversation(cliA, srvB, 1000, 4000000000)
 	for _, c := range []struct {
@@ -600,9 +600,9 @@ func TestCaptureDroppedSYNACK(t *testing.T) {
 		// The client's ACK and request are missed too: the server's
 		// first segment acknowledges the request.
 		{"the server's first segment after it", append(conv[:1:1], conv[4:]...), true},
-		{"the client's ACK one octet off", append(conv[:1:1], func() []pkt {
+		{"the client's ACK at its SYN's SEQ", append(conv[:1:1], func() []pkt {
 			rest := slices.Clone(conv[2:])
-			rest[0].seq++
+			rest[0].seq--
 			return rest
 		}()...), false},
 	} {
@@ -667,9 +667,10 @@ func TestCaptureDroppedHandshakeACK(t *testing.T) {
 	if sum.Failing != 0 || firstFrame(sum.Conns[0], DevMissedByCapture) != 3 {
 		t.Errorf("want conformance, missed-by-capture at frame 3\n%s", reportText(sum))
 	}
-	// An ACK more than maxAhead beyond is not taken so, and says why.
+	// An ACK beyond what the client's window (shift 7) lets the server
+	// have in flight is not taken so, and says why.
 	far := append([]pkt(nil), conv...)
-	far[6].ack += 2 * maxAhead
+	far[6].ack += 2 * (65535 << 7)
 	sum = checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, far), Options{CaptureDropped: true})
 	if sum.Failing != 1 || !strings.Contains(reportText(sum), "too many for text the capture missed") {
 		t.Errorf("an ACK 2 MB beyond: want a finding that says it is too far\n%s", reportText(sum))

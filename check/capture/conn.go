@@ -337,7 +337,7 @@ func (c *conn) missedSYNACK(d uint8, r *rec) bool {
 func (c *conn) synAckMissing(d uint8, r *rec) bool {
 	s := &r.seg
 	return c.hsStep == 1 && !c.info[1-c.hsFrom].anySent && s.Flags&(spec.SYN|spec.ACK|spec.RST) == spec.ACK &&
-		(d != c.hsFrom || s.Seq == c.info[d].synSeq.Add(1))
+		(d != c.hsFrom || c.info[d].synSeq.LessThan(s.Seq))
 }
 
 // hsMissed is conn.hsStep once the capture is known to have missed a
@@ -683,6 +683,7 @@ func (c *conn) pendingFor(sh *shadow, d uint8) []rec {
 // candidates that do, or records the finding.
 func (c *conn) explain(d uint8, r *rec) bool {
 	next := c.nbuf[:0]
+	c.info[d].windowShort = false
 	var reasons []string // beyond those of the candidates
 	p := c.deliveryParams(d, &r.seg)
 	dev := ""
@@ -794,6 +795,13 @@ again:
 			undo = c.keepGaps(1 - d)
 			c.ahead(d, r)
 		}
+		if c.dropped && mode&(looseGaps|looseACK) != 0 {
+			// The host's own ACKs the capture missed may have offered
+			// more room than any it showed (a receiver's window grows as
+			// it goes): text it took is held to the largest window its
+			// field can say, not to the largest captured.
+			p.RcvWnd = max(p.RcvWnd, uint32(65535)<<c.windowShift(d))
+		}
 	}
 	if len(next) == 0 && mode != 0 {
 		// Segments lost after the capture point (shadow.arrive), and
@@ -868,8 +876,9 @@ again:
 		if peer := &c.info[1-d]; s.Flags.Has(spec.ACK) && peer.anySent && peer.maxEnd.LessThan(s.Ack) && !s.Flags.Has(spec.RST) {
 			hint := "if the capture dropped packets (tcpdump: \"dropped by kernel\"), the gap may be in the capture, not in the host: check it again with --capture-dropped"
 			switch {
-			case c.dropped && s.Ack.Sub(peer.maxEnd) > maxAhead:
-				hint = fmt.Sprintf("more than %d octets beyond, too many for text the capture missed (--capture-dropped)", maxAhead)
+			case c.dropped && s.Ack.Sub(peer.maxEnd) > c.maxAhead(d):
+				hint = fmt.Sprintf("more than %d octets beyond, more than the %s's window lets its peer have in flight, too many for text the capture missed (--capture-dropped)",
+					c.maxAhead(d), hostName(d))
 			case c.dropped:
 				hint = "not as text the capture missed either (--capture-dropped)"
 			}
@@ -879,6 +888,10 @@ again:
 		if !c.dropped && c.synAckMissing(d, r) {
 			reasons = append(reasons, "it comes after a SYN,ACK the capture does not show: if the capture dropped packets "+
 				"(tcpdump: \"dropped by kernel\"), the SYN,ACK may be missing from the capture, not from the network: check it again with --capture-dropped")
+		}
+		if !c.dropped && c.info[d].windowShort && c.info[1-d].anySent {
+			reasons = append(reasons, "its text goes beyond the send window the captured ACKs opened: if the capture dropped packets "+
+				"(tcpdump: \"dropped by kernel\"), the ACK that opened it may be missing from the capture: check it again with --capture-dropped")
 		}
 		if s.Flags.Has(spec.SYN) && s.Len > 0 {
 			reasons = append(reasons, fmt.Sprintf("it is a SYN with %d octets of text, as TCP Fast Open (RFC 7413) sends: the table's OPEN sends a SYN alone, and text only after the handshake, so a connection that opens this way is not checked past its SYN", s.Len))
@@ -922,8 +935,13 @@ again:
 	if gap.gapN > 0 || gap.gapFIN {
 		ack := r.seg.Ack
 		if c.nRecent[d] > 1 {
-			if prev := c.recentRec(d, 1); prev.seg.Flags.Has(spec.ACK) {
+			switch prev := c.recentRec(d, 1); {
+			case prev.seg.Flags.Has(spec.ACK):
 				ack = prev.seg.Ack // sent before r, it carried the ACK of its day
+			case prev.seg.Flags.Has(spec.SYN) && c.info[1-d].sawSYN:
+				// After the host's SYN: the text went once the peer's
+				// SYN,ACK came, and acknowledged at least that.
+				ack = c.info[1-d].synSeq.Add(1)
 			}
 		}
 		c.uncaptured(d, r, gap.gapFrom, gap.gapN, gap.gapFIN, ack)
@@ -1094,6 +1112,11 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 	}
 	if cur.loose&looseSent != 0 {
 		c.sendGaps(d, &cur, p)
+	}
+	if cur.loose&looseACK != 0 {
+		sp.eff.Reset()
+		c.missedACK(d, &cur, p, &sp.eff)
+		outs = append(outs, sp.eff.Out...)
 	}
 	for k := 0; ; k++ {
 		*first = cur

@@ -32,8 +32,8 @@ const (
 	// window to the left and dropped text it had offered room for, which
 	// RFC 9293 §3.8.6 says it SHOULD NOT do.
 	DevWindowShrink = "window-shrink"
-	// DevMissedByCapture is not the host's: it received text (or the
-	// SYN,ACK) of its peer's that the capture had not shown, which the
+	// DevMissedByCapture is not the host's: it received text, an ACK or
+	// the SYN,ACK of its peer's that the capture had not shown, which the
 	// capture point's model leaves out (a host receives only captured
 	// segments).
 	DevMissedByCapture = "missed-by-capture"
@@ -67,7 +67,7 @@ var deviationRFC = map[string]string{
 	DevResetNotCaptured: "RFC 9293 §3.5.1: a host sent a SYN while it had the connection: it lost its TCB without a RST in the capture " +
 		"(it crashed and restarted, leaving a half-open connection, or its RST was lost before the capture point)",
 	DevRSTKillsTimeWait: "docs/linux.md: a RST at RCV.NXT ended TIME-WAIT, as RFC 9293 §3.10.7.4 says, where the table ignores it (RFC 1337; Linux: tcp_rfc1337=0, the default)",
-	DevMissedByCapture: "the capture point: a host received text (or the SYN,ACK) of its peer's that the capture had not shown (tcpdump's \"packets dropped by kernel\"), " +
+	DevMissedByCapture: "the capture point: a host received text, an ACK or the SYN,ACK of its peer's that the capture had not shown (tcpdump's \"packets dropped by kernel\"), " +
 		"or that reached it before the capture point saw it, outside the checker's model of the capture point (docs/capture.md)",
 	DevReorderedBefore: "the capture point: text captured ahead of text sent before it, or a segment captured after segments sent later " +
 		"(its ACK older than theirs), reordered (or dropped) between the host and the capture point, outside the checker's model of the capture point (docs/capture.md)",
@@ -358,6 +358,7 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			if t.SndNxt() == s.Seq.Add(s.Len) {
 				return outcome{dev: gap, gapFrom: gapFrom, gapN: gapN}
 			}
+			info.windowShort = true
 			if info.quiet {
 				return quietMiss // no formatting while searching
 			}

@@ -27,6 +27,7 @@ const (
 	looseSent         // the host sent that text before the segment (conn.sendGaps)
 	looseGaps         // the capture missed text the host received
 	looseUnseen       // (a retry's) only text the capture never showed later (conn.takeGaps)
+	looseACK          // the capture missed the peer's ACK that opened the send window (conn.missedACK)
 )
 
 // looseOrder is the order in which conn.explain tries the loose
@@ -38,7 +39,7 @@ const (
 // everything captured: received, sent, and both at once (a request the
 // capture missed, sent, and the missed response to it, received).
 var looseOrder = [...]loose{looseEdge, looseLost, looseGaps, looseGaps | looseUnseen, looseGaps | looseLost, looseGaps | looseUnseen | looseLost,
-	looseGaps | looseAhead, looseSent, looseSent | looseGaps}
+	looseGaps | looseAhead, looseSent, looseSent | looseGaps, looseACK}
 
 // looseNext returns the next loose account to try for host d, after the
 // first tried of looseOrder, that may explain r where the others do not
@@ -49,6 +50,7 @@ func (c *conn) looseNext(d uint8, r *rec, tried int) (loose, int) {
 		switch {
 		case m&looseAhead != 0 && !c.aheadOf(d, r):
 		case m&looseSent != 0 && (!c.dropped || len(c.gaps[d]) == 0):
+		case m&looseACK != 0 && (!c.dropped || !c.info[1-d].anySent || r.seg.Len == 0 || r.seg.Flags.Has(spec.SYN)):
 		case m&looseGaps != 0 && m&looseAhead == 0 && c.gapN[1-d] == 0:
 		case m&looseEdge != 0 && !c.info[d].shrunk():
 		case m&looseLost != 0 && len(c.sent[1-d]) == 0 && !c.anyAstray(d):
@@ -123,11 +125,19 @@ func (c *conn) aheadOf(d uint8, r *rec) bool {
 	peer := &c.info[1-d]
 	s := &r.seg
 	return c.dropped && s.Flags.Has(spec.ACK) && !s.Flags.Has(spec.RST) && peer.anySent && c.nRecent[1-d] > 0 &&
-		peer.maxEnd.LessThan(s.Ack) && s.Ack.Sub(peer.maxEnd) <= maxAhead
+		peer.maxEnd.LessThan(s.Ack) && s.Ack.Sub(peer.maxEnd) <= c.maxAhead(d)
 }
 
-// maxAhead bounds the text conn.ahead takes a capture to have missed.
-const maxAhead = 1 << 20
+// maxAhead bounds the text conn.ahead takes a capture to have missed
+// before host d's ACK: the most its peer can have in flight, the largest
+// window d's field can offer (65,535 octets scaled by its shift, RFC 7323
+// §2.3), and at least minAhead (a gap may span several windows).
+func (c *conn) maxAhead(d uint8) uint32 {
+	return max(minAhead, uint32(65535)<<c.windowShift(d))
+}
+
+// minAhead is the least bound of conn.maxAhead.
+const minAhead = 1 << 20
 
 // keptGaps is a host's segments and uncaptured text as they were before
 // conn.ahead added to them, for a retry that fails.
@@ -170,6 +180,22 @@ func (c *conn) ahead(d uint8, r *rec) {
 	m := rec{frame: r.frame, nanos: r.nanos, dir: peer, hasTS: last.hasTS, tsVal: last.tsVal,
 		seg: spec.Segment{Window: last.seg.Window}}
 	c.uncaptured(peer, &m, from, r.seg.Ack.Sub(from), false, ack)
+}
+
+// missedACK delivers to sh, an account of host d, an ACK of its peer's
+// that the capture missed (looseACK): it acknowledges everything the host
+// has sent (SND.NXT) and offers the largest window its field can say, so
+// that text the host sends beyond the send window the captured ACKs
+// opened is explained by one the capture did not show. In a capture that
+// dropped packets the receiver's ACKs of a bulk transfer are as likely to
+// be missed as the text, and a receiver's window grows as it goes (Linux
+// tunes it to the transfer): how far the missed ACK opened it is not
+// known, so the account does not check the send window. It is delivered
+// before any of the peer's pending segments, whose older ACKs then change
+// nothing.
+func (c *conn) missedACK(d uint8, sh *shadow, p spec.Params, eff *spec.Effect) {
+	m := rec{dir: 1 - d, seg: spec.Segment{Seq: sh.tcb.RcvNxt(), Ack: sh.tcb.SndNxt(), Flags: spec.ACK, Window: 65535}}
+	sh.deliver(&m, p, eff)
 }
 
 // sendGaps takes sh, an account of host d in which the host sent text

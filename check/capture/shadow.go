@@ -225,8 +225,11 @@ type hostInfo struct {
 	prevLo   spec.Seq // the earlier incarnation's sequence space of this host
 	prevHi   spec.Seq
 	havePrev bool
-	quiet    bool        // explanations are being searched: do not render reasons
-	eff      spec.Effect // scratch for spontaneous
+	quiet    bool // explanations are being searched: do not render reasons
+	// windowShort: an account of the segment being explained failed only
+	// because the send window did not hold its text.
+	windowShort bool
+	eff         spec.Effect // scratch for spontaneous
 	// lastSent is the capture time of the latest segment of this host
 	// that the checker explained (every candidate explains the same ones).
 	lastSent int64
