@@ -644,6 +644,7 @@ func (c *conn) start(d uint8, r *rec) {
 		c.cands[1-d] = append(c.spare.getCands(), cli)
 		c.init[1-d] = true
 		c.mid = true
+		c.info[1-d].maxEnd = r.seg.Ack // as below
 		return
 	}
 	// From the middle: a handshake of our own making puts the host in
@@ -663,9 +664,21 @@ func (c *conn) start(d uint8, r *rec) {
 	synack := spec.Segment{Seq: irs, Ack: iss + 1, Flags: spec.SYN | spec.ACK, Window: 65535, MSS: 65535, HasWScale: true, WScale: 14}
 	eff.Reset()
 	sh.tcb.Step(machine, spec.SegSYNACK, &synack, p, &eff)
+	// The peer's window is not known either: an ACK of our own making
+	// opens the largest (a SYN,ACK's window is never scaled, RFC 7323
+	// §2.2), so that a sender whose peer's ACKs the capture has not shown
+	// yet is not held to 65,535 octets.
+	open := spec.Segment{Seq: irs + 1, Ack: iss + 1, Flags: spec.ACK, Window: 65535}
+	eff.Reset()
+	sh.tcb.Step(machine, spec.SegACK, &open, p, &eff)
 	sh.hist.add(sh.tcb.State())
 	c.cands[d] = append(c.spare.getCands(), sh)
 	c.info[d].wscale, c.info[d].shift = true, 14
+	if !c.info[1-d].anySent {
+		// Where the peer's text the capture shows nothing of ends, for
+		// text it missed (conn.ahead); the peer's first segment sets it.
+		c.info[1-d].maxEnd = irs + 1
+	}
 }
 
 // pendingFor returns the segments host d may receive next from its peer.
@@ -873,7 +886,7 @@ again:
 		if undo != nil {
 			undo.restore(c, 1-d) // the report shows the peer's captured segments
 		}
-		if peer := &c.info[1-d]; s.Flags.Has(spec.ACK) && peer.anySent && peer.maxEnd.LessThan(s.Ack) && !s.Flags.Has(spec.RST) {
+		if peer := &c.info[1-d]; s.Flags.Has(spec.ACK) && (peer.anySent || c.mid) && peer.maxEnd.LessThan(s.Ack) && !s.Flags.Has(spec.RST) {
 			hint := "if the capture dropped packets (tcpdump: \"dropped by kernel\"), the gap may be in the capture, not in the host: check it again with --capture-dropped"
 			switch {
 			case c.dropped && s.Ack.Sub(peer.maxEnd) > c.maxAhead(d):

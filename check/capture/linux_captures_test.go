@@ -226,6 +226,32 @@ func TestCaptureDropped(t *testing.T) {
 		// missed request and acknowledges the missed SYN,ACK, response
 		// and FIN (frame 83).
 		{"linux-capture-dropped-short.pcap", "short connections", []int{3, 69, 71, 75, 81, 83, 96, 107}},
+		// 40 more (232 dropped, and 2% of the segments lost each way
+		// after the capture point), of which the capture shows 32; in
+		// one it missed the handshake and all of the server's segments,
+		// and the client's last ACK (frame 13) acknowledges the server's
+		// FIN: text (a FIN) of a peer the capture shows nothing of.
+		{"linux-capture-dropped-short-many.pcap", "short connections, and loss after the capture point", []int{4, 7, 13, 15, 31, 36, 42, 49, 63, 88, 96, 102, 117, 119, 128, 135, 137, 156, 161, 168}},
+		// Two downloads (142 dropped). The capture missed the second's
+		// handshake, so it starts from the middle: the sender of the
+		// text (port 9000, the report's client) sends up to 252,784
+		// octets past its first captured text (frame 7) before any ACK of its
+		// peer's shows (the peer's window is not known in a capture that
+		// starts after the connection opened), and its peer's ACK (frame
+		// 12) acknowledges text the capture missed.
+		{"linux-capture-dropped-mid-download.pcap", "a download captured from its middle", []int{2, 12}},
+		// Two uploads (150 dropped, 2% lost each way after the capture
+		// point): the client sends beyond the window the captured ACKs
+		// opened (frame 8), and its FIN (frame 11) comes 1,794,432
+		// octets past the last of its text the capture shows, more than
+		// 1 MiB but within what the server's window (shift 7) lets be in
+		// flight.
+		{"linux-capture-dropped-upload-far.pcap", "more than 1 MiB of the sender's own text missed", []int{8}},
+		// Two connections of requests and responses (299 dropped); the
+		// capture missed the second's handshake and shows nothing of the
+		// server's before the client acknowledges one of its responses
+		// (frame 168).
+		{"linux-capture-dropped-echo-mid.pcap", "a response missed from a peer the capture shows nothing of", []int{2, 168}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", c.file))

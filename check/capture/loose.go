@@ -124,7 +124,7 @@ func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32, fin bool, ac
 func (c *conn) aheadOf(d uint8, r *rec) bool {
 	peer := &c.info[1-d]
 	s := &r.seg
-	return c.dropped && s.Flags.Has(spec.ACK) && !s.Flags.Has(spec.RST) && peer.anySent && c.nRecent[1-d] > 0 &&
+	return c.dropped && s.Flags.Has(spec.ACK) && !s.Flags.Has(spec.RST) && (peer.anySent && c.nRecent[1-d] > 0 || c.mid) &&
 		peer.maxEnd.LessThan(s.Ack) && s.Ack.Sub(peer.maxEnd) <= c.maxAhead(d)
 }
 
@@ -179,6 +179,11 @@ func (c *conn) ahead(d uint8, r *rec) {
 	}
 	m := rec{frame: r.frame, nanos: r.nanos, dir: peer, hasTS: last.hasTS, tsVal: last.tsVal,
 		seg: spec.Segment{Window: last.seg.Window}}
+	if c.nRecent[peer] == 0 {
+		// A capture that started after the connection opened and shows
+		// nothing of the peer's: its window is not known either.
+		m = rec{frame: r.frame, nanos: r.nanos, dir: peer, seg: spec.Segment{Window: 65535}}
+	}
 	c.uncaptured(peer, &m, from, r.seg.Ack.Sub(from), false, ack)
 }
 
