@@ -379,6 +379,9 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 		eff.Reset()
 		c.step(spec.Close, nil, p, eff)
 		if !c.tcb.FinSent() || c.tcb.SndNxt() != end {
+			if c.tcb.SndNxt() != end {
+				info.windowShort = true // the text stopped short of the FIN
+			}
 			if info.quiet {
 				return quietMiss // no formatting while searching
 			}

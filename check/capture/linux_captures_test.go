@@ -247,6 +247,11 @@ func TestCaptureDropped(t *testing.T) {
 		// 1 MiB but within what the server's window (shift 7) lets be in
 		// flight.
 		{"linux-capture-dropped-upload-far.pcap", "more than 1 MiB of the sender's own text missed", []int{8}},
+		// Two downloads (128 dropped): the capture missed 2,024,752
+		// octets of the server's text and the client's ACKs that opened
+		// the window for them, and the server's FIN (frame 12) comes
+		// after them.
+		{"linux-capture-dropped-download-fin.pcap", "a FIN after text beyond the captured window", []int{12, 24}},
 		// Two connections of requests and responses (299 dropped); the
 		// capture missed the second's handshake and shows nothing of the
 		// server's before the client acknowledges one of its responses

@@ -50,7 +50,7 @@ func (c *conn) looseNext(d uint8, r *rec, tried int) (loose, int) {
 		switch {
 		case m&looseAhead != 0 && !c.aheadOf(d, r):
 		case m&looseSent != 0 && (!c.dropped || len(c.gaps[d]) == 0):
-		case m&looseACK != 0 && (!c.dropped || !c.info[1-d].anySent || r.seg.Len == 0 || r.seg.Flags.Has(spec.SYN)):
+		case m&looseACK != 0 && (!c.dropped || !c.info[1-d].anySent || r.seg.Len == 0 && !r.seg.Flags.Has(spec.FIN) || r.seg.Flags.Has(spec.SYN)):
 		case m&looseGaps != 0 && m&looseAhead == 0 && c.gapN[1-d] == 0:
 		case m&looseEdge != 0 && !c.info[d].shrunk():
 		case m&looseLost != 0 && len(c.sent[1-d]) == 0 && !c.anyAstray(d):
