@@ -27,27 +27,9 @@ var faults = []fault{
 		binary.BigEndian.PutUint32(tcp[4:], binary.BigEndian.Uint32(tcp[4:])+1000)
 		return true
 	}},
-	{"FIN set", func(tcp []byte) bool {
-		if tcp[13]&0x07 != 0 {
-			return false
-		}
-		tcp[13] |= 0x01
-		return true
-	}},
-	{"RST set", func(tcp []byte) bool {
-		if tcp[13]&0x06 != 0 {
-			return false
-		}
-		tcp[13] |= 0x04
-		return true
-	}},
-	{"SYN set", func(tcp []byte) bool {
-		if tcp[13]&0x06 != 0 {
-			return false
-		}
-		tcp[13] |= 0x02
-		return true
-	}},
+	{"FIN set", setFlag(0x01, 0x07)},
+	{"RST set", setFlag(0x04, 0x06)},
+	{"SYN set", setFlag(0x02, 0x06)},
 	{"ACK flag cleared", func(tcp []byte) bool {
 		if tcp[13]&0x16 != 0x10 {
 			return false
@@ -62,6 +44,18 @@ var faults = []fault{
 		binary.BigEndian.PutUint32(tcp[8:], binary.BigEndian.Uint32(tcp[8:])-1)
 		return true
 	}},
+}
+
+// setFlag returns an edit that sets the flag bit of a segment that has
+// none of the flags in unless.
+func setFlag(bit, unless byte) func(tcp []byte) bool {
+	return func(tcp []byte) bool {
+		if tcp[13]&unless != 0 {
+			return false
+		}
+		tcp[13] |= bit
+		return true
+	}
 }
 
 // plant returns a copy of the classic pcap file data (Ethernet or raw
