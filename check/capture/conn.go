@@ -711,13 +711,14 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	// them would be the same state, at the cost of delivering each one's
 	// whole backlog again.
 	expanded := false
-	var mode loose       // the loose account being tried
-	tried := 0           // how many of looseOrder are passed
-	loosened := false    // some loose account has been tried
-	var gap outcome      // text the explanation takes the host to have sent before r, uncaptured
-	var orig []shadow    // the candidates before the retry, when it fails
-	var origFailed []int // and those of them that failed (all)
-	var undo *keptGaps   // the peer's segments before conn.ahead added to them
+	var mode loose        // the loose account being tried
+	tried := 0            // how many of looseOrder are passed
+	loosened := false     // some loose account has been tried
+	var gap outcome       // text the explanation takes the host to have sent before r, uncaptured
+	var orig []shadow     // the candidates before the retry, when it fails
+	var origFailed []int  // and those of them that failed (all)
+	var undo *keptGaps    // the peer's segments before conn.ahead added to them
+	var undoOwn *keptGaps // the host's before conn.own added to them
 	var silentCands []shadow
 	var silentFailed []int
 again:
@@ -808,6 +809,10 @@ again:
 			undo = c.keepGaps(1 - d)
 			c.ahead(d, r)
 		}
+		if mode&looseOwn != 0 && undoOwn == nil {
+			undoOwn = c.keepGaps(d)
+			c.own(d, r)
+		}
 		if c.dropped && mode&(looseGaps|looseACK) != 0 {
 			// The host's own ACKs the capture missed may have offered
 			// more room than any it showed (a receiver's window grows as
@@ -885,6 +890,9 @@ again:
 	if len(next) == 0 {
 		if undo != nil {
 			undo.restore(c, 1-d) // the report shows the peer's captured segments
+		}
+		if undoOwn != nil {
+			undoOwn.restore(c, d)
 		}
 		if peer := &c.info[1-d]; s.Flags.Has(spec.ACK) && (peer.anySent || c.mid) && peer.maxEnd.LessThan(s.Ack) && !s.Flags.Has(spec.RST) {
 			hint := "if the capture dropped packets (tcpdump: \"dropped by kernel\"), the gap may be in the capture, not in the host: check it again with --capture-dropped"
@@ -1123,13 +1131,13 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		cur.arrive(&r.seg, p, &sp.eff, info.lastSent)
 		outs = append(outs, sp.eff.Out...)
 	}
-	if cur.loose&looseSent != 0 {
-		c.sendGaps(d, &cur, p)
-	}
 	if cur.loose&looseACK != 0 {
 		sp.eff.Reset()
 		c.missedACK(d, &cur, p, &sp.eff)
 		outs = append(outs, sp.eff.Out...)
+	}
+	if cur.loose&looseSent != 0 {
+		c.sendGaps(d, &cur, p)
 	}
 	for k := 0; ; k++ {
 		*first = cur

@@ -252,6 +252,22 @@ func TestCaptureDropped(t *testing.T) {
 		// the window for them, and the server's FIN (frame 12) comes
 		// after them.
 		{"linux-capture-dropped-download-fin.pcap", "a FIN after text beyond the captured window", []int{12, 24}},
+		// Two connections of requests and responses (627 dropped, 2%
+		// lost each way after the capture point), captured at the
+		// server's side. In the second the capture missed the client's
+		// requests and the server's responses from frame 30 on: the
+		// client's ACK (frame 31) comes after 68,835 octets of its own
+		// text the capture missed, and acknowledges 70,278 octets of the
+		// server's.
+		{"linux-capture-dropped-echo-both.pcap", "a host's ACK after its own text and its peer's missed", []int{5, 31}},
+		// Two downloads (115 dropped, the segments delayed, reordered
+		// and duplicated after the capture point), captured at the
+		// server's side: the client's FIN (frame 17) acknowledges
+		// 1,909,953 octets of the server's text the capture missed, and
+		// the server's ACK of the FIN (frame 18) comes after them: a
+		// pure ACK after the host's own text, which its window let go
+		// only on ACKs the capture missed too.
+		{"linux-capture-dropped-download-server.pcap", "a download captured at the sender", []int{17}},
 		// Two connections of requests and responses (299 dropped); the
 		// capture missed the second's handshake and shows nothing of the
 		// server's before the client acknowledges one of its responses

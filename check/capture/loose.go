@@ -28,6 +28,7 @@ const (
 	looseGaps         // the capture missed text the host received
 	looseUnseen       // (a retry's) only text the capture never showed later (conn.takeGaps)
 	looseACK          // the capture missed the peer's ACK that opened the send window (conn.missedACK)
+	looseOwn          // the capture missed the host's own text before its ACK (conn.own)
 )
 
 // looseOrder is the order in which conn.explain tries the loose
@@ -39,7 +40,8 @@ const (
 // everything captured: received, sent, and both at once (a request the
 // capture missed, sent, and the missed response to it, received).
 var looseOrder = [...]loose{looseEdge, looseLost, looseGaps, looseGaps | looseUnseen, looseGaps | looseLost, looseGaps | looseUnseen | looseLost,
-	looseGaps | looseAhead, looseSent, looseSent | looseGaps, looseACK}
+	looseGaps | looseAhead, looseSent, looseSent | looseGaps, looseACK,
+	looseOwn | looseSent | looseACK, looseOwn | looseSent | looseGaps | looseACK, looseOwn | looseSent | looseGaps | looseAhead | looseACK}
 
 // looseNext returns the next loose account to try for host d, after the
 // first tried of looseOrder, that may explain r where the others do not
@@ -49,8 +51,10 @@ func (c *conn) looseNext(d uint8, r *rec, tried int) (loose, int) {
 		m := looseOrder[tried]
 		switch {
 		case m&looseAhead != 0 && !c.aheadOf(d, r):
-		case m&looseSent != 0 && (!c.dropped || len(c.gaps[d]) == 0):
-		case m&looseACK != 0 && (!c.dropped || !c.info[1-d].anySent || r.seg.Len == 0 && !r.seg.Flags.Has(spec.FIN) || r.seg.Flags.Has(spec.SYN)):
+		case m&looseOwn != 0 && !c.ownAhead(d, r):
+		case m&looseAhead != 0 && m&looseOwn != 0 && !c.aheadOf(d, r):
+		case m&looseSent != 0 && m&looseOwn == 0 && (!c.dropped || len(c.gaps[d]) == 0):
+		case m&looseACK != 0 && m&looseOwn == 0 && (!c.dropped || !c.info[1-d].anySent || r.seg.Len == 0 && !r.seg.Flags.Has(spec.FIN) || r.seg.Flags.Has(spec.SYN)):
 		case m&looseGaps != 0 && m&looseAhead == 0 && c.gapN[1-d] == 0:
 		case m&looseEdge != 0 && !c.info[d].shrunk():
 		case m&looseLost != 0 && len(c.sent[1-d]) == 0 && !c.anyAstray(d):
@@ -126,6 +130,48 @@ func (c *conn) aheadOf(d uint8, r *rec) bool {
 	s := &r.seg
 	return c.dropped && s.Flags.Has(spec.ACK) && !s.Flags.Has(spec.RST) && (peer.anySent && c.nRecent[1-d] > 0 || c.mid) &&
 		peer.maxEnd.LessThan(s.Ack) && s.Ack.Sub(peer.maxEnd) <= c.maxAhead(d)
+}
+
+// ownAhead reports whether r, host d's pure ACK, comes after text of the
+// host's own that the capture has not shown, by at most what its peer's
+// window lets be in flight, in a capture that may have dropped packets
+// (Options.CaptureDropped): its SEQ is beyond SND.NXT in every account.
+// (Text beyond is an account of its own, the gap of emit.)
+func (c *conn) ownAhead(d uint8, r *rec) bool {
+	s := &r.seg
+	if !c.dropped || s.Len > 0 || s.Flags&(spec.ACK|spec.SYN|spec.FIN|spec.RST) != spec.ACK || len(c.cands[d]) == 0 {
+		return false
+	}
+	from := c.ownFrom(d)
+	return from.LessThan(s.Seq) && s.Seq.Sub(from) <= c.maxAhead(1-d)
+}
+
+// ownFrom is where host d's text that the capture missed starts: the
+// furthest SND.NXT of its accounts.
+func (c *conn) ownFrom(d uint8) spec.Seq {
+	from := c.cands[d][0].tcb.SndNxt()
+	for i := range c.cands[d] {
+		if n := c.cands[d][i].tcb.SndNxt(); from.LessThan(n) {
+			from = n
+		}
+	}
+	return from
+}
+
+// own adds to host d's segments the text before r, its pure ACK, that the
+// capture missed (ownAhead): the host sent it after its last segment the
+// capture shows, with that segment's ACK, and the peer may have taken it.
+// Only the accounts that take the host to have sent missed text send it
+// (looseSent).
+func (c *conn) own(d uint8, r *rec) {
+	from := c.ownFrom(d)
+	ack := r.seg.Ack
+	if c.nRecent[d] > 1 {
+		if prev := c.recentRec(d, 1); prev.seg.Flags.Has(spec.ACK) {
+			ack = prev.seg.Ack
+		}
+	}
+	c.uncaptured(d, r, from, r.seg.Seq.Sub(from), false, ack)
 }
 
 // maxAhead bounds the text conn.ahead takes a capture to have missed
