@@ -120,6 +120,10 @@ type Finding struct {
 	Segment string   `json:"segment"`
 	Reasons []string `json:"reasons"` // why each candidate state fails to explain it
 	Rows    []string `json:"rows"`    // the rows that could have applied, with their guards
+	// CaptureMayHaveDropped says a reason names packets the capture may
+	// have missed (without Options.CaptureDropped): checked again with
+	// it, the segment may be explained.
+	CaptureMayHaveDropped bool `json:"capture_may_have_dropped,omitempty"`
 }
 
 // Deviation is a named deviation seen on a connection.
@@ -894,8 +898,10 @@ again:
 		if undoOwn != nil {
 			undoOwn.restore(c, d)
 		}
+		dropHint := false // a reason says the capture may have missed packets
 		if peer := &c.info[1-d]; s.Flags.Has(spec.ACK) && (peer.anySent || c.mid) && peer.maxEnd.LessThan(s.Ack) && !s.Flags.Has(spec.RST) {
 			hint := "if the capture dropped packets (tcpdump: \"dropped by kernel\"), the gap may be in the capture, not in the host: check it again with --capture-dropped"
+			dropHint = !c.dropped
 			switch {
 			case c.dropped && s.Ack.Sub(peer.maxEnd) > c.maxAhead(d):
 				hint = fmt.Sprintf("more than %d octets beyond, more than the %s's window lets its peer have in flight, too many for text the capture missed (--capture-dropped)",
@@ -907,12 +913,19 @@ again:
 				uint32(s.Ack), uint32(peer.maxEnd), hint))
 		}
 		if !c.dropped && c.synAckMissing(d, r) {
+			dropHint = true
 			reasons = append(reasons, "it comes after a SYN,ACK the capture does not show: if the capture dropped packets "+
 				"(tcpdump: \"dropped by kernel\"), the SYN,ACK may be missing from the capture, not from the network: check it again with --capture-dropped")
 		}
 		if !c.dropped && c.info[d].windowShort && c.info[1-d].anySent {
+			dropHint = true
 			reasons = append(reasons, "its text goes beyond the send window the captured ACKs opened: if the capture dropped packets "+
 				"(tcpdump: \"dropped by kernel\"), the ACK that opened it may be missing from the capture: check it again with --capture-dropped")
+		}
+		if !c.dropped && c.ownMissing(d, r) {
+			dropHint = true
+			reasons = append(reasons, fmt.Sprintf("its SEQ %d is beyond the text the capture shows the host sending (up to %d): if the capture dropped packets "+
+				"(tcpdump: \"dropped by kernel\"), that text may be missing from the capture: check it again with --capture-dropped", uint32(s.Seq), uint32(c.ownFrom(d))))
 		}
 		if s.Flags.Has(spec.SYN) && s.Len > 0 {
 			reasons = append(reasons, fmt.Sprintf("it is a SYN with %d octets of text, as TCP Fast Open (RFC 7413) sends: the table's OPEN sends a SYN alone, and text only after the handshake, so a connection that opens this way is not checked past its SYN", s.Len))
@@ -940,7 +953,8 @@ again:
 			// of the peer's segments they took: the first say why.
 			why = append(why[:maxReasons:maxReasons], fmt.Sprintf("and %d more accounts like these, after other deliveries", len(why)-maxReasons))
 		}
-		c.fail = &Finding{Frame: r.frame, Host: hostName(d), Segment: segString(s), Reasons: append(why, reasons...), Rows: c.rowsFor(d, r)}
+		c.fail = &Finding{Frame: r.frame, Host: hostName(d), Segment: segString(s), Reasons: append(why, reasons...), Rows: c.rowsFor(d, r),
+			CaptureMayHaveDropped: dropHint}
 		return false
 	}
 	if len(next) > 2 {

@@ -138,8 +138,13 @@ func (c *conn) aheadOf(d uint8, r *rec) bool {
 // (Options.CaptureDropped): its SEQ is beyond SND.NXT in every account.
 // (Text beyond is an account of its own, the gap of emit.)
 func (c *conn) ownAhead(d uint8, r *rec) bool {
+	return c.dropped && c.ownMissing(d, r)
+}
+
+// ownMissing is ownAhead in any capture.
+func (c *conn) ownMissing(d uint8, r *rec) bool {
 	s := &r.seg
-	if !c.dropped || s.Len > 0 || s.Flags&(spec.ACK|spec.SYN|spec.FIN|spec.RST) != spec.ACK || len(c.cands[d]) == 0 {
+	if s.Len > 0 || s.Flags&(spec.ACK|spec.SYN|spec.FIN|spec.RST) != spec.ACK || len(c.cands[d]) == 0 {
 		return false
 	}
 	from := c.ownFrom(d)

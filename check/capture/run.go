@@ -63,8 +63,11 @@ type Summary struct {
 	Conforming  int    `json:"conforming"`
 	Deviating   int    `json:"deviating"` // conforming but for named deviations
 	Failing     int    `json:"failing"`
-	MidStart    int    `json:"mid_start"`
-	LateACKs    int    `json:"late_acks"` // connections with an ACK later than RFC 1122 §4.2.3.2 allows (DevLateACK)
+	// MayHaveDropped counts the failing connections whose finding may be
+	// packets the capture missed (Finding.CaptureMayHaveDropped).
+	MayHaveDropped int `json:"may_have_dropped,omitempty"`
+	MidStart       int `json:"mid_start"`
+	LateACKs       int `json:"late_acks"` // connections with an ACK later than RFC 1122 §4.2.3.2 allows (DevLateACK)
 	// ShortTimeWaits counts the connections with a TIME-WAIT shorter than
 	// Options.MinTimeWait (DevTimeWaitShort).
 	ShortTimeWaits int `json:"short_time_waits"`
@@ -156,6 +159,9 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 		switch {
 		case rep.Finding != nil || !rep.Conforms:
 			sum.Failing++
+			if rep.Finding != nil && rep.Finding.CaptureMayHaveDropped {
+				sum.MayHaveDropped++
+			}
 		case len(rep.Deviations) > 0:
 			sum.Deviating++
 			sum.Conforming++

@@ -115,7 +115,7 @@ func conformPcap(path string, fl pcapFlags, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s: %s capture (%s)\n", path, sum.Format, sum.LinkType)
 		fmt.Fprintf(stdout, "summary: %s\n", sum)
 		if sum.MidStart > 0 {
-			fmt.Fprintf(stdout, "  %d connections start before the capture did: their first states are inferred\n", sum.MidStart)
+			fmt.Fprintf(stdout, "  %d connections open before the capture shows them (they started before it did, or it missed their handshake): their first states are inferred\n", sum.MidStart)
 		}
 		if sum.BadChecksums > 0 && !fl.verify {
 			fmt.Fprintf(stdout, "  %d segments carry a wrong TCP checksum (usual on the sending side of loopback and of NICs with checksum offload): checked anyway; --verify-checksums rejects them\n", sum.BadChecksums)
@@ -123,6 +123,10 @@ func conformPcap(path string, fl pcapFlags, stdout, stderr io.Writer) error {
 		if n := sum.Skipped.Total(); n > 0 {
 			fmt.Fprintf(stdout, "  %d frames skipped: %d not TCP, %d IP fragments, %d cut by the snap length, %d malformed, %d of an unknown link type\n",
 				n, sum.Skipped.NotTCP, sum.Skipped.Fragment, sum.Skipped.Truncated, sum.Skipped.Malformed, sum.Skipped.LinkType)
+		}
+		if sum.MayHaveDropped > 0 {
+			fmt.Fprintf(stdout, "  %d of the %d connections that do not conform fail where the capture may have missed packets (their reasons say how): "+
+				"if it dropped packets (tcpdump: \"packets dropped by kernel\"), check it again with --capture-dropped\n", sum.MayHaveDropped, sum.Failing)
 		}
 		if d := sum.CaptureDropped; d != nil && *d > 0 {
 			more := "; --capture-dropped takes an ACK beyond the text captured as acknowledging text the capture missed"

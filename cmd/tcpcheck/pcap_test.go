@@ -86,6 +86,17 @@ func TestConformPcap(t *testing.T) {
 		t.Fatalf("planted fault: code %d\n%s", code, out)
 	}
 
+	// A capture that dropped packets: the summary says to check it again
+	// with --capture-dropped, and with it the connections conform.
+	dropped := filepath.Join("..", "..", "check", "capture", "testdata", "linux-capture-dropped-handshake.pcap")
+	code, out, _ = runCLI(t, "conform", "--pcap", dropped)
+	if code != exitViolated || !strings.Contains(out, "2 of the 2 connections that do not conform fail where the capture may have missed packets") {
+		t.Fatalf("a capture that dropped packets: code %d\n%s", code, out)
+	}
+	if code, out, _ = runCLI(t, "conform", "--pcap", dropped, "--capture-dropped"); code != exitOK || strings.Contains(out, "may have missed packets") {
+		t.Fatalf("--capture-dropped: code %d\n%s", code, out)
+	}
+
 	text := filepath.Join(dir, "notes.txt")
 	os.WriteFile(text, []byte("not a capture at all\n"), 0o644)
 	if code, _, errs := runCLI(t, "conform", "--pcap", text); code != exitUsage || !strings.Contains(errs, "not a pcap or pcapng file") {
