@@ -1147,7 +1147,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 	}
 	if cur.loose&looseACK != 0 {
 		sp.eff.Reset()
-		c.missedACK(d, &cur, p, &sp.eff)
+		c.missedACK(d, r, &cur, p, &sp.eff)
 		outs = append(outs, sp.eff.Out...)
 	}
 	if cur.loose&looseSent != 0 {

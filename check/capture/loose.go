@@ -52,7 +52,6 @@ func (c *conn) looseNext(d uint8, r *rec, tried int) (loose, int) {
 		switch {
 		case m&looseAhead != 0 && !c.aheadOf(d, r):
 		case m&looseOwn != 0 && !c.ownAhead(d, r):
-		case m&looseAhead != 0 && m&looseOwn != 0 && !c.aheadOf(d, r):
 		case m&looseSent != 0 && m&looseOwn == 0 && (!c.dropped || len(c.gaps[d]) == 0):
 		case m&looseACK != 0 && m&looseOwn == 0 && (!c.dropped || !c.info[1-d].anySent || r.seg.Len == 0 && !r.seg.Flags.Has(spec.FIN) || r.seg.Flags.Has(spec.SYN)):
 		case m&looseGaps != 0 && m&looseAhead == 0 && c.gapN[1-d] == 0:
@@ -248,9 +247,10 @@ func (c *conn) ahead(d uint8, r *rec) {
 // tunes it to the transfer): how far the missed ACK opened it is not
 // known, so the account does not check the send window. It is delivered
 // before any of the peer's pending segments, whose older ACKs then change
-// nothing.
-func (c *conn) missedACK(d uint8, sh *shadow, p spec.Params, eff *spec.Effect) {
-	m := rec{dir: 1 - d, seg: spec.Segment{Seq: sh.tcb.RcvNxt(), Ack: sh.tcb.SndNxt(), Flags: spec.ACK, Window: 65535}}
+// nothing. It is taken to arrive just before r, the segment being
+// explained.
+func (c *conn) missedACK(d uint8, r *rec, sh *shadow, p spec.Params, eff *spec.Effect) {
+	m := rec{frame: r.frame, nanos: r.nanos, dir: 1 - d, seg: spec.Segment{Seq: sh.tcb.RcvNxt(), Ack: sh.tcb.SndNxt(), Flags: spec.ACK, Window: 65535}}
 	sh.deliver(&m, p, eff)
 }
 
