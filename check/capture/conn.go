@@ -859,6 +859,9 @@ again:
 	if dev == "" && delayed && !clean {
 		dev = DevDelayedACK
 	}
+	if dev == DevDelayedACK && c.dropped {
+		dev = DevACKNotCaptured
+	}
 	if len(next) > 0 && dev != "" {
 		c.deviation(dev, r.frame)
 	}

@@ -9,8 +9,12 @@ import (
 // Named deviations: behaviours of real stacks that the table does not
 // have, which are reported as such and not as failures (unless --strict).
 const (
-	DevDelayedACK = "delayed-ack"           // RFC 1122 §4.2.3.2
-	DevRSTACK     = "abort-rst-carries-ack" // docs/linux.md
+	DevDelayedACK = "delayed-ack" // RFC 1122 §4.2.3.2
+	// DevACKNotCaptured is DevDelayedACK in a capture that may have
+	// dropped packets (Options.CaptureDropped): the ACK may have been
+	// sent at once and missed by the capture.
+	DevACKNotCaptured = "ack-not-captured"
+	DevRSTACK         = "abort-rst-carries-ack" // docs/linux.md
 	// DevKeepaliveRSTACK is DevRSTACK for the RST that ends a connection
 	// whose keepalive probes went unanswered (docs/linux.md).
 	DevKeepaliveRSTACK = "keepalive-rst-carries-ack"
@@ -53,7 +57,9 @@ const (
 
 // deviationRFC says where each named deviation is described.
 var deviationRFC = map[string]string{
-	DevDelayedACK:      "RFC 1122 §4.2.3.2, a SHOULD: an ACK the table sends at once (for a second full-sized segment, an out-of-order or unacceptable one) sent later, or folded into a later segment",
+	DevDelayedACK: "RFC 1122 §4.2.3.2, a SHOULD: an ACK the table sends at once (for a second full-sized segment, an out-of-order or unacceptable one) sent later, or folded into a later segment",
+	DevACKNotCaptured: "RFC 1122 §4.2.3.2, or the capture point: an ACK the table sends at once is not in a capture that may have dropped packets " +
+		"(--capture-dropped): the host sent it later or folded it into a later segment (delayed-ack), or the capture missed it",
 	DevRSTACK:          "docs/linux.md: the reset of ABORT carries an ACK",
 	DevKeepaliveRSTACK: "docs/linux.md: the reset of a connection whose keepalive probes went unanswered (RFC 1122 §4.2.3.6) carries an ACK",
 	DevKeepaliveGarbage: "RFC 1122 §4.2.3.6, a MAY: a keepalive probe carrying one garbage octet (the last octet sent, again), " +

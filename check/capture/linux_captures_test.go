@@ -304,6 +304,20 @@ func TestCaptureDropped(t *testing.T) {
 					t.Errorf("%s: connection %d: %s first at frame %d, want it by frame %d\n%s", c.why, i+1, DevMissedByCapture, f, frame, reportText(sum))
 				}
 			}
+			// An ACK the table sends at once that the capture lacks may be
+			// the capture's: not delayed-ack but ack-not-captured.
+			notCaptured := 0
+			for i, rep := range sum.Conns {
+				if f := firstFrame(rep, DevDelayedACK); f != 0 {
+					t.Errorf("%s: connection %d: %s at frame %d with CaptureDropped, want %s\n%s", c.why, i+1, DevDelayedACK, f, DevACKNotCaptured, reportText(sum))
+				}
+				if firstFrame(rep, DevACKNotCaptured) != 0 {
+					notCaptured++
+				}
+			}
+			if c.file == "linux-capture-dropped-short-many.pcap" && notCaptured == 0 {
+				t.Errorf("%s: no connection names %s\n%s", c.why, DevACKNotCaptured, reportText(sum))
+			}
 		})
 	}
 }
