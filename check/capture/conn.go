@@ -1158,7 +1158,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 	}
 	for k := 0; ; k++ {
 		*first = cur
-		o := emit(first, outs, from, &r.seg, info, r.old)
+		o := emit(first, outs, from, r, info)
 		if o.why != "" {
 			// outs only grows: once it holds a segment other than an
 			// acknowledgment that s is not, no further delivery explains
@@ -1233,7 +1233,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			}
 		}
 		*last = cur
-		if o := emit(last, outs, efrom, &r.seg, info, r.old); o.why == "" {
+		if o := emit(last, outs, efrom, r, info); o.why == "" {
 			sp.late[1] = last.sent(r, bound)
 			two = true
 		}
@@ -1284,7 +1284,7 @@ func (c *conn) attempt(d uint8, base *shadow, r *rec, p spec.Params, n int) stri
 		cur.deliver(&pend[k], p, &eff)
 		outs = cur.appendOuts(outs, &pend[k], &eff, st, rcv)
 	}
-	return emit(&cur, outs, 0, &r.seg, &c.info[d], r.old).why
+	return emit(&cur, outs, 0, r, &c.info[d]).why
 }
 
 // prune keeps the laziest candidate (the one that took the fewest of the

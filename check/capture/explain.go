@@ -137,7 +137,8 @@ func isPureACK(o *spec.Segment) bool {
 // send next. The first from of outs are known to be acknowledgments that
 // are not s (conn.search scans each only once). On success sh holds the
 // state after s; on failure sh is spoilt (its callers give it a copy).
-func emit(sh *shadow, outs []spec.Segment, from int, s *spec.Segment, info *hostInfo, old bool) outcome {
+func emit(sh *shadow, outs []spec.Segment, from int, r *rec, info *hostInfo) outcome {
+	s := &r.seg
 	info.hasAlt = false // set by spontaneous when its explanation has two states
 	for j := from; j < len(outs); j++ {
 		ok, dev := matchOut(s, &outs[j])
@@ -161,7 +162,7 @@ func emit(sh *shadow, outs []spec.Segment, from int, s *spec.Segment, info *host
 	if from > 0 {
 		dev = DevDelayedACK
 	}
-	o := spontaneous(sh, s, info, old)
+	o := spontaneous(sh, r, info)
 	if o.why == "" && o.dev == "" {
 		o.dev = dev
 	}
@@ -196,7 +197,8 @@ func firstNotACK(outs []spec.Segment) *spec.Segment {
 // spontaneous explains s as sent on a user call (OPEN, SEND, CLOSE,
 // ABORT), a timer (retransmission) or the redelivery of a copy of a
 // segment the host has already had, from the state in sh.
-func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome {
+func spontaneous(sh *shadow, r *rec, info *hostInfo) outcome {
+	s, old := &r.seg, r.old
 	t := &sh.tcb
 	st := t.State()
 	p := info.params()
@@ -363,6 +365,9 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			p.Unsent, p.SendMSS = newText, newText
 			eff.Reset()
 			sh.step(spec.Send, nil, p, eff)
+			if sh.loose&looseACK != 0 {
+				sh.sendOpened(1-r.dir, r, p, s.Seq.Add(s.Len), eff)
+			}
 			if t.SndNxt() == s.Seq.Add(s.Len) {
 				return outcome{dev: gap, gapFrom: gapFrom, gapN: gapN}
 			}
@@ -381,6 +386,16 @@ func spontaneous(sh *shadow, s *spec.Segment, info *hostInfo, old bool) outcome 
 			return info.fail("CLOSE in %s sends no FIN", st)
 		}
 		c := *sh
+		if c.loose&looseACK != 0 && newText > 0 && st != spec.SynReceived {
+			// The text first, on ACKs the capture missed (sendOpened),
+			// then the FIN.
+			q := p
+			q.Unsent, q.SendMSS = newText, newText
+			eff.Reset()
+			c.step(spec.Send, nil, q, eff)
+			c.sendOpened(1-r.dir, r, q, s.Seq.Add(s.Len), eff)
+			newText = s.Seq.Add(s.Len).Sub(c.tcb.SndNxt())
+		}
 		p.Unsent, p.SendMSS, p.FinQueued = newText, max(newText, 1), true
 		eff.Reset()
 		c.step(spec.Close, nil, p, eff)

@@ -268,6 +268,15 @@ func TestCaptureDropped(t *testing.T) {
 		// pure ACK after the host's own text, which its window let go
 		// only on ACKs the capture missed too.
 		{"linux-capture-dropped-download-server.pcap", "a download captured at the sender", []int{17}},
+		// Downloads of 2 MiB without window scaling (153 dropped), and
+		// without window scaling, timestamps or SACK (149 dropped), one
+		// connection of each: the server sends far more than 65,535
+		// octets past the ACKs the capture shows, on ACKs it missed, one
+		// window at a time; and the client takes the server's missed
+		// text (hundreds of kilobytes at once) as pieces no larger than
+		// its window.
+		{"linux-capture-dropped-noscale-download.pcap", "a download without window scaling", []int{3}},
+		{"linux-capture-dropped-noopts-download.pcap", "a download without TCP options", []int{3}},
 		// Two connections of requests and responses (299 dropped); the
 		// capture missed the second's handshake and shows nothing of the
 		// server's before the client acknowledges one of its responses

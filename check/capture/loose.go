@@ -106,10 +106,27 @@ func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32, fin bool, ac
 		m.seg.Flags |= spec.FIN
 	}
 	pieces := c.appendPieces(nil, d, m, r.hasTS)
-	if len(pieces) > maxGapPieces || len(sent) > 4*maxPending {
+	switch {
+	case len(sent) > 4*maxPending:
 		// Whole: a capture (a crafted one) that makes every segment a gap
 		// would otherwise multiply the segments kept.
 		pieces = append(pieces[:0], m)
+	case len(pieces) > maxGapPieces:
+		// In maxGapPieces pieces, larger than the MSS: each fits the
+		// window the text went through (n is at most maxAhead, 65,535
+		// octets scaled, or 1 MiB: a piece at most 1/64 of it), where
+		// one whole segment of it would not.
+		pieces = pieces[:0]
+		size := (n + maxGapPieces - 1) / maxGapPieces
+		for off := uint32(0); off < n; off += size {
+			p := m
+			p.seg.Seq, p.seg.Len, p.seg.Flags = from.Add(off), min(size, n-off), spec.ACK
+			p.piece = true
+			if off+p.seg.Len == n {
+				p.seg.Flags = m.seg.Flags
+			}
+			pieces = append(pieces, p)
+		}
 	}
 	c.sent[d] = slices.Insert(sent, i, pieces...)
 	for j := range pieces {
@@ -250,9 +267,42 @@ func (c *conn) ahead(d uint8, r *rec) {
 // nothing. It is taken to arrive just before r, the segment being
 // explained.
 func (c *conn) missedACK(d uint8, r *rec, sh *shadow, p spec.Params, eff *spec.Effect) {
-	m := rec{frame: r.frame, nanos: r.nanos, dir: 1 - d, seg: spec.Segment{Seq: sh.tcb.RcvNxt(), Ack: sh.tcb.SndNxt(), Flags: spec.ACK, Window: 65535}}
+	sh.openWindow(1-d, r, p, eff)
+}
+
+// openWindow delivers to sh the ACK of conn.missedACK, from host peer,
+// at the time of r.
+func (sh *shadow) openWindow(peer uint8, r *rec, p spec.Params, eff *spec.Effect) {
+	m := rec{frame: r.frame, nanos: r.nanos, dir: peer, seg: spec.Segment{Seq: sh.tcb.RcvNxt(), Ack: sh.tcb.SndNxt(), Flags: spec.ACK, Window: 65535}}
 	sh.deliver(&m, p, eff)
 }
+
+// sendOpened sends, in an account that takes the capture to have missed
+// the peer's ACKs (looseACK), the host's text up to end after a SEND the
+// send window stopped short: each missed ACK acknowledges everything sent
+// and opens the window again (openWindow), as a receiver's ACKs do while
+// a transfer goes on, at most maxOpened times. Without window scaling
+// the window holds 65,535 octets, so text the capture missed beyond that
+// took more than one.
+func (sh *shadow) sendOpened(peer uint8, r *rec, p spec.Params, end spec.Seq, eff *spec.Effect) {
+	for range maxOpened {
+		before := sh.tcb.SndNxt()
+		if !before.LessThan(end) {
+			return
+		}
+		sh.openWindow(peer, r, p, eff)
+		p.Unsent = end.Sub(sh.tcb.SndNxt())
+		p.SendMSS = p.Unsent
+		sh.step(spec.Send, nil, p, eff)
+		if sh.tcb.SndNxt() == before {
+			return
+		}
+	}
+}
+
+// maxOpened bounds sendOpened: 1 MiB (minAhead) in windows of 65,535
+// octets, and some.
+const maxOpened = 20
 
 // sendGaps takes sh, an account of host d in which the host sent text
 // the capture missed before the segment being explained (looseSent), to
@@ -331,9 +381,10 @@ func (c *conn) takeGaps(d uint8, sh *shadow, p spec.Params, unseen bool, s *spec
 }
 
 // maxGapPieces bounds the pieces uncaptured cuts a gap into: 64 segments
-// of an Ethernet MSS are 92 KB the capture missed. A larger gap, or one
-// while more than 4*maxPending segments of the host are kept, is added
-// whole; its receiver can take it only whole.
+// of an Ethernet MSS are 92 KB the capture missed. A larger gap is cut
+// into 64 pieces larger than the MSS; one while more than 4*maxPending
+// segments of the host are kept is added whole, and its receiver can
+// take it only whole.
 const maxGapPieces = 64
 
 // take delivers r, the peer's next pending segment, to sh for the
