@@ -277,6 +277,13 @@ func TestCaptureDropped(t *testing.T) {
 		// its window.
 		{"linux-capture-dropped-noscale-download.pcap", "a download without window scaling", []int{3}},
 		{"linux-capture-dropped-noopts-download.pcap", "a download without TCP options", []int{3}},
+		// 100 requests and responses (250 dropped): after frame 13 the
+		// capture missed 97,804 octets of the server's responses and
+		// 99,876 of the client's requests, more than the client's last
+		// captured window (frame 14): the server's next segment comes
+		// after its own missed text, sent on the client's missed ACKs,
+		// and acknowledges the client's.
+		{"linux-capture-dropped-echo-window.pcap", "responses missed beyond the captured window", []int{5}},
 		// Two connections of requests and responses (299 dropped); the
 		// capture missed the second's handshake and shows nothing of the
 		// server's before the client acknowledges one of its responses

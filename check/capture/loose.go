@@ -40,7 +40,7 @@ const (
 // everything captured: received, sent, and both at once (a request the
 // capture missed, sent, and the missed response to it, received).
 var looseOrder = [...]loose{looseEdge, looseLost, looseGaps, looseGaps | looseUnseen, looseGaps | looseLost, looseGaps | looseUnseen | looseLost,
-	looseGaps | looseAhead, looseSent, looseSent | looseGaps, looseACK,
+	looseGaps | looseAhead, looseSent, looseSent | looseGaps, looseACK, looseGaps | looseAhead | looseACK,
 	looseOwn | looseSent | looseACK, looseOwn | looseSent | looseGaps | looseACK, looseOwn | looseSent | looseGaps | looseAhead | looseACK}
 
 // looseNext returns the next loose account to try for host d, after the
@@ -290,10 +290,16 @@ func (sh *shadow) sendOpened(peer uint8, r *rec, p spec.Params, end spec.Seq, ef
 		if !before.LessThan(end) {
 			return
 		}
-		sh.openWindow(peer, r, p, eff)
-		p.Unsent = end.Sub(sh.tcb.SndNxt())
+		// What is still queued: the ACK's row sends it as the window
+		// opens, and SEND what is left.
+		p.Unsent = end.Sub(before)
 		p.SendMSS = p.Unsent
-		sh.step(spec.Send, nil, p, eff)
+		sh.openWindow(peer, r, p, eff)
+		if n := sh.tcb.SndNxt(); n.LessThan(end) {
+			p.Unsent = end.Sub(n)
+			p.SendMSS = p.Unsent
+			sh.step(spec.Send, nil, p, eff)
+		}
 		if sh.tcb.SndNxt() == before {
 			return
 		}
