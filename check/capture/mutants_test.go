@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// fault is one edit of one TCP segment in a capture: what a faulty stack,
-// or a faulty checker's input, could show.
+// fault is one edit of one TCP segment in a capture: what a faulty stack
+// could send.
 type fault struct {
 	name string
 	edit func(tcp []byte) bool // false: not applicable to this segment
@@ -136,7 +136,7 @@ func TestPlantedFaultsInLinuxCaptures(t *testing.T) {
 			if checkBytes(t, mutant, Options{}).Failing > 0 {
 				found++
 			} else {
-				missed = append(missed, file+": "+f.name+" at frame "+itoa(frame-1))
+				missed = append(missed, file+": "+f.name+" at frame "+strconv.Itoa(frame-1))
 			}
 			if checkBytes(t, mutant, Options{CaptureDropped: true}).Failing > 0 {
 				foundDropped++
@@ -159,10 +159,6 @@ const (
 	minFound        = 80
 	minFoundDropped = 70
 )
-
-func itoa(n int) string {
-	return strconv.Itoa(n)
-}
 
 // cut returns a copy of the classic pcap file data without each packet
 // after the first that rng picks, with probability p: what a capture that
