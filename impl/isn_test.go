@@ -68,23 +68,32 @@ func TestISNQuality(t *testing.T) {
 		isn0 = isn
 	}
 
-	// One instant, 4,096 neighbouring ports: every ISN distinct, every
-	// bit fair, and the difference between neighbours fair too (a
-	// counter shared by all connections, or F linear in the port, would
-	// make it constant).
+	// One instant, 4,096 neighbouring ports: the ISNs as distinct as
+	// random 32-bit values are, every bit fair, and the difference
+	// between neighbours fair too (a counter shared by all connections,
+	// or F linear in the port, would make it constant). F is 32 bits of
+	// an HMAC under a fresh random secret, so two of 4,097 ports share an
+	// ISN about once in 500 runs (the birthday bound, n²/2^33); three
+	// repeats, about once in a billion; a degenerate F repeats by the
+	// hundreds.
 	const n = 4096
 	seen := map[spec.Seq]bool{}
 	var isns, diffs []uint32
+	repeats := 0
 	prev := s.isn(local, peer(30000))
+	seen[prev] = true
 	for p := 30001; p <= 30000+n; p++ {
 		isn := s.isn(local, peer(p))
 		if seen[isn] {
-			t.Fatalf("port %d repeats an ISN", p)
+			repeats++
 		}
 		seen[isn] = true
 		isns = append(isns, uint32(isn))
 		diffs = append(diffs, uint32(isn.Sub(prev)))
 		prev = isn
+	}
+	if repeats > 2 {
+		t.Fatalf("%d of %d ports repeat an ISN at one instant; random 32-bit values repeat more than 2 about once in a billion runs", repeats, n+1)
 	}
 	bitBalance(t, "ISNs of neighbouring ports", isns)
 	bitBalance(t, "differences between neighbours' ISNs", diffs)
@@ -113,7 +122,7 @@ func TestISNQuality(t *testing.T) {
 		same += 32 - bits.OnesCount32(uint32(a)^uint32(b))
 	}
 	bitBalance(t, "ISNs of two stacks for one 4-tuple (XOR)", xs)
-	t.Logf("%d 4-tuples at one instant: all distinct; %d of %d bits agree between two secrets", n, same, 32*n)
+	t.Logf("%d 4-tuples at one instant: %d repeated an ISN; %d of %d bits agree between two secrets", n+1, repeats, same, 32*n)
 }
 
 // TestEphemeralNeverMirrorsThePeer: a stack that shares its address with
