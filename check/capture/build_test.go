@@ -240,13 +240,10 @@ func swapPcapOrder(t testing.TB, le []byte) []byte {
 	sw(12, 4)
 	sw(16, 4)
 	sw(20, 4)
-	off := 24
-	for off < len(b) {
-		incl := int(binary.LittleEndian.Uint32(b[off+8:]))
+	for _, r := range pcapRecords(le) {
 		for k := 0; k < 4; k++ {
-			sw(off+4*k, 4)
+			sw(r[0]+4*k, 4)
 		}
-		off += 16 + incl
 	}
 	return b
 }

@@ -822,7 +822,7 @@ again:
 			// more room than any it showed (a receiver's window grows as
 			// it goes): text it took is held to the largest window its
 			// field can say, not to the largest captured.
-			p.RcvWnd = max(p.RcvWnd, uint32(65535)<<c.windowShift(d))
+			p.RcvWnd = max(p.RcvWnd, largestWindow(c.windowShift(d)))
 		}
 	}
 	if len(next) == 0 && mode != 0 {
@@ -1150,7 +1150,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 	}
 	if cur.loose&looseACK != 0 {
 		sp.eff.Reset()
-		c.missedACK(d, r, &cur, p, &sp.eff)
+		cur.openWindow(1-d, r, p, &sp.eff)
 		outs = append(outs, sp.eff.Out...)
 	}
 	if cur.loose&looseSent != 0 {

@@ -338,9 +338,8 @@ func spontaneous(sh *shadow, r *rec, info *hostInfo) outcome {
 			// Octets before this text were not captured yet: the segments
 			// were reordered (or dropped) between the host and the capture
 			// point. The host sent them first; this one with them.
-			// At most what the peer's window lets the host have in flight
-			// (conn.maxAhead).
-			if st != spec.Established && st != spec.CloseWait || s.Seq.Sub(t.SndNxt()) > max(minAhead, uint32(65535)<<t.SndShift()) {
+			// At most what the peer's window lets the host have in flight.
+			if st != spec.Established && st != spec.CloseWait || s.Seq.Sub(t.SndNxt()) > maxInFlight(t.SndShift()) {
 				if info.quiet {
 					return quietMiss // no formatting while searching
 				}

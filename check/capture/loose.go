@@ -27,7 +27,7 @@ const (
 	looseSent         // the host sent that text before the segment (conn.sendGaps)
 	looseGaps         // the capture missed text the host received
 	looseUnseen       // (a retry's) only text the capture never showed later (conn.takeGaps)
-	looseACK          // the capture missed the peer's ACK that opened the send window (conn.missedACK)
+	looseACK          // the capture missed the peer's ACK that opened the send window (shadow.openWindow)
 	looseOwn          // the capture missed the host's own text before its ACK (conn.own)
 )
 
@@ -113,9 +113,9 @@ func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32, fin bool, ac
 		pieces = append(pieces[:0], m)
 	case len(pieces) > maxGapPieces:
 		// In maxGapPieces pieces, larger than the MSS: each fits the
-		// window the text went through (n is at most maxAhead, 65,535
-		// octets scaled, or 1 MiB: a piece at most 1/64 of it), where
-		// one whole segment of it would not.
+		// window the text went through (n is at most maxInFlight, the
+		// largest window or 1 MiB: a piece at most 1/64 of it), where one
+		// whole segment of it would not.
 		pieces = pieces[:0]
 		size := (n + maxGapPieces - 1) / maxGapPieces
 		for off := uint32(0); off < n; off += size {
@@ -196,14 +196,22 @@ func (c *conn) own(d uint8, r *rec) {
 }
 
 // maxAhead bounds the text conn.ahead takes a capture to have missed
-// before host d's ACK: the most its peer can have in flight, the largest
-// window d's field can offer (65,535 octets scaled by its shift, RFC 7323
-// §2.3), and at least minAhead (a gap may span several windows).
+// before host d's ACK: the most its peer can have in flight (maxInFlight
+// of d's window shift).
 func (c *conn) maxAhead(d uint8) uint32 {
-	return max(minAhead, uint32(65535)<<c.windowShift(d))
+	return maxInFlight(c.windowShift(d))
 }
 
-// minAhead is the least bound of conn.maxAhead.
+// largestWindow is the largest window a field scaled by shift can offer:
+// 65,535 octets scaled (RFC 7323 §2.3).
+func largestWindow(shift uint8) uint32 { return uint32(65535) << shift }
+
+// maxInFlight bounds the text a capture is taken to have missed in one
+// gap: the largest window a receiver whose windows are scaled by shift
+// can offer, and at least minAhead (a gap may span several windows).
+func maxInFlight(shift uint8) uint32 { return max(minAhead, largestWindow(shift)) }
+
+// minAhead is the least bound of maxInFlight.
 const minAhead = 1 << 20
 
 // keptGaps is a host's segments and uncaptured text as they were before
@@ -254,24 +262,18 @@ func (c *conn) ahead(d uint8, r *rec) {
 	c.uncaptured(peer, &m, from, r.seg.Ack.Sub(from), false, ack)
 }
 
-// missedACK delivers to sh, an account of host d, an ACK of its peer's
-// that the capture missed (looseACK): it acknowledges everything the host
-// has sent (SND.NXT) and offers the largest window its field can say, so
-// that text the host sends beyond the send window the captured ACKs
+// openWindow delivers to sh, an account of a host, an ACK from its peer
+// (host peer) that the capture missed (looseACK), taken to arrive just
+// before r, the segment being explained: it acknowledges everything the
+// host has sent (SND.NXT) and offers the largest window its field can say,
+// so that text the host sends beyond the send window the captured ACKs
 // opened is explained by one the capture did not show. In a capture that
 // dropped packets the receiver's ACKs of a bulk transfer are as likely to
 // be missed as the text, and a receiver's window grows as it goes (Linux
 // tunes it to the transfer): how far the missed ACK opened it is not
-// known, so the account does not check the send window. It is delivered
-// before any of the peer's pending segments, whose older ACKs then change
-// nothing. It is taken to arrive just before r, the segment being
-// explained.
-func (c *conn) missedACK(d uint8, r *rec, sh *shadow, p spec.Params, eff *spec.Effect) {
-	sh.openWindow(1-d, r, p, eff)
-}
-
-// openWindow delivers to sh the ACK of conn.missedACK, from host peer,
-// at the time of r.
+// known, so the account does not check the send window. conn.search
+// delivers it before any of the peer's pending segments, whose older ACKs
+// then change nothing.
 func (sh *shadow) openWindow(peer uint8, r *rec, p spec.Params, eff *spec.Effect) {
 	m := rec{frame: r.frame, nanos: r.nanos, dir: peer, seg: spec.Segment{Seq: sh.tcb.RcvNxt(), Ack: sh.tcb.SndNxt(), Flags: spec.ACK, Window: 65535}}
 	sh.deliver(&m, p, eff)

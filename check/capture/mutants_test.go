@@ -63,36 +63,30 @@ func setFlag(bit, unless byte) func(tcp []byte) bool {
 // IPv4 link type) with fault f applied to its frame-th packet (from 1),
 // or nil if the packet is not an IPv4 TCP segment f applies to.
 func plant(data []byte, frame int, f fault) []byte {
-	out := append([]byte(nil), data...)
-	link := binary.LittleEndian.Uint32(out[20:])
-	off := 24
-	for i := 1; off+16 <= len(out); i++ {
-		incl := int(binary.LittleEndian.Uint32(out[off+8:]))
-		pkt := out[off+16 : min(off+16+incl, len(out))]
-		off += 16 + incl
-		if i != frame {
-			continue
-		}
-		switch link {
-		case 1: // Ethernet
-			if len(pkt) < 14 || binary.BigEndian.Uint16(pkt[12:]) != 0x0800 {
-				return nil
-			}
-			pkt = pkt[14:]
-		case 101, 228: // raw IP, raw IPv4
-		default:
-			return nil
-		}
-		if len(pkt) < 20 || pkt[0]>>4 != 4 || pkt[9] != 6 {
-			return nil
-		}
-		ihl := int(pkt[0]&0xf) * 4
-		if len(pkt) < ihl+20 || !f.edit(pkt[ihl:]) {
-			return nil
-		}
-		return out
+	recs := pcapRecords(data)
+	if frame < 1 || frame > len(recs) {
+		return nil
 	}
-	return nil
+	out := append([]byte(nil), data...)
+	pkt := out[recs[frame-1][0]+16 : recs[frame-1][1]]
+	switch binary.LittleEndian.Uint32(out[20:]) { // the link type
+	case 1: // Ethernet
+		if len(pkt) < 14 || binary.BigEndian.Uint16(pkt[12:]) != 0x0800 {
+			return nil
+		}
+		pkt = pkt[14:]
+	case 101, 228: // raw IP, raw IPv4
+	default:
+		return nil
+	}
+	if len(pkt) < 20 || pkt[0]>>4 != 4 || pkt[9] != 6 {
+		return nil
+	}
+	ihl := int(pkt[0]&0xf) * 4
+	if len(pkt) < ihl+20 || !f.edit(pkt[ihl:]) {
+		return nil
+	}
+	return out
 }
 
 // TestPlantedFaultsInLinuxCaptures plants each fault at frames spread
@@ -165,12 +159,21 @@ const (
 // dropped packets shows.
 func cut(data []byte, rng *rand.Rand, p float64) []byte {
 	out := append([]byte(nil), data[:24]...)
-	off := 24
-	for i := 0; off+16 <= len(data); i++ {
-		end := min(off+16+int(binary.LittleEndian.Uint32(data[off+8:])), len(data))
+	for i, r := range pcapRecords(data) {
 		if i == 0 || rng.Float64() >= p {
-			out = append(out, data[off:end]...)
+			out = append(out, data[r[0]:r[1]]...)
 		}
+	}
+	return out
+}
+
+// pcapRecords returns where each record of the classic little-endian
+// pcap file data lies, its 16-octet header included, [start, end).
+func pcapRecords(data []byte) [][2]int {
+	var out [][2]int
+	for off := 24; off+16 <= len(data); {
+		end := min(off+16+int(binary.LittleEndian.Uint32(data[off+8:])), len(data))
+		out = append(out, [2]int{off, end})
 		off = end
 	}
 	return out
