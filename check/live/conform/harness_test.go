@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -208,10 +209,13 @@ type harness struct {
 	chk    *Checker
 	stacks [2]*impl.Stack
 	links  [2]*testLink
-	flight []packet
-	lst    *impl.Listener
-	eps    [2][]*endpoint
-	opened chan uint16 // A's port of each ActiveOpen, from the tracer
+	// flight is appended to by whichever goroutine flushes a stack's
+	// queue, a Dial's among them, so it is held under flightMu.
+	flightMu sync.Mutex
+	flight   []packet
+	lst      *impl.Listener
+	eps      [2][]*endpoint
+	opened   chan uint16 // A's port of each ActiveOpen, from the tracer
 	// signals from the tracer, per A port
 	connected map[pair]bool
 	ended     map[pair]bool // A's connection was deleted before it connected
@@ -301,6 +305,8 @@ func (h *harness) close() {
 }
 
 func (h *harness) send(from, to netip.AddrPort, seg []byte) {
+	h.flightMu.Lock()
+	defer h.flightMu.Unlock()
 	h.flight = append(h.flight, packet{from: from, to: to, seg: append([]byte(nil), seg...)})
 }
 
@@ -531,19 +537,21 @@ func (h *harness) do(o op) error {
 			e.aborted = true
 		}
 	case opDeliver, opDrop, opDup:
+		h.flightMu.Lock()
 		if len(h.flight) == 0 {
+			h.flightMu.Unlock()
 			return skip()
 		}
 		i := o.Index % len(h.flight)
 		p := h.flight[i]
-		switch o.Kind {
-		case opDeliver:
-			h.flight = append(h.flight[:i], h.flight[i+1:]...)
-			h.deliver(p)
-		case opDrop:
-			h.flight = append(h.flight[:i], h.flight[i+1:]...)
-		case opDup:
+		if o.Kind == opDup {
 			h.flight = append(h.flight, packet{from: p.from, to: p.to, seg: append([]byte(nil), p.seg...)})
+		} else {
+			h.flight = append(h.flight[:i], h.flight[i+1:]...)
+		}
+		h.flightMu.Unlock()
+		if o.Kind == opDeliver {
+			h.deliver(p) // unlocked: the stack's answer comes back through send
 		}
 	case opAdvance:
 		h.clock.Advance(o.D)
@@ -796,9 +804,15 @@ func (h *harness) finish() error {
 		if err := h.check(); err != nil {
 			return err
 		}
-		if len(h.flight) > 0 {
-			p := h.flight[0]
+		h.flightMu.Lock()
+		var p packet
+		have := len(h.flight) > 0
+		if have {
+			p = h.flight[0]
 			h.flight = h.flight[1:]
+		}
+		h.flightMu.Unlock()
+		if have {
 			h.deliver(p)
 		} else if d, ok := h.clock.Pending(); ok {
 			h.clock.Advance(max(d, 0))
