@@ -560,6 +560,38 @@ func TestCaptureDroppedText(t *testing.T) {
 	}
 }
 
+// TestCaptureDroppedACKInsideMissedText: the capture missed the middle
+// of the server's response, [10, 25), which the server sent as two
+// segments; the network lost the second, [17, 25), after the capture
+// point. The client acknowledges 17, inside the missed text, until the
+// server's retransmission of [17, 25) arrives. The capture shows nothing
+// of how the missed text was cut into segments, so with
+// Options.CaptureDropped the checker cuts it where the client's ACK falls
+// and the connection conforms; without the option the missed text was
+// reordered before the capture point, cut as the server cuts its text,
+// and the ACK inside it is the finding.
+func TestCaptureDroppedACKInsideMissedText(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	rep := conv[5]
+	piece := func(from, to int) pkt {
+		p := rep
+		p.seq, p.payload = rep.seq+uint32(from), rep.payload[from:to]
+		return p
+	}
+	dupACK := conv[6]
+	dupACK.ack = rep.seq + 17
+	out := append([]pkt(nil), conv[:5]...)
+	out = append(out, piece(0, 10), piece(25, len(rep.payload)), dupACK, piece(17, 25), conv[6], conv[7], conv[8], conv[9])
+	pcap := writePcap(t, layers.LinkTypeEthernet, false, out)
+	if sum := checkBytes(t, pcap, Options{CaptureDropped: true}); sum.Failing != 0 {
+		t.Fatalf("with CaptureDropped: %v\n%s", sum, reportText(sum))
+	}
+	sum := checkBytes(t, pcap, Options{})
+	if sum.Failing != 1 || sum.Conns[0].Finding.Frame != 8 {
+		t.Fatalf("without CaptureDropped: want the ACK inside the missed text (frame 8) as the finding: %v\n%s", sum, reportText(sum))
+	}
+}
+
 // TestCaptureDroppedLastText: the capture missed the server's response
 // (dropped it), and the client acknowledges it and closes: with
 // Options.CaptureDropped the client's ACK is of text the capture missed,

@@ -1191,7 +1191,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			return "", false, false
 		}
 		sp.eff.Reset()
-		outs = cur.takeOuts(&pend[k], p, &sp.eff, info.lastSent, &r.seg, outs)
+		outs = cur.takeOuts(&pend[k], p, &sp.eff, info.lastSent, &r.seg, c.dropped, outs)
 		cur.next = startAbs + k + 1
 		if cur.loose&looseSent != 0 {
 			c.sendGaps(d, &cur, p) // once the delivery let it send them
@@ -1206,7 +1206,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		efrom, matched := from, false
 		for k := cur.next - startAbs; k < len(pend); k++ {
 			sp.eff.Reset()
-			outs = cur.takeOuts(&pend[k], p, &sp.eff, info.lastSent, &r.seg, outs)
+			outs = cur.takeOuts(&pend[k], p, &sp.eff, info.lastSent, &r.seg, c.dropped, outs)
 			cur.next = startAbs + k + 1
 			if cur.loose&looseSent != 0 {
 				c.sendGaps(d, &cur, p)

@@ -401,22 +401,49 @@ const maxGapPieces = 64
 // point; in the account that takes that into view (sh.loose has
 // looseLost; see arrive), one that holds the octet s acknowledges next is:
 // the host did not have that octet when it sent s. The segment goes
-// astray.
-func (sh *shadow) take(r *rec, p spec.Params, eff *spec.Effect, lastSent int64, s *spec.Segment) {
+// astray. With split (the capture may have dropped packets), text the
+// capture did not show is cut where s acknowledges inside it.
+func (sh *shadow) take(r *rec, p spec.Params, eff *spec.Effect, lastSent int64, s *spec.Segment, split bool) {
 	if sh.loose&looseLost != 0 && s.Flags.Has(spec.ACK) && holdsOctet(&r.seg, s.Ack) {
 		sh.goAstray(*r)
 		return
+	}
+	if head, tail, ok := splitUncaptured(r, s); ok && split {
+		// The capture showed neither this text nor how its host cut it
+		// into segments: the host may have had it up to the octet s
+		// acknowledges next, and the rest, astray, comes later (a
+		// retransmission the capture shows, or arrive). Only where the
+		// capture may have dropped packets: otherwise the text was
+		// reordered before the capture point, cut as the host cuts text
+		// (conn.uncaptured), and an ACK inside it stays a finding.
+		sh.goAstray(tail)
+		r = &head
 	}
 	before := sh.tcb.RcvNxt()
 	sh.deliver(r, p, eff)
 	sh.owe(r, before, lastSent)
 }
 
+// splitUncaptured cuts r, a piece of uncaptured text (conn.uncaptured),
+// where s, the receiver's segment, acknowledges an octet inside its text:
+// head is the text before that octet, tail the rest with r's FIN. ok is
+// false when r is captured or s's ACK does not fall inside its text.
+func splitUncaptured(r *rec, s *spec.Segment) (head, tail rec, ok bool) {
+	if !r.uncaptured || !s.Flags.Has(spec.ACK) || !r.seg.Seq.LessThan(s.Ack) || !s.Ack.LessThan(r.seg.Seq.Add(r.seg.Len)) {
+		return rec{}, rec{}, false
+	}
+	head, tail = *r, *r
+	n := s.Ack.Sub(r.seg.Seq)
+	head.seg.Len, head.seg.Flags = n, r.seg.Flags&^spec.FIN
+	tail.seg.Seq, tail.seg.Len = s.Ack, r.seg.Len-n
+	return head, tail, true
+}
+
 // takeOuts takes r as take does and appends to outs what the table sent
 // on it, less the acknowledgments the host may leave out (appendOuts).
-func (sh *shadow) takeOuts(r *rec, p spec.Params, eff *spec.Effect, lastSent int64, s *spec.Segment, outs []spec.Segment) []spec.Segment {
+func (sh *shadow) takeOuts(r *rec, p spec.Params, eff *spec.Effect, lastSent int64, s *spec.Segment, split bool, outs []spec.Segment) []spec.Segment {
 	st, rcv := sh.tcb.State(), sh.tcb.RcvNxt()
-	sh.take(r, p, eff, lastSent, s)
+	sh.take(r, p, eff, lastSent, s, split)
 	return sh.appendOuts(outs, r, eff, st, rcv)
 }
 
