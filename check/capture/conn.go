@@ -74,8 +74,9 @@ type conn struct {
 	sent  [2][]rec // sent[d][i] is the segment base[d]+i that host d sent
 	base  [2]int
 	// gaps are the latest pieces of host d's text the capture had not
-	// shown (conn.uncaptured), by where they lie in sent, numbered from 0
-	// in gapN: an account that passed them as lost may take them later.
+	// shown (conn.uncaptured), by where they lie in sent, in the order it
+	// missed them (gapN of them so far): an account that passed them as
+	// lost may take them later.
 	gaps  [2][]gapPiece
 	gapN  [2]uint32
 	cands [2][]shadow

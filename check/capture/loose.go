@@ -133,7 +133,7 @@ func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32, fin bool, ac
 		if len(c.gaps[d]) == maxGapsKept {
 			c.gaps[d] = append(c.gaps[d][:0], c.gaps[d][1:]...)
 		}
-		c.gaps[d] = append(c.gaps[d], gapPiece{at: c.base[d] + i + j, num: c.gapN[d], r: pieces[j]})
+		c.gaps[d] = append(c.gaps[d], gapPiece{at: c.base[d] + i + j, r: pieces[j]})
 		c.gapN[d]++
 	}
 }
@@ -338,11 +338,10 @@ func (c *conn) sendGaps(d uint8, sh *shadow, p spec.Params) {
 }
 
 // gapPiece is a piece of text the capture had not shown: sent[d][at-base[d]]
-// while it is kept there, the num-th of its host.
+// while it is kept there.
 type gapPiece struct {
-	at  int
-	num uint32
-	r   rec
+	at int
+	r  rec
 	// seen: the capture showed this text later (a retransmission, or
 	// the segment reordered before the capture point), which accounts
 	// take in its turn.
@@ -372,16 +371,18 @@ const maxGapsKept = 256
 // capture to have missed text (looseGaps), the pieces it passed as lost:
 // they arrived late, after the segments it has taken (reordered after the
 // capture point), those that s, the host's segment to explain,
-// acknowledges. With unseen, only those whose text the capture has not
-// shown since; a piece whose text was captured later is then taken with
-// that copy.
+// acknowledges and that bring the host text it has neither taken nor
+// holds. With unseen, only those whose text the capture has not shown
+// since; a piece whose text was captured later is then taken with that
+// copy. Any of them, in the order the capture missed them: an account may
+// have taken a later piece in its turn and need an earlier one now.
 func (c *conn) takeGaps(d uint8, sh *shadow, p spec.Params, unseen bool, s *spec.Segment) {
 	var eff spec.Effect
 	for i := range c.gaps[1-d] {
 		g := &c.gaps[1-d][i]
-		acked := !s.Flags.Has(spec.ACK) || g.r.seg.Seq.Add(g.r.seg.SegLen()).LessEq(s.Ack)
-		if g.num >= sh.gapsDone && g.at < sh.next && acked && !(unseen && g.seen) {
-			sh.gapsDone = g.num
+		end := g.r.seg.Seq.Add(g.r.seg.SegLen())
+		acked := !s.Flags.Has(spec.ACK) || end.LessEq(s.Ack)
+		if g.at < sh.next && acked && !(unseen && g.seen) && sh.tcb.RcvNxt().LessThan(end) && !slices.Contains(sh.held, g.r.seg) {
 			eff.Reset()
 			sh.deliver(&g.r, p, &eff)
 		}

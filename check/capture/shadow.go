@@ -116,9 +116,6 @@ type shadow struct {
 	// owedFrom is where the text whose ACK is owed starts (RCV.NXT before
 	// the delivery of owedFrame).
 	owedFrom spec.Seq
-	// gapsDone is the number of the first piece of the peer's uncaptured
-	// text (conn.gaps) this account has not delivered.
-	gapsDone uint32
 	tsSet    bool
 	// twRST: a RST at RCV.NXT was delivered in TIME-WAIT, which the table
 	// ignores (RFC 1337) and RFC 9293 §3.10.7.4 closes on; twKilled: this
@@ -324,7 +321,6 @@ func (sh *shadow) deliver(r *rec, p spec.Params, eff *spec.Effect) {
 		if sh.loose&looseGaps == 0 {
 			return // text the capture missed, in an account where it was lost
 		}
-		sh.gapsDone++ // pieces are taken in order (conn.takeGaps)
 	}
 	sh.kaProbed = false
 	if seg.Flags.Has(spec.RST) && sh.tcb.State() == spec.TimeWait && seg.Seq == sh.tcb.RcvNxt() {
