@@ -439,7 +439,7 @@ func spontaneous(sh *shadow, r *rec, info *hostInfo) outcome {
 			if o := try(spec.RetransmitTimeout, p); o.why == "" {
 				return o // a window probe
 			}
-			if gap := s.Seq.Sub(t.SndNxt()); t.SndNxt().LessThan(s.Seq) && gap <= 1<<20 && (st == spec.Established || st == spec.CloseWait) {
+			if gap := s.Seq.Sub(t.SndNxt()); t.SndNxt().LessThan(s.Seq) && gap <= maxInFlight(t.SndShift()) && (st == spec.Established || st == spec.CloseWait) {
 				// The host sent text up to SEQ before this ACK, and the
 				// capture point has not seen it yet (reordered or dropped
 				// on the way there, as for text above).

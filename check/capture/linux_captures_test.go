@@ -277,6 +277,13 @@ func TestCaptureDropped(t *testing.T) {
 		// its window.
 		{"linux-capture-dropped-noscale-download.pcap", "a download without window scaling", []int{3}},
 		{"linux-capture-dropped-noopts-download.pcap", "a download without TCP options", []int{3}},
+		// Two uploads of 2 MiB without window scaling (154 of 193
+		// packets dropped): the client's segment at frame 14 comes
+		// 1,175,401 octets past the last of its text the capture shows,
+		// sent on ACKs it missed, eighteen windows of 65,535 octets (more
+		// than the 1 MiB this account allowed before 2026-12-07), and the
+		// server takes it as pieces no larger than its window.
+		{"linux-capture-dropped-noscale-upload.pcap", "an upload without window scaling, most of it missed", []int{7, 28}},
 		// 100 requests and responses (250 dropped): after frame 13 the
 		// capture missed 97,804 octets of the server's responses and
 		// 99,876 of the client's requests, more than the client's last

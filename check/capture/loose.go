@@ -111,11 +111,12 @@ func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32, fin bool, ac
 		// Whole: a capture (a crafted one) that makes every segment a gap
 		// would otherwise multiply the segments kept.
 		pieces = append(pieces[:0], m)
-	case len(pieces) > maxGapPieces:
+	case len(pieces) > maxGapPieces, len(pieces) == 1 && n > largestWindow(0):
 		// In maxGapPieces pieces, larger than the MSS: each fits the
 		// window the text went through (n is at most maxInFlight, the
-		// largest window or 1 MiB: a piece at most 1/64 of it), where one
-		// whole segment of it would not.
+		// largest window or minAhead: a piece at most 1/64 of it), where
+		// one whole segment of it would not. (appendPieces leaves whole
+		// text it would cut into maxPieces or more.)
 		pieces = pieces[:0]
 		size := (n + maxGapPieces - 1) / maxGapPieces
 		for off := uint32(0); off < n; off += size {
@@ -211,8 +212,11 @@ func largestWindow(shift uint8) uint32 { return uint32(65535) << shift }
 // can offer, and at least minAhead (a gap may span several windows).
 func maxInFlight(shift uint8) uint32 { return max(minAhead, largestWindow(shift)) }
 
-// minAhead is the least bound of maxInFlight.
-const minAhead = 1 << 20
+// minAhead is the least bound of maxInFlight: as much as maxGapPieces
+// pieces that each fit the largest window without scaling (about 4 MiB).
+// tcpdump dropping 80% of a 2 MiB transfer without window scaling missed
+// 1.5 MiB at once.
+const minAhead = maxGapPieces * 65535
 
 // keptGaps is a host's segments and uncaptured text as they were before
 // conn.ahead added to them, for a retry that fails.
@@ -308,9 +312,9 @@ func (sh *shadow) sendOpened(peer uint8, r *rec, p spec.Params, end spec.Seq, ef
 	}
 }
 
-// maxOpened bounds sendOpened: 1 MiB (minAhead) in windows of 65,535
-// octets, and some.
-const maxOpened = 20
+// maxOpened bounds sendOpened: minAhead in windows of 65,535 octets, and
+// some.
+const maxOpened = maxGapPieces + 6
 
 // sendGaps takes sh, an account of host d in which the host sent text
 // the capture missed before the segment being explained (looseSent), to
