@@ -1155,7 +1155,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		outs = append(outs, sp.eff.Out...)
 	}
 	if cur.loose&looseSent != 0 {
-		c.sendGaps(d, &cur, p)
+		c.sendGaps(d, &cur, r, p)
 	}
 	for k := 0; ; k++ {
 		*first = cur
@@ -1195,7 +1195,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 		outs = cur.takeOuts(&pend[k], p, &sp.eff, info.lastSent, &r.seg, c.dropped, outs)
 		cur.next = startAbs + k + 1
 		if cur.loose&looseSent != 0 {
-			c.sendGaps(d, &cur, p) // once the delivery let it send them
+			c.sendGaps(d, &cur, r, p) // once the delivery let it send them
 		}
 	}
 	// The eager end: every pending segment delivered. It stops as soon as
@@ -1210,7 +1210,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 			outs = cur.takeOuts(&pend[k], p, &sp.eff, info.lastSent, &r.seg, c.dropped, outs)
 			cur.next = startAbs + k + 1
 			if cur.loose&looseSent != 0 {
-				c.sendGaps(d, &cur, p)
+				c.sendGaps(d, &cur, r, p)
 			}
 			// As emit reads outs: r among them after acknowledgments
 			// only, or a segment the host did not send first (emit fails).

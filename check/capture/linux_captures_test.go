@@ -284,6 +284,14 @@ func TestCaptureDropped(t *testing.T) {
 		// than the 1 MiB this account allowed before 2026-12-07), and the
 		// server takes it as pieces no larger than its window.
 		{"linux-capture-dropped-noscale-upload.pcap", "an upload without window scaling, most of it missed", []int{7, 28}},
+		// Two downloads of 2 MiB without window scaling (153 of 189
+		// packets dropped): the client's ACK (frame 11) is 1,534,557
+		// octets past the server's text the capture shows, and its FIN
+		// (frame 13) another 228,108 past the server's next segment; the
+		// server's ACK of that FIN (frame 14) comes after that text of
+		// its own, sent one missed window-opening ACK at a time
+		// (conn.sendGaps with sendOpened).
+		{"linux-capture-dropped-noscale-download-most.pcap", "a download without window scaling, most of it missed", []int{3, 17}},
 		// 100 requests and responses (250 dropped): after frame 13 the
 		// capture missed 97,804 octets of the server's responses and
 		// 99,876 of the client's requests, more than the client's last

@@ -323,8 +323,11 @@ const maxOpened = maxGapPieces + 6
 // steps whose segments the capture did not show. Then the peer's ACKs of
 // them are acceptable. conn.search calls it before the first delivery
 // and after each, so the text goes once the host can send it (after the
-// SYN,ACK, for a client whose request the capture missed).
-func (c *conn) sendGaps(d uint8, sh *shadow, p spec.Params) {
+// SYN,ACK, for a client whose request the capture missed). Where the
+// send window stops a piece and the account also takes the capture to
+// have missed the peer's ACKs (looseACK), those ACKs opened it
+// (sendOpened); r is the segment being explained.
+func (c *conn) sendGaps(d uint8, sh *shadow, r *rec, p spec.Params) {
 	if st := sh.tcb.State(); st != spec.Established && st != spec.CloseWait {
 		return // SEND sends text only in these (RFC 9293 §3.10.2)
 	}
@@ -338,6 +341,10 @@ func (c *conn) sendGaps(d uint8, sh *shadow, p spec.Params) {
 		q.Unsent, q.SendMSS = g.Len, g.Len
 		eff.Reset()
 		sh.step(spec.Send, nil, q, &eff)
+		if end := g.Seq.Add(g.Len); sh.loose&looseACK != 0 && sh.tcb.SndNxt().LessThan(end) {
+			eff.Reset()
+			sh.sendOpened(1-d, r, p, end, &eff)
+		}
 	}
 }
 
