@@ -724,6 +724,7 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	var origFailed []int  // and those of them that failed (all)
 	var undo *keptGaps    // the peer's segments before conn.ahead added to them
 	var undoOwn *keptGaps // the host's before conn.own added to them
+	aheadOwn := false     // conn.ahead's text acknowledges the host's own missed text
 	var silentCands []shadow
 	var silentFailed []int
 again:
@@ -810,9 +811,12 @@ again:
 	}
 	if len(next) == 0 {
 		mode, tried = c.looseNext(d, r, tried)
-		if mode&looseAhead != 0 {
-			undo = c.keepGaps(1 - d)
-			c.ahead(d, r)
+		if withOwn := mode&looseOwn != 0; mode&looseAhead != 0 && (undo == nil || aheadOwn != withOwn) {
+			if undo != nil {
+				undo.restore(c, 1-d) // the text with another ACK
+			}
+			undo, aheadOwn = c.keepGaps(1-d), withOwn
+			c.ahead(d, r, withOwn)
 		}
 		if mode&looseOwn != 0 && undoOwn == nil {
 			undoOwn = c.keepGaps(d)

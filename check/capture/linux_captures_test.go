@@ -292,6 +292,15 @@ func TestCaptureDropped(t *testing.T) {
 		// its own, sent one missed window-opening ACK at a time
 		// (conn.sendGaps with sendOpened).
 		{"linux-capture-dropped-noscale-download-most.pcap", "a download without window scaling, most of it missed", []int{3, 17}},
+		// The first connection of three uploads of 2 MiB without window
+		// scaling (165 of 294 packets dropped, 5 ms delay each way): the
+		// client's last segment (frame 28), a pure ACK, comes 1,695,307
+		// octets past the last of its text the capture shows and
+		// acknowledges the server's reply and FIN, which the capture
+		// missed too. The server sent them after taking all that text,
+		// so their ACK acknowledges it (conn.ahead with own); taken with
+		// the server's older ACK, the reply is too old for the client.
+		{"linux-capture-dropped-noscale-upload-end.pcap", "an upload whose end both ways was missed", []int{16}},
 		// 100 requests and responses (250 dropped): after frame 13 the
 		// capture missed 97,804 octets of the server's responses and
 		// 99,876 of the client's requests, more than the client's last
