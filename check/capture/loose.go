@@ -426,16 +426,19 @@ func (sh *shadow) take(r *rec, p spec.Params, eff *spec.Effect, lastSent int64, 
 		sh.goAstray(*r)
 		return
 	}
-	if head, tail, ok := splitUncaptured(r, s); ok && split {
-		// The capture showed neither this text nor how its host cut it
-		// into segments: the host may have had it up to the octet s
-		// acknowledges next, and the rest, astray, comes later (a
-		// retransmission the capture shows, or arrive). Only where the
-		// capture may have dropped packets: otherwise the text was
-		// reordered before the capture point, cut as the host cuts text
-		// (conn.uncaptured), and an ACK inside it stays a finding.
-		sh.goAstray(tail)
-		r = &head
+	if split && r.uncaptured {
+		if head, tail, ok := splitUncaptured(r, s); ok {
+			// The capture showed neither this text nor how its host cut
+			// it into segments: the host may have had it up to the octet
+			// s acknowledges next, and the rest, astray, comes later (a
+			// retransmission the capture shows, or arrive). Only where
+			// the capture may have dropped packets: otherwise the text
+			// was reordered before the capture point, cut as the host
+			// cuts text (conn.uncaptured), and an ACK inside it stays a
+			// finding.
+			sh.goAstray(tail)
+			r = &head
+		}
 	}
 	before := sh.tcb.RcvNxt()
 	sh.deliver(r, p, eff)
