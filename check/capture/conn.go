@@ -724,7 +724,6 @@ func (c *conn) explain(d uint8, r *rec) bool {
 	var origFailed []int  // and those of them that failed (all)
 	var undo *keptGaps    // the peer's segments before conn.ahead added to them
 	var undoOwn *keptGaps // the host's before conn.own added to them
-	aheadOwn := false     // conn.ahead's text acknowledges the host's own missed text
 	var silentCands []shadow
 	var silentFailed []int
 again:
@@ -811,12 +810,9 @@ again:
 	}
 	if len(next) == 0 {
 		mode, tried = c.looseNext(d, r, tried)
-		if withOwn := mode&looseOwn != 0; mode&looseAhead != 0 && (undo == nil || aheadOwn != withOwn) {
-			if undo != nil {
-				undo.restore(c, 1-d) // the text with another ACK
-			}
-			undo, aheadOwn = c.keepGaps(1-d), withOwn
-			c.ahead(d, r, withOwn)
+		if mode&looseAhead != 0 && undo == nil {
+			undo = c.keepGaps(1 - d) // once: conn.ahead adds nothing again
+			c.ahead(d, r)
 		}
 		if mode&looseOwn != 0 && undoOwn == nil {
 			undoOwn = c.keepGaps(d)

@@ -297,10 +297,19 @@ func TestCaptureDropped(t *testing.T) {
 		// client's last segment (frame 28), a pure ACK, comes 1,695,307
 		// octets past the last of its text the capture shows and
 		// acknowledges the server's reply and FIN, which the capture
-		// missed too. The server sent them after taking all that text,
-		// so their ACK acknowledges it (conn.ahead with own); taken with
-		// the server's older ACK, the reply is too old for the client.
+		// missed too. The server sent them after taking that text, so
+		// their ACK is at least the client's SND.UNA, which the account
+		// moved on missed ACKs of the text (shadow.deliver); taken with
+		// the server's last captured ACK, the reply is too old for the
+		// client (RFC 5961 §5.2).
 		{"linux-capture-dropped-noscale-upload-end.pcap", "an upload whose end both ways was missed", []int{16}},
+		// The first connection of three uploads of 2 MiB without window
+		// scaling (236 of 289 packets dropped, 10 ms delay and reordering
+		// toward the server): the client's ACK (frame 9) acknowledges the
+		// server's 4-octet reply, which the capture missed, after the
+		// client's last text went out on window-opening ACKs it missed
+		// too; the reply's ACK is the client's SND.UNA of that account.
+		{"linux-capture-dropped-noscale-upload-reply.pcap", "an upload whose reply was missed", []int{2}},
 		// 100 requests and responses (250 dropped): after frame 13 the
 		// capture missed 97,804 octets of the server's responses and
 		// 99,876 of the client's requests, more than the client's last

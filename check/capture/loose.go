@@ -245,8 +245,7 @@ func (k *keptGaps) restore(c *conn, d uint8) {
 // the gap. Only the accounts that take the capture to have missed text
 // deliver it (looseGaps); the peer's own account takes it as sent when its
 // next segment comes beyond SND.NXT, and uncaptured then adds none again.
-// With own, the account takes host d's own text before r as missed too.
-func (c *conn) ahead(d uint8, r *rec, own bool) {
+func (c *conn) ahead(d uint8, r *rec) {
 	peer := 1 - d
 	pi := &c.info[peer]
 	from := pi.maxEnd
@@ -256,11 +255,6 @@ func (c *conn) ahead(d uint8, r *rec, own bool) {
 	ack := c.info[d].synSeq.Add(1)
 	if pi.ackSent && ack.LessThan(pi.maxAck) {
 		ack = pi.maxAck
-	}
-	if own && ack.LessThan(r.seg.Seq) {
-		// The capture missed the host's own text before r too (conn.own):
-		// the peer may have sent this after all of it, and acknowledged it.
-		ack = r.seg.Seq
 	}
 	m := rec{frame: r.frame, nanos: r.nanos, dir: peer, hasTS: last.hasTS, tsVal: last.tsVal,
 		seg: spec.Segment{Window: last.seg.Window}}

@@ -321,6 +321,16 @@ func (sh *shadow) deliver(r *rec, p spec.Params, eff *spec.Effect) {
 		if sh.loose&looseGaps == 0 {
 			return // text the capture missed, in an account where it was lost
 		}
+		if una := sh.tcb.SndUna(); seg.Flags.Has(spec.ACK) && seg.Ack.LessThan(una) && sh.tcb.State().Synchronized() {
+			// Its ACK is the checker's guess (the peer's last the capture
+			// showed); this account has the peer acknowledge SND.UNA
+			// before (ACKs the capture missed too), so the peer sent this
+			// with at least that: an older one can be too old to take
+			// (RFC 5961 §5.2).
+			m := *r
+			m.seg.Ack = una
+			r, seg = &m, &m.seg
+		}
 	}
 	sh.kaProbed = false
 	if seg.Flags.Has(spec.RST) && sh.tcb.State() == spec.TimeWait && seg.Seq == sh.tcb.RcvNxt() {
