@@ -82,6 +82,9 @@ type conn struct {
 	cands [2][]shadow
 	init  [2]bool
 	mid   bool // the capture starts after the connection opened
+	// midMissed: it starts so, and the hosts' first segments show text
+	// the capture missed before them (conn.missedBefore).
+	midMissed bool
 
 	first, last int // frames
 	lastNanos   int64
@@ -683,6 +686,42 @@ func (c *conn) start(d uint8, r *rec) {
 		// Where the peer's text the capture shows nothing of ends, for
 		// text it missed (conn.ahead); the peer's first segment sets it.
 		c.info[1-d].maxEnd = irs + 1
+	} else {
+		c.missedBefore(d, r)
+	}
+}
+
+// missedBefore adds, in a capture that starts from the middle, the text
+// each host sent that the capture missed before r, host d's first
+// segment, where its peer was seen first: the peer's text r acknowledges
+// beyond what the capture showed of it (conn.ahead), and host d's own from
+// what the peer had received up to r's SEQ. The accounts that take missed
+// text deliver them (looseGaps) and send them (looseSent). Only where the
+// capture may have dropped packets (Options.CaptureDropped); otherwise it
+// notes that a finding may name them (conn.midMissed).
+func (c *conn) missedBefore(d uint8, r *rec) {
+	if len(c.cands[1-d]) == 0 {
+		return
+	}
+	pi := &c.info[1-d]
+	peers := r.seg.Flags.Has(spec.ACK) && pi.maxEnd.LessThan(r.seg.Ack) && r.seg.Ack.Sub(pi.maxEnd) <= c.maxAhead(d)
+	rcv := c.cands[1-d][0].tcb.RcvNxt()
+	for i := range c.cands[1-d] {
+		if n := c.cands[1-d][i].tcb.RcvNxt(); rcv.LessThan(n) {
+			rcv = n
+		}
+	}
+	n := r.seg.Seq.Sub(rcv)
+	own := rcv.LessThan(r.seg.Seq) && n <= maxInFlight(14)
+	if !c.dropped {
+		c.midMissed = peers || own
+		return
+	}
+	if peers {
+		c.ahead(d, r)
+	}
+	if own {
+		c.uncaptured(d, r, rcv, n, false, r.seg.Ack)
 	}
 }
 
@@ -925,6 +964,11 @@ again:
 			dropHint = true
 			reasons = append(reasons, "its text goes beyond the send window the captured ACKs opened: if the capture dropped packets "+
 				"(tcpdump: \"dropped by kernel\"), the ACK that opened it may be missing from the capture: check it again with --capture-dropped")
+		}
+		if !c.dropped && c.midMissed {
+			dropHint = true
+			reasons = append(reasons, "the capture starts after the connection opened, and the hosts' first segments show text one of them sent before "+
+				"that the capture does not: if the capture dropped packets (tcpdump: \"dropped by kernel\"), check it again with --capture-dropped")
 		}
 		if !c.dropped && c.ownMissing(d, r) {
 			dropHint = true

@@ -310,6 +310,13 @@ func TestCaptureDropped(t *testing.T) {
 		// client's last text went out on window-opening ACKs it missed
 		// too; the reply's ACK is the client's SND.UNA of that account.
 		{"linux-capture-dropped-noscale-upload-reply.pcap", "an upload whose reply was missed", []int{2}},
+		// One connection of 100 requests and replies without SACK (668
+		// of 1,002 packets dropped), captured from its middle: the
+		// client's first segment acknowledges the server's text up to
+		// 49,938 octets before the server's first captured segment, whose
+		// ACK is 50,974 octets past the client's captured text; the
+		// client's next request comes after both (conn.missedBefore).
+		{"linux-capture-dropped-echo-mid-both.pcap", "a capture from the middle that missed text both ways", []int{4}},
 		// 100 requests and responses (250 dropped): after frame 13 the
 		// capture missed 97,804 octets of the server's responses and
 		// 99,876 of the client's requests, more than the client's last
