@@ -705,12 +705,7 @@ func (c *conn) missedBefore(d uint8, r *rec) {
 	}
 	pi := &c.info[1-d]
 	peers := r.seg.Flags.Has(spec.ACK) && pi.maxEnd.LessThan(r.seg.Ack) && r.seg.Ack.Sub(pi.maxEnd) <= c.maxAhead(d)
-	rcv := c.cands[1-d][0].tcb.RcvNxt()
-	for i := range c.cands[1-d] {
-		if n := c.cands[1-d][i].tcb.RcvNxt(); rcv.LessThan(n) {
-			rcv = n
-		}
-	}
+	rcv := c.furthest(1-d, (*spec.TCB).RcvNxt)
 	n := r.seg.Seq.Sub(rcv)
 	own := rcv.LessThan(r.seg.Seq) && n <= maxInFlight(14)
 	if !c.dropped {

@@ -361,12 +361,8 @@ func spontaneous(sh *shadow, r *rec, info *hostInfo) outcome {
 			// sh steps in place: emit's callers drop it when the
 			// explanation fails.
 			wnd, una := t.SndWnd(), t.SndUna()
-			p.Unsent, p.SendMSS = newText, newText
 			eff.Reset()
-			sh.step(spec.Send, nil, p, eff)
-			if sh.loose&looseACK != 0 {
-				sh.sendOpened(1-r.dir, r, p, s.Seq.Add(s.Len), eff)
-			}
+			sh.sendUpTo(1-r.dir, r, p, s.Seq.Add(s.Len), eff)
 			if t.SndNxt() == s.Seq.Add(s.Len) {
 				return outcome{dev: gap, gapFrom: gapFrom, gapN: gapN}
 			}
@@ -388,11 +384,8 @@ func spontaneous(sh *shadow, r *rec, info *hostInfo) outcome {
 		if c.loose&looseACK != 0 && newText > 0 && st != spec.SynReceived {
 			// The text first, on ACKs the capture missed (sendOpened),
 			// then the FIN.
-			q := p
-			q.Unsent, q.SendMSS = newText, newText
 			eff.Reset()
-			c.step(spec.Send, nil, q, eff)
-			c.sendOpened(1-r.dir, r, q, s.Seq.Add(s.Len), eff)
+			c.sendUpTo(1-r.dir, r, p, s.Seq.Add(s.Len), eff)
 			newText = s.Seq.Add(s.Len).Sub(c.tcb.SndNxt())
 		}
 		p.Unsent, p.SendMSS, p.FinQueued = newText, max(newText, 1), true

@@ -170,14 +170,18 @@ func (c *conn) ownMissing(d uint8, r *rec) bool {
 
 // ownFrom is where host d's text that the capture missed starts: the
 // furthest SND.NXT of its accounts.
-func (c *conn) ownFrom(d uint8) spec.Seq {
-	from := c.cands[d][0].tcb.SndNxt()
+func (c *conn) ownFrom(d uint8) spec.Seq { return c.furthest(d, (*spec.TCB).SndNxt) }
+
+// furthest returns the furthest v of host d's accounts (it has one at
+// least).
+func (c *conn) furthest(d uint8, v func(*spec.TCB) spec.Seq) spec.Seq {
+	f := v(&c.cands[d][0].tcb)
 	for i := range c.cands[d] {
-		if n := c.cands[d][i].tcb.SndNxt(); from.LessThan(n) {
-			from = n
+		if n := v(&c.cands[d][i].tcb); f.LessThan(n) {
+			f = n
 		}
 	}
-	return from
+	return f
 }
 
 // own adds to host d's segments the text before r, its pure ACK, that the
@@ -312,6 +316,19 @@ func (sh *shadow) sendOpened(peer uint8, r *rec, p spec.Params, end spec.Seq, ef
 	}
 }
 
+// sendUpTo steps SEND for the host's queued text up to end and, in an
+// account that takes the capture to have missed the peer's ACKs
+// (looseACK), sends what the send window stopped on ACKs that opened it
+// (sendOpened).
+func (sh *shadow) sendUpTo(peer uint8, r *rec, p spec.Params, end spec.Seq, eff *spec.Effect) {
+	p.Unsent = end.Sub(sh.tcb.SndNxt())
+	p.SendMSS = p.Unsent
+	sh.step(spec.Send, nil, p, eff)
+	if sh.loose&looseACK != 0 {
+		sh.sendOpened(peer, r, p, end, eff)
+	}
+}
+
 // maxOpened bounds sendOpened: minAhead in windows of 65,535 octets, and
 // some.
 const maxOpened = maxGapPieces + 6
@@ -337,14 +354,8 @@ func (c *conn) sendGaps(d uint8, sh *shadow, r *rec, p spec.Params) {
 		if g.Seq != sh.tcb.SndNxt() || g.Len == 0 {
 			continue
 		}
-		q := p
-		q.Unsent, q.SendMSS = g.Len, g.Len
 		eff.Reset()
-		sh.step(spec.Send, nil, q, &eff)
-		if end := g.Seq.Add(g.Len); sh.loose&looseACK != 0 && sh.tcb.SndNxt().LessThan(end) {
-			eff.Reset()
-			sh.sendOpened(1-d, r, p, end, &eff)
-		}
+		sh.sendUpTo(1-d, r, p, g.Seq.Add(g.Len), &eff)
 	}
 }
 
