@@ -77,14 +77,24 @@ type conn struct {
 	// shown (conn.uncaptured), by where they lie in sent, in the order it
 	// missed them (gapN of them so far): an account that passed them as
 	// lost may take them later.
-	gaps  [2][]gapPiece
-	gapN  [2]uint32
+	gaps [2][]gapPiece
+	gapN [2]uint32
+	// preN counts those of them that were sent before the capture started
+	// (a capture from the middle, conn.missedBefore and conn.preCapture):
+	// text the capture could not show, no deviation.
+	preN  [2]uint32
 	cands [2][]shadow
 	init  [2]bool
 	mid   bool // the capture starts after the connection opened
-	// midMissed: it starts so, and the hosts' first segments show text
-	// the capture missed before them (conn.missedBefore).
+	// synFirst: its first segment is a SYN (conn.start), and the other
+	// host was taken to have no connection (conn.olderTCB).
+	synFirst bool
+	// midMissed: it starts so, and the second host's first segment
+	// acknowledges text of the first's that the capture missed
+	// (conn.missedBefore).
 	midMissed bool
+	// capStart is the capture time of the capture's first segment.
+	capStart int64
 
 	first, last int // frames
 	lastNanos   int64
@@ -279,9 +289,13 @@ func (c *conn) add(s *Segment) {
 	if c.missedSYNACK(d, &r) && c.fail != nil {
 		return
 	}
+	c.cutAtACK(d, &r)
+	first := !c.info[d].anySent
 	c.record(d, &r)
 	if !c.init[d] {
 		c.start(d, &r)
+	} else if first && c.synFirst && d != c.hsFrom && r.seg.Flags&(spec.SYN|spec.RST|spec.ACK) == spec.ACK && !c.afterSYN(d, &r.seg) {
+		c.olderTCB(d, &r)
 	}
 	if !c.explain(d, &r) {
 		return
@@ -397,6 +411,67 @@ func (c *conn) appendPieces(sent []rec, d uint8, r rec, hasTS bool) []rec {
 	return sent
 }
 
+// cutAtACK cuts the peer's segments that r, host d's segment,
+// acknowledges inside, where it does, when the capture has not shown
+// host d's SYN (it started after the handshake): then the MSS that
+// segmentation offload cut the peer's segments to is not known
+// (appendPieces), and r's ACK says where one piece ended (RFC 9293
+// §3.10.7.4: the receiver acknowledges the segments it has). Offload
+// cuts a segment into pieces of one size from its start, the last
+// shorter: every cut is a multiple of that size from the start of the
+// piece it cuts, so the cuts' common divisor (hostInfo.cutUnit) is at
+// least minPiece, less than any MSS. An ACK that would make it less is
+// no cut and stays a finding (an ACK a few octets short of a segment's
+// end, after a cut), as do ACKs inside the peer's SYN and RST segments
+// and inside text the capture missed.
+func (c *conn) cutAtACK(d uint8, r *rec) {
+	s := &r.seg
+	peer := 1 - d
+	if c.info[d].sawSYN || !s.Flags.Has(spec.ACK) || s.Flags&(spec.SYN|spec.RST) != 0 || r.old || !s.Ack.LessThan(c.info[peer].maxEnd) {
+		return
+	}
+	for i := 0; i < len(c.sent[peer]); i++ {
+		x := c.sent[peer][i]
+		if x.uncaptured || x.old || x.seg.Flags&(spec.SYN|spec.RST) != 0 ||
+			!x.seg.Seq.LessThan(s.Ack) || !s.Ack.LessThan(x.seg.Seq.Add(x.seg.Len)) {
+			continue
+		}
+		n := s.Ack.Sub(x.seg.Seq)
+		unit := gcd(c.info[d].cutUnit, n)
+		if unit < minPiece {
+			continue
+		}
+		c.info[d].cutUnit = unit
+		head, tail := x, x
+		head.seg.Len, head.seg.Flags, head.piece = n, x.seg.Flags&^(spec.FIN|spec.PSH), true
+		tail.seg.Seq, tail.seg.Len, tail.piece = s.Ack, x.seg.Len-n, true
+		c.sent[peer][i] = head
+		c.sent[peer] = slices.Insert(c.sent[peer], i+1, tail)
+		// The pieces after it move one on: the candidates that took them,
+		// and the gaps, count them so.
+		at := c.base[peer] + i
+		for k := range c.cands[d] {
+			if c.cands[d][k].next > at {
+				c.cands[d][k].next++
+			}
+		}
+		for k := range c.gaps[peer] {
+			if c.gaps[peer][k].at > at {
+				c.gaps[peer][k].at++
+			}
+		}
+		i++
+	}
+}
+
+// gcd returns the greatest common divisor of a and b (gcd(0, b) is b).
+func gcd(a, b uint32) uint32 {
+	for a != 0 {
+		a, b = b%a, a
+	}
+	return b
+}
+
 // push adds r to the ring of the latest segments (the oldest goes when it
 // is full).
 func (c *conn) push(r rec) {
@@ -457,8 +532,10 @@ func (c *conn) note(d uint8, r *rec) {
 			info.synSeq = s.Seq - 1
 		}
 		info.maxEnd = end
+		info.endAck, info.endAcked = s.Ack, s.Flags.Has(spec.ACK)
 	} else if info.maxEnd.LessThan(end) {
 		info.maxEnd = end
+		info.endAck, info.endAcked = s.Ack, s.Flags.Has(spec.ACK)
 	}
 }
 
@@ -496,7 +573,7 @@ func (c *conn) window(d uint8, s *spec.Segment) uint32 {
 // other than its SYN.
 func (c *conn) windowShift(d uint8) uint8 {
 	switch {
-	case c.mid:
+	case c.mid, c.info[d].older:
 		return 14
 	case c.info[d].wscale && c.info[1-d].wscale:
 		return min(c.info[d].shift, 14)
@@ -631,6 +708,7 @@ func (c *conn) start(d uint8, r *rec) {
 		cl := shadow{tcb: spec.NewTCB()}
 		cl.hist.add(spec.Closed)
 		c.cands[1-d] = append(c.spare.getCands(), l, cl)
+		c.synFirst = true
 		return
 	}
 	if r.seg.Flags.Has(spec.SYN) && r.seg.Flags.Has(spec.ACK) && c.segs == 1 {
@@ -660,10 +738,31 @@ func (c *conn) start(d uint8, r *rec) {
 	// its ACK; windows are taken as scaled by 14 (the largest shift),
 	// since the SYNs that said the scale are not in the capture.
 	c.mid = true
-	iss := r.seg.Seq - 1
+	// Its window as scaled from the middle: note, before this, took it
+	// unscaled.
+	c.info[d].maxWnd = max(c.info[d].maxWnd, c.window(d, &r.seg))
+	c.cands[d] = append(c.spare.getCands(), midTCB(&r.seg))
+	c.info[d].wscale, c.info[d].shift, c.info[d].irsGuessed = true, 14, !r.seg.Flags.Has(spec.SYN)
 	irs := r.seg.Ack - 1
-	if r.seg.Flags.Has(spec.SYN) {
-		iss = r.seg.Seq
+	if !c.info[1-d].anySent {
+		// Where the peer's text the capture shows nothing of ends, for
+		// text it missed (conn.ahead); the peer's first segment sets it.
+		c.info[1-d].maxEnd = irs + 1
+	} else {
+		c.missedBefore(d, r)
+	}
+}
+
+// midTCB returns the state of a host whose first segment the capture
+// shows is s, sent from the middle of its connection: a handshake of our
+// own making puts it in ESTABLISHED with SND.NXT at s's SEQ and RCV.NXT
+// at its ACK; windows are taken as scaled by 14 (the largest shift),
+// since the SYNs that said the scale are not in the capture.
+func midTCB(s *spec.Segment) shadow {
+	iss := s.Seq - 1
+	irs := s.Ack - 1
+	if s.Flags.Has(spec.SYN) {
+		iss = s.Seq
 	}
 	sh := shadow{tcb: spec.NewTCB()}
 	p := spec.Params{ISS: iss, MSS: 65535, WScale: true, Shift: 14, RcvWnd: 1 << 30}
@@ -680,25 +779,46 @@ func (c *conn) start(d uint8, r *rec) {
 	eff.Reset()
 	sh.tcb.Step(machine, spec.SegACK, &open, p, &eff)
 	sh.hist.add(sh.tcb.State())
-	c.cands[d] = append(c.spare.getCands(), sh)
-	c.info[d].wscale, c.info[d].shift = true, 14
-	if !c.info[1-d].anySent {
-		// Where the peer's text the capture shows nothing of ends, for
-		// text it missed (conn.ahead); the peer's first segment sets it.
-		c.info[1-d].maxEnd = irs + 1
-	} else {
-		c.missedBefore(d, r)
-	}
+	return sh
+}
+
+// olderTCB adds to the accounts of host d, the peer of a capture's first
+// segment, a SYN, the state of a connection it had before the capture
+// started, when r, its first segment, acknowledges without a SYN, and
+// not the SYN or text after it (afterSYN): a host
+// that kept a connection its peer has lost (a half-open connection, RFC
+// 9293 §3.10.7.4) answers the peer's new SYN with an ACK of the old
+// connection (RFC 5961 §4.2), to which the peer, in SYN-SENT, sends a
+// RST. Its window scale is then not known (hostInfo.older).
+func (c *conn) olderTCB(d uint8, r *rec) {
+	c.cands[d] = append(c.cands[d], midTCB(&r.seg))
+	info := &c.info[d]
+	info.older, info.irsGuessed = true, true
+	info.maxWnd = max(info.maxWnd, c.window(d, &r.seg))
+}
+
+// afterSYN reports whether s, host d's segment, acknowledges its peer's
+// SYN, or text the peer can have sent after it (within minAhead): it
+// comes after a SYN,ACK the capture missed, not from a connection host d
+// had before (olderTCB), whose ACK has nothing to do with the new SYN.
+func (c *conn) afterSYN(d uint8, s *spec.Segment) bool {
+	syn := c.info[1-d].synSeq
+	return syn.LessThan(s.Ack) && s.Ack.Sub(syn) <= minAhead
 }
 
 // missedBefore adds, in a capture that starts from the middle, the text
 // each host sent that the capture missed before r, host d's first
 // segment, where its peer was seen first: the peer's text r acknowledges
-// beyond what the capture showed of it (conn.ahead), and host d's own from
-// what the peer had received up to r's SEQ. The accounts that take missed
-// text deliver them (looseGaps) and send them (looseSent). Only where the
-// capture may have dropped packets (Options.CaptureDropped); otherwise it
-// notes that a finding may name them (conn.midMissed).
+// beyond what the capture showed of it (conn.ahead), host d's own from
+// what the peer had received up to r's SEQ, and the peer's own from r's
+// ACK up to its first segment. The accounts that take missed text deliver
+// them (looseGaps) and send them (looseSent). Text a host sent before
+// the capture showed it send anything, as a capture that starts late
+// misses what was in flight then: an account that takes only such text
+// names no deviation (onlyPreCapture). The peer's beyond the text of its
+// first segment it sent after the capture started, so only where the
+// capture may have dropped packets (Options.CaptureDropped); otherwise a
+// finding says to try that (conn.midMissed).
 func (c *conn) missedBefore(d uint8, r *rec) {
 	if len(c.cands[1-d]) == 0 {
 		return
@@ -708,16 +828,36 @@ func (c *conn) missedBefore(d uint8, r *rec) {
 	rcv := c.furthest(1-d, (*spec.TCB).RcvNxt)
 	n := r.seg.Seq.Sub(rcv)
 	own := rcv.LessThan(r.seg.Seq) && n <= maxInFlight(14)
-	if !c.dropped {
-		c.midMissed = peers || own
-		return
+	if peers && c.dropped {
+		c.ahead(d, r, false)
 	}
-	if peers {
-		c.ahead(d, r)
-	}
+	c.midMissed = peers && !c.dropped
 	if own {
-		c.uncaptured(d, r, rcv, n, false, r.seg.Ack)
+		c.uncaptured(d, r, rcv, n, false, r.seg.Ack, true)
 	}
+	// The peer's text before its first segment that r does not
+	// acknowledge: the peer sent it before anything the capture shows it
+	// send.
+	if first := pi.synSeq.Add(1); r.seg.Flags.Has(spec.ACK) && r.seg.Ack.LessThan(first) && first.Sub(r.seg.Ack) <= maxInFlight(14) {
+		ack := r.seg.Seq
+		if pi.ackSent {
+			ack = pi.maxAck
+		}
+		last := c.recentRec(1-d, 0)
+		m := rec{frame: r.frame, nanos: r.nanos, dir: 1 - d, hasTS: last.hasTS, tsVal: last.tsVal, seg: spec.Segment{Window: last.seg.Window}}
+		c.uncaptured(1-d, &m, r.seg.Ack, first.Sub(r.seg.Ack), false, ack, true)
+	}
+}
+
+// onlyPreCapture reports whether the text that the loose account mode
+// of host d takes as missed is all text sent before the capture started
+// (conn.preN): the peer's, which it receives (looseGaps, looseAhead),
+// and its own, which it sends (looseSent, looseOwn). Missed ACKs and a
+// shrunk window are never that.
+func (c *conn) onlyPreCapture(d uint8, mode loose) bool {
+	return mode&(looseACK|looseEdge) == 0 &&
+		(mode&(looseGaps|looseAhead) == 0 || c.gapN[1-d] == c.preN[1-d]) &&
+		(mode&(looseSent|looseOwn) == 0 || c.gapN[d] == c.preN[d])
 }
 
 // pendingFor returns the segments host d may receive next from its peer.
@@ -846,7 +986,7 @@ again:
 		mode, tried = c.looseNext(d, r, tried)
 		if mode&looseAhead != 0 && undo == nil {
 			undo = c.keepGaps(1 - d) // once: conn.ahead adds nothing again
-			c.ahead(d, r)
+			c.ahead(d, r, c.preCapture(d, r))
 		}
 		if mode&looseOwn != 0 && undoOwn == nil {
 			undoOwn = c.keepGaps(d)
@@ -909,7 +1049,9 @@ again:
 		case looseEdge:
 			c.deviation(DevWindowShrink, c.info[d].shrank)
 		default:
-			c.deviation(DevMissedByCapture, r.frame)
+			if !c.onlyPreCapture(d, mode) {
+				c.deviation(DevMissedByCapture, r.frame)
+			}
 		}
 		for i := range next {
 			next[i].loose = 0
@@ -962,8 +1104,8 @@ again:
 		}
 		if !c.dropped && c.midMissed {
 			dropHint = true
-			reasons = append(reasons, "the capture starts after the connection opened, and the hosts' first segments show text one of them sent before "+
-				"that the capture does not: if the capture dropped packets (tcpdump: \"dropped by kernel\"), check it again with --capture-dropped")
+			reasons = append(reasons, "the capture starts after the connection opened, and the first segment of one host acknowledges text of the other's "+
+				"that the capture does not show: if the capture dropped packets (tcpdump: \"dropped by kernel\"), check it again with --capture-dropped")
 		}
 		if !c.dropped && c.ownMissing(d, r) {
 			dropHint = true
@@ -1022,7 +1164,7 @@ again:
 				ack = c.info[1-d].synSeq.Add(1)
 			}
 		}
-		c.uncaptured(d, r, gap.gapFrom, gap.gapN, gap.gapFIN, ack)
+		c.uncaptured(d, r, gap.gapFrom, gap.gapN, gap.gapFIN, ack, false)
 	}
 	return true
 }

@@ -485,22 +485,27 @@ func spontaneous(sh *shadow, r *rec, info *hostInfo) outcome {
 // capture point). It sends nothing new: no SYN or RST, text and FIN (if
 // any, and a FIN only once the host has sent its FIN) that end at or
 // before SND.NXT, and an acknowledgment of text t has
-// received (after IRS, up to RCV.NXT). And it is older than what the
-// capture showed: an ACK below RCV.NXT, where the capture has already
-// shown the host acknowledging more (retransmissions carry the ACK of
-// their day, RCV.NXT, and a host that had not acknowledged further yet
-// is not excused), or a pure ACK whose SEQ is below SND.NXT.
+// received (after IRS, up to RCV.NXT; below a guessed IRS in a capture
+// from the middle, within what can be in flight). And it is older than
+// what the capture showed: an ACK below RCV.NXT, where the capture has
+// already shown the host acknowledging more (retransmissions carry the
+// ACK of their day, RCV.NXT, and a host that had not acknowledged
+// further yet is not excused), or a pure ACK whose SEQ is below SND.NXT,
+// sent before the segment that moved SND.NXT past it, so acknowledging no
+// more than that one did (the ACKs a host sends never go back: SEG.ACK is
+// RCV.NXT, which only grows, RFC 9293 §3.4).
 func staleCopy(t *spec.TCB, s *spec.Segment, info *hostInfo) bool {
 	irs, ok := t.IRS()
 	if !ok || !t.State().Synchronized() || !s.Flags.Has(spec.ACK) || s.Flags&(spec.SYN|spec.RST) != 0 ||
 		s.Flags.Has(spec.FIN) && !t.FinSent() ||
-		!irs.LessThan(s.Ack) || t.RcvNxt().LessThan(s.Ack) || !s.Seq.Add(s.SegLen()).LessEq(t.SndNxt()) {
+		!irs.LessThan(s.Ack) && !(info.irsGuessed && irs.Sub(s.Ack) < maxInFlight(14)) ||
+		t.RcvNxt().LessThan(s.Ack) || !s.Seq.Add(s.SegLen()).LessEq(t.SndNxt()) {
 		return false
 	}
 	if s.Ack != t.RcvNxt() {
 		return info.ackSent && s.Ack.LessThan(info.maxAck)
 	}
-	return s.Len == 0 && s.Seq.LessThan(t.SndNxt())
+	return s.Len == 0 && s.Seq.LessThan(t.SndNxt()) && (!info.endAcked || s.Ack.LessEq(info.endAck))
 }
 
 // quietMiss is a failed explanation while the checker searches.

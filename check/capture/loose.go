@@ -84,7 +84,7 @@ func (c *conn) anyAstray(d uint8) bool {
 // carry ack, the host's ACK when it sent them. Its peer may have received
 // them, and may acknowledge them; a copy the capture shows later is then
 // a duplicate. They are cut to the peer's MSS as a sender's segments are.
-func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32, fin bool, ack spec.Seq) {
+func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32, fin bool, ack spec.Seq, pre bool) {
 	for _, g := range c.gaps[d] {
 		// Text added before (conn.ahead) is not added again.
 		if end := g.r.seg.Seq.Add(g.r.seg.Len); n > 0 && g.r.seg.Seq.LessEq(from) && from.LessThan(end) {
@@ -100,7 +100,7 @@ func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32, fin bool, ac
 	for i > 0 && sent[i-1].frame == r.frame {
 		i-- // r's own pieces: the peer has not taken them
 	}
-	m := rec{frame: r.frame, nanos: r.nanos, dir: d, uncaptured: true,
+	m := rec{frame: r.frame, nanos: r.nanos, dir: d, uncaptured: true, pre: pre,
 		seg: spec.Segment{Seq: from, Ack: ack, Flags: spec.ACK, Window: r.seg.Window, Len: n}}
 	if fin {
 		m.seg.Flags |= spec.FIN
@@ -136,6 +136,9 @@ func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32, fin bool, ac
 		}
 		c.gaps[d] = append(c.gaps[d], gapPiece{at: c.base[d] + i + j, r: pieces[j]})
 		c.gapN[d]++
+		if pre {
+			c.preN[d]++
+		}
 	}
 }
 
@@ -145,9 +148,26 @@ func (c *conn) uncaptured(d uint8, r *rec, from spec.Seq, n uint32, fin bool, ac
 func (c *conn) aheadOf(d uint8, r *rec) bool {
 	peer := &c.info[1-d]
 	s := &r.seg
-	return c.dropped && s.Flags.Has(spec.ACK) && !s.Flags.Has(spec.RST) && (peer.anySent && c.nRecent[1-d] > 0 || c.mid) &&
-		peer.maxEnd.LessThan(s.Ack) && s.Ack.Sub(peer.maxEnd) <= c.maxAhead(d)
+	return (c.dropped && (peer.anySent && c.nRecent[1-d] > 0 || c.mid) || c.preCapture(d, r)) &&
+		s.Flags.Has(spec.ACK) && !s.Flags.Has(spec.RST) && peer.maxEnd.LessThan(s.Ack) && s.Ack.Sub(peer.maxEnd) <= c.maxAhead(d)
 }
+
+// preCapture reports whether r, host d's segment in a connection the
+// capture shows from its middle, comes within preCaptureFor of the
+// capture's first segment, and the peer has sent nothing the capture
+// shows: the peer's text host d acknowledges then may have been in flight
+// when the capture started.
+func (c *conn) preCapture(d uint8, r *rec) bool {
+	return c.mid && !c.info[1-d].anySent && r.nanos-c.capStart <= int64(preCaptureFor)
+}
+
+// preCaptureFor bounds how long after the start of a capture a host of a
+// connection it shows from the middle may acknowledge text its peer sent
+// before it: a second, longer than the round trips and delayed ACKs of
+// the paths the checker is meant for. After it, and in a capture that
+// shows one direction only, such an ACK fails (it says the capture shows
+// nothing of the peer).
+const preCaptureFor = time.Second
 
 // ownAhead reports whether r, host d's pure ACK, comes after text of the
 // host's own that the capture has not shown, by at most what its peer's
@@ -197,7 +217,7 @@ func (c *conn) own(d uint8, r *rec) {
 			ack = prev.seg.Ack
 		}
 	}
-	c.uncaptured(d, r, from, r.seg.Seq.Sub(from), false, ack)
+	c.uncaptured(d, r, from, r.seg.Seq.Sub(from), false, ack, false)
 }
 
 // maxAhead bounds the text conn.ahead takes a capture to have missed
@@ -225,21 +245,21 @@ const minAhead = maxGapPieces * 65535
 // keptGaps is a host's segments and uncaptured text as they were before
 // conn.ahead added to them, for a retry that fails.
 type keptGaps struct {
-	sent int
-	gaps []gapPiece
-	gapN uint32
+	sent       int
+	gaps       []gapPiece
+	gapN, preN uint32
 }
 
 // keepGaps returns host d's segments and uncaptured text as they are.
 func (c *conn) keepGaps(d uint8) *keptGaps {
-	return &keptGaps{sent: len(c.sent[d]), gaps: slices.Clone(c.gaps[d]), gapN: c.gapN[d]}
+	return &keptGaps{sent: len(c.sent[d]), gaps: slices.Clone(c.gaps[d]), gapN: c.gapN[d], preN: c.preN[d]}
 }
 
 // restore puts back host d's segments and uncaptured text as k kept
 // them: conn.ahead appends to them only.
 func (k *keptGaps) restore(c *conn, d uint8) {
 	c.sent[d] = c.sent[d][:k.sent]
-	c.gaps[d], c.gapN[d] = k.gaps, k.gapN
+	c.gaps[d], c.gapN[d], c.preN[d] = k.gaps, k.gapN, k.preN
 }
 
 // ahead adds to the segments of host d's peer the text that r, host d's
@@ -249,7 +269,7 @@ func (k *keptGaps) restore(c *conn, d uint8) {
 // the gap. Only the accounts that take the capture to have missed text
 // deliver it (looseGaps); the peer's own account takes it as sent when its
 // next segment comes beyond SND.NXT, and uncaptured then adds none again.
-func (c *conn) ahead(d uint8, r *rec) {
+func (c *conn) ahead(d uint8, r *rec, pre bool) {
 	peer := 1 - d
 	pi := &c.info[peer]
 	from := pi.maxEnd
@@ -267,7 +287,7 @@ func (c *conn) ahead(d uint8, r *rec) {
 		// nothing of the peer's: its window is not known either.
 		m = rec{frame: r.frame, nanos: r.nanos, dir: peer, seg: spec.Segment{Window: 65535}}
 	}
-	c.uncaptured(peer, &m, from, r.seg.Ack.Sub(from), false, ack)
+	c.uncaptured(peer, &m, from, r.seg.Ack.Sub(from), false, ack, pre)
 }
 
 // openWindow delivers to sh, an account of a host, an ACK from its peer
@@ -425,22 +445,23 @@ const maxGapPieces = 64
 // looseLost; see arrive), one that holds the octet s acknowledges next is:
 // the host did not have that octet when it sent s. The segment goes
 // astray. With split (the capture may have dropped packets), text the
-// capture did not show is cut where s acknowledges inside it.
+// capture did not show is cut where s acknowledges inside it; text sent
+// before the capture started (rec.pre) is cut so in any capture.
 func (sh *shadow) take(r *rec, p spec.Params, eff *spec.Effect, lastSent int64, s *spec.Segment, split bool) {
 	if sh.loose&looseLost != 0 && s.Flags.Has(spec.ACK) && holdsOctet(&r.seg, s.Ack) {
 		sh.goAstray(*r)
 		return
 	}
-	if split && r.uncaptured {
+	if (split || r.pre) && r.uncaptured {
 		if head, tail, ok := splitUncaptured(r, s); ok {
 			// The capture showed neither this text nor how its host cut
 			// it into segments: the host may have had it up to the octet
 			// s acknowledges next, and the rest, astray, comes later (a
 			// retransmission the capture shows, or arrive). Only where
-			// the capture may have dropped packets: otherwise the text
-			// was reordered before the capture point, cut as the host
-			// cuts text (conn.uncaptured), and an ACK inside it stays a
-			// finding.
+			// the capture may have dropped packets, or started after the
+			// text was sent: otherwise the text was reordered before the
+			// capture point, cut as the host cuts text
+			// (conn.uncaptured), and an ACK inside it stays a finding.
 			sh.goAstray(tail)
 			r = &head
 		}

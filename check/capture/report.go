@@ -26,6 +26,9 @@ func (rep *ConnReport) WriteText(w io.Writer) error {
 	if rep.MidStart {
 		fmt.Fprintf(&b, "  the capture starts after the connection opened: states inferred from the first segments\n")
 	}
+	if rep.Older {
+		fmt.Fprintf(&b, "  the server answers the client's SYN for a connection it had before (half-open): its first state inferred from that answer\n")
+	}
 	for _, h := range []struct {
 		name   string
 		states []string

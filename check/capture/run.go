@@ -83,13 +83,17 @@ type Summary struct {
 
 // ConnReport is the verdict on one connection.
 type ConnReport struct {
-	ID            int          `json:"id"` // by first frame, from 1
-	Client        string       `json:"client"`
-	Server        string       `json:"server"`
-	FirstFrame    int          `json:"first_frame"`
-	LastFrame     int          `json:"last_frame"`
-	Segments      int          `json:"segments"`
-	MidStart      bool         `json:"mid_start,omitempty"`
+	ID         int    `json:"id"` // by first frame, from 1
+	Client     string `json:"client"`
+	Server     string `json:"server"`
+	FirstFrame int    `json:"first_frame"`
+	LastFrame  int    `json:"last_frame"`
+	Segments   int    `json:"segments"`
+	MidStart   bool   `json:"mid_start,omitempty"`
+	// Older: the capture starts with the client's SYN, and the server's
+	// first segment acknowledges a connection it had before (half-open):
+	// its first state is inferred from that segment.
+	Older         bool         `json:"server_had_older_connection,omitempty"`
 	ClientStates  []string     `json:"client_states"`
 	ServerStates  []string     `json:"server_states"`
 	Conforms      bool         `json:"conforms"`
@@ -119,6 +123,9 @@ type worker struct {
 	opt   *Options
 	conns map[connKey]*conn
 	now   int64
+	// start is the capture time of the capture's first segment, written
+	// by the reader before it sends the worker any.
+	start *int64
 	sweep int
 	swept int64 // capture time of the last sweep
 	spare spares
@@ -188,6 +195,7 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 			sum.Conns = append(sum.Conns, rep)
 		}
 	}
+	var capStart int64
 	chans := make([]chan batch, nw)
 	// Batches go back to the reader once checked: writing into memory
 	// already touched is much cheaper than into fresh pages.
@@ -195,7 +203,7 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 	var wg sync.WaitGroup
 	for i := range chans {
 		chans[i] = make(chan batch, 8)
-		w := &worker{opt: &opt, conns: map[connKey]*conn{}}
+		w := &worker{opt: &opt, conns: map[connKey]*conn{}, start: &capStart}
 		wg.Add(1)
 		go func(ch chan batch) {
 			defer wg.Done()
@@ -232,6 +240,9 @@ func Check(ctx context.Context, r *Reader, opt Options) (*Summary, error) {
 			break
 		}
 		sum.Segments++
+		if sum.Segments == 1 {
+			capStart = s.Time.UnixNano()
+		}
 		// The same worker, and the same slot of its recent connections,
 		// for both directions: a sum is symmetric.
 		s.hash = endpointHash(s.Src) + endpointHash(s.Dst)
@@ -296,7 +307,7 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 			}
 			prev.release()
 			c = newConn(0, s, &w.spare)
-			c.minTW, c.dropped = int64(w.opt.MinTimeWait), w.opt.CaptureDropped
+			c.minTW, c.dropped, c.capStart = int64(w.opt.MinTimeWait), w.opt.CaptureDropped, *w.start
 			for x := uint8(0); x < 2; x++ {
 				pi := &prev.info[x]
 				nd := x
@@ -313,7 +324,7 @@ func (w *worker) add(s *Segment, deliver func(*ConnReport)) {
 	}
 	if c == nil {
 		c = newConn(0, s, &w.spare)
-		c.minTW, c.dropped = int64(w.opt.MinTimeWait), w.opt.CaptureDropped
+		c.minTW, c.dropped, c.capStart = int64(w.opt.MinTimeWait), w.opt.CaptureDropped, *w.start
 		w.conns[keyOf(s.Src, s.Dst)] = c
 		*slot = c
 	}
@@ -384,7 +395,7 @@ func (w *worker) flush(deliver func(*ConnReport)) {
 // report renders the verdict on c.
 func (c *conn) report(opt *Options) *ConnReport {
 	rep := &ConnReport{Client: c.hosts[0].String(), Server: c.hosts[1].String(), FirstFrame: c.first, LastFrame: c.last,
-		Segments: c.segs, MidStart: c.mid, Finding: c.fail, BadChecksums: c.badSums, OldCopies: c.old, CapturedTwice: c.twice}
+		Segments: c.segs, MidStart: c.mid, Older: c.synFirst && c.info[1-c.hsFrom].older, Finding: c.fail, BadChecksums: c.badSums, OldCopies: c.old, CapturedTwice: c.twice}
 	for _, s := range c.finalStates(0) {
 		rep.ClientStates = append(rep.ClientStates, s.String())
 	}

@@ -29,7 +29,10 @@ type rec struct {
 	// the capture to have missed it delivers it (looseGaps); to the others
 	// it is lost.
 	uncaptured bool
-	hasTS      bool // it carried the timestamps option (RFC 7323 §3)
+	// pre: uncaptured text sent before the capture started (conn.preN),
+	// which the capture could not show, nor how it was cut.
+	pre   bool
+	hasTS bool // it carried the timestamps option (RFC 7323 §3)
 	// piece: cut from a larger captured segment (conn.appendPieces); the
 	// peer may have had that segment whole.
 	piece bool
@@ -207,15 +210,32 @@ func (sh *shadow) sent(r *rec, bound int64) lateNote {
 
 // hostInfo is what a host's own segments say of its parameters.
 type hostInfo struct {
-	mss      uint16
-	wscale   bool
-	shift    uint8
-	maxWnd   uint32 // the largest window it advertised, scaled
-	sawSYN   bool
-	synSeq   spec.Seq // the SEQ of its SYN (or one before its first segment)
-	finSeen  bool
-	rstSeen  bool
-	maxEnd   spec.Seq // highest SEG.SEQ+SEG.LEN sent
+	mss uint16
+	// cutUnit, while the capture has not shown the host's SYN (so not
+	// its MSS), is the greatest common divisor of the lengths of the
+	// pieces its ACKs cut the peer's segments into (conn.cutAtACK): the
+	// unit segmentation offload cut them by divides it. 0: none cut.
+	cutUnit uint32
+	wscale  bool
+	shift   uint8
+	maxWnd  uint32 // the largest window it advertised, scaled
+	sawSYN  bool
+	synSeq  spec.Seq // the SEQ of its SYN (or one before its first segment)
+	finSeen bool
+	rstSeen bool
+	maxEnd  spec.Seq // highest SEG.SEQ+SEG.LEN sent
+	// endAck is the ACK of the segment that moved maxEnd last (when
+	// endAcked): a segment the host sent before it acknowledged no more.
+	endAck   spec.Seq
+	endAcked bool
+	// irsGuessed: the capture did not show the peer's SYN (it starts from
+	// the middle), and the host's IRS is one before its first ACK
+	// (conn.start): the host may have acknowledged less before.
+	irsGuessed bool
+	// older: the capture's first segment is its peer's SYN, and the
+	// host's first is an ACK of a connection it had before
+	// (conn.olderTCB), whose window scale the capture did not show.
+	older    bool
 	maxAck   spec.Seq // highest SEG.ACK sent (when ackSent)
 	ackSent  bool
 	anySent  bool
