@@ -1327,7 +1327,7 @@ func (c *conn) search(d uint8, base *shadow, r *rec, p spec.Params, eager bool, 
 	from := 0 // outs[:from] are acknowledgments that are not r (emit)
 	if cur.loose&looseLost != 0 {
 		sp.eff.Reset()
-		cur.arrive(&r.seg, p, &sp.eff, info.lastSent)
+		cur.arrive(&r.seg, p, &sp.eff, info.lastSent, c.dropped)
 		outs = append(outs, sp.eff.Out...)
 	}
 	if cur.loose&looseACK != 0 {

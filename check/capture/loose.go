@@ -548,8 +548,10 @@ func (sh *shadow) appendOuts(outs []spec.Segment, r *rec, eff *spec.Effect, st s
 // of a transfer both ways through a path that loses or reorders, where
 // the host goes on sending on the ACKs of the segments that arrived
 // beyond the hole, and the capture point is before the hole: the lost
-// segments are captured, and their retransmissions, later, fill it.
-func (sh *shadow) arrive(s *spec.Segment, p spec.Params, eff *spec.Effect, lastSent int64) {
+// segments are captured, and their retransmissions, later, fill it. Text
+// the capture did not show that holds the octet is cut there as take cuts
+// it (split as there), its head arriving now.
+func (sh *shadow) arrive(s *spec.Segment, p spec.Params, eff *spec.Effect, lastSent int64, split bool) {
 	if sh.loose&looseLost == 0 || !s.Flags.Has(spec.ACK) {
 		return
 	}
@@ -568,6 +570,12 @@ func (sh *shadow) arrive(s *spec.Segment, p spec.Params, eff *spec.Effect, lastS
 	sh.astray = nil
 	for i := range astray {
 		r := &astray[i]
+		if (split || r.pre) && r.uncaptured && holdsOctet(&r.seg, s.Ack) {
+			if head, tail, ok := splitUncaptured(r, s); ok {
+				sh.goAstray(tail)
+				r = &head
+			}
+		}
 		switch {
 		case holdsOctet(&r.seg, s.Ack):
 			sh.goAstray(*r)
