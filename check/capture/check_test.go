@@ -1012,3 +1012,46 @@ func TestInvalidACKIntervalIsImpls(t *testing.T) {
 		t.Errorf("capture allows %v between ACKs of unacceptable segments, impl keeps %v", invalidACKInterval, impl.InvalidACKInterval)
 	}
 }
+
+// TestSYNCopyAfterHandshake: a copy of the client's SYN captured after
+// the handshake (duplicated or delayed between the host and the capture
+// point) is an older copy (reordered-before-capture). A SYN at another
+// SEQ there is no copy: the client that sent it had lost the connection
+// (a new SYN from CLOSED), and fails when it goes on with the old one.
+func TestSYNCopyAfterHandshake(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	pkts := append(slices.Clone(conv[:4]), conv[0])
+	pkts = append(pkts, conv[4:]...)
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, pkts), Options{})
+	if sum.Failing != 0 || firstFrame(sum.Conns[0], DevReorderedBefore) != 5 {
+		t.Errorf("the SYN again at frame 5: want %s there\n%s", DevReorderedBefore, reportText(sum))
+	}
+	pkts[4].seq += 5
+	sum = checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, pkts), Options{})
+	if sum.Failing != 1 || sum.Conns[0].Finding.Frame != 8 {
+		t.Errorf("a SYN at another SEQ at frame 5: want the finding at the client's next segment, frame 8\n%s", reportText(sum))
+	}
+}
+
+// TestHalfOpenAnswersSYN: a capture that starts with the client's SYN,
+// which the server answers with an ACK of a connection it kept (RFC 9293
+// §3.10.7.4; RFC 5961 §4.2), the client's RST of it, and a new
+// handshake. The server's first state comes from its ACK, and the report
+// says so. An ACK of the SYN itself follows a SYN,ACK the capture missed
+// (TestCaptureDroppedSYNACK), not an older connection.
+func TestHalfOpenAnswersSYN(t *testing.T) {
+	conv := conversation(cliA, srvB, 1000, 4000000000)
+	old := pkt{src: srvB, dst: cliA, seq: 77000, ack: 3000000000, flags: spec.ACK, win: 509, wscale: -1, ts: true}
+	rst := pkt{src: cliA, dst: srvB, seq: 3000000000, flags: spec.RST, wscale: -1}
+	pkts := append([]pkt{conv[0], old, rst}, conv...)
+	sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, pkts), Options{})
+	if sum.Failing != 0 || !sum.Conns[0].Older || !strings.Contains(reportText(sum), "half-open") {
+		t.Errorf("want it to conform, the server's older connection reported\n%s", reportText(sum))
+	}
+	// Without the client's RST the server keeps its connection and never
+	// answers the second SYN with a SYN,ACK.
+	pkts = append([]pkt{conv[0], old}, conv...)
+	if sum := checkBytes(t, writePcap(t, layers.LinkTypeEthernet, false, pkts), Options{}); sum.Failing != 1 {
+		t.Errorf("without the RST: want a finding\n%s", reportText(sum))
+	}
+}

@@ -505,6 +505,7 @@ func (c *conn) note(d uint8, r *rec) {
 	s := &r.seg
 	info.after = afterNone
 	if s.Flags.Has(spec.SYN) {
+		info.syns = min(info.syns+1, 255)
 		info.sawSYN, info.synSeq = true, s.Seq
 		info.mss, info.wscale, info.shift = s.MSS, s.HasWScale, s.WScale
 	}

@@ -233,6 +233,12 @@ func spontaneous(sh *shadow, r *rec, info *hostInfo) outcome {
 		// reordered between the host and the capture point.
 		return outcome{dev: DevReorderedBefore}
 	}
+	if synCopy(t, s, info) {
+		// The SYN the host opened the connection with, captured again
+		// after the handshake: duplicated or delayed between the host
+		// and the capture point.
+		return outcome{dev: DevReorderedBefore}
+	}
 	if !st.HasTCB() {
 		switch info.after {
 		case afterCopy:
@@ -506,6 +512,22 @@ func staleCopy(t *spec.TCB, s *spec.Segment, info *hostInfo) bool {
 		return info.ackSent && s.Ack.LessThan(info.maxAck)
 	}
 	return s.Len == 0 && s.Seq.LessThan(t.SndNxt()) && (!info.endAcked || s.Ack.LessEq(info.endAck))
+}
+
+// synCopy reports whether s is a copy of the SYN (or SYN,ACK) with
+// which t's host opened the connection, now synchronized: the capture
+// showed that SYN before, and s has the same SEQ, its ISS, no text, and
+// the ACK of the peer's SYN if any.
+func synCopy(t *spec.TCB, s *spec.Segment, info *hostInfo) bool {
+	iss, ok := t.ISS()
+	if !ok || info.syns < 2 || !t.State().Synchronized() || s.Flags&(spec.SYN|spec.RST|spec.FIN) != spec.SYN || s.Len != 0 || s.Seq != iss {
+		return false
+	}
+	if !s.Flags.Has(spec.ACK) {
+		return true
+	}
+	irs, ok := t.IRS()
+	return ok && s.Ack == irs.Add(1)
 }
 
 // quietMiss is a failed explanation while the checker searches.

@@ -220,6 +220,7 @@ type hostInfo struct {
 	shift   uint8
 	maxWnd  uint32 // the largest window it advertised, scaled
 	sawSYN  bool
+	syns    uint8    // the SYN segments the capture showed it send, up to 255
 	synSeq  spec.Seq // the SEQ of its SYN (or one before its first segment)
 	finSeen bool
 	rstSeen bool
