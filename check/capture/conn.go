@@ -786,11 +786,11 @@ func midTCB(s *spec.Segment) shadow {
 // olderTCB adds to the accounts of host d, the peer of a capture's first
 // segment, a SYN, the state of a connection it had before the capture
 // started, when r, its first segment, acknowledges without a SYN, and
-// not the SYN or text after it (afterSYN): a host
-// that kept a connection its peer has lost (a half-open connection, RFC
-// 9293 §3.10.7.4) answers the peer's new SYN with an ACK of the old
-// connection (RFC 5961 §4.2), to which the peer, in SYN-SENT, sends a
-// RST. Its window scale is then not known (hostInfo.older).
+// not the SYN or text after it (afterSYN): a host that kept a connection
+// its peer has lost (a half-open connection, RFC 9293 §3.10.7.4) answers
+// the peer's new SYN with an ACK of the old connection (RFC 5961 §4.2),
+// to which the peer, in SYN-SENT, sends a RST. Its window scale is then
+// not known (hostInfo.older).
 func (c *conn) olderTCB(d uint8, r *rec) {
 	c.cands[d] = append(c.cands[d], midTCB(&r.seg))
 	info := &c.info[d]

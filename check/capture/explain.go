@@ -517,10 +517,14 @@ func staleCopy(t *spec.TCB, s *spec.Segment, info *hostInfo) bool {
 // synCopy reports whether s is a copy of the SYN (or SYN,ACK) with
 // which t's host opened the connection, now synchronized: the capture
 // showed that SYN before, and s has the same SEQ, its ISS, no text, and
-// the ACK of the peer's SYN if any.
+// the ACK of the peer's SYN if any. Not in TIME-WAIT: a SYN from there
+// opens the next connection (with the same ISS, as the model's traces
+// do), after a TIME-WAIT that may have been cut short
+// (conn.timeWaitShort).
 func synCopy(t *spec.TCB, s *spec.Segment, info *hostInfo) bool {
 	iss, ok := t.ISS()
-	if !ok || info.syns < 2 || !t.State().Synchronized() || s.Flags&(spec.SYN|spec.RST|spec.FIN) != spec.SYN || s.Len != 0 || s.Seq != iss {
+	if !ok || info.syns < 2 || !t.State().Synchronized() || t.State() == spec.TimeWait ||
+		s.Flags&(spec.SYN|spec.RST|spec.FIN) != spec.SYN || s.Len != 0 || s.Seq != iss {
 		return false
 	}
 	if !s.Flags.Has(spec.ACK) {

@@ -212,9 +212,10 @@ func (sh *shadow) sent(r *rec, bound int64) lateNote {
 type hostInfo struct {
 	mss uint16
 	// cutUnit, while the capture has not shown the host's SYN (so not
-	// its MSS), is the greatest common divisor of the lengths of the
-	// pieces its ACKs cut the peer's segments into (conn.cutAtACK): the
-	// unit segmentation offload cut them by divides it. 0: none cut.
+	// its MSS), is the greatest common divisor of where its ACKs cut the
+	// peer's segments, each from the start of the segment it cut
+	// (conn.cutAtACK): the size segmentation offload cut them to divides
+	// it. 0: none cut.
 	cutUnit uint32
 	wscale  bool
 	shift   uint8
