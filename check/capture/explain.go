@@ -522,9 +522,11 @@ func staleCopy(t *spec.TCB, s *spec.Segment, info *hostInfo) bool {
 // do), after a TIME-WAIT that may have been cut short
 // (conn.timeWaitShort).
 func synCopy(t *spec.TCB, s *spec.Segment, info *hostInfo) bool {
+	if s.Flags&(spec.SYN|spec.RST|spec.FIN) != spec.SYN || info.syns < 2 || s.Len != 0 {
+		return false
+	}
 	iss, ok := t.ISS()
-	if !ok || info.syns < 2 || !t.State().Synchronized() || t.State() == spec.TimeWait ||
-		s.Flags&(spec.SYN|spec.RST|spec.FIN) != spec.SYN || s.Len != 0 || s.Seq != iss {
+	if !ok || s.Seq != iss || !t.State().Synchronized() || t.State() == spec.TimeWait {
 		return false
 	}
 	if !s.Flags.Has(spec.ACK) {
