@@ -294,9 +294,15 @@ func TestCutCapturesConformWithCaptureDropped(t *testing.T) {
 // transfer both ways through a path that loses segments, where the
 // receiver acknowledges text held out of order whose only copy was cut.
 // Cut 1 fails with only one of its cuts: the server's window update at
-// frame 959, without which no account of the client still holds the
-// server's text beyond its hole when the retransmission fills it (frame
-// 982). The cuts are the same on every run.
+// frame 959. Without it the client's next text (frame 960) is beyond the
+// send window, and the account of a missed ACK (shadow.openWindow)
+// acknowledges everything the client sent; the server's own ACKs, stuck
+// behind its hole, are then too old for the client (RFC 5961 §5.2), and
+// so are those of the server's text it holds out of order, which it
+// drops when the retransmission fills the hole (frame 982). An ACK of
+// only what the text needs (the window update it was) fixes that cut
+// and fails three others: both accounts would be needed. The cuts are
+// the same on every run.
 const minCutConform = 90
 
 // TestCapturesFromTheMiddle starts conforming captures of Linux TCP at ten
