@@ -295,14 +295,16 @@ func TestCutCapturesConformWithCaptureDropped(t *testing.T) {
 // receiver acknowledges text held out of order whose only copy was cut.
 // Cut 1 fails with only one of its cuts: the server's window update at
 // frame 959. Without it the client's next text (frame 960) is beyond the
-// send window, and the account of a missed ACK (shadow.openWindow)
-// acknowledges everything the client sent; the server's own ACKs, stuck
-// behind its hole, are then too old for the client (RFC 5961 §5.2), and
-// so are those of the server's text it holds out of order, which it
-// drops when the retransmission fills the hole (frame 982). An ACK of
-// only what the text needs (the window update it was) fixes that cut
-// and fails three others: both accounts would be needed. The cuts are
-// the same on every run.
+// send window, and the account of missed ACKs that explains it
+// acknowledges everything the client sent (its SND.UNA moves to
+// 3585141935, where the server's captured ACKs stay at 3584662019, stuck
+// behind the server's own hole); when the retransmission fills the
+// client's hole (frame 982), none of its accounts takes the 79 segments
+// of the server's it holds out of order. A missed ACK of only what the
+// text needs, in shadow.openWindow alone, changed nothing there (the SEND
+// on missed ACKs, shadow.sendOpened, acknowledges everything too) and,
+// tried instead of the ACK of everything, failed three other cuts. The
+// cuts are the same on every run.
 const minCutConform = 90
 
 // TestCapturesFromTheMiddle starts conforming captures of Linux TCP at ten
