@@ -430,7 +430,16 @@ func (c *conn) cutAtACK(d uint8, r *rec) {
 	if c.info[d].sawSYN || !s.Flags.Has(spec.ACK) || s.Flags&(spec.SYN|spec.RST) != 0 || r.old || !s.Ack.LessThan(c.info[peer].maxEnd) {
 		return
 	}
-	for i := 0; i < len(c.sent[peer]); i++ {
+	// From the first segment an account of host d has not taken, for at
+	// most maxCutScan segments: an ACK cuts the segment a receiver is
+	// taking, near the front of what is pending for it.
+	lo := 0
+	for k := range c.cands[d] {
+		if n := max(c.cands[d][k].next-c.base[peer], 0); k == 0 || n < lo {
+			lo = n
+		}
+	}
+	for i := lo; i < len(c.sent[peer]) && i < lo+maxCutScan; i++ {
 		x := c.sent[peer][i]
 		if x.uncaptured || x.old || x.seg.Flags&(spec.SYN|spec.RST) != 0 ||
 			!x.seg.Seq.LessThan(s.Ack) || !s.Ack.LessThan(x.seg.Seq.Add(x.seg.Len)) {
@@ -463,6 +472,9 @@ func (c *conn) cutAtACK(d uint8, r *rec) {
 		i++
 	}
 }
+
+// maxCutScan bounds the segments conn.cutAtACK looks at for each ACK.
+const maxCutScan = 256
 
 // gcd returns the greatest common divisor of a and b (gcd(0, b) is b).
 func gcd(a, b uint32) uint32 {
