@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tcpcheck/tcpcheck/spec"
 )
 
 // FuzzReader feeds arbitrary files to the reader and the checker: they may
@@ -27,6 +30,17 @@ func FuzzReader(f *testing.F) {
 	f.Add(writePcap(f, layers.LinkTypeEthernet, false, big))
 	small, _ := upload([]int{10, 10, 10}, map[int]uint32{2: 30})
 	f.Add(writePcap(f, layers.LinkTypeEthernet, false, small))
+	// Captures from the middle: without the handshake, and a segment of
+	// an MSS the capture never showed acknowledged in pieces
+	// (conn.cutAtACK); a half-open server answering a new SYN
+	// (conn.olderTCB); a SYN captured again after the handshake (synCopy).
+	f.Add(writePcap(f, layers.LinkTypeEthernet, false, conv[2:]))
+	mid, _ := upload([]int{3000}, map[int]uint32{0: 1000})
+	mid = append(mid[3:], pkt{src: srvB, dst: cliA, seq: 4000000001, ack: 4001, flags: spec.ACK, win: 65535, wscale: -1})
+	f.Add(writePcap(f, layers.LinkTypeEthernet, false, mid))
+	old := pkt{src: srvB, dst: cliA, seq: 77000, ack: 3000000000, flags: spec.ACK, win: 509, wscale: -1}
+	f.Add(writePcap(f, layers.LinkTypeEthernet, false, append([]pkt{conv[0], old, {src: cliA, dst: srvB, seq: 3000000000, flags: spec.RST, wscale: -1}}, conv...)))
+	f.Add(writePcap(f, layers.LinkTypeEthernet, false, append(append(slices.Clone(conv[:4]), conv[0]), conv[4:]...)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Open(bytes.NewReader(data))
 		if err != nil {
