@@ -852,13 +852,7 @@ func (c *conn) missedBefore(d uint8, r *rec) {
 	// acknowledge: the peer sent it before anything the capture shows it
 	// send.
 	if first := pi.synSeq.Add(1); r.seg.Flags.Has(spec.ACK) && r.seg.Ack.LessThan(first) && first.Sub(r.seg.Ack) <= maxInFlight(14) {
-		ack := r.seg.Seq
-		if pi.ackSent {
-			ack = pi.maxAck
-		}
-		last := c.recentRec(1-d, 0)
-		m := rec{frame: r.frame, nanos: r.nanos, dir: 1 - d, hasTS: last.hasTS, tsVal: last.tsVal, seg: spec.Segment{Window: last.seg.Window}}
-		c.uncaptured(1-d, &m, r.seg.Ack, first.Sub(r.seg.Ack), false, ack, true)
+		c.peerText(d, r, r.seg.Ack, first, true)
 	}
 }
 

@@ -270,9 +270,15 @@ func (k *keptGaps) restore(c *conn, d uint8) {
 // deliver it (looseGaps); the peer's own account takes it as sent when its
 // next segment comes beyond SND.NXT, and uncaptured then adds none again.
 func (c *conn) ahead(d uint8, r *rec, pre bool) {
+	c.peerText(d, r, c.info[1-d].maxEnd, r.seg.Ack, pre)
+}
+
+// peerText adds to the segments of host d's peer its text [from, to),
+// which r, host d's segment, says the capture missed (conn.ahead,
+// conn.missedBefore).
+func (c *conn) peerText(d uint8, r *rec, from, to spec.Seq, pre bool) {
 	peer := 1 - d
 	pi := &c.info[peer]
-	from := pi.maxEnd
 	last := c.recentRec(peer, 0)
 	// The peer's ACK of its day: the highest it sent, at least host d's
 	// SYN (the peer's last segment may be its SYN,ACK, or a SYN).
@@ -287,7 +293,7 @@ func (c *conn) ahead(d uint8, r *rec, pre bool) {
 		// nothing of the peer's: its window is not known either.
 		m = rec{frame: r.frame, nanos: r.nanos, dir: peer, seg: spec.Segment{Window: 65535}}
 	}
-	c.uncaptured(peer, &m, from, r.seg.Ack.Sub(from), false, ack, pre)
+	c.uncaptured(peer, &m, from, to.Sub(from), false, ack, pre)
 }
 
 // openWindow delivers to sh, an account of a host, an ACK from its peer
@@ -452,23 +458,29 @@ func (sh *shadow) take(r *rec, p spec.Params, eff *spec.Effect, lastSent int64, 
 		sh.goAstray(*r)
 		return
 	}
-	if (split || r.pre) && r.uncaptured {
-		if head, tail, ok := splitUncaptured(r, s); ok {
-			// The capture showed neither this text nor how its host cut
-			// it into segments: the host may have had it up to the octet
-			// s acknowledges next, and the rest, astray, comes later (a
-			// retransmission the capture shows, or arrive). Only where
-			// the capture may have dropped packets, or started after the
-			// text was sent: otherwise the text was reordered before the
-			// capture point, cut as the host cuts text
-			// (conn.uncaptured), and an ACK inside it stays a finding.
-			sh.goAstray(tail)
-			r = &head
-		}
-	}
+	r = sh.cutAstray(r, s, split)
 	before := sh.tcb.RcvNxt()
 	sh.deliver(r, p, eff)
 	sh.owe(r, before, lastSent)
+}
+
+// cutAstray returns r, or, when r is text the capture did not show and s
+// acknowledges inside it, its head, with the rest astray. The capture
+// showed neither this text nor how its host cut it into segments: the
+// host may have had it up to the octet s acknowledges next, and the rest
+// comes later (a retransmission the capture shows, or arrive). Only where
+// the capture may have dropped packets (split), or started after the
+// text was sent (rec.pre): otherwise the text was reordered before the
+// capture point, cut as the host cuts text (conn.uncaptured), and an ACK
+// inside it stays a finding.
+func (sh *shadow) cutAstray(r *rec, s *spec.Segment, split bool) *rec {
+	if (split || r.pre) && r.uncaptured {
+		if head, tail, ok := splitUncaptured(r, s); ok {
+			sh.goAstray(tail)
+			return &head
+		}
+	}
+	return r
 }
 
 // splitUncaptured cuts r, a piece of uncaptured text (conn.uncaptured),
@@ -569,13 +581,7 @@ func (sh *shadow) arrive(s *spec.Segment, p spec.Params, eff *spec.Effect, lastS
 	astray := sh.astray
 	sh.astray = nil
 	for i := range astray {
-		r := &astray[i]
-		if (split || r.pre) && r.uncaptured && holdsOctet(&r.seg, s.Ack) {
-			if head, tail, ok := splitUncaptured(r, s); ok {
-				sh.goAstray(tail)
-				r = &head
-			}
-		}
+		r := sh.cutAstray(&astray[i], s, split)
 		switch {
 		case holdsOctet(&r.seg, s.Ack):
 			sh.goAstray(*r)

@@ -395,7 +395,7 @@ func (w *worker) flush(deliver func(*ConnReport)) {
 // report renders the verdict on c.
 func (c *conn) report(opt *Options) *ConnReport {
 	rep := &ConnReport{Client: c.hosts[0].String(), Server: c.hosts[1].String(), FirstFrame: c.first, LastFrame: c.last,
-		Segments: c.segs, MidStart: c.mid, Older: c.synFirst && c.info[1-c.hsFrom].older, Finding: c.fail, BadChecksums: c.badSums, OldCopies: c.old, CapturedTwice: c.twice}
+		Segments: c.segs, MidStart: c.mid, Older: c.info[1-c.hsFrom].older, Finding: c.fail, BadChecksums: c.badSums, OldCopies: c.old, CapturedTwice: c.twice}
 	for _, s := range c.finalStates(0) {
 		rep.ClientStates = append(rep.ClientStates, s.String())
 	}
